@@ -1,0 +1,44 @@
+// Shapes shared by the pool-config parser (producer) and the allocator
+// (consumer). Addresses are held as bigint so IPv4 and IPv6 share one
+// arithmetic and a /64 pool costs nothing to represent.
+
+export type IpFamily = 4 | 6;
+
+/** One contiguous block of a pool: a CIDR or an `A-B` range, normalised. */
+export interface IpRange {
+  family: IpFamily;
+  /** First address, inclusive. */
+  first: bigint;
+  /** Last address, inclusive. */
+  last: bigint;
+  /** The entry as the user wrote it, for messages. */
+  source: string;
+}
+
+export type PoolProtocol = 'layer2' | 'bgp';
+
+export interface AddressPool {
+  name: string;
+  protocol: PoolProtocol;
+  /** In the order the user listed them. */
+  ranges: IpRange[];
+  /** `auto-assign` (default true): false means only explicit requests get these IPs. */
+  autoAssign: boolean;
+  /** `avoid-buggy-ips` (default false): never hand out IPv4 x.x.x.0 or x.x.x.255. */
+  avoidBuggyIps: boolean;
+}
+
+/** A validated config. Pools keep the order of the file: allocation order is the file's order. */
+export interface PoolConfig {
+  pools: AddressPool[];
+}
+
+/** One problem in a config. `message` is the full human-readable line. */
+export interface ConfigIssue {
+  severity: 'error' | 'warning';
+  /** 1-based line in the YAML text, when known. */
+  line?: number;
+  /** Name of the pool at fault, when known. */
+  pool?: string;
+  message: string;
+}
