@@ -1,0 +1,101 @@
+// A list+watch cache that never gives up. client-node's informer stops on
+// any error other than 410 Gone; an API server restart must not leave the
+// controller blind, so this restarts it with capped backoff and reports
+// health (synced, last error) for /readyz and the speaker's freeze logic.
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export interface ResilientInformer<T extends k8s.KubernetesObject> {
+  readonly resource: string;
+  /** Resolves after the first complete list. */
+  synced(): Promise<void>;
+  isSynced(): boolean;
+  /** True while the watch is connected and the last (re)list succeeded. */
+  isHealthy(): boolean;
+  list(): ReadonlyArray<T>;
+  get(name: string, namespace?: string): T | undefined;
+  on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
+  /** Called after every successful (re)list, with the whole list: a resync point. */
+  onResync(cb: () => void): void;
+  stop(): Promise<void>;
+}
+
+export interface InformerOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export function startInformer<T extends k8s.KubernetesObject>(
+  kc: k8s.KubeConfig,
+  path: string,
+  listFn: () => Promise<k8s.KubernetesListObject<T>>,
+  log: Logger,
+  opts: InformerOptions = {},
+): ResilientInformer<T> {
+  const minBackoff = opts.minBackoffMs ?? 250;
+  const maxBackoff = opts.maxBackoffMs ?? 5000;
+  let backoff = minBackoff;
+  let stopped = false;
+  let isSynced = false;
+  let healthy = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  const resyncCallbacks: Array<() => void> = [];
+  let resolveSynced!: () => void;
+  const syncedPromise = new Promise<void>((r) => (resolveSynced = r));
+
+  const wrappedList = async (): Promise<k8s.KubernetesListObject<T>> => {
+    const list = await listFn();
+    // The list is applied by the informer right after this resolves; defer
+    // the resync notification until the cache holds it.
+    setImmediate(() => {
+      healthy = true;
+      backoff = minBackoff;
+      if (!isSynced) {
+        isSynced = true;
+        resolveSynced();
+      }
+      for (const cb of resyncCallbacks) cb();
+    });
+    return list;
+  };
+  // ListWatch directly: makeInformer does not take a field selector.
+  const informer = new k8s.ListWatch<T>(path, new k8s.Watch(kc), wrappedList, false, opts.labelSelector, opts.fieldSelector);
+  informer.on('error', (err: unknown) => {
+    healthy = false;
+    if (stopped) return;
+    log.warn({ resource: path, err: errText(err), retryInMs: backoff }, 'watch failed; restarting');
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      if (!stopped) informer.start().catch(() => {});
+    }, backoff);
+    backoff = Math.min(backoff * 2, maxBackoff);
+  });
+  informer.start().catch(() => {});
+
+  return {
+    resource: path,
+    synced: () => syncedPromise,
+    isSynced: () => isSynced,
+    isHealthy: () => healthy,
+    list: () => informer.list(),
+    get: (name, namespace) => informer.get(name, namespace),
+    on(verb, cb) {
+      informer.on(verb, cb as k8s.ObjectCallback<T>);
+    },
+    onResync(cb) {
+      resyncCallbacks.push(cb);
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(restartTimer);
+      await informer.stop();
+    },
+  };
+}
+
+function errText(err: unknown): string {
+  if (err && typeof err === 'object' && 'message' in err) return String((err as Error).message);
+  return String(err);
+}
