@@ -1,0 +1,170 @@
+// Translates a Service object into what it asks of the allocator. Pure: a
+// malformed field or annotation becomes an error in words, never a throw.
+//
+// Families: spec.ipFamilies in order (IPv4 when absent). SingleStack takes
+// the first; PreferDualStack takes what is listed, the second optional
+// (the API server lists one family in a single-stack cluster, and an IP of
+// a family the cluster cannot route would be of no use); RequireDualStack
+// takes both, adding the missing one.
+import type { V1Service } from '@kubernetes/client-node';
+import type { IpFamily } from '../config/types.ts';
+import type { AllocationRequest, FamilyPolicy, RequestedIp, ServicePort } from './allocation-request.ts';
+import { familyName, formatIp, parseIp } from './ip-text.ts';
+
+export const METALGATE_CLASS = 'metalgate.io/metalgate';
+
+const ANNOTATION_PREFIXES = ['metallb.universe.tf/', 'metallb.io/'] as const;
+const POOL_ANNOTATION = 'address-pool';
+const IPS_ANNOTATION = 'loadBalancerIPs';
+const SHARING_ANNOTATION = 'allow-shared-ip';
+
+export type ServiceRequestResult =
+  | { ok: true; request: AllocationRequest }
+  | { ok: false; key: string; error: string };
+
+export interface ClassFilter {
+  /** Serve only Services that name our class (we are not the default implementation). */
+  ownClassOnly: boolean;
+  /** Our loadBalancerClass; METALGATE_CLASS when absent. */
+  className?: string;
+}
+
+/** `ns/name`, the key the allocator and the controller use. */
+export function serviceKey(svc: V1Service): string {
+  return `${svc.metadata?.namespace ?? 'default'}/${svc.metadata?.name ?? ''}`;
+}
+
+/** A LoadBalancer Service of our class, or of no class when we serve those. */
+export function isOurs(svc: V1Service, filter: ClassFilter): boolean {
+  if (svc.spec?.type !== 'LoadBalancer') return false;
+  const cls = svc.spec.loadBalancerClass;
+  if (cls === undefined || cls === null || cls === '') return !filter.ownClassOnly;
+  return cls === (filter.className ?? METALGATE_CLASS);
+}
+
+export function toAllocationRequest(svc: V1Service): ServiceRequestResult {
+  const key = serviceKey(svc);
+  const fail = (error: string): ServiceRequestResult => ({ ok: false, key, error });
+  const spec = svc.spec ?? {};
+  const annotations = svc.metadata?.annotations ?? {};
+
+  const policy = spec.ipFamilyPolicy ?? 'SingleStack';
+  if (policy !== 'SingleStack' && policy !== 'PreferDualStack' && policy !== 'RequireDualStack') {
+    return fail(`spec.ipFamilyPolicy "${policy}" is not SingleStack, PreferDualStack or RequireDualStack`);
+  }
+  const families = familiesOf(spec.ipFamilies ?? [], policy);
+  if (typeof families === 'string') return fail(families);
+
+  const pool = annotationOf(annotations, POOL_ANNOTATION);
+  if (typeof pool === 'object') return fail(pool.error);
+  const sharingKey = annotationOf(annotations, SHARING_ANNOTATION);
+  if (typeof sharingKey === 'object') return fail(sharingKey.error);
+  const requestedIps = requestedIpsOf(spec.loadBalancerIP, annotations, families);
+  if (typeof requestedIps === 'string') return fail(requestedIps);
+  const ports = portsOf(spec.ports ?? []);
+  if (typeof ports === 'string') return fail(ports);
+
+  return {
+    ok: true,
+    request: {
+      key,
+      families,
+      policy,
+      requestedIps,
+      pool,
+      sharingKey: sharingKey ?? '',
+      ports,
+      localTraffic: spec.externalTrafficPolicy === 'Local',
+      backendKey: backendKeyOf(key, spec.selector),
+    },
+  };
+}
+
+function familiesOf(listed: readonly string[], policy: FamilyPolicy): IpFamily[] | string {
+  const families: IpFamily[] = [];
+  for (const name of listed) {
+    const family = name === 'IPv4' ? 4 : name === 'IPv6' ? 6 : undefined;
+    if (family === undefined) return `spec.ipFamilies has "${name}"; expected IPv4 or IPv6`;
+    if (families.includes(family)) return `spec.ipFamilies lists ${name} twice`;
+    families.push(family);
+  }
+  if (families.length === 0) families.push(4);
+  if (policy === 'SingleStack') return families.slice(0, 1);
+  if (policy === 'RequireDualStack' && families.length === 1) families.push(families[0] === 4 ? 6 : 4);
+  return families;
+}
+
+/**
+ * The value of an annotation under either spelling; trimmed, undefined when
+ * absent or empty. Both spellings with different values is an error.
+ */
+function annotationOf(annotations: Record<string, string>, name: string): string | undefined | { error: string } {
+  let found: { name: string; value: string } | undefined;
+  for (const prefix of ANNOTATION_PREFIXES) {
+    const value = annotations[prefix + name]?.trim();
+    if (value === undefined || value === '') continue;
+    if (found !== undefined && found.value !== value) {
+      return { error: `annotations ${found.name} ("${found.value}") and ${prefix + name} ("${value}") disagree; set one of them` };
+    }
+    found = { name: prefix + name, value };
+  }
+  return found?.value;
+}
+
+function requestedIpsOf(
+  loadBalancerIP: string | undefined,
+  annotations: Record<string, string>,
+  families: readonly IpFamily[],
+): RequestedIp[] | string {
+  const fromAnnotation = annotationOf(annotations, IPS_ANNOTATION);
+  if (typeof fromAnnotation === 'object') return fromAnnotation.error;
+  const fromSpec = loadBalancerIP?.trim() || undefined;
+  const source = fromAnnotation !== undefined ? `annotation ${IPS_ANNOTATION}` : 'spec.loadBalancerIP';
+  const text = fromAnnotation ?? fromSpec;
+  if (text === undefined) return [];
+
+  const wanted: RequestedIp[] = [];
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    const parsed = parseIp(item);
+    if (parsed === undefined) return `${source}: "${item}" is not an IP address`;
+    const canonical = formatIp(parsed.family, parsed.address);
+    if (!families.includes(parsed.family)) {
+      return `${source}: ${canonical} is ${familyName(parsed.family)} but the Service's IP families are ${families.map(familyName).join(', ')}`;
+    }
+    if (wanted.some((w) => w.family === parsed.family)) {
+      return `${source}: more than one ${familyName(parsed.family)} address (at most one per family)`;
+    }
+    wanted.push({ family: parsed.family, address: parsed.address, text: canonical });
+  }
+  if (fromAnnotation !== undefined && fromSpec !== undefined) {
+    const specIp = parseIp(fromSpec);
+    const same = specIp !== undefined && wanted.length === 1 && wanted[0]!.address === specIp.address && wanted[0]!.family === specIp.family;
+    if (!same) return `spec.loadBalancerIP (${fromSpec}) and annotation ${IPS_ANNOTATION} (${fromAnnotation}) disagree; set one of them`;
+  }
+  return wanted;
+}
+
+function portsOf(specPorts: readonly { protocol?: string; port: number }[]): ServicePort[] | string {
+  const ports: ServicePort[] = [];
+  for (const p of specPorts) {
+    const protocol = (p.protocol ?? 'TCP').toUpperCase();
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) return `spec.ports has an invalid port ${String(p.port)}`;
+    ports.push({ protocol, port: p.port });
+  }
+  return ports;
+}
+
+/**
+ * The selector as sorted `k=v` pairs. A Service without a selector has
+ * hand-managed endpoints we cannot compare, so it gets a key of its own and
+ * never matches another Service under the Local rule.
+ */
+function backendKeyOf(key: string, selector: Record<string, string> | undefined): string {
+  const pairs = Object.entries(selector ?? {});
+  if (pairs.length === 0) return `service:${key}`;
+  return `selector:${pairs
+    .map(([k, v]) => `${k}=${v}`)
+    .sort()
+    .join(',')}`;
+}
