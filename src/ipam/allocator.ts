@@ -258,6 +258,9 @@ export class Allocator {
         warnings.push(`no ${familyName(family)} IP assigned (optional with PreferDualStack): ${choice}`);
       }
     }
+    if (request.pool !== undefined && !this.#poolByName.has(request.pool)) {
+      warnings.push(`address pool "${request.pool}" does not exist; the IPs already held are kept`);
+    }
     const changed = this.#commit(request, current, choices);
     const held = this.#services.get(request.key)?.ips ?? [];
     return { ok: true, ips: held.map((h) => h.text), assignments: held.map(assignedOf), changed, warnings };
@@ -314,9 +317,6 @@ export class Allocator {
   #checkRequest(request: AllocationRequest): string | undefined {
     if (request.families.length === 0) return 'the Service asks for no IP family';
     if (new Set(request.families).size !== request.families.length) return 'an IP family is listed twice';
-    if (request.pool !== undefined && !this.#poolByName.has(request.pool)) {
-      return `unknown address pool "${request.pool}"`;
-    }
     const seen = new Set<IpFamily>();
     for (const wanted of request.requestedIps) {
       if (!request.families.includes(wanted.family)) {
@@ -338,6 +338,9 @@ export class Allocator {
 
   /** The address to take for one family, or why none can be had. */
   #choose(family: IpFamily, request: AllocationRequest): { address: bigint; slot: RangeSlot } | string {
+    // Checked here, not up front: a Service keeps its IPs when its pool
+    // leaves the config, and only a new choice needs the pool to exist.
+    if (request.pool !== undefined && !this.#poolByName.has(request.pool)) return `unknown address pool "${request.pool}"`;
     const wanted = requestedOf(request, family);
     return wanted !== undefined ? this.#chooseRequested(wanted, request) : this.#chooseAuto(family, request);
   }
