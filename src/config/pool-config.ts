@@ -142,25 +142,34 @@ function editDistance(a: string, b: string): number {
 function unknownKeyText(key: string, known: readonly string[]): string {
   const guess =
     known.find((k) => squash(k) === squash(key)) ??
-    known.find((k) => editDistance(k, key) <= 2);
+    known.find((k) => editDistance(k, key) <= 2) ??
+    known.find((k) => key.length >= 4 && squash(k).endsWith(squash(key)));
   return guess !== undefined
     ? `unknown key ${JSON.stringify(key)}; did you mean "${guess}"?`
     : `unknown key ${JSON.stringify(key)} (known keys: ${known.join(', ')})`;
 }
 
-/** The pairs of a mapping by key, reporting repeated keys (YAML forbids them; the `yaml` check is turned off for a better message). */
-function collectPairs(map: YAMLMap, pool: PoolScope | undefined, out: IssueCollector): Map<string, Pair> {
+/**
+ * The pairs of a mapping by key, first occurrence wins. Repeats are returned
+ * for the caller to report once it knows the pool's name (the `yaml` check for
+ * them is off, for this better message).
+ */
+function collectPairs(map: YAMLMap): { pairs: Map<string, Pair>; repeats: Array<{ pair: Pair; first: Pair }> } {
   const pairs = new Map<string, Pair>();
+  const repeats: Array<{ pair: Pair; first: Pair }> = [];
   for (const pair of map.items as Pair[]) {
     const key = keyText(pair.key);
     const first = pairs.get(key);
-    if (first) {
-      out.error(pair.key, pool, `duplicate key ${JSON.stringify(key)} (first on ${out.where(startOf(first.key))})`);
-      continue;
-    }
-    pairs.set(key, pair);
+    if (first) repeats.push({ pair, first });
+    else pairs.set(key, pair);
   }
-  return pairs;
+  return { pairs, repeats };
+}
+
+function reportRepeats(repeats: Array<{ pair: Pair; first: Pair }>, pool: PoolScope | undefined, out: IssueCollector): void {
+  for (const { pair, first } of repeats) {
+    out.error(pair.key, pool, `duplicate key ${JSON.stringify(keyText(pair.key))} (first on ${out.where(startOf(first.key))})`);
+  }
 }
 
 class PoolConfigParser {
@@ -182,7 +191,9 @@ class PoolConfigParser {
       this.#out.error(root, undefined, `the config must be a mapping with an "address-pools" key, got ${describe(root)}`);
       return;
     }
-    for (const [key, pair] of collectPairs(root, undefined, this.#out)) {
+    const { pairs, repeats } = collectPairs(root);
+    reportRepeats(repeats, undefined, this.#out);
+    for (const [key, pair] of pairs) {
       if (key === 'address-pools') this.#parsePoolList(pair.value);
       else if (BGP_TOP_LEVEL_KEYS.has(key)) this.#out.warning(pair.key, undefined, `"${key}" ignored: BGP is not supported yet`);
       else this.#out.error(pair.key, undefined, unknownKeyText(key, TOP_LEVEL_KEYS));
@@ -208,7 +219,7 @@ class PoolConfigParser {
       out.error(node, scope, `must be a mapping with "name", "protocol" and "addresses", got ${describe(map)}`);
       return;
     }
-    const pairs = collectPairs(map, scope, out);
+    const { pairs, repeats } = collectPairs(map);
 
     const namePair = pairs.get('name');
     if (!namePair) {
@@ -231,6 +242,8 @@ class PoolConfigParser {
         }
       }
     }
+
+    reportRepeats(repeats, scope, out);
 
     const protocol = this.#protocol(pairs.get('protocol'), node, scope);
     const ranges = this.#addresses(pairs.get('addresses'), node, scope);
