@@ -25,12 +25,20 @@ export interface AnnounceScheduleOptions {
    * refreshing in lock-step (switches police ARP to the CPU). Default 0.1.
    */
   refreshJitter: number;
+  /**
+   * Refreshes due within this window are sent early, with the current round.
+   * Jitter spreads refreshes over time; without batching, thousands of IPs
+   * would mean a wake-up (and a scan of every IP) per IP. Bursts are exact.
+   * Default 500 ms: at most about two refresh rounds a second.
+   */
+  refreshBatchMs: number;
 }
 
 export const DEFAULT_ANNOUNCE_SCHEDULE: Readonly<AnnounceScheduleOptions> = Object.freeze({
   burstOffsetsMs: Object.freeze([0, 100, 300, 700, 1500, 3100]),
   refreshIntervalMs: 10_000,
   refreshJitter: 0.1,
+  refreshBatchMs: 500,
 });
 
 /** Completes and checks options; throws RangeError naming the bad field. */
@@ -48,6 +56,10 @@ export function resolveAnnounceSchedule(options: Partial<AnnounceScheduleOptions
     throw new RangeError('refreshIntervalMs: must be a positive number');
   }
   if (!(resolved.refreshJitter >= 0 && resolved.refreshJitter < 1)) throw new RangeError('refreshJitter: must be in [0, 1)');
+  const shortestPeriod = resolved.refreshIntervalMs * (1 - resolved.refreshJitter);
+  if (!(resolved.refreshBatchMs >= 0 && resolved.refreshBatchMs < shortestPeriod / 2)) {
+    throw new RangeError('refreshBatchMs: must be non-negative and under half the shortest refresh period');
+  }
   return resolved;
 }
 
@@ -107,7 +119,7 @@ export function dueAnnouncements(
     let last = state.lastSentMs;
     let step = nextStep(start, last, offsets);
     let at = step >= 0 ? start + offsets[step]! : last! + refreshPeriod(state.ip, options);
-    if (at <= now) {
+    if (at <= (step >= 0 ? now : now + options.refreshBatchMs)) {
       due.push({ ip: state.ip, reason: step >= 0 ? 'takeover' : 'refresh', step: Math.max(step, 0) });
       // As if sent now: the next step after now, or the first refresh.
       last = now;

@@ -103,7 +103,7 @@ describe('announce schedule', () => {
 
   test('jitter: IPs taken over together stop refreshing in lock-step', () => {
     const states = Array.from({ length: 50 }, (_, i) => ({ ip: `198.18.2.${i}`, burstStartMs: 0 }) as AnnounceState);
-    const sent = simulate(states, 0, 60_000, DEFAULT_ANNOUNCE_SCHEDULE);
+    const sent = simulate(states, 0, 60_000, resolveAnnounceSchedule({ refreshBatchMs: 0 }));
     const lastRefreshTimes = new Set(
       states.map((s) => sent.filter(([, ip]) => ip === s.ip).at(-1)![0]),
     );
@@ -115,7 +115,39 @@ describe('announce schedule', () => {
     }
   });
 
+  test('refreshes due within refreshBatchMs go out together; bursts are never early', () => {
+    const states: AnnounceState[] = [
+      { ip: 'a', burstStartMs: 0, lastSentMs: 3100 }, // refresh at 13100
+      { ip: 'b', burstStartMs: 0, lastSentMs: 3500 }, // refresh at 13500
+      { ip: 'c', burstStartMs: 0, lastSentMs: 3700 }, // refresh at 13700
+      { ip: 'd', burstStartMs: 13_000, lastSentMs: 13_000 }, // burst step at 13100
+      { ip: 'e', burstStartMs: 13_000, lastSentMs: 13_100 }, // burst step at 13300
+    ];
+    const r = dueAnnouncements(states, 13_100, NO_JITTER);
+    expect(r.due.map((d) => d.ip)).toEqual(['a', 'b', 'd']);
+    expect(r.nextWakeMs).toBe(13_300);
+  });
+
+  test('thousands of jittered IPs: wake-ups stay bounded by the batch window', () => {
+    const states = Array.from({ length: 3000 }, (_, i) => ({ ip: `198.18.${i >> 8}.${i & 255}`, burstStartMs: (i % 7) * 1000 }) as AnnounceState);
+    const byIp = new Map(states.map((s) => [s.ip, s]));
+    let now = 0;
+    let rounds = 0;
+    let sends = 0;
+    while (now < 120_000 && rounds < 10_000) {
+      const round = dueAnnouncements(states, now);
+      for (const d of round.due) byIp.get(d.ip)!.lastSentMs = now;
+      sends += round.due.length;
+      rounds++;
+      now = round.nextWakeMs!;
+    }
+    // 7 bursts of 6 steps, then at most one refresh round per 500 ms.
+    expect(rounds).toBeLessThan(42 + 120_000 / 500);
+    expect(sends).toBeGreaterThan(3000 * (6 + 11));
+  });
+
   test.each([
+    [{ refreshBatchMs: 5000 }, /refreshBatchMs/],
     [{ burstOffsetsMs: [] }, /burstOffsetsMs/],
     [{ burstOffsetsMs: [0, 100, 100] }, /ascending/],
     [{ burstOffsetsMs: [-1] }, /burstOffsetsMs/],
