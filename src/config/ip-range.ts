@@ -5,10 +5,11 @@
 // Hand-rolled rather than built on `ip-address`: that library accepts inputs we
 // must refuse (zone indexes like `fe80::1%eth0`, a CIDR where a bare address is
 // expected), prints IPv4-mapped addresses in hex (`::ffff:102:304`, where
-// RFC 5952 section 5 recommends `::ffff:1.2.3.4`), and costs 1-2.5 us and several
-// objects per parse. The grammar is small; these functions follow Go's
-// net/netip rules (what MetalLB users' configs were validated with) and parse
-// in well under 1 us without allocating beyond the result.
+// RFC 5952 section 5 recommends `::ffff:1.2.3.4`), and builds several objects
+// per call (measured: ~2.5 us to parse an IPv6 address to a bigint, ~3.9 us to
+// print one). The grammar is small; these functions follow Go's net/netip
+// rules (what MetalLB users' configs were checked with) and take ~0.13 us
+// (IPv4) / ~0.28 us (IPv6) to parse and ~0.34 us to print IPv6.
 
 import type { IpFamily, IpRange } from './types.ts';
 
