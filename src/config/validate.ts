@@ -159,16 +159,17 @@ export async function runValidate(path: string, out: (line: string) => void): Pr
     return 2;
   }
   const { issues, configs } = validateManifest(text);
+  const name = path === '-' ? '<stdin>' : path;
   for (const found of issues) out(`${found.severity}: ${found.message}`);
   const errors = issues.filter((found) => found.severity === 'error').length;
   const warnings = issues.length - errors;
   const warningText = warnings > 0 ? `, ${counted(warnings, 'warning')}` : '';
   if (errors > 0) {
-    out(`${path}: invalid, ${counted(errors, 'error')}${warningText}`);
+    out(`${name}: invalid, ${counted(errors, 'error')}${warningText}`);
     return 1;
   }
   const names = configs.flatMap((config) => config.pools.map((pool) => pool.name));
   const list = names.length > 0 ? ` (${names.join(', ')})` : '';
-  out(`${path}: valid, ${counted(names.length, 'address pool')}${list}${warningText}`);
+  out(`${name}: valid, ${counted(names.length, 'address pool')}${list}${warningText}`);
   return 0;
 }
