@@ -45,3 +45,7 @@ export interface AllocationRequest extends SharingTraits {
 export function familyRequired(request: AllocationRequest, index: number): boolean {
   return request.policy !== 'PreferDualStack' || index === 0;
 }
+
+export function familyName(family: IpFamily): 'IPv4' | 'IPv6' {
+  return family === 4 ? 'IPv4' : 'IPv6';
+}

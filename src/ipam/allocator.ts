@@ -15,8 +15,8 @@
 // - Auto-assignment walks pools in config order and takes the lowest free
 //   address of the first pool that has one (ranges of a pool by address).
 import type { AddressPool, IpFamily, PoolConfig } from '../config/types.ts';
-import { familyRequired, type AllocationRequest, type RequestedIp, type SharingTraits } from './allocation-request.ts';
-import { familyName, formatIp, parseIp } from './ip-text.ts';
+import { formatIp, isParseError, parseIp } from '../config/ip-range.ts';
+import { familyName, familyRequired, type AllocationRequest, type RequestedIp, type SharingTraits } from './allocation-request.ts';
 import { RangeCursor } from './range-cursor.ts';
 import { sharingConflict } from './sharing.ts';
 import { isSkipped, usableCount } from './usable-addresses.ts';
@@ -187,11 +187,11 @@ export class Allocator {
     for (const raw of ips) {
       const text = raw.trim();
       const parsed = parseIp(text);
-      if (parsed === undefined) {
+      if (isParseError(parsed)) {
         conflicts.push({ ip: raw, reason: `"${raw}" in the Service status is not an IP address` });
         continue;
       }
-      const { family, address } = parsed;
+      const { family, value: address } = parsed;
       const canonical = formatIp(family, address);
       const sameFamily = holding.ips.find((h) => h.family === family);
       if (sameFamily !== undefined) {

@@ -8,8 +8,8 @@
 // takes both, adding the missing one.
 import type { V1Service } from '@kubernetes/client-node';
 import type { IpFamily } from '../config/types.ts';
-import type { AllocationRequest, FamilyPolicy, RequestedIp, ServicePort } from './allocation-request.ts';
-import { familyName, formatIp, parseIp } from './ip-text.ts';
+import { formatIp, isParseError, parseIp } from '../config/ip-range.ts';
+import { familyName, type AllocationRequest, type FamilyPolicy, type RequestedIp, type ServicePort } from './allocation-request.ts';
 
 export const METALGATE_CLASS = 'metalgate.io/metalgate';
 
@@ -56,9 +56,9 @@ export function toAllocationRequest(svc: V1Service): ServiceRequestResult {
   if (typeof families === 'string') return fail(families);
 
   const pool = annotationOf(annotations, POOL_ANNOTATION);
-  if (typeof pool === 'object') return fail(pool.error);
+  if (pool !== undefined && 'error' in pool) return fail(pool.error);
   const sharingKey = annotationOf(annotations, SHARING_ANNOTATION);
-  if (typeof sharingKey === 'object') return fail(sharingKey.error);
+  if (sharingKey !== undefined && 'error' in sharingKey) return fail(sharingKey.error);
   const requestedIps = requestedIpsOf(spec.loadBalancerIP, annotations, families);
   if (typeof requestedIps === 'string') return fail(requestedIps);
   const ports = portsOf(spec.ports ?? []);
@@ -71,8 +71,8 @@ export function toAllocationRequest(svc: V1Service): ServiceRequestResult {
       families,
       policy,
       requestedIps,
-      pool,
-      sharingKey: sharingKey ?? '',
+      pool: pool?.value,
+      sharingKey: sharingKey?.value ?? '',
       ports,
       localTraffic: spec.externalTrafficPolicy === 'Local',
       backendKey: backendKeyOf(key, spec.selector),
@@ -94,12 +94,19 @@ function familiesOf(listed: readonly string[], policy: FamilyPolicy): IpFamily[]
   return families;
 }
 
+interface FoundAnnotation {
+  /** The spelling found, for messages. */
+  name: string;
+  /** Trimmed, never empty. */
+  value: string;
+}
+
 /**
- * The value of an annotation under either spelling; trimmed, undefined when
- * absent or empty. Both spellings with different values is an error.
+ * An annotation under either spelling; undefined when absent or empty.
+ * Both spellings with different values is an error.
  */
-function annotationOf(annotations: Record<string, string>, name: string): string | undefined | { error: string } {
-  let found: { name: string; value: string } | undefined;
+function annotationOf(annotations: Record<string, string>, name: string): FoundAnnotation | undefined | { error: string } {
+  let found: FoundAnnotation | undefined;
   for (const prefix of ANNOTATION_PREFIXES) {
     const value = annotations[prefix + name]?.trim();
     if (value === undefined || value === '') continue;
@@ -108,7 +115,7 @@ function annotationOf(annotations: Record<string, string>, name: string): string
     }
     found = { name: prefix + name, value };
   }
-  return found?.value;
+  return found;
 }
 
 function requestedIpsOf(
@@ -116,31 +123,33 @@ function requestedIpsOf(
   annotations: Record<string, string>,
   families: readonly IpFamily[],
 ): RequestedIp[] | string {
-  const fromAnnotation = annotationOf(annotations, IPS_ANNOTATION);
-  if (typeof fromAnnotation === 'object') return fromAnnotation.error;
+  const annotation = annotationOf(annotations, IPS_ANNOTATION);
+  if (annotation !== undefined && 'error' in annotation) return annotation.error;
   const fromSpec = loadBalancerIP?.trim() || undefined;
-  const source = fromAnnotation !== undefined ? `annotation ${IPS_ANNOTATION}` : 'spec.loadBalancerIP';
-  const text = fromAnnotation ?? fromSpec;
+  const source = annotation !== undefined ? `annotation ${annotation.name}` : 'spec.loadBalancerIP';
+  const text = annotation?.value ?? fromSpec;
   if (text === undefined) return [];
 
   const wanted: RequestedIp[] = [];
   for (const raw of text.split(',')) {
     const item = raw.trim();
+    if (item === '') return `${source}: empty entry in "${text}"`;
     const parsed = parseIp(item);
-    if (parsed === undefined) return `${source}: "${item}" is not an IP address`;
-    const canonical = formatIp(parsed.family, parsed.address);
+    if (isParseError(parsed)) return `${source}: ${parsed.error}`;
+    const canonical = formatIp(parsed.family, parsed.value);
     if (!families.includes(parsed.family)) {
       return `${source}: ${canonical} is ${familyName(parsed.family)} but the Service's IP families are ${families.map(familyName).join(', ')}`;
     }
     if (wanted.some((w) => w.family === parsed.family)) {
       return `${source}: more than one ${familyName(parsed.family)} address (at most one per family)`;
     }
-    wanted.push({ family: parsed.family, address: parsed.address, text: canonical });
+    wanted.push({ family: parsed.family, address: parsed.value, text: canonical });
   }
-  if (fromAnnotation !== undefined && fromSpec !== undefined) {
+  if (annotation !== undefined && fromSpec !== undefined) {
     const specIp = parseIp(fromSpec);
-    const same = specIp !== undefined && wanted.length === 1 && wanted[0]!.address === specIp.address && wanted[0]!.family === specIp.family;
-    if (!same) return `spec.loadBalancerIP (${fromSpec}) and annotation ${IPS_ANNOTATION} (${fromAnnotation}) disagree; set one of them`;
+    const same =
+      !isParseError(specIp) && wanted.length === 1 && wanted[0]!.address === specIp.value && wanted[0]!.family === specIp.family;
+    if (!same) return `spec.loadBalancerIP (${fromSpec}) and annotation ${annotation.name} (${annotation.value}) disagree; set one of them`;
   }
   return wanted;
 }

@@ -2,19 +2,13 @@
 // few readable fields.
 import type { AddressPool, IpRange } from '../../../src/config/types.ts';
 import type { AllocationRequest, FamilyPolicy } from '../../../src/ipam/allocation-request.ts';
-import { formatIp, parseIp } from '../../../src/ipam/ip-text.ts';
+import { formatIp, isParseError, parseAddressEntry, parseIp } from '../../../src/config/ip-range.ts';
 
+/** A CIDR or `A-B` range, as a pool entry; throws on a typo in a test. */
 export function range(text: string): IpRange {
-  if (text.includes('/')) {
-    const [addr, bits] = text.split('/') as [string, string];
-    const ip = parseIp(addr)!;
-    const width = BigInt((ip.family === 4 ? 32 : 128) - Number(bits));
-    const first = (ip.address >> width) << width;
-    return { family: ip.family, first, last: first + (1n << width) - 1n, source: text };
-  }
-  const [a, b] = text.split('-') as [string, string];
-  const from = parseIp(a)!;
-  return { family: from.family, first: from.address, last: parseIp(b)!.address, source: text };
+  const entry = parseAddressEntry(text);
+  if (isParseError(entry)) throw new Error(`${text}: ${entry.error}`);
+  return entry.range;
 }
 
 export function pool(
@@ -49,8 +43,9 @@ export function req(key: string, spec: RequestSpec = {}): AllocationRequest {
     families: spec.families ?? [4],
     policy: spec.policy ?? 'SingleStack',
     requestedIps: (spec.ips ?? []).map((text) => {
-      const ip = parseIp(text)!;
-      return { family: ip.family, address: ip.address, text: formatIp(ip.family, ip.address) };
+      const ip = parseIp(text);
+      if (isParseError(ip)) throw new Error(ip.error);
+      return { family: ip.family, address: ip.value, text: formatIp(ip.family, ip.value) };
     }),
     pool: spec.pool,
     sharingKey: spec.share ?? '',

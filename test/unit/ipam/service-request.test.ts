@@ -92,19 +92,19 @@ describe('toAllocationRequest', () => {
   });
 
   test.each<[string, SvcSpec, string]>([
-    ['not an IP', { annotations: { 'metallb.io/loadBalancerIPs': '198.18.0.300' } }, 'annotation loadBalancerIPs: "198.18.0.300" is not an IP address'],
-    ['a CIDR', { spec: { loadBalancerIP: '198.18.0.0/24' } }, 'spec.loadBalancerIP: "198.18.0.0/24" is not an IP address'],
-    ['a zone', { annotations: { 'metallb.io/loadBalancerIPs': 'fe80::1%eth0' } }, 'annotation loadBalancerIPs: "fe80::1%eth0" is not an IP address'],
-    ['empty item', { annotations: { 'metallb.io/loadBalancerIPs': '198.18.0.1,' } }, 'annotation loadBalancerIPs: "" is not an IP address'],
+    ['not an IP', { annotations: { 'metallb.io/loadBalancerIPs': '198.18.0.300' } }, 'annotation metallb.io/loadBalancerIPs: invalid IPv4 address "198.18.0.300": octet 300 is above 255'],
+    ['a CIDR', { spec: { loadBalancerIP: '198.18.0.0/24' } }, 'spec.loadBalancerIP: invalid IPv4 address "198.18.0.0/24": unexpected character "/"'],
+    ['a zone', { annotations: { 'metallb.io/loadBalancerIPs': 'fe80::1%eth0' } }, 'annotation metallb.io/loadBalancerIPs: invalid IPv6 address "fe80::1%eth0": zone "%eth0" not allowed'],
+    ['empty item', { annotations: { 'metallb.io/loadBalancerIPs': '198.18.0.1,' } }, 'annotation metallb.io/loadBalancerIPs: empty entry in "198.18.0.1,"'],
     [
       'two of one family',
       { annotations: { 'metallb.io/loadBalancerIPs': '198.18.0.1,198.18.0.2' } },
-      'annotation loadBalancerIPs: more than one IPv4 address (at most one per family)',
+      'annotation metallb.io/loadBalancerIPs: more than one IPv4 address (at most one per family)',
     ],
     [
       'family the Service lacks',
       { annotations: { 'metallb.io/loadBalancerIPs': '2001:db8::1' } },
-      "annotation loadBalancerIPs: 2001:db8::1 is IPv6 but the Service's IP families are IPv4",
+      "annotation metallb.io/loadBalancerIPs: 2001:db8::1 is IPv6 but the Service's IP families are IPv4",
     ],
     [
       'IPv4 on SingleStack IPv6',
@@ -119,7 +119,12 @@ describe('toAllocationRequest', () => {
     [
       'spec and annotation disagree',
       { annotations: { 'metallb.io/loadBalancerIPs': '198.18.0.1' }, spec: { loadBalancerIP: '198.18.0.2' } },
-      'spec.loadBalancerIP (198.18.0.2) and annotation loadBalancerIPs (198.18.0.1) disagree; set one of them',
+      'spec.loadBalancerIP (198.18.0.2) and annotation metallb.io/loadBalancerIPs (198.18.0.1) disagree; set one of them',
+    ],
+    [
+      'octal-looking octet',
+      { annotations: { 'metallb.universe.tf/loadBalancerIPs': '198.018.0.1' } },
+      'annotation metallb.universe.tf/loadBalancerIPs: invalid IPv4 address "198.018.0.1": octet "018" has a leading zero',
     ],
     ['bad family', { spec: { ipFamilies: ['IPv5'] } }, 'spec.ipFamilies has "IPv5"; expected IPv4 or IPv6'],
     ['family twice', { spec: { ipFamilies: ['IPv4', 'IPv4'], ipFamilyPolicy: 'PreferDualStack' } }, 'spec.ipFamilies lists IPv4 twice'],
