@@ -217,6 +217,7 @@ export class Allocator {
         );
       }
     }
+    holding.ips = holding.ips.slice();
     if (holding.ips.length > 0) this.#services.set(request.key, holding);
     const outcome: RestoreOutcome = {
       ips: holding.ips.map((h) => h.text),
@@ -238,8 +239,9 @@ export class Allocator {
     const current = this.#services.get(request.key);
     const choices: FamilyChoice[] = [];
     const warnings: string[] = [];
-    for (const [index, family] of request.families.entries()) {
-      const held = current?.ips.find((h) => h.family === family);
+    for (let index = 0; index < request.families.length; index++) {
+      const family = request.families[index]!;
+      const held = current === undefined ? undefined : heldOfFamily(current, family);
       if (held !== undefined && current !== undefined && this.#stillSatisfies(held, current, request)) {
         choices.push({ keep: held });
         if (held.slot === undefined) warnings.push(`IP ${held.text} is outside every pool; kept so that it does not move`);
@@ -315,15 +317,18 @@ export class Allocator {
   }
 
   #checkRequest(request: AllocationRequest): string | undefined {
-    if (request.families.length === 0) return 'the Service asks for no IP family';
-    if (new Set(request.families).size !== request.families.length) return 'an IP family is listed twice';
-    const seen = new Set<IpFamily>();
-    for (const wanted of request.requestedIps) {
-      if (!request.families.includes(wanted.family)) {
-        return `requested IP ${wanted.text} is ${familyName(wanted.family)} but the Service has no ${familyName(wanted.family)} family`;
+    // Plain loops: this runs on every reconcile of every Service.
+    const { families, requestedIps } = request;
+    if (families.length === 0) return 'the Service asks for no IP family';
+    if (families.length > 2 || (families.length === 2 && families[0] === families[1])) return 'an IP family is listed twice';
+    for (let i = 0; i < requestedIps.length; i++) {
+      const family = requestedIps[i]!.family;
+      if (!families.includes(family)) {
+        return `requested IP ${requestedIps[i]!.text} is ${familyName(family)} but the Service has no ${familyName(family)} family`;
       }
-      if (seen.has(wanted.family)) return `more than one ${familyName(wanted.family)} IP requested`;
-      seen.add(wanted.family);
+      for (let j = 0; j < i; j++) {
+        if (requestedIps[j]!.family === family) return `more than one ${familyName(family)} IP requested`;
+      }
     }
     return undefined;
   }
@@ -418,18 +423,18 @@ export class Allocator {
   /** Apply the choices; true when the Service's IPs changed. */
   #commit(request: AllocationRequest, current: ServiceHolding | undefined, choices: FamilyChoice[]): boolean {
     const holding = current ?? { traits: traitsOf(request), pool: request.pool, ips: [] };
-    const kept = new Set<HeldIp>();
-    for (const choice of choices) if ('keep' in choice) kept.add(choice.keep);
+    const kept: HeldIp[] = [];
+    for (const choice of choices) if ('keep' in choice) kept.push(choice.keep);
     let changed = false;
     for (const held of holding.ips) {
-      if (kept.has(held)) continue;
+      if (kept.includes(held)) continue;
       this.#detach(holding, held);
       changed = true;
     }
     // The sharing key may have changed; kept IPs are then held alone (the
     // sharing rule was re-checked), so re-filing them is all there is to do.
     const oldSharingKey = holding.traits.sharingKey;
-    holding.traits = traitsOf(request);
+    if (!sameTraits(holding.traits, request)) holding.traits = traitsOf(request);
     holding.pool = request.pool;
     if (oldSharingKey !== holding.traits.sharingKey) {
       for (const held of kept) {
@@ -437,15 +442,12 @@ export class Allocator {
         this.#index(held, holding.traits.sharingKey);
       }
     }
-    const ips: HeldIp[] = [];
-    for (const choice of choices) {
-      if ('keep' in choice) {
-        ips.push(choice.keep);
-      } else {
-        ips.push(this.#claim(holding, choice.slot.cursor.range.family, choice.address, choice.slot));
-        changed = true;
-      }
-    }
+    // map() sizes the array exactly: one of these lives per Service.
+    const ips = choices.map((choice) => {
+      if ('keep' in choice) return choice.keep;
+      changed = true;
+      return this.#claim(holding, choice.slot.cursor.range.family, choice.address, choice.slot);
+    });
     holding.ips = ips;
     if (ips.length > 0) this.#services.set(request.key, holding);
     else this.#services.delete(request.key);
@@ -455,10 +457,12 @@ export class Allocator {
   #claim(holding: ServiceHolding, family: IpFamily, address: bigint, slot: RangeSlot | undefined): HeldIp {
     let held = this.#held[family].get(address);
     if (held === undefined) {
-      held = { family, address, text: formatIp(family, address), holders: [], slot };
+      // A literal one-element array: `[]` then push() would reserve room for 17.
+      held = { family, address, text: formatIp(family, address), holders: [holding], slot };
       this.#held[family].set(address, held);
       if (slot !== undefined) slot.pool.inUse[family]++;
       this.#index(held, holding.traits.sharingKey);
+      return held;
     }
     held.holders.push(holding);
     return held;
@@ -521,6 +525,28 @@ function traitsOf(request: AllocationRequest): SharingTraits {
     localTraffic: request.localTraffic,
     backendKey: request.backendKey,
   };
+}
+
+function heldOfFamily(holding: ServiceHolding, family: IpFamily): HeldIp | undefined {
+  for (const held of holding.ips) if (held.family === family) return held;
+  return undefined;
+}
+
+function sameTraits(traits: SharingTraits, request: AllocationRequest): boolean {
+  if (
+    traits.sharingKey !== request.sharingKey ||
+    traits.localTraffic !== request.localTraffic ||
+    traits.backendKey !== request.backendKey ||
+    traits.ports.length !== request.ports.length
+  ) {
+    return false;
+  }
+  for (let i = 0; i < traits.ports.length; i++) {
+    const a = traits.ports[i]!;
+    const b = request.ports[i]!;
+    if (a.port !== b.port || a.protocol !== b.protocol) return false;
+  }
+  return true;
 }
 
 function requestedOf(request: AllocationRequest, family: IpFamily): RequestedIp | undefined {
