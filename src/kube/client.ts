@@ -52,3 +52,13 @@ export function splitKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf('/');
   return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
+
+/**
+ * A metav1.MicroTime value. The API server insists on six fractional digits
+ * and client-node serialises Dates with three, so MicroTime fields (Lease
+ * renewTime/acquireTime, Event eventTime) are written as strings; the
+ * serializer passes them through untouched.
+ */
+export function microTime(d: Date): Date {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}

@@ -4,7 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
-import { apiStatus, describeError } from './client.ts';
+import { apiStatus, describeError, microTime } from './client.ts';
 import { decide, observe, type LeaseRecord, type Observation } from './lease-decision.ts';
 
 export interface LeaderElectionOptions {
@@ -104,7 +104,7 @@ export class LeaderElector {
     this.observation = observe(this.observation, lease ? toRecord(lease) : undefined, now);
     const action = decide(identity, this.observation, lease !== undefined, now);
     const durationSeconds = Math.max(1, Math.round(this.opts.leaseDurationMs / 1000));
-    const nowTime = new Date();
+    const nowTime = microTime(new Date());
     try {
       switch (action.kind) {
         case 'wait':
@@ -156,7 +156,7 @@ export class LeaderElector {
       await this.api.replaceNamespacedLease({
         name,
         namespace,
-        body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date() } },
+        body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) } },
       });
       this.log.info({ lease: `${namespace}/${name}` }, 'released leadership');
     } catch (err) {

@@ -1,0 +1,67 @@
+// Command-line flags with environment fallbacks: every `--foo-bar` may also
+// be given as METALGATE_FOO_BAR (what a Pod spec sets), the flag winning.
+// One table per command drives parsing, defaults and --help.
+import { parseArgs } from 'node:util';
+
+export interface FlagSpec {
+  name: string;
+  type: 'string' | 'boolean' | 'number';
+  help: string;
+  default?: string | boolean | number;
+  /** Extra environment variable read before METALGATE_*, e.g. KUBECONFIG or NODE_NAME. */
+  env?: string;
+  short?: string;
+}
+
+export type FlagValues = Record<string, string | boolean | number | undefined>;
+
+export function envName(flag: string): string {
+  return `METALGATE_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export class UsageError extends Error {}
+
+export function parseFlags(specs: FlagSpec[], argv: string[], env: NodeJS.ProcessEnv = process.env): FlagValues {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const s of specs) options[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const out: FlagValues = {};
+  for (const s of specs) {
+    const raw = parsed.values[s.name] ?? env[envName(s.name)] ?? (s.env ? env[s.env] : undefined);
+    out[s.name] = raw === undefined ? s.default : coerce(s, raw as string | boolean);
+  }
+  return out;
+}
+
+function coerce(s: FlagSpec, raw: string | boolean): string | boolean | number {
+  if (s.type === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off|)$/i.test(raw)) return false;
+    throw new UsageError(`--${s.name}: expected true or false, got "${raw}"`);
+  }
+  if (s.type === 'number') {
+    const n = Number(raw);
+    if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n)) {
+      throw new UsageError(`--${s.name}: expected a number, got "${String(raw)}"`);
+    }
+    return n;
+  }
+  return String(raw);
+}
+
+export function formatHelp(specs: FlagSpec[]): string {
+  const rows = specs.map((s) => {
+    const left = `  ${s.short ? `-${s.short}, ` : ''}--${s.name}${s.type === 'boolean' ? '' : ` <${s.type}>`}`;
+    const def = s.default === undefined || s.default === '' ? '' : ` (default ${JSON.stringify(s.default)})`;
+    const env = ` [env ${envName(s.name)}${s.env ? ` or ${s.env}` : ''}]`;
+    return { left, right: `${s.help}${def}${env}` };
+  });
+  const width = Math.max(...rows.map((r) => r.left.length)) + 2;
+  return rows.map((r) => r.left.padEnd(width) + r.right).join('\n');
+}

@@ -1,0 +1,50 @@
+// /metrics, /healthz and /readyz for every component.
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { Registry } from 'prom-client';
+
+export interface HealthServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  /** Liveness: the event loop turns and the process is not wedged. */
+  healthy?: () => boolean;
+  /** Readiness: caches synced, work can be done. Returns a reason when not ready. */
+  ready: () => string | undefined;
+}
+
+export async function startHealthServer(opts: HealthServerOptions): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      opts.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': opts.registry.contentType });
+          res.end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`${err.message}\n`);
+        },
+      );
+      return;
+    }
+    if (path === '/healthz' || path === '/livez') {
+      const ok = opts.healthy ? opts.healthy() : true;
+      res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
+      res.end(ok ? 'ok\n' : 'unhealthy\n');
+      return;
+    }
+    if (path === '/readyz') {
+      const reason = opts.ready();
+      res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' });
+      res.end(reason ? `not ready: ${reason}\n` : 'ok\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  });
+  server.listen(opts.port, opts.host);
+  await once(server, 'listening');
+  return server;
+}

@@ -1,0 +1,394 @@
+// The controller: Services of type LoadBalancer in, external IPs out.
+//
+// A thin adapter around the pure allocator. Allocation state lives in the
+// Services' own status: on every start (and every time this replica becomes
+// leader) the view is rebuilt from all statuses before any new IP is given,
+// so a restart never moves an IP.
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { parsePoolConfig } from '../config/pool-config.ts';
+import type { ConfigIssue } from '../config/types.ts';
+import { Allocator } from '../ipam/allocator.ts';
+import { isOurs, toAllocationRequest } from '../ipam/service-request.ts';
+import { describeError, mergePatch, objectKey, splitKey } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { startInformer, type ResilientInformer } from '../kube/informer.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
+import { ControllerMetrics } from './metrics.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export const DEFAULT_CLASS = 'metalgate.io/metalgate';
+
+export interface ControllerOptions {
+  configNamespace: string;
+  configName: string;
+  configKey: string;
+  /** Serve only Services whose loadBalancerClass is ours (clusters with several LBs). */
+  ownClassOnly: boolean;
+  className: string;
+  /** status.loadBalancer.ingress[].ipMode: Proxy keeps kube-proxy from short-circuiting the IP. */
+  ipMode: 'Proxy' | 'VIP';
+  identity: string;
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** Status writes in flight at once. */
+  writeConcurrency: number;
+}
+
+export const defaultControllerOptions: Omit<ControllerOptions, 'identity'> = {
+  configNamespace: 'metalgate-system',
+  configName: 'config',
+  configKey: 'config',
+  ownClassOnly: false,
+  className: DEFAULT_CLASS,
+  ipMode: 'Proxy',
+  leaseNamespace: 'metalgate-system',
+  leaseName: 'metalgate-controller',
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+  writeConcurrency: 32,
+};
+
+export class Controller {
+  readonly registry: Registry;
+  readonly metrics: ControllerMetrics;
+  private readonly kc: k8s.KubeConfig;
+  private readonly log: Logger;
+  private readonly opts: ControllerOptions;
+  private readonly elector: LeaderElector;
+  private session: LeaderSession | undefined;
+  private stopping = false;
+
+  constructor(kc: k8s.KubeConfig, log: Logger, opts: ControllerOptions, registry = new Registry()) {
+    this.kc = kc;
+    this.log = log;
+    this.opts = opts;
+    this.registry = registry;
+    this.metrics = new ControllerMetrics(registry);
+    this.elector = new LeaderElector(kc, log, {
+      namespace: opts.leaseNamespace,
+      name: opts.leaseName,
+      identity: opts.identity,
+      leaseDurationMs: opts.leaseDurationMs,
+      renewDeadlineMs: opts.renewDeadlineMs,
+      retryPeriodMs: opts.retryPeriodMs,
+      onStartedLeading: () => {
+        if (this.stopping) return;
+        this.metrics.leader.set(1);
+        this.session = new LeaderSession(this.kc, this.log, this.opts, this.metrics);
+        this.session.start();
+      },
+      onStoppedLeading: async () => {
+        this.metrics.leader.set(0);
+        const s = this.session;
+        this.session = undefined;
+        await s?.stop();
+      },
+    });
+  }
+
+  start(): void {
+    this.log.info({ identity: this.opts.identity, config: `${this.opts.configNamespace}/${this.opts.configName}` }, 'controller starting');
+    this.elector.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.elector.stop();
+    await this.session?.stop();
+    this.session = undefined;
+  }
+
+  isLeader(): boolean {
+    return this.elector.isLeader();
+  }
+
+  /** Undefined when ready; a standby replica is ready (it is doing its job: waiting). */
+  notReadyReason(): string | undefined {
+    if (!this.elector.isLeader()) return undefined;
+    return this.session?.notReadyReason() ?? 'starting';
+  }
+}
+
+/** Everything that runs only while this replica leads. */
+class LeaderSession {
+  private readonly api: k8s.CoreV1Api;
+  private readonly events: EventRecorder;
+  private readonly allocator = new Allocator();
+  private readonly queue: WorkQueue;
+  private services!: ResilientInformer<k8s.V1Service>;
+  private configMaps!: ResilientInformer<k8s.V1ConfigMap>;
+  /** Keys that could not get an IP: retried whenever an IP frees or the config changes. */
+  private readonly failed = new Set<string>();
+  /** Last config text applied or rejected, so unchanged resyncs do not re-emit Events. */
+  private lastConfigText: string | undefined = undefined;
+  private restored = false;
+  private stopped = false;
+  private readonly log: Logger;
+  private readonly opts: ControllerOptions;
+  private readonly metrics: ControllerMetrics;
+  private readonly kc: k8s.KubeConfig;
+
+  constructor(kc: k8s.KubeConfig, log: Logger, opts: ControllerOptions, metrics: ControllerMetrics) {
+    this.kc = kc;
+    this.log = log;
+    this.opts = opts;
+    this.metrics = metrics;
+    this.api = kc.makeApiClient(k8s.CoreV1Api);
+    this.events = new EventRecorder(kc, log, 'metalgate-controller');
+    this.queue = new WorkQueue((key) => this.reconcile(key), opts.writeConcurrency, (key, err) => {
+      this.log.warn({ service: key, err: describeError(err) }, 'status update failed; will retry');
+    });
+  }
+
+  start(): void {
+    const { configNamespace, configName } = this.opts;
+    this.configMaps = startInformer<k8s.V1ConfigMap>(
+      this.kc,
+      `/api/v1/namespaces/${configNamespace}/configmaps`,
+      () => this.api.listNamespacedConfigMap({ namespace: configNamespace, fieldSelector: `metadata.name=${configName}` }),
+      this.log,
+      { fieldSelector: `metadata.name=${configName}` },
+    );
+    this.services = startInformer<k8s.V1Service>(this.kc, '/api/v1/services', () => this.api.listServiceForAllNamespaces(), this.log);
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    await Promise.all([this.configMaps.synced(), this.services.synced()]);
+    if (this.stopped) return;
+    this.applyConfig();
+    this.restoreFromStatus();
+    this.restored = true;
+    const onConfig = () => {
+      if (this.applyConfig()) this.enqueueAll();
+    };
+    this.configMaps.on('add', onConfig);
+    this.configMaps.on('update', onConfig);
+    this.configMaps.on('delete', onConfig);
+    const onService = (svc: k8s.V1Service) => this.queue.add(objectKey(svc));
+    this.services.on('add', onService);
+    this.services.on('update', onService);
+    this.services.on('delete', onService);
+    // After a watch outage the informer relists: everything may have changed.
+    this.services.onResync(() => this.enqueueAll());
+    this.configMaps.onResync(onConfig);
+    this.enqueueAll();
+    this.log.info({ services: this.services.list().length }, 'controller synced; allocating');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.stop();
+    await Promise.all([this.services?.stop(), this.configMaps?.stop()]);
+    await this.queue.drain();
+  }
+
+  notReadyReason(): string | undefined {
+    if (!this.restored) return 'caches not synced';
+    return undefined;
+  }
+
+  private enqueueAll(): void {
+    for (const svc of this.services.list()) this.queue.add(objectKey(svc));
+    // Deleted while we were away: the allocator still holds them.
+    for (const key of this.allocator.keys()) this.queue.add(key);
+  }
+
+  /** Parses the ConfigMap; returns true when the pools in force changed. */
+  private applyConfig(): boolean {
+    const cm = this.configMaps.get(this.opts.configName, this.opts.configNamespace);
+    const text = cm?.data?.[this.opts.configKey];
+    const marker = cm ? (text ?? '\u0000missing-key') : '\u0000no-configmap';
+    if (marker === this.lastConfigText) return false;
+    this.lastConfigText = marker;
+    const where = `${this.opts.configNamespace}/${this.opts.configName}`;
+    if (!cm) {
+      this.log.warn({ configmap: where }, 'no config ConfigMap: no address pools, existing IPs are kept');
+      this.metrics.configStale.set(0);
+      this.metrics.configLoaded.set(0);
+      return this.setPools([]);
+    }
+    const target = { kind: 'ConfigMap', metadata: cm.metadata };
+    let issues: ConfigIssue[];
+    let pools;
+    if (text === undefined) {
+      issues = [{ severity: 'error', message: `ConfigMap ${where} has no key "${this.opts.configKey}"` }];
+    } else {
+      const parsed = parsePoolConfig(text);
+      issues = parsed.issues;
+      pools = parsed.config?.pools;
+    }
+    for (const w of issues.filter((i) => i.severity === 'warning')) {
+      this.log.warn({ configmap: where }, `config warning: ${w.message}`);
+    }
+    if (!pools) {
+      const errors = issues.filter((i) => i.severity === 'error').map((i) => i.message);
+      this.log.error({ configmap: where, errors }, 'invalid config: keeping the last good config in force');
+      this.metrics.configStale.set(1);
+      this.metrics.configReloadErrors.inc();
+      this.events.emit(target, 'Warning', 'ConfigInvalid', `invalid config, the last good config stays in force: ${errors.join('; ')}`);
+      return false;
+    }
+    const warnings = issues.filter((i) => i.severity === 'warning').map((i) => i.message);
+    if (warnings.length) this.events.emit(target, 'Warning', 'ConfigWarning', warnings.join('; '));
+    this.metrics.configStale.set(0);
+    this.metrics.configLoaded.set(1);
+    this.log.info({ configmap: where, pools: pools.map((p) => p.name) }, 'config loaded');
+    this.events.emit(target, 'Normal', 'ConfigLoaded', `loaded ${pools.length} address pool(s): ${pools.map((p) => p.name).join(', ') || 'none'}`);
+    return this.setPools(pools);
+  }
+
+  private setPools(pools: Parameters<Allocator['setConfig']>[0]): boolean {
+    const orphans = this.allocator.setConfig(pools);
+    for (const o of orphans) {
+      const svc = this.serviceByKey(o.key);
+      this.log.warn({ service: o.key, ip: o.ip }, 'IP is no longer in any pool; the Service keeps it');
+      if (svc) {
+        this.events.emit(toTarget(svc), 'Warning', 'IPOutsidePools', `IP ${o.ip} is no longer in any address pool; the Service keeps it until it is deleted or its IP is changed`);
+      }
+    }
+    this.updatePoolMetrics();
+    return true;
+  }
+
+  /** Claims every IP already written in a Service's status, oldest Service first. */
+  private restoreFromStatus(): void {
+    const services = [...this.services.list()].filter((s) => this.serves(s));
+    services.sort(byCreation);
+    let restored = 0;
+    for (const svc of services) {
+      const ips = statusIPs(svc);
+      if (ips.length === 0) continue;
+      const req = toAllocationRequest(svc);
+      if (!req.ok) continue; // reconcile reports the request error
+      const res = this.allocator.restore(req.request, ips);
+      if (res.ok) restored++;
+      else {
+        this.log.warn({ service: objectKey(svc), ips, reason: res.reason }, 'could not keep the IP found in status');
+      }
+    }
+    this.updatePoolMetrics();
+    this.log.info({ restored }, 'allocation state rebuilt from Service status');
+  }
+
+  private serves(svc: k8s.V1Service): boolean {
+    return isOurs(svc, { ownClassOnly: this.opts.ownClassOnly, className: this.opts.className });
+  }
+
+  private serviceByKey(key: string): k8s.V1Service | undefined {
+    const { namespace, name } = splitKey(key);
+    return this.services.get(name, namespace);
+  }
+
+  /** Decides synchronously; returns the status write to do, if any. */
+  private reconcile(key: string): (() => Promise<void>) | undefined {
+    if (this.stopped) return undefined;
+    const svc = this.serviceByKey(key);
+    if (!svc || !this.serves(svc)) {
+      const released = this.allocator.release(key);
+      this.failed.delete(key);
+      if (released.length > 0) {
+        this.metrics.onRelease();
+        this.log.info({ service: key, ips: released }, 'released IP');
+        if (svc) this.events.emit(toTarget(svc), 'Normal', 'IPReleased', `released ${released.join(', ')}`);
+        this.updatePoolMetrics();
+        this.retryFailed();
+      }
+      if (svc && statusIPs(svc).length > 0 && released.length > 0) {
+        return () => this.writeStatus(svc, []);
+      }
+      return undefined;
+    }
+    const req = toAllocationRequest(svc);
+    if (!req.ok) {
+      this.fail(svc, key, req.error);
+      return undefined;
+    }
+    const before = this.allocator.assigned(key) ?? [];
+    const res = this.allocator.allocate(req.request);
+    if (!res.ok) {
+      // A Service that had IPs and now asks for something impossible keeps
+      // nothing stale: the allocator released what no longer satisfies it.
+      const now = this.allocator.assigned(key) ?? [];
+      this.fail(svc, key, res.reason);
+      if (before.length > 0 && now.length === 0) {
+        this.updatePoolMetrics();
+        this.retryFailed();
+      }
+      if (!sameIPs(statusIPs(svc), now)) return () => this.writeStatus(svc, now);
+      return undefined;
+    }
+    this.failed.delete(key);
+    const changed = !sameIPs(before, res.ips);
+    if (changed) {
+      this.updatePoolMetrics();
+      const pools = [...new Set(res.assignments.map((a) => a.pool ?? '(none)'))].join(', ');
+      this.log.info({ service: key, ips: res.ips, pool: pools }, 'assigned IP');
+      this.events.emit(toTarget(svc), 'Normal', 'IPAllocated', `assigned IP ${res.ips.join(', ')} from pool ${pools}`);
+      for (const w of res.warnings) this.events.emit(toTarget(svc), 'Warning', 'AllocationWarning', w);
+      if (before.length > 0) this.retryFailed();
+    }
+    if (!sameIPs(statusIPs(svc), res.ips) || !hasIpMode(svc, this.opts.ipMode)) {
+      return () => this.writeStatus(svc, res.ips);
+    }
+    return undefined;
+  }
+
+  private fail(svc: k8s.V1Service, key: string, reason: string): void {
+    const first = !this.failed.has(key);
+    this.failed.add(key);
+    if (first) {
+      this.metrics.allocationFailures.inc();
+      this.log.warn({ service: key, reason }, 'allocation failed');
+      this.events.emit(toTarget(svc), 'Warning', 'AllocationFailed', reason);
+    }
+  }
+
+  private retryFailed(): void {
+    for (const key of this.failed) this.queue.add(key);
+  }
+
+  private async writeStatus(svc: k8s.V1Service, ips: string[]): Promise<void> {
+    const { namespace, name } = splitKey(objectKey(svc));
+    const ingress = ips.map((ip) => ({ ip, ipMode: this.opts.ipMode }));
+    await this.api.patchNamespacedServiceStatus(
+      { name, namespace, body: { status: { loadBalancer: { ingress } } } },
+      mergePatch,
+    );
+  }
+
+  private updatePoolMetrics(): void {
+    this.metrics.setPoolStats(this.allocator.stats());
+  }
+}
+
+function statusIPs(svc: k8s.V1Service): string[] {
+  return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
+}
+
+function hasIpMode(svc: k8s.V1Service, mode: string): boolean {
+  return (svc.status?.loadBalancer?.ingress ?? []).every((i) => i.ipMode === mode);
+}
+
+function sameIPs(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((ip, i) => ip === b[i]);
+}
+
+function byCreation(a: k8s.V1Service, b: k8s.V1Service): number {
+  const ta = a.metadata?.creationTimestamp ? new Date(a.metadata.creationTimestamp).getTime() : 0;
+  const tb = b.metadata?.creationTimestamp ? new Date(b.metadata.creationTimestamp).getTime() : 0;
+  if (ta !== tb) return ta - tb;
+  const ka = objectKey(a);
+  const kb = objectKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function toTarget(svc: k8s.V1Service) {
+  return { apiVersion: 'v1', kind: 'Service', metadata: svc.metadata };
+}

@@ -1,0 +1,53 @@
+// `metalgate controller`: flags in, a running controller out, until SIGTERM.
+import { once } from 'node:events';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics } from 'prom-client';
+import { UsageError, type FlagValues } from '../common/flags.ts';
+import { startHealthServer } from '../common/http-server.ts';
+import { loadKubeConfig } from '../kube/client.ts';
+import { Controller, defaultControllerOptions, type ControllerOptions } from './controller.ts';
+
+export function controllerOptions(f: FlagValues): ControllerOptions {
+  const ipMode = String(f['ip-mode']);
+  if (ipMode !== 'Proxy' && ipMode !== 'VIP') throw new UsageError(`--ip-mode must be Proxy or VIP, got "${ipMode}"`);
+  return {
+    ...defaultControllerOptions,
+    configNamespace: String(f['config-namespace']),
+    configName: String(f['config-name']),
+    configKey: String(f['config-key']),
+    ownClassOnly: f['own-class-only'] === true,
+    className: String(f['lb-class']),
+    ipMode,
+    identity: typeof f.identity === 'string' && f.identity ? f.identity : `${hostname()}-${process.pid}`,
+    leaseNamespace: String(f['lease-namespace']),
+    leaseName: String(f['lease-name']),
+    leaseDurationMs: Number(f['lease-duration']) * 1000,
+    renewDeadlineMs: Number(f['renew-deadline']) * 1000,
+    retryPeriodMs: Number(f['retry-period']) * 1000,
+  };
+}
+
+export async function runController(f: FlagValues, log: Logger): Promise<number> {
+  const opts = controllerOptions(f);
+  const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
+  const controller = new Controller(kc, log, opts);
+  collectDefaultMetrics({ register: controller.registry, prefix: 'metalgate_controller_' });
+  const port = Number(f['metrics-port']);
+  const server =
+    port > 0
+      ? await startHealthServer({
+          host: String(f['metrics-address']),
+          port,
+          registry: controller.registry,
+          ready: () => controller.notReadyReason(),
+        })
+      : undefined;
+  if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
+  controller.start();
+  const signal = await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+  log.info({ signal }, 'stopping');
+  await controller.stop();
+  server?.close();
+  return 0;
+}
