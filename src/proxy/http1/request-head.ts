@@ -1,0 +1,319 @@
+import { CR, HOST, LF, SP, TARGET, TOKEN } from './char-classes.ts';
+import { HttpParseError, badRequest } from './errors.ts';
+import { parseFieldLines } from './field-lines.ts';
+import { ConnectionScan, TransferEncodingScan, parseContentLength } from './framing-fields.ts';
+import { HeadReader } from './head-reader.ts';
+import { HeaderFields, HeaderKind, equalsLower } from './header-fields.ts';
+
+export interface RequestLimits {
+  /** Request line + field lines + final CRLF; more is answered 431 (Node's default is 16 KiB too). */
+  readonly maxHeadBytes: number;
+  /** More field lines than this is answered 431 (Node truncates at 2000 instead; Envoy's default is 100). */
+  readonly maxHeaders: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100 };
+
+/** RFC 9112 §3.2. */
+export type TargetForm = 'origin' | 'absolute' | 'authority' | 'asterisk';
+
+export interface RequestHead {
+  /** Case-sensitive token; common methods are interned strings. */
+  readonly method: string;
+  /** The request-target exactly as received. */
+  readonly target: string;
+  readonly targetForm: TargetForm;
+  /**
+   * What to put on the request line upstream: the origin-form "/p?q" (derived
+   * from an absolute-form target), "*" for asterisk-form, the authority for CONNECT.
+   */
+  readonly path: string;
+  /**
+   * The authority the request is for: an absolute-form target's (RFC 9112 §3.2.2
+   * says Host is then ignored), else the Host value, else "" (HTTP/1.0 without Host).
+   */
+  readonly authority: string;
+  readonly versionMinor: 0 | 1;
+  readonly headers: HeaderFields;
+  /** -1 when absent. */
+  readonly contentLength: number;
+  /** Body is chunked (Transfer-Encoding is exactly "chunked"). */
+  readonly chunked: boolean;
+  /** The client allows another request on this connection after this one. */
+  readonly keepAlive: boolean;
+  /** The Upgrade value when an HTTP/1.1 request also says Connection: upgrade. */
+  readonly upgrade: string | undefined;
+  /** Expect: 100-continue on an HTTP/1.1 request. */
+  readonly expectContinue: boolean;
+  /** Lowercased Connection options other than close/keep-alive/upgrade: hop-by-hop names. */
+  readonly connectionOptions: readonly string[];
+}
+
+const NO_OPTIONS: readonly string[] = Object.freeze([]);
+
+/** The request has a body to read, by length or chunked. */
+export function requestHasBody(head: RequestHead): boolean {
+  return head.chunked || head.contentLength > 0;
+}
+
+/**
+ * Incremental request-head parser. Feed it the connection's chunks; it returns a
+ * head once complete and says where in the last chunk the head ended. Between
+ * messages the caller handles the body (contentLength / ChunkedDecoder) and
+ * pushes the remaining bytes again for the next pipelined request.
+ */
+export class RequestHeadParser {
+  /** After push() returned a head: offset in that chunk just past the head. */
+  consumed = 0;
+
+  private readonly limits: RequestLimits;
+  private readonly reader: HeadReader;
+  private readonly offsets: Uint32Array;
+  private readonly kinds: Uint8Array;
+  private readonly te = new TransferEncodingScan();
+  private readonly conn = new ConnectionScan();
+
+  constructor(limits: Partial<RequestLimits> = {}) {
+    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
+    this.reader = new HeadReader(this.limits.maxHeadBytes, 400, 431, true);
+    this.offsets = new Uint32Array(this.limits.maxHeaders * 4);
+    this.kinds = new Uint8Array(this.limits.maxHeaders);
+  }
+
+  /** Bytes held toward a head not yet complete (0 between messages). */
+  get pendingBytes(): number {
+    return this.reader.pendingBytes;
+  }
+
+  /** Drops any partial head. */
+  reset(): void {
+    this.reader.reset();
+  }
+
+  /** Throws HttpParseError (status 400, 431, 417, 501 or 505) on a bad head. */
+  push(chunk: Buffer, start = 0): RequestHead | null {
+    const head = this.reader.push(chunk, start);
+    if (head === null) return null;
+    this.consumed = this.reader.end;
+    return this.parse(head);
+  }
+
+  private parse(buf: Buffer): RequestHead {
+    // Request line: method SP request-target SP HTTP-version CRLF, single spaces.
+    let p = 0;
+    let b = buf[0]!;
+    while (TOKEN[b] === 1) b = buf[++p]!;
+    if (p === 0 || b !== SP) throw badRequest('INVALID_METHOD', 'request line must start with a method token and one space');
+    const method = methodName(buf, p);
+    const targetStart = ++p;
+    b = buf[p]!;
+    while (TARGET[b] === 1) b = buf[++p]!;
+    const targetEnd = p;
+    if (targetEnd === targetStart || b !== SP) throw badRequest('INVALID_TARGET', 'invalid request-target');
+    p++;
+    const versionMinor = readVersion(buf, p);
+    p += 10;
+
+    const count = parseFieldLines(buf, p, this.offsets, this.kinds, this.limits.maxHeaders, 400, 431);
+    const offsets = this.offsets.slice(0, count * 4);
+    const kinds = this.kinds.slice(0, count);
+    const headers = new HeaderFields(buf, count, offsets, kinds);
+
+    const te = this.te;
+    const conn = this.conn;
+    te.reset();
+    conn.reset();
+    let host = -1;
+    let upgradeAt = -1;
+    let clSeen = false;
+    let contentLength = -1;
+    let expectContinue = false;
+    for (let i = 0; i < count; i++) {
+      const k = kinds[i];
+      if (k === HeaderKind.OTHER) continue;
+      const vs = offsets[i * 4 + 2]!;
+      const ve = offsets[i * 4 + 3]!;
+      switch (k) {
+        case HeaderKind.HOST:
+          // RFC 9112 §3.2: more than one Host is a 400. (Node keeps the first.)
+          if (host >= 0) throw badRequest('DUPLICATE_HOST', 'more than one Host field');
+          host = i;
+          break;
+        case HeaderKind.CONTENT_LENGTH:
+          // llhttp rejects any second Content-Length, even an identical one; so do we.
+          if (clSeen) throw badRequest('DUPLICATE_CONTENT_LENGTH', 'more than one Content-Length field');
+          clSeen = true;
+          contentLength = parseContentLength(buf, vs, ve);
+          if (contentLength < 0) throw badRequest('INVALID_CONTENT_LENGTH', 'Content-Length is not a decimal number');
+          break;
+        case HeaderKind.TRANSFER_ENCODING:
+          te.add(buf, vs, ve);
+          break;
+        case HeaderKind.CONNECTION:
+          conn.add(buf, vs, ve);
+          break;
+        case HeaderKind.UPGRADE:
+          if (upgradeAt < 0) upgradeAt = i;
+          break;
+        case HeaderKind.EXPECT:
+          // RFC 9110 §10.1.1: ignored in HTTP/1.0; anything but 100-continue is a 417 (as Node).
+          if (versionMinor === 1) {
+            if (ve - vs !== 12 || !equalsLower(buf, vs, '100-continue')) {
+              throw new HttpParseError('UNSUPPORTED_EXPECTATION', 417, 'only Expect: 100-continue is supported');
+            }
+            expectContinue = true;
+          }
+          break;
+      }
+    }
+
+    let chunked = false;
+    if (te.present) {
+      // RFC 9112 §6.1-6.3. Order matters only for which error is reported.
+      if (clSeen) throw badRequest('CONTENT_LENGTH_WITH_TRANSFER_ENCODING', 'both Transfer-Encoding and Content-Length');
+      if (versionMinor === 0) throw badRequest('TRANSFER_ENCODING_IN_HTTP10', 'Transfer-Encoding in an HTTP/1.0 request');
+      if (te.emptyElement || !te.lastIsChunked || te.chunkedCount > 1) {
+        throw badRequest('INVALID_TRANSFER_ENCODING', 'Transfer-Encoding must end with a single chunked');
+      }
+      if (te.otherCodings > 0) {
+        // nginx does the same: we cannot forward a coding we do not decode.
+        throw new HttpParseError('UNSUPPORTED_TRANSFER_CODING', 501, 'only Transfer-Encoding: chunked is supported');
+      }
+      chunked = true;
+    }
+
+    if (host < 0 && versionMinor === 1) throw badRequest('MISSING_HOST', 'HTTP/1.1 request without Host');
+    let authority = '';
+    if (host >= 0) {
+      const vs = offsets[host * 4 + 2]!;
+      const ve = offsets[host * 4 + 3]!;
+      if (!allIn(HOST, buf, vs, ve)) throw badRequest('INVALID_HOST', 'invalid character in Host');
+      authority = buf.toString('latin1', vs, ve);
+    }
+
+    const target = buf.toString('latin1', targetStart, targetEnd);
+    let targetForm: TargetForm;
+    let path = target;
+    if (method === 'CONNECT') {
+      if (!isAuthorityForm(buf, targetStart, targetEnd)) throw badRequest('INVALID_TARGET', 'CONNECT needs host:port');
+      targetForm = 'authority';
+    } else if (buf[targetStart] === 0x2f) {
+      targetForm = 'origin';
+    } else if (buf[targetStart] === 0x2a && targetEnd - targetStart === 1) {
+      if (method !== 'OPTIONS') throw badRequest('INVALID_TARGET', '"*" is only for OPTIONS');
+      targetForm = 'asterisk';
+    } else {
+      const authEnd = absoluteAuthorityEnd(buf, targetStart, targetEnd);
+      if (authEnd < 0) throw badRequest('INVALID_TARGET', 'request-target is neither origin-form nor an http(s) absolute URI');
+      targetForm = 'absolute';
+      const authStart = targetStart + (buf[targetStart + 4] === 0x3a ? 7 : 8); // "http://" or "https://"
+      authority = buf.toString('latin1', authStart, authEnd);
+      path = authEnd === targetEnd ? '/' : buf[authEnd] === 0x2f ? target.slice(authEnd - targetStart) : '/' + target.slice(authEnd - targetStart);
+    }
+
+    const keepAlive = versionMinor === 1 ? !conn.close : conn.keepAlive && !conn.close;
+    const upgrade =
+      versionMinor === 1 && conn.upgrade && upgradeAt >= 0
+        ? buf.toString('latin1', offsets[upgradeAt * 4 + 2]!, offsets[upgradeAt * 4 + 3]!)
+        : undefined;
+
+    return {
+      method,
+      target,
+      targetForm,
+      path,
+      authority,
+      versionMinor,
+      headers,
+      contentLength,
+      chunked,
+      keepAlive,
+      upgrade,
+      expectContinue,
+      connectionOptions: conn.others ?? NO_OPTIONS,
+    };
+  }
+}
+
+/**
+ * Parses one complete request head (it must end with the empty line; bytes after
+ * it are ignored). Convenience for tests and one-shot callers.
+ */
+export function parseRequestHead(bytes: Buffer, limits: Partial<RequestLimits> = {}): RequestHead {
+  const parser = new RequestHeadParser(limits);
+  const head = parser.push(bytes);
+  if (head === null) throw badRequest('INCOMPLETE', 'head does not end with an empty line');
+  return head;
+}
+
+/** "HTTP/" DIGIT "." DIGIT CRLF at p; only 1.0 and 1.1 are served. */
+function readVersion(buf: Buffer, p: number): 0 | 1 {
+  const major = buf[p + 5]! - 0x30;
+  const minor = buf[p + 7]! - 0x30;
+  if (
+    buf[p] !== 0x48 ||
+    buf[p + 1] !== 0x54 ||
+    buf[p + 2] !== 0x54 ||
+    buf[p + 3] !== 0x50 ||
+    buf[p + 4] !== 0x2f ||
+    !(major >= 0 && major <= 9) ||
+    buf[p + 6] !== 0x2e ||
+    !(minor >= 0 && minor <= 9) ||
+    buf[p + 8] !== CR ||
+    buf[p + 9] !== LF
+  ) {
+    throw badRequest('INVALID_VERSION', 'request line must end with " HTTP/x.y" and CRLF');
+  }
+  if (major !== 1 || minor > 1) throw new HttpParseError('VERSION_NOT_SUPPORTED', 505, 'only HTTP/1.0 and HTTP/1.1');
+  return minor as 0 | 1;
+}
+
+function allIn(table: Uint8Array, buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (table[buf[i]!] !== 1) return false;
+  return true;
+}
+
+/** authority-form for CONNECT: host ":" port, host non-empty, port 1*DIGIT. */
+function isAuthorityForm(buf: Buffer, start: number, end: number): boolean {
+  if (!allIn(HOST, buf, start, end)) return false;
+  const colon = buf.lastIndexOf(0x3a, end - 1);
+  if (colon <= start || colon >= end - 1) return false;
+  for (let i = colon + 1; i < end; i++) if (buf[i]! < 0x30 || buf[i]! > 0x39) return false;
+  return true;
+}
+
+/**
+ * For an absolute-form target "http[s]://authority[/path][?query]" returns where
+ * the authority ends, or -1. Only http and https are proxied; userinfo ("@") and
+ * an empty authority are rejected (llhttp admits both).
+ */
+function absoluteAuthorityEnd(buf: Buffer, start: number, end: number): number {
+  let p = start;
+  if (end - p >= 7 && equalsLower(buf, p, 'http://')) p += 7;
+  else if (end - p >= 8 && equalsLower(buf, p, 'https://')) p += 8;
+  else return -1;
+  const authStart = p;
+  while (p < end && buf[p] !== 0x2f && buf[p] !== 0x3f) {
+    if (HOST[buf[p]!] !== 1) return -1;
+    p++;
+  }
+  return p === authStart ? -1 : p;
+}
+
+/** Interned strings for the common methods: no allocation on the hot path. */
+function methodName(buf: Buffer, end: number): string {
+  const c = buf[0];
+  switch (end) {
+    case 3:
+      if (c === 0x47 && buf[1] === 0x45 && buf[2] === 0x54) return 'GET';
+      if (c === 0x50 && buf[1] === 0x55 && buf[2] === 0x54) return 'PUT';
+      break;
+    case 4:
+      if (c === 0x50 && buf[1] === 0x4f && buf[2] === 0x53 && buf[3] === 0x54) return 'POST';
+      if (c === 0x48 && buf[1] === 0x45 && buf[2] === 0x41 && buf[3] === 0x44) return 'HEAD';
+      break;
+    default:
+      break;
+  }
+  return buf.toString('latin1', 0, end);
+}
