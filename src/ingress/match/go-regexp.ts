@@ -151,7 +151,7 @@ function translate(src: string): Translation {
     let first = true;
     for (;;) {
       const c = src[i];
-      if (c === undefined) throw new Fail("missing closing ]");
+      if (c === undefined) throw new Fail('missing closing ]');
       if (c === ']' && !first) {
         i++;
         return `${cls}]`;
@@ -256,7 +256,7 @@ function translate(src: string): Translation {
         break;
       }
       case ')': {
-        if (scopes.length === 1) throw new Fail("unexpected )");
+        if (scopes.length === 1) throw new Fail('unexpected )');
         out += ')'.repeat(scopes.pop()!.length + 1);
         i++;
         break;
@@ -293,7 +293,7 @@ function translate(src: string): Translation {
         i++;
     }
   }
-  if (scopes.length > 1) throw new Fail("missing closing )");
+  if (scopes.length > 1) throw new Fail('missing closing )');
   out += ')'.repeat(scopes[0]!.length);
   if (unicode) flags += 'u';
   return { source: out, flags };

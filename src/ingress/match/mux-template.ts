@@ -31,10 +31,10 @@ export function compileMuxTemplate(template: string, kind: TemplateKind): Templa
       if (level++ === 0) open = i;
     } else if (c === '}') {
       if (--level === 0) spans.push([open, i + 1]);
-      else if (level < 0) return { ok: false, error: `unbalanced braces in ${JSON.stringify(template)}` };
+      else if (level < 0) return { ok: false, error: 'unbalanced braces' };
     }
   }
-  if (level !== 0) return { ok: false, error: `unbalanced braces in ${JSON.stringify(template)}` };
+  if (level !== 0) return { ok: false, error: 'unbalanced braces' };
 
   // Hosts compare lowercased, so the literal parts do too.
   const literal = (s: string): string => quoteRegexp(kind === 'host' ? s.toLowerCase() : s);
@@ -48,10 +48,10 @@ export function compileMuxTemplate(template: string, kind: TemplateKind): Templa
     const name = colon < 0 ? raw : raw.slice(0, colon);
     const pattern = colon < 0 ? DEFAULT_PATTERN[kind] : raw.slice(colon + 1);
     if (name === '' || pattern === '') {
-      return { ok: false, error: `missing name or pattern in ${JSON.stringify(template.slice(start, stop))}` };
+      return { ok: false, error: `missing name or pattern in ${template.slice(start, stop)}` };
     }
     const fragment = translateGoRegexpFragment(pattern);
-    if (!fragment.ok) return { ok: false, error: `${fragment.error} in ${JSON.stringify(template.slice(start, stop))}` };
+    if (!fragment.ok) return { ok: false, error: `${fragment.error} in ${template.slice(start, stop)}` };
     unicode ||= fragment.unicode;
     source += `(?:${fragment.source})`;
     end = stop;
@@ -63,6 +63,6 @@ export function compileMuxTemplate(template: string, kind: TemplateKind): Templa
   } catch {
     // Fragments are validated one by one; re-run the culprit for its message.
     const probe = compileGoRegexp(template);
-    return { ok: false, error: probe.ok ? `invalid template ${JSON.stringify(template)}` : probe.error };
+    return { ok: false, error: probe.ok ? 'invalid template' : probe.error };
   }
 }

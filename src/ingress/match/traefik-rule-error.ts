@@ -14,3 +14,8 @@ export interface TraefikRuleError {
 export function ruleError(reason: string, position: number): TraefikRuleError {
   return Object.freeze({ reason, position, message: `${reason} at ${position}` });
 }
+
+/** A rule value for a message, quoted the way rules quote it. */
+export function showValue(value: string): string {
+  return /^[^`\x00-\x1f\x7f]*$/.test(value) ? `\`${value}\`` : JSON.stringify(value);
+}

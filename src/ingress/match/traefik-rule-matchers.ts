@@ -13,7 +13,7 @@
 // (`Host`, `host`, `HOST`, `Hostregexp`), as Traefik registers them.
 
 import type { RuleArgument } from './traefik-rule-ast.ts';
-import { ruleError, type TraefikRuleError } from './traefik-rule-error.ts';
+import { ruleError, showValue, type TraefikRuleError } from './traefik-rule-error.ts';
 import { compileGoRegexp } from './go-regexp.ts';
 import { normalizeHostName } from './host.ts';
 import { networkContains, parseIpNetwork, type IpNetwork } from './ip-match.ts';
@@ -58,36 +58,36 @@ function hostArg(arg: RuleArgument, name: string): string | TraefikRuleError {
 
 function pathArg(arg: RuleArgument, name: string): string | TraefikRuleError {
   if (!arg.value.startsWith('/')) {
-    return ruleError(`${name} value must start with "/", got ${JSON.stringify(arg.value)}`, arg.position);
+    return ruleError(`${name} value must start with "/", got ${showValue(arg.value)}`, arg.position);
   }
   return arg.value;
 }
 
 function regexpArg(arg: RuleArgument, name: string): RegExp | TraefikRuleError {
   const r = compileGoRegexp(arg.value);
-  if (!r.ok) return ruleError(`invalid regular expression ${JSON.stringify(arg.value)} for ${name}: ${r.error}`, arg.position);
+  if (!r.ok) return ruleError(`invalid regular expression ${showValue(arg.value)} for ${name}: ${r.error}`, arg.position);
   return r.regexp;
 }
 
 function templateArg(arg: RuleArgument, name: string, kind: TemplateKind): RegExp | TraefikRuleError {
   const r = compileMuxTemplate(arg.value, kind);
-  if (!r.ok) return ruleError(`invalid template ${JSON.stringify(arg.value)} for ${name}: ${r.error}`, arg.position);
+  if (!r.ok) return ruleError(`invalid template ${showValue(arg.value)} for ${name}: ${r.error}`, arg.position);
   return r.regexp;
 }
 
 function methodArg(arg: RuleArgument): string | TraefikRuleError {
-  if (!TOKEN.test(arg.value)) return ruleError(`invalid method ${JSON.stringify(arg.value)}`, arg.position);
+  if (!TOKEN.test(arg.value)) return ruleError(`invalid method ${showValue(arg.value)}`, arg.position);
   return arg.value.toUpperCase();
 }
 
 function headerNameArg(arg: RuleArgument, name: string): string | TraefikRuleError {
-  if (!TOKEN.test(arg.value)) return ruleError(`invalid header name ${JSON.stringify(arg.value)} for ${name}`, arg.position);
+  if (!TOKEN.test(arg.value)) return ruleError(`invalid header name ${showValue(arg.value)} for ${name}`, arg.position);
   return arg.value.toLowerCase();
 }
 
 function networkArg(arg: RuleArgument, name: string): IpNetwork | TraefikRuleError {
   const net = parseIpNetwork(arg.value);
-  return net ?? ruleError(`invalid IP or CIDR ${JSON.stringify(arg.value)} for ${name}`, arg.position);
+  return net ?? ruleError(`invalid IP or CIDR ${showValue(arg.value)} for ${name}`, arg.position);
 }
 
 /** Applies a check to every argument; the first failure wins. */
@@ -192,7 +192,7 @@ function pathV2(arg: RuleArgument, name: string, prefix: boolean): RequestTest |
 function queryV2(arg: RuleArgument, name: string): RequestTest | TraefikRuleError {
   const eq = arg.value.indexOf('=');
   if (eq <= 0) {
-    return ruleError(`${name} value must be key=value, got ${JSON.stringify(arg.value)}`, arg.position);
+    return ruleError(`${name} value must be key=value, got ${showValue(arg.value)}`, arg.position);
   }
   const key = arg.value.slice(0, eq);
   const value = arg.value.slice(eq + 1);

@@ -148,7 +148,7 @@ function readInterpreted(
       len = 4;
     }
     if (code === undefined || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-      return { ok: false, error: ruleError(`invalid escape sequence ${JSON.stringify(src.slice(i, i + Math.max(len, 2)))}`, i) };
+      return { ok: false, error: ruleError(`invalid escape sequence \\${esc}`, i) };
     }
     out += String.fromCodePoint(code);
     i += len;
