@@ -92,9 +92,15 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     });
     // An open socket stays alive (and keeps delivering) even when JS drops it.
     Ref();
+    // A worker that ends with the socket open must still close the poll
+    // handle before its loop goes away.
+    if (napi_add_async_cleanup_hook(env, OnEnvTeardown, this, &teardown_hook_) != napi_ok) {
+      teardown_hook_ = nullptr;
+    }
   }
 
   ~PacketSocket() override {
+    RemoveTeardownHook();
     StopPoll();
     CloseFd();
   }
@@ -213,6 +219,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (fd_ >= 0) {
+      RemoveTeardownHook();
       StopPoll();
       CloseFd();
       on_frame_.Reset();
@@ -232,6 +239,33 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     uv_close(reinterpret_cast<uv_handle_t*>(poll_),
              [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
     poll_ = nullptr;
+  }
+
+  void RemoveTeardownHook() {
+    if (teardown_hook_ == nullptr) return;
+    napi_remove_async_cleanup_hook(teardown_hook_);
+    teardown_hook_ = nullptr;
+  }
+
+  // Environment teardown (worker exit) with the socket still open: no JS any
+  // more; stop and close the handle, and let teardown finish once libuv has.
+  static void OnEnvTeardown(napi_async_cleanup_hook_handle hook, void* data) {
+    auto* self = static_cast<PacketSocket*>(data);
+    self->teardown_hook_ = nullptr;
+    uv_poll_t* poll = self->poll_;
+    self->poll_ = nullptr;
+    if (poll != nullptr) {
+      uv_poll_stop(poll);
+      poll->data = hook;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* handle) {
+        auto done = static_cast<napi_async_cleanup_hook_handle>(handle->data);
+        delete reinterpret_cast<uv_poll_t*>(handle);
+        napi_remove_async_cleanup_hook(done);
+      });
+    } else {
+      napi_remove_async_cleanup_hook(hook);
+    }
+    self->CloseFd();
   }
 
   void CloseFd() {
@@ -302,6 +336,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   uint16_t hw_type_ = 0;
   uint8_t mac_[6] = {0, 0, 0, 0, 0, 0};
   uv_poll_t* poll_ = nullptr;
+  napi_async_cleanup_hook_handle teardown_hook_ = nullptr;
   std::vector<uint8_t> buffer_;
   Napi::FunctionReference on_frame_;
   Napi::FunctionReference on_error_;
