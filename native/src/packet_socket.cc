@@ -41,6 +41,15 @@ Napi::Error SystemError(Napi::Env env, int err, const char* syscall,
   return error;
 }
 
+// Throws for the errno of the call that just failed; errno is read before
+// anything else can allocate (and so touch it).
+[[noreturn]] void ThrowErrno(Napi::Env env, const char* syscall, const char* what = "", const std::string& name = "") {
+  int err = errno;
+  std::string detail = what;
+  if (!name.empty()) detail += (detail.empty() ? "'" : " '") + name + "'";
+  throw SystemError(env, err, syscall, detail);
+}
+
 class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -112,14 +121,14 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     // Protocol 0: the socket receives nothing until bind, so no frame gets
     // in before the filter is attached.
     fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw SystemError(env, errno, "socket", "(AF_PACKET)");
+    if (fd_ < 0) ThrowErrno(env, "socket", "(AF_PACKET)");
 
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     memcpy(ifr.ifr_name, ifname.data(), ifname.size());
-    if (ioctl(fd_, SIOCGIFINDEX, &ifr) < 0) throw SystemError(env, errno, "ioctl", "SIOCGIFINDEX '" + ifname + "'");
+    if (ioctl(fd_, SIOCGIFINDEX, &ifr) < 0) ThrowErrno(env, "ioctl", "SIOCGIFINDEX", ifname);
     ifindex_ = ifr.ifr_ifindex;
-    if (ioctl(fd_, SIOCGIFHWADDR, &ifr) < 0) throw SystemError(env, errno, "ioctl", "SIOCGIFHWADDR '" + ifname + "'");
+    if (ioctl(fd_, SIOCGIFHWADDR, &ifr) < 0) ThrowErrno(env, "ioctl", "SIOCGIFHWADDR", ifname);
     hw_type_ = ifr.ifr_hwaddr.sa_family;
     memcpy(mac_, ifr.ifr_hwaddr.sa_data, sizeof mac_);
 
@@ -130,9 +139,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     addr.sll_family = AF_PACKET;
     addr.sll_protocol = htons(ethertype);
     addr.sll_ifindex = ifindex_;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-      throw SystemError(env, errno, "bind", "'" + ifname + "'");
-    }
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) ThrowErrno(env, "bind", "", ifname);
 
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
@@ -162,7 +169,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     fprog.len = static_cast<unsigned short>(count);
     fprog.filter = reinterpret_cast<struct sock_filter*>(program.Data());
     if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0) {
-      throw SystemError(env, errno, "setsockopt", "(SO_ATTACH_FILTER)");
+      ThrowErrno(env, "setsockopt", "(SO_ATTACH_FILTER)");
     }
   }
 
@@ -175,7 +182,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     do {
       sent = send(fd_, frame.Data(), frame.Length(), 0);
     } while (sent < 0 && errno == EINTR);
-    if (sent < 0) throw SystemError(env, errno, "send");
+    if (sent < 0) ThrowErrno(env, "send");
     return Napi::Number::New(env, static_cast<double>(sent));
   }
 
@@ -185,7 +192,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
       int unused = 0;
       if (setsockopt(fd_, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) < 0 && errno != ENOENT) {
-        throw SystemError(env, errno, "setsockopt", "(SO_DETACH_FILTER)");
+        ThrowErrno(env, "setsockopt", "(SO_DETACH_FILTER)");
       }
     } else {
       AttachFilter(env, info[0]);
@@ -211,8 +218,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     mreq.mr_alen = 6;
     memcpy(mreq.mr_address, info[0].As<Napi::Buffer<uint8_t>>().Data(), 6);
     if (setsockopt(fd_, SOL_PACKET, option, &mreq, sizeof mreq) < 0) {
-      throw SystemError(env, errno, "setsockopt",
-                        option == PACKET_ADD_MEMBERSHIP ? "(PACKET_ADD_MEMBERSHIP)" : "(PACKET_DROP_MEMBERSHIP)");
+      ThrowErrno(env, "setsockopt", option == PACKET_ADD_MEMBERSHIP ? "(PACKET_ADD_MEMBERSHIP)" : "(PACKET_DROP_MEMBERSHIP)");
     }
     return env.Undefined();
   }
@@ -305,8 +311,9 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         // ENETDOWN and friends: the kernel clears the socket error on read,
         // so report it and keep polling.
+        int err = errno;
         Napi::HandleScope scope(env);
-        Invoke(on_error_, {SystemError(env, errno, "recvfrom").Value()});
+        Invoke(on_error_, {SystemError(env, err, "recvfrom").Value()});
         return;
       }
       // A socket bound to a parent device also sees frames that arrived
