@@ -18,8 +18,24 @@ export function formatIpv4(source: Uint8Array, offset = 0): string {
   return `${source[offset]}.${source[offset + 1]}.${source[offset + 2]}.${source[offset + 3]}`;
 }
 
+// Parsed IPv6 addresses by text: the speaker builds frames for the same few
+// addresses over and over, and a full parse costs microseconds. Bounded by
+// dropping everything when full.
+const IPV6_CACHE_LIMIT = 4096;
+const ipv6Cache = new Map<string, Uint8Array>();
+
 /** Any textual IPv6 form, without prefix length or zone. */
 export function writeIpv6(ip: string, target: Uint8Array, offset: number): void {
+  let bytes = ipv6Cache.get(ip);
+  if (bytes === undefined) {
+    bytes = parseIpv6Text(ip);
+    if (ipv6Cache.size >= IPV6_CACHE_LIMIT) ipv6Cache.clear();
+    ipv6Cache.set(ip, bytes);
+  }
+  target.set(bytes, offset);
+}
+
+function parseIpv6Text(ip: string): Uint8Array {
   if (ip.includes('/') || ip.includes('%') || !ip.includes(':')) {
     throw new TypeError(`invalid IPv6 address: ${JSON.stringify(ip)}`);
   }
@@ -30,8 +46,9 @@ export function writeIpv6(ip: string, target: Uint8Array, offset: number): void 
     throw new TypeError(`invalid IPv6 address: ${JSON.stringify(ip)}`);
   }
   // toUnsignedByteArray drops leading zero bytes; right-align into 16.
-  const pad = 16 - bytes.length;
-  for (let i = 0; i < 16; i++) target[offset + i] = i < pad ? 0 : bytes[i - pad]!;
+  const result = new Uint8Array(16);
+  result.set(bytes, 16 - bytes.length);
+  return result;
 }
 
 export function parseIpv6(ip: string): Buffer {
