@@ -44,8 +44,8 @@ describe.skipIf(skipReason !== null)(`packet socket in network namespaces${skipR
 
   /** Sends one UDP datagram from namespace B, which makes B's kernel resolve `address` first. */
   const resolveFromB = (address: string): void => {
-    // Neither ping nor arping is installed on this machine; any datagram
-    // triggers the same ARP request / Neighbor Solicitation.
+    // Rather than ping or arping (either may be missing): any datagram makes
+    // B's kernel send the same ARP request / Neighbor Solicitation first.
     const script = `const s=require('node:dgram').createSocket(process.argv[1].includes(':')?'udp6':'udp4');s.send('x',9,process.argv[1],()=>s.close())`;
     const sender = spawn('ip', ['netns', 'exec', pair!.nsB, process.execPath, '-e', script, address], {
       stdio: 'ignore',
