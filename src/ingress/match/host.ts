@@ -20,6 +20,9 @@ const ANY: IngressHost = Object.freeze({ kind: 'any' });
  * does.
  */
 export function normalizeRequestHost(raw: string): string {
+  // Common case (no port, brackets or trailing dot): V8's native lowercasing
+  // returns the very same string when nothing changes.
+  if (raw.indexOf(':') < 0 && raw.charCodeAt(0) !== 91 && raw.charCodeAt(raw.length - 1) !== 46) return raw.toLowerCase();
   let start = 0;
   let end = raw.length;
   if (raw.charCodeAt(0) === 91 /* [ */) {

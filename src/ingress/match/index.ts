@@ -11,6 +11,7 @@ export {
 } from './traefik-rule-compiler.ts';
 export type { RuleSyntax, RequestTest } from './traefik-rule-matchers.ts';
 export { ruleHosts } from './traefik-rule-hosts.ts';
+export { rulePathGuard } from './traefik-rule-path-guard.ts';
 export { compileGoRegexp } from './go-regexp.ts';
 export { parseIpNetwork } from './ip-match.ts';
 export {

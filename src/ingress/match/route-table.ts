@@ -139,6 +139,7 @@ class RouteEntry<T> implements RouteMatch<T> {
   readonly target: T;
   readonly kind: number;
   readonly exact: boolean;
+  /** Ingress: the normalized path. Traefik: the rule's path guard. */
   readonly path: string;
   readonly pathLength: number;
   readonly priority: number;
@@ -197,7 +198,8 @@ function makeEntry<T>(spec: RouteSpec<T>): RouteEntry<T> | string {
       return `rule ${JSON.stringify(rule.source)} can never match: its Host matchers exclude each other`;
     }
     const hostKind = rule.hosts === null ? HOST_ANY : HOST_EXACT;
-    return new RouteEntry(spec, TRAEFIK, false, '', priority, rule.test, hostKind, rule.hosts ?? []);
+    // `path` holds the rule's path guard: scan() checks it before the tree.
+    return new RouteEntry(spec, TRAEFIK, false, rule.pathGuard, priority, rule.test, hostKind, rule.hosts ?? []);
   }
   return `unknown route kind ${JSON.stringify((spec as { kind: unknown }).kind)}`;
 }
@@ -230,7 +232,7 @@ function scan<T>(bucket: Bucket<T>, view: RequestView, path: string): RouteEntry
         continue;
       }
       if (e.test === null || e.test(view)) return e;
-    } else if (e.test!(view)) {
+    } else if (path.startsWith(e.path) && e.test!(view)) {
       return e;
     }
   }

@@ -6,6 +6,7 @@ import type { TraefikRuleError } from './traefik-rule-error.ts';
 import { buildMatcher, isRuleError, type RequestTest, type RuleSyntax } from './traefik-rule-matchers.ts';
 import { parseTraefikRule } from './traefik-rule-parser.ts';
 import { ruleHosts } from './traefik-rule-hosts.ts';
+import { rulePathGuard } from './traefik-rule-path-guard.ts';
 import { RequestView, type HttpRequestInfo } from './request-view.ts';
 
 export interface TraefikRuleOptions {
@@ -20,6 +21,8 @@ export interface CompiledTraefikRule {
   readonly defaultPriority: number;
   /** Hosts the rule can match (canonical, sorted), or null for any host. */
   readonly hosts: readonly string[] | null;
+  /** A prefix every matching path has ("" if none): a cheap pre-check. */
+  readonly pathGuard: string;
   readonly ast: RuleNode;
   /** The matcher tree; the route table calls it with its reusable view. */
   readonly test: RequestTest;
@@ -93,6 +96,7 @@ export function compileTraefikRule(source: string, options: TraefikRuleOptions =
     syntax,
     defaultPriority: utf8Length(source),
     hosts: hosts === null ? null : Object.freeze(hosts),
+    pathGuard: rulePathGuard(parsed.ast, syntax),
     ast: parsed.ast,
     test,
     matches: (req: HttpRequestInfo) => test(new RequestView(req)),
