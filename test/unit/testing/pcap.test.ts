@@ -22,7 +22,7 @@ function pcapBytes(opts: { littleEndian: boolean; nanosecond: boolean; snapLengt
   w32(header, 0, 12); // sigfigs
   w32(header, opts.snapLength ?? 262144, 16);
   w32(header, opts.linkType ?? LINKTYPE_ETHERNET, 20);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   for (const r of opts.records) {
     const rh = Buffer.alloc(16);
     w32(rh, r.seconds, 0);
