@@ -1,64 +1,97 @@
 import { COLON, CR, FIELD_VALUE, HTAB, LF, SP, TOKEN } from './char-classes.ts';
 import { HttpParseError } from './errors.ts';
-import { classifyName } from './header-fields.ts';
+import { FIELD_STRIDE, classifyName } from './header-fields.ts';
 
 /**
- * Parses the field lines of a complete head starting at `pos` (the byte after the
- * start line's CRLF) into `offsets`/`kinds`; returns the field count. The head
- * must end with an empty line and contain no bare LF (HeadReader guarantees
- * both), so every line ends in CRLF and the loop needs no bounds checks beyond it.
+ * Parses field lines (RFC 9112 §5) into a reusable scratch array. Per line: a
+ * token name directly followed by ":" (whitespace before the colon is rejected,
+ * §5.1), optional whitespace, a value of VCHAR/obs-text/SP/HTAB (no CR, LF, NUL
+ * or other CTL), CRLF. A line starting with whitespace (obs-fold, §5.2) is
+ * rejected, and so is an LF without CR.
  *
- * RFC 9112 §5: field-name is a token directly followed by ":" (whitespace before
- * the colon is rejected, §5.1), the value holds no CR/LF/NUL/CTL, and a line
- * starting with whitespace (obs-fold, §5.2) is rejected.
+ * Every loop checks `end`, so the parser can run straight on a socket chunk and
+ * report "incomplete" instead of reading past it (an out-of-bounds typed-array
+ * read would also send V8 down a slow path).
  */
-export function parseFieldLines(
-  buf: Buffer,
-  pos: number,
-  offsets: Uint32Array,
-  kinds: Uint8Array,
-  maxFields: number,
-  badStatus: number,
-  tooManyStatus: number,
-): number {
-  let count = 0;
-  for (;;) {
-    let b = buf[pos]!;
-    if (b === CR) {
-      if (buf[pos + 1] !== LF) throw new HttpParseError('BARE_CR', badStatus, 'CR not followed by LF');
-      return count;
+export class FieldLineParser {
+  /** After parse() returned true: field count and the offset just past the empty line. */
+  count = 0;
+  end = 0;
+  /** FIELD_STRIDE numbers per field; copy out with slice(0, count * FIELD_STRIDE). */
+  readonly scratch: number[];
+
+  private readonly maxFields: number;
+  private readonly badStatus: number;
+  private readonly tooManyStatus: number;
+
+  constructor(maxFields: number, badStatus: number, tooManyStatus: number) {
+    this.maxFields = maxFields;
+    this.badStatus = badStatus;
+    this.tooManyStatus = tooManyStatus;
+    this.scratch = new Array<number>(maxFields * FIELD_STRIDE).fill(0);
+  }
+
+  /**
+   * Parses from `pos` (the byte after the start line) up to the empty line.
+   * Returns false if buf[..end) stops before it; throws HttpParseError on bad input.
+   */
+  parse(buf: Buffer, pos: number, end: number): boolean {
+    const out = this.scratch;
+    let count = 0;
+    for (;;) {
+      if (pos >= end) return false;
+      let b = buf[pos]!;
+      if (b === CR) {
+        if (pos + 1 >= end) return false;
+        if (buf[pos + 1] !== LF) throw this.bad('BARE_CR', 'CR not followed by LF');
+        // Checked on the complete head only, so an oversized head is always
+        // "too large" whatever the chunking.
+        if (count > this.maxFields) {
+          throw new HttpParseError('TOO_MANY_HEADERS', this.tooManyStatus, `more than ${this.maxFields} header fields`);
+        }
+        this.count = count;
+        this.end = pos + 2;
+        return true;
+      }
+      if (b === SP || b === HTAB) throw this.bad('OBS_FOLD', 'line folding (obs-fold) or whitespace before a field name');
+      const nameStart = pos;
+      while (TOKEN[b] === 1 && ++pos < end) b = buf[pos]!;
+      if (pos >= end) return false;
+      if (b !== COLON) {
+        if (pos === nameStart && b === LF) throw this.bad('BARE_LF', 'line ends with LF without CR');
+        if (pos > nameStart && (b === SP || b === HTAB)) throw this.bad('SPACE_BEFORE_COLON', 'whitespace between field name and colon');
+        throw this.bad('INVALID_HEADER_NAME', 'invalid character in a field name');
+      }
+      const nameEnd = pos;
+      if (nameEnd === nameStart) throw this.bad('INVALID_HEADER_NAME', 'empty field name');
+      if (++pos >= end) return false;
+      b = buf[pos]!;
+      while ((b === SP || b === HTAB) && ++pos < end) b = buf[pos]!;
+      const valueStart = pos;
+      while (FIELD_VALUE[b] === 1 && ++pos < end) b = buf[pos]!;
+      if (pos >= end) return false;
+      if (b !== CR) {
+        if (b === LF) throw this.bad('BARE_LF', 'line ends with LF without CR');
+        throw this.bad('INVALID_HEADER_VALUE', 'invalid character in a field value');
+      }
+      if (pos + 1 >= end) return false;
+      if (buf[pos + 1] !== LF) throw this.bad('INVALID_HEADER_VALUE', 'CR inside a field value');
+      let valueEnd = pos;
+      while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
+      if (count < this.maxFields) {
+        const o = count * FIELD_STRIDE;
+        out[o] = nameStart;
+        out[o + 1] = nameEnd;
+        out[o + 2] = valueStart;
+        out[o + 3] = valueEnd;
+        out[o + 4] = classifyName(buf, nameStart, nameEnd);
+      }
+      count++;
+      pos += 2;
     }
-    if (b === SP || b === HTAB) {
-      throw new HttpParseError('OBS_FOLD', badStatus, 'line folding (obs-fold) or whitespace before a field name');
-    }
-    const nameStart = pos;
-    while (TOKEN[b] === 1) b = buf[++pos]!;
-    if (pos === nameStart) throw new HttpParseError('INVALID_HEADER_NAME', badStatus, 'invalid character in a field name');
-    if (b !== COLON) {
-      throw new HttpParseError(
-        b === SP || b === HTAB ? 'SPACE_BEFORE_COLON' : 'INVALID_HEADER_NAME',
-        badStatus,
-        b === SP || b === HTAB ? 'whitespace between field name and colon' : 'invalid character in a field name',
-      );
-    }
-    const nameEnd = pos;
-    b = buf[++pos]!;
-    while (b === SP || b === HTAB) b = buf[++pos]!;
-    const valueStart = pos;
-    while (FIELD_VALUE[b] === 1) b = buf[++pos]!;
-    if (b !== CR || buf[pos + 1] !== LF) {
-      throw new HttpParseError('INVALID_HEADER_VALUE', badStatus, 'invalid character in a field value');
-    }
-    let valueEnd = pos;
-    while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
-    if (count === maxFields) throw new HttpParseError('TOO_MANY_HEADERS', tooManyStatus, `more than ${maxFields} header fields`);
-    const o = count * 4;
-    offsets[o] = nameStart;
-    offsets[o + 1] = nameEnd;
-    offsets[o + 2] = valueStart;
-    offsets[o + 3] = valueEnd;
-    kinds[count] = classifyName(buf, nameStart, nameEnd);
-    count++;
-    pos += 2;
+  }
+
+  private bad(code: string, message: string): HttpParseError {
+    return new HttpParseError(code, this.badStatus, message);
   }
 }

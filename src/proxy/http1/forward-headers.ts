@@ -5,7 +5,17 @@
 // framing the client chose.
 
 import { FIELD_VALUE, TOKEN } from './char-classes.ts';
-import { HeaderKind, type HeaderFields, equalsLower } from './header-fields.ts';
+import {
+  FIELD_STRIDE,
+  HeaderKind,
+  KIND,
+  NAME_END,
+  NAME_START,
+  VALUE_END,
+  VALUE_START,
+  type HeaderFields,
+  equalsLower,
+} from './header-fields.ts';
 import type { RequestHead } from './request-head.ts';
 import type { ResponseHead } from './response-head.ts';
 
@@ -63,30 +73,13 @@ for (const k of [
 }
 
 const CRLF_LEN = 2;
-const SEP_LEN = 2; // ": "
 
 /** Is field i named by a Connection option (RFC 9110 §7.6.1)? */
 function namedByConnection(h: HeaderFields, i: number, options: readonly string[]): boolean {
-  const s = h.offsets[i * 4]!;
-  const n = h.offsets[i * 4 + 1]! - s;
+  const s = h.fields[i * FIELD_STRIDE + NAME_START]!;
+  const n = h.fields[i * FIELD_STRIDE + NAME_END]! - s;
   for (const o of options) if (o.length === n && equalsLower(h.buf, s, o)) return true;
   return false;
-}
-
-function fieldLength(h: HeaderFields, i: number): number {
-  const o = i * 4;
-  return h.offsets[o + 1]! - h.offsets[o]! + SEP_LEN + h.offsets[o + 3]! - h.offsets[o + 2]! + CRLF_LEN;
-}
-
-function copyField(h: HeaderFields, i: number, out: Buffer, at: number): number {
-  const o = i * 4;
-  at += h.buf.copy(out, at, h.offsets[o]!, h.offsets[o + 1]!);
-  out[at++] = 0x3a;
-  out[at++] = 0x20;
-  at += h.buf.copy(out, at, h.offsets[o + 2]!, h.offsets[o + 3]!);
-  out[at++] = 0x0d;
-  out[at++] = 0x0a;
-  return at;
 }
 
 /** Throws unless `name: value` is a safe field line (no header injection). */
@@ -118,17 +111,39 @@ class Tail {
   }
 }
 
+/**
+ * Start line + kept field lines + tail + empty line. Kept lines are copied as
+ * received, and consecutive ones in one copy: typically two or three copies
+ * per head instead of one per field.
+ */
 function assemble(first: string, h: HeaderFields, keep: (i: number) => boolean, tail: Tail): Buffer {
+  const runs = RUNS;
+  let nRuns = 0;
   let size = first.length + tail.bytes + CRLF_LEN;
-  for (let i = 0; i < h.count; i++) if (keep(i)) size += fieldLength(h, i);
+  for (let i = 0; i < h.count; i++) {
+    if (!keep(i)) continue;
+    const s = h.lineStart(i);
+    const e = h.lineEnd(i);
+    if (nRuns > 0 && runs[nRuns * 2 - 1] === s) {
+      runs[nRuns * 2 - 1] = e;
+    } else {
+      runs[nRuns * 2] = s;
+      runs[nRuns * 2 + 1] = e;
+      nRuns++;
+    }
+    size += e - s;
+  }
   const out = Buffer.allocUnsafe(size);
   let at = out.write(first, 0, 'latin1');
-  for (let i = 0; i < h.count; i++) if (keep(i)) at = copyField(h, i, out, at);
+  for (let r = 0; r < nRuns; r++) at += h.buf.copy(out, at, runs[r * 2]!, runs[r * 2 + 1]!);
   for (const line of tail.lines) at += out.write(line, at, 'latin1');
   out[at++] = 0x0d;
   out[at++] = 0x0a;
   return out;
 }
+
+/** Scratch for assemble(): start/end pairs of runs of kept lines (fields are bounded by the parsers' limits). */
+const RUNS: number[] = [];
 
 /**
  * The head to send upstream: "METHOD path HTTP/1.1", Host first, the client's
@@ -144,7 +159,7 @@ export function serializeRequestHead(head: RequestHead, opts: ForwardRequestOpti
 
   let xff = '';
   const keep = (i: number): boolean => {
-    const k = h.kinds[i]!;
+    const k = h.fields[i * FIELD_STRIDE + KIND]!;
     if (k !== HeaderKind.OTHER) {
       if (DROP_ALWAYS[k] === 1) return false;
       if (k === HeaderKind.HOST || k === HeaderKind.X_FORWARDED_PROTO || k === HeaderKind.X_FORWARDED_HOST) return false;
@@ -155,7 +170,7 @@ export function serializeRequestHead(head: RequestHead, opts: ForwardRequestOpti
   };
   if (appendXff) {
     for (let i = 0; i < h.count; i++) {
-      if (h.kinds[i] === HeaderKind.X_FORWARDED_FOR && !(options.length > 0 && namedByConnection(h, i, options))) {
+      if (h.fields[i * FIELD_STRIDE + KIND] === HeaderKind.X_FORWARDED_FOR && !(options.length > 0 && namedByConnection(h, i, options))) {
         const v = h.value(i);
         if (v.length > 0) xff = xff.length === 0 ? v : `${xff}, ${v}`;
       }
@@ -189,7 +204,7 @@ export function serializeResponseHead(head: ResponseHead, opts: ForwardResponseO
   const upgrade = opts.connection === 'upgrade';
   const keepLength = opts.framing === 'none';
   const keep = (i: number): boolean => {
-    const k = h.kinds[i]!;
+    const k = h.fields[i * FIELD_STRIDE + KIND]!;
     if (k !== HeaderKind.OTHER) {
       if (k === HeaderKind.CONTENT_LENGTH) return keepLength;
       if (DROP_ALWAYS[k] === 1) return false;

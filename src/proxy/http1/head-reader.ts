@@ -37,8 +37,13 @@ export class HeadReader {
     return this.partsBytes;
   }
 
+  /** Nothing seen since the last head (not even skipped empty lines). */
+  get idle(): boolean {
+    return this.partsBytes === 0 && this.skipped === 0;
+  }
+
   reset(): void {
-    this.parts = [];
+    if (this.parts.length > 0) this.parts = [];
     this.partsBytes = 0;
     this.lineBytes = 0;
     this.lastWasCR = false;

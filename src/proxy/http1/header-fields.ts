@@ -60,6 +60,18 @@ export function classifyName(buf: Uint8Array, start: number, end: number): Heade
 }
 
 /**
+ * Layout of `HeaderFields.fields`: five numbers per field line.
+ * A plain SMI array, not a typed array: V8 allocates small typed arrays
+ * several times slower, and this is created once per message.
+ */
+export const FIELD_STRIDE = 5;
+export const NAME_START = 0;
+export const NAME_END = 1;
+export const VALUE_START = 2;
+export const VALUE_END = 3;
+export const KIND = 4;
+
+/**
  * Read-only view of validated field lines. Names keep their original case;
  * values have surrounding whitespace removed. Strings are decoded as latin1,
  * like Node does, so every byte round-trips.
@@ -68,45 +80,59 @@ export class HeaderFields {
   /** The bytes the offsets point into (the whole head). */
   readonly buf: Buffer;
   readonly count: number;
-  /** Per field: nameStart, nameEnd, valueStart, valueEnd. */
-  readonly offsets: Uint32Array;
-  readonly kinds: Uint8Array;
+  /** FIELD_STRIDE numbers per field: name start/end, value start/end, HeaderKind. */
+  readonly fields: readonly number[];
+  /** Offset just past the last field line's CRLF (where the empty line starts). */
+  readonly linesEnd: number;
 
-  constructor(buf: Buffer, count: number, offsets: Uint32Array, kinds: Uint8Array) {
+  constructor(buf: Buffer, count: number, fields: readonly number[], linesEnd: number) {
     this.buf = buf;
     this.count = count;
-    this.offsets = offsets;
-    this.kinds = kinds;
+    this.fields = fields;
+    this.linesEnd = linesEnd;
+  }
+
+  /** Offsets of field i's whole line as received, CRLF included. */
+  lineStart(i: number): number {
+    return this.fields[i * FIELD_STRIDE]!;
+  }
+
+  lineEnd(i: number): number {
+    return i + 1 < this.count ? this.fields[(i + 1) * FIELD_STRIDE]! : this.linesEnd;
   }
 
   name(i: number): string {
-    return this.buf.toString('latin1', this.offsets[i * 4]!, this.offsets[i * 4 + 1]!);
+    const o = i * FIELD_STRIDE;
+    return this.buf.toString('latin1', this.fields[o]!, this.fields[o + NAME_END]!);
   }
 
   value(i: number): string {
-    return this.buf.toString('latin1', this.offsets[i * 4 + 2]!, this.offsets[i * 4 + 3]!);
+    const o = i * FIELD_STRIDE;
+    return this.buf.toString('latin1', this.fields[o + VALUE_START]!, this.fields[o + VALUE_END]!);
   }
 
   /** Zero-copy views. */
   nameBytes(i: number): Buffer {
-    return this.buf.subarray(this.offsets[i * 4]!, this.offsets[i * 4 + 1]!);
+    const o = i * FIELD_STRIDE;
+    return this.buf.subarray(this.fields[o]!, this.fields[o + NAME_END]!);
   }
 
   valueBytes(i: number): Buffer {
-    return this.buf.subarray(this.offsets[i * 4 + 2]!, this.offsets[i * 4 + 3]!);
+    const o = i * FIELD_STRIDE;
+    return this.buf.subarray(this.fields[o + VALUE_START]!, this.fields[o + VALUE_END]!);
   }
 
   kind(i: number): HeaderKind {
-    return this.kinds[i] as HeaderKind;
+    return this.fields[i * FIELD_STRIDE + KIND] as HeaderKind;
   }
 
-  /** Index of the first field named `name` (any case), or -1. */
+  /** Index of the first field named `name` (any case) at or after `from`, or -1. */
   indexOf(name: string, from = 0): number {
     const lower = name.toLowerCase();
-    const o = this.offsets;
+    const f = this.fields;
     for (let i = from; i < this.count; i++) {
-      const s = o[i * 4]!;
-      if (o[i * 4 + 1]! - s === lower.length && equalsLower(this.buf, s, lower)) return i;
+      const s = f[i * FIELD_STRIDE]!;
+      if (f[i * FIELD_STRIDE + NAME_END]! - s === lower.length && equalsLower(this.buf, s, lower)) return i;
     }
     return -1;
   }

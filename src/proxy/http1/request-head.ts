@@ -1,9 +1,9 @@
 import { CR, HOST, LF, SP, TARGET, TOKEN } from './char-classes.ts';
 import { HttpParseError, badRequest } from './errors.ts';
-import { parseFieldLines } from './field-lines.ts';
+import { FieldLineParser } from './field-lines.ts';
 import { ConnectionScan, TransferEncodingScan, parseContentLength } from './framing-fields.ts';
 import { HeadReader } from './head-reader.ts';
-import { HeaderFields, HeaderKind, equalsLower } from './header-fields.ts';
+import { FIELD_STRIDE, HeaderFields, HeaderKind, KIND, VALUE_END, VALUE_START, equalsLower } from './header-fields.ts';
 
 export interface RequestLimits {
   /** Request line + field lines + final CRLF; more is answered 431 (Node's default is 16 KiB too). */
@@ -68,16 +68,14 @@ export class RequestHeadParser {
 
   private readonly limits: RequestLimits;
   private readonly reader: HeadReader;
-  private readonly offsets: Uint32Array;
-  private readonly kinds: Uint8Array;
+  private readonly fieldLines: FieldLineParser;
   private readonly te = new TransferEncodingScan();
   private readonly conn = new ConnectionScan();
 
   constructor(limits: Partial<RequestLimits> = {}) {
     this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
     this.reader = new HeadReader(this.limits.maxHeadBytes, 400, 431, true);
-    this.offsets = new Uint32Array(this.limits.maxHeaders * 4);
-    this.kinds = new Uint8Array(this.limits.maxHeaders);
+    this.fieldLines = new FieldLineParser(this.limits.maxHeaders, 400, 431);
   }
 
   /** Bytes held toward a head not yet complete (0 between messages). */
@@ -92,32 +90,62 @@ export class RequestHeadParser {
 
   /** Throws HttpParseError (status 400, 431, 417, 501 or 505) on a bad head. */
   push(chunk: Buffer, start = 0): RequestHead | null {
-    const head = this.reader.push(chunk, start);
-    if (head === null) return null;
+    if (this.reader.idle) {
+      // Fast path: the whole head is usually in one chunk; parse it in place.
+      // Bounded by the size limit: a longer head falls through to the reader, which rejects it.
+      const head = this.parse(chunk, start, Math.min(chunk.length, start + this.limits.maxHeadBytes));
+      if (head !== null) {
+        this.consumed = this.fieldLines.end;
+        return head;
+      }
+    }
+    // The head straddles chunks: gather it, then parse the gathered copy.
+    const gathered = this.reader.push(chunk, start);
+    if (gathered === null) return null;
     this.consumed = this.reader.end;
-    return this.parse(head);
+    const head = this.parse(gathered, 0, gathered.length);
+    if (head === null) throw badRequest('INCOMPLETE', 'head ended early'); // cannot happen: it ends with an empty line
+    return head;
   }
 
-  private parse(buf: Buffer): RequestHead {
+  /** Parses buf[start, end); null when the head goes on past `end`. */
+  private parse(buf: Buffer, start: number, end: number): RequestHead | null {
+    // RFC 9112 §2.2: empty lines before the request-line are ignored.
+    let p = start;
+    while (p + 1 < end && buf[p] === CR && buf[p + 1] === LF) p += 2;
+    if (p >= end) return null;
+
     // Request line: method SP request-target SP HTTP-version CRLF, single spaces.
-    let p = 0;
-    let b = buf[0]!;
-    while (TOKEN[b] === 1) b = buf[++p]!;
-    if (p === 0 || b !== SP) throw badRequest('INVALID_METHOD', 'request line must start with a method token and one space');
-    const method = methodName(buf, p);
+    const methodStart = p;
+    let b = buf[p]!;
+    while (TOKEN[b] === 1 && ++p < end) b = buf[p]!;
+    if (p >= end) return null;
+    if (p === methodStart || b !== SP) {
+      if (b === CR && p + 1 >= end) return null;
+      throw unexpected(b, 'INVALID_METHOD', 'request line must start with a method token and one space');
+    }
+    const method = methodName(buf, methodStart, p);
     const targetStart = ++p;
+    if (p >= end) return null;
     b = buf[p]!;
-    while (TARGET[b] === 1) b = buf[++p]!;
+    while (TARGET[b] === 1 && ++p < end) b = buf[p]!;
+    if (p >= end) return null;
     const targetEnd = p;
-    if (targetEnd === targetStart || b !== SP) throw badRequest('INVALID_TARGET', 'invalid request-target');
+    if (targetEnd === targetStart || b !== SP) throw unexpected(b, 'INVALID_TARGET', 'invalid request-target');
     p++;
+    if (p + 10 > end) {
+      // Not all of "HTTP/x.y" CRLF yet: wait, unless the line already ended.
+      if (firstLineEnd(buf, p, end) === NO_LINE_END) return null;
+      throw invalidVersion(buf, p, end);
+    }
     const versionMinor = readVersion(buf, p);
     p += 10;
 
-    const count = parseFieldLines(buf, p, this.offsets, this.kinds, this.limits.maxHeaders, 400, 431);
-    const offsets = this.offsets.slice(0, count * 4);
-    const kinds = this.kinds.slice(0, count);
-    const headers = new HeaderFields(buf, count, offsets, kinds);
+    const fl = this.fieldLines;
+    if (!fl.parse(buf, p, end)) return null;
+    const count = fl.count;
+    const fields = fl.scratch.slice(0, count * FIELD_STRIDE);
+    const headers = new HeaderFields(buf, count, fields, fl.end - 2);
 
     const te = this.te;
     const conn = this.conn;
@@ -128,11 +156,11 @@ export class RequestHeadParser {
     let clSeen = false;
     let contentLength = -1;
     let expectContinue = false;
-    for (let i = 0; i < count; i++) {
-      const k = kinds[i];
+    for (let i = 0, o = 0; i < count; i++, o += FIELD_STRIDE) {
+      const k = fields[o + KIND];
       if (k === HeaderKind.OTHER) continue;
-      const vs = offsets[i * 4 + 2]!;
-      const ve = offsets[i * 4 + 3]!;
+      const vs = fields[o + VALUE_START]!;
+      const ve = fields[o + VALUE_END]!;
       switch (k) {
         case HeaderKind.HOST:
           // RFC 9112 §3.2: more than one Host is a 400. (Node keeps the first.)
@@ -185,8 +213,8 @@ export class RequestHeadParser {
     if (host < 0 && versionMinor === 1) throw badRequest('MISSING_HOST', 'HTTP/1.1 request without Host');
     let authority = '';
     if (host >= 0) {
-      const vs = offsets[host * 4 + 2]!;
-      const ve = offsets[host * 4 + 3]!;
+      const vs = fields[host * FIELD_STRIDE + VALUE_START]!;
+      const ve = fields[host * FIELD_STRIDE + VALUE_END]!;
       if (!allIn(HOST, buf, vs, ve)) throw badRequest('INVALID_HOST', 'invalid character in Host');
       authority = buf.toString('latin1', vs, ve);
     }
@@ -214,7 +242,7 @@ export class RequestHeadParser {
     const keepAlive = versionMinor === 1 ? !conn.close : conn.keepAlive && !conn.close;
     const upgrade =
       versionMinor === 1 && conn.upgrade && upgradeAt >= 0
-        ? buf.toString('latin1', offsets[upgradeAt * 4 + 2]!, offsets[upgradeAt * 4 + 3]!)
+        ? buf.toString('latin1', fields[upgradeAt * FIELD_STRIDE + VALUE_START]!, fields[upgradeAt * FIELD_STRIDE + VALUE_END]!)
         : undefined;
 
     return {
@@ -234,6 +262,13 @@ export class RequestHeadParser {
     };
   }
 }
+
+/** An unexpected LF is reported as a bare LF (as the chunk-gathering path would). */
+function unexpected(b: number, code: string, message: string): HttpParseError {
+  return b === LF ? bareLf() : badRequest(code, message);
+}
+
+const bareLf = (): HttpParseError => badRequest('BARE_LF', 'line ends with LF without CR');
 
 /**
  * Parses one complete request head (it must end with the empty line; bytes after
@@ -262,10 +297,27 @@ function readVersion(buf: Buffer, p: number): 0 | 1 {
     buf[p + 8] !== CR ||
     buf[p + 9] !== LF
   ) {
-    throw badRequest('INVALID_VERSION', 'request line must end with " HTTP/x.y" and CRLF');
+    throw invalidVersion(buf, p, p + 10);
   }
   if (major !== 1 || minor > 1) throw new HttpParseError('VERSION_NOT_SUPPORTED', 505, 'only HTTP/1.0 and HTTP/1.1');
   return minor as 0 | 1;
+}
+
+function invalidVersion(buf: Buffer, from: number, to: number): HttpParseError {
+  if (firstLineEnd(buf, from, to) === BARE_LF_END) return bareLf();
+  return badRequest('INVALID_VERSION', 'request line must end with " HTTP/x.y" and CRLF');
+}
+
+const NO_LINE_END = 0;
+const CRLF_END = 1;
+const BARE_LF_END = 2;
+
+/** Whether buf[from, to) holds an LF, and whether the first one follows a CR. */
+function firstLineEnd(buf: Buffer, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    if (buf[i] === LF) return i > from && buf[i - 1] === CR ? CRLF_END : BARE_LF_END;
+  }
+  return NO_LINE_END;
 }
 
 function allIn(table: Uint8Array, buf: Buffer, start: number, end: number): boolean {
@@ -301,19 +353,19 @@ function absoluteAuthorityEnd(buf: Buffer, start: number, end: number): number {
 }
 
 /** Interned strings for the common methods: no allocation on the hot path. */
-function methodName(buf: Buffer, end: number): string {
-  const c = buf[0];
-  switch (end) {
+function methodName(buf: Buffer, s: number, end: number): string {
+  const c = buf[s];
+  switch (end - s) {
     case 3:
-      if (c === 0x47 && buf[1] === 0x45 && buf[2] === 0x54) return 'GET';
-      if (c === 0x50 && buf[1] === 0x55 && buf[2] === 0x54) return 'PUT';
+      if (c === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54) return 'GET';
+      if (c === 0x50 && buf[s + 1] === 0x55 && buf[s + 2] === 0x54) return 'PUT';
       break;
     case 4:
-      if (c === 0x50 && buf[1] === 0x4f && buf[2] === 0x53 && buf[3] === 0x54) return 'POST';
-      if (c === 0x48 && buf[1] === 0x45 && buf[2] === 0x41 && buf[3] === 0x44) return 'HEAD';
+      if (c === 0x50 && buf[s + 1] === 0x4f && buf[s + 2] === 0x53 && buf[s + 3] === 0x54) return 'POST';
+      if (c === 0x48 && buf[s + 1] === 0x45 && buf[s + 2] === 0x41 && buf[s + 3] === 0x44) return 'HEAD';
       break;
     default:
       break;
   }
-  return buf.toString('latin1', 0, end);
+  return buf.toString('latin1', s, end);
 }

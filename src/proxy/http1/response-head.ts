@@ -1,9 +1,9 @@
 import { CR, FIELD_VALUE, LF, SP } from './char-classes.ts';
 import { HttpParseError } from './errors.ts';
-import { parseFieldLines } from './field-lines.ts';
+import { FieldLineParser } from './field-lines.ts';
 import { ConnectionScan, TransferEncodingScan, parseContentLength } from './framing-fields.ts';
 import { HeadReader } from './head-reader.ts';
-import { HeaderFields, HeaderKind } from './header-fields.ts';
+import { FIELD_STRIDE, HeaderFields, HeaderKind, KIND, VALUE_END, VALUE_START } from './header-fields.ts';
 
 export interface ResponseLimits {
   /** Status line + field lines + final CRLF (Node's client allows 16 KiB too). */
@@ -62,16 +62,14 @@ export class ResponseHeadParser {
 
   private readonly limits: ResponseLimits;
   private readonly reader: HeadReader;
-  private readonly offsets: Uint32Array;
-  private readonly kinds: Uint8Array;
+  private readonly fieldLines: FieldLineParser;
   private readonly te = new TransferEncodingScan();
   private readonly conn = new ConnectionScan();
 
   constructor(limits: Partial<ResponseLimits> = {}) {
     this.limits = { ...DEFAULT_RESPONSE_LIMITS, ...limits };
     this.reader = new HeadReader(this.limits.maxHeadBytes, 502, 502, false);
-    this.offsets = new Uint32Array(this.limits.maxHeaders * 4);
-    this.kinds = new Uint8Array(this.limits.maxHeaders);
+    this.fieldLines = new FieldLineParser(this.limits.maxHeaders, 502, 502);
   }
 
   get pendingBytes(): number {
@@ -83,51 +81,74 @@ export class ResponseHeadParser {
   }
 
   push(chunk: Buffer, start = 0): ResponseHead | null {
-    const head = this.reader.push(chunk, start);
-    if (head === null) return null;
+    if (this.reader.idle) {
+      // Bounded by the size limit: a longer head falls through to the reader, which rejects it.
+      const head = this.parse(chunk, start, Math.min(chunk.length, start + this.limits.maxHeadBytes));
+      if (head !== null) {
+        this.consumed = this.fieldLines.end;
+        return head;
+      }
+    }
+    const gathered = this.reader.push(chunk, start);
+    if (gathered === null) return null;
     this.consumed = this.reader.end;
-    return this.parse(head);
+    const head = this.parse(gathered, 0, gathered.length);
+    if (head === null) throw bad('INCOMPLETE', 'head ended early'); // cannot happen: it ends with an empty line
+    return head;
   }
 
-  private parse(buf: Buffer): ResponseHead {
+  /** Parses buf[start, end); null when the head goes on past `end`. */
+  private parse(buf: Buffer, start: number, end: number): ResponseHead | null {
     // status-line = HTTP-version SP 3DIGIT SP [reason-phrase] CRLF; like Node we
     // also take "HTTP/1.1 200" CRLF without the second space.
-    const major = buf[5]! - 0x30;
-    const minor = buf[7]! - 0x30;
+    const s = start;
+    if (end - s < 14) {
+      // Too short to judge: wait, unless the line already ended.
+      const lf = buf.indexOf(LF, s);
+      if (lf < 0 || lf >= end) return null;
+    }
+    const major = buf[s + 5]! - 0x30;
+    const minor = buf[s + 7]! - 0x30;
     if (
-      buf[0] !== 0x48 ||
-      buf[1] !== 0x54 ||
-      buf[2] !== 0x54 ||
-      buf[3] !== 0x50 ||
-      buf[4] !== 0x2f ||
-      buf[6] !== 0x2e ||
+      buf[s] !== 0x48 ||
+      buf[s + 1] !== 0x54 ||
+      buf[s + 2] !== 0x54 ||
+      buf[s + 3] !== 0x50 ||
+      buf[s + 4] !== 0x2f ||
+      buf[s + 6] !== 0x2e ||
       major !== 1 ||
       (minor !== 0 && minor !== 1) ||
-      buf[8] !== SP
+      buf[s + 8] !== SP
     ) {
+      if (buf[s] === CR || buf[s] === LF) throw bad('EMPTY_START_LINE', 'empty line before the status line');
       throw bad('INVALID_VERSION', 'status line must start with HTTP/1.0 or HTTP/1.1 and one space');
     }
-    const d0 = buf[9]! - 0x30;
-    const d1 = buf[10]! - 0x30;
-    const d2 = buf[11]! - 0x30;
+    const d0 = buf[s + 9]! - 0x30;
+    const d1 = buf[s + 10]! - 0x30;
+    const d2 = buf[s + 11]! - 0x30;
     if (!(d0 >= 1 && d0 <= 5) || !(d1 >= 0 && d1 <= 9) || !(d2 >= 0 && d2 <= 9)) {
       throw bad('INVALID_STATUS', 'status code must be three digits, 100-599');
     }
     const status = d0 * 100 + d1 * 10 + d2;
-    let p = 12;
+    let p = s + 12;
     let reason = '';
     if (buf[p] === SP) {
       const rs = ++p;
-      while (FIELD_VALUE[buf[p]!] === 1) p++;
+      while (p < end && FIELD_VALUE[buf[p]!] === 1) p++;
+      if (p >= end) return null;
       reason = buf.toString('latin1', rs, p);
     }
-    if (buf[p] !== CR || buf[p + 1] !== LF) throw bad('INVALID_STATUS_LINE', 'invalid character in the status line');
+    if (p + 1 >= end) return null;
+    if (buf[p] !== CR || buf[p + 1] !== LF) {
+      throw bad(buf[p] === LF ? 'BARE_LF' : 'INVALID_STATUS_LINE', 'invalid character in the status line');
+    }
     p += 2;
 
-    const count = parseFieldLines(buf, p, this.offsets, this.kinds, this.limits.maxHeaders, 502, 502);
-    const offsets = this.offsets.slice(0, count * 4);
-    const kinds = this.kinds.slice(0, count);
-    const headers = new HeaderFields(buf, count, offsets, kinds);
+    const fl = this.fieldLines;
+    if (!fl.parse(buf, p, end)) return null;
+    const count = fl.count;
+    const fields = fl.scratch.slice(0, count * FIELD_STRIDE);
+    const headers = new HeaderFields(buf, count, fields, fl.end - 2);
 
     const te = this.te;
     const conn = this.conn;
@@ -136,11 +157,11 @@ export class ResponseHeadParser {
     let clSeen = false;
     let contentLength = -1;
     let upgradeAt = -1;
-    for (let i = 0; i < count; i++) {
-      const k = kinds[i];
+    for (let i = 0, o = 0; i < count; i++, o += FIELD_STRIDE) {
+      const k = fields[o + KIND];
       if (k === HeaderKind.OTHER) continue;
-      const vs = offsets[i * 4 + 2]!;
-      const ve = offsets[i * 4 + 3]!;
+      const vs = fields[o + VALUE_START]!;
+      const ve = fields[o + VALUE_END]!;
       if (k === HeaderKind.CONTENT_LENGTH) {
         if (clSeen) throw bad('DUPLICATE_CONTENT_LENGTH', 'more than one Content-Length field');
         clSeen = true;
@@ -169,7 +190,10 @@ export class ResponseHeadParser {
       contentLength,
       chunked: te.present,
       keepAlive: minor === 1 ? !conn.close : conn.keepAlive && !conn.close,
-      upgrade: upgradeAt >= 0 ? buf.toString('latin1', offsets[upgradeAt * 4 + 2]!, offsets[upgradeAt * 4 + 3]!) : undefined,
+      upgrade:
+        upgradeAt >= 0
+          ? buf.toString('latin1', fields[upgradeAt * FIELD_STRIDE + VALUE_START]!, fields[upgradeAt * FIELD_STRIDE + VALUE_END]!)
+          : undefined,
       connectionOptions: conn.others ?? NO_OPTIONS,
     };
   }
