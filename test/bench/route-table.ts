@@ -197,18 +197,22 @@ function timeMs(run: () => void): number {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-/** Lookups/s over `requests` (length a power of two) for about `seconds`; also counts GCs. */
+/**
+ * Lookups/s over `requests` for about `seconds`, measured in passes over the
+ * list: `median` is the median pass, `best` the fastest (this machine is
+ * shared, so single long runs swing with other load). Also counts GCs.
+ */
 async function lookupRate(
   table: RouteTable<Target>,
   requests: HttpRequestInfo[],
   seconds: number,
-): Promise<{ perSec: number; gcs: number; routed: number }> {
+): Promise<{ median: number; best: number; gcs: number; routed: number }> {
   let gcs = 0;
   const obs = new PerformanceObserver((list) => {
     gcs += list.getEntries().length;
   });
   const mask = requests.length - 1;
-  // Warm up (JIT), then measure in rounds until the time budget is spent.
+  // Warm up (JIT) first.
   for (let i = 0; i < 200_000; i++) table.lookup(requests[i & mask]!);
   let routed = 0;
   for (const r of requests) if (table.match(r) !== undefined) routed++;
@@ -216,19 +220,20 @@ async function lookupRate(
   await new Promise((r) => setImmediate(r));
   obs.observe({ entryTypes: ['gc'] });
   let sink = 0;
-  let done = 0;
-  const budget = BigInt(Math.round(seconds * 1e9));
+  const rates: number[] = [];
+  const budget = seconds * 1e9;
   const start = process.hrtime.bigint();
-  let elapsed = 0n;
-  while (elapsed < budget) {
+  let t0 = start;
+  while (Number(t0 - start) < budget) {
     for (let i = 0; i < requests.length; i++) sink += table.lookup(requests[i]!)!.port;
-    done += requests.length;
-    elapsed = process.hrtime.bigint() - start;
+    const t1 = process.hrtime.bigint();
+    rates.push(requests.length / (Number(t1 - t0) / 1e9));
+    t0 = t1;
   }
   await new Promise((r) => setImmediate(r));
   obs.disconnect();
   if (sink === 0) throw new Error('no lookups');
-  return { perSec: done / (Number(elapsed) / 1e9), gcs, routed: routed / requests.length };
+  return { median: median(rates), best: Math.max(...rates), gcs, routed: routed / requests.length };
 }
 
 /** Repeats a subset up to a power-of-two length so the loop can mask. */
@@ -279,7 +284,7 @@ async function main(): Promise<void> {
   for (const category of ['exact host', 'wildcard host', 'traefik rule', 'unknown host', 'host with port/case'] as const) {
     const subset = mix.filter((m) => m.category === category).map((m) => m.req);
     const r = await lookupRate(table, pow2(subset), Math.min(0.5, SECONDS / 4));
-    perCategory.push([category, r.perSec, subset.length / mix.length]);
+    perCategory.push([category, r.median, subset.length / mix.length]);
   }
 
   console.log('');
@@ -290,14 +295,15 @@ async function main(): Promise<void> {
   console.log(`  full recompile (median)       ${fmt(median(rebuildFull))} ms`);
   console.log(`  update(), ingress route       ${fmt(median(rebuildUpdate), 2)} ms`);
   console.log(`  update(), host-less route     ${fmt(median(rebuildTraefik), 2)} ms`);
-  console.log(`lookups/s, one core, the mix    ${fmt(rate.perSec / 1e6, 2)} M  (${fmt(1e9 / rate.perSec, 0)} ns/lookup; ${fmt(rate.routed * 100)}% routed, rest default backend)`);
+  console.log(`lookups/s, one core, the mix    ${fmt(rate.median / 1e6, 2)} M median pass, ${fmt(rate.best / 1e6, 2)} M best  (${fmt(1e9 / rate.median, 0)} ns/lookup; ${fmt(rate.routed * 100)}% routed, rest default backend)`);
+  console.log(`  by kind of request (median):`);
   for (const [category, perSec, share] of perCategory) {
-    console.log(`  ${`${category} (${fmt(share * 100, 0)}%)`.padEnd(29)}${fmt(perSec / 1e6, 2)} M  (${fmt(1e9 / perSec, 0)} ns)`);
+    console.log(`    ${`${category} (${fmt(share * 100, 0)}%)`.padEnd(27)}${fmt(perSec / 1e6, 2)} M  (${fmt(1e9 / perSec, 0)} ns)`);
   }
   console.log(`GCs during the mix loop         ${rate.gcs}`);
   console.log(`heap retained by the table      ${fmt(heapTable - heap0)} MB (rules + routes + index)`);
   console.log('');
-  console.log(`goals: rebuild < 100 ms: ${median(rebuildFull) < 100 ? 'yes' : 'NO'} (full), ${median(rebuildUpdate) < 100 ? 'yes' : 'NO'} (update); >= 2M lookups/s: ${rate.perSec >= 2e6 ? 'yes' : 'NO'}`);
+  console.log(`goals: rebuild < 100 ms: ${median(rebuildFull) < 100 ? 'yes' : 'NO'} (full), ${median(rebuildUpdate) < 100 ? 'yes' : 'NO'} (update); >= 2M lookups/s: ${rate.median >= 2e6 ? 'yes' : 'NO'} (median pass)`);
 }
 
 await main();

@@ -52,9 +52,10 @@ export class RequestView {
     if (req) this.req = req;
   }
 
-  reset(req: HttpRequestInfo): void {
+  /** Points the view at a request; `host` is its canonical host if already known. */
+  reset(req: HttpRequestInfo, host: string | null = null): void {
     this.req = req;
-    this.#host = null;
+    this.#host = host;
     this.#query = null;
     this.#ipFamily = IP_UNPARSED;
   }

@@ -40,7 +40,7 @@
 // `update()` returns a new table that shares every bucket it did not touch,
 // so changing one route costs the size of its buckets, not of the table.
 
-import { parseIngressHost } from './host.ts';
+import { normalizeRequestHost, parseIngressHost } from './host.ts';
 import { compileIngressPath, type IngressPathType } from './ingress-path.ts';
 import { EMPTY_REQUEST, RequestView, type HttpRequestInfo } from './request-view.ts';
 import { SuffixMap } from './suffix-map.ts';
@@ -280,11 +280,18 @@ class CompiledRouteTable<T> implements RouteTable<T> {
   }
 
   match(req: HttpRequestInfo): RouteMatch<T> | undefined {
-    view.reset(req);
-    const host = view.host();
-    const path = view.path();
+    // Exact-host keys are canonical, so a raw Host that is a key is
+    // canonical too: the common case skips normalization altogether.
+    let host = req.host;
+    let exact = this.#exact.get(host);
+    if (exact === undefined) {
+      const canonical = normalizeRequestHost(host);
+      if (canonical !== host) exact = this.#exact.get(canonical);
+      host = canonical;
+    }
+    view.reset(req, host);
+    const path = req.path.length === 0 ? '/' : req.path;
     let found: RouteEntry<T> | undefined;
-    const exact = this.#exact.get(host);
     if (exact !== undefined) found = scan(exact, view, path);
     if (found === undefined && this.#hasWildcard) {
       const dot = host.indexOf('.');
