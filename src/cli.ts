@@ -52,6 +52,18 @@ const commands: Record<string, Command> = {
     flags: [
       ...kube,
       { name: 'node-name', type: 'string', env: 'NODE_NAME', help: 'this node (from the downward API)' },
+      { name: 'namespace', type: 'string', default: 'metalgate-system', env: 'POD_NAMESPACE', help: "namespace of the speakers' Leases" },
+      { name: 'holder-device', type: 'string', default: 'metalgate0', help: 'link that carries the owned IPs (created as dummy, or ifb where the kernel has no dummy)' },
+      { name: 'interface', type: 'string', help: 'announce every IP on this interface (default: the interface whose subnet contains the IP)' },
+      { name: 'own-class-only', type: 'boolean', default: false, help: 'serve only Services with our loadBalancerClass (not those with none)' },
+      { name: 'lb-class', type: 'string', default: 'metalgate.io/metalgate', help: 'our loadBalancerClass' },
+      { name: 'lease-renew-interval', type: 'number', default: 0.5, help: 'speaker Lease renew interval, seconds' },
+      { name: 'lease-duration', type: 'number', default: 2, help: 'speaker Lease duration, whole seconds: a speaker silent this long is taken over' },
+      { name: 'announce-refresh', type: 'number', default: 10, help: 'gratuitous ARP / unsolicited NA refresh interval after the takeover burst, seconds' },
+      { name: 'stop-linger', type: 'number', default: 0.5, help: 'on a clean stop, keep serving the IPs this long after the handover, seconds' },
+      { name: 'dataplane', type: 'boolean', default: true, help: 'bring IPs up and announce them (false: Lease and election only)' },
+      { name: 'metrics-address', type: 'string', default: '0.0.0.0', help: 'address for /metrics, /healthz, /readyz' },
+      { name: 'metrics-port', type: 'number', default: 7473, help: 'port for /metrics, /healthz, /readyz (0 disables)' },
       ...common,
     ],
     async run(f) {

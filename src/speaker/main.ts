@@ -1,8 +1,72 @@
-// Placeholder until the speaker lands (issue 3): say so instead of failing obscurely.
+// `metalgate speaker`: flags in, a running speaker out, until SIGTERM; then
+// a clean stop (Lease deleted, IPs handed over at once).
+import { once } from 'node:events';
 import type { Logger } from 'pino';
-import type { FlagValues } from '../common/flags.ts';
+import { collectDefaultMetrics } from 'prom-client';
+import { UsageError, type FlagValues } from '../common/flags.ts';
+import { startHealthServer } from '../common/http-server.ts';
+import { loadKubeConfig } from '../kube/client.ts';
+import { defaultSpeakerOptions, Speaker, type SpeakerOptions } from './speaker.ts';
 
-export async function runSpeaker(_f: FlagValues, log: Logger): Promise<number> {
-  log.error('the speaker is not built yet in this version');
-  return 1;
+export function speakerOptions(f: FlagValues): SpeakerOptions {
+  const nodeName = typeof f['node-name'] === 'string' ? f['node-name'].trim() : '';
+  if (!nodeName) throw new UsageError('--node-name (or NODE_NAME) is required: the speaker announces for its node');
+  const renewIntervalMs = Number(f['lease-renew-interval']) * 1000;
+  const leaseDurationSeconds = Number(f['lease-duration']);
+  if (!(renewIntervalMs > 0)) throw new UsageError('--lease-renew-interval must be positive');
+  if (!(Number.isInteger(leaseDurationSeconds) && leaseDurationSeconds >= 1)) {
+    throw new UsageError('--lease-duration must be a whole number of seconds, at least 1');
+  }
+  if (renewIntervalMs >= leaseDurationSeconds * 1000) {
+    throw new UsageError('--lease-renew-interval must be shorter than --lease-duration');
+  }
+  const refreshSeconds = Number(f['announce-refresh']);
+  if (!(refreshSeconds >= 1)) throw new UsageError('--announce-refresh must be at least 1 second');
+  const iface = typeof f.interface === 'string' && f.interface.trim() ? f.interface.trim() : undefined;
+  return {
+    ...defaultSpeakerOptions,
+    nodeName,
+    namespace: String(f.namespace),
+    ownClassOnly: f['own-class-only'] === true,
+    className: String(f['lb-class']),
+    renewIntervalMs,
+    leaseDurationSeconds,
+    holderDevice: String(f['holder-device']),
+    interface: iface,
+    dataplane: f.dataplane !== false,
+    announce: { refreshIntervalMs: refreshSeconds * 1000 },
+    stopLingerMs: Number(f['stop-linger']) * 1000,
+  };
+}
+
+export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
+  const opts = speakerOptions(f);
+  const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
+  const speaker = new Speaker(kc, log, opts);
+  collectDefaultMetrics({ register: speaker.registry, prefix: 'metalgate_speaker_' });
+  const port = Number(f['metrics-port']);
+  const server =
+    port > 0
+      ? await startHealthServer({
+          host: String(f['metrics-address']),
+          port,
+          registry: speaker.registry,
+          ready: () => speaker.notReadyReason(),
+        })
+      : undefined;
+  if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
+  const signal = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+  try {
+    await speaker.start();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'speaker could not start');
+    await speaker.stop().catch(() => {});
+    server?.close();
+    return 1;
+  }
+  const [name] = await signal;
+  log.info({ signal: name }, 'stopping');
+  await speaker.stop();
+  server?.close();
+  return 0;
 }

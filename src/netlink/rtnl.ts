@@ -1,0 +1,218 @@
+// Thin adapter over the `netlink` package's rtnetlink socket: the few link
+// and address operations the speaker needs, in plain types (./types.ts).
+// Every request works on the network namespace the process was in when the
+// socket was opened. Failures throw Errors whose `code` is the errno name
+// (EEXIST, ENOTSUP, EPERM, ...), as Node's own system errors do.
+
+import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+
+import { formatIpv4, formatIpv6, writeIpv4, writeIpv6 } from '../l2/ip-bytes.ts';
+import { formatMac } from '../l2/mac.ts';
+import type { AddressInfo, LinkInfo } from './types.ts';
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+// netlink message flags (linux/netlink.h)
+const NLM_F_EXCL = 0x200;
+const NLM_F_CREATE = 0x400;
+// nested IFLA_LINKINFO attribute (linux/if_link.h)
+const IFLA_INFO_KIND = 1;
+
+const REQUEST_TIMEOUT_MS = 5_000;
+
+export type NetlinkError = Error & { code: string; operation: string };
+
+/** Wraps a rejection of the netlink package ("Request rejected: EEXIST") as an Error with `code`. */
+function netlinkError(operation: string, err: unknown): NetlinkError {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = /\b(E[A-Z0-9]+)\b/.exec(message)?.[1] ?? (err as { code?: string } | null)?.code ?? 'EUNKNOWN';
+  return Object.assign(new Error(`${operation}: ${code}`, { cause: err }), { code, operation });
+}
+
+async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw netlinkError(operation, err);
+  }
+}
+
+/** One netlink attribute: 2-byte length, 2-byte type (host order), payload, padded to 4. */
+function attribute(type: number, payload: Buffer): Buffer {
+  const length = 4 + payload.length;
+  const out = Buffer.alloc((length + 3) & ~3);
+  out.writeUInt16LE(length, 0);
+  out.writeUInt16LE(type, 2);
+  payload.copy(out, 4);
+  return out;
+}
+
+/** The IFLA_INFO_KIND string inside a raw IFLA_LINKINFO attribute. */
+export function linkKind(linkinfo: Buffer | undefined): string | undefined {
+  if (!linkinfo) return undefined;
+  for (let offset = 0; offset + 4 <= linkinfo.length; ) {
+    const length = linkinfo.readUInt16LE(offset);
+    const type = linkinfo.readUInt16LE(offset + 2) & 0x3fff;
+    if (length < 4 || offset + length > linkinfo.length) return undefined;
+    if (type === IFLA_INFO_KIND) return linkinfo.toString('latin1', offset + 4, offset + length).replace(/\0+$/, '');
+    offset += (length + 3) & ~3;
+  }
+  return undefined;
+}
+
+function ipBytes(ip: string): { family: number; bytes: Buffer } {
+  if (ip.includes(':')) {
+    const bytes = Buffer.alloc(16);
+    writeIpv6(ip, bytes, 0);
+    return { family: AF_INET6, bytes };
+  }
+  const bytes = Buffer.alloc(4);
+  writeIpv4(ip, bytes, 0);
+  return { family: AF_INET, bytes };
+}
+
+export class Rtnl {
+  readonly #socket: RtNetlinkSocket;
+  #closed = false;
+
+  constructor() {
+    this.#socket = createRtNetlink();
+  }
+
+  async links(): Promise<LinkInfo[]> {
+    const messages = await call('list links', () => this.#socket.getLinks(undefined, undefined, { timeout: REQUEST_TIMEOUT_MS }));
+    const out: LinkInfo[] = [];
+    for (const m of messages) {
+      const { data, attrs } = m;
+      if (data.index === undefined || attrs.ifname === undefined) continue;
+      const flags = data.flags ?? {};
+      out.push({
+        index: data.index,
+        name: attrs.ifname,
+        kind: linkKind(attrs.linkinfo),
+        hwType: String(data.type ?? ''),
+        mac: attrs.address?.length === 6 ? formatMac(attrs.address) : undefined,
+        up: flags.up === true,
+        carrier: attrs.carrier !== undefined ? attrs.carrier === 1 : flags.lowerUp === true,
+        master: attrs.master || undefined,
+        noArp: flags.noarp === true,
+      });
+    }
+    return out;
+  }
+
+  async addresses(): Promise<AddressInfo[]> {
+    const messages = await call('list addresses', () =>
+      this.#socket.getAddresses(undefined, undefined, { timeout: REQUEST_TIMEOUT_MS }),
+    );
+    const out: AddressInfo[] = [];
+    for (const m of messages) {
+      const { data, attrs } = m;
+      // IFA_LOCAL is the local address on point-to-point links; IFA_ADDRESS otherwise.
+      const raw = data.family === AF_INET ? (attrs.local ?? attrs.address) : attrs.address;
+      if (data.index === undefined || raw === undefined) continue;
+      if (data.family === AF_INET && raw.length === 4) {
+        out.push(address(data.index, 4, formatIpv4(raw), data, attrs.flags));
+      } else if (data.family === AF_INET6 && raw.length === 16) {
+        out.push(address(data.index, 6, formatIpv6(raw), data, attrs.flags));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Adds ip/prefixLength to the link. IPv6 addresses get `nodad`: usable at
+   * once, without the ~1 s of duplicate address detection. An address that
+   * is already there is not an error.
+   */
+  async addAddress(index: number, ip: string, prefixLength: number): Promise<void> {
+    const { family, bytes } = ipBytes(ip);
+    const v6 = family === AF_INET6;
+    try {
+      await call(`add ${ip}/${prefixLength}`, () =>
+        this.#socket.newAddress(
+          { family, prefixlen: prefixLength, index, ...(v6 ? { flags: { nodad: true } } : {}) },
+          v6 ? { address: bytes, flags: { nodad: true } } : { local: bytes, address: bytes },
+          { flags: NLM_F_CREATE | NLM_F_EXCL, timeout: REQUEST_TIMEOUT_MS },
+        ),
+      );
+    } catch (err) {
+      if ((err as NetlinkError).code !== 'EEXIST') throw err;
+    }
+  }
+
+  /** Removes ip/prefixLength from the link; an address that is not there is not an error. */
+  async deleteAddress(index: number, ip: string, prefixLength: number): Promise<void> {
+    const { family, bytes } = ipBytes(ip);
+    try {
+      await call(`delete ${ip}/${prefixLength}`, () =>
+        this.#socket.delAddress(
+          { family, prefixlen: prefixLength, index },
+          family === AF_INET ? { local: bytes, address: bytes } : { address: bytes },
+          { timeout: REQUEST_TIMEOUT_MS },
+        ),
+      );
+    } catch (err) {
+      const code = (err as NetlinkError).code;
+      if (code !== 'EADDRNOTAVAIL' && code !== 'ENODEV') throw err;
+    }
+  }
+
+  /** Creates a link of `kind` ("dummy", "ifb", ...); EEXIST when the name is taken, ENOTSUP/EOPNOTSUPP for an unknown kind. */
+  async createLink(name: string, kind: string): Promise<void> {
+    const linkinfo = attribute(IFLA_INFO_KIND, Buffer.from(`${kind}\0`, 'latin1'));
+    await call(`create link ${name} (${kind})`, () =>
+      this.#socket.newLink({}, { ifname: name, linkinfo }, { flags: NLM_F_CREATE | NLM_F_EXCL, timeout: REQUEST_TIMEOUT_MS }),
+    );
+  }
+
+  async setLinkUp(index: number): Promise<void> {
+    await call(`set link ${index} up`, () =>
+      this.#socket.setLink({ index, change: { up: true }, flags: { up: true } }, undefined, { timeout: REQUEST_TIMEOUT_MS }),
+    );
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.socket.close();
+  }
+}
+
+function address(
+  index: number,
+  family: 4 | 6,
+  ip: string,
+  data: { prefixlen?: number; scope?: number; flags?: { tentative?: true; dadfailed?: true } },
+  extFlags: { tentative?: true; dadfailed?: true } | undefined,
+): AddressInfo {
+  const flags = extFlags ?? data.flags ?? {};
+  return {
+    index,
+    family,
+    ip,
+    prefixLength: data.prefixlen ?? (family === 4 ? 32 : 128),
+    scope: data.scope ?? 0,
+    tentative: flags.tentative === true || flags.dadfailed === true,
+  };
+}
+
+/**
+ * Calls `onChange` whenever a link or an address changes (rtnetlink
+ * multicast groups). Coalescing and re-reading is the caller's job: the
+ * messages only say that something changed. Returns a function that stops.
+ */
+export function watchLinksAndAddresses(onChange: () => void, onError: (err: Error) => void): () => void {
+  const socket = createRtNetlink();
+  socket.addMembership('LINK');
+  socket.addMembership('IPV4_IFADDR');
+  socket.addMembership('IPV6_IFADDR');
+  socket.on('message', () => onChange());
+  socket.socket.on('error', (err: Error) => onError(err));
+  let closed = false;
+  return () => {
+    if (closed) return;
+    closed = true;
+    socket.socket.close();
+  };
+}

@@ -1,0 +1,442 @@
+// Announces the owned IPs on the LAN through packet sockets (the native
+// addon): per announcing interface one ARP socket and one NDP socket.
+//
+// - Answers ARP requests and Neighbor Solicitations for owned IPs from
+//   userspace: the kernel will not (the IP lives on the holder device and the
+//   interface has arp_ignore=1), so when this process dies the answers stop.
+//   Answers go out only on the interface the IP is announced on: the wrong
+//   NIC never answers.
+// - Sends gratuitous ARP (request and reply form) for IPv4 and unsolicited
+//   Neighbor Advertisements (Override, to ff02::1) for IPv6 on the pure
+//   schedule (announce-schedule.ts): a burst on takeover, then a refresh.
+// - Hands every foreign claim of an owned IP to the conflict detector.
+//
+// One info log line per announcement (ip, interface, mac, services, reason:
+// takeover | refresh | reply); replies are rate-limited per IP, the first
+// one always logged.
+
+import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
+import {
+  ARP_OP_REQUEST,
+  decodeArp,
+  encodeArpAnswer,
+  encodeGratuitousArpReply,
+  encodeGratuitousArpRequest,
+  isGratuitousArp,
+} from '../l2/arp.ts';
+import { decodeNdp, encodeSolicitedNa, encodeUnsolicitedNa, ipv6MulticastMac, NA_FRAME_LENGTH, solicitedNodeAddress } from '../l2/ndp.ts';
+import { openArpSocket, openNdpSocket, PACKET_OUTGOING } from '../l2/packet-socket.ts';
+import {
+  dueAnnouncements,
+  resolveAnnounceSchedule,
+  type AnnounceScheduleOptions,
+  type AnnounceState,
+} from './announce-schedule.ts';
+import { interfaceForIp, type AnnounceInterface, type InterfaceSurvey } from './announce-interfaces.ts';
+import { applyArpSysctls } from './arp-sysctls.ts';
+import { ConflictDetector, type ConflictEvent, type ConflictOptions } from './conflicts.ts';
+import type { SentFrame, SpeakerMetrics } from './metrics.ts';
+import { ReplyLogLimiter } from './reply-log-limiter.ts';
+
+/** What the announcer needs of a packet socket (PacketSocket fits; tests pass fakes). */
+export interface FrameTransport {
+  readonly mac: string;
+  send(frame: Buffer): number;
+  addMulticast(mac: string): void;
+  dropMulticast(mac: string): void;
+  close(): void;
+  on(event: 'frame', listener: (frame: Buffer, packetType: number) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+export type TransportFactory = (ifname: string, kind: 'arp' | 'ndp') => FrameTransport;
+
+export const openPacketTransport: TransportFactory = (ifname, kind) =>
+  kind === 'arp' ? openArpSocket(ifname) : openNdpSocket(ifname);
+
+export interface AnnouncerOptions {
+  schedule?: Partial<AnnounceScheduleOptions>;
+  conflicts?: Partial<ConflictOptions>;
+  /** Per IP, at most one logged reply per this long after the first. Default 10 s. */
+  replyLogIntervalMs?: number;
+  /** How often pairs silent for a while are reported resolved. Default 10 s. */
+  conflictSweepMs?: number;
+  openTransport?: TransportFactory;
+  /** Sets arp_ignore/arp_announce on an interface before it announces. */
+  prepareInterface?: (ifname: string, log: Logger) => Promise<void>;
+  now?: () => number;
+}
+
+export interface AnnouncerHooks {
+  /** A conflict to report (already rate-limited), or its resolution. */
+  onConflict?(event: ConflictEvent): void;
+}
+
+interface Port {
+  iface: AnnounceInterface;
+  arp: FrameTransport | undefined;
+  ndp: FrameTransport | undefined;
+  ips: Set<string>;
+}
+
+interface Held {
+  ip: string;
+  v6: boolean;
+  services: string[];
+  /** Name of the interface announcing it; undefined while none may. */
+  port: string | undefined;
+  state: AnnounceState;
+  /** Link-layer group of the IP's solicited-node address (IPv6). */
+  group: string | undefined;
+}
+
+export class Announcer {
+  readonly #log: Logger;
+  readonly #metrics: SpeakerMetrics;
+  readonly #schedule: AnnounceScheduleOptions;
+  readonly #detector: ConflictDetector;
+  readonly #replies: ReplyLogLimiter;
+  readonly #open: TransportFactory;
+  readonly #prepare: (ifname: string, log: Logger) => Promise<void>;
+  readonly #now: () => number;
+  readonly #hooks: AnnouncerHooks;
+  readonly #held = new Map<string, Held>();
+  readonly #ports = new Map<string, Port>();
+  readonly #prepared = new Set<string>();
+  readonly #portWarned = new Set<string>();
+  #survey: InterfaceSurvey = { interfaces: [], subnets: [], anyIp: false, skipped: [], ownMacs: [] };
+  #ownMacs = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** One reusable buffer per frame kind: sends copy synchronously. */
+  readonly #frame = Buffer.alloc(Math.max(60, NA_FRAME_LENGTH));
+
+  constructor(log: Logger, metrics: SpeakerMetrics, options: AnnouncerOptions = {}, hooks: AnnouncerHooks = {}) {
+    this.#log = log;
+    this.#metrics = metrics;
+    this.#schedule = resolveAnnounceSchedule(options.schedule);
+    this.#detector = new ConflictDetector(options.conflicts);
+    this.#replies = new ReplyLogLimiter(options.replyLogIntervalMs ?? 10_000);
+    this.#open = options.openTransport ?? openPacketTransport;
+    this.#prepare = options.prepareInterface ?? applyArpSysctls;
+    this.#now = options.now ?? (() => performance.now());
+    this.#hooks = hooks;
+    const sweepMs = options.conflictSweepMs ?? 10_000;
+    this.#sweepTimer = setInterval(() => this.#sweep(), sweepMs);
+    this.#sweepTimer.unref();
+  }
+
+  /** The IPs announced (or waiting for an interface), sorted. */
+  owned(): string[] {
+    return [...this.#held.keys()].sort();
+  }
+
+  /** The interface announcing `ip`, if any. */
+  interfaceOf(ip: string): string | undefined {
+    return this.#held.get(ip)?.port;
+  }
+
+  /** The node's interfaces changed: re-plan which interface announces each IP. */
+  setSurvey(survey: InterfaceSurvey): void {
+    if (this.#closed) return;
+    this.#survey = survey;
+    this.#ownMacs = new Set(survey.ownMacs);
+    this.#detector.setOwnMacs(survey.ownMacs);
+    // Ports whose interface went away or changed identity are rebuilt.
+    for (const [name, port] of this.#ports) {
+      const now = survey.interfaces.find((i) => i.name === name);
+      if (!now || now.index !== port.iface.index || now.mac !== port.iface.mac) this.#closePort(name);
+      else port.iface = now;
+    }
+    for (const held of this.#held.values()) this.#place(held);
+    this.#tick();
+  }
+
+  /** Starts announcing `ip` (a takeover: burst), or updates the Services named in its logs. */
+  own(ip: string, services: string[]): void {
+    if (this.#closed) return;
+    const existing = this.#held.get(ip);
+    if (existing) {
+      existing.services = services;
+      return;
+    }
+    const held: Held = {
+      ip,
+      v6: ip.includes(':'),
+      services,
+      port: undefined,
+      state: { ip, burstStartMs: this.#now(), lastSentMs: undefined },
+      group: undefined,
+    };
+    this.#held.set(ip, held);
+    this.#detector.setOwnedIps(this.#held.keys());
+    this.#place(held);
+    this.#tick();
+  }
+
+  /** Stops announcing and answering for `ip`. */
+  release(ip: string): void {
+    const held = this.#held.get(ip);
+    if (!held) return;
+    this.#detach(held);
+    this.#held.delete(ip);
+    this.#replies.forget(ip);
+    this.#detector.setOwnedIps(this.#held.keys());
+    this.#updateGauge();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#sweepTimer);
+    for (const ip of [...this.#held.keys()]) this.release(ip);
+    for (const name of [...this.#ports.keys()]) this.#closePort(name);
+  }
+
+  /** Puts an IP on the interface that should announce it; a move restarts its burst. */
+  #place(held: Held): void {
+    const iface = interfaceForIp(held.ip, this.#survey);
+    if (iface && iface.name === held.port && this.#ports.get(iface.name)?.ips.has(held.ip)) return;
+    this.#detach(held);
+    if (!iface) {
+      if (!this.#portWarned.has(held.ip)) {
+        this.#portWarned.add(held.ip);
+        this.#log.warn({ ip: held.ip, services: held.services }, 'no usable interface to announce this IP on; waiting for one');
+      }
+      this.#updateGauge();
+      return;
+    }
+    const port = this.#port(iface);
+    if (!port) return;
+    this.#portWarned.delete(held.ip);
+    held.port = iface.name;
+    port.ips.add(held.ip);
+    if (held.v6) {
+      held.group = ipv6MulticastMac(solicitedNodeAddress(held.ip));
+      try {
+        port.ndp?.addMulticast(held.group);
+      } catch (err) {
+        this.#log.warn({ ip: held.ip, interface: iface.name, err: (err as Error).message }, 'could not join the solicited-node group');
+      }
+    }
+    held.state = { ip: held.ip, burstStartMs: this.#now(), lastSentMs: undefined };
+    this.#updateGauge();
+  }
+
+  #detach(held: Held): void {
+    const name = held.port;
+    held.port = undefined;
+    if (name === undefined) return;
+    const port = this.#ports.get(name);
+    if (!port) return;
+    port.ips.delete(held.ip);
+    if (held.group !== undefined) {
+      try {
+        port.ndp?.dropMulticast(held.group);
+      } catch {
+        // the socket is going away anyway
+      }
+      held.group = undefined;
+    }
+    if (port.ips.size === 0) this.#closePort(name);
+  }
+
+  #port(iface: AnnounceInterface): Port | undefined {
+    const existing = this.#ports.get(iface.name);
+    if (existing) return existing;
+    if (!this.#prepared.has(iface.name)) {
+      this.#prepared.add(iface.name);
+      void this.#prepare(iface.name, this.#log);
+    }
+    const port: Port = { iface, arp: undefined, ndp: undefined, ips: new Set() };
+    try {
+      port.arp = this.#open(iface.name, 'arp');
+      port.arp.on('frame', (frame, type) => this.#onArp(port, frame, type));
+      port.arp.on('error', (err) => this.#onSocketError(port, 'arp', err));
+      port.ndp = this.#open(iface.name, 'ndp');
+      port.ndp.on('frame', (frame, type) => this.#onNdp(port, frame, type));
+      port.ndp.on('error', (err) => this.#onSocketError(port, 'ndp', err));
+    } catch (err) {
+      port.arp?.close();
+      port.ndp?.close();
+      this.#log.error(
+        { interface: iface.name, err: (err as Error).message, code: (err as { code?: string }).code },
+        'cannot open packet sockets on the announcing interface (needs CAP_NET_RAW)',
+      );
+      return undefined;
+    }
+    this.#log.info({ interface: iface.name, mac: iface.mac, subnets: iface.subnets }, 'announcing on interface');
+    this.#ports.set(iface.name, port);
+    return port;
+  }
+
+  #closePort(name: string): void {
+    const port = this.#ports.get(name);
+    if (!port) return;
+    this.#ports.delete(name);
+    port.arp?.close();
+    port.ndp?.close();
+    for (const ip of port.ips) {
+      const held = this.#held.get(ip);
+      if (held && held.port === name) {
+        held.port = undefined;
+        held.group = undefined;
+      }
+    }
+    port.ips.clear();
+  }
+
+  #onSocketError(port: Port, kind: string, err: Error): void {
+    const code = (err as { code?: string }).code;
+    this.#log.warn({ interface: port.iface.name, socket: kind, code, err: err.message }, 'packet socket error');
+    if (code === 'ENETDOWN' || code === 'ENODEV' || code === 'ENXIO') {
+      // Reopened when the interface is usable again (the next survey).
+      const ips = [...port.ips];
+      this.#closePort(port.iface.name);
+      for (const ip of ips) {
+        const held = this.#held.get(ip);
+        if (held) this.#place(held);
+      }
+    }
+  }
+
+  /** Sends what the schedule says is due and sleeps until the next step. */
+  #tick(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#closed) return;
+    const now = this.#now();
+    const round = dueAnnouncements(this.#placedStates(), now, this.#schedule);
+    for (const due of round.due) {
+      const held = this.#held.get(due.ip);
+      if (!held || held.port === undefined) continue;
+      const port = this.#ports.get(held.port);
+      if (!port) continue;
+      this.#announce(held, port, due.reason, due.step);
+      held.state.lastSentMs = now;
+    }
+    if (round.nextWakeMs !== undefined) {
+      this.#timer = setTimeout(() => this.#tick(), Math.max(0, round.nextWakeMs - this.#now()));
+    }
+  }
+
+  *#placedStates(): Iterable<AnnounceState> {
+    for (const held of this.#held.values()) if (held.port !== undefined) yield held.state;
+  }
+
+  #announce(held: Held, port: Port, reason: 'takeover' | 'refresh', step: number): void {
+    const mac = port.iface.mac;
+    const ifname = port.iface.name;
+    let ok: boolean;
+    if (held.v6) {
+      ok = this.#send(port.ndp, encodeUnsolicitedNa({ mac, ip: held.ip }, this.#frame), 'unsolicited_na', ifname);
+    } else {
+      const request = this.#send(port.arp, encodeGratuitousArpRequest({ mac, ip: held.ip }, this.#frame), 'garp_request', ifname);
+      const reply = this.#send(port.arp, encodeGratuitousArpReply({ mac, ip: held.ip }, this.#frame), 'garp_reply', ifname);
+      ok = request || reply;
+    }
+    if (!ok) return;
+    this.#log.info(
+      { ip: held.ip, interface: ifname, mac, services: held.services, reason, ...(reason === 'takeover' ? { step } : {}) },
+      held.v6 ? 'announced IP (unsolicited NA)' : 'announced IP (gratuitous ARP, request and reply)',
+    );
+  }
+
+  #send(transport: FrameTransport | undefined, frame: Buffer, type: SentFrame, ifname: string): boolean {
+    if (!transport) return false;
+    try {
+      transport.send(frame);
+      this.#metrics.framesSent.inc({ type, interface: ifname });
+      return true;
+    } catch (err) {
+      this.#metrics.sendErrors.inc({ interface: ifname });
+      this.#log.debug({ interface: ifname, frame: type, err: (err as Error).message }, 'could not send frame');
+      return false;
+    }
+  }
+
+  #onArp(port: Port, frame: Buffer, packetType: number): void {
+    if (packetType === PACKET_OUTGOING) return;
+    const packet = decodeArp(frame);
+    if (packet === null) return;
+    const ifname = port.iface.name;
+    const request = packet.op === ARP_OP_REQUEST;
+    this.#metrics.framesReceived.inc({ type: request ? 'arp_request' : 'arp_reply', interface: ifname });
+    if (this.#ownMacs.has(packet.senderMac) || packet.senderMac === port.iface.mac) return;
+    const now = this.#now();
+    if (this.#held.has(packet.senderIp)) {
+      this.#claim({ kind: request ? 'arp-request' : 'arp-reply', mac: packet.senderMac, ip: packet.senderIp, interface: ifname }, now);
+    }
+    if (!request || isGratuitousArp(packet)) return;
+    const held = this.#held.get(packet.targetIp);
+    if (!held || held.port !== ifname) return;
+    if (this.#send(port.arp, encodeArpAnswer(packet, port.iface.mac, this.#frame), 'arp_reply', ifname)) {
+      this.#logReply(held, port, now, { mac: packet.senderMac, ip: packet.senderIp }, 'answered ARP request');
+    }
+  }
+
+  #onNdp(port: Port, frame: Buffer, packetType: number): void {
+    if (packetType === PACKET_OUTGOING) return;
+    const message = decodeNdp(frame);
+    if (message === null) return;
+    const ifname = port.iface.name;
+    this.#metrics.framesReceived.inc({ type: message.type, interface: ifname });
+    const now = this.#now();
+    if (message.type === 'na') {
+      const claimant = message.targetLinkAddr ?? message.ethSrc;
+      if (this.#ownMacs.has(claimant) || claimant === port.iface.mac) return;
+      if (this.#held.has(message.target)) this.#claim({ kind: 'na', mac: claimant, ip: message.target, interface: ifname }, now);
+      return;
+    }
+    if (this.#ownMacs.has(message.ethSrc) || message.ethSrc === port.iface.mac) return;
+    const held = this.#held.get(message.target);
+    if (!held || held.port !== ifname) return;
+    if (this.#send(port.ndp, encodeSolicitedNa(message, { mac: port.iface.mac }, this.#frame), 'solicited_na', ifname)) {
+      const asker = { mac: message.sourceLinkAddr ?? message.ethSrc, ip: message.srcIp };
+      this.#logReply(held, port, now, asker, 'answered Neighbor Solicitation');
+    }
+  }
+
+  #logReply(held: Held, port: Port, now: number, to: { mac: string; ip: string }, msg: string): void {
+    const decision = this.#replies.answered(held.ip, now);
+    if (!decision.log) return;
+    this.#log.info(
+      {
+        ip: held.ip,
+        interface: port.iface.name,
+        mac: port.iface.mac,
+        services: held.services,
+        reason: 'reply',
+        to,
+        ...(decision.suppressed > 0 ? { repliesNotLogged: decision.suppressed } : {}),
+      },
+      msg,
+    );
+  }
+
+  #claim(claim: Parameters<ConflictDetector['observe']>[0], now: number): void {
+    const event = this.#detector.observe(claim, now);
+    if (!event) return;
+    this.#metrics.activeConflicts.set(this.#detector.active().length);
+    this.#hooks.onConflict?.(event);
+  }
+
+  #sweep(): void {
+    for (const event of this.#detector.sweep(this.#now())) this.#hooks.onConflict?.(event);
+    this.#metrics.activeConflicts.set(this.#detector.active().length);
+  }
+
+  #updateGauge(): void {
+    let v4 = 0;
+    let v6 = 0;
+    for (const held of this.#held.values()) {
+      if (held.port === undefined) continue;
+      if (held.v6) v6++;
+      else v4++;
+    }
+    this.#metrics.announcedIps.set({ family: 'ipv4' }, v4);
+    this.#metrics.announcedIps.set({ family: 'ipv6' }, v6);
+  }
+}

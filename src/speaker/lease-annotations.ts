@@ -1,0 +1,46 @@
+// What a speaker's Lease tells the other speakers besides "alive": the
+// subnets its announce-capable interfaces are in. Every speaker must run the
+// election over the same inputs, and a node's interfaces are only visible on
+// that node, so each publishes its own. Pure.
+//
+// Value: comma-separated networks ("198.18.0.0/24,2001:db8::/64"), "*" when
+// an interface is pinned by configuration (any IP may be announced on it),
+// empty when the node has no usable interface (link down, no carrier): the
+// node is then ineligible and the others take its IPs over, which is how a
+// cut link fails over while the API server is still reachable.
+
+import type { ElectionNode } from './election.ts';
+
+export const ANNOUNCE_SUBNETS_ANNOTATION = 'metalgate.io/announce-subnets';
+export const SPEAKER_COMPONENT_LABEL = 'app.kubernetes.io/component';
+export const SPEAKER_COMPONENT = 'speaker';
+export const SPEAKER_LEASE_SELECTOR = `${SPEAKER_COMPONENT_LABEL}=${SPEAKER_COMPONENT}`;
+
+export interface AnnounceCapability {
+  subnets: readonly string[];
+  anyIp: boolean;
+}
+
+export function encodeAnnounceSubnets(capability: AnnounceCapability): string {
+  return capability.anyIp ? '*' : capability.subnets.join(',');
+}
+
+/** A missing annotation (a Lease of something else, or of an older speaker) means no interface. */
+export function decodeAnnounceSubnets(value: string | undefined): AnnounceCapability {
+  const text = (value ?? '').trim();
+  if (text === '*') return { subnets: [], anyIp: true };
+  if (text === '') return { subnets: [], anyIp: false };
+  return {
+    subnets: text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+    anyIp: false,
+  };
+}
+
+/** The election's view of a node from its Lease annotation. */
+export function capabilityFields(value: string | undefined): Pick<ElectionNode, 'subnets' | 'anyIp'> {
+  const { subnets, anyIp } = decodeAnnounceSubnets(value);
+  return { subnets, anyIp };
+}

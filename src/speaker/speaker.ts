@@ -1,0 +1,630 @@
+// The speaker: decides which node announces each load-balancer IP and, on
+// the owner, brings the IP up and announces it. A thin adapter around the
+// pure cores:
+//
+//   Leases ──> Membership (who is alive, frozen while the API is away)
+//   Nodes, Lease annotations, Services, EndpointSlices ──> OwnerElection
+//   election ──> diffOwnership ──> VipHolder (netlink) + Announcer (ARP/NDP)
+//
+// Every speaker computes the same election from the same objects, so nothing
+// is negotiated. Nothing is acted on before the caches and the membership
+// are synced. While the API server is unreachable the membership freezes and
+// this node keeps what it owns; if, while frozen, another MAC claims one of
+// our IPs, the others have evidently moved on without us: we give that IP up
+// until we see the API again (the kube-vip failure - dropping a VIP because a
+// renewal timed out - cannot happen, and a cut-off node does not fight).
+//
+// Speaker and proxy share one process: the proxy (issue 4) listens on the
+// owned IPs, which live on the holder device, and follows the 'ownership'
+// events below (gained after the IP is on the device, lost before it goes).
+
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { METALGATE_CLASS } from '../ipam/service-request.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { startInformer, type ResilientInformer } from '../kube/informer.ts';
+import { Rtnl, watchLinksAndAddresses } from '../netlink/rtnl.ts';
+import type { AnnounceScheduleOptions } from './announce-schedule.ts';
+import { sameAnnouncePlan, surveyInterfaces, type InterfaceSurvey } from './announce-interfaces.ts';
+import { Announcer, type AnnouncerOptions } from './announcer.ts';
+import type { ConflictEvent } from './conflicts.ts';
+import { nodeExclusionReason, OwnerElection, type ElectionNode, type Ownership } from './election.ts';
+import {
+  ANNOUNCE_SUBNETS_ANNOTATION,
+  decodeAnnounceSubnets,
+  encodeAnnounceSubnets,
+  SPEAKER_LEASE_SELECTOR,
+  type AnnounceCapability,
+} from './lease-annotations.ts';
+import { DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_RENEW_INTERVAL_MS, LeaseHeartbeat } from './lease-heartbeat.ts';
+import { leaseObservationFromV1, Membership, type MembershipOptions } from './membership.ts';
+import { SpeakerMetrics } from './metrics.ts';
+import { OwnLeaseEcho } from './own-lease-echo.ts';
+import { diffOwnership, type OwnerChange } from './ownership-diff.ts';
+import { buildDemand, serviceKeyOf, type ServiceRef } from './service-demand.ts';
+import { DEFAULT_HOLDER_DEVICE, VipHolder } from './vip-holder.ts';
+
+export interface SpeakerOptions {
+  /** This node (NODE_NAME); also the name of this speaker's Lease. */
+  nodeName: string;
+  /** Namespace of the speakers' Leases. */
+  namespace: string;
+  /** Serve only Services of our loadBalancerClass (the controller's filter). */
+  ownClassOnly: boolean;
+  className: string;
+  renewIntervalMs: number;
+  leaseDurationSeconds: number;
+  /** Link that carries the owned IPs. */
+  holderDevice: string;
+  /** Announce every IP on this interface (instead of the one whose subnet contains it). */
+  interface: string | undefined;
+  /**
+   * false: no netlink, no packet sockets - only the Lease, the election and
+   * the events (API-level tests, and running several speakers in one process).
+   */
+  dataplane: boolean;
+  /** Without the dataplane: what the Lease publishes. Default: any IP. */
+  staticCapability?: AnnounceCapability;
+  announce?: Partial<AnnounceScheduleOptions>;
+  membership?: Partial<MembershipOptions>;
+  /** Extra announcer settings (tests inject packet transports). */
+  announcer?: Omit<AnnouncerOptions, 'schedule'>;
+  /** Coalesces bursts of watch events into one election. */
+  debounceMs: number;
+  /**
+   * On a clean stop, after the Lease is deleted and announcing stopped, the
+   * IPs stay on the holder this long, so packets still sent here before the
+   * neighbours learn the new owner's MAC are served rather than dropped.
+   */
+  stopLingerMs: number;
+}
+
+export const defaultSpeakerOptions: Omit<SpeakerOptions, 'nodeName'> = {
+  namespace: 'metalgate-system',
+  ownClassOnly: false,
+  className: METALGATE_CLASS,
+  renewIntervalMs: DEFAULT_RENEW_INTERVAL_MS,
+  leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
+  holderDevice: DEFAULT_HOLDER_DEVICE,
+  interface: undefined,
+  dataplane: true,
+  debounceMs: 5,
+  stopLingerMs: 500,
+};
+
+/** What the proxy follows: an IP this node now serves, or no longer serves. */
+export interface OwnershipChange {
+  ip: string;
+  owned: boolean;
+  services: ServiceRef[];
+}
+
+export interface SpeakerEvents {
+  ownership: [change: OwnershipChange];
+}
+
+/** Membership timings that fit the heartbeat (see membership.ts for their meaning). */
+export function membershipTimings(renewIntervalMs: number, leaseDurationSeconds: number): MembershipOptions {
+  const durationMs = Math.max(1, leaseDurationSeconds) * 1000;
+  return {
+    defaultLeaseDurationMs: durationMs,
+    // Between the renew interval and the lease duration.
+    staleAfterMs: Math.max(renewIntervalMs + 1, Math.min(3 * renewIntervalMs, Math.round(0.75 * durationMs))),
+    recoveryGraceMs: 3 * durationMs,
+  };
+}
+
+export class Speaker extends EventEmitter<SpeakerEvents> {
+  readonly registry: Registry;
+  readonly metrics: SpeakerMetrics;
+  readonly #kc: k8s.KubeConfig;
+  readonly #log: Logger;
+  readonly #opts: SpeakerOptions;
+  readonly #membership: Membership;
+  readonly #election = new OwnerElection();
+  readonly #echo = new OwnLeaseEcho();
+  readonly #heartbeat: LeaseHeartbeat;
+  readonly #events: EventRecorder;
+  #leases?: ResilientInformer<k8s.V1Lease>;
+  #nodes?: ResilientInformer<k8s.V1Node>;
+  #services?: ResilientInformer<k8s.V1Service>;
+  #slices?: ResilientInformer<k8s.V1EndpointSlice>;
+  #leaseListStartedAt = 0;
+
+  #rtnl?: Rtnl;
+  #holder?: VipHolder;
+  #announcer?: Announcer;
+  #survey?: InterfaceSurvey;
+  #stopLinkWatch?: () => void;
+  #linkTimer: NodeJS.Timeout | undefined;
+  #linkRefresh: Promise<void> | undefined;
+  #linkAgain = false;
+
+  /** The latest election. */
+  #result: Map<string, Ownership> | undefined;
+  #servicesByIp = new Map<string, ServiceRef[]>();
+  /** What the election gives us (minus withheld IPs). */
+  #desired = new Set<string>();
+  /** What is on the holder and announced: IP -> Services. */
+  readonly #held = new Map<string, ServiceRef[]>();
+  /** Given up after a conflict while cut off from the API; cleared when the view is fresh again. */
+  readonly #withheld = new Set<string>();
+  /** Per IP, the last no-owner reason reported as an Event (by the reporting speaker). */
+  readonly #noOwnerReported = new Map<string, string>();
+  #frozen = false;
+
+  #debounce: NodeJS.Timeout | undefined;
+  #ticker: NodeJS.Timeout | undefined;
+  #applying: Promise<void> | undefined;
+  #applyAgain = false;
+  #started = false;
+  #stopping = false;
+
+  constructor(kc: k8s.KubeConfig, log: Logger, opts: SpeakerOptions, registry = new Registry()) {
+    super();
+    if (!opts.nodeName) throw new Error('speaker: the node name is required (NODE_NAME)');
+    this.#kc = kc;
+    this.#log = log;
+    this.#opts = opts;
+    this.registry = registry;
+    this.metrics = new SpeakerMetrics(registry);
+    this.#membership = new Membership({
+      ...membershipTimings(opts.renewIntervalMs, opts.leaseDurationSeconds),
+      ...opts.membership,
+    });
+    this.#events = new EventRecorder(kc, log, 'metalgate-speaker', opts.nodeName);
+    this.#heartbeat = new LeaseHeartbeat(
+      kc,
+      log,
+      {
+        namespace: opts.namespace,
+        nodeName: opts.nodeName,
+        renewIntervalMs: opts.renewIntervalMs,
+        leaseDurationSeconds: opts.leaseDurationSeconds,
+      },
+      {
+        onRenewed: (rv, sentAt) => {
+          this.metrics.leaseRenewals.inc({ result: 'ok' });
+          const at = this.#echo.renewed(rv, sentAt);
+          if (at !== undefined) this.#markFresh(at);
+        },
+        onFailed: () => this.metrics.leaseRenewals.inc({ result: 'error' }),
+      },
+    );
+  }
+
+  get nodeName(): string {
+    return this.#opts.nodeName;
+  }
+
+  /** IPs on the holder and announced by this node, sorted. */
+  ownedIps(): string[] {
+    return [...this.#held.keys()].sort();
+  }
+
+  /** The latest election: IP -> owner node (undefined: nobody may announce it). */
+  owners(): Map<string, string | undefined> {
+    const out = new Map<string, string | undefined>();
+    for (const [ip, o] of this.#result ?? []) out.set(ip, o.owner);
+    return out;
+  }
+
+  /** Speakers this node considers alive. */
+  liveSpeakers(): string[] {
+    return [...this.#membership.view(performance.now()).live].sort();
+  }
+
+  /** Undefined when ready; otherwise what it is waiting for. */
+  notReadyReason(): string | undefined {
+    if (!this.#started) return 'not started';
+    const pending = [this.#leases, this.#nodes, this.#services, this.#slices].filter((i) => !i?.isSynced());
+    if (pending.length > 0) return `caches not synced: ${pending.map((i) => i?.resource).join(', ')}`;
+    if (!this.#membership.view(performance.now()).synced) return 'membership not synced (own Lease not seen yet)';
+    return undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const o = this.#opts;
+    this.#log.info(
+      {
+        node: o.nodeName,
+        namespace: o.namespace,
+        dataplane: o.dataplane,
+        holderDevice: o.dataplane ? o.holderDevice : undefined,
+        interface: o.interface,
+        renewIntervalMs: o.renewIntervalMs,
+        leaseDurationSeconds: o.leaseDurationSeconds,
+      },
+      'speaker starting',
+    );
+    if (o.dataplane) await this.#startDataplane();
+    else this.#heartbeat.setSubnets(encodeAnnounceSubnets(o.staticCapability ?? { subnets: [], anyIp: true }));
+    this.#startInformers();
+    this.#heartbeat.start();
+    this.#ticker = setInterval(() => this.#schedule(), 1000);
+  }
+
+  /**
+   * A clean stop: the Lease is deleted (the others take over at once),
+   * announcing stops, and after stopLingerMs the IPs leave the holder.
+   * `{ clean: false }` simulates a crash for tests: nothing is released.
+   */
+  async stop(options: { clean?: boolean } = {}): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    const clean = options.clean ?? true;
+    clearInterval(this.#ticker);
+    clearTimeout(this.#debounce);
+    clearTimeout(this.#linkTimer);
+    this.#stopLinkWatch?.();
+    await this.#heartbeat.stop(clean);
+    await this.#applying;
+    await this.#linkRefresh;
+    if (clean) {
+      for (const ip of this.#held.keys()) this.#announcer?.release(ip);
+      if (this.#held.size > 0 && this.#opts.dataplane && this.#opts.stopLingerMs > 0) await sleep(this.#opts.stopLingerMs);
+      for (const ip of [...this.#held.keys()]) await this.#release(ip, 'speaker stopping');
+      this.#log.info({ node: this.#opts.nodeName }, 'speaker stopped cleanly');
+    }
+    this.#announcer?.close();
+    this.#rtnl?.close();
+    await Promise.all([this.#leases?.stop(), this.#nodes?.stop(), this.#services?.stop(), this.#slices?.stop()]);
+  }
+
+  // ---- dataplane: holder device, interfaces, announcer ----
+
+  async #startDataplane(): Promise<void> {
+    const o = this.#opts;
+    this.#rtnl = new Rtnl();
+    this.#holder = new VipHolder(this.#rtnl, this.#log, o.holderDevice);
+    await this.#holder.ensure();
+    await this.#holder.flush();
+    this.#announcer = new Announcer(
+      this.#log,
+      this.metrics,
+      { ...o.announcer, schedule: o.announce },
+      { onConflict: (event) => this.#onConflict(event) },
+    );
+    await this.#refreshInterfaces();
+    this.#stopLinkWatch = watchLinksAndAddresses(
+      () => this.#linksChanged(),
+      (err) => this.#log.warn({ err: err.message }, 'netlink monitor error'),
+    );
+  }
+
+  /** Coalesces netlink notifications (adding an IP to the holder makes some too). */
+  #linksChanged(): void {
+    if (this.#stopping || this.#linkTimer) return;
+    this.#linkTimer = setTimeout(() => {
+      this.#linkTimer = undefined;
+      if (this.#linkRefresh) {
+        this.#linkAgain = true;
+        return;
+      }
+      this.#linkRefresh = this.#refreshLoop().finally(() => (this.#linkRefresh = undefined));
+    }, 20);
+  }
+
+  async #refreshLoop(): Promise<void> {
+    do {
+      this.#linkAgain = false;
+      await this.#refreshInterfaces().catch((err: unknown) =>
+        this.#log.warn({ err: (err as Error).message }, 'could not read links and addresses'),
+      );
+    } while (this.#linkAgain && !this.#stopping);
+  }
+
+  async #refreshInterfaces(): Promise<void> {
+    const rtnl = this.#rtnl!;
+    const [links, addresses] = await Promise.all([rtnl.links(), rtnl.addresses()]);
+    if (this.#stopping) return;
+    if (!links.some((l) => l.name === this.#opts.holderDevice) && this.#held.size > 0) {
+      // Someone deleted the holder device: recreate it and put the IPs back.
+      this.#log.warn({ device: this.#opts.holderDevice }, 'holder device disappeared; recreating it');
+      await this.#holder!.ensure();
+      for (const ip of this.#held.keys()) await this.#holder!.add(ip);
+    }
+    const survey = surveyInterfaces(links, addresses, { holderDevice: this.#opts.holderDevice, pinned: this.#opts.interface });
+    if (this.#survey && sameAnnouncePlan(this.#survey, survey)) return;
+    this.#survey = survey;
+    this.#log.info(
+      {
+        interfaces: survey.interfaces.map((i) => ({ name: i.name, mac: i.mac, subnets: i.subnets })),
+        skipped: survey.skipped.filter((s) => s.reason !== 'not Ethernet (LOOPBACK)' && s.reason !== 'holder device'),
+        anyIp: survey.anyIp,
+      },
+      survey.interfaces.length > 0 ? 'announce interfaces' : 'no interface can announce: this node is not eligible for any IP',
+    );
+    this.#announcer!.setSurvey(survey);
+    this.#heartbeat.setSubnets(encodeAnnounceSubnets(survey));
+  }
+
+  // ---- Kubernetes side ----
+
+  #startInformers(): void {
+    const kc = this.#kc;
+    const log = this.#log;
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    const ns = this.#opts.namespace;
+    // Quick retries for the Leases: after an outage the membership stays
+    // frozen until this watch is back.
+    this.#leases = startInformer<k8s.V1Lease>(
+      kc,
+      `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`,
+      () => {
+        this.#leaseListStartedAt = performance.now();
+        return coordination.listNamespacedLease({ namespace: ns, labelSelector: SPEAKER_LEASE_SELECTOR });
+      },
+      log,
+      { labelSelector: SPEAKER_LEASE_SELECTOR, minBackoffMs: 100, maxBackoffMs: 1000 },
+    );
+    this.#nodes = startInformer<k8s.V1Node>(kc, '/api/v1/nodes', () => core.listNode(), log);
+    this.#services = startInformer<k8s.V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), log);
+    this.#slices = startInformer<k8s.V1EndpointSlice>(
+      kc,
+      '/apis/discovery.k8s.io/v1/endpointslices',
+      () => discovery.listEndpointSliceForAllNamespaces(),
+      log,
+    );
+
+    const onLease = (lease: k8s.V1Lease) => {
+      const obs = leaseObservationFromV1(lease);
+      if (!obs) return;
+      this.#membership.observe(obs, performance.now());
+      if (obs.name === this.#opts.nodeName && lease.metadata?.resourceVersion) {
+        const at = this.#echo.echoed(lease.metadata.resourceVersion);
+        if (at !== undefined) this.#markFresh(at);
+      }
+      this.#schedule();
+    };
+    this.#leases.on('add', onLease);
+    this.#leases.on('update', onLease);
+    this.#leases.on('delete', (lease) => {
+      const name = lease.metadata?.name;
+      if (!name) return;
+      this.#membership.remove(name);
+      if (name !== this.#opts.nodeName) this.#log.info({ node: name }, 'speaker Lease deleted: that speaker stopped cleanly');
+      this.#schedule();
+    });
+    // A completed (re)list has delivered every change made before it started.
+    this.#leases.onResync(() => this.#markFresh(this.#leaseListStartedAt));
+
+    const changed = () => this.#schedule();
+    for (const informer of [this.#nodes, this.#services, this.#slices] as Array<ResilientInformer<k8s.KubernetesObject>>) {
+      informer.on('add', changed);
+      informer.on('update', changed);
+      informer.on('delete', changed);
+      informer.onResync(changed);
+    }
+  }
+
+  #markFresh(asOf: number): void {
+    this.#membership.markFresh(asOf);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopping || this.#debounce) return;
+    this.#debounce = setTimeout(() => {
+      this.#debounce = undefined;
+      try {
+        this.#elect();
+      } catch (err) {
+        this.#log.error({ err: (err as Error).stack }, 'election failed');
+      }
+    }, this.#opts.debounceMs);
+  }
+
+  // ---- election and its application ----
+
+  #elect(): void {
+    if (this.#stopping) return;
+    const informers = [this.#leases, this.#nodes, this.#services, this.#slices];
+    if (!informers.every((i) => i?.isSynced())) return;
+    const now = performance.now();
+    const view = this.#membership.view(now);
+    this.metrics.liveSpeakers.set(view.live.size);
+    this.metrics.membershipFrozen.set(view.frozen ? 1 : 0);
+    if (!view.synced) return;
+    if (view.frozen !== this.#frozen) {
+      this.#frozen = view.frozen;
+      if (view.frozen) {
+        this.#log.warn(
+          { live: [...view.live], owned: this.ownedIps() },
+          'speaker Leases are stale (API server unreachable?): membership frozen, keeping every owned IP',
+        );
+      } else {
+        this.#log.info({ live: [...view.live] }, 'speaker Leases are fresh again: membership follows the cluster');
+      }
+    }
+    if (!view.frozen && this.#withheld.size > 0) {
+      this.#log.info({ ips: [...this.#withheld] }, 'API server reachable again: given-up IPs follow the election again');
+      this.#withheld.clear();
+    }
+
+    const demand = buildDemand(this.#services!.list(), this.#slices!.list(), {
+      ownClassOnly: this.#opts.ownClassOnly,
+      className: this.#opts.className,
+    });
+    const nodes = this.#electionNodes(view.live);
+    const result = this.#election.elect({ live: view.live, nodes, ips: demand.ips });
+    const self = this.#opts.nodeName;
+    const diff = diffOwnership(self, new Set(this.#held.keys()), result, this.#result, this.#withheld);
+    const previous = this.#result;
+    this.#result = result;
+    this.#servicesByIp = demand.servicesByIp;
+    this.#reportMoves(diff.moved, result, view.live, previous === undefined);
+
+    const desired = new Set<string>();
+    for (const [ip, o] of result) if (o.owner === self && !this.#withheld.has(ip)) desired.add(ip);
+    this.#desired = desired;
+    // Services on a held IP may change without the IP moving.
+    for (const ip of this.#held.keys()) {
+      if (!desired.has(ip)) continue;
+      const services = this.#servicesByIp.get(ip) ?? [];
+      this.#held.set(ip, services);
+      this.#announcer?.own(ip, services.map(serviceKeyOf));
+    }
+    if (diff.gained.length > 0 || diff.lost.length > 0) this.#kickApply();
+  }
+
+  #electionNodes(live: ReadonlySet<string>): ElectionNode[] {
+    const out: ElectionNode[] = [];
+    for (const lease of this.#leases!.list()) {
+      const name = lease.metadata?.name;
+      if (!name || !live.has(name)) continue;
+      const node = this.#nodes!.get(name);
+      const { subnets, anyIp } = decodeAnnounceSubnets(lease.metadata?.annotations?.[ANNOUNCE_SUBNETS_ANNOTATION]);
+      out.push({
+        name,
+        excluded: node ? nodeExclusionReason(node) : `no Node object named ${name}`,
+        subnets,
+        anyIp,
+      });
+    }
+    return out;
+  }
+
+  /** Logs owner moves; the reporting speaker (first live name) turns "no owner" into a Warning Event. */
+  #reportMoves(moved: OwnerChange[], result: Map<string, Ownership>, live: ReadonlySet<string>, first: boolean): void {
+    const self = this.#opts.nodeName;
+    const reporter = [...live].sort()[0] === self;
+    for (const change of moved) {
+      if (!first && change.to !== undefined) {
+        this.#log.debug({ ip: change.ip, from: change.from ?? null, to: change.to }, 'IP owner changed');
+      }
+    }
+    for (const [ip, o] of result) {
+      if (o.owner !== undefined || !o.reason) {
+        this.#noOwnerReported.delete(ip);
+        continue;
+      }
+      if (this.#noOwnerReported.get(ip) === o.reason.message) continue;
+      this.#noOwnerReported.set(ip, o.reason.message);
+      const services = this.#servicesByIp.get(ip) ?? [];
+      this.#log.warn({ ip, reason: o.reason.code, services: services.map(serviceKeyOf) }, `no node can announce ${ip}: ${o.reason.message}`);
+      if (reporter) {
+        for (const svc of services) {
+          this.#events.emit(serviceTarget(svc), 'Warning', 'NoAnnouncingNode', `no node announces ${ip}: ${o.reason.message}`);
+        }
+      }
+    }
+    for (const ip of this.#noOwnerReported.keys()) if (!result.has(ip)) this.#noOwnerReported.delete(ip);
+  }
+
+  #kickApply(): void {
+    if (this.#applying) {
+      this.#applyAgain = true;
+      return;
+    }
+    this.#applying = this.#applyLoop().finally(() => (this.#applying = undefined));
+  }
+
+  async #applyLoop(): Promise<void> {
+    do {
+      this.#applyAgain = false;
+      const desired = this.#desired;
+      for (const ip of [...this.#held.keys()]) {
+        if (this.#stopping) return;
+        if (!desired.has(ip)) await this.#release(ip, this.#withheld.has(ip) ? 'given up after a conflict' : 'elected elsewhere');
+      }
+      for (const ip of desired) {
+        if (this.#stopping) return;
+        if (!this.#held.has(ip)) await this.#take(ip);
+      }
+    } while (this.#applyAgain && !this.#stopping);
+  }
+
+  async #take(ip: string): Promise<void> {
+    const services = this.#servicesByIp.get(ip) ?? [];
+    if (this.#holder) {
+      try {
+        await this.#holder.add(ip);
+      } catch (err) {
+        // Retried at the next election (at the latest within a second).
+        this.#log.error({ ip, device: this.#holder.device, err: (err as Error).message }, 'could not add the IP to the holder device');
+        return;
+      }
+    }
+    if (this.#stopping) return;
+    this.#held.set(ip, services);
+    this.#announcer?.own(ip, services.map(serviceKeyOf));
+    this.metrics.ownershipChanges.inc({ change: 'gained' });
+    if (!this.#opts.dataplane) this.#setGauge();
+    this.#log.info(
+      { ip, services: services.map(serviceKeyOf), node: this.#opts.nodeName, interface: this.#announcer?.interfaceOf(ip) },
+      'took over IP: this node announces it',
+    );
+    for (const svc of services) {
+      this.#events.emit(serviceTarget(svc), 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.#opts.nodeName}`);
+    }
+    this.emit('ownership', { ip, owned: true, services });
+  }
+
+  async #release(ip: string, why: string): Promise<void> {
+    const services = this.#held.get(ip) ?? [];
+    this.#held.delete(ip);
+    this.emit('ownership', { ip, owned: false, services });
+    this.#announcer?.release(ip);
+    if (this.#holder) {
+      try {
+        await this.#holder.remove(ip);
+      } catch (err) {
+        this.#log.error({ ip, device: this.#holder.device, err: (err as Error).message }, 'could not remove the IP from the holder device');
+      }
+    }
+    this.metrics.ownershipChanges.inc({ change: 'lost' });
+    if (!this.#opts.dataplane) this.#setGauge();
+    this.#log.info({ ip, services: services.map(serviceKeyOf), node: this.#opts.nodeName, why }, 'gave up IP: this node no longer announces it');
+  }
+
+  /** Without the dataplane there is no announcer to keep the gauge. */
+  #setGauge(): void {
+    let v4 = 0;
+    for (const ip of this.#held.keys()) if (!ip.includes(':')) v4++;
+    this.metrics.announcedIps.set({ family: 'ipv4' }, v4);
+    this.metrics.announcedIps.set({ family: 'ipv6' }, this.#held.size - v4);
+  }
+
+  #onConflict(event: ConflictEvent): void {
+    const services = this.#servicesByIp.get(event.ip) ?? this.#held.get(event.ip) ?? [];
+    const fields = {
+      ip: event.ip,
+      mac: event.mac,
+      kind: event.kind,
+      interface: event.interface,
+      claims: event.claims,
+      services: services.map(serviceKeyOf),
+    };
+    if (event.type === 'conflict-resolved') {
+      this.#log.info(fields, event.message);
+      for (const svc of services) this.#events.emit(serviceTarget(svc), 'Normal', 'IPConflictResolved', event.message);
+      return;
+    }
+    this.metrics.conflicts.inc({ ip: event.ip });
+    this.#log.warn(fields, event.message);
+    for (const svc of services) this.#events.emit(serviceTarget(svc), 'Warning', 'IPConflict', event.message);
+    if (this.#membership.view(performance.now()).frozen && this.#held.has(event.ip) && !this.#withheld.has(event.ip)) {
+      this.#log.warn(
+        { ip: event.ip, mac: event.mac },
+        'cut off from the API server and another node claims this IP: the others have moved on, giving it up',
+      );
+      this.#withheld.add(event.ip);
+      this.#desired.delete(event.ip);
+      this.#kickApply();
+    }
+  }
+}
+
+function serviceTarget(svc: ServiceRef) {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name: svc.name, namespace: svc.namespace, uid: svc.uid } };
+}
+
