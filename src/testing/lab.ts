@@ -35,7 +35,7 @@ import {
 } from './lab-plan.ts';
 import { LabProcess, type ExitStatus, type LabSpawnOptions } from './lab-process.ts';
 import { LAB_BASE_DIR, removeNamespaces, sweepLabs, writeOwner, type SweepReport } from './lab-sweep.ts';
-import { execInNamespace, ip, ipBatch, listNamespaces, namespacePidsSync, nodeBinary, repoRoot, type RunOptions, type RunResult } from './netns-exec.ts';
+import { execInNamespace, ip, ipBatch, listNamespaces, namespacePidsSync, nodeBinary, repoRoot, run, type RunOptions, type RunResult } from './netns-exec.ts';
 
 export type { Capture } from './capture.ts';
 export type { ExitStatus, LabSpawnOptions } from './lab-process.ts';
@@ -340,7 +340,9 @@ export class Lab {
     this.#alive();
     const h = this.#state(name).plan;
     if (how === 'carrier') await ip(this.plan.lanNs, ['link', 'set', h.lanPort, state]);
-    else await ip(this.plan.lanNs, ['link', 'set', 'dev', h.lanPort, 'type', 'bridge_slave', 'state', state === 'down' ? '0' : '3']);
+    // `bridge link set` (AF_BRIDGE): `ip link set ... type bridge_slave state`
+    // is accepted but leaves an up port forwarding on this kernel.
+    else await run(['bridge', '-n', this.plan.lanNs, 'link', 'set', 'dev', h.lanPort, 'state', state === 'down' ? '0' : '3'], { timeoutMs: 10_000 });
   }
 
   /**
