@@ -5,6 +5,7 @@
 // Addresses: 198.18.0.0/15 and 2001:db8::/32 only.
 
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -177,6 +178,30 @@ describe.skipIf(skipReason !== null)(`network-namespace lab${skipReason ? ` (ski
     expect(existsSync(small.runDir)).toBe(false);
     expect(() => small.node('n1').spawn('true')).toThrow(/destroyed/);
     await small.destroy(); // idempotent
+  });
+
+  it('cleans up on process exit when nobody called destroy', async () => {
+    const script = [
+      `import { Lab } from ${JSON.stringify(join(repoRoot, 'src/testing/lab.ts'))};`,
+      "const lab = await Lab.create({ nodes: ['n1'], clients: ['c1'], sweepStale: false });",
+      "await lab.addPod('n1', 'p');",
+      "const s = lab.node('n1').spawn('sleep', ['600']);",
+      'console.log(JSON.stringify({ runId: lab.runId, pid: s.pid, runDir: lab.runDir }));',
+      'process.exit(0);',
+    ].join('\n');
+    const child = spawn(nodeBinary(), ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    expect(code, out).toBe(0);
+    const { runId, pid, runDir } = JSON.parse(out.slice(out.indexOf('{'))) as { runId: string; pid: number; runDir: string };
+    expect((await listNamespaces()).filter((ns) => ns.startsWith(`mgl-${runId}-`))).toEqual([]);
+    await sleep(50);
+    expect(pidAlive(pid)).toBe(false);
+    expect(existsSync(runDir)).toBe(false);
   });
 
   it('sweeps what a crashed run left, and leaves live runs alone', async () => {
