@@ -7,8 +7,8 @@
 //   lan namespace   bridge br0 (the switch; no addresses, IPv6 off, no
 //                   multicast snooping), one port l-<host> per host
 //   host namespace  eth0 (veth peer of l-<host>), lo up
-//     clients       198.18.0.1..9     2001:db8::1..9     MAC 02:6d:67:00:00:01..
-//     nodes         198.18.0.11..99   2001:db8::11..99   MAC 02:6d:67:00:00:0b..
+//     clients       198.18.0.1..9     2001:db8::1..9     fe80::1..9     MAC 02:6d:67:00:00:01..
+//     nodes         198.18.0.11..99   2001:db8::11..99   fe80::11..99   MAC 02:6d:67:00:00:0b..
 //   198.18.0.100-254 and 2001:db8::100-ffff are left free for address pools.
 //   pod namespace   eth0 (veth peer of pod<N> in its node's namespace)
 //     node k (1-based) pods: 198.18.(100+k).2..254 and 2001:db8:0:(100+k)::2..
@@ -47,6 +47,8 @@ export interface HostPlan {
   ipv4Cidr: string;
   ipv6: string | undefined;
   ipv6Cidr: string | undefined;
+  /** fe80::<host octet>, fixed and without DAD (IPv6 labs only). */
+  linkLocalV6: string | undefined;
   /** Nodes only: where their pods' addresses come from. */
   podCidrV4: string | undefined;
   podCidrV6: string | undefined;
@@ -139,6 +141,7 @@ export function planLab(opts: LabPlanOptions): LabPlan {
         ipv4Cidr: `198.18.0.${octet}/24`,
         ipv6: opts.ipv6 ? `2001:db8::${octet}` : undefined,
         ipv6Cidr: opts.ipv6 ? `2001:db8::${octet}/64` : undefined,
+        linkLocalV6: opts.ipv6 ? `fe80::${octet}` : undefined,
         podCidrV4: podNet === undefined ? undefined : `198.18.${podNet}.0/24`,
         podCidrV6: podNet === undefined || !opts.ipv6 ? undefined : `2001:db8:0:${podNet}::/64`,
       });
@@ -194,7 +197,15 @@ export function lanBatch(lab: LabPlan): string[] {
 /** Run with `ip -n <host ns> -batch -` after lanBatch. */
 export function hostBatch(host: HostPlan): string[] {
   const lines = ['link set lo up', `addr add ${host.ipv4Cidr} dev ${host.iface}`];
-  if (host.ipv6Cidr) lines.push(`addr add ${host.ipv6Cidr} dev ${host.iface} nodad`);
+  if (host.ipv6Cidr) {
+    // A fixed link-local instead of a generated one that would sit in DAD
+    // for a second after link-up: NDP works at once, captures read easily.
+    lines.push(
+      `link set ${host.iface} addrgenmode none`,
+      `addr add ${host.linkLocalV6}/64 dev ${host.iface} nodad`,
+      `addr add ${host.ipv6Cidr} dev ${host.iface} nodad`,
+    );
+  }
   lines.push(`link set ${host.iface} up`);
   return lines;
 }

@@ -35,7 +35,7 @@ import {
 } from './lab-plan.ts';
 import { LabProcess, type ExitStatus, type LabSpawnOptions } from './lab-process.ts';
 import { LAB_BASE_DIR, removeNamespaces, sweepLabs, writeOwner, type SweepReport } from './lab-sweep.ts';
-import { execInNamespace, ip, ipBatch, listNamespaces, namespacePidsSync, nodeBinary, repoRoot, run, type RunOptions, type RunResult } from './netns-exec.ts';
+import { execInNamespace, ip, ipBatch, labSkipReason, listNamespaces, namespacePidsSync, nodeBinary, repoRoot, run, type RunOptions, type RunResult } from './netns-exec.ts';
 
 export type { Capture } from './capture.ts';
 export type { ExitStatus, LabSpawnOptions } from './lab-process.ts';
@@ -86,6 +86,8 @@ export interface LabHost {
   readonly ipv4Cidr: string;
   readonly ipv6: string | undefined;
   readonly ipv6Cidr: string | undefined;
+  /** fe80::<host octet> on eth0 (IPv6 labs). */
+  readonly linkLocalV6: string | undefined;
   /** Its port on the switch (in the lan namespace). */
   readonly lanPort: string;
   /** Runs a program inside the namespace to completion (throws on a non-zero exit). */
@@ -192,6 +194,8 @@ export class Lab {
 
   /** Builds the lab; on any failure removes what it made and rethrows. */
   static async create(opts: LabOptions): Promise<Lab> {
+    const cannot = labSkipReason();
+    if (cannot !== null) throw new Error(`the network-namespace lab ${cannot}`);
     const plan = planLab({
       runId: randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0').slice(-7),
       nodes: opts.nodes,
@@ -272,6 +276,7 @@ export class Lab {
       ipv4Cidr: plan.ipv4Cidr,
       ipv6: plan.ipv6,
       ipv6Cidr: plan.ipv6Cidr,
+      linkLocalV6: plan.linkLocalV6,
       lanPort: plan.lanPort,
       exec: (cmd: string, args: readonly string[] = [], opts?: RunOptions) => this.exec(plan.ns, [cmd, ...args], opts),
       ip: (args: readonly string[]) => this.ip(plan.ns, args),

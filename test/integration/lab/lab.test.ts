@@ -72,9 +72,12 @@ describe.skipIf(skipReason !== null)(`network-namespace lab${skipReason ? ` (ski
     const links = JSON.parse(await node1.ip(['-j', 'link', 'show'])) as Array<{ ifname: string; address: string; operstate: string }>;
     expect(links.map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
     expect(links.find((l) => l.ifname === 'eth0')).toMatchObject({ address: node1.mac, operstate: 'UP' });
-    const addrs = JSON.parse(await node1.ip(['-j', 'addr', 'show', 'dev', 'eth0'])) as Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>;
+    const addrs = JSON.parse(await node1.ip(['-j', 'addr', 'show', 'dev', 'eth0'])) as Array<{
+      addr_info: Array<{ local: string; prefixlen: number; tentative?: boolean }>;
+    }>;
     const locals = addrs[0]!.addr_info.map((a) => `${a.local}/${a.prefixlen}`);
-    expect(locals).toEqual(expect.arrayContaining(['198.18.0.11/24', '2001:db8::11/64']));
+    expect(locals.sort()).toEqual(['198.18.0.11/24', '2001:db8::11/64', 'fe80::11/64']);
+    expect(addrs[0]!.addr_info.some((a) => a.tentative)).toBe(false); // usable at once
     const ports = JSON.parse(await lab.ip(lab.lan.ns, ['-j', 'link', 'show', 'master', lab.lan.bridge])) as Array<{ ifname: string }>;
     expect(ports.map((p) => p.ifname).sort()).toEqual(['l-client', 'l-node1', 'l-node2', 'l-node3']);
   });
@@ -84,6 +87,7 @@ describe.skipIf(skipReason !== null)(`network-namespace lab${skipReason ? ` (ski
     for (const node of lab.nodes) {
       expect(await ping(client, node.ipv4), node.ipv4).toBe(true);
       expect(await ping(client, node.ipv6!), node.ipv6).toBe(true);
+      expect(await ping(client, `${node.linkLocalV6}%eth0`), node.linkLocalV6).toBe(true);
     }
   });
 

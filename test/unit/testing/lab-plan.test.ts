@@ -122,13 +122,18 @@ describe('ip batch scripts', () => {
     ]);
   });
 
-  it('addresses a host, IPv6 without DAD so it is usable at once', () => {
+  it('addresses a host, IPv6 (link-local too) without DAD so it is usable at once', () => {
     expect(hostBatch(plan.hosts[1]!)).toEqual([
       'link set lo up',
       'addr add 198.18.0.11/24 dev eth0',
+      'link set eth0 addrgenmode none',
+      'addr add fe80::11/64 dev eth0 nodad',
       'addr add 2001:db8::11/64 dev eth0 nodad',
       'link set eth0 up',
     ]);
+    // Without IPv6 the kernel keeps its own link-local.
+    const v4 = planLab({ runId: 'r1', nodes: ['node1'], clients: [], ipv6: false });
+    expect(hostBatch(v4.hosts[0]!)).toEqual(['link set lo up', 'addr add 198.18.0.11/24 dev eth0', 'link set eth0 up']);
   });
 
   it('routes a pod like a CNI: /32 and /128 on the node, default via the node in the pod', () => {
