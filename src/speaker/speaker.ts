@@ -48,6 +48,9 @@ import { diffOwnership, type OwnerChange } from './ownership-diff.ts';
 import { buildDemand, serviceKeyOf, type ServiceRef } from './service-demand.ts';
 import { DEFAULT_HOLDER_DEVICE, VipHolder } from './vip-holder.ts';
 
+/** How long an IP must stay without an owner, for the same reason, before it is reported. */
+const NO_OWNER_REPORT_DELAY_MS = 3000;
+
 export interface SpeakerOptions {
   /** This node (NODE_NAME); also the name of this speaker's Lease. */
   nodeName: string;
@@ -153,8 +156,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly #held = new Map<string, ServiceRef[]>();
   /** Given up after a conflict while cut off from the API; cleared when the view is fresh again. */
   readonly #withheld = new Set<string>();
-  /** Per IP, the last no-owner reason reported as an Event (by the reporting speaker). */
-  readonly #noOwnerReported = new Map<string, string>();
+  /** IPs without an owner: the reason, since when, and whether it was reported. */
+  readonly #noOwner = new Map<string, { message: string; since: number; reported: boolean }>();
   #frozen = false;
 
   #debounce: NodeJS.Timeout | undefined;
@@ -493,22 +496,34 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return out;
   }
 
-  /** Logs owner moves; the reporting speaker (first live name) turns "no owner" into a Warning Event. */
+  /**
+   * Logs owner moves, and IPs nobody may announce: once the reason has held
+   * for NO_OWNER_REPORT_DELAY_MS (start-up passes through "no live speaker"
+   * and the like while the speakers' Leases arrive), as a warning and, from
+   * the reporting speaker (the first live name: one Event, not one per
+   * node), as a Warning Event on the Services.
+   */
   #reportMoves(moved: OwnerChange[], result: Map<string, Ownership>, live: ReadonlySet<string>, first: boolean): void {
     const self = this.#opts.nodeName;
-    const reporter = [...live].sort()[0] === self;
     for (const change of moved) {
       if (!first && change.to !== undefined) {
         this.#log.debug({ ip: change.ip, from: change.from ?? null, to: change.to }, 'IP owner changed');
       }
     }
+    const now = performance.now();
+    const reporter = [...live].sort()[0] === self;
     for (const [ip, o] of result) {
       if (o.owner !== undefined || !o.reason) {
-        this.#noOwnerReported.delete(ip);
+        this.#noOwner.delete(ip);
         continue;
       }
-      if (this.#noOwnerReported.get(ip) === o.reason.message) continue;
-      this.#noOwnerReported.set(ip, o.reason.message);
+      let state = this.#noOwner.get(ip);
+      if (!state || state.message !== o.reason.message) {
+        state = { message: o.reason.message, since: now, reported: false };
+        this.#noOwner.set(ip, state);
+      }
+      if (state.reported || now - state.since < NO_OWNER_REPORT_DELAY_MS) continue;
+      state.reported = true;
       const services = this.#servicesByIp.get(ip) ?? [];
       this.#log.warn({ ip, reason: o.reason.code, services: services.map(serviceKeyOf) }, `no node can announce ${ip}: ${o.reason.message}`);
       if (reporter) {
@@ -517,7 +532,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         }
       }
     }
-    for (const ip of this.#noOwnerReported.keys()) if (!result.has(ip)) this.#noOwnerReported.delete(ip);
+    for (const ip of this.#noOwner.keys()) if (!result.has(ip)) this.#noOwner.delete(ip);
   }
 
   #kickApply(): void {

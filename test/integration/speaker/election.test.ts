@@ -1,0 +1,207 @@
+// Speakers against a real API server, without the dataplane: Leases,
+// election, Events, failover timing and the frozen membership during an API
+// outage. The L2 side is in lab-*.test.ts.
+import { performance } from 'node:perf_hooks';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Speaker } from '../../../src/speaker/speaker.ts';
+import { ANNOUNCE_SUBNETS_ANNOTATION } from '../../../src/speaker/lease-annotations.ts';
+import { createService, ensureNamespace, eventsFor, lbService, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
+import { createNode, readLease, setServiceIps, startSpeaker } from './helpers.ts';
+
+const cluster = useCluster();
+const ns = 'spk';
+const speakers: Speaker[] = [];
+
+async function speaker(name: string, overrides: Parameters<typeof startSpeaker>[2] = {}): Promise<Speaker> {
+  const s = await startSpeaker(cluster().kc, name, overrides);
+  speakers.push(s);
+  return s;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(speakers.splice(0).map((s) => s.stop()));
+}
+
+beforeAll(async () => {
+  const { core } = cluster();
+  await ensureNamespace(core, ns);
+  for (const n of ['node-a', 'node-b', 'node-c']) await createNode(core, n);
+});
+
+afterEach(async () => {
+  await stopAll();
+});
+
+afterAll(async () => {
+  await stopAll();
+});
+
+describe('speaker Lease', () => {
+  test('created with the label and the subnets annotation, renewed about twice a second, deleted on a clean stop', async () => {
+    const { coordination } = cluster();
+    const s = await speaker('node-a', { staticCapability: { subnets: ['198.18.0.0/24'], anyIp: false } });
+    const lease = await waitFor(() => readLease(coordination, 'node-a'), 'Lease node-a');
+    expect(lease.metadata?.labels?.['app.kubernetes.io/component']).toBe('speaker');
+    expect(lease.metadata?.annotations?.[ANNOUNCE_SUBNETS_ANNOTATION]).toBe('198.18.0.0/24');
+    expect(lease.spec?.holderIdentity).toBe('node-a');
+    expect(lease.spec?.leaseDurationSeconds).toBe(2);
+    const first = String(lease.spec?.renewTime);
+    const renewed = await waitFor(async () => {
+      const l = await readLease(coordination, 'node-a');
+      return String(l?.spec?.renewTime) !== first ? l : undefined;
+    }, 'a renewal', 3000);
+    expect(renewed.spec?.renewTime).toBeDefined();
+    await waitFor(() => s.notReadyReason() === undefined, 'speaker ready');
+    expect(s.liveSpeakers()).toEqual(['node-a']);
+    await stopAll();
+    expect(await readLease(coordination, 'node-a')).toBeUndefined();
+  });
+});
+
+describe('election', () => {
+  test('a Service with a status IP gets exactly one owner that both speakers agree on, and a nodeAssigned Event naming it', async () => {
+    const { core } = cluster();
+    const a = await speaker('node-a');
+    const b = await speaker('node-b');
+    const changes: string[] = [];
+    for (const s of [a, b]) s.on('ownership', (c) => changes.push(`${s.nodeName} ${c.owned ? '+' : '-'}${c.ip} ${c.services.map((x) => x.name).join(',')}`));
+    await createService(core, lbService(ns, 'web'));
+    await setServiceIps(core, ns, 'web', ['198.18.10.1', '2001:db8:10::1']);
+    await waitFor(() => a.ownedIps().length + b.ownedIps().length === 2 && a.liveSpeakers().length === 2 && b.liveSpeakers().length === 2, 'both IPs owned');
+    for (const ip of ['198.18.10.1', '2001:db8:10::1']) {
+      expect(a.owners().get(ip)).toBe(b.owners().get(ip));
+      const owner = a.owners().get(ip)!;
+      expect([...a.ownedIps(), ...b.ownedIps()].filter((x) => x === ip)).toHaveLength(1);
+      expect((owner === 'node-a' ? a : b).ownedIps()).toContain(ip);
+    }
+    const ev = await waitForEvent(core, ns, 'Service', 'web', 'nodeAssigned');
+    expect(ev.message).toMatch(/^announcing (198\.18\.10\.1|2001:db8:10::1) from node node-[ab]$/);
+    expect(ev.source?.component).toBe('metalgate-speaker');
+    expect(changes.filter((c) => c.includes('+'))).toHaveLength(2);
+    expect(changes.every((c) => c.endsWith(' web'))).toBe(true);
+    await stopAll();
+  });
+
+  test('clean stop: the owner deletes its Lease and the other takes over within half a second', async () => {
+    const { core } = cluster();
+    await createService(core, lbService(ns, 'clean'));
+    await setServiceIps(core, ns, 'clean', ['198.18.10.2']);
+    const a = await speaker('node-a');
+    const b = await speaker('node-b');
+    await waitFor(() => a.ownedIps().includes('198.18.10.2') || b.ownedIps().includes('198.18.10.2'), 'an owner');
+    await waitFor(() => a.liveSpeakers().length === 2 && b.liveSpeakers().length === 2, 'both live');
+    const [owner, other] = a.ownedIps().includes('198.18.10.2') ? [a, b] : [b, a];
+    const t0 = performance.now();
+    await owner.stop();
+    await waitFor(() => other.ownedIps().includes('198.18.10.2'), 'takeover', 5000, 5);
+    const ms = performance.now() - t0;
+    expect(ms).toBeLessThan(2000); // generous in CI; the benchmark measures it
+    await stopAll();
+  });
+
+  test('crash (no Lease deletion): the other takes over after the Lease expires, within about 3 s', async () => {
+    const { core } = cluster();
+    await createService(core, lbService(ns, 'crash'));
+    await setServiceIps(core, ns, 'crash', ['198.18.10.3']);
+    const a = await speaker('node-a');
+    const b = await speaker('node-b');
+    await waitFor(() => a.liveSpeakers().length === 2 && b.liveSpeakers().length === 2, 'both live');
+    await waitFor(() => a.ownedIps().includes('198.18.10.3') || b.ownedIps().includes('198.18.10.3'), 'an owner');
+    const [owner, other] = a.ownedIps().includes('198.18.10.3') ? [a, b] : [b, a];
+    await owner.stop({ clean: false });
+    speakers.splice(speakers.indexOf(owner), 1);
+    const t0 = performance.now();
+    await waitFor(() => other.ownedIps().includes('198.18.10.3'), 'takeover after expiry', 10_000, 10);
+    const ms = performance.now() - t0;
+    expect(ms).toBeGreaterThan(1000); // not before the lease could have expired
+    expect(ms).toBeLessThan(6000);
+    expect(other.liveSpeakers()).toEqual([other.nodeName]);
+    await stopAll();
+    // The crashed speaker's Lease stays behind (nothing deleted it).
+    const { coordination } = cluster();
+    await coordination.deleteNamespacedLease({ name: owner.nodeName, namespace: 'metalgate-system' }).catch(() => {});
+  });
+
+  test('excluded nodes, nodes without a matching subnet and Local policy without endpoints are not elected', async () => {
+    const { core, kc } = cluster();
+    const discovery = kc.makeApiClient((await import('@kubernetes/client-node')).DiscoveryV1Api);
+    await createNode(core, 'node-x', { 'node.kubernetes.io/exclude-from-external-load-balancers': '' });
+    await createService(core, lbService(ns, 'local', { externalTrafficPolicy: 'Local' }));
+    await setServiceIps(core, ns, 'local', ['198.18.10.4']);
+    const x = await speaker('node-x');
+    const a = await speaker('node-a', { staticCapability: { subnets: ['198.18.20.0/24'], anyIp: false } });
+    const c = await speaker('node-c', { staticCapability: { subnets: ['198.18.10.0/24'], anyIp: false } });
+    await waitFor(() => c.liveSpeakers().length === 3 && c.owners().has('198.18.10.4'), 'an election with three speakers');
+    // No ready endpoint anywhere yet.
+    expect(c.owners().get('198.18.10.4')).toBeUndefined();
+    const warn = await waitForEvent(core, ns, 'Service', 'local', 'NoAnnouncingNode');
+    expect(warn.message).toContain('no node with a ready local endpoint');
+    await discovery.createNamespacedEndpointSlice({
+      namespace: ns,
+      body: {
+        metadata: { name: 'local-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'local' } },
+        addressType: 'IPv4',
+        endpoints: [
+          { addresses: ['198.19.5.1'], nodeName: 'node-x', conditions: { ready: true } },
+          { addresses: ['198.19.5.2'], nodeName: 'node-a', conditions: { ready: true } },
+          { addresses: ['198.19.5.3'], nodeName: 'node-c', conditions: { ready: true } },
+        ],
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      },
+    });
+    // node-x is excluded, node-a has no interface in 198.18.10.0/24: node-c it is.
+    await waitFor(() => c.ownedIps().includes('198.18.10.4'), 'node-c owns the Local IP');
+    expect(a.owners().get('198.18.10.4')).toBe('node-c');
+    expect(x.ownedIps()).not.toContain('198.18.10.4');
+    const ev = await waitFor(
+      async () => (await eventsFor(core, ns, 'Service', 'local')).find((e) => e.reason === 'nodeAssigned'),
+      'nodeAssigned',
+    );
+    expect(ev.message).toBe('announcing 198.18.10.4 from node node-c');
+    // The endpoint on node-c turns unready: no node left.
+    await discovery.patchNamespacedEndpointSlice(
+      {
+        name: 'local-1',
+        namespace: ns,
+        body: { endpoints: [{ addresses: ['198.19.5.3'], nodeName: 'node-c', conditions: { ready: false } }] },
+      },
+      (await import('../../../src/kube/client.ts')).mergePatch,
+    );
+    await waitFor(() => !c.ownedIps().includes('198.18.10.4'), 'node-c gives the IP up');
+    await stopAll();
+  });
+});
+
+describe('API server outage', () => {
+  test('stopped for 8 s: every speaker keeps what it owns (no flapping), and ownership resumes afterwards', async () => {
+    const { core, cp } = cluster();
+    await createService(core, lbService(ns, 'outage'));
+    await setServiceIps(core, ns, 'outage', ['198.18.10.5', '198.18.10.6', '198.18.10.7']);
+    const a = await speaker('node-a');
+    const b = await speaker('node-b');
+    const flips: string[] = [];
+    for (const s of [a, b]) s.on('ownership', (c) => flips.push(`${s.nodeName} ${c.owned ? '+' : '-'}${c.ip}`));
+    await waitFor(() => a.liveSpeakers().length === 2 && b.liveSpeakers().length === 2, 'both live');
+    const mine = (s: Speaker) => s.ownedIps().filter((ip) => ['198.18.10.5', '198.18.10.6', '198.18.10.7'].includes(ip));
+    await waitFor(() => mine(a).length + mine(b).length === 3, 'all owned');
+    await new Promise((r) => setTimeout(r, 300));
+    const before = { a: a.ownedIps(), b: b.ownedIps() };
+    flips.length = 0;
+    await cp.stopApiServer();
+    const until = performance.now() + 8000;
+    let frozenSeen = false;
+    while (performance.now() < until) {
+      expect({ a: a.ownedIps(), b: b.ownedIps() }).toEqual(before);
+      frozenSeen ||= Number((await a.metrics.membershipFrozen.get()).values[0]?.value) === 1;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(frozenSeen).toBe(true);
+    await cp.startApiServer();
+    // Renewals resume, the watches reconnect, the recovery grace covers the gap.
+    await waitFor(async () => Number((await a.metrics.membershipFrozen.get()).values[0]?.value) === 0, 'membership fresh again', 30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect({ a: a.ownedIps(), b: b.ownedIps() }).toEqual(before);
+    expect(flips).toEqual([]);
+    await stopAll();
+  });
+});
