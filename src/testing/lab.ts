@@ -19,6 +19,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startCapture, type Capture } from './capture.ts';
+import { startHttpProbe, type HttpProbe, type HttpProbeOptions } from './http-probe.ts';
 import {
   hostBatch,
   LAN_V4_SUBNET,
@@ -38,12 +39,16 @@ import { LAB_BASE_DIR, removeNamespaces, sweepLabs, writeOwner, type SweepReport
 import { execInNamespace, ip, ipBatch, labSkipReason, listNamespaces, namespacePidsSync, nodeBinary, repoRoot, run, type RunOptions, type RunResult } from './netns-exec.ts';
 
 export type { Capture } from './capture.ts';
+export type { HttpProbe, HttpProbeOptions } from './http-probe.ts';
+export type { ProbeSample } from './probe-stats.ts';
+export type { EchoReply } from './echo-server.ts';
 export type { ExitStatus, LabSpawnOptions } from './lab-process.ts';
 export { LabProcess } from './lab-process.ts';
 export type { RunResult } from './netns-exec.ts';
 
-const RELAY_SCRIPT = join(repoRoot, 'src/testing/relay.ts');
-const ECHO_SCRIPT = join(repoRoot, 'src/testing/echo-server.ts');
+export const RELAY_SCRIPT = join(repoRoot, 'src/testing/relay.ts');
+/** HTTP server answering JSON (EchoReply) with an x-served-by header: --port, --host, --name. */
+export const ECHO_SERVER_SCRIPT = join(repoRoot, 'src/testing/echo-server.ts');
 const READY_TIMEOUT_MS = 15_000;
 
 export interface LabOptions {
@@ -98,6 +103,8 @@ export interface LabHost {
   spawn(cmd: string, args?: readonly string[], opts?: LabSpawnOptions): LabProcess;
   /** Starts a Node 24 script (TypeScript runs as is) inside the namespace. */
   spawnNode(script: string, args?: readonly string[], opts?: LabSpawnOptions): LabProcess;
+  /** Starts http-prober.ts here against `url`: one GET per interval on a fresh connection. */
+  probeHttp(url: string, opts?: HttpProbeOptions): HttpProbe;
 }
 
 export interface LabNode extends LabHost {
@@ -282,6 +289,8 @@ export class Lab {
       ip: (args: readonly string[]) => this.ip(plan.ns, args),
       spawn: (cmd: string, args: readonly string[] = [], opts?: LabSpawnOptions) => this.spawnInNs(plan.ns, cmd, args, opts),
       spawnNode: (script: string, args: readonly string[] = [], opts?: LabSpawnOptions) => this.spawnInNs(plan.ns, nodeBinary(), [script, ...args], opts),
+      probeHttp: (url: string, opts?: HttpProbeOptions) =>
+        startHttpProbe((script, args) => this.spawnInNs(plan.ns, nodeBinary(), [script, ...args]), url, opts),
     };
     if (plan.role === 'client') return base;
     const node: LabNode = { ...base, role: 'node', podCidrV4: plan.podCidrV4!, podCidrV6: plan.podCidrV6 };
@@ -449,7 +458,7 @@ export class Lab {
       spawn: (cmd, args = [], opts) => this.spawnInNs(plan.ns, cmd, args, opts),
       spawnNode: (script, args = [], opts) => this.spawnInNs(plan.ns, nodeBinary(), [script, ...args], opts),
       serveHttp: async (port = 8080, opts = {}) => {
-        const proc = pod.spawnNode(ECHO_SCRIPT, ['--port', String(port), '--name', opts.name ?? plan.name]);
+        const proc = pod.spawnNode(ECHO_SERVER_SCRIPT, ['--port', String(port), '--name', opts.name ?? plan.name]);
         await proc.waitForOutput('echo-server listening', READY_TIMEOUT_MS);
         return proc;
       },

@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeArp, ARP_OP_REQUEST } from '../../../src/l2/arp.ts';
 import { peekEthertype, ETHERTYPE_ARP } from '../../../src/l2/ethernet.ts';
 import { startControlPlane, type ControlPlane } from '../../../src/testing/control-plane.ts';
-import { Lab, type LabHost } from '../../../src/testing/lab.ts';
+import { ECHO_SERVER_SCRIPT, Lab, type LabHost } from '../../../src/testing/lab.ts';
+import { outages, restoredAfter } from '../../../src/testing/probe-stats.ts';
 import { currentOwner, LAB_BASE_DIR, sweepLabs, writeOwner } from '../../../src/testing/lab-sweep.ts';
 import { hasProgram, ip, labSkipReason, listNamespaces, namespacePids, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
 import { LINKTYPE_ETHERNET, parsePcap } from '../../../src/testing/pcap.ts';
@@ -160,6 +161,31 @@ describe.skipIf(skipReason !== null)(`network-namespace lab${skipReason ? ` (ski
     expect(await ping(client, node1.ipv6!, 1)).toBe(false);
     await lab.setLink('node1', 'up', 'silent');
     expect(await ping(client, node1.ipv6!)).toBe(true);
+  });
+
+  it('probes HTTP from the client and sees an outage while a node is cut off', async () => {
+    const node3 = lab.node('node3');
+    const server = node3.spawnNode(ECHO_SERVER_SCRIPT, ['--port', '8081', '--name', 'node3']);
+    await server.waitForOutput('echo-server listening');
+    const probe = lab.client('client').probeHttp(`http://${node3.ipv4}:8081/`, { intervalMs: 10, timeoutMs: 200 });
+    try {
+      await probe.waitFor((s) => s.ok && s.by === 'node3', 5000, 'a probe answered by node3');
+      const cutAt = Date.now();
+      await lab.setLink('node3', 'down', 'silent');
+      await probe.waitFor((s) => !s.ok, 5000, 'a failed probe');
+      await lab.setLink('node3', 'up', 'silent');
+      await probe.waitFor((s) => s.ok, 5000, 'traffic back');
+      const samples = await probe.stop();
+      const cut = outages(samples).filter((o) => o.start >= cutAt - 250);
+      expect(cut.length).toBeGreaterThanOrEqual(1);
+      expect(cut[0]!.failures).toBeGreaterThanOrEqual(1);
+      expect(cut[0]!.end).toBeDefined();
+      expect(restoredAfter(samples, cutAt)).toBeGreaterThan(0);
+      expect(samples.filter((s) => !s.ok).every((s) => typeof s.err === 'string')).toBe(true);
+    } finally {
+      await probe.stop();
+      await lab.kill(server);
+    }
   });
 
   it('tears down everything it made, processes included, and refuses use afterwards', async () => {
