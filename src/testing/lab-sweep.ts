@@ -8,8 +8,8 @@
 // as parallel test files, are left alone.
 
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { runIdOfNamespace } from './lab-plan.ts';
@@ -52,9 +52,16 @@ export function ownerAlive(owner: LabOwner): boolean {
   return startTimeOf(owner.pid) === owner.startTime;
 }
 
+/**
+ * Creates the run directory with its owner file in one step (a complete
+ * directory renamed into place), so a sweep running at the same moment in
+ * another process never sees the directory without its owner.
+ */
 export async function writeOwner(runDir: string, owner: LabOwner = currentOwner()): Promise<void> {
-  await mkdir(runDir, { recursive: true, mode: 0o700 });
-  await writeFile(join(runDir, 'owner.json'), `${JSON.stringify(owner)}\n`);
+  const staging = join(dirname(runDir), `.staging-${basename(runDir)}`);
+  await mkdir(staging, { recursive: true, mode: 0o700 });
+  await writeFile(join(staging, 'owner.json'), `${JSON.stringify(owner)}\n`);
+  await rename(staging, runDir);
 }
 
 async function readOwner(runDir: string): Promise<LabOwner | undefined> {
@@ -117,7 +124,8 @@ export async function sweepLabs(opts: SweepOptions = {}): Promise<SweepReport> {
   const namespaces = await listNamespaces();
   let dirs: string[] = [];
   try {
-    dirs = (await readdir(baseDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    // Dot entries are directories being staged by writeOwner.
+    dirs = (await readdir(baseDir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
   } catch {
     // no base directory: no run ever wrote one
   }
