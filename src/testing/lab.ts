@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -322,6 +322,7 @@ export class Lab {
     const logFile = opts.logFile ?? join(this.logDir, `${this.#shortNs(name)}-${basename(cmd)}-${++this.#logSeq}.log`);
     const proc = new LabProcess(name, [cmd, ...args], logFile, opts);
     this.#processes.add(proc);
+    void proc.exited.then(() => this.#processes.delete(proc));
     return proc;
   }
 
