@@ -4,7 +4,8 @@
 // socket was opened. Failures throw Errors whose `code` is the errno name
 // (EEXIST, ENOTSUP, EPERM, ...), as Node's own system errors do.
 
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { getSystemErrorName } from 'node:util';
+import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from 'netlink';
 
 import { formatIpv4, formatIpv6, writeIpv4, writeIpv6 } from '../l2/ip-bytes.ts';
 import { formatMac } from '../l2/mac.ts';
@@ -12,11 +13,18 @@ import type { AddressInfo, LinkInfo } from './types.ts';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
-// netlink message flags (linux/netlink.h)
+// netlink message types and flags (linux/netlink.h, linux/rtnetlink.h)
+const NLMSG_ERROR = 2;
+const RTM_GETLINK = 18;
+const RTM_GETADDR = 22;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_DUMP = 0x300;
 const NLM_F_EXCL = 0x200;
 const NLM_F_CREATE = 0x400;
 // nested IFLA_LINKINFO attribute (linux/if_link.h)
 const IFLA_INFO_KIND = 1;
+const IFLA_EXT_MASK = 29;
+const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 
 const REQUEST_TIMEOUT_MS = 5_000;
 
@@ -25,8 +33,9 @@ export type NetlinkError = Error & { code: string; operation: string };
 /** Wraps a rejection of the netlink package ("Request rejected: EEXIST") as an Error with `code`. */
 function netlinkError(operation: string, err: unknown): NetlinkError {
   const message = err instanceof Error ? err.message : String(err);
-  const code = /\b(E[A-Z0-9]+)\b/.exec(message)?.[1] ?? (err as { code?: string } | null)?.code ?? 'EUNKNOWN';
-  return Object.assign(new Error(`${operation}: ${code}`, { cause: err }), { code, operation });
+  const errno = /\b(E[A-Z0-9]+)\b/.exec(message)?.[1] ?? (err as { code?: string } | null)?.code;
+  const code = errno ?? 'EUNKNOWN';
+  return Object.assign(new Error(`${operation}: ${errno ?? message}`, { cause: err }), { code, operation });
 }
 
 async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
@@ -60,6 +69,14 @@ export function linkKind(linkinfo: Buffer | undefined): string | undefined {
   return undefined;
 }
 
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return String(errno);
+  }
+}
+
 function ipBytes(ip: string): { family: number; bytes: Buffer } {
   if (ip.includes(':')) {
     const bytes = Buffer.alloc(16);
@@ -74,16 +91,21 @@ function ipBytes(ip: string): { family: number; bytes: Buffer } {
 export class Rtnl {
   readonly #socket: RtNetlinkSocket;
   #closed = false;
+  #dumps: Promise<unknown> = Promise.resolve();
 
   constructor() {
     this.#socket = createRtNetlink();
   }
 
   async links(): Promise<LinkInfo[]> {
-    const messages = await call('list links', () => this.#socket.getLinks(undefined, undefined, { timeout: REQUEST_TIMEOUT_MS }));
+    // ifinfomsg (all zero: every family, every link) and IFLA_EXT_MASK: no statistics, smaller messages.
+    const extMask = Buffer.alloc(4);
+    extMask.writeUInt32LE(RTEXT_FILTER_SKIP_STATS);
+    const request = Buffer.concat([Buffer.alloc(16), attribute(IFLA_EXT_MASK, extMask)]);
+    const messages = await this.#dump('list links', RTM_GETLINK, request);
     const out: LinkInfo[] = [];
-    for (const m of messages) {
-      const { data, attrs } = m;
+    for (const message of messages) {
+      const { data, attrs } = rt.parseLinkMessage(message.data);
       if (data.index === undefined || attrs.ifname === undefined) continue;
       const flags = data.flags ?? {};
       out.push({
@@ -102,12 +124,10 @@ export class Rtnl {
   }
 
   async addresses(): Promise<AddressInfo[]> {
-    const messages = await call('list addresses', () =>
-      this.#socket.getAddresses(undefined, undefined, { timeout: REQUEST_TIMEOUT_MS }),
-    );
+    const messages = await this.#dump('list addresses', RTM_GETADDR, Buffer.alloc(8));
     const out: AddressInfo[] = [];
-    for (const m of messages) {
-      const { data, attrs } = m;
+    for (const message of messages) {
+      const { data, attrs } = rt.parseAddressMessage(message.data);
       // IFA_LOCAL is the local address on point-to-point links; IFA_ADDRESS otherwise.
       const raw = data.family === AF_INET ? (attrs.local ?? attrs.address) : attrs.address;
       if (data.index === undefined || raw === undefined) continue;
@@ -170,6 +190,61 @@ export class Rtnl {
     await call(`set link ${index} up`, () =>
       this.#socket.setLink({ index, change: { up: true }, flags: { up: true } }, undefined, { timeout: REQUEST_TIMEOUT_MS }),
     );
+  }
+
+  /**
+   * A dump request and every reply message up to NLMSG_DONE. The netlink
+   * package's request() fails a dump whose replies span more than one
+   * datagram ("Multipart message not terminated properly": a handful of
+   * links with IPv6 is enough), so the parts are collected here. One dump at
+   * a time per socket, as the kernel requires.
+   */
+  #dump(operation: string, type: number, payload: Buffer): Promise<NetlinkMessage[]> {
+    const run = this.#dumps.then(() => this.#dumpNow(operation, type, payload));
+    this.#dumps = run.catch(() => {});
+    return run;
+  }
+
+  #dumpNow(operation: string, type: number, payload: Buffer): Promise<NetlinkMessage[]> {
+    const socket = this.#socket.socket;
+    return new Promise<NetlinkMessage[]>((resolve, reject) => {
+      const parts: NetlinkMessage[] = [];
+      let seq = -1;
+      const finish = (err: Error | undefined): void => {
+        clearTimeout(timer);
+        socket.off('message', onFinal);
+        socket.off('invalid', onPart);
+        if (err) reject(netlinkError(operation, err));
+        else resolve(parts);
+      };
+      // A datagram without NLMSG_DONE arrives as 'invalid' (more to come)...
+      const onPart = (_err: unknown, msgs: NetlinkMessage[] | Buffer): void => {
+        if (!Array.isArray(msgs) || msgs[0]?.seq !== seq) return;
+        parts.push(...msgs);
+      };
+      // ...and the last one, DONE removed, as 'message'.
+      const onFinal = (msgs: NetlinkMessage[]): void => {
+        // An empty list is a datagram holding only NLMSG_DONE: ours, as dumps run one at a time.
+        if (msgs.length > 0 && msgs[0]!.seq !== seq) return;
+        for (const m of msgs) {
+          if (m.type === NLMSG_ERROR) {
+            const errno = -m.data.readInt32LE(0);
+            if (errno !== 0) return finish(new Error(errnoName(errno)));
+            continue;
+          }
+          parts.push(m);
+        }
+        finish(undefined);
+      };
+      const timer = setTimeout(() => finish(new Error('ETIMEDOUT: no reply from the kernel')), REQUEST_TIMEOUT_MS);
+      socket.on('invalid', onPart);
+      socket.on('message', onFinal);
+      try {
+        seq = socket.send(type, payload, { flags: NLM_F_REQUEST | NLM_F_DUMP }, (err) => err && finish(err));
+      } catch (err) {
+        finish(err as Error);
+      }
+    });
   }
 
   close(): void {

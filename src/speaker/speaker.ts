@@ -249,7 +249,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (o.dataplane) await this.#startDataplane();
     else this.#heartbeat.setSubnets(encodeAnnounceSubnets(o.staticCapability ?? { subnets: [], anyIp: true }));
     this.#startInformers();
-    this.#heartbeat.start();
+    // The first renewal waits for the caches: the Lease is what makes the
+    // others hand IPs over, so this node must be able to take them at once.
+    // (A restarted speaker's old Lease stays as it was until then.)
+    const informers = [this.#leases!, this.#nodes!, this.#services!, this.#slices!];
+    void Promise.all(informers.map((i) => i.synced())).then(() => {
+      if (!this.#stopping) this.#heartbeat.start();
+    });
     this.#ticker = setInterval(() => this.#schedule(), 1000);
   }
 

@@ -1,0 +1,244 @@
+// Issue 3 on a real LAN of network namespaces (src/testing/lab.ts): a client
+// and three nodes on a bridge, the real API server reachable from the nodes,
+// `metalgate speaker` in each node, an echo server on every node (all
+// addresses: whichever node holds the IP answers, naming itself), a Service
+// with 198.18.0.200 and 2001:db8::200.
+// Root only; addresses from 198.18.0.0/15 and 2001:db8::/32.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARP_OP_REPLY, ARP_OP_REQUEST, decodeArp } from '../../../src/l2/arp.ts';
+import { decodeNdp } from '../../../src/l2/ndp.ts';
+import { Lab, type Capture, type LabNode, type LabProcess } from '../../../src/testing/lab.ts';
+import { hasProgram, labSkipReason } from '../../../src/testing/netns-exec.ts';
+import { outages, restoredAfter, type ProbeSample } from '../../../src/testing/probe-stats.ts';
+import { useCluster, waitFor } from '../helpers/cluster.ts';
+import { ECHO_PORT, holderAddresses, holdersOf, logLines, setupCluster, startEcho, startSpeakerIn, VIP4, VIP6 } from './lab-helpers.ts';
+
+const skipReason = labSkipReason() ?? (hasProgram('tcpdump') ? null : 'needs tcpdump');
+const cluster = useCluster();
+
+describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let lab: Lab;
+  const speakers = new Map<string, LabProcess>();
+  let arpCapture: Capture;
+  let ndpCapture: Capture;
+
+  const node = (name: string): LabNode => lab.node(name);
+  const url = (ip: string) => (ip.includes(':') ? `http://[${ip}]:${ECHO_PORT}/` : `http://${ip}:${ECHO_PORT}/`);
+
+  /** The one node holding `ip`, once exactly one does. */
+  const ownerOf = (ip: string, timeoutMs = 20_000): Promise<string> =>
+    waitFor(async () => {
+      const h = await holdersOf(lab.nodes, ip);
+      return h.length === 1 ? h[0] : undefined;
+    }, `exactly one holder of ${ip}`, timeoutMs);
+
+  /** One GET from the client on a new connection: the name of the node that answered. */
+  const fetchFrom = async (ip: string): Promise<string> => {
+    const { stdout } = await lab.client('client').exec('curl', ['-s', '-m', '2', url(ip)], { timeoutMs: 5000 });
+    return (JSON.parse(stdout) as { name: string }).name;
+  };
+
+  /** Starts a node's speaker and waits until it has published its Lease (it is synced then). */
+  const startSpeaker = async (name: string): Promise<LabProcess> => {
+    const p = startSpeakerIn(lab, node(name), cluster().cp);
+    speakers.set(name, p);
+    await p.waitForOutput('published announce subnets', 30_000);
+    return p;
+  };
+
+  /** Waits for a state where `ip` has one holder and the client reaches it there; returns that node. */
+  const settled = (ip: string): Promise<string> =>
+    waitFor(async () => {
+      const holders = await holdersOf(lab.nodes, ip);
+      if (holders.length !== 1) return undefined;
+      const by = await fetchFrom(ip).catch(() => '');
+      return by === holders[0] ? by : undefined;
+    }, `one holder of ${ip}, reached there by the client`, 20_000, 100);
+
+  /** Probes `ip` from the client while `fault` runs; returns the samples and the fault time. */
+  const underProbe = async (ip: string, fault: () => Promise<void>, until: (s: ProbeSample, t0: number) => boolean) => {
+    const probe = lab.client('client').probeHttp(url(ip), { intervalMs: 20, timeoutMs: 250 });
+    await probe.waitFor((s) => s.ok, 10_000, 'a first answer');
+    const t0 = Date.now();
+    await fault();
+    await probe.waitFor((s) => until(s, t0), 15_000, 'the expected answer after the fault');
+    await sleep(300);
+    return { samples: await probe.stop(), t0 };
+  };
+
+  beforeAll(async () => {
+    const { cp, core } = cluster();
+    lab = await Lab.create({ nodes: ['node1', 'node2', 'node3'], clients: ['client'], apiServer: cp });
+    // Captures first: they must see the takeover bursts of the first owners.
+    arpCapture = await lab.capture(lab.client('client'), 'eth0', 'arp');
+    ndpCapture = await lab.capture(lab.client('client'), 'eth0', 'icmp6');
+    await setupCluster(core, lab.nodes, 'lab', 'web', [VIP4, VIP6]);
+    for (const n of lab.nodes) await startEcho(n);
+    await Promise.all(lab.nodes.map((n) => startSpeaker(n.name)));
+    await settled(VIP4);
+    await settled(VIP6);
+  });
+
+  afterAll(async () => {
+    // Speakers first, so they still reach the API to delete their Leases.
+    await Promise.all([...speakers.values()].map((p) => p.stop('SIGTERM', 5000).catch(() => {})));
+    await lab?.destroy();
+  });
+
+  it('the client reaches both IPs on their owner; its capture sees both gratuitous ARP forms and an unsolicited NA with Override', async () => {
+    const owner4 = await ownerOf(VIP4);
+    const owner6 = await ownerOf(VIP6);
+    expect(await fetchFrom(VIP4)).toBe(owner4);
+    expect(await fetchFrom(VIP6)).toBe(owner6);
+    const mac4 = node(owner4).mac;
+    const gratuitous = async () =>
+      (await arpCapture.frames())
+        .map((f) => decodeArp(f.data))
+        .filter((p) => p !== null && p.senderMac === mac4 && p.senderIp === VIP4 && p.targetIp === VIP4)
+        .map((p) => p!);
+    // The burst: several rounds (0, 0.1, 0.3, 0.7 s ...), not one.
+    const garp = await waitFor(async () => {
+      const g = await gratuitous();
+      return g.filter((p) => p.op === ARP_OP_REQUEST).length >= 3 ? g : undefined;
+    }, 'three rounds of gratuitous ARP', 10_000);
+    expect(garp.some((p) => p.op === ARP_OP_REQUEST && p.ethDst === 'ff:ff:ff:ff:ff:ff' && p.targetMac === '00:00:00:00:00:00')).toBe(true);
+    expect(garp.some((p) => p.op === ARP_OP_REPLY && p.ethDst === 'ff:ff:ff:ff:ff:ff' && p.targetMac === mac4)).toBe(true);
+    const mac6 = node(owner6).mac;
+    const nas = (await ndpCapture.frames()).map((f) => decodeNdp(f.data)).filter((m) => m?.type === 'na');
+    expect(
+      nas.some((m) => m!.type === 'na' && m.target === VIP6 && m.override && !m.solicited && m.dstIp === 'ff02::1' && m.targetLinkAddr === mac6),
+    ).toBe(true);
+    // The owner logs each announcement with ip, interface, mac, services and reason.
+    const line = logLines(speakers.get(owner4)!).find((l) => l.ip === VIP4 && l.reason === 'takeover');
+    expect(line).toMatchObject({ interface: 'eth0', mac: mac4, services: ['lab/web'], step: 0 });
+    await arpCapture.stop();
+    await ndpCapture.stop();
+  });
+
+  it('kill -9 of the owner: the client reaches the new owner, and the old node no longer answers ARP', async () => {
+    const old = await settled(VIP4);
+    const { samples, t0 } = await underProbe(
+      VIP4,
+      async () => {
+        await speakers.get(old)!.stop('SIGKILL');
+      },
+      (s, t) => s.t >= t && s.ok && s.by !== old,
+    );
+    const ms = restoredAfter(samples, t0, (s) => s.by !== old)!;
+    expect(ms).toBeLessThan(5000);
+    const next = await waitFor(async () => {
+      const others = (await holdersOf(lab.nodes, VIP4)).filter((n) => n !== old);
+      return others.length === 1 ? others[0] : undefined;
+    }, 'the new holder');
+    // The crashed speaker could not remove its address: the old node still holds it, yet only the new owner answers.
+    expect(await holderAddresses(node(old))).toContain(VIP4);
+    const capture = await lab.capture(lab.client('client'), 'eth0', 'arp');
+    await lab.client('client').ip(['neigh', 'flush', 'to', VIP4, 'dev', 'eth0']);
+    const by = await fetchFrom(VIP4);
+    expect(by).toBe(next);
+    await capture.waitForFrame((f) => decodeArp(f.data)?.op === ARP_OP_REPLY && decodeArp(f.data)?.senderIp === VIP4, 3000, 'an ARP reply');
+    await sleep(300);
+    const replies = (await capture.frames()).map((f) => decodeArp(f.data)).filter((p) => p?.op === ARP_OP_REPLY && p.senderIp === VIP4 && p.targetIp !== VIP4);
+    await capture.stop();
+    expect(replies.map((p) => p!.senderMac)).toEqual(replies.map(() => node(by).mac));
+    expect(replies.some((p) => p!.senderMac === node(old).mac)).toBe(false);
+  });
+
+  it('a restarted speaker first removes what its crashed run left on the holder device', async () => {
+    const crashed = lab.nodes.find((n) => !speakers.get(n.name)!.running)!;
+    expect(await holderAddresses(crashed)).toContain(VIP4);
+    const p = await startSpeaker(crashed.name);
+    await p.waitForOutput('removed addresses a previous run left on the holder device', 15_000);
+    // Whoever owns it once things settle, exactly one node holds each IP.
+    await settled(VIP4);
+    await settled(VIP6);
+    for (const n of lab.nodes) {
+      const held = await holderAddresses(n);
+      for (const ip of held) expect([VIP4, VIP6]).toContain(ip);
+    }
+  });
+
+  it("the owner's link cut (carrier lost): another node takes over, and the IP comes back when the link does", async () => {
+    const old = await settled(VIP4);
+    const { samples, t0 } = await underProbe(
+      VIP4,
+      () => lab.setLink(old, 'down'),
+      (s, t) => s.t >= t && s.ok && s.by !== old,
+    );
+    expect(restoredAfter(samples, t0, (s) => s.by !== old)).toBeLessThan(3000);
+    // The node saw its carrier go and gave the IP up itself.
+    await waitFor(async () => !(await holderAddresses(node(old))).includes(VIP4), 'the cut node to drop the IP', 5000);
+    await lab.setLink(old, 'up');
+    await settled(VIP4);
+  });
+
+  it('a node cut off from the API server (link up) is taken over; when it sees the new owner claim the IP it gives it up', async () => {
+    const old = await settled(VIP4);
+    await lab.isolateApi(old, true);
+    try {
+      const next = await waitFor(async () => {
+        const others = (await holdersOf(lab.nodes, VIP4)).filter((n) => n !== old);
+        return others.length === 1 ? others[0] : undefined;
+      }, 'another node to take over', 10_000);
+      await speakers.get(old)!.waitForOutput('giving it up', 10_000);
+      await waitFor(async () => !(await holderAddresses(node(old))).includes(VIP4), 'the cut-off node to drop the IP', 5000);
+      await lab.client('client').ip(['neigh', 'flush', 'to', VIP4, 'dev', 'eth0']);
+      expect(await fetchFrom(VIP4)).toBe(next);
+    } finally {
+      await lab.isolateApi(old, false);
+    }
+    await settled(VIP4);
+  });
+
+  it('clean stop: the Lease goes at once and the client moves to the new owner without a failed request', async () => {
+    const old = await settled(VIP4);
+    const { samples, t0 } = await underProbe(
+      VIP4,
+      async () => {
+        await speakers.get(old)!.stop('SIGTERM', 5000);
+      },
+      (s, t) => s.t >= t && s.ok && s.by !== old,
+    );
+    expect(outages(samples.filter((s) => s.t >= t0))).toEqual([]);
+    expect(restoredAfter(samples, t0, (s) => s.by !== old)).toBeLessThan(1500);
+    expect(await holderAddresses(node(old))).not.toContain(VIP4);
+    await startSpeaker(old);
+    await settled(VIP4);
+  });
+
+  it('IPv6 the same way: kill -9 moves the client to the new owner, and only it answers Neighbor Solicitations', async () => {
+    const old = await settled(VIP6);
+    const { samples, t0 } = await underProbe(
+      VIP6,
+      async () => {
+        await speakers.get(old)!.stop('SIGKILL');
+      },
+      (s, t) => s.t >= t && s.ok && s.by !== old,
+    );
+    expect(restoredAfter(samples, t0, (s) => s.by !== old)).toBeLessThan(5000);
+    const capture = await lab.capture(lab.client('client'), 'eth0', 'icmp6');
+    await lab.client('client').ip(['neigh', 'flush', 'to', VIP6, 'dev', 'eth0']);
+    const by = await fetchFrom(VIP6);
+    expect(by).not.toBe(old);
+    await capture.waitForFrame((f) => { const m = decodeNdp(f.data); return m?.type === 'na' && m.solicited && m.target === VIP6; }, 3000, 'a solicited NA');
+    await sleep(300);
+    const answers = (await capture.frames()).map((f) => decodeNdp(f.data)).filter((m) => m?.type === 'na' && m.solicited && m.target === VIP6);
+    await capture.stop();
+    expect(answers.every((m) => m?.type === 'na' && m.targetLinkAddr === node(by).mac)).toBe(true);
+    await startSpeaker(old);
+    await settled(VIP6);
+    // IPv6 clean stop too.
+    const old2 = await settled(VIP6);
+    const second = await underProbe(
+      VIP6,
+      async () => {
+        await speakers.get(old2)!.stop('SIGTERM', 5000);
+      },
+      (s, t) => s.t >= t && s.ok && s.by !== old2,
+    );
+    expect(outages(second.samples.filter((s) => s.t >= second.t0))).toEqual([]);
+    await startSpeaker(old2);
+    await settled(VIP6);
+  });
+});
