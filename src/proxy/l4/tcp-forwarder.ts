@@ -1,0 +1,300 @@
+// L4 TCP forwarding: connect the accepted client to a backend (bounded retries
+// on the next endpoint, connect timeout), then copy bytes both ways with
+// stream.pipe (backpressure: a slow side pauses the other, buffering stays at
+// the sockets' high-water marks), half-close passed through in each direction,
+// one idle timer, and every path ends with both sockets destroyed.
+
+import net from 'node:net';
+import type { Endpoint, EndpointPicker } from './endpoint.ts';
+import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.ts';
+
+export type TcpCloseReason =
+  /** Both directions finished (FIN each way) or one side closed cleanly. */
+  | 'done'
+  /** The picker had no endpoint. */
+  | 'no-endpoint'
+  /** Every attempt failed (refused, unreachable, timed out). */
+  | 'connect-failed'
+  | 'idle-timeout'
+  | 'client-error'
+  | 'upstream-error'
+  /** close() / closeAll() was called. */
+  | 'closed';
+
+export interface TcpFlowSummary {
+  readonly client: { readonly ip: string; readonly port: number };
+  /** The endpoint the flow was connected to, if any. */
+  readonly endpoint: Endpoint | undefined;
+  readonly reason: TcpCloseReason;
+  readonly error: Error | undefined;
+  /** Connection attempts made. */
+  readonly attempts: number;
+  readonly bytesFromClient: number;
+  readonly bytesFromUpstream: number;
+  readonly durationMs: number;
+}
+
+/** Counter hooks (no metrics library here): called synchronously, must not throw. */
+export interface TcpForwarderHooks {
+  /** An upstream connection was established (attempt is 1-based). */
+  onConnected?(endpoint: Endpoint, attempt: number): void;
+  /** One attempt failed; another may follow. */
+  onConnectFailed?(endpoint: Endpoint, error: Error): void;
+  /** Exactly once per handled client connection. */
+  onClosed?(summary: TcpFlowSummary): void;
+}
+
+export interface TcpForwarderOptions {
+  readonly pick: EndpointPicker;
+  /** Per attempt. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+  /** Attempts per client connection, each on the endpoint pick() returns next. Default 3. */
+  readonly maxAttempts?: number;
+  /** Close when no byte moved either way for this long; 0 disables. Default 10 min (nginx's proxy_timeout). */
+  readonly idleTimeoutMs?: number;
+  /** Send a PROXY protocol header to the backend first. */
+  readonly proxyProtocol?: 'v1' | 'v2';
+  readonly hooks?: TcpForwarderHooks;
+  /**
+   * Dials an endpoint; default net.connect with allowHalfOpen and noDelay. The
+   * returned socket must be connecting (emit 'connect' or 'error').
+   */
+  readonly connect?: (endpoint: Endpoint) => net.Socket;
+}
+
+export const TCP_FORWARDER_DEFAULTS = { connectTimeoutMs: 5_000, maxAttempts: 3, idleTimeoutMs: 600_000 } as const;
+
+function defaultConnect(endpoint: Endpoint): net.Socket {
+  return net.connect({ host: endpoint.ip, port: endpoint.port, allowHalfOpen: true, noDelay: true });
+}
+
+class ConnectTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(endpoint: Endpoint, ms: number) {
+    super(`connect to ${endpoint.ip}:${endpoint.port} timed out after ${ms} ms`);
+  }
+}
+
+/** One client connection and, once connected, its upstream. */
+export class TcpFlow {
+  readonly client: net.Socket;
+  upstream: net.Socket | undefined;
+  endpoint: Endpoint | undefined;
+  attempts = 0;
+
+  private readonly forwarder: TcpForwarder;
+  private readonly startedAt = performance.now();
+  private readonly clientIp: string;
+  private readonly clientPort: number;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private isConnected = false;
+  private finished = false;
+
+  constructor(forwarder: TcpForwarder, client: net.Socket) {
+    this.forwarder = forwarder;
+    this.client = client;
+    this.clientIp = client.remoteAddress ?? '';
+    this.clientPort = client.remotePort ?? 0;
+  }
+
+  /** Bytes held in user space for this flow (both directions): what backpressure keeps bounded. */
+  bufferedBytes(): number {
+    const u = this.upstream;
+    return this.client.readableLength + this.client.writableLength + (u === undefined ? 0 : u.readableLength + u.writableLength);
+  }
+
+  /** Tears the flow down now. */
+  close(): void {
+    this.finish('closed', undefined);
+  }
+
+  /** @internal */
+  start(): void {
+    const c = this.client;
+    c.setNoDelay(true);
+    c.on('error', this.onClientError);
+    c.on('close', this.onClientClose);
+    const idle = this.forwarder.idleTimeoutMs;
+    if (idle > 0) {
+      // Each socket sees every byte of the flow (read from one is written to
+      // the other), so either socket's timer measures idleness of the whole
+      // flow; the upstream gets one too once connected, for when the client
+      // is gone and only a flush is pending.
+      c.setTimeout(idle, this.onIdle);
+    }
+    this.attempt();
+  }
+
+  private attempt(): void {
+    if (this.finished) return;
+    const f = this.forwarder;
+    let endpoint: Endpoint | undefined;
+    let sock: net.Socket;
+    try {
+      endpoint = f.pick();
+      if (endpoint === undefined) {
+        this.finish(this.attempts === 0 ? 'no-endpoint' : 'connect-failed', undefined);
+        return;
+      }
+      this.attempts++;
+      sock = f.connect(endpoint);
+    } catch (err) {
+      this.finish('connect-failed', err as Error);
+      return;
+    }
+    this.upstream = sock;
+    this.endpoint = endpoint;
+    const onConnect = () => {
+      cleanup();
+      this.connected(sock, endpoint);
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      this.failedAttempt(sock, endpoint, err);
+    };
+    const cleanup = () => {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+      sock.off('connect', onConnect);
+      sock.off('error', onError);
+    };
+    sock.once('connect', onConnect);
+    sock.once('error', onError);
+    this.connectTimer = setTimeout(() => {
+      cleanup();
+      this.failedAttempt(sock, endpoint, new ConnectTimeoutError(endpoint, f.connectTimeoutMs));
+    }, f.connectTimeoutMs);
+  }
+
+  private failedAttempt(sock: net.Socket, endpoint: Endpoint, err: Error): void {
+    sock.on('error', noop); // late errors of an abandoned socket
+    sock.destroy();
+    this.upstream = undefined;
+    this.endpoint = undefined;
+    if (this.finished) return;
+    this.forwarder.hooks.onConnectFailed?.(endpoint, err);
+    if (this.attempts >= this.forwarder.maxAttempts) this.finish('connect-failed', err);
+    else this.attempt();
+  }
+
+  private connected(up: net.Socket, endpoint: Endpoint): void {
+    if (this.finished) {
+      up.destroy();
+      return;
+    }
+    this.isConnected = true;
+    const f = this.forwarder;
+    f.hooks.onConnected?.(endpoint, this.attempts);
+    up.on('error', this.onUpstreamError);
+    up.on('close', this.onUpstreamClose);
+    const c = this.client;
+    if (f.idleTimeoutMs > 0) up.setTimeout(f.idleTimeoutMs, this.onIdle);
+    if (f.proxyProtocol !== undefined) {
+      const addresses = {
+        sourceIp: this.clientIp,
+        sourcePort: this.clientPort,
+        destIp: c.localAddress ?? '',
+        destPort: c.localPort ?? 0,
+      };
+      up.write(f.proxyProtocol === 'v1' ? encodeProxyV1(addresses) : encodeProxyV2(addresses));
+    }
+    // pipe(): pauses the source while the destination is over its high-water
+    // mark, and ends the destination (our FIN) when the source ends (their FIN),
+    // leaving the other direction open: that is the half-close.
+    c.pipe(up);
+    up.pipe(c);
+  }
+
+  private readonly onClientError = (err: Error) => this.finish('client-error', err);
+  private readonly onUpstreamError = (err: Error) => this.finish('upstream-error', err);
+  private readonly onIdle = () => this.finish('idle-timeout', undefined);
+
+  // A socket closes once both its directions are done (errors come first as
+  // 'error'). Then the other side has nothing more to receive, but the last
+  // bytes for it may still sit in its write buffer (pipe already called end()):
+  // let them drain before destroying it. The idle timers bound the wait.
+  private readonly onClientClose = () => this.finishAfterFlush(this.upstream);
+  private readonly onUpstreamClose = () => this.finishAfterFlush(this.client);
+
+  private finishAfterFlush(other: net.Socket | undefined): void {
+    if (!this.isConnected || other === undefined || other.writableFinished || other.destroyed) this.finish('done', undefined);
+    else other.once('finish', () => this.finish('done', undefined));
+  }
+
+  private finish(reason: TcpCloseReason, error: Error | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.connectTimer);
+    const c = this.client;
+    const u = this.upstream;
+    c.on('error', noop);
+    c.destroy();
+    if (u !== undefined) {
+      u.on('error', noop);
+      u.destroy();
+    }
+    this.forwarder.flowEnded(this, {
+      client: { ip: this.clientIp, port: this.clientPort },
+      endpoint: this.endpoint,
+      reason,
+      error,
+      attempts: this.attempts,
+      bytesFromClient: c.bytesRead,
+      bytesFromUpstream: u?.bytesRead ?? 0,
+      durationMs: performance.now() - this.startedAt,
+    });
+  }
+}
+
+function noop(): void {}
+
+/**
+ * Forwards accepted TCP connections to endpoints. One instance per listener;
+ * the listener's net.Server must be created with `allowHalfOpen: true` so a
+ * client's FIN does not close our side before the backend has answered.
+ */
+export class TcpForwarder {
+  readonly connectTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly idleTimeoutMs: number;
+  readonly proxyProtocol: 'v1' | 'v2' | undefined;
+  readonly hooks: TcpForwarderHooks;
+  readonly pick: EndpointPicker;
+  readonly connect: (endpoint: Endpoint) => net.Socket;
+  private readonly flows = new Set<TcpFlow>();
+
+  constructor(options: TcpForwarderOptions) {
+    this.pick = options.pick;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? TCP_FORWARDER_DEFAULTS.connectTimeoutMs;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? TCP_FORWARDER_DEFAULTS.maxAttempts);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? TCP_FORWARDER_DEFAULTS.idleTimeoutMs;
+    this.proxyProtocol = options.proxyProtocol;
+    this.hooks = options.hooks ?? {};
+    this.connect = options.connect ?? defaultConnect;
+  }
+
+  /** Flows not yet closed. */
+  get activeFlows(): number {
+    return this.flows.size;
+  }
+
+  /** Takes ownership of an accepted client socket. */
+  handle(client: net.Socket): TcpFlow {
+    if (!client.allowHalfOpen) throw new TypeError('TcpForwarder needs a net.Server created with allowHalfOpen: true');
+    const flow = new TcpFlow(this, client);
+    this.flows.add(flow);
+    flow.start();
+    return flow;
+  }
+
+  /** Closes every flow (listener shutdown). */
+  closeAll(): void {
+    for (const flow of [...this.flows]) flow.close();
+  }
+
+  /** @internal */
+  flowEnded(flow: TcpFlow, summary: TcpFlowSummary): void {
+    this.flows.delete(flow);
+    this.hooks.onClosed?.(summary);
+  }
+}
