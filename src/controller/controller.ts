@@ -111,7 +111,8 @@ export class Controller {
   /** Undefined when ready; a standby replica is ready (it is doing its job: waiting). */
   notReadyReason(): string | undefined {
     if (!this.elector.isLeader()) return undefined;
-    return this.session?.notReadyReason() ?? 'starting';
+    if (!this.session) return 'starting';
+    return this.session.notReadyReason();
   }
 }
 

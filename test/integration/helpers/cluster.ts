@@ -4,7 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../../src/testing/control-plane.ts';
-import { apiStatus } from '../../../src/kube/client.ts';
+import { apiStatus, kubeConfigFromString } from '../../../src/kube/client.ts';
 
 export interface Cluster {
   cp: ControlPlane;
@@ -18,8 +18,7 @@ export function useCluster(): () => Cluster {
   let cluster: Cluster | undefined;
   beforeAll(async () => {
     const cp = await startControlPlane();
-    const kc = new k8s.KubeConfig();
-    kc.loadFromString(cp.kubeconfigYaml);
+    const kc = kubeConfigFromString(cp.kubeconfigYaml);
     cluster = { cp, kc, core: kc.makeApiClient(k8s.CoreV1Api), coordination: kc.makeApiClient(k8s.CoordinationV1Api) };
     await ensureNamespace(cluster.core, 'metalgate-system');
   });

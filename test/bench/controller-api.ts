@@ -1,0 +1,87 @@
+// Controller against the real API server: N Services created at once (by
+// CONCURRENCY parallel clients), the time until all have IPs, and each
+// Service's create-to-IP latency (from the create call's response to the
+// status update seen through a watch).
+//
+//   node_modules/.bin/node test/bench/controller-api.ts [services=1000] [concurrency=32]
+import * as k8s from '@kubernetes/client-node';
+import { performance } from 'node:perf_hooks';
+import { Controller, defaultControllerOptions } from '../../src/controller/controller.ts';
+import { createLogger, silentLogger } from '../../src/common/log.ts';
+import { kubeConfigFromString } from '../../src/kube/client.ts';
+import { startControlPlane } from '../../src/testing/control-plane.ts';
+
+const N = Number(process.argv[2] ?? 1000);
+const CONCURRENCY = Number(process.argv[3] ?? 32);
+const NS = 'bench';
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const cp = await startControlPlane({ progress: (l) => console.error(l) });
+try {
+  const kc = kubeConfigFromString(cp.kubeconfigYaml);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: 'metalgate-system' } } });
+  await core.createNamespace({ body: { metadata: { name: NS } } });
+  await core.createNamespacedConfigMap({
+    namespace: 'metalgate-system',
+    body: { metadata: { name: 'config' }, data: { config: 'address-pools:\n- name: bench\n  protocol: layer2\n  addresses: [198.18.64.0/18]\n' } },
+  });
+  const controller = new Controller(kc, process.env.BENCH_LOG ? createLogger({ level: 'debug', pretty: false }) : silentLogger(), { ...defaultControllerOptions, identity: 'bench', retryPeriodMs: 200 });
+  controller.start();
+  while (!controller.isLeader() || controller.notReadyReason()) await new Promise((r) => setTimeout(r, 50));
+  console.error("controller leading and synced");
+
+  const created = new Map<string, number>();
+  const assigned = new Map<string, number>();
+  let resolveAll!: () => void;
+  const allDone = new Promise<void>((r) => (resolveAll = r));
+  const watch = new k8s.Watch(kc);
+  const req = await watch.watch(
+    `/api/v1/namespaces/${NS}/services`,
+    {},
+    (_phase: string, svc: k8s.V1Service) => {
+      const name = svc.metadata!.name!;
+      if (!assigned.has(name) && (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0) {
+        assigned.set(name, performance.now());
+        if (assigned.size === N) resolveAll();
+      }
+    },
+    () => {},
+  );
+
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        const name = `s-${next++}`;
+        await core.createNamespacedService({
+          namespace: NS,
+          body: { metadata: { name }, spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }], selector: { app: name } } },
+        });
+        created.set(name, performance.now());
+      }
+    }),
+  );
+  const tCreated = performance.now();
+  console.error(`created ${created.size}, assigned so far ${assigned.size}`);
+  await Promise.race([allDone, new Promise((r) => setTimeout(r, 120_000))]);
+  const tAll = performance.now();
+  req.abort();
+  await controller.stop();
+
+  const lat = [...created].map(([name, t]) => (assigned.get(name) ?? Number.NaN) - t).filter((x) => !Number.isNaN(x));
+  lat.sort((a, b) => a - b);
+  const missing = N - assigned.size;
+  console.log(`controller against kube-apiserver ${cp.binDir.match(/k8s-v([\d.]+)/)?.[1] ?? ''}: ${N} Services, ${CONCURRENCY} concurrent creators`);
+  console.log(`  all created after      ${(tCreated - t0).toFixed(0)} ms (${((N / (tCreated - t0)) * 1000).toFixed(0)} creates/s)`);
+  console.log(`  all have IPs after     ${(tAll - t0).toFixed(0)} ms${missing ? ` (${missing} still without IP)` : ''}`);
+  console.log(`  create-to-IP latency   p50 ${pct(lat, 50).toFixed(1)} ms  p90 ${pct(lat, 90).toFixed(1)} ms  p99 ${pct(lat, 99).toFixed(1)} ms  max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+  const ips = new Set((await core.listNamespacedService({ namespace: NS })).items.map((s) => s.status?.loadBalancer?.ingress?.[0]?.ip));
+  console.log(`  unique IPs             ${ips.size} of ${N}`);
+} finally {
+  await cp.stop();
+}
