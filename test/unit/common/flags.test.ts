@@ -1,0 +1,44 @@
+import { describe, expect, test } from 'vitest';
+import { envName, formatHelp, parseFlags, UsageError, type FlagSpec } from '../../../src/common/flags.ts';
+
+const specs: FlagSpec[] = [
+  { name: 'config-name', type: 'string', default: 'config', help: 'name' },
+  { name: 'own-class-only', type: 'boolean', default: false, help: 'only ours' },
+  { name: 'metrics-port', type: 'number', default: 7472, help: 'port' },
+  { name: 'kubeconfig', type: 'string', env: 'KUBECONFIG', help: 'kubeconfig' },
+  { name: 'file', short: 'f', type: 'string', help: 'file' },
+];
+
+describe('flags', () => {
+  test('defaults apply when nothing is given', () => {
+    expect(parseFlags(specs, [], {})).toEqual({ 'config-name': 'config', 'own-class-only': false, 'metrics-port': 7472, kubeconfig: undefined, file: undefined });
+  });
+  test('environment variables fill in, the flag wins', () => {
+    const env = { METALGATE_CONFIG_NAME: 'from-env', METALGATE_METRICS_PORT: '9000', METALGATE_OWN_CLASS_ONLY: 'true', KUBECONFIG: '/k' };
+    expect(parseFlags(specs, [], env)).toMatchObject({ 'config-name': 'from-env', 'metrics-port': 9000, 'own-class-only': true, kubeconfig: '/k' });
+    expect(parseFlags(specs, ['--config-name', 'flag', '--metrics-port=1'], env)).toMatchObject({ 'config-name': 'flag', 'metrics-port': 1 });
+  });
+  test('METALGATE_* beats the extra env name', () => {
+    expect(parseFlags(specs, [], { KUBECONFIG: '/a', METALGATE_KUBECONFIG: '/b' }).kubeconfig).toBe('/b');
+  });
+  test('short flags', () => {
+    expect(parseFlags(specs, ['-f', 'x.yaml'], {}).file).toBe('x.yaml');
+  });
+  test.each([
+    [['--metrics-port', 'abc'], '--metrics-port: expected a number, got "abc"'],
+    [['--nope'], "Unknown option '--nope'"],
+  ])('bad input %j is a usage error', (argv, message) => {
+    expect(() => parseFlags(specs, argv, {})).toThrow(UsageError);
+    expect(() => parseFlags(specs, argv, {})).toThrow(message);
+  });
+  test('a bad boolean in the environment is a usage error', () => {
+    expect(() => parseFlags(specs, [], { METALGATE_OWN_CLASS_ONLY: 'maybe' })).toThrow('--own-class-only: expected true or false, got "maybe"');
+  });
+  test('env names and help', () => {
+    expect(envName('lease-duration')).toBe('METALGATE_LEASE_DURATION');
+    const help = formatHelp(specs);
+    expect(help).toContain('--metrics-port <number>');
+    expect(help).toContain('(default 7472)');
+    expect(help).toContain('[env METALGATE_KUBECONFIG or KUBECONFIG]');
+  });
+});
