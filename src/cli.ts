@@ -21,7 +21,7 @@ const kube: FlagSpec[] = [
   { name: 'kubeconfig', type: 'string', env: 'KUBECONFIG', help: 'kubeconfig file; in a Pod the ServiceAccount is used' },
 ];
 
-const commands: Record<string, Command> = {
+export const commands: Record<string, Command> = {
   controller: {
     summary: 'assign external IPs to Services of type LoadBalancer from the address pools',
     flags: [
