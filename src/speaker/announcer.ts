@@ -62,6 +62,12 @@ export interface AnnouncerOptions {
   replyLogIntervalMs?: number;
   /** How often pairs silent for a while are reported resolved. Default 10 s. */
   conflictSweepMs?: number;
+  /**
+   * After this node takes an IP over, claims of it by other MACs are the
+   * previous owner finishing its last announcements (it stops when it sees
+   * the same Lease change): not conflicts for this long. Default 1 s.
+   */
+  handoverGraceMs?: number;
   openTransport?: TransportFactory;
   /** Sets arp_ignore/arp_announce on an interface before it announces. */
   prepareInterface?: (ifname: string, log: Logger) => Promise<void>;
@@ -87,6 +93,8 @@ interface Held {
   /** Name of the interface announcing it; undefined while none may. */
   port: string | undefined;
   state: AnnounceState;
+  /** When own() took it. */
+  ownedSinceMs: number;
   /** Link-layer group of the IP's solicited-node address (IPv6). */
   group: string | undefined;
 }
@@ -100,6 +108,7 @@ export class Announcer {
   readonly #open: TransportFactory;
   readonly #prepare: (ifname: string, log: Logger) => Promise<void>;
   readonly #now: () => number;
+  readonly #handoverGraceMs: number;
   readonly #hooks: AnnouncerHooks;
   readonly #held = new Map<string, Held>();
   readonly #ports = new Map<string, Port>();
@@ -122,6 +131,7 @@ export class Announcer {
     this.#open = options.openTransport ?? openPacketTransport;
     this.#prepare = options.prepareInterface ?? applyArpSysctls;
     this.#now = options.now ?? (() => performance.now());
+    this.#handoverGraceMs = options.handoverGraceMs ?? 1000;
     this.#hooks = hooks;
     const sweepMs = options.conflictSweepMs ?? 10_000;
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepMs);
@@ -168,6 +178,7 @@ export class Announcer {
       services,
       port: undefined,
       state: { ip, burstStartMs: this.#now(), lastSentMs: undefined },
+      ownedSinceMs: this.#now(),
       group: undefined,
     };
     this.#held.set(ip, held);
@@ -417,6 +428,8 @@ export class Announcer {
   }
 
   #claim(claim: Parameters<ConflictDetector['observe']>[0], now: number): void {
+    const held = this.#held.get(claim.ip);
+    if (held && now - held.ownedSinceMs < this.#handoverGraceMs) return;
     const event = this.#detector.observe(claim, now);
     if (!event) return;
     this.#metrics.activeConflicts.set(this.#detector.active().length);

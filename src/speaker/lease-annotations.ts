@@ -12,6 +12,17 @@
 import type { ElectionNode } from './election.ts';
 
 export const ANNOUNCE_SUBNETS_ANNOTATION = 'metalgate.io/announce-subnets';
+/**
+ * "false" while the speaker's own view of the Leases is stale (it cannot
+ * see the API server's changes yet). A speaker the others saw expire - cut
+ * off from the API server - renews its Lease as soon as the API answers
+ * again, but acts only once its watch has caught up; until it says "true"
+ * the others keep treating it as ineligible, so its IPs are not handed to a
+ * node that would not yet bring them up. Ignored for speakers that never
+ * expired (after an outage of the API server itself, everyone renews with
+ * "false" for a moment: nothing must move then).
+ */
+export const SPEAKER_READY_ANNOTATION = 'metalgate.io/ready';
 export const SPEAKER_COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const SPEAKER_COMPONENT = 'speaker';
 export const SPEAKER_LEASE_SELECTOR = `${SPEAKER_COMPONENT_LABEL}=${SPEAKER_COMPONENT}`;

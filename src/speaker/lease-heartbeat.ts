@@ -1,8 +1,9 @@
 // This speaker's membership Lease: named after the node, in the speaker
 // namespace, labelled app.kubernetes.io/component=speaker, renewed every
-// renewIntervalMs and carrying the node's announce-capable subnets
-// (lease-annotations.ts). A change of subnets is published at once, not at
-// the next tick: a cut link must move the IPs now. A clean stop deletes the
+// renewIntervalMs and carrying the node's announce-capable subnets and
+// whether its own view of the cluster is fresh (lease-annotations.ts). A
+// change of either is published at once, not at the next tick: a cut link
+// must move the IPs now. A clean stop deletes the
 // Lease, so the other speakers take over without waiting for expiry.
 //
 // Default timings (renew 500 ms, leaseDurationSeconds 2) and the failover
@@ -25,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { apiStatus, describeError, mergePatch, microTime } from '../kube/client.ts';
 import {
   ANNOUNCE_SUBNETS_ANNOTATION,
+  SPEAKER_READY_ANNOTATION,
   SPEAKER_COMPONENT,
   SPEAKER_COMPONENT_LABEL,
 } from './lease-annotations.ts';
@@ -57,7 +59,9 @@ export class LeaseHeartbeat {
   readonly #opts: Required<LeaseHeartbeatOptions>;
   readonly #hooks: LeaseHeartbeatHooks;
   #subnets = '';
+  #ready = 'true';
   #published: string | undefined;
+  #publishedReady: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -99,6 +103,14 @@ export class LeaseHeartbeat {
     if (value === this.#subnets) return;
     this.#subnets = value;
     if (!this.#stopped && value !== this.#published) this.#renewSoon();
+  }
+
+  /** Sets the ready annotation (this speaker's view is fresh); published at once when it changed. */
+  setReady(ready: boolean): void {
+    const value = ready ? 'true' : 'false';
+    if (value === this.#ready) return;
+    this.#ready = value;
+    if (!this.#stopped && value !== this.#publishedReady) this.#renewSoon();
   }
 
   start(): void {
@@ -154,6 +166,8 @@ export class LeaseHeartbeat {
   async #renew(): Promise<void> {
     const { namespace, nodeName, leaseDurationSeconds, requestTimeoutMs } = this.#opts;
     const subnets = this.#subnets;
+    const ready = this.#ready;
+    const annotations = { [ANNOUNCE_SUBNETS_ANNOTATION]: subnets, [SPEAKER_READY_ANNOTATION]: ready };
     const sentAt = performance.now();
     const now = microTime(new Date());
     const timeout = withTimeout(requestTimeoutMs);
@@ -167,7 +181,7 @@ export class LeaseHeartbeat {
             body: {
               metadata: {
                 labels: { [SPEAKER_COMPONENT_LABEL]: SPEAKER_COMPONENT },
-                annotations: { [ANNOUNCE_SUBNETS_ANNOTATION]: subnets },
+                annotations,
               },
               spec: { holderIdentity: nodeName, leaseDurationSeconds, renewTime: now },
             },
@@ -184,7 +198,7 @@ export class LeaseHeartbeat {
                 name: nodeName,
                 namespace,
                 labels: { [SPEAKER_COMPONENT_LABEL]: SPEAKER_COMPONENT, 'app.kubernetes.io/name': 'metalgate' },
-                annotations: { [ANNOUNCE_SUBNETS_ANNOTATION]: subnets },
+                annotations,
               },
               spec: { holderIdentity: nodeName, leaseDurationSeconds, acquireTime: now, renewTime: now },
             },
@@ -199,6 +213,7 @@ export class LeaseHeartbeat {
         this.#log.info({ lease: `${namespace}/${nodeName}`, subnets: subnets || '(none)' }, 'published announce subnets');
       }
       this.#published = subnets;
+      this.#publishedReady = ready;
       if (this.#failingSince !== undefined) {
         this.#log.info({ downForMs: Math.round(sentAt - this.#failingSince) }, 'Lease renewals succeed again');
         this.#failingSince = undefined;

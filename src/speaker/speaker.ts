@@ -36,6 +36,7 @@ import { nodeExclusionReason, OwnerElection, type ElectionNode, type Ownership }
 import {
   ANNOUNCE_SUBNETS_ANNOTATION,
   decodeAnnounceSubnets,
+  SPEAKER_READY_ANNOTATION,
   encodeAnnounceSubnets,
   SPEAKER_LEASE_SELECTOR,
   type AnnounceCapability,
@@ -47,6 +48,9 @@ import { OwnLeaseEcho } from './own-lease-echo.ts';
 import { diffOwnership, type OwnerChange } from './ownership-diff.ts';
 import { buildDemand, serviceKeyOf, type ServiceRef } from './service-demand.ts';
 import { DEFAULT_HOLDER_DEVICE, VipHolder } from './vip-holder.ts';
+
+/** A foreign claim of a held IP is a conflict if the IP is still held this much later (else a handover). */
+const CONFLICT_CONFIRM_MS = 1000;
 
 /** How long an IP must stay without an owner, for the same reason, before it is reported. */
 const NO_OWNER_REPORT_DELAY_MS = 3000;
@@ -159,6 +163,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   /** IPs without an owner: the reason, since when, and whether it was reported. */
   readonly #noOwner = new Map<string, { message: string; since: number; reported: boolean }>();
   #frozen = false;
+  /** The live set of the previous election. */
+  #lastLive: ReadonlySet<string> = new Set();
+  /** Speakers seen to expire (not deleted): eligible again once their Lease says ready. */
+  readonly #rejoining = new Set<string>();
+  /** "ip mac" of conflicts reported, so that only those get a resolution Event. */
+  readonly #reportedConflicts = new Set<string>();
 
   #debounce: NodeJS.Timeout | undefined;
   #ticker: NodeJS.Timeout | undefined;
@@ -400,6 +410,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       const name = lease.metadata?.name;
       if (!name) return;
       this.#membership.remove(name);
+      this.#rejoining.delete(name);
       if (name !== this.#opts.nodeName) this.#log.info({ node: name }, 'speaker Lease deleted: that speaker stopped cleanly');
       this.#schedule();
     });
@@ -454,6 +465,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         this.#log.info({ live: [...view.live] }, 'speaker Leases are fresh again: membership follows the cluster');
       }
     }
+    this.#heartbeat.setReady(!view.frozen);
+    for (const name of this.#lastLive) {
+      if (!view.live.has(name) && this.#leases!.get(name, this.#opts.namespace)) this.#rejoining.add(name);
+    }
+    this.#lastLive = view.live;
     if (!view.frozen && this.#withheld.size > 0) {
       this.#log.info({ ips: [...this.#withheld] }, 'API server reachable again: given-up IPs follow the election again');
       this.#withheld.clear();
@@ -491,13 +507,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       const name = lease.metadata?.name;
       if (!name || !live.has(name)) continue;
       const node = this.#nodes!.get(name);
-      const { subnets, anyIp } = decodeAnnounceSubnets(lease.metadata?.annotations?.[ANNOUNCE_SUBNETS_ANNOTATION]);
-      out.push({
-        name,
-        excluded: node ? nodeExclusionReason(node) : `no Node object named ${name}`,
-        subnets,
-        anyIp,
-      });
+      const annotations = lease.metadata?.annotations ?? {};
+      const { subnets, anyIp } = decodeAnnounceSubnets(annotations[ANNOUNCE_SUBNETS_ANNOTATION]);
+      let excluded = node ? nodeExclusionReason(node) : `no Node object named ${name}`;
+      if (this.#rejoining.has(name)) {
+        if (annotations[SPEAKER_READY_ANNOTATION] !== 'false') this.#rejoining.delete(name);
+        else excluded ??= 'rejoining after its Lease expired: its view of the cluster is not fresh yet';
+      }
+      out.push({ name, excluded, subnets, anyIp });
     }
     return out;
   }
@@ -615,33 +632,53 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.metrics.announcedIps.set({ family: 'ipv6' }, this.#held.size - v4);
   }
 
+  /**
+   * A foreign claim of an IP we hold. While the API is reachable, a claim is
+   * often a handover in flight (the other node reacted to the Lease change a
+   * few ms before us): it counts as a conflict only if we still hold the IP
+   * CONFLICT_CONFIRM_MS later. Cut off from the API, it means the others
+   * have moved on without us: we give the IP up at once.
+   */
   #onConflict(event: ConflictEvent): void {
-    const services = this.#servicesByIp.get(event.ip) ?? this.#held.get(event.ip) ?? [];
-    const fields = {
-      ip: event.ip,
-      mac: event.mac,
-      kind: event.kind,
-      interface: event.interface,
-      claims: event.claims,
-      services: services.map(serviceKeyOf),
-    };
+    const key = `${event.ip} ${event.mac}`;
     if (event.type === 'conflict-resolved') {
-      this.#log.info(fields, event.message);
+      if (!this.#reportedConflicts.delete(key)) return;
+      const services = this.#servicesByIp.get(event.ip) ?? [];
+      this.#log.info(this.#conflictFields(event, services), event.message);
       for (const svc of services) this.#events.emit(serviceTarget(svc), 'Normal', 'IPConflictResolved', event.message);
       return;
     }
-    this.metrics.conflicts.inc({ ip: event.ip });
-    this.#log.warn(fields, event.message);
-    for (const svc of services) this.#events.emit(serviceTarget(svc), 'Warning', 'IPConflict', event.message);
-    if (this.#membership.view(performance.now()).frozen && this.#held.has(event.ip) && !this.#withheld.has(event.ip)) {
-      this.#log.warn(
-        { ip: event.ip, mac: event.mac },
-        'cut off from the API server and another node claims this IP: the others have moved on, giving it up',
-      );
-      this.#withheld.add(event.ip);
-      this.#desired.delete(event.ip);
-      this.#kickApply();
+    if (this.#membership.view(performance.now()).frozen) {
+      this.#reportConflict(event, key);
+      if (this.#held.has(event.ip) && !this.#withheld.has(event.ip)) {
+        this.#log.warn(
+          { ip: event.ip, mac: event.mac },
+          'cut off from the API server and another node claims this IP: the others have moved on, giving it up',
+        );
+        this.#withheld.add(event.ip);
+        this.#desired.delete(event.ip);
+        this.#kickApply();
+      }
+      return;
     }
+    setTimeout(() => {
+      if (this.#stopping) return;
+      if (this.#held.has(event.ip)) this.#reportConflict(event, key);
+      else this.#log.debug({ ip: event.ip, mac: event.mac }, 'claim seen while handing the IP over: not a conflict');
+    }, CONFLICT_CONFIRM_MS).unref();
+  }
+
+  #reportConflict(event: ConflictEvent, key: string): void {
+    const services = this.#servicesByIp.get(event.ip) ?? this.#held.get(event.ip) ?? [];
+    this.#reportedConflicts.add(key);
+    if (this.#reportedConflicts.size > 4096) this.#reportedConflicts.clear();
+    this.metrics.conflicts.inc({ ip: event.ip });
+    this.#log.warn(this.#conflictFields(event, services), event.message);
+    for (const svc of services) this.#events.emit(serviceTarget(svc), 'Warning', 'IPConflict', event.message);
+  }
+
+  #conflictFields(event: ConflictEvent, services: ServiceRef[]) {
+    return { ip: event.ip, mac: event.mac, kind: event.kind, interface: event.interface, claims: event.claims, services: services.map(serviceKeyOf) };
   }
 }
 

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, decodeArp } from '../../../src/l2/arp.ts';
 import { decodeNdp } from '../../../src/l2/ndp.ts';
 import { Lab, type Capture, type LabNode, type LabProcess } from '../../../src/testing/lab.ts';
-import { hasProgram, labSkipReason } from '../../../src/testing/netns-exec.ts';
-import { outages, restoredAfter, type ProbeSample } from '../../../src/testing/probe-stats.ts';
-import { useCluster, waitFor } from '../helpers/cluster.ts';
+import { hasProgram, labSkipReason, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
+import { restoredAfter, type ProbeSample } from '../../../src/testing/probe-stats.ts';
+import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { ECHO_PORT, holderAddresses, holdersOf, logLines, setupCluster, startEcho, startSpeakerIn, VIP4, VIP6 } from './lab-helpers.ts';
 
 const skipReason = labSkipReason() ?? (hasProgram('tcpdump') ? null : 'needs tcpdump');
@@ -47,14 +47,41 @@ describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? `
     return p;
   };
 
-  /** Waits for a state where `ip` has one holder and the client reaches it there; returns that node. */
-  const settled = (ip: string): Promise<string> =>
-    waitFor(async () => {
-      const holders = await holdersOf(lab.nodes, ip);
-      if (holders.length !== 1) return undefined;
-      const by = await fetchFrom(ip).catch(() => '');
-      return by === holders[0] ? by : undefined;
-    }, `one holder of ${ip}, reached there by the client`, 20_000, 100);
+  /**
+   * A clean handover loses no request: nothing times out or finds no host.
+   * A connection open at the very moment the client's neighbour entry flips
+   * to the new owner's MAC is reset by the new owner (it never saw the
+   * connection): that is the one failure an L2 handover cannot avoid, and
+   * the client retries at once.
+   */
+  const expectNoLostRequest = (samples: readonly ProbeSample[], t0: number): void => {
+    const failed = samples.filter((s) => s.t >= t0 && !s.ok);
+    expect(failed.filter((s) => s.err !== 'ECONNRESET'), JSON.stringify(failed)).toEqual([]);
+    expect(failed.length).toBeLessThanOrEqual(1);
+  };
+
+  /** `ip` has one holder and the client reaches it there: that node, else undefined. */
+  const servedBy = async (ip: string): Promise<string | undefined> => {
+    const holders = await holdersOf(lab.nodes, ip);
+    if (holders.length !== 1) return undefined;
+    const by = await fetchFrom(ip).catch(() => '');
+    return by === holders[0] ? by : undefined;
+  };
+
+  /**
+   * Waits until `ip` has one holder, the client reaches it there, and that
+   * still holds a second later (a node rejoining after a fault may take the
+   * IP back a moment after the first check); returns that node.
+   */
+  const settled = async (ip: string): Promise<string> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const first = await waitFor(() => servedBy(ip), `one holder of ${ip}, reached there by the client`, 20_000, 100);
+      await sleep(1000);
+      if ((await servedBy(ip)) === first) return first;
+      if (Date.now() > deadline) throw new Error(`${ip} did not settle on one node`);
+    }
+  };
 
   /** Probes `ip` from the client while `fault` runs; returns the samples and the fault time. */
   const underProbe = async (ip: string, fault: () => Promise<void>, until: (s: ProbeSample, t0: number) => boolean) => {
@@ -116,6 +143,31 @@ describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? `
     await ndpCapture.stop();
   });
 
+  it('another MAC claiming an owned IP: a warning naming it, a counted conflict and an IPConflict Event on the Service', async () => {
+    const owner = await settled(VIP4);
+    const client = lab.client('client');
+    // The client plays a rogue host: gratuitous ARP replies for the IP, 8 of them 200 ms apart.
+    const script = [
+      `import { openArpSocket } from ${JSON.stringify(`${repoRoot}/src/l2/packet-socket.ts`)};`,
+      `import { encodeGratuitousArpReply } from ${JSON.stringify(`${repoRoot}/src/l2/arp.ts`)};`,
+      "const s = openArpSocket('eth0'); let n = 0;",
+      `const t = setInterval(() => { s.send(encodeGratuitousArpReply({ mac: s.mac, ip: ${JSON.stringify(VIP4)} })); if (++n >= 8) { clearInterval(t); s.close(); } }, 200);`,
+    ].join('\n');
+    await client.exec(nodeBinary(), ['--input-type=module', '-e', script], { timeoutMs: 15_000 });
+    const warning = await waitFor(
+      () => logLines(speakers.get(owner)!).find((l) => l.level === 40 && l.ip === VIP4 && l.mac === client.mac),
+      'the conflict warning',
+      10_000,
+    );
+    expect(String(warning.msg)).toContain(`also claimed by ${client.mac}`);
+    const ev = await waitForEvent(cluster().core, 'lab', 'Service', 'web', 'IPConflict');
+    expect(ev.type).toBe('Warning');
+    expect(ev.message).toContain(client.mac);
+    // Our own answer still wins the client back: it re-resolves to the owner.
+    await client.ip(['neigh', 'flush', 'to', VIP4, 'dev', 'eth0']);
+    expect(await fetchFrom(VIP4)).toBe(owner);
+  });
+
   it('kill -9 of the owner: the client reaches the new owner, and the old node no longer answers ARP', async () => {
     const old = await settled(VIP4);
     const { samples, t0 } = await underProbe(
@@ -173,6 +225,25 @@ describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? `
     await settled(VIP4);
   });
 
+  it('node death (link silently cut and the API path gone): the others take over when its Lease expires', async () => {
+    const old = await settled(VIP4);
+    const { samples, t0 } = await underProbe(
+      VIP4,
+      async () => {
+        await lab.isolateApi(old, true, 'blackhole');
+        await lab.setLink(old, 'down', 'silent');
+      },
+      (s, t) => s.t >= t && s.ok && s.by !== old,
+    );
+    const ms = restoredAfter(samples, t0, (s) => s.by !== old)!;
+    expect(ms).toBeGreaterThan(1000); // the Lease had to expire: nothing else told the others
+    expect(ms).toBeLessThan(5000);
+    // The node comes back: it must not fight the new owner.
+    await lab.setLink(old, 'up', 'silent');
+    await lab.isolateApi(old, false);
+    await settled(VIP4);
+  });
+
   it('a node cut off from the API server (link up) is taken over; when it sees the new owner claim the IP it gives it up', async () => {
     const old = await settled(VIP4);
     await lab.isolateApi(old, true);
@@ -200,7 +271,7 @@ describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? `
       },
       (s, t) => s.t >= t && s.ok && s.by !== old,
     );
-    expect(outages(samples.filter((s) => s.t >= t0))).toEqual([]);
+    expectNoLostRequest(samples, t0);
     expect(restoredAfter(samples, t0, (s) => s.by !== old)).toBeLessThan(1500);
     expect(await holderAddresses(node(old))).not.toContain(VIP4);
     await startSpeaker(old);
@@ -237,7 +308,7 @@ describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? `
       },
       (s, t) => s.t >= t && s.ok && s.by !== old2,
     );
-    expect(outages(second.samples.filter((s) => s.t >= second.t0))).toEqual([]);
+    expectNoLostRequest(second.samples, second.t0);
     await startSpeaker(old2);
     await settled(VIP6);
   });

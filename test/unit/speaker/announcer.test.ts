@@ -198,6 +198,10 @@ describe('conflicts', () => {
   test('another MAC claiming an owned IP (ARP reply, gratuitous ARP, NA) is reported once, rate-limited', () => {
     announcer.own('198.18.0.10', []);
     announcer.own('2001:db8::10', []);
+    // Right after a takeover, the previous owner's last announcements are not conflicts.
+    arp().receive(encodeGratuitousArpRequest({ mac: OTHER_NODE_MAC, ip: '198.18.0.10' }));
+    expect(conflicts).toEqual([]);
+    vi.advanceTimersByTime(1000);
     arp().receive(encodeArpReply({ senderMac: OTHER_NODE_MAC, senderIp: '198.18.0.10', targetMac: CLIENT_MAC, targetIp: '198.18.0.100' }));
     arp().receive(encodeGratuitousArpRequest({ mac: OTHER_NODE_MAC, ip: '198.18.0.10' }));
     ndp().receive(encodeUnsolicitedNa({ mac: OTHER_NODE_MAC, ip: '2001:db8::10' }));
@@ -215,6 +219,7 @@ describe('conflicts', () => {
 
   test('claims for IPs we do not own are ignored', () => {
     announcer.own('198.18.0.10', []);
+    vi.advanceTimersByTime(1000);
     arp().receive(encodeGratuitousArpRequest({ mac: OTHER_NODE_MAC, ip: '198.18.0.11' }));
     expect(conflicts).toEqual([]);
   });
