@@ -1,0 +1,510 @@
+// All three dialects -> one pair of immutable route tables (entry points
+// `web` and `websecure`), rebuilt on every change and swapped whole by the
+// caller. Pure: the adapter feeds objects in and writes out Events, status
+// and certificates from what compile() returns.
+//
+// Incremental by construction: per-object translations are cached
+// (object-cache.ts), route specs are cached per translated path, and the
+// tables are patched with RouteTable.update() for what changed, so one
+// changed Ingress among thousands costs the size of its host buckets.
+//
+// Decisions across objects:
+// - Ingress class: ingress-class.ts. Not ours = never read further.
+// - Two Ingresses with the same host, path and pathType: the older one
+//   (creationTimestamp, then namespace/name) serves it, the other is told
+//   (ingress-nginx merges them the same way).
+// - Canary Ingresses attach to the main Ingress path with the same host,
+//   path and pathType; one canary per path (ingress-nginx's limit); a canary
+//   without a main path is reported and serves nothing.
+// - ssl-redirect applies on hosts some Ingress declares TLS for.
+// - defaultBackend: the oldest Ingress declaring one serves every request
+//   that matches no route; the others are told.
+// - Traefik objects: traefik.io wins over traefik.containo.us for the same
+//   kind, namespace and name; the shadowed one is told.
+
+import type { V1Ingress, V1IngressClass, V1Secret, V1Service } from '@kubernetes/client-node';
+import { compileRouteTable, type DialectOrder, type RouteSpec, type RouteTable } from '../match/route-table.ts';
+import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
+import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
+import type { NamedMiddleware } from '../model/middleware-spec.ts';
+import type { RouteTarget } from '../model/route-target.ts';
+import type { CanaryNode, ServiceNode } from '../model/service-node.ts';
+import { groupOf, type IngressRouteObject, type MiddlewareObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
+import { MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
+import { classView, isOurIngress, type IngressClassOptions } from '../translate/ingress-class.ts';
+import { translateIngress, type CertificateRequirement, type IngressPathEntry, type IngressTranslation } from '../translate/ingress.ts';
+import { translateIngressRoute, type IngressRouteTranslation, type TraefikRouteEntry } from '../translate/ingress-route.ts';
+import { resolveMiddlewareRef } from '../translate/middleware-ref.ts';
+import { resolveTraefikService } from '../translate/traefik-service.ts';
+import { leaf } from '../translate/service-port.ts';
+import { ObjectCache } from './object-cache.ts';
+
+export interface IngressCompilerOptions<T> {
+  readonly classes?: IngressClassOptions;
+  /** Traefik's allowCrossNamespace (default false, as in Traefik). */
+  readonly allowCrossNamespace?: boolean;
+  readonly defaultSyntax?: RuleSyntax;
+  /** Port written in ssl-redirect Locations (omitted when 443). */
+  readonly httpsPort?: number;
+  readonly dialectOrder?: DialectOrder;
+  /** Turns a target into what the tables hold (the runtime's live objects); identity by default. */
+  readonly materialize?: (target: RouteTarget) => T;
+}
+
+export interface CompiledIngress<T> {
+  readonly web: RouteTable<T>;
+  readonly websecure: RouteTable<T>;
+  /** TLS Secrets to load into the CertificateStore, by Secret key. */
+  readonly certificates: readonly CertificateRequirement[];
+  /** Every current problem and note, per object. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Ingresses of our class (their status gets the entrypoint's address). */
+  readonly ownIngresses: readonly ObjectRef[];
+  /** Incremented on every compile. */
+  readonly version: number;
+  /** Routes changed by this compile (upserted + removed ids, both tables). */
+  readonly changed: number;
+}
+
+type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService';
+
+/** Traefik objects of one kind in both groups. */
+class GroupedObjects<O extends { apiVersion?: string; metadata?: { namespace?: string; name?: string } }> {
+  readonly io = new Map<string, O>();
+  readonly containo = new Map<string, O>();
+  set(obj: O): void {
+    const g = groupOf(obj.apiVersion);
+    (g === 'traefik.containo.us' ? this.containo : this.io).set(nsName(obj), obj);
+  }
+  delete(group: TraefikGroup, key: string): void {
+    (group === 'traefik.containo.us' ? this.containo : this.io).delete(key);
+  }
+  effective(key: string): O | undefined {
+    return this.io.get(key) ?? this.containo.get(key);
+  }
+  *keys(): Iterable<string> {
+    yield* this.io.keys();
+    for (const k of this.containo.keys()) if (!this.io.has(k)) yield k;
+  }
+  /** containo objects hidden by an io one. */
+  *shadowed(): Iterable<O> {
+    for (const [k, o] of this.containo) if (this.io.has(k)) yield o;
+  }
+}
+
+class CompilerView implements ClusterView {
+  readonly c: MapClusterView;
+  readonly middlewares: GroupedObjects<MiddlewareObject>;
+  readonly traefikServices: GroupedObjects<TraefikServiceObject>;
+  constructor(c: MapClusterView, m: GroupedObjects<MiddlewareObject>, t: GroupedObjects<TraefikServiceObject>) {
+    this.c = c;
+    this.middlewares = m;
+    this.traefikServices = t;
+  }
+  service(namespace: string, name: string): V1Service | undefined {
+    return this.c.service(namespace, name);
+  }
+  secret(namespace: string, name: string): V1Secret | undefined {
+    return this.c.secret(namespace, name);
+  }
+  middleware(namespace: string, name: string): MiddlewareObject | undefined {
+    return this.middlewares.effective(`${namespace}/${name}`);
+  }
+  middlewareKeys(): Iterable<string> {
+    return this.middlewares.keys();
+  }
+  traefikService(namespace: string, name: string): TraefikServiceObject | undefined {
+    return this.traefikServices.effective(`${namespace}/${name}`);
+  }
+}
+
+interface PathSpecs<T> {
+  readonly canary: IngressPathEntry | undefined;
+  readonly canaryPolicy: unknown;
+  readonly redirect: boolean;
+  readonly web: RouteSpec<T>;
+  readonly websecure: RouteSpec<T>;
+}
+
+interface TraefikSpecs<T> {
+  readonly web?: RouteSpec<T>;
+  readonly websecure?: RouteSpec<T>;
+}
+
+function versionOf(o: { metadata?: { resourceVersion?: string; generation?: number } }): string {
+  return o.metadata?.resourceVersion ?? String(o.metadata?.generation ?? '?');
+}
+
+function diag(ref: ObjectRef, severity: Diagnostic['severity'], reason: string, message: string): Diagnostic {
+  return { ref, type: severity === 'info' ? 'Normal' : 'Warning', reason, message, severity };
+}
+
+export class IngressCompiler<T = RouteTarget> {
+  readonly #opts: IngressCompilerOptions<T>;
+  readonly #materialize: (t: RouteTarget) => T;
+  readonly #ingresses = new Map<string, V1Ingress>();
+  readonly #classes = new Map<string, V1IngressClass>();
+  readonly #cluster = new MapClusterView();
+  readonly #middlewares = new GroupedObjects<MiddlewareObject>();
+  readonly #traefikServices = new GroupedObjects<TraefikServiceObject>();
+  readonly #ingressRoutes = new GroupedObjects<IngressRouteObject>();
+  readonly #view = new CompilerView(this.#cluster, this.#middlewares, this.#traefikServices);
+  #middlewareGeneration = 0;
+
+  readonly #ingressCache: ObjectCache<V1Ingress, IngressTranslation>;
+  readonly #routeCache: ObjectCache<IngressRouteObject, IngressRouteTranslation>;
+  readonly #middlewareCheck: ObjectCache<MiddlewareObject, { ok: boolean; diagnostics: Diagnostic[] }>;
+  readonly #serviceCheck: ObjectCache<TraefikServiceObject, { ok: boolean; diagnostics: Diagnostic[] }>;
+  readonly #pathSpecs = new WeakMap<IngressPathEntry, PathSpecs<T>>();
+  readonly #traefikSpecs = new WeakMap<TraefikRouteEntry, TraefikSpecs<T>>();
+  readonly #defaultTargets = new WeakMap<IngressTranslation, T>();
+
+  #web: RouteTable<T> | undefined;
+  #websecure: RouteTable<T> | undefined;
+  #webSpecs = new Map<string, RouteSpec<T>>();
+  #secureSpecs = new Map<string, RouteSpec<T>>();
+  #default: T | undefined;
+  #version = 0;
+
+  constructor(opts: IngressCompilerOptions<T> = {}) {
+    this.#opts = opts;
+    this.#materialize = opts.materialize ?? ((t) => t as unknown as T);
+    const traefikOpts = { allowCrossNamespace: opts.allowCrossNamespace ?? false, ...(opts.defaultSyntax ? { defaultSyntax: opts.defaultSyntax } : {}) };
+    this.#ingressCache = new ObjectCache((o, v) => translateIngress(o, v), versionOf);
+    this.#routeCache = new ObjectCache((o, v) => translateIngressRoute(o, v, traefikOpts), versionOf);
+    this.#middlewareCheck = new ObjectCache((o, v) => checkMiddleware(o, v, traefikOpts.allowCrossNamespace), versionOf);
+    this.#serviceCheck = new ObjectCache((o, v) => checkTraefikService(o, v, traefikOpts.allowCrossNamespace), versionOf);
+  }
+
+  // ---- inputs ---------------------------------------------------------------
+
+  setIngress(o: V1Ingress): void {
+    this.#ingresses.set(nsName(o), o);
+  }
+  deleteIngress(key: string): void {
+    this.#ingresses.delete(key);
+  }
+  setIngressClass(o: V1IngressClass): void {
+    this.#classes.set(o.metadata?.name ?? '', o);
+  }
+  deleteIngressClass(name: string): void {
+    this.#classes.delete(name);
+  }
+  setService(o: V1Service): void {
+    this.#cluster.services.set(nsName(o), o);
+  }
+  deleteService(key: string): void {
+    this.#cluster.services.delete(key);
+  }
+  setSecret(o: V1Secret): void {
+    this.#cluster.secrets.set(nsName(o), o);
+  }
+  deleteSecret(key: string): void {
+    this.#cluster.secrets.delete(key);
+  }
+  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject): void {
+    if (kind === 'Middleware') {
+      this.#middlewares.set(o as MiddlewareObject);
+      this.#middlewareGeneration++;
+    } else if (kind === 'TraefikService') this.#traefikServices.set(o as TraefikServiceObject);
+    else this.#ingressRoutes.set(o as IngressRouteObject);
+  }
+  deleteTraefik(kind: Kind, group: TraefikGroup, key: string): void {
+    if (kind === 'Middleware') {
+      this.#middlewares.delete(group, key);
+      this.#middlewareGeneration++;
+    } else if (kind === 'TraefikService') this.#traefikServices.delete(group, key);
+    else this.#ingressRoutes.delete(group, key);
+  }
+
+  // ---- compile --------------------------------------------------------------
+
+  compile(): CompiledIngress<T> {
+    const diagnostics: Diagnostic[] = [];
+    const certificates: CertificateRequirement[] = [];
+    const webSpecs = new Map<string, RouteSpec<T>>();
+    const secureSpecs = new Map<string, RouteSpec<T>>();
+
+    // Ingress ---------------------------------------------------------------
+    const classes = classView(this.#classes.values(), this.#opts.classes);
+    const own: ObjectRef[] = [];
+    const served: IngressTranslation[] = [];
+    const liveIngress = new Set<string>();
+    for (const [key, ing] of this.#ingresses) {
+      if (!isOurIngress(ing, classes, this.#opts.classes).ours) continue;
+      liveIngress.add(key);
+      const a = this.#ingressCache.get(key, ing, this.#view, this.#middlewareGeneration);
+      own.push(a.current.ref);
+      diagnostics.push(...a.current.diagnostics);
+      if (a.serve === undefined) {
+        diagnostics.push(diag(a.current.ref, 'error', 'NotServed', 'the Ingress is not served until the errors above are fixed'));
+        continue;
+      }
+      if (a.keptVersion !== undefined) {
+        diagnostics.push(diag(a.current.ref, 'warning', 'KeptLastGood', `this version has errors: the last good version (resourceVersion ${a.keptVersion}) is still served`));
+      }
+      served.push(a.serve);
+      certificates.push(...a.serve.certificates);
+    }
+    this.#ingressCache.retain(liveIngress);
+    served.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    this.#ingressSpecs(served, diagnostics, webSpecs, secureSpecs);
+
+    let defaultTarget: T | undefined;
+    let defaultOwner: IngressTranslation | undefined;
+    for (const tr of served) {
+      if (!tr.defaultBackend) continue;
+      if (defaultOwner) {
+        diagnostics.push(diag(tr.ref, 'warning', 'DuplicateDefaultBackend', `defaultBackend ignored: Ingress ${defaultOwner.ref.namespace}/${defaultOwner.ref.name} (older) provides the default backend`));
+        continue;
+      }
+      defaultOwner = tr;
+      let t = this.#defaultTargets.get(tr);
+      if (t === undefined) {
+        t = this.#materialize({ routeName: `ingress:${tr.ref.namespace}/${tr.ref.name}#default`, origin: tr.ref, middlewares: tr.defaultBackend.middlewares, service: tr.defaultBackend.leaf });
+        this.#defaultTargets.set(tr, t);
+      }
+      defaultTarget = t;
+    }
+
+    // Traefik ---------------------------------------------------------------
+    for (const kind of [this.#ingressRoutes, this.#middlewares, this.#traefikServices] as const) {
+      for (const o of (kind as GroupedObjects<IngressRouteObject>).shadowed()) {
+        const m = o.metadata ?? {};
+        diagnostics.push(
+          diag(
+            { kind: kindOf(o), apiVersion: o.apiVersion ?? 'traefik.containo.us/v1alpha1', namespace: m.namespace ?? 'default', name: m.name ?? '', ...(m.uid ? { uid: m.uid } : {}) },
+            'warning',
+            'Shadowed',
+            `ignored: the traefik.io/v1alpha1 ${kindOf(o)} of the same name wins over traefik.containo.us`,
+          ),
+        );
+      }
+    }
+    const liveMw = new Set<string>();
+    for (const key of this.#middlewares.keys()) {
+      liveMw.add(key);
+      const o = this.#middlewares.effective(key)!;
+      diagnostics.push(...this.#middlewareCheck.get(key, o, this.#view, this.#middlewareGeneration).current.diagnostics);
+    }
+    this.#middlewareCheck.retain(liveMw);
+    const liveTs = new Set<string>();
+    for (const key of this.#traefikServices.keys()) {
+      liveTs.add(key);
+      const o = this.#traefikServices.effective(key)!;
+      diagnostics.push(...this.#serviceCheck.get(key, o, this.#view, this.#middlewareGeneration).current.diagnostics);
+    }
+    this.#serviceCheck.retain(liveTs);
+    const liveIr = new Set<string>();
+    for (const key of this.#ingressRoutes.keys()) {
+      liveIr.add(key);
+      const ir = this.#ingressRoutes.effective(key)!;
+      const a = this.#routeCache.get(key, ir, this.#view, this.#middlewareGeneration);
+      diagnostics.push(...a.current.diagnostics);
+      if (a.serve === undefined) {
+        diagnostics.push(diag(a.current.ref, 'error', 'NotServed', 'the IngressRoute is not served until the errors above are fixed'));
+        continue;
+      }
+      if (a.keptVersion !== undefined) {
+        diagnostics.push(diag(a.current.ref, 'warning', 'KeptLastGood', `this version has errors: the last good version (resourceVersion ${a.keptVersion}) is still served`));
+      }
+      certificates.push(...a.serve.certificates);
+      for (const entry of a.serve.routes) {
+        let s = this.#traefikSpecs.get(entry);
+        if (s === undefined) {
+          const target = this.#materialize({ routeName: entry.routeName, origin: a.serve.ref, middlewares: entry.middlewares, service: entry.service });
+          const spec: RouteSpec<T> = { kind: 'traefik', id: entry.id, source: a.serve.ref.apiVersion, rule: entry.rule, priority: entry.priority, target };
+          s = { ...(entry.entryPoints.has('web') ? { web: spec } : {}), ...(entry.entryPoints.has('websecure') ? { websecure: spec } : {}) };
+          this.#traefikSpecs.set(entry, s);
+        }
+        if (s.web) webSpecs.set(entry.id, s.web);
+        if (s.websecure) secureSpecs.set(entry.id, s.websecure);
+      }
+    }
+    this.#routeCache.retain(liveIr);
+
+    // Tables ----------------------------------------------------------------
+    const order = this.#opts.dialectOrder ?? 'traefik-first';
+    let changed = 0;
+    const rebuildAll = this.#web === undefined || defaultTarget !== this.#default;
+    const next = (prevTable: RouteTable<T> | undefined, prev: Map<string, RouteSpec<T>>, now: Map<string, RouteSpec<T>>): RouteTable<T> => {
+      const upsert: RouteSpec<T>[] = [];
+      const remove: string[] = [];
+      for (const [id, spec] of now) if (prev.get(id) !== spec) upsert.push(spec);
+      for (const id of prev.keys()) if (!now.has(id)) remove.push(id);
+      changed += upsert.length + remove.length;
+      if (rebuildAll || prevTable === undefined || upsert.length + remove.length > now.size / 4) {
+        return compileRouteTable([...now.values()], { ...(defaultTarget !== undefined ? { defaultTarget } : {}), dialectOrder: order });
+      }
+      if (upsert.length === 0 && remove.length === 0) return prevTable;
+      return prevTable.update({ upsert, remove });
+    };
+    this.#web = next(this.#web, this.#webSpecs, webSpecs);
+    this.#websecure = next(this.#websecure, this.#secureSpecs, secureSpecs);
+    this.#webSpecs = webSpecs;
+    this.#secureSpecs = secureSpecs;
+    this.#default = defaultTarget;
+    for (const issue of [...this.#web.issues, ...this.#websecure.issues]) {
+      // The translators validate what the table checks; this is a safety net.
+      const ref = this.#refOfRoute(issue.id);
+      if (ref) diagnostics.push(diag(ref, 'error', 'BadRoute', `route ${issue.id}: ${issue.message}`));
+    }
+
+    return {
+      web: this.#web,
+      websecure: this.#websecure,
+      certificates: dedupeCertificates(certificates),
+      diagnostics: dedupeDiagnostics(diagnostics),
+      ownIngresses: own,
+      version: ++this.#version,
+      changed,
+    };
+  }
+
+  #refOfRoute(id: string): ObjectRef | undefined {
+    const m = /^(ingress|traefik\.io|traefik\.containo\.us):([^/]*)\/([^#]*)#/.exec(id);
+    if (!m) return undefined;
+    if (m[1] === 'ingress') return { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace: m[2]!, name: m[3]! };
+    return { kind: 'IngressRoute', apiVersion: `${m[1]}/v1alpha1`, namespace: m[2]!, name: m[3]! };
+  }
+
+  /** Ingress paths -> specs: duplicates, canary attachment, ssl-redirect. */
+  #ingressSpecs(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, RouteSpec<T>>, secureSpecs: Map<string, RouteSpec<T>>): void {
+    const exactTls = new Set<string>();
+    const wildcardTls = new Set<string>();
+    for (const tr of served) {
+      for (const h of tr.tlsHosts) {
+        if (h.startsWith('*.')) wildcardTls.add(h.slice(2));
+        else exactTls.add(h);
+      }
+    }
+    const hostHasTls = (host: string): boolean => {
+      if (host === '') return false;
+      if (host.startsWith('*.')) return wildcardTls.has(host.slice(2));
+      if (exactTls.has(host)) return true;
+      const dot = host.indexOf('.');
+      return dot > 0 && wildcardTls.has(host.slice(dot + 1));
+    };
+
+    // `served` is sorted oldest first, so the first main of a key wins.
+    const mains = new Map<string, { entry: IngressPathEntry; tr: IngressTranslation }>();
+    const canaries = new Map<string, { entry: IngressPathEntry; tr: IngressTranslation }>();
+    for (const tr of served) {
+      for (const entry of tr.paths) {
+        const table = tr.isCanary ? canaries : mains;
+        const first = table.get(entry.groupKey);
+        if (first === undefined) {
+          table.set(entry.groupKey, { entry, tr });
+          continue;
+        }
+        if (first.tr === tr) continue; // the same path twice in one Ingress: the first one
+        const what = tr.isCanary ? 'canary for' : 'path';
+        diagnostics.push(
+          diag(tr.ref, 'warning', tr.isCanary ? 'DuplicateCanary' : 'DuplicatePath', `${what} ${describePath(entry)} ignored: Ingress ${first.tr.ref.namespace}/${first.tr.ref.name} (older) already ${tr.isCanary ? 'is its canary' : 'serves it'}`),
+        );
+      }
+    }
+    for (const [key, c] of canaries) {
+      if (!mains.has(key)) {
+        diagnostics.push(diag(c.tr.ref, 'warning', 'CanaryWithoutMain', `canary path ${describePath(c.entry)} has no main Ingress with the same host, path and pathType: it serves nothing`));
+      }
+    }
+
+    for (const [key, { entry, tr }] of mains) {
+      const c = canaries.get(key);
+      const redirect = tr.config.forceSslRedirect || (tr.config.sslRedirect && hostHasTls(entry.host));
+      const policy = c?.tr.config.canary;
+      let s = this.#pathSpecs.get(entry);
+      if (s === undefined || s.canary !== c?.entry || s.canaryPolicy !== policy || s.redirect !== redirect) {
+        let service: ServiceNode = entry.leaf;
+        if (c && policy) {
+          // The canary inherits the main path's backend settings (ingress-nginx).
+          const canary: CanaryNode = {
+            kind: 'canary',
+            main: entry.leaf,
+            canary: leaf(c.entry.leaf.ref, entry.leaf.options, c.entry.leaf.labels),
+            policy,
+            canaryIngress: `${c.tr.ref.namespace}/${c.tr.ref.name}`,
+          };
+          service = canary;
+        }
+        const routeName = entry.id;
+        const secureTarget = this.#materialize({ routeName, origin: tr.ref, middlewares: entry.middlewares, service });
+        const webTarget = redirect ? this.#materialize(this.#redirectTarget(routeName, tr.ref)) : secureTarget;
+        s = {
+          canary: c?.entry,
+          canaryPolicy: policy,
+          redirect,
+          websecure: this.#pathSpec(entry, secureTarget),
+          web: redirect ? this.#pathSpec(entry, webTarget) : this.#pathSpec(entry, secureTarget),
+        };
+        this.#pathSpecs.set(entry, s);
+      }
+      webSpecs.set(entry.id, s.web);
+      secureSpecs.set(entry.id, s.websecure);
+    }
+  }
+
+  #pathSpec(entry: IngressPathEntry, target: T): RouteSpec<T> {
+    if (entry.regexRule) return { kind: 'traefik', id: entry.id, source: 'ingress-regex', rule: entry.regexRule, target };
+    return { kind: 'ingress', id: entry.id, source: 'ingress', host: entry.host, path: entry.path, pathType: entry.pathType, target };
+  }
+
+  #redirectTarget(routeName: string, origin: ObjectRef): RouteTarget {
+    const port = this.#opts.httpsPort;
+    const mw: NamedMiddleware = {
+      name: `${routeName}:ssl-redirect`,
+      spec: { type: 'redirectScheme', scheme: 'https', ...(port !== undefined && port !== 443 ? { port: String(port) } : {}), permanent: true, style: 'nginx' },
+    };
+    return { routeName, origin, middlewares: [mw], response: { status: 404 } };
+  }
+}
+
+function kindOf(o: { kind?: string }): 'IngressRoute' | 'Middleware' | 'TraefikService' {
+  return o.kind === 'Middleware' ? 'Middleware' : o.kind === 'TraefikService' ? 'TraefikService' : 'IngressRoute';
+}
+
+function describePath(e: IngressPathEntry): string {
+  return `${e.host || '*'}${e.path} (${e.pathType})`;
+}
+
+function traefikRef(o: MiddlewareObject | TraefikServiceObject, kind: 'Middleware' | 'TraefikService'): ObjectRef {
+  const m = o.metadata ?? {};
+  return { kind, apiVersion: o.apiVersion ?? 'traefik.io/v1alpha1', namespace: m.namespace ?? 'default', name: m.name ?? '', ...(m.uid ? { uid: m.uid } : {}), ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}) };
+}
+
+function checkMiddleware(o: MiddlewareObject, view: ClusterView, allowCrossNamespace: boolean): { ok: boolean; diagnostics: Diagnostic[] } {
+  const ref = traefikRef(o, 'Middleware');
+  const r = resolveMiddlewareRef({ name: ref.name, namespace: ref.namespace }, ref.namespace, view, allowCrossNamespace);
+  if (!r.ok) return { ok: false, diagnostics: [diag(ref, 'error', r.reason, r.error.replace(`Middleware ${ref.namespace}/${ref.name}: `, ''))] };
+  return { ok: true, diagnostics: r.warnings.map((w) => diag(ref, 'warning', 'IgnoredField', w)) };
+}
+
+function checkTraefikService(o: TraefikServiceObject, view: ClusterView, allowCrossNamespace: boolean): { ok: boolean; diagnostics: Diagnostic[] } {
+  const ref = traefikRef(o, 'TraefikService');
+  const r = resolveTraefikService(o, view, { allowCrossNamespace });
+  if (!r.ok) return { ok: false, diagnostics: [diag(ref, 'error', r.reason, r.error)] };
+  return { ok: true, diagnostics: r.warnings.map((w) => diag(ref, 'warning', 'IgnoredField', w)) };
+}
+
+function dedupeCertificates(list: CertificateRequirement[]): CertificateRequirement[] {
+  const by = new Map<string, { hosts: Set<string>; origin: ObjectRef }>();
+  for (const c of list) {
+    const e = by.get(c.secretKey);
+    if (e) for (const h of c.hosts) e.hosts.add(h);
+    else by.set(c.secretKey, { hosts: new Set(c.hosts), origin: c.origin });
+  }
+  return [...by].sort(([a], [b]) => (a < b ? -1 : 1)).map(([secretKey, e]) => ({ secretKey, hosts: [...e.hosts].sort(), origin: e.origin }));
+}
+
+function dedupeDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const d of list) {
+    const k = `${refKey(d.ref)}\u0000${d.reason}\u0000${d.message}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(d);
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+// Middlewares as data: what the translators produce from Traefik Middleware
+// objects and ingress-nginx annotations. runtime/middlewares/*.ts turn each
+// into a live Middleware of the L7 engine (src/proxy/http/types.ts).
+
+import type { IpNetwork } from '../match/ip-match.ts';
+import type { SourceCriterion, StickyCookie } from './service-node.ts';
+
+export interface RedirectSchemeSpec {
+  readonly type: 'redirectScheme';
+  readonly scheme: 'http' | 'https';
+  /** Port in the Location; undefined = the scheme's default. */
+  readonly port?: string;
+  readonly permanent: boolean;
+  /** Status codes: ingress-nginx's ssl-redirect uses 308; Traefik 301/302 (308/307 for non-GET in v3). */
+  readonly style: 'traefik' | 'nginx';
+}
+
+export interface RedirectRegexSpec {
+  readonly type: 'redirectRegex';
+  readonly regex: RegExp;
+  /** Go-style replacement with $1 / ${name}. */
+  readonly replacement: string;
+  readonly permanent: boolean;
+}
+
+export interface StripPrefixSpec {
+  readonly type: 'stripPrefix';
+  readonly prefixes: readonly string[];
+  readonly forceSlash: boolean;
+}
+
+export interface AddPrefixSpec {
+  readonly type: 'addPrefix';
+  readonly prefix: string;
+}
+
+export interface ReplacePathSpec {
+  readonly type: 'replacePath';
+  readonly path: string;
+}
+
+/** ingress-nginx rewrite-target: `rewrite "(?i)<path>" <target> break;`. */
+export interface RewriteTargetSpec {
+  readonly type: 'rewriteTarget';
+  readonly regex: RegExp;
+  readonly target: string;
+}
+
+export interface HeadersSpec {
+  readonly type: 'headers';
+  /** Empty value = remove the field. */
+  readonly request: readonly (readonly [string, string])[];
+  readonly response: readonly (readonly [string, string])[];
+  /** Security and CORS response fields, precomputed. */
+  readonly securityResponse: readonly (readonly [string, string])[];
+  readonly cors?: {
+    readonly allowOrigins: readonly string[];
+    readonly allowMethods: readonly string[];
+    readonly allowHeaders: readonly string[];
+    readonly exposeHeaders: readonly string[];
+    readonly allowCredentials: boolean;
+    readonly maxAge?: number;
+    readonly addVaryHeader: boolean;
+  };
+  /** allowedHosts: other hosts get 400 (Traefik's secure middleware). */
+  readonly allowedHosts: readonly string[];
+}
+
+export interface IpAllowListSpec {
+  readonly type: 'ipAllowList';
+  readonly ranges: readonly IpNetwork[];
+  readonly source: SourceCriterion;
+  /** 403 by default. */
+  readonly rejectStatus: number;
+}
+
+export interface RateLimitSpec {
+  readonly type: 'rateLimit';
+  /** Tokens per second. */
+  readonly ratePerSecond: number;
+  /** Bucket size. */
+  readonly burst: number;
+  readonly source: SourceCriterion;
+  /** Traefik 429, ingress-nginx limit-req-status-code default 503. */
+  readonly rejectStatus: number;
+}
+
+export interface InFlightReqSpec {
+  readonly type: 'inFlightReq';
+  readonly amount: number;
+  readonly source: SourceCriterion;
+}
+
+export interface BasicAuthUser {
+  readonly name: string;
+  /** htpasswd hash (`{SHA}`, `$apr1$`, `$1$`, bcrypt) or plain text. */
+  readonly hash: string;
+}
+
+export interface BasicAuthSpec {
+  readonly type: 'basicAuth';
+  readonly users: readonly BasicAuthUser[];
+  readonly realm: string;
+  readonly removeHeader: boolean;
+  /** Forward the authenticated user name in this request header. */
+  readonly headerField?: string;
+}
+
+export interface CompressSpec {
+  readonly type: 'compress';
+  readonly excludedContentTypes: readonly string[];
+  readonly includedContentTypes: readonly string[];
+  readonly minResponseBodyBytes: number;
+  /** In server preference order: gzip, br, zstd. */
+  readonly encodings: readonly ('gzip' | 'br' | 'zstd')[];
+}
+
+export interface RetrySpec {
+  readonly type: 'retry';
+  readonly attempts: number;
+  readonly initialIntervalMs: number;
+}
+
+export interface BodyLimitSpec {
+  readonly type: 'bodyLimit';
+  readonly maxBytes: number;
+}
+
+/** ingress-nginx affinity: cookie (and Traefik weighted sticky): pins a client to an endpoint. */
+export interface StickyCookieSpec {
+  readonly type: 'stickyCookie';
+  readonly cookie: StickyCookie;
+}
+
+export type MiddlewareSpec =
+  | RedirectSchemeSpec
+  | RedirectRegexSpec
+  | StripPrefixSpec
+  | AddPrefixSpec
+  | ReplacePathSpec
+  | RewriteTargetSpec
+  | HeadersSpec
+  | IpAllowListSpec
+  | RateLimitSpec
+  | InFlightReqSpec
+  | BasicAuthSpec
+  | CompressSpec
+  | RetrySpec
+  | BodyLimitSpec
+  | StickyCookieSpec;
+
+/** A middleware with its identity: state (rate limiter buckets, counters) survives a rebuild while the key is the same. */
+export interface NamedMiddleware {
+  /** For logs, e.g. `ns-name@kubernetescrd` or `ingress ns/name: limit-rps`. */
+  readonly name: string;
+  readonly spec: MiddlewareSpec;
+}

@@ -1,0 +1,130 @@
+// What the translators may look up besides the object they translate. Every
+// lookup goes through this interface so the compiler can record it: a cached
+// translation stays valid while every object it looked at is the same.
+
+import type { V1Secret, V1Service } from '@kubernetes/client-node';
+import type { MiddlewareObject, TraefikServiceObject } from '../model/traefik-crd.ts';
+
+export interface ClusterView {
+  service(namespace: string, name: string): V1Service | undefined;
+  secret(namespace: string, name: string): V1Secret | undefined;
+  /** The effective Middleware (traefik.io over traefik.containo.us). */
+  middleware(namespace: string, name: string): MiddlewareObject | undefined;
+  /** All Middleware names in the cluster as `ns/name` (for `ns-name@kubernetescrd` references). */
+  middlewareKeys(): Iterable<string>;
+  traefikService(namespace: string, name: string): TraefikServiceObject | undefined;
+}
+
+/** A ClusterView over plain maps keyed `ns/name` (tests, the compiler). */
+export class MapClusterView implements ClusterView {
+  readonly services: Map<string, V1Service>;
+  readonly secrets: Map<string, V1Secret>;
+  readonly middlewares: Map<string, MiddlewareObject>;
+  readonly traefikServices: Map<string, TraefikServiceObject>;
+
+  constructor(init: {
+    services?: Map<string, V1Service>;
+    secrets?: Map<string, V1Secret>;
+    middlewares?: Map<string, MiddlewareObject>;
+    traefikServices?: Map<string, TraefikServiceObject>;
+  } = {}) {
+    this.services = init.services ?? new Map();
+    this.secrets = init.secrets ?? new Map();
+    this.middlewares = init.middlewares ?? new Map();
+    this.traefikServices = init.traefikServices ?? new Map();
+  }
+
+  service(namespace: string, name: string): V1Service | undefined {
+    return this.services.get(`${namespace}/${name}`);
+  }
+  secret(namespace: string, name: string): V1Secret | undefined {
+    return this.secrets.get(`${namespace}/${name}`);
+  }
+  middleware(namespace: string, name: string): MiddlewareObject | undefined {
+    return this.middlewares.get(`${namespace}/${name}`);
+  }
+  middlewareKeys(): Iterable<string> {
+    return this.middlewares.keys();
+  }
+  traefikService(namespace: string, name: string): TraefikServiceObject | undefined {
+    return this.traefikServices.get(`${namespace}/${name}`);
+  }
+}
+
+/** The key of an object in the maps above. */
+export function nsName(obj: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+/**
+ * A ClusterView that remembers what it was asked and what it answered, so a
+ * cached result can be reused while every answer is still the same object.
+ */
+export class RecordingView implements ClusterView {
+  readonly base: ClusterView;
+  readonly deps: Dependency[] = [];
+  #sawKeys = false;
+
+  constructor(base: ClusterView) {
+    this.base = base;
+  }
+
+  service(namespace: string, name: string): V1Service | undefined {
+    const v = this.base.service(namespace, name);
+    this.deps.push({ kind: 'service', namespace, name, seen: v });
+    return v;
+  }
+  secret(namespace: string, name: string): V1Secret | undefined {
+    const v = this.base.secret(namespace, name);
+    this.deps.push({ kind: 'secret', namespace, name, seen: v });
+    return v;
+  }
+  middleware(namespace: string, name: string): MiddlewareObject | undefined {
+    const v = this.base.middleware(namespace, name);
+    this.deps.push({ kind: 'middleware', namespace, name, seen: v });
+    return v;
+  }
+  middlewareKeys(): Iterable<string> {
+    this.#sawKeys = true;
+    return this.base.middlewareKeys();
+  }
+  traefikService(namespace: string, name: string): TraefikServiceObject | undefined {
+    const v = this.base.traefikService(namespace, name);
+    this.deps.push({ kind: 'traefikService', namespace, name, seen: v });
+    return v;
+  }
+  /** True when the answer depended on the whole Middleware list (any Middleware change invalidates it). */
+  get sawMiddlewareKeys(): boolean {
+    return this.#sawKeys;
+  }
+}
+
+export interface Dependency {
+  readonly kind: 'service' | 'secret' | 'middleware' | 'traefikService';
+  readonly namespace: string;
+  readonly name: string;
+  readonly seen: unknown;
+}
+
+/** Whether every recorded answer is still the same object. */
+export function dependenciesHold(deps: readonly Dependency[], view: ClusterView): boolean {
+  for (const d of deps) {
+    let now: unknown;
+    switch (d.kind) {
+      case 'service':
+        now = view.service(d.namespace, d.name);
+        break;
+      case 'secret':
+        now = view.secret(d.namespace, d.name);
+        break;
+      case 'middleware':
+        now = view.middleware(d.namespace, d.name);
+        break;
+      case 'traefikService':
+        now = view.traefikService(d.namespace, d.name);
+        break;
+    }
+    if (now !== d.seen) return false;
+  }
+  return true;
+}

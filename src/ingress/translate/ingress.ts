@@ -1,0 +1,245 @@
+// One networking.k8s.io/v1 Ingress -> its paths, default backend and TLS
+// requirements, with every problem reported on the Ingress. Pure: lookups go
+// through the ClusterView. Canary attachment and cross-Ingress decisions
+// (duplicate paths, host-wide TLS for ssl-redirect, the default backend) are
+// taken later by the compiler, which sees all Ingresses.
+
+import type { V1Ingress, V1IngressBackend } from '@kubernetes/client-node';
+import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-rule-compiler.ts';
+import { compileIngressPath, type IngressPathType } from '../match/ingress-path.ts';
+import { parseIngressHost } from '../match/host.ts';
+import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
+import type { NamedMiddleware } from '../model/middleware-spec.ts';
+import type { BackendOptions, LeafNode } from '../model/service-node.ts';
+import type { ClusterView } from './cluster-view.ts';
+import { parseNginxAnnotations, type NginxConfig } from './nginx-annotations.ts';
+import { ruleString } from './rule-text.ts';
+import { backendLabels, leaf, resolveServicePort } from './service-port.ts';
+import { compileGoRegexp } from '../match/go-regexp.ts';
+
+/** A TLS certificate the proxy should serve: a `kubernetes.io/tls` Secret for some hosts. */
+export interface CertificateRequirement {
+  /** `ns/name` of the Secret (the CertificateStore key). */
+  readonly secretKey: string;
+  readonly hosts: readonly string[];
+  readonly origin: ObjectRef;
+}
+
+export interface IngressPathEntry {
+  /** Canary attachment and duplicate detection key: host, path and pathType. */
+  readonly groupKey: string;
+  readonly id: string;
+  /** Rule host ("" = any). */
+  readonly host: string;
+  readonly path: string;
+  readonly pathType: IngressPathType;
+  /** use-regex / rewrite-target: `Host(h) && PathRegexp((?i)^path)` instead of a plain Ingress path. */
+  readonly regexRule?: CompiledTraefikRule;
+  readonly leaf: LeafNode;
+  /** In order, for both entry points. */
+  readonly middlewares: readonly NamedMiddleware[];
+}
+
+export interface IngressTranslation {
+  readonly ref: ObjectRef;
+  /** For "oldest wins" between Ingresses (creationTimestamp, then ns/name). */
+  readonly order: string;
+  readonly config: NginxConfig;
+  readonly isCanary: boolean;
+  readonly paths: readonly IngressPathEntry[];
+  readonly defaultBackend?: { readonly leaf: LeafNode; readonly middlewares: readonly NamedMiddleware[] };
+  readonly certificates: readonly CertificateRequirement[];
+  /** Hosts this Ingress declares TLS for (ssl-redirect applies to them). */
+  readonly tlsHosts: readonly string[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** An error makes the whole Ingress unusable. */
+  readonly ok: boolean;
+}
+
+export function ingressRef(ing: V1Ingress): ObjectRef {
+  const m = ing.metadata ?? {};
+  return {
+    kind: 'Ingress',
+    apiVersion: 'networking.k8s.io/v1',
+    namespace: m.namespace ?? 'default',
+    name: m.name ?? '',
+    ...(m.uid ? { uid: m.uid } : {}),
+    ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+  };
+}
+
+export function creationOrder(meta: { creationTimestamp?: Date | string; namespace?: string; name?: string } | undefined): string {
+  const t = meta?.creationTimestamp;
+  const iso = t instanceof Date ? t.toISOString() : typeof t === 'string' ? new Date(t).toISOString() : '9999';
+  return `${iso} ${meta?.namespace ?? ''}/${meta?.name ?? ''}`;
+}
+
+export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTranslation {
+  const ref = ingressRef(ing);
+  const sink = new DiagnosticSink(ref);
+  const config = parseNginxAnnotations(ing.metadata?.annotations, sink);
+  const isCanary = config.canary !== undefined || ing.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true';
+  const ns = ref.namespace;
+  const spec = ing.spec ?? {};
+
+  const options: BackendOptions = {
+    protocol: config.protocol,
+    ...(config.connectTimeoutMs !== undefined ? { connectTimeoutMs: config.connectTimeoutMs } : {}),
+    ...(config.readTimeoutMs !== undefined ? { readTimeoutMs: config.readTimeoutMs } : {}),
+    ...(config.sendTimeoutMs !== undefined ? { sendTimeoutMs: config.sendTimeoutMs } : {}),
+    ...(config.maxBodyBytes !== undefined ? { maxBodyBytes: config.maxBodyBytes } : {}),
+  };
+  const resolve = (backend: V1IngressBackend | undefined, where: string): LeafNode | undefined => {
+    if (backend === undefined) {
+      sink.error('MissingBackend', `${where}: no backend`);
+      return undefined;
+    }
+    if (backend.resource) {
+      sink.error('UnsupportedBackend', `${where}: resource backends (${backend.resource.kind ?? '?'}) are not supported; use a Service`);
+      return undefined;
+    }
+    const svc = backend.service;
+    if (!svc?.name) {
+      sink.error('MissingBackend', `${where}: backend.service.name is required`);
+      return undefined;
+    }
+    const declared = svc.port?.number ?? svc.port?.name;
+    const r = resolveServicePort(view, ns, svc.name, declared);
+    if (!r.ok) {
+      sink.error(r.reason, `${where}: ${r.error}`);
+      return undefined;
+    }
+    return leaf(r.ref, options, backendLabels(r.ref, declared, 'kubernetes'));
+  };
+
+  const paths: IngressPathEntry[] = [];
+  (spec.rules ?? []).forEach((rule, ri) => {
+    const hostText = rule.host ?? '';
+    const host = parseIngressHost(hostText);
+    if (!host.ok) {
+      sink.error('BadHost', `rules[${ri}]: ${host.error}`);
+      return;
+    }
+    const canonicalHost = host.host.kind === 'exact' ? host.host.host : host.host.kind === 'wildcard' ? `*.${host.host.suffix}` : '';
+    (rule.http?.paths ?? []).forEach((p, pi) => {
+      const where = `rules[${ri}].http.paths[${pi}]`;
+      const pathType = (p.pathType ?? 'ImplementationSpecific') as IngressPathType;
+      const compiled = compileIngressPath(p.path, pathType);
+      if (!compiled.ok) {
+        sink.error('BadPath', `${where}: ${compiled.error}`);
+        return;
+      }
+      const target = resolve(p.backend, where);
+      if (target === undefined) return;
+      const path = p.path || '/';
+      let regexRule: CompiledTraefikRule | undefined;
+      if (config.regexPaths && pathType !== 'Exact') {
+        regexRule = regexPathRule(canonicalHost, path, (m) => sink.error('BadPath', `${where}: ${m}`));
+        if (regexRule === undefined) return;
+      }
+      paths.push({
+        groupKey: `${canonicalHost}\u0000${path}\u0000${pathType}`,
+        id: `ingress:${ns}/${ref.name}#${ri}/${pi}`,
+        host: canonicalHost,
+        path,
+        pathType,
+        ...(regexRule ? { regexRule } : {}),
+        leaf: target,
+        middlewares: isCanary ? [] : annotationMiddlewares(config, ref, regexRule ? '/' : path, sink, path),
+      });
+    });
+  });
+
+  let defaultBackend: IngressTranslation['defaultBackend'];
+  if (spec.defaultBackend) {
+    const target = resolve(spec.defaultBackend, 'defaultBackend');
+    if (target) {
+      if (isCanary) sink.warn('CanaryDefaultBackend', 'defaultBackend of a canary Ingress is not used (canaries attach to paths)');
+      else defaultBackend = { leaf: target, middlewares: annotationMiddlewares(config, ref, '/', sink) };
+    }
+  }
+
+  const certificates: CertificateRequirement[] = [];
+  const tlsHosts: string[] = [];
+  const ruleHosts = [...new Set((spec.rules ?? []).map((r) => (r.host ?? '').toLowerCase()).filter((h) => h !== ''))];
+  (spec.tls ?? []).forEach((tls, ti) => {
+    if (isCanary) return;
+    // Without hosts, a TLS entry covers the Ingress's rule hosts.
+    const hosts = (tls.hosts ?? []).length > 0 ? tls.hosts!.map((h) => h.toLowerCase()) : ruleHosts;
+    tlsHosts.push(...hosts);
+    if (!tls.secretName) {
+      sink.info('DefaultCertificate', `tls[${ti}] names no Secret: the default certificate serves ${hosts.join(', ') || 'its hosts'}`);
+      return;
+    }
+    const secret = view.secret(ns, tls.secretName);
+    if (secret === undefined) {
+      sink.warn('MissingSecret', `tls[${ti}]: Secret ${ns}/${tls.secretName} not found; the default certificate is served for ${hosts.join(', ') || 'its hosts'}`);
+    } else if (secret.type !== undefined && secret.type !== 'kubernetes.io/tls') {
+      sink.warn('BadSecret', `tls[${ti}]: Secret ${ns}/${tls.secretName} is of type ${secret.type}, not kubernetes.io/tls`);
+    }
+    certificates.push({ secretKey: `${ns}/${tls.secretName}`, hosts, origin: ref });
+  });
+  if (isCanary && (spec.tls ?? []).length > 0) sink.warn('IgnoredField', 'spec.tls of a canary Ingress is ignored: the main Ingress\'s TLS applies');
+  if ((spec.rules ?? []).length === 0 && !spec.defaultBackend) sink.warn('NoRules', 'the Ingress has neither rules nor a defaultBackend');
+
+  return {
+    ref,
+    order: creationOrder(ing.metadata),
+    config,
+    isCanary,
+    paths,
+    ...(defaultBackend ? { defaultBackend } : {}),
+    certificates,
+    tlsHosts,
+    diagnostics: sink.items,
+    ok: !sink.hasErrors,
+  };
+}
+
+/**
+ * ingress-nginx reads a path in regex mode as `location ~* "^<path>"`: a
+ * case-insensitive regex anchored at the start only.
+ */
+function regexPathRule(host: string, path: string, fail: (message: string) => void): CompiledTraefikRule | undefined {
+  const re = `(?i)^${path}`;
+  const check = compileGoRegexp(re);
+  if (!check.ok) {
+    fail(`path ${JSON.stringify(path)} is not a valid regular expression: ${check.error}`);
+    return undefined;
+  }
+  let hostPart = '';
+  if (host.startsWith('*.')) hostPart = `HostRegexp(${ruleString(`^[^.]+\\.${host.slice(2).replaceAll('.', '\\.')}$`)}) && `;
+  else if (host !== '') hostPart = `Host(${ruleString(host)}) && `;
+  const r = compileTraefikRule(`${hostPart}PathRegexp(${ruleString(re)})`);
+  if (!r.ok) {
+    fail(`path ${JSON.stringify(path)}: ${r.error.message}`);
+    return undefined;
+  }
+  return r.rule;
+}
+
+/** The middlewares ingress-nginx annotations ask for, in nginx's phase order (access, then rewrite before proxying). */
+function annotationMiddlewares(config: NginxConfig, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
+  const out: NamedMiddleware[] = [];
+  const name = (what: string): string => `ingress:${ref.namespace}/${ref.name}:${what}`;
+  if (config.allowRanges) {
+    out.push({ name: name('whitelist-source-range'), spec: { type: 'ipAllowList', ranges: config.allowRanges, source: { depth: 0, excluded: [] }, rejectStatus: 403 } });
+  }
+  if (config.limitRps) {
+    out.push({
+      name: name('limit-rps'),
+      spec: { type: 'rateLimit', ratePerSecond: config.limitRps.rps, burst: config.limitRps.burst, source: { depth: 0, excluded: [] }, rejectStatus: 503 },
+    });
+  }
+  if (config.affinity) {
+    out.push({ name: name('affinity'), spec: { type: 'stickyCookie', cookie: { ...config.affinity, path: config.affinity.path ?? cookiePath } } });
+  }
+  if (config.rewriteTarget !== undefined && rewritePath !== undefined) {
+    // nginx: `rewrite "(?i)<path>" <target> break;` - unanchored, the whole
+    // URI is replaced by the target with $1.. substituted.
+    const r = compileGoRegexp(`(?i)${rewritePath}`);
+    if (!r.ok) sink.error('BadPath', `path ${JSON.stringify(rewritePath)} is not a valid regular expression for rewrite-target: ${r.error}`);
+    else out.push({ name: name('rewrite-target'), spec: { type: 'rewriteTarget', regex: r.regexp, target: config.rewriteTarget } });
+  }
+  return out;
+}

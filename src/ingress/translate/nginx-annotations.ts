@@ -1,0 +1,271 @@
+// ingress-nginx annotations (`nginx.ingress.kubernetes.io/<name>`) -> one
+// config value per Ingress. Semantics follow ingress-nginx's annotation
+// documentation (user-guide/nginx-configuration/annotations):
+// - canary*: see nginx-canary.ts; only read with `canary: "true"`; on a
+//   canary Ingress every other annotation is ignored (the main Ingress's
+//   settings apply) except those of session affinity.
+// - ssl-redirect: default true when the Ingress has TLS for the host;
+//   force-ssl-redirect: redirect even without TLS. Redirect status 308 (the
+//   default of ingress-nginx's http-redirect-code).
+// - rewrite-target with capture groups `$1`..; the path is then read as a
+//   case-insensitive regex anchored at the start, as with use-regex.
+// - whitelist-source-range: comma-separated CIDRs; others get 403.
+// - proxy-body-size: nginx size (`8m`), "0" = unlimited; over it: 413.
+// - backend-protocol: HTTP or HTTPS here (GRPC, GRPCS, FCGI, AUTO_HTTP are
+//   not supported and reported).
+// - affinity: cookie, with session-cookie-* (name default INGRESSCOOKIE).
+// - proxy-connect/read/send-timeout: integer seconds.
+// - limit-rps: requests per second per client IP; burst = rps x
+//   limit-burst-multiplier (default 5); over it: 503 (limit-req-status-code's
+//   default).
+// Values are parsed strictly: a bad value is an error on the Ingress (left
+// out, or its last good version kept) instead of a silent default.
+// Every other annotation under the prefix is reported as unsupported.
+
+import type { IpNetwork } from '../match/ip-match.ts';
+import { parseIpNetwork } from '../match/ip-match.ts';
+import { compileGoRegexp } from '../match/go-regexp.ts';
+import type { DiagnosticSink } from '../model/diagnostic.ts';
+import type { StickyCookie } from '../model/service-node.ts';
+import { parseGoBool, parseInteger, parseNginxSize, type Parsed } from './value-parsers.ts';
+
+export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
+
+export interface NginxCanaryConfig {
+  readonly header?: string;
+  readonly headerValue?: string;
+  readonly headerPattern?: RegExp;
+  readonly cookie?: string;
+  readonly weight: number;
+  readonly weightTotal: number;
+}
+
+export interface NginxConfig {
+  /** Set when `canary: "true"`. */
+  readonly canary?: NginxCanaryConfig;
+  readonly sslRedirect: boolean;
+  readonly forceSslRedirect: boolean;
+  readonly rewriteTarget?: string;
+  /** Paths are case-insensitive regexes (use-regex, or implied by rewrite-target). */
+  readonly regexPaths: boolean;
+  readonly allowRanges?: readonly IpNetwork[];
+  readonly maxBodyBytes?: number;
+  readonly protocol: 'http' | 'https';
+  readonly affinity?: StickyCookie;
+  readonly connectTimeoutMs?: number;
+  readonly readTimeoutMs?: number;
+  readonly sendTimeoutMs?: number;
+  readonly limitRps?: { readonly rps: number; readonly burst: number };
+}
+
+const CANARY = new Set(['canary', 'canary-weight', 'canary-weight-total', 'canary-by-header', 'canary-by-header-value', 'canary-by-header-pattern', 'canary-by-cookie']);
+const AFFINITY = new Set([
+  'affinity',
+  'affinity-mode',
+  'affinity-canary-behavior',
+  'session-cookie-name',
+  'session-cookie-path',
+  'session-cookie-domain',
+  'session-cookie-max-age',
+  'session-cookie-expires',
+  'session-cookie-samesite',
+  'session-cookie-secure',
+  'session-cookie-change-on-failure',
+]);
+const OTHERS = new Set([
+  'ssl-redirect',
+  'force-ssl-redirect',
+  'rewrite-target',
+  'use-regex',
+  'whitelist-source-range',
+  'proxy-body-size',
+  'backend-protocol',
+  'proxy-connect-timeout',
+  'proxy-read-timeout',
+  'proxy-send-timeout',
+  'limit-rps',
+  'limit-burst-multiplier',
+]);
+
+/** Every annotation name (without prefix) we honour. */
+export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS]);
+
+export function parseNginxAnnotations(annotations: Readonly<Record<string, string>> | undefined, sink: DiagnosticSink): NginxConfig {
+  const a = new Map<string, string>();
+  for (const [k, v] of Object.entries(annotations ?? {})) {
+    if (k.startsWith(NGINX_PREFIX)) a.set(k.slice(NGINX_PREFIX.length), v);
+  }
+  const bad = (name: string, error: string): void => sink.error('BadAnnotation', `${NGINX_PREFIX}${name}: ${error}`);
+  const get = <T>(name: string, parse: (text: string) => Parsed<T>): T | undefined => {
+    const text = a.get(name);
+    if (text === undefined) return undefined;
+    const r = parse(text);
+    if (!r.ok) {
+      bad(name, r.error);
+      return undefined;
+    }
+    return r.value;
+  };
+
+  for (const name of [...a.keys()].sort()) {
+    if (!SUPPORTED_NGINX_ANNOTATIONS.has(name)) {
+      sink.warn('UnsupportedAnnotation', `${NGINX_PREFIX}${name} is not supported by metalgate and is ignored`);
+    }
+  }
+
+  const isCanary = get('canary', parseGoBool) === true;
+  let canary: NginxCanaryConfig | undefined;
+  if (isCanary) {
+    canary = parseCanary(a, get, bad);
+    for (const name of [...a.keys()].sort()) {
+      if (OTHERS.has(name)) {
+        sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} is ignored on a canary Ingress: the main Ingress's setting applies`);
+      }
+    }
+  } else {
+    for (const name of [...a.keys()].sort()) {
+      if (CANARY.has(name) && name !== 'canary') {
+        sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} has no effect without ${NGINX_PREFIX}canary: "true"`);
+      }
+    }
+  }
+
+  const affinity = parseAffinity(a, get, bad);
+  if (isCanary) return { canary, sslRedirect: true, forceSslRedirect: false, regexPaths: false, protocol: 'http', affinity };
+
+  const rewriteTarget = a.get('rewrite-target');
+  const useRegex = get('use-regex', parseGoBool) ?? false;
+  let allowRanges: IpNetwork[] | undefined;
+  const allowText = a.get('whitelist-source-range');
+  if (allowText !== undefined) {
+    allowRanges = [];
+    for (const part of allowText.split(',')) {
+      const t = part.trim();
+      if (t === '') continue;
+      const net = parseIpNetwork(t);
+      if (net === null) bad('whitelist-source-range', `${JSON.stringify(t)} is not an IP address or CIDR`);
+      else allowRanges.push(net);
+    }
+  }
+  const protocolText = a.get('backend-protocol');
+  let protocol: 'http' | 'https' = 'http';
+  if (protocolText !== undefined) {
+    const p = protocolText.trim().toUpperCase();
+    if (p === 'HTTP') protocol = 'http';
+    else if (p === 'HTTPS') protocol = 'https';
+    else if (['GRPC', 'GRPCS', 'AUTO_HTTP', 'FCGI'].includes(p)) bad('backend-protocol', `${protocolText} is not supported by metalgate (HTTP or HTTPS)`);
+    else bad('backend-protocol', `${JSON.stringify(protocolText)} is not a backend protocol (HTTP or HTTPS)`);
+  }
+  const seconds = (name: string): number | undefined => {
+    const s = get(name, (t) => parseInteger(t, 0, 86_400));
+    return s === undefined ? undefined : s * 1000;
+  };
+  const rps = get('limit-rps', (t) => parseInteger(t, 1, 1_000_000));
+  const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
+
+  return {
+    sslRedirect: get('ssl-redirect', parseGoBool) ?? true,
+    forceSslRedirect: get('force-ssl-redirect', parseGoBool) ?? false,
+    ...(rewriteTarget !== undefined ? { rewriteTarget } : {}),
+    regexPaths: useRegex || rewriteTarget !== undefined,
+    ...(allowRanges ? { allowRanges } : {}),
+    ...optional('maxBodyBytes', get('proxy-body-size', parseNginxSize)),
+    protocol,
+    ...(affinity ? { affinity } : {}),
+    ...optional('connectTimeoutMs', seconds('proxy-connect-timeout')),
+    ...optional('readTimeoutMs', seconds('proxy-read-timeout')),
+    ...optional('sendTimeoutMs', seconds('proxy-send-timeout')),
+    ...(rps !== undefined ? { limitRps: { rps, burst: rps * multiplier } } : {}),
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
+}
+
+type Getter = <T>(name: string, parse: (text: string) => Parsed<T>) => T | undefined;
+
+function parseCanary(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void): NginxCanaryConfig | undefined {
+  const weightTotal = get('canary-weight-total', (t) => parseInteger(t, 1, 1_000_000_000)) ?? 100;
+  const weight = get('canary-weight', (t) => parseInteger(t, 0, 1_000_000_000)) ?? 0;
+  if (weight > weightTotal) {
+    bad('canary-weight', `${weight} exceeds canary-weight-total ${weightTotal}`);
+    return undefined;
+  }
+  const header = a.get('canary-by-header')?.trim();
+  if (header !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(header)) {
+    bad('canary-by-header', `${JSON.stringify(header)} is not a header name`);
+    return undefined;
+  }
+  const headerValue = a.get('canary-by-header-value');
+  let headerPattern: RegExp | undefined;
+  const patternText = a.get('canary-by-header-pattern');
+  if (patternText !== undefined && patternText !== '') {
+    const r = compileGoRegexp(patternText);
+    if (!r.ok) {
+      bad('canary-by-header-pattern', r.error);
+      return undefined;
+    }
+    headerPattern = r.regexp;
+  }
+  if ((headerValue !== undefined || headerPattern !== undefined) && !header) {
+    bad(headerValue !== undefined ? 'canary-by-header-value' : 'canary-by-header-pattern', 'needs canary-by-header');
+    return undefined;
+  }
+  const cookie = a.get('canary-by-cookie')?.trim();
+  return {
+    ...(header ? { header: header.toLowerCase() } : {}),
+    ...(headerValue !== undefined && headerValue !== '' ? { headerValue } : {}),
+    // ingress-nginx ignores the pattern when a value is set.
+    ...(headerPattern !== undefined && !headerValue ? { headerPattern } : {}),
+    ...(cookie ? { cookie } : {}),
+    weight,
+    weightTotal,
+  };
+}
+
+function parseAffinity(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void): StickyCookie | undefined {
+  const kind = a.get('affinity');
+  if (kind === undefined) {
+    for (const name of AFFINITY) if (name !== 'affinity' && a.has(name)) bad(name, `needs ${NGINX_PREFIX}affinity: cookie`);
+    return undefined;
+  }
+  if (kind.trim() !== 'cookie') {
+    bad('affinity', `${JSON.stringify(kind)} is not supported (only "cookie")`);
+    return undefined;
+  }
+  const name = a.get('session-cookie-name')?.trim() || 'INGRESSCOOKIE';
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+    bad('session-cookie-name', `${JSON.stringify(name)} is not a cookie name`);
+    return undefined;
+  }
+  const sameSiteText = a.get('session-cookie-samesite');
+  let sameSite: StickyCookie['sameSite'];
+  if (sameSiteText !== undefined) {
+    const s = sameSiteText.trim().toLowerCase();
+    if (s === 'none') sameSite = 'None';
+    else if (s === 'lax') sameSite = 'Lax';
+    else if (s === 'strict') sameSite = 'Strict';
+    else bad('session-cookie-samesite', `${JSON.stringify(sameSiteText)} is not None, Lax or Strict`);
+  }
+  const mode = a.get('affinity-mode')?.trim();
+  if (mode !== undefined && mode !== 'balanced' && mode !== 'persistent') bad('affinity-mode', `${JSON.stringify(mode)} is not balanced or persistent`);
+  const behavior = a.get('affinity-canary-behavior')?.trim();
+  if (behavior !== undefined && behavior !== 'sticky' && behavior !== 'legacy') bad('affinity-canary-behavior', `${JSON.stringify(behavior)} is not sticky or legacy`);
+  const maxAge = get('session-cookie-max-age', (t) => parseInteger(t, 0));
+  const expires = get('session-cookie-expires', (t) => parseInteger(t, 0));
+  const path = a.get('session-cookie-path')?.trim();
+  const domain = a.get('session-cookie-domain')?.trim();
+  return {
+    name,
+    ...(path ? { path } : {}),
+    ...(domain ? { domain } : {}),
+    ...(maxAge !== undefined ? { maxAgeSeconds: maxAge } : {}),
+    ...(expires !== undefined ? { expiresSeconds: expires } : {}),
+    ...(sameSite ? { sameSite } : {}),
+    secure: get('session-cookie-secure', parseGoBool) ?? false,
+    httpOnly: true,
+    mode: mode === 'persistent' ? 'persistent' : 'balanced',
+    changeOnFailure: get('session-cookie-change-on-failure', parseGoBool) ?? false,
+  };
+}

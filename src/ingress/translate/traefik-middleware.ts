@@ -1,0 +1,357 @@
+// A Traefik Middleware object's spec -> MiddlewareSpec (data), following
+// Traefik's middleware reference (doc.traefik.io, routing/middlewares):
+// - rateLimit: average requests per `period` (default 1s), burst (default
+//   1), sourceCriterion; over it: 429.
+// - inFlightReq: amount, sourceCriterion; over it: 429.
+// - basicAuth: `secret` (a Secret with htpasswd lines under `users`, or of
+//   type kubernetes.io/basic-auth with username/password), realm (default
+//   "traefik"), removeHeader, headerField. The `users` field does not exist
+//   on the Kubernetes CRD. Hashes: MD5 (apr1), SHA1, BCrypt.
+// - compress: excludedContentTypes / includedContentTypes (exclusive),
+//   minResponseBodyBytes (default 1024), encodings (default gzip, br, zstd).
+// - stripPrefix (prefixes, forceSlash), addPrefix (prefix), replacePath
+//   (path), redirectScheme (scheme, port, permanent), redirectRegex (regex,
+//   replacement, permanent), ipAllowList / ipWhiteList (sourceRange,
+//   ipStrategy, rejectStatusCode), retry (attempts, initialInterval),
+//   headers (custom request/response headers, CORS, security headers),
+//   chain (middlewares).
+// Anything else is reported and makes the Middleware unusable: a route must
+// never be served without a middleware it asked for (it may be an auth).
+
+import type { V1Secret } from '@kubernetes/client-node';
+import { compileGoRegexp } from '../match/go-regexp.ts';
+import { parseIpNetwork, type IpNetwork } from '../match/ip-match.ts';
+import type { BasicAuthUser, HeadersSpec, MiddlewareSpec } from '../model/middleware-spec.ts';
+import type { SourceCriterion } from '../model/service-node.ts';
+import type { MiddlewareObject } from '../model/traefik-crd.ts';
+import type { ClusterView } from './cluster-view.ts';
+import { asNonNegativeInt, parseTraefikDuration } from './value-parsers.ts';
+
+export type MiddlewareParse =
+  | { readonly ok: true; readonly specs: readonly MiddlewareSpec[]; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly reason: string; readonly error: string };
+
+/** Middleware types we know Traefik has but do not implement. */
+const KNOWN_UNSUPPORTED = new Set([
+  'forwardAuth',
+  'digestAuth',
+  'buffering',
+  'circuitBreaker',
+  'errors',
+  'grpcWeb',
+  'contentType',
+  'passTLSClientCert',
+  'plugin',
+  'stripPrefixRegex',
+]);
+
+class Bad extends Error {}
+
+function fail(message: string): never {
+  throw new Bad(message);
+}
+
+function obj(v: unknown, what: string): Record<string, unknown> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) fail(`${what} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function strList(v: unknown, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(`${what} must be a list of strings`);
+  return v as string[];
+}
+
+function str(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') fail(`${what} must be a string`);
+  return v;
+}
+
+function bool(v: unknown, what: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') fail(`${what} must be true or false`);
+  return v;
+}
+
+function num(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const r = asNonNegativeInt(v, what);
+  if (!r.ok) fail(r.error);
+  return r.value;
+}
+
+function networks(list: string[], what: string): IpNetwork[] {
+  return list.map((t) => parseIpNetwork(t.trim()) ?? fail(`${what}: ${JSON.stringify(t)} is not an IP address or CIDR`));
+}
+
+function sourceCriterion(v: unknown, what: string): SourceCriterion {
+  const sc = obj(v, what);
+  const header = str(sc.requestHeaderName, `${what}.requestHeaderName`);
+  const host = bool(sc.requestHost, `${what}.requestHost`);
+  const ip = obj(sc.ipStrategy, `${what}.ipStrategy`);
+  return {
+    depth: num(ip.depth, `${what}.ipStrategy.depth`) ?? 0,
+    excluded: networks(strList(ip.excludedIPs, `${what}.ipStrategy.excludedIPs`), `${what}.ipStrategy.excludedIPs`),
+    ...(header ? { header: header.toLowerCase() } : {}),
+    ...(host ? { host } : {}),
+  };
+}
+
+function duration(v: unknown, what: string, dflt: number): number {
+  if (v === undefined || v === null || v === '') return dflt;
+  const r = parseTraefikDuration(v);
+  if (!r.ok) fail(`${what}: ${r.error}`);
+  return r.value;
+}
+
+/** htpasswd lines (`user:hash`), blank lines and `#` comments skipped. */
+export function parseHtpasswd(text: string): BasicAuthUser[] {
+  const users: BasicAuthUser[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) fail(`htpasswd line ${JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}...` : line.replace(/:.*/, ':...'))} is not user:hash`);
+    users.push({ name: line.slice(0, colon), hash: line.slice(colon + 1) });
+  }
+  return users;
+}
+
+function secretText(secret: V1Secret, key: string): string | undefined {
+  const b64 = secret.data?.[key];
+  if (b64 !== undefined) return Buffer.from(b64, 'base64').toString('utf8');
+  return secret.stringData?.[key];
+}
+
+function basicAuthUsers(secret: V1Secret): BasicAuthUser[] {
+  if (secret.type === 'kubernetes.io/basic-auth') {
+    const name = secretText(secret, 'username');
+    const password = secretText(secret, 'password');
+    if (!name || password === undefined) fail('a kubernetes.io/basic-auth Secret needs username and password');
+    // Stored in clear: compared as plain text.
+    return [{ name, hash: password }];
+  }
+  const users = secretText(secret, 'users');
+  if (users === undefined) fail('the Secret has no "users" key (htpasswd lines) and is not of type kubernetes.io/basic-auth');
+  return parseHtpasswd(users);
+}
+
+function headersSpec(h: Record<string, unknown>): HeadersSpec {
+  const pairs = (v: unknown, what: string): [string, string][] => {
+    const o = obj(v, what);
+    return Object.entries(o).map(([k, val]) => {
+      if (typeof val !== 'string') fail(`${what}.${k} must be a string`);
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k)) fail(`${what}: ${JSON.stringify(k)} is not a header name`);
+      if (/[\r\n\0]/.test(val)) fail(`${what}.${k}: control characters are not allowed`);
+      return [k, val];
+    });
+  };
+  const security: [string, string][] = [];
+  const stsSeconds = num(h.stsSeconds, 'headers.stsSeconds') ?? 0;
+  if (stsSeconds > 0) {
+    let v = `max-age=${stsSeconds}`;
+    if (bool(h.stsIncludeSubdomains, 'headers.stsIncludeSubdomains')) v += '; includeSubDomains';
+    if (bool(h.stsPreload, 'headers.stsPreload')) v += '; preload';
+    security.push(['Strict-Transport-Security', v]);
+  }
+  const frame = str(h.customFrameOptionsValue, 'headers.customFrameOptionsValue');
+  if (frame) security.push(['X-Frame-Options', frame]);
+  else if (bool(h.frameDeny, 'headers.frameDeny')) security.push(['X-Frame-Options', 'DENY']);
+  if (bool(h.contentTypeNosniff, 'headers.contentTypeNosniff')) security.push(['X-Content-Type-Options', 'nosniff']);
+  const xss = str(h.customBrowserXSSValue, 'headers.customBrowserXSSValue');
+  if (xss) security.push(['X-XSS-Protection', xss]);
+  else if (bool(h.browserXssFilter, 'headers.browserXssFilter')) security.push(['X-XSS-Protection', '1; mode=block']);
+  const csp = str(h.contentSecurityPolicy, 'headers.contentSecurityPolicy');
+  if (csp) security.push(['Content-Security-Policy', csp]);
+  const referrer = str(h.referrerPolicy, 'headers.referrerPolicy');
+  if (referrer) security.push(['Referrer-Policy', referrer]);
+  const permissions = str(h.permissionsPolicy, 'headers.permissionsPolicy');
+  if (permissions) security.push(['Permissions-Policy', permissions]);
+  const origins = strList(h.accessControlAllowOriginList, 'headers.accessControlAllowOriginList');
+  const cors =
+    origins.length > 0
+      ? {
+          allowOrigins: origins,
+          allowMethods: strList(h.accessControlAllowMethods, 'headers.accessControlAllowMethods'),
+          allowHeaders: strList(h.accessControlAllowHeaders, 'headers.accessControlAllowHeaders'),
+          exposeHeaders: strList(h.accessControlExposeHeaders, 'headers.accessControlExposeHeaders'),
+          allowCredentials: bool(h.accessControlAllowCredentials, 'headers.accessControlAllowCredentials'),
+          ...(num(h.accessControlMaxAge, 'headers.accessControlMaxAge') !== undefined ? { maxAge: num(h.accessControlMaxAge, 'headers.accessControlMaxAge')! } : {}),
+          addVaryHeader: bool(h.addVaryHeader, 'headers.addVaryHeader'),
+        }
+      : undefined;
+  return {
+    type: 'headers',
+    request: pairs(h.customRequestHeaders, 'headers.customRequestHeaders'),
+    response: pairs(h.customResponseHeaders, 'headers.customResponseHeaders'),
+    securityResponse: security,
+    ...(cors ? { cors } : {}),
+    allowedHosts: strList(h.allowedHosts, 'headers.allowedHosts').map((x) => x.toLowerCase()),
+  };
+}
+
+const KNOWN_HEADER_FIELDS = new Set([
+  'customRequestHeaders',
+  'customResponseHeaders',
+  'stsSeconds',
+  'stsIncludeSubdomains',
+  'stsPreload',
+  'forceSTSHeader',
+  'customFrameOptionsValue',
+  'frameDeny',
+  'contentTypeNosniff',
+  'customBrowserXSSValue',
+  'browserXssFilter',
+  'contentSecurityPolicy',
+  'referrerPolicy',
+  'permissionsPolicy',
+  'accessControlAllowOriginList',
+  'accessControlAllowMethods',
+  'accessControlAllowHeaders',
+  'accessControlExposeHeaders',
+  'accessControlAllowCredentials',
+  'accessControlMaxAge',
+  'addVaryHeader',
+  'allowedHosts',
+]);
+
+/**
+ * Parses one Middleware. `resolveChain` resolves a chain member (same
+ * namespace unless qualified) to its specs, for `chain`.
+ */
+export function parseMiddleware(
+  mw: MiddlewareObject,
+  view: ClusterView,
+  resolveChain: (ref: { name?: string; namespace?: string }) => MiddlewareSpec[] | string,
+): MiddlewareParse {
+  const ns = mw.metadata?.namespace ?? 'default';
+  const spec = mw.spec ?? {};
+  const keys = Object.keys(spec).filter((k) => spec[k] !== undefined && spec[k] !== null);
+  if (keys.length === 0) return { ok: false, reason: 'BadMiddleware', error: 'the Middleware declares no middleware type' };
+  if (keys.length > 1) return { ok: false, reason: 'BadMiddleware', error: `the Middleware declares several types (${keys.join(', ')}); Traefik allows one` };
+  const type = keys[0]!;
+  const c = spec[type];
+  const warnings: string[] = [];
+  try {
+    const o = obj(c, type);
+    switch (type) {
+      case 'rateLimit': {
+        const average = num(o.average, 'rateLimit.average') ?? 0;
+        const periodMs = duration(o.period, 'rateLimit.period', 1000);
+        const burst = num(o.burst, 'rateLimit.burst') ?? 1;
+        if (average === 0) return { ok: true, specs: [], warnings: ['rateLimit.average is 0: no limit (as in Traefik)'] };
+        if (periodMs <= 0) fail('rateLimit.period must be positive');
+        return {
+          ok: true,
+          specs: [{ type: 'rateLimit', ratePerSecond: (average * 1000) / periodMs, burst: Math.max(1, burst), source: sourceCriterion(o.sourceCriterion, 'rateLimit.sourceCriterion'), rejectStatus: 429 }],
+          warnings,
+        };
+      }
+      case 'inFlightReq': {
+        const amount = num(o.amount, 'inFlightReq.amount') ?? 0;
+        if (amount <= 0) fail('inFlightReq.amount must be a positive integer');
+        return { ok: true, specs: [{ type: 'inFlightReq', amount, source: sourceCriterion(o.sourceCriterion, 'inFlightReq.sourceCriterion') }], warnings };
+      }
+      case 'basicAuth': {
+        if (o.users !== undefined) fail('basicAuth.users is not available on Kubernetes CRDs (as in Traefik); use basicAuth.secret');
+        const secretName = str(o.secret, 'basicAuth.secret');
+        if (!secretName) fail('basicAuth.secret is required');
+        const secret = view.secret(ns, secretName);
+        if (secret === undefined) return { ok: false, reason: 'MissingSecret', error: `basicAuth: Secret ${ns}/${secretName} not found` };
+        const users = basicAuthUsers(secret);
+        if (users.length === 0) fail(`basicAuth: Secret ${ns}/${secretName} holds no users`);
+        const headerField = str(o.headerField, 'basicAuth.headerField');
+        return {
+          ok: true,
+          specs: [{ type: 'basicAuth', users, realm: str(o.realm, 'basicAuth.realm') || 'traefik', removeHeader: bool(o.removeHeader, 'basicAuth.removeHeader'), ...(headerField ? { headerField } : {}) }],
+          warnings,
+        };
+      }
+      case 'compress': {
+        const excluded = strList(o.excludedContentTypes, 'compress.excludedContentTypes');
+        const included = strList(o.includedContentTypes, 'compress.includedContentTypes');
+        if (excluded.length > 0 && included.length > 0) fail('compress: excludedContentTypes and includedContentTypes are mutually exclusive');
+        const encodings = strList(o.encodings, 'compress.encodings');
+        for (const e of encodings) if (e !== 'gzip' && e !== 'br' && e !== 'zstd') fail(`compress.encodings: ${JSON.stringify(e)} is not gzip, br or zstd`);
+        return {
+          ok: true,
+          specs: [
+            {
+              type: 'compress',
+              excludedContentTypes: excluded.map((t) => t.toLowerCase()),
+              includedContentTypes: included.map((t) => t.toLowerCase()),
+              minResponseBodyBytes: num(o.minResponseBodyBytes, 'compress.minResponseBodyBytes') ?? 1024,
+              encodings: (encodings.length > 0 ? encodings : ['gzip', 'br', 'zstd']) as ('gzip' | 'br' | 'zstd')[],
+            },
+          ],
+          warnings,
+        };
+      }
+      case 'stripPrefix': {
+        const prefixes = strList(o.prefixes, 'stripPrefix.prefixes');
+        if (prefixes.length === 0) fail('stripPrefix.prefixes is empty');
+        if (o.forceSlash !== undefined) warnings.push('stripPrefix.forceSlash is deprecated in Traefik');
+        return { ok: true, specs: [{ type: 'stripPrefix', prefixes, forceSlash: o.forceSlash === undefined ? true : bool(o.forceSlash, 'stripPrefix.forceSlash') }], warnings };
+      }
+      case 'addPrefix': {
+        const prefix = str(o.prefix, 'addPrefix.prefix') ?? '';
+        if (!prefix.startsWith('/')) fail('addPrefix.prefix must start with "/"');
+        return { ok: true, specs: [{ type: 'addPrefix', prefix }], warnings };
+      }
+      case 'replacePath': {
+        const path = str(o.path, 'replacePath.path') ?? '';
+        if (!path.startsWith('/')) fail('replacePath.path must start with "/"');
+        return { ok: true, specs: [{ type: 'replacePath', path }], warnings };
+      }
+      case 'redirectScheme': {
+        const scheme = (str(o.scheme, 'redirectScheme.scheme') ?? '').toLowerCase();
+        if (scheme !== 'http' && scheme !== 'https') fail('redirectScheme.scheme must be http or https');
+        const port = o.port === undefined || o.port === null ? undefined : String(o.port);
+        if (port !== undefined && !/^[0-9]{1,5}$/.test(port)) fail(`redirectScheme.port ${JSON.stringify(port)} is not a port`);
+        return { ok: true, specs: [{ type: 'redirectScheme', scheme, ...(port ? { port } : {}), permanent: bool(o.permanent, 'redirectScheme.permanent'), style: 'traefik' }], warnings };
+      }
+      case 'redirectRegex': {
+        const regexText = str(o.regex, 'redirectRegex.regex') ?? '';
+        const r = compileGoRegexp(regexText);
+        if (!r.ok) fail(`redirectRegex.regex: ${r.error}`);
+        return { ok: true, specs: [{ type: 'redirectRegex', regex: r.regexp, replacement: str(o.replacement, 'redirectRegex.replacement') ?? '', permanent: bool(o.permanent, 'redirectRegex.permanent') }], warnings };
+      }
+      case 'ipAllowList':
+      case 'ipWhiteList': {
+        const ranges = networks(strList(o.sourceRange, `${type}.sourceRange`), `${type}.sourceRange`);
+        if (ranges.length === 0) fail(`${type}.sourceRange is empty`);
+        const reject = num(o.rejectStatusCode, `${type}.rejectStatusCode`) ?? 403;
+        if (reject < 100 || reject > 599) fail(`${type}.rejectStatusCode ${reject} is not an HTTP status`);
+        return { ok: true, specs: [{ type: 'ipAllowList', ranges, source: sourceCriterion({ ipStrategy: o.ipStrategy }, type), rejectStatus: reject }], warnings };
+      }
+      case 'retry': {
+        const attempts = num(o.attempts, 'retry.attempts') ?? 0;
+        if (attempts <= 0) fail('retry.attempts must be positive');
+        return { ok: true, specs: [{ type: 'retry', attempts, initialIntervalMs: duration(o.initialInterval, 'retry.initialInterval', 100) }], warnings };
+      }
+      case 'headers': {
+        for (const k of Object.keys(o)) if (!KNOWN_HEADER_FIELDS.has(k)) warnings.push(`headers.${k} is not supported and is ignored`);
+        return { ok: true, specs: [headersSpec(o)], warnings };
+      }
+      case 'chain': {
+        const members = o.middlewares;
+        if (!Array.isArray(members) || members.length === 0) fail('chain.middlewares is empty');
+        const specs: MiddlewareSpec[] = [];
+        for (const m of members) {
+          const r = resolveChain(obj(m, 'chain.middlewares[]') as { name?: string; namespace?: string });
+          if (typeof r === 'string') return { ok: false, reason: 'BadMiddleware', error: `chain: ${r}` };
+          specs.push(...r);
+        }
+        return { ok: true, specs, warnings };
+      }
+      default:
+        if (KNOWN_UNSUPPORTED.has(type)) return { ok: false, reason: 'UnsupportedMiddleware', error: `middleware type ${type} is not supported by metalgate` };
+        return { ok: false, reason: 'BadMiddleware', error: `unknown middleware type ${JSON.stringify(type)}` };
+    }
+  } catch (e) {
+    if (e instanceof Bad) return { ok: false, reason: 'BadMiddleware', error: e.message };
+    throw e;
+  }
+}
