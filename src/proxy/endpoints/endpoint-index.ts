@@ -18,12 +18,17 @@ export class EndpointIndex {
   readonly #slices = new Map<string, Map<string, V1EndpointSlice>>();
   /** Service key -> port name -> slot. */
   readonly #slots = new Map<string, Map<string, EndpointSlot>>();
+  /** Holders of each slot (acquire/release pairs). */
+  readonly #refs = new Map<EndpointSlot, number>();
 
   constructor(nodeName: string) {
     this.#nodeName = nodeName;
   }
 
-  /** The slot of one Service port; created empty when unknown (filled once the objects arrive). */
+  /**
+   * The slot of one Service port, for a holder that will call releaseSlot
+   * when done; created empty when unknown (filled once the objects arrive).
+   */
   slot(serviceKey: string, portName: string): EndpointSlot {
     let ports = this.#slots.get(serviceKey);
     if (ports === undefined) this.#slots.set(serviceKey, (ports = new Map()));
@@ -32,14 +37,28 @@ export class EndpointIndex {
       slot = { current: this.#compute(serviceKey).get(portName) ?? emptyEndpointSet(serviceKey, portName), version: 0 };
       ports.set(portName, slot);
     }
+    this.#refs.set(slot, (this.#refs.get(slot) ?? 0) + 1);
     return slot;
   }
 
-  /** Drops slots nobody uses any more (the caller knows which). */
+  /** One holder is done with the slot; the last one drops it. */
   releaseSlot(serviceKey: string, portName: string): void {
     const ports = this.#slots.get(serviceKey);
-    ports?.delete(portName);
-    if (ports?.size === 0) this.#slots.delete(serviceKey);
+    const slot = ports?.get(portName);
+    if (ports === undefined || slot === undefined) return;
+    const n = (this.#refs.get(slot) ?? 1) - 1;
+    if (n > 0) {
+      this.#refs.set(slot, n);
+      return;
+    }
+    this.#refs.delete(slot);
+    ports.delete(portName);
+    if (ports.size === 0) this.#slots.delete(serviceKey);
+  }
+
+  /** Slots held now (tests: nothing leaks). */
+  get slotCount(): number {
+    return this.#refs.size;
   }
 
   /** The current set, without keeping a slot. */

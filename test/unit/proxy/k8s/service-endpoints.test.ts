@@ -223,6 +223,19 @@ describe('EndpointIndex', () => {
     expect(keys(index.endpoints('app/web', 'http').active)).toEqual(['10.0.0.9:8080']);
   });
 
+  test('slots are shared and counted: the last release drops one', () => {
+    const index = new EndpointIndex('n1');
+    const a = index.slot('app/web', 'http');
+    const b = index.slot('app/web', 'http');
+    expect(a).toBe(b);
+    expect(index.slotCount).toBe(1);
+    index.releaseSlot('app/web', 'http');
+    expect(index.slotCount).toBe(1);
+    index.releaseSlot('app/web', 'http');
+    expect(index.slotCount).toBe(0);
+    expect(index.slot('app/web', 'http')).not.toBe(a);
+  });
+
   test('Service changes that matter: policy Local, affinity, port renames', () => {
     const index = new EndpointIndex('n1');
     index.upsertService(svc());

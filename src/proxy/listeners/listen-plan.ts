@@ -1,0 +1,106 @@
+// Which sockets this node must listen on: every port of every LoadBalancer
+// Service (of our class) on every status IP this node owns. Pure: owned IPs
+// and Services in, listener specs and problems out.
+//
+// The ingress entrypoint Service is the exception: its ports 80 and 443 are
+// served by the HTTP engine (443 with TLS termination); its other ports are
+// plain L4 like any Service's. Two Services claiming one protocol/IP/port
+// (the controller refuses such sharing, but objects can be edited by hand):
+// the first by namespace/name keeps it, the other gets a problem.
+
+import type { V1Service } from '@kubernetes/client-node';
+import { isOurs, type ClassFilter } from '../../ipam/service-request.ts';
+import { statusIps } from '../../speaker/service-demand.ts';
+import { serviceKeyOf } from '../endpoints/service-endpoints.ts';
+import { parseL4Annotations, type L4Settings } from '../k8s/l4-annotations.ts';
+
+export type ListenerMode = 'l4' | 'http' | 'https';
+export type ListenerProtocol = 'TCP' | 'UDP';
+
+export interface ListenerSpec {
+  /** "TCP 198.18.0.200:80" / "UDP [2001:db8::200]:53": identity across plans. */
+  readonly key: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: ListenerProtocol;
+  /** "namespace/name". */
+  readonly service: string;
+  readonly serviceUid: string | undefined;
+  /** Service port name ("" when unnamed): the EndpointSlice port it forwards to. */
+  readonly portName: string;
+  readonly mode: ListenerMode;
+  readonly l4: L4Settings;
+}
+
+export interface PlanProblem {
+  /** "namespace/name" of the Service concerned. */
+  readonly service: string;
+  readonly serviceUid: string | undefined;
+  /** Stable reason for Events: BadAnnotation, PortConflict, UnsupportedProtocol. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface ListenPlan {
+  /** Sorted by key. */
+  readonly listeners: readonly ListenerSpec[];
+  readonly problems: readonly PlanProblem[];
+}
+
+export interface ListenPlanOptions extends ClassFilter {
+  /** "namespace/name" of the ingress entrypoint Service. */
+  entrypoint: string;
+  /** Entrypoint ports served at L7 (default 80 -> http, 443 -> https). */
+  httpPort?: number;
+  httpsPort?: number;
+}
+
+export function listenerKey(protocol: ListenerProtocol, ip: string, port: number): string {
+  return ip.includes(':') ? `${protocol} [${ip}]:${port}` : `${protocol} ${ip}:${port}`;
+}
+
+export function planListeners(owned: ReadonlySet<string>, services: readonly V1Service[], opts: ListenPlanOptions): ListenPlan {
+  const httpPort = opts.httpPort ?? 80;
+  const httpsPort = opts.httpsPort ?? 443;
+  const sorted = services.filter((s) => isOurs(s, opts)).sort((a, b) => cmp(serviceKeyOf(a), serviceKeyOf(b)));
+  const byKey = new Map<string, ListenerSpec>();
+  const problems: PlanProblem[] = [];
+  for (const svc of sorted) {
+    const ips = statusIps(svc).filter((ip) => owned.has(ip));
+    if (ips.length === 0) continue;
+    const service = serviceKeyOf(svc);
+    const serviceUid = svc.metadata?.uid;
+    const { settings, problems: annotationProblems } = parseL4Annotations(svc.metadata?.annotations);
+    for (const message of annotationProblems) problems.push({ service, serviceUid, reason: 'BadAnnotation', message });
+    const isEntrypoint = service === opts.entrypoint;
+    for (const p of svc.spec?.ports ?? []) {
+      const protocol = p.protocol ?? 'TCP';
+      if (protocol !== 'TCP' && protocol !== 'UDP') {
+        problems.push({ service, serviceUid, reason: 'UnsupportedProtocol', message: `port ${p.port}/${protocol}: only TCP and UDP are proxied` });
+        continue;
+      }
+      let mode: ListenerMode = 'l4';
+      if (isEntrypoint && protocol === 'TCP') mode = p.port === httpPort ? 'http' : p.port === httpsPort ? 'https' : 'l4';
+      for (const ip of ips) {
+        const key = listenerKey(protocol, ip, p.port);
+        const taken = byKey.get(key);
+        if (taken !== undefined) {
+          problems.push({
+            service,
+            serviceUid,
+            reason: 'PortConflict',
+            message: `${key} is already served for ${taken.service}: not listening for this Service`,
+          });
+          continue;
+        }
+        byKey.set(key, { key, ip, port: p.port, protocol, service, serviceUid, portName: p.name ?? '', mode, l4: settings });
+      }
+    }
+  }
+  const listeners = [...byKey.values()].sort((a, b) => cmp(a.key, b.key));
+  return { listeners, problems };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,424 @@
+// Keeps the listening sockets equal to the plan (listen-plan.ts): binds what
+// is new, re-points what changed, unbinds what is gone. An unbound TCP
+// listener stops accepting at once and lets its established connections run
+// for a grace period before cutting them (ownership moved, or the Service or
+// port went away). L4 listeners forward through the TCP/UDP forwarders to the
+// Service port's endpoints; the ingress entrypoint's HTTP(S) listeners hand
+// their sockets to the HTTP engine.
+//
+// One EndpointPicker per Service port, shared by that port's listeners on
+// every IP (dual-stack Services share round robin and ClientIP affinity).
+// The forwarders' picker takes no argument, but they call it synchronously
+// inside handle() (TCP) and inside the socket's 'message' dispatch (UDP, our
+// listener registered first), so the client address is passed beside it in
+// `hint`; a retry after a failed attempt picks without it (round robin).
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { EndpointPicker } from '../endpoints/endpoint-picker.ts';
+import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
+import type { HttpEntrypointApi } from '../http/types.ts';
+import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
+import { UdpForwarder } from '../l4/udp-forwarder.ts';
+import { sameL4Settings } from '../k8s/l4-annotations.ts';
+import { DEFAULT_BIND_BACKOFF, type BindBackoff } from './bind-backoff.ts';
+import type { ListenerSpec } from './listen-plan.ts';
+import { portCounters, type ListenerMetrics, type PortCounters } from './listener-metrics.ts';
+import { TcpListener, type ListenerState, type SocketListenerHooks } from './tcp-listener.ts';
+import { UdpListener } from './udp-listener.ts';
+
+export interface ListenerManagerOptions {
+  readonly log: Logger;
+  readonly metrics: ListenerMetrics;
+  readonly endpoints: EndpointIndex;
+  /** The HTTP engine's entrypoints; without one, the entrypoint's ports are forwarded at L4. */
+  readonly entrypoint?: (mode: 'http' | 'https') => HttpEntrypointApi | undefined;
+  readonly backoff?: BindBackoff;
+  /** How long established connections of an unbound listener may run. Default 30 s. */
+  readonly unbindGraceMs?: number;
+  /** Fraction of L4 connections logged when they end (info, msg "connection"). Default 0.01. */
+  readonly accessLogSampleRate?: number;
+  /**
+   * Tests only: the address actually dialled for an endpoint IP. The API
+   * server refuses loopback addresses in EndpointSlices, so API-level tests
+   * outside network namespaces write 198.18.x.y there and serve it on a
+   * 127.x stand-in. Undefined (always, in production): the endpoint IP.
+   */
+  readonly dialAddress?: (ip: string) => string;
+}
+
+export const DEFAULT_UNBIND_GRACE_MS = 30_000;
+/** At most one warning per listener this often about failing upstreams (the rest are counted). */
+const UPSTREAM_WARN_INTERVAL_MS = 10_000;
+
+interface SharedPicker {
+  readonly picker: EndpointPicker;
+  refs: number;
+}
+
+interface Bound {
+  spec: ListenerSpec;
+  readonly tcp: TcpListener | undefined;
+  readonly udp: UdpListener | undefined;
+  readonly shared: SharedPicker;
+  readonly counters: PortCounters;
+  /** The client address of the connection (datagram) being placed now. */
+  hint: string | undefined;
+  /** TCP L4: the forwarder for new connections, and older ones still holding flows. */
+  forwarder: TcpForwarder | undefined;
+  readonly retired: Set<TcpForwarder>;
+  udpForwarder: UdpForwarder | undefined;
+  lastWarnAt: number;
+  suppressedWarnings: number;
+}
+
+export class ListenerManager {
+  readonly #o: ListenerManagerOptions;
+  readonly #log: Logger;
+  readonly #bound = new Map<string, Bound>();
+  readonly #pickers = new Map<string, SharedPicker>();
+  /** Unbound listeners still letting their connections finish. */
+  readonly #closing = new Set<Bound>();
+  /** Per key: the close of a replaced listener, which a new bind on the same port waits for. */
+  readonly #portFree = new Map<string, Promise<void>>();
+  readonly #unbindGraceMs: number;
+  readonly #sampleRate: number;
+  #closed = false;
+
+  constructor(opts: ListenerManagerOptions) {
+    this.#o = opts;
+    this.#log = opts.log;
+    this.#unbindGraceMs = opts.unbindGraceMs ?? DEFAULT_UNBIND_GRACE_MS;
+    this.#sampleRate = Math.min(1, Math.max(0, opts.accessLogSampleRate ?? 0.01));
+  }
+
+  /** Keys of listeners accepting now. */
+  listening(): string[] {
+    return [...this.#bound.values()].filter((b) => (b.tcp ?? b.udp)!.state === 'listening').map((b) => b.spec.key);
+  }
+
+  /** Keys of listeners whose bind is being retried. */
+  waiting(): string[] {
+    return [...this.#bound.values()].filter((b) => (b.tcp ?? b.udp)!.state === 'waiting').map((b) => b.spec.key);
+  }
+
+  /** TCP connections open on listeners (bound or being unbound). */
+  openConnections(): number {
+    let n = 0;
+    for (const b of this.#bound.values()) n += b.tcp?.openSockets ?? 0;
+    for (const b of this.#closing) n += b.tcp?.openSockets ?? 0;
+    return n;
+  }
+
+  /** Brings the listeners to the plan. */
+  apply(specs: readonly ListenerSpec[]): void {
+    if (this.#closed) return;
+    const desired = new Map(specs.map((s) => [s.key, s]));
+    for (const [key, b] of this.#bound) {
+      if (!desired.has(key)) this.#unbind(b, 'no longer served here');
+    }
+    for (const spec of specs) {
+      const b = this.#bound.get(spec.key);
+      if (b === undefined) {
+        this.#bind(spec);
+      } else if (b.spec.service !== spec.service || b.spec.portName !== spec.portName || b.spec.mode !== spec.mode) {
+        this.#unbind(b, 'Service port changed');
+        this.#bind(spec);
+      } else if (!sameL4Settings(b.spec.l4, spec.l4)) {
+        b.spec = spec;
+        this.#resetForwarders(b);
+        this.#log.info({ listener: spec.key, service: spec.service, settings: spec.l4 }, 'L4 settings changed: new connections use them');
+      } else {
+        b.spec = spec;
+      }
+    }
+  }
+
+  /**
+   * Shutdown: stop accepting everywhere, let connections finish for up to
+   * graceMs, then cut what is left. Returns how many were cut.
+   */
+  async close(graceMs: number): Promise<number> {
+    this.#closed = true;
+    const all = [...this.#bound.values()];
+    this.#bound.clear();
+    for (const b of all) this.#closing.add(b);
+    await Promise.all(all.map((b) => this.#stopAccepting(b)));
+    const everyone = [...this.#closing];
+    const deadline = performance.now() + graceMs;
+    await Promise.all(everyone.map((b) => b.tcp?.settled(Math.max(0, deadline - performance.now()))));
+    let cut = 0;
+    for (const b of everyone) {
+      cut += b.tcp?.openSockets ?? 0;
+      this.#cut(b);
+    }
+    return cut;
+  }
+
+  // ---- binding ----
+
+  #bind(spec: ListenerSpec): void {
+    const pickerKey = `${spec.service}\u0000${spec.portName}`;
+    let shared = this.#pickers.get(pickerKey);
+    if (shared === undefined) {
+      shared = { picker: new EndpointPicker(this.#o.endpoints.slot(spec.service, spec.portName)), refs: 0 };
+      this.#pickers.set(pickerKey, shared);
+    }
+    shared.refs++;
+    const m = this.#o.metrics;
+    const portLabel = spec.portName || String(spec.port);
+    const hooks: SocketListenerHooks = {
+      onStateChange: (state, previous) => this.#countState(spec.mode, state, previous),
+      onBindError: (code) => m.bindErrors.inc({ code }),
+    };
+    this.#countState(spec.mode, 'waiting', 'closed');
+    const backoff = this.#o.backoff ?? DEFAULT_BIND_BACKOFF;
+    const log = this.#log;
+    let b: Bound;
+    const base = {
+      spec,
+      shared,
+      counters: portCounters(m, spec.service, portLabel, spec.protocol),
+      hint: undefined,
+      forwarder: undefined,
+      retired: new Set<TcpForwarder>(),
+      udpForwarder: undefined,
+      lastWarnAt: -Infinity,
+      suppressedWarnings: 0,
+    };
+    if (spec.protocol === 'UDP') {
+      const udp = new UdpListener({ ip: spec.ip, port: spec.port, key: spec.key, backoff, log, hooks, onBound: (socket) => this.#attachUdp(b, socket) });
+      b = { ...base, tcp: undefined, udp };
+    } else {
+      const entrypoint = spec.mode === 'l4' ? undefined : this.#o.entrypoint?.(spec.mode);
+      const tcp = new TcpListener(
+        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: entrypoint === undefined, backoff, log, hooks },
+        entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(entrypoint, spec),
+      );
+      b = { ...base, tcp, udp: undefined };
+      if (entrypoint === undefined) b.forwarder = this.#newTcpForwarder(b);
+      if (entrypoint === undefined && spec.mode !== 'l4') {
+        log.warn({ listener: spec.key }, 'no HTTP engine for the ingress entrypoint: forwarding its port at L4');
+      }
+    }
+    this.#bound.set(spec.key, b);
+    log.info({ listener: spec.key, service: spec.service, port: portLabel, mode: spec.mode }, 'binding');
+    // A listener just replaced on the same key frees the port first.
+    const free = this.#portFree.get(spec.key);
+    const start = () => {
+      if (this.#bound.get(spec.key) === b) (b.tcp ?? b.udp)!.start();
+    };
+    if (free === undefined) start();
+    else void free.then(start);
+  }
+
+  #unbind(b: Bound, why: string): void {
+    const key = b.spec.key;
+    if (this.#bound.get(key) === b) this.#bound.delete(key);
+    this.#closing.add(b);
+    this.#log.info({ listener: key, service: b.spec.service, why, open: b.tcp?.openSockets ?? 0 }, 'unbinding');
+    const stopped = this.#stopAccepting(b);
+    const freed = stopped.finally(() => {
+      if (this.#portFree.get(key) === freed) this.#portFree.delete(key);
+    });
+    this.#portFree.set(key, freed);
+    void stopped.then(async () => {
+      if (b.tcp !== undefined && b.tcp.openSockets > 0) {
+        const done = await b.tcp.settled(this.#unbindGraceMs);
+        if (!done) this.#log.info({ listener: key, cut: b.tcp.openSockets, graceMs: this.#unbindGraceMs }, 'grace period over: cutting connections');
+      }
+      this.#cut(b);
+    });
+  }
+
+  async #stopAccepting(b: Bound): Promise<void> {
+    if (b.udp !== undefined) {
+      b.udpForwarder?.close();
+      b.udpForwarder = undefined;
+      b.udp.close();
+      return;
+    }
+    await b.tcp?.stopAccepting();
+  }
+
+  /** Ends everything of an unbound listener and releases its picker. */
+  #cut(b: Bound): void {
+    if (!this.#closing.delete(b)) return;
+    b.forwarder?.closeAll();
+    for (const f of b.retired) f.closeAll();
+    b.retired.clear();
+    b.tcp?.destroySockets();
+    if (--b.shared.refs === 0) {
+      const pickerKey = `${b.spec.service}\u0000${b.spec.portName}`;
+      if (this.#pickers.get(pickerKey) === b.shared) {
+        this.#pickers.delete(pickerKey);
+        this.#o.endpoints.releaseSlot(b.spec.service, b.spec.portName);
+      }
+    }
+  }
+
+  #countState(mode: string, state: ListenerState, previous: ListenerState): void {
+    const g = this.#o.metrics.listeners;
+    if (previous !== 'closed') g.dec({ mode, state: previous });
+    if (state !== 'closed') g.inc({ mode, state });
+  }
+
+  // ---- HTTP ----
+
+  #httpHandler(entrypoint: HttpEntrypointApi, spec: ListenerSpec): (socket: net.Socket) => void {
+    const info = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port };
+    return (socket) => entrypoint.handle(socket, info);
+  }
+
+  // ---- L4 TCP ----
+
+  #forwardTcp(b: Bound, socket: net.Socket): void {
+    const f = b.forwarder;
+    if (f === undefined) {
+      socket.destroy();
+      return;
+    }
+    b.counters.connections.inc();
+    b.counters.active.inc();
+    b.hint = socket.remoteAddress;
+    try {
+      f.handle(socket);
+    } finally {
+      b.hint = undefined;
+    }
+  }
+
+  #newTcpForwarder(b: Bound): TcpForwarder {
+    const s = b.spec.l4;
+    const c = b.counters;
+    const picker = b.shared.picker;
+    const forwarder: TcpForwarder = new TcpForwarder({
+      pick: () => picker.pick(b.hint),
+      connectTimeoutMs: s.connectTimeoutMs,
+      maxAttempts: s.connectAttempts,
+      idleTimeoutMs: s.idleTimeoutMs,
+      ...(s.proxyProtocol !== undefined ? { proxyProtocol: s.proxyProtocol } : {}),
+      ...(this.#o.dialAddress !== undefined ? { connect: this.#dialTcp(this.#o.dialAddress) } : {}),
+      hooks: {
+        onConnectFailed: () => c.attemptFailed.inc(),
+        onClosed: (summary) => {
+          c.active.dec();
+          c.bytesFromClient.inc(summary.bytesFromClient);
+          c.bytesFromUpstream.inc(summary.bytesFromUpstream);
+          this.#flowEnded(b, summary);
+          if (forwarder !== b.forwarder && forwarder.activeFlows === 0) b.retired.delete(forwarder);
+        },
+      },
+    });
+    return forwarder;
+  }
+
+  #resetForwarders(b: Bound): void {
+    if (b.tcp !== undefined && b.forwarder !== undefined) {
+      const old = b.forwarder;
+      b.forwarder = this.#newTcpForwarder(b);
+      if (old.activeFlows > 0) b.retired.add(old);
+    }
+    if (b.udp !== undefined && b.udpForwarder !== undefined) {
+      const socket = b.udp.socket;
+      b.udpForwarder.close();
+      b.udpForwarder = undefined;
+      if (socket !== undefined) this.#newUdpForwarder(b, socket);
+    }
+  }
+
+  #flowEnded(b: Bound, s: TcpFlowSummary): void {
+    const c = b.counters;
+    switch (s.reason) {
+      case 'no-endpoint':
+        c.noEndpoint.inc();
+        this.#warnUpstream(b, 'no ready endpoint: connection refused', s);
+        return;
+      case 'connect-failed':
+        c.connectFailed.inc();
+        this.#warnUpstream(b, 'every connect attempt failed: connection closed', s);
+        return;
+      case 'upstream-error':
+        c.upstreamError.inc();
+        break;
+    }
+    if (this.#sampleRate > 0 && Math.random() < this.#sampleRate) {
+      this.#log.info(
+        {
+          listener: b.spec.key,
+          service: b.spec.service,
+          client: `${s.client.ip}:${s.client.port}`,
+          endpoint: s.endpoint === undefined ? undefined : `${s.endpoint.ip}:${s.endpoint.port}`,
+          reason: s.reason,
+          bytesIn: s.bytesFromClient,
+          bytesOut: s.bytesFromUpstream,
+          durationMs: Math.round(s.durationMs),
+        },
+        'connection',
+      );
+    }
+  }
+
+  #warnUpstream(b: Bound, msg: string, s: TcpFlowSummary): void {
+    const now = performance.now();
+    if (now - b.lastWarnAt < UPSTREAM_WARN_INTERVAL_MS) {
+      b.suppressedWarnings++;
+      return;
+    }
+    const suppressed = b.suppressedWarnings;
+    b.lastWarnAt = now;
+    b.suppressedWarnings = 0;
+    this.#log.warn(
+      { listener: b.spec.key, service: b.spec.service, port: b.spec.portName, attempts: s.attempts, err: s.error?.message, similarSinceLastWarning: suppressed },
+      msg,
+    );
+  }
+
+  // ---- L4 UDP ----
+
+  #attachUdp(b: Bound, socket: dgram.Socket): void {
+    // Registered before the forwarder's own listener: runs first for each datagram.
+    socket.on('message', (_msg: Buffer, rinfo: dgram.RemoteInfo) => {
+      b.hint = rinfo.address;
+    });
+    this.#newUdpForwarder(b, socket);
+  }
+
+  #newUdpForwarder(b: Bound, socket: dgram.Socket): void {
+    const c = b.counters;
+    const picker = b.shared.picker;
+    b.udpForwarder = new UdpForwarder({
+      socket,
+      pick: () => picker.pick(b.hint),
+      idleTimeoutMs: b.spec.l4.udpIdleTimeoutMs,
+      ...(this.#o.dialAddress !== undefined ? { createSocket: this.#udpSocketFactory(this.#o.dialAddress) } : {}),
+      hooks: {
+        onFlowOpened: () => c.connections.inc(),
+        onFlowClosed: (_client, _endpoint, _reason, stats) => {
+          c.bytesFromClient.inc(stats.bytesFromClient);
+          c.bytesFromUpstream.inc(stats.bytesFromUpstream);
+        },
+        onDropped: (reason) => {
+          if (reason === 'no-endpoint') c.noEndpoint.inc();
+          else c.udpDropped.inc();
+        },
+      },
+    });
+  }
+
+  // ---- test-only dial mapping (see dialAddress) ----
+
+  #dialTcp(map: (ip: string) => string): (e: { ip: string; port: number }) => net.Socket {
+    return (e) => net.connect({ host: map(e.ip), port: e.port, allowHalfOpen: true, noDelay: true });
+  }
+
+  #udpSocketFactory(map: (ip: string) => string): (type: 'udp4' | 'udp6') => dgram.Socket {
+    return (type) => {
+      const socket = dgram.createSocket(type);
+      const connect = socket.connect.bind(socket) as (port: number, address: string, cb: () => void) => void;
+      (socket as unknown as { connect: typeof connect }).connect = (port, address, cb) => connect(port, map(address), cb);
+      return socket;
+    };
+  }
+}

@@ -1,0 +1,156 @@
+// One TCP listening socket on IP:port: binds (retrying with backoff until it
+// works or the listener is closed), hands every accepted socket to the
+// current handler, and keeps the accepted sockets so that closing the
+// listener can stop accepting at once, let the established connections
+// finish, and cut what is left after a grace period.
+
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { bindRetryDelayMs, shouldWarnBindFailure, type BindBackoff } from './bind-backoff.ts';
+
+export type ListenerState = 'waiting' | 'listening' | 'closed';
+
+export interface SocketListenerHooks {
+  onStateChange?(state: ListenerState, previous: ListenerState): void;
+  onBindError?(code: string): void;
+}
+
+export interface TcpListenerOptions {
+  readonly ip: string;
+  readonly port: number;
+  /** For logs. */
+  readonly key: string;
+  /** Needed by the L4 forwarder (half-close passes through). */
+  readonly allowHalfOpen: boolean;
+  readonly backoff: BindBackoff;
+  readonly log: Logger;
+  readonly hooks?: SocketListenerHooks;
+}
+
+export type SocketHandler = (socket: net.Socket) => void;
+
+export class TcpListener {
+  readonly key: string;
+  #state: ListenerState = 'waiting';
+  readonly #opts: TcpListenerOptions;
+  #handler: SocketHandler;
+  #server: net.Server | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #forget: (this: net.Socket) => void;
+
+  constructor(opts: TcpListenerOptions, handler: SocketHandler) {
+    this.key = opts.key;
+    this.#opts = opts;
+    this.#handler = handler;
+    const sockets = this.#sockets;
+    this.#forget = function (this: net.Socket) {
+      sockets.delete(this);
+    };
+  }
+
+  get state(): ListenerState {
+    return this.#state;
+  }
+
+  /** Accepted sockets not closed yet. */
+  get openSockets(): number {
+    return this.#sockets.size;
+  }
+
+  /** Applies to connections accepted from now on. */
+  setHandler(handler: SocketHandler): void {
+    this.#handler = handler;
+  }
+
+  start(): void {
+    if (this.#state === 'waiting' && this.#server === undefined && this.#timer === undefined) this.#bind();
+  }
+
+  /** Stops accepting (the port is free when this resolves); open connections stay. */
+  async stopAccepting(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const server = this.#server;
+    this.#server = undefined;
+    if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Destroys every accepted socket still open. */
+  destroySockets(): void {
+    for (const s of [...this.#sockets]) s.destroy();
+  }
+
+  /** Resolves when no accepted socket is open, or after `ms`. */
+  async settled(ms: number): Promise<boolean> {
+    const deadline = performance.now() + ms;
+    while (this.#sockets.size > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - performance.now()))));
+    }
+    return this.#sockets.size === 0;
+  }
+
+  #bind(): void {
+    const o = this.#opts;
+    const server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: true }, this.#onConnection);
+    this.#server = server;
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (this.#server !== server) return;
+      this.#server = undefined;
+      this.#retry(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      if (this.#server !== server || this.#state === 'closed') {
+        server.close();
+        return;
+      }
+      // Accept errors (EMFILE and the like) after the bind: the server goes on.
+      server.on('error', (err: NodeJS.ErrnoException) => o.log.warn({ listener: this.key, err: err.message, code: err.code }, 'accept error'));
+      if (this.#failures > 0) o.log.info({ listener: this.key, afterFailures: this.#failures }, 'listening (after retrying the bind)');
+      else o.log.debug({ listener: this.key }, 'listening');
+      this.#failures = 0;
+      this.#setState('listening');
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host: o.ip, port: o.port, exclusive: true, backlog: 1024 });
+  }
+
+  #retry(err: NodeJS.ErrnoException): void {
+    const o = this.#opts;
+    this.#failures++;
+    const code = err.code ?? 'UNKNOWN';
+    o.hooks?.onBindError?.(code);
+    const delay = bindRetryDelayMs(this.#failures, o.backoff);
+    const fields = { listener: this.key, code, err: err.message, failures: this.#failures, retryInMs: delay };
+    if (shouldWarnBindFailure(this.#failures)) o.log.warn(fields, 'cannot bind yet; retrying');
+    else o.log.debug(fields, 'cannot bind yet; retrying');
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#state !== 'closed') this.#bind();
+    }, delay);
+  }
+
+  readonly #onConnection = (socket: net.Socket): void => {
+    this.#sockets.add(socket);
+    socket.once('close', this.#forget);
+    try {
+      this.#handler(socket);
+    } catch (err) {
+      this.#opts.log.error({ listener: this.key, err: (err as Error).message }, 'connection handler failed');
+      socket.destroy();
+    }
+  };
+
+  #setState(state: ListenerState): void {
+    const previous = this.#state;
+    if (previous === state) return;
+    this.#state = state;
+    this.#opts.hooks?.onStateChange?.(state, previous);
+  }
+}
