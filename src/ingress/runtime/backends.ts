@@ -1,0 +1,83 @@
+// Live Backend objects for the compiled routes. The endpoints of a Service
+// port come from a ServiceBackendSource (the proxy's EndpointSlice side),
+// which hands out one stable Backend per port that follows endpoint changes
+// by itself; a route wraps it with its own settings (protocol, timeouts,
+// body limit) and metric labels, so a route change never touches endpoint
+// state and an endpoint change never needs a new route table.
+
+import type { Backend, Endpoint, UpstreamTimeouts } from '../../proxy/http/types.ts';
+import type { BackendLabels, LeafNode, ServiceNode, ServicePortRef } from '../model/service-node.ts';
+import { SmoothWeighted } from './smooth-weighted.ts';
+
+export interface ServiceBackendSource {
+  /** The live Backend of one Service port (same object for the same port). */
+  backend(ref: ServicePortRef): Backend;
+}
+
+/** A route's view of a Service port: its settings over the shared endpoint picker. */
+export class ConfiguredBackend implements Backend {
+  readonly name: string;
+  readonly protocol: 'http' | 'https';
+  readonly timeouts?: Partial<UpstreamTimeouts>;
+  readonly limits?: { maxBodyBytes: number };
+  readonly labels: BackendLabels;
+  readonly base: Backend;
+
+  constructor(node: LeafNode, base: Backend) {
+    const o = node.options;
+    this.name = node.labels.name;
+    this.protocol = o.protocol;
+    const t: { connectMs?: number; readMs?: number; sendMs?: number } = {};
+    if (o.connectTimeoutMs !== undefined) t.connectMs = o.connectTimeoutMs;
+    if (o.readTimeoutMs !== undefined) t.readMs = o.readTimeoutMs;
+    if (o.sendTimeoutMs !== undefined) t.sendMs = o.sendTimeoutMs;
+    if (Object.keys(t).length > 0) this.timeouts = t;
+    if (o.maxBodyBytes !== undefined) this.limits = { maxBodyBytes: o.maxBodyBytes };
+    this.labels = node.labels;
+    this.base = base;
+  }
+
+  pick(clientIp: string, affinityKey?: string): Endpoint | undefined {
+    return this.base.pick(clientIp, affinityKey);
+  }
+
+  affinityKeyOf(endpoint: Endpoint): string {
+    return this.base.affinityKeyOf ? this.base.affinityKeyOf(endpoint) : `${endpoint.ip}:${endpoint.port}`;
+  }
+}
+
+/** A weighted split seen as one Backend (mirror targets): each pick chooses a child first. */
+export class WeightedBackend implements Backend {
+  readonly name: string;
+  readonly protocol: 'http' | 'https';
+  readonly #wrr: SmoothWeighted<Backend>;
+
+  constructor(name: string, children: readonly Backend[], weights: readonly number[]) {
+    this.name = name;
+    this.protocol = children[0]?.protocol ?? 'http';
+    this.#wrr = new SmoothWeighted(children, weights);
+  }
+
+  pick(clientIp: string, affinityKey?: string): Endpoint | undefined {
+    const i = this.#wrr.nextIndex();
+    return i < 0 ? undefined : this.#wrr.items[i]!.pick(clientIp, affinityKey);
+  }
+}
+
+/** Any service node as a single Backend (splits resolved per pick; mirrors of mirrors dropped). */
+export function nodeBackend(node: ServiceNode, leafBackend: (leaf: LeafNode) => Backend): Backend {
+  switch (node.kind) {
+    case 'leaf':
+      return leafBackend(node);
+    case 'weighted':
+      return new WeightedBackend(
+        node.name,
+        node.children.map((c) => nodeBackend(c.node, leafBackend)),
+        node.children.map((c) => c.weight),
+      );
+    case 'mirror':
+      return nodeBackend(node.main, leafBackend);
+    case 'canary':
+      return nodeBackend(node.main, leafBackend);
+  }
+}

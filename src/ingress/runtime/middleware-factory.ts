@@ -1,0 +1,99 @@
+// MiddlewareSpec (data) -> live Middleware of the L7 engine. Stateful
+// middlewares (rate limit buckets, in-flight counters) are kept across
+// table rebuilds while their route, name and configuration stay the same.
+
+import type { Middleware } from '../../proxy/http/types.ts';
+import type { MiddlewareSpec, NamedMiddleware } from '../model/middleware-spec.ts';
+import { basicAuth } from './middlewares/basic-auth.ts';
+import { compress } from './middlewares/compress.ts';
+import { headers } from './middlewares/headers.ts';
+import type { BcryptVerifier } from './middlewares/htpasswd-verify.ts';
+import { inFlightReq } from './middlewares/in-flight.ts';
+import { ipAllowList } from './middlewares/ip-allow-list.ts';
+import { addPrefix, replacePath, rewriteTarget, stripPrefix } from './middlewares/path-rewrite.ts';
+import { rateLimit } from './middlewares/rate-limit.ts';
+import { redirectRegex, redirectScheme } from './middlewares/redirect.ts';
+import { stickyCookie } from './middlewares/sticky-cookie.ts';
+
+export interface MiddlewareFactoryOptions {
+  /** Verifies bcrypt htpasswd hashes when given (no bcrypt ships with Node). */
+  readonly bcrypt?: BcryptVerifier;
+}
+
+export function createMiddleware(m: NamedMiddleware, opts: MiddlewareFactoryOptions = {}): Middleware | undefined {
+  const s: MiddlewareSpec = m.spec;
+  switch (s.type) {
+    case 'redirectScheme':
+      return redirectScheme(m.name, s);
+    case 'redirectRegex':
+      return redirectRegex(m.name, s);
+    case 'stripPrefix':
+      return stripPrefix(m.name, s);
+    case 'addPrefix':
+      return addPrefix(m.name, s);
+    case 'replacePath':
+      return replacePath(m.name, s);
+    case 'rewriteTarget':
+      return rewriteTarget(m.name, s);
+    case 'headers':
+      return headers(m.name, s);
+    case 'ipAllowList':
+      return ipAllowList(m.name, s);
+    case 'rateLimit':
+      return rateLimit(m.name, s);
+    case 'inFlightReq':
+      return inFlightReq(m.name, s);
+    case 'basicAuth':
+      return basicAuth(m.name, s, opts.bcrypt);
+    case 'compress':
+      return compress(m.name, s);
+    case 'retry':
+      return { name: m.name, retry: { attempts: s.attempts, initialIntervalMs: s.initialIntervalMs } };
+    case 'stickyCookie':
+      return stickyCookie(m.name, s);
+    case 'bodyLimit':
+      return undefined; // carried by the Backend's limits
+  }
+}
+
+/** A stable text for a spec (RegExps and typed arrays included), to recognise an unchanged middleware. */
+export function specFingerprint(spec: MiddlewareSpec): string {
+  return JSON.stringify(spec, (_k, v: unknown) => {
+    if (v instanceof RegExp) return `/${v.source}/${v.flags}`;
+    if (ArrayBuffer.isView(v)) return Array.from(v as Uint32Array);
+    return v;
+  });
+}
+
+const STATEFUL = new Set<MiddlewareSpec['type']>(['rateLimit', 'inFlightReq']);
+
+/**
+ * Builds middlewares, reusing stateful instances with the same identity
+ * (a route re-materialized because its canary weight moved keeps its rate
+ * limiter). Identities of changed configurations linger until the bound,
+ * then the registry starts over (state loss, never wrong limits).
+ */
+export class MiddlewareRegistry {
+  readonly #opts: MiddlewareFactoryOptions;
+  readonly #instances = new Map<string, Middleware>();
+  readonly #max: number;
+
+  constructor(opts: MiddlewareFactoryOptions = {}, max = 10_000) {
+    this.#opts = opts;
+    this.#max = max;
+  }
+
+  get(routeName: string, m: NamedMiddleware): Middleware | undefined {
+    if (!STATEFUL.has(m.spec.type)) return createMiddleware(m, this.#opts);
+    // ingress-nginx limits are per Ingress (one zone); Traefik's per router.
+    const scope = m.name.startsWith('ingress:') ? '' : routeName;
+    const key = `${scope}\u0000${m.name}\u0000${specFingerprint(m.spec)}`;
+    let mw = this.#instances.get(key);
+    if (mw === undefined) {
+      if (this.#instances.size >= this.#max) this.#instances.clear();
+      mw = createMiddleware(m, this.#opts)!;
+      this.#instances.set(key, mw);
+    }
+    return mw;
+  }
+}

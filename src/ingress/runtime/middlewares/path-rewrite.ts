@@ -1,0 +1,72 @@
+// Middlewares that change the request-target sent upstream:
+// - stripPrefix (Traefik): removes the first matching prefix (plain string
+//   prefix), keeps a leading "/", sets X-Forwarded-Prefix.
+// - addPrefix: prepends a prefix.
+// - replacePath: replaces the path (query kept), sets X-Replaced-Path.
+// - rewriteTarget (ingress-nginx rewrite-target): `rewrite "(?i)<path>"
+//   <target> break;` - when the path matches, the whole URI becomes the
+//   target with $1.. expanded; the original query is appended (after the
+//   target's own, with "&").
+
+import type { Middleware, RequestContext } from '../../../proxy/http/types.ts';
+import type { AddPrefixSpec, ReplacePathSpec, RewriteTargetSpec, StripPrefixSpec } from '../../model/middleware-spec.ts';
+import { expandGoTemplate, joinTarget, splitTarget } from './target-parts.ts';
+
+export function stripPrefix(name: string, spec: StripPrefixSpec): Middleware {
+  return {
+    name,
+    onRequest(ctx: RequestContext): undefined {
+      const { path, query } = splitTarget(ctx.upstreamTarget);
+      for (const prefix of spec.prefixes) {
+        if (!path.startsWith(prefix)) continue;
+        let rest = path.slice(prefix.length);
+        if (!rest.startsWith('/')) rest = `/${rest}`;
+        ctx.upstreamTarget = joinTarget(rest, query);
+        ctx.setHeader('X-Forwarded-Prefix', prefix);
+        return undefined;
+      }
+      return undefined;
+    },
+  };
+}
+
+export function addPrefix(name: string, spec: AddPrefixSpec): Middleware {
+  return {
+    name,
+    onRequest(ctx: RequestContext): undefined {
+      const { path, query } = splitTarget(ctx.upstreamTarget);
+      const prefix = spec.prefix.endsWith('/') && path.startsWith('/') ? spec.prefix.slice(0, -1) : spec.prefix;
+      ctx.upstreamTarget = joinTarget(`${prefix}${path}`, query);
+      return undefined;
+    },
+  };
+}
+
+export function replacePath(name: string, spec: ReplacePathSpec): Middleware {
+  return {
+    name,
+    onRequest(ctx: RequestContext): undefined {
+      const { path, query } = splitTarget(ctx.upstreamTarget);
+      ctx.setHeader('X-Replaced-Path', path);
+      ctx.upstreamTarget = joinTarget(spec.path, query);
+      return undefined;
+    },
+  };
+}
+
+export function rewriteTarget(name: string, spec: RewriteTargetSpec): Middleware {
+  const re = new RegExp(spec.regex.source, spec.regex.flags.replace('g', ''));
+  return {
+    name,
+    onRequest(ctx: RequestContext): undefined {
+      const { path, query } = splitTarget(ctx.upstreamTarget);
+      const m = re.exec(path);
+      if (m === null) return undefined;
+      let uri = expandGoTemplate(spec.target, m);
+      if (uri === '' || !uri.startsWith('/')) uri = `/${uri}`;
+      if (query !== '') uri += uri.includes('?') ? `&${query}` : `?${query}`;
+      ctx.upstreamTarget = uri;
+      return undefined;
+    },
+  };
+}

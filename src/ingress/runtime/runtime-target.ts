@@ -1,0 +1,98 @@
+// RouteTarget (data) -> what the route tables hold at run time: the route
+// results already built (backends wrapped, middlewares instantiated), so
+// routing a request allocates nothing; only splits (canary, weighted) choose
+// between prebuilt results per request.
+
+import type { Backend, BackendRoute, Middleware, ResponseRoute, RouteResult, RouteView } from '../../proxy/http/types.ts';
+import type { LeafNode, ServiceNode } from '../model/service-node.ts';
+import type { RouteTarget } from '../model/route-target.ts';
+import { ConfiguredBackend, nodeBackend, type ServiceBackendSource } from './backends.ts';
+import { chooseCanary } from './canary-choice.ts';
+import type { FlaggerMetrics } from './flagger-metrics.ts';
+import { MiddlewareRegistry, type MiddlewareFactoryOptions } from './middleware-factory.ts';
+import { SmoothWeighted } from './smooth-weighted.ts';
+
+export interface RuntimeTarget {
+  readonly target: RouteTarget;
+  /** The result for this request (undefined: nothing can serve it, 503 by the engine's 404 path). */
+  choose(view: RouteView): RouteResult | undefined;
+}
+
+type Chooser = (view: RouteView) => RouteResult | undefined;
+
+export interface RuntimeFactoryOptions extends MiddlewareFactoryOptions {
+  /** Flagger-compatible series (traefik_* / nginx_ingress_controller_*), when enabled. */
+  readonly flaggerMetrics?: FlaggerMetrics;
+  /** Random source for canary weights (tests); [0, 1). */
+  readonly random?: () => number;
+}
+
+const NO_BACKENDS: Backend = { name: '-', protocol: 'http', pick: () => undefined };
+
+export class RuntimeFactory {
+  readonly #source: ServiceBackendSource;
+  readonly #opts: RuntimeFactoryOptions;
+  readonly #registry: MiddlewareRegistry;
+  readonly #random: () => number;
+
+  constructor(source: ServiceBackendSource, opts: RuntimeFactoryOptions = {}) {
+    this.#source = source;
+    this.#opts = opts;
+    this.#registry = new MiddlewareRegistry(opts);
+    this.#random = opts.random ?? Math.random;
+  }
+
+  /** For IngressCompiler's `materialize` option. */
+  readonly materialize = (target: RouteTarget): RuntimeTarget => {
+    const mws: Middleware[] = [];
+    for (const m of target.middlewares) {
+      const mw = this.#registry.get(target.routeName, m);
+      if (mw) mws.push(mw);
+    }
+    if (target.response || target.service === undefined) {
+      const result: ResponseRoute = {
+        routeName: target.routeName,
+        response: { status: target.response?.status ?? 503, body: target.response?.body ?? '' },
+        ...(mws.length > 0 ? { middlewares: mws } : {}),
+      };
+      return { target, choose: () => result };
+    }
+    const ingress = target.origin.kind === 'Ingress' ? { namespace: target.origin.namespace, name: target.origin.name } : undefined;
+    const choose = this.#chooser(target, target.service, mws, ingress, '');
+    return { target, choose };
+  };
+
+  #leafBackend = (leaf: LeafNode): Backend => new ConfiguredBackend(leaf, this.#source.backend(leaf.ref));
+
+  #chooser(target: RouteTarget, node: ServiceNode, mws: readonly Middleware[], ingress: { namespace: string; name: string } | undefined, canary: string): Chooser {
+    switch (node.kind) {
+      case 'leaf': {
+        const backend = this.#leafBackend(node);
+        const list = this.#opts.flaggerMetrics ? [...mws, this.#opts.flaggerMetrics.middleware(node.labels, ingress, canary)] : mws;
+        const result: BackendRoute = { routeName: target.routeName, backend, ...(list.length > 0 ? { middlewares: list } : {}) };
+        return () => result;
+      }
+      case 'canary': {
+        const main = this.#chooser(target, node.main, mws, ingress, '');
+        const canaryUpstream = node.canary.kind === 'leaf' ? `${node.canary.ref.namespace}-${node.canary.ref.service}-${node.canary.ref.port}` : node.canaryIngress;
+        const alt = this.#chooser(target, node.canary, mws, ingress, canaryUpstream);
+        const policy = node.policy;
+        const random = this.#random;
+        return (view) => (chooseCanary(policy, view.headers, random) ? alt(view) : main(view));
+      }
+      case 'weighted': {
+        const children = node.children.map((c) => this.#chooser(target, c.node, mws, ingress, canary));
+        const wrr = new SmoothWeighted(children, node.children.map((c) => c.weight));
+        return (view) => {
+          const i = wrr.nextIndex();
+          return i < 0 ? { routeName: target.routeName, backend: NO_BACKENDS } : children[i]!(view);
+        };
+      }
+      case 'mirror': {
+        const mirrors = node.mirrors.filter((m) => m.percent > 0).map((m) => ({ backend: nodeBackend(m.node, this.#leafBackend), percent: m.percent }));
+        const mirror: Middleware = { name: `${node.name}:mirror`, mirror: mirrors };
+        return this.#chooser(target, node.main, mirrors.length > 0 ? [...mws, mirror] : mws, ingress, canary);
+      }
+    }
+  }
+}
