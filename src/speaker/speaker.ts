@@ -103,7 +103,12 @@ export const defaultSpeakerOptions: Omit<SpeakerOptions, 'nodeName'> = {
   stopLingerMs: 500,
 };
 
-/** What the proxy follows: an IP this node now serves, or no longer serves. */
+/**
+ * What the proxy follows: an IP this node now serves (emitted once the IP is
+ * on the holder device, so it can be bound), or no longer serves (emitted
+ * before the IP leaves the device). `owned: true` repeats for a held IP
+ * whose Services change (another Service starts sharing it, say).
+ */
 export interface OwnershipChange {
   ip: string;
   owned: boolean;
@@ -219,6 +224,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return [...this.#held.keys()].sort();
   }
 
+  /** What this node serves now: IP -> the Services on it (a snapshot for a late subscriber). */
+  ownership(): Map<string, readonly ServiceRef[]> {
+    return new Map(this.#held);
+  }
+
   /** The latest election: IP -> owner node (undefined: nobody may announce it). */
   owners(): Map<string, string | undefined> {
     const out = new Map<string, string | undefined>();
@@ -236,7 +246,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (!this.#started) return 'not started';
     const pending = [this.#leases, this.#nodes, this.#services, this.#slices].filter((i) => !i?.isSynced());
     if (pending.length > 0) return `caches not synced: ${pending.map((i) => i?.resource).join(', ')}`;
-    if (!this.#membership.view(performance.now()).synced) return 'membership not synced (own Lease not seen yet)';
+    if (!this.#membership.view(performance.now()).synced) return 'membership not synced (speaker Leases not listed yet)';
     return undefined;
   }
 
@@ -492,11 +502,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const [ip, o] of result) if (o.owner === self && !this.#withheld.has(ip)) desired.add(ip);
     this.#desired = desired;
     // Services on a held IP may change without the IP moving.
-    for (const ip of this.#held.keys()) {
+    for (const [ip, before] of this.#held) {
       if (!desired.has(ip)) continue;
       const services = this.#servicesByIp.get(ip) ?? [];
+      if (sameServices(before, services)) continue;
       this.#held.set(ip, services);
       this.#announcer?.own(ip, services.map(serviceKeyOf));
+      this.emit('ownership', { ip, owned: true, services });
     }
     if (diff.gained.length > 0 || diff.lost.length > 0) this.#kickApply();
   }
@@ -680,6 +692,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #conflictFields(event: ConflictEvent, services: ServiceRef[]) {
     return { ip: event.ip, mac: event.mac, kind: event.kind, interface: event.interface, claims: event.claims, services: services.map(serviceKeyOf) };
   }
+}
+
+function sameServices(a: readonly ServiceRef[], b: readonly ServiceRef[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.namespace === b[i]!.namespace && x.name === b[i]!.name && x.uid === b[i]!.uid);
 }
 
 function serviceTarget(svc: ServiceRef) {
