@@ -1,0 +1,69 @@
+// A RequestContext / ResponseContext stand-in for middleware unit tests.
+import type { Backend, Endpoint, RequestContext, ResponseContext } from '../../../../src/proxy/http/types.ts';
+
+export class FakeRequest implements RequestContext {
+  method = 'GET';
+  path = '/';
+  query = '';
+  host = 'example.com';
+  clientIp = '198.18.0.10';
+  tls = false;
+  localPort = 80;
+  routeName = 'r';
+  backend: Backend | undefined = undefined;
+  endpoint: Endpoint | undefined = undefined;
+  affinityKey: string | undefined = undefined;
+  upstreamTarget = '/';
+  upstreamHost = 'example.com';
+  readonly fields: [string, string][] = [];
+
+  constructor(init: Partial<Pick<FakeRequest, 'method' | 'host' | 'clientIp' | 'tls' | 'localPort' | 'upstreamTarget'>> & { headers?: Record<string, string> } = {}) {
+    Object.assign(this, { ...init, headers: undefined });
+    for (const [k, v] of Object.entries(init.headers ?? {})) this.fields.push([k.toLowerCase(), v]);
+    const q = this.upstreamTarget.indexOf('?');
+    this.path = q < 0 ? this.upstreamTarget : this.upstreamTarget.slice(0, q);
+    this.query = q < 0 ? '' : this.upstreamTarget.slice(q + 1);
+  }
+  header(name: string): string | undefined {
+    return this.fields.find(([k]) => k === name.toLowerCase())?.[1];
+  }
+  headerValues(name: string): string[] {
+    return this.fields.filter(([k]) => k === name.toLowerCase()).map(([, v]) => v);
+  }
+  setHeader(name: string, value: string): void {
+    this.removeHeader(name);
+    this.fields.push([name.toLowerCase(), value]);
+  }
+  addHeader(name: string, value: string): void {
+    this.fields.push([name.toLowerCase(), value]);
+  }
+  removeHeader(name: string): void {
+    for (let i = this.fields.length - 1; i >= 0; i--) if (this.fields[i]![0] === name.toLowerCase()) this.fields.splice(i, 1);
+  }
+}
+
+export class FakeResponse implements ResponseContext {
+  status = 200;
+  hasBody = true;
+  readonly fields: [string, string][] = [];
+  transform: NodeJS.ReadWriteStream | undefined;
+  constructor(headers: Record<string, string> = {}) {
+    for (const [k, v] of Object.entries(headers)) this.fields.push([k.toLowerCase(), v]);
+  }
+  header(name: string): string | undefined {
+    return this.fields.find(([k]) => k === name.toLowerCase())?.[1];
+  }
+  setHeader(name: string, value: string): void {
+    this.removeHeader(name);
+    this.fields.push([name.toLowerCase(), value]);
+  }
+  addHeader(name: string, value: string): void {
+    this.fields.push([name.toLowerCase(), value]);
+  }
+  removeHeader(name: string): void {
+    for (let i = this.fields.length - 1; i >= 0; i--) if (this.fields[i]![0] === name.toLowerCase()) this.fields.splice(i, 1);
+  }
+  setBodyTransform(t: NodeJS.ReadWriteStream): void {
+    this.transform = t;
+  }
+}
