@@ -332,8 +332,10 @@ export interface HttpEntrypointOptions {
   readonly certificates?: CertificateStoreApi;
   /** Default pino silent. */
   readonly logger?: Logger;
-  /** Fraction of requests written to the access log, 0..1. Default 0.01. Errors the proxy answers itself are always logged at warn. */
+  /** Fraction of requests written to the access log, 0..1. Default 0.01. Errors the proxy answers itself are always logged at warn (rate-limited). */
   readonly accessLogSampleRate?: number;
+  /** Where access-log lines go (default `logger`). access-log.ts's createAccessLogger() never blocks. */
+  readonly accessLogger?: Logger;
   /** Metrics are registered here when given (see metrics.ts for names). */
   readonly registry?: Registry;
   readonly limits?: Partial<ClientLimits>;

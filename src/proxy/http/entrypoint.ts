@@ -1,0 +1,219 @@
+// The HTTP entrypoint: takes over accepted sockets (plain or TLS), serves
+// HTTP/1.1 on them (h1-connection.ts) or HTTP/2 when a TLS client picks it by
+// ALPN (node:http2 compat, h2-request.ts), and proxies every request to the
+// backend its Router picks. Listening is the caller's job (the listener
+// manager binds owned IP:ports and calls handle()).
+
+import http2 from 'node:http2';
+import type net from 'node:net';
+import tls from 'node:tls';
+import { pino, type Logger } from 'pino';
+import { RequestLog } from './access-log.ts';
+import type { CertificateStore } from './certificates.ts';
+import { DeadlineClock } from './clock.ts';
+import { H1Connection } from './h1-connection.ts';
+import { H2Request } from './h2-request.ts';
+import { HttpMetrics } from './metrics.ts';
+import type { EntrypointCore } from './proxy-request.ts';
+import type {
+  ClientLimits,
+  ClientTimeouts,
+  ConnectionInfo,
+  EntrypointStats,
+  HttpEntrypointApi,
+  HttpEntrypointOptions,
+  Router,
+  UpstreamTimeouts,
+} from './types.ts';
+import { UpstreamPool } from './upstream.ts';
+
+export const CLIENT_LIMIT_DEFAULTS: ClientLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100, maxBodyBytes: 1024 * 1024 };
+export const CLIENT_TIMEOUT_DEFAULTS: ClientTimeouts = { headerMs: 60_000, bodyMs: 60_000, idleMs: 75_000, sendMs: 60_000 };
+export const UPSTREAM_TIMEOUT_DEFAULTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 60_000, sendMs: 60_000 };
+/** TLS handshakes that take longer are dropped. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export class HttpEntrypoint implements HttpEntrypointApi {
+  readonly name: string;
+  private readonly core: EntrypointCore;
+  private readonly connections = new Set<H1Connection>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly certificates: CertificateStore | undefined;
+  private tlsServer: tls.Server | undefined;
+  private h2Server: http2.Http2SecureServer | undefined;
+  private readonly http2: boolean;
+  private stopDefaultListener: (() => void) | undefined;
+  private closed = false;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(opts: HttpEntrypointOptions = {}) {
+    this.name = opts.name ?? 'http';
+    const log: Logger = opts.logger ?? pino({ level: 'silent' });
+    const clock = new DeadlineClock(opts.timerResolutionMs ?? 250);
+    const metrics = new HttpMetrics(this.name, opts.registry);
+    this.core = {
+      name: this.name,
+      router: opts.router,
+      pool: new UpstreamPool(clock, opts.pool),
+      clock,
+      metrics,
+      noBackend: metrics.backend('-'),
+      log,
+      requestLog: new RequestLog(opts.accessLogger ?? log, log, opts.accessLogSampleRate ?? 0.01),
+      limits: { ...CLIENT_LIMIT_DEFAULTS, ...opts.limits },
+      timeouts: { ...CLIENT_TIMEOUT_DEFAULTS, ...opts.timeouts },
+      upstreamTimeouts: { ...UPSTREAM_TIMEOUT_DEFAULTS, ...opts.upstreamTimeouts },
+      forwardedFor: opts.forwardedFor ?? 'replace',
+      draining: false,
+      inFlight: 0,
+    };
+    this.certificates = opts.certificates as CertificateStore | undefined;
+    this.http2 = opts.http2 ?? true;
+  }
+
+  /** Atomic swap: a request already routed keeps its route; the next one uses `router`. */
+  setRouter(router: Router): void {
+    this.core.router = router;
+  }
+
+  get router(): Router | undefined {
+    return this.core.router;
+  }
+
+  handle(socket: net.Socket, info: ConnectionInfo): void {
+    if (this.closed || this.core.draining) {
+      socket.destroy();
+      return;
+    }
+    const localPort = info.localPort ?? socket.localPort ?? 0;
+    if (!info.tls) {
+      this.serveHttp1(socket, false, localPort);
+      return;
+    }
+    if (socket instanceof tls.TLSSocket && socket.encrypted) {
+      this.serveSecure(socket, localPort);
+      return;
+    }
+    this.ensureTls().emit('connection', socket);
+  }
+
+  private serveHttp1(socket: net.Socket, secure: boolean, localPort: number): void {
+    const conn = new H1Connection(this.core, socket, secure, localPort, this.forget);
+    this.connections.add(conn);
+    this.core.metrics.openHttp1++;
+  }
+
+  private readonly forget = (conn: H1Connection): void => {
+    if (this.connections.delete(conn)) this.core.metrics.openHttp1--;
+    this.checkDrained();
+  };
+
+  private serveSecure(socket: tls.TLSSocket, localPort: number): void {
+    if (this.closed || this.core.draining) {
+      socket.destroy();
+      return;
+    }
+    if (socket.alpnProtocol === 'h2' && this.http2) {
+      (socket as tls.TLSSocket & { metalgateLocalPort?: number }).metalgateLocalPort = localPort;
+      this.ensureH2().emit('secureConnection', socket);
+      return;
+    }
+    this.serveHttp1(socket, true, localPort);
+  }
+
+  /** A TLS server that never listens: it only terminates sockets handed to handle(). */
+  private ensureTls(): tls.Server {
+    if (this.tlsServer !== undefined) return this.tlsServer;
+    const certs = this.certificates;
+    if (certs === undefined) throw new Error(`entrypoint ${this.name}: a TLS socket needs options.certificates`);
+    const def = certs.defaultCertificate.pair;
+    const server = tls.createServer({
+      cert: def.cert,
+      key: def.key,
+      SNICallback: certs.sniCallback,
+      ALPNProtocols: this.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    });
+    server.on('secureConnection', (ts: tls.TLSSocket) => {
+      const raw = (ts as unknown as { _parent?: net.Socket })._parent;
+      this.serveSecure(ts, raw?.localPort ?? ts.localPort ?? 0);
+    });
+    server.on('tlsClientError', (err: Error) => this.core.log.debug({ err: err.message }, 'TLS handshake failed'));
+    this.stopDefaultListener = certs.onDefaultChange((pair) => server.setSecureContext({ cert: pair.cert, key: pair.key }));
+    this.tlsServer = server;
+    return server;
+  }
+
+  private ensureH2(): http2.Http2SecureServer {
+    if (this.h2Server !== undefined) return this.h2Server;
+    const server = http2.createSecureServer({ allowHTTP1: false });
+    server.on('session', (session: http2.ServerHttp2Session) => {
+      this.sessions.add(session);
+      this.core.metrics.openHttp2++;
+      session.on('close', () => {
+        if (this.sessions.delete(session)) this.core.metrics.openHttp2--;
+        this.checkDrained();
+      });
+      session.on('error', () => {});
+      session.setTimeout(this.core.timeouts.idleMs, () => session.close());
+      if (this.core.draining) session.close();
+    });
+    server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+      const sock = req.stream.session?.socket as (tls.TLSSocket & { metalgateLocalPort?: number }) | undefined;
+      new H2Request(this.core, req, res, sock?.metalgateLocalPort ?? sock?.localPort ?? 0).start();
+    });
+    this.h2Server = server;
+    return server;
+  }
+
+  /**
+   * Stop taking requests: idle connections close now, busy ones after their
+   * current response (sent with Connection: close), HTTP/2 sessions get a
+   * GOAWAY. Resolves when every connection is gone, or after graceMs when the
+   * rest are cut.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.core.draining = true;
+    for (const c of [...this.connections]) c.drain();
+    for (const s of [...this.sessions]) s.close();
+    if (this.connections.size + this.sessions.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        timer.unref();
+        this.drainWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.close();
+  }
+
+  private checkDrained(): void {
+    if (!this.core.draining || this.connections.size + this.sessions.size > 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.core.draining = true;
+    for (const c of [...this.connections]) c.destroy();
+    for (const s of [...this.sessions]) s.destroy();
+    this.core.pool.close();
+    this.core.clock.stop();
+    this.stopDefaultListener?.();
+    this.checkDrained();
+  }
+
+  stats(): EntrypointStats {
+    return {
+      openConnections: this.connections.size + this.sessions.size,
+      inFlightRequests: this.core.inFlight,
+      pooledUpstreamSockets: this.core.pool.idleCount,
+      draining: this.core.draining,
+    };
+  }
+}

@@ -1,0 +1,869 @@
+// One client HTTP/1.x connection: reads request heads straight from the
+// socket's chunks with the strict http1 parser, forwards each request to an
+// upstream connection, and streams the response back. One request at a time:
+// bytes of a pipelined next request are held (and the socket paused) until
+// the current response is complete.
+//
+// Hot path (keep-alive GET, small response): the request head is copied once
+// with the forwarding fields appended and written in one write; the upstream
+// chunk holding the response head and body is written to the client as is
+// when the head has nothing hop-by-hop. No per-request closures, timers or
+// request objects: this object is reused and timeouts are deadline fields
+// swept by the entrypoint's clock.
+
+import type net from 'node:net';
+import { ChunkedDecoder } from '../http1/chunked-decoder.ts';
+import { HttpParseError } from '../http1/errors.ts';
+import { RequestHeadParser, type RequestHead } from '../http1/request-head.ts';
+import { responseBodyKind, type ResponseHead } from '../http1/response-head.ts';
+import type { Timed } from './clock.ts';
+import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
+import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
+import { buildResponseHead, canPassResponseHead, type ClientFraming } from './response-head-out.ts';
+import { serializeSimpleResponse } from './simple-response.ts';
+import type { SimpleResponse } from './types.ts';
+import {
+  canCopyRequestHead,
+  copyRequestHead,
+  forwardingFields,
+  rebuildRequestHead,
+  receivedForwardedFor,
+  requestLineStart,
+  type ForwardingIdentity,
+} from './upstream-head.ts';
+import { BODY_DECODED, BODY_RAW, type UpstreamConn } from './upstream.ts';
+
+// Connection states.
+const C_WAIT = 0; // between requests (or before the first)
+const C_ROUTING = 1; // head received; routing, middlewares, connecting
+const C_FORWARD = 2; // request sent (body may still stream), no response yet
+const C_RESPOND = 3; // response head sent to the client
+const C_TUNNEL = 4; // 101: bytes piped both ways
+const C_CLOSED = 5; // ended or ending (lingering close)
+
+// Deadline kinds.
+const K_NONE = 0;
+const K_IDLE = 1;
+const K_HEADER = 2;
+const K_BODY = 3;
+const K_SEND = 4;
+const K_LINGER = 5;
+const K_TUNNEL = 6;
+
+// Request body framing.
+const B_NONE = 0;
+const B_LENGTH = 1;
+const B_CHUNKED = 2;
+
+const CONTINUE_100 = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+/** How long a closing connection keeps reading (and dropping) what the client still sends (nginx lingering_timeout). */
+const LINGER_MS = 5_000;
+
+/** Strips the IPv4-mapped prefix so logs and X-Forwarded-For read as IPv4. */
+export function plainIp(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+type HeaderRecord = Record<string, string | string[]>;
+
+export class H1Connection extends ProxyRequest implements Timed {
+  readonly socket: net.Socket;
+  deadline = 0;
+
+  private kind = K_NONE;
+  private state = C_WAIT;
+  private readonly parser: RequestHeadParser;
+  private readonly identity: ForwardingIdentity;
+  private readonly onGone: (c: H1Connection) => void;
+  private req: RequestHead | null = null;
+  private lineStart = 0;
+  private bodyMode = B_NONE;
+  private remaining = 0;
+  private reqDone = true;
+  private decoder: ChunkedDecoder | undefined;
+  /** Bytes read but not processed yet: body while connecting, or the next request. */
+  private held: Buffer | null = null;
+  /** The whole request body when it arrived with the head (kept for a retry). */
+  private replayBody: Buffer | null = null;
+  private paused = false;
+  private keepAfter = true;
+  /** Close once the current response is done (client half-closed, parse error...). */
+  private closeAfter = false;
+  private outFraming: ClientFraming = 'asis';
+  /** Verbatim response head waiting to go out with the first body bytes. */
+  private pendChunk: Buffer | null = null;
+  private pendStart = 0;
+  private pendEnd = 0;
+  /** Rebuilt response head waiting to go out with the first body bytes. */
+  private pendOut: Buffer | null = null;
+  private waitClientDrain = false;
+  private waitUpDrain = false;
+  private transform: NodeJS.ReadWriteStream | undefined;
+  private fwdAuthority = '';
+  private fwdBuf: Buffer | null = null;
+  private record: HeaderRecord | undefined;
+  private inLoop = false;
+  private loopAgain = false;
+  private tunnelPeer: net.Socket | null = null;
+
+  constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void) {
+    const ip = plainIp(socket.remoteAddress);
+    super(core, ip, tls, localPort);
+    this.socket = socket;
+    this.onGone = onGone;
+    this.parser = new RequestHeadParser({ maxHeadBytes: core.limits.maxHeadBytes, maxHeaders: core.limits.maxHeaders });
+    this.identity = { clientIp: ip, proto: tls ? 'https' : 'http', port: localPort, forwardedFor: core.forwardedFor };
+    // A client that half-closes after its request still gets the response.
+    socket.allowHalfOpen = true;
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('end', this.onClientEnd);
+    socket.on('error', this.onClientError);
+    socket.on('close', this.onClientClose);
+    socket.on('drain', this.onClientDrain);
+    core.clock.add(this);
+    this.arm(K_HEADER, core.timeouts.headerMs);
+  }
+
+  /** Nothing in progress: safe to close at once (drain). */
+  get idle(): boolean {
+    return this.state === C_WAIT && this.held === null && this.parser.pendingBytes === 0;
+  }
+
+  get active(): boolean {
+    return this.state === C_ROUTING || this.state === C_FORWARD || this.state === C_RESPOND;
+  }
+
+  /** Drain: close now if idle, else after the current response. */
+  drain(): void {
+    if (this.state === C_TUNNEL || this.state === C_CLOSED) return;
+    if (this.idle) this.endConnection();
+    else this.closeAfter = true;
+  }
+
+  /** Cuts the connection now. */
+  destroy(): void {
+    this.socket.destroy();
+    this.tunnelPeer?.destroy();
+  }
+
+  // ------------------------------------------------------------------ RouteView / RequestContext
+
+  get headers(): HeaderRecord {
+    if (this.record !== undefined) return this.record;
+    const rec: HeaderRecord = {};
+    const h = this.req?.headers;
+    if (h !== undefined) {
+      for (let i = 0; i < h.count; i++) {
+        const name = h.name(i).toLowerCase();
+        const v = h.value(i);
+        const prev = rec[name];
+        if (prev === undefined) rec[name] = v;
+        else if (Array.isArray(prev)) prev.push(v);
+        else rec[name] = [prev, v];
+      }
+    }
+    return (this.record = rec);
+  }
+
+  protected receivedValues(lower: string): string[] {
+    return this.req?.headers.getAll(lower) ?? [];
+  }
+
+  protected receivedTarget(): string {
+    return this.req?.path ?? '/';
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  private arm(kind: number, ms: number): void {
+    this.kind = ms > 0 ? kind : K_NONE;
+    this.deadline = ms > 0 ? this.core.clock.in(ms) : 0;
+  }
+
+  private disarm(): void {
+    this.kind = K_NONE;
+    this.deadline = 0;
+  }
+
+  onDeadline(): void {
+    const kind = this.kind;
+    this.kind = K_NONE;
+    switch (kind) {
+      case K_IDLE:
+      case K_LINGER:
+      case K_TUNNEL:
+        this.destroy();
+        break;
+      case K_HEADER:
+        if (this.state !== C_WAIT) break;
+        if (this.parser.pendingBytes === 0) {
+          this.destroy();
+        } else {
+          this.closeAfter = true;
+          this.answerEarly(408, `request timeout: the request head did not arrive within ${this.core.timeouts.headerMs} ms`, 'header-timeout');
+        }
+        break;
+      case K_BODY:
+        this.closeAfter = true;
+        if (!this.responseStarted) this.answerError(408, `request timeout: the request body stalled for ${this.core.timeouts.bodyMs} ms`, 'body-timeout');
+        else this.fail('body-timeout');
+        break;
+      case K_SEND:
+        this.fail('client-send-timeout');
+        break;
+    }
+  }
+
+  // ------------------------------------------------------------------ client socket events
+
+  private readonly onData = (chunk: Buffer): void => {
+    switch (this.state) {
+      case C_WAIT:
+        this.readHead(chunk, 0);
+        return;
+      case C_FORWARD:
+      case C_RESPOND:
+        if (!this.reqDone && this.held === null) this.readBody(chunk, 0);
+        else this.hold(chunk);
+        return;
+      case C_ROUTING:
+        this.hold(chunk);
+        return;
+      default:
+        return; // closing: drop
+    }
+  };
+
+  private readonly onClientEnd = (): void => {
+    if (this.state === C_WAIT || this.state === C_CLOSED) {
+      this.destroy();
+      return;
+    }
+    if (!this.reqDone && this.held === null) {
+      // The body was cut short: nothing sensible can be forwarded.
+      this.fail('client-closed');
+      return;
+    }
+    this.closeAfter = true;
+  };
+
+  private readonly onClientError = (): void => {
+    // 'close' follows.
+  };
+
+  private readonly onClientClose = (): void => {
+    const wasActive = this.active || this.state === C_TUNNEL;
+    this.state = C_CLOSED;
+    this.closed = true;
+    this.core.clock.delete(this);
+    const up = this.up;
+    if (up !== null) {
+      this.up = null;
+      up.destroy();
+    }
+    this.tunnelPeer?.destroy();
+    if (wasActive) {
+      if (!this.responseStarted) this.status = 499; // nginx's "client closed request"
+      this.failure ??= this.status === 101 ? undefined : 'client-closed';
+      this.complete();
+    }
+    this.onGone(this);
+  };
+
+  private readonly onClientDrain = (): void => {
+    if (!this.waitClientDrain) return;
+    this.waitClientDrain = false;
+    if (this.kind === K_SEND) this.disarm();
+    this.up?.resumeForClient();
+    this.transform?.resume?.();
+  };
+
+  // ------------------------------------------------------------------ reading requests
+
+  private hold(chunk: Buffer): void {
+    this.held = this.held === null ? chunk : Buffer.concat([this.held, chunk]);
+    this.pauseClient();
+  }
+
+  protected pauseClient(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  protected resumeClient(): void {
+    if (this.paused && this.held === null && this.state !== C_CLOSED) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private readHead(chunk: Buffer, off: number): void {
+    let head: RequestHead | null;
+    try {
+      head = this.parser.push(chunk, off);
+    } catch (e) {
+      this.badHead(e);
+      return;
+    }
+    if (head === null) {
+      if (this.kind !== K_HEADER) this.arm(K_HEADER, this.core.timeouts.headerMs);
+      return;
+    }
+    const after = this.parser.consumed;
+    this.disarm();
+    // Bytes after the head (body, or a pipelined request) wait in `held`:
+    // sendRequest writes body bytes with the head in one go.
+    if (after < chunk.length) this.held = chunk.subarray(after);
+    this.startRequest(head, head.headers.buf === chunk ? off : 0);
+    if (this.held !== null) {
+      if (this.state === C_WAIT) this.processHeld();
+      else if (this.state !== C_CLOSED) this.pauseClient();
+    }
+  }
+
+  private badHead(e: unknown): void {
+    this.closeAfter = true;
+    if (!(e instanceof HttpParseError)) {
+      this.core.log.error({ err: e }, 'request head parser failed');
+      this.answerEarly(500, 'internal server error', 'parser-error');
+      return;
+    }
+    const text =
+      e.status === 431
+        ? `request header fields too large: ${e.message}`
+        : e.status === 413
+          ? `payload too large: ${e.message}`
+          : e.status === 505
+            ? 'HTTP version not supported: only HTTP/1.0 and HTTP/1.1 (HTTP/2 over TLS by ALPN)'
+            : e.status === 501
+              ? `not implemented: ${e.message}`
+              : e.status === 417
+                ? `expectation failed: ${e.message}`
+                : `bad request: ${e.message}`;
+    this.answerEarly(e.status, text, `bad-request:${e.code}`);
+  }
+
+  /** An answer before a request could be routed (bad head, header timeout). */
+  private answerEarly(status: number, text: string, failure: string): void {
+    this.state = C_ROUTING;
+    this.t0 = performance.now();
+    this.core.inFlight++;
+    this.reqDone = true;
+    this.answerError(status, text, failure);
+  }
+
+  private startRequest(req: RequestHead, searchFrom: number): void {
+    this.req = req;
+    this.state = C_ROUTING;
+    this.lineStart = requestLineStart(req.headers.buf, searchFrom);
+    this.method = req.method;
+    this.host = req.authority;
+    const target = req.path;
+    this.rawTarget = req.target;
+    if (req.chunked) {
+      this.bodyMode = B_CHUNKED;
+      this.reqDone = false;
+      (this.decoder ??= new ChunkedDecoder()).reset();
+    } else if (req.contentLength > 0) {
+      this.bodyMode = B_LENGTH;
+      this.remaining = req.contentLength;
+      this.reqDone = false;
+    } else {
+      this.bodyMode = B_NONE;
+      this.reqDone = true;
+    }
+    if (!req.keepAlive) this.closeAfter = true;
+    const q = queryStart(target);
+    if (q === target.length) {
+      this.query = '';
+    } else {
+      this.query = target.slice(q + 1);
+    }
+    let path = q === target.length ? target : target.slice(0, q);
+    if (needsNormalizing(path, path.length)) {
+      const p = normalizePath(path, path.length);
+      if (p === null) {
+        this.t0 = performance.now();
+        this.core.inFlight++;
+        this.closeAfter = true;
+        this.answerError(400, 'bad request: the path decodes to a control character', 'bad-path');
+        return;
+      }
+      path = p;
+    }
+    this.path = path;
+    if (req.method === 'CONNECT') {
+      this.t0 = performance.now();
+      this.core.inFlight++;
+      this.closeAfter = true;
+      this.answerError(405, 'method not allowed: CONNECT is not proxied here', 'connect-method');
+      return;
+    }
+    this.startRouting();
+  }
+
+  // ------------------------------------------------------------------ request body
+
+  private readBody(chunk: Buffer, off: number): void {
+    const len = chunk.length;
+    if (this.bodyMode === B_LENGTH) {
+      const avail = len - off;
+      const n = avail < this.remaining ? avail : this.remaining;
+      this.remaining -= n;
+      this.writeUp(off === 0 && n === len ? chunk : chunk.subarray(off, off + n));
+      if (this.remaining === 0) {
+        this.bodyDone();
+        if (off + n < len) this.hold(chunk.subarray(off + n));
+      } else if (!this.waitUpDrain) {
+        this.arm(K_BODY, this.core.timeouts.bodyMs);
+      }
+      return;
+    }
+    const decoder = this.decoder!;
+    let end: number;
+    try {
+      end = decoder.push(chunk, off);
+    } catch (e) {
+      this.closeAfter = true;
+      const err = e as HttpParseError;
+      if (this.responseStarted) this.fail('bad-body');
+      else if (err.status === 413) this.answerError(413, `payload too large: ${err.message}`, 'bad-body');
+      else this.answerError(err.status ?? 400, `bad request: ${err.message}`, 'bad-body');
+      return;
+    }
+    const max = this.maxBodyBytes();
+    if (max > 0 && decoder.bodyBytes > max) {
+      this.closeAfter = true;
+      if (this.responseStarted) this.fail('body-too-large');
+      else this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
+      return;
+    }
+    this.writeUp(chunk.subarray(off, end < 0 ? len : end));
+    if (end >= 0) {
+      this.bodyDone();
+      if (end < len) this.hold(chunk.subarray(end));
+    } else if (!this.waitUpDrain) {
+      this.arm(K_BODY, this.core.timeouts.bodyMs);
+    }
+  }
+
+  private bodyDone(): void {
+    this.reqDone = true;
+    if (this.kind === K_BODY) this.disarm();
+    this.up?.requestSent();
+  }
+
+  private writeUp(buf: Buffer): void {
+    const up = this.up;
+    if (up === null || buf.length === 0) return;
+    if (!up.write(buf)) {
+      this.waitUpDrain = true;
+      if (this.kind === K_BODY) this.disarm();
+      this.pauseClient();
+      up.waitingForDrain();
+    }
+  }
+
+  onUpstreamDrain(): void {
+    if (!this.waitUpDrain) return;
+    this.waitUpDrain = false;
+    if (!this.reqDone) {
+      this.resumeClient();
+      this.arm(K_BODY, this.core.timeouts.bodyMs);
+    }
+  }
+
+  protected bodyTooLarge(max: number): boolean {
+    const cl = this.req!.contentLength;
+    if (cl <= max) return false;
+    this.closeAfter = true;
+    this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
+    return true;
+  }
+
+  protected replayable(): boolean {
+    return this.bodyMode === B_NONE || this.replayBody !== null;
+  }
+
+  protected rewind(): void {
+    this.state = C_ROUTING;
+    this.pendChunk = null;
+    this.pendOut = null;
+    this.waitUpDrain = false;
+    const req = this.req!;
+    if (this.bodyMode === B_NONE) return;
+    this.reqDone = false;
+    this.remaining = req.contentLength;
+    this.decoder?.reset();
+    const body = this.replayBody;
+    if (body !== null) this.held = this.held === null ? body : Buffer.concat([body, this.held]);
+  }
+
+  // ------------------------------------------------------------------ sending upstream
+
+  private forwarding(req: RequestHead): Buffer {
+    const a = req.authority;
+    if (this.fwdBuf !== null && a === this.fwdAuthority) return this.fwdBuf;
+    this.fwdAuthority = a;
+    return (this.fwdBuf = Buffer.from(forwardingFields(this.identity, a, ''), 'latin1'));
+  }
+
+  protected sendRequest(up: UpstreamConn): void {
+    const req = this.req!;
+    let head: Buffer;
+    if (this.edits === undefined && this.targetOverride === null && this.hostOverride === null && canCopyRequestHead(req)) {
+      head = copyRequestHead(req, this.lineStart, this.forwarding(req));
+    } else {
+      const chain = this.core.forwardedFor === 'append' ? receivedForwardedFor(req) : '';
+      head = rebuildRequestHead(req, {
+        target: req.targetForm === 'asterisk' ? '*' : this.upstreamTarget,
+        host: this.upstreamHost,
+        forwarding: forwardingFields(this.identity, req.authority, chain),
+        framing: req.chunked ? 'chunked' : req.contentLength >= 0 ? 'length' : 'none',
+        contentLength: req.contentLength,
+        upgrade: req.upgrade !== undefined,
+        edits: this.edits,
+      });
+    }
+    this.state = C_FORWARD;
+    const held = this.held;
+    if (this.reqDone || held === null) {
+      up.write(head);
+      if (this.reqDone) up.requestSent();
+      else if (req.expectContinue) this.socket.write(CONTINUE_100);
+      if (!this.reqDone) this.arm(K_BODY, this.core.timeouts.bodyMs);
+      this.resumeClient();
+      return;
+    }
+    // Body bytes came with the head: one write (writev) for head and body.
+    this.held = null;
+    const s = up.socket;
+    s.cork();
+    up.write(head);
+    this.readBody(held, 0);
+    s.uncork();
+    if (this.reqDone && this.replayBody === null && this.attempts === 1) {
+      const rest = this.held as Buffer | null;
+      this.replayBody = held.subarray(0, held.length - (rest === null ? 0 : rest.length));
+    }
+    if (this.state === C_FORWARD && !this.reqDone) this.resumeClient();
+  }
+
+  // ------------------------------------------------------------------ response
+
+  onUpstreamInfo(_up: UpstreamConn, head: ResponseHead): void {
+    // 100 Continue was answered by us (Expect is not forwarded); pass other 1xx to HTTP/1.1 clients.
+    if (head.status === 100 || this.req?.versionMinor !== 1) return;
+    this.socket.write(buildResponseHead(head, { framing: 'asis', connection: undefined, edits: undefined }));
+  }
+
+  onUpstreamHead(up: UpstreamConn, head: ResponseHead, chunk: Buffer, headStart: number, bodyStart: number): number {
+    const req = this.req!;
+    if (up.switched) {
+      this.startTunnel(up, head, chunk, bodyStart);
+      return BODY_RAW;
+    }
+    if (head.status === 502 && this.retriesOn502()) {
+      this.up = null;
+      up.destroy();
+      this.retryAfter(up, 'status-502');
+      return BODY_RAW;
+    }
+    const kind = responseBodyKind(head, this.method);
+    const hasBody = kind === 'chunked' || kind === 'close' || (kind === 'length' && head.contentLength > 0);
+    const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody) : undefined;
+    const minor = req.versionMinor;
+    let framing: ClientFraming = 'asis';
+    let mode = BODY_RAW;
+    if (edit?.transform !== undefined && hasBody) {
+      framing = minor === 1 ? 'chunked' : 'close';
+      mode = BODY_DECODED;
+    } else if (kind === 'close') {
+      framing = minor === 1 ? 'chunked' : 'close';
+    } else if (kind === 'chunked' && minor === 0) {
+      framing = 'close';
+      mode = BODY_DECODED;
+    }
+    const keep = framing !== 'close' && !this.closeAfter && this.reqDone && !this.core.draining;
+    this.keepAfter = keep;
+    const connection = !keep ? 'close' : minor === 0 ? 'keep-alive' : undefined;
+    this.outFraming = framing;
+    this.status = head.status;
+    this.responseStarted = true;
+    this.state = C_RESPOND;
+    const edits = edit?.edits;
+    if (framing === 'asis' && connection === undefined && edits === undefined && canPassResponseHead(head)) {
+      if (headStart < 0) {
+        this.writeClient(head.headers.buf);
+      } else {
+        this.pendChunk = chunk;
+        this.pendStart = headStart;
+        this.pendEnd = bodyStart;
+      }
+    } else {
+      const out = buildResponseHead(head, { framing, connection, edits });
+      if (mode === BODY_RAW) this.pendOut = out;
+      else this.writeClient(out);
+    }
+    if (edit?.transform !== undefined && hasBody) this.startTransform(edit.transform);
+    return mode;
+  }
+
+  onUpstreamBody(_up: UpstreamConn, chunk: Buffer, start: number, end: number): void {
+    const pc = this.pendChunk;
+    if (pc !== null) {
+      this.pendChunk = null;
+      if (pc === chunk) {
+        // Head and body straight from the upstream's chunk: one write, no copy.
+        this.bytesOut += end - start;
+        this.writeClient(start === this.pendEnd && this.pendStart === 0 && end === chunk.length ? chunk : chunk.subarray(this.pendStart, end));
+        return;
+      }
+      this.writeClient(pc.subarray(this.pendStart, this.pendEnd));
+    }
+    const po = this.pendOut;
+    if (po !== null) {
+      this.pendOut = null;
+      if (start === end) {
+        this.writeClient(po);
+        return;
+      }
+      this.socket.cork();
+      this.writeClient(po);
+      this.writeBody(chunk, start, end);
+      this.socket.uncork();
+      return;
+    }
+    if (start < end) this.writeBody(chunk, start, end);
+  }
+
+  private writeBody(chunk: Buffer, start: number, end: number): void {
+    this.bytesOut += end - start;
+    const slice = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+    const t = this.transform;
+    if (t !== undefined) {
+      if (!t.write(slice)) {
+        const up = this.up;
+        if (up !== null) {
+          up.pauseForClient();
+          t.once('drain', () => up.resumeForClient());
+        }
+      }
+      return;
+    }
+    if (this.outFraming === 'chunked') {
+      // Re-framing a close-delimited body for an HTTP/1.1 client.
+      this.socket.cork();
+      this.writeClient(Buffer.from(`${slice.length.toString(16)}\r\n`, 'latin1'));
+      this.writeClient(slice);
+      this.writeClient(CRLF);
+      this.socket.uncork();
+      return;
+    }
+    this.writeClient(slice);
+  }
+
+  private writeClient(buf: Buffer): void {
+    if (!this.socket.write(buf) && !this.waitClientDrain) {
+      this.waitClientDrain = true;
+      this.up?.pauseForClient();
+      this.arm(K_SEND, this.core.timeouts.sendMs);
+    }
+  }
+
+  private startTransform(t: NodeJS.ReadWriteStream): void {
+    this.transform = t;
+    const chunked = this.outFraming === 'chunked';
+    t.on('data', (out: Buffer) => {
+      if (out.length === 0) return;
+      if (chunked) {
+        this.socket.cork();
+        this.writeClient(Buffer.from(`${out.length.toString(16)}\r\n`, 'latin1'));
+        this.writeClient(out);
+        this.writeClient(CRLF);
+        this.socket.uncork();
+      } else {
+        this.writeClient(out);
+      }
+      if (this.waitClientDrain) t.pause();
+    });
+    t.on('end', () => {
+      if (this.transform !== t || this.closed) return;
+      this.transform = undefined;
+      if (chunked) this.writeClient(LAST_CHUNK);
+      this.finishResponse();
+    });
+    t.on('error', (err: Error) => {
+      if (this.transform !== t) return;
+      this.transform = undefined;
+      this.core.log.warn({ err }, 'response body transform failed');
+      this.fail('transform-error');
+    });
+  }
+
+  onUpstreamEnd(up: UpstreamConn): void {
+    this.up = null;
+    const pc = this.pendChunk;
+    if (pc !== null) {
+      this.pendChunk = null;
+      this.writeClient(pc.subarray(this.pendStart, this.pendEnd));
+    }
+    if (this.pendOut !== null) {
+      this.writeClient(this.pendOut);
+      this.pendOut = null;
+    }
+    if (this.reqDone) this.core.pool.release(up);
+    else up.destroy();
+    if (this.transform !== undefined) {
+      this.transform.end();
+      return; // finishResponse() when the transform ends
+    }
+    if (this.outFraming === 'chunked') this.writeClient(LAST_CHUNK);
+    this.finishResponse();
+  }
+
+  // ------------------------------------------------------------------ tunnel (101)
+
+  private startTunnel(up: UpstreamConn, head: ResponseHead, chunk: Buffer, bodyStart: number): void {
+    const req = this.req!;
+    if (req.upgrade === undefined) {
+      this.up = null;
+      up.destroy();
+      this.answerError(502, 'bad gateway: the upstream switched protocols without being asked to', 'bad-response');
+      return;
+    }
+    this.up = null;
+    const peer = up.takeSocket();
+    this.tunnelPeer = peer;
+    this.status = 101;
+    this.responseStarted = true;
+    this.state = C_TUNNEL;
+    const client = this.socket;
+    client.write(buildResponseHead(head, { framing: 'asis', connection: 'upgrade', edits: undefined }));
+    if (bodyStart < chunk.length) client.write(chunk.subarray(bodyStart));
+    client.off('data', this.onData);
+    client.off('end', this.onClientEnd);
+    client.off('drain', this.onClientDrain);
+    const held = this.held;
+    this.held = null;
+    if (held !== null) peer.write(held);
+    // Idle tunnels close after the upstream read timeout (nginx proxy_read_timeout does the same).
+    const idleMs = this.upstream.readMs;
+    const touch = (): void => this.arm(K_TUNNEL, idleMs);
+    touch();
+    client.on('data', touch);
+    peer.on('data', touch);
+    peer.on('error', () => {});
+    peer.on('close', () => client.destroy());
+    client.pipe(peer);
+    peer.pipe(client);
+    this.paused = false;
+    client.resume();
+  }
+
+  // ------------------------------------------------------------------ ending
+
+  protected writeSimple(res: SimpleResponse): void {
+    if (!this.reqDone && this.bodyMode === B_LENGTH && this.held !== null && this.held.length >= this.remaining) {
+      // The rest of the body is already here: skip it and keep the connection.
+      const rest = this.held.subarray(this.remaining);
+      this.remaining = 0;
+      this.reqDone = true;
+      this.held = rest.length > 0 ? rest : null;
+    }
+    const close = this.closeAfter || !this.reqDone || this.core.draining;
+    this.keepAfter = !close;
+    const out = serializeSimpleResponse(res, { close, head: this.method === 'HEAD' });
+    this.bytesOut += out.length;
+    this.writeClient(out);
+    this.finishResponse();
+  }
+
+  protected cutClient(): void {
+    this.fail(this.failure ?? 'upstream-failed');
+  }
+
+  /** Gives up on the connection: the request is counted and the socket destroyed. */
+  private fail(failure: string): void {
+    if (this.state === C_CLOSED) return;
+    const wasActive = this.active;
+    this.failure ??= failure;
+    this.state = C_CLOSED;
+    const up = this.up;
+    if (up !== null) {
+      this.up = null;
+      up.destroy();
+    }
+    this.transform = undefined;
+    if (wasActive) {
+      if (!this.responseStarted) this.status = 0;
+      this.complete();
+    }
+    this.socket.destroy();
+  }
+
+  private finishResponse(): void {
+    const keep = this.keepAfter && this.reqDone && !this.closeAfter && !this.core.draining;
+    this.complete();
+    this.resetConnectionRequest();
+    if (!keep || this.closed) {
+      this.endConnection();
+      return;
+    }
+    this.state = C_WAIT;
+    this.arm(K_IDLE, this.core.timeouts.idleMs);
+    if (this.held !== null) this.processHeld();
+    else this.resumeClient();
+  }
+
+  /** Parses held bytes (pipelined requests) without recursing per request. */
+  private processHeld(): void {
+    if (this.inLoop) {
+      this.loopAgain = true;
+      return;
+    }
+    this.inLoop = true;
+    do {
+      this.loopAgain = false;
+      const h = this.held;
+      if (h === null || this.state !== C_WAIT) break;
+      this.held = null;
+      this.readHead(h, 0);
+    } while (this.loopAgain);
+    this.inLoop = false;
+    if (this.state === C_WAIT && this.held === null) this.resumeClient();
+  }
+
+  private resetConnectionRequest(): void {
+    this.req = null;
+    this.record = undefined;
+    this.bodyMode = B_NONE;
+    this.remaining = 0;
+    this.replayBody = null;
+    this.pendChunk = null;
+    this.pendOut = null;
+    this.waitUpDrain = false;
+    this.transform = undefined;
+    this.outFraming = 'asis';
+    this.keepAfter = true;
+  }
+
+  /** Graceful close: FIN after what was written, then keep reading (dropping) for a while. */
+  private endConnection(): void {
+    if (this.state === C_CLOSED && this.kind === K_LINGER) return;
+    this.state = C_CLOSED;
+    this.held = null;
+    this.socket.end();
+    this.arm(K_LINGER, LINGER_MS);
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+}

@@ -1,0 +1,54 @@
+// The ResponseContext handed to middlewares' onResponse: edits to the head
+// (kept as HeaderEdits, applied when the head is written) and an optional
+// body transform. Created only for routes whose middlewares have onResponse.
+
+import { HeaderEdits } from './header-edits.ts';
+import type { ResponseContext } from './types.ts';
+
+/** Reads a received field by lowercase name. */
+export type FieldLookup = (lower: string) => string | undefined;
+
+export class ResponseEdit implements ResponseContext {
+  readonly status: number;
+  readonly hasBody: boolean;
+  edits: HeaderEdits | undefined;
+  transform: NodeJS.ReadWriteStream | undefined;
+  private readonly lookup: FieldLookup;
+
+  constructor(status: number, hasBody: boolean, lookup: FieldLookup) {
+    this.status = status;
+    this.hasBody = hasBody;
+    this.lookup = lookup;
+  }
+
+  header(name: string): string | undefined {
+    const lower = name.toLowerCase();
+    const e = this.edits;
+    if (e !== undefined) {
+      const added = e.addedValues(lower);
+      if (e.isRemoved(lower)) return added[0];
+      return this.lookup(lower) ?? added[0];
+    }
+    return this.lookup(lower);
+  }
+
+  setHeader(name: string, value: string): void {
+    (this.edits ??= new HeaderEdits()).set(name, value);
+  }
+
+  addHeader(name: string, value: string): void {
+    (this.edits ??= new HeaderEdits()).add(name, value);
+  }
+
+  removeHeader(name: string): void {
+    (this.edits ??= new HeaderEdits()).remove(name);
+  }
+
+  setBodyTransform(transform: NodeJS.ReadWriteStream): void {
+    if (!this.hasBody) throw new Error('setBodyTransform: this response has no body');
+    if (this.transform !== undefined) throw new Error('setBodyTransform: the body is already transformed');
+    this.transform = transform;
+    // The transformed length is unknown until the end.
+    this.removeHeader('content-length');
+  }
+}

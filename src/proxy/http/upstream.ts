@@ -1,0 +1,497 @@
+// Upstream side: one HTTP/1.1 connection to an endpoint (UpstreamConn) and the
+// keep-alive pool of idle ones per endpoint (UpstreamPool). An UpstreamConn
+// parses responses with the strict http1 parser and hands heads and body
+// bytes to its current owner (the client-side request); between requests it
+// sits idle in the pool, LIFO so the warmest socket is reused first.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import { ChunkedDecoder } from '../http1/chunked-decoder.ts';
+import { HttpParseError } from '../http1/errors.ts';
+import { ResponseHeadParser, responseBodyKind, type ResponseHead } from '../http1/response-head.ts';
+import type { DeadlineClock, Timed } from './clock.ts';
+import type { BackendSeries } from './metrics.ts';
+import type { Backend, Endpoint, UpstreamPoolOptions } from './types.ts';
+
+/** How body bytes are handed to the owner. */
+export const BODY_RAW = 0; // as received, framing included (pass-through)
+export const BODY_DECODED = 1; // payload only (chunked framing removed)
+
+export type UpstreamFailure =
+  /** Connection refused by the endpoint. */
+  | 'connect-refused'
+  /** Other connect error (unreachable, TLS handshake...). */
+  | 'connect-failed'
+  | 'connect-timeout'
+  /** Connected, then closed or reset before any byte of a response. */
+  | 'reset-before-response'
+  /** The response broke the HTTP/1.1 rules. */
+  | 'bad-response'
+  /** No response head, or no body progress, within the read timeout. */
+  | 'read-timeout'
+  /** The request body could not be written within the send timeout. */
+  | 'send-timeout'
+  /** Closed or reset in the middle of a response. */
+  | 'reset-mid-response';
+
+/** Receives one exchange's events. Every call is synchronous. */
+export interface UpstreamOwner {
+  onUpstreamConnect(up: UpstreamConn): void;
+  /** A 1xx other than 101. */
+  onUpstreamInfo(up: UpstreamConn, head: ResponseHead, chunk: Buffer, headStart: number, headEnd: number): void;
+  /**
+   * The final response head; head bytes are chunk[headStart, bodyStart), or
+   * head.headers.buf whole when headStart is -1 (the head spanned chunks).
+   * Returns BODY_RAW or BODY_DECODED. Unless the exchange ends or fails, an
+   * onUpstreamBody call (maybe empty) follows within the same chunk.
+   */
+  onUpstreamHead(up: UpstreamConn, head: ResponseHead, chunk: Buffer, headStart: number, bodyStart: number): number;
+  onUpstreamBody(up: UpstreamConn, chunk: Buffer, start: number, end: number): void;
+  /** The response is complete. The owner then calls pool.release(up) or up.destroy(). */
+  onUpstreamEnd(up: UpstreamConn): void;
+  /** Once; the connection is already destroyed. */
+  onUpstreamError(up: UpstreamConn, failure: UpstreamFailure, error: Error | undefined): void;
+  onUpstreamDrain(up: UpstreamConn): void;
+}
+
+const S_CONNECTING = 0;
+const S_IDLE = 1;
+const S_HEAD = 2;
+const S_LENGTH = 3;
+const S_CHUNKED = 4;
+const S_CLOSE = 5;
+const S_DONE = 6;
+const S_TUNNEL = 7;
+const S_DEAD = 8;
+
+const D_NONE = 0;
+const D_CONNECT = 1;
+const D_READ = 2;
+const D_SEND = 3;
+const D_IDLE = 4;
+
+export class UpstreamConn implements Timed {
+  readonly socket: net.Socket;
+  readonly endpoint: Endpoint;
+  readonly pool: EndpointPool;
+  readonly series: BackendSeries;
+  owner: UpstreamOwner | null = null;
+  /** Requests started on this socket (1 for the first). */
+  requests = 0;
+  /** Any byte of the current response seen. */
+  gotBytes = false;
+  /** The current response allows reuse (keep-alive, delimited, nothing extra). */
+  reusable = false;
+  /** The response of the current exchange is a 101/CONNECT tunnel. */
+  switched = false;
+  deadline = 0;
+  /** Request method of the current exchange (decides whether a body follows). */
+  method = 'GET';
+  readMs = 0;
+  sendMs = 0;
+
+  private state = S_CONNECTING;
+  private deadlineKind = D_NONE;
+  private remaining = 0;
+  private bodyMode = BODY_RAW;
+  private readonly parser = new ResponseHeadParser();
+  private decoder: ChunkedDecoder | undefined;
+  private error: Error | undefined;
+  private readonly clock: DeadlineClock;
+  private readonly sink = (buf: Buffer, start: number, end: number): void => {
+    this.owner?.onUpstreamBody(this, buf, start, end);
+  };
+
+  constructor(socket: net.Socket, endpoint: Endpoint, pool: EndpointPool, series: BackendSeries, clock: DeadlineClock, connectMs: number) {
+    this.socket = socket;
+    this.endpoint = endpoint;
+    this.pool = pool;
+    this.series = series;
+    this.clock = clock;
+    clock.add(this);
+    if (connectMs > 0) this.arm(D_CONNECT, connectMs);
+    socket.on(pool.tls ? 'secureConnect' : 'connect', this.onConnect);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('drain', this.onDrain);
+  }
+
+  get connected(): boolean {
+    return this.state !== S_CONNECTING;
+  }
+
+  /** The socket was used before the current exchange (a stale-socket failure may be retried). */
+  get reused(): boolean {
+    return this.requests > 1;
+  }
+
+  get dead(): boolean {
+    return this.state === S_DEAD;
+  }
+
+  /** Starts an exchange: the owner writes the request right after. */
+  begin(owner: UpstreamOwner, method: string, readMs: number, sendMs: number): void {
+    this.owner = owner;
+    this.method = method;
+    this.readMs = readMs;
+    this.sendMs = sendMs;
+    this.requests++;
+    this.gotBytes = false;
+    this.reusable = false;
+    this.switched = false;
+    this.disarm();
+    if (this.state !== S_CONNECTING) this.state = S_HEAD;
+  }
+
+  /** The whole request is written: the read timeout runs until the response moves. */
+  requestSent(): void {
+    if (this.state === S_HEAD && !this.gotBytes && this.readMs > 0) this.arm(D_READ, this.readMs);
+    else if (this.deadlineKind === D_SEND) this.disarm();
+  }
+
+  /** A write returned false: the send timeout runs until 'drain'. */
+  waitingForDrain(): void {
+    if (this.sendMs > 0 && this.deadlineKind !== D_READ) this.arm(D_SEND, this.sendMs);
+  }
+
+  /** The client is not reading: stop reading the response, and its read timeout with it. */
+  pauseForClient(): void {
+    this.socket.pause();
+    if (this.deadlineKind === D_READ) this.disarm();
+  }
+
+  resumeForClient(): void {
+    this.socket.resume();
+    if (this.readMs > 0 && this.deadlineKind === D_NONE && (this.state === S_LENGTH || this.state === S_CHUNKED || this.state === S_CLOSE)) {
+      this.arm(D_READ, this.readMs);
+    }
+  }
+
+  write(data: Buffer): boolean {
+    return this.socket.write(data);
+  }
+
+  destroy(): void {
+    if (this.state === S_DEAD) return;
+    this.state = S_DEAD;
+    this.owner = null;
+    this.socket.destroy();
+    this.clock.delete(this);
+    this.pool.forget(this);
+  }
+
+  /** Hands the socket over for a tunnel (101/CONNECT): no more parsing or timers here. */
+  takeSocket(): net.Socket {
+    const s = this.socket;
+    s.off('data', this.onData);
+    s.off('end', this.onEnd);
+    s.off('error', this.onError);
+    s.off('close', this.onClose);
+    s.off('drain', this.onDrain);
+    this.state = S_DEAD;
+    this.owner = null;
+    this.clock.delete(this);
+    this.pool.forget(this);
+    return s;
+  }
+
+  /** Parked in the pool. */
+  idle(idleMs: number): void {
+    this.owner = null;
+    this.state = S_IDLE;
+    this.parser.reset();
+    if (idleMs > 0) this.arm(D_IDLE, idleMs);
+    else this.disarm();
+  }
+
+  onDeadline(): void {
+    const kind = this.deadlineKind;
+    this.deadlineKind = D_NONE;
+    if (kind === D_IDLE) this.destroy();
+    else if (kind === D_CONNECT) this.fail('connect-timeout', undefined);
+    else if (kind === D_READ) this.fail('read-timeout', undefined);
+    else if (kind === D_SEND) this.fail('send-timeout', undefined);
+  }
+
+  private arm(kind: number, ms: number): void {
+    this.deadlineKind = kind;
+    this.deadline = this.clock.in(ms);
+  }
+
+  private disarm(): void {
+    this.deadlineKind = D_NONE;
+    this.deadline = 0;
+  }
+
+  private fail(failure: UpstreamFailure, error: Error | undefined): void {
+    const owner = this.owner;
+    this.destroy();
+    this.series.upstreamError(failure);
+    if (owner !== null) owner.onUpstreamError(this, failure, error);
+  }
+
+  private readonly onConnect = (): void => {
+    if (this.state !== S_CONNECTING) return;
+    this.state = this.owner === null ? S_IDLE : S_HEAD;
+    this.disarm();
+    this.socket.setNoDelay(true);
+    this.owner?.onUpstreamConnect(this);
+  };
+
+  private readonly onDrain = (): void => {
+    if (this.deadlineKind === D_SEND) this.disarm();
+    this.owner?.onUpstreamDrain(this);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.error ??= err;
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.state === S_CLOSE) {
+      // Close-delimited body: the end of the connection is the end of the body.
+      this.state = S_DONE;
+      this.reusable = false;
+      this.owner?.onUpstreamEnd(this);
+      return;
+    }
+    this.lost();
+  };
+
+  private readonly onClose = (): void => {
+    this.lost();
+  };
+
+  /** The socket ended or closed: fail the exchange in progress, if any. */
+  private lost(): void {
+    const s = this.state;
+    if (s === S_DEAD) return;
+    if (this.owner === null || s === S_IDLE || s === S_DONE) {
+      this.destroy();
+      return;
+    }
+    const err = this.error;
+    if (s === S_CONNECTING) {
+      this.fail((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED' ? 'connect-refused' : 'connect-failed', err);
+    } else if (!this.gotBytes) {
+      this.fail('reset-before-response', err);
+    } else {
+      this.fail(s === S_HEAD ? 'bad-response' : 'reset-mid-response', err);
+    }
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    const owner = this.owner;
+    if (owner === null || this.state === S_IDLE || this.state === S_DONE) {
+      // Bytes nobody asked for: the connection is out of step.
+      this.destroy();
+      return;
+    }
+    this.gotBytes = true;
+    if (this.readMs > 0 && this.deadlineKind !== D_SEND) this.arm(D_READ, this.readMs);
+    let off = 0;
+    const len = chunk.length;
+    while (off < len && this.owner !== null) {
+      const state = this.state;
+      if (state === S_HEAD) {
+        let head: ResponseHead | null;
+        try {
+          head = this.parser.push(chunk, off);
+        } catch (e) {
+          this.fail('bad-response', e instanceof HttpParseError ? e : undefined);
+          return;
+        }
+        if (head === null) return;
+        const headStart = head.headers.buf === chunk ? off : -1;
+        const bodyStart = this.parser.consumed;
+        off = bodyStart;
+        const kind = responseBodyKind(head, this.method);
+        if (kind === 'none' && head.status < 200) {
+          this.owner.onUpstreamInfo(this, head, chunk, headStart, bodyStart);
+          continue;
+        }
+        this.reusable = head.keepAlive;
+        if (kind === 'switch') {
+          this.switched = true;
+          this.state = S_TUNNEL;
+          this.disarm();
+          this.owner.onUpstreamHead(this, head, chunk, headStart, bodyStart);
+          return;
+        }
+        this.bodyMode = this.owner.onUpstreamHead(this, head, chunk, headStart, bodyStart);
+        if (this.owner === null) return;
+        if (kind === 'none' || (kind === 'length' && head.contentLength === 0)) {
+          this.owner.onUpstreamBody(this, chunk, off, off);
+          this.complete(off < len);
+          return;
+        }
+        if (kind === 'length') {
+          this.state = S_LENGTH;
+          this.remaining = head.contentLength;
+        } else if (kind === 'chunked') {
+          this.state = S_CHUNKED;
+          (this.decoder ??= new ChunkedDecoder({}, true)).reset();
+        } else {
+          this.state = S_CLOSE;
+          this.reusable = false;
+        }
+        if (off === len) {
+          this.owner.onUpstreamBody(this, chunk, off, off);
+          return;
+        }
+      } else if (state === S_LENGTH) {
+        const n = Math.min(this.remaining, len - off);
+        this.remaining -= n;
+        this.owner.onUpstreamBody(this, chunk, off, off + n);
+        off += n;
+        if (this.remaining === 0) {
+          this.complete(off < len);
+          return;
+        }
+      } else if (state === S_CHUNKED) {
+        const decoder = this.decoder!;
+        let end: number;
+        try {
+          if (this.bodyMode === BODY_RAW) {
+            end = decoder.push(chunk, off);
+            this.owner.onUpstreamBody(this, chunk, off, end < 0 ? len : end);
+          } else {
+            end = decoder.push(chunk, off, this.sink);
+          }
+        } catch (e) {
+          this.fail('bad-response', e instanceof HttpParseError ? e : undefined);
+          return;
+        }
+        if (end >= 0) {
+          if (this.owner === null) return;
+          if (this.bodyMode !== BODY_RAW) this.owner.onUpstreamBody(this, chunk, end, end);
+          this.complete(end < len);
+          return;
+        }
+        off = len;
+      } else if (state === S_CLOSE) {
+        this.owner.onUpstreamBody(this, chunk, off, len);
+        off = len;
+      } else {
+        return;
+      }
+    }
+  };
+
+  private complete(extraBytes: boolean): void {
+    this.state = S_DONE;
+    this.disarm();
+    if (extraBytes) this.reusable = false;
+    this.owner?.onUpstreamEnd(this);
+  }
+}
+
+/** Idle connections to one endpoint. */
+export class EndpointPool {
+  readonly ip: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly idle: UpstreamConn[] = [];
+  /** Connections open to this endpoint (idle or busy). */
+  open = 0;
+
+  constructor(ip: string, port: number, tls: boolean) {
+    this.ip = ip;
+    this.port = port;
+    this.tls = tls;
+  }
+
+  forget(up: UpstreamConn): void {
+    const i = this.idle.lastIndexOf(up);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+}
+
+export const POOL_DEFAULTS: UpstreamPoolOptions = { maxIdlePerEndpoint: 64, idleMs: 60_000, maxRequestsPerSocket: 1000 };
+
+export class UpstreamPool {
+  private readonly opts: UpstreamPoolOptions;
+  private readonly clock: DeadlineClock;
+  /** ip -> pools for that ip (few: one per port and protocol). */
+  private readonly pools = new Map<string, EndpointPool[]>();
+  private closed = false;
+
+  constructor(clock: DeadlineClock, opts: Partial<UpstreamPoolOptions> = {}) {
+    this.clock = clock;
+    this.opts = { ...POOL_DEFAULTS, ...opts };
+  }
+
+  private poolOf(ep: Endpoint, tlsOn: boolean): EndpointPool {
+    let list = this.pools.get(ep.ip);
+    if (list === undefined) {
+      list = [];
+      this.pools.set(ep.ip, list);
+    }
+    for (const p of list) if (p.port === ep.port && p.tls === tlsOn) return p;
+    const p = new EndpointPool(ep.ip, ep.port, tlsOn);
+    list.push(p);
+    return p;
+  }
+
+  /** An idle kept-alive connection to the endpoint, or undefined. */
+  acquire(ep: Endpoint, backend: Backend): UpstreamConn | undefined {
+    const pool = this.poolOf(ep, backend.protocol === 'https');
+    const idle = pool.idle;
+    while (idle.length > 0) {
+      const up = idle.pop()!;
+      const s = up.socket;
+      if (!up.dead && !s.destroyed && s.writable && s.readyState === 'open') return up;
+      up.destroy();
+    }
+    return undefined;
+  }
+
+  /** Opens a new connection; the owner hears onUpstreamConnect or onUpstreamError. */
+  connect(ep: Endpoint, backend: Backend, series: BackendSeries, connectMs: number): UpstreamConn {
+    const tlsOn = backend.protocol === 'https';
+    const pool = this.poolOf(ep, tlsOn);
+    let socket: net.Socket;
+    if (tlsOn) {
+      const t = backend.tls;
+      socket = tls.connect({
+        host: ep.ip,
+        port: ep.port,
+        ...(t?.servername !== undefined ? { servername: t.servername } : {}),
+        rejectUnauthorized: t?.verify === true,
+        ...(t?.ca !== undefined ? { ca: t.ca } : {}),
+        ALPNProtocols: ['http/1.1'],
+      });
+    } else {
+      socket = net.connect({ host: ep.ip, port: ep.port, noDelay: true });
+    }
+    series.connects++;
+    pool.open++;
+    socket.once('close', () => pool.open--);
+    return new UpstreamConn(socket, ep, pool, series, this.clock, connectMs);
+  }
+
+  /** Parks a connection whose exchange completed cleanly, or closes it. */
+  release(up: UpstreamConn): void {
+    const pool = up.pool;
+    if (this.closed || !up.reusable || up.dead || up.requests >= this.opts.maxRequestsPerSocket || pool.idle.length >= this.opts.maxIdlePerEndpoint) {
+      up.destroy();
+      return;
+    }
+    up.idle(this.opts.idleMs);
+    pool.idle.push(up);
+  }
+
+  get idleCount(): number {
+    let n = 0;
+    for (const list of this.pools.values()) for (const p of list) n += p.idle.length;
+    return n;
+  }
+
+  /** Closes idle connections (busy ones close when their exchange ends). */
+  close(): void {
+    this.closed = true;
+    for (const list of this.pools.values()) for (const p of list) for (const up of [...p.idle]) up.destroy();
+  }
+}
