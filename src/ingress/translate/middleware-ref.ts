@@ -50,6 +50,6 @@ export function resolveMiddlewareRef(ref: MiddlewareRef, namespace: string, view
     const r = resolveMiddlewareRef(member, ns, view, allowCrossNamespace, depth + 1);
     return r.ok ? [...r.specs] : r.error;
   });
-  if (!parsed.ok) return { ok: false, reason: parsed.reason === 'MissingSecret' ? 'MissingSecret' : 'BadMiddleware', error: `Middleware ${ns}/${name}: ${parsed.error}` };
+  if (!parsed.ok) return { ok: false, reason: parsed.reason, error: `Middleware ${ns}/${name}: ${parsed.error}` };
   return { ok: true, name: `${ns}-${name}@kubernetescrd`, specs: parsed.specs, warnings: parsed.warnings };
 }

@@ -113,7 +113,7 @@ describe('backends and errors', () => {
     const root = out.websecure.lookup(request('a.example.com', '/'))!;
     expect(admin.service).toMatchObject({ kind: 'leaf', ref: { service: 'multi', portName: 'admin', port: 9000 } });
     expect(root.service).toMatchObject({ kind: 'leaf', ref: { service: 'multi', portName: 'http', port: 80 } });
-    expect(admin.service!.kind === 'leaf' && admin.service.labels.traefikService).toBe('ns-multi-admin@kubernetes');
+    expect(admin.service?.kind === 'leaf' && admin.service.labels.traefikService).toBe('ns-multi-admin@kubernetes');
   });
 
   test('a missing Service or port is reported and the Ingress left out; others keep serving', () => {

@@ -1,0 +1,156 @@
+import { describe, expect, test } from 'vitest';
+import { compilerWith, ingress, lookupService, reasons, request, service } from './fixtures.ts';
+import { parseNginxAnnotations } from '../../../../src/ingress/translate/nginx-annotations.ts';
+import { DiagnosticSink } from '../../../../src/ingress/model/diagnostic.ts';
+import type { CanaryNode } from '../../../../src/ingress/model/service-node.ts';
+
+const N = 'nginx.ingress.kubernetes.io/';
+
+function parse(a: Record<string, string>) {
+  const sink = new DiagnosticSink({ kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace: 'ns', name: 'x' });
+  const config = parseNginxAnnotations(Object.fromEntries(Object.entries(a).map(([k, v]) => [N + k, v])), sink);
+  return { config, diags: sink.items.map((d) => `${d.severity}:${d.reason}:${d.message}`) };
+}
+
+describe('ingress-nginx annotation values', () => {
+  test('defaults', () => {
+    const { config, diags } = parse({});
+    expect(config).toMatchObject({ sslRedirect: true, forceSslRedirect: false, regexPaths: false, protocol: 'http' });
+    expect(diags).toEqual([]);
+  });
+  test('each supported annotation', () => {
+    const { config, diags } = parse({
+      'ssl-redirect': 'false',
+      'force-ssl-redirect': 'True',
+      'rewrite-target': '/$2',
+      'whitelist-source-range': '198.18.0.0/16, 2001:db8::/32',
+      'proxy-body-size': '8m',
+      'backend-protocol': 'HTTPS',
+      affinity: 'cookie',
+      'session-cookie-name': 'route',
+      'session-cookie-max-age': '172800',
+      'session-cookie-samesite': 'Strict',
+      'proxy-connect-timeout': '10',
+      'proxy-read-timeout': '120',
+      'proxy-send-timeout': '30',
+      'limit-rps': '5',
+    });
+    expect(diags).toEqual([]);
+    expect(config).toMatchObject({
+      sslRedirect: false,
+      forceSslRedirect: true,
+      rewriteTarget: '/$2',
+      regexPaths: true,
+      maxBodyBytes: 8 * 1024 * 1024,
+      protocol: 'https',
+      affinity: { name: 'route', maxAgeSeconds: 172800, sameSite: 'Strict', httpOnly: true },
+      connectTimeoutMs: 10_000,
+      readTimeoutMs: 120_000,
+      sendTimeoutMs: 30_000,
+      limitRps: { rps: 5, burst: 25 },
+    });
+    expect(config.allowRanges).toHaveLength(2);
+  });
+  test.each([
+    ['ssl-redirect', 'yes', 'is not a boolean'],
+    ['proxy-body-size', '8 MB', 'is not an nginx size'],
+    ['backend-protocol', 'GRPC', 'not supported by metalgate'],
+    ['whitelist-source-range', '198.18.0.0/33', 'is not an IP address or CIDR'],
+    ['proxy-read-timeout', '60s', 'is not an integer'],
+    ['limit-rps', '0', 'out of range'],
+    ['affinity', 'ip', 'only "cookie"'],
+  ])('bad %s=%s is an error', (name, value, msg) => {
+    const { diags } = parse({ [name]: value });
+    expect(diags.some((d) => d.startsWith('error:BadAnnotation:') && d.includes(msg))).toBe(true);
+  });
+  test('unsupported annotations are reported, never silently ignored', () => {
+    const { diags } = parse({ 'configuration-snippet': 'x', 'enable-cors': 'true' });
+    expect(diags).toEqual([
+      `warning:UnsupportedAnnotation:${N}configuration-snippet is not supported by metalgate and is ignored`,
+      `warning:UnsupportedAnnotation:${N}enable-cors is not supported by metalgate and is ignored`,
+    ]);
+  });
+  test('canary settings; non-canary annotations on a canary Ingress are reported as ignored', () => {
+    const { config, diags } = parse({ canary: 'true', 'canary-weight': '30', 'canary-by-header': 'X-Canary', 'canary-by-header-pattern': '^v2', 'proxy-body-size': '1m' });
+    expect(config.canary).toMatchObject({ header: 'x-canary', weight: 30, weightTotal: 100 });
+    expect(config.canary!.headerPattern).toBeInstanceOf(RegExp);
+    expect(diags).toEqual([`warning:IgnoredAnnotation:${N}proxy-body-size is ignored on a canary Ingress: the main Ingress's setting applies`]);
+    expect(parse({ canary: 'true', 'canary-weight': '101' }).diags[0]).toContain('exceeds canary-weight-total 100');
+    expect(parse({ canary: 'true', 'canary-weight': '150', 'canary-weight-total': '1000' }).config.canary).toMatchObject({ weight: 150, weightTotal: 1000 });
+    expect(parse({ 'canary-weight': '10' }).diags[0]).toContain('has no effect without');
+  });
+});
+
+describe('canary attachment', () => {
+  const main = () => ingress('ns', 'main', [{ host: 'app.example.com', paths: [{ path: '/', pathType: 'Prefix', service: 'v1' }] }], { created: '2026-01-01T00:00:00Z' });
+  const canary = (name: string, annotations: Record<string, string>, path = '/', pathType: 'Prefix' | 'Exact' = 'Prefix', host = 'app.example.com') =>
+    ingress('ns', name, [{ host, paths: [{ path, pathType, service: 'v2' }] }], {
+      annotations: { [`${N}canary`]: 'true', ...Object.fromEntries(Object.entries(annotations).map(([k, v]) => [N + k, v])) },
+      created: '2026-01-02T00:00:00Z',
+    });
+
+  test('attaches to the main Ingress with the same host, path and pathType', () => {
+    const c = compilerWith([service('ns', 'v1'), service('ns', 'v2')]);
+    c.setIngress(main());
+    c.setIngress(canary('c', { 'canary-weight': '20', 'canary-by-header': 'x-canary' }));
+    const out = c.compile();
+    expect(reasons(out)).toEqual([]);
+    expect(lookupService(out, request('app.example.com', '/x'))).toBe('canary(v1,v2)');
+    const node = out.websecure.lookup(request('app.example.com', '/'))!.service as CanaryNode;
+    expect(node.policy).toMatchObject({ header: 'x-canary', weight: 20, weightTotal: 100 });
+    expect(node.canaryIngress).toBe('ns/c');
+  });
+  test('no main with the same host, path and pathType: reported, serves nothing', () => {
+    const c = compilerWith([service('ns', 'v1'), service('ns', 'v2')]);
+    c.setIngress(main());
+    c.setIngress(canary('wrong-type', { 'canary-weight': '20' }, '/', 'Exact'));
+    c.setIngress(canary('wrong-host', { 'canary-weight': '20' }, '/', 'Prefix', 'other.example.com'));
+    const out = c.compile();
+    expect(reasons(out, 'wrong-type')).toEqual(['CanaryWithoutMain']);
+    expect(reasons(out, 'wrong-host')).toEqual(['CanaryWithoutMain']);
+    expect(lookupService(out, request('app.example.com', '/'))).toBe('v1');
+    expect(lookupService(out, request('other.example.com', '/'))).toBe('404');
+  });
+  test('one canary per path: the older wins, the other is reported', () => {
+    const c = compilerWith([service('ns', 'v1'), service('ns', 'v2')]);
+    c.setIngress(main());
+    c.setIngress(canary('c1', { 'canary-weight': '20' }));
+    c.setIngress({ ...canary('c2', { 'canary-weight': '50' }), metadata: { ...canary('c2', {}).metadata, creationTimestamp: new Date('2026-03-01T00:00:00Z'), annotations: { [`${N}canary`]: 'true' } } });
+    const out = c.compile();
+    expect(reasons(out, 'c2')).toEqual(['DuplicateCanary']);
+  });
+  test('Flagger-style weight change recompiles only that route', () => {
+    const c = compilerWith([service('ns', 'v1'), service('ns', 'v2')]);
+    c.setIngress(main());
+    c.setIngress(canary('c', { 'canary-weight': '10' }));
+    c.compile();
+    c.setIngress(canary('c', { 'canary-weight': '40' }));
+    const out = c.compile();
+    expect(out.changed).toBe(2); // the main path's route, in both tables
+    expect((out.websecure.lookup(request('app.example.com', '/'))!.service as CanaryNode).policy.weight).toBe(40);
+  });
+});
+
+describe('regex paths (use-regex / rewrite-target)', () => {
+  test('case-insensitive, anchored at the start, with the rewrite middleware', () => {
+    const c = compilerWith([service('ns', 'a'), service('ns', 'b')]);
+    c.setIngress(
+      ingress('ns', 'rx', [{ host: 'r.example.com', paths: [{ path: '/something(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'a' }] }], {
+        annotations: { [`${N}rewrite-target`]: '/$2' },
+      }),
+    );
+    c.setIngress(ingress('ns', 'plain', [{ host: 'r.example.com', paths: [{ path: '/', pathType: 'Prefix', service: 'b' }] }]));
+    const out = c.compile();
+    expect(reasons(out)).toEqual([]);
+    expect(lookupService(out, request('r.example.com', '/SOMETHING/x'))).toBe('a');
+    expect(lookupService(out, request('r.example.com', '/somethingelse'))).toBe('b');
+    expect(lookupService(out, request('r.example.com', '/x/something'))).toBe('b');
+    const t = out.websecure.lookup(request('r.example.com', '/something/x'))!;
+    expect(t.middlewares.map((m) => m.spec.type)).toEqual(['rewriteTarget']);
+  });
+  test('an invalid regex path is an error on the Ingress', () => {
+    const c = compilerWith([service('ns', 'a')]);
+    c.setIngress(ingress('ns', 'rx', [{ host: 'r.example.com', paths: [{ path: '/(a', pathType: 'ImplementationSpecific', service: 'a' }] }], { annotations: { [`${N}use-regex`]: 'true' } }));
+    expect(reasons(c.compile(), 'rx')).toEqual(['BadPath', 'NotServed']);
+  });
+});
