@@ -1,7 +1,10 @@
 // Speakers against a real API server, without the dataplane: Leases,
 // election, Events, failover timing and the frozen membership during an API
 // outage. The L2 side is in lab-*.test.ts.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { freePort } from '../../../src/testing/control-plane.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Speaker } from '../../../src/speaker/speaker.ts';
 import { ANNOUNCE_SUBNETS_ANNOTATION } from '../../../src/speaker/lease-annotations.ts';
@@ -63,6 +66,7 @@ describe('election', () => {
     const { core } = cluster();
     const a = await speaker('node-a');
     const b = await speaker('node-b');
+    await waitFor(() => a.liveSpeakers().length === 2 && b.liveSpeakers().length === 2, 'both live');
     const changes: string[] = [];
     for (const s of [a, b]) s.on('ownership', (c) => changes.push(`${s.nodeName} ${c.owned ? '+' : '-'}${c.ip} ${c.services.map((x) => x.name).join(',')}`));
     await createService(core, lbService(ns, 'web'));
@@ -80,6 +84,27 @@ describe('election', () => {
     expect(changes.filter((c) => c.includes('+'))).toHaveLength(2);
     expect(changes.every((c) => c.endsWith(' web'))).toBe(true);
     await stopAll();
+  });
+
+  test("a second Service on a held IP: the owner emits 'ownership' again with both Services, and ownership() shows them", async () => {
+    const { core } = cluster();
+    const a = await speaker('node-a');
+    await createService(core, lbService(ns, 'share-1'));
+    await setServiceIps(core, ns, 'share-1', ['198.18.10.9']);
+    await waitFor(() => a.ownedIps().includes('198.18.10.9'), 'node-a owns the IP');
+    const seen: string[][] = [];
+    a.on('ownership', (c) => {
+      if (c.ip === '198.18.10.9') seen.push(c.owned ? c.services.map((x) => x.name) : ['-']);
+    });
+    await createService(core, lbService(ns, 'share-2'));
+    await setServiceIps(core, ns, 'share-2', ['198.18.10.9']);
+    await waitFor(() => seen.length > 0, 'an ownership event');
+    expect(seen).toEqual([['share-1', 'share-2']]);
+    expect(a.ownership().get('198.18.10.9')?.map((x) => x.name)).toEqual(['share-1', 'share-2']);
+    await core.deleteNamespacedService({ name: 'share-1', namespace: ns });
+    await core.deleteNamespacedService({ name: 'share-2', namespace: ns });
+    await waitFor(() => !a.ownedIps().includes('198.18.10.9'), 'the IP released with its Services');
+    expect(seen.at(-1)).toEqual(['-']);
   });
 
   test('clean stop: the owner deletes its Lease and the other takes over within half a second', async () => {
@@ -203,5 +228,45 @@ describe('API server outage', () => {
     expect({ a: a.ownedIps(), b: b.ownedIps() }).toEqual(before);
     expect(flips).toEqual([]);
     await stopAll();
+  });
+});
+
+describe('metalgate speaker (the CLI)', () => {
+  test('serves /healthz, /readyz and /metrics, and deletes its Lease on SIGTERM', async () => {
+    const { cp, coordination } = cluster();
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['src/cli.ts', 'speaker', '--node-name', 'node-cli', '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-format', 'json'],
+      { env: { ...process.env, METALGATE_DATAPLANE: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = once(child, 'exit');
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, `/readyz 200 (output: ${out.slice(-500)})`, 30_000, 100);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      for (const name of ['metalgate_speaker_announced_ips', 'metalgate_speaker_live_speakers', 'metalgate_speaker_lease_renewals_total']) {
+        expect(metrics).toContain(name);
+      }
+      expect(await readLease(coordination, 'node-cli')).toBeDefined();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = (await exited) as [number | null];
+    expect(code, out).toBe(0);
+    expect(await readLease(coordination, 'node-cli')).toBeUndefined();
+  });
+
+  test('refuses to start without a node name', async () => {
+    const child = spawn(process.execPath, ['src/cli.ts', 'speaker'], { env: { ...process.env, NODE_NAME: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(2);
+    expect(err).toContain('--node-name (or NODE_NAME) is required');
   });
 });
