@@ -1,0 +1,107 @@
+// `npm run demo -- --once` end to end, as a child process, the way CI and a
+// person run it: the real control plane, the namespace LAN, the manifests,
+// the controller and speakers as in their pods, the sample app, curl from
+// the client, the announcements, one owner-node kill. Exit 0 only if every
+// check held; nothing (namespace, process) may be left behind.
+// Root only (network namespaces); bounded to 4 minutes.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { hasProgram, labSkipReason, listNamespaces, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
+
+const DEMO = join(repoRoot, 'src/demo/main.ts');
+const LIMIT_MS = 4 * 60_000;
+const skipReason = labSkipReason() ?? (hasProgram('curl') ? null : 'needs curl');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+}
+
+/** Runs the demo; SIGTERM at `limitMs` (it tears down on SIGTERM), SIGKILL 30 s later. */
+function runDemo(args: string[], limitMs: number, spawnArgs: { argv0?: string[] } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const argv = [...(spawnArgs.argv0 ?? []), nodeBinary(), DEMO, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const term = setTimeout(() => {
+      out += `\n[test] no exit after ${limitMs} ms: SIGTERM\n`;
+      child.kill('SIGTERM');
+    }, limitMs);
+    const kill = setTimeout(() => child.kill('SIGKILL'), limitMs + 30_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(term);
+      clearTimeout(kill);
+      resolve({ code, signal, out });
+    });
+  });
+}
+
+/** Pids of processes whose command line mentions `text` (the demo's work directory). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+describe.skipIf(skipReason !== null)(`npm run demo --once${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  it(
+    'runs the whole user flow, every check holds, the owner node is killed once and traffic comes back, and nothing is left behind',
+    async () => {
+      const run = await runDemo(['--once'], LIMIT_MS);
+      const out = run.out;
+      const runId = /lab (\w+): LAN up/.exec(out)?.[1];
+      const workDir = /work directory (\S+)/.exec(out)?.[1];
+      expect(runId, out).toBeDefined();
+      expect(workDir, out).toBeDefined();
+
+      // Nothing left behind, whatever the checks said.
+      expect.soft((await listNamespaces()).filter((ns) => ns.includes(`-${runId}-`))).toEqual([]);
+      expect.soft(processesMentioning(workDir!)).toEqual([]);
+      expect.soft(out).toMatch(/Torn down in [\d.]+ m?s\./);
+      expect.soft(out).not.toMatch(/WITH ERRORS/);
+
+      // The key lines a person reads.
+      const external = /\[ok\] +EXTERNAL-IP assigned: (198\.18\.0\.\d+) from pool/.exec(out)?.[1];
+      expect(external, out).toBeDefined();
+      expect(out).toMatch(/\$ kubectl apply -k manifests\//);
+      expect(out).toMatch(new RegExp(`\\$ kubectl get svc -A\\n(.*\\n)*.*demo +hello +LoadBalancer +\\S+ +${external!.replace(/\./g, '\\.')} +80`));
+      expect(out).toMatch(new RegExp(`\\[ok\\] +${external!.replace(/\./g, '\\.')} announced: .* owned by node[12]`));
+      expect(out).toMatch(/\$ ip netns exec mgl-\w+-client curl -sS -m 3 http:\/\/198\.18\.0\.\d+\//);
+      expect(out).toMatch(/\[ok\] +curl EXTERNAL-IP from the client: 4\/4 answered by the app/);
+      expect(out).toMatch(/\[ok\] +curl http:\/\/hello\.demo\.test\/ via the entrypoint: answered by pod hello-[12]/);
+      expect(out).toMatch(/node[12]: 198\.18\.0\.\d+ on eth0 02:6d:67:00:00:0[bc] reason=takeover/);
+      expect(out).toMatch(/reason=reply \(reply to 198\.18\.0\.1 /);
+      expect(out).toMatch(/\$ kill -9 \d+ +# metalgate speaker on node[12]/);
+      expect(out).toMatch(/\[ok\] +IP moved to another node: node[12] took over/);
+      expect(out).toMatch(/\[ok\] +traffic back after the owner died: answered again [\d.]+ m?s after the kill/);
+      expect(out).toMatch(/RESULT: All \d+ checks held\./);
+      expect(run.code, out).toBe(0);
+    },
+    LIMIT_MS + 60_000,
+  );
+});
+
+describe.skipIf(process.getuid?.() !== 0 || !hasProgram('setpriv'))('npm run demo without root', () => {
+  it('says what it needs (root, iproute2, Go for the first build) and exits non-zero at once', async () => {
+    const run = await runDemo(['--once'], 30_000, { argv0: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] });
+    expect(run.code, run.out).toBe(2);
+    expect(run.out).toMatch(/cannot run here/);
+    expect(run.out).toMatch(/MISSING root: .*network namespaces/);
+    expect(run.out).toMatch(/iproute2/);
+    expect(run.out).toMatch(/Go, only the first time/);
+    expect(run.out).not.toMatch(/Control plane/);
+  });
+});
