@@ -262,6 +262,10 @@ export function parseMiddleware(
         if (secret === undefined) return { ok: false, reason: 'MissingSecret', error: `basicAuth: Secret ${ns}/${secretName} not found` };
         const users = basicAuthUsers(secret);
         if (users.length === 0) fail(`basicAuth: Secret ${ns}/${secretName} holds no users`);
+        const bcryptUsers = users.filter((u) => /^\$2[abxy]\$/.test(u.hash)).map((u) => u.name);
+        if (bcryptUsers.length > 0) {
+          warnings.push(`basicAuth: bcrypt hashes need a bcrypt verifier, which this build does not have; these users cannot log in: ${bcryptUsers.join(', ')} (use MD5 apr1 or SHA1)`);
+        }
         const headerField = str(o.headerField, 'basicAuth.headerField');
         return {
           ok: true,

@@ -1,0 +1,278 @@
+// The thin Kubernetes edge of the ingress: informers for Ingress,
+// IngressClass, Service, Secret and the Traefik CRDs of both groups feed the
+// pure IngressCompiler; every change (coalesced over a few milliseconds)
+// compiles new tables, builds a new IngressRouter and hands it to the
+// proxy (HttpEntrypoint.setRouter), writes new diagnostics as Events,
+// loads the TLS Secrets the routes need into the CertificateStore, and sets
+// status.loadBalancer.ingress on our Ingresses to the entrypoint Service's
+// addresses (never on an Ingress of another class).
+//
+// A Traefik CRD that is not installed turns that dialect off: said once in
+// the log, probed again every `crdRetryMs` until it appears.
+
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { apiStatus, describeError, mergePatch, objectKey } from '../../kube/client.ts';
+import { startInformer, type ResilientInformer } from '../../kube/informer.ts';
+import type { CertificateStoreApi } from '../../proxy/http/types.ts';
+import { IngressCompiler, type CompiledIngress } from '../compile/ingress-compiler.ts';
+import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
+import { TRAEFIK_GROUPS, type TraefikGroup } from '../model/traefik-crd.ts';
+import type { ServiceBackendSource } from '../runtime/backends.ts';
+import { FlaggerMetrics } from '../runtime/flagger-metrics.ts';
+import type { BcryptVerifier } from '../runtime/middlewares/htpasswd-verify.ts';
+import { IngressRouter } from '../runtime/router.ts';
+import { RuntimeFactory, type RuntimeTarget } from '../runtime/runtime-target.ts';
+import type { IngressClassOptions } from '../translate/ingress-class.ts';
+import { DiagnosticReporter, type EventSink } from './diagnostic-reporter.ts';
+
+export interface IngressControllerOptions {
+  /** Live endpoints per Service port (the proxy's EndpointSlice side). */
+  readonly backends: ServiceBackendSource;
+  /** Receives every new router (HttpEntrypoint.setRouter). */
+  readonly onRouter: (router: IngressRouter, compiled: CompiledIngress<RuntimeTarget>) => void;
+  readonly events?: EventSink;
+  /** TLS Secrets named by routes are loaded here when given. */
+  readonly certificates?: CertificateStoreApi;
+  /** `namespace/name` of the entrypoint Service whose addresses go into Ingress status; empty: no status. */
+  readonly entrypointService?: string;
+  readonly classes?: IngressClassOptions;
+  readonly allowCrossNamespace?: boolean;
+  readonly defaultSyntax?: RuleSyntax;
+  readonly httpsPort?: number;
+  /** Register the Flagger-compatible series (traefik_*, nginx_ingress_controller_*) here. */
+  readonly flaggerMetrics?: Registry;
+  readonly bcrypt?: BcryptVerifier;
+  /** Coalescing delay between a change and the compile. Default 20 ms. */
+  readonly debounceMs?: number;
+  /** Probe interval for missing Traefik CRDs. Default 30 s. */
+  readonly crdRetryMs?: number;
+}
+
+const TRAEFIK_KINDS = [
+  { kind: 'IngressRoute', plural: 'ingressroutes' },
+  { kind: 'Middleware', plural: 'middlewares' },
+  { kind: 'TraefikService', plural: 'traefikservices' },
+] as const;
+
+type AnyInformer = ResilientInformer<k8s.KubernetesObject>;
+
+export class IngressController {
+  readonly #kc: k8s.KubeConfig;
+  readonly #log: Logger;
+  readonly #opts: IngressControllerOptions;
+  readonly #compiler: IngressCompiler<RuntimeTarget>;
+  readonly #reporter: DiagnosticReporter;
+  readonly #networking: k8s.NetworkingV1Api;
+  readonly #custom: k8s.CustomObjectsApi;
+  readonly #core: k8s.CoreV1Api;
+  readonly #informers: AnyInformer[] = [];
+  readonly #groupsOn = new Set<TraefikGroup>();
+  readonly #groupTimers = new Map<TraefikGroup, NodeJS.Timeout>();
+  readonly #statusWritten = new Map<string, string>();
+  readonly #certsLoaded = new Map<string, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #last: CompiledIngress<RuntimeTarget> | undefined;
+  #router: IngressRouter | undefined;
+  #services: ResilientInformer<k8s.V1Service> | undefined;
+  #secrets: ResilientInformer<k8s.V1Secret> | undefined;
+  #compiles = 0;
+
+  constructor(kc: k8s.KubeConfig, log: Logger, opts: IngressControllerOptions) {
+    this.#kc = kc;
+    this.#log = log;
+    this.#opts = opts;
+    const runtime = new RuntimeFactory(opts.backends, {
+      ...(opts.bcrypt ? { bcrypt: opts.bcrypt } : {}),
+      ...(opts.flaggerMetrics ? { flaggerMetrics: new FlaggerMetrics(opts.flaggerMetrics) } : {}),
+    });
+    this.#compiler = new IngressCompiler<RuntimeTarget>({
+      materialize: runtime.materialize,
+      ...(opts.classes ? { classes: opts.classes } : {}),
+      allowCrossNamespace: opts.allowCrossNamespace ?? false,
+      ...(opts.defaultSyntax ? { defaultSyntax: opts.defaultSyntax } : {}),
+      ...(opts.httpsPort !== undefined ? { httpsPort: opts.httpsPort } : {}),
+    });
+    this.#reporter = new DiagnosticReporter(opts.events, log);
+    this.#networking = kc.makeApiClient(k8s.NetworkingV1Api);
+    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#core = kc.makeApiClient(k8s.CoreV1Api);
+  }
+
+  /** The router of the last compile (undefined before the first one). */
+  get router(): IngressRouter | undefined {
+    return this.#router;
+  }
+
+  get compiled(): CompiledIngress<RuntimeTarget> | undefined {
+    return this.#last;
+  }
+
+  /** Traefik API groups currently served. */
+  get traefikGroups(): readonly TraefikGroup[] {
+    return [...this.#groupsOn].sort();
+  }
+
+  get compiles(): number {
+    return this.#compiles;
+  }
+
+  start(): void {
+    const c = this.#compiler;
+    this.#watch<k8s.V1Ingress>('/apis/networking.k8s.io/v1/ingresses', () => this.#networking.listIngressForAllNamespaces(), (o) => c.setIngress(o), (o) => c.deleteIngress(objectKey(o)));
+    this.#watch<k8s.V1IngressClass>('/apis/networking.k8s.io/v1/ingressclasses', () => this.#networking.listIngressClass(), (o) => c.setIngressClass(o), (o) => c.deleteIngressClass(o.metadata?.name ?? ''));
+    this.#services = this.#watch<k8s.V1Service>('/api/v1/services', () => this.#core.listServiceForAllNamespaces(), (o) => c.setService(o), (o) => c.deleteService(objectKey(o)));
+    this.#secrets = this.#watch<k8s.V1Secret>('/api/v1/secrets', () => this.#core.listSecretForAllNamespaces(), (o) => c.setSecret(o), (o) => c.deleteSecret(objectKey(o)));
+    for (const group of TRAEFIK_GROUPS) void this.#probeGroup(group);
+  }
+
+  /** Resolves once the core informers have listed (Traefik groups come on as they are found). */
+  async synced(): Promise<void> {
+    await Promise.all(this.#informers.slice(0, 4).map((i) => i.synced()));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    for (const t of this.#groupTimers.values()) clearTimeout(t);
+    await Promise.all(this.#informers.map((i) => i.stop()));
+  }
+
+  #watch<T extends k8s.KubernetesObject>(path: string, list: () => Promise<k8s.KubernetesListObject<T>>, set: (o: T) => void, del: (o: T) => void): ResilientInformer<T> {
+    const inf = startInformer<T>(this.#kc, path, list, this.#log);
+    inf.on('add', (o) => {
+      set(o);
+      this.#schedule();
+    });
+    inf.on('update', (o) => {
+      set(o);
+      this.#schedule();
+    });
+    inf.on('delete', (o) => {
+      del(o);
+      this.#schedule();
+    });
+    inf.onResync(() => this.#schedule());
+    this.#informers.push(inf as unknown as AnyInformer);
+    return inf;
+  }
+
+  async #probeGroup(group: TraefikGroup): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural: 'ingressroutes', limit: 1 });
+    } catch (err) {
+      const status = apiStatus(err);
+      if (status === 404) {
+        if (!this.#groupTimers.has(group)) {
+          this.#log.info({ group }, `Traefik CRDs of ${group} are not installed: that dialect is off (checked again every ${Math.round((this.#opts.crdRetryMs ?? 30_000) / 1000)} s)`);
+        }
+      } else {
+        this.#log.warn({ group, err: describeError(err) }, 'could not check for Traefik CRDs; retrying');
+      }
+      this.#groupTimers.set(group, setTimeout(() => void this.#probeGroup(group), this.#opts.crdRetryMs ?? 30_000));
+      return;
+    }
+    this.#groupTimers.delete(group);
+    this.#groupsOn.add(group);
+    this.#log.info({ group }, `Traefik CRDs of ${group} found: serving IngressRoute, Middleware and TraefikService`);
+    const c = this.#compiler;
+    for (const { kind, plural } of TRAEFIK_KINDS) {
+      type Obj = k8s.KubernetesObject & { spec?: Record<string, unknown> };
+      this.#watch<Obj>(
+        `/apis/${group}/v1alpha1/${plural}`,
+        async () => (await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural })) as k8s.KubernetesListObject<Obj>,
+        (o) => c.setTraefik(kind, withGroup(o, group, kind)),
+        (o) => c.deleteTraefik(kind, group, objectKey(o)),
+      );
+    }
+  }
+
+  #schedule(): void {
+    if (this.#stopped || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.compileNow();
+    }, this.#opts.debounceMs ?? 20);
+  }
+
+  /** Compiles and publishes now (the informer path calls it after coalescing). */
+  compileNow(): CompiledIngress<RuntimeTarget> {
+    const started = performance.now();
+    const out = this.#compiler.compile();
+    this.#last = out;
+    this.#compiles++;
+    this.#router = new IngressRouter(out.web, out.websecure);
+    this.#opts.onRouter(this.#router, out);
+    this.#log.debug({ version: out.version, changed: out.changed, routes: out.websecure.size, ms: Math.round((performance.now() - started) * 100) / 100 }, 'route tables compiled');
+    this.#reporter.report(out.diagnostics);
+    this.#loadCertificates(out);
+    void this.#writeStatus(out);
+    return out;
+  }
+
+  #loadCertificates(out: CompiledIngress<RuntimeTarget>): void {
+    const store = this.#opts.certificates;
+    if (store === undefined || this.#secrets === undefined) return;
+    const wanted = new Set<string>();
+    for (const req of out.certificates) {
+      wanted.add(req.secretKey);
+      const [ns, name] = req.secretKey.split('/') as [string, string];
+      const secret = this.#secrets.get(name, ns);
+      if (secret === undefined) continue; // reported by the translator; the default certificate serves
+      const version = secret.metadata?.resourceVersion ?? '';
+      if (this.#certsLoaded.get(req.secretKey) === version) continue;
+      const cert = secret.data?.['tls.crt'];
+      const key = secret.data?.['tls.key'];
+      try {
+        if (!cert || !key) throw new Error('the Secret has no tls.crt/tls.key');
+        store.set(req.secretKey, { cert: Buffer.from(cert, 'base64'), key: Buffer.from(key, 'base64') });
+        this.#certsLoaded.set(req.secretKey, version);
+      } catch (err) {
+        this.#opts.events?.emit(
+          { apiVersion: req.origin.apiVersion, kind: req.origin.kind, metadata: { name: req.origin.name, namespace: req.origin.namespace, ...(req.origin.uid ? { uid: req.origin.uid } : {}) } },
+          'Warning',
+          'BadCertificate',
+          `Secret ${req.secretKey}: ${(err as Error).message}; the default certificate is served`,
+        );
+        this.#certsLoaded.set(req.secretKey, version);
+      }
+    }
+    for (const key of [...this.#certsLoaded.keys()]) {
+      if (wanted.has(key)) continue;
+      store.delete(key);
+      this.#certsLoaded.delete(key);
+    }
+  }
+
+  async #writeStatus(out: CompiledIngress<RuntimeTarget>): Promise<void> {
+    const svcKey = this.#opts.entrypointService;
+    if (!svcKey || this.#services === undefined) return;
+    const [ns, name] = svcKey.split('/') as [string, string];
+    const svc = this.#services.get(name, ns);
+    const ingress = (svc?.status?.loadBalancer?.ingress ?? [])
+      .map((i) => (i.ip ? { ip: i.ip } : i.hostname ? { hostname: i.hostname } : undefined))
+      .filter((x): x is { ip: string } | { hostname: string } => x !== undefined);
+    if (ingress.length === 0) return; // no address yet: leave status alone
+    const want = JSON.stringify(ingress);
+    for (const ref of out.ownIngresses) {
+      const key = `${ref.namespace}/${ref.name}`;
+      if (this.#statusWritten.get(key) === want) continue;
+      this.#statusWritten.set(key, want);
+      try {
+        await this.#networking.patchNamespacedIngressStatus({ name: ref.name, namespace: ref.namespace, body: { status: { loadBalancer: { ingress } } } }, mergePatch);
+      } catch (err) {
+        this.#statusWritten.delete(key);
+        if (apiStatus(err) !== 404) this.#log.warn({ ingress: key, err: describeError(err) }, 'could not write Ingress status');
+      }
+    }
+  }
+}
+
+/** Informer objects may lack apiVersion/kind in lists; the compiler needs both. */
+function withGroup<O extends k8s.KubernetesObject>(o: O, group: TraefikGroup, kind: string): O {
+  if (o.apiVersion === `${group}/v1alpha1` && o.kind === kind) return o;
+  return { ...o, apiVersion: `${group}/v1alpha1`, kind };
+}
