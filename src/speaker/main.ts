@@ -33,7 +33,7 @@ export function speakerOptions(f: FlagValues): SpeakerOptions {
     leaseDurationSeconds,
     holderDevice: String(f['holder-device']),
     interface: iface,
-    dataplane: f.dataplane !== false,
+    dataplane: f['election-only'] !== true,
     announce: { refreshIntervalMs: refreshSeconds * 1000 },
     stopLingerMs: Number(f['stop-linger']) * 1000,
   };
