@@ -1,0 +1,26 @@
+// The L7 engine's pieces for the ingress entrypoint: one certificate store
+// (Secrets by SNI, a generated self-signed default until a default Secret is
+// configured) and two entrypoints sharing it, `web` (port 80) and `websecure`
+// (port 443, TLS terminated here), registered in the process' registry.
+
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { CertificateStore } from '../http/certificates.ts';
+import { HttpEntrypoint } from '../http/entrypoint.ts';
+import type { ProxyHttpEngine } from '../proxy.ts';
+
+export interface HttpEngineOptions {
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly accessLogSampleRate: number;
+}
+
+export function createHttpEngine(o: HttpEngineOptions): ProxyHttpEngine {
+  const certificates = new CertificateStore();
+  const common = { logger: o.log, registry: o.registry, accessLogSampleRate: o.accessLogSampleRate };
+  return {
+    web: new HttpEntrypoint({ ...common, name: 'web' }),
+    websecure: new HttpEntrypoint({ ...common, name: 'websecure', certificates }),
+    certificates,
+  };
+}

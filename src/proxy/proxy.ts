@@ -1,0 +1,356 @@
+// The proxy's Kubernetes side, composed: it follows which IPs this node owns
+// (the speaker's 'ownership' events, in the same process) and the API
+// (Services, EndpointSlices, Ingresses, TLS Secrets), and keeps
+//
+//   owned IPs x LoadBalancer Services ──> listen plan ──> ListenerManager
+//        L4 ports ──> TCP/UDP forwarders ──> EndpointPicker ──> EndpointIndex
+//        ingress entrypoint 80/443 ──> HttpEntrypoint (web, websecure)
+//   Ingresses ──> route table (Router) ──> ServiceBackends ──> EndpointIndex
+//   Ingress TLS ──> CertificateSync ──> CertificateStore
+//
+// EndpointSlice changes reach the L4 listeners synchronously (the slot is
+// swapped inside the watch callback) and the HTTP backends right after.
+// Plans, routes and certificates are recomputed after a short debounce.
+// Nothing is bound before the caches hold a complete list, so a connection
+// is never refused for want of endpoints we simply have not read yet.
+
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { METALGATE_CLASS } from '../ipam/service-request.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { EndpointIndex } from './endpoints/endpoint-index.ts';
+import type { CertificateStoreApi, HttpEntrypointApi, Router } from './http/types.ts';
+import { CertificateSync } from './k8s/certificate-sync.ts';
+import { createHttpEngine } from './k8s/http-engine.ts';
+import { buildIngressRouter } from './k8s/ingress-router.ts';
+import { readIngresses, type IngressRef } from './k8s/ingress-routes.ts';
+import { ProxyWatches, type WatchKind } from './k8s/proxy-watches.ts';
+import { ServiceBackends } from './k8s/service-backends.ts';
+import { tlsPairFromSecret } from './k8s/tls-secret.ts';
+import type { BindBackoff } from './listeners/bind-backoff.ts';
+import { planListeners, type PlanProblem } from './listeners/listen-plan.ts';
+import { ListenerManager, DEFAULT_UNBIND_GRACE_MS } from './listeners/listener-manager.ts';
+import { ListenerMetrics } from './listeners/listener-metrics.ts';
+import type { OwnershipEvent, OwnershipSource } from './listeners/manual-ownership.ts';
+import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS } from './proxy-flags.ts';
+
+export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS };
+
+export interface ProxyOptions {
+  /** This node: externalTrafficPolicy Local keeps its endpoints only. */
+  nodeName: string;
+  /** The Services the proxy serves: the speaker's class filter. */
+  ownClassOnly: boolean;
+  className: string;
+  /** "namespace/name" of the ingress entrypoint Service. */
+  entrypoint: string;
+  ingressClass: string;
+  /** Also serve Ingresses without a class. */
+  ingressWithoutClass: boolean;
+  /** "namespace/name" of a kubernetes.io/tls Secret to use as the default certificate (else the engine's self-signed one). */
+  defaultCertificate?: string;
+  /** Established connections of an unbound listener may run this long. */
+  unbindGraceMs: number;
+  /** On stop: how long in-flight connections and requests may finish. */
+  drainGraceMs: number;
+  /** Fraction of L4 connections logged when they end. */
+  accessLogSampleRate: number;
+  bindBackoff?: BindBackoff;
+  /** Coalesces bursts of watch events into one plan / route build. */
+  debounceMs: number;
+  /** Tests only: see ListenerManagerOptions.dialAddress. */
+  dialAddress?: (ip: string) => string;
+}
+
+export const defaultProxyOptions: Omit<ProxyOptions, 'nodeName'> = {
+  ownClassOnly: false,
+  className: METALGATE_CLASS,
+  entrypoint: DEFAULT_ENTRYPOINT_SERVICE,
+  ingressClass: DEFAULT_INGRESS_CLASS,
+  ingressWithoutClass: false,
+  unbindGraceMs: DEFAULT_UNBIND_GRACE_MS,
+  drainGraceMs: 10_000,
+  accessLogSampleRate: 0.01,
+  debounceMs: 5,
+};
+
+/** The L7 engine's pieces the proxy feeds (built by http-engine.ts, or by a test). */
+export interface ProxyHttpEngine {
+  readonly web: HttpEntrypointApi;
+  readonly websecure: HttpEntrypointApi;
+  readonly certificates: CertificateStoreApi;
+}
+
+/** What `metalgate speaker` runs: the proxy, with the HTTP engine for the ingress entrypoint when `http`. */
+export function createProxy(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean): Proxy {
+  const engine = http ? createHttpEngine({ log, registry, accessLogSampleRate: opts.accessLogSampleRate }) : undefined;
+  return new Proxy(kc, log, opts, registry, engine);
+}
+
+export class Proxy {
+  readonly registry: Registry;
+  readonly metrics: ListenerMetrics;
+  readonly endpoints: EndpointIndex;
+  readonly #kc: k8s.KubeConfig;
+  readonly #log: Logger;
+  readonly #opts: ProxyOptions;
+  readonly #http: ProxyHttpEngine | undefined;
+  readonly #events: EventRecorder;
+  readonly #listeners: ListenerManager;
+  /** Live Backends per Service port (the ServiceBackendSource of src/ingress/runtime). */
+  readonly backends: ServiceBackends;
+  #externalRouters = false;
+  readonly #certs: CertificateSync | undefined;
+  readonly #owned = new Set<string>();
+  #ownership: OwnershipSource | undefined;
+  #watches: ProxyWatches | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #dirty = { plan: false, routes: false, certs: false };
+  /** Problems already reported as Events: "uid or key\0message". */
+  #reportedServices = new Set<string>();
+  #reportedIngresses = new Set<string>();
+  /** resourceVersion of the default-certificate Secret last applied. */
+  #defaultCertVersion: string | undefined;
+  #started = false;
+  #stopping = false;
+
+  constructor(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry = new Registry(), http?: ProxyHttpEngine) {
+    if (!opts.nodeName) throw new Error('proxy: the node name is required');
+    this.#kc = kc;
+    this.#log = log;
+    this.#opts = opts;
+    this.#http = http;
+    this.registry = registry;
+    this.metrics = new ListenerMetrics(registry);
+    this.endpoints = new EndpointIndex(opts.nodeName);
+    this.#events = new EventRecorder(kc, log, 'metalgate-proxy', opts.nodeName);
+    this.#listeners = new ListenerManager({
+      log,
+      metrics: this.metrics,
+      endpoints: this.endpoints,
+      ...(http ? { entrypoint: (mode: 'http' | 'https') => (mode === 'http' ? http.web : http.websecure) } : {}),
+      ...(opts.bindBackoff ? { backoff: opts.bindBackoff } : {}),
+      unbindGraceMs: opts.unbindGraceMs,
+      accessLogSampleRate: opts.accessLogSampleRate,
+      ...(opts.dialAddress ? { dialAddress: opts.dialAddress } : {}),
+    });
+    this.backends = new ServiceBackends(this.endpoints, opts.dialAddress);
+    this.#certs = http ? new CertificateSync(http.certificates, this.#events, log) : undefined;
+  }
+
+  /**
+   * Hands routing to other Routers (the full rule engine, one per
+   * entrypoint); the minimal Ingress router stops. Certificates stay here.
+   */
+  setRouters(routers: { web: Router; websecure: Router }): void {
+    if (!this.#http) throw new Error('proxy: no HTTP engine (ingress-http is off)');
+    this.#externalRouters = true;
+    this.#http.web.setRouter(routers.web);
+    this.#http.websecure.setRouter(routers.websecure);
+  }
+
+  /** Listeners accepting now ("TCP 198.18.0.200:80", ...). */
+  listening(): string[] {
+    return this.#listeners.listening();
+  }
+
+  /** Listeners whose bind is being retried. */
+  waiting(): string[] {
+    return this.#listeners.waiting();
+  }
+
+  openConnections(): number {
+    return this.#listeners.openConnections();
+  }
+
+  notReadyReason(): string | undefined {
+    if (!this.#started) return 'proxy not started';
+    return this.#watches?.notSynced();
+  }
+
+  /** Starts watching the API and following `ownership`. */
+  start(ownership: OwnershipSource): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#ownership = ownership;
+    for (const ip of ownership.ownedIps()) this.#owned.add(ip);
+    ownership.on('ownership', this.#onOwnership);
+    this.#log.info(
+      { node: this.#opts.nodeName, entrypoint: this.#opts.entrypoint, http: this.#http !== undefined, ingressClass: this.#opts.ingressClass },
+      'proxy starting',
+    );
+    this.#watches = new ProxyWatches(this.#kc, this.#log, this.#http !== undefined, {
+      onService: (svc, deleted) => {
+        if (deleted) this.endpoints.removeService(svc);
+        else this.endpoints.upsertService(svc);
+        this.#endpointsMoved();
+        this.#mark({ plan: true, routes: true });
+      },
+      onSlice: (slice, deleted) => {
+        if (deleted) this.endpoints.removeSlice(slice);
+        else this.endpoints.upsertSlice(slice);
+        this.#endpointsMoved();
+      },
+      onIngress: () => this.#mark({ routes: true, certs: true }),
+      onSecret: () => this.#mark({ certs: true }),
+      onResync: (kind: WatchKind) => {
+        if (kind === 'service' || kind === 'slice') {
+          this.endpoints.reset(this.#watches!.services.list(), this.#watches!.slices.list());
+          this.#endpointsMoved();
+        }
+        this.#mark({ plan: true, routes: true, certs: true });
+      },
+    });
+  }
+
+  /** Resolves once every cache holds a complete list. */
+  async synced(): Promise<void> {
+    await this.#watches?.synced();
+  }
+
+  /**
+   * Drain: stop following ownership, stop accepting everywhere, let
+   * in-flight connections and requests finish for up to graceMs, cut the
+   * rest, stop the watches.
+   */
+  async stop(graceMs = this.#opts.drainGraceMs): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    this.#ownership?.off('ownership', this.#onOwnership);
+    const open = this.#listeners.openConnections();
+    const http = this.#http;
+    const [cut] = await Promise.all([this.#listeners.close(graceMs), http?.web.drain(graceMs), http?.websecure.drain(graceMs)]);
+    this.#log.info({ openAtStart: open, cut, graceMs }, 'proxy drained');
+    await this.#watches?.stop();
+  }
+
+  // ---- changes ----
+
+  readonly #onOwnership = (change: OwnershipEvent): void => {
+    if (this.#stopping) return;
+    if (change.owned) this.#owned.add(change.ip);
+    else this.#owned.delete(change.ip);
+    // At once: a gained IP is up on the holder now, a lost one is about to go.
+    this.#applyPlan();
+  };
+
+  /** HTTP backends follow the endpoint slots right away. */
+  #endpointsMoved(): void {
+    this.backends.refresh();
+  }
+
+  #mark(what: { plan?: boolean; routes?: boolean; certs?: boolean }): void {
+    if (this.#stopping) return;
+    if (what.plan) this.#dirty.plan = true;
+    if (what.routes && this.#http) this.#dirty.routes = true;
+    if (what.certs && this.#http) this.#dirty.certs = true;
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flush();
+    }, this.#opts.debounceMs);
+  }
+
+  #flush(): void {
+    if (this.#stopping || this.#watches?.notSynced() !== undefined) return;
+    const d = this.#dirty;
+    this.#dirty = { plan: false, routes: false, certs: false };
+    try {
+      if (d.plan) this.#applyPlan();
+      if (d.routes) this.#applyRoutes();
+      if (d.certs) this.#applyCertificates();
+    } catch (err) {
+      this.#log.error({ err: (err as Error).stack }, 'proxy update failed');
+    }
+  }
+
+  #applyPlan(): void {
+    const w = this.#watches;
+    if (w === undefined || this.#stopping) return;
+    if (!w.services.isSynced() || !w.slices.isSynced()) return;
+    const o = this.#opts;
+    const plan = planListeners(this.#owned, w.services.list(), {
+      ownClassOnly: o.ownClassOnly,
+      className: o.className,
+      entrypoint: o.entrypoint,
+    });
+    this.#listeners.apply(plan.listeners);
+    this.#reportServiceProblems(plan.problems);
+  }
+
+  #applyRoutes(): void {
+    const w = this.#watches!;
+    const http = this.#http;
+    if (!http || !w.ingresses || this.#externalRouters) return;
+    const reading = readIngresses(w.ingresses.list(), (key) => w.services.get(key.slice(key.indexOf('/') + 1), key.slice(0, key.indexOf('/'))), {
+      className: this.#opts.ingressClass,
+      withoutClass: this.#opts.ingressWithoutClass,
+    });
+    const built = buildIngressRouter(reading, this.backends);
+    http.web.setRouter(built.router);
+    http.websecure.setRouter(built.router);
+    this.#log.debug({ routes: built.routes, issues: built.issues.length }, 'routes rebuilt');
+    const problems = reading.problems.map((p) => ({ ingress: p.ingress, reason: p.reason, message: p.message }));
+    for (const issue of built.issues) {
+      const r = reading.routes.find((x) => x.id === issue.id);
+      if (r) problems.push({ ingress: r.ingress, reason: 'BadRule', message: `${issue.id}: ${issue.message}` });
+    }
+    this.#reportIngressProblems(problems);
+  }
+
+  #applyCertificates(): void {
+    const w = this.#watches!;
+    if (!this.#certs || !w.ingresses || !w.secrets) return;
+    const reading = readIngresses(w.ingresses.list(), () => undefined, { className: this.#opts.ingressClass, withoutClass: this.#opts.ingressWithoutClass });
+    const secrets = w.secrets;
+    const get = (key: string) => secrets.get(key.slice(key.indexOf('/') + 1), key.slice(0, key.indexOf('/')));
+    this.#certs.sync(reading.tls, get);
+    const dc = this.#opts.defaultCertificate;
+    if (dc !== undefined && this.#http) {
+      const secret = get(dc);
+      const rv = secret?.metadata?.resourceVersion ?? '';
+      if (rv === this.#defaultCertVersion) return;
+      this.#defaultCertVersion = rv;
+      const r = tlsPairFromSecret(dc, secret);
+      try {
+        if (!('pair' in r)) throw new Error(r.message);
+        const info = this.#http.certificates.setDefault(r.pair);
+        this.#log.info({ secret: dc, hosts: info.hosts, notAfter: info.notAfter.toISOString() }, 'default certificate loaded');
+      } catch (err) {
+        this.#log.warn({ secret: dc, err: (err as Error).message }, 'default certificate Secret unusable: keeping the current default certificate');
+      }
+    }
+  }
+
+  #reportServiceProblems(problems: readonly PlanProblem[]): void {
+    const now = new Set<string>();
+    for (const p of problems) {
+      const id = `${p.serviceUid ?? p.service}\u0000${p.message}`;
+      now.add(id);
+      if (this.#reportedServices.has(id)) continue;
+      const [namespace, name] = [p.service.slice(0, p.service.indexOf('/')), p.service.slice(p.service.indexOf('/') + 1)];
+      this.#log.warn({ service: p.service, reason: p.reason }, p.message);
+      this.#events.emit({ apiVersion: 'v1', kind: 'Service', metadata: { namespace, name, uid: p.serviceUid } }, 'Warning', p.reason, p.message);
+    }
+    this.#reportedServices = now;
+  }
+
+  #reportIngressProblems(problems: ReadonlyArray<{ ingress: IngressRef; reason: string; message: string }>): void {
+    const now = new Set<string>();
+    for (const p of problems) {
+      const id = `${p.ingress.uid ?? `${p.ingress.namespace}/${p.ingress.name}`}\u0000${p.message}`;
+      now.add(id);
+      if (this.#reportedIngresses.has(id)) continue;
+      this.#log.warn({ ingress: `${p.ingress.namespace}/${p.ingress.name}`, reason: p.reason }, p.message);
+      this.#events.emit(
+        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { namespace: p.ingress.namespace, name: p.ingress.name, uid: p.ingress.uid } },
+        'Warning',
+        p.reason,
+        p.message,
+      );
+    }
+    this.#reportedIngresses = now;
+  }
+}

@@ -1,0 +1,209 @@
+// The proxy's Kubernetes side on a real API server: LoadBalancer Services and
+// EndpointSlices written through the API, an in-process Proxy following a
+// hand-driven ownership source, real sockets on loopback (see k8s-helpers.ts
+// for why EndpointSlices carry 198.18.x and backends listen on 127.18.x).
+//
+// L4 TCP (round robin, unbinding when ownership moves, bind retried while the
+// address is missing), UDP, PROXY protocol v1/v2 showing the client address,
+// session affinity, externalTrafficPolicy Local, and annotations reported on
+// the Service when bad.
+
+import net from 'node:net';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeProxyHeader } from '../../../src/proxy/l4/proxy-protocol.ts';
+import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
+import type { Proxy } from '../../../src/proxy/proxy.ts';
+import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
+import {
+  createLbService,
+  dialAddress,
+  portBase,
+  startProxy,
+  tcpEchoBackend,
+  tcpExchange,
+  udpEchoBackend,
+  udpExchange,
+  waitListening,
+  writeSlice,
+  type Closable,
+} from './k8s-helpers.ts';
+
+const cluster = useCluster();
+const NS = 'l4';
+const BASE = portBase();
+
+describe('proxy L4 on a real API server', () => {
+  let proxy: Proxy;
+  let ownership: ManualOwnership;
+  let discovery: k8s.DiscoveryV1Api;
+  const backends: Closable[] = [];
+
+  beforeAll(async () => {
+    discovery = cluster().kc.makeApiClient(k8s.DiscoveryV1Api);
+    ({ proxy, ownership } = await startProxy(cluster().kc));
+  });
+
+  afterAll(async () => {
+    await proxy?.stop(1000);
+    await Promise.all(backends.map((b) => b.close()));
+  });
+
+  it('TCP through a LoadBalancer Service: round robin over ready endpoints; unbound when ownership moves, bound again when it returns', async () => {
+    const vip = '127.77.0.1';
+    const port = BASE + 1;
+    const target = BASE + 2;
+    for (const i of [1, 2, 3]) backends.push(await tcpEchoBackend(`198.18.1.${i}`, target, `b${i}`));
+    await createLbService(cluster().core, NS, 'echo', [{ name: 'echo', port }], vip);
+    await writeSlice(discovery, NS, 'echo', 'echo-1', [{ name: 'echo', port: target }], [1, 2, 3].map((i) => ({ ip: `198.18.1.${i}` })));
+    // Not owned yet: nothing listens.
+    await waitFor(() => proxy.endpoints.endpoints(`${NS}/echo`, 'echo').active.length === 3, 'three endpoints');
+    expect(proxy.listening()).not.toContain(`TCP ${vip}:${port}`);
+
+    ownership.own(vip);
+    await waitListening(proxy, `TCP ${vip}:${port}`);
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await tcpExchange(vip, port, 'hi'));
+    expect(replies.map((r) => r.split(':')[1])).toEqual(Array(6).fill('hi'));
+    expect(new Set(replies.map((r) => r.split(':')[0]))).toEqual(new Set(['b1', 'b2', 'b3']));
+
+    // An established connection survives the move (grace), new ones are refused at once.
+    const held = net.connect({ host: vip, port });
+    await new Promise((r) => held.once('connect', r));
+    ownership.release(vip);
+    await waitListening(proxy, `TCP ${vip}:${port}`, false);
+    await expect(tcpExchange(vip, port, 'x')).rejects.toThrow(/ECONNREFUSED/);
+    const late = new Promise<string>((resolve) => {
+      let out = '';
+      held.on('data', (d) => (out += d.toString()));
+      held.on('end', () => resolve(out));
+    });
+    held.end('still here');
+    expect(await late).toMatch(/^b\d:still here$/);
+
+    ownership.own(vip);
+    await waitListening(proxy, `TCP ${vip}:${port}`);
+    expect(await tcpExchange(vip, port, 'back')).toMatch(/^b\d:back$/);
+    ownership.release(vip);
+  });
+
+  it('a port held by someone else is retried with backoff and taken once free', async () => {
+    const vip = '127.77.0.2';
+    const port = BASE + 3;
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(port, vip, r));
+    await createLbService(cluster().core, NS, 'late', [{ name: 'echo', port }], vip);
+    await writeSlice(discovery, NS, 'late', 'late-1', [{ name: 'echo', port: BASE + 2 }], [{ ip: '198.18.1.1' }]);
+    await waitFor(() => proxy.endpoints.endpoints(`${NS}/late`, 'echo').active.length === 1, 'endpoint');
+    ownership.own(vip);
+    await waitFor(() => proxy.waiting().includes(`TCP ${vip}:${port}`), 'the bind waiting');
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await proxy.registry.getSingleMetric('metalgate_proxy_bind_errors_total')!.get();
+    expect(before.values.find((v) => v.labels.code === 'EADDRINUSE')?.value ?? 0).toBeGreaterThanOrEqual(2);
+    await new Promise((r) => squatter.close(r));
+    await waitListening(proxy, `TCP ${vip}:${port}`);
+    expect(await tcpExchange(vip, port, 'now')).toBe('b1:now');
+    ownership.release(vip);
+  });
+
+  it('UDP through a LoadBalancer Service (flow per client, replies come back from the Service IP)', async () => {
+    const vip = '127.77.0.3';
+    const port = BASE + 10;
+    const target = BASE + 11;
+    backends.push(await udpEchoBackend('198.18.2.1', target, 'u1'));
+    await createLbService(cluster().core, NS, 'dns', [{ name: 'dns', port, protocol: 'UDP' }], vip);
+    await writeSlice(discovery, NS, 'dns', 'dns-1', [{ name: 'dns', port: target, protocol: 'UDP' }], [{ ip: '198.18.2.1' }]);
+    await waitFor(() => proxy.endpoints.endpoints(`${NS}/dns`, 'dns').active.length === 1, 'endpoint');
+    ownership.own(vip);
+    await waitListening(proxy, `UDP ${vip}:${port}`);
+    expect(await udpExchange(vip, port, 'query')).toBe('u1:query');
+    expect(await udpExchange(vip, port, 'again')).toBe('u1:again');
+    const m = await proxy.registry.getSingleMetric('metalgate_proxy_l4_connections_total')!.get();
+    expect(m.values.find((v) => v.labels.service === `${NS}/dns` && v.labels.protocol === 'UDP')?.value).toBe(2);
+    ownership.release(vip);
+  });
+
+  it('PROXY protocol v1 and v2 by annotation: the backend sees the client address', async () => {
+    const target = BASE + 21;
+    const seen: Array<{ version: number; source: string; dest: string }> = [];
+    const server = net.createServer((s) => {
+      let buf = Buffer.alloc(0);
+      s.on('error', () => {});
+      s.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        const h = decodeProxyHeader(buf);
+        if (h === null) return;
+        seen.push({ version: h.version, source: `${h.addresses?.sourceIp}:${h.addresses?.sourcePort}`, dest: `${h.addresses?.destIp}:${h.addresses?.destPort}` });
+        s.end(`client=${h.addresses?.sourceIp}`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(target, dialAddress('198.18.3.1'), r));
+    backends.push({ close: () => new Promise((r) => server.close(() => r())) });
+    for (const [version, vip, port] of [
+      ['v1', '127.77.0.4', BASE + 22],
+      ['v2', '127.77.0.5', BASE + 23],
+    ] as const) {
+      await createLbService(cluster().core, NS, `pp-${version}`, [{ name: 'tcp', port }], vip, { annotations: { 'metalgate.io/proxy-protocol': version } });
+      await writeSlice(discovery, NS, `pp-${version}`, `pp-${version}-1`, [{ name: 'tcp', port: target }], [{ ip: '198.18.3.1' }]);
+      await waitFor(() => proxy.endpoints.endpoints(`${NS}/pp-${version}`, 'tcp').active.length === 1, 'endpoint');
+      ownership.own(vip);
+      await waitListening(proxy, `TCP ${vip}:${port}`);
+      expect(await tcpExchange(vip, port, 'x', '127.0.0.99')).toBe('client=127.0.0.99');
+      ownership.release(vip);
+    }
+    expect(seen.map((s) => s.version)).toEqual([1, 2]);
+    expect(seen[0]!.source).toMatch(/^127\.0\.0\.99:\d+$/);
+    expect(seen[0]!.dest).toBe(`127.77.0.4:${BASE + 22}`);
+    expect(seen[1]!.dest).toBe(`127.77.0.5:${BASE + 23}`);
+  });
+
+  it('sessionAffinity ClientIP keeps a client on its endpoint; externalTrafficPolicy Local uses this node only', async () => {
+    const target = BASE + 31;
+    for (const i of [1, 2, 3]) backends.push(await tcpEchoBackend(`198.18.4.${i}`, target, `n${i}`));
+    const eps = [
+      { ip: '198.18.4.1', node: 'node-a' },
+      { ip: '198.18.4.2', node: 'node-b' },
+      { ip: '198.18.4.3', node: 'node-a' },
+    ];
+    await createLbService(cluster().core, NS, 'sticky', [{ name: 'tcp', port: BASE + 32 }], '127.77.0.6', { spec: { sessionAffinity: 'ClientIP' } });
+    await writeSlice(discovery, NS, 'sticky', 'sticky-1', [{ name: 'tcp', port: target }], eps);
+    await createLbService(cluster().core, NS, 'local', [{ name: 'tcp', port: BASE + 33 }], '127.77.0.7', { spec: { externalTrafficPolicy: 'Local' } });
+    await writeSlice(discovery, NS, 'local', 'local-1', [{ name: 'tcp', port: target }], eps);
+    await waitFor(() => proxy.endpoints.endpoints(`${NS}/local`, 'tcp').active.length === 2, 'local endpoints');
+    ownership.own('127.77.0.6');
+    ownership.own('127.77.0.7');
+    await waitListening(proxy, `TCP 127.77.0.6:${BASE + 32}`);
+    await waitListening(proxy, `TCP 127.77.0.7:${BASE + 33}`);
+
+    const from = async (client: string) => (await tcpExchange('127.77.0.6', BASE + 32, 'x', client)).split(':')[0]!;
+    const first = await from('127.0.0.21');
+    for (let i = 0; i < 5; i++) expect(await from('127.0.0.21')).toBe(first);
+    const others = new Set<string>();
+    for (let i = 0; i < 6; i++) others.add(await from(`127.0.0.${30 + i}`));
+    expect(others.size).toBeGreaterThan(1);
+
+    const local = new Set<string>();
+    for (let i = 0; i < 6; i++) local.add((await tcpExchange('127.77.0.7', BASE + 33, 'x')).split(':')[0]!);
+    expect(local).toEqual(new Set(['n1', 'n3']));
+    ownership.release('127.77.0.6');
+    ownership.release('127.77.0.7');
+  });
+
+  it('a bad annotation keeps the default and is reported on the Service; a Service without endpoints refuses connections', async () => {
+    const vip = '127.77.0.8';
+    const port = BASE + 41;
+    await createLbService(cluster().core, NS, 'bad', [{ name: 'tcp', port }], vip, {
+      annotations: { 'metalgate.io/proxy-protocol': 'v3', 'metalgate.io/connect-timeout': 'soon' },
+    });
+    ownership.own(vip);
+    await waitListening(proxy, `TCP ${vip}:${port}`);
+    const ev = await waitForEvent(cluster().core, NS, 'Service', 'bad', 'BadAnnotation');
+    expect(ev.type).toBe('Warning');
+    expect(ev.message).toMatch(/proxy-protocol: "v3" is not v1 or v2|connect-timeout: "soon" is not a duration/);
+    // No endpoints: the connection is accepted and closed without data.
+    expect(await tcpExchange(vip, port, 'x').catch(() => '')).toBe('');
+    const m = await proxy.registry.getSingleMetric('metalgate_proxy_l4_upstream_errors_total')!.get();
+    expect(m.values.find((v) => v.labels.service === `${NS}/bad` && v.labels.reason === 'no_endpoint')?.value).toBe(1);
+    ownership.release(vip);
+  });
+});
