@@ -1,0 +1,57 @@
+// The proxy's flags on `metalgate speaker` (speaker and proxy share one
+// process, see docs/architecture.md), and their translation into options.
+// Light on purpose: the CLI imports this table for every command.
+import { UsageError, type FlagSpec, type FlagValues } from '../common/flags.ts';
+import type { ProxyOptions } from './proxy.ts';
+
+export const DEFAULT_ENTRYPOINT_SERVICE = 'metalgate-system/metalgate-ingress';
+export const DEFAULT_INGRESS_CLASS = 'metalgate';
+
+export const proxyFlags: FlagSpec[] = [
+  { name: 'proxy', type: 'boolean', default: true, help: 'run the proxy in this process: listen on the owned IPs and forward to the endpoints' },
+  { name: 'ingress-service', type: 'string', default: DEFAULT_ENTRYPOINT_SERVICE, help: 'namespace/name of the Service whose ports 80 and 443 are the HTTP(S) ingress entrypoint' },
+  { name: 'ingress-http', type: 'boolean', default: true, help: 'serve the ingress entrypoint at L7 (false: forward its ports at L4 like any Service)' },
+  { name: 'ingress-class', type: 'string', default: DEFAULT_INGRESS_CLASS, help: 'IngressClass name served by the ingress entrypoint' },
+  { name: 'ingress-without-class', type: 'boolean', default: false, help: 'also serve Ingresses that name no class' },
+  { name: 'default-certificate', type: 'string', help: 'namespace/name of a kubernetes.io/tls Secret for TLS clients no certificate matches (default: a generated self-signed one)' },
+  { name: 'drain-grace', type: 'number', default: 10, help: 'on SIGTERM, how long in-flight connections and requests may finish, seconds' },
+  { name: 'unbind-grace', type: 'number', default: 30, help: 'when an IP or port stops being served here, how long its open connections may run, seconds' },
+  { name: 'access-log-sample', type: 'number', default: 0.01, help: 'fraction of requests (L7) and connections (L4) written to the access log, 0 to 1' },
+];
+
+export interface ProxyFlagOptions {
+  enabled: boolean;
+  http: boolean;
+  defaultCertificate: string | undefined;
+  /** Merged over defaultProxyOptions by the caller. */
+  options: Pick<ProxyOptions, 'entrypoint' | 'ingressClass' | 'ingressWithoutClass' | 'drainGraceMs' | 'unbindGraceMs' | 'accessLogSampleRate'>;
+}
+
+export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
+  const nsName = (flag: string): string | undefined => {
+    const v = typeof f[flag] === 'string' ? String(f[flag]).trim() : '';
+    if (v === '') return undefined;
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v)) throw new UsageError(`--${flag} must be namespace/name, got "${v}"`);
+    return v;
+  };
+  const seconds = (flag: string): number => {
+    const n = Number(f[flag]);
+    if (!(n >= 0)) throw new UsageError(`--${flag} must be zero or more seconds`);
+    return Math.round(n * 1000);
+  };
+  const sample = Number(f['access-log-sample']);
+  if (!(sample >= 0 && sample <= 1)) throw new UsageError('--access-log-sample must be between 0 and 1');
+  return {
+    enabled: f.proxy !== false,
+    http: f['ingress-http'] !== false,
+    defaultCertificate: nsName('default-certificate'),
+    options: {
+      entrypoint: nsName('ingress-service') ?? DEFAULT_ENTRYPOINT_SERVICE,
+      ingressClass: String(f['ingress-class'] ?? DEFAULT_INGRESS_CLASS),
+      ingressWithoutClass: f['ingress-without-class'] === true,
+      drainGraceMs: seconds('drain-grace'),
+      unbindGraceMs: seconds('unbind-grace'),
+      accessLogSampleRate: sample,
+    },
+  };
+}
