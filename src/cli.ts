@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { createLogger } from './common/log.ts';
 import { formatHelp, parseFlags, UsageError, type FlagSpec, type FlagValues } from './common/flags.ts';
+import { proxyFlags } from './proxy/proxy-flags.ts';
 import { VERSION } from './version.ts';
 
 interface Command {
@@ -64,6 +65,7 @@ export const commands: Record<string, Command> = {
       { name: 'election-only', type: 'boolean', default: false, help: 'Lease and election only: no holder device, no packet sockets (testing)' },
       { name: 'metrics-address', type: 'string', default: '0.0.0.0', help: 'address for /metrics, /healthz, /readyz' },
       { name: 'metrics-port', type: 'number', default: 7473, help: 'port for /metrics, /healthz, /readyz (0 disables)' },
+      ...proxyFlags,
       ...common,
     ],
     async run(f) {

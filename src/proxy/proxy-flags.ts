@@ -1,6 +1,7 @@
 // The proxy's flags on `metalgate speaker` (speaker and proxy share one
 // process, see docs/architecture.md), and their translation into options.
-// Light on purpose: the CLI imports this table for every command.
+// Light on purpose: the CLI imports this table for every command. Booleans
+// default to false (`--flag=false` is not accepted by the parser).
 import { UsageError, type FlagSpec, type FlagValues } from '../common/flags.ts';
 import type { ProxyOptions } from './proxy.ts';
 
@@ -8,9 +9,9 @@ export const DEFAULT_ENTRYPOINT_SERVICE = 'metalgate-system/metalgate-ingress';
 export const DEFAULT_INGRESS_CLASS = 'metalgate';
 
 export const proxyFlags: FlagSpec[] = [
-  { name: 'proxy', type: 'boolean', default: true, help: 'run the proxy in this process: listen on the owned IPs and forward to the endpoints' },
+  { name: 'speaker-only', type: 'boolean', default: false, help: 'announce only: no proxy listening on the owned IPs in this process' },
   { name: 'ingress-service', type: 'string', default: DEFAULT_ENTRYPOINT_SERVICE, help: 'namespace/name of the Service whose ports 80 and 443 are the HTTP(S) ingress entrypoint' },
-  { name: 'ingress-http', type: 'boolean', default: true, help: 'serve the ingress entrypoint at L7 (false: forward its ports at L4 like any Service)' },
+  { name: 'ingress-l4', type: 'boolean', default: false, help: "forward the ingress entrypoint's ports at L4 like any Service's (no L7 engine, no Ingress routing)" },
   { name: 'ingress-class', type: 'string', default: DEFAULT_INGRESS_CLASS, help: 'IngressClass name served by the ingress entrypoint' },
   { name: 'ingress-without-class', type: 'boolean', default: false, help: 'also serve Ingresses that name no class' },
   { name: 'default-certificate', type: 'string', help: 'namespace/name of a kubernetes.io/tls Secret for TLS clients no certificate matches (default: a generated self-signed one)' },
@@ -42,8 +43,8 @@ export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
   const sample = Number(f['access-log-sample']);
   if (!(sample >= 0 && sample <= 1)) throw new UsageError('--access-log-sample must be between 0 and 1');
   return {
-    enabled: f.proxy !== false,
-    http: f['ingress-http'] !== false,
+    enabled: f['speaker-only'] !== true,
+    http: f['ingress-l4'] !== true,
     defaultCertificate: nsName('default-certificate'),
     options: {
       entrypoint: nsName('ingress-service') ?? DEFAULT_ENTRYPOINT_SERVICE,

@@ -144,7 +144,7 @@ export class Proxy {
    * entrypoint); the minimal Ingress router stops. Certificates stay here.
    */
   setRouters(routers: { web: Router; websecure: Router }): void {
-    if (!this.#http) throw new Error('proxy: no HTTP engine (ingress-http is off)');
+    if (!this.#http) throw new Error('proxy: no HTTP engine (--ingress-l4)');
     this.#externalRouters = true;
     this.#http.web.setRouter(routers.web);
     this.#http.websecure.setRouter(routers.websecure);

@@ -6,6 +6,8 @@ import { collectDefaultMetrics } from 'prom-client';
 import { UsageError, type FlagValues } from '../common/flags.ts';
 import { startHealthServer } from '../common/http-server.ts';
 import { loadKubeConfig } from '../kube/client.ts';
+import { proxyFlagOptions, type ProxyFlagOptions } from '../proxy/proxy-flags.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { defaultSpeakerOptions, Speaker, type SpeakerOptions } from './speaker.ts';
 
 export function speakerOptions(f: FlagValues): SpeakerOptions {
@@ -41,9 +43,12 @@ export function speakerOptions(f: FlagValues): SpeakerOptions {
 
 export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   const opts = speakerOptions(f);
+  const px = proxyFlagOptions(f);
   const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
   const speaker = new Speaker(kc, log, opts);
   collectDefaultMetrics({ register: speaker.registry, prefix: 'metalgate_speaker_' });
+  // The proxy shares the process and the registry (docs/architecture.md).
+  const proxy = px.enabled ? await startProxyFor(speaker, kc, log, opts, px) : undefined;
   const port = Number(f['metrics-port']);
   const server =
     port > 0
@@ -51,7 +56,7 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
           host: String(f['metrics-address']),
           port,
           registry: speaker.registry,
-          ready: () => speaker.notReadyReason(),
+          ready: () => speaker.notReadyReason() ?? proxy?.notReadyReason(),
         })
       : undefined;
   if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
@@ -61,12 +66,37 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   } catch (err) {
     log.error({ err: (err as Error).message }, 'speaker could not start');
     await speaker.stop().catch(() => {});
+    await proxy?.stop(0).catch(() => {});
     server?.close();
     return 1;
   }
   const [name] = await signal;
   log.info({ signal: name }, 'stopping');
+  // Hand the IPs over first (their listeners close as they go), then let
+  // what is in flight here finish: docs/architecture.md says why.
   await speaker.stop();
+  await proxy?.stop();
   server?.close();
   return 0;
+}
+
+async function startProxyFor(speaker: Speaker, kc: KubeConfig, log: Logger, opts: SpeakerOptions, px: ProxyFlagOptions) {
+  const { createProxy, defaultProxyOptions } = await import('../proxy/proxy.ts');
+  const proxy = createProxy(
+    kc,
+    log.child({ component: 'proxy' }),
+    {
+      ...defaultProxyOptions,
+      ...px.options,
+      ...(px.defaultCertificate !== undefined ? { defaultCertificate: px.defaultCertificate } : {}),
+      nodeName: opts.nodeName,
+      ownClassOnly: opts.ownClassOnly,
+      className: opts.className,
+    },
+    speaker.registry,
+    px.http,
+  );
+  // Subscribed before the speaker starts: no ownership event is missed.
+  proxy.start(speaker);
+  return proxy;
 }
