@@ -1,0 +1,56 @@
+# metalgate: one image for every component (`controller`, `speaker`, `validate`).
+#
+#   docker build -t ghcr.io/metalgate/metalgate:0.1.0 .
+#
+# ghcr.io/metalgate is a placeholder registry: push where your cluster pulls
+# from and change the image in manifests/30-controller.yaml and
+# manifests/31-speaker.yaml (or `kustomize edit set image`).
+
+# ---- build: dependencies, TypeScript to dist/, the native addon ----
+FROM node:24-bookworm-slim AS build
+
+# c++ for the native addon (scripts/build-native.mjs). Its uv.h comes from the
+# Node headers this image ships in /usr/local/include/node; libuv1-dev is the
+# fallback the script also knows. python3 and make are node-gyp's, for the
+# netlink package should no prebuilt binary fit this architecture.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends g++ make python3 libuv1-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+
+# Dependencies first, so this layer is reused until the lockfile changes.
+# --ignore-scripts: the root `prepare` script would build before the sources
+# are copied, and the `node` devDependency would download a second Node
+# binary (this image has Node 24). The one production dependency with an
+# install script, netlink, gets it back below (`npm rebuild netlink`).
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-native.mjs scripts/
+COPY native/src native/src
+COPY src src
+# `npm run build` = build:native (native/build/metalgate_native.node) and
+# build:ts (tsc -p tsconfig.build.json -> dist/).
+RUN npm rebuild netlink \
+ && npm run build \
+ && npm prune --omit=dev
+
+# ---- runtime: only what runs ----
+FROM node:24-bookworm-slim
+
+ENV NODE_ENV=production
+
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY --from=build /app/native/build/metalgate_native.node native/build/
+
+# The image's `node` user. The controller runs as it; the speaker's pod spec
+# runs it as root with only NET_ADMIN, NET_RAW and NET_BIND_SERVICE.
+USER 1000:1000
+
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["--help"]
