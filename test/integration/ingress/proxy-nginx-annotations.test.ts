@@ -1,0 +1,110 @@
+// Each supported ingress-nginx annotation through the real L7 engine.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
+import { Harness, ing } from './harness.ts';
+
+const N = 'nginx.ingress.kubernetes.io/';
+const h = new Harness();
+
+function annotated(name: string, host: string, service: string, annotations: Record<string, string>, path = '/', pathType: 'Prefix' | 'ImplementationSpecific' = 'Prefix') {
+  return ing('ns', name, [{ host, paths: [{ path, pathType, service }] }], { annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [N + k, v])) });
+}
+
+beforeAll(async () => {
+  await h.start();
+  await h.service('ns', 'app', 3);
+  await h.service('ns', 'slow', 1, { delayMs: 1500 });
+  await h.service('ns', 'tlsapp', 1, { tls: createSelfSignedCertificate({ names: ['pod.local'] }) });
+  h.tlsSecret('ns', 'r-tls', ['redirect.example.com']);
+  h.ingress(ing('ns', 'redirect', [{ host: 'redirect.example.com', paths: [{ service: 'app' }] }], { tls: [{ hosts: ['redirect.example.com'], secretName: 'r-tls' }] }));
+  h.ingress(
+    ing('ns', 'no-redirect', [{ host: 'noredirect.example.com', paths: [{ service: 'app' }] }], {
+      tls: [{ hosts: ['noredirect.example.com'], secretName: 'r-tls' }],
+      annotations: { [`${N}ssl-redirect`]: 'false' },
+    }),
+  );
+  h.ingress(annotated('force', 'force.example.com', 'app', { 'force-ssl-redirect': 'true' }));
+  h.ingress(annotated('rewrite', 'rewrite.example.com', 'app', { 'rewrite-target': '/$2' }, '/something(/|$)(.*)', 'ImplementationSpecific'));
+  h.ingress(annotated('regex', 'regex.example.com', 'app', { 'use-regex': 'true' }, '/v[0-9]+/items', 'ImplementationSpecific'));
+  h.ingress(annotated('allow', 'allow.example.com', 'app', { 'whitelist-source-range': '127.0.0.0/8' }));
+  h.ingress(annotated('deny', 'deny.example.com', 'app', { 'whitelist-source-range': '198.18.0.0/15, 2001:db8::/32' }));
+  h.ingress(annotated('body', 'body.example.com', 'app', { 'proxy-body-size': '1k' }));
+  h.ingress(annotated('https', 'https.example.com', 'tlsapp', { 'backend-protocol': 'HTTPS' }));
+  h.ingress(annotated('sticky', 'sticky.example.com', 'app', { affinity: 'cookie', 'session-cookie-name': 'route', 'session-cookie-max-age': '60' }));
+  h.ingress(annotated('timeout', 'timeout.example.com', 'slow', { 'proxy-read-timeout': '1' }));
+  h.ingress(annotated('connect', 'connect.example.com', 'app', { 'proxy-connect-timeout': '2', 'proxy-send-timeout': '2' }));
+  h.ingress(annotated('limit', 'limit.example.com', 'app', { 'limit-rps': '1', 'limit-burst-multiplier': '2' }));
+  h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'configuration-snippet': 'return 200;' }));
+  const out = h.apply();
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  expect(out.diagnostics.filter((d) => d.reason === 'UnsupportedAnnotation').map((d) => d.ref.name)).toEqual(['unsupported']);
+});
+
+afterAll(async () => {
+  await h.stop();
+});
+
+describe('ingress-nginx annotations through the proxy', () => {
+  test('ssl-redirect: TLS hosts redirect HTTP with 308; ssl-redirect: "false" serves HTTP', async () => {
+    const a = await h.request({ host: 'redirect.example.com', path: '/a?b=c', method: 'POST', body: 'x' });
+    expect(a.status).toBe(308);
+    expect(a.headers.location).toBe('https://redirect.example.com/a?b=c');
+    expect((await h.request({ host: 'redirect.example.com', tls: true })).status).toBe(200);
+    expect((await h.request({ host: 'noredirect.example.com' })).status).toBe(200);
+  });
+  test('force-ssl-redirect redirects without TLS on the Ingress', async () => {
+    const a = await h.request({ host: 'force.example.com', path: '/p' });
+    expect(a.status).toBe(308);
+    expect(a.headers.location).toBe('https://force.example.com/p');
+  });
+  test('rewrite-target with capture groups (case-insensitive regex path)', async () => {
+    expect((await h.request({ host: 'rewrite.example.com', path: '/something/new/x?q=1' })).json!.url).toBe('/new/x?q=1');
+    expect((await h.request({ host: 'rewrite.example.com', path: '/SOMETHING' })).json!.url).toBe('/');
+    expect((await h.request({ host: 'rewrite.example.com', path: '/other' })).status).toBe(404);
+  });
+  test('use-regex paths', async () => {
+    expect((await h.request({ host: 'regex.example.com', path: '/v2/items/9' })).json!.url).toBe('/v2/items/9');
+    expect((await h.request({ host: 'regex.example.com', path: '/vx/items' })).status).toBe(404);
+  });
+  test('whitelist-source-range: 403 outside the ranges', async () => {
+    expect((await h.request({ host: 'allow.example.com' })).status).toBe(200);
+    const d = await h.request({ host: 'deny.example.com' });
+    expect(d.status).toBe(403);
+  });
+  test('proxy-body-size: 413 above the limit', async () => {
+    expect((await h.request({ host: 'body.example.com', method: 'POST', body: 'x'.repeat(1024) })).status).toBe(200);
+    expect((await h.request({ host: 'body.example.com', method: 'POST', body: 'x'.repeat(1025) })).status).toBe(413);
+  });
+  test('backend-protocol: HTTPS talks TLS to the pod', async () => {
+    const a = await h.request({ host: 'https.example.com', path: '/tls' });
+    expect(a.status).toBe(200);
+    expect(a.json!.name).toBe('tlsapp');
+  });
+  test('affinity: cookie pins a client to the endpoint that answered', async () => {
+    const first = await h.request({ host: 'sticky.example.com' });
+    const setCookie = first.headers['set-cookie']?.[0] ?? '';
+    expect(setCookie).toMatch(/^route=[0-9a-f]+; Path=\/; Max-Age=60; HttpOnly$/);
+    const cookie = setCookie.split(';')[0]!;
+    for (let i = 0; i < 10; i++) {
+      const a = await h.request({ host: 'sticky.example.com', headers: { cookie } });
+      expect(a.json!.name).toBe(first.json!.name);
+      expect(a.headers['set-cookie']).toBeUndefined();
+    }
+  });
+  test('proxy-read-timeout: 504 when the upstream is slower', async () => {
+    const a = await h.request({ host: 'timeout.example.com' });
+    expect(a.status).toBe(504);
+  });
+  test('proxy-connect/send-timeout reach the backend settings', async () => {
+    const route = h.compiled!.websecure.lookup({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1' })!;
+    const result = route.choose({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1', tls: true, localPort: 443 });
+    expect(result?.backend?.timeouts).toEqual({ connectMs: 2000, sendMs: 2000 });
+    expect((await h.request({ host: 'connect.example.com' })).status).toBe(200);
+  });
+  test('limit-rps: bursts above rps x multiplier get 503', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await h.request({ host: 'limit.example.com' })).status);
+    expect(statuses.slice(0, 2)).toEqual([200, 200]);
+    expect(statuses).toContain(503);
+  });
+});
