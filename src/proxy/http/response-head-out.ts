@@ -4,7 +4,7 @@
 // hop-by-hop ones (and framing fields when the body is re-framed), then
 // framing, Connection and middleware edits.
 
-import { FIELD_STRIDE, HeaderKind, KIND, NAME_END, NAME_START, equalsLower } from '../http1/header-fields.ts';
+import { FIELD_STRIDE, HeaderKind, KIND, NAME_END, NAME_START, VALUE_END, VALUE_START, equalsLower } from '../http1/header-fields.ts';
 import type { ResponseHead } from '../http1/response-head.ts';
 import type { HeaderEdits } from './header-edits.ts';
 
@@ -13,12 +13,24 @@ for (const k of [HeaderKind.CONNECTION, HeaderKind.KEEP_ALIVE, HeaderKind.PROXY_
   HOP_BY_HOP[k] = 1;
 }
 
-/** Can the received head bytes go to an HTTP/1.1 keep-alive client unchanged? */
+/**
+ * Can the received head bytes go to an HTTP/1.1 keep-alive client unchanged?
+ * No hop-by-hop field may pass, except a Connection field that says exactly
+ * "keep-alive": that is the option the proxy itself sends on this connection
+ * (RFC 9110 §7.6.1 lets an intermediary replace Connection with its own), and
+ * most upstreams (nginx, Node) send it.
+ */
 export function canPassResponseHead(head: ResponseHead): boolean {
-  if (head.versionMinor !== 1 || head.connectionOptions.length > 0) return false;
-  const f = head.headers.fields;
-  const n = head.headers.count;
-  for (let o = KIND, i = 0; i < n; i++, o += FIELD_STRIDE) if (HOP_BY_HOP[f[o]!] === 1) return false;
+  if (head.versionMinor !== 1 || head.connectionOptions.length > 0 || !head.keepAlive) return false;
+  const h = head.headers;
+  const f = h.fields;
+  for (let o = 0, i = 0; i < h.count; i++, o += FIELD_STRIDE) {
+    const k = f[o + KIND]!;
+    if (HOP_BY_HOP[k] !== 1) continue;
+    if (k !== HeaderKind.CONNECTION) return false;
+    const vs = f[o + VALUE_START]!;
+    if (f[o + VALUE_END]! - vs !== 10 || !equalsLower(h.buf, vs, 'keep-alive')) return false;
+  }
   return true;
 }
 
