@@ -1,0 +1,118 @@
+// Issue 4 on a real LAN of network namespaces (src/testing/lab.ts): a client
+// and two nodes on a bridge, the real API server reachable from the nodes,
+// `metalgate speaker` (speaker and proxy in one process) in each node, one
+// pod with an HTTP server on node2, a LoadBalancer Service with
+// 198.18.0.200:80 whose EndpointSlice names the pod (port 8080). The nodes
+// route each other's pod CIDRs, as a routed CNI would.
+//
+// The client curls the EXTERNAL-IP, reaches the pod through the owner's
+// proxy; after the owner's speaker is killed (kill -9: speaker and proxy go
+// together) the client reaches the pod through the new owner.
+// Root only; addresses from 198.18.0.0/15.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as k8s from '@kubernetes/client-node';
+import { Lab, type LabNode, type LabPod, type LabProcess } from '../../../src/testing/lab.ts';
+import { labSkipReason } from '../../../src/testing/netns-exec.ts';
+import { outages, restoredAfter } from '../../../src/testing/probe-stats.ts';
+import { ensureNamespace, useCluster, waitFor } from '../helpers/cluster.ts';
+import { createNode, setServiceIps } from '../speaker/helpers.ts';
+import { holdersOf, logLines, startSpeakerIn, VIP4 } from '../speaker/lab-helpers.ts';
+import { writeSlice } from './k8s-helpers.ts';
+
+const skipReason = labSkipReason();
+const cluster = useCluster();
+const URL4 = `http://${VIP4}/`;
+
+interface Reply {
+  name: string;
+  remoteAddress: string;
+}
+
+describe.skipIf(skipReason !== null)(`proxy on a namespace LAN${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let lab: Lab;
+  let pod: LabPod;
+  const speakers = new Map<string, LabProcess>();
+
+  /** One GET from the client on a new connection, with a short timeout. */
+  const curl = async (): Promise<Reply> => {
+    const { stdout } = await lab.client('client').exec('curl', ['-s', '-m', '2', URL4], { timeoutMs: 5000 });
+    const r = JSON.parse(stdout) as Reply;
+    return { name: r.name, remoteAddress: r.remoteAddress.replace(/^::ffff:/, '') };
+  };
+
+  /** The addresses a node's proxy may connect to the pod from: its LAN address, or its pod gateway when the pod is its own. */
+  const sourcesOf = (n: LabNode): string[] => [n.ipv4, n.podCidrV4.replace(/0\/24$/, '1')];
+
+  const ownerOf = async (exclude?: string): Promise<string> =>
+    waitFor(async () => {
+      const h = (await holdersOf(lab.nodes, VIP4)).filter((n) => n !== exclude);
+      return h.length === 1 ? h[0] : undefined;
+    }, `one holder of ${VIP4}`, 30_000);
+
+  beforeAll(async () => {
+    const { cp, core, kc } = cluster();
+    lab = await Lab.create({ nodes: ['node1', 'node2'], clients: ['client'], ipv6: false, apiServer: cp });
+    // Pod routing between nodes: each node forwards, and routes the other's pod CIDR via its LAN address.
+    for (const n of lab.nodes) {
+      await n.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+      for (const m of lab.nodes) if (m !== n) await n.ip(['route', 'add', m.podCidrV4, 'via', m.ipv4]);
+    }
+    pod = await lab.addPod('node2', 'web');
+    await pod.serveHttp(8080);
+
+    await ensureNamespace(core, 'lab');
+    for (const n of lab.nodes) await createNode(core, n.name);
+    await core.createNamespacedService({
+      namespace: 'lab',
+      body: { metadata: { name: 'web', namespace: 'lab' }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] } },
+    });
+    await setServiceIps(core, 'lab', 'web', [VIP4]);
+    await writeSlice(kc.makeApiClient(k8s.DiscoveryV1Api), 'lab', 'web', 'web-1', [{ name: 'http', port: 8080 }], [{ ip: pod.ipv4, node: 'node2' }]);
+
+    await Promise.all(
+      lab.nodes.map(async (n) => {
+        const p = startSpeakerIn(lab, n, cp);
+        speakers.set(n.name, p);
+        await p.waitForOutput('published announce subnets', 30_000);
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all([...speakers.values()].map((p) => p.stop('SIGTERM', 5000).catch(() => {})));
+    await lab?.destroy();
+  });
+
+  it("the client curls the Service's EXTERNAL-IP on the owner and reaches the pod through the owner's proxy", async () => {
+    const owner = await ownerOf();
+    const r = await waitFor(() => curl().catch(() => undefined), 'an answer from the pod', 20_000, 100);
+    expect(r.name).toBe('web');
+    // The pod sees the owner's proxy as its client, not the client host.
+    expect(sourcesOf(lab.node(owner))).toContain(r.remoteAddress);
+    expect(r.remoteAddress).not.toBe(lab.client('client').ipv4);
+    const logs = logLines(speakers.get(owner)!);
+    expect(logs.some((l) => l.msg === 'binding' && l.listener === `TCP ${VIP4}:80` && l.service === 'lab/web')).toBe(true);
+  });
+
+  it('after the owner is killed (kill -9), the client reaches the pod through the new owner', async () => {
+    const old = await ownerOf();
+    const probe = lab.client('client').probeHttp(URL4, { intervalMs: 50, timeoutMs: 500 });
+    await probe.waitFor((s) => s.ok, 10_000, 'a first answer');
+    const t0 = Date.now();
+    await speakers.get(old)!.stop('SIGKILL');
+    const next = await ownerOf(old);
+    expect(next).not.toBe(old);
+    await probe.waitFor((s) => s.t > t0 && s.ok, 20_000, 'an answer after the kill');
+    await new Promise((r) => setTimeout(r, 500));
+    const samples = await probe.stop();
+    const after = samples.filter((s) => s.t > t0);
+    const restored = restoredAfter(samples, t0);
+    if (process.env.METALGATE_TEST_VERBOSE) console.info(JSON.stringify({ old, next, restoredMs: restored, outages: outages(after) }));
+    expect(restored).toBeLessThan(10_000);
+    expect(after.filter((s) => s.ok).every((s) => s.by === 'web')).toBe(true);
+    const r = await curl();
+    expect(r.name).toBe('web');
+    expect(sourcesOf(lab.node(next))).toContain(r.remoteAddress);
+  });
+});
