@@ -53,6 +53,14 @@ export class VipHolder {
       link = (await this.#rtnl.links()).find((l) => l.name === this.device);
       if (!link) throw new Error(`holder device ${this.device} vanished right after it was created`);
     }
+    // The holder is flushed on start: never take over a link that carries
+    // anything else (a mistyped --holder-device eth0 must not strip the node).
+    if (!created && !HOLDER_KINDS.includes(link.kind as (typeof HOLDER_KINDS)[number])) {
+      throw new Error(
+        `holder device ${this.device} exists and is ${link.kind ? `a ${link.kind}` : 'a physical'} link: ` +
+          `the speaker removes every address on its holder device, so it must be a ${HOLDER_KINDS.join(' or ')} link of its own`,
+      );
+    }
     this.#index = link.index;
     if (!link.up) await this.#rtnl.setLinkUp(link.index);
     return created;
