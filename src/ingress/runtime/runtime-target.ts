@@ -11,6 +11,7 @@ import { chooseCanary } from './canary-choice.ts';
 import type { FlaggerMetrics } from './flagger-metrics.ts';
 import { MiddlewareRegistry, type MiddlewareFactoryOptions } from './middleware-factory.ts';
 import { SmoothWeighted } from './smooth-weighted.ts';
+import { mirrorRequests } from './middlewares/mirror.ts';
 
 export interface RuntimeTarget {
   readonly target: RouteTarget;
@@ -90,7 +91,7 @@ export class RuntimeFactory {
       }
       case 'mirror': {
         const mirrors = node.mirrors.filter((m) => m.percent > 0).map((m) => ({ backend: nodeBackend(m.node, this.#leafBackend), percent: m.percent }));
-        const mirror: Middleware = { name: `${node.name}:mirror`, mirror: mirrors };
+        const mirror = mirrorRequests(`${node.name}:mirror`, mirrors, this.#random);
         return this.#chooser(target, node.main, mirrors.length > 0 ? [...mws, mirror] : mws, ingress, canary);
       }
     }

@@ -1,0 +1,176 @@
+// Traefik IngressRoutes, TraefikServices and each Middleware through the
+// real L7 engine with echo backends.
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Harness, ingressRoute, middleware, traefikService, type Echo } from './harness.ts';
+
+const h = new Harness({ allowCrossNamespace: true });
+let mirrorEcho: Echo[];
+let flaky: Echo[];
+const APR1 = 'test:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/'; // password "secret"
+
+function r(name: string, match: string, middlewares: string[], service = 'app', extra: Record<string, unknown> = {}) {
+  return ingressRoute('ns', name, [{ match, services: [{ name: service, port: 80 }], middlewares: middlewares.map((m) => ({ name: m })), ...extra }]);
+}
+
+beforeAll(async () => {
+  await h.start();
+  await h.service('ns', 'app', 2);
+  await h.service('ns', 'v1');
+  await h.service('ns', 'v2');
+  await h.service('ns', 'big', 1, { body: 'hello '.repeat(1000), contentType: 'text/plain' });
+  await h.service('ns', 'slow', 1, { delayMs: 300 });
+  mirrorEcho = await h.service('ns', 'shadow');
+  flaky = await h.service('ns', 'flaky', 1, { reset: true });
+  await h.service('other', 'remote');
+  h.secret({ metadata: { namespace: 'ns', name: 'users' }, data: { users: Buffer.from(`${APR1}\n`).toString('base64') } });
+  const mws: [string, Record<string, unknown>][] = [
+    ['limit', { rateLimit: { average: 1, period: '1s', burst: 2 } }],
+    ['auth', { basicAuth: { secret: 'users', removeHeader: true, headerField: 'X-Auth-User' } }],
+    ['gzip', { compress: {} }],
+    ['strip', { stripPrefix: { prefixes: ['/api'] } }],
+    ['add', { addPrefix: { prefix: '/v2' } }],
+    ['replace', { replacePath: { path: '/fixed' } }],
+    ['hdrs', { headers: { customRequestHeaders: { 'X-Team': 'blue' }, customResponseHeaders: { 'X-Served': 'metalgate', 'X-Served-By': '' }, frameDeny: true } }],
+    ['to-https', { redirectScheme: { scheme: 'https', permanent: true } }],
+    ['moved', { redirectRegex: { regex: '^http://old\\.example\\.com/(.*)', replacement: 'http://new.example.com/${1}', permanent: true } }],
+    ['only-lan', { ipAllowList: { sourceRange: ['198.18.0.0/15'] } }],
+    ['only-local', { ipWhiteList: { sourceRange: ['127.0.0.1/32'] } }],
+    ['again', { retry: { attempts: 3, initialInterval: '10ms' } }],
+    ['one-at-a-time', { inFlightReq: { amount: 1 } }],
+  ];
+  for (const [name, spec] of mws) h.traefik('Middleware', middleware('ns', name, spec));
+  h.traefik('Middleware', middleware('other', 'tag', { headers: { customRequestHeaders: { 'X-Other': '1' } } }));
+  h.traefik('IngressRoute', r('limit', 'Host(`limit.example.com`)', ['limit']));
+  h.traefik('IngressRoute', r('auth', 'Host(`auth.example.com`)', ['auth']));
+  h.traefik('IngressRoute', r('gzip', 'Host(`gzip.example.com`)', ['gzip'], 'big'));
+  h.traefik('IngressRoute', r('paths', 'Host(`paths.example.com`) && PathPrefix(`/api`)', ['strip', 'add']));
+  h.traefik('IngressRoute', r('replace', 'Host(`replace.example.com`)', ['replace']));
+  h.traefik('IngressRoute', r('hdrs', 'Host(`headers.example.com`)', ['hdrs']));
+  h.traefik('IngressRoute', r('https', 'Host(`https.example.com`)', ['to-https']));
+  h.traefik('IngressRoute', r('moved', 'Host(`old.example.com`)', ['moved']));
+  h.traefik('IngressRoute', r('lan', 'Host(`lan.example.com`)', ['only-lan']));
+  h.traefik('IngressRoute', r('local', 'Host(`local.example.com`)', ['only-local']));
+  h.traefik('IngressRoute', r('retry', 'Host(`retry.example.com`)', ['again'], 'flaky'));
+  h.traefik('IngressRoute', r('inflight', 'Host(`inflight.example.com`)', ['one-at-a-time'], 'slow'));
+  h.traefik('IngressRoute', ingressRoute('ns', 'cross', [{ match: 'Host(`cross.example.com`)', services: [{ name: 'remote', namespace: 'other', port: 80 }], middlewares: [{ name: 'other-tag@kubernetescrd' }] }]));
+  h.traefik('TraefikService', traefikService('ns', 'split', { weighted: { services: [{ name: 'v1', port: 80, weight: 3 }, { name: 'v2', port: 80, weight: 1 }] } }));
+  h.traefik('TraefikService', traefikService('ns', 'mirrored', { mirroring: { name: 'v1', port: 80, mirrors: [{ name: 'shadow', port: 80, percent: 100 }] } }));
+  h.traefik('IngressRoute', ingressRoute('ns', 'split', [{ match: 'Host(`split.example.com`)', services: [{ name: 'split', kind: 'TraefikService' }] }]));
+  h.traefik('IngressRoute', ingressRoute('ns', 'mirror', [{ match: 'Host(`mirror.example.com`)', services: [{ name: 'mirrored', kind: 'TraefikService' }] }]));
+  h.traefik('IngressRoute', ingressRoute('ns', 'secure-only', [{ match: 'Host(`tls.example.com`)', services: [{ name: 'v1', port: 80 }] }], { tls: {} }));
+  const out = h.apply();
+  expect(out.diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
+});
+
+afterAll(async () => {
+  await h.stop();
+});
+
+const basic = (user: string, pw: string) => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`;
+
+describe('Traefik middlewares through the proxy', () => {
+  test('rateLimit: 429 past the burst', async () => {
+    const s: number[] = [];
+    for (let i = 0; i < 5; i++) s.push((await h.request({ host: 'limit.example.com' })).status);
+    expect(s.slice(0, 2)).toEqual([200, 200]);
+    expect(s).toContain(429);
+  });
+  test('basicAuth: 401 with realm, user forwarded, Authorization removed', async () => {
+    const none = await h.request({ host: 'auth.example.com' });
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Basic realm="traefik"');
+    expect((await h.request({ host: 'auth.example.com', headers: { authorization: basic('test', 'wrong') } })).status).toBe(401);
+    const ok = await h.request({ host: 'auth.example.com', headers: { authorization: basic('test', 'secret') } });
+    expect(ok.status).toBe(200);
+    expect(ok.json!.headers['x-auth-user']).toBe('test');
+    expect(ok.json!.headers.authorization).toBeUndefined();
+  });
+  test('compress: gzip when asked, identity otherwise', async () => {
+    const raw = await new Promise<{ enc: string | undefined; body: Buffer }>((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request({ host: '127.0.0.1', port: h.webPort, path: '/', headers: { host: 'gzip.example.com', 'accept-encoding': 'gzip' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ enc: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+        });
+        req.on('error', reject);
+        req.end();
+      }, reject);
+    });
+    expect(raw.enc).toBe('gzip');
+    expect(gunzipSync(raw.body).toString()).toBe('hello '.repeat(1000));
+    const plain = await h.request({ host: 'gzip.example.com' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body).toBe('hello '.repeat(1000));
+  });
+  test('stripPrefix then addPrefix', async () => {
+    const a = await h.request({ host: 'paths.example.com', path: '/api/users?x=1' });
+    expect(a.json!.url).toBe('/v2/users?x=1');
+    expect(a.json!.headers['x-forwarded-prefix']).toBe('/api');
+  });
+  test('replacePath', async () => {
+    const a = await h.request({ host: 'replace.example.com', path: '/anything?k=v' });
+    expect(a.json!.url).toBe('/fixed?k=v');
+    expect(a.json!.headers['x-replaced-path']).toBe('/anything');
+  });
+  test('headers: request and response fields, removal, security headers', async () => {
+    const a = await h.request({ host: 'headers.example.com' });
+    expect(a.json!.headers['x-team']).toBe('blue');
+    expect(a.headers['x-served']).toBe('metalgate');
+    expect(a.headers['x-served-by']).toBeUndefined();
+    expect(a.headers['x-frame-options']).toBe('DENY');
+  });
+  test('redirectScheme and redirectRegex', async () => {
+    const a = await h.request({ host: 'https.example.com', path: '/p?q' });
+    expect(a.status).toBe(301);
+    expect(a.headers.location).toBe('https://https.example.com/p?q');
+    expect((await h.request({ host: 'https.example.com', tls: true })).status).toBe(200);
+    const m = await h.request({ host: 'old.example.com', path: '/a/b' });
+    expect(m.status).toBe(301);
+    expect(m.headers.location).toBe('http://new.example.com/a/b');
+  });
+  test('ipAllowList and ipWhiteList', async () => {
+    expect((await h.request({ host: 'lan.example.com' })).status).toBe(403);
+    expect((await h.request({ host: 'local.example.com' })).status).toBe(200);
+  });
+  test('retry: moves on after upstream resets, then answers 502', async () => {
+    const before = flaky[0]!.hits;
+    const a = await h.request({ host: 'retry.example.com' });
+    expect(a.status).toBe(502);
+    expect(flaky[0]!.hits - before).toBe(3);
+  });
+  test('inFlightReq: the second concurrent request from a client gets 429', async () => {
+    const [x, y] = await Promise.all([h.request({ host: 'inflight.example.com' }), new Promise((r) => setTimeout(r, 50)).then(() => h.request({ host: 'inflight.example.com' }))]);
+    expect([x.status, y.status].sort()).toEqual([200, 429]);
+    expect((await h.request({ host: 'inflight.example.com' })).status).toBe(200);
+  });
+  test('cross-namespace Service and ns-name@kubernetescrd middleware', async () => {
+    const a = await h.request({ host: 'cross.example.com' });
+    expect(a.json!.name).toBe('remote');
+    expect(a.json!.headers['x-other']).toBe('1');
+  });
+});
+
+describe('TraefikServices and entry points through the proxy', () => {
+  test('weighted 3:1 splits exactly (smooth round robin)', async () => {
+    const counts = { v1: 0, v2: 0 };
+    for (let i = 0; i < 400; i++) counts[(await h.request({ host: 'split.example.com' })).json!.name as 'v1' | 'v2']++;
+    expect(counts).toEqual({ v1: 300, v2: 100 });
+  });
+  test('mirroring copies requests to the mirror and answers from the main service', async () => {
+    const before = mirrorEcho[0]!.hits;
+    for (let i = 0; i < 5; i++) expect((await h.request({ host: 'mirror.example.com', path: `/m${i}` })).json!.name).toBe('v1');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(mirrorEcho[0]!.hits - before).toBe(5);
+  });
+  test('a tls IngressRoute serves only TLS connections', async () => {
+    expect((await h.request({ host: 'tls.example.com' })).status).toBe(404);
+    expect((await h.request({ host: 'tls.example.com', tls: true })).status).toBe(200);
+  });
+  test('Flagger-compatible series are exported', async () => {
+    const text = await h.registry.metrics();
+    expect(text).toMatch(/traefik_service_requests_total\{service="ns-v1-80@kubernetescrd",code="200",method="GET",protocol="http"\} [0-9]+/);
+    expect(text).toMatch(/traefik_service_request_duration_seconds_bucket\{le="\+Inf",service="ns-v1-80@kubernetescrd",code="200"/);
+  });
+});
