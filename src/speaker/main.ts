@@ -35,7 +35,7 @@ export function speakerOptions(f: FlagValues): SpeakerOptions {
     leaseDurationSeconds,
     holderDevice: String(f['holder-device']),
     interface: iface,
-    dataplane: f['election-only'] !== true,
+    dataplane: f.dataplane !== false,
     announce: { refreshIntervalMs: refreshSeconds * 1000 },
     stopLingerMs: Number(f['stop-linger']) * 1000,
   };

@@ -238,7 +238,7 @@ describe('metalgate speaker (the CLI)', () => {
     const child = spawn(
       process.execPath,
       ['src/cli.ts', 'speaker', '--node-name', 'node-cli', '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-format', 'json'],
-      { env: { ...process.env, METALGATE_ELECTION_ONLY: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: { ...process.env, METALGATE_DATAPLANE: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
