@@ -21,7 +21,7 @@ export interface ApiClients {
 
 export interface ComponentSetup {
   template: ComponentTemplate;
-  /** Kubeconfig file per Pod name (ServiceAccount token, or the admin's without manifests). */
+  /** Kubeconfig file per Pod name, with the ServiceAccount token bound to that Pod. */
   kubeconfigs: Map<string, string>;
 }
 
@@ -35,8 +35,6 @@ export class Demo {
   cp: ControlPlane | undefined;
   api: ApiClients | undefined;
   lab: Lab | undefined;
-  /** The manifests were applied (false: they are not in the tree yet). */
-  manifestsApplied = false;
   controllerSetup: ComponentSetup | undefined;
   speakerSetup: ComponentSetup | undefined;
   controller: LabProcess | undefined;

@@ -92,27 +92,3 @@ export function componentRun(c: ComponentTemplate, id: PodIdentity, hostIp?: str
 export function containerPort(c: ComponentTemplate, name: string): number | undefined {
   return c.container.ports?.find((p) => p.name === name)?.containerPort;
 }
-
-/**
- * The pod template the manifests would give, for a tree without manifests
- * yet: `metalgate <command>` with the downward-API variables and JSON logs.
- */
-export function fallbackTemplate(command: 'controller' | 'speaker', namespace: string): ComponentTemplate {
-  const field = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-  const container: V1Container = {
-    name: command,
-    image: 'metalgate:local',
-    args: [command],
-    env: [
-      command === 'speaker' ? field('NODE_NAME', 'spec.nodeName') : field('POD_NAME', 'metadata.name'),
-      field('POD_NAMESPACE', 'metadata.namespace'),
-      { name: 'METALGATE_LOG_FORMAT', value: 'json' },
-    ],
-    ports: [{ name: 'monitoring', containerPort: command === 'speaker' ? 7473 : 7472 }],
-  };
-  const template: V1PodTemplateSpec = {
-    metadata: { labels: { 'app.kubernetes.io/name': 'metalgate', 'app.kubernetes.io/component': command } },
-    spec: { containers: [container], ...(command === 'speaker' ? { hostNetwork: true } : {}) },
-  };
-  return { source: `built-in ${command} template (no manifests; namespace ${namespace})`, template, container };
-}

@@ -3,7 +3,7 @@
 // The formatting is pure; Reporter only writes the lines.
 import type { ProbeSample } from '../testing/probe-stats.ts';
 
-export type CheckStatus = 'ok' | 'fail' | 'missing';
+export type CheckStatus = 'ok' | 'fail';
 
 export interface CheckResult {
   name: string;
@@ -11,7 +11,7 @@ export interface CheckResult {
   detail: string;
 }
 
-const MARK: Record<CheckStatus, string> = { ok: '[ok]     ', fail: '[FAIL]   ', missing: '[MISSING]' };
+const MARK: Record<CheckStatus, string> = { ok: '[ok]  ', fail: '[FAIL]' };
 const INDENT = '      ';
 
 export function formatCheck(c: CheckResult): string {
@@ -30,13 +30,9 @@ export function indentBlock(text: string, extra = '  '): string[] {
 
 export function summaryLine(checks: readonly CheckResult[]): string {
   if (checks.length === 0) return 'No check ran.';
-  const failed = checks.filter((c) => c.status === 'fail').length;
-  const missing = checks.filter((c) => c.status === 'missing').length;
-  if (failed === 0 && missing === 0) return `All ${checks.length} checks held.`;
-  const parts = [`${checks.length - failed - missing} of ${checks.length} checks held`];
-  if (failed) parts.push(`${failed} failed`);
-  if (missing) parts.push(`${missing} could not run (a part of metalgate is not wired in yet)`);
-  return `${parts.join(', ')}.`;
+  const failed = checks.filter((c) => c.status === 'fail');
+  if (failed.length === 0) return `All ${checks.length} checks held.`;
+  return `${checks.length - failed.length} of ${checks.length} checks held; failed: ${failed.map((c) => c.name).join(', ')}.`;
 }
 
 /** 0 only when every check held (and there was at least one). */
@@ -92,10 +88,6 @@ export class Reporter {
 
   fail(name: string, detail: string): CheckResult {
     return this.check({ name, status: 'fail', detail });
-  }
-
-  missing(name: string, detail: string): CheckResult {
-    return this.check({ name, status: 'missing', detail });
   }
 }
 

@@ -11,7 +11,6 @@ import type { Demo } from './demo-state.ts';
 import { APP, ENTRYPOINT, httpUrl, inRange, POOL_RANGE } from './demo-plan.ts';
 import { curlArgs, curlFrom, holderAddresses, listensOn, tcpListeners, type CurlResult } from './observe.ts';
 import { seconds } from './report.ts';
-import { proxyWired } from './wiring.ts';
 
 const OWNER_TIMEOUT_MS = 20_000;
 const CURLS = 4;
@@ -21,7 +20,7 @@ export async function checksStage(demo: Demo): Promise<void> {
   const cp = demo.need(demo.cp, 'the control plane');
   r.stage('Check it as a user would: kubectl, curl from the client, the speakers\' logs');
 
-  if (demo.manifestsApplied) await entrypointIp(demo);
+  await entrypointIp(demo);
   r.command('kubectl get svc -A', await cp.kubectl(['get', 'svc', '-A']));
   demo.step();
 
@@ -67,7 +66,7 @@ export async function checksStage(demo: Demo): Promise<void> {
     }
     r.command(`kubectl get ingress -n ${APP.namespace}`, await cp.kubectl(['get', 'ingress', '-n', APP.namespace]));
   } else {
-    r.missing(`curl http://${APP.host}/ via the entrypoint`, `no entrypoint Service ${ENTRYPOINT.namespace}/${ENTRYPOINT.name} with an IP (it comes with the manifests)`);
+    r.fail(`curl http://${APP.host}/ via the entrypoint`, `the entrypoint Service ${ENTRYPOINT.namespace}/${ENTRYPOINT.name} has no IP`);
   }
   demo.step();
 
@@ -99,11 +98,11 @@ async function entrypointIp(demo: Demo): Promise<void> {
       exists = true;
       demo.entrypointIp = svc.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
     } catch {
-      break; // not in the manifests
+      break; // no such Service
     }
     if (demo.entrypointIp === undefined) await sleep(100);
   }
-  if (!exists) demo.report.missing('ingress entrypoint IP', `the manifests have no Service ${name}`);
+  if (!exists) demo.report.fail('ingress entrypoint IP', `the manifests have no Service ${name}`);
   else if (demo.entrypointIp === undefined) demo.report.fail('ingress entrypoint IP', `${name} got no IP`);
   else if (!inRange(demo.entrypointIp)) demo.report.fail('ingress entrypoint IP', `${demo.entrypointIp} is outside the pool ${POOL_RANGE}`);
   else demo.report.ok('ingress entrypoint IP', `${name} has ${demo.entrypointIp}`);
@@ -146,16 +145,14 @@ function describeAnswer(res: CurlResult): string {
   return `-> HTTP ${res.status}: ${res.body.trim().slice(0, 120)}`;
 }
 
-/** Why `ip:port` gave no app answer: a missing part (MISSING) or a failure (FAIL), said plainly. */
+/** Why `ip:port` gave no answer from the app, said plainly. */
 async function noAnswer(demo: Demo, check: string, owner: string | undefined, ip: string, port: number, res: CurlResult): Promise<void> {
   const r = demo.report;
   const got = res.error ?? `HTTP ${res.status}`;
   if (!owner) return void r.fail(check, `${got}; no node owns ${ip}`);
   const node: LabNode = demo.need(demo.lab, 'the lab').node(owner);
   const listening = listensOn(await tcpListeners(node).catch(() => []), ip, port);
-  if (!listening && !proxyWired()) {
-    r.missing(check, `${got}: ${owner} owns ${ip} but nothing listens on ${ip}:${port} there; the speaker does not run the proxy yet (issue 4)`);
-  } else if (!listening) {
+  if (!listening) {
     r.fail(check, `${got}: ${owner} owns ${ip} but nothing listens on ${ip}:${port} there (see ${demo.speakers.get(owner)?.logFile})`);
   } else {
     r.fail(check, `${got}: the proxy on ${owner} listens on ${ip}:${port} but the app did not answer (see ${demo.speakers.get(owner)?.logFile})`);

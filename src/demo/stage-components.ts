@@ -26,10 +26,8 @@ export async function startComponentsStage(demo: Demo): Promise<void> {
   demo.step();
   await Promise.all(demo.nodes.map((n) => startSpeaker(demo, n)));
   r.info(`all ready in ${seconds(Date.now() - t0)}; logs in ${demo.logDir}`);
-  if (demo.manifestsApplied) {
-    const cp = demo.need(demo.cp, 'the control plane');
-    r.command('kubectl get pods -n metalgate-system -o wide', await cp.kubectl(['get', 'pods', '-n', SYSTEM_NAMESPACE, '-o', 'wide']));
-  }
+  const cp = demo.need(demo.cp, 'the control plane');
+  r.command('kubectl get pods -n metalgate-system -o wide', await cp.kubectl(['get', 'pods', '-n', SYSTEM_NAMESPACE, '-o', 'wide']));
   demo.step();
 }
 
@@ -79,7 +77,6 @@ function describe(args: readonly string[], env: Record<string, string>): string 
 
 /** The kubelet's part: the Pod is Running and Ready once its process is. */
 async function markRunning(demo: Demo, pod: string, ip: string | undefined): Promise<void> {
-  if (!demo.manifestsApplied) return;
   const { core } = demo.need(demo.api, 'the API clients');
   const current = await core.readNamespacedPod({ name: pod, namespace: SYSTEM_NAMESPACE });
   await core.replaceNamespacedPodStatus({ name: pod, namespace: SYSTEM_NAMESPACE, body: { ...current, status: runningPodStatus(current, { ip, hostIp: ip }, new Date()) } });

@@ -10,41 +10,29 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
-import { apiStatus } from '../kube/client.ts';
 import { repoRoot } from '../testing/netns-exec.ts';
 import type { ComponentSetup, Demo } from './demo-state.ts';
 import { CONTROLLER_NODE, CONTROLLER_POD, POOL_RANGE, speakerPodName, SYSTEM_NAMESPACE } from './demo-plan.ts';
 import { poolConfigMap } from './kube-objects.ts';
 import { kubeconfigWithToken } from './kubeconfig.ts';
-import { componentPod, fallbackTemplate, findComponent, type ComponentTemplate, type Workload } from './pod-spec.ts';
+import { componentPod, findComponent, type ComponentTemplate, type Workload } from './pod-spec.ts';
 
 const MANIFESTS_DIR = join(repoRoot, 'manifests');
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** Tokens outlive any demo session (a kubelet would rotate them). */
 const TOKEN_SECONDS = 7 * 24 * 3600;
 
-export function hasKustomization(dir = MANIFESTS_DIR): boolean {
+function hasKustomization(dir = MANIFESTS_DIR): boolean {
   return KUSTOMIZATION_FILES.some((f) => existsSync(join(dir, f)));
 }
 
 export async function applyManifestsStage(demo: Demo): Promise<void> {
   const r = demo.report;
   const cp = demo.need(demo.cp, 'the control plane');
-  const { core } = demo.need(demo.api, 'the API clients');
   r.stage('Install metalgate: the manifests, then an address pool');
 
-  if (hasKustomization()) {
-    const out = await cp.kubectl(['apply', '-k', MANIFESTS_DIR]);
-    r.command('kubectl apply -k manifests/', out);
-    demo.manifestsApplied = true;
-  } else {
-    try {
-      await core.createNamespace({ body: { metadata: { name: SYSTEM_NAMESPACE } } });
-    } catch (err) {
-      if (apiStatus(err) !== 409) throw err;
-    }
-    r.missing('manifests', `manifests/ has no kustomization yet: created namespace ${SYSTEM_NAMESPACE} only; the components run with admin credentials`);
-  }
+  if (!hasKustomization()) throw new Error(`${MANIFESTS_DIR} has no kustomization file (${KUSTOMIZATION_FILES.join(', ')})`);
+  r.command('kubectl apply -k manifests/', await cp.kubectl(['apply', '-k', MANIFESTS_DIR]));
   demo.step();
 
   const configMap = stringify({ apiVersion: 'v1', kind: 'ConfigMap', ...poolConfigMap() });
@@ -52,7 +40,7 @@ export async function applyManifestsStage(demo: Demo): Promise<void> {
   r.command(`kubectl apply -f pool.yaml    # ${POOL_RANGE}, in the LAN's subnet 198.18.0.0/24`, `${configMap.trimEnd()}\n${out.trimEnd()}`);
   demo.step();
 
-  const workloads = demo.manifestsApplied ? await listWorkloads(demo) : [];
+  const workloads = await listWorkloads(demo);
   demo.controllerSetup = await setUpComponent(demo, workloads, 'controller', [{ pod: CONTROLLER_POD, node: CONTROLLER_NODE }]);
   demo.speakerSetup = await setUpComponent(
     demo,
@@ -70,34 +58,28 @@ async function listWorkloads(demo: Demo): Promise<Workload[]> {
   return [...deployments, ...daemonSets];
 }
 
+/** The component's workload from the manifests, its Pods, and a kubeconfig per Pod with the Pod's own token. */
 async function setUpComponent(
   demo: Demo,
   workloads: readonly Workload[],
   command: 'controller' | 'speaker',
   pods: ReadonlyArray<{ pod: string; node: string }>,
 ): Promise<ComponentSetup> {
-  const r = demo.report;
   const cp = demo.need(demo.cp, 'the control plane');
-  let template: ComponentTemplate | undefined = findComponent(workloads, command);
-  if (!template) {
-    if (demo.manifestsApplied) r.missing(`${command} workload`, `no Deployment or DaemonSet in ${SYSTEM_NAMESPACE} runs \`metalgate ${command}\``);
-    template = fallbackTemplate(command, SYSTEM_NAMESPACE);
-  }
-  const kubeconfigs = new Map<string, string>();
+  const template = findComponent(workloads, command);
+  if (!template) throw new Error(`the manifests have no Deployment or DaemonSet in ${SYSTEM_NAMESPACE} that runs \`metalgate ${command}\``);
   const serviceAccount = template.template.spec?.serviceAccountName;
+  if (!serviceAccount) throw new Error(`${template.source} names no serviceAccountName`);
+  const kubeconfigs = new Map<string, string>();
   for (const { pod, node } of pods) {
+    const uid = await createComponentPod(demo, template, pod, node);
+    const token = await requestToken(demo, serviceAccount, pod, uid);
     const file = join(demo.workDir, `kubeconfig-${pod}`);
-    let yaml = cp.kubeconfigYaml;
-    if (demo.manifestsApplied && serviceAccount) {
-      const uid = await createComponentPod(demo, template, pod, node);
-      const token = await requestToken(demo, serviceAccount, pod, uid);
-      yaml = kubeconfigWithToken(cp.kubeconfigYaml, `system:serviceaccount:${SYSTEM_NAMESPACE}:${serviceAccount}`, token);
-    }
-    await writeFile(file, yaml, { mode: 0o600 });
+    await writeFile(file, kubeconfigWithToken(cp.kubeconfigYaml, `system:serviceaccount:${SYSTEM_NAMESPACE}:${serviceAccount}`, token), { mode: 0o600 });
     kubeconfigs.set(pod, file);
   }
-  const who = demo.manifestsApplied && serviceAccount ? `ServiceAccount ${serviceAccount}, token bound to its Pod` : 'admin credentials';
-  r.info(`${command}: ${template.source}; Pod${pods.length > 1 ? 's' : ''} ${pods.map((p) => `${p.pod} (${p.node})`).join(', ')}; ${who}`);
+  const names = pods.map((p) => `${p.pod} (${p.node})`).join(', ');
+  demo.report.info(`${command}: ${template.source}; Pod${pods.length > 1 ? 's' : ''} ${names}; ServiceAccount ${serviceAccount}, token bound to its Pod`);
   return { template, kubeconfigs };
 }
 

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { curlArgs, listensOn, parseAddrJson, parseCurlOutput, parseListeners } from '../../../src/demo/observe.ts';
 import { parseDemoArgs } from '../../../src/demo/options.ts';
 import { missingRequirements, refusalMessage, requirements, type MachineFacts } from '../../../src/demo/requirements.ts';
-import { importsFrom } from '../../../src/demo/wiring.ts';
 
 const fine: MachineFacts = { platform: 'linux', uid: 0, iproute2: true, curl: true, go: true, nativeAddon: true };
 
@@ -70,16 +69,5 @@ describe('observe (parsing)', () => {
     expect(parseCurlOutput(`${body}\n\n--metalgate-demo-status:200`)).toMatchObject({ status: 200, echo: { name: 'hello-1' } });
     expect(parseCurlOutput('404 page not found\n\n--metalgate-demo-status:404')).toEqual({ status: 404, body: '404 page not found\n', echo: undefined });
     expect(curlArgs('http://x/', ['--resolve', 'h:80:1.2.3.4'])).toEqual(['-sS', '-m', '3', '--resolve', 'h:80:1.2.3.4', 'http://x/']);
-  });
-});
-
-describe('wiring', () => {
-  it('counts value imports (static or dynamic), not type-only ones', () => {
-    const re = /(^|\/)proxy\//;
-    expect(importsFrom(["import type { A } from '../proxy/a.ts';"], re)).toBe(false);
-    expect(importsFrom(["import { startProxy } from '../proxy/main.ts';"], re)).toBe(true);
-    expect(importsFrom(['import {\n  a,\n  b,\n} from "../proxy/x.ts";'], re)).toBe(true);
-    expect(importsFrom(["const m = await import('../proxy/main.ts');"], re)).toBe(true);
-    expect(importsFrom(["import { x } from './speaker.ts';"], re)).toBe(false);
   });
 });

@@ -1,10 +1,10 @@
 import type { V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
-import { componentPod, componentRun, containerPort, fallbackTemplate, findComponent, type Workload } from '../../../src/demo/pod-spec.ts';
+import { componentPod, componentRun, containerPort, findComponent, type Workload } from '../../../src/demo/pod-spec.ts';
 import { repoRoot } from '../../../src/testing/netns-exec.ts';
 
 const speakerDs: V1DaemonSet = {
@@ -73,15 +73,8 @@ describe('pod-spec', () => {
     expect(pod.spec).toMatchObject({ nodeName: 'node1', hostNetwork: true, serviceAccountName: 'metalgate-speaker' });
   });
 
-  it('the built-in templates mirror what the manifests give', () => {
-    const s = fallbackTemplate('speaker', 'metalgate-system');
-    expect(componentRun(s, id)).toEqual({ args: ['speaker'], env: { NODE_NAME: 'node1', POD_NAMESPACE: 'metalgate-system', METALGATE_LOG_FORMAT: 'json' } });
-    const c = fallbackTemplate('controller', 'metalgate-system');
-    expect(componentRun(c, { ...id, name: 'ctl' }).env.POD_NAME).toBe('ctl');
-  });
-
   const manifests = join(repoRoot, 'manifests');
-  it.skipIf(!existsSync(manifests))('the real manifests: both components found, and their pods can be run as processes', () => {
+  it('the real manifests: both components found, and their pods can be run as processes', () => {
     const workloads: Workload[] = [];
     for (const f of readdirSync(manifests).filter((n) => n.endsWith('.yaml'))) {
       for (const doc of parseAllDocuments(readFileSync(join(manifests, f), 'utf8'))) {
