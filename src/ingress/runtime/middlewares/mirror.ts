@@ -44,9 +44,11 @@ export function mirrorRequests(name: string, targets: readonly MirrorTarget[], r
           released = true;
           inFlight--;
         };
+        let answered = false;
         const req = (secure ? https : http).request(
           { host: ep.ip, port: ep.port, method: ctx.method, path: ctx.upstreamTarget, headers, agent: secure ? tlsAgent : agent, timeout: TIMEOUT_MS },
           (res) => {
+            answered = true;
             res.resume();
             res.on('close', release);
           },
@@ -54,7 +56,7 @@ export function mirrorRequests(name: string, targets: readonly MirrorTarget[], r
         req.on('timeout', () => req.destroy());
         req.on('error', release);
         req.on('close', () => {
-          if (req.res === null) release();
+          if (!answered) release();
         });
         req.end();
       }
