@@ -2,7 +2,7 @@
 // metalgate: one binary, one subcommand per component.
 import { hostname } from 'node:os';
 import { createLogger } from './common/log.ts';
-import { formatHelp, parseFlags, UsageError, type FlagSpec, type FlagValues } from './common/flags.ts';
+import { formatHelp, parseFlags, unknownEnv, UsageError, type FlagSpec, type FlagValues } from './common/flags.ts';
 import { proxyFlags } from './proxy/proxy-flags.ts';
 import { VERSION } from './version.ts';
 
@@ -125,6 +125,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const flags = parseFlags(cmd.flags, rest);
+    for (const name of unknownEnv(cmd.flags)) {
+      process.stderr.write(`metalgate ${name}: warning: ${name} is not a setting of this command; ignored\n`);
+    }
     if (flags.help) {
       process.stdout.write(`metalgate ${name}: ${cmd.summary}\n\nFlags:\n${formatHelp(cmd.flags)}\n`);
       return 0;

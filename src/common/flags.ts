@@ -38,6 +38,17 @@ export function parseFlags(specs: FlagSpec[], argv: string[], env: NodeJS.Proces
   return out;
 }
 
+/**
+ * METALGATE_* variables that name no flag of this command: a misspelt or
+ * renamed setting would otherwise be ignored without a word.
+ */
+export function unknownEnv(specs: FlagSpec[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = new Set(specs.map((s) => envName(s.name)));
+  return Object.keys(env)
+    .filter((k) => k.startsWith('METALGATE_') && !known.has(k))
+    .sort();
+}
+
 function coerce(s: FlagSpec, raw: string | boolean): string | boolean | number {
   if (s.type === 'boolean') {
     if (typeof raw === 'boolean') return raw;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { envName, formatHelp, parseFlags, UsageError, type FlagSpec } from '../../../src/common/flags.ts';
+import { envName, formatHelp, parseFlags, unknownEnv, UsageError, type FlagSpec } from '../../../src/common/flags.ts';
 
 const specs: FlagSpec[] = [
   { name: 'config-name', type: 'string', default: 'config', help: 'name' },
@@ -40,5 +40,12 @@ describe('flags', () => {
     expect(help).toContain('--metrics-port <number>');
     expect(help).toContain('(default 7472)');
     expect(help).toContain('[env METALGATE_KUBECONFIG or KUBECONFIG]');
+  });
+});
+
+describe('unknownEnv', () => {
+  test('names METALGATE_* variables that are no flag of the command', () => {
+    const env = { METALGATE_CONFIG_NAME: 'x', METALGATE_DATAPLANE: 'false', METALGATE_CONFG_NAME: 'typo', PATH: '/bin' };
+    expect(unknownEnv(specs, env)).toEqual(['METALGATE_CONFG_NAME', 'METALGATE_DATAPLANE']);
   });
 });
