@@ -18,6 +18,7 @@ export class IngressRouter implements Router {
 
   route(view: RouteView): RouteResult | undefined {
     const t = (view.tls ? this.websecure : this.web).lookup(view);
-    return t === undefined ? undefined : t.choose(view);
+    if (t === undefined) return undefined;
+    return t.fixed ?? t.choose(view);
   }
 }

@@ -15,6 +15,8 @@ import { mirrorRequests } from './middlewares/mirror.ts';
 
 export interface RuntimeTarget {
   readonly target: RouteTarget;
+  /** The result when it never varies per request (no split): the router's fast path. */
+  readonly fixed: RouteResult | undefined;
   /** The result for this request (undefined: nothing can serve it, 503 by the engine's 404 path). */
   choose(view: RouteView): RouteResult | undefined;
 }
@@ -35,6 +37,8 @@ export class RuntimeFactory {
   readonly #opts: RuntimeFactoryOptions;
   readonly #registry: MiddlewareRegistry;
   readonly #random: () => number;
+  /** Choosers that always return the same result. */
+  readonly #fixed = new WeakMap<Chooser, RouteResult>();
 
   constructor(source: ServiceBackendSource, opts: RuntimeFactoryOptions = {}) {
     this.#source = source;
@@ -56,11 +60,11 @@ export class RuntimeFactory {
         response: { status: target.response?.status ?? 503, body: target.response?.body ?? '' },
         ...(mws.length > 0 ? { middlewares: mws } : {}),
       };
-      return { target, choose: () => result };
+      return { target, fixed: result, choose: () => result };
     }
     const ingress = target.origin.kind === 'Ingress' ? { namespace: target.origin.namespace, name: target.origin.name } : undefined;
     const choose = this.#chooser(target, target.service, mws, ingress, '');
-    return { target, choose };
+    return { target, fixed: this.#fixed.get(choose), choose };
   };
 
   #leafBackend = (leaf: LeafNode): Backend => new ConfiguredBackend(leaf, this.#source.backend(leaf.ref));
@@ -71,7 +75,9 @@ export class RuntimeFactory {
         const backend = this.#leafBackend(node);
         const list = this.#opts.flaggerMetrics ? [...mws, this.#opts.flaggerMetrics.middleware(node.labels, ingress, canary)] : mws;
         const result: BackendRoute = { routeName: target.routeName, backend, ...(list.length > 0 ? { middlewares: list } : {}) };
-        return () => result;
+        const chooser: Chooser = () => result;
+        this.#fixed.set(chooser, result);
+        return chooser;
       }
       case 'canary': {
         const main = this.#chooser(target, node.main, mws, ingress, '');
