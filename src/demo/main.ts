@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import { APP, ENTRYPOINT, httpUrl } from './demo-plan.ts';
 import { Demo } from './demo-state.ts';
+import { sweepStaleDemos, WORK_DIR_PREFIX, writeDemoOwner } from './demo-sweep.ts';
 import { DEMO_USAGE, parseDemoArgs, type DemoOptions } from './options.ts';
 import { exitCodeOf, Reporter, seconds, summaryLine } from './report.ts';
 import { missingRequirements, probeMachine, refusalMessage, requirements } from './requirements.ts';
@@ -56,9 +57,12 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const t0 = Date.now();
-  const workDir = await mkdtemp(join(tmpdir(), 'metalgate-demo-'));
+  const swept = await sweepStaleDemos(tmpdir());
+  const workDir = await mkdtemp(join(tmpdir(), WORK_DIR_PREFIX));
+  await writeDemoOwner(workDir);
   const demo = new Demo(opts, report, workDir, abort.signal);
   report.line(`metalgate demo: a cluster in a box on this machine${opts.once ? ' (--once)' : ''}`);
+  if (swept.dirs.length) report.line(`removed what ${swept.dirs.length} demo(s) killed earlier left: ${swept.killed.length} process(es), ${swept.dirs.join(', ')}`);
   report.line(`work directory ${workDir}`);
 
   let broken: Error | undefined;

@@ -34,7 +34,12 @@ export async function failoverStage(demo: Demo): Promise<void> {
   let probe: HttpProbe | undefined;
   if (demo.trafficServed) {
     probe = demo.client.probeHttp(httpUrl(ip), { intervalMs: 20, timeoutMs: 300 });
-    await probe.waitFor((s) => s.ok, 10_000, 'a first answer');
+    const first = await probe.waitFor((s) => s.ok, 10_000, 'a first answer').catch((err: Error) => err);
+    if (first instanceof Error) {
+      await probe.stop();
+      r.fail('traffic back after the owner died', `the prober got no answer even before the kill: ${first.message}`);
+      return;
+    }
     r.info(`client probes ${httpUrl(ip)} every 20 ms, a new connection each (timeout 300 ms)`);
   }
   r.command(`kill -9 ${victim.pid}    # metalgate speaker on ${owner}`);

@@ -5,10 +5,10 @@
 // check held; nothing (namespace, process) may be left behind.
 // Root only (network namespaces); bounded to 4 minutes.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+import { pidsMentioning } from '../../../src/demo/demo-sweep.ts';
 import { hasProgram, labSkipReason, listNamespaces, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
 
 const DEMO = join(repoRoot, 'src/demo/main.ts');
@@ -19,6 +19,29 @@ interface Run {
   code: number | null;
   signal: NodeJS.Signals | null;
   out: string;
+}
+
+/**
+ * Starts the demo (interactive: it stays up) and SIGKILLs it, by pid, once
+ * it has printed `marker`: everything it started is left behind, as after a
+ * CI timeout. Returns its output.
+ */
+function killDemoAt(marker: string, limitMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(nodeBinary(), [DEMO], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      if (out.includes(marker)) child.kill('SIGKILL');
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
 }
 
 /** Runs the demo; SIGTERM at `limitMs` (it tears down on SIGTERM), SIGKILL 30 s later. */
@@ -42,26 +65,24 @@ function runDemo(args: string[], limitMs: number, spawnArgs: { argv0?: string[] 
   });
 }
 
-/** Pids of processes whose command line mentions `text` (the demo's work directory). */
-function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
 describe.skipIf(skipReason !== null)(`npm run demo --once${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   it(
-    'runs the whole user flow, every check holds, the owner node is killed once and traffic comes back, and nothing is left behind',
+    'runs the whole user flow, every check holds, the owner node is killed once and traffic comes back, and nothing is left behind (not even by a demo killed hard before it)',
     async () => {
+      // First a demo killed hard once its speakers run: control plane, controller and namespaces stay behind.
+      const killed = await killDemoAt('[5/7]', 2 * 60_000);
+      const killedRun = /lab (\w+): LAN up/.exec(killed)?.[1];
+      const killedDir = /work directory (\S+)/.exec(killed)?.[1];
+      expect(killedRun, killed).toBeDefined();
+      expect(pidsMentioning(`${killedDir!}/`).length, killed).toBeGreaterThanOrEqual(3); // etcd, kube-apiserver, controller
+
+      // The next run removes those leftovers first, then does its own work.
       const run = await runDemo(['--once'], LIMIT_MS);
       const out = run.out;
+      expect.soft(out).toMatch(new RegExp(`removed what 1 demo\\(s\\) killed earlier left: [1-9]\\d* process\\(es\\), ${killedDir}`));
+      expect.soft(pidsMentioning(`${killedDir!}/`)).toEqual([]);
+      expect.soft((await listNamespaces()).filter((ns) => ns.includes(`-${killedRun}-`))).toEqual([]);
+
       const runId = /lab (\w+): LAN up/.exec(out)?.[1];
       const workDir = /work directory (\S+)/.exec(out)?.[1];
       expect(runId, out).toBeDefined();
@@ -69,7 +90,7 @@ describe.skipIf(skipReason !== null)(`npm run demo --once${skipReason ? ` (skipp
 
       // Nothing left behind, whatever the checks said.
       expect.soft((await listNamespaces()).filter((ns) => ns.includes(`-${runId}-`))).toEqual([]);
-      expect.soft(processesMentioning(workDir!)).toEqual([]);
+      expect.soft(pidsMentioning(`${workDir!}/`)).toEqual([]);
       expect.soft(out).toMatch(/Torn down in [\d.]+ m?s\./);
       expect.soft(out).not.toMatch(/WITH ERRORS/);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { curlArgs, listensOn, parseAddrJson, parseCurlOutput, parseListeners } from '../../../src/demo/observe.ts';
+import { staleDemoDirs } from '../../../src/demo/demo-sweep.ts';
 import { parseDemoArgs } from '../../../src/demo/options.ts';
 import { missingRequirements, refusalMessage, requirements, type MachineFacts } from '../../../src/demo/requirements.ts';
 
@@ -69,5 +70,21 @@ describe('observe (parsing)', () => {
     expect(parseCurlOutput(`${body}\n\n--metalgate-demo-status:200`)).toMatchObject({ status: 200, echo: { name: 'hello-1' } });
     expect(parseCurlOutput('404 page not found\n\n--metalgate-demo-status:404')).toEqual({ status: 404, body: '404 page not found\n', echo: undefined });
     expect(curlArgs('http://x/', ['--resolve', 'h:80:1.2.3.4'])).toEqual(['-sS', '-m', '3', '--resolve', 'h:80:1.2.3.4', 'http://x/']);
+  });
+});
+
+describe('demo sweep', () => {
+  it('removes only work directories whose owner is known and gone', () => {
+    const alive = (o: { pid: number }) => o.pid === 1;
+    expect(
+      staleDemoDirs(
+        [
+          { dir: '/tmp/metalgate-demo-a', owner: { pid: 1, startTime: '5' } },
+          { dir: '/tmp/metalgate-demo-b', owner: { pid: 2, startTime: '6' } },
+          { dir: '/tmp/metalgate-demo-c', owner: undefined },
+        ],
+        alive,
+      ),
+    ).toEqual(['/tmp/metalgate-demo-b']);
   });
 });
