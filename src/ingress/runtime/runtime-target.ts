@@ -12,6 +12,9 @@ import type { FlaggerMetrics } from './flagger-metrics.ts';
 import { MiddlewareRegistry, type MiddlewareFactoryOptions } from './middleware-factory.ts';
 import { SmoothWeighted } from './smooth-weighted.ts';
 import { mirrorRequests } from './middlewares/mirror.ts';
+import { cookieValue, setCookie } from './cookies.ts';
+import { createHash } from 'node:crypto';
+import type { StickyCookie } from '../model/service-node.ts';
 
 export interface RuntimeTarget {
   readonly target: RouteTarget;
@@ -90,9 +93,23 @@ export class RuntimeFactory {
       case 'weighted': {
         const children = node.children.map((c) => this.#chooser(target, c.node, mws, ingress, canary));
         const wrr = new SmoothWeighted(children, node.children.map((c) => c.weight));
+        const sticky = node.sticky;
+        if (sticky === undefined) {
+          return (view) => {
+            const i = wrr.nextIndex();
+            return i < 0 ? { routeName: target.routeName, backend: NO_BACKENDS } : children[i]!(view);
+          };
+        }
+        // Traefik's sticky weighted service: the cookie names the child a
+        // client got; a request without a valid one is balanced and told.
+        const tokens = node.children.map((c, i) => createHash('sha256').update(`${node.name}/${i}/${describe(c.node)}`).digest('hex').slice(0, 16));
+        const byToken = new Map(tokens.map((t, i) => [t, i]));
+        const pinned = node.children.map((c, i) => this.#chooser(target, c.node, [...mws, setStickyCookie(`${node.name}:sticky`, sticky, tokens[i]!)], ingress, canary));
         return (view) => {
+          const known = byToken.get(cookieValue(view.headers.cookie, sticky.name) ?? '');
+          if (known !== undefined && node.children[known]!.weight > 0) return children[known]!(view);
           const i = wrr.nextIndex();
-          return i < 0 ? { routeName: target.routeName, backend: NO_BACKENDS } : children[i]!(view);
+          return i < 0 ? { routeName: target.routeName, backend: NO_BACKENDS } : pinned[i]!(view);
         };
       }
       case 'mirror': {
@@ -102,4 +119,27 @@ export class RuntimeFactory {
       }
     }
   }
+}
+
+/** A stable description of a node (sticky cookie tokens survive rebuilds). */
+function describe(node: ServiceNode): string {
+  switch (node.kind) {
+    case 'leaf':
+      return node.labels.name;
+    case 'weighted':
+    case 'mirror':
+      return node.name;
+    case 'canary':
+      return node.canaryIngress;
+  }
+}
+
+/** Adds the sticky cookie naming the chosen child to the response. */
+function setStickyCookie(name: string, cookie: StickyCookie, token: string): Middleware {
+  return {
+    name,
+    onResponse(ctx, res) {
+      res.addHeader('set-cookie', setCookie(cookie, token, ctx.tls));
+    },
+  };
 }

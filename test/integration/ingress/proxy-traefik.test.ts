@@ -57,6 +57,8 @@ beforeAll(async () => {
   h.traefik('TraefikService', traefikService('ns', 'split', { weighted: { services: [{ name: 'v1', port: 80, weight: 3 }, { name: 'v2', port: 80, weight: 1 }] } }));
   h.traefik('TraefikService', traefikService('ns', 'mirrored', { mirroring: { name: 'v1', port: 80, mirrors: [{ name: 'shadow', port: 80, percent: 100 }] } }));
   h.traefik('IngressRoute', ingressRoute('ns', 'split', [{ match: 'Host(`split.example.com`)', services: [{ name: 'split', kind: 'TraefikService' }] }]));
+  h.traefik('TraefikService', traefikService('ns', 'sticky', { weighted: { services: [{ name: 'v1', port: 80 }, { name: 'v2', port: 80 }], sticky: { cookie: { name: 'lb', httpOnly: true } } } }));
+  h.traefik('IngressRoute', ingressRoute('ns', 'sticky', [{ match: 'Host(`sticky.example.com`)', services: [{ name: 'sticky', kind: 'TraefikService' }] }]));
   h.traefik('IngressRoute', ingressRoute('ns', 'mirror', [{ match: 'Host(`mirror.example.com`)', services: [{ name: 'mirrored', kind: 'TraefikService' }] }]));
   h.traefik('IngressRoute', ingressRoute('ns', 'secure-only', [{ match: 'Host(`tls.example.com`)', services: [{ name: 'v1', port: 80 }] }], { tls: {} }));
   const out = h.apply();
@@ -157,6 +159,19 @@ describe('TraefikServices and entry points through the proxy', () => {
     const counts = { v1: 0, v2: 0 };
     for (let i = 0; i < 400; i++) counts[(await h.request({ host: 'split.example.com' })).json!.name as 'v1' | 'v2']++;
     expect(counts).toEqual({ v1: 300, v2: 100 });
+  });
+  test('weighted sticky cookie keeps a client on the child it got', async () => {
+    const first = await h.request({ host: 'sticky.example.com' });
+    const cookie = (first.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
+    expect(cookie).toMatch(/^lb=[0-9a-f]{16}$/);
+    for (let i = 0; i < 6; i++) {
+      const a = await h.request({ host: 'sticky.example.com', headers: { cookie } });
+      expect(a.json!.name).toBe(first.json!.name);
+      expect(a.headers['set-cookie']).toBeUndefined();
+    }
+    const names = new Set<string>();
+    for (let i = 0; i < 4; i++) names.add((await h.request({ host: 'sticky.example.com' })).json!.name);
+    expect(names.size).toBe(2);
   });
   test('mirroring copies requests to the mirror and answers from the main service', async () => {
     const before = mirrorEcho[0]!.hits;
