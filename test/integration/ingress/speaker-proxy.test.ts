@@ -1,0 +1,106 @@
+// The rule engine plugged into the real proxy (src/proxy/proxy.ts) on a real
+// API server: EndpointSlices -> the proxy's per-port Backends, our compiled
+// Router on its HTTP entrypoints (attachIngressEngine), Ingress status from
+// the entrypoint Service's IP; a canary Ingress and a Traefik IngressRoute
+// served on the VIP.
+import http from 'node:http';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { attachIngressEngine } from '../../../src/ingress/k8s/attach-to-proxy.ts';
+import type { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
+import { EventRecorder } from '../../../src/kube/events.ts';
+import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
+import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
+import type { Proxy } from '../../../src/proxy/proxy.ts';
+import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
+import { testLogger } from '../speaker/helpers.ts';
+import { createLbService, httpBackend, portBase, startProxy, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+
+const cluster = useCluster();
+const NS = 'rules';
+const VIP = '127.77.5.1';
+const BASE = portBase();
+const repo = join(import.meta.dirname, '../../..');
+
+function get(host: string, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = http.get({ host: VIP, port: 80, path, headers: { host, ...headers }, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    r.on('timeout', () => r.destroy(new Error('timed out')));
+    r.on('error', reject);
+  });
+}
+
+describe('rule engine inside the proxy', () => {
+  let proxy: Proxy;
+  let ownership: ManualOwnership;
+  let engine: IngressController;
+  let networking: k8s.NetworkingV1Api;
+  const backends: HttpBackend[] = [];
+
+  beforeAll(async () => {
+    const { kc, core, cp } = cluster();
+    networking = kc.makeApiClient(k8s.NetworkingV1Api);
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    await cp.kubectl(['apply', '-f', join(repo, 'manifests/crds/traefik/traefik.io.yaml')]);
+    ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
+    await ensureNamespace(core, NS);
+    await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }, { name: 'websecure', port: 443 }], VIP);
+    await networking.createIngressClass({ body: { metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } } });
+    for (const [svc, ip] of [['stable', '198.18.8.1'], ['canary', '198.18.8.2']] as const) {
+      backends.push(await httpBackend(ip, BASE + 1, svc));
+      await core.createNamespacedService({ namespace: NS, body: { metadata: { name: svc, namespace: NS }, spec: { ports: [{ name: 'http', port: 8080 }] } } });
+      await writeSlice(discovery, NS, svc, `${svc}-1`, [{ name: 'http', port: BASE + 1 }], [{ ip }]);
+    }
+    ownership.own(VIP);
+    await waitListening(proxy, `TCP ${VIP}:80`);
+    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
+      events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
+      entrypointService: 'metalgate-system/metalgate-ingress',
+      crdRetryMs: 300,
+    });
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+    await proxy?.stop(1000);
+    await Promise.all(backends.map((b) => b.close()));
+  });
+
+  test('a canary Ingress splits traffic on the VIP; the Ingress gets the VIP in its status', async () => {
+    const ing = (name: string, svc: string, annotations: Record<string, string> = {}): k8s.V1Ingress => ({
+      metadata: { name, namespace: NS, annotations },
+      spec: { ingressClassName: 'metalgate', rules: [{ host: 'app.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: svc, port: { number: 8080 } } } }] } }] },
+    });
+    await networking.createNamespacedIngress({ namespace: NS, body: ing('app', 'stable') });
+    await networking.createNamespacedIngress({
+      namespace: NS,
+      body: ing('app-canary', 'canary', { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-by-header': 'x-canary' }),
+    });
+    await waitFor(async () => (await get('app.example.com')).body === 'stable', 'the main Ingress on the VIP', 10_000);
+    await waitFor(async () => (await get('app.example.com', '/', { 'x-canary': 'always' })).body === 'canary', 'the canary by header', 10_000);
+    await waitFor(async () => (await networking.readNamespacedIngress({ name: 'app', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip === VIP, 'Ingress status', 10_000);
+  });
+
+  test('a Traefik IngressRoute is served on the VIP; a bad one is an Event', async () => {
+    const custom = cluster().kc.makeApiClient(k8s.CustomObjectsApi);
+    await waitFor(() => engine.traefikGroups.includes('traefik.io'), 'traefik.io on', 10_000);
+    const body = (name: string, match: string) => ({
+      apiVersion: 'traefik.io/v1alpha1',
+      kind: 'IngressRoute',
+      metadata: { name, namespace: NS },
+      spec: { routes: [{ match, kind: 'Rule', services: [{ name: 'canary', port: 8080 }] }] },
+    });
+    await custom.createNamespacedCustomObject({ group: 'traefik.io', version: 'v1alpha1', namespace: NS, plural: 'ingressroutes', body: body('tr', 'Host(`tr.example.com`) && PathPrefix(`/v2`)') });
+    await custom.createNamespacedCustomObject({ group: 'traefik.io', version: 'v1alpha1', namespace: NS, plural: 'ingressroutes', body: body('bad', 'Host(`tr.example.com`) && Pathprefix(`/x`') });
+    await waitFor(async () => (await get('tr.example.com', '/v2/x')).body === 'canary', 'the IngressRoute on the VIP', 10_000);
+    expect((await get('tr.example.com', '/v1')).status).toBe(404);
+    const ev = await waitForEvent(cluster().core, NS, 'IngressRoute', 'bad', 'BadRule');
+    expect(ev.message).toMatch(/ at [0-9]+$/);
+  });
+});
