@@ -15,7 +15,7 @@ export const proxyFlags: FlagSpec[] = [
   { name: 'ingress-class', type: 'string', default: DEFAULT_INGRESS_CLASS, help: 'IngressClass name served by the ingress entrypoint' },
   { name: 'ingress-without-class', type: 'boolean', default: false, help: 'also serve Ingresses that name no class' },
   { name: 'default-certificate', type: 'string', help: 'namespace/name of a kubernetes.io/tls Secret for TLS clients no certificate matches (default: a generated self-signed one)' },
-  { name: 'drain-grace', type: 'number', default: 10, help: 'on SIGTERM, how long in-flight connections and requests may finish, seconds' },
+  { name: 'drain-grace', type: 'number', default: 10, help: 'on SIGTERM, before handing the IPs over: how long to keep serving while in-flight connections and requests finish, seconds' },
   { name: 'unbind-grace', type: 'number', default: 30, help: 'when an IP or port stops being served here, how long its open connections may run, seconds' },
   { name: 'access-log-sample', type: 'number', default: 0.01, help: 'fraction of requests (L7) and connections (L4) written to the access log, 0 to 1' },
 ];

@@ -16,6 +16,7 @@
 
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { METALGATE_CLASS } from '../ipam/service-request.ts';
 import { EventRecorder } from '../kube/events.ts';
@@ -207,6 +208,31 @@ export class Proxy {
   /** Resolves once every cache holds a complete list. */
   async synced(): Promise<void> {
     await this.#watches?.synced();
+  }
+
+  /** L4 connections open plus HTTP requests in flight: the work a shutdown would interrupt. */
+  busy(): number {
+    const http = this.#http;
+    const requests = http ? http.web.stats().inFlightRequests + http.websecure.stats().inFlightRequests : 0;
+    return this.#listeners.openL4Connections() + requests;
+  }
+
+  /**
+   * The first step of a shutdown, while this node still owns its IPs: keep
+   * serving (refusing new connections now would only fail them) and wait
+   * until no L4 connection is open and no HTTP request is in flight, or
+   * graceMs. Returns what is still busy.
+   */
+  async settle(graceMs = this.#opts.drainGraceMs): Promise<number> {
+    const deadline = performance.now() + graceMs;
+    let busy = this.busy();
+    if (busy > 0) this.#log.info({ busy, graceMs }, 'letting in-flight work finish before the handover');
+    while (busy > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - performance.now()))));
+      busy = this.busy();
+    }
+    if (busy > 0) this.#log.info({ busy }, 'grace period over: handing over with work in flight');
+    return busy;
   }
 
   /**

@@ -41,6 +41,9 @@ export function speakerOptions(f: FlagValues): SpeakerOptions {
   };
 }
 
+/** After the handover the neighbours send here no more: a short last drain. */
+const AFTER_HANDOVER_GRACE_MS = 1000;
+
 export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   const opts = speakerOptions(f);
   const px = proxyFlagOptions(f);
@@ -72,10 +75,12 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   }
   const [name] = await signal;
   log.info({ signal: name }, 'stopping');
-  // Hand the IPs over first (their listeners close as they go), then let
-  // what is in flight here finish: docs/architecture.md says why.
+  // Still the owner: let in-flight work finish (bounded), then hand the IPs
+  // over (their listeners close as they go), then close what is left
+  // (docs/architecture.md says why in this order).
+  await proxy?.settle();
   await speaker.stop();
-  await proxy?.stop();
+  await proxy?.stop(AFTER_HANDOVER_GRACE_MS);
   server?.close();
   return 0;
 }

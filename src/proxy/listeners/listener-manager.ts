@@ -111,6 +111,14 @@ export class ListenerManager {
     return n;
   }
 
+  /** L4 TCP connections open now (HTTP sockets excluded: idle keep-alive ones say nothing about work in flight). */
+  openL4Connections(): number {
+    let n = 0;
+    for (const b of this.#bound.values()) if (b.forwarder !== undefined) n += b.tcp?.openSockets ?? 0;
+    for (const b of this.#closing) if (b.forwarder !== undefined) n += b.tcp?.openSockets ?? 0;
+    return n;
+  }
+
   /** Brings the listeners to the plan. */
   apply(specs: readonly ListenerSpec[]): void {
     if (this.#closed) return;

@@ -76,7 +76,12 @@ export class TcpListener {
     this.#timer = undefined;
     const server = this.#server;
     this.#server = undefined;
-    if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // close() releases the listening socket now; its callback would wait for
+    // every accepted connection to end, which is not what we wait for here.
+    if (server?.listening) {
+      server.close();
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   /** Destroys every accepted socket still open. */

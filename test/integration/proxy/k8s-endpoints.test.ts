@@ -7,6 +7,7 @@
 // after it leaves the slice.
 
 import http from 'node:http';
+import net from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
@@ -155,5 +156,57 @@ describe('proxy endpoints under change', () => {
     await waitFor(() => proxy.endpoints.endpoints(`${NS}/slow`, 'http').draining.length === 0, 's1 gone');
     expect(await slow).toEqual({ status: 200, body: 's1' });
     ownership.release(vip);
+  });
+
+  it('shutdown: settle keeps serving until in-flight work is done (bounded); unbind and stop refuse new connections and cut what outlives their grace', async () => {
+    const { proxy: p2, ownership: o2 } = await startProxy(cluster().kc, { unbindGraceMs: 300 });
+    const vip = '127.77.1.3';
+    const port = BASE + 21;
+    const target = BASE + 22;
+    const be = await httpBackend('198.18.6.3', target, 'd1');
+    backends.push(be);
+    await createLbService(cluster().core, NS, 'drain', [{ name: 'http', port }], vip);
+    await writeSlice(discovery, NS, 'drain', 'drain-1', [{ name: 'http', port: target }], [{ ip: '198.18.6.3' }]);
+    await waitFor(() => p2.endpoints.endpoints(`${NS}/drain`, 'http').active.length === 1, 'endpoint');
+    o2.own(vip);
+    await waitListening(p2, `TCP ${vip}:${port}`);
+
+    const slow = httpGet(`http://${vip}:${port}/slow?ms=1500`, false);
+    await waitFor(() => p2.busy() === 1, 'one connection in flight', 5000, 5);
+    const t = performance.now();
+    const settling = p2.settle(5000);
+    // Still the owner: new connections are served meanwhile.
+    expect((await httpGet(`http://${vip}:${port}/`, false)).body).toBe('d1');
+    expect(await settling).toBe(0);
+    expect(performance.now() - t).toBeGreaterThan(1000);
+    expect(performance.now() - t).toBeLessThan(4000);
+    expect(await slow).toEqual({ status: 200, body: 'd1' });
+
+    // Ownership moving away: new connections are refused at once, open ones are cut after the unbind grace.
+    const held = net.connect({ host: vip, port });
+    held.on('error', () => {});
+    await new Promise((r) => held.once('connect', r));
+    const heldClosed = new Promise((r) => held.once('close', r));
+    const t1 = performance.now();
+    o2.release(vip);
+    await waitListening(p2, `TCP ${vip}:${port}`, false);
+    await heldClosed;
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(250);
+    expect(performance.now() - t1).toBeLessThan(2000);
+    o2.own(vip);
+    await waitListening(p2, `TCP ${vip}:${port}`);
+
+    // Bounded: a connection that never ends does not hold the shutdown.
+    const idle = net.connect({ host: vip, port });
+    idle.on('error', () => {});
+    await new Promise((r) => idle.once('connect', r));
+    await waitFor(() => p2.busy() === 1, 'the idle connection', 5000, 5);
+    expect(await p2.settle(300)).toBe(1);
+    const closed = new Promise((r) => idle.once('close', r));
+    const t2 = performance.now();
+    await p2.stop(300);
+    await closed;
+    expect(performance.now() - t2).toBeLessThan(2000);
+    await expect(httpGet(`http://${vip}:${port}/`, false)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
