@@ -165,6 +165,9 @@ export class IngressCompiler<T = RouteTarget> {
   #secureSpecs = new Map<string, RouteSpec<T>>();
   #default: T | undefined;
   #version = 0;
+  /** Set by every input change; a compile without one returns the last result. */
+  #dirty = true;
+  #lastResult: CompiledIngress<T> | undefined;
 
   constructor(opts: IngressCompilerOptions<T> = {}) {
     this.#opts = opts;
@@ -179,30 +182,39 @@ export class IngressCompiler<T = RouteTarget> {
   // ---- inputs ---------------------------------------------------------------
 
   setIngress(o: V1Ingress): void {
+    this.#dirty = true;
     this.#ingresses.set(nsName(o), o);
   }
   deleteIngress(key: string): void {
+    this.#dirty = true;
     this.#ingresses.delete(key);
   }
   setIngressClass(o: V1IngressClass): void {
+    this.#dirty = true;
     this.#classes.set(o.metadata?.name ?? '', o);
   }
   deleteIngressClass(name: string): void {
+    this.#dirty = true;
     this.#classes.delete(name);
   }
   setService(o: V1Service): void {
+    this.#dirty = true;
     this.#cluster.services.set(nsName(o), o);
   }
   deleteService(key: string): void {
+    this.#dirty = true;
     this.#cluster.services.delete(key);
   }
   setSecret(o: V1Secret): void {
+    this.#dirty = true;
     this.#cluster.secrets.set(nsName(o), o);
   }
   deleteSecret(key: string): void {
+    this.#dirty = true;
     this.#cluster.secrets.delete(key);
   }
   setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject): void {
+    this.#dirty = true;
     if (kind === 'Middleware') {
       this.#middlewares.set(o as MiddlewareObject);
       this.#middlewareGeneration++;
@@ -210,6 +222,7 @@ export class IngressCompiler<T = RouteTarget> {
     else this.#ingressRoutes.set(o as IngressRouteObject);
   }
   deleteTraefik(kind: Kind, group: TraefikGroup, key: string): void {
+    this.#dirty = true;
     if (kind === 'Middleware') {
       this.#middlewares.delete(group, key);
       this.#middlewareGeneration++;
@@ -220,6 +233,8 @@ export class IngressCompiler<T = RouteTarget> {
   // ---- compile --------------------------------------------------------------
 
   compile(): CompiledIngress<T> {
+    if (!this.#dirty && this.#lastResult !== undefined) return { ...this.#lastResult, changed: 0 };
+    this.#dirty = false;
     const diagnostics: Diagnostic[] = [];
     const certificates: CertificateRequirement[] = [];
     const webSpecs = new Map<string, RouteSpec<T>>();
@@ -350,7 +365,7 @@ export class IngressCompiler<T = RouteTarget> {
       if (ref) diagnostics.push(diag(ref, 'error', 'BadRoute', `route ${issue.id}: ${issue.message}`));
     }
 
-    return {
+    this.#lastResult = {
       web: this.#web,
       websecure: this.#websecure,
       certificates: dedupeCertificates(certificates),
@@ -359,6 +374,7 @@ export class IngressCompiler<T = RouteTarget> {
       version: ++this.#version,
       changed,
     };
+    return this.#lastResult;
   }
 
   #refOfRoute(id: string): ObjectRef | undefined {
