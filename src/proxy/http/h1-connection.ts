@@ -108,6 +108,8 @@ export class H1Connection extends ProxyRequest implements Timed {
   private inLoop = false;
   private loopAgain = false;
   private tunnelPeer: net.Socket | null = null;
+  /** The client half-closed: close once the requests already received are answered. */
+  private clientEnded = false;
 
   constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void) {
     const ip = plainIp(socket.remoteAddress);
@@ -239,16 +241,21 @@ export class H1Connection extends ProxyRequest implements Timed {
   };
 
   private readonly onClientEnd = (): void => {
-    if (this.state === C_WAIT || this.state === C_CLOSED) {
+    // The client sent all it will send; requests already received are still
+    // answered (in order), then the connection closes.
+    this.clientEnded = true;
+    if (this.state === C_CLOSED) {
       this.destroy();
+      return;
+    }
+    if (this.state === C_WAIT) {
+      if (this.held === null) this.endConnection();
       return;
     }
     if (!this.reqDone && this.held === null) {
       // The body was cut short: nothing sensible can be forwarded.
       this.fail('client-closed');
-      return;
     }
-    this.closeAfter = true;
   };
 
   private readonly onClientError = (): void => {
@@ -385,7 +392,8 @@ export class H1Connection extends ProxyRequest implements Timed {
     } else {
       this.query = target.slice(q + 1);
     }
-    let path = q === target.length ? target : target.slice(0, q);
+    // "OPTIONS *" is about the server as a whole: routed as the host's root.
+    let path = req.targetForm === 'asterisk' ? '/' : q === target.length ? target : target.slice(0, q);
     if (needsNormalizing(path, path.length)) {
       const p = normalizePath(path, path.length);
       if (p === null) {
@@ -535,9 +543,15 @@ export class H1Connection extends ProxyRequest implements Timed {
     const held = this.held;
     if (this.reqDone || held === null) {
       up.write(head);
-      if (this.reqDone) up.requestSent();
-      else if (req.expectContinue) this.socket.write(CONTINUE_100);
-      if (!this.reqDone) this.arm(K_BODY, this.core.timeouts.bodyMs);
+      if (this.reqDone) {
+        up.requestSent();
+      } else if (this.clientEnded) {
+        this.fail('client-closed'); // the body will never come
+        return;
+      } else {
+        if (req.expectContinue) this.socket.write(CONTINUE_100);
+        this.arm(K_BODY, this.core.timeouts.bodyMs);
+      }
       this.resumeClient();
       return;
     }
@@ -552,7 +566,10 @@ export class H1Connection extends ProxyRequest implements Timed {
       const rest = this.held as Buffer | null;
       this.replayBody = held.subarray(0, held.length - (rest === null ? 0 : rest.length));
     }
-    if (this.state === C_FORWARD && !this.reqDone) this.resumeClient();
+    if (this.state === C_FORWARD && !this.reqDone) {
+      if (this.clientEnded) this.fail('client-closed'); // the body will never be complete
+      else this.resumeClient();
+    }
   }
 
   // ------------------------------------------------------------------ response
@@ -819,6 +836,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.state = C_WAIT;
     this.arm(K_IDLE, this.core.timeouts.idleMs);
     if (this.held !== null) this.processHeld();
+    else if (this.clientEnded) this.endConnection();
     else this.resumeClient();
   }
 
@@ -837,7 +855,10 @@ export class H1Connection extends ProxyRequest implements Timed {
       this.readHead(h, 0);
     } while (this.loopAgain);
     this.inLoop = false;
-    if (this.state === C_WAIT && this.held === null) this.resumeClient();
+    if (this.state === C_WAIT && this.held === null) {
+      if (this.clientEnded) this.endConnection();
+      else this.resumeClient();
+    }
   }
 
   private resetConnectionRequest(): void {

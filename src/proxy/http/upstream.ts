@@ -141,8 +141,11 @@ export class UpstreamConn implements Timed {
     this.gotBytes = false;
     this.reusable = false;
     this.switched = false;
-    this.disarm();
-    if (this.state !== S_CONNECTING) this.state = S_HEAD;
+    // A connect timeout armed at creation keeps running.
+    if (this.state !== S_CONNECTING) {
+      this.disarm();
+      this.state = S_HEAD;
+    }
   }
 
   /** The whole request is written: the read timeout runs until the response moves. */

@@ -286,7 +286,7 @@ describe('bodies and framing', () => {
     const a = await backendOf('raw');
     const p = await proxy([a.port]);
     const sock = net.connect({ host: LOOPBACK, port: p.port });
-    cleanups.push(() => sock.destroy());
+    cleanups.push(() => void sock.destroy());
     await new Promise((r) => sock.once('connect', r));
     sock.write('POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n');
     const first = await new Promise<Buffer>((r) => sock.once('data', r));

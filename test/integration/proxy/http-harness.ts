@@ -258,7 +258,7 @@ export function readResponses(bytes: Buffer, methods: readonly string[] = []): R
     pos = parser.consumed;
     const method = methods[i] ?? 'GET';
     const kind = head.status < 200 ? 'none' : responseBodyKind(head, method);
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     if (kind === 'length') {
       body = bytes.subarray(pos, pos + head.contentLength);
       pos += head.contentLength;
