@@ -26,7 +26,8 @@ export function parseFlags(specs: FlagSpec[], argv: string[], env: NodeJS.Proces
   for (const s of specs) options[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+    // allowNegative: a boolean that defaults to true is turned off with --no-<flag>.
+    parsed = parseArgs({ args: argv, options, allowPositionals: false, strict: true, allowNegative: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -68,7 +69,8 @@ function coerce(s: FlagSpec, raw: string | boolean): string | boolean | number {
 
 export function formatHelp(specs: FlagSpec[]): string {
   const rows = specs.map((s) => {
-    const left = `  ${s.short ? `-${s.short}, ` : ''}--${s.name}${s.type === 'boolean' ? '' : ` <${s.type}>`}`;
+    const negatable = s.type === 'boolean' && s.default === true ? `, --no-${s.name}` : '';
+    const left = `  ${s.short ? `-${s.short}, ` : ''}--${s.name}${negatable}${s.type === 'boolean' ? '' : ` <${s.type}>`}`;
     const def = s.default === undefined || s.default === '' ? '' : ` (default ${JSON.stringify(s.default)})`;
     const env = ` [env ${envName(s.name)}${s.env ? ` or ${s.env}` : ''}]`;
     return { left, right: `${s.help}${def}${env}` };

@@ -4,6 +4,7 @@
 // health (synced, last error) for /readyz and the speaker's freeze logic.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface ResilientInformer<T extends k8s.KubernetesObject> {
   readonly resource: string;
@@ -61,7 +62,13 @@ export function startInformer<T extends k8s.KubernetesObject>(
     return list;
   };
   // ListWatch directly: makeInformer does not take a field selector.
-  const informer = new k8s.ListWatch<T>(path, new k8s.Watch(kc), wrappedList, false, opts.labelSelector, opts.fieldSelector);
+  // client-node doubles its reconnect delay after every watch that ends
+  // without an event, up to 30 s: a quiet watch (the config ConfigMap) that
+  // the server closes would see changes up to 30 s late. Cap it.
+  const maxReconnectMs = opts.maxBackoffMs ?? 5000;
+  const informer = new k8s.ListWatch<T>(path, new k8s.Watch(kc), wrappedList, false, opts.labelSelector, opts.fieldSelector, {
+    delayFn: (ms: number) => delay(Math.min(ms, maxReconnectMs)),
+  });
   informer.on('error', (err: unknown) => {
     healthy = false;
     if (stopped) return;

@@ -259,7 +259,7 @@ describe('the Traefik CRDs component', () => {
       const crds = rendered.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name);
       // What the speaker's ingress role reads (11-speaker-rbac.yaml), in both groups.
       for (const group of TRAEFIK_GROUPS) for (const { plural } of TRAEFIK_KINDS) expect(crds).toContain(`${plural}.${group}`);
-      await kubectlOk(cp, ['apply', '--server-side', '-k', dir]);
+      await kubectlOk(cp, ['apply', '--server-side', '--force-conflicts', '-k', dir]);
       await kubectlOk(cp, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((n) => `crd/${n}`)]);
     } finally {
       await rm(root, { recursive: true, force: true });

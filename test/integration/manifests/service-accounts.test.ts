@@ -260,8 +260,8 @@ describe('speaker as metalgate-speaker', () => {
     const port = await freePort();
     // Election only: no holder device, no packet sockets on this host (the lab tests cover them).
     const flags = await flagDefaults('speaker');
-    if (!flags.has('election-only')) throw new Error('metalgate speaker has no --election-only flag: refusing to run its dataplane on the host');
-    const speaker = start(['speaker', '--kubeconfig', creds.kubeconfigPath, '--election-only'], {
+    if (!flags.has('dataplane')) throw new Error('metalgate speaker has no --dataplane flag: refusing to run its dataplane on the host');
+    const speaker = start(['speaker', '--kubeconfig', creds.kubeconfigPath, '--no-dataplane'], {
       NODE_NAME: 'node-a',
       POD_NAMESPACE: NAMESPACE,
       METALGATE_METRICS_PORT: String(port),

@@ -21,6 +21,13 @@ describe('flags', () => {
   test('METALGATE_* beats the extra env name', () => {
     expect(parseFlags(specs, [], { KUBECONFIG: '/a', METALGATE_KUBECONFIG: '/b' }).kubeconfig).toBe('/b');
   });
+  test('a boolean that defaults to true is turned off with --no-<flag>', () => {
+    const withTrue: FlagSpec[] = [{ name: 'dataplane', type: 'boolean', default: true, help: 'x' }];
+    expect(parseFlags(withTrue, [], {}).dataplane).toBe(true);
+    expect(parseFlags(withTrue, ['--no-dataplane'], {}).dataplane).toBe(false);
+    expect(parseFlags(withTrue, ['--no-dataplane'], { METALGATE_DATAPLANE: 'true' }).dataplane).toBe(false);
+    expect(formatHelp(withTrue)).toContain('--dataplane, --no-dataplane');
+  });
   test('short flags', () => {
     expect(parseFlags(specs, ['-f', 'x.yaml'], {}).file).toBe('x.yaml');
   });
