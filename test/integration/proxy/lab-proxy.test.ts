@@ -115,4 +115,32 @@ describe.skipIf(skipReason !== null)(`proxy on a namespace LAN${skipReason ? ` (
     expect(r.name).toBe('web');
     expect(sourcesOf(lab.node(next))).toContain(r.remoteAddress);
   });
+
+  it('SIGTERM of the owner: it exits 0 after handing over, and the client goes on reaching the pod through the other node', async () => {
+    // Bring the crashed node back first, so there is someone to hand over to.
+    const crashed = lab.nodes.find((n) => !speakers.get(n.name)!.running)!;
+    const p = startSpeakerIn(lab, crashed, cluster().cp);
+    speakers.set(crashed.name, p);
+    await p.waitForOutput('published announce subnets', 30_000);
+    await new Promise((r) => setTimeout(r, 3000)); // let it become eligible (its Lease says ready)
+    const owner = await ownerOf();
+    await waitFor(() => curl().catch(() => undefined), 'an answer', 20_000, 100);
+
+    const probe = lab.client('client').probeHttp(URL4, { intervalMs: 50, timeoutMs: 500 });
+    await probe.waitFor((s) => s.ok, 10_000, 'a first answer');
+    const t0 = Date.now();
+    const status = await speakers.get(owner)!.stop('SIGTERM', 15_000);
+    const stoppedAfter = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 1000));
+    const samples = (await probe.stop()).filter((s) => s.t > t0);
+    const failed = samples.filter((s) => !s.ok);
+    if (process.env.METALGATE_TEST_VERBOSE) console.info(JSON.stringify({ owner, stoppedAfter, probes: samples.length, failed: failed.length, outages: outages(samples) }));
+    expect(status).toMatchObject({ code: 0, signal: null });
+    expect(logLines(speakers.get(owner)!).some((l) => l.msg === 'proxy drained')).toBe(true);
+    expect(samples.filter((s) => s.ok).length).toBeGreaterThan(10);
+    // A clean handover: at most a probe or two caught between the two owners.
+    expect(failed.length).toBeLessThanOrEqual(2);
+    const other = lab.nodes.find((n) => n.name !== owner)!;
+    expect(sourcesOf(other)).toContain((await curl()).remoteAddress);
+  });
 });
