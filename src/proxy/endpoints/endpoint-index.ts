@@ -16,6 +16,8 @@ export class EndpointIndex {
   readonly #services = new Map<string, V1Service>();
   /** Service key -> slice name -> slice. */
   readonly #slices = new Map<string, Map<string, V1EndpointSlice>>();
+  /** "namespace/slice name" -> the Service key it is filed under. */
+  readonly #sliceOwner = new Map<string, string>();
   /** Service key -> port name -> slot. */
   readonly #slots = new Map<string, Map<string, EndpointSlot>>();
   /** Holders of each slot (acquire/release pairs). */
@@ -80,26 +82,31 @@ export class EndpointIndex {
   }
 
   upsertSlice(slice: V1EndpointSlice): boolean {
-    const name = slice.metadata?.name ?? '';
+    const id = sliceId(slice);
     const key = sliceServiceKey(slice);
     // A slice relabelled to another Service leaves the old one.
-    let changed = this.#forgetSlice(slice.metadata?.namespace ?? '', name, key);
+    let changed = false;
+    const previous = this.#sliceOwner.get(id);
+    if (previous !== undefined && previous !== key) changed = this.#forgetSlice(id, previous);
     if (key === undefined) return changed;
     let byName = this.#slices.get(key);
     if (byName === undefined) this.#slices.set(key, (byName = new Map()));
-    byName.set(name, slice);
-    changed = this.#refresh(key) || changed;
-    return changed;
+    byName.set(slice.metadata?.name ?? '', slice);
+    this.#sliceOwner.set(id, key);
+    return this.#refresh(key) || changed;
   }
 
   removeSlice(slice: V1EndpointSlice): boolean {
-    return this.#forgetSlice(slice.metadata?.namespace ?? '', slice.metadata?.name ?? '', undefined);
+    const id = sliceId(slice);
+    const owner = this.#sliceOwner.get(id);
+    return owner === undefined ? false : this.#forgetSlice(id, owner);
   }
 
   /** Replaces everything (after a relist). */
   reset(services: readonly V1Service[], slices: readonly V1EndpointSlice[]): void {
     this.#services.clear();
     this.#slices.clear();
+    this.#sliceOwner.clear();
     for (const svc of services) this.#services.set(serviceKeyOf(svc), svc);
     for (const slice of slices) {
       const key = sliceServiceKey(slice);
@@ -107,19 +114,17 @@ export class EndpointIndex {
       let byName = this.#slices.get(key);
       if (byName === undefined) this.#slices.set(key, (byName = new Map()));
       byName.set(slice.metadata?.name ?? '', slice);
+      this.#sliceOwner.set(sliceId(slice), key);
     }
     for (const key of this.#slots.keys()) this.#refresh(key);
   }
 
-  #forgetSlice(namespace: string, name: string, except: string | undefined): boolean {
-    let changed = false;
-    for (const [key, byName] of this.#slices) {
-      if (key === except || !key.startsWith(`${namespace}/`) || !byName.has(name)) continue;
-      byName.delete(name);
-      if (byName.size === 0) this.#slices.delete(key);
-      changed = this.#refresh(key) || changed;
-    }
-    return changed;
+  #forgetSlice(id: string, key: string): boolean {
+    this.#sliceOwner.delete(id);
+    const byName = this.#slices.get(key);
+    if (byName === undefined || !byName.delete(id.slice(id.indexOf('/') + 1))) return false;
+    if (byName.size === 0) this.#slices.delete(key);
+    return this.#refresh(key);
   }
 
   #compute(key: string): Map<string, EndpointSet> {
@@ -163,4 +168,8 @@ function sameEndpoints(a: EndpointSet['active'], b: EndpointSet['active']): bool
     if (x.key !== y.key || x.nodeName !== y.nodeName || x.podName !== y.podName || x.serving !== y.serving || x.terminating !== y.terminating) return false;
   }
   return true;
+}
+
+function sliceId(slice: V1EndpointSlice): string {
+  return `${slice.metadata?.namespace ?? ''}/${slice.metadata?.name ?? ''}`;
 }

@@ -201,7 +201,7 @@ export class ListenerManager {
     } else {
       const entrypoint = spec.mode === 'l4' ? undefined : this.#o.entrypoint?.(spec.mode);
       const tcp = new TcpListener(
-        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: entrypoint === undefined, backoff, log, hooks },
+        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks },
         entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(entrypoint, spec),
       );
       b = { ...base, tcp, udp: undefined };

@@ -20,7 +20,7 @@ export interface TcpListenerOptions {
   readonly port: number;
   /** For logs. */
   readonly key: string;
-  /** Needed by the L4 forwarder (half-close passes through). */
+  /** The L4 forwarder needs it (half-close passes through); the HTTP engine sets it too. */
   readonly allowHalfOpen: boolean;
   readonly backoff: BindBackoff;
   readonly log: Logger;
