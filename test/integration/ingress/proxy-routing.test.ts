@@ -149,6 +149,13 @@ describe('canary', () => {
     for (let i = 0; i < 20; i++) expect(await served('canary.example.com', '/', { headers: { cookie: 'canary=never' } })).toBe('main');
     for (let i = 0; i < 20; i++) expect(await served('canary.example.com', '/', { headers: { cookie: 'a=b; canary=always' } })).toBe('canary');
   });
+  test('Flagger nginx series: requests by the main Ingress, canary traffic labelled', async () => {
+    const text = await h.registry.metrics();
+    expect(text).toMatch(/nginx_ingress_controller_requests\{namespace="ns",ingress="main",service="canary",status="200",method="GET",canary="ns-canary-80"\} [0-9]+/);
+    expect(text).toMatch(/nginx_ingress_controller_requests\{namespace="ns",ingress="main",service="main",status="200",method="GET",canary=""\} [0-9]+/);
+    expect(text).toMatch(/nginx_ingress_controller_ingress_upstream_latency_seconds_count\{namespace="ns",ingress="main",service="main"\} [0-9]+/);
+    expect(text).toMatch(/traefik_service_requests_total\{service="ns-main-80@kubernetes",code="200"/);
+  });
   test('header pattern', async () => {
     expect(await served('hdr.example.com', '/', { headers: { 'x-version': 'v2.1' } })).toBe('hdr');
     expect(await served('hdr.example.com', '/', { headers: { 'x-version': 'v3' } })).toBe('main');
