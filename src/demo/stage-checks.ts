@@ -64,6 +64,7 @@ export async function checksStage(demo: Demo): Promise<void> {
     } else {
       await noAnswer(demo, `curl http://${APP.host}/ via the entrypoint`, entryOwner, demo.entrypointIp, 80, res);
     }
+    await ingressAddress(demo, 3000);
     r.command(`kubectl get ingress -n ${APP.namespace}`, await cp.kubectl(['get', 'ingress', '-n', APP.namespace]));
   } else {
     r.fail(`curl http://${APP.host}/ via the entrypoint`, `the entrypoint Service ${ENTRYPOINT.namespace}/${ENTRYPOINT.name} has no IP`);
@@ -106,6 +107,18 @@ async function entrypointIp(demo: Demo): Promise<void> {
   else if (demo.entrypointIp === undefined) demo.report.fail('ingress entrypoint IP', `${name} got no IP`);
   else if (!inRange(demo.entrypointIp)) demo.report.fail('ingress entrypoint IP', `${demo.entrypointIp} is outside the pool ${POOL_RANGE}`);
   else demo.report.ok('ingress entrypoint IP', `${name} has ${demo.entrypointIp}`);
+}
+
+/** Waits (bounded) for the Ingress status the ingress engine writes: the ADDRESS kubectl shows. */
+async function ingressAddress(demo: Demo, timeoutMs: number): Promise<string | undefined> {
+  const { networking } = demo.need(demo.api, 'the API clients');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ing = await networking.readNamespacedIngress({ name: APP.name, namespace: APP.namespace });
+    const ip = ing.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
+    if (ip !== undefined || Date.now() > deadline) return ip;
+    await sleep(100);
+  }
 }
 
 /** The nodes whose speaker runs and whose holder device carries `ip`. */
