@@ -1,6 +1,9 @@
 // Which Ingresses are ours. An Ingress is served by metalgate when
 //   - spec.ingressClassName names an IngressClass whose spec.controller is
-//     ours (`metalgate.io/ingress-controller`), or
+//     ours (`metalgate.io/ingress-controller`), or names our configured class
+//     (default `metalgate`) while no IngressClass of that name belongs to
+//     another controller (installs that never created the IngressClass
+//     object, like the proxy's minimal router accepted), or
 //   - it has no ingressClassName and its legacy `kubernetes.io/ingress.class`
 //     annotation names one of our IngressClasses or our configured class
 //     name (the annotation predates IngressClass objects), or
@@ -30,6 +33,8 @@ export interface IngressClassOptions {
 export interface IngressClassView {
   /** Names of our IngressClasses. */
   readonly ours: ReadonlySet<string>;
+  /** Names of IngressClasses of other controllers. */
+  readonly others: ReadonlySet<string>;
   /** True when one of ours is marked default. */
   readonly defaultIsOurs: boolean;
   /** Names of every IngressClass marked default (ours or not), sorted. */
@@ -39,6 +44,7 @@ export interface IngressClassView {
 export function classView(classes: Iterable<V1IngressClass>, opts: IngressClassOptions = {}): IngressClassView {
   const controller = opts.controllerName ?? CONTROLLER_NAME;
   const ours = new Set<string>();
+  const others = new Set<string>();
   const defaults: string[] = [];
   let defaultIsOurs = false;
   for (const c of classes) {
@@ -49,22 +55,28 @@ export function classView(classes: Iterable<V1IngressClass>, opts: IngressClassO
     if (c.spec?.controller === controller) {
       ours.add(name);
       if (isDefault) defaultIsOurs = true;
+    } else {
+      others.add(name);
     }
   }
   defaults.sort();
-  return { ours, defaultIsOurs, defaults };
+  return { ours, others, defaultIsOurs, defaults };
 }
 
 export type ClassDecision =
-  | { readonly ours: true; readonly via: 'ingressClassName' | 'annotation' | 'default-class' | 'without-class' }
+  | { readonly ours: true; readonly via: 'ingressClassName' | 'class-name' | 'annotation' | 'default-class' | 'without-class' }
   | { readonly ours: false };
 
 export function isOurIngress(ing: V1Ingress, view: IngressClassView, opts: IngressClassOptions = {}): ClassDecision {
   const className = ing.spec?.ingressClassName;
-  if (className) return view.ours.has(className) ? { ours: true, via: 'ingressClassName' } : { ours: false };
+  if (className) {
+    if (view.ours.has(className)) return { ours: true, via: 'ingressClassName' };
+    if (className === (opts.className ?? 'metalgate') && !view.others.has(className)) return { ours: true, via: 'class-name' };
+    return { ours: false };
+  }
   const legacy = ing.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
   if (legacy !== undefined && legacy !== '') {
-    const ours = view.ours.has(legacy) || legacy === (opts.className ?? 'metalgate');
+    const ours = view.ours.has(legacy) || (legacy === (opts.className ?? 'metalgate') && !view.others.has(legacy));
     return ours ? { ours: true, via: 'annotation' } : { ours: false };
   }
   if (view.defaultIsOurs) return { ours: true, via: 'default-class' };

@@ -53,10 +53,12 @@ describe('ingress class', () => {
     const j = ingress('ns', 'y', [], { className: 'metalgate', annotations: { 'kubernetes.io/ingress.class': 'nginx' } });
     expect(isOurIngress(j, view)).toEqual({ ours: true, via: 'ingressClassName' });
   });
-  test('a class name without an IngressClass object of ours is not ours', () => {
-    const view = classView([]);
-    expect(isOurIngress(ingress('ns', 'x', []), view).ours).toBe(false);
-    expect(isOurIngress(ingress('ns', 'x', [], { className: null }), view, { watchWithoutClass: true })).toEqual({ ours: true, via: 'without-class' });
+  test('our class name without an IngressClass object is ours; with another controller\'s object it is not', () => {
+    expect(isOurIngress(ingress('ns', 'x', []), classView([]))).toEqual({ ours: true, via: 'class-name' });
+    expect(isOurIngress(ingress('ns', 'x', []), classView([ingressClass('metalgate', 'example.com/other')])).ours).toBe(false);
+    expect(isOurIngress(ingress('ns', 'x', [], { className: 'other' }), classView([])).ours).toBe(false);
+    expect(isOurIngress(ingress('ns', 'x', [], { className: null }), classView([]), { watchWithoutClass: true })).toEqual({ ours: true, via: 'without-class' });
+    expect(isOurIngress(ingress('ns', 'x', [], { className: null }), classView([])).ours).toBe(false);
   });
 });
 
