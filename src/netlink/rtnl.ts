@@ -9,6 +9,8 @@ import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from '
 
 import { formatIpv4, formatIpv6, writeIpv4, writeIpv6 } from '../l2/ip-bytes.ts';
 import { formatMac } from '../l2/mac.ts';
+import { attribute, findAttribute } from './attribute.ts';
+import { decodeInetConf, encodeGetLink, encodeSetInetConf, RTM_NEWLINK, RTM_SETLINK, type InetConfValue, type LinkRef } from './inet-devconf.ts';
 import type { AddressInfo, LinkInfo } from './types.ts';
 
 const AF_INET = 2;
@@ -46,27 +48,9 @@ async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** One netlink attribute: 2-byte length, 2-byte type (host order), payload, padded to 4. */
-function attribute(type: number, payload: Buffer): Buffer {
-  const length = 4 + payload.length;
-  const out = Buffer.alloc((length + 3) & ~3);
-  out.writeUInt16LE(length, 0);
-  out.writeUInt16LE(type, 2);
-  payload.copy(out, 4);
-  return out;
-}
-
 /** The IFLA_INFO_KIND string inside a raw IFLA_LINKINFO attribute. */
 export function linkKind(linkinfo: Buffer | undefined): string | undefined {
-  if (!linkinfo) return undefined;
-  for (let offset = 0; offset + 4 <= linkinfo.length; ) {
-    const length = linkinfo.readUInt16LE(offset);
-    const type = linkinfo.readUInt16LE(offset + 2) & 0x3fff;
-    if (length < 4 || offset + length > linkinfo.length) return undefined;
-    if (type === IFLA_INFO_KIND) return linkinfo.toString('latin1', offset + 4, offset + length).replace(/\0+$/, '');
-    offset += (length + 3) & ~3;
-  }
-  return undefined;
+  return findAttribute(linkinfo, IFLA_INFO_KIND)?.toString('latin1').replace(/\0+$/, '');
 }
 
 function errnoName(errno: number): string {
@@ -190,6 +174,28 @@ export class Rtnl {
     await call(`set link ${index} up`, () =>
       this.#socket.setLink({ index, change: { up: true }, flags: { up: true } }, undefined, { timeout: REQUEST_TIMEOUT_MS }),
     );
+  }
+
+  /**
+   * Sets IPv4 per-device settings (IPV4_DEVCONF_*: what
+   * /proc/sys/net/ipv4/conf/<if>/ shows) in one RTM_SETLINK. Needs
+   * CAP_NET_ADMIN in this network namespace; works with /proc/sys read-only.
+   * ENODEV for an unknown link, EAFNOSUPPORT when it has no IPv4 state.
+   */
+  async setInetConf(link: LinkRef, values: readonly InetConfValue[]): Promise<void> {
+    const payload = encodeSetInetConf(link, values);
+    await call(`set IPv4 settings of link ${link}`, () => this.#socket.socket.request(RTM_SETLINK, payload, { timeout: REQUEST_TIMEOUT_MS }));
+  }
+
+  /** Every IPv4 per-device setting of the link as the kernel reports it, IPV4_DEVCONF_* index to value. Needs no privilege. */
+  async inetConf(link: LinkRef): Promise<Map<number, number>> {
+    const operation = `read IPv4 settings of link ${link}`;
+    const payload = encodeGetLink(link);
+    const [messages] = await call(operation, () => this.#socket.socket.request(RTM_GETLINK, payload, { timeout: REQUEST_TIMEOUT_MS }));
+    const reply = messages.find((m) => m.type === RTM_NEWLINK);
+    const conf = reply && decodeInetConf(reply.data);
+    if (!conf) throw netlinkError(operation, new Error('ENODATA: no IPv4 settings in the reply'));
+    return conf;
   }
 
   /**
