@@ -504,13 +504,17 @@ function checkTraefikService(o: TraefikServiceObject, view: ClusterView, allowCr
 }
 
 function dedupeCertificates(list: CertificateRequirement[]): CertificateRequirement[] {
-  const by = new Map<string, { hosts: Set<string>; origin: ObjectRef }>();
+  const by = new Map<string, { hosts: Set<string>; origins: ObjectRef[] }>();
   for (const c of list) {
     const e = by.get(c.secretKey);
-    if (e) for (const h of c.hosts) e.hosts.add(h);
-    else by.set(c.secretKey, { hosts: new Set(c.hosts), origin: c.origin });
+    if (e) {
+      for (const h of c.hosts) e.hosts.add(h);
+      e.origins.push(c.origin);
+    } else by.set(c.secretKey, { hosts: new Set(c.hosts), origins: [c.origin] });
   }
-  return [...by].sort(([a], [b]) => (a < b ? -1 : 1)).map(([secretKey, e]) => ({ secretKey, hosts: [...e.hosts].sort(), origin: e.origin }));
+  return [...by]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([secretKey, e]) => ({ secretKey, hosts: [...e.hosts].sort(), origin: e.origins[0]!, origins: e.origins }));
 }
 
 function dedupeDiagnostics(list: Diagnostic[]): Diagnostic[] {

@@ -2,8 +2,10 @@
 // per-port Backends become the runtime's ServiceBackendSource, and every
 // compile hands the new Router to both HTTP entrypoints (the proxy's
 // minimal Ingress router stops at the first call). Certificates of Ingress
-// TLS sections stay with the proxy's own Secret sync; pass `certificates`
-// to also load those of IngressRoutes (tls.secretName).
+// TLS sections stay with the proxy's own Secret sync; pass the engine's
+// `certificates` store to have IngressRoute tls.secretName Secrets loaded
+// into it too (only those no Ingress names, so the two never unload each
+// other's).
 
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -24,6 +26,7 @@ export function attachIngressEngine(
   opts: Omit<IngressControllerOptions, 'backends' | 'onRouter'> = {},
 ): IngressController {
   const controller = new IngressController(kc, log, {
+    certificatesFrom: 'ingressroutes',
     ...opts,
     backends: { backend: (ref: ServicePortRef) => proxy.backends.get(ref) },
     onRouter: (router) => proxy.setRouters({ web: router, websecure: router }),

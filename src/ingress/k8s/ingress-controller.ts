@@ -35,6 +35,12 @@ export interface IngressControllerOptions {
   readonly events?: EventSink;
   /** TLS Secrets named by routes are loaded here when given. */
   readonly certificates?: CertificateStoreApi;
+  /**
+   * Which TLS Secrets to load: every one routes name (default), or only those
+   * named by IngressRoutes alone - when the proxy's own sync already loads
+   * the Secrets of Ingress TLS sections into the same store.
+   */
+  readonly certificatesFrom?: 'all' | 'ingressroutes';
   /** `namespace/name` of the entrypoint Service whose addresses go into Ingress status; empty: no status. */
   readonly entrypointService?: string;
   readonly classes?: IngressClassOptions;
@@ -218,6 +224,7 @@ export class IngressController {
     if (store === undefined || this.#secrets === undefined) return;
     const wanted = new Set<string>();
     for (const req of out.certificates) {
+      if (this.#opts.certificatesFrom === 'ingressroutes' && (req.origins ?? [req.origin]).some((o) => o.kind === 'Ingress')) continue;
       wanted.add(req.secretKey);
       const [ns, name] = req.secretKey.split('/') as [string, string];
       const secret = this.#secrets.get(name, ns);

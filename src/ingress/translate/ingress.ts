@@ -22,7 +22,10 @@ export interface CertificateRequirement {
   /** `ns/name` of the Secret (the CertificateStore key). */
   readonly secretKey: string;
   readonly hosts: readonly string[];
+  /** The first object asking for it (Events about the Secret go there). */
   readonly origin: ObjectRef;
+  /** Every object asking for it (set by the compiler's merge). */
+  readonly origins?: readonly ObjectRef[];
 }
 
 export interface IngressPathEntry {

@@ -4,6 +4,8 @@
 // the entrypoint Service's IP; a canary Ingress and a Traefik IngressRoute
 // served on the VIP.
 import http from 'node:http';
+import https from 'node:https';
+import type tls from 'node:tls';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -11,6 +13,8 @@ import { attachIngressEngine } from '../../../src/ingress/k8s/attach-to-proxy.ts
 import type { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
 import { EventRecorder } from '../../../src/kube/events.ts';
 import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
+import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
+import type { ProxyHttpEngine } from '../../../src/proxy/proxy.ts';
 import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
@@ -36,6 +40,20 @@ function get(host: string, path = '/', headers: Record<string, string> = {}): Pr
   });
 }
 
+function httpsGet(servername: string, path = '/'): Promise<{ status: number; body: string; names: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: VIP, port: 443, path, servername, headers: { host: servername }, rejectUnauthorized: false, agent: false, timeout: 5000 }, (res) => {
+      const names = (res.socket as tls.TLSSocket).getPeerX509Certificate()?.subjectAltName ?? '';
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, names }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
 describe('rule engine inside the proxy', () => {
   let proxy: Proxy;
   let ownership: ManualOwnership;
@@ -48,7 +66,8 @@ describe('rule engine inside the proxy', () => {
     networking = kc.makeApiClient(k8s.NetworkingV1Api);
     const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
     await cp.kubectl(['apply', '-f', join(repo, 'manifests/crds/traefik/traefik.io.yaml')]);
-    ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
+    let engineParts: ProxyHttpEngine | undefined;
+    ({ proxy, ownership } = await startProxy(kc, {}, (registry) => (engineParts = createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 }))));
     await ensureNamespace(core, NS);
     await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }, { name: 'websecure', port: 443 }], VIP);
     await networking.createIngressClass({ body: { metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } } });
@@ -59,7 +78,9 @@ describe('rule engine inside the proxy', () => {
     }
     ownership.own(VIP);
     await waitListening(proxy, `TCP ${VIP}:80`);
+    await waitListening(proxy, `TCP ${VIP}:443`);
     engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
+      certificates: engineParts!.certificates,
       events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
       entrypointService: 'metalgate-system/metalgate-ingress',
       crdRetryMs: 300,
@@ -102,5 +123,32 @@ describe('rule engine inside the proxy', () => {
     expect((await get('tr.example.com', '/v1')).status).toBe(404);
     const ev = await waitForEvent(cluster().core, NS, 'IngressRoute', 'bad', 'BadRule');
     expect(ev.message).toMatch(/ at [0-9]+$/);
+  });
+
+  test('an IngressRoute with tls.secretName is served by SNI with that Secret', async () => {
+    const { core, kc } = cluster();
+    const pair = createSelfSignedCertificate({ names: ['tls-tr.example.com'] });
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: 'tr-tls', namespace: NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(pair.cert).toString('base64'), 'tls.key': Buffer.from(pair.key).toString('base64') } },
+    });
+    await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+      group: 'traefik.io',
+      version: 'v1alpha1',
+      namespace: NS,
+      plural: 'ingressroutes',
+      body: {
+        apiVersion: 'traefik.io/v1alpha1',
+        kind: 'IngressRoute',
+        metadata: { name: 'secure', namespace: NS },
+        spec: { entryPoints: ['websecure'], tls: { secretName: 'tr-tls' }, routes: [{ match: 'Host(`tls-tr.example.com`)', kind: 'Rule', services: [{ name: 'stable', port: 8080 }] }] },
+      },
+    });
+    const r = await waitFor(async () => {
+      const x = await httpsGet('tls-tr.example.com');
+      return x.status === 200 && x.names === 'DNS:tls-tr.example.com' ? x : undefined;
+    }, 'the IngressRoute over TLS with its certificate', 10_000);
+    expect(r.body).toBe('stable');
+    expect((await get('tls-tr.example.com')).status).toBe(404);
   });
 });

@@ -141,7 +141,7 @@ describe('entry points and TLS', () => {
     expect(lookupService(out, request('b.example.com', '/'), 'websecure')).toBe('b');
     expect(lookupService(out, request('s.example.com', '/'), 'web')).toBe('404');
     expect(lookupService(out, request('s.example.com', '/'), 'websecure')).toBe('c');
-    expect(out.certificates).toEqual([{ secretKey: 'ns/cert', hosts: ['s.example.com'], origin: expect.objectContaining({ name: 'secure' }) }]);
+    expect(out.certificates).toEqual([{ secretKey: 'ns/cert', hosts: ['s.example.com'], origin: expect.objectContaining({ name: 'secure' }), origins: [expect.objectContaining({ name: 'secure' })] }]);
   });
 });
 
