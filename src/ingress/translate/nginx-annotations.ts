@@ -1,6 +1,8 @@
 // ingress-nginx annotations (`nginx.ingress.kubernetes.io/<name>`) -> one
-// config value per Ingress. Semantics follow ingress-nginx's annotation
-// documentation (user-guide/nginx-configuration/annotations):
+// config value per Ingress. Semantics follow ingress-nginx's documentation
+// (kubernetes.github.io/ingress-nginx: user-guide/nginx-configuration/
+// annotations, user-guide/tls for the 308 redirect, user-guide/ingress-path-
+// matching for regex paths, examples/rewrite, examples/affinity/cookie):
 // - canary*: see nginx-canary.ts; only read with `canary: "true"`; on a
 //   canary Ingress every other annotation is ignored (the main Ingress's
 //   settings apply) except those of session affinity.
