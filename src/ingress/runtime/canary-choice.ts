@@ -1,5 +1,6 @@
-// ingress-nginx's canary decision for one request (its balancer's
-// route_to_alternative_balancer), in this order:
+// ingress-nginx's canary decision for one request (its Lua balancer's
+// route_to_alternative_balancer; the annotations are documented under
+// "Canary" in user-guide/nginx-configuration/annotations), in this order:
 // 1. canary-by-header: with canary-by-header-value, equal -> canary; with
 //    canary-by-header-pattern, a match -> canary; otherwise "always" ->
 //    canary, "never" -> main. Any other value falls through.

@@ -1,6 +1,7 @@
 // Optional series under Traefik's and ingress-nginx's own names, so that
 // Flagger's `traefik` and `nginx` metric providers (and dashboards written
-// for those proxies) work unchanged against metalgate:
+// for those proxies) work unchanged against metalgate. The queries are
+// Flagger's (fluxcd/flagger pkg/metrics/observers/traefik.go, nginx.go):
 //   traefik_service_requests_total{service,code,method,protocol}
 //   traefik_service_request_duration_seconds{service,code,method,protocol}
 //     (histogram; Flagger reads _bucket with le="+Inf" and code!~"5..",

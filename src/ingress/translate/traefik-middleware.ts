@@ -1,5 +1,6 @@
 // A Traefik Middleware object's spec -> MiddlewareSpec (data), following
-// Traefik's middleware reference (doc.traefik.io, routing/middlewares):
+// Traefik's middleware reference (doc.traefik.io, middlewares/http/*;
+// basicAuth hash formats as in go-http-auth, which Traefik uses):
 // - rateLimit: average requests per `period` (default 1s), burst (default
 //   1), sourceCriterion; over it: 429.
 // - inFlightReq: amount, sourceCriterion; over it: 429.
