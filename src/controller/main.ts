@@ -1,10 +1,8 @@
 // `metalgate controller`: flags in, a running controller out, until SIGTERM.
-import { once } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics } from 'prom-client';
 import { UsageError, type FlagValues } from '../common/flags.ts';
-import { startHealthServer } from '../common/http-server.ts';
+import { runComponent } from '../common/run-component.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { Controller, defaultControllerOptions, type ControllerOptions } from './controller.ts';
 
@@ -32,22 +30,15 @@ export async function runController(f: FlagValues, log: Logger): Promise<number>
   const opts = controllerOptions(f);
   const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
   const controller = new Controller(kc, log, opts);
-  collectDefaultMetrics({ register: controller.registry, prefix: 'metalgate_controller_' });
-  const port = Number(f['metrics-port']);
-  const server =
-    port > 0
-      ? await startHealthServer({
-          host: String(f['metrics-address']),
-          port,
-          registry: controller.registry,
-          ready: () => controller.notReadyReason(),
-        })
-      : undefined;
-  if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
-  controller.start();
-  const signal = await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
-  log.info({ signal }, 'stopping');
-  await controller.stop();
-  server?.close();
-  return 0;
+  return runComponent(
+    {
+      name: 'controller',
+      registry: controller.registry,
+      notReadyReason: () => controller.notReadyReason(),
+      start: () => controller.start(),
+      stop: () => controller.stop(),
+    },
+    f,
+    log,
+  );
 }

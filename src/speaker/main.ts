@@ -1,10 +1,8 @@
 // `metalgate speaker`: flags in, a running speaker out, until SIGTERM; then
 // a clean stop (Lease deleted, IPs handed over at once).
-import { once } from 'node:events';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics } from 'prom-client';
 import { UsageError, type FlagValues } from '../common/flags.ts';
-import { startHealthServer } from '../common/http-server.ts';
+import { runComponent } from '../common/run-component.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { proxyFlagOptions, type ProxyFlagOptions } from '../proxy/proxy-flags.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -49,40 +47,31 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   const px = proxyFlagOptions(f);
   const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
   const speaker = new Speaker(kc, log, opts);
-  collectDefaultMetrics({ register: speaker.registry, prefix: 'metalgate_speaker_' });
   // The proxy shares the process and the registry (docs/architecture.md).
   const proxy = px.enabled ? await startProxyFor(speaker, kc, log, opts, px) : undefined;
-  const port = Number(f['metrics-port']);
-  const server =
-    port > 0
-      ? await startHealthServer({
-          host: String(f['metrics-address']),
-          port,
-          registry: speaker.registry,
-          ready: () => speaker.notReadyReason() ?? proxy?.notReadyReason(),
-        })
-      : undefined;
-  if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
-  const signal = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
-  try {
-    await speaker.start();
-  } catch (err) {
-    log.error({ err: (err as Error).message }, 'speaker could not start');
-    await speaker.stop().catch(() => {});
-    await proxy?.stop(0).catch(() => {});
-    server?.close();
-    return 1;
-  }
-  const [name] = await signal;
-  log.info({ signal: name }, 'stopping');
-  // Still the owner: let in-flight work finish (bounded), then hand the IPs
-  // over (their listeners close as they go), then close what is left
-  // (docs/architecture.md says why in this order).
-  await proxy?.settle();
-  await speaker.stop();
-  await proxy?.stop(AFTER_HANDOVER_GRACE_MS);
-  server?.close();
-  return 0;
+  return runComponent(
+    {
+      name: 'speaker',
+      registry: speaker.registry,
+      notReadyReason: () => speaker.notReadyReason() ?? proxy?.notReadyReason(),
+      start: () => speaker.start(),
+      async stop(failedStart) {
+        if (failedStart) {
+          await speaker.stop().catch(() => {});
+          await proxy?.stop(0);
+          return;
+        }
+        // Still the owner: let in-flight work finish (bounded), then hand the
+        // IPs over (their listeners close as they go), then close what is
+        // left (docs/architecture.md says why in this order).
+        await proxy?.settle();
+        await speaker.stop();
+        await proxy?.stop(AFTER_HANDOVER_GRACE_MS);
+      },
+    },
+    f,
+    log,
+  );
 }
 
 async function startProxyFor(speaker: Speaker, kc: KubeConfig, log: Logger, opts: SpeakerOptions, px: ProxyFlagOptions) {

@@ -1,0 +1,44 @@
+// What every long-running command does around its component: process
+// metrics, /metrics + /healthz + /readyz, start, wait for SIGTERM/SIGINT,
+// stop in the component's own order, exit code.
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+import type { FlagValues } from './flags.ts';
+import { startHealthServer } from './http-server.ts';
+
+export interface RunnableComponent {
+  readonly name: string;
+  readonly registry: Registry;
+  /** Undefined when ready. */
+  notReadyReason(): string | undefined;
+  start(): void | Promise<void>;
+  /** `failedStart`: start() threw, tear down without the graceful sequence. */
+  stop(failedStart: boolean): Promise<void>;
+}
+
+/** Runs until SIGTERM or SIGINT; resolves with the process exit code. */
+export async function runComponent(c: RunnableComponent, f: FlagValues, log: Logger): Promise<number> {
+  collectDefaultMetrics({ register: c.registry, prefix: `metalgate_${c.name}_` });
+  const port = Number(f['metrics-port']);
+  const server =
+    port > 0
+      ? await startHealthServer({ host: String(f['metrics-address']), port, registry: c.registry, ready: () => c.notReadyReason() })
+      : undefined;
+  if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
+  // Listen before starting: a SIGTERM during a slow start is not lost.
+  const signal = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+  try {
+    await c.start();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, `${c.name} could not start`);
+    await c.stop(true).catch(() => {});
+    server?.close();
+    return 1;
+  }
+  const [name] = await signal;
+  log.info({ signal: name }, 'stopping');
+  await c.stop(false);
+  server?.close();
+  return 0;
+}
