@@ -89,3 +89,18 @@ describe('diagnostic reporter', () => {
     expect(emitted).toEqual(['Warning A m-A', 'Warning B m-B', 'Warning B m-B']);
   });
 });
+
+describe('engine flags', async () => {
+  const { parseFlags } = await import('../../../../src/common/flags.ts');
+  const { ingressEngineFlags, ingressEngineFlagOptions } = await import('../../../../src/ingress/k8s/ingress-flags.ts');
+  test('defaults and values', () => {
+    expect(ingressEngineFlagOptions(parseFlags(ingressEngineFlags, [], {}))).toEqual({
+      enabled: true,
+      options: { allowCrossNamespace: false, defaultSyntax: 'v3', crdRetryMs: 30_000 },
+      flaggerMetrics: false,
+    });
+    const f = parseFlags(ingressEngineFlags, ['--ingress-allow-cross-namespace', '--ingress-default-rule-syntax', 'v2', '--ingress-flagger-metrics'], { METALGATE_INGRESS_CRD_RETRY: '5' });
+    expect(ingressEngineFlagOptions(f)).toEqual({ enabled: true, options: { allowCrossNamespace: true, defaultSyntax: 'v2', crdRetryMs: 5000 }, flaggerMetrics: true });
+    expect(() => ingressEngineFlagOptions(parseFlags(ingressEngineFlags, ['--ingress-default-rule-syntax', 'v4'], {}))).toThrow('v2 or v3');
+  });
+});
