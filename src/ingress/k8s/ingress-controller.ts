@@ -7,8 +7,8 @@
 // status.loadBalancer.ingress on our Ingresses to the entrypoint Service's
 // addresses (never on an Ingress of another class).
 //
-// A Traefik CRD that is not installed turns that dialect off: said once in
-// the log, probed again every `crdRetryMs` until it appears.
+// A Traefik CRD that is not installed turns that kind of that group off:
+// said once in the log, probed again every `crdRetryMs` until it appears.
 
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -75,7 +75,8 @@ export class IngressController {
   readonly #core: k8s.CoreV1Api;
   readonly #informers: AnyInformer[] = [];
   readonly #groupsOn = new Set<TraefikGroup>();
-  readonly #groupTimers = new Map<TraefikGroup, NodeJS.Timeout>();
+  /** `plural.group` -> the timer of the next probe of a CRD not installed yet. */
+  readonly #kindTimers = new Map<string, NodeJS.Timeout>();
   readonly #statusWritten = new Map<string, string>();
   readonly #certsLoaded = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
@@ -116,7 +117,7 @@ export class IngressController {
     return this.#last;
   }
 
-  /** Traefik API groups currently served. */
+  /** Traefik API groups with at least one kind served. */
   get traefikGroups(): readonly TraefikGroup[] {
     return [...this.#groupsOn].sort();
   }
@@ -142,7 +143,7 @@ export class IngressController {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    for (const t of this.#groupTimers.values()) clearTimeout(t);
+    for (const t of this.#kindTimers.values()) clearTimeout(t);
     await Promise.all(this.#informers.map((i) => i.stop()));
   }
 
@@ -166,34 +167,39 @@ export class IngressController {
   }
 
   async #probeGroup(group: TraefikGroup): Promise<void> {
+    await Promise.all(TRAEFIK_KINDS.map((k) => this.#probeKind(group, k.kind, k.plural)));
+  }
+
+  /** Starts watching one kind of one group once its CRD answers; probes again later while it does not. */
+  async #probeKind(group: TraefikGroup, kind: (typeof TRAEFIK_KINDS)[number]['kind'], plural: string): Promise<void> {
     if (this.#stopped) return;
+    const key = `${plural}.${group}`;
     try {
-      await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural: 'ingressroutes', limit: 1 });
+      await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural, limit: 1 });
     } catch (err) {
       const status = apiStatus(err);
       if (status === 404) {
-        if (!this.#groupTimers.has(group)) {
-          this.#log.info({ group }, `Traefik CRDs of ${group} are not installed: that dialect is off (checked again every ${Math.round((this.#opts.crdRetryMs ?? 30_000) / 1000)} s)`);
+        if (!this.#kindTimers.has(key)) {
+          this.#log.info({ crd: key }, `CRD ${key} is not installed: ${kind} objects of ${group} are not served (checked again every ${Math.round((this.#opts.crdRetryMs ?? 30_000) / 1000)} s)`);
         }
       } else {
-        this.#log.warn({ group, err: describeError(err) }, 'could not check for Traefik CRDs; retrying');
+        this.#log.warn({ crd: key, err: describeError(err) }, 'could not check for a Traefik CRD; retrying');
       }
-      this.#groupTimers.set(group, setTimeout(() => void this.#probeGroup(group), this.#opts.crdRetryMs ?? 30_000));
+      this.#kindTimers.set(key, setTimeout(() => void this.#probeKind(group, kind, plural), this.#opts.crdRetryMs ?? 30_000));
       return;
     }
-    this.#groupTimers.delete(group);
+    if (this.#stopped) return;
+    this.#kindTimers.delete(key);
     this.#groupsOn.add(group);
-    this.#log.info({ group }, `Traefik CRDs of ${group} found: serving IngressRoute, Middleware and TraefikService`);
+    this.#log.info({ crd: key }, `CRD ${key} found: serving ${kind} objects of ${group}`);
     const c = this.#compiler;
-    for (const { kind, plural } of TRAEFIK_KINDS) {
-      type Obj = k8s.KubernetesObject & { spec?: Record<string, unknown> };
-      this.#watch<Obj>(
-        `/apis/${group}/v1alpha1/${plural}`,
-        async () => (await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural })) as k8s.KubernetesListObject<Obj>,
-        (o) => c.setTraefik(kind, withGroup(o, group, kind)),
-        (o) => c.deleteTraefik(kind, group, objectKey(o)),
-      );
-    }
+    type Obj = k8s.KubernetesObject & { spec?: Record<string, unknown> };
+    this.#watch<Obj>(
+      `/apis/${group}/v1alpha1/${plural}`,
+      async () => (await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural })) as k8s.KubernetesListObject<Obj>,
+      (o) => c.setTraefik(kind, withGroup(o, group, kind)),
+      (o) => c.deleteTraefik(kind, group, objectKey(o)),
+    );
   }
 
   #schedule(): void {
