@@ -206,7 +206,12 @@ export class IngressController {
     if (this.#stopped || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.compileNow();
+      try {
+        this.compileNow();
+      } catch (err) {
+        // A bug must not take the proxy down: the last router keeps serving.
+        this.#log.error({ err: (err as Error).stack ?? String(err) }, 'ingress compile failed; the previous routes stay in force');
+      }
     }, this.#opts.debounceMs ?? 20);
   }
 
