@@ -48,6 +48,9 @@ const KNOWN_UNSUPPORTED = new Set([
 
 class Bad extends Error {}
 
+/** What may go into a request-target: visible ASCII (no spaces, no controls). */
+const TARGET_TEXT = /^[\x21-\x7e]+$/;
+
 function fail(message: string): never {
   throw new Bad(message);
 }
@@ -268,6 +271,7 @@ export function parseMiddleware(
           warnings.push(`basicAuth: bcrypt hashes need a bcrypt verifier, which this build does not have; these users cannot log in: ${bcryptUsers.join(', ')} (use MD5 apr1 or SHA1)`);
         }
         const headerField = str(o.headerField, 'basicAuth.headerField');
+        if (headerField !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(headerField)) fail(`basicAuth.headerField ${JSON.stringify(headerField)} is not a header name`);
         return {
           ok: true,
           specs: [{ type: 'basicAuth', users, realm: str(o.realm, 'basicAuth.realm') || 'traefik', removeHeader: bool(o.removeHeader, 'basicAuth.removeHeader'), ...(headerField ? { headerField } : {}) }],
@@ -297,17 +301,18 @@ export function parseMiddleware(
       case 'stripPrefix': {
         const prefixes = strList(o.prefixes, 'stripPrefix.prefixes');
         if (prefixes.length === 0) fail('stripPrefix.prefixes is empty');
+        for (const p of prefixes) if (!TARGET_TEXT.test(p)) fail(`stripPrefix.prefixes: ${JSON.stringify(p)} must be a path without spaces or control characters`);
         if (o.forceSlash !== undefined) warnings.push('stripPrefix.forceSlash is deprecated in Traefik');
         return { ok: true, specs: [{ type: 'stripPrefix', prefixes, forceSlash: o.forceSlash === undefined ? true : bool(o.forceSlash, 'stripPrefix.forceSlash') }], warnings };
       }
       case 'addPrefix': {
         const prefix = str(o.prefix, 'addPrefix.prefix') ?? '';
-        if (!prefix.startsWith('/')) fail('addPrefix.prefix must start with "/"');
+        if (!prefix.startsWith('/') || !TARGET_TEXT.test(prefix)) fail('addPrefix.prefix must start with "/" and hold no spaces or control characters');
         return { ok: true, specs: [{ type: 'addPrefix', prefix }], warnings };
       }
       case 'replacePath': {
         const path = str(o.path, 'replacePath.path') ?? '';
-        if (!path.startsWith('/')) fail('replacePath.path must start with "/"');
+        if (!path.startsWith('/') || !TARGET_TEXT.test(path)) fail('replacePath.path must start with "/" and hold no spaces or control characters');
         return { ok: true, specs: [{ type: 'replacePath', path }], warnings };
       }
       case 'redirectScheme': {
