@@ -135,7 +135,11 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   const affinity = parseAffinity(a, get, bad);
   if (isCanary) return { canary, sslRedirect: true, forceSslRedirect: false, regexPaths: false, protocol: 'http', affinity };
 
-  const rewriteTarget = a.get('rewrite-target');
+  let rewriteTarget = a.get('rewrite-target');
+  if (rewriteTarget !== undefined && !/^[\x21-\x7e]+$/.test(rewriteTarget)) {
+    bad('rewrite-target', `${JSON.stringify(rewriteTarget)} must be a path without spaces or control characters`);
+    rewriteTarget = undefined;
+  }
   const useRegex = get('use-regex', parseGoBool) ?? false;
   let allowRanges: IpNetwork[] | undefined;
   const allowText = a.get('whitelist-source-range');

@@ -326,7 +326,9 @@ export function parseMiddleware(
         const regexText = str(o.regex, 'redirectRegex.regex') ?? '';
         const r = compileGoRegexp(regexText);
         if (!r.ok) fail(`redirectRegex.regex: ${r.error}`);
-        return { ok: true, specs: [{ type: 'redirectRegex', regex: r.regexp, replacement: str(o.replacement, 'redirectRegex.replacement') ?? '', permanent: bool(o.permanent, 'redirectRegex.permanent') }], warnings };
+        const replacement = str(o.replacement, 'redirectRegex.replacement') ?? '';
+        if (/[\x00-\x20\x7f]/.test(replacement)) fail('redirectRegex.replacement must hold no spaces or control characters');
+        return { ok: true, specs: [{ type: 'redirectRegex', regex: r.regexp, replacement, permanent: bool(o.permanent, 'redirectRegex.permanent') }], warnings };
       }
       case 'ipAllowList':
       case 'ipWhiteList': {
