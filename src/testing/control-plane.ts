@@ -90,9 +90,17 @@ interface ManagedProcess {
   exited: Promise<void>;
 }
 
+// util-linux's setpriv sets PR_SET_PDEATHSIG before exec: if the process
+// that started the control plane dies without stopping it (a test runner's
+// timeout, SIGKILL), the kernel kills etcd and kube-apiserver too instead of
+// leaving them running on the machine.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
 function startProcess(bin: string, args: string[], logPath: string): ManagedProcess {
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = SETPRIV
+    ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
