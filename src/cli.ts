@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { createLogger } from './common/log.ts';
 import { formatHelp, parseFlags, unknownEnv, UsageError, type FlagSpec, type FlagValues } from './common/flags.ts';
+import { ingressEngineFlags } from './ingress/k8s/ingress-flags.ts';
 import { proxyFlags } from './proxy/proxy-flags.ts';
 import { VERSION } from './version.ts';
 
@@ -66,6 +67,7 @@ export const commands: Record<string, Command> = {
       { name: 'metrics-address', type: 'string', default: '0.0.0.0', help: 'address for /metrics, /healthz, /readyz' },
       { name: 'metrics-port', type: 'number', default: 7473, help: 'port for /metrics, /healthz, /readyz (0 disables)' },
       ...proxyFlags,
+      ...ingressEngineFlags,
       ...common,
     ],
     async run(f) {

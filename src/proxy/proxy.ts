@@ -144,6 +144,11 @@ export class Proxy {
    * Hands routing to other Routers (the full rule engine, one per
    * entrypoint); the minimal Ingress router stops. Certificates stay here.
    */
+  /** The HTTP entrypoints' certificate store (undefined without the L7 engine). */
+  get certificates(): CertificateStoreApi | undefined {
+    return this.#http?.certificates;
+  }
+
   setRouters(routers: { web: Router; websecure: Router }): void {
     if (!this.#http) throw new Error('proxy: no HTTP engine (--ingress-l4)');
     this.#externalRouters = true;

@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import { UsageError, type FlagValues } from '../common/flags.ts';
 import { runComponent } from '../common/run-component.ts';
 import { loadKubeConfig } from '../kube/client.ts';
+import { ingressEngineFlagOptions, type IngressEngineFlagOptions } from '../ingress/k8s/ingress-flags.ts';
+import type { IngressController } from '../ingress/k8s/ingress-controller.ts';
+import type { Proxy } from '../proxy/proxy.ts';
 import { proxyFlagOptions, type ProxyFlagOptions } from '../proxy/proxy-flags.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { defaultSpeakerOptions, Speaker, type SpeakerOptions } from './speaker.ts';
@@ -49,6 +52,7 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   const speaker = new Speaker(kc, log, opts);
   // The proxy shares the process and the registry (docs/architecture.md).
   const proxy = px.enabled ? await startProxyFor(speaker, kc, log, opts, px) : undefined;
+  const ingress = proxy && px.http ? await attachIngressFor(proxy, speaker, kc, log, opts, px, ingressEngineFlagOptions(f)) : undefined;
   return runComponent(
     {
       name: 'speaker',
@@ -57,6 +61,7 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
       start: () => speaker.start(),
       async stop(failedStart) {
         if (failedStart) {
+          await ingress?.stop().catch(() => {});
           await speaker.stop().catch(() => {});
           await proxy?.stop(0);
           return;
@@ -67,6 +72,7 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
         await proxy?.settle();
         await speaker.stop();
         await proxy?.stop(AFTER_HANDOVER_GRACE_MS);
+        await ingress?.stop();
       },
     },
     f,
@@ -93,4 +99,37 @@ async function startProxyFor(speaker: Speaker, kc: KubeConfig, log: Logger, opts
   // Subscribed before the speaker starts: no ownership event is missed.
   proxy.start(speaker);
   return proxy;
+}
+
+/**
+ * The full rule engine (Ingress with ingress-nginx annotations, Traefik CRDs)
+ * replaces the proxy's minimal host+path router at its first compile; with
+ * --ingress-minimal-router the proxy keeps its own.
+ */
+async function attachIngressFor(
+  proxy: Proxy,
+  speaker: Speaker,
+  kc: KubeConfig,
+  log: Logger,
+  opts: SpeakerOptions,
+  px: ProxyFlagOptions,
+  ing: IngressEngineFlagOptions,
+): Promise<IngressController | undefined> {
+  if (!ing.enabled) return undefined;
+  const [{ attachIngressEngine }, { EventRecorder }, bcrypt] = await Promise.all([
+    import('../ingress/k8s/attach-to-proxy.ts'),
+    import('../kube/events.ts'),
+    import('bcryptjs'),
+  ]);
+  const ingressLog = log.child({ component: 'ingress' });
+  const certificates = proxy.certificates;
+  return attachIngressEngine(kc, ingressLog, proxy, {
+    ...ing.options,
+    events: new EventRecorder(kc, ingressLog, 'metalgate-ingress', opts.nodeName),
+    entrypointService: px.options.entrypoint,
+    classes: { className: px.options.ingressClass, watchWithoutClass: px.options.ingressWithoutClass },
+    ...(certificates ? { certificates } : {}),
+    ...(ing.flaggerMetrics ? { flaggerMetrics: speaker.registry } : {}),
+    bcrypt: (password, hash) => bcrypt.default.compareSync(password, hash),
+  });
 }
