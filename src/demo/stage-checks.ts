@@ -64,7 +64,9 @@ export async function checksStage(demo: Demo): Promise<void> {
     } else {
       await noAnswer(demo, `curl http://${APP.host}/ via the entrypoint`, entryOwner, demo.entrypointIp, 80, res);
     }
-    await ingressAddress(demo, 3000);
+    const address = await ingressAddress(demo, 10_000);
+    if (address === demo.entrypointIp) r.ok('Ingress ADDRESS', `Ingress ${APP.namespace}/${APP.name} shows ${address}, the entrypoint's IP`);
+    else r.fail('Ingress ADDRESS', address ? `shows ${address}, not the entrypoint's ${demo.entrypointIp}` : 'the ingress engine wrote no status.loadBalancer');
     r.command(`kubectl get ingress -n ${APP.namespace}`, await cp.kubectl(['get', 'ingress', '-n', APP.namespace]));
   } else {
     r.fail(`curl http://${APP.host}/ via the entrypoint`, `the entrypoint Service ${ENTRYPOINT.namespace}/${ENTRYPOINT.name} has no IP`);

@@ -106,6 +106,7 @@ describe.skipIf(skipReason !== null)(`npm run demo --once${skipReason ? ` (skipp
       expect(out).toMatch(/\$ ip netns exec mgl-\w+-client curl -sS -m 3 http:\/\/198\.18\.0\.\d+\//);
       expect(out).toMatch(/\[ok\] +curl EXTERNAL-IP from the client: 4\/4 answered by the app/);
       expect(out).toMatch(/\[ok\] +curl http:\/\/hello\.demo\.test\/ via the entrypoint: answered by pod hello-[12]/);
+      expect(out).toMatch(/\[ok\] +Ingress ADDRESS: Ingress demo\/hello shows 198\.18\.0\.\d+, the entrypoint's IP/);
       expect(out).toMatch(/node[12]: 198\.18\.0\.\d+ on eth0 02:6d:67:00:00:0[bc] reason=takeover/);
       expect(out).toMatch(/reason=reply \(reply to 198\.18\.0\.1 /);
       expect(out).toMatch(/\$ kill -9 \d+ +# metalgate speaker on node[12]/);
