@@ -33,6 +33,10 @@ export const UPSTREAM_TIMEOUT_DEFAULTS: UpstreamTimeouts = { connectMs: 5_000, r
 /** TLS handshakes that take longer are dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+function parentOf(ts: tls.TLSSocket): net.Socket | undefined {
+  return (ts as unknown as { _parent?: net.Socket | null })._parent ?? undefined;
+}
+
 export class HttpEntrypoint implements HttpEntrypointApi {
   readonly name: string;
   private readonly core: EntrypointCore;
@@ -94,6 +98,9 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       this.serveSecure(socket, localPort);
       return;
     }
+    // TLS has no half-close: a client's FIN must end the handshake or the
+    // session (with allowHalfOpen the TLS layer would wait for its timeout).
+    socket.allowHalfOpen = false;
     this.ensureTls().emit('connection', socket);
   }
 
@@ -134,11 +141,18 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       ALPNProtocols: this.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     });
+    // The TLS socket takes over the accepted socket's handle; the accepted
+    // socket object itself never sees 'close', so destroy it when the TLS one
+    // goes (its listener counts it as open until then).
     server.on('secureConnection', (ts: tls.TLSSocket) => {
-      const raw = (ts as unknown as { _parent?: net.Socket })._parent;
+      const raw = parentOf(ts);
+      ts.once('close', () => raw?.destroy());
       this.serveSecure(ts, raw?.localPort ?? ts.localPort ?? 0);
     });
-    server.on('tlsClientError', (err: Error) => this.core.log.debug({ err: err.message }, 'TLS handshake failed'));
+    server.on('tlsClientError', (err: Error, ts: tls.TLSSocket) => {
+      this.core.log.debug({ err: err.message }, 'TLS handshake failed');
+      parentOf(ts)?.destroy();
+    });
     this.stopDefaultListener = certs.onDefaultChange((pair) => server.setSecureContext({ cert: pair.cert, key: pair.key }));
     this.tlsServer = server;
     return server;

@@ -118,8 +118,9 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.onGone = onGone;
     this.parser = new RequestHeadParser({ maxHeadBytes: core.limits.maxHeadBytes, maxHeaders: core.limits.maxHeaders });
     this.identity = { clientIp: ip, proto: tls ? 'https' : 'http', port: localPort, forwardedFor: core.forwardedFor };
-    // A client that half-closes after its request still gets the response.
-    socket.allowHalfOpen = true;
+    // A client that half-closes after its request still gets the response
+    // (plain TCP only: TLS has no half-close).
+    if (!tls) socket.allowHalfOpen = true;
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('end', this.onClientEnd);
