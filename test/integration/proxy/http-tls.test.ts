@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 /** The leaf certificate the server presents for `servername` (undefined: no SNI). */
-function presented(port: number, servername: string | undefined, alpn = ['http/1.1']): Promise<{ subject: string; san: string | undefined; alpn: string | false }> {
+function presented(port: number, servername: string | undefined, alpn = ['http/1.1']): Promise<{ subject: string; san: string | undefined; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({ host: LOOPBACK, port, rejectUnauthorized: false, ALPNProtocols: alpn, ...(servername !== undefined ? { servername } : {}) });
     s.once('secureConnect', () => {
