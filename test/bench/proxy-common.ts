@@ -57,6 +57,7 @@ export interface Started {
 
 /** Starts a process in the foreground; resolves once `ready(output)` or the port accepts. */
 export async function start(name: string, cmd: string, args: readonly string[], port: number, readyText?: string): Promise<Started> {
+  if (await accepts(port)) throw new Error(`port ${port} is already in use: stop what listens there first`);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -124,9 +125,9 @@ export function parseWrk(text: string): WrkResult {
   return { requests, rps, p50ms: pct('50'), p99ms: pct('99'), errors: errs.join('; ') };
 }
 
-export function wrk(url: string, connections: number, seconds: number, threads = 2): Promise<{ result: WrkResult; raw: string }> {
+export function wrk(url: string, connections: number, seconds: number, extra: readonly string[] = []): Promise<{ result: WrkResult; raw: string }> {
   return new Promise((resolve, reject) => {
-    const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', url];
+    const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', ...extra, url];
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -147,7 +148,7 @@ export interface Row {
 
 export function table(rows: readonly Row[], reference = 'nginx'): string {
   const lines = [
-    '| target | conns | req/s | p50 ms | p99 ms | CPU s / 100k req | req/s vs nginx | p99 vs nginx | load avg (1/5/15) | errors |',
+    `| target | conns | req/s | p50 ms | p99 ms | CPU s / 100k req | req/s vs ${reference} | p99 vs ${reference} | load avg (1/5/15) | errors |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const row of rows) {
@@ -161,10 +162,10 @@ export function table(rows: readonly Row[], reference = 'nginx'): string {
 }
 
 /** Runs wrk against url and measures the CPU of the process tree rooted at pid. */
-export async function measure(target: string, url: string, pid: number, connections: number, seconds: number): Promise<Row> {
+export async function measure(target: string, url: string, pid: number, connections: number, seconds: number, extra: readonly string[] = []): Promise<Row> {
   const load = loadAverage();
   const before = treeCpuSeconds(pid);
-  const { result, raw } = await wrk(url, connections, seconds);
+  const { result, raw } = await wrk(url, connections, seconds, extra);
   const cpu = treeCpuSeconds(pid) - before;
   if (!(result.requests > 0)) throw new Error(`wrk against ${target} failed:\n${raw}`);
   return { target, connections, r: result, cpuPer100k: (cpu / result.requests) * 100_000, load };

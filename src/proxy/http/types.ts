@@ -293,11 +293,11 @@ export interface ClientTimeouts {
 }
 
 export interface UpstreamPoolOptions {
-  /** Idle keep-alive sockets kept per endpoint. Default 64. */
+  /** Idle keep-alive sockets kept per endpoint. Default 320 (ingress-nginx's upstream-keepalive-connections). */
   readonly maxIdlePerEndpoint: number;
   /** An idle pooled socket is closed after this. Default 60 s (nginx keepalive_timeout for upstreams). */
   readonly idleMs: number;
-  /** Requests sent over one upstream socket before it is retired (nginx keepalive_requests). Default 1000. */
+  /** Requests sent over one upstream socket before it is retired (nginx keepalive_requests). Default 10 000. */
   readonly maxRequestsPerSocket: number;
 }
 

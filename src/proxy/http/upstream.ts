@@ -412,7 +412,10 @@ export class EndpointPool {
   }
 }
 
-export const POOL_DEFAULTS: UpstreamPoolOptions = { maxIdlePerEndpoint: 64, idleMs: 60_000, maxRequestsPerSocket: 1000 };
+// ingress-nginx keeps 320 idle upstream connections (upstream-keepalive-connections) and
+// retires one after 10000 requests; fewer idle slots than concurrent requests means a new
+// connection per request beyond them.
+export const POOL_DEFAULTS: UpstreamPoolOptions = { maxIdlePerEndpoint: 320, idleMs: 60_000, maxRequestsPerSocket: 10_000 };
 
 export class UpstreamPool {
   private readonly opts: UpstreamPoolOptions;

@@ -1,0 +1,156 @@
+// L4 benchmark: the same static backend (nginx answering "ok") direct and
+// through HAProxy (mode tcp), nginx (stream) and metalgate's TCP forwarder
+// (one process, and two SO_REUSEPORT workers), with wrk at 50 and 200
+// connections, twice: kept-alive connections (byte forwarding on long flows)
+// and "Connection: close" (a new proxied TCP connection per request).
+// Prints req/s, p50/p99, CPU seconds per 100k requests of each proxy's
+// process tree, ratios to HAProxy and the load average at each run.
+//
+//   node_modules/.bin/node test/bench/proxy-l4.ts [--seconds 10] [--conns 50,200] [--modes keepalive,close]
+//
+// Needs nginx with the stream module, haproxy and wrk:
+//   apt-get install -y nginx-light libnginx-mod-stream haproxy wrk
+
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadAverage, measure, requireTools, start, stop, table, wrk, type Row, type Started } from './proxy-common.ts';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
+}
+
+const SECONDS = Number(arg('seconds', '10'));
+const CONNS = arg('conns', '50,200').split(',').map(Number);
+const MODES = arg('modes', 'keepalive,close').split(',');
+const WARMUP_S = 2;
+const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+const P_BACKEND = 18091;
+const P_NGINX = 18092;
+const P_HAPROXY = 18093;
+const P_MG1 = 18094;
+const P_MG2 = 18095;
+
+requireTools(['nginx', 'haproxy', 'wrk']);
+if (!existsSync(STREAM_MODULE)) {
+  console.error(`missing ${STREAM_MODULE}: apt-get install -y libnginx-mod-stream`);
+  process.exit(2);
+}
+const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-l4-'));
+const mgScript = fileURLToPath(new URL('./proxy-metalgate.ts', import.meta.url));
+
+function conf(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const common = (name: string): string => `daemon off;
+pid ${dir}/${name}.pid;
+error_log ${dir}/${name}-error.log warn;
+events { worker_connections 8192; }
+`;
+
+const backendConf = conf(
+  'backend.conf',
+  `worker_processes 1;
+${common('backend')}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/b1; proxy_temp_path ${dir}/b2; fastcgi_temp_path ${dir}/b3; uwsgi_temp_path ${dir}/b4; scgi_temp_path ${dir}/b5;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  server { listen 127.0.0.1:${P_BACKEND} backlog=4096; location / { return 200 "ok"; } }
+}
+`,
+);
+
+const nginxConf = conf(
+  'nginx-stream.conf',
+  `load_module ${STREAM_MODULE};
+worker_processes auto;
+${common('nginx-stream')}
+stream {
+  server { listen 127.0.0.1:${P_NGINX} backlog=4096; proxy_pass 127.0.0.1:${P_BACKEND}; }
+}
+`,
+);
+
+const haproxyConf = conf(
+  'haproxy.cfg',
+  `global
+  nbthread 2
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend fe
+  bind 127.0.0.1:${P_HAPROXY}
+  default_backend be
+backend be
+  server s1 127.0.0.1:${P_BACKEND}
+`,
+);
+
+interface Target {
+  readonly name: string;
+  readonly port: number;
+  readonly launch: () => Promise<Started>;
+}
+
+let backend!: Started;
+const targets: Target[] = [
+  { name: 'direct', port: P_BACKEND, launch: async () => backend },
+  { name: 'haproxy', port: P_HAPROXY, launch: () => start('haproxy', 'haproxy', ['-db', '-f', haproxyConf], P_HAPROXY) },
+  { name: 'nginx', port: P_NGINX, launch: () => start('nginx', 'nginx', ['-p', dir, '-c', nginxConf, '-e', `${dir}/nginx-stream-error.log`], P_NGINX) },
+  {
+    name: 'metalgate',
+    port: P_MG1,
+    launch: () => start('metalgate', process.execPath, [mgScript, '--mode', 'tcp', '--port', String(P_MG1), '--backend', `127.0.0.1:${P_BACKEND}`], P_MG1, 'ready'),
+  },
+  {
+    name: 'metalgate x2',
+    port: P_MG2,
+    launch: () => start('metalgate x2', process.execPath, [mgScript, '--mode', 'tcp', '--port', String(P_MG2), '--backend', `127.0.0.1:${P_BACKEND}`, '--workers', '2'], P_MG2, 'ready'),
+  },
+];
+
+const running: Started[] = [];
+const rows: Row[] = [];
+try {
+  backend = await start('backend', 'nginx', ['-p', dir, '-c', backendConf, '-e', `${dir}/backend-error.log`], P_BACKEND);
+  running.push(backend);
+  const procs = new Map<string, Started>();
+  for (const t of targets) {
+    const p = await t.launch();
+    procs.set(t.name, p);
+    if (p !== backend) running.push(p);
+  }
+  console.log(`# proxy-l4: wrk -t2 -d${SECONDS}s --latency, loopback, load avg at start ${loadAverage()}`);
+  for (const mode of MODES) {
+    const extra = mode === 'close' ? ['-H', 'Connection: close'] : [];
+    for (const c of CONNS) {
+      for (const t of targets) {
+        const url = `http://127.0.0.1:${t.port}/`;
+        await wrk(url, c, WARMUP_S, extra);
+        const row = await measure(`${t.name} (${mode})`, url, procs.get(t.name)!.pid, c, SECONDS, extra);
+        rows.push(row);
+        console.log(`${row.target.padEnd(24)} c=${c}: ${Math.round(row.r.rps)} req/s p50 ${row.r.p50ms.toFixed(2)} ms p99 ${row.r.p99ms.toFixed(2)} ms cpu ${row.cpuPer100k.toFixed(2)} s/100k load ${row.load}${row.r.errors ? ` errors ${row.r.errors}` : ''}`);
+      }
+    }
+  }
+  console.log('');
+  for (const mode of MODES) {
+    console.log(`## ${mode === 'close' ? 'a new connection per request (Connection: close)' : 'kept-alive connections'}`);
+    console.log(table(rows.filter((r) => r.target.endsWith(`(${mode})`)), `haproxy (${mode})`));
+    console.log('');
+  }
+} finally {
+  for (const p of running.reverse()) await stop(p);
+  rmSync(dir, { recursive: true, force: true });
+}
