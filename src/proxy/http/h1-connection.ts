@@ -466,11 +466,13 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.reqDone = true;
     if (this.kind === K_BODY) this.disarm();
     this.up?.requestSent();
+    if (this.mirrors !== null) this.mirrorEnd();
   }
 
   private writeUp(buf: Buffer): void {
     const up = this.up;
     if (up === null || buf.length === 0) return;
+    if (this.mirrors !== null) this.mirrorBody(buf);
     if (!up.write(buf)) {
       this.waitUpDrain = true;
       if (this.kind === K_BODY) this.disarm();
@@ -502,6 +504,7 @@ export class H1Connection extends ProxyRequest implements Timed {
 
   protected rewind(): void {
     this.state = C_ROUTING;
+    if (this.mirrors !== null) this.dropMirrors(); // a retry is not mirrored twice
     this.pendChunk = null;
     this.pendOut = null;
     this.waitUpDrain = false;
@@ -541,9 +544,11 @@ export class H1Connection extends ProxyRequest implements Timed {
       });
     }
     this.state = C_FORWARD;
+    if (this.mwRan > 0) this.startMirrors(head);
     const held = this.held;
     if (this.reqDone || held === null) {
       up.write(head);
+      if (this.mirrors !== null && this.reqDone) this.mirrorEnd();
       if (this.reqDone) {
         up.requestSent();
       } else if (this.clientEnded) {

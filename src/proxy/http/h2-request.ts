@@ -34,6 +34,7 @@ const NOT_FORWARDED = new Set([
 ]);
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
 
 export class H2Request extends ProxyRequest {
   private readonly req: Http2ServerRequest;
@@ -146,9 +147,12 @@ export class H2Request extends ProxyRequest {
     }
     if (edits !== undefined) head += edits.lines();
     head += '\r\n';
-    up.write(Buffer.from(head, 'latin1'));
+    const headBuf = Buffer.from(head, 'latin1');
+    up.write(headBuf);
+    if (this.mwRan > 0) this.startMirrors(headBuf);
     if (this.bodyless) {
       up.requestSent();
+      if (this.mirrors !== null) this.mirrorEnd();
       return;
     }
     if (!this.listening) {
@@ -171,13 +175,20 @@ export class H2Request extends ProxyRequest {
     if (up === null) return;
     let ok: boolean;
     if (this.chunkedUp) {
+      const size = Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1');
       up.socket.cork();
-      up.write(Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'));
+      up.write(size);
       up.write(chunk);
-      ok = up.write(Buffer.from('\r\n', 'latin1'));
+      ok = up.write(CRLF);
       up.socket.uncork();
+      if (this.mirrors !== null) {
+        this.mirrorBody(size);
+        this.mirrorBody(chunk);
+        this.mirrorBody(CRLF);
+      }
     } else {
       ok = up.write(chunk);
+      if (this.mirrors !== null) this.mirrorBody(chunk);
     }
     if (!ok) {
       this.req.pause();
@@ -191,6 +202,10 @@ export class H2Request extends ProxyRequest {
     if (up === null) return;
     if (this.chunkedUp) up.write(LAST_CHUNK);
     up.requestSent();
+    if (this.mirrors !== null) {
+      if (this.chunkedUp) this.mirrorBody(LAST_CHUNK);
+      this.mirrorEnd();
+    }
   };
 
   onUpstreamDrain(): void {

@@ -14,6 +14,7 @@ import { assertValidField } from '../http1/forward-headers.ts';
 import type { ResponseHead } from '../http1/response-head.ts';
 import type { DeadlineClock } from './clock.ts';
 import { HeaderEdits } from './header-edits.ts';
+import { MirrorCopy } from './mirror.ts';
 import type { BackendSeries, HttpMetrics } from './metrics.ts';
 import type { RequestLog } from './access-log.ts';
 import { ResponseEdit } from './response-edit.ts';
@@ -108,6 +109,10 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   protected retryDelayMs = 0;
   protected staleRetries = 0;
   protected up: UpstreamConn | null = null;
+  /** Mirror copies of the current request (null on the usual path). */
+  protected mirrors: MirrorCopy[] | null = null;
+  private mirrorTargets: ReadonlyArray<{ readonly backend: Backend; readonly percent: number }> | null = null;
+  private mirrorsEnded = false;
   protected t0 = 0;
   /** The request-target as received (for logs). */
   protected rawTarget = '/';
@@ -250,6 +255,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
 
   private prepareMiddlewares(mws: readonly Middleware[]): void {
     for (const mw of mws) {
+      if (mw.mirror !== undefined && mw.mirror.length > 0) this.mirrorTargets = this.mirrorTargets === null ? mw.mirror : [...this.mirrorTargets, ...mw.mirror];
       const r = mw.retry;
       if (r !== undefined && r.attempts > this.maxAttempts) {
         this.maxAttempts = r.attempts;
@@ -474,6 +480,39 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     return edit;
   }
 
+  /**
+   * Starts the mirror copies with the head just written upstream (first
+   * attempt only: a retry is not mirrored again).
+   */
+  protected startMirrors(head: Buffer): void {
+    const targets = this.mirrorTargets;
+    if (targets === null || this.attempts !== 1 || this.mirrors !== null) return;
+    const copies: MirrorCopy[] = [];
+    for (const t of targets) {
+      if (Math.random() * 100 >= t.percent) continue;
+      const m = MirrorCopy.start(this.core.pool, t.backend, this.core.metrics.backend(t.backend.name), this.clientIp, this.method, head, this.core.upstreamTimeouts);
+      if (m !== undefined) copies.push(m);
+    }
+    if (copies.length > 0) this.mirrors = copies;
+  }
+
+  protected mirrorBody(buf: Buffer): void {
+    for (const m of this.mirrors!) m.write(buf);
+  }
+
+  protected mirrorEnd(): void {
+    for (const m of this.mirrors!) m.end();
+    this.mirrorsEnded = true;
+  }
+
+  /** Lets complete copies finish on their own and cuts incomplete ones. */
+  protected dropMirrors(): void {
+    const ms = this.mirrors;
+    if (ms === null) return;
+    this.mirrors = null;
+    if (!this.mirrorsEnded) for (const m of ms) m.abort();
+  }
+
   /** Does a middleware retry on a 502 answer (before anything was sent)? */
   protected retriesOn502(): boolean {
     return this.maxAttempts > 1 && this.attempts < this.maxAttempts && this.replayable();
@@ -553,6 +592,9 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.retryDelayMs = 0;
     this.staleRetries = 0;
     this.up = null;
+    if (this.mirrors !== null) this.dropMirrors();
+    this.mirrorsEnded = false;
+    this.mirrorTargets = null;
     this.upstream = this.core.upstreamTimeouts;
     this.status = 0;
     this.bytesOut = 0;

@@ -273,6 +273,27 @@ describe('middlewares', () => {
     expect((JSON.parse(ok.body) as Echo).body).toBe('data');
   });
 
+  test('mirror: a copy (head and body) goes to the mirror, its answer is dropped; a dead mirror changes nothing', async () => {
+    const main = await backendOf('main');
+    const shadow = await backendOf('shadow');
+    const dead = new EndpointSetBackend({ name: 'ns/dead:80', endpoints: [endpoint(1)] });
+    const mirror: Middleware = { name: 'mirror', mirror: [{ backend: backendFor(shadow, 'ns/shadow:80'), percent: 100 }, { backend: dead, percent: 100 }] };
+    const p = await proxyWith({ router: ingressRouter([{ backend: backendFor(main), middlewares: [mirror] }]) });
+    const r1 = await get(p.port, '/m?x=1');
+    expect((JSON.parse(r1.body) as Echo).name).toBe('main');
+    const r2 = await get(p.port, '/post', { method: 'POST', body: 'mirrored body' });
+    expect((JSON.parse(r2.body) as Echo).body).toBe('mirrored body');
+    const { bytes } = await rawExchange(p.port, 'PUT /chunky HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+    expect((JSON.parse(readResponses(bytes)[0]!.body.toString()) as Echo).body).toBe('abc');
+    for (let i = 0; i < 50 && shadow.requests.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(shadow.requests.map((e) => [e.method, e.url, e.body])).toEqual([
+      ['GET', '/m?x=1', ''],
+      ['POST', '/post', 'mirrored body'],
+      ['PUT', '/chunky', 'abc'],
+    ]);
+    expect(shadow.requests[0]!.headers.host).toBe('a.example');
+  });
+
   test('sticky affinity key steers pick()', async () => {
     const one = await backendOf('one');
     const two = await backendOf('two');
