@@ -1,6 +1,7 @@
 // L7 benchmark: one static backend (nginx answering "ok") measured direct and
-// through nginx, HAProxy and metalgate (one process, and two SO_REUSEPORT
-// worker processes), each as a reverse proxy with keep-alive to the backend,
+// through nginx, HAProxy and metalgate (one process; two worker processes
+// each listening with SO_REUSEPORT; two workers fed accepted sockets by a
+// primary over IPC), each as a reverse proxy with keep-alive to the backend,
 // with wrk at 50 and 200 connections. Prints req/s, p50/p99 latency, CPU
 // seconds per 100k requests of each proxy's process tree (/proc utime+stime)
 // and the ratios to nginx, with the load average at each run.
@@ -32,6 +33,7 @@ const P_NGINX = 18082;
 const P_HAPROXY = 18083;
 const P_MG1 = 18084;
 const P_MG2 = 18085;
+const P_MG3 = 18086;
 
 requireTools(['nginx', 'haproxy', 'wrk']);
 const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-'));
@@ -143,6 +145,12 @@ const targets: Target[] = [
     port: P_MG2,
     launch: () => start('metalgate x2', nodeBin, [mgScript, '--port', String(P_MG2), '--backend', `127.0.0.1:${P_BACKEND}`, '--workers', '2'], P_MG2, 'ready'),
   },
+  {
+    name: 'metalgate x2 handoff',
+    port: P_MG3,
+    launch: () =>
+      start('metalgate x2 handoff', nodeBin, [mgScript, '--port', String(P_MG3), '--backend', `127.0.0.1:${P_BACKEND}`, '--workers', '2', '--accept', 'primary'], P_MG3, 'ready'),
+  },
 ];
 
 let backend!: Started;
@@ -165,7 +173,7 @@ try {
       await wrk(url, c, WARMUP_S); // JIT warm-up, pools filled
       const row = await measure(t.name, url, procs.get(t.name)!.pid, c, SECONDS);
       rows.push(row);
-      console.log(`${t.name.padEnd(13)} c=${c}: ${Math.round(row.r.rps)} req/s p50 ${row.r.p50ms.toFixed(2)} ms p99 ${row.r.p99ms.toFixed(2)} ms cpu ${row.cpuPer100k.toFixed(2)} s/100k load ${row.load}${row.r.errors ? ` errors ${row.r.errors}` : ''}`);
+      console.log(`${t.name.padEnd(21)} c=${c}: ${Math.round(row.r.rps)} req/s p50 ${row.r.p50ms.toFixed(2)} ms p99 ${row.r.p99ms.toFixed(2)} ms cpu ${row.cpuPer100k.toFixed(2)} s/100k load ${row.load}${row.r.errors ? ` errors ${row.r.errors}` : ''}`);
     }
   }
   console.log('');

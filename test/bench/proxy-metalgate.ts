@@ -4,9 +4,11 @@
 //
 //   node_modules/.bin/node test/bench/proxy-metalgate.ts --port 18084 --backend 127.0.0.1:18081 [--workers 2] [--mode http|tcp] [--sample 0.01]
 //
-// Workers: each process listens itself with SO_REUSEPORT (the kernel spreads
-// connections), no cluster primary in the data path. Prints "ready" once every
-// process listens.
+// Workers (--workers N): with --accept reuseport (default) each process listens
+// itself with SO_REUSEPORT and the kernel spreads connections; with --accept
+// primary one process listens and hands each accepted socket to a worker over
+// IPC (what a listener manager owning the bound sockets would do; the cost is
+// per connection, not per request). Prints "ready" once every process serves.
 
 import { fork } from 'node:child_process';
 import net from 'node:net';
@@ -27,6 +29,7 @@ const [bhost, bport] = arg('backend', '127.0.0.1:18081').split(':') as [string, 
 const workers = Number(arg('workers', '1'));
 const mode = arg('mode', 'http');
 const sample = Number(arg('sample', '0.01'));
+const accept = arg('accept', 'reuseport');
 const isChild = process.env.METALGATE_BENCH_CHILD === '1';
 
 if (workers > 1 && !isChild) {
@@ -34,7 +37,17 @@ if (workers > 1 && !isChild) {
   const children = Array.from({ length: workers }, () => {
     const c = fork(fileURLToPath(import.meta.url), process.argv.slice(2), { env: { ...process.env, METALGATE_BENCH_CHILD: '1' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     c.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready') && ++ready === workers) console.log('ready');
+      if (d.toString().includes('ready') && ++ready === workers) {
+        if (accept !== 'primary') {
+          console.log('ready');
+          return;
+        }
+        let next = 0;
+        const primary = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => {
+          children[next++ % workers]!.send('socket', s);
+        });
+        primary.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => console.log('ready'));
+      }
     });
     return c;
   });
@@ -56,7 +69,18 @@ if (workers > 1 && !isChild) {
     const ep = new HttpEntrypoint({ router: ingressRouter([{ backend }]), accessLogger: pino({ level: process.env.BENCH_ACCESS_LOG ? 'info' : 'silent' }), accessLogSampleRate: sample });
     server = net.createServer({ allowHalfOpen: true }, (s) => ep.handle(s, { tls: false }));
   }
-  server.listen({ port, host: '127.0.0.1', reusePort: workers > 1, backlog: 4096 }, () => console.log('ready'));
+  if (isChild && accept === 'primary') {
+    // Sockets come from the primary; they were paused on accept.
+    process.on('message', (msg, handle) => {
+      if (msg === 'socket' && handle instanceof net.Socket) {
+        server.emit('connection', handle);
+        handle.resume();
+      }
+    });
+    console.log('ready');
+  } else {
+    server.listen({ port, host: '127.0.0.1', reusePort: workers > 1, backlog: 4096 }, () => console.log('ready'));
+  }
   process.on('SIGTERM', () => process.exit(0));
   process.on('SIGINT', () => process.exit(0));
 }
