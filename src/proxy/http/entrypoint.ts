@@ -174,7 +174,12 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     });
     server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
       const sock = req.stream.session?.socket as (tls.TLSSocket & { metalgateLocalPort?: number }) | undefined;
-      new H2Request(this.core, req, res, sock?.metalgateLocalPort ?? sock?.localPort ?? 0).start();
+      try {
+        new H2Request(this.core, req, res, sock?.metalgateLocalPort ?? sock?.localPort ?? 0).start();
+      } catch (e) {
+        this.core.log.error({ err: e }, 'HTTP/2 request failed');
+        if (!req.stream.destroyed) req.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
     });
     this.h2Server = server;
     return server;

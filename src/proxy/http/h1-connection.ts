@@ -20,7 +20,7 @@ import type { Timed } from './clock.ts';
 import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { buildResponseHead, canPassResponseHead, type ClientFraming } from './response-head-out.ts';
-import { serializeSimpleResponse } from './simple-response.ts';
+import { errorResponse, serializeSimpleResponse } from './simple-response.ts';
 import type { SimpleResponse } from './types.ts';
 import {
   canCopyRequestHead,
@@ -224,6 +224,16 @@ export class H1Connection extends ProxyRequest implements Timed {
   // ------------------------------------------------------------------ client socket events
 
   private readonly onData = (chunk: Buffer): void => {
+    try {
+      this.dispatchData(chunk);
+    } catch (e) {
+      // A bug must cost this connection, not the process.
+      this.core.log.error({ err: e }, 'HTTP connection failed');
+      this.fail('internal-error');
+    }
+  };
+
+  private dispatchData(chunk: Buffer): void {
     switch (this.state) {
       case C_WAIT:
         this.readHead(chunk, 0);
@@ -239,7 +249,7 @@ export class H1Connection extends ProxyRequest implements Timed {
       default:
         return; // closing: drop
     }
-  };
+  }
 
   private readonly onClientEnd = (): void => {
     // The client sent all it will send; requests already received are still
@@ -802,7 +812,16 @@ export class H1Connection extends ProxyRequest implements Timed {
     }
     const close = this.closeAfter || !this.reqDone || this.core.draining;
     this.keepAfter = !close;
-    const out = serializeSimpleResponse(res, { close, head: this.method === 'HEAD' });
+    let out: Buffer;
+    try {
+      out = serializeSimpleResponse(res, { close, head: this.method === 'HEAD' });
+    } catch (e) {
+      // A middleware's answer with an invalid field (e.g. CR/LF in a value).
+      this.core.log.error({ err: e, route: this.routeName }, 'invalid response from a middleware or route');
+      this.status = 500;
+      this.failure ??= 'invalid-simple-response';
+      out = serializeSimpleResponse(errorResponse(500, 'internal server error: invalid response'), { close, head: this.method === 'HEAD' });
+    }
     this.bytesOut += out.length;
     this.writeClient(out);
     this.finishResponse();

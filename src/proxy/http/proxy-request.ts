@@ -331,7 +331,14 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   /** One attempt: pick an endpoint, take a pooled connection or open one. */
   protected dispatch(): void {
     const b = this.backend!;
-    const ep = b.pick(this.clientIp, this.affinityKey);
+    let ep: Endpoint | undefined;
+    try {
+      ep = b.pick(this.clientIp, this.affinityKey);
+    } catch (e) {
+      this.core.log.error({ err: e, backend: b.name }, 'backend pick failed');
+      this.answerError(500, 'internal server error: endpoint selection failed', 'pick-error');
+      return;
+    }
     if (ep === undefined) {
       this.answerError(503, 'service unavailable: no ready endpoint for this route', 'no-endpoint');
       return;

@@ -286,6 +286,15 @@ export class UpstreamConn implements Timed {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    try {
+      this.read(chunk);
+    } catch (e) {
+      // A bug (ours or an owner's) costs this exchange, not the process.
+      this.fail('bad-response', e instanceof Error ? e : undefined);
+    }
+  };
+
+  private read(chunk: Buffer): void {
     const owner = this.owner;
     if (owner === null || this.state === S_IDLE || this.state === S_DONE) {
       // Bytes nobody asked for: the connection is out of step.
@@ -381,7 +390,7 @@ export class UpstreamConn implements Timed {
         return;
       }
     }
-  };
+  }
 
   private complete(extraBytes: boolean): void {
     this.state = S_DONE;

@@ -215,6 +215,24 @@ describe('middlewares', () => {
     expect(a.requests.length).toBe(0);
   });
 
+  test('faulty plug-ins cost the request, not the process: an invalid answer, a throwing pick()', async () => {
+    const a = await backendOf();
+    const badAnswer: Middleware = { name: 'bad-answer', onRequest: () => ({ status: 302, headers: [['Location', '/x\r\nSet-Cookie: a=b']] }) };
+    const throwing = { name: 'ns/throws:80', protocol: 'http' as const, pick: () => { throw new Error('boom'); } };
+    const p = await proxyWith({
+      router: ingressRouter([
+        { path: '/answer', backend: backendFor(a), middlewares: [badAnswer] },
+        { path: '/pick', backend: throwing },
+        { backend: backendFor(a) },
+      ]),
+    });
+    const r1 = await get(p.port, '/answer');
+    expect(r1.status).toBe(500);
+    expect(r1.headers['set-cookie']).toBeUndefined();
+    expect((await get(p.port, '/pick')).status).toBe(500);
+    expect((await get(p.port, '/fine')).status).toBe(200);
+  });
+
   test('a body transform (gzip) re-frames the response chunked', async () => {
     const a = await backendOf();
     const gzip: Middleware = {
