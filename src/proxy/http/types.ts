@@ -212,10 +212,12 @@ export interface RequestOutcome {
  * once per request and the route's list is walked only when present.
  *
  * Order: onRequest of each middleware in order (a SimpleResponse stops the
- * walk and is answered; onResponse then runs for the middlewares before the
- * one that answered); pick + forward (with retry/mirror as declared);
- * onResponse in reverse order; onDone in reverse order, exactly once for each
- * middleware whose onRequest ran.
+ * walk and is answered; onResponse then runs, in reverse order, for the
+ * middlewares whose onRequest ran, the one that answered included); pick +
+ * forward (with retry/mirror as declared); onResponse in reverse order; onDone
+ * in reverse order, exactly once for each middleware whose onRequest ran.
+ * The proxy's own error answers (404 without route, 413, 502, 503, 504...)
+ * do not go through onResponse.
  */
 export interface Middleware {
   /** For logs, e.g. `ns-name@kubernetescrd`. */
