@@ -1,8 +1,7 @@
 import { CR, HOST, LF, SP, TARGET, TOKEN } from './char-classes.ts';
 import { HttpParseError, badRequest } from './errors.ts';
-import { FieldLineParser } from './field-lines.ts';
 import { ConnectionScan, TransferEncodingScan, parseContentLength } from './framing-fields.ts';
-import { HeadReader } from './head-reader.ts';
+import { IncrementalHeadParser } from './incremental-head-parser.ts';
 import { FIELD_STRIDE, HeaderFields, HeaderKind, KIND, VALUE_END, VALUE_START, equalsLower } from './header-fields.ts';
 
 export interface RequestLimits {
@@ -62,54 +61,21 @@ export function requestHasBody(head: RequestHead): boolean {
  * messages the caller handles the body (contentLength / ChunkedDecoder) and
  * pushes the remaining bytes again for the next pipelined request.
  */
-export class RequestHeadParser {
-  /** After push() returned a head: offset in that chunk just past the head. */
-  consumed = 0;
-
-  private readonly limits: RequestLimits;
-  private readonly reader: HeadReader;
-  private readonly fieldLines: FieldLineParser;
+export class RequestHeadParser extends IncrementalHeadParser<RequestHead> {
   private readonly te = new TransferEncodingScan();
   private readonly conn = new ConnectionScan();
 
+  /** push() throws HttpParseError with status 400, 431, 417, 501 or 505 on a bad head. */
   constructor(limits: Partial<RequestLimits> = {}) {
-    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
-    this.reader = new HeadReader(this.limits.maxHeadBytes, 400, 431, true);
-    this.fieldLines = new FieldLineParser(this.limits.maxHeaders, 400, 431);
+    super({ ...DEFAULT_REQUEST_LIMITS, ...limits }, 400, 431, true);
   }
 
-  /** Bytes held toward a head not yet complete (0 between messages). */
-  get pendingBytes(): number {
-    return this.reader.pendingBytes;
-  }
-
-  /** Drops any partial head. */
-  reset(): void {
-    this.reader.reset();
-  }
-
-  /** Throws HttpParseError (status 400, 431, 417, 501 or 505) on a bad head. */
-  push(chunk: Buffer, start = 0): RequestHead | null {
-    if (this.reader.idle) {
-      // Fast path: the whole head is usually in one chunk; parse it in place.
-      // Bounded by the size limit: a longer head falls through to the reader, which rejects it.
-      const head = this.parse(chunk, start, Math.min(chunk.length, start + this.limits.maxHeadBytes));
-      if (head !== null) {
-        this.consumed = this.fieldLines.end;
-        return head;
-      }
-    }
-    // The head straddles chunks: gather it, then parse the gathered copy.
-    const gathered = this.reader.push(chunk, start);
-    if (gathered === null) return null;
-    this.consumed = this.reader.end;
-    const head = this.parse(gathered, 0, gathered.length);
-    if (head === null) throw badRequest('INCOMPLETE', 'head ended early'); // cannot happen: it ends with an empty line
-    return head;
+  protected incomplete(): HttpParseError {
+    return badRequest('INCOMPLETE', 'head ended early');
   }
 
   /** Parses buf[start, end); null when the head goes on past `end`. */
-  private parse(buf: Buffer, start: number, end: number): RequestHead | null {
+  protected parse(buf: Buffer, start: number, end: number): RequestHead | null {
     // RFC 9112 §2.2: empty lines before the request-line are ignored.
     let p = start;
     while (p + 1 < end && buf[p] === CR && buf[p + 1] === LF) p += 2;

@@ -1,8 +1,7 @@
 import { CR, FIELD_VALUE, LF, SP } from './char-classes.ts';
 import { HttpParseError } from './errors.ts';
-import { FieldLineParser } from './field-lines.ts';
 import { ConnectionScan, TransferEncodingScan, parseContentLength } from './framing-fields.ts';
-import { HeadReader } from './head-reader.ts';
+import { IncrementalHeadParser } from './incremental-head-parser.ts';
 import { FIELD_STRIDE, HeaderFields, HeaderKind, KIND, VALUE_END, VALUE_START } from './header-fields.ts';
 
 export interface ResponseLimits {
@@ -57,48 +56,20 @@ const bad = (code: string, message: string) => new HttpParseError(code, 502, mes
  * A 1xx head is returned like any other; the caller forwards it and pushes the
  * remaining bytes again for the final response.
  */
-export class ResponseHeadParser {
-  consumed = 0;
-
-  private readonly limits: ResponseLimits;
-  private readonly reader: HeadReader;
-  private readonly fieldLines: FieldLineParser;
+export class ResponseHeadParser extends IncrementalHeadParser<ResponseHead> {
   private readonly te = new TransferEncodingScan();
   private readonly conn = new ConnectionScan();
 
   constructor(limits: Partial<ResponseLimits> = {}) {
-    this.limits = { ...DEFAULT_RESPONSE_LIMITS, ...limits };
-    this.reader = new HeadReader(this.limits.maxHeadBytes, 502, 502, false);
-    this.fieldLines = new FieldLineParser(this.limits.maxHeaders, 502, 502);
+    super({ ...DEFAULT_RESPONSE_LIMITS, ...limits }, 502, 502, false);
   }
 
-  get pendingBytes(): number {
-    return this.reader.pendingBytes;
-  }
-
-  reset(): void {
-    this.reader.reset();
-  }
-
-  push(chunk: Buffer, start = 0): ResponseHead | null {
-    if (this.reader.idle) {
-      // Bounded by the size limit: a longer head falls through to the reader, which rejects it.
-      const head = this.parse(chunk, start, Math.min(chunk.length, start + this.limits.maxHeadBytes));
-      if (head !== null) {
-        this.consumed = this.fieldLines.end;
-        return head;
-      }
-    }
-    const gathered = this.reader.push(chunk, start);
-    if (gathered === null) return null;
-    this.consumed = this.reader.end;
-    const head = this.parse(gathered, 0, gathered.length);
-    if (head === null) throw bad('INCOMPLETE', 'head ended early'); // cannot happen: it ends with an empty line
-    return head;
+  protected incomplete(): HttpParseError {
+    return bad('INCOMPLETE', 'head ended early');
   }
 
   /** Parses buf[start, end); null when the head goes on past `end`. */
-  private parse(buf: Buffer, start: number, end: number): ResponseHead | null {
+  protected parse(buf: Buffer, start: number, end: number): ResponseHead | null {
     // status-line = HTTP-version SP 3DIGIT SP [reason-phrase] CRLF; like Node we
     // also take "HTTP/1.1 200" CRLF without the second space.
     const s = start;
