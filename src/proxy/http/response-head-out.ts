@@ -7,6 +7,7 @@
 import { FIELD_STRIDE, HeaderKind, KIND, NAME_END, NAME_START, VALUE_END, VALUE_START, equalsLower } from '../http1/header-fields.ts';
 import type { ResponseHead } from '../http1/response-head.ts';
 import type { HeaderEdits } from './header-edits.ts';
+import { assembleHead, keepLine, namedIn } from './kept-lines.ts';
 
 const HOP_BY_HOP = new Uint8Array(16);
 for (const k of [HeaderKind.CONNECTION, HeaderKind.KEEP_ALIVE, HeaderKind.PROXY_CONNECTION, HeaderKind.TE, HeaderKind.TRAILER, HeaderKind.UPGRADE]) {
@@ -82,23 +83,9 @@ export function buildResponseHead(head: ResponseHead, opts: ResponseHeadOptions)
     const ne = f[o + NAME_END]!;
     if (options.length > 0 && namedIn(h.buf, ns, ne, options)) continue;
     if (edits !== undefined && edits.drops(h.buf, ns, ne)) continue;
-    const s = h.lineStart(i);
-    const e = h.lineEnd(i);
-    if (runs.length > 0 && runs[runs.length - 1] === s) runs[runs.length - 1] = e;
-    else runs.push(s, e);
-    size += e - s;
+    size += keepLine(runs, h.lineStart(i), h.lineEnd(i));
   }
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write(first, 0, 'latin1');
-  for (let r = 0; r < runs.length; r += 2) at += h.buf.copy(out, at, runs[r]!, runs[r + 1]!);
-  out.write(tail, at, 'latin1');
-  return out;
-}
-
-function namedIn(buf: Uint8Array, s: number, e: number, names: readonly string[]): boolean {
-  const n = e - s;
-  for (const o of names) if (o.length === n && equalsLower(buf, s, o)) return true;
-  return false;
+  return assembleHead(h.buf, runs, size, first, tail);
 }
 
 /**

@@ -9,6 +9,7 @@
 import { FIELD_STRIDE, HeaderKind, KIND, NAME_END, NAME_START, equalsLower } from '../http1/header-fields.ts';
 import type { RequestHead } from '../http1/request-head.ts';
 import type { HeaderEdits } from './header-edits.ts';
+import { assembleHead, keepLine, namedIn } from './kept-lines.ts';
 
 /** Per-connection facts for the forwarding fields. */
 export interface ForwardingIdentity {
@@ -158,23 +159,9 @@ export function rebuildRequestHead(head: RequestHead, opts: RebuildOptions): Buf
     }
     if (options.length > 0 && namedIn(h.buf, ns, ne, options)) continue;
     if (edits !== undefined && edits.drops(h.buf, ns, ne)) continue;
-    const s = h.lineStart(i);
-    const e = h.lineEnd(i);
-    if (runs.length > 0 && runs[runs.length - 1] === s) runs[runs.length - 1] = e;
-    else runs.push(s, e);
-    size += e - s;
+    size += keepLine(runs, h.lineStart(i), h.lineEnd(i));
   }
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write(first, 0, 'latin1');
-  for (let r = 0; r < runs.length; r += 2) at += h.buf.copy(out, at, runs[r]!, runs[r + 1]!);
-  out.write(tail, at, 'latin1');
-  return out;
-}
-
-function namedIn(buf: Uint8Array, s: number, e: number, names: readonly string[]): boolean {
-  const n = e - s;
-  for (const o of names) if (o.length === n && equalsLower(buf, s, o)) return true;
-  return false;
+  return assembleHead(h.buf, runs, size, first, tail);
 }
 
 /** The received X-Forwarded-For chain (append mode), "" when none. */
