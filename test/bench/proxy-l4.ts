@@ -1,6 +1,8 @@
 // L4 benchmark: the same static backend (nginx answering "ok") direct and
 // through HAProxy (mode tcp), nginx (stream) and metalgate's TCP forwarder
-// (one process, and two SO_REUSEPORT workers), with wrk at 50 and 200
+// (one process, and two SO_REUSEPORT workers; and the product path: a
+// ListenerManager bound from a Service and an EndpointSlice, picker and
+// metrics included, run as this script with --serve-manager), with wrk at 50 and 200
 // connections, twice: kept-alive connections (byte forwarding on long flows)
 // and "Connection: close" (a new proxied TCP connection per request).
 // Prints req/s, p50/p99, CPU seconds per 100k requests of each proxy's
@@ -33,30 +35,68 @@ const P_NGINX = 18092;
 const P_HAPROXY = 18093;
 const P_MG1 = 18094;
 const P_MG2 = 18095;
+const P_MGLM = 18096;
 
-requireTools(['nginx', 'haproxy', 'wrk']);
-if (!existsSync(STREAM_MODULE)) {
-  console.error(`missing ${STREAM_MODULE}: apt-get install -y libnginx-mod-stream`);
-  process.exit(2);
-}
-const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-l4-'));
-const mgScript = fileURLToPath(new URL('./proxy-metalgate.ts', import.meta.url));
-
-function conf(name: string, text: string): string {
-  const file = join(dir, name);
-  writeFileSync(file, text);
-  return file;
+if (process.argv.includes('--serve-manager')) {
+  await serveThroughListenerManager(Number(arg('port', '0')), Number(arg('backend-port', '0')));
+} else {
+  await main();
 }
 
-const common = (name: string): string => `daemon off;
+/** The product path: ListenerManager -> TcpListener -> TcpForwarder, with the picker and the metrics hooks. */
+async function serveThroughListenerManager(port: number, backendPort: number): Promise<void> {
+  const { pino } = await import('pino');
+  const { Registry } = await import('prom-client');
+  const { EndpointIndex } = await import('../../src/proxy/endpoints/endpoint-index.ts');
+  const { ListenerManager } = await import('../../src/proxy/listeners/listener-manager.ts');
+  const { ListenerMetrics } = await import('../../src/proxy/listeners/listener-metrics.ts');
+  const { listenerKey } = await import('../../src/proxy/listeners/listen-plan.ts');
+  const { DEFAULT_L4_SETTINGS } = await import('../../src/proxy/k8s/l4-annotations.ts');
+  const endpoints = new EndpointIndex('bench-node');
+  endpoints.upsertService({
+    metadata: { namespace: 'bench', name: 'backend', uid: 'bench-uid' },
+    spec: { type: 'LoadBalancer', ports: [{ name: 'http', port, protocol: 'TCP' }] },
+  });
+  endpoints.upsertSlice({
+    addressType: 'IPv4',
+    metadata: { namespace: 'bench', name: 'backend-1', labels: { 'kubernetes.io/service-name': 'backend' } },
+    ports: [{ name: 'http', port: backendPort, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'bench-node' }],
+  });
+  const manager = new ListenerManager({ log: pino({ level: 'silent' }), metrics: new ListenerMetrics(new Registry()), endpoints });
+  const key = listenerKey('TCP', '127.0.0.1', port);
+  manager.apply([{ key, ip: '127.0.0.1', port, protocol: 'TCP', service: 'bench/backend', serviceUid: 'bench-uid', portName: 'http', mode: 'l4', l4: DEFAULT_L4_SETTINGS }]);
+  const deadline = Date.now() + 10_000;
+  while (!manager.listening().includes(key) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  console.log(manager.listening().includes(key) ? 'ready' : 'not listening');
+  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
+}
+
+async function main(): Promise<void> {
+  requireTools(['nginx', 'haproxy', 'wrk']);
+  if (!existsSync(STREAM_MODULE)) {
+    console.error(`missing ${STREAM_MODULE}: apt-get install -y libnginx-mod-stream`);
+    process.exit(2);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-l4-'));
+  const mgScript = fileURLToPath(new URL('./proxy-metalgate.ts', import.meta.url));
+
+  function conf(name: string, text: string): string {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  }
+
+  const common = (name: string): string => `daemon off;
 pid ${dir}/${name}.pid;
 error_log ${dir}/${name}-error.log warn;
 events { worker_connections 8192; }
 `;
 
-const backendConf = conf(
-  'backend.conf',
-  `worker_processes 1;
+  const backendConf = conf(
+    'backend.conf',
+    `worker_processes 1;
 ${common('backend')}
 http {
   access_log off;
@@ -66,22 +106,22 @@ http {
   server { listen 127.0.0.1:${P_BACKEND} backlog=4096; location / { return 200 "ok"; } }
 }
 `,
-);
+  );
 
-const nginxConf = conf(
-  'nginx-stream.conf',
-  `load_module ${STREAM_MODULE};
+  const nginxConf = conf(
+    'nginx-stream.conf',
+    `load_module ${STREAM_MODULE};
 worker_processes auto;
 ${common('nginx-stream')}
 stream {
   server { listen 127.0.0.1:${P_NGINX} backlog=4096; proxy_pass 127.0.0.1:${P_BACKEND}; }
 }
 `,
-);
+  );
 
-const haproxyConf = conf(
-  'haproxy.cfg',
-  `global
+  const haproxyConf = conf(
+    'haproxy.cfg',
+    `global
   nbthread 2
   maxconn 8000
 defaults
@@ -95,62 +135,68 @@ frontend fe
 backend be
   server s1 127.0.0.1:${P_BACKEND}
 `,
-);
+  );
 
-interface Target {
-  readonly name: string;
-  readonly port: number;
-  readonly launch: () => Promise<Started>;
-}
-
-let backend!: Started;
-const targets: Target[] = [
-  { name: 'direct', port: P_BACKEND, launch: async () => backend },
-  { name: 'haproxy', port: P_HAPROXY, launch: () => start('haproxy', 'haproxy', ['-db', '-f', haproxyConf], P_HAPROXY) },
-  { name: 'nginx', port: P_NGINX, launch: () => start('nginx', 'nginx', ['-p', dir, '-c', nginxConf, '-e', `${dir}/nginx-stream-error.log`], P_NGINX) },
-  {
-    name: 'metalgate',
-    port: P_MG1,
-    launch: () => start('metalgate', process.execPath, [mgScript, '--mode', 'tcp', '--port', String(P_MG1), '--backend', `127.0.0.1:${P_BACKEND}`], P_MG1, 'ready'),
-  },
-  {
-    name: 'metalgate x2',
-    port: P_MG2,
-    launch: () => start('metalgate x2', process.execPath, [mgScript, '--mode', 'tcp', '--port', String(P_MG2), '--backend', `127.0.0.1:${P_BACKEND}`, '--workers', '2'], P_MG2, 'ready'),
-  },
-];
-
-const running: Started[] = [];
-const rows: Row[] = [];
-try {
-  backend = await start('backend', 'nginx', ['-p', dir, '-c', backendConf, '-e', `${dir}/backend-error.log`], P_BACKEND);
-  running.push(backend);
-  const procs = new Map<string, Started>();
-  for (const t of targets) {
-    const p = await t.launch();
-    procs.set(t.name, p);
-    if (p !== backend) running.push(p);
+  interface Target {
+    readonly name: string;
+    readonly port: number;
+    readonly launch: () => Promise<Started>;
   }
-  console.log(`# proxy-l4: wrk -t2 -d${SECONDS}s --latency, loopback, load avg at start ${loadAverage()}`);
-  for (const mode of MODES) {
-    const extra = mode === 'close' ? ['-H', 'Connection: close'] : [];
-    for (const c of CONNS) {
-      for (const t of targets) {
-        const url = `http://127.0.0.1:${t.port}/`;
-        await wrk(url, c, WARMUP_S, extra);
-        const row = await measure(`${t.name} (${mode})`, url, procs.get(t.name)!.pid, c, SECONDS, extra);
-        rows.push(row);
-        console.log(`${row.target.padEnd(24)} c=${c}: ${Math.round(row.r.rps)} req/s p50 ${row.r.p50ms.toFixed(2)} ms p99 ${row.r.p99ms.toFixed(2)} ms cpu ${row.cpuPer100k.toFixed(2)} s/100k load ${row.load}${row.r.errors ? ` errors ${row.r.errors}` : ''}`);
+
+  let backend!: Started;
+  const targets: Target[] = [
+    { name: 'direct', port: P_BACKEND, launch: async () => backend },
+    { name: 'haproxy', port: P_HAPROXY, launch: () => start('haproxy', 'haproxy', ['-db', '-f', haproxyConf], P_HAPROXY) },
+    { name: 'nginx', port: P_NGINX, launch: () => start('nginx', 'nginx', ['-p', dir, '-c', nginxConf, '-e', `${dir}/nginx-stream-error.log`], P_NGINX) },
+    {
+      name: 'metalgate',
+      port: P_MG1,
+      launch: () => start('metalgate', process.execPath, [mgScript, '--mode', 'tcp', '--port', String(P_MG1), '--backend', `127.0.0.1:${P_BACKEND}`], P_MG1, 'ready'),
+    },
+    {
+      name: 'metalgate x2',
+      port: P_MG2,
+      launch: () => start('metalgate x2', process.execPath, [mgScript, '--mode', 'tcp', '--port', String(P_MG2), '--backend', `127.0.0.1:${P_BACKEND}`, '--workers', '2'], P_MG2, 'ready'),
+    },
+    {
+      name: 'metalgate manager',
+      port: P_MGLM,
+      launch: () => start('metalgate manager', process.execPath, [fileURLToPath(import.meta.url), '--serve-manager', '--port', String(P_MGLM), '--backend-port', String(P_BACKEND)], P_MGLM, 'ready'),
+    },
+  ];
+
+  const running: Started[] = [];
+  const rows: Row[] = [];
+  try {
+    backend = await start('backend', 'nginx', ['-p', dir, '-c', backendConf, '-e', `${dir}/backend-error.log`], P_BACKEND);
+    running.push(backend);
+    const procs = new Map<string, Started>();
+    for (const t of targets) {
+      const p = await t.launch();
+      procs.set(t.name, p);
+      if (p !== backend) running.push(p);
+    }
+    console.log(`# proxy-l4: wrk -t2 -d${SECONDS}s --latency, loopback, load avg at start ${loadAverage()}`);
+    for (const mode of MODES) {
+      const extra = mode === 'close' ? ['-H', 'Connection: close'] : [];
+      for (const c of CONNS) {
+        for (const t of targets) {
+          const url = `http://127.0.0.1:${t.port}/`;
+          await wrk(url, c, WARMUP_S, extra);
+          const row = await measure(`${t.name} (${mode})`, url, procs.get(t.name)!.pid, c, SECONDS, extra);
+          rows.push(row);
+          console.log(`${row.target.padEnd(24)} c=${c}: ${Math.round(row.r.rps)} req/s p50 ${row.r.p50ms.toFixed(2)} ms p99 ${row.r.p99ms.toFixed(2)} ms cpu ${row.cpuPer100k.toFixed(2)} s/100k load ${row.load}${row.r.errors ? ` errors ${row.r.errors}` : ''}`);
+        }
       }
     }
-  }
-  console.log('');
-  for (const mode of MODES) {
-    console.log(`## ${mode === 'close' ? 'a new connection per request (Connection: close)' : 'kept-alive connections'}`);
-    console.log(table(rows.filter((r) => r.target.endsWith(`(${mode})`)), `haproxy (${mode})`));
     console.log('');
+    for (const mode of MODES) {
+      console.log(`## ${mode === 'close' ? 'a new connection per request (Connection: close)' : 'kept-alive connections'}`);
+      console.log(table(rows.filter((r) => r.target.endsWith(`(${mode})`)), `haproxy (${mode})`));
+      console.log('');
+    }
+  } finally {
+    for (const p of running.reverse()) await stop(p);
+    rmSync(dir, { recursive: true, force: true });
   }
-} finally {
-  for (const p of running.reverse()) await stop(p);
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -143,7 +143,9 @@ export class TcpListener {
 
   readonly #onConnection = (socket: net.Socket): void => {
     this.#sockets.add(socket);
-    socket.once('close', this.#forget);
+    // on, not once: 'close' comes once anyway, and once() wraps the listener
+    // in a new closure per connection.
+    socket.on('close', this.#forget);
     try {
       this.#handler(socket);
     } catch (err) {
