@@ -1,8 +1,41 @@
 // Metrics of the listeners and the L4 forwarding, registered in the process'
 // registry (the speaker's: speaker and proxy share one process and one
-// /metrics). Label children are resolved once per listener, so the per
-// connection cost is an increment, not a label lookup.
+// /metrics). The per connection counters are plain numbers: prom-client's
+// label children hash and validate their labels on every inc(), about ten
+// times per short connection; here each connection adds to a field, and a
+// metric's collect() (run when /metrics is read) moves the sums in.
 import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** What a prom-client label child offers: inc by a delta. */
+interface LabelChild {
+  inc(n: number): void;
+}
+
+/** A count kept in a plain number until the next scrape. */
+class PendingCount {
+  n = 0;
+  readonly child: LabelChild;
+
+  constructor(child: LabelChild) {
+    this.child = child;
+  }
+
+  inc(n = 1): void {
+    this.n += n;
+  }
+
+  dec(n = 1): void {
+    this.n -= n;
+  }
+
+  /** Moves the sum into prom-client (gauges take negative deltas). */
+  flush(): void {
+    const n = this.n;
+    if (n === 0) return;
+    this.n = 0;
+    this.child.inc(n);
+  }
+}
 
 export type UpstreamErrorReason =
   /** One connect attempt failed (another endpoint may be tried). */
@@ -23,32 +56,44 @@ export class ListenerMetrics {
   readonly upstreamErrors: Counter<'service' | 'port' | 'protocol' | 'reason'>;
   readonly listeners: Gauge<'mode' | 'state'>;
   readonly bindErrors: Counter<'code'>;
+  /** Per connection counts waiting for the next collect(). */
+  readonly #pending = new Map<string, PendingCount>();
 
   constructor(registry: Registry) {
     const registers = [registry];
+    const pending = this.#pending;
+    // Any of the four metrics being read flushes all of them: one pass, and
+    // a scrape sees counts taken at the same moment.
+    const collect = (): void => {
+      for (const p of pending.values()) p.flush();
+    };
     this.connections = new Counter({
       name: 'metalgate_proxy_l4_connections_total',
       help: 'L4 connections accepted (TCP) or flows opened (UDP), per Service port.',
       labelNames: ['service', 'port', 'protocol'],
       registers,
+      collect,
     });
     this.activeConnections = new Gauge({
       name: 'metalgate_proxy_l4_active_connections',
       help: 'L4 TCP connections open now, per Service port.',
       labelNames: ['service', 'port', 'protocol'],
       registers,
+      collect,
     });
     this.bytes = new Counter({
       name: 'metalgate_proxy_l4_bytes_total',
       help: 'Bytes forwarded, counted when a TCP connection or UDP flow ends; direction from_client or from_upstream.',
       labelNames: ['service', 'port', 'protocol', 'direction'],
       registers,
+      collect,
     });
     this.upstreamErrors = new Counter({
       name: 'metalgate_proxy_l4_upstream_errors_total',
       help: 'L4 upstream failures: connect_attempt_failed, connect_failed, no_endpoint, upstream_error, udp_dropped.',
       labelNames: ['service', 'port', 'protocol', 'reason'],
       registers,
+      collect,
     });
     this.listeners = new Gauge({
       name: 'metalgate_proxy_listeners',
@@ -62,6 +107,20 @@ export class ListenerMetrics {
       labelNames: ['code'],
       registers,
     });
+  }
+
+  /**
+   * @internal A plain-number count for one label set, flushed on collect;
+   * one per label set however often its listener is bound again.
+   */
+  pendingFor(metric: Counter<string> | Gauge<string>, metricName: string, ...labels: string[]): PendingCount {
+    const key = `${metricName}\u0000${labels.join('\u0000')}`;
+    let p = this.#pending.get(key);
+    if (p === undefined) {
+      p = new PendingCount(metric.labels(...labels));
+      this.#pending.set(key, p);
+    }
+    return p;
   }
 }
 
@@ -79,12 +138,12 @@ export interface PortCounters {
 }
 
 export function portCounters(m: ListenerMetrics, service: string, port: string, protocol: string): PortCounters {
-  const err = (reason: UpstreamErrorReason) => m.upstreamErrors.labels(service, port, protocol, reason);
+  const err = (reason: UpstreamErrorReason) => m.pendingFor(m.upstreamErrors, 'upstreamErrors', service, port, protocol, reason);
   return {
-    connections: m.connections.labels(service, port, protocol),
-    active: m.activeConnections.labels(service, port, protocol),
-    bytesFromClient: m.bytes.labels(service, port, protocol, 'from_client'),
-    bytesFromUpstream: m.bytes.labels(service, port, protocol, 'from_upstream'),
+    connections: m.pendingFor(m.connections, 'connections', service, port, protocol),
+    active: m.pendingFor(m.activeConnections, 'active', service, port, protocol),
+    bytesFromClient: m.pendingFor(m.bytes, 'bytes', service, port, protocol, 'from_client'),
+    bytesFromUpstream: m.pendingFor(m.bytes, 'bytes', service, port, protocol, 'from_upstream'),
     attemptFailed: err('connect_attempt_failed'),
     connectFailed: err('connect_failed'),
     noEndpoint: err('no_endpoint'),
