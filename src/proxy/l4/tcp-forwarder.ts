@@ -65,6 +65,9 @@ export interface TcpForwarderOptions {
   readonly connect?: (endpoint: Endpoint) => net.Socket;
 }
 
+/** Sweeps per shortest deadline: deadlines fire at most 1/4 late. */
+const SWEEPS_PER_DEADLINE = 4;
+
 export const TCP_FORWARDER_DEFAULTS = { connectTimeoutMs: 5_000, maxAttempts: 3, idleTimeoutMs: 600_000 } as const;
 
 function defaultConnect(endpoint: Endpoint): net.Socket {
@@ -89,7 +92,10 @@ export class TcpFlow {
   private readonly startedAt = performance.now();
   private readonly clientIp: string;
   private readonly clientPort: number;
-  private connectTimer: NodeJS.Timeout | undefined;
+  /** Forwarder tick of the last byte moved (or of the start): the idle clock. */
+  lastActiveTick: number;
+  /** Forwarder tick the current dial began at; -1 when not dialing. */
+  dialTick = -1;
   private isConnected = false;
   private finished = false;
 
@@ -98,6 +104,7 @@ export class TcpFlow {
     this.client = client;
     this.clientIp = client.remoteAddress ?? '';
     this.clientPort = client.remotePort ?? 0;
+    this.lastActiveTick = forwarder.tick;
   }
 
   /** Bytes held in user space for this flow (both directions): what backpressure keeps bounded. */
@@ -117,11 +124,8 @@ export class TcpFlow {
     c.setNoDelay(true); // a no-op when the server set noDelay already
     c.on('error', this.onClientError);
     c.on('close', this.onClientClose);
-    const idle = this.forwarder.idleTimeoutMs;
-    // The client socket's timer measures idleness of the whole flow: every
-    // byte of the flow is either read from it or written to it. The upstream
-    // gets its own only when the client is gone and a flush is pending.
-    if (idle > 0) c.setTimeout(idle, this.onIdle);
+    // No timer per flow: the forwarder's sweep checks the idle and connect
+    // deadlines against the ticks stamped here and on every chunk.
     this.attempt();
   }
 
@@ -148,13 +152,14 @@ export class TcpFlow {
     // this.upstream, which is the dialing socket until the attempt settles.
     sock.on('connect', this.onDialConnect);
     sock.on('error', this.onDialError);
-    this.connectTimer = setTimeout(this.onDialTimeout, f.connectTimeoutMs);
+    this.dialTick = f.tick;
+    f.dialing.add(this);
   }
 
   private settleDial(): net.Socket {
     const sock = this.upstream!;
-    clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
+    this.dialTick = -1;
+    this.forwarder.dialing.delete(this);
     sock.off('connect', this.onDialConnect);
     sock.off('error', this.onDialError);
     return sock;
@@ -165,7 +170,8 @@ export class TcpFlow {
     const endpoint = this.endpoint!;
     this.failedAttempt(this.settleDial(), endpoint, err);
   };
-  private readonly onDialTimeout = () => {
+  /** @internal Called by the sweep once the dial is past its deadline. */
+  readonly onDialTimeout = () => {
     const endpoint = this.endpoint!;
     this.failedAttempt(this.settleDial(), endpoint, new ConnectTimeoutError(endpoint, this.forwarder.connectTimeoutMs));
   };
@@ -213,14 +219,23 @@ export class TcpFlow {
 
   // Backpressure: a write over the high-water mark pauses the reader until
   // the writer drains.
+  // Every handler that moves bytes stamps the idle clock.
   private readonly onClientData = (chunk: Buffer) => {
+    this.lastActiveTick = this.forwarder.tick;
     if (!this.upstream!.write(chunk)) this.client.pause();
   };
   private readonly onUpstreamData = (chunk: Buffer) => {
+    this.lastActiveTick = this.forwarder.tick;
     if (!this.client.write(chunk)) this.upstream!.pause();
   };
-  private readonly onUpstreamDrain = () => this.client.resume();
-  private readonly onClientDrain = () => this.upstream!.resume();
+  private readonly onUpstreamDrain = () => {
+    this.lastActiveTick = this.forwarder.tick;
+    this.client.resume();
+  };
+  private readonly onClientDrain = () => {
+    this.lastActiveTick = this.forwarder.tick;
+    this.upstream!.resume();
+  };
 
   // A FIN from one side: pass it on with end() (the other direction stays
   // open: that is the half-close), unless the other side has sent its FIN
@@ -237,7 +252,8 @@ export class TcpFlow {
 
   private readonly onClientError = (err: Error) => this.finish('client-error', err);
   private readonly onUpstreamError = (err: Error) => this.finish('upstream-error', err);
-  private readonly onIdle = () => this.finish('idle-timeout', undefined);
+  /** @internal Called by the sweep. */
+  readonly onIdle = () => this.finish('idle-timeout', undefined);
 
   // A socket closes once both its directions are done (errors come first as
   // 'error'). Then the other side has nothing more to receive, but the last
@@ -249,17 +265,13 @@ export class TcpFlow {
 
   private finishAfterFlush(other: net.Socket | undefined): void {
     if (!this.isConnected || other === undefined || other.writableFinished || other.destroyed) this.finish('done', undefined);
-    else {
-      other.once('finish', this.onFlushed);
-      const idle = this.forwarder.idleTimeoutMs;
-      if (idle > 0 && other !== this.client) other.setTimeout(idle, this.onIdle);
-    }
+    else other.once('finish', this.onFlushed); // the idle sweep bounds the wait
   }
 
   private finish(reason: TcpCloseReason, error: Error | undefined): void {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.connectTimer);
+    if (this.dialTick >= 0) this.forwarder.dialing.delete(this);
     const c = this.client;
     const u = this.upstream;
     c.on('error', noop);
@@ -297,6 +309,17 @@ export class TcpForwarder {
   readonly pick: EndpointPicker;
   readonly connect: (endpoint: Endpoint) => net.Socket;
   private readonly flows = new Set<TcpFlow>();
+  /** @internal Flows dialing now (their connect deadline is swept). */
+  readonly dialing = new Set<TcpFlow>();
+  /** @internal Sweeps since the forwarder started: the coarse clock flows stamp. */
+  tick = 0;
+  // One interval per forwarder instead of two timers per flow (creating,
+  // refreshing and clearing them was a tenth of a short flow's CPU). A
+  // deadline of D ms fires between D and D + period after the last stamp.
+  private readonly sweepMs: number;
+  private readonly idleTicks: number;
+  private readonly connectTicks: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: TcpForwarderOptions) {
     this.pick = options.pick;
@@ -306,7 +329,25 @@ export class TcpForwarder {
     this.proxyProtocol = options.proxyProtocol;
     this.hooks = options.hooks ?? {};
     this.connect = options.connect ?? defaultConnect;
+    const shortest = this.idleTimeoutMs > 0 ? Math.min(this.idleTimeoutMs, this.connectTimeoutMs) : this.connectTimeoutMs;
+    this.sweepMs = Math.max(1, Math.floor(shortest / SWEEPS_PER_DEADLINE));
+    this.idleTicks = Math.ceil(this.idleTimeoutMs / this.sweepMs);
+    this.connectTicks = Math.ceil(this.connectTimeoutMs / this.sweepMs);
   }
+
+  private readonly sweep = (): void => {
+    if (this.flows.size === 0) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+      return;
+    }
+    const tick = ++this.tick;
+    // A stamp taken during tick k is past a deadline of N ticks once tick > k + N.
+    for (const flow of this.dialing) if (tick - flow.dialTick > this.connectTicks) flow.onDialTimeout();
+    if (this.idleTimeoutMs > 0) {
+      for (const flow of this.flows) if (tick - flow.lastActiveTick > this.idleTicks) flow.onIdle();
+    }
+  };
 
   /** Flows not yet closed. */
   get activeFlows(): number {
@@ -318,6 +359,10 @@ export class TcpForwarder {
     if (!client.allowHalfOpen) throw new TypeError('TcpForwarder needs a net.Server created with allowHalfOpen: true');
     const flow = new TcpFlow(this, client);
     this.flows.add(flow);
+    if (this.sweepTimer === undefined) {
+      this.sweepTimer = setInterval(this.sweep, this.sweepMs);
+      this.sweepTimer.unref();
+    }
     flow.start();
     return flow;
   }
