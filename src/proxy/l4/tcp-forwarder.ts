@@ -2,10 +2,11 @@
 // on the next endpoint, connect timeout), then copy bytes both ways with
 // 'data' + write, pausing the reader while the writer is over its high-water
 // mark (backpressure: buffering stays at the sockets' high-water marks),
-// half-close passed through in each direction, one idle timer, and every path
-// ends with both sockets destroyed. Not stream.pipe: it registers and removes
-// eight listeners per direction per flow, which cost about a third of the CPU
-// of a short connection (measured with test/bench/proxy-l4.ts).
+// half-close passed through in each direction, idle and connect deadlines
+// checked by one sweep per forwarder, and every path ends with both sockets
+// destroyed. Not stream.pipe: it registers and removes eight listeners per
+// direction per flow; a bare pipe forwarder spent about a fifth more CPU per
+// short connection than a bare 'data' + write one (wrk, Connection: close).
 
 import net from 'node:net';
 import type { Endpoint, EndpointPicker } from './endpoint.ts';
@@ -314,8 +315,9 @@ export class TcpForwarder {
   /** @internal Sweeps since the forwarder started: the coarse clock flows stamp. */
   tick = 0;
   // One interval per forwarder instead of two timers per flow (creating,
-  // refreshing and clearing them was a tenth of a short flow's CPU). A
-  // deadline of D ms fires between D and D + period after the last stamp.
+  // refreshing and clearing them cost about 5 us of user CPU per short
+  // flow). A deadline of D ms fires between D and D + period after the last
+  // stamp, period = shortest deadline / 4.
   private readonly sweepMs: number;
   private readonly idleTicks: number;
   private readonly connectTicks: number;
