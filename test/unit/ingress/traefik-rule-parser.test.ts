@@ -101,7 +101,7 @@ const INVALID: readonly [RuleSyntax, string, string][] = [
   ['v3', 'HostRegexp(`(?U)a`)', 'invalid regular expression `(?U)a` for HostRegexp: the ungreedy flag U is not supported at 11'],
   ['v3', 'QueryRegexp(`a`, `[`)', 'invalid regular expression `[` for QueryRegexp: missing closing ] at 17'],
   ['v3', 'PathRegexp(`a{1001}`)', 'invalid regular expression `a{1001}` for PathRegexp: invalid repeat count: {1001} at 11'],
-  ['v3', 'ClientIP(`10.0.0.0/33`)', 'invalid IP or CIDR `10.0.0.0/33` for ClientIP at 9'],
+  ['v3', 'ClientIP(`198.18.0.0/33`)', 'invalid IP or CIDR `198.18.0.0/33` for ClientIP at 9'],
   ['v3', 'ClientIP(`300.1.1.1`)', 'invalid IP or CIDR `300.1.1.1` for ClientIP at 9'],
   ['v3', 'ClientIP(`2001:db8::/129`)', 'invalid IP or CIDR `2001:db8::/129` for ClientIP at 9'],
   ['v3', 'ClientIP(`010.0.0.1`)', 'invalid IP or CIDR `010.0.0.1` for ClientIP at 9'],

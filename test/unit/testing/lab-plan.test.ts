@@ -209,7 +209,7 @@ describe('apiLoopbackAddress', () => {
   it('takes the loopback host and port the relays mirror', () => {
     expect(apiLoopbackAddress('https://127.0.0.1:41234')).toEqual({ host: '127.0.0.1', port: 41234 });
     expect(apiLoopbackAddress('https://127.0.0.2')).toEqual({ host: '127.0.0.2', port: 443 });
-    expect(() => apiLoopbackAddress('https://10.0.0.1:6443')).toThrow(/127\.x/);
+    expect(() => apiLoopbackAddress('https://198.18.0.1:6443')).toThrow(/127\.x/);
     expect(() => apiLoopbackAddress('https://localhost:6443')).toThrow(/127\.x/);
   });
 });

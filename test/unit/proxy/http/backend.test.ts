@@ -2,18 +2,18 @@ import { describe, expect, test, vi } from 'vitest';
 import { EndpointSetBackend, endpointAffinityKey } from '../../../../src/proxy/http/backend.ts';
 import type { Endpoint } from '../../../../src/proxy/http/types.ts';
 
-const ep = (n: number, ready = true): Endpoint => ({ ip: `10.0.0.${n}`, port: 8080, ready, serving: ready, terminating: !ready });
+const ep = (n: number, ready = true): Endpoint => ({ ip: `198.18.78.${n}`, port: 8080, ready, serving: ready, terminating: !ready });
 const ports = (b: EndpointSetBackend, ip: string, times: number) => Array.from({ length: times }, () => b.pick(ip)?.ip);
 
 describe('EndpointSetBackend', () => {
   test('round-robin over ready endpoints only; none ready is undefined', () => {
     const b = new EndpointSetBackend({ name: 'ns/s:80', endpoints: [ep(1), ep(2, false), ep(3)] });
-    expect(ports(b, 'c', 4)).toEqual(['10.0.0.1', '10.0.0.3', '10.0.0.1', '10.0.0.3']);
+    expect(ports(b, 'c', 4)).toEqual(['198.18.78.1', '198.18.78.3', '198.18.78.1', '198.18.78.3']);
     b.setEndpoints([ep(2, false)]);
     expect(b.pick('c')).toBeUndefined();
     expect(b.readyCount).toBe(0);
     b.setEndpoints([ep(4)]);
-    expect(b.pick('c')?.ip).toBe('10.0.0.4');
+    expect(b.pick('c')?.ip).toBe('198.18.78.4');
   });
 
   test('affinity key picks its endpoint while it is ready, else balancing goes on', () => {
@@ -21,9 +21,9 @@ describe('EndpointSetBackend', () => {
     const key = b.affinityKeyOf(ep(2));
     expect(key).toBe(endpointAffinityKey(ep(2)));
     expect(key).toMatch(/^[0-9a-f]{8}$/);
-    expect(ports(b, 'c', 3).map(() => b.pick('c', key)?.ip)).toEqual(['10.0.0.2', '10.0.0.2', '10.0.0.2']);
+    expect(ports(b, 'c', 3).map(() => b.pick('c', key)?.ip)).toEqual(['198.18.78.2', '198.18.78.2', '198.18.78.2']);
     b.setEndpoints([ep(1), ep(2, false), ep(3)]);
-    expect(b.pick('c', key)?.ip).not.toBe('10.0.0.2');
+    expect(b.pick('c', key)?.ip).not.toBe('198.18.78.2');
     expect(b.pick('c', 'unknown')).toBeDefined();
   });
 

@@ -45,51 +45,51 @@ describe('serviceEndpointSets', () => {
     {
       name: 'ready endpoints, nil conditions count as ready',
       svc: svc(),
-      slices: [slice('a', [{ ip: '10.0.0.2' }, { ip: '10.0.0.1', c: { ready: true } }])],
-      active: ['10.0.0.1:8080', '10.0.0.2:8080'],
+      slices: [slice('a', [{ ip: '198.18.77.2' }, { ip: '198.18.77.1', c: { ready: true } }])],
+      active: ['198.18.77.1:8080', '198.18.77.2:8080'],
       draining: [],
     },
     {
       name: 'not ready and not serving: nowhere',
       svc: svc(),
-      slices: [slice('a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', c: { ready: false } }, { ip: '10.0.0.3', c: { ready: false, serving: false, terminating: true } }])],
-      active: ['10.0.0.1:8080'],
+      slices: [slice('a', [{ ip: '198.18.77.1' }, { ip: '198.18.77.2', c: { ready: false } }, { ip: '198.18.77.3', c: { ready: false, serving: false, terminating: true } }])],
+      active: ['198.18.77.1:8080'],
       draining: [],
     },
     {
       name: 'serving && terminating: draining (no new work, keeps its connections)',
       svc: svc(),
-      slices: [slice('a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', c: { ready: false, serving: true, terminating: true } }])],
-      active: ['10.0.0.1:8080'],
-      draining: ['10.0.0.2:8080'],
+      slices: [slice('a', [{ ip: '198.18.77.1' }, { ip: '198.18.77.2', c: { ready: false, serving: true, terminating: true } }])],
+      active: ['198.18.77.1:8080'],
+      draining: ['198.18.77.2:8080'],
     },
     {
       name: 'serving nil defers to ready (false): terminating but not serving',
       svc: svc(),
-      slices: [slice('a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', c: { ready: false, terminating: true } }])],
-      active: ['10.0.0.1:8080'],
+      slices: [slice('a', [{ ip: '198.18.77.1' }, { ip: '198.18.77.2', c: { ready: false, terminating: true } }])],
+      active: ['198.18.77.1:8080'],
       draining: [],
     },
     {
       name: 'no ready endpoint: serving-terminating ones take new work (fallback)',
       svc: svc(),
-      slices: [slice('a', [{ ip: '10.0.0.2', c: { ready: false, serving: true, terminating: true } }])],
-      active: ['10.0.0.2:8080'],
+      slices: [slice('a', [{ ip: '198.18.77.2', c: { ready: false, serving: true, terminating: true } }])],
+      active: ['198.18.77.2:8080'],
       draining: [],
       fallback: true,
     },
     {
       name: 'ports matched by name, the slice port carries the target port',
       svc: svc({ ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'admin', port: 81, protocol: 'TCP' }] }),
-      slices: [slice('a', [{ ip: '10.0.0.1' }], [{ name: 'admin', port: 9000, protocol: 'TCP' }, { name: 'http', port: 8080, protocol: 'TCP' }])],
+      slices: [slice('a', [{ ip: '198.18.77.1' }], [{ name: 'admin', port: 9000, protocol: 'TCP' }, { name: 'http', port: 8080, protocol: 'TCP' }])],
       port: 'admin',
-      active: ['10.0.0.1:9000'],
+      active: ['198.18.77.1:9000'],
       draining: [],
     },
     {
       name: 'same name, other protocol: no match',
       svc: svc({ ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }),
-      slices: [slice('a', [{ ip: '10.0.0.1' }], [{ name: 'dns', port: 5353, protocol: 'TCP' }])],
+      slices: [slice('a', [{ ip: '198.18.77.1' }], [{ name: 'dns', port: 5353, protocol: 'TCP' }])],
       port: 'dns',
       active: [],
       draining: [],
@@ -97,56 +97,56 @@ describe('serviceEndpointSets', () => {
     {
       name: 'unnamed single port',
       svc: svc({ ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] }),
-      slices: [slice('a', [{ ip: '10.0.0.1' }], [{ port: 8080 }])],
+      slices: [slice('a', [{ ip: '198.18.77.1' }], [{ port: 8080 }])],
       port: '',
-      active: ['10.0.0.1:8080'],
+      active: ['198.18.77.1:8080'],
       draining: [],
     },
     {
       name: 'slice port without a number: numeric targetPort',
       svc: svc({ ports: [{ port: 80, protocol: 'TCP', targetPort: 8081 }] }),
-      slices: [slice('a', [{ ip: '10.0.0.1' }], [{}])],
+      slices: [slice('a', [{ ip: '198.18.77.1' }], [{}])],
       port: '',
-      active: ['10.0.0.1:8081'],
+      active: ['198.18.77.1:8081'],
       draining: [],
     },
     {
       name: 'slices of other Services, other namespaces and FQDN slices are ignored',
       svc: svc(),
       slices: [
-        slice('a', [{ ip: '10.0.0.1' }]),
-        slice('b', [{ ip: '10.0.0.2' }], undefined, { service: 'other' }),
-        slice('c', [{ ip: '10.0.0.3' }], undefined, { ns: 'elsewhere' }),
+        slice('a', [{ ip: '198.18.77.1' }]),
+        slice('b', [{ ip: '198.18.77.2' }], undefined, { service: 'other' }),
+        slice('c', [{ ip: '198.18.77.3' }], undefined, { ns: 'elsewhere' }),
         slice('d', [{ ip: 'example.com' }], undefined, { addressType: 'FQDN' }),
       ],
-      active: ['10.0.0.1:8080'],
+      active: ['198.18.77.1:8080'],
       draining: [],
     },
     {
       name: 'the same endpoint in two slices counts once, from the slice that sorts first',
       svc: svc(),
-      slices: [slice('b', [{ ip: '10.0.0.1', c: { ready: false, serving: true, terminating: true } }]), slice('a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }])],
-      active: ['10.0.0.1:8080', '10.0.0.2:8080'],
+      slices: [slice('b', [{ ip: '198.18.77.1', c: { ready: false, serving: true, terminating: true } }]), slice('a', [{ ip: '198.18.77.1' }, { ip: '198.18.77.2' }])],
+      active: ['198.18.77.1:8080', '198.18.77.2:8080'],
       draining: [],
     },
     {
       name: 'IPv4 and IPv6 slices together',
       svc: svc(),
-      slices: [slice('a', [{ ip: '10.0.0.1' }]), slice('b', [{ ip: '2001:db8::1' }], undefined, { addressType: 'IPv6' })],
-      active: ['10.0.0.1:8080', '[2001:db8::1]:8080'],
+      slices: [slice('a', [{ ip: '198.18.77.1' }]), slice('b', [{ ip: '2001:db8::1' }], undefined, { addressType: 'IPv6' })],
+      active: ['198.18.77.1:8080', '[2001:db8::1]:8080'],
       draining: [],
     },
     {
       name: 'externalTrafficPolicy Local: only this node',
       svc: svc({ externalTrafficPolicy: 'Local' }),
-      slices: [slice('a', [{ ip: '10.0.0.1', node: 'n1' }, { ip: '10.0.0.2', node: 'n2' }, { ip: '10.0.0.3' }])],
-      active: ['10.0.0.1:8080'],
+      slices: [slice('a', [{ ip: '198.18.77.1', node: 'n1' }, { ip: '198.18.77.2', node: 'n2' }, { ip: '198.18.77.3' }])],
+      active: ['198.18.77.1:8080'],
       draining: [],
     },
     {
       name: 'externalTrafficPolicy Local, no local endpoint: none at all',
       svc: svc({ externalTrafficPolicy: 'Local' }),
-      slices: [slice('a', [{ ip: '10.0.0.2', node: 'n2' }])],
+      slices: [slice('a', [{ ip: '198.18.77.2', node: 'n2' }])],
       active: [],
       draining: [],
     },
@@ -163,12 +163,12 @@ describe('serviceEndpointSets', () => {
   }
 
   test('endpoint details and Service settings', () => {
-    const sets = serviceEndpointSets(svc({ sessionAffinity: 'ClientIP', externalTrafficPolicy: 'Local' }), [slice('a', [{ ip: '10.0.0.1', node: 'n1' }])], {
+    const sets = serviceEndpointSets(svc({ sessionAffinity: 'ClientIP', externalTrafficPolicy: 'Local' }), [slice('a', [{ ip: '198.18.77.1', node: 'n1' }])], {
       nodeName: 'n1',
     });
     const set = sets.get('http')!;
     expect(set).toMatchObject({ service: 'app/web', portName: 'http', protocol: 'TCP', localOnly: true, affinityTimeoutMs: 10_800_000 });
-    expect(set.active[0]).toEqual({ ip: '10.0.0.1', port: 8080, key: '10.0.0.1:8080', nodeName: 'n1', podName: 'pod-10.0.0.1', ready: true, serving: true, terminating: false });
+    expect(set.active[0]).toEqual({ ip: '198.18.77.1', port: 8080, key: '198.18.77.1:8080', nodeName: 'n1', podName: 'pod-198.18.77.1', ready: true, serving: true, terminating: false });
     const custom = serviceEndpointSets(svc({ sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }), [], { nodeName: 'n1' });
     expect(custom.get('http')!.affinityTimeoutMs).toBe(60_000);
     expect(serviceEndpointSets(svc(), [], { nodeName: 'n1' }).get('http')!.affinityTimeoutMs).toBeUndefined();
@@ -181,22 +181,22 @@ describe('EndpointIndex', () => {
     const slot = index.slot('app/web', 'http');
     expect(slot.current.active).toEqual([]);
     index.upsertService(svc());
-    expect(index.upsertSlice(slice('a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }, { ip: '10.0.0.3' }]))).toBe(true);
+    expect(index.upsertSlice(slice('a', [{ ip: '198.18.77.1' }, { ip: '198.18.77.2' }, { ip: '198.18.77.3' }]))).toBe(true);
     const three = slot.current;
     expect(keys(three.active)).toHaveLength(3);
     // Scale down as the EndpointSlice controller does: terminating first, then gone.
     index.upsertSlice(
-      slice('a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', c: { ready: false, serving: true, terminating: true } }, { ip: '10.0.0.3', c: { ready: false, serving: true, terminating: true } }]),
+      slice('a', [{ ip: '198.18.77.1' }, { ip: '198.18.77.2', c: { ready: false, serving: true, terminating: true } }, { ip: '198.18.77.3', c: { ready: false, serving: true, terminating: true } }]),
     );
-    expect(keys(slot.current.active)).toEqual(['10.0.0.1:8080']);
-    expect(keys(slot.current.draining)).toEqual(['10.0.0.2:8080', '10.0.0.3:8080']);
+    expect(keys(slot.current.active)).toEqual(['198.18.77.1:8080']);
+    expect(keys(slot.current.draining)).toEqual(['198.18.77.2:8080', '198.18.77.3:8080']);
     expect(keys(three.active)).toHaveLength(3); // what an in-flight holder saw
     expect(index.slot('app/web', 'http')).toBe(slot);
     const v = slot.version;
     // Same content again: no swap.
     expect(
       index.upsertSlice(
-        slice('a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', c: { ready: false, serving: true, terminating: true } }, { ip: '10.0.0.3', c: { ready: false, serving: true, terminating: true } }]),
+        slice('a', [{ ip: '198.18.77.1' }, { ip: '198.18.77.2', c: { ready: false, serving: true, terminating: true } }, { ip: '198.18.77.3', c: { ready: false, serving: true, terminating: true } }]),
       ),
     ).toBe(false);
     expect(slot.version).toBe(v);
@@ -208,19 +208,19 @@ describe('EndpointIndex', () => {
     index.upsertService(svc({}, 'other'));
     const web = index.slot('app/web', 'http');
     const other = index.slot('app/other', 'http');
-    index.upsertSlice(slice('a', [{ ip: '10.0.0.1' }]));
-    index.upsertSlice(slice('b', [{ ip: '10.0.0.2' }]));
-    expect(keys(web.current.active)).toEqual(['10.0.0.1:8080', '10.0.0.2:8080']);
+    index.upsertSlice(slice('a', [{ ip: '198.18.77.1' }]));
+    index.upsertSlice(slice('b', [{ ip: '198.18.77.2' }]));
+    expect(keys(web.current.active)).toEqual(['198.18.77.1:8080', '198.18.77.2:8080']);
     index.removeSlice(slice('a', []));
-    expect(keys(web.current.active)).toEqual(['10.0.0.2:8080']);
-    index.upsertSlice(slice('b', [{ ip: '10.0.0.2' }], undefined, { service: 'other' }));
+    expect(keys(web.current.active)).toEqual(['198.18.77.2:8080']);
+    index.upsertSlice(slice('b', [{ ip: '198.18.77.2' }], undefined, { service: 'other' }));
     expect(keys(web.current.active)).toEqual([]);
-    expect(keys(other.current.active)).toEqual(['10.0.0.2:8080']);
+    expect(keys(other.current.active)).toEqual(['198.18.77.2:8080']);
     index.removeService('app/other');
     expect(other.current.active).toEqual([]);
-    index.reset([svc()], [slice('z', [{ ip: '10.0.0.9' }])]);
-    expect(keys(web.current.active)).toEqual(['10.0.0.9:8080']);
-    expect(keys(index.endpoints('app/web', 'http').active)).toEqual(['10.0.0.9:8080']);
+    index.reset([svc()], [slice('z', [{ ip: '198.18.77.9' }])]);
+    expect(keys(web.current.active)).toEqual(['198.18.77.9:8080']);
+    expect(keys(index.endpoints('app/web', 'http').active)).toEqual(['198.18.77.9:8080']);
   });
 
   test('slots are shared and counted: the last release drops one', () => {
@@ -239,11 +239,11 @@ describe('EndpointIndex', () => {
   test('Service changes that matter: policy Local, affinity, port renames', () => {
     const index = new EndpointIndex('n1');
     index.upsertService(svc());
-    index.upsertSlice(slice('a', [{ ip: '10.0.0.1', node: 'n1' }, { ip: '10.0.0.2', node: 'n2' }]));
+    index.upsertSlice(slice('a', [{ ip: '198.18.77.1', node: 'n1' }, { ip: '198.18.77.2', node: 'n2' }]));
     const slot = index.slot('app/web', 'http');
     expect(slot.current.active).toHaveLength(2);
     index.upsertService(svc({ externalTrafficPolicy: 'Local' }));
-    expect(keys(slot.current.active)).toEqual(['10.0.0.1:8080']);
+    expect(keys(slot.current.active)).toEqual(['198.18.77.1:8080']);
     index.upsertService(svc({ sessionAffinity: 'ClientIP' }));
     expect(slot.current.affinityTimeoutMs).toBe(10_800_000);
     index.upsertService(svc({ ports: [{ name: 'web', port: 80, protocol: 'TCP' }] }));
@@ -255,23 +255,23 @@ describe('EndpointPicker', () => {
   const index = () => {
     const i = new EndpointIndex('n1');
     i.upsertService(svc());
-    i.upsertSlice(slice('a', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }, { ip: '10.0.0.3' }]));
+    i.upsertSlice(slice('a', [{ ip: '198.18.77.1' }, { ip: '198.18.77.2' }, { ip: '198.18.77.3' }]));
     return i;
   };
 
   test('round robin over the active endpoints; none -> undefined', () => {
     const i = index();
     const p = new EndpointPicker(i.slot('app/web', 'http'));
-    expect([1, 2, 3, 4].map(() => p.pick()!.key)).toEqual(['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080', '10.0.0.1:8080']);
-    i.upsertSlice(slice('a', [{ ip: '10.0.0.1', c: { ready: false, serving: false } }]));
+    expect([1, 2, 3, 4].map(() => p.pick()!.key)).toEqual(['198.18.77.1:8080', '198.18.77.2:8080', '198.18.77.3:8080', '198.18.77.1:8080']);
+    i.upsertSlice(slice('a', [{ ip: '198.18.77.1', c: { ready: false, serving: false } }]));
     expect(p.pick()).toBeUndefined();
   });
 
   test('a swapped set applies to the next pick; draining endpoints get nothing new', () => {
     const i = index();
     const p = new EndpointPicker(i.slot('app/web', 'http'));
-    i.upsertSlice(slice('a', [{ ip: '10.0.0.1', c: { ready: false, serving: true, terminating: true } }, { ip: '10.0.0.4' }]));
-    for (let n = 0; n < 5; n++) expect(p.pick()!.key).toBe('10.0.0.4:8080');
+    i.upsertSlice(slice('a', [{ ip: '198.18.77.1', c: { ready: false, serving: true, terminating: true } }, { ip: '198.18.77.4' }]));
+    for (let n = 0; n < 5; n++) expect(p.pick()!.key).toBe('198.18.77.4:8080');
   });
 
   test('ClientIP affinity: sticky while active, sliding timeout, moves when the endpoint goes', () => {
@@ -292,7 +292,7 @@ describe('EndpointPicker', () => {
     expect(typeof after).toBe('string');
     // The remembered endpoint leaves: the client moves, and sticks to the new one.
     const stuck = p.pick('198.18.0.3')!.key;
-    const rest = ['10.0.0.1', '10.0.0.2', '10.0.0.3'].filter((ip) => `${ip}:8080` !== stuck).map((ip) => ({ ip }));
+    const rest = ['198.18.77.1', '198.18.77.2', '198.18.77.3'].filter((ip) => `${ip}:8080` !== stuck).map((ip) => ({ ip }));
     i.upsertSlice(slice('a', rest));
     const moved = p.pick('198.18.0.3')!.key;
     expect(moved).not.toBe(stuck);
