@@ -6,7 +6,8 @@
 
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { bindRetryDelayMs, shouldWarnBindFailure, type BindBackoff } from './bind-backoff.ts';
+import type { BindBackoff } from './bind-backoff.ts';
+import { BindRetry } from './bind-retry.ts';
 
 export type ListenerState = 'waiting' | 'listening' | 'closed';
 
@@ -35,8 +36,7 @@ export class TcpListener {
   readonly #opts: TcpListenerOptions;
   #handler: SocketHandler;
   #server: net.Server | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #retry: BindRetry;
   readonly #sockets = new Set<net.Socket>();
   readonly #forget: (this: net.Socket) => void;
 
@@ -44,6 +44,7 @@ export class TcpListener {
     this.key = opts.key;
     this.#opts = opts;
     this.#handler = handler;
+    this.#retry = new BindRetry(opts.key, opts.log, opts.backoff, (code) => opts.hooks?.onBindError?.(code));
     const sockets = this.#sockets;
     this.#forget = function (this: net.Socket) {
       sockets.delete(this);
@@ -65,15 +66,14 @@ export class TcpListener {
   }
 
   start(): void {
-    if (this.#state === 'waiting' && this.#server === undefined && this.#timer === undefined) this.#bind();
+    if (this.#state === 'waiting' && this.#server === undefined && !this.#retry.pending) this.#bind();
   }
 
   /** Stops accepting (the port is free when this resolves); open connections stay. */
   async stopAccepting(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#retry.cancel();
     const server = this.#server;
     this.#server = undefined;
     // close() releases the listening socket now; its callback would wait for
@@ -106,7 +106,9 @@ export class TcpListener {
       server.off('listening', onListening);
       if (this.#server !== server) return;
       this.#server = undefined;
-      this.#retry(err);
+      this.#retry.failed(err, () => {
+        if (this.#state !== 'closed') this.#bind();
+      });
     };
     const onListening = () => {
       server.off('error', onError);
@@ -116,29 +118,12 @@ export class TcpListener {
       }
       // Accept errors (EMFILE and the like) after the bind: the server goes on.
       server.on('error', (err: NodeJS.ErrnoException) => o.log.warn({ listener: this.key, err: err.message, code: err.code }, 'accept error'));
-      if (this.#failures > 0) o.log.info({ listener: this.key, afterFailures: this.#failures }, 'listening (after retrying the bind)');
-      else o.log.debug({ listener: this.key }, 'listening');
-      this.#failures = 0;
+      this.#retry.succeeded();
       this.#setState('listening');
     };
     server.once('error', onError);
     server.once('listening', onListening);
     server.listen({ host: o.ip, port: o.port, exclusive: true, backlog: 1024 });
-  }
-
-  #retry(err: NodeJS.ErrnoException): void {
-    const o = this.#opts;
-    this.#failures++;
-    const code = err.code ?? 'UNKNOWN';
-    o.hooks?.onBindError?.(code);
-    const delay = bindRetryDelayMs(this.#failures, o.backoff);
-    const fields = { listener: this.key, code, err: err.message, failures: this.#failures, retryInMs: delay };
-    if (shouldWarnBindFailure(this.#failures)) o.log.warn(fields, 'cannot bind yet; retrying');
-    else o.log.debug(fields, 'cannot bind yet; retrying');
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#state !== 'closed') this.#bind();
-    }, delay);
   }
 
   readonly #onConnection = (socket: net.Socket): void => {

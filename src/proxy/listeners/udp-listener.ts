@@ -6,7 +6,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { bindRetryDelayMs, shouldWarnBindFailure, type BindBackoff } from './bind-backoff.ts';
+import type { BindBackoff } from './bind-backoff.ts';
+import { BindRetry } from './bind-retry.ts';
 import type { ListenerState, SocketListenerHooks } from './tcp-listener.ts';
 
 export interface UdpListenerOptions {
@@ -25,12 +26,12 @@ export class UdpListener {
   #state: ListenerState = 'waiting';
   readonly #opts: UdpListenerOptions;
   #socket: dgram.Socket | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #retry: BindRetry;
 
   constructor(opts: UdpListenerOptions) {
     this.key = opts.key;
     this.#opts = opts;
+    this.#retry = new BindRetry(opts.key, opts.log, opts.backoff, (code) => opts.hooks?.onBindError?.(code));
   }
 
   get state(): ListenerState {
@@ -43,14 +44,13 @@ export class UdpListener {
   }
 
   start(): void {
-    if (this.#state === 'waiting' && this.#socket === undefined && this.#timer === undefined) this.#bind();
+    if (this.#state === 'waiting' && this.#socket === undefined && !this.#retry.pending) this.#bind();
   }
 
   close(): void {
     if (this.#state === 'closed') return;
     this.#setState('closed');
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#retry.cancel();
     const s = this.#socket;
     this.#socket = undefined;
     if (s !== undefined) {
@@ -77,17 +77,9 @@ export class UdpListener {
       }
       if (this.#socket !== socket) return;
       this.#socket = undefined;
-      this.#failures++;
-      const code = err.code ?? 'UNKNOWN';
-      o.hooks?.onBindError?.(code);
-      const delay = bindRetryDelayMs(this.#failures, o.backoff);
-      const fields = { listener: this.key, code, err: err.message, failures: this.#failures, retryInMs: delay };
-      if (shouldWarnBindFailure(this.#failures)) o.log.warn(fields, 'cannot bind yet; retrying');
-      else o.log.debug(fields, 'cannot bind yet; retrying');
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
+      this.#retry.failed(err, () => {
         if (this.#state !== 'closed') this.#bind();
-      }, delay);
+      });
     };
     const onListening = () => {
       socket.off('error', onError);
@@ -96,8 +88,7 @@ export class UdpListener {
         return;
       }
       socket.on('error', (err: Error) => o.log.warn({ listener: this.key, err: err.message }, 'UDP socket error'));
-      if (this.#failures > 0) o.log.info({ listener: this.key, afterFailures: this.#failures }, 'listening (after retrying the bind)');
-      this.#failures = 0;
+      this.#retry.succeeded();
       this.#setState('listening');
       o.onBound(socket);
     };
