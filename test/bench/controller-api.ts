@@ -9,15 +9,12 @@ import { performance } from 'node:perf_hooks';
 import { Controller, defaultControllerOptions } from '../../src/controller/controller.ts';
 import { createLogger, silentLogger } from '../../src/common/log.ts';
 import { kubeConfigFromString } from '../../src/kube/client.ts';
+import { percentile } from './bench-utils.ts';
 import { startControlPlane } from '../../src/testing/control-plane.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
 const NS = 'bench';
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 const cp = await startControlPlane({ progress: (l) => console.error(l) });
 try {
@@ -79,7 +76,7 @@ try {
   console.log(`controller against kube-apiserver ${cp.binDir.match(/k8s-v([\d.]+)/)?.[1] ?? ''}: ${N} Services, ${CONCURRENCY} concurrent creators`);
   console.log(`  all created after      ${(tCreated - t0).toFixed(0)} ms (${((N / (tCreated - t0)) * 1000).toFixed(0)} creates/s)`);
   console.log(`  all have IPs after     ${(tAll - t0).toFixed(0)} ms${missing ? ` (${missing} still without IP)` : ''}`);
-  console.log(`  create-to-IP latency   p50 ${pct(lat, 50).toFixed(1)} ms  p90 ${pct(lat, 90).toFixed(1)} ms  p99 ${pct(lat, 99).toFixed(1)} ms  max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+  console.log(`  create-to-IP latency   p50 ${percentile(lat, 0.5).toFixed(1)} ms  p90 ${percentile(lat, 0.9).toFixed(1)} ms  p99 ${percentile(lat, 0.99).toFixed(1)} ms  max ${lat[lat.length - 1]!.toFixed(1)} ms`);
   const ips = new Set((await core.listNamespacedService({ namespace: NS })).items.map((s) => s.status?.loadBalancer?.ingress?.[0]?.ip));
   console.log(`  unique IPs             ${ips.size} of ${N}`);
 } finally {

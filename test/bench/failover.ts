@@ -23,6 +23,7 @@ import { startControlPlane, type ControlPlane } from '../../src/testing/control-
 import { ECHO_SERVER_SCRIPT, Lab, type LabNode, type LabProcess } from '../../src/testing/lab.ts';
 import { labSkipReason, repoRoot } from '../../src/testing/netns-exec.ts';
 import { outages, type ProbeSample } from '../../src/testing/probe-stats.ts';
+import { percentile } from './bench-utils.ts';
 
 const VIP = '198.18.0.200';
 const PORT = 8080;
@@ -49,11 +50,6 @@ function argRounds(): number {
 }
 
 /** Nearest-rank percentile. */
-function percentile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
-
 async function holders(lab: Lab): Promise<string[]> {
   const out: string[] = [];
   for (const n of lab.nodes) {

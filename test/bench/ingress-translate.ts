@@ -9,8 +9,7 @@
 //
 //   node_modules/.bin/node test/bench/ingress-translate.ts [seconds-per-lookup-run]
 
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { heapMb, median, seededRandom, timeMs } from './bench-utils.ts';
 import type { V1Ingress, V1Service } from '@kubernetes/client-node';
 import { IngressCompiler } from '../../src/ingress/compile/ingress-compiler.ts';
 import type { HttpRequestInfo } from '../../src/ingress/match/request-view.ts';
@@ -27,30 +26,7 @@ const CANARIES = 100;
 const REQUESTS = 65_536;
 const N = 'nginx.ingress.kubernetes.io/';
 
-let gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) {
-  setFlagsFromString('--expose-gc');
-  gc = runInNewContext('gc') as () => void;
-}
-function heapMb(): number {
-  gc!();
-  gc!();
-  return process.memoryUsage().heapUsed / 1048576;
-}
-let seed = 4242;
-function rnd(n: number): number {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return (seed >>> 8) % n;
-}
-function timeMs(run: () => void): number {
-  const t = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+const rnd = seededRandom(4242);
 
 const exactHost = (i: number): string => `app${i}.team${i % 40}.example.com`;
 const wildcardSuffix = (i: number): string => `zone${i}.example.net`;

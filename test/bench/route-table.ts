@@ -10,8 +10,7 @@
 // Works with or without --expose-gc (it enables gc itself for the heap
 // figures).
 import { PerformanceObserver } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { collectGarbage, heapMb, median, seededRandom, timeMs } from './bench-utils.ts';
 import { compileTraefikRule, type CompiledTraefikRule } from '../../src/ingress/match/traefik-rule-compiler.ts';
 import { compileRouteTable, type RouteSpec, type RouteTable } from '../../src/ingress/match/route-table.ts';
 import type { HttpRequestInfo } from '../../src/ingress/match/request-view.ts';
@@ -25,24 +24,10 @@ const TRAEFIK_HOST_RULES = 480;
 const TRAEFIK_HOSTLESS_RULES = 20;
 const REQUESTS = 65_536;
 
-let gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) {
-  setFlagsFromString('--expose-gc');
-  gc = runInNewContext('gc') as () => void;
-}
+/** Deterministic PRNG so every run builds the same data. */
+const rnd = seededRandom(12345);
 
-function heapMb(): number {
-  gc!();
-  gc!();
-  return process.memoryUsage().heapUsed / 1048576;
-}
 
-/** Deterministic PRNG (LCG) so every run builds the same data. */
-let seed = 12345;
-function rnd(n: number): number {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return (seed >>> 8) % n;
-}
 
 interface Target {
   service: string;
@@ -186,16 +171,7 @@ function buildRequests(): { req: HttpRequestInfo; category: Category }[] {
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
-function timeMs(run: () => void): number {
-  const t = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
 
 /**
  * Lookups/s over `requests` for about `seconds`, measured in passes over the
@@ -216,7 +192,7 @@ async function lookupRate(
   for (let i = 0; i < 200_000; i++) table.lookup(requests[i & mask]!);
   let routed = 0;
   for (const r of requests) if (table.match(r) !== undefined) routed++;
-  gc!();
+  collectGarbage();
   await new Promise((r) => setImmediate(r));
   obs.observe({ entryTypes: ['gc'] });
   let sink = 0;
