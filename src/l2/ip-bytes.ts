@@ -2,7 +2,7 @@
 // bytes. Text to bytes happens when a frame is built (rare); bytes to text
 // on every received frame, so formatting is hand-rolled and allocation-light.
 
-import { Address6 } from 'ip-address';
+import { isParseError, parseIp } from '../config/ip-range.ts';
 
 const IPV4_PATTERN = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
@@ -36,18 +36,15 @@ export function writeIpv6(ip: string, target: Uint8Array, offset: number): void 
 }
 
 function parseIpv6Text(ip: string): Uint8Array {
-  if (ip.includes('/') || ip.includes('%') || !ip.includes(':')) {
-    throw new TypeError(`invalid IPv6 address: ${JSON.stringify(ip)}`);
-  }
-  let bytes: number[];
-  try {
-    bytes = new Address6(ip).toUnsignedByteArray();
-  } catch {
-    throw new TypeError(`invalid IPv6 address: ${JSON.stringify(ip)}`);
-  }
-  // toUnsignedByteArray drops leading zero bytes; right-align into 16.
+  // The project's one IP parser (src/config/ip-range.ts): no zones, no prefix.
+  const parsed = parseIp(ip);
+  if (isParseError(parsed) || parsed.family !== 6) throw new TypeError(`invalid IPv6 address: ${JSON.stringify(ip)}`);
   const result = new Uint8Array(16);
-  result.set(bytes, 16 - bytes.length);
+  let v = parsed.value;
+  for (let i = 15; i >= 0; i--) {
+    result[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
   return result;
 }
 
