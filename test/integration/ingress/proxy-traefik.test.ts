@@ -2,11 +2,13 @@
 // real L7 engine with echo backends.
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { waitFor } from '../helpers/cluster.ts';
 import { Harness, ingressRoute, middleware, traefikService, type Echo } from './harness.ts';
 
 const h = new Harness({ allowCrossNamespace: true });
 let mirrorEcho: Echo[];
 let flaky: Echo[];
+let slow: Echo[];
 const APR1 = 'test:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/'; // password "secret"
 
 function r(name: string, match: string, middlewares: string[], service = 'app', extra: Record<string, unknown> = {}) {
@@ -19,7 +21,7 @@ beforeAll(async () => {
   await h.service('ns', 'v1');
   await h.service('ns', 'v2');
   await h.service('ns', 'big', 1, { body: 'hello '.repeat(1000), contentType: 'text/plain' });
-  await h.service('ns', 'slow', 1, { delayMs: 300 });
+  slow = await h.service('ns', 'slow', 1, { delayMs: 1000 });
   mirrorEcho = await h.service('ns', 'shadow');
   flaky = await h.service('ns', 'flaky', 1, { reset: true });
   await h.service('other', 'remote');
@@ -143,7 +145,11 @@ describe('Traefik middlewares through the proxy', () => {
     expect(flaky[0]!.hits - before).toBe(3);
   });
   test('inFlightReq: the second concurrent request from a client gets 429', async () => {
-    const [x, y] = await Promise.all([h.request({ host: 'inflight.example.com' }), new Promise((r) => setTimeout(r, 50)).then(() => h.request({ host: 'inflight.example.com' }))]);
+    // The second request goes once the first has reached the (1 s) backend, not after a fixed sleep.
+    const before = slow[0]!.hits;
+    const first = h.request({ host: 'inflight.example.com' });
+    await waitFor(() => slow[0]!.hits > before, 'the first request to reach the backend', 5000, 5);
+    const [x, y] = await Promise.all([first, h.request({ host: 'inflight.example.com' })]);
     expect([x.status, y.status].sort()).toEqual([200, 429]);
     expect((await h.request({ host: 'inflight.example.com' })).status).toBe(200);
   });

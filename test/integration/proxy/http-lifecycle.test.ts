@@ -11,6 +11,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
 import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
 import type { Middleware } from '../../../src/proxy/http/types.ts';
+import { waitFor } from '../helpers/cluster.ts';
 import { LOOPBACK, endpoint, get, nodeBackend, rawExchange, readResponses, startProxy, type Backend, type Echo, type Proxy } from './http-harness.ts';
 
 // `ws` (a dependency of @kubernetes/client-node) has no type declarations here: the little used is declared.
@@ -109,8 +110,9 @@ describe('router swap and drain', () => {
     const one = await backendOf('one');
     const two = await backendOf('two');
     const p = await proxyWith({ router: ingressRouter([{ backend: backendFor(one) }]) });
-    const inFlight = Array.from({ length: 20 }, (_, i) => get(p.port, `/slow?ms=200&i=${i}`));
-    await new Promise((r) => setTimeout(r, 50));
+    // Swap only once every request has reached `one` (a fixed sleep raced a loaded CI machine).
+    const inFlight = Array.from({ length: 20 }, (_, i) => get(p.port, `/slow?ms=1000&i=${i}`));
+    await waitFor(() => one.requests.length === 20, 'all 20 requests to reach the first backend', 5000, 5);
     p.entrypoint.setRouter(ingressRouter([{ backend: backendFor(two) }]));
     const after = await get(p.port, '/after');
     const done = await Promise.all(inFlight);
