@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // metalgate: one binary, one subcommand per component.
+import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { createLogger } from './common/log.ts';
 import { formatHelp, parseFlags, unknownEnv, UsageError, type FlagSpec, type FlagValues } from './common/flags.ts';
@@ -127,7 +128,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const flags = parseFlags(cmd.flags, rest);
-    for (const name of unknownEnv(cmd.flags)) {
+    // Proxy workers run with their primary's flags: it has warned already.
+    for (const name of cluster.isWorker ? [] : unknownEnv(cmd.flags)) {
       process.stderr.write(`metalgate ${name}: warning: ${name} is not a setting of this command; ignored\n`);
     }
     if (flags.help) {

@@ -7,6 +7,8 @@ export interface HealthServerOptions {
   host: string;
   port: number;
   registry: Registry;
+  /** The page served at /metrics; default: the registry's. */
+  metrics?: () => Promise<string>;
   /** Liveness: the event loop turns and the process is not wedged. */
   healthy?: () => boolean;
   /** Readiness: caches synced, work can be done. Returns a reason when not ready. */
@@ -17,7 +19,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Serv
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
-      opts.registry.metrics().then(
+      (opts.metrics ? opts.metrics() : opts.registry.metrics()).then(
         (text) => {
           res.writeHead(200, { 'content-type': opts.registry.contentType });
           res.end(text);

@@ -10,6 +10,8 @@ import { startHealthServer } from './http-server.ts';
 export interface RunnableComponent {
   readonly name: string;
   readonly registry: Registry;
+  /** The /metrics page, when it is more than `registry` (metrics of worker processes merged in). */
+  readonly metrics?: () => Promise<string>;
   /** Undefined when ready. */
   notReadyReason(): string | undefined;
   start(): void | Promise<void>;
@@ -23,7 +25,7 @@ export async function runComponent(c: RunnableComponent, f: FlagValues, log: Log
   const port = Number(f['metrics-port']);
   const server =
     port > 0
-      ? await startHealthServer({ host: String(f['metrics-address']), port, registry: c.registry, ready: () => c.notReadyReason() })
+      ? await startHealthServer({ host: String(f['metrics-address']), port, registry: c.registry, ...(c.metrics ? { metrics: c.metrics } : {}), ready: () => c.notReadyReason() })
       : undefined;
   if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
   // Listen before starting: a SIGTERM during a slow start is not lost.

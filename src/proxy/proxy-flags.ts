@@ -2,8 +2,10 @@
 // process, see docs/architecture.md), and their translation into options.
 // Light on purpose: the CLI imports this table for every command. Booleans
 // default to false (`--flag=false` is not accepted by the parser).
+import { availableParallelism } from 'node:os';
 import { UsageError, type FlagSpec, type FlagValues } from '../common/flags.ts';
 import type { ProxyOptions } from './proxy.ts';
+import { AUTO_WORKER_CAP, proxyWorkerCount } from './workers/worker-count.ts';
 
 export const DEFAULT_ENTRYPOINT_SERVICE = 'metalgate-system/metalgate-ingress';
 export const DEFAULT_INGRESS_CLASS = 'metalgate';
@@ -17,12 +19,20 @@ export const proxyFlags: FlagSpec[] = [
   { name: 'default-certificate', type: 'string', help: 'namespace/name of a kubernetes.io/tls Secret for TLS clients no certificate matches (default: a generated self-signed one)' },
   { name: 'drain-grace', type: 'number', default: 10, help: 'on SIGTERM, before handing the IPs over: how long to keep serving while in-flight connections and requests finish, seconds' },
   { name: 'unbind-grace', type: 'number', default: 30, help: 'when an IP or port stops being served here, how long its open connections may run, seconds' },
+  {
+    name: 'proxy-workers',
+    type: 'string',
+    default: 'auto',
+    help: `proxy processes: 1 serves in the speaker's process; N > 1 starts N worker processes that each bind the owned IP:ports (SO_REUSEPORT); auto: one per usable CPU, at most ${AUTO_WORKER_CAP}`,
+  },
   { name: 'access-log-sample', type: 'number', default: 0.01, help: 'fraction of requests (L7) and connections (L4) written to the access log, 0 to 1' },
 ];
 
 export interface ProxyFlagOptions {
   enabled: boolean;
   http: boolean;
+  /** 1: in the speaker's process; more: worker processes. */
+  workers: number;
   defaultCertificate: string | undefined;
   /** Merged over defaultProxyOptions by the caller. */
   options: Pick<ProxyOptions, 'entrypoint' | 'ingressClass' | 'ingressWithoutClass' | 'drainGraceMs' | 'unbindGraceMs' | 'accessLogSampleRate'>;
@@ -42,8 +52,11 @@ export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
   };
   const sample = Number(f['access-log-sample']);
   if (!(sample >= 0 && sample <= 1)) throw new UsageError('--access-log-sample must be between 0 and 1');
+  const workers = proxyWorkerCount(String(f['proxy-workers'] ?? 'auto'), availableParallelism());
+  if (typeof workers !== 'number') throw new UsageError(workers.error);
   return {
     enabled: f['speaker-only'] !== true,
+    workers,
     http: f['ingress-l4'] !== true,
     defaultCertificate: nsName('default-certificate'),
     options: {

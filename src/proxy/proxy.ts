@@ -62,6 +62,13 @@ export interface ProxyOptions {
   debounceMs: number;
   /** Tests only: see ListenerManagerOptions.dialAddress. */
   dialAddress?: (ip: string) => string;
+  /** Bind with SO_REUSEPORT (this proxy is one of several worker processes). */
+  reusePort?: boolean;
+  /**
+   * Write Events about Services and Ingresses. Of several worker processes
+   * one reports, so a problem is one Event, not one per worker.
+   */
+  reportEvents?: boolean;
 }
 
 export const defaultProxyOptions: Omit<ProxyOptions, 'nodeName'> = {
@@ -97,7 +104,7 @@ export class Proxy {
   readonly #log: Logger;
   readonly #opts: ProxyOptions;
   readonly #http: ProxyHttpEngine | undefined;
-  readonly #events: EventRecorder;
+  readonly #events: EventRecorder | undefined;
   readonly #listeners: ListenerManager;
   /** Live Backends per Service port (the ServiceBackendSource of src/ingress/runtime). */
   readonly backends: ServiceBackends;
@@ -125,7 +132,7 @@ export class Proxy {
     this.registry = registry;
     this.metrics = new ListenerMetrics(registry);
     this.endpoints = new EndpointIndex(opts.nodeName);
-    this.#events = new EventRecorder(kc, log, 'metalgate-proxy', opts.nodeName);
+    this.#events = opts.reportEvents === false ? undefined : new EventRecorder(kc, log, 'metalgate-proxy', opts.nodeName);
     this.#listeners = new ListenerManager({
       log,
       metrics: this.metrics,
@@ -135,6 +142,7 @@ export class Proxy {
       unbindGraceMs: opts.unbindGraceMs,
       accessLogSampleRate: opts.accessLogSampleRate,
       ...(opts.dialAddress ? { dialAddress: opts.dialAddress } : {}),
+      reusePort: opts.reusePort === true,
     });
     this.backends = new ServiceBackends(this.endpoints, opts.dialAddress);
     this.#certs = http ? new CertificateSync(http.certificates, this.#events, log) : undefined;
@@ -363,7 +371,7 @@ export class Proxy {
       if (this.#reportedServices.has(id)) continue;
       const [namespace, name] = [p.service.slice(0, p.service.indexOf('/')), p.service.slice(p.service.indexOf('/') + 1)];
       this.#log.warn({ service: p.service, reason: p.reason }, p.message);
-      this.#events.emit({ apiVersion: 'v1', kind: 'Service', metadata: { namespace, name, uid: p.serviceUid } }, 'Warning', p.reason, p.message);
+      this.#events?.emit({ apiVersion: 'v1', kind: 'Service', metadata: { namespace, name, uid: p.serviceUid } }, 'Warning', p.reason, p.message);
     }
     this.#reportedServices = now;
   }
@@ -375,7 +383,7 @@ export class Proxy {
       now.add(id);
       if (this.#reportedIngresses.has(id)) continue;
       this.#log.warn({ ingress: `${p.ingress.namespace}/${p.ingress.name}`, reason: p.reason }, p.message);
-      this.#events.emit(
+      this.#events?.emit(
         { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { namespace: p.ingress.namespace, name: p.ingress.name, uid: p.ingress.uid } },
         'Warning',
         p.reason,

@@ -1,12 +1,12 @@
 // `metalgate speaker`: flags in, a running speaker out, until SIGTERM; then
 // a clean stop (Lease deleted, IPs handed over at once).
+import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { UsageError, type FlagValues } from '../common/flags.ts';
 import { runComponent } from '../common/run-component.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { ingressEngineFlagOptions, type IngressEngineFlagOptions } from '../ingress/k8s/ingress-flags.ts';
-import type { IngressController } from '../ingress/k8s/ingress-controller.ts';
-import type { Proxy } from '../proxy/proxy.ts';
 import { proxyFlagOptions, type ProxyFlagOptions } from '../proxy/proxy-flags.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { defaultSpeakerOptions, Speaker, type SpeakerOptions } from './speaker.ts';
@@ -46,22 +46,24 @@ export function speakerOptions(f: FlagValues): SpeakerOptions {
 const AFTER_HANDOVER_GRACE_MS = 1000;
 
 export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
+  if (cluster.isWorker) {
+    const { runProxyWorker } = await import('./proxy-worker.ts');
+    return runProxyWorker(f, log);
+  }
   const opts = speakerOptions(f);
   const px = proxyFlagOptions(f);
   const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
   const speaker = new Speaker(kc, log, opts);
-  // The proxy shares the process and the registry (docs/architecture.md).
-  const proxy = px.enabled ? await startProxyFor(speaker, kc, log, opts, px) : undefined;
-  const ingress = proxy && px.http ? await attachIngressFor(proxy, speaker, kc, log, opts, px, ingressEngineFlagOptions(f)) : undefined;
+  const proxy = px.enabled ? await startProxy(speaker, kc, log, opts, px, ingressEngineFlagOptions(f), f) : undefined;
   return runComponent(
     {
       name: 'speaker',
       registry: speaker.registry,
+      ...(proxy?.metrics ? { metrics: proxy.metrics } : {}),
       notReadyReason: () => speaker.notReadyReason() ?? proxy?.notReadyReason(),
       start: () => speaker.start(),
       async stop(failedStart) {
         if (failedStart) {
-          await ingress?.stop().catch(() => {});
           await speaker.stop().catch(() => {});
           await proxy?.stop(0);
           return;
@@ -72,7 +74,6 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
         await proxy?.settle();
         await speaker.stop();
         await proxy?.stop(AFTER_HANDOVER_GRACE_MS);
-        await ingress?.stop();
       },
     },
     f,
@@ -80,56 +81,73 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   );
 }
 
-async function startProxyFor(speaker: Speaker, kc: KubeConfig, log: Logger, opts: SpeakerOptions, px: ProxyFlagOptions) {
-  const { createProxy, defaultProxyOptions } = await import('../proxy/proxy.ts');
-  const proxy = createProxy(
-    kc,
-    log.child({ component: 'proxy' }),
-    {
-      ...defaultProxyOptions,
-      ...px.options,
-      ...(px.defaultCertificate !== undefined ? { defaultCertificate: px.defaultCertificate } : {}),
-      nodeName: opts.nodeName,
-      ownClassOnly: opts.ownClassOnly,
-      className: opts.className,
-    },
-    speaker.registry,
-    px.http,
-  );
-  // Subscribed before the speaker starts: no ownership event is missed.
-  proxy.start(speaker);
-  return proxy;
+/** The proxy as the speaker drives it, in its own process or in worker processes. */
+interface SpeakerProxy {
+  notReadyReason(): string | undefined;
+  settle(): Promise<unknown>;
+  stop(graceMs: number): Promise<void>;
+  /** The /metrics page when part of it lives in other processes. */
+  metrics?: () => Promise<string>;
 }
 
-/**
- * The full rule engine (Ingress with ingress-nginx annotations, Traefik CRDs)
- * replaces the proxy's minimal host+path router at its first compile; with
- * --ingress-minimal-router the proxy keeps its own.
- */
-async function attachIngressFor(
-  proxy: Proxy,
+async function startProxy(
   speaker: Speaker,
   kc: KubeConfig,
   log: Logger,
   opts: SpeakerOptions,
   px: ProxyFlagOptions,
   ing: IngressEngineFlagOptions,
-): Promise<IngressController | undefined> {
-  if (!ing.enabled) return undefined;
-  const [{ attachIngressEngine }, { EventRecorder }, bcrypt] = await Promise.all([
-    import('../ingress/k8s/attach-to-proxy.ts'),
-    import('../kube/events.ts'),
-    import('bcryptjs'),
-  ]);
-  const ingressLog = log.child({ component: 'ingress' });
-  const certificates = proxy.certificates;
-  return attachIngressEngine(kc, ingressLog, proxy, {
-    ...ing.options,
-    events: new EventRecorder(kc, ingressLog, 'metalgate-ingress', opts.nodeName),
-    entrypointService: px.options.entrypoint,
-    classes: { className: px.options.ingressClass, watchWithoutClass: px.options.ingressWithoutClass },
-    ...(certificates ? { certificates } : {}),
-    ...(ing.flaggerMetrics ? { flaggerMetrics: speaker.registry } : {}),
-    bcrypt: (password, hash) => bcrypt.default.compareSync(password, hash),
+  f: FlagValues,
+): Promise<SpeakerProxy> {
+  if (px.workers > 1) return startWorkers(speaker, log, px, f);
+  // The proxy shares the process and the registry (docs/architecture.md).
+  const { startProxyStack } = await import('./proxy-stack.ts');
+  // Subscribed before the speaker starts: no ownership event is missed.
+  const { proxy, ingress } = await startProxyStack(kc, log, speaker.registry, speaker, {
+    nodeName: opts.nodeName,
+    ownClassOnly: opts.ownClassOnly,
+    className: opts.className,
+    px,
+    ing,
+    reusePort: false,
+    report: true,
   });
+  return {
+    notReadyReason: () => proxy.notReadyReason(),
+    settle: () => proxy.settle(),
+    async stop(graceMs) {
+      await proxy.stop(graceMs);
+      await ingress?.stop();
+    },
+  };
+}
+
+/** --proxy-workers N > 1: the proxy runs in N processes of its own; this one announces and decides. */
+async function startWorkers(speaker: Speaker, log: Logger, px: ProxyFlagOptions, f: FlagValues): Promise<SpeakerProxy> {
+  const [{ ProxyWorkerPool }, { flagArgs }, { AggregatorRegistry }] = await Promise.all([
+    import('../proxy/workers/worker-pool.ts'),
+    import('../proxy/workers/flag-args.ts'),
+    import('prom-client'),
+  ]);
+  // The CLI next to this module (src/cli.ts, or dist/cli.js when built).
+  const here = import.meta.url;
+  const exec = fileURLToPath(new URL(`../cli${here.slice(here.lastIndexOf('.'))}`, here));
+  const pool = new ProxyWorkerPool({
+    count: px.workers,
+    exec,
+    args: ['speaker', ...flagArgs(f)],
+    log: log.child({ component: 'proxy-workers' }),
+    ownership: speaker,
+    registry: speaker.registry,
+  });
+  pool.start();
+  return {
+    notReadyReason: () => pool.notReadyReason(),
+    settle: () => pool.settle(px.options.drainGraceMs),
+    stop: (graceMs) => pool.stop(graceMs),
+    async metrics() {
+      const [own, workers] = await Promise.all([speaker.registry.getMetricsAsJSON(), pool.metrics()]);
+      return AggregatorRegistry.aggregate([own, ...workers]).metrics();
+    },
+  };
 }

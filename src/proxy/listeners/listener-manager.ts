@@ -46,6 +46,8 @@ export interface ListenerManagerOptions {
    * 127.x stand-in. Undefined (always, in production): the endpoint IP.
    */
   readonly dialAddress?: (ip: string) => string;
+  /** Bind with SO_REUSEPORT: set in proxy worker processes, which all bind the same addresses. */
+  readonly reusePort?: boolean;
 }
 
 export const DEFAULT_UNBIND_GRACE_MS = 30_000;
@@ -196,12 +198,12 @@ export class ListenerManager {
       suppressedWarnings: 0,
     };
     if (spec.protocol === 'UDP') {
-      const udp = new UdpListener({ ip: spec.ip, port: spec.port, key: spec.key, backoff, log, hooks, onBound: (socket) => this.#attachUdp(b, socket) });
+      const udp = new UdpListener({ ip: spec.ip, port: spec.port, key: spec.key, backoff, log, hooks, reusePort: this.#o.reusePort === true, onBound: (socket) => this.#attachUdp(b, socket) });
       b = { ...base, tcp: undefined, udp };
     } else {
       const entrypoint = spec.mode === 'l4' ? undefined : this.#o.entrypoint?.(spec.mode);
       const tcp = new TcpListener(
-        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks },
+        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true },
         entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(entrypoint, spec),
       );
       b = { ...base, tcp, udp: undefined };

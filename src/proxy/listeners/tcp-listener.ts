@@ -26,6 +26,8 @@ export interface TcpListenerOptions {
   readonly backoff: BindBackoff;
   readonly log: Logger;
   readonly hooks?: SocketListenerHooks;
+  /** SO_REUSEPORT: proxy worker processes each bind the same IP:port and the kernel spreads connections. */
+  readonly reusePort?: boolean;
 }
 
 export type SocketHandler = (socket: net.Socket) => void;
@@ -123,7 +125,7 @@ export class TcpListener {
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen({ host: o.ip, port: o.port, exclusive: true, backlog: 1024 });
+    server.listen({ host: o.ip, port: o.port, exclusive: true, backlog: 1024, reusePort: o.reusePort === true });
   }
 
   readonly #onConnection = (socket: net.Socket): void => {

@@ -17,6 +17,8 @@ export interface UdpListenerOptions {
   readonly backoff: BindBackoff;
   readonly log: Logger;
   readonly hooks?: SocketListenerHooks;
+  /** SO_REUSEPORT (proxy worker processes): the kernel keeps each flow (4-tuple) on one socket. */
+  readonly reusePort?: boolean;
   /** Called with the bound socket (attach the forwarder here). */
   readonly onBound: (socket: dgram.Socket) => void;
 }
@@ -65,7 +67,7 @@ export class UdpListener {
 
   #bind(): void {
     const o = this.#opts;
-    const socket = dgram.createSocket({ type: net.isIPv6(o.ip) ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = dgram.createSocket({ type: net.isIPv6(o.ip) ? 'udp6' : 'udp4', reuseAddr: false, reusePort: o.reusePort === true });
     this.#socket = socket;
     const onError = (err: NodeJS.ErrnoException) => {
       socket.off('listening', onListening);

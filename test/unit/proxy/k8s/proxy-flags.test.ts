@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { parseFlags, UsageError } from '../../../../src/common/flags.ts';
 import { proxyFlagOptions, proxyFlags } from '../../../../src/proxy/proxy-flags.ts';
@@ -9,6 +10,7 @@ describe('proxy flags', () => {
     expect(parse([])).toEqual({
       enabled: true,
       http: true,
+      workers: Math.min(4, availableParallelism()),
       defaultCertificate: undefined,
       options: {
         entrypoint: 'metalgate-system/metalgate-ingress',
@@ -26,6 +28,8 @@ describe('proxy flags', () => {
       METALGATE_INGRESS_WITHOUT_CLASS: 'true',
       METALGATE_ACCESS_LOG_SAMPLE: '1',
     });
+    expect(parse(['--proxy-workers', '3']).workers).toBe(3);
+    expect(parse([], { METALGATE_PROXY_WORKERS: '1' }).workers).toBe(1);
     expect(o).toMatchObject({ enabled: false, http: false, defaultCertificate: 'edge/wild-tls', options: { entrypoint: 'edge/gw', drainGraceMs: 2500, ingressWithoutClass: true, accessLogSampleRate: 1 } });
   });
 
@@ -34,6 +38,7 @@ describe('proxy flags', () => {
     [['--default-certificate', 'a/b/c'], /--default-certificate must be namespace\/name/],
     [['--drain-grace=-1'], /--drain-grace must be zero or more seconds/],
     [['--access-log-sample', '2'], /--access-log-sample must be between 0 and 1/],
+    [['--proxy-workers', '0'], /--proxy-workers must be "auto" or a whole number/],
   ])('%j is refused', (argv, message) => {
     expect(() => parse(argv)).toThrow(UsageError);
     expect(() => parse(argv)).toThrow(message);

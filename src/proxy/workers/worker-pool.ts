@@ -1,0 +1,189 @@
+// The primary's side of the proxy worker processes: forks them (node:cluster,
+// each running `metalgate speaker` in worker mode), relays every ownership
+// change to all of them, restarts one that dies (with backoff), and turns
+// their answers into the component's readiness, the drain sequence and one
+// /metrics page. Workers bind the owned IP:ports themselves with
+// SO_REUSEPORT; the primary holds no proxy socket, so a connection is never
+// passed between processes.
+
+import cluster, { type Worker } from 'node:cluster';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { OwnershipEvent, OwnershipSource } from '../listeners/manual-ownership.ts';
+import { isFromWorker, type FromWorker, type MetricsJson, type ToWorker } from './messages.ts';
+
+export interface ProxyWorkerPoolOptions {
+  readonly count: number;
+  /** The program and arguments a worker runs (the CLI, `speaker`, the primary's flags). */
+  readonly exec: string;
+  readonly args: readonly string[];
+  readonly log: Logger;
+  readonly ownership: OwnershipSource;
+  /** The primary's registry: the pool's own series go here. */
+  readonly registry: Registry;
+  /** Restart delay after a worker dies: doubles per quick death up to maxMs. */
+  readonly restartDelayMs?: { initial: number; max: number };
+}
+
+/** A worker that ran this long before dying restarts after the initial delay again. */
+const STABLE_AFTER_MS = 60_000;
+const METRICS_TIMEOUT_MS = 2_000;
+
+interface Slot {
+  readonly index: number;
+  worker: Worker | undefined;
+  /** null: ready; string: why not. */
+  ready: string | null;
+  startedAt: number;
+  delayMs: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+export class ProxyWorkerPool {
+  readonly #o: ProxyWorkerPoolOptions;
+  readonly #slots: Slot[];
+  readonly #waiting = new Map<number, (m: FromWorker) => void>();
+  #nextId = 1;
+  #stopping = false;
+  readonly #restarts: Counter;
+  readonly #live: Gauge;
+
+  constructor(o: ProxyWorkerPoolOptions) {
+    this.#o = o;
+    const initial = o.restartDelayMs?.initial ?? 1000;
+    this.#slots = Array.from({ length: o.count }, (_, index) => ({ index, worker: undefined, ready: 'starting', startedAt: 0, delayMs: initial, restartTimer: undefined }));
+    this.#restarts = new Counter({ name: 'metalgate_proxy_worker_restarts_total', help: 'Proxy worker processes restarted after they died', registers: [o.registry] });
+    const slots = this.#slots;
+    this.#live = new Gauge({
+      name: 'metalgate_proxy_workers',
+      help: 'Proxy worker processes running',
+      registers: [o.registry],
+      collect() {
+        this.set(slots.filter((s) => s.worker !== undefined).length);
+      },
+    });
+  }
+
+  start(): void {
+    cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args] });
+    this.#o.ownership.on('ownership', this.#relay);
+    for (const s of this.#slots) this.#fork(s);
+    this.#o.log.info({ workers: this.#o.count }, 'proxy worker processes starting');
+  }
+
+  notReadyReason(): string | undefined {
+    for (const s of this.#slots) {
+      if (s.worker === undefined) return `proxy worker ${s.index} is restarting`;
+      if (s.ready !== null) return `proxy worker ${s.index}: ${s.ready}`;
+    }
+    return undefined;
+  }
+
+  /** The workers' metrics (one JSON array each), for AggregatorRegistry.aggregate. */
+  async metrics(): Promise<MetricsJson[]> {
+    const live = this.#slots.filter((s) => s.worker !== undefined);
+    const answers = await Promise.all(live.map((s) => this.#ask(s, (id) => ({ mg: 'metrics', id }), METRICS_TIMEOUT_MS)));
+    return answers.flatMap((a) => (a?.mg === 'metrics' ? [a.metrics] : []));
+  }
+
+  /** Asks every worker to let its work in flight finish (up to graceMs); resolves with what is still busy. */
+  async settle(graceMs: number): Promise<number> {
+    const live = this.#slots.filter((s) => s.worker !== undefined);
+    const answers = await Promise.all(live.map((s) => this.#ask(s, (id) => ({ mg: 'settle', id, graceMs }), graceMs + 2000)));
+    return answers.reduce((sum, a) => sum + (a?.mg === 'settled' ? a.busy : 0), 0);
+  }
+
+  /** Drains and ends every worker: graceMs for work in flight, then a kill for any that did not exit. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#o.ownership.off('ownership', this.#relay);
+    const exits: Promise<void>[] = [];
+    for (const s of this.#slots) {
+      clearTimeout(s.restartTimer);
+      const w = s.worker;
+      if (w === undefined) continue;
+      exits.push(
+        new Promise<void>((resolve) => {
+          if (w.isDead()) return resolve();
+          const kill = setTimeout(() => {
+            this.#o.log.warn({ worker: s.index, pid: w.process.pid }, 'proxy worker did not stop in time: killing it');
+            w.process.kill('SIGKILL');
+          }, graceMs + 3000);
+          w.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          this.#send(w, { mg: 'stop', graceMs });
+        }),
+      );
+    }
+    await Promise.all(exits);
+  }
+
+  readonly #relay = (change: OwnershipEvent): void => {
+    for (const s of this.#slots) if (s.worker !== undefined) this.#send(s.worker, { mg: 'ownership', ip: change.ip, owned: change.owned });
+  };
+
+  #fork(s: Slot): void {
+    s.restartTimer = undefined;
+    const w = cluster.fork();
+    s.worker = w;
+    s.ready = 'starting';
+    s.startedAt = performance.now();
+    // Queued on the channel until the worker reads it: the first thing it learns.
+    this.#send(w, { mg: 'init', index: s.index, owned: this.#o.ownership.ownedIps(), report: s.index === 0 });
+    w.on('message', (m: unknown) => {
+      if (!isFromWorker(m)) return;
+      if (m.mg === 'ready') {
+        if (m.reason === null && s.ready !== null) this.#o.log.info({ worker: s.index, pid: w.process.pid }, 'proxy worker ready');
+        s.ready = m.reason;
+      } else if (m.mg === 'settled' || m.mg === 'metrics') {
+        const done = this.#waiting.get(m.id);
+        this.#waiting.delete(m.id);
+        done?.(m);
+      }
+    });
+    w.on('error', (err) => this.#o.log.warn({ worker: s.index, err: err.message }, 'proxy worker channel error'));
+    w.once('exit', (code, signal) => {
+      if (s.worker === w) s.worker = undefined;
+      if (this.#stopping) return;
+      const lived = performance.now() - s.startedAt;
+      const initial = this.#o.restartDelayMs?.initial ?? 1000;
+      if (lived > STABLE_AFTER_MS) s.delayMs = initial;
+      this.#o.log.error({ worker: s.index, pid: w.process.pid, code, signal, restartInMs: s.delayMs }, 'proxy worker died: restarting it');
+      this.#restarts.inc();
+      s.restartTimer = setTimeout(() => this.#fork(s), s.delayMs);
+      s.delayMs = Math.min(s.delayMs * 2, this.#o.restartDelayMs?.max ?? 30_000);
+    });
+  }
+
+  #send(w: Worker, m: ToWorker): void {
+    if (!w.isConnected()) return;
+    try {
+      w.send(m);
+    } catch {
+      // the worker is going away; its exit handler takes it from here
+    }
+  }
+
+  /** One request, one answer (or undefined at the timeout or if the worker dies). */
+  #ask(s: Slot, make: (id: number) => ToWorker, timeoutMs: number): Promise<FromWorker | undefined> {
+    const w = s.worker;
+    if (w === undefined) return Promise.resolve(undefined);
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const finish = (m: FromWorker | undefined) => {
+        clearTimeout(timer);
+        w.off('exit', onExit);
+        this.#waiting.delete(id);
+        resolve(m);
+      };
+      const onExit = () => finish(undefined);
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      w.once('exit', onExit);
+      this.#waiting.set(id, finish);
+      this.#send(w, make(id));
+    });
+  }
+}
