@@ -139,6 +139,11 @@ async function startWorkers(speaker: Speaker, log: Logger, px: ProxyFlagOptions,
     log: log.child({ component: 'proxy-workers' }),
     ownership: speaker,
     registry: speaker.registry,
+    // Announcing IPs nobody here can serve would blackhole them: hand them over (the SIGTERM path) and let the pod restart.
+    onGiveUp(reason) {
+      log.error({ reason }, 'proxy workers keep dying: handing the IPs over and exiting');
+      process.kill(process.pid, 'SIGTERM');
+    },
   });
   pool.start();
   return {

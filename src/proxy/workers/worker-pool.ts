@@ -24,7 +24,16 @@ export interface ProxyWorkerPoolOptions {
   readonly registry: Registry;
   /** Restart delay after a worker dies: doubles per quick death up to maxMs. */
   readonly restartDelayMs?: { initial: number; max: number };
+  /**
+   * Called once when workers keep dying (GIVE_UP_DEATHS within
+   * GIVE_UP_WINDOW_MS): a node that announces IPs it cannot serve
+   * blackholes them, so the speaker should hand them over and exit.
+   */
+  readonly onGiveUp?: (reason: string) => void;
 }
+
+export const GIVE_UP_DEATHS = 5;
+export const GIVE_UP_WINDOW_MS = 60_000;
 
 /** A worker that ran this long before dying restarts after the initial delay again. */
 const STABLE_AFTER_MS = 60_000;
@@ -46,6 +55,9 @@ export class ProxyWorkerPool {
   readonly #waiting = new Map<number, (m: FromWorker) => void>();
   #nextId = 1;
   #stopping = false;
+  /** When workers died recently (performance.now()), for the give-up rule. */
+  #deaths: number[] = [];
+  #gaveUp = false;
   readonly #restarts: Counter;
   readonly #live: Gauge;
 
@@ -153,6 +165,12 @@ export class ProxyWorkerPool {
       if (lived > STABLE_AFTER_MS) s.delayMs = initial;
       this.#o.log.error({ worker: s.index, pid: w.process.pid, code, signal, restartInMs: s.delayMs }, 'proxy worker died: restarting it');
       this.#restarts.inc();
+      const now = performance.now();
+      this.#deaths = [...this.#deaths.filter((t) => now - t < GIVE_UP_WINDOW_MS), now];
+      if (this.#deaths.length >= GIVE_UP_DEATHS && !this.#gaveUp) {
+        this.#gaveUp = true;
+        this.#o.onGiveUp?.(`${this.#deaths.length} proxy worker deaths within ${GIVE_UP_WINDOW_MS / 1000} s`);
+      }
       s.restartTimer = setTimeout(() => this.#fork(s), s.delayMs);
       s.delayMs = Math.min(s.delayMs * 2, this.#o.restartDelayMs?.max ?? 30_000);
     });
