@@ -1,7 +1,9 @@
 // L7 benchmark: one static backend (nginx answering "ok") measured direct and
-// through nginx, HAProxy and metalgate (one process; two worker processes
-// each listening with SO_REUSEPORT; two workers fed accepted sockets by a
-// primary over IPC), each as a reverse proxy with keep-alive to the backend,
+// through nginx, HAProxy and metalgate (the bare HTTP entrypoint in one
+// process and in two SO_REUSEPORT worker processes; and the product path,
+// proxy-product.ts: ListenerManager -> entrypoint -> Service backend, in one
+// process and as two workers like `--proxy-workers 2`), each as a reverse
+// proxy with keep-alive to the backend,
 // with wrk at 50 and 200 connections. Prints req/s, p50/p99 latency, CPU
 // seconds per 100k requests of each proxy's process tree (/proc utime+stime)
 // and the ratios to nginx, with the load average at each run.
@@ -34,11 +36,13 @@ const P_HAPROXY = 18083;
 const P_MG1 = 18084;
 const P_MG2 = 18085;
 const P_MG3 = 18086;
+const P_MG4 = 18087;
 
 requireTools(['nginx', 'haproxy', 'wrk']);
 const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-'));
 const nodeBin = process.execPath;
 const mgScript = fileURLToPath(new URL('./proxy-metalgate.ts', import.meta.url));
+const productScript = fileURLToPath(new URL('./proxy-product.ts', import.meta.url));
 
 function nginxConf(name: string, workers: string, body: string): string {
   const file = join(dir, `${name}.conf`);
@@ -146,10 +150,15 @@ const targets: Target[] = [
     launch: () => start('metalgate x2', nodeBin, [mgScript, '--port', String(P_MG2), '--backend', `127.0.0.1:${P_BACKEND}`, '--workers', '2'], P_MG2, 'ready'),
   },
   {
-    name: 'metalgate x2 handoff',
+    name: 'metalgate manager',
     port: P_MG3,
+    launch: () => start('metalgate manager', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG3), '--backend-port', String(P_BACKEND)], P_MG3, 'ready'),
+  },
+  {
+    name: 'metalgate manager x2',
+    port: P_MG4,
     launch: () =>
-      start('metalgate x2 handoff', nodeBin, [mgScript, '--port', String(P_MG3), '--backend', `127.0.0.1:${P_BACKEND}`, '--workers', '2', '--accept', 'primary'], P_MG3, 'ready'),
+      start('metalgate manager x2', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG4), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MG4, 'ready'),
   },
 ];
 

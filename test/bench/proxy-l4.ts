@@ -2,7 +2,8 @@
 // through HAProxy (mode tcp), nginx (stream) and metalgate's TCP forwarder
 // (one process, and two SO_REUSEPORT workers; and the product path: a
 // ListenerManager bound from a Service and an EndpointSlice, picker and
-// metrics included, run as this script with --serve-manager), with wrk at 50 and 200
+// metrics included, proxy-product.ts, in one process and as two workers like
+// `--proxy-workers 2`), with wrk at 50 and 200
 // connections, twice: kept-alive connections (byte forwarding on long flows)
 // and "Connection: close" (a new proxied TCP connection per request).
 // Prints req/s, p50/p99, CPU seconds per 100k requests of each proxy's
@@ -36,42 +37,9 @@ const P_HAPROXY = 18093;
 const P_MG1 = 18094;
 const P_MG2 = 18095;
 const P_MGLM = 18096;
+const P_MGLM2 = 18097;
 
-if (process.argv.includes('--serve-manager')) {
-  await serveThroughListenerManager(Number(arg('port', '0')), Number(arg('backend-port', '0')));
-} else {
-  await main();
-}
-
-/** The product path: ListenerManager -> TcpListener -> TcpForwarder, with the picker and the metrics hooks. */
-async function serveThroughListenerManager(port: number, backendPort: number): Promise<void> {
-  const { pino } = await import('pino');
-  const { Registry } = await import('prom-client');
-  const { EndpointIndex } = await import('../../src/proxy/endpoints/endpoint-index.ts');
-  const { ListenerManager } = await import('../../src/proxy/listeners/listener-manager.ts');
-  const { ListenerMetrics } = await import('../../src/proxy/listeners/listener-metrics.ts');
-  const { listenerKey } = await import('../../src/proxy/listeners/listen-plan.ts');
-  const { DEFAULT_L4_SETTINGS } = await import('../../src/proxy/k8s/l4-annotations.ts');
-  const endpoints = new EndpointIndex('bench-node');
-  endpoints.upsertService({
-    metadata: { namespace: 'bench', name: 'backend', uid: 'bench-uid' },
-    spec: { type: 'LoadBalancer', ports: [{ name: 'http', port, protocol: 'TCP' }] },
-  });
-  endpoints.upsertSlice({
-    addressType: 'IPv4',
-    metadata: { namespace: 'bench', name: 'backend-1', labels: { 'kubernetes.io/service-name': 'backend' } },
-    ports: [{ name: 'http', port: backendPort, protocol: 'TCP' }],
-    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'bench-node' }],
-  });
-  const manager = new ListenerManager({ log: pino({ level: 'silent' }), metrics: new ListenerMetrics(new Registry()), endpoints });
-  const key = listenerKey('TCP', '127.0.0.1', port);
-  manager.apply([{ key, ip: '127.0.0.1', port, protocol: 'TCP', service: 'bench/backend', serviceUid: 'bench-uid', portName: 'http', mode: 'l4', l4: DEFAULT_L4_SETTINGS }]);
-  const deadline = Date.now() + 10_000;
-  while (!manager.listening().includes(key) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  console.log(manager.listening().includes(key) ? 'ready' : 'not listening');
-  process.on('SIGTERM', () => process.exit(0));
-  process.on('SIGINT', () => process.exit(0));
-}
+await main();
 
 async function main(): Promise<void> {
   requireTools(['nginx', 'haproxy', 'wrk']);
@@ -81,6 +49,7 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-l4-'));
   const mgScript = fileURLToPath(new URL('./proxy-metalgate.ts', import.meta.url));
+  const productScript = fileURLToPath(new URL('./proxy-product.ts', import.meta.url));
 
   function conf(name: string, text: string): string {
     const file = join(dir, name);
@@ -161,7 +130,13 @@ backend be
     {
       name: 'metalgate manager',
       port: P_MGLM,
-      launch: () => start('metalgate manager', process.execPath, [fileURLToPath(import.meta.url), '--serve-manager', '--port', String(P_MGLM), '--backend-port', String(P_BACKEND)], P_MGLM, 'ready'),
+      launch: () => start('metalgate manager', process.execPath, [productScript, '--mode', 'tcp', '--port', String(P_MGLM), '--backend-port', String(P_BACKEND)], P_MGLM, 'ready'),
+    },
+    {
+      name: 'metalgate manager x2',
+      port: P_MGLM2,
+      launch: () =>
+        start('metalgate manager x2', process.execPath, [productScript, '--mode', 'tcp', '--port', String(P_MGLM2), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MGLM2, 'ready'),
     },
   ];
 
