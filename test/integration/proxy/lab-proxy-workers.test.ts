@@ -1,0 +1,281 @@
+// `metalgate speaker --proxy-workers 2` on a real LAN of network namespaces
+// (src/testing/lab.ts): one node with a pod serving HTTP, a client, an L4
+// LoadBalancer Service on 198.18.0.200:80. The speaker process (the primary)
+// forks two proxy workers that each bind the VIP's port with SO_REUSEPORT.
+//
+// Shows: both workers take connections; the primary's /metrics sums the
+// workers' counters; a worker killed with -9 is restarted and the client
+// hardly notices; a primary killed with -9 leaves no worker behind; SIGTERM
+// drains both workers and exits 0.
+// Root only; addresses from 198.18.0.0/15.
+
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as k8s from '@kubernetes/client-node';
+import { Lab, type LabNode, type LabPod, type LabProcess } from '../../../src/testing/lab.ts';
+import { labSkipReason } from '../../../src/testing/netns-exec.ts';
+import { outages, restoredAfter } from '../../../src/testing/probe-stats.ts';
+import { ensureNamespace, useCluster, waitFor } from '../helpers/cluster.ts';
+import { createNode, setServiceIps } from '../speaker/helpers.ts';
+import { logLines, startSpeakerIn, VIP4 } from '../speaker/lab-helpers.ts';
+import { writeSlice } from './k8s-helpers.ts';
+
+const skipReason = labSkipReason();
+const cluster = useCluster();
+const URL4 = `http://${VIP4}/`;
+const LISTENER = `TCP ${VIP4}:80`;
+const METRICS_PORT = 9472;
+const WORKERS = 2;
+
+type LogLine = Record<string, unknown>;
+
+/** The latest "proxy worker ready" pid of each worker index. */
+function readyPids(p: LabProcess): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const l of logLines(p)) {
+    if (l.msg === 'proxy worker ready' && typeof l.worker === 'number' && typeof l.pid === 'number') out.set(l.worker, l.pid);
+  }
+  return out;
+}
+
+/** Access-log lines of the VIP's listener for connections from `source`. */
+function connectionLines(p: LabProcess, source: string): LogLine[] {
+  return logLines(p).filter((l) => l.msg === 'connection' && l.listener === LISTENER && String(l.client).startsWith(`${source}:`));
+}
+
+/** True while `pid` is a live process (a zombie has exited: it serves nothing). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; comm may hold spaces, the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Sum of a metric's samples whose labels contain every `label="value"` given. */
+function metricSum(page: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let sum: number | undefined;
+  for (const line of page.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const set = m[2] ?? '';
+    if (!Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) continue;
+    sum = (sum ?? 0) + Number(m[3]);
+  }
+  return sum;
+}
+
+describe.skipIf(skipReason !== null)(`proxy worker processes on a namespace LAN${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let lab: Lab;
+  let node: LabNode;
+  let pod: LabPod;
+  let speaker: LabProcess;
+  const started: LabProcess[] = [];
+
+  const startSpeaker = async (): Promise<LabProcess> => {
+    const p = startSpeakerIn(lab, node, cluster().cp, [
+      '--proxy-workers',
+      String(WORKERS),
+      '--access-log-sample',
+      '1',
+      '--metrics-address',
+      node.ipv4,
+      '--metrics-port',
+      String(METRICS_PORT),
+    ]);
+    started.push(p);
+    await p.waitForOutput('published announce subnets', 30_000);
+    await waitFor(() => readyPids(p).size === WORKERS, `${WORKERS} proxy workers ready`, 20_000, 100);
+    return p;
+  };
+
+  let batches = 0;
+  /**
+   * `n` GETs from the client, each its own curl (a new connection), in one
+   * exec, from a source address of their own (added to the client for this
+   * batch), so the access log tells this batch's connections from any other.
+   */
+  const curls = async (n: number): Promise<{ ok: number; source: string }> => {
+    const source = `198.18.0.${101 + batches++}`;
+    await lab.client('client').ip(['addr', 'add', `${source}/32`, 'dev', 'eth0']);
+    const script = `for i in $(seq ${n}); do curl -s -m 2 --interface ${source} ${URL4}; echo; done`;
+    const { stdout } = await lab.client('client').exec('sh', ['-c', script], { timeoutMs: n * 2500 + 5000 });
+    let ok = 0;
+    for (const line of stdout.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      if ((JSON.parse(line) as { name?: string }).name === 'web') ok++;
+    }
+    return { ok, source };
+  };
+
+  /** The batch's access-log lines, once there are `n` (each flow is logged when it ends, just after curl has its answer). */
+  const batchLines = (source: string, n: number): Promise<LogLine[]> =>
+    waitFor(() => {
+      const l = connectionLines(speaker, source);
+      return l.length >= n ? l : undefined;
+    }, `${n} "connection" access-log lines from ${source}`, 5000, 50);
+
+  const curlOnce = async (): Promise<boolean> => {
+    const r = await lab.client('client').exec('curl', ['-s', '-m', '1', URL4], { timeoutMs: 4000 }).catch(() => undefined);
+    return r !== undefined && r.stdout.includes('"web"');
+  };
+
+  /** The primary's /metrics page, fetched inside the node's namespace. */
+  const scrape = async (): Promise<string> =>
+    (await node.exec('curl', ['-s', '-f', '-m', '5', `http://${node.ipv4}:${METRICS_PORT}/metrics`], { timeoutMs: 8000 })).stdout;
+
+  beforeAll(async () => {
+    const { cp, core, kc } = cluster();
+    lab = await Lab.create({ nodes: ['node1'], clients: ['client'], ipv6: false, apiServer: cp });
+    node = lab.node('node1');
+    pod = await lab.addPod('node1', 'web');
+    await pod.serveHttp(8080);
+
+    await ensureNamespace(core, 'lab');
+    await createNode(core, node.name);
+    await core.createNamespacedService({
+      namespace: 'lab',
+      body: { metadata: { name: 'web', namespace: 'lab' }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] } },
+    });
+    await setServiceIps(core, 'lab', 'web', [VIP4]);
+    await writeSlice(kc.makeApiClient(k8s.DiscoveryV1Api), 'lab', 'web', 'web-1', [{ name: 'http', port: 8080 }], [{ ip: pod.ipv4, node: node.name }]);
+
+    speaker = await startSpeaker();
+    await waitFor(() => curlOnce(), 'an answer from the pod through the VIP', 20_000, 100);
+  });
+
+  afterAll(async () => {
+    await Promise.all(started.map((p) => p.stop('SIGTERM', 5000).catch(() => {})));
+    await lab?.destroy();
+  });
+
+  it('both workers serve: 40 new connections all answered, access-log lines from worker 0 and worker 1', async () => {
+    const { ok, source } = await curls(40);
+    expect(ok).toBe(40);
+    const lines = await batchLines(source, 40);
+    const byWorker = new Map<unknown, number>();
+    for (const l of lines) byWorker.set(l.worker, (byWorker.get(l.worker) ?? 0) + 1);
+    if (process.env.METALGATE_TEST_VERBOSE) console.info(JSON.stringify({ byWorker: [...byWorker] }));
+    expect(lines).toHaveLength(40);
+    expect([...byWorker.keys()].sort()).toEqual([0, 1]);
+    expect(lines.every((l) => l.service === 'lab/web' && l.endpoint === `${pod.ipv4}:8080` && l.reason !== undefined)).toBe(true);
+  });
+
+  it("the primary's /metrics shows 2 workers and the L4 connection counters summed over both", async () => {
+    const before = await scrape();
+    expect(metricSum(before, 'metalgate_proxy_workers')).toBe(WORKERS);
+    expect(metricSum(before, 'metalgate_proxy_worker_restarts_total')).toBe(0);
+    const c0 = metricSum(before, 'metalgate_proxy_l4_connections_total', { service: 'lab/web' }) ?? 0;
+    expect(c0).toBeGreaterThanOrEqual(40); // the previous test's, at least
+
+    const n = 30;
+    const { ok, source } = await curls(n);
+    expect(ok).toBe(n);
+    const perWorker = new Map<unknown, number>();
+    for (const l of await batchLines(source, n)) perWorker.set(l.worker, (perWorker.get(l.worker) ?? 0) + 1);
+    const after = await scrape();
+    const c1 = metricSum(after, 'metalgate_proxy_l4_connections_total', { service: 'lab/web', protocol: 'TCP' });
+    if (process.env.METALGATE_TEST_VERBOSE) console.info(JSON.stringify({ c0, c1, perWorker: [...perWorker] }));
+    // Every connection counted once, whichever worker took it, and the
+    // increase is more than any one worker's share.
+    expect(c1! - c0).toBe(n);
+    expect(Math.max(...perWorker.values())).toBeLessThan(n);
+    // No connection open now (a series that never saw one open across a scrape is absent: 0).
+    expect(metricSum(after, 'metalgate_proxy_l4_active_connections', { service: 'lab/web' }) ?? 0).toBe(0);
+    expect(metricSum(after, 'metalgate_proxy_l4_bytes_total', { service: 'lab/web', direction: 'from_upstream' })).toBeGreaterThan(0);
+    // Each worker has its listening socket on the VIP's port.
+    expect(metricSum(after, 'metalgate_proxy_listeners', { mode: 'l4', state: 'listening' })).toBe(WORKERS);
+  });
+
+  it('kill -9 of one worker: the primary restarts it (new pid), the client gets answers again at once, both workers serve after', async () => {
+    const pids = readyPids(speaker);
+    const victim = pids.get(1)!;
+    const survivor = pids.get(0)!;
+    expect(alive(victim)).toBe(true);
+
+    const countBefore = metricSum(await scrape(), 'metalgate_proxy_l4_connections_total', { service: 'lab/web' });
+    const probe = lab.client('client').probeHttp(URL4, { intervalMs: 50, timeoutMs: 500 });
+    await probe.waitFor((s) => s.ok, 10_000, 'a first answer');
+    const t0 = Date.now();
+    process.kill(victim, 'SIGKILL');
+    await probe.waitFor((s) => s.t > t0 && s.ok, 5000, 'an answer after the kill');
+
+    const died = await waitFor(
+      () => logLines(speaker).find((l) => l.msg === 'proxy worker died: restarting it' && l.pid === victim),
+      'the primary logging the death',
+      5000,
+      50,
+    );
+    expect(died).toMatchObject({ component: 'proxy-workers', worker: 1, signal: 'SIGKILL' });
+    const fresh = await waitFor(() => {
+      const p = readyPids(speaker).get(1);
+      return p !== undefined && p !== victim ? p : undefined;
+    }, 'a new worker 1 ready', 10_000, 100);
+    const readyAfterMs = Date.now() - t0;
+    expect(alive(fresh)).toBe(true);
+    expect(alive(survivor)).toBe(true);
+    expect(alive(victim)).toBe(false);
+
+    const samples = await probe.stop();
+    const after = samples.filter((s) => s.t > t0);
+    const restored = restoredAfter(samples, t0);
+    if (process.env.METALGATE_TEST_VERBOSE) {
+      // countAfter < countBefore + probes: the killed worker's counts left with it.
+      const countAfter = metricSum(await scrape(), 'metalgate_proxy_l4_connections_total', { service: 'lab/web' });
+      const failed = after.filter((s) => !s.ok).length;
+      console.info(JSON.stringify({ victim, fresh, readyAfterMs, countBefore, countAfter, restoredMs: restored, probes: after.length, failed, outages: outages(after) }));
+    }
+    expect(restored).toBeLessThan(3000);
+    // The survivor kept serving: at most the connections the dead worker held fail.
+    expect(after.filter((s) => !s.ok).length).toBeLessThanOrEqual(3);
+
+    const page = await scrape();
+    expect(metricSum(page, 'metalgate_proxy_worker_restarts_total')).toBe(1);
+    expect(metricSum(page, 'metalgate_proxy_workers')).toBe(WORKERS);
+
+    // The new worker takes connections too.
+    const { ok, source } = await curls(40);
+    expect(ok).toBe(40);
+    const lines = await batchLines(source, 40);
+    expect(new Set(lines.map((l) => l.worker))).toEqual(new Set([0, 1]));
+  });
+
+  it('kill -9 of the primary: both workers exit within 5 s, nothing serves the VIP any more', async () => {
+    const pids = [...readyPids(speaker).values()];
+    expect(pids).toHaveLength(WORKERS);
+    expect(pids.every(alive)).toBe(true);
+    const t0 = Date.now();
+    await speaker.stop('SIGKILL');
+    await waitFor(() => pids.every((p) => !alive(p)), 'no worker pid left', 5000, 50);
+    const goneMs = Date.now() - t0;
+    if (process.env.METALGATE_TEST_VERBOSE) console.info(JSON.stringify({ pids, goneMs }));
+    // The VIP stays on the holder (nobody removed it), but no socket listens on it.
+    expect(await curlOnce()).toBe(false);
+  });
+
+  it('SIGTERM of the primary: exit code 0, both workers drain, no worker pid remains', async () => {
+    speaker = await startSpeaker();
+    await waitFor(() => curlOnce(), 'an answer through the new speaker', 20_000, 100);
+    const pids = readyPids(speaker);
+    expect([...pids.values()].every(alive)).toBe(true);
+
+    const t0 = Date.now();
+    const status = await speaker.stop('SIGTERM', 20_000);
+    const stoppedMs = Date.now() - t0;
+    if (process.env.METALGATE_TEST_VERBOSE) console.info(JSON.stringify({ status, stoppedMs }));
+    expect(status).toMatchObject({ code: 0, signal: null });
+    const drained = logLines(speaker).filter((l) => l.msg === 'proxy drained');
+    expect(new Set(drained.map((l) => l.worker))).toEqual(new Set([0, 1]));
+    expect([...pids.values()].filter(alive)).toEqual([]);
+    expect(logLines(speaker).some((l) => l.msg === 'proxy worker died: restarting it')).toBe(false);
+  });
+});
