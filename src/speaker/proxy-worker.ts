@@ -3,6 +3,7 @@
 // primary relays. It binds the owned IP:ports with SO_REUSEPORT beside its
 // siblings, reports readiness, drains when told, and exits when the primary
 // is gone (a kill -9 of the primary must not leave orphans serving).
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { FlagValues } from '../common/flags.ts';
@@ -24,11 +25,15 @@ export async function runProxyWorker(f: FlagValues, log: Logger): Promise<number
   // A Ctrl-C reaches the whole process group: the primary orders the stop.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});
-  const orphaned = () => {
+  // node:cluster exits a worker (code 0) on its own when the channel closes;
+  // the worker's 'disconnect' event comes first, so the reason gets logged
+  // and the exit code says it was not asked for.
+  let stopping = false;
+  cluster.worker?.once('disconnect', () => {
+    if (stopping) return;
     log.warn('the speaker process is gone: proxy worker exiting');
     process.exit(1);
-  };
-  process.once('disconnect', orphaned);
+  });
   // One handler from the first moment: an ownership change that arrives
   // while the proxy is still loading is applied, not lost; requests wait
   // for the proxy.
@@ -79,14 +84,14 @@ export async function runProxyWorker(f: FlagValues, log: Logger): Promise<number
         void registry.getMetricsAsJSON().then((metrics) => send({ mg: 'metrics', id: m.id, metrics }));
       } else if (m.mg === 'stop') {
         clearInterval(poll);
+        stopping = true;
         void (async () => {
           await proxy.stop(m.graceMs);
           await ingress?.stop();
           send({ mg: 'stopped' });
-          process.off('disconnect', orphaned);
+          stopping = true;
+          // node:cluster ends the process once the channel is closed.
           process.disconnect();
-          // Whatever still holds the event loop, the primary is waiting for the exit.
-          setTimeout(() => process.exit(0), 1000).unref();
           resolve(0);
         })();
       }

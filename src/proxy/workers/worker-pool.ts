@@ -9,7 +9,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, type Registry } from 'prom-client';
 import type { OwnershipEvent, OwnershipSource } from '../listeners/manual-ownership.ts';
 import { isFromWorker, type FromWorker, type MetricsJson, type ToWorker } from './messages.ts';
 
@@ -47,6 +47,8 @@ interface Slot {
   startedAt: number;
   delayMs: number;
   restartTimer: NodeJS.Timeout | undefined;
+  /** The counters and histograms of this worker's last answer to a scrape. */
+  lastTotals: MetricsJson | undefined;
 }
 
 export class ProxyWorkerPool {
@@ -58,13 +60,18 @@ export class ProxyWorkerPool {
   /** When workers died recently (performance.now()), for the give-up rule. */
   #deaths: number[] = [];
   #gaveUp = false;
+  /**
+   * Totals of workers that died, as last scraped: summed into /metrics so a
+   * counter does not go down when a worker is replaced.
+   */
+  #retired: MetricsJson[] = [];
   readonly #restarts: Counter;
   readonly #live: Gauge;
 
   constructor(o: ProxyWorkerPoolOptions) {
     this.#o = o;
     const initial = o.restartDelayMs?.initial ?? 1000;
-    this.#slots = Array.from({ length: o.count }, (_, index) => ({ index, worker: undefined, ready: 'starting', startedAt: 0, delayMs: initial, restartTimer: undefined }));
+    this.#slots = Array.from({ length: o.count }, (_, index) => ({ index, worker: undefined, ready: 'starting', startedAt: 0, delayMs: initial, restartTimer: undefined, lastTotals: undefined }));
     this.#restarts = new Counter({ name: 'metalgate_proxy_worker_restarts_total', help: 'Proxy worker processes restarted after they died', registers: [o.registry] });
     const slots = this.#slots;
     this.#live = new Gauge({
@@ -92,11 +99,22 @@ export class ProxyWorkerPool {
     return undefined;
   }
 
-  /** The workers' metrics (one JSON array each), for AggregatorRegistry.aggregate. */
+  /**
+   * The workers' metrics (one JSON array each, for AggregatorRegistry.aggregate),
+   * plus the counters and histograms of workers that died since: what they
+   * counted up to the last scrape before their death.
+   */
   async metrics(): Promise<MetricsJson[]> {
     const live = this.#slots.filter((s) => s.worker !== undefined);
-    const answers = await Promise.all(live.map((s) => this.#ask(s, (id) => ({ mg: 'metrics', id }), METRICS_TIMEOUT_MS)));
-    return answers.flatMap((a) => (a?.mg === 'metrics' ? [a.metrics] : []));
+    const answers = await Promise.all(
+      live.map(async (s) => {
+        const a = await this.#ask(s, (id) => ({ mg: 'metrics', id }), METRICS_TIMEOUT_MS);
+        if (a?.mg !== 'metrics') return undefined;
+        s.lastTotals = totalsOf(a.metrics);
+        return a.metrics;
+      }),
+    );
+    return [...answers.filter((a): a is MetricsJson => a !== undefined), ...this.#retired];
   }
 
   /** Asks every worker to let its work in flight finish (up to graceMs); resolves with what is still busy. */
@@ -159,6 +177,8 @@ export class ProxyWorkerPool {
     w.on('error', (err) => this.#o.log.warn({ worker: s.index, err: err.message }, 'proxy worker channel error'));
     w.once('exit', (code, signal) => {
       if (s.worker === w) s.worker = undefined;
+      if (s.lastTotals !== undefined) this.#retire(s.lastTotals);
+      s.lastTotals = undefined;
       if (this.#stopping) return;
       const lived = performance.now() - s.startedAt;
       const initial = this.#o.restartDelayMs?.initial ?? 1000;
@@ -174,6 +194,18 @@ export class ProxyWorkerPool {
       s.restartTimer = setTimeout(() => this.#fork(s), s.delayMs);
       s.delayMs = Math.min(s.delayMs * 2, this.#o.restartDelayMs?.max ?? 30_000);
     });
+  }
+
+  #retire(totals: MetricsJson): void {
+    this.#retired.push(totals);
+    // Many deaths over a long life: keep one summed set, not one per death.
+    if (this.#retired.length > 8) {
+      const all = this.#retired;
+      this.#retired = [];
+      void AggregatorRegistry.aggregate(all)
+        .getMetricsAsJSON()
+        .then((merged) => this.#retired.unshift(merged as MetricsJson));
+    }
   }
 
   #send(w: Worker, m: ToWorker): void {
@@ -204,4 +236,12 @@ export class ProxyWorkerPool {
       this.#send(w, make(id));
     });
   }
+}
+
+/** Counters and histograms only: a dead worker's gauges (open connections, listeners) describe nothing any more. */
+function totalsOf(metrics: MetricsJson): MetricsJson {
+  return metrics.filter((m) => {
+    const type = String(m.type);
+    return type === 'counter' || type === 'histogram';
+  });
 }

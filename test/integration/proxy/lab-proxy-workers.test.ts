@@ -228,9 +228,10 @@ describe.skipIf(skipReason !== null)(`proxy worker processes on a namespace LAN$
     const samples = await probe.stop();
     const after = samples.filter((s) => s.t > t0);
     const restored = restoredAfter(samples, t0);
+    // The dead worker's counts, as last scraped, stay in the sum: the counter never goes down.
+    const countAfter = metricSum(await scrape(), 'metalgate_proxy_l4_connections_total', { service: 'lab/web' });
+    expect(countAfter).toBeGreaterThanOrEqual(countBefore! + after.filter((s) => s.ok).length);
     if (process.env.METALGATE_TEST_VERBOSE) {
-      // countAfter < countBefore + probes: the killed worker's counts left with it.
-      const countAfter = metricSum(await scrape(), 'metalgate_proxy_l4_connections_total', { service: 'lab/web' });
       const failed = after.filter((s) => !s.ok).length;
       console.info(JSON.stringify({ victim, fresh, readyAfterMs, countBefore, countAfter, restoredMs: restored, probes: after.length, failed, outages: outages(after) }));
     }
@@ -256,6 +257,8 @@ describe.skipIf(skipReason !== null)(`proxy worker processes on a namespace LAN$
     const t0 = Date.now();
     await speaker.stop('SIGKILL');
     await waitFor(() => pids.every((p) => !alive(p)), 'no worker pid left', 5000, 50);
+    // Each says why it went (their stdout is still the test's pipe).
+    await waitFor(() => logLines(speaker).filter((l) => l.msg === 'the speaker process is gone: proxy worker exiting').length === WORKERS, 'both workers logging their exit', 5000, 50);
     const goneMs = Date.now() - t0;
     if (process.env.METALGATE_TEST_VERBOSE) console.info(JSON.stringify({ pids, goneMs }));
     // The VIP stays on the holder (nobody removed it), but no socket listens on it.
