@@ -18,6 +18,9 @@ class PendingCount {
 
   constructor(child: LabelChild) {
     this.child = child;
+    // The series exists from the start, at 0: a gauge that is back to 0 at
+    // scrape time, or a counter nothing counted yet, still shows.
+    child.inc(0);
   }
 
   inc(n = 1): void {

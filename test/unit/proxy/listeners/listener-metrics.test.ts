@@ -1,0 +1,20 @@
+import { Registry } from 'prom-client';
+import { describe, expect, test } from 'vitest';
+import { ListenerMetrics, portCounters } from '../../../../src/proxy/listeners/listener-metrics.ts';
+
+describe('ListenerMetrics', () => {
+  test('a Service port has all its series from the start, at 0 (a gauge back at 0 or a counter never hit still shows)', async () => {
+    const registry = new Registry();
+    const m = new ListenerMetrics(registry);
+    const c = portCounters(m, 'ns/web', '80', 'TCP');
+    let text = await registry.metrics();
+    expect(text).toContain('metalgate_proxy_l4_active_connections{service="ns/web",port="80",protocol="TCP"} 0');
+    expect(text).toContain('metalgate_proxy_l4_upstream_errors_total{service="ns/web",port="80",protocol="TCP",reason="no_endpoint"} 0');
+    c.connections.inc();
+    c.active.inc();
+    c.active.dec();
+    text = await registry.metrics();
+    expect(text).toContain('metalgate_proxy_l4_connections_total{service="ns/web",port="80",protocol="TCP"} 1');
+    expect(text).toContain('metalgate_proxy_l4_active_connections{service="ns/web",port="80",protocol="TCP"} 0');
+  });
+});
