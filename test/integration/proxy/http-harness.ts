@@ -287,13 +287,45 @@ export function readResponses(bytes: Buffer, methods: readonly string[] = []): R
 }
 
 /**
+ * How many complete responses (1xx not counted) `bytes` starts with, given
+ * the request methods in order. A close-delimited body is complete only at
+ * the close, so it is never counted here.
+ */
+export function completeResponses(bytes: Buffer, methods: readonly string[] = []): number {
+  let pos = 0;
+  let n = 0;
+  while (pos < bytes.length) {
+    const parser = new ResponseHeadParser();
+    const head = parser.push(bytes, pos);
+    if (head === null) return n;
+    pos = parser.consumed;
+    const kind = head.status < 200 ? 'none' : responseBodyKind(head, methods[n] ?? 'GET');
+    if (kind === 'length') {
+      pos += head.contentLength;
+    } else if (kind === 'chunked') {
+      const end = new ChunkedDecoder({}, true).push(bytes, pos);
+      if (end < 0) return n;
+      pos = end;
+    } else if (kind !== 'none') {
+      return n;
+    }
+    if (pos > bytes.length) return n;
+    if (head.status >= 200) n++;
+  }
+  return n;
+}
+
+/**
  * Sends raw bytes (optionally in pieces, optionally half-closing after) and
- * collects everything until the server closes or `waitMs` passes.
+ * collects everything until the server closes, `responses` complete
+ * responses (to GET-like requests) arrived - for answers on a connection
+ * kept alive, instead of reading for a fixed time that a loaded machine can
+ * outlast - or `waitMs` passes.
  */
 export function rawExchange(
   port: number,
   data: string | Buffer | ReadonlyArray<string | Buffer>,
-  opts: { waitMs?: number; end?: boolean; gapMs?: number } = {},
+  opts: { waitMs?: number; end?: boolean; gapMs?: number; responses?: number } = {},
 ): Promise<{ bytes: Buffer; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: LOOPBACK, port, allowHalfOpen: true });
@@ -302,8 +334,16 @@ export function rawExchange(
     const timer = setTimeout(() => {
       sock.destroy();
       resolve({ bytes: Buffer.concat(parts), closed });
-    }, opts.waitMs ?? 2000);
-    sock.on('data', (d: Buffer) => parts.push(d));
+    }, opts.waitMs ?? 10_000); // a bound, not a duration: most exchanges end with the server's close
+    sock.on('data', (d: Buffer) => {
+      parts.push(d);
+      if (opts.responses === undefined) return;
+      const bytes = Buffer.concat(parts);
+      if (completeResponses(bytes) < opts.responses) return;
+      clearTimeout(timer);
+      resolve({ bytes, closed });
+      sock.destroy();
+    });
     sock.on('error', () => {});
     sock.on('close', () => {
       closed = true;

@@ -86,13 +86,13 @@ describe('client timeouts', () => {
     const a = await backendOf();
     const p = await proxy([a.port], { timeouts: { headerMs: 150 } });
     const t0 = Date.now();
-    const res = await rawExchange(p.port, 'GET / HTTP/1.1\r\nHost: a\r\n', { waitMs: 3000 });
+    const res = await rawExchange(p.port, 'GET / HTTP/1.1\r\nHost: a\r\n');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
     const r = only(res.bytes);
     expect(r.status).toBe(408);
     expect(r.body).toContain('request head did not arrive within 150 ms');
     expect(res.closed).toBe(true);
-    const silent = await rawExchange(p.port, [], { waitMs: 3000 });
+    const silent = await rawExchange(p.port, []);
     expect(silent.closed).toBe(true);
     expect(silent.bytes.length).toBe(0);
   });
@@ -101,7 +101,7 @@ describe('client timeouts', () => {
     const a = await backendOf();
     const p = await proxy([a.port], { timeouts: { idleMs: 150 } });
     const t0 = Date.now();
-    const res = await rawExchange(p.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { waitMs: 3000 });
+    const res = await rawExchange(p.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
     expect(res.closed).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
     expect(only(res.bytes).status).toBe(200);
@@ -110,7 +110,7 @@ describe('client timeouts', () => {
   test('request body stalled: 408', async () => {
     const a = await backendOf('raw');
     const p = await proxy([a.port], { timeouts: { bodyMs: 150 } });
-    const res = await rawExchange(p.port, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc', { waitMs: 3000 });
+    const res = await rawExchange(p.port, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc');
     const r = only(res.bytes, 'POST');
     expect(r.status).toBe(408);
     expect(r.body).toContain('request body stalled');
@@ -166,7 +166,7 @@ describe('request smuggling vectors through the proxy', () => {
     for (const v of REQUEST_VECTORS) {
       if (v.expect.some((o) => o.method === 'CONNECT')) continue;
       a.requests = [];
-      const { bytes } = await rawExchange(p.port, v.raw, { end: true, waitMs: 1500 });
+      const { bytes } = await rawExchange(p.port, v.raw, { end: true });
       const methods = v.expect.map((o) => o.method ?? 'GET');
       const res = readResponses(bytes, methods);
       const expected = v.expect.filter((o) => o.code !== 'INCOMPLETE');
