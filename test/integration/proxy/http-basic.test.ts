@@ -8,6 +8,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
 import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
+import { waitFor } from '../helpers/cluster.ts';
 import {
   LOOPBACK,
   endpoint,
@@ -104,7 +105,7 @@ describe('routing and forwarding', () => {
       'Keep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\nX-Keep: k\r\n\r\n';
     for (const mode of ['replace', 'append'] as const) {
       const p = await proxy([a.port], { forwardedFor: mode });
-      const { bytes } = await rawExchange(p.port, req, { waitMs: 300 });
+      const { bytes } = await rawExchange(p.port, req, { responses: 1 });
       const echo = JSON.parse(readResponses(bytes)[0]!.body.toString()) as Echo;
       expect(echo.headers['x-forwarded-for']).toBe(mode === 'replace' ? '127.0.0.1' : '203.0.113.9, 127.0.0.1');
       expect(echo.headers['x-real-ip']).toBe('127.0.0.1');
@@ -155,10 +156,12 @@ describe('keep-alive', () => {
     // Answers the first request of each connection; on a later one it drops the
     // connection without answering (an idle close crossing our request).
     let conns = 0;
+    let upstreamClosed = 0;
     const server = net.createServer((s) => {
       conns++;
       let n = 0;
       s.on('error', () => {});
+      s.on('close', () => upstreamClosed++);
       s.on('data', (d: Buffer) => {
         if (n++ > 0 || d.toString().includes('close-soon')) {
           if (n > 1) {
@@ -175,8 +178,8 @@ describe('keep-alive', () => {
     const p = await proxy([(server.address() as net.AddressInfo).port]);
     // Closed while idle: removed from the pool, the next request opens a new connection.
     expect((await get(p.port, '/close-soon')).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 80));
-    expect(p.entrypoint.stats().pooledUpstreamSockets).toBe(0);
+    // Once the upstream's side of that connection is gone (not after a fixed sleep), the pool must not hold it.
+    await waitFor(() => upstreamClosed >= 1 && p.entrypoint.stats().pooledUpstreamSockets === 0, 'the closed upstream socket to leave the pool', 5000, 5);
     expect((await get(p.port, '/1')).status).toBe(200);
     expect(conns).toBe(2);
     // Reused and reset before any answer: GET goes again on a fresh connection.
