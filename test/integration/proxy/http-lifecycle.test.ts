@@ -99,7 +99,7 @@ describe('WebSocket', () => {
   test('an upgrade the upstream refuses is an ordinary response', async () => {
     const a = await backendOf();
     const p = await proxyWith({ router: ingressRouter([{ backend: backendFor(a) }]) });
-    const { bytes } = await rawExchange(p.port, 'GET /plain HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', { waitMs: 500 });
+    const { bytes } = await rawExchange(p.port, 'GET /plain HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', { responses: 1 });
     const [r] = readResponses(bytes);
     expect(r!.status).toBe(200);
   });
@@ -127,21 +127,23 @@ describe('router swap and drain', () => {
     await new Promise((r) => idle.once('connect', r));
     const idleClosed = new Promise((r) => idle.once('close', r));
     idle.on('error', () => {});
-    const busy = rawExchange(p.port, 'GET /slow?ms=300 HTTP/1.1\r\nHost: a\r\n\r\n', { waitMs: 3000 });
-    await new Promise((r) => setTimeout(r, 100));
+    const busy = rawExchange(p.port, 'GET /slow?ms=1000 HTTP/1.1\r\nHost: a\r\n\r\n');
+    // Drain once the busy request is at the upstream (a fixed sleep raced a loaded CI machine).
+    await waitFor(() => a.requests.length === 1, 'the busy request to reach the backend', 5000, 5);
     const t0 = Date.now();
-    const drained = p.entrypoint.drain(5000);
+    const drained = p.entrypoint.drain(10_000);
     await idleClosed;
     const res = await busy;
     await drained;
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // Resolved when the busy response was done (about 1 s), well before the 10 s grace.
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(res.closed).toBe(true);
     const [r] = readResponses(res.bytes);
     expect(r!.status).toBe(200);
     expect(r!.header('connection')).toBe('close');
     expect(p.entrypoint.stats().openConnections).toBe(0);
     // New sockets handed over after a drain are closed at once.
-    const late = await rawExchange(p.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { waitMs: 1000 });
+    const late = await rawExchange(p.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
     expect(late.closed).toBe(true);
     expect(late.bytes.length).toBe(0);
   });
@@ -149,12 +151,15 @@ describe('router swap and drain', () => {
   test('drain cuts what outlives the grace period', async () => {
     const a = await backendOf();
     const p = await proxyWith({ router: ingressRouter([{ backend: backendFor(a) }]) });
-    const busy = rawExchange(p.port, 'GET /slow?ms=3000 HTTP/1.1\r\nHost: a\r\n\r\n', { waitMs: 5000 });
-    await new Promise((r) => setTimeout(r, 100));
+    const busy = rawExchange(p.port, 'GET /slow?ms=5000 HTTP/1.1\r\nHost: a\r\n\r\n');
+    await waitFor(() => a.requests.length === 1, 'the busy request to reach the backend', 5000, 5);
     const t0 = Date.now();
     await p.entrypoint.drain(200);
-    expect(Date.now() - t0).toBeLessThan(1000);
-    expect((await busy).closed).toBe(true);
+    // Cut after the 200 ms grace, long before the 5 s answer.
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const res = await busy;
+    expect(res.closed).toBe(true);
+    expect(res.bytes.length).toBe(0);
   });
 });
 
@@ -305,7 +310,8 @@ describe('middlewares', () => {
     expect((JSON.parse(r2.body) as Echo).body).toBe('mirrored body');
     const { bytes } = await rawExchange(p.port, 'PUT /chunky HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
     expect((JSON.parse(readResponses(bytes)[0]!.body.toString()) as Echo).body).toBe('abc');
-    for (let i = 0; i < 50 && shadow.requests.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    // Mirror copies are sent in the background: wait for them (bounded), not for a fixed 500 ms.
+    await waitFor(() => shadow.requests.length >= 3, 'three mirrored requests', 5000, 5);
     expect(shadow.requests.map((e) => [e.method, e.url, e.body])).toEqual([
       ['GET', '/m?x=1', ''],
       ['POST', '/post', 'mirrored body'],
