@@ -6,6 +6,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Endpoint } from '../../../src/proxy/l4/endpoint.ts';
 import { decodeProxyHeader } from '../../../src/proxy/l4/proxy-protocol.ts';
 import { TcpForwarder, type TcpFlowSummary, type TcpForwarderOptions } from '../../../src/proxy/l4/tcp-forwarder.ts';
+import { waitFor } from '../helpers/cluster.ts';
 
 const HOST = '127.0.0.1';
 const cleanups: Array<() => void> = [];
@@ -207,6 +208,8 @@ describe('TcpForwarder', () => {
     const f = await front({ pick: fixed({ ip: HOST, port }) });
     const c = await connect(f.port);
     c.pause();
+    // The server blocked on backpressure (bounded wait, not assumed from the sampling time below).
+    await waitFor(() => serverSocket !== undefined && serverSocket.writableLength > 0, 'the server to block', 10_000, 5);
     // Let every buffer on the path fill up.
     let maxBuffered = 0;
     for (let i = 0; i < 20; i++) {
@@ -304,9 +307,10 @@ describe('TcpForwarder', () => {
     const upstream = { ip: HOST, port: await echoServer() };
     const f = await front({ pick: fixed(upstream), idleTimeoutMs: 300 });
     const c = await connect(f.port);
+    // Taken before the last byte moves: a read that comes back late on a loaded machine cannot shorten the measure.
+    const t0 = performance.now();
     c.write('ping');
     await readExactly(c, 4);
-    const t0 = performance.now();
     const s = await f.nextClose();
     await closed(c);
     expect(s.reason).toBe('idle-timeout');
@@ -314,13 +318,17 @@ describe('TcpForwarder', () => {
   });
 
   test('traffic keeps the idle timer from firing', async () => {
+    // A byte every ~30 ms against a 600 ms timeout (a 20x margin for a loaded
+    // machine), for twice the timeout, so that without the traffic it fires.
+    const idleTimeoutMs = 600;
     const upstream = { ip: HOST, port: await echoServer() };
-    const f = await front({ pick: fixed(upstream), idleTimeoutMs: 300 });
+    const f = await front({ pick: fixed(upstream), idleTimeoutMs });
     const c = await connect(f.port);
-    for (let i = 0; i < 8; i++) {
+    const t0 = performance.now();
+    while (performance.now() - t0 < 2 * idleTimeoutMs) {
       c.write('x');
       await readExactly(c, 1);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 30));
     }
     expect(f.summaries).toHaveLength(0);
   });
@@ -340,15 +348,18 @@ describe('TcpForwarder', () => {
 
   test('a client reset tears the upstream side down', async () => {
     let upstreamClosed!: Promise<void>;
+    let received = '';
     const server = net.createServer((s) => {
       s.on('error', () => {});
+      s.on('data', (d: Buffer) => (received += d.toString()));
       upstreamClosed = closed(s);
     });
     const port = await listen(server);
     const f = await front({ pick: fixed({ ip: HOST, port }) });
     const c = await connect(f.port);
     c.write('hi');
-    await new Promise((r) => setTimeout(r, 100));
+    // Reset only once the flow is up end to end (a fixed sleep raced a loaded machine).
+    await waitFor(() => received === 'hi', 'the bytes at the upstream', 5000, 5);
     const done = f.nextClose();
     c.resetAndDestroy();
     expect((await done).reason).toBe('client-error');
