@@ -2,6 +2,13 @@ import { describe, expect, test } from 'vitest';
 import { WorkQueue } from '../../../src/controller/work-queue.ts';
 
 const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 10 ms for up to `ms` (a bound for loaded machines, not an expected duration). */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond() && Date.now() < deadline) await sleep(10);
+}
 
 describe('WorkQueue', () => {
   test('coalesces repeated adds of one key into one reconcile', async () => {
@@ -51,7 +58,10 @@ describe('WorkQueue', () => {
       active--;
     }, 3, () => {});
     for (let i = 0; i < 20; i++) q.add(`k${i}`);
-    await new Promise((r) => setTimeout(r, 200));
+    // drain() only waits for the writes in flight, so first wait (bounded) for
+    // the queue to empty: seven rounds of 5 ms timers can outlast a fixed
+    // 200 ms sleep on a loaded machine.
+    await until(() => q.length === 0);
     await q.drain();
     expect(maxActive).toBe(3);
     expect(q.length).toBe(0);
@@ -65,8 +75,7 @@ describe('WorkQueue', () => {
       if (attempts < 3) throw new Error(`boom ${attempts}`);
     }, 1, (key, err) => errors.push(`${key}: ${(err as Error).message}`));
     q.add('svc');
-    const deadline = Date.now() + 2000;
-    while (attempts < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => attempts >= 3); // about 300 ms of backoff
     await q.drain();
     expect(attempts).toBe(3);
     expect(errors).toEqual(['svc: boom 1', 'svc: boom 2']);
