@@ -19,6 +19,12 @@ function frame(sequence: number): Buffer {
 const open = (): PacketSocket => new PacketSocket({ interface: 'lo', ethertype: ETHERTYPE_LOCAL_EXPERIMENTAL });
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `cond` every 5 ms for up to `ms`: a bound for a loaded machine, not an expected duration. */
+async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond() && Date.now() < deadline) await settle(5);
+}
+
 // Many frames, in batches that fit the default receive buffer: all delivered,
 // in order, several per poll wakeup.
 async function burst(count: number, batch: number): Promise<{ sent: number; received: number; inOrder: boolean }> {
@@ -44,7 +50,10 @@ async function closeInListener(): Promise<{ received: number }> {
     socket.close();
   });
   for (let i = 0; i < 5; i++) socket.send(frame(i));
-  await settle(200);
+  // The first delivery is waited for (a fixed sleep can end before it on a
+  // stalled process); then a quiet spell in which no more may come.
+  await until(() => received > 0);
+  await settle(100);
   return { received };
 }
 
@@ -62,9 +71,10 @@ async function throwingListener(): Promise<{ uncaught: string[]; afterwards: num
     afterwards++;
   });
   socket.send(frame(0));
-  await settle(100);
+  await until(() => uncaught.length > 0);
   socket.send(frame(1));
-  await settle(100);
+  await until(() => afterwards > 0);
+  await settle(100); // nothing delivered twice
   socket.close();
   process.off('uncaughtException', onUncaught);
   return { uncaught, afterwards };
