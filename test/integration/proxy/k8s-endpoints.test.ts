@@ -103,7 +103,7 @@ describe('proxy endpoints under change', () => {
     await waitFor(() => active().join() === '198.18.5.1', 'b2, b3 terminating', 5000, 5);
     const terminatingSince = performance.now();
     mark('b2, b3 terminating');
-    await sleep(1000);
+    await sleep(1500);
     // The pods are gone: out of the slice, their servers closed once their last connection ended.
     await writeSlice(discovery, NS, 'web', 'web-1', ports, [ep(1)]);
     await Promise.all([b.get(2)!.drainAndClose(3000), b.get(3)!.drainAndClose(3000)]);
@@ -120,8 +120,11 @@ describe('proxy endpoints under change', () => {
     expect(r.failures, JSON.stringify(summary)).toEqual([]);
     expect(r.ok).toBeGreaterThan(500);
     for (const i of [4, 5, 6, 7]) expect(r.byBackend.get(`b${i}`) ?? 0, `b${i} served`).toBeGreaterThan(0);
-    // No new connection reached a terminating endpoint once the proxy knew (a connect already under way may land just after).
-    for (const i of [2, 3]) expect(b.get(i)!.connections.filter((t) => t > terminatingSince + 100), `b${i} late connections`).toEqual([]);
+    // No new connection reached a terminating endpoint once the proxy knew. A
+    // connect already under way may land just after: its accept is stamped in
+    // this process, which a loaded machine can stall for a few hundred ms, so
+    // 500 ms of grace (and 1.5 s of terminating, so a second is still checked).
+    for (const i of [2, 3]) expect(b.get(i)!.connections.filter((t) => t > terminatingSince + 500), `b${i} late connections`).toEqual([]);
     const m = await proxy.registry.getSingleMetric('metalgate_proxy_l4_connections_total')!.get();
     expect(m.values.find((v) => v.labels.service === `${NS}/web`)?.value).toBeGreaterThan(0);
     ownership.release(vip);
