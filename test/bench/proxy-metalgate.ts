@@ -62,7 +62,8 @@ if (workers > 1 && !isChild) {
   let server: net.Server;
   if (mode === 'tcp') {
     const fwd = new TcpForwarder({ pick: () => endpoint });
-    server = net.createServer({ allowHalfOpen: true }, (s) => fwd.handle(s));
+    // Accepted paused, as the product's listeners do: both sides read into the flow's own buffers.
+    server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => fwd.handle(s));
   } else {
     const backend = new EndpointSetBackend({ name: 'bench/backend:80', endpoints: [endpoint] });
     // Access log sampled as configured, to /dev/null-like silence unless asked: the cost of deciding stays in.

@@ -1,7 +1,10 @@
 // L4 TCP forwarding: connect the accepted client to a backend (bounded retries
-// on the next endpoint, connect timeout), then copy bytes both ways with
-// 'data' + write, pausing the reader while the writer is over its high-water
-// mark (backpressure: buffering stays at the sockets' high-water marks),
+// on the next endpoint, connect timeout), then copy bytes both ways: each
+// side reads into the flow's own 16 KiB buffer (user-buffer.ts) and a read
+// is written on at once; while that write is pending the side reads no more
+// (backpressure, and the buffer is not overwritten). Sockets that cannot read
+// into a buffer of ours use 'data' + write, pausing the reader while the
+// writer is over its high-water mark. Either way buffering stays bounded,
 // half-close passed through in each direction, idle and connect deadlines
 // checked by one sweep per forwarder, and every path ends with both sockets
 // destroyed. Not stream.pipe: it registers and removes eight listeners per
@@ -11,6 +14,7 @@
 import net from 'node:net';
 import type { Endpoint, EndpointPicker } from './endpoint.ts';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.ts';
+import { adoptWithUserBuffer, USER_BUFFER_BYTES } from './user-buffer.ts';
 
 export type TcpCloseReason =
   /** Both directions finished (FIN each way) or one side closed cleanly. */
@@ -60,10 +64,17 @@ export interface TcpForwarderOptions {
   readonly proxyProtocol?: 'v1' | 'v2';
   readonly hooks?: TcpForwarderHooks;
   /**
-   * Dials an endpoint; default net.connect with allowHalfOpen and noDelay. The
-   * returned socket must be connecting (emit 'connect' or 'error').
+   * Dials an endpoint; default net.connect with allowHalfOpen and noDelay,
+   * and `onread` when given. The returned socket must be connecting (emit
+   * 'connect' or 'error'); one that ignores `onread` is read with 'data'.
    */
-  readonly connect?: (endpoint: Endpoint) => net.Socket;
+  readonly connect?: (endpoint: Endpoint, onread?: net.OnReadOpts) => net.Socket;
+  /**
+   * Read into per-flow buffers (default true). Accepted sockets are adopted
+   * only when handed over paused (net.Server `pauseOnConnect`); others are
+   * read with 'data'.
+   */
+  readonly userBuffers?: boolean;
 }
 
 /** Sweeps per shortest deadline: deadlines fire at most 1/4 late. */
@@ -71,8 +82,8 @@ const SWEEPS_PER_DEADLINE = 4;
 
 export const TCP_FORWARDER_DEFAULTS = { connectTimeoutMs: 5_000, maxAttempts: 3, idleTimeoutMs: 600_000 } as const;
 
-function defaultConnect(endpoint: Endpoint): net.Socket {
-  return net.connect({ host: endpoint.ip, port: endpoint.port, allowHalfOpen: true, noDelay: true });
+function defaultConnect(endpoint: Endpoint, onread?: net.OnReadOpts): net.Socket {
+  return net.connect({ host: endpoint.ip, port: endpoint.port, allowHalfOpen: true, noDelay: true, ...(onread !== undefined ? { onread } : {}) });
 }
 
 class ConnectTimeoutError extends Error {
@@ -84,7 +95,8 @@ class ConnectTimeoutError extends Error {
 
 /** One client connection and, once connected, its upstream. */
 export class TcpFlow {
-  readonly client: net.Socket;
+  /** The accepted socket, or the one that adopted its handle to read into our buffer. */
+  client: net.Socket;
   upstream: net.Socket | undefined;
   endpoint: Endpoint | undefined;
   attempts = 0;
@@ -99,6 +111,14 @@ export class TcpFlow {
   dialTick = -1;
   private isConnected = false;
   private finished = false;
+  /** Our read buffers (user-buffer.ts), when this flow reads into its own. */
+  private clientBuffer: Uint8Array | undefined;
+  private upstreamRead: net.OnReadOpts | undefined;
+  /** Bytes the client sent before the upstream was connected, still in clientBuffer. */
+  private clientStash = 0;
+  /** A side that stopped reading because its last read is still being written from our buffer. */
+  private clientHeld = false;
+  private upstreamHeld = false;
 
   constructor(forwarder: TcpForwarder, client: net.Socket) {
     this.forwarder = forwarder;
@@ -121,6 +141,16 @@ export class TcpFlow {
 
   /** @internal */
   start(): void {
+    if (this.forwarder.userBuffers) {
+      const slab = Buffer.allocUnsafeSlow(2 * USER_BUFFER_BYTES);
+      const clientBuffer = slab.subarray(0, USER_BUFFER_BYTES);
+      const adopted = adoptWithUserBuffer(this.client, clientBuffer, this.onClientRead);
+      if (adopted !== undefined) {
+        this.client = adopted;
+        this.clientBuffer = clientBuffer;
+      }
+      this.upstreamRead = { buffer: slab.subarray(USER_BUFFER_BYTES), callback: this.onUpstreamRead };
+    }
     const c = this.client;
     c.setNoDelay(true); // a no-op when the server set noDelay already
     c.on('error', this.onClientError);
@@ -142,7 +172,7 @@ export class TcpFlow {
         return;
       }
       this.attempts++;
-      sock = f.connect(endpoint);
+      sock = f.connect(endpoint, this.upstreamRead);
     } catch (err) {
       this.finish('connect-failed', err as Error);
       return;
@@ -211,12 +241,57 @@ export class TcpFlow {
     up.on('data', this.onUpstreamData);
     up.on('drain', this.onUpstreamDrain);
     up.on('end', this.onUpstreamEnd);
-    // Bytes the client sent while we dialed sit in its readable buffer; the
-    // 'data' listener puts it in flowing mode and they come first.
+    // Bytes the client sent while we dialed sit in its readable buffer (or,
+    // read into ours, in clientStash) and go first.
     c.on('data', this.onClientData);
     c.on('drain', this.onClientDrain);
     c.on('end', this.onClientEnd);
+    const stash = this.clientStash;
+    this.clientStash = 0;
+    if (stash > 0 && !this.onClientRead(stash, this.clientBuffer!)) return; // onUpstreamWritten resumes
+    c.resume(); // an accepted socket comes paused
   }
+
+  // Reads into our buffers: the write takes a view of it; if the write could
+  // not complete at once it still holds the bytes, so the reader stops
+  // (returning false stops the reading) until that write is done: its
+  // callback, not 'drain', which only comes after a write over the
+  // high-water mark. (Writable schedules the same after-write tick with or
+  // without a callback: passing one costs nothing.)
+  private readonly onClientRead = (n: number, buffer: Uint8Array): boolean => {
+    const up = this.upstream;
+    if (!this.isConnected || up === undefined) {
+      // Not connected yet (an accepted socket is handed over paused, so only
+      // if that changed): keep the bytes where they are and read no more.
+      this.clientStash = n;
+      return false;
+    }
+    this.lastActiveTick = this.forwarder.tick;
+    up.write(n === buffer.length ? buffer : buffer.subarray(0, n), this.onUpstreamWritten);
+    if (up.writableLength === 0) return true;
+    this.clientHeld = true;
+    return false;
+  };
+  private readonly onUpstreamRead = (n: number, buffer: Uint8Array): boolean => {
+    this.lastActiveTick = this.forwarder.tick;
+    const c = this.client;
+    c.write(n === buffer.length ? buffer : buffer.subarray(0, n), this.onClientWritten);
+    if (c.writableLength === 0) return true;
+    this.upstreamHeld = true;
+    return false;
+  };
+  private readonly onUpstreamWritten = () => {
+    if (!this.clientHeld || this.finished) return;
+    this.clientHeld = false;
+    this.lastActiveTick = this.forwarder.tick;
+    this.client.resume();
+  };
+  private readonly onClientWritten = () => {
+    if (!this.upstreamHeld || this.finished) return;
+    this.upstreamHeld = false;
+    this.lastActiveTick = this.forwarder.tick;
+    this.upstream?.resume();
+  };
 
   // Backpressure: a write over the high-water mark pauses the reader until
   // the writer drains.
@@ -308,7 +383,8 @@ export class TcpForwarder {
   readonly proxyProtocol: 'v1' | 'v2' | undefined;
   readonly hooks: TcpForwarderHooks;
   readonly pick: EndpointPicker;
-  readonly connect: (endpoint: Endpoint) => net.Socket;
+  readonly connect: (endpoint: Endpoint, onread?: net.OnReadOpts) => net.Socket;
+  readonly userBuffers: boolean;
   private readonly flows = new Set<TcpFlow>();
   /** @internal Flows dialing now (their connect deadline is swept). */
   readonly dialing = new Set<TcpFlow>();
@@ -331,6 +407,7 @@ export class TcpForwarder {
     this.proxyProtocol = options.proxyProtocol;
     this.hooks = options.hooks ?? {};
     this.connect = options.connect ?? defaultConnect;
+    this.userBuffers = options.userBuffers ?? true;
     const shortest = this.idleTimeoutMs > 0 ? Math.min(this.idleTimeoutMs, this.connectTimeoutMs) : this.connectTimeoutMs;
     this.sweepMs = Math.max(1, Math.floor(shortest / SWEEPS_PER_DEADLINE));
     this.idleTicks = Math.ceil(this.idleTimeoutMs / this.sweepMs);

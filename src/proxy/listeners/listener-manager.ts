@@ -203,7 +203,7 @@ export class ListenerManager {
     } else {
       const entrypoint = spec.mode === 'l4' ? undefined : this.#o.entrypoint?.(spec.mode);
       const tcp = new TcpListener(
-        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true },
+        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true, pauseOnConnect: entrypoint === undefined },
         entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(entrypoint, spec),
       );
       b = { ...base, tcp, udp: undefined };
@@ -283,7 +283,8 @@ export class ListenerManager {
 
   // ---- L4 TCP ----
 
-  #forwardTcp(b: Bound, socket: net.Socket): void {
+  /** Returns the socket the flow reads (it may have adopted the accepted one's connection). */
+  #forwardTcp(b: Bound, socket: net.Socket): net.Socket | void {
     const f = b.forwarder;
     if (f === undefined) {
       socket.destroy();
@@ -293,7 +294,7 @@ export class ListenerManager {
     b.counters.active.inc();
     b.hint = socket.remoteAddress;
     try {
-      f.handle(socket);
+      return f.handle(socket).client;
     } finally {
       b.hint = undefined;
     }
@@ -419,8 +420,8 @@ export class ListenerManager {
 
   // ---- test-only dial mapping (see dialAddress) ----
 
-  #dialTcp(map: (ip: string) => string): (e: { ip: string; port: number }) => net.Socket {
-    return (e) => net.connect({ host: map(e.ip), port: e.port, allowHalfOpen: true, noDelay: true });
+  #dialTcp(map: (ip: string) => string): (e: { ip: string; port: number }, onread?: net.OnReadOpts) => net.Socket {
+    return (e, onread) => net.connect({ host: map(e.ip), port: e.port, allowHalfOpen: true, noDelay: true, ...(onread !== undefined ? { onread } : {}) });
   }
 
   #udpSocketFactory(map: (ip: string) => string): (type: 'udp4' | 'udp6') => dgram.Socket {

@@ -28,9 +28,15 @@ export interface TcpListenerOptions {
   readonly hooks?: SocketListenerHooks;
   /** SO_REUSEPORT: proxy worker processes each bind the same IP:port and the kernel spreads connections. */
   readonly reusePort?: boolean;
+  /** Hand sockets over before anything is read (the L4 forwarder then reads into buffers of its own). */
+  readonly pauseOnConnect?: boolean;
 }
 
-export type SocketHandler = (socket: net.Socket) => void;
+/**
+ * Takes an accepted socket. Returns the socket to track if the handler
+ * replaced it (a new net.Socket over the same connection), else nothing.
+ */
+export type SocketHandler = (socket: net.Socket) => net.Socket | void;
 
 export class TcpListener {
   readonly key: string;
@@ -102,7 +108,7 @@ export class TcpListener {
 
   #bind(): void {
     const o = this.#opts;
-    const server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: true }, this.#onConnection);
+    const server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: true, pauseOnConnect: o.pauseOnConnect === true }, this.#onConnection);
     this.#server = server;
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
@@ -129,16 +135,19 @@ export class TcpListener {
   }
 
   readonly #onConnection = (socket: net.Socket): void => {
-    this.#sockets.add(socket);
-    // on, not once: 'close' comes once anyway, and once() wraps the listener
-    // in a new closure per connection.
-    socket.on('close', this.#forget);
+    let tracked = socket;
     try {
-      this.#handler(socket);
+      tracked = this.#handler(socket) ?? socket;
     } catch (err) {
       this.#opts.log.error({ listener: this.key, err: (err as Error).message }, 'connection handler failed');
       socket.destroy();
+      return;
     }
+    if (tracked.destroyed) return;
+    this.#sockets.add(tracked);
+    // on, not once: 'close' comes once anyway, and once() wraps the listener
+    // in a new closure per connection.
+    tracked.on('close', this.#forget);
   };
 
   #setState(state: ListenerState): void {

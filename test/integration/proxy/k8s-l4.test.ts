@@ -128,11 +128,15 @@ describe('proxy L4 on a real API server', () => {
     const seen: Array<{ version: number; source: string; dest: string }> = [];
     const server = net.createServer((s) => {
       let buf = Buffer.alloc(0);
+      let decoded = false;
       s.on('error', () => {});
+      // The header and the client's bytes may come in one segment or several.
       s.on('data', (d) => {
+        if (decoded) return;
         buf = Buffer.concat([buf, d]);
         const h = decodeProxyHeader(buf);
         if (h === null) return;
+        decoded = true;
         seen.push({ version: h.version, source: `${h.addresses?.sourceIp}:${h.addresses?.sourcePort}`, dest: `${h.addresses?.destIp}:${h.addresses?.destPort}` });
         s.end(`client=${h.addresses?.sourceIp}`);
       });

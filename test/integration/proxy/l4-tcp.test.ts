@@ -1,14 +1,22 @@
 // TCP forwarder on loopback (127.0.0.1 only): echo, half-close both ways,
 // backpressure, retry, connect timeout, idle timeout, resets, PROXY protocol.
+// Every test runs three ways: sockets accepted paused (the product's
+// listeners: both sides read into the flow's own buffers), accepted flowing
+// (only the upstream does), and with user buffers off (streams both ways).
 
 import net from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Endpoint } from '../../../src/proxy/l4/endpoint.ts';
 import { decodeProxyHeader } from '../../../src/proxy/l4/proxy-protocol.ts';
 import { TcpForwarder, type TcpFlowSummary, type TcpForwarderOptions } from '../../../src/proxy/l4/tcp-forwarder.ts';
 import { waitFor } from '../helpers/cluster.ts';
 
 const HOST = '127.0.0.1';
+
+type ReadMode = 'user buffers, accepted paused' | 'user buffers, accepted flowing' | 'streams';
+const READ_MODES: ReadMode[] = ['user buffers, accepted paused', 'user buffers, accepted flowing', 'streams'];
+/** Set by each describe block below: how front() builds its server and forwarder. */
+let readMode: ReadMode = READ_MODES[0]!;
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
@@ -55,6 +63,7 @@ async function front(options: Omit<TcpForwarderOptions, 'hooks'> & { hooks?: Tcp
   const waiters: Array<(s: TcpFlowSummary) => void> = [];
   let taken = 0; // summaries already handed out by nextClose()
   const forwarder = new TcpForwarder({
+    userBuffers: readMode !== 'streams',
     ...options,
     hooks: {
       ...options.hooks,
@@ -70,7 +79,12 @@ async function front(options: Omit<TcpForwarderOptions, 'hooks'> & { hooks?: Tcp
     },
   });
   const flows: Front['flows'] = [];
-  const server = net.createServer({ allowHalfOpen: true }, (s) => flows.push(forwarder.handle(s)));
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: readMode === 'user buffers, accepted paused' }, (s) => {
+    const flow = forwarder.handle(s);
+    // The paused socket's connection was adopted by a socket reading into our buffer.
+    if (readMode === 'user buffers, accepted paused' && (flow.client === s || !s.destroyed)) throw new Error('the accepted socket was not adopted');
+    flows.push(flow);
+  });
   const port = await listen(server);
   cleanups.push(() => forwarder.closeAll());
   return {
@@ -133,7 +147,11 @@ const closed = (s: net.Socket) =>
   });
 const fixed = (e: Endpoint) => () => e;
 
-describe('TcpForwarder', () => {
+describe.each(READ_MODES)('TcpForwarder (%s)', (mode) => {
+  beforeAll(() => {
+    readMode = mode;
+  });
+
   test('echo through the forwarder, counters and a clean close', async () => {
     const upstream = { ip: HOST, port: await echoServer() };
     const connected: Endpoint[] = [];
@@ -225,6 +243,52 @@ describe('TcpForwarder', () => {
     const all = readToEnd(c);
     c.resume();
     expect((await all).length).toBe(TOTAL);
+  });
+
+  test('backpressure the other way: an upstream that does not read makes the client wait; every byte arrives in order', async () => {
+    const TOTAL = 64 * 1024 * 1024;
+    let serverSocket!: net.Socket;
+    let received = 0;
+    let inOrder = true;
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      serverSocket = s;
+      s.on('error', () => {});
+      s.pause();
+      s.on('data', (d: Buffer) => {
+        // Byte i of the stream is i mod 251: a chunk overwritten in our buffer would show.
+        for (let j = 0; j < d.length; j += 4093) if (d[j] !== (received + j) % 251) inOrder = false;
+        received += d.length;
+      });
+      s.on('end', () => s.end());
+    });
+    const port = await listen(server);
+    const f = await front({ pick: fixed({ ip: HOST, port }) });
+    const c = await connect(f.port);
+    const block = Buffer.alloc(1024 * 1024);
+    let sent = 0;
+    const pump = () => {
+      while (sent < TOTAL) {
+        for (let j = 0; j < block.length; j++) block[j] = (sent + j) % 251;
+        sent += block.length;
+        if (!c.write(Buffer.from(block))) return void c.once('drain', pump);
+      }
+      c.end();
+    };
+    pump();
+    await waitFor(() => serverSocket !== undefined && c.writableLength > 0, 'the client to block', 10_000, 5);
+    let maxBuffered = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const flow = f.flows[0];
+      if (flow !== undefined) maxBuffered = Math.max(maxBuffered, flow.bufferedBytes());
+    }
+    expect(sent).toBeLessThan(TOTAL);
+    expect(maxBuffered).toBeLessThan(1024 * 1024);
+    const done = closed(c);
+    serverSocket.resume();
+    await done;
+    expect(received).toBe(TOTAL);
+    expect(inOrder).toBe(true);
   });
 
   test('connect refused: retries on the next endpoint', async () => {

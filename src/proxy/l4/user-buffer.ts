@@ -1,0 +1,40 @@
+// Reading into the flow's own buffer instead of a new Buffer per read.
+// net.Socket's `onread` option hands each read to a callback with bytes
+// already in a buffer we own: no allocation per chunk, no trip through the
+// Readable stream (push, 'data'). Measured on the L4 forwarder with wrk
+// through kept-alive connections: about a fifth less CPU per request.
+//
+// For sockets we dial, `onread` is public API (net.connect). net.Server has
+// no such option, so an accepted socket (accepted paused: nothing has been
+// read yet) gives its handle to a new net.Socket that has one. `_handle` is
+// not public API: when it is not there the caller keeps the stream path.
+
+import net from 'node:net';
+
+/** 16 KiB per direction per flow, like nginx's proxy_buffer_size. */
+export const USER_BUFFER_BYTES = 16 * 1024;
+
+export type OnRead = (nread: number, buffer: Uint8Array) => boolean;
+
+/**
+ * A socket reading into `buffer` with `onread`, over the handle of `accepted`
+ * (which must be paused since its accept); undefined when that is not
+ * possible. The new socket starts paused: resume() it once there is
+ * somewhere to write. `accepted` is destroyed (an empty shell by then: the
+ * connection stays open) so its server's connection count stays right.
+ */
+export function adoptWithUserBuffer(accepted: net.Socket, buffer: Uint8Array, onread: OnRead): net.Socket | undefined {
+  const shell = accepted as unknown as { _handle: unknown };
+  const handle = shell._handle;
+  if (typeof handle !== 'object' || handle === null || !accepted.isPaused() || accepted.readableLength > 0) return undefined;
+  shell._handle = null;
+  const options: net.SocketConstructorOpts & { pauseOnCreate: boolean } = {
+    handle: handle as net.SocketConstructorOpts['handle'],
+    allowHalfOpen: accepted.allowHalfOpen,
+    onread: { buffer, callback: onread },
+    pauseOnCreate: true,
+  };
+  const socket = new net.Socket(options);
+  accepted.destroy();
+  return socket;
+}
