@@ -1,5 +1,5 @@
 // Stage: metalgate running. The controller in the host namespace and one
-// speaker (with its proxy, same process) inside each node's namespace, with
+// speaker (with its proxy workers) inside each node's namespace, with
 // the arguments and environment of their pod templates; the kubeconfig
 // (their bound token) reaches the API server through the lab's relays. Each
 // is ready when its /readyz says so, as the kubelet's probe would see it.
