@@ -1,0 +1,79 @@
+// ProxyWorkerPool with real child processes (node:cluster) running a
+// stand-in worker (fixtures/fake-proxy-worker.mjs): the owned set and every
+// change reach each worker, readiness, settle and metrics are gathered from
+// all, stop ends them, a dead worker is restarted and its counters stay in
+// the sum, and workers that keep dying make the pool give up.
+
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { AggregatorRegistry, Registry } from 'prom-client';
+import { afterEach, describe, expect, test } from 'vitest';
+import { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
+import { GIVE_UP_DEATHS, ProxyWorkerPool } from '../../../src/proxy/workers/worker-pool.ts';
+import { waitFor } from '../helpers/cluster.ts';
+
+const FAKE = fileURLToPath(new URL('./fixtures/fake-proxy-worker.mjs', import.meta.url));
+const pools: ProxyWorkerPool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.stop(0);
+  delete process.env.FAKE_WORKER;
+});
+
+function pool(count: number, extra: Partial<ConstructorParameters<typeof ProxyWorkerPool>[0]> = {}) {
+  const ownership = new ManualOwnership();
+  ownership.own('198.18.0.200');
+  const registry = new Registry();
+  const p = new ProxyWorkerPool({ count, exec: FAKE, args: [], log: pino({ level: 'silent' }), ownership, registry, restartDelayMs: { initial: 20, max: 40 }, ...extra });
+  pools.push(p);
+  return { p, ownership, registry };
+}
+
+async function merged(p: ProxyWorkerPool): Promise<string> {
+  return AggregatorRegistry.aggregate(await p.metrics()).metrics();
+}
+
+describe('ProxyWorkerPool', () => {
+  test('workers get the owned set and every change; readiness, settle and metrics come from all of them; stop ends them', async () => {
+    const { p, ownership, registry } = pool(2);
+    p.start();
+    expect(p.notReadyReason()).toMatch(/proxy worker 0/);
+    await waitFor(() => p.notReadyReason() === undefined, 'both workers ready', 10_000);
+    ownership.own('198.18.0.201');
+    ownership.own('2001:db8::200');
+    ownership.release('198.18.0.200');
+    await waitFor(async () => (await merged(p)).includes('fake_owned{worker="1"} 2'), 'worker 1 owning two IPs', 5000);
+    const text = await merged(p);
+    expect(text).toContain('fake_owned{worker="0"} 2');
+    expect(text).toContain('fake_requests_total 20');
+    expect(await p.settle(1000)).toBe(2);
+    expect(await registry.metrics()).toContain('metalgate_proxy_workers 2');
+    await p.stop(1000);
+    expect(await registry.metrics()).toContain('metalgate_proxy_workers 0');
+  });
+
+  test('a worker that dies is restarted; what it counted stays in the sum', async () => {
+    const { p, registry } = pool(2);
+    p.start();
+    await waitFor(() => p.notReadyReason() === undefined, 'both workers ready', 10_000);
+    expect(await merged(p)).toContain('fake_requests_total 20');
+    const workers = (await import('node:cluster')).default.workers!;
+    const victim = Object.values(workers).find((w) => w !== undefined)!;
+    victim.process.kill('SIGKILL');
+    await waitFor(async () => (await registry.metrics()).includes('metalgate_proxy_worker_restarts_total 1'), 'the restart counted', 5000);
+    await waitFor(() => p.notReadyReason() === undefined, 'the replacement ready', 10_000);
+    // Two live workers (10 each) plus the dead one's last 10.
+    expect(await merged(p)).toContain('fake_requests_total 30');
+  });
+
+  test(`workers that die ${GIVE_UP_DEATHS} times within a minute make it give up, once`, async () => {
+    process.env.FAKE_WORKER = 'crash';
+    const reasons: string[] = [];
+    const { p } = pool(1, { onGiveUp: (r) => reasons.push(r) });
+    p.start();
+    await waitFor(() => reasons.length > 0, 'the pool giving up', 10_000);
+    expect(reasons[0]).toMatch(new RegExp(`${GIVE_UP_DEATHS} proxy worker deaths within 60 s`));
+    expect(p.notReadyReason()).toMatch(/proxy worker 0/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(reasons).toHaveLength(1);
+  });
+});
