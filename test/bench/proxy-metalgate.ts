@@ -2,7 +2,7 @@
 // TCP forwarder) on 127.0.0.1:PORT in front of one backend, in one process or
 // in N worker processes. Started by proxy-http.ts / proxy-l4.ts; usable alone:
 //
-//   node_modules/.bin/node test/bench/proxy-metalgate.ts --port 18084 --backend 127.0.0.1:18081 [--workers 2] [--mode http|tcp] [--sample 0.01]
+//   node_modules/.bin/node test/bench/proxy-metalgate.ts --port 18084 --backend 127.0.0.1:18081 [--workers 2] [--mode http|tcp] [--sample 0.01] [--reads both|upstream|streams]
 //
 // Workers (--workers N): with --accept reuseport (default) each process listens
 // itself with SO_REUSEPORT and the kernel spreads connections; with --accept
@@ -61,9 +61,12 @@ if (workers > 1 && !isChild) {
   const endpoint = { ip: bhost, port: Number(bport), ready: true, serving: true, terminating: false };
   let server: net.Server;
   if (mode === 'tcp') {
-    const fwd = new TcpForwarder({ pick: () => endpoint });
-    // Accepted paused, as the product's listeners do: both sides read into the flow's own buffers.
-    server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => fwd.handle(s));
+    // --reads both (default, as the product's listeners: accepted paused,
+    // both sides read into the flow's own buffers), upstream (only the dialed
+    // side does), streams ('data' events both ways): for comparison.
+    const reads = arg('reads', 'both');
+    const fwd = new TcpForwarder({ pick: () => endpoint, userBuffers: reads !== 'streams' });
+    server = net.createServer({ allowHalfOpen: true, pauseOnConnect: reads === 'both', noDelay: true }, (s) => fwd.handle(s));
   } else {
     const backend = new EndpointSetBackend({ name: 'bench/backend:80', endpoints: [endpoint] });
     // Access log sampled as configured, to /dev/null-like silence unless asked: the cost of deciding stays in.

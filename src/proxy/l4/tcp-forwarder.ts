@@ -14,7 +14,7 @@
 import net from 'node:net';
 import type { Endpoint, EndpointPicker } from './endpoint.ts';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.ts';
-import { adoptWithUserBuffer, USER_BUFFER_BYTES } from './user-buffer.ts';
+import { adoptWithUserBuffer, giveSlabBack, takeSlab, USER_BUFFER_BYTES } from './user-buffer.ts';
 
 export type TcpCloseReason =
   /** Both directions finished (FIN each way) or one side closed cleanly. */
@@ -111,7 +111,8 @@ export class TcpFlow {
   dialTick = -1;
   private isConnected = false;
   private finished = false;
-  /** Our read buffers (user-buffer.ts), when this flow reads into its own. */
+  /** Our read buffers (user-buffer.ts), when this flow reads into its own: halves of one slab. */
+  private slab: Buffer | undefined;
   private clientBuffer: Uint8Array | undefined;
   private upstreamRead: net.OnReadOpts | undefined;
   /** Bytes the client sent before the upstream was connected, still in clientBuffer. */
@@ -142,7 +143,8 @@ export class TcpFlow {
   /** @internal */
   start(): void {
     if (this.forwarder.userBuffers) {
-      const slab = Buffer.allocUnsafeSlow(2 * USER_BUFFER_BYTES);
+      const slab = takeSlab();
+      this.slab = slab;
       const clientBuffer = slab.subarray(0, USER_BUFFER_BYTES);
       const adopted = adoptWithUserBuffer(this.client, clientBuffer, this.onClientRead);
       if (adopted !== undefined) {
@@ -355,6 +357,20 @@ export class TcpFlow {
     if (u !== undefined) {
       u.on('error', noop);
       u.destroy();
+    }
+    const slab = this.slab;
+    if (slab !== undefined) {
+      this.slab = undefined;
+      // Back to the free list once no socket can still write from it or read into it.
+      let open = (c.closed ? 0 : 1) + (u === undefined || u.closed ? 0 : 1);
+      const closed = () => {
+        if (--open === 0) giveSlabBack(slab);
+      };
+      if (open === 0) giveSlabBack(slab);
+      else {
+        if (!c.closed) c.once('close', closed);
+        if (u !== undefined && !u.closed) u.once('close', closed);
+      }
     }
     this.forwarder.flowEnded(this, {
       client: { ip: this.clientIp, port: this.clientPort },

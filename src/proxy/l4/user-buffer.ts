@@ -38,3 +38,27 @@ export function adoptWithUserBuffer(accepted: net.Socket, buffer: Uint8Array, on
   accepted.destroy();
   return socket;
 }
+
+/**
+ * Both directions' buffers of one flow, from a free list: a fresh 32 KiB
+ * ArrayBuffer per connection is external memory V8 answers with more
+ * frequent full collections (measured: a third more CPU per short
+ * connection). A slab goes back only once both of its sockets have closed:
+ * until then a pending write may still point into it.
+ */
+const SLAB_BYTES = 2 * USER_BUFFER_BYTES;
+const FREE_SLABS_MAX = 512; // 16 MiB kept at most
+const freeSlabs: Buffer[] = [];
+
+export function takeSlab(): Buffer {
+  return freeSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+}
+
+export function giveSlabBack(slab: Buffer): void {
+  if (freeSlabs.length < FREE_SLABS_MAX) freeSlabs.push(slab);
+}
+
+/** Slabs waiting in the free list (tests). */
+export function freeSlabCount(): number {
+  return freeSlabs.length;
+}
