@@ -9,6 +9,7 @@ import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Endpoint } from '../../../src/proxy/l4/endpoint.ts';
 import { decodeProxyHeader } from '../../../src/proxy/l4/proxy-protocol.ts';
 import { TcpForwarder, type TcpFlowSummary, type TcpForwarderOptions } from '../../../src/proxy/l4/tcp-forwarder.ts';
+import { freeSlabCount } from '../../../src/proxy/l4/user-buffer.ts';
 import { waitFor } from '../helpers/cluster.ts';
 
 const HOST = '127.0.0.1';
@@ -168,6 +169,25 @@ describe.each(READ_MODES)('TcpForwarder (%s)', (mode) => {
     expect(s.client).toEqual({ ip: HOST, port: clientPort });
     expect(connected).toEqual([upstream]);
     expect(f.forwarder.activeFlows).toBe(0);
+  });
+
+  test('a flow reading into buffers of its own gives them back once both sockets have closed, and the next flow reuses them', async () => {
+    if (readMode === 'streams') return;
+    const upstream = { ip: HOST, port: await echoServer() };
+    const f = await front({ pick: fixed(upstream) });
+    const run = async () => {
+      const c = await connect(f.port);
+      c.write('x');
+      await readExactly(c, 1);
+      const done = f.nextClose();
+      c.end();
+      await readToEnd(c);
+      await done;
+    };
+    await run();
+    const free = await waitFor(() => freeSlabCount() > 0 && freeSlabCount(), 'the slab back in the free list', 5000, 5);
+    await run();
+    await waitFor(() => freeSlabCount() === free, 'the second flow to take it and give it back', 5000, 5);
   });
 
   test('half-close, client first: the client ends, the server still answers, then ends', async () => {
