@@ -28,15 +28,23 @@ export async function runComponent(c: RunnableComponent, f: FlagValues, log: Log
       ? await startHealthServer({ host: String(f['metrics-address']), port, registry: c.registry, ...(c.metrics ? { metrics: c.metrics } : {}), ready: () => c.notReadyReason() })
       : undefined;
   if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
-  // Listen before starting: a SIGTERM during a slow start is not lost.
+  // Listen before starting: a SIGTERM during a slow start is not lost, and
+  // a start that waits (the speaker waits for its proxy) ends with it.
   const signal = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+  let first: 'started' | 'signal';
   try {
-    await c.start();
+    first = await Promise.race([Promise.resolve(c.start()).then(() => 'started' as const), signal.then(() => 'signal' as const)]);
   } catch (err) {
     log.error({ err: (err as Error).message }, `${c.name} could not start`);
     await c.stop(true).catch(() => {});
     server?.close();
     return 1;
+  }
+  if (first === 'signal') {
+    log.info('stopping before the start completed');
+    await c.stop(true).catch(() => {});
+    server?.close();
+    return 0;
   }
   const [name] = await signal;
   log.info({ signal: name }, 'stopping');

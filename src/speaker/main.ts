@@ -54,17 +54,28 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   const px = proxyFlagOptions(f);
   const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
   const speaker = new Speaker(kc, log, opts);
+  let stopping = false;
+  let speakerStarted = false;
   const proxy = px.enabled ? await startProxy(speaker, kc, log, opts, px, ingressEngineFlagOptions(f), f) : undefined;
   return runComponent(
     {
       name: 'speaker',
       registry: speaker.registry,
       ...(proxy?.metrics ? { metrics: proxy.metrics } : {}),
-      notReadyReason: () => speaker.notReadyReason() ?? proxy?.notReadyReason(),
-      start: () => speaker.start(),
+      // The proxy first: until it is ready the speaker does not even start.
+      notReadyReason: () => proxy?.notReadyReason() ?? speaker.notReadyReason(),
+      async start() {
+        // Join the election only once the proxy can serve: an IP moved here
+        // before its listeners are up would refuse connections meanwhile
+        // (a rollout restarts every node's speaker in turn).
+        if (proxy && !(await untilProxyReady(proxy, log, () => stopping))) return;
+        speakerStarted = true;
+        await speaker.start();
+      },
       async stop(failedStart) {
+        stopping = true;
         if (failedStart) {
-          await speaker.stop().catch(() => {});
+          if (speakerStarted) await speaker.stop().catch(() => {});
           await proxy?.stop(0);
           return;
         }
@@ -79,6 +90,28 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
     f,
     log,
   );
+}
+
+const PROXY_READY_POLL_MS = 50;
+const PROXY_WAIT_LOG_MS = 10_000;
+
+/** Resolves true once the proxy is ready, false if the component is stopping first. */
+async function untilProxyReady(proxy: SpeakerProxy, log: Logger, stopping: () => boolean): Promise<boolean> {
+  const since = performance.now();
+  let logged = since;
+  let reason = proxy.notReadyReason();
+  if (reason === undefined) return true;
+  log.info({ reason }, 'waiting for the proxy to be ready before joining the election');
+  while ((reason = proxy.notReadyReason()) !== undefined) {
+    if (stopping()) return false;
+    if (performance.now() - logged > PROXY_WAIT_LOG_MS) {
+      logged = performance.now();
+      log.warn({ reason, waitedMs: Math.round(logged - since) }, 'still waiting for the proxy before joining the election');
+    }
+    await new Promise((r) => setTimeout(r, PROXY_READY_POLL_MS));
+  }
+  log.info({ waitedMs: Math.round(performance.now() - since) }, 'proxy ready: joining the election');
+  return !stopping();
 }
 
 /** The proxy as the speaker drives it, in its own process or in worker processes. */

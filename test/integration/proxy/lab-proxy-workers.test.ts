@@ -170,6 +170,17 @@ describe.skipIf(skipReason !== null)(`proxy worker processes on a namespace LAN$
     expect(lines.every((l) => l.service === 'lab/web' && l.endpoint === `${pod.ipv4}:8080` && l.reason !== undefined)).toBe(true);
   });
 
+  it('the speaker joins the election only once both workers are ready (no IP moves here before its listeners can be up)', () => {
+    const logs = logLines(speaker);
+    const at = (pred: (l: Record<string, unknown>) => boolean) => logs.findIndex(pred);
+    const ready = [0, 1].map((w) => at((l) => l.msg === 'proxy worker ready' && l.worker === w));
+    const joining = at((l) => l.msg === 'proxy ready: joining the election');
+    const published = at((l) => l.msg === 'published announce subnets');
+    expect(ready.every((i) => i >= 0)).toBe(true);
+    expect(joining).toBeGreaterThan(Math.max(...ready));
+    expect(published).toBeGreaterThan(joining);
+  });
+
   it("the primary's /metrics shows 2 workers and the L4 connection counters summed over both", async () => {
     const before = await scrape();
     expect(metricSum(before, 'metalgate_proxy_workers')).toBe(WORKERS);

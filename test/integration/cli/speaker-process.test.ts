@@ -1,0 +1,63 @@
+// `metalgate speaker` as a process, without a reachable API server: it waits
+// for its proxy (worker processes, the default) before joining the election,
+// says so on /readyz, and a SIGTERM while it waits ends it at once, workers
+// included. No root needed: --no-dataplane, nothing leaves loopback.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { freePort } from '../../../src/testing/control-plane.ts';
+import { waitFor } from '../helpers/cluster.ts';
+
+const cli = join(import.meta.dirname, '../../../src/cli.ts');
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('metalgate speaker (process)', () => {
+  test('waits for its proxy workers before joining the election; a SIGTERM meanwhile stops it and its workers, exit 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'metalgate-speaker-cli-'));
+    dirs.push(dir);
+    // A port nothing listens on: the API never answers, so the proxy never syncs.
+    const deadPort = await freePort();
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:${deadPort}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`,
+    );
+    const port = await freePort();
+    const proc = spawn(
+      process.execPath,
+      [cli, 'speaker', '--node-name', 'n1', '--kubeconfig', kubeconfig, '--no-dataplane', '--proxy-workers', '2', '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-format', 'json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = once(proc, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      await waitFor(() => out.includes('waiting for the proxy to be ready before joining the election'), 'the speaker waiting for its proxy', 20_000);
+      const readyz = await waitFor(async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+        const body = await r.text();
+        return r.status === 503 && body.includes('proxy worker') ? body : undefined;
+      }, 'readyz naming the proxy workers', 10_000);
+      expect(readyz).toMatch(/not ready: proxy worker \d/);
+      const workerPids = [...out.matchAll(/"worker":(\d),"pid":(\d+)/g)].map((m) => Number(m[2]));
+      expect(out).not.toContain('published announce subnets');
+      const t0 = Date.now();
+      proc.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(out).toContain('stopping before the start completed');
+      // Workers that had reported are gone too.
+      for (const pid of workerPids) expect(() => process.kill(pid, 0)).toThrow();
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+  });
+});
