@@ -6,7 +6,7 @@
 // do). --workers N > 1 runs it as `metalgate speaker --proxy-workers N`
 // does: N node:cluster workers, each binding with SO_REUSEPORT.
 //
-//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http --port P --backend-port B [--workers N]
+//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http --port P --backend-port B [--workers N] [--gc parallel]
 //
 // Prints "ready" once every worker listens. Started by proxy-l4.ts and proxy-http.ts.
 
@@ -21,8 +21,12 @@ const MODE = arg('mode', 'tcp') === 'http' ? 'http' : 'l4';
 const PORT = Number(arg('port', '0'));
 const BACKEND_PORT = Number(arg('backend-port', '0'));
 const WORKERS = Number(arg('workers', '1'));
+// Workers get the product's V8 flags (WORKER_EXEC_ARGV); --gc parallel leaves them out, for comparison.
+const GC = arg('gc', 'product');
 
 if (WORKERS > 1 && cluster.isPrimary) {
+  const { WORKER_EXEC_ARGV } = await import('../../src/proxy/workers/worker-pool.ts');
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...(GC === 'parallel' ? [] : WORKER_EXEC_ARGV)] });
   let ready = 0;
   for (let i = 0; i < WORKERS; i++) {
     cluster.fork().on('message', (m: unknown) => {

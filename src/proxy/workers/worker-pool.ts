@@ -32,6 +32,15 @@ export interface ProxyWorkerPoolOptions {
   readonly onGiveUp?: (reason: string) => void;
 }
 
+/**
+ * V8 flags of worker processes. One worker per core: V8's parallel GC
+ * helper threads would compete with the sibling workers for those cores and
+ * cost a wake-up per collection; the workers' heaps are small. Measured on
+ * the HTTP entrypoint (wrk, 50 connections): about a tenth more requests per
+ * CPU second with --single-threaded-gc.
+ */
+export const WORKER_EXEC_ARGV = ['--single-threaded-gc'] as const;
+
 export const GIVE_UP_DEATHS = 5;
 export const GIVE_UP_WINDOW_MS = 60_000;
 
@@ -85,7 +94,7 @@ export class ProxyWorkerPool {
   }
 
   start(): void {
-    cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args] });
+    cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args], execArgv: [...process.execArgv, ...WORKER_EXEC_ARGV] });
     this.#o.ownership.on('ownership', this.#relay);
     for (const s of this.#slots) this.#fork(s);
     this.#o.log.info({ workers: this.#o.count }, 'proxy worker processes starting');
