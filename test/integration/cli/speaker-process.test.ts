@@ -2,7 +2,7 @@
 // for its proxy (worker processes, the default) before joining the election,
 // says so on /readyz, and a SIGTERM while it waits ends it at once, workers
 // included. No root needed: --no-dataplane, nothing leaves loopback.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,10 @@ import { waitFor } from '../helpers/cluster.ts';
 
 const cli = join(import.meta.dirname, '../../../src/cli.ts');
 const dirs: string[] = [];
+const procs: ChildProcess[] = [];
 afterAll(async () => {
+  // Also when a test timed out (its finally never ran): no speaker left behind.
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -34,6 +37,7 @@ describe('metalgate speaker (process)', () => {
       [cli, 'speaker', '--node-name', 'n1', '--kubeconfig', kubeconfig, '--no-dataplane', '--proxy-workers', '2', '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-format', 'json'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    procs.push(proc);
     let out = '';
     proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
     proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
