@@ -137,9 +137,7 @@ async function startProxy(
   const { startProxyStack } = await import('./proxy-stack.ts');
   // Subscribed before the speaker starts: no ownership event is missed.
   const { proxy, ingress } = await startProxyStack(kc, log, speaker.registry, speaker, {
-    nodeName: opts.nodeName,
-    ownClassOnly: opts.ownClassOnly,
-    className: opts.className,
+    speaker: opts,
     px,
     ing,
     reusePort: false,

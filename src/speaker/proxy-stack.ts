@@ -10,11 +10,11 @@ import type { IngressController } from '../ingress/k8s/ingress-controller.ts';
 import type { OwnershipSource } from '../proxy/listeners/manual-ownership.ts';
 import type { ProxyFlagOptions } from '../proxy/proxy-flags.ts';
 import type { Proxy } from '../proxy/proxy.ts';
+import type { SpeakerOptions } from './speaker.ts';
 
 export interface ProxyStackOptions {
-  nodeName: string;
-  ownClassOnly: boolean;
-  className: string;
+  /** This node and the speaker's class filter (the speaker's own options fit). */
+  speaker: Pick<SpeakerOptions, 'nodeName' | 'ownClassOnly' | 'className'>;
   px: ProxyFlagOptions;
   ing: IngressEngineFlagOptions;
   /** Bind with SO_REUSEPORT (several worker processes bind the same addresses). */
@@ -39,9 +39,9 @@ export async function startProxyStack(kc: KubeConfig, log: Logger, registry: Reg
       ...defaultProxyOptions,
       ...px.options,
       ...(px.defaultCertificate !== undefined ? { defaultCertificate: px.defaultCertificate } : {}),
-      nodeName: o.nodeName,
-      ownClassOnly: o.ownClassOnly,
-      className: o.className,
+      nodeName: o.speaker.nodeName,
+      ownClassOnly: o.speaker.ownClassOnly,
+      className: o.speaker.className,
       reusePort: o.reusePort,
       reportEvents: o.report,
     },
@@ -69,7 +69,7 @@ async function attachIngressFor(proxy: Proxy, kc: KubeConfig, log: Logger, regis
   const certificates = proxy.certificates;
   return attachIngressEngine(kc, ingressLog, proxy, {
     ...o.ing.options,
-    ...(o.report ? { events: new EventRecorder(kc, ingressLog, 'metalgate-ingress', o.nodeName) } : {}),
+    ...(o.report ? { events: new EventRecorder(kc, ingressLog, 'metalgate-ingress', o.speaker.nodeName) } : {}),
     // Empty: no Ingress status writes from this process.
     entrypointService: o.report ? o.px.options.entrypoint : '',
     classes: { className: o.px.options.ingressClass, watchWithoutClass: o.px.options.ingressWithoutClass },

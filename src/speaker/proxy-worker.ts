@@ -55,15 +55,12 @@ export async function runProxyWorker(f: FlagValues, log: Logger): Promise<number
   });
   const { index, report } = await init;
   const wlog = log.child({ worker: index });
-  const opts = speakerOptions(f);
   const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
   const registry = new Registry();
   // Keeps prom-client's own cluster listener (it answers AggregatorRegistry requests) away from the global registry.
   AggregatorRegistry.setRegistries([registry]);
   const { proxy, ingress } = await startProxyStack(kc, wlog, registry, ownership, {
-    nodeName: opts.nodeName,
-    ownClassOnly: opts.ownClassOnly,
-    className: opts.className,
+    speaker: speakerOptions(f),
     px: proxyFlagOptions(f),
     ing: ingressEngineFlagOptions(f),
     reusePort: true,
