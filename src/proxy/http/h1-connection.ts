@@ -491,6 +491,10 @@ export class H1Connection extends ProxyRequest implements Timed {
     }
   }
 
+  holdsUpstreamBytes(): boolean {
+    return this.socket.writableLength > 0 || this.transform !== undefined || this.pendChunk !== null;
+  }
+
   onUpstreamDrain(): void {
     if (!this.waitUpDrain) return;
     this.waitUpDrain = false;
@@ -506,6 +510,10 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.closeAfter = true;
     this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
     return true;
+  }
+
+  protected override mayTunnel(): boolean {
+    return this.req?.upgrade !== undefined;
   }
 
   protected replayable(): boolean {
@@ -765,7 +773,8 @@ export class H1Connection extends ProxyRequest implements Timed {
 
   private startTunnel(up: UpstreamConn, head: ResponseHead, chunk: Buffer, bodyStart: number): void {
     const req = this.req!;
-    if (req.upgrade === undefined) {
+    if (req.upgrade === undefined || !up.streamReads) {
+      // (A request with Upgrade always dials a stream-mode connection: mayTunnel().)
       this.up = null;
       up.destroy();
       this.answerError(502, 'bad gateway: the upstream switched protocols without being asked to', 'bad-response');

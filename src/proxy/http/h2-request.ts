@@ -208,6 +208,11 @@ export class H2Request extends ProxyRequest {
     }
   };
 
+  /** An HTTP/2 stream keeps what it was given until its DATA frames are out. */
+  holdsUpstreamBytes(): boolean {
+    return true;
+  }
+
   onUpstreamDrain(): void {
     if (!this.reqDone) this.req.resume();
   }

@@ -82,6 +82,11 @@ export class MirrorCopy implements UpstreamOwner {
 
   onUpstreamBody(): void {}
 
+  /** The mirrored response is read and dropped. */
+  holdsUpstreamBytes(): boolean {
+    return false;
+  }
+
   onUpstreamEnd(up: UpstreamConn): void {
     this.up = null;
     if (this.requestDone) this.pool.release(up);

@@ -162,6 +162,11 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   abstract onUpstreamBody(up: UpstreamConn, chunk: Buffer, start: number, end: number): void;
   abstract onUpstreamEnd(up: UpstreamConn): void;
   abstract onUpstreamDrain(up: UpstreamConn): void;
+  abstract holdsUpstreamBytes(): boolean;
+  /** The request may switch protocols (101): its upstream connection must be a stream socket the tunnel can take. */
+  protected mayTunnel(): boolean {
+    return false;
+  }
 
   // ------------------------------------------------------------------ RequestContext
 
@@ -347,14 +352,17 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.attempts++;
     const t = this.upstream;
     const pool = this.core.pool;
-    let up = pool.acquire(ep, b);
+    // A request that may become a tunnel gets a new connection in stream mode
+    // (pooled ones read into their own buffers); it is long-lived anyway.
+    const tunnel = this.mayTunnel();
+    let up = tunnel ? undefined : pool.acquire(ep, b);
     if (up !== undefined) {
       this.up = up;
       up.begin(this, this.method, t.readMs, t.sendMs);
       this.sendRequest(up);
       return;
     }
-    up = pool.connect(ep, b, this.series, t.connectMs);
+    up = pool.connect(ep, b, this.series, t.connectMs, tunnel);
     this.up = up;
     up.begin(this, this.method, t.readMs, t.sendMs);
     this.pauseClient();
