@@ -84,16 +84,13 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     return this.core.router;
   }
 
-  handle(socket: net.Socket, info: ConnectionInfo): void {
+  handle(socket: net.Socket, info: ConnectionInfo): net.Socket | void {
     if (this.closed || this.core.draining) {
       socket.destroy();
       return;
     }
     const localPort = info.localPort ?? socket.localPort ?? 0;
-    if (!info.tls) {
-      this.serveHttp1(socket, false, localPort);
-      return;
-    }
+    if (!info.tls) return this.serveHttp1(socket, false, localPort);
     if (socket instanceof tls.TLSSocket && socket.encrypted) {
       this.serveSecure(socket, localPort);
       return;
@@ -104,10 +101,12 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     this.ensureTls().emit('connection', socket);
   }
 
-  private serveHttp1(socket: net.Socket, secure: boolean, localPort: number): void {
+  /** Returns the socket the connection reads (plain HTTP: one that adopted `socket`'s connection). */
+  private serveHttp1(socket: net.Socket, secure: boolean, localPort: number): net.Socket {
     const conn = new H1Connection(this.core, socket, secure, localPort, this.forget);
     this.connections.add(conn);
     this.core.metrics.openHttp1++;
+    return conn.socket;
   }
 
   private readonly forget = (conn: H1Connection): void => {

@@ -17,6 +17,7 @@ import { HttpParseError } from '../http1/errors.ts';
 import { RequestHeadParser, type RequestHead } from '../http1/request-head.ts';
 import { responseBodyKind, type ResponseHead } from '../http1/response-head.ts';
 import type { Timed } from './clock.ts';
+import { adoptClientSocket } from './client-reads.ts';
 import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { buildResponseHead, canPassResponseHead, type ClientFraming } from './response-head-out.ts';
@@ -110,10 +111,18 @@ export class H1Connection extends ProxyRequest implements Timed {
   private tunnelPeer: net.Socket | null = null;
   /** The client half-closed: close once the requests already received are answered. */
   private clientEnded = false;
+  /** The socket reads through the process's arena (client-reads.ts), not 'data' events. */
+  private readonly ownReads: boolean;
+  /** Where an own-reads socket's bytes go once it is a tunnel. */
+  private tunnelSink: ((chunk: Buffer) => void) | null = null;
 
   constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void) {
     const ip = plainIp(socket.remoteAddress);
     super(core, ip, tls, localPort);
+    // Plain TCP reads through the arena (TLS sockets read through their TLS layer).
+    const adopted = tls ? undefined : adoptClientSocket(socket, this.onClientBytes);
+    this.ownReads = adopted !== undefined;
+    socket = adopted ?? socket;
     this.socket = socket;
     this.onGone = onGone;
     this.parser = new RequestHeadParser({ maxHeadBytes: core.limits.maxHeadBytes, maxHeaders: core.limits.maxHeaders });
@@ -122,13 +131,14 @@ export class H1Connection extends ProxyRequest implements Timed {
     // (plain TCP only: TLS has no half-close).
     if (!tls) socket.allowHalfOpen = true;
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    if (!this.ownReads) socket.on('data', this.onData);
     socket.on('end', this.onClientEnd);
     socket.on('error', this.onClientError);
     socket.on('close', this.onClientClose);
     socket.on('drain', this.onClientDrain);
     core.clock.add(this);
     this.arm(K_HEADER, core.timeouts.headerMs);
+    if (this.ownReads) socket.resume(); // an adopted socket starts paused
   }
 
   /** Nothing in progress: safe to close at once (drain). */
@@ -222,6 +232,13 @@ export class H1Connection extends ProxyRequest implements Timed {
   }
 
   // ------------------------------------------------------------------ client socket events
+
+  private readonly onClientBytes = (chunk: Buffer): boolean => {
+    const sink = this.tunnelSink;
+    if (sink !== null) sink(chunk);
+    else this.onData(chunk);
+    return true;
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     try {
@@ -799,11 +816,24 @@ export class H1Connection extends ProxyRequest implements Timed {
     const idleMs = this.upstream.readMs;
     const touch = (): void => this.arm(K_TUNNEL, idleMs);
     touch();
-    client.on('data', touch);
     peer.on('data', touch);
     peer.on('error', () => {});
     peer.on('close', () => client.destroy());
-    client.pipe(peer);
+    if (this.ownReads) {
+      // What client.pipe(peer) does, for a socket that emits no 'data'.
+      const resume = (): void => void client.resume();
+      this.tunnelSink = (b) => {
+        touch();
+        if (!peer.write(b)) {
+          client.pause();
+          peer.once('drain', resume);
+        }
+      };
+      client.on('end', () => peer.end());
+    } else {
+      client.on('data', touch);
+      client.pipe(peer);
+    }
     peer.pipe(client);
     this.paused = false;
     client.resume();

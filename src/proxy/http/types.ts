@@ -360,8 +360,13 @@ export interface HttpEntrypointOptions {
 export interface HttpEntrypointApi {
   /** Atomic swap: requests already routed keep the route they got. */
   setRouter(router: Router): void;
-  /** Takes over an accepted socket; the entrypoint owns it from now on. */
-  handle(socket: Socket, info: ConnectionInfo): void;
+  /**
+   * Takes over an accepted socket; the entrypoint owns it from now on.
+   * Returns the socket now carrying the connection when it is another one
+   * (plain HTTP adopts the connection into a socket reading through its own
+   * buffer): the one to track and to cut.
+   */
+  handle(socket: Socket, info: ConnectionInfo): Socket | void;
   /**
    * SIGTERM: every kept-alive connection answers its current request with
    * Connection: close and closes; idle ones close now; new sockets passed to

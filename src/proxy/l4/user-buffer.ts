@@ -5,9 +5,10 @@
 // through kept-alive connections: about a fifth less CPU per request.
 //
 // For sockets we dial, `onread` is public API (net.connect). net.Server has
-// no such option, so an accepted socket (accepted paused: nothing has been
-// read yet) gives its handle to a new net.Socket that has one. `_handle` is
-// not public API: when it is not there the caller keeps the stream path.
+// no such option, so an accepted socket (nothing read from it yet: accepted
+// paused, or handed over in the tick it was accepted) gives its handle to a
+// new net.Socket that has one. `_handle` is not public API: when it is not
+// there the caller keeps the stream path.
 
 import net from 'node:net';
 
@@ -18,15 +19,15 @@ export type OnRead = (nread: number, buffer: Uint8Array) => boolean;
 
 /**
  * A socket reading into `buffer` with `onread`, over the handle of `accepted`
- * (which must be paused since its accept); undefined when that is not
- * possible. The new socket starts paused: resume() it once there is
+ * (nothing may have been read from it: paused since its accept, or still in
+ * the tick of the accept); undefined when that is not possible. The new socket starts paused: resume() it once there is
  * somewhere to write. `accepted` is destroyed (an empty shell by then: the
  * connection stays open) so its server's connection count stays right.
  */
 export function adoptWithUserBuffer(accepted: net.Socket, buffer: Uint8Array, onread: OnRead): net.Socket | undefined {
   const shell = accepted as unknown as { _handle: unknown };
   const handle = shell._handle;
-  if (typeof handle !== 'object' || handle === null || !accepted.isPaused() || accepted.readableLength > 0) return undefined;
+  if (typeof handle !== 'object' || handle === null || accepted.bytesRead > 0 || accepted.readableLength > 0) return undefined;
   shell._handle = null;
   const options: net.SocketConstructorOpts & { pauseOnCreate: boolean } = {
     handle: handle as net.SocketConstructorOpts['handle'],

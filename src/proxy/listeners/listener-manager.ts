@@ -276,7 +276,7 @@ export class ListenerManager {
 
   // ---- HTTP ----
 
-  #httpHandler(entrypoint: HttpEntrypointApi, spec: ListenerSpec): (socket: net.Socket) => void {
+  #httpHandler(entrypoint: HttpEntrypointApi, spec: ListenerSpec): (socket: net.Socket) => net.Socket | void {
     const info = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port };
     return (socket) => entrypoint.handle(socket, info);
   }
