@@ -11,6 +11,7 @@ import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
 import { waitFor } from '../helpers/cluster.ts';
 import {
   LOOPBACK,
+  deadPort,
   endpoint,
   get,
   nodeBackend,
@@ -39,14 +40,6 @@ async function proxy(ports: number[], opts: Parameters<typeof proxyTo>[1] = {}):
   const p = await proxyTo(ports, opts);
   cleanups.push(() => p.close());
   return p;
-}
-
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, LOOPBACK, r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('routing and forwarding', () => {

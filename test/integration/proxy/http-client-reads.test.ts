@@ -16,7 +16,7 @@ import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
 import { DEFAULT_BIND_BACKOFF } from '../../../src/proxy/listeners/bind-backoff.ts';
 import { TcpListener } from '../../../src/proxy/listeners/tcp-listener.ts';
 import { waitFor } from '../helpers/cluster.ts';
-import { LOOPBACK, endpoint, proxyTo } from './http-harness.ts';
+import { LOOPBACK, deadPort, endpoint, proxyTo } from './http-harness.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -29,13 +29,6 @@ async function listen(server: net.Server): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, LOOPBACK, r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Connects, sends `request`, resolves with the socket once `head` bytes of the answer came. */
 function connectAndAsk(port: number, request: string, until: string): Promise<{ socket: net.Socket; got: () => string }> {
@@ -69,7 +62,7 @@ describe('plain-HTTP client sockets read through the arena', () => {
     });
     const entrypoint = new HttpEntrypoint({ timerResolutionMs: 20, router: ingressRouter([{ backend: new EndpointSetBackend({ name: 'ns/a:80', endpoints: [endpoint(backendPort)] }) }]) });
     cleanups.push(() => entrypoint.close());
-    const port = await freePort();
+    const port = await deadPort();
     const listener = new TcpListener(
       { ip: LOOPBACK, port, key: `${LOOPBACK}:${port}`, allowHalfOpen: true, backoff: DEFAULT_BIND_BACKOFF, log: pino({ level: 'silent' }) },
       (s) => entrypoint.handle(s, { tls: false, localPort: port }),

@@ -16,6 +16,15 @@ import type { Endpoint, HttpEntrypointOptions } from '../../../src/proxy/http/ty
 
 export const LOOPBACK = '127.0.0.1';
 
+/** A loopback port with nothing listening: bind, note the port, close. */
+export async function deadPort(host = LOOPBACK): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, host, resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
 export function endpoint(port: number, ip = LOOPBACK, extra: Partial<Endpoint> = {}): Endpoint {
   return { ip, port, ready: true, serving: true, terminating: false, ...extra };
 }

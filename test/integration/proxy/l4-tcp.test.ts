@@ -11,6 +11,7 @@ import { decodeProxyHeader } from '../../../src/proxy/l4/proxy-protocol.ts';
 import { TcpForwarder, type TcpFlowSummary, type TcpForwarderOptions } from '../../../src/proxy/l4/tcp-forwarder.ts';
 import { freeSlabCount } from '../../../src/proxy/l4/user-buffer.ts';
 import { waitFor } from '../helpers/cluster.ts';
+import { deadPort } from './http-harness.ts';
 
 const HOST = '127.0.0.1';
 
@@ -27,15 +28,6 @@ async function listen(server: net.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   cleanups.push(() => server.close());
   return (server.address() as net.AddressInfo).port;
-}
-
-/** A port with nothing listening: bind, note the port, close. */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, HOST, resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 async function echoServer(): Promise<number> {
