@@ -2,8 +2,19 @@ import { COLON, CR, FIELD_VALUE, HTAB, LF, SP, TOKEN } from './char-classes.ts';
 import { HttpParseError } from './errors.ts';
 import { FIELD_STRIDE, classifyName } from './header-fields.ts';
 
+let scratch: number[] = [];
+
+/** The process's scratch array, at least `size` long (it only grows). */
+function sharedScratch(size: number): number[] {
+  if (scratch.length < size) scratch = new Array<number>(size).fill(0);
+  return scratch;
+}
+
 /**
- * Parses field lines (RFC 9112 §5) into a reusable scratch array. Per line: a
+ * Parses field lines (RFC 9112 §5) into a reusable scratch array, one per
+ * process: parse() runs to the end in one call and the head parsers copy out
+ * what it wrote before returning (slice), so parsers need no array of their
+ * own; a connection's parser then costs no 500-number array. Per line: a
  * token name directly followed by ":" (whitespace before the colon is rejected,
  * §5.1), optional whitespace, a value of VCHAR/obs-text/SP/HTAB (no CR, LF, NUL
  * or other CTL), CRLF. A line starting with whitespace (obs-fold, §5.2) is
@@ -17,7 +28,10 @@ export class FieldLineParser {
   /** After parse() returned true: field count and the offset just past the empty line. */
   count = 0;
   end = 0;
-  /** FIELD_STRIDE numbers per field; copy out with slice(0, count * FIELD_STRIDE). */
+  /**
+   * FIELD_STRIDE numbers per field, valid until the next parse() of any
+   * parser: copy out with slice(0, count * FIELD_STRIDE) at once.
+   */
   readonly scratch: number[];
 
   private readonly maxFields: number;
@@ -28,7 +42,7 @@ export class FieldLineParser {
     this.maxFields = maxFields;
     this.badStatus = badStatus;
     this.tooManyStatus = tooManyStatus;
-    this.scratch = new Array<number>(maxFields * FIELD_STRIDE).fill(0);
+    this.scratch = sharedScratch(maxFields * FIELD_STRIDE);
   }
 
   /**

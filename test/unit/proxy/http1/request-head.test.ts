@@ -131,6 +131,21 @@ describe('RequestHead fields', () => {
 });
 
 describe('RequestHeadParser incremental use', () => {
+  test('heads from different parsers stay intact when parsed in turn (the field scratch array is one per process)', () => {
+    const p1 = new RequestHeadParser();
+    const p2 = new RequestHeadParser({ maxHeaders: 200 });
+    const h1 = p1.push(b('GET /one HTTP/1.1\r\nHost: one.example\r\nX-A: 1\r\nX-B: 2\r\n\r\n'))!;
+    const h2 = p2.push(b('GET /two HTTP/1.1\r\nUser-Agent: two\r\nHost: two.example\r\n\r\n'))!;
+    // A partial head on the first parser writes into the scratch too.
+    expect(p1.push(b('GET /three HTTP/1.1\r\nX-Long-Name-Here: value\r\n'))).toBeNull();
+    expect(h1.headers.count).toBe(3);
+    expect([h1.headers.name(0), h1.headers.value(0)]).toEqual(['Host', 'one.example']);
+    expect([h1.headers.name(2), h1.headers.value(2)]).toEqual(['X-B', '2']);
+    expect(h2.headers.count).toBe(2);
+    expect([h2.headers.name(0), h2.headers.value(0)]).toEqual(['User-Agent', 'two']);
+    expect(h2.headers.get('host')).toBe('two.example');
+  });
+
   test('a head straddling chunks, then the body and the next request in the last chunk', () => {
     const p = new RequestHeadParser();
     expect(p.push(b('POST /up HTTP/1.1\r\nHo'))).toBeNull();
