@@ -24,13 +24,13 @@ let arena: Buffer | undefined;
  * as Buffers of their own; undefined when the connection cannot be adopted
  * (something was read already, or no handle), in which case `accepted` is
  * untouched. `onBytes` returns false to stop reading (like pause()). The new
- * socket starts paused: resume() it.
+ * socket starts paused: resume() it. `noDelaySet`: see adoptWithUserBuffer.
  */
-export function adoptClientSocket(accepted: net.Socket, onBytes: (chunk: Buffer) => boolean): net.Socket | undefined {
+export function adoptClientSocket(accepted: net.Socket, onBytes: (chunk: Buffer) => boolean, noDelaySet = false): net.Socket | undefined {
   const a = (arena ??= Buffer.allocUnsafeSlow(CLIENT_READ_BYTES));
   return adoptWithUserBuffer(accepted, a, (n) => {
     const chunk = Buffer.allocUnsafe(n);
     a.copy(chunk, 0, 0, n);
     return onBytes(chunk);
-  });
+  }, noDelaySet);
 }

@@ -90,7 +90,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       return;
     }
     const localPort = info.localPort ?? socket.localPort ?? 0;
-    if (!info.tls) return this.serveHttp1(socket, false, localPort);
+    if (!info.tls) return this.serveHttp1(socket, false, localPort, info.noDelay === true);
     if (socket instanceof tls.TLSSocket && socket.encrypted) {
       this.serveSecure(socket, localPort);
       return;
@@ -102,8 +102,8 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   }
 
   /** Returns the socket the connection reads (plain HTTP: one that adopted `socket`'s connection). */
-  private serveHttp1(socket: net.Socket, secure: boolean, localPort: number): net.Socket {
-    const conn = new H1Connection(this.core, socket, secure, localPort, this.forget);
+  private serveHttp1(socket: net.Socket, secure: boolean, localPort: number, noDelaySet = false): net.Socket {
+    const conn = new H1Connection(this.core, socket, secure, localPort, this.forget, noDelaySet);
     this.connections.add(conn);
     this.core.metrics.openHttp1++;
     return conn.socket;

@@ -116,11 +116,12 @@ export class H1Connection extends ProxyRequest implements Timed {
   /** Where an own-reads socket's bytes go once it is a tunnel. */
   private tunnelSink: ((chunk: Buffer) => void) | null = null;
 
-  constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void) {
+  /** `noDelaySet`: TCP_NODELAY is on the connection already (ConnectionInfo.noDelay). */
+  constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void, noDelaySet = false) {
     const ip = plainIp(socket.remoteAddress);
     super(core, ip, tls, localPort);
     // Plain TCP reads through the arena (TLS sockets read through their TLS layer).
-    const adopted = tls ? undefined : adoptClientSocket(socket, this.onClientBytes);
+    const adopted = tls ? undefined : adoptClientSocket(socket, this.onClientBytes, noDelaySet);
     this.ownReads = adopted !== undefined;
     socket = adopted ?? socket;
     this.socket = socket;
@@ -130,7 +131,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     // A client that half-closes after its request still gets the response
     // (plain TCP only: TLS has no half-close).
     if (!tls) socket.allowHalfOpen = true;
-    socket.setNoDelay(true);
+    socket.setNoDelay(true); // no system call when it is set already and the socket knows
     if (!this.ownReads) socket.on('data', this.onData);
     socket.on('end', this.onClientEnd);
     socket.on('error', this.onClientError);

@@ -272,6 +272,8 @@ export interface ConnectionInfo {
   /** The address:port the client connected to (defaults to the socket's). */
   readonly localAddress?: string;
   readonly localPort?: number;
+  /** TCP_NODELAY is set on the socket already (the listener's accept did it): no setsockopt again. */
+  readonly noDelay?: boolean;
 }
 
 export interface ClientLimits {

@@ -71,10 +71,13 @@ export interface TcpForwarderOptions {
   readonly connect?: (endpoint: Endpoint, onread?: net.OnReadOpts) => net.Socket;
   /**
    * Read into per-flow buffers (default true). Accepted sockets are adopted
-   * only when handed over paused (net.Server `pauseOnConnect`); others are
-   * read with 'data'.
+   * when nothing has been read from them yet (paused since the accept, with
+   * net.Server `pauseOnConnect`, or handed over in the tick of the accept);
+   * others are read with 'data'.
    */
   readonly userBuffers?: boolean;
+  /** Accepted sockets come with TCP_NODELAY set (net.Server `noDelay`): an adopted one is told, no setsockopt again. */
+  readonly acceptedNoDelay?: boolean;
 }
 
 /** Sweeps per shortest deadline: deadlines fire at most 1/4 late. */
@@ -146,7 +149,7 @@ export class TcpFlow {
       const slab = takeSlab();
       this.slab = slab;
       const clientBuffer = slab.subarray(0, USER_BUFFER_BYTES);
-      const adopted = adoptWithUserBuffer(this.client, clientBuffer, this.onClientRead);
+      const adopted = adoptWithUserBuffer(this.client, clientBuffer, this.onClientRead, this.forwarder.acceptedNoDelay);
       if (adopted !== undefined) {
         this.client = adopted;
         this.clientBuffer = clientBuffer;
@@ -154,7 +157,7 @@ export class TcpFlow {
       this.upstreamRead = { buffer: slab.subarray(USER_BUFFER_BYTES), callback: this.onUpstreamRead };
     }
     const c = this.client;
-    c.setNoDelay(true); // a no-op when the server set noDelay already
+    c.setNoDelay(true); // no system call when the socket knows it is set (accepted with noDelay, or adopted with acceptedNoDelay)
     c.on('error', this.onClientError);
     c.on('close', this.onClientClose);
     // No timer per flow: the forwarder's sweep checks the idle and connect
@@ -401,6 +404,7 @@ export class TcpForwarder {
   readonly pick: EndpointPicker;
   readonly connect: (endpoint: Endpoint, onread?: net.OnReadOpts) => net.Socket;
   readonly userBuffers: boolean;
+  readonly acceptedNoDelay: boolean;
   private readonly flows = new Set<TcpFlow>();
   /** @internal Flows dialing now (their connect deadline is swept). */
   readonly dialing = new Set<TcpFlow>();
@@ -424,6 +428,7 @@ export class TcpForwarder {
     this.hooks = options.hooks ?? {};
     this.connect = options.connect ?? defaultConnect;
     this.userBuffers = options.userBuffers ?? true;
+    this.acceptedNoDelay = options.acceptedNoDelay === true;
     const shortest = this.idleTimeoutMs > 0 ? Math.min(this.idleTimeoutMs, this.connectTimeoutMs) : this.connectTimeoutMs;
     this.sweepMs = Math.max(1, Math.floor(shortest / SWEEPS_PER_DEADLINE));
     this.idleTicks = Math.ceil(this.idleTimeoutMs / this.sweepMs);

@@ -20,11 +20,14 @@ export type OnRead = (nread: number, buffer: Uint8Array) => boolean;
 /**
  * A socket reading into `buffer` with `onread`, over the handle of `accepted`
  * (nothing may have been read from it: paused since its accept, or still in
- * the tick of the accept); undefined when that is not possible. The new socket starts paused: resume() it once there is
+ * the tick of the accept); undefined when that is not possible.
+ * `noDelaySet`: TCP_NODELAY is on the connection already (our listener's
+ * accept sets it); the new socket is told, so that setNoDelay(true) on it
+ * costs no system call (measured: 4 % of a one-request HTTP connection). The new socket starts paused: resume() it once there is
  * somewhere to write. `accepted` is destroyed (an empty shell by then: the
  * connection stays open) so its server's connection count stays right.
  */
-export function adoptWithUserBuffer(accepted: net.Socket, buffer: Uint8Array, onread: OnRead): net.Socket | undefined {
+export function adoptWithUserBuffer(accepted: net.Socket, buffer: Uint8Array, onread: OnRead, noDelaySet = false): net.Socket | undefined {
   const shell = accepted as unknown as { _handle: unknown };
   const handle = shell._handle;
   if (typeof handle !== 'object' || handle === null || accepted.bytesRead > 0 || accepted.readableLength > 0) return undefined;
@@ -34,6 +37,8 @@ export function adoptWithUserBuffer(accepted: net.Socket, buffer: Uint8Array, on
     allowHalfOpen: accepted.allowHalfOpen,
     onread: { buffer, callback: onread },
     pauseOnCreate: true,
+    // Only a flag when a handle is given: the constructor makes no system call for it.
+    noDelay: noDelaySet,
   };
   const socket = new net.Socket(options);
   accepted.destroy();

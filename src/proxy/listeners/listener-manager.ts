@@ -277,7 +277,8 @@ export class ListenerManager {
   // ---- HTTP ----
 
   #httpHandler(entrypoint: HttpEntrypointApi, spec: ListenerSpec): (socket: net.Socket) => net.Socket | void {
-    const info = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port };
+    // TcpListener accepts with noDelay.
+    const info = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port, noDelay: true };
     return (socket) => entrypoint.handle(socket, info);
   }
 
@@ -309,6 +310,7 @@ export class ListenerManager {
       connectTimeoutMs: s.connectTimeoutMs,
       maxAttempts: s.connectAttempts,
       idleTimeoutMs: s.idleTimeoutMs,
+      acceptedNoDelay: true, // TcpListener accepts with noDelay
       ...(s.proxyProtocol !== undefined ? { proxyProtocol: s.proxyProtocol } : {}),
       ...(this.#o.dialAddress !== undefined ? { connect: this.#dialTcp(this.#o.dialAddress) } : {}),
       hooks: {
