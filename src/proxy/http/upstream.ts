@@ -119,35 +119,35 @@ export class UpstreamConn implements Timed {
   };
   /**
    * The buffer the socket reads into, when it reads into its own (see
-   * ownReads()); undefined for a stream-mode socket ('data' events), which
-   * TLS and tunnels (101) need.
+   * dialOwnReads()); undefined for a stream-mode socket ('data' events),
+   * which TLS and tunnels (101) need.
    */
   private readBuffer: Buffer | undefined;
   /** Something still points into readBuffer: the next read goes into a new one. */
   private readBufferHeld = false;
 
-  /**
-   * `onread` options for net.connect: the socket reads into `first`, then
-   * into what the connection given to `bind()` (with the same `first`) says.
-   */
-  static ownReads(first: Buffer): { options: net.OnReadOpts; bind: (up: UpstreamConn) => void } {
-    let conn: UpstreamConn | undefined;
-    const options: net.OnReadOpts = {
-      buffer: () => (conn === undefined ? first : conn.nextReadBuffer()),
-      callback: (n: number, buf: Uint8Array): boolean => {
-        conn?.onOwnRead(n, buf as Buffer);
-        return true;
+  /** Dials a plain-HTTP connection that reads into a buffer of its own (`onread`). */
+  static dialOwnReads(ep: Endpoint, pool: EndpointPool, series: BackendSeries, clock: DeadlineClock, connectMs: number): UpstreamConn {
+    const first = Buffer.allocUnsafeSlow(UPSTREAM_READ_BYTES);
+    let up: UpstreamConn | undefined; // set before the first read: connecting takes a turn of the loop
+    const socket = net.connect({
+      host: ep.ip,
+      port: ep.port,
+      noDelay: true,
+      onread: {
+        // Asked at once for the first buffer, then after every read.
+        buffer: () => (up === undefined ? first : up.nextReadBuffer()),
+        callback: (n: number, buf: Uint8Array): boolean => {
+          up!.onOwnRead(n, buf as Buffer);
+          return true;
+        },
       },
-    };
-    return {
-      options,
-      bind: (up) => {
-        conn = up;
-      },
-    };
+    });
+    up = new UpstreamConn(socket, ep, pool, series, clock, connectMs, first);
+    return up;
   }
 
-  /** `readBuffer`: the socket reads into it (ownReads()) rather than emitting 'data'. */
+  /** `readBuffer`: the socket reads into it (dialOwnReads()) rather than emitting 'data'. */
   constructor(socket: net.Socket, endpoint: Endpoint, pool: EndpointPool, series: BackendSeries, clock: DeadlineClock, connectMs: number, readBuffer?: Buffer) {
     this.socket = socket;
     this.endpoint = endpoint;
@@ -544,7 +544,10 @@ export class UpstreamPool {
     const pool = this.poolOf(ep, tlsOn);
     series.connects++;
     pool.open++;
-    const opened = (socket: net.Socket): net.Socket => socket.once('close', () => pool.open--);
+    const opened = (up: UpstreamConn): UpstreamConn => {
+      up.socket.once('close', () => pool.open--);
+      return up;
+    };
     if (tlsOn) {
       const t = backend.tls;
       const socket = tls.connect({
@@ -555,17 +558,12 @@ export class UpstreamPool {
         ...(t?.ca !== undefined ? { ca: t.ca } : {}),
         ALPNProtocols: ['http/1.1'],
       });
-      return new UpstreamConn(opened(socket), ep, pool, series, this.clock, connectMs);
+      return opened(new UpstreamConn(socket, ep, pool, series, this.clock, connectMs));
     }
     if (streamReads) {
-      return new UpstreamConn(opened(net.connect({ host: ep.ip, port: ep.port, noDelay: true })), ep, pool, series, this.clock, connectMs);
+      return opened(new UpstreamConn(net.connect({ host: ep.ip, port: ep.port, noDelay: true }), ep, pool, series, this.clock, connectMs));
     }
-    const first = Buffer.allocUnsafeSlow(UPSTREAM_READ_BYTES);
-    const reads = UpstreamConn.ownReads(first);
-    const socket = net.connect({ host: ep.ip, port: ep.port, noDelay: true, onread: reads.options });
-    const up = new UpstreamConn(opened(socket), ep, pool, series, this.clock, connectMs, first);
-    reads.bind(up);
-    return up;
+    return opened(UpstreamConn.dialOwnReads(ep, pool, series, this.clock, connectMs));
   }
 
   /** Parks a connection whose exchange completed cleanly, or closes it. */
