@@ -25,7 +25,7 @@ import { sameL4Settings } from '../k8s/l4-annotations.ts';
 import { DEFAULT_BIND_BACKOFF, type BindBackoff } from './bind-backoff.ts';
 import type { ListenerSpec } from './listen-plan.ts';
 import { portCounters, type ListenerMetrics, type PortCounters } from './listener-metrics.ts';
-import { TcpListener, type ListenerState, type SocketListenerHooks } from './tcp-listener.ts';
+import { ACCEPTS_WITH_NO_DELAY, TcpListener, type ListenerState, type SocketListenerHooks } from './tcp-listener.ts';
 import { UdpListener } from './udp-listener.ts';
 
 export interface ListenerManagerOptions {
@@ -277,8 +277,7 @@ export class ListenerManager {
   // ---- HTTP ----
 
   #httpHandler(entrypoint: HttpEntrypointApi, spec: ListenerSpec): (socket: net.Socket) => net.Socket | void {
-    // TcpListener accepts with noDelay.
-    const info = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port, noDelay: true };
+    const info = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port, noDelay: ACCEPTS_WITH_NO_DELAY };
     return (socket) => entrypoint.handle(socket, info);
   }
 
@@ -310,7 +309,7 @@ export class ListenerManager {
       connectTimeoutMs: s.connectTimeoutMs,
       maxAttempts: s.connectAttempts,
       idleTimeoutMs: s.idleTimeoutMs,
-      acceptedNoDelay: true, // TcpListener accepts with noDelay
+      acceptedNoDelay: ACCEPTS_WITH_NO_DELAY,
       ...(s.proxyProtocol !== undefined ? { proxyProtocol: s.proxyProtocol } : {}),
       ...(this.#o.dialAddress !== undefined ? { connect: this.#dialTcp(this.#o.dialAddress) } : {}),
       hooks: {

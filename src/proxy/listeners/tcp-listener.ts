@@ -38,6 +38,9 @@ export interface TcpListenerOptions {
  */
 export type SocketHandler = (socket: net.Socket) => net.Socket | void;
 
+/** Accepted sockets come with TCP_NODELAY set (net.Server `noDelay`): handlers need not set it again. */
+export const ACCEPTS_WITH_NO_DELAY = true;
+
 export class TcpListener {
   readonly key: string;
   #state: ListenerState = 'waiting';
@@ -108,7 +111,7 @@ export class TcpListener {
 
   #bind(): void {
     const o = this.#opts;
-    const server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: true, pauseOnConnect: o.pauseOnConnect === true }, this.#onConnection);
+    const server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: ACCEPTS_WITH_NO_DELAY, pauseOnConnect: o.pauseOnConnect === true }, this.#onConnection);
     this.#server = server;
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
