@@ -102,6 +102,17 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
+/** The most the first flow held in user space, sampled every 50 ms `samples` times (lets every buffer on the path fill). */
+async function maxFlowBuffered(f: Front, samples: number): Promise<number> {
+  let max = 0;
+  for (let i = 0; i < samples; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const flow = f.flows[0];
+    if (flow !== undefined) max = Math.max(max, flow.bufferedBytes());
+  }
+  return max;
+}
+
 /** Everything the socket receives until its peer's FIN. */
 function readToEnd(s: net.Socket): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -240,13 +251,7 @@ describe.each(READ_MODES)('TcpForwarder (%s)', (mode) => {
     c.pause();
     // The server blocked on backpressure (bounded wait, not assumed from the sampling time below).
     await waitFor(() => serverSocket !== undefined && serverSocket.writableLength > 0, 'the server to block', 10_000, 5);
-    // Let every buffer on the path fill up.
-    let maxBuffered = 0;
-    for (let i = 0; i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const flow = f.flows[0];
-      if (flow !== undefined) maxBuffered = Math.max(maxBuffered, flow.bufferedBytes());
-    }
+    const maxBuffered = await maxFlowBuffered(f, 20);
     // The server is blocked well short of the total, and the proxy holds at
     // most a few high-water marks (64 KiB each) plus one in-flight chunk.
     expect(written).toBeLessThan(TOTAL);
@@ -288,12 +293,7 @@ describe.each(READ_MODES)('TcpForwarder (%s)', (mode) => {
     };
     pump();
     await waitFor(() => serverSocket !== undefined && c.writableLength > 0, 'the client to block', 10_000, 5);
-    let maxBuffered = 0;
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const flow = f.flows[0];
-      if (flow !== undefined) maxBuffered = Math.max(maxBuffered, flow.bufferedBytes());
-    }
+    const maxBuffered = await maxFlowBuffered(f, 10);
     expect(sent).toBeLessThan(TOTAL);
     expect(maxBuffered).toBeLessThan(1024 * 1024);
     const done = closed(c);
