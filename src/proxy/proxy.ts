@@ -28,6 +28,9 @@ import { buildIngressRouter } from './k8s/ingress-router.ts';
 import { readIngresses, type IngressRef } from './k8s/ingress-routes.ts';
 import { ProxyWatches, type WatchKind } from './k8s/proxy-watches.ts';
 import { ServiceBackends } from './k8s/service-backends.ts';
+import { KernelForwarding } from './kernel/kernel-forwarding.ts';
+import { nftRunner, nftTableExists } from './kernel/nft-command.ts';
+import { NFT_TABLE } from './kernel/nft-script.ts';
 import { tlsPairFromSecret } from './k8s/tls-secret.ts';
 import type { BindBackoff } from './listeners/bind-backoff.ts';
 import { planListeners, type PlanProblem } from './listeners/listen-plan.ts';
@@ -69,6 +72,14 @@ export interface ProxyOptions {
    * one reports, so a problem is one Event, not one per worker.
    */
   reportEvents?: boolean;
+  /**
+   * Program the kernel DNAT rules of `metalgate.io/l4-dataplane: kernel`
+   * ports (one process per node does; default: the one that reports Events).
+   * A process that does not leaves those ports alone.
+   */
+  kernelForwarding?: boolean;
+  /** The nft binary (default "nft" from PATH). */
+  nftBinary?: string;
 }
 
 export const defaultProxyOptions: Omit<ProxyOptions, 'nodeName'> = {
@@ -106,6 +117,7 @@ export class Proxy {
   readonly #http: ProxyHttpEngine | undefined;
   readonly #events: EventRecorder | undefined;
   readonly #listeners: ListenerManager;
+  readonly #kernel: KernelForwarding | undefined;
   /** Live Backends per Service port (the ServiceBackendSource of src/ingress/runtime). */
   readonly backends: ServiceBackends;
   #externalRouters = false;
@@ -145,6 +157,17 @@ export class Proxy {
       reusePort: opts.reusePort === true,
     });
     this.backends = new ServiceBackends(this.endpoints, opts.dialAddress);
+    this.#kernel =
+      (opts.kernelForwarding ?? opts.reportEvents !== false)
+        ? new KernelForwarding({
+            log: log.child({ dataplane: 'kernel' }),
+            endpoints: this.endpoints,
+            run: nftRunner(opts.nftBinary),
+            tableExists: () => nftTableExists(NFT_TABLE, opts.nftBinary),
+            registry,
+            warn: (svc, reason, message) => this.#serviceEvent(svc.service, svc.serviceUid, reason, message),
+          })
+        : undefined;
     this.#certs = http ? new CertificateSync(http.certificates, this.#events, log) : undefined;
   }
 
@@ -167,6 +190,16 @@ export class Proxy {
   /** Listeners accepting now ("TCP 198.18.0.200:80", ...). */
   listening(): string[] {
     return this.#listeners.listening();
+  }
+
+  /** L4 ports forwarded by kernel DNAT rules now (same keys as listening()). */
+  kernelForwarded(): string[] {
+    return this.#kernel?.forwarding() ?? [];
+  }
+
+  /** Resolves once the kernel rules reflect the last change (tests). */
+  async kernelIdle(): Promise<void> {
+    await this.#kernel?.idle();
   }
 
   /** Listeners whose bind is being retried. */
@@ -262,6 +295,7 @@ export class Proxy {
     const http = this.#http;
     const [cut] = await Promise.all([this.#listeners.close(graceMs), http?.web.drain(graceMs), http?.websecure.drain(graceMs)]);
     this.#log.info({ openAtStart: open, cut, graceMs }, 'proxy drained');
+    await this.#kernel?.close();
     await this.#watches?.stop();
   }
 
@@ -278,6 +312,7 @@ export class Proxy {
   /** HTTP backends follow the endpoint slots right away. */
   #endpointsMoved(): void {
     this.backends.refresh();
+    this.#kernel?.changed();
   }
 
   #mark(what: { plan?: boolean; routes?: boolean; certs?: boolean }): void {
@@ -315,7 +350,10 @@ export class Proxy {
       className: o.className,
       entrypoint: o.entrypoint,
     });
-    this.#listeners.apply(plan.listeners);
+    // Kernel-forwarded ports get rules, not sockets; a process that does not program the kernel leaves them alone.
+    const inKernel = (l: (typeof plan.listeners)[number]) => l.mode === 'l4' && l.l4.dataplane === 'kernel';
+    this.#listeners.apply(plan.listeners.filter((l) => !inKernel(l)));
+    this.#kernel?.apply(plan.listeners.filter(inKernel));
     this.#reportServiceProblems(plan.problems);
   }
 
@@ -369,11 +407,15 @@ export class Proxy {
       const id = `${p.serviceUid ?? p.service}\u0000${p.message}`;
       now.add(id);
       if (this.#reportedServices.has(id)) continue;
-      const [namespace, name] = [p.service.slice(0, p.service.indexOf('/')), p.service.slice(p.service.indexOf('/') + 1)];
       this.#log.warn({ service: p.service, reason: p.reason }, p.message);
-      this.#events?.emit({ apiVersion: 'v1', kind: 'Service', metadata: { namespace, name, uid: p.serviceUid } }, 'Warning', p.reason, p.message);
+      this.#serviceEvent(p.service, p.serviceUid, p.reason, p.message);
     }
     this.#reportedServices = now;
+  }
+
+  #serviceEvent(service: string, uid: string | undefined, reason: string, message: string): void {
+    const [namespace, name] = [service.slice(0, service.indexOf('/')), service.slice(service.indexOf('/') + 1)];
+    this.#events?.emit({ apiVersion: 'v1', kind: 'Service', metadata: { namespace, name, uid } }, 'Warning', reason, message);
   }
 
   #reportIngressProblems(problems: ReadonlyArray<{ ingress: IngressRef; reason: string; message: string }>): void {

@@ -6,6 +6,11 @@
 //   metalgate.io/connect-attempts: 3              endpoints tried per connection
 //   metalgate.io/idle-timeout:     10m            TCP, no byte either way; 0 disables
 //   metalgate.io/udp-idle-timeout: 30s            UDP flow expiry
+//   metalgate.io/l4-dataplane:     proxy | kernel  who forwards: this process
+//                                  (default), or DNAT rules in the kernel
+//                                  (src/proxy/kernel): the rate of the kernel,
+//                                  without connect retries, PROXY protocol or
+//                                  the timeouts above
 
 import { TCP_FORWARDER_DEFAULTS } from '../l4/tcp-forwarder.ts';
 import { UDP_FORWARDER_DEFAULTS } from '../l4/udp-forwarder.ts';
@@ -17,6 +22,10 @@ export const CONNECT_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}connect-timeout`;
 export const CONNECT_ATTEMPTS_ANNOTATION = `${ANNOTATION_PREFIX}connect-attempts`;
 export const IDLE_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}idle-timeout`;
 export const UDP_IDLE_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}udp-idle-timeout`;
+export const L4_DATAPLANE_ANNOTATION = `${ANNOTATION_PREFIX}l4-dataplane`;
+
+/** Who forwards a Service's L4 ports: the proxy process, or kernel DNAT rules. */
+export type L4Dataplane = 'proxy' | 'kernel';
 
 export interface L4Settings {
   readonly proxyProtocol: 'v1' | 'v2' | undefined;
@@ -24,6 +33,7 @@ export interface L4Settings {
   readonly connectAttempts: number;
   readonly idleTimeoutMs: number;
   readonly udpIdleTimeoutMs: number;
+  readonly dataplane: L4Dataplane;
 }
 
 export const DEFAULT_L4_SETTINGS: L4Settings = {
@@ -32,6 +42,7 @@ export const DEFAULT_L4_SETTINGS: L4Settings = {
   connectAttempts: TCP_FORWARDER_DEFAULTS.maxAttempts,
   idleTimeoutMs: TCP_FORWARDER_DEFAULTS.idleTimeoutMs,
   udpIdleTimeoutMs: UDP_FORWARDER_DEFAULTS.idleTimeoutMs,
+  dataplane: 'proxy',
 };
 
 const MAX_TIMEOUT_MS = 24 * 3_600_000;
@@ -73,6 +84,19 @@ export function parseL4Annotations(annotations: Readonly<Record<string, string>>
     else problems.push(`${CONNECT_ATTEMPTS_ANNOTATION}: "${rawAttempts}" is not a whole number from 1 to ${MAX_ATTEMPTS}; using ${d.connectAttempts}`);
   }
 
+  let dataplane: L4Dataplane = d.dataplane;
+  const rawPlane = a[L4_DATAPLANE_ANNOTATION];
+  if (rawPlane !== undefined) {
+    const v = rawPlane.trim().toLowerCase();
+    if (v === 'kernel' && proxyProtocol !== undefined) {
+      problems.push(`${L4_DATAPLANE_ANNOTATION}: kernel forwarding cannot send a PROXY protocol header (${PROXY_PROTOCOL_ANNOTATION}: ${proxyProtocol}); forwarding in the proxy`);
+    } else if (v === 'kernel' || v === 'proxy') {
+      dataplane = v;
+    } else if (v !== '') {
+      problems.push(`${L4_DATAPLANE_ANNOTATION}: "${rawPlane}" is not proxy or kernel; using proxy`);
+    }
+  }
+
   return {
     settings: {
       proxyProtocol,
@@ -80,6 +104,7 @@ export function parseL4Annotations(annotations: Readonly<Record<string, string>>
       connectAttempts,
       idleTimeoutMs: duration(IDLE_TIMEOUT_ANNOTATION, d.idleTimeoutMs, 0),
       udpIdleTimeoutMs: duration(UDP_IDLE_TIMEOUT_ANNOTATION, d.udpIdleTimeoutMs, 100),
+      dataplane,
     },
     problems,
   };
@@ -91,6 +116,7 @@ export function sameL4Settings(a: L4Settings, b: L4Settings): boolean {
     a.connectTimeoutMs === b.connectTimeoutMs &&
     a.connectAttempts === b.connectAttempts &&
     a.idleTimeoutMs === b.idleTimeoutMs &&
-    a.udpIdleTimeoutMs === b.udpIdleTimeoutMs
+    a.udpIdleTimeoutMs === b.udpIdleTimeoutMs &&
+    a.dataplane === b.dataplane
   );
 }

@@ -111,6 +111,15 @@ describe('parseL4Annotations', () => {
     ['attempts', { 'metalgate.io/connect-attempts': '5' }, { connectAttempts: 5 }, []],
     ['attempts bad', { 'metalgate.io/connect-attempts': '0' }, { connectAttempts: 3 }, [/not a whole number from 1 to 16/]],
     ['attempts empty', { 'metalgate.io/connect-attempts': ' ' }, { connectAttempts: 3 }, [/not a whole number/]],
+    ['kernel dataplane', { 'metalgate.io/l4-dataplane': 'Kernel' }, { dataplane: 'kernel' }, []],
+    ['proxy dataplane', { 'metalgate.io/l4-dataplane': 'proxy' }, { dataplane: 'proxy' }, []],
+    ['dataplane bad', { 'metalgate.io/l4-dataplane': 'ebpf' }, { dataplane: 'proxy' }, [/"ebpf" is not proxy or kernel/]],
+    [
+      'kernel dataplane with PROXY protocol stays in the proxy',
+      { 'metalgate.io/l4-dataplane': 'kernel', 'metalgate.io/proxy-protocol': 'v2' },
+      { dataplane: 'proxy', proxyProtocol: 'v2' },
+      [/cannot send a PROXY protocol header/],
+    ],
   ];
   for (const [name, annotations, expected, problems] of cases) {
     test(name, () => {

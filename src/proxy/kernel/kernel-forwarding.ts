@@ -1,0 +1,233 @@
+// Keeps the kernel's DNAT rules (nft-script.ts) equal to the L4 ports whose
+// Service asks for `metalgate.io/l4-dataplane: kernel` on IPs this node owns,
+// and to their endpoints. Thin: the listen plan and the EndpointIndex in,
+// `nft -f` out, one apply at a time; a change during an apply is picked up
+// right after it.
+//
+// A failed apply changes nothing in the kernel (one transaction), so the
+// last good rules keep forwarding; the error goes to the log and, once per
+// distinct error, as a Warning Event on each Service concerned. The next
+// apply writes the table whole, and a failure is retried after a pause even
+// if nothing else changes. Connections already forwarded live in conntrack
+// and survive rule changes: an endpoint removed from the rules gets no new
+// connection and keeps the ones it has, as a terminating endpoint should.
+
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
+import type { ListenerSpec } from '../listeners/listen-plan.ts';
+import type { NftRunner } from './nft-command.ts';
+import { buildNftScript, nftDeleteScript, type KernelPort, type NftState } from './nft-script.ts';
+
+export interface KernelForwardingOptions {
+  readonly log: Logger;
+  readonly endpoints: EndpointIndex;
+  readonly run: NftRunner;
+  /** Whether our table exists (read-only): a left-over one is cleared, and nothing is written otherwise. */
+  readonly tableExists: () => Promise<boolean>;
+  readonly registry: Registry;
+  /** A Warning about one Service (the proxy turns it into an Event). */
+  readonly warn?: (service: { service: string; serviceUid: string | undefined }, reason: string, message: string) => void;
+  /** Pause before retrying a failed apply. Default 5 s. */
+  readonly retryMs?: number;
+  /** How often to check that the table is still there (a firewall reload may flush the ruleset). Default 30 s. */
+  readonly checkMs?: number;
+}
+
+const DEFAULT_RETRY_MS = 5_000;
+const DEFAULT_CHECK_MS = 30_000;
+
+export class KernelForwarding {
+  readonly #o: KernelForwardingOptions;
+  readonly #applies: Counter<'result'>;
+  readonly #ports: Gauge;
+  #specs: readonly ListenerSpec[] = [];
+  /** What the kernel holds after the last successful apply; undefined: unknown, write the table whole. */
+  #state: NftState | undefined;
+  #applied: string | undefined;
+  #forwarding: string[] = [];
+  #running: Promise<void> | undefined;
+  #again = false;
+  #scheduled = false;
+  #retry: NodeJS.Timeout | undefined;
+  #check: NodeJS.Timeout | undefined;
+  #lastError: string | undefined;
+  #lastSkipped = '';
+  /** Rules a previous process left behind were looked for (once, at the first plan without kernel ports). */
+  #swept = false;
+  #closed = false;
+
+  constructor(o: KernelForwardingOptions) {
+    this.#o = o;
+    this.#applies = new Counter({
+      name: 'metalgate_proxy_kernel_rule_applies_total',
+      help: 'nftables transactions for kernel-forwarded L4 ports (metalgate.io/l4-dataplane: kernel), by result',
+      labelNames: ['result'],
+      registers: [o.registry],
+    });
+    this.#ports = new Gauge({
+      name: 'metalgate_proxy_kernel_forwarded_ports',
+      help: 'Service IP:ports forwarded by kernel DNAT rules now (with at least one endpoint)',
+      registers: [o.registry],
+    });
+  }
+
+  /** The kernel-forwarded listener specs of the current plan. */
+  apply(specs: readonly ListenerSpec[]): void {
+    this.#specs = specs;
+    this.changed();
+  }
+
+  /** Endpoints moved: the rules follow (a no-op when the script comes out the same). */
+  changed(): void {
+    if (this.#closed || this.#scheduled) return;
+    this.#scheduled = true;
+    // Coalesces a burst of watch events into one build.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#kick();
+    });
+  }
+
+  /** Listener keys forwarded by the rules in the kernel now. */
+  forwarding(): string[] {
+    return [...this.#forwarding];
+  }
+
+  /** Resolves when no apply is running or scheduled (tests). */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined || this.#scheduled) {
+      if (this.#running) await this.#running;
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** Removes the table: connections already forwarded keep going (conntrack), new ones are refused. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    clearInterval(this.#check);
+    await this.#running;
+    if (this.#applied === undefined && this.#state === undefined && this.#specs.length === 0) return;
+    const r = await this.#o.run(nftDeleteScript());
+    if (r.ok) this.#o.log.info('kernel forwarding rules removed');
+    else this.#o.log.error({ err: r.error }, 'could not remove the kernel forwarding rules');
+    this.#ports.set(0);
+    this.#forwarding = [];
+  }
+
+  #kick(): void {
+    if (this.#closed) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#sync().finally(() => {
+      this.#running = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.#kick();
+      }
+    });
+  }
+
+  async #sync(): Promise<void> {
+    if (this.#specs.length === 0 && this.#state === undefined && this.#applied === undefined) {
+      await this.#sweep();
+      return;
+    }
+    const ports = this.#specs.map((s) => this.#port(s));
+    const built = buildNftScript(ports, this.#state);
+    if (built.script === this.#applied) return;
+    this.#reportSkipped(built.skipped);
+    const r = await this.#o.run(built.script);
+    if (this.#closed) return;
+    if (r.ok) {
+      this.#applies.inc({ result: 'ok' });
+      this.#state = built.state;
+      // The same ports and endpoints give the same script once the state is known: later no-op changes stop here.
+      this.#applied = buildNftScript(ports, built.state).script;
+      this.#forwarding = ports.filter((p) => p.endpoints.length > 0).map((p) => p.key);
+      this.#ports.set(built.forwarded);
+      this.#o.log.info({ ports: built.forwarded, listeners: this.#specs.length }, 'kernel forwarding rules applied');
+      this.#lastError = undefined;
+      this.#startChecks();
+      return;
+    }
+    this.#applies.inc({ result: 'error' });
+    this.#state = undefined;
+    this.#applied = undefined;
+    this.#o.log.error({ err: r.error, listeners: this.#specs.map((s) => s.key) }, 'kernel forwarding rules not applied: the previous rules stay in force');
+    if (r.error !== this.#lastError) {
+      this.#lastError = r.error;
+      const seen = new Set<string>();
+      for (const s of this.#specs) {
+        if (seen.has(s.service)) continue;
+        seen.add(s.service);
+        this.#o.warn?.(s, 'KernelForwardingFailed', `nftables rules for ${s.service} not applied (the previous rules stay in force): ${firstLine(r.error)}`);
+      }
+    }
+    clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => this.#kick(), this.#o.retryMs ?? DEFAULT_RETRY_MS);
+    this.#retry.unref();
+  }
+
+  /** Writes the table again when something else removed it (nft flush ruleset, a firewall reload). */
+  #startChecks(): void {
+    if (this.#check !== undefined) return;
+    this.#check = setInterval(() => {
+      if (this.#running !== undefined || this.#state === undefined || this.#closed) return;
+      void this.#o.tableExists().then((exists) => {
+        if (exists || this.#closed || this.#running !== undefined || this.#state === undefined) return;
+        this.#o.log.warn('kernel forwarding table removed by something else: writing it again');
+        this.#state = undefined;
+        this.#applied = undefined;
+        this.#kick();
+      });
+    }, this.#o.checkMs ?? DEFAULT_CHECK_MS);
+    this.#check.unref();
+  }
+
+  /**
+   * No kernel port here, and none applied yet: remove a table an earlier
+   * process may have left (its DNAT would take the traffic of ports now
+   * served by the proxy). Only looks where nothing was left, so a node
+   * without kernel ports (or without nft) never has its ruleset written.
+   */
+  async #sweep(): Promise<void> {
+    if (this.#swept) return;
+    this.#swept = true;
+    if (!(await this.#o.tableExists())) return;
+    const r = await this.#o.run(nftDeleteScript());
+    if (r.ok) this.#o.log.info('kernel forwarding rules left by an earlier process removed');
+    else this.#o.log.warn({ err: r.error }, 'could not remove kernel forwarding rules left by an earlier process');
+  }
+
+  #port(s: ListenerSpec): KernelPort {
+    const set = this.#o.endpoints.endpoints(s.service, s.portName);
+    return {
+      key: s.key,
+      ip: s.ip,
+      port: s.port,
+      protocol: s.protocol,
+      service: s.service,
+      portName: s.portName,
+      endpoints: set.active,
+      masquerade: !set.localOnly,
+      affinitySeconds: set.affinityTimeoutMs === undefined ? undefined : Math.ceil(set.affinityTimeoutMs / 1000),
+    };
+  }
+
+  #reportSkipped(skipped: ReturnType<typeof buildNftScript>['skipped']): void {
+    const text = JSON.stringify(skipped);
+    if (text === this.#lastSkipped) return;
+    this.#lastSkipped = text;
+    for (const s of skipped) this.#o.log.warn({ listener: s.key, endpoint: s.endpoint }, `endpoint left out of kernel forwarding: ${s.why}`);
+  }
+}
+
+function firstLine(s: string): string {
+  const line = s.split('\n').find((l) => l.trim() !== '') ?? s;
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}

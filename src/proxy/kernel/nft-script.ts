@@ -1,0 +1,178 @@
+// Kernel forwarding for L4 Service ports (metalgate.io/l4-dataplane: kernel):
+// the nftables script that DNATs each owned IP:port to its ready endpoints,
+// as kube-proxy's nftables mode does for Service IPs. Pure: the ports and
+// what the last successful script left in the kernel in, one `nft -f` script
+// and the new state out. The adapter (kernel-forwarding.ts) runs it.
+//
+// One table, `inet metalgate`, applied as one transaction (nft -f is atomic):
+//
+//   prerouting / output (nat, dstnat) ──> services: daddr . l4proto . dport ──> svc-<h>
+//   svc-<h>: clients remembered under ClientIP affinity first, else
+//            numgen random mod N ──> ep-<h>: dnat to the endpoint
+//   postrouting (nat, srcnat): masquerade connections DNATed from a port
+//            with externalTrafficPolicy: Cluster (the endpoint may be on
+//            another node and must answer through this one); Local ports
+//            keep the client address.
+//
+// Chains and sets are named by a hash of what they stand for, so the same
+// Service port keeps the same names across applies. That matters for the
+// affinity sets: an update flushes and refills chains but keeps the sets that
+// are still wanted, so clients stay with their endpoint while others come and
+// go. Without a previous state (first apply, or after a failed one) the table
+// is deleted and written whole.
+//
+// A port with no usable endpoint gets no rule: the packet reaches this node's
+// own stack, where nothing listens on the IP, and the kernel refuses it (TCP
+// reset, ICMP port unreachable), as the user-space forwarder does.
+
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+
+export const NFT_TABLE = 'metalgate';
+const T = `inet ${NFT_TABLE}`;
+/** Priorities of kube-proxy's nat chains (dstnat, srcnat) as numbers: nft 1.0.6 names them only on some hooks. */
+const DSTNAT = -100;
+const SRCNAT = 100;
+
+export interface KernelPort {
+  /** The listener key ("TCP 198.18.0.200:80"): the port's identity. */
+  readonly key: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP';
+  /** "namespace/name" and the Service port name, for comments. */
+  readonly service: string;
+  readonly portName: string;
+  /** Endpoints that take new connections, in a stable order. */
+  readonly endpoints: ReadonlyArray<{ readonly ip: string; readonly port: number }>;
+  /** externalTrafficPolicy: Cluster: rewrite the source to this node's. */
+  readonly masquerade: boolean;
+  /** sessionAffinity: ClientIP, in whole seconds; undefined: none. */
+  readonly affinitySeconds: number | undefined;
+}
+
+/** The regular chains and sets the last applied script left in the table. */
+export interface NftState {
+  readonly chains: readonly string[];
+  readonly sets: readonly string[];
+}
+
+export interface NftSkipped {
+  readonly key: string;
+  readonly endpoint: string;
+  readonly why: string;
+}
+
+export interface NftScript {
+  readonly script: string;
+  readonly state: NftState;
+  /** Ports that got rules (with at least one endpoint). */
+  readonly forwarded: number;
+  /** Endpoints left out (another address family than the Service IP's, or malformed). */
+  readonly skipped: readonly NftSkipped[];
+}
+
+/** A script that removes the table (and everything in it). */
+export function nftDeleteScript(): string {
+  // `add` first: deleting a table that does not exist would fail the transaction.
+  return `add table ${T}\ndelete table ${T}\n`;
+}
+
+export function buildNftScript(ports: readonly KernelPort[], previous: NftState | undefined): NftScript {
+  const out: string[] = [];
+  const chains: string[] = [];
+  const sets: string[] = [];
+  const skipped: NftSkipped[] = [];
+  const rules: string[] = [];
+  const dispatch: string[] = [];
+  const masquerade: string[] = [];
+  let forwarded = 0;
+
+  for (const p of [...ports].sort((a, b) => cmp(a.key, b.key))) {
+    const v6 = net.isIPv6(p.ip);
+    const family = v6 ? 'ip6' : 'ip';
+    const proto = p.protocol === 'UDP' ? 'udp' : 'tcp';
+    const endpoints = p.endpoints.filter((e) => {
+      if (net.isIP(e.ip) === 0 || !validPort(e.port)) {
+        skipped.push({ key: p.key, endpoint: endpointText(e.ip, e.port), why: 'not an IP address and port' });
+        return false;
+      }
+      if (net.isIPv6(e.ip) === v6) return true;
+      skipped.push({ key: p.key, endpoint: endpointText(e.ip, e.port), why: `not an ${v6 ? 'IPv6' : 'IPv4'} address like the Service IP` });
+      return false;
+    });
+    if (endpoints.length === 0 || !validPort(p.port) || net.isIP(p.ip) === 0) continue;
+    forwarded++;
+    const svcChain = `svc-${hash(p.key)}`;
+    chains.push(svcChain);
+    dispatch.push(`add rule ${T} services ${family} daddr ${p.ip} ${proto} dport ${p.port} goto ${svcChain} comment ${comment(`${p.service}:${p.portName || p.port} ${p.key}`)}`);
+    if (p.masquerade) {
+      masquerade.push(`add rule ${T} postrouting ct status dnat ct original ${family} daddr ${p.ip} meta l4proto ${proto} ct original proto-dst ${p.port} masquerade`);
+    }
+    const affinity = p.affinitySeconds !== undefined && p.affinitySeconds > 0 ? Math.ceil(p.affinitySeconds) : undefined;
+    const picks: string[] = [];
+    endpoints.forEach((e, i) => {
+      const id = hash(`${p.key}\u0000${endpointText(e.ip, e.port)}`);
+      const epChain = `ep-${id}`;
+      chains.push(epChain);
+      let remember = '';
+      if (affinity !== undefined) {
+        // The timeout is part of the name: a changed timeout is a new set, never an `add` clashing with the old one.
+        const set = `aff-${hash(`${p.key}\u0000${endpointText(e.ip, e.port)}\u0000${affinity}`)}`;
+        sets.push(set);
+        if (!previous?.sets.includes(set)) out.push(`add set ${T} ${set} { type ${v6 ? 'ipv6_addr' : 'ipv4_addr'}; flags dynamic,timeout; timeout ${affinity}s; }`);
+        rules.push(`add rule ${T} ${svcChain} ${family} saddr @${set} goto ${epChain}`);
+        remember = `update @${set} { ${family} saddr } `;
+      }
+      picks.push(`${i} : goto ${epChain}`);
+      const to = v6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+      rules.push(`add rule ${T} ${epChain} ${remember}meta l4proto ${proto} dnat ${family} to ${to}`);
+    });
+    rules.push(`add rule ${T} ${svcChain} numgen random mod ${endpoints.length} vmap { ${picks.join(', ')} }`);
+  }
+
+  const head: string[] = [];
+  if (previous === undefined) head.push(nftDeleteScript().trimEnd());
+  head.push(
+    `add table ${T}`,
+    `add chain ${T} prerouting { type nat hook prerouting priority ${DSTNAT}; policy accept; }`,
+    `add chain ${T} output { type nat hook output priority ${DSTNAT}; policy accept; }`,
+    `add chain ${T} postrouting { type nat hook postrouting priority ${SRCNAT}; policy accept; }`,
+    `add chain ${T} services`,
+    `flush chain ${T} prerouting`,
+    `flush chain ${T} output`,
+    `flush chain ${T} postrouting`,
+    `flush chain ${T} services`,
+  );
+  // Old chains are emptied first, so nothing refers to what is deleted next.
+  for (const c of previous?.chains ?? []) head.push(`flush chain ${T} ${c}`);
+  for (const c of previous?.chains ?? []) if (!chains.includes(c)) head.push(`delete chain ${T} ${c}`);
+  for (const s of previous?.sets ?? []) if (!sets.includes(s)) head.push(`delete set ${T} ${s}`);
+  for (const c of chains) head.push(`add chain ${T} ${c}`);
+  head.push(`add rule ${T} prerouting jump services`, `add rule ${T} output jump services`);
+
+  const script = [...head, ...out, ...dispatch, ...rules, ...masquerade].join('\n') + '\n';
+  return { script, state: { chains, sets }, forwarded, skipped };
+}
+
+/** 12 hex digits of sha256: short enough for nft names, wide enough not to collide on one node. */
+function hash(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 12);
+}
+
+/** A quoted nft comment; Kubernetes names cannot hold quotes, but nothing else may end the string either. */
+function comment(s: string): string {
+  return `"${s.replace(/[^A-Za-z0-9 ._:/[\]-]/g, '_').slice(0, 120)}"`;
+}
+
+function endpointText(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+function validPort(p: number): boolean {
+  return Number.isInteger(p) && p > 0 && p < 65536;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,52 @@
+// A tiny UDP peer for lab tests of UDP forwarding.
+//   serve: node src/testing/udp-echo.ts --port 5353 [--name NAME]
+//          answers each datagram with JSON {name, remoteAddress, text};
+//          prints "udp-echo listening PORT"
+//   ask:   node src/testing/udp-echo.ts --send HOST PORT [--text T]
+//          sends one datagram (resent every 200 ms, 3 s in all) and prints
+//          "udp-echo reply <json>", or exits 1 without an answer.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { hostname } from 'node:os';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+
+const send = argv.indexOf('--send');
+if (send >= 0) {
+  const host = argv[send + 1]!;
+  const port = Number(argv[send + 2]);
+  const text = flag('text') ?? 'ping';
+  const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  const fail = setTimeout(() => {
+    console.log('udp-echo no reply');
+    process.exit(1);
+  }, 3000);
+  socket.on('message', (msg) => {
+    clearTimeout(fail);
+    console.log(`udp-echo reply ${msg.toString()}`);
+    socket.close();
+    process.exit(0);
+  });
+  const ping = (): void => {
+    socket.send(text, port, host);
+  };
+  ping();
+  setInterval(ping, 200).unref();
+} else {
+  const port = Number(flag('port') ?? 5353);
+  const name = flag('name') ?? hostname();
+  const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+  socket.on('message', (msg, rinfo) => {
+    socket.send(JSON.stringify({ name, remoteAddress: rinfo.address.replace(/^::ffff:/, ''), text: msg.toString() }), rinfo.port, rinfo.address);
+  });
+  socket.bind(port, '::', () => console.log(`udp-echo listening ${port}`));
+  const stop = (): void => {
+    socket.close(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

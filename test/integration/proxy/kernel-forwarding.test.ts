@@ -1,0 +1,195 @@
+// Kernel forwarding (metalgate.io/l4-dataplane: kernel) on a namespace LAN:
+// a client and one node on the lab's bridge, two pods behind the node, the
+// Service IPs on the node's LAN interface (as the speaker would hold them).
+// KernelForwarding runs here, from the real listen plan and EndpointIndex,
+// and writes real nftables rules into the node's namespace with
+// `ip netns exec NODE nft -f -`; the client reaches the pods through them.
+// Nothing in user space listens on the Service IPs.
+// Root and nft only; addresses from 198.18.0.0/15 and 2001:db8::/32.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { Lab, type LabHost, type LabNode, type LabPod } from '../../../src/testing/lab.ts';
+import { hasProgram, labSkipReason } from '../../../src/testing/netns-exec.ts';
+import { EndpointIndex } from '../../../src/proxy/endpoints/endpoint-index.ts';
+import { KernelForwarding } from '../../../src/proxy/kernel/kernel-forwarding.ts';
+import { nftRunner, nftTableExists, type NftRunner } from '../../../src/proxy/kernel/nft-command.ts';
+import { NFT_TABLE } from '../../../src/proxy/kernel/nft-script.ts';
+import { planListeners } from '../../../src/proxy/listeners/listen-plan.ts';
+
+const skipReason = labSkipReason() ?? (hasProgram('nft') ? null : 'needs nft (apt-get install nftables)');
+const VIP4 = '198.18.0.210';
+const VIP6 = '2001:db8::210';
+const UDP_ECHO = fileURLToPath(new URL('../../../src/testing/udp-echo.ts', import.meta.url));
+
+interface Reply {
+  name: string;
+  remoteAddress: string;
+}
+
+describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let lab: Lab;
+  let node: LabNode;
+  let client: LabHost;
+  let podA: LabPod;
+  let podB: LabPod;
+  let kf: KernelForwarding;
+  const index = new EndpointIndex('node1');
+  const warnings: string[] = [];
+  /** The runner KernelForwarding uses: the real one, or a failing stand-in while a test wants failures. */
+  let realRun: NftRunner;
+  let failing = false;
+
+  const service = (spec: Partial<V1Service['spec']> = {}): V1Service => ({
+    metadata: { namespace: 'lab', name: 'web', uid: 'uid-web', annotations: { 'metalgate.io/l4-dataplane': 'kernel' } },
+    spec: {
+      type: 'LoadBalancer',
+      ipFamilyPolicy: 'PreferDualStack',
+      ports: [
+        { name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 },
+        { name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 },
+      ],
+      ...spec,
+    },
+    status: { loadBalancer: { ingress: [{ ip: VIP4 }, { ip: VIP6 }] } },
+  });
+
+  const slices = (pods: LabPod[]): V1EndpointSlice[] =>
+    (['IPv4', 'IPv6'] as const).map((family) => ({
+      metadata: { namespace: 'lab', name: `web-${family}`, labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: family,
+      ports: [
+        { name: 'http', port: 8080, protocol: 'TCP' },
+        { name: 'dns', port: 5353, protocol: 'UDP' },
+      ],
+      endpoints: pods.map((p) => ({ addresses: [family === 'IPv4' ? p.ipv4 : p.ipv6!], nodeName: 'node1', conditions: { ready: true } })),
+    }));
+
+  /** Feeds the index and the plan as the proxy does, and waits for the rules. */
+  const setCluster = async (svc: V1Service, pods: LabPod[]): Promise<void> => {
+    index.upsertService(svc);
+    for (const s of slices(pods)) index.upsertSlice(s);
+    const plan = planListeners(new Set([VIP4, VIP6]), [svc], { ownClassOnly: false, entrypoint: 'metalgate-system/metalgate-ingress' });
+    expect(plan.problems).toEqual([]);
+    kf.apply(plan.listeners.filter((l) => l.mode === 'l4' && l.l4.dataplane === 'kernel'));
+    await kf.idle();
+  };
+
+  const curl = async (host: string): Promise<Reply> => {
+    const url = host.includes(':') ? `http://[${host}]/` : `http://${host}/`;
+    const { stdout } = await client.exec('curl', ['-s', '-m', '2', url], { timeoutMs: 5000 });
+    const r = JSON.parse(stdout) as Reply;
+    return { name: r.name, remoteAddress: r.remoteAddress.replace(/^::ffff:/, '') };
+  };
+
+  const names = async (n: number, host = VIP4): Promise<Set<string>> => {
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) seen.add((await curl(host)).name);
+    return seen;
+  };
+
+  const ruleset = async (): Promise<string> => (await node.exec('nft', ['list', 'table', 'inet', NFT_TABLE])).stdout;
+
+  beforeAll(async () => {
+    lab = await Lab.create({ nodes: ['node1'], clients: ['client'], ipv6: true });
+    node = lab.nodes[0]!;
+    client = lab.client('client');
+    await node.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    await node.exec('sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+    await node.ip(['addr', 'add', `${VIP4}/32`, 'dev', node.iface]);
+    await node.ip(['addr', 'add', `${VIP6}/128`, 'dev', node.iface, 'nodad']);
+    podA = await lab.addPod('node1', 'a');
+    podB = await lab.addPod('node1', 'b');
+    await Promise.all([podA.serveHttp(8080), podB.serveHttp(8080)]);
+    for (const p of [podA, podB]) await p.spawnNode(UDP_ECHO, ['--port', '5353', '--name', p.name]).waitForOutput('udp-echo listening', 15_000);
+    const prefix = ['ip', 'netns', 'exec', node.ns];
+    realRun = nftRunner('nft', prefix);
+    kf = new KernelForwarding({
+      log: pino({ level: 'silent' }),
+      endpoints: index,
+      run: (script) => (failing ? Promise.resolve({ ok: false as const, error: 'Error: injected failure' }) : realRun(script)),
+      tableExists: () => nftTableExists(NFT_TABLE, 'nft', prefix),
+      registry: new Registry(),
+      warn: (svc, reason, message) => warnings.push(`${svc.service} ${reason} ${message}`),
+      retryMs: 300,
+      checkMs: 300,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await kf?.close();
+    await lab?.destroy();
+  });
+
+  it('TCP over IPv4 and IPv6 reaches both pods through DNAT rules, with no socket on the Service IPs; the pods see the node (masquerade)', async () => {
+    await setCluster(service(), [podA, podB]);
+    expect(kf.forwarding().sort()).toEqual([`TCP ${VIP4}:80`, `TCP [${VIP6}]:80`, `UDP ${VIP4}:53`, `UDP [${VIP6}]:53`].sort());
+    expect(await names(30)).toEqual(new Set(['a', 'b']));
+    const r6 = await curl(VIP6);
+    expect(['a', 'b']).toContain(r6.name);
+    const r4 = await curl(VIP4);
+    expect(r4.remoteAddress).not.toBe(client.ipv4);
+    expect(await ruleset()).toContain(`ip daddr ${VIP4} tcp dport 80`);
+    const { stdout } = await node.exec('ss', ['-Hltnu']);
+    expect(stdout).not.toContain(VIP4);
+  });
+
+  it('UDP datagrams reach a pod and the answer comes back from the Service IP', async () => {
+    const p = client.spawnNode(UDP_ECHO, ['--send', VIP4, '53', '--text', 'hello']);
+    const line = await p.waitForOutput('udp-echo reply', 10_000);
+    const reply = JSON.parse(line.slice(line.indexOf('{'))) as Reply & { text: string };
+    expect(reply.text).toBe('hello');
+    expect(['a', 'b']).toContain(reply.name);
+  });
+
+  it('externalTrafficPolicy: Local keeps the client address', async () => {
+    await setCluster(service({ externalTrafficPolicy: 'Local' }), [podA, podB]);
+    expect((await curl(VIP4)).remoteAddress).toBe(client.ipv4);
+    expect((await curl(VIP6)).remoteAddress).toBe(client.ipv6);
+  });
+
+  it('sessionAffinity: ClientIP sends one client to one pod', async () => {
+    await setCluster(service({ sessionAffinity: 'ClientIP' }), [podA, podB]);
+    expect((await names(12)).size).toBe(1);
+  });
+
+  it('endpoints follow the slices: with pod a gone from them, every new connection reaches b', async () => {
+    await setCluster(service(), [podB]);
+    expect(await names(12)).toEqual(new Set(['b']));
+  });
+
+  it('a failed apply keeps the last good rules serving, warns once on the Service, and is retried', async () => {
+    failing = true;
+    await setCluster(service(), [podA]);
+    expect(warnings.some((w) => w.startsWith('lab/web KernelForwardingFailed') && w.includes('injected failure'))).toBe(true);
+    // The kernel still holds the rules for b.
+    expect(await names(8)).toEqual(new Set(['b']));
+    failing = false;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !(await ruleset()).includes(`dnat ip to ${podA.ipv4}:8080`)) await new Promise((r) => setTimeout(r, 100));
+    expect(await names(8)).toEqual(new Set(['a']));
+  });
+
+  it('a new process with no kernel port removes the table an earlier one left; close removes the rules', async () => {
+    const next = new KernelForwarding({
+      log: pino({ level: 'silent' }),
+      endpoints: index,
+      run: realRun,
+      tableExists: () => nftTableExists(NFT_TABLE, 'nft', ['ip', 'netns', 'exec', node.ns]),
+      registry: new Registry(),
+    });
+    next.apply([]);
+    await next.idle();
+    await expect(ruleset()).rejects.toThrow();
+    await expect(curl(VIP4)).rejects.toThrow();
+    // kf notices its table is gone (as after a firewall's `nft flush ruleset`) and writes it again.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !(await ruleset().catch(() => '')).includes(`dnat ip to ${podA.ipv4}:8080`)) await new Promise((r) => setTimeout(r, 100));
+    expect((await curl(VIP4)).name).toBe('a');
+    await kf.close();
+    await expect(ruleset()).rejects.toThrow();
+  });
+});
