@@ -42,6 +42,12 @@ FROM node:24-bookworm-slim
 
 ENV NODE_ENV=production
 
+# nft: the speaker writes the kernel DNAT rules of Services annotated
+# metalgate.io/l4-dataplane: kernel (src/proxy/kernel) with `nft -f -`.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nftables \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules

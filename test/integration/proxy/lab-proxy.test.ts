@@ -95,6 +95,47 @@ describe.skipIf(skipReason !== null)(`proxy on a namespace LAN${skipReason ? ` (
     expect(logs.some((l) => l.msg === 'binding' && l.listener === `TCP ${VIP4}:80` && l.service === 'lab/web')).toBe(true);
   });
 
+  it('a Service annotated metalgate.io/l4-dataplane: kernel is forwarded by nftables rules on its owner, not by a listener; with externalTrafficPolicy: Local the pod sees the client', async () => {
+    const { core, kc } = cluster();
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    const kernelVip = '198.18.0.201';
+    const localVip = '198.18.0.202';
+    for (const [name, vip, policy] of [
+      ['web-kernel', kernelVip, 'Cluster'],
+      ['web-local', localVip, 'Local'],
+    ] as const) {
+      await core.createNamespacedService({
+        namespace: 'lab',
+        body: {
+          metadata: { name, namespace: 'lab', annotations: { 'metalgate.io/l4-dataplane': 'kernel' } },
+          spec: { type: 'LoadBalancer', externalTrafficPolicy: policy, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
+        },
+      });
+      await setServiceIps(core, 'lab', name, [vip]);
+      await writeSlice(discovery, 'lab', name, `${name}-1`, [{ name: 'http', port: 8080 }], [{ ip: pod.ipv4, node: 'node2' }]);
+    }
+    const get = async (vip: string): Promise<Reply> => {
+      const { stdout } = await lab.client('client').exec('curl', ['-s', '-m', '2', `http://${vip}/`], { timeoutMs: 5000 });
+      const r = JSON.parse(stdout) as Reply;
+      return { name: r.name, remoteAddress: r.remoteAddress.replace(/^::ffff:/, '') };
+    };
+    const r = await waitFor(() => get(kernelVip).catch(() => undefined), 'an answer through the kernel rules', 20_000, 100);
+    expect(r.name).toBe('web');
+    const owner = (await holdersOf(lab.nodes, kernelVip))[0]!;
+    // Masqueraded: the pod sees the owner node (externalTrafficPolicy: Cluster).
+    expect(sourcesOf(lab.node(owner))).toContain(r.remoteAddress);
+    const logs = logLines(speakers.get(owner)!);
+    expect(logs.some((l) => l.msg === 'kernel forwarding rules applied')).toBe(true);
+    expect(logs.some((l) => l.msg === 'binding' && l.listener === `TCP ${kernelVip}:80`)).toBe(false);
+    const { stdout: rules } = await lab.node(owner).exec('nft', ['list', 'table', 'inet', 'metalgate']);
+    expect(rules).toContain(`ip daddr ${kernelVip} tcp dport 80`);
+
+    // Local: only node2 (the pod's node) may own it, and no address is rewritten.
+    const local = await waitFor(() => get(localVip).catch(() => undefined), 'an answer from the Local Service', 20_000, 100);
+    expect(await holdersOf(lab.nodes, localVip)).toEqual(['node2']);
+    expect(local.remoteAddress).toBe(lab.client('client').ipv4);
+  });
+
   it('after the owner is killed (kill -9), the client reaches the pod through the new owner', async () => {
     const old = await ownerOf();
     const probe = lab.client('client').probeHttp(URL4, { intervalMs: 50, timeoutMs: 500 });

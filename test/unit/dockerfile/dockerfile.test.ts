@@ -194,8 +194,12 @@ describe('the Dockerfile', () => {
     expect(packages).toContain('libuv1-dev');
   });
 
-  test('runtime stage: only copies from the build stage, non-root, node dist/cli.js', () => {
-    expect(instructions(runtimeStage, 'RUN')).toEqual([]);
+  test('runtime stage: only copies from the build stage (and installs nft), non-root, node dist/cli.js', () => {
+    // The one package the runtime needs: nft, for kernel forwarding (src/proxy/kernel).
+    const runs = instructions(runtimeStage, 'RUN').map((r) => r.args);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatch(/apt-get install -y --no-install-recommends nftables\b/);
+    expect(runs[0]).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
     const copies = instructions(runtimeStage, 'COPY').map(parseCopy);
     for (const c of copies) expect(c.from).toBe('build');
     expect(copies.flatMap((c) => c.sources.map((s) => posix.relative(WORKDIR, s))).sort()).toEqual(
