@@ -9,11 +9,19 @@
 // Prints req/s, p50/p99, CPU seconds per 100k requests of each proxy's
 // process tree, ratios to HAProxy and the load average at each run.
 //
-//   node_modules/.bin/node test/bench/proxy-l4.ts [--seconds 10] [--conns 50,200] [--modes keepalive,close]
+//   node_modules/.bin/node test/bench/proxy-l4.ts [--seconds 10] [--conns 50,200] [--modes keepalive,close] [--netns] [--only a,b]
+//
+// --netns (root): runs the whole benchmark, every peer included, inside a
+// network namespace it creates (loopback only) and removes, and adds the
+// target "metalgate kernel": the product's kernel forwarding
+// (metalgate.io/l4-dataplane: kernel), nftables DNAT rules written into that
+// namespace's ruleset and no process in the path. Its CPU column is the idle
+// launcher's: the forwarding work is kernel time charged to wrk and the backend.
 //
 // Needs nginx with the stream module, haproxy and wrk:
 //   apt-get install -y nginx-light libnginx-mod-stream haproxy wrk
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,8 +46,35 @@ const P_MG1 = 18094;
 const P_MG2 = 18095;
 const P_MGLM = 18096;
 const P_MGLM2 = 18097;
+const P_MGK = 18098;
+const ONLY = arg('only', '');
 
-await main();
+if (process.argv.includes('--netns')) await inNetns();
+else await main();
+
+/** Re-runs this script inside a fresh network namespace (lo up), then removes it. */
+async function inNetns(): Promise<void> {
+  const ns = `mgbench-${process.pid}`;
+  const ip = (...a: string[]) => {
+    const r = spawnSync('ip', a, { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`ip ${a.join(' ')} failed`);
+  };
+  ip('netns', 'add', ns);
+  try {
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    const args = process.argv.slice(1).filter((a) => a !== '--netns');
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: 'inherit' });
+    process.exitCode = r.status ?? 1;
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns], { stdio: 'inherit' });
+  }
+}
+
+/** True inside a named network namespace (`ip netns identify` names it), never in the machine's own. */
+function inOwnNetns(): boolean {
+  const r = spawnSync('ip', ['netns', 'identify', String(process.pid)], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() !== '';
+}
 
 async function main(): Promise<void> {
   requireTools(['nginx', 'haproxy', 'wrk']);
@@ -110,6 +145,13 @@ backend be
     readonly name: string;
     readonly port: number;
     readonly launch: () => Promise<Started>;
+    /**
+     * Started just before its own runs and stopped right after: its nftables
+     * table turns on connection tracking for the whole namespace, which would
+     * tax every other target and fill the conntrack table with their closed
+     * connections.
+     */
+    readonly scoped?: boolean;
   }
 
   let backend!: Started;
@@ -139,6 +181,18 @@ backend be
         start('metalgate manager x2', process.execPath, [productScript, '--mode', 'tcp', '--port', String(P_MGLM2), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MGLM2, 'ready'),
     },
   ];
+  if (inOwnNetns()) {
+    targets.push({
+      name: 'metalgate kernel',
+      port: P_MGK,
+      scoped: true,
+      launch: () => start('metalgate kernel', process.execPath, [productScript, '--mode', 'kernel', '--port', String(P_MGK), '--backend-port', String(P_BACKEND)], P_MGK, 'ready'),
+    });
+  }
+  if (ONLY !== '') {
+    const keep = new Set(['direct', ...ONLY.split(',')]);
+    for (let i = targets.length - 1; i >= 0; i--) if (!keep.has(targets[i]!.name)) targets.splice(i, 1);
+  }
 
   const running: Started[] = [];
   const rows: Row[] = [];
@@ -147,6 +201,7 @@ backend be
     running.push(backend);
     const procs = new Map<string, Started>();
     for (const t of targets) {
+      if (t.scoped) continue;
       const p = await t.launch();
       procs.set(t.name, p);
       if (p !== backend) running.push(p);
@@ -157,8 +212,11 @@ backend be
       for (const c of CONNS) {
         for (const t of targets) {
           const url = `http://127.0.0.1:${t.port}/`;
+          const scoped = t.scoped ? await t.launch() : undefined;
+          if (scoped) procs.set(t.name, scoped);
           await wrk(url, c, WARMUP_S, extra);
           const row = await measure(`${t.name} (${mode})`, url, procs.get(t.name)!.pid, c, SECONDS, extra);
+          if (scoped) await stop(scoped);
           rows.push(row);
           console.log(`${row.target.padEnd(24)} c=${c}: ${Math.round(row.r.rps)} req/s p50 ${row.r.p50ms.toFixed(2)} ms p99 ${row.r.p99ms.toFixed(2)} ms cpu ${row.cpuPer100k.toFixed(2)} s/100k load ${row.load}${row.r.errors ? ` errors ${row.r.errors}` : ''}`);
         }

@@ -5,8 +5,13 @@
 // everything to the Service's backend (ServiceBackends, as Ingress routes
 // do). --workers N > 1 runs it as `metalgate speaker --proxy-workers N`
 // does: N node:cluster workers, each binding with SO_REUSEPORT.
+// --mode kernel: the Service is annotated metalgate.io/l4-dataplane: kernel;
+// KernelForwarding writes its nftables DNAT rules (127.0.0.1:P to the
+// backend) and no socket is bound. It writes the ruleset of the network
+// namespace it runs in, so it refuses to run in the machine's own: run
+// proxy-l4.ts with --netns.
 //
-//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http --port P --backend-port B [--workers N] [--gc parallel]
+//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N] [--gc parallel]
 //
 // Prints "ready" once every worker listens. Started by proxy-l4.ts and proxy-http.ts.
 
@@ -17,7 +22,8 @@ function arg(name: string, dflt: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
 }
 
-const MODE = arg('mode', 'tcp') === 'http' ? 'http' : 'l4';
+const MODE_ARG = arg('mode', 'tcp');
+const MODE = MODE_ARG === 'http' ? 'http' : 'l4';
 const PORT = Number(arg('port', '0'));
 const BACKEND_PORT = Number(arg('backend-port', '0'));
 const WORKERS = Number(arg('workers', '1'));
@@ -39,8 +45,49 @@ if (WORKERS > 1 && cluster.isPrimary) {
   };
   process.on('SIGTERM', end);
   process.on('SIGINT', end);
+} else if (MODE_ARG === 'kernel') {
+  await serveKernel();
 } else {
   await serve(WORKERS > 1);
+}
+
+async function serveKernel(): Promise<void> {
+  const { spawnSync } = await import('node:child_process');
+  // `ip netns identify` names the namespace only inside one made with `ip netns add`, never the machine's own.
+  const ns = spawnSync('ip', ['netns', 'identify', String(process.pid)], { encoding: 'utf8' });
+  if (ns.status !== 0 || ns.stdout.trim() === '') {
+    console.error('--mode kernel writes nftables rules: run it in a network namespace of its own (proxy-l4.ts --netns), never in the machine\'s');
+    process.exit(2);
+  }
+  const { pino } = await import('pino');
+  const { Registry } = await import('prom-client');
+  const { EndpointIndex } = await import('../../src/proxy/endpoints/endpoint-index.ts');
+  const { KernelForwarding } = await import('../../src/proxy/kernel/kernel-forwarding.ts');
+  const { nftRunner, nftTableExists } = await import('../../src/proxy/kernel/nft-command.ts');
+  const { NFT_TABLE } = await import('../../src/proxy/kernel/nft-script.ts');
+  const { planListeners } = await import('../../src/proxy/listeners/listen-plan.ts');
+  const svc = {
+    metadata: { namespace: 'bench', name: 'backend', uid: 'bench-uid', annotations: { 'metalgate.io/l4-dataplane': 'kernel' } },
+    spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: PORT, protocol: 'TCP' }] },
+    status: { loadBalancer: { ingress: [{ ip: '127.0.0.1' }] } },
+  };
+  const endpoints = new EndpointIndex('bench-node');
+  endpoints.upsertService(svc);
+  endpoints.upsertSlice({
+    addressType: 'IPv4',
+    metadata: { namespace: 'bench', name: 'backend-1', labels: { 'kubernetes.io/service-name': 'backend' } },
+    ports: [{ name: 'http', port: BACKEND_PORT, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'bench-node' }],
+  });
+  const kernel = new KernelForwarding({ log: pino({ level: 'silent' }), endpoints, run: nftRunner(), tableExists: () => nftTableExists(NFT_TABLE), registry: new Registry() });
+  const plan = planListeners(new Set(['127.0.0.1']), [svc], { ownClassOnly: false, entrypoint: 'none/none' });
+  kernel.apply(plan.listeners.filter((l) => l.l4.dataplane === 'kernel'));
+  await kernel.idle();
+  console.log(kernel.forwarding().length === 1 ? 'ready' : 'not forwarding');
+  const end = () => void kernel.close().then(() => process.exit(0));
+  process.on('SIGTERM', end);
+  process.on('SIGINT', end);
+  setInterval(() => {}, 1 << 30);
 }
 
 async function serve(reusePort: boolean): Promise<void> {

@@ -11,8 +11,8 @@
 //            numgen random mod N ──> ep-<h>: dnat to the endpoint
 //   postrouting (nat, srcnat): masquerade connections DNATed from a port
 //            with externalTrafficPolicy: Cluster (the endpoint may be on
-//            another node and must answer through this one); Local ports
-//            keep the client address.
+//            another node and must answer through this one), except toward
+//            lo; Local ports keep the client address.
 //
 // Chains and sets are named by a hash of what they stand for, so the same
 // Service port keeps the same names across applies. That matters for the
@@ -107,7 +107,8 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
     chains.push(svcChain);
     dispatch.push(`add rule ${T} services ${family} daddr ${p.ip} ${proto} dport ${p.port} goto ${svcChain} comment ${comment(`${p.service}:${p.portName || p.port} ${p.key}`)}`);
     if (p.masquerade) {
-      masquerade.push(`add rule ${T} postrouting ct status dnat ct original ${family} daddr ${p.ip} meta l4proto ${proto} ct original proto-dst ${p.port} masquerade`);
+      // Not toward lo: an endpoint on this host's own address needs no rewrite, and masquerading there breaks the connection.
+      masquerade.push(`add rule ${T} postrouting oifname != "lo" ct status dnat ct original ${family} daddr ${p.ip} meta l4proto ${proto} ct original proto-dst ${p.port} masquerade`);
     }
     const affinity = p.affinitySeconds !== undefined && p.affinitySeconds > 0 ? Math.ceil(p.affinitySeconds) : undefined;
     const picks: string[] = [];

@@ -49,7 +49,7 @@ describe('buildNftScript', () => {
     expect(l).toContain(`add rule ${T} ${svc} numgen random mod 2 vmap { 0 : goto ${eps[0]}, 1 : goto ${eps[1]} }`);
     expect(l).toContain(`add rule ${T} ${eps[0]} meta l4proto tcp dnat ip to 198.18.1.5:8080`);
     expect(l).toContain(`add rule ${T} ${eps[1]} meta l4proto tcp dnat ip to 198.18.1.6:8080`);
-    expect(l).toContain(`add rule ${T} postrouting ct status dnat ct original ip daddr 198.18.0.200 meta l4proto tcp ct original proto-dst 80 masquerade`);
+    expect(l).toContain(`add rule ${T} postrouting oifname != "lo" ct status dnat ct original ip daddr 198.18.0.200 meta l4proto tcp ct original proto-dst 80 masquerade`);
     expect(r.forwarded).toBe(1);
     expect(r.state.sets).toEqual([]);
   });
