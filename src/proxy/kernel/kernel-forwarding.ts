@@ -148,9 +148,9 @@ export class KernelForwarding {
       this.#state = built.state;
       // The same ports and endpoints give the same script once the state is known: later no-op changes stop here.
       this.#applied = buildNftScript(ports, built.state).script;
-      this.#forwarding = ports.filter((p) => p.endpoints.length > 0).map((p) => p.key);
-      this.#ports.set(built.forwarded);
-      this.#o.log.info({ ports: built.forwarded, listeners: this.#specs.length }, 'kernel forwarding rules applied');
+      this.#forwarding = [...built.forwarded];
+      this.#ports.set(built.forwarded.length);
+      this.#o.log.info({ ports: built.forwarded.length, listeners: this.#specs.length }, 'kernel forwarding rules applied');
       this.#lastError = undefined;
       this.#startChecks();
       return;

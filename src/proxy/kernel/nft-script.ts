@@ -66,8 +66,8 @@ export interface NftSkipped {
 export interface NftScript {
   readonly script: string;
   readonly state: NftState;
-  /** Ports that got rules (with at least one endpoint). */
-  readonly forwarded: number;
+  /** Keys of the ports that got rules (with at least one usable endpoint). */
+  readonly forwarded: readonly string[];
   /** Endpoints left out (another address family than the Service IP's, or malformed). */
   readonly skipped: readonly NftSkipped[];
 }
@@ -86,7 +86,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
   const rules: string[] = [];
   const dispatch: string[] = [];
   const masquerade: string[] = [];
-  let forwarded = 0;
+  const forwarded: string[] = [];
 
   for (const p of [...ports].sort((a, b) => cmp(a.key, b.key))) {
     const v6 = net.isIPv6(p.ip);
@@ -102,7 +102,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
       return false;
     });
     if (endpoints.length === 0 || !validPort(p.port) || net.isIP(p.ip) === 0) continue;
-    forwarded++;
+    forwarded.push(p.key);
     const svcChain = `svc-${hash(p.key)}`;
     chains.push(svcChain);
     dispatch.push(`add rule ${T} services ${family} daddr ${p.ip} ${proto} dport ${p.port} goto ${svcChain} comment ${comment(`${p.service}:${p.portName || p.port} ${p.key}`)}`);

@@ -50,7 +50,7 @@ describe('buildNftScript', () => {
     expect(l).toContain(`add rule ${T} ${eps[0]} meta l4proto tcp dnat ip to 198.18.1.5:8080`);
     expect(l).toContain(`add rule ${T} ${eps[1]} meta l4proto tcp dnat ip to 198.18.1.6:8080`);
     expect(l).toContain(`add rule ${T} postrouting oifname != "lo" ct status dnat ct original ip daddr 198.18.0.200 meta l4proto tcp ct original proto-dst 80 masquerade`);
-    expect(r.forwarded).toBe(1);
+    expect(r.forwarded).toEqual(['TCP 198.18.0.200:80']);
     expect(r.state.sets).toEqual([]);
   });
 
@@ -69,7 +69,7 @@ describe('buildNftScript', () => {
       ],
       undefined,
     );
-    expect(r.forwarded).toBe(0);
+    expect(r.forwarded).toEqual([]);
     expect(r.script).not.toContain('goto svc-');
     expect(r.script).not.toContain('dnat');
     expect(r.skipped.map((s) => [s.endpoint, s.why])).toEqual([
