@@ -43,9 +43,10 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 
 # nft: the speaker writes the kernel DNAT rules of Services annotated
-# metalgate.io/l4-dataplane: kernel (src/proxy/kernel) with `nft -f -`.
+# metalgate.io/l4-dataplane: kernel (src/proxy/kernel) with `nft -f -`;
+# conntrack: it deletes the UDP flows those rules left on a gone endpoint.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nftables \
+ && apt-get install -y --no-install-recommends nftables conntrack \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

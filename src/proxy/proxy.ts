@@ -29,8 +29,7 @@ import { readIngresses, type IngressRef } from './k8s/ingress-routes.ts';
 import { ProxyWatches, type WatchKind } from './k8s/proxy-watches.ts';
 import { ServiceBackends } from './k8s/service-backends.ts';
 import { KernelForwarding } from './kernel/kernel-forwarding.ts';
-import { nftRunner, nftTableExists } from './kernel/nft-command.ts';
-import { NFT_TABLE } from './kernel/nft-script.ts';
+import { kernelCommands, type KernelCommands } from './kernel/kernel-commands.ts';
 import { tlsPairFromSecret } from './k8s/tls-secret.ts';
 import type { BindBackoff } from './listeners/bind-backoff.ts';
 import { planListeners, type PlanProblem } from './listeners/listen-plan.ts';
@@ -78,8 +77,8 @@ export interface ProxyOptions {
    * A process that does not leaves those ports alone.
    */
   kernelForwarding?: boolean;
-  /** The nft binary (default "nft" from PATH). */
-  nftBinary?: string;
+  /** The programs kernel forwarding runs (default: nft and conntrack from PATH). */
+  kernelCommands?: KernelCommands;
 }
 
 export const defaultProxyOptions: Omit<ProxyOptions, 'nodeName'> = {
@@ -162,8 +161,7 @@ export class Proxy {
         ? new KernelForwarding({
             log: log.child({ dataplane: 'kernel' }),
             endpoints: this.endpoints,
-            run: nftRunner(opts.nftBinary),
-            tableExists: () => nftTableExists(NFT_TABLE, opts.nftBinary),
+            commands: opts.kernelCommands ?? kernelCommands(),
             registry,
             warn: (svc, reason, message) => this.#serviceEvent(svc.service, svc.serviceUid, reason, message),
           })

@@ -3,8 +3,11 @@
 //          answers each datagram with JSON {name, remoteAddress, text};
 //          prints "udp-echo listening PORT"
 //   ask:   node src/testing/udp-echo.ts --send HOST PORT [--text T]
-//          sends one datagram (resent every 200 ms, 3 s in all) and prints
-//          "udp-echo reply <json>", or exits 1 without an answer.
+//                 [--from-port P] [--timeout-ms MS]
+//          sends one datagram (resent every 200 ms, 3 s in all by default)
+//          and prints "udp-echo reply <json>", or "udp-echo no reply" and
+//          exits 1. --from-port sends from a fixed port, so two runs are one
+//          flow to conntrack.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { hostname } from 'node:os';
@@ -20,11 +23,12 @@ if (send >= 0) {
   const host = argv[send + 1]!;
   const port = Number(argv[send + 2]);
   const text = flag('text') ?? 'ping';
+  const fromPort = Number(flag('from-port') ?? 0);
   const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
   const fail = setTimeout(() => {
     console.log('udp-echo no reply');
     process.exit(1);
-  }, 3000);
+  }, Number(flag('timeout-ms') ?? 3000));
   socket.on('message', (msg) => {
     clearTimeout(fail);
     console.log(`udp-echo reply ${msg.toString()}`);
@@ -34,8 +38,12 @@ if (send >= 0) {
   const ping = (): void => {
     socket.send(text, port, host);
   };
-  ping();
-  setInterval(ping, 200).unref();
+  // An ICMP error may surface as a socket error: keep trying until the deadline.
+  socket.on('error', () => {});
+  socket.bind(fromPort, () => {
+    ping();
+    setInterval(ping, 200).unref();
+  });
 } else {
   const port = Number(flag('port') ?? 5353);
   const name = flag('name') ?? hostname();

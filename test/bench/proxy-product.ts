@@ -63,8 +63,7 @@ async function serveKernel(): Promise<void> {
   const { Registry } = await import('prom-client');
   const { EndpointIndex } = await import('../../src/proxy/endpoints/endpoint-index.ts');
   const { KernelForwarding } = await import('../../src/proxy/kernel/kernel-forwarding.ts');
-  const { nftRunner, nftTableExists } = await import('../../src/proxy/kernel/nft-command.ts');
-  const { NFT_TABLE } = await import('../../src/proxy/kernel/nft-script.ts');
+  const { kernelCommands } = await import('../../src/proxy/kernel/kernel-commands.ts');
   const { planListeners } = await import('../../src/proxy/listeners/listen-plan.ts');
   const svc = {
     metadata: { namespace: 'bench', name: 'backend', uid: 'bench-uid', annotations: { 'metalgate.io/l4-dataplane': 'kernel' } },
@@ -79,7 +78,7 @@ async function serveKernel(): Promise<void> {
     ports: [{ name: 'http', port: BACKEND_PORT, protocol: 'TCP' }],
     endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'bench-node' }],
   });
-  const kernel = new KernelForwarding({ log: pino({ level: 'silent' }), endpoints, run: nftRunner(), tableExists: () => nftTableExists(NFT_TABLE), registry: new Registry() });
+  const kernel = new KernelForwarding({ log: pino({ level: 'silent' }), endpoints, commands: kernelCommands(), registry: new Registry() });
   const plan = planListeners(new Set(['127.0.0.1']), [svc], { ownClassOnly: false, entrypoint: 'none/none' });
   kernel.apply(plan.listeners.filter((l) => l.l4.dataplane === 'kernel'));
   await kernel.idle();

@@ -11,20 +11,24 @@
 // if nothing else changes. Connections already forwarded live in conntrack
 // and survive rule changes: an endpoint removed from the rules gets no new
 // connection and keeps the ones it has, as a terminating endpoint should.
+// UDP flows are the exception (stale-udp-flows.ts): after each apply, flows
+// to an endpoint that is gone, and flows that reached this node while a port
+// had no endpoint, are deleted from conntrack so their next datagram takes
+// the new rules.
 
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
-import type { NftRunner } from './nft-command.ts';
-import { buildNftScript, nftDeleteScript, type KernelPort, type NftState } from './nft-script.ts';
+import type { KernelCommands } from './kernel-commands.ts';
+import { buildNftScript, NFT_TABLE, nftDeleteScript, type KernelPort, type NftState } from './nft-script.ts';
+import { conntrackFilter, staleUdpFlows, type UdpPortFlows } from './stale-udp-flows.ts';
 
 export interface KernelForwardingOptions {
   readonly log: Logger;
   readonly endpoints: EndpointIndex;
-  readonly run: NftRunner;
-  /** Whether our table exists (read-only): a left-over one is cleared, and nothing is written otherwise. */
-  readonly tableExists: () => Promise<boolean>;
+  /** nft and conntrack (kernel-commands.ts). */
+  readonly commands: KernelCommands;
   readonly registry: Registry;
   /** A Warning about one Service (the proxy turns it into an Event). */
   readonly warn?: (service: { service: string; serviceUid: string | undefined }, reason: string, message: string) => void;
@@ -41,10 +45,15 @@ export class KernelForwarding {
   readonly #o: KernelForwardingOptions;
   readonly #applies: Counter<'result'>;
   readonly #ports: Gauge;
+  readonly #flowDeletes: Counter<'result'>;
   #specs: readonly ListenerSpec[] = [];
   /** What the kernel holds after the last successful apply; undefined: unknown, write the table whole. */
   #state: NftState | undefined;
+  /** The ports and endpoints of the last successful apply: the same again changes nothing. */
   #applied: string | undefined;
+  /** UDP ports as the last successful apply left them (undefined: none applied by this process yet). */
+  #udp: Map<string, UdpPortFlows> | undefined;
+  #lastFlowError: string | undefined;
   #forwarding: string[] = [];
   #running: Promise<void> | undefined;
   #again = false;
@@ -68,6 +77,12 @@ export class KernelForwarding {
     this.#ports = new Gauge({
       name: 'metalgate_proxy_kernel_forwarded_ports',
       help: 'Service IP:ports forwarded by kernel DNAT rules now (with at least one endpoint)',
+      registers: [o.registry],
+    });
+    this.#flowDeletes = new Counter({
+      name: 'metalgate_proxy_kernel_udp_flow_deletes_total',
+      help: 'conntrack deletes of UDP flows to a gone endpoint or from before a port had endpoints, by result',
+      labelNames: ['result'],
       registers: [o.registry],
     });
   }
@@ -110,7 +125,7 @@ export class KernelForwarding {
     clearInterval(this.#check);
     await this.#running;
     if (this.#applied === undefined && this.#state === undefined && this.#specs.length === 0) return;
-    const r = await this.#o.run(nftDeleteScript());
+    const r = await this.#o.commands.nft(nftDeleteScript());
     if (r.ok) this.#o.log.info('kernel forwarding rules removed');
     else this.#o.log.error({ err: r.error }, 'could not remove the kernel forwarding rules');
     this.#ports.set(0);
@@ -138,21 +153,27 @@ export class KernelForwarding {
       return;
     }
     const ports = this.#specs.map((s) => this.#port(s));
-    const built = buildNftScript(ports, this.#state);
-    if (built.script === this.#applied) return;
+    const inputs = JSON.stringify(ports);
+    if (this.#state !== undefined && inputs === this.#applied) return;
+    const built = buildNftScript(ports.map((p) => p.rules), this.#state);
     this.#reportSkipped(built.skipped);
-    const r = await this.#o.run(built.script);
+    const r = await this.#o.commands.nft(built.script);
     if (this.#closed) return;
     if (r.ok) {
       this.#applies.inc({ result: 'ok' });
       this.#state = built.state;
-      // The same ports and endpoints give the same script once the state is known: later no-op changes stop here.
-      this.#applied = buildNftScript(ports, built.state).script;
+      this.#applied = inputs;
       this.#forwarding = [...built.forwarded];
       this.#ports.set(built.forwarded.length);
       this.#o.log.info({ ports: built.forwarded.length, listeners: this.#specs.length }, 'kernel forwarding rules applied');
       this.#lastError = undefined;
       this.#startChecks();
+      const forwarded = new Set(built.forwarded);
+      const udp = new Map<string, UdpPortFlows>();
+      for (const p of ports) {
+        if (p.rules.protocol === 'UDP') udp.set(p.rules.key, { ip: p.rules.ip, port: p.rules.port, forwarded: forwarded.has(p.rules.key), endpoints: p.flowsMayStay });
+      }
+      await this.#deleteStaleFlows(udp);
       return;
     }
     this.#applies.inc({ result: 'error' });
@@ -178,7 +199,7 @@ export class KernelForwarding {
     if (this.#check !== undefined) return;
     this.#check = setInterval(() => {
       if (this.#running !== undefined || this.#state === undefined || this.#closed) return;
-      void this.#o.tableExists().then((exists) => {
+      void this.#o.commands.tableExists(NFT_TABLE).then((exists) => {
         if (exists || this.#closed || this.#running !== undefined || this.#state === undefined) return;
         this.#o.log.warn('kernel forwarding table removed by something else: writing it again');
         this.#state = undefined;
@@ -198,25 +219,51 @@ export class KernelForwarding {
   async #sweep(): Promise<void> {
     if (this.#swept) return;
     this.#swept = true;
-    if (!(await this.#o.tableExists())) return;
-    const r = await this.#o.run(nftDeleteScript());
+    if (!(await this.#o.commands.tableExists(NFT_TABLE))) return;
+    const r = await this.#o.commands.nft(nftDeleteScript());
     if (r.ok) this.#o.log.info('kernel forwarding rules left by an earlier process removed');
     else this.#o.log.warn({ err: r.error }, 'could not remove kernel forwarding rules left by an earlier process');
   }
 
-  #port(s: ListenerSpec): KernelPort {
+  /**
+   * After the rules: conntrack forgets the UDP flows they would not pick
+   * (stale-udp-flows.ts), so the next datagram of each takes the new rules.
+   * Best effort: a failure is logged (once per distinct error) and the flow
+   * ends by itself when the client goes quiet.
+   */
+  async #deleteStaleFlows(udp: Map<string, UdpPortFlows>): Promise<void> {
+    const stale = staleUdpFlows(this.#udp, udp);
+    this.#udp = udp;
+    for (const s of stale) {
+      const r = await this.#o.commands.deleteFlows(conntrackFilter(s));
+      if (r.ok) {
+        this.#flowDeletes.inc({ result: 'ok' });
+        if (r.deleted > 0) this.#o.log.info({ ip: s.ip, port: s.port, answeredBy: s.answeredBy.ip, why: s.why, flows: r.deleted }, 'stale UDP flows deleted from conntrack');
+        continue;
+      }
+      this.#flowDeletes.inc({ result: 'error' });
+      if (r.error !== this.#lastFlowError) {
+        this.#lastFlowError = r.error;
+        this.#o.log.warn({ err: r.error, ip: s.ip, port: s.port }, 'could not delete stale UDP flows (they end when their client goes quiet): is conntrack installed?');
+      }
+    }
+  }
+
+  #port(s: ListenerSpec): { rules: KernelPort; flowsMayStay: UdpPortFlows['endpoints'] } {
     const set = this.#o.endpoints.endpoints(s.service, s.portName);
-    return {
+    const rules: KernelPort = {
       key: s.key,
       ip: s.ip,
       port: s.port,
       protocol: s.protocol,
       service: s.service,
       portName: s.portName,
-      endpoints: set.active,
+      endpoints: set.active.map((e) => ({ ip: e.ip, port: e.port })),
       masquerade: !set.localOnly,
       affinitySeconds: set.affinityTimeoutMs === undefined ? undefined : Math.ceil(set.affinityTimeoutMs / 1000),
     };
+    const flowsMayStay = [...set.active, ...set.draining].map((e) => ({ ip: e.ip, port: e.port }));
+    return { rules, flowsMayStay };
   }
 
   #reportSkipped(skipped: ReturnType<typeof buildNftScript>['skipped']): void {

@@ -5,7 +5,9 @@
 // and writes real nftables rules into the node's namespace with
 // `ip netns exec NODE nft -f -`; the client reaches the pods through them.
 // Nothing in user space listens on the Service IPs.
-// Root and nft only; addresses from 198.18.0.0/15 and 2001:db8::/32.
+// UDP flows a change leaves pointing at a gone endpoint are deleted with
+// `conntrack -D` in the same namespace.
+// Root and nft only (the UDP flow tests conntrack too); addresses from 198.18.0.0/15 and 2001:db8::/32.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
@@ -13,14 +15,15 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { Lab, type LabHost, type LabNode, type LabPod } from '../../../src/testing/lab.ts';
-import { hasProgram, labSkipReason } from '../../../src/testing/netns-exec.ts';
+import { hasProgram, labSkipReason, nodeBinary } from '../../../src/testing/netns-exec.ts';
 import { EndpointIndex } from '../../../src/proxy/endpoints/endpoint-index.ts';
 import { KernelForwarding } from '../../../src/proxy/kernel/kernel-forwarding.ts';
-import { nftRunner, nftTableExists, type NftRunner } from '../../../src/proxy/kernel/nft-command.ts';
+import { kernelCommands, type KernelCommands } from '../../../src/proxy/kernel/kernel-commands.ts';
 import { NFT_TABLE } from '../../../src/proxy/kernel/nft-script.ts';
 import { planListeners } from '../../../src/proxy/listeners/listen-plan.ts';
 
 const skipReason = labSkipReason() ?? (hasProgram('nft') ? null : 'needs nft (apt-get install nftables)');
+const noConntrack = hasProgram('conntrack') ? '' : ' (skipped: needs conntrack, apt-get install conntrack)';
 const VIP4 = '198.18.0.210';
 const VIP6 = '2001:db8::210';
 const UDP_ECHO = fileURLToPath(new URL('../../../src/testing/udp-echo.ts', import.meta.url));
@@ -39,8 +42,8 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
   let kf: KernelForwarding;
   const index = new EndpointIndex('node1');
   const warnings: string[] = [];
-  /** The runner KernelForwarding uses: the real one, or a failing stand-in while a test wants failures. */
-  let realRun: NftRunner;
+  /** The real programs, run inside the node's namespace; KernelForwarding's nft fails while a test wants failures. */
+  let real: KernelCommands;
   let failing = false;
 
   const service = (spec: Partial<V1Service['spec']> = {}): V1Service => ({
@@ -101,17 +104,18 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     await node.exec('sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
     await node.ip(['addr', 'add', `${VIP4}/32`, 'dev', node.iface]);
     await node.ip(['addr', 'add', `${VIP6}/128`, 'dev', node.iface, 'nodad']);
+    // Connection tracking on for every packet, as kube-proxy or the CNI has it on any Kubernetes node: without a
+    // conntrack user in the namespace, traffic to the node's own sockets would leave no flow behind to test.
+    await node.exec('nft', ['-f', '-'], { input: 'table inet lab-conntrack {\n chain input { type filter hook input priority 0; policy accept; ct state established accept; }\n}\n' });
     podA = await lab.addPod('node1', 'a');
     podB = await lab.addPod('node1', 'b');
     await Promise.all([podA.serveHttp(8080), podB.serveHttp(8080)]);
     for (const p of [podA, podB]) await p.spawnNode(UDP_ECHO, ['--port', '5353', '--name', p.name]).waitForOutput('udp-echo listening', 15_000);
-    const prefix = ['ip', 'netns', 'exec', node.ns];
-    realRun = nftRunner('nft', prefix);
+    real = kernelCommands({ prefix: ['ip', 'netns', 'exec', node.ns] });
     kf = new KernelForwarding({
       log: pino({ level: 'silent' }),
       endpoints: index,
-      run: (script) => (failing ? Promise.resolve({ ok: false as const, error: 'Error: injected failure' }) : realRun(script)),
-      tableExists: () => nftTableExists(NFT_TABLE, 'nft', prefix),
+      commands: { ...real, nft: (script) => (failing ? Promise.resolve({ ok: false as const, error: 'Error: injected failure' }) : real.nft(script)) },
       registry: new Registry(),
       warn: (svc, reason, message) => warnings.push(`${svc.service} ${reason} ${message}`),
       retryMs: 300,
@@ -143,6 +147,39 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     const reply = JSON.parse(line.slice(line.indexOf('{'))) as Reply & { text: string };
     expect(reply.text).toBe('hello');
     expect(['a', 'b']).toContain(reply.name);
+  });
+
+  /** One UDP exchange from a fixed client port: the same flow to conntrack each time. Undefined: no answer. */
+  const udpFrom = async (fromPort: number, timeoutMs = 1500): Promise<string | undefined> => {
+    const args = [UDP_ECHO, '--send', VIP4, '53', '--from-port', String(fromPort), '--timeout-ms', String(timeoutMs)];
+    const r = await client.exec(nodeBinary(), args, { timeoutMs: timeoutMs + 5000 }).catch(() => undefined);
+    const line = r?.stdout.split('\n').find((l) => l.startsWith('udp-echo reply '));
+    return line === undefined ? undefined : (JSON.parse(line.slice('udp-echo reply '.length)) as Reply).name;
+  };
+
+  it.skipIf(noConntrack !== '')(`a UDP flow to an endpoint that leaves the slices moves to one that stays (its conntrack entry is deleted)${noConntrack}`, async () => {
+    await setCluster(service(), [podA, podB]);
+    const first = await udpFrom(41053);
+    expect(['a', 'b']).toContain(first);
+    // The first pod leaves the slices but keeps running: without the delete, the flow would keep reaching it.
+    const stays = first === 'a' ? podB : podA;
+    await setCluster(service(), [stays]);
+    expect(await udpFrom(41053)).toBe(stays.name);
+  });
+
+  it.skipIf(noConntrack !== '')(`a UDP flow answered on the node while the port had no rules (as by the user-space proxy) moves to a pod once rules forward it${noConntrack}`, async () => {
+    await setCluster(service(), []);
+    expect(kf.forwarding()).toEqual([]);
+    // A socket on the node answers port 53 first, as the proxy does for a Service before it is switched to the kernel.
+    const onNode = node.spawnNode(UDP_ECHO, ['--port', '53', '--name', 'node']);
+    try {
+      await onNode.waitForOutput('udp-echo listening', 15_000);
+      expect(await udpFrom(41054)).toBe('node');
+      await setCluster(service(), [podA]);
+      expect(await udpFrom(41054)).toBe('a');
+    } finally {
+      await lab.kill(onNode);
+    }
   });
 
   it('externalTrafficPolicy: Local keeps the client address', async () => {
@@ -178,8 +215,7 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     const next = new KernelForwarding({
       log: pino({ level: 'info' }, { write: (line: string) => void logged.push(line) }),
       endpoints: index,
-      run: realRun,
-      tableExists: () => nftTableExists(NFT_TABLE, 'nft', ['ip', 'netns', 'exec', node.ns]),
+      commands: real,
       registry: new Registry(),
     });
     next.apply([]);

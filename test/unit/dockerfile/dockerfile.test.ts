@@ -198,7 +198,7 @@ describe('the Dockerfile', () => {
     // The one package the runtime needs: nft, for kernel forwarding (src/proxy/kernel).
     const runs = instructions(runtimeStage, 'RUN').map((r) => r.args);
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatch(/apt-get install -y --no-install-recommends nftables\b/);
+    expect(runs[0]).toMatch(/apt-get install -y --no-install-recommends nftables conntrack\b/);
     expect(runs[0]).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
     const copies = instructions(runtimeStage, 'COPY').map(parseCopy);
     for (const c of copies) expect(c.from).toBe('build');
