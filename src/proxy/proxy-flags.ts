@@ -25,6 +25,12 @@ export const proxyFlags: FlagSpec[] = [
     default: 'auto',
     help: `proxy processes: 1 serves in the speaker's process; N > 1 starts N worker processes that each bind the owned IP:ports (SO_REUSEPORT); auto: one per usable CPU, at most ${AUTO_WORKER_CAP}`,
   },
+  {
+    name: 'l4-dataplane',
+    type: 'string',
+    default: 'proxy',
+    help: 'who forwards the L4 ports of Services without the metalgate.io/l4-dataplane annotation: proxy (this process: connect retries, PROXY protocol, timeouts, per-connection metrics) or kernel (nftables DNAT rules: the kernel\'s rate); Services asking for PROXY protocol stay on proxy',
+  },
   { name: 'access-log-sample', type: 'number', default: 0.01, help: 'fraction of requests (L7) and connections (L4) written to the access log, 0 to 1' },
 ];
 
@@ -35,7 +41,7 @@ export interface ProxyFlagOptions {
   workers: number;
   defaultCertificate: string | undefined;
   /** Merged over defaultProxyOptions by the caller. */
-  options: Pick<ProxyOptions, 'entrypoint' | 'ingressClass' | 'ingressWithoutClass' | 'drainGraceMs' | 'unbindGraceMs' | 'accessLogSampleRate'>;
+  options: Pick<ProxyOptions, 'entrypoint' | 'ingressClass' | 'ingressWithoutClass' | 'drainGraceMs' | 'unbindGraceMs' | 'accessLogSampleRate' | 'l4Dataplane'>;
 }
 
 export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
@@ -52,6 +58,8 @@ export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
   };
   const sample = Number(f['access-log-sample']);
   if (!(sample >= 0 && sample <= 1)) throw new UsageError('--access-log-sample must be between 0 and 1');
+  const l4Dataplane = String(f['l4-dataplane'] ?? 'proxy').trim();
+  if (l4Dataplane !== 'proxy' && l4Dataplane !== 'kernel') throw new UsageError(`--l4-dataplane must be proxy or kernel, got "${l4Dataplane}"`);
   const workers = proxyWorkerCount(String(f['proxy-workers'] ?? 'auto'), availableParallelism());
   if (typeof workers !== 'number') throw new UsageError(workers.error);
   return {
@@ -66,6 +74,7 @@ export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
       drainGraceMs: seconds('drain-grace'),
       unbindGraceMs: seconds('unbind-grace'),
       accessLogSampleRate: sample,
+      l4Dataplane,
     },
   };
 }

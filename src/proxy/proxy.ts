@@ -30,9 +30,10 @@ import { ProxyWatches, type WatchKind } from './k8s/proxy-watches.ts';
 import { ServiceBackends } from './k8s/service-backends.ts';
 import { KernelForwarding } from './kernel/kernel-forwarding.ts';
 import { kernelCommands, type KernelCommands } from './kernel/kernel-commands.ts';
+import type { L4Dataplane } from './k8s/l4-annotations.ts';
 import { tlsPairFromSecret } from './k8s/tls-secret.ts';
 import type { BindBackoff } from './listeners/bind-backoff.ts';
-import { planListeners, type PlanProblem } from './listeners/listen-plan.ts';
+import { forwardedByKernel, planListeners, type PlanProblem } from './listeners/listen-plan.ts';
 import { ListenerManager, DEFAULT_UNBIND_GRACE_MS } from './listeners/listener-manager.ts';
 import { ListenerMetrics } from './listeners/listener-metrics.ts';
 import type { OwnershipEvent, OwnershipSource } from './listeners/manual-ownership.ts';
@@ -77,6 +78,11 @@ export interface ProxyOptions {
    * A process that does not leaves those ports alone.
    */
   kernelForwarding?: boolean;
+  /**
+   * Who forwards the L4 ports of Services without the
+   * metalgate.io/l4-dataplane annotation (default proxy; `--l4-dataplane`).
+   */
+  l4Dataplane?: L4Dataplane;
   /** The programs kernel forwarding runs (default: nft and conntrack from PATH). */
   kernelCommands?: KernelCommands;
 }
@@ -347,11 +353,11 @@ export class Proxy {
       ownClassOnly: o.ownClassOnly,
       className: o.className,
       entrypoint: o.entrypoint,
+      ...(o.l4Dataplane ? { l4Dataplane: o.l4Dataplane } : {}),
     });
     // Kernel-forwarded ports get rules, not sockets; a process that does not program the kernel leaves them alone.
-    const inKernel = (l: (typeof plan.listeners)[number]) => l.mode === 'l4' && l.l4.dataplane === 'kernel';
-    this.#listeners.apply(plan.listeners.filter((l) => !inKernel(l)));
-    this.#kernel?.apply(plan.listeners.filter(inKernel));
+    this.#listeners.apply(plan.listeners.filter((l) => !forwardedByKernel(l)));
+    this.#kernel?.apply(plan.listeners.filter(forwardedByKernel));
     this.#reportServiceProblems(plan.problems);
   }
 

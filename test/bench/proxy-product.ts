@@ -64,7 +64,7 @@ async function serveKernel(): Promise<void> {
   const { EndpointIndex } = await import('../../src/proxy/endpoints/endpoint-index.ts');
   const { KernelForwarding } = await import('../../src/proxy/kernel/kernel-forwarding.ts');
   const { kernelCommands } = await import('../../src/proxy/kernel/kernel-commands.ts');
-  const { planListeners } = await import('../../src/proxy/listeners/listen-plan.ts');
+  const { forwardedByKernel, planListeners } = await import('../../src/proxy/listeners/listen-plan.ts');
   const svc = {
     metadata: { namespace: 'bench', name: 'backend', uid: 'bench-uid', annotations: { 'metalgate.io/l4-dataplane': 'kernel' } },
     spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: PORT, protocol: 'TCP' }] },
@@ -80,7 +80,7 @@ async function serveKernel(): Promise<void> {
   });
   const kernel = new KernelForwarding({ log: pino({ level: 'silent' }), endpoints, commands: kernelCommands(), registry: new Registry() });
   const plan = planListeners(new Set(['127.0.0.1']), [svc], { ownClassOnly: false, entrypoint: 'none/none' });
-  kernel.apply(plan.listeners.filter((l) => l.l4.dataplane === 'kernel'));
+  kernel.apply(plan.listeners.filter(forwardedByKernel));
   await kernel.idle();
   console.log(kernel.forwarding().length === 1 ? 'ready' : 'not forwarding');
   const end = () => void kernel.close().then(() => process.exit(0));

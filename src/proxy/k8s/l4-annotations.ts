@@ -6,11 +6,14 @@
 //   metalgate.io/connect-attempts: 3              endpoints tried per connection
 //   metalgate.io/idle-timeout:     10m            TCP, no byte either way; 0 disables
 //   metalgate.io/udp-idle-timeout: 30s            UDP flow expiry
-//   metalgate.io/l4-dataplane:     proxy | kernel  who forwards: this process
-//                                  (default), or DNAT rules in the kernel
+//   metalgate.io/l4-dataplane:     proxy | kernel  who forwards: this process,
+//                                  or DNAT rules in the kernel
 //                                  (src/proxy/kernel): the rate of the kernel,
 //                                  without connect retries, PROXY protocol or
-//                                  the timeouts above
+//                                  the timeouts above. Absent: the node's
+//                                  default (--l4-dataplane, itself proxy by
+//                                  default), except that a Service asking for
+//                                  PROXY protocol stays on the proxy.
 
 import { TCP_FORWARDER_DEFAULTS } from '../l4/tcp-forwarder.ts';
 import { UDP_FORWARDER_DEFAULTS } from '../l4/udp-forwarder.ts';
@@ -48,7 +51,14 @@ export const DEFAULT_L4_SETTINGS: L4Settings = {
 const MAX_TIMEOUT_MS = 24 * 3_600_000;
 const MAX_ATTEMPTS = 16;
 
-export function parseL4Annotations(annotations: Readonly<Record<string, string>> | undefined): { settings: L4Settings; problems: string[] } {
+/**
+ * `defaultDataplane`: who forwards a Service that does not say (the
+ * speaker's --l4-dataplane).
+ */
+export function parseL4Annotations(
+  annotations: Readonly<Record<string, string>> | undefined,
+  defaultDataplane: L4Dataplane = DEFAULT_L4_SETTINGS.dataplane,
+): { settings: L4Settings; problems: string[] } {
   const a = annotations ?? {};
   const problems: string[] = [];
   const d = DEFAULT_L4_SETTINGS;
@@ -84,7 +94,9 @@ export function parseL4Annotations(annotations: Readonly<Record<string, string>>
     else problems.push(`${CONNECT_ATTEMPTS_ANNOTATION}: "${rawAttempts}" is not a whole number from 1 to ${MAX_ATTEMPTS}; using ${d.connectAttempts}`);
   }
 
-  let dataplane: L4Dataplane = d.dataplane;
+  // Only the proxy can write a PROXY protocol header: a Service that asks for one is never left to the kernel by default.
+  const fallback: L4Dataplane = proxyProtocol !== undefined ? 'proxy' : defaultDataplane;
+  let dataplane: L4Dataplane = fallback;
   const rawPlane = a[L4_DATAPLANE_ANNOTATION];
   if (rawPlane !== undefined) {
     const v = rawPlane.trim().toLowerCase();
@@ -93,7 +105,7 @@ export function parseL4Annotations(annotations: Readonly<Record<string, string>>
     } else if (v === 'kernel' || v === 'proxy') {
       dataplane = v;
     } else if (v !== '') {
-      problems.push(`${L4_DATAPLANE_ANNOTATION}: "${rawPlane}" is not proxy or kernel; using proxy`);
+      problems.push(`${L4_DATAPLANE_ANNOTATION}: "${rawPlane}" is not proxy or kernel; using ${fallback}`);
     }
   }
 

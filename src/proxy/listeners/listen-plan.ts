@@ -12,7 +12,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import { isOurs, type ClassFilter } from '../../ipam/service-request.ts';
 import { statusIps } from '../../speaker/service-demand.ts';
 import { serviceKeyOf } from '../endpoints/service-endpoints.ts';
-import { parseL4Annotations, type L4Settings } from '../k8s/l4-annotations.ts';
+import { parseL4Annotations, type L4Dataplane, type L4Settings } from '../k8s/l4-annotations.ts';
 
 export type ListenerMode = 'l4' | 'http' | 'https';
 export type ListenerProtocol = 'TCP' | 'UDP';
@@ -53,6 +53,13 @@ export interface ListenPlanOptions extends ClassFilter {
   /** Entrypoint ports served at L7 (default 80 -> http, 443 -> https). */
   httpPort?: number;
   httpsPort?: number;
+  /** Who forwards L4 ports of Services without metalgate.io/l4-dataplane (default proxy). */
+  l4Dataplane?: L4Dataplane;
+}
+
+/** Whether kernel rules forward this port (src/proxy/kernel) instead of a listener: L4 ports whose Service gets the kernel dataplane. */
+export function forwardedByKernel(l: ListenerSpec): boolean {
+  return l.mode === 'l4' && l.l4.dataplane === 'kernel';
 }
 
 export function listenerKey(protocol: ListenerProtocol, ip: string, port: number): string {
@@ -70,7 +77,7 @@ export function planListeners(owned: ReadonlySet<string>, services: readonly V1S
     if (ips.length === 0) continue;
     const service = serviceKeyOf(svc);
     const serviceUid = svc.metadata?.uid;
-    const { settings, problems: annotationProblems } = parseL4Annotations(svc.metadata?.annotations);
+    const { settings, problems: annotationProblems } = parseL4Annotations(svc.metadata?.annotations, opts.l4Dataplane);
     for (const message of annotationProblems) problems.push({ service, serviceUid, reason: 'BadAnnotation', message });
     const isEntrypoint = service === opts.entrypoint;
     for (const p of svc.spec?.ports ?? []) {

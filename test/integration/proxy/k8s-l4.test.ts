@@ -210,4 +210,27 @@ describe('proxy L4 on a real API server', () => {
     expect(m.values.find((v) => v.labels.service === `${NS}/bad` && v.labels.reason === 'no_endpoint')?.value).toBe(1);
     ownership.release(vip);
   });
+
+  it('--l4-dataplane kernel: Services that do not say are left to the kernel rules (no listener); one annotated proxy is served by a listener', async () => {
+    const vip = '127.77.0.9';
+    const [plain, kept] = [BASE + 51, BASE + 52];
+    await createLbService(cluster().core, NS, 'plain', [{ name: 'tcp', port: plain }], vip);
+    await createLbService(cluster().core, NS, 'kept', [{ name: 'tcp', port: kept }], vip, { annotations: { 'metalgate.io/l4-dataplane': 'proxy' } });
+    // kernelForwarding off: this process writes no rules (never into the machine's own ruleset); the rules themselves are tested in lab namespaces.
+    const second = await startProxy(cluster().kc, { l4Dataplane: 'kernel', kernelForwarding: false, nodeName: 'node-b' });
+    try {
+      second.ownership.own(vip);
+      await waitListening(second.proxy, `TCP ${vip}:${kept}`);
+      expect(second.proxy.listening()).not.toContain(`TCP ${vip}:${plain}`);
+      second.ownership.release(vip);
+      await waitListening(second.proxy, `TCP ${vip}:${kept}`, false);
+    } finally {
+      await second.proxy.stop(1000);
+    }
+    // The default (l4Dataplane unset) binds both.
+    ownership.own(vip);
+    await waitListening(proxy, `TCP ${vip}:${plain}`);
+    await waitListening(proxy, `TCP ${vip}:${kept}`);
+    ownership.release(vip);
+  });
 });

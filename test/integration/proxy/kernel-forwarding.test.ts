@@ -20,7 +20,7 @@ import { EndpointIndex } from '../../../src/proxy/endpoints/endpoint-index.ts';
 import { KernelForwarding } from '../../../src/proxy/kernel/kernel-forwarding.ts';
 import { kernelCommands, type KernelCommands } from '../../../src/proxy/kernel/kernel-commands.ts';
 import { NFT_TABLE } from '../../../src/proxy/kernel/nft-script.ts';
-import { planListeners } from '../../../src/proxy/listeners/listen-plan.ts';
+import { forwardedByKernel, planListeners } from '../../../src/proxy/listeners/listen-plan.ts';
 
 const skipReason = labSkipReason() ?? (hasProgram('nft') ? null : 'needs nft (apt-get install nftables)');
 const noConntrack = hasProgram('conntrack') ? '' : ' (skipped: needs conntrack, apt-get install conntrack)';
@@ -77,7 +77,7 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     for (const s of slices(pods)) index.upsertSlice(s);
     const plan = planListeners(new Set([VIP4, VIP6]), [svc], { ownClassOnly: false, entrypoint: 'metalgate-system/metalgate-ingress' });
     expect(plan.problems).toEqual([]);
-    kf.apply(plan.listeners.filter((l) => l.mode === 'l4' && l.l4.dataplane === 'kernel'));
+    kf.apply(plan.listeners.filter(forwardedByKernel));
     await kf.idle();
   };
 

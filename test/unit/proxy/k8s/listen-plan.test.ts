@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { parseDuration } from '../../../../src/proxy/k8s/duration.ts';
 import { DEFAULT_L4_SETTINGS, parseL4Annotations } from '../../../../src/proxy/k8s/l4-annotations.ts';
 import { bindRetryDelayMs, shouldWarnBindFailure } from '../../../../src/proxy/listeners/bind-backoff.ts';
-import { listenerKey, planListeners, type ListenPlanOptions } from '../../../../src/proxy/listeners/listen-plan.ts';
+import { forwardedByKernel, listenerKey, planListeners, type ListenPlanOptions } from '../../../../src/proxy/listeners/listen-plan.ts';
 
 function svc(
   ns: string,
@@ -40,6 +40,26 @@ describe('planListeners', () => {
       'UDP [2001:db8::200]:53',
     ]);
     expect(plan.listeners[0]).toMatchObject({ ip: '198.18.0.200', port: 80, protocol: 'TCP', service: 'a/web', serviceUid: 'uid-web', portName: 'http', mode: 'l4', l4: DEFAULT_L4_SETTINGS });
+    expect(plan.problems).toEqual([]);
+  });
+
+  test('l4Dataplane kernel: L4 ports of Services that do not say go to the kernel; the L7 entrypoint and an annotated proxy Service do not', () => {
+    const plan = planListeners(
+      new Set(['198.18.0.200', '198.18.0.201']),
+      [
+        svc('a', 'plain', ['198.18.0.201'], [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'db', port: 5432 }]),
+        svc('a', 'kept', ['198.18.0.201'], [{ port: 6379 }], { annotations: { 'metalgate.io/l4-dataplane': 'proxy' } }),
+        svc('metalgate-system', 'metalgate-ingress', ['198.18.0.200'], [{ name: 'web', port: 80 }, { name: 'ssh', port: 22 }]),
+      ],
+      { ...opts, l4Dataplane: 'kernel' },
+    );
+    expect(plan.listeners.map((l) => [l.key, forwardedByKernel(l) ? 'kernel' : l.mode])).toEqual([
+      ['TCP 198.18.0.200:22', 'kernel'],
+      ['TCP 198.18.0.200:80', 'http'],
+      ['TCP 198.18.0.201:5432', 'kernel'],
+      ['TCP 198.18.0.201:6379', 'l4'],
+      ['UDP 198.18.0.201:53', 'kernel'],
+    ]);
     expect(plan.problems).toEqual([]);
   });
 
@@ -129,6 +149,24 @@ describe('parseL4Annotations', () => {
       problems.forEach((re, i) => expect(r.problems[i]).toMatch(re));
     });
   }
+
+  describe('with the node-wide default kernel (--l4-dataplane kernel)', () => {
+    const withKernel = (a: Record<string, string>) => parseL4Annotations(a, 'kernel');
+    test('a Service that does not say is forwarded by the kernel', () => {
+      expect(withKernel({})).toEqual({ settings: { ...DEFAULT_L4_SETTINGS, dataplane: 'kernel' }, problems: [] });
+    });
+    test('the annotation proxy keeps a Service on the proxy', () => {
+      expect(withKernel({ 'metalgate.io/l4-dataplane': 'proxy' }).settings.dataplane).toBe('proxy');
+    });
+    test('a Service asking for PROXY protocol stays on the proxy, without a problem: it never asked for the kernel', () => {
+      expect(withKernel({ 'metalgate.io/proxy-protocol': 'v1' })).toEqual({ settings: { ...DEFAULT_L4_SETTINGS, proxyProtocol: 'v1' }, problems: [] });
+    });
+    test('a bad value falls back to the node default, and says so', () => {
+      const r = withKernel({ 'metalgate.io/l4-dataplane': 'ebpf' });
+      expect(r.settings.dataplane).toBe('kernel');
+      expect(r.problems).toEqual([expect.stringMatching(/"ebpf" is not proxy or kernel; using kernel/)]);
+    });
+  });
 });
 
 describe('parseDuration', () => {

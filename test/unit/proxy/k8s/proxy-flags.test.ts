@@ -19,6 +19,7 @@ describe('proxy flags', () => {
         drainGraceMs: 10_000,
         unbindGraceMs: 30_000,
         accessLogSampleRate: 0.01,
+        l4Dataplane: 'proxy',
       },
     });
   });
@@ -29,6 +30,8 @@ describe('proxy flags', () => {
       METALGATE_ACCESS_LOG_SAMPLE: '1',
     });
     expect(parse(['--proxy-workers', '3']).workers).toBe(3);
+    expect(parse(['--l4-dataplane', 'kernel']).options.l4Dataplane).toBe('kernel');
+    expect(parse([], { METALGATE_L4_DATAPLANE: 'kernel' }).options.l4Dataplane).toBe('kernel');
     expect(parse([], { METALGATE_PROXY_WORKERS: '1' }).workers).toBe(1);
     expect(o).toMatchObject({ enabled: false, http: false, defaultCertificate: 'edge/wild-tls', options: { entrypoint: 'edge/gw', drainGraceMs: 2500, ingressWithoutClass: true, accessLogSampleRate: 1 } });
   });
@@ -39,6 +42,7 @@ describe('proxy flags', () => {
     [['--drain-grace=-1'], /--drain-grace must be zero or more seconds/],
     [['--access-log-sample', '2'], /--access-log-sample must be between 0 and 1/],
     [['--proxy-workers', '0'], /--proxy-workers must be "auto" or a whole number/],
+    [['--l4-dataplane', 'ebpf'], /--l4-dataplane must be proxy or kernel/],
   ])('%j is refused', (argv, message) => {
     expect(() => parse(argv)).toThrow(UsageError);
     expect(() => parse(argv)).toThrow(message);
