@@ -7,7 +7,9 @@
 //
 // The client curls the EXTERNAL-IP, reaches the pod through the owner's
 // proxy; after the owner's speaker is killed (kill -9: speaker and proxy go
-// together) the client reaches the pod through the new owner.
+// together) the client reaches the pod through the new owner. A speaker run
+// with --l4-dataplane kernel forwards a Service without the annotation
+// through nftables rules.
 // Root only; addresses from 198.18.0.0/15.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,5 +194,39 @@ describe.skipIf(skipReason !== null)(`proxy on a namespace LAN${skipReason ? ` (
     expect(failed.length).toBeLessThanOrEqual(2);
     const other = lab.nodes.find((n) => n.name !== owner)!;
     expect(sourcesOf(other)).toContain((await curl()).remoteAddress);
+  });
+
+  it('a speaker started with --l4-dataplane kernel forwards a Service without the annotation through nftables rules', async () => {
+    const { core, kc } = cluster();
+    // The node stopped by the last test comes back with the flag; the other one leaves, so the flagged node owns everything.
+    const stopped = lab.nodes.find((n) => !speakers.get(n.name)!.running)!;
+    const running = lab.nodes.find((n) => n !== stopped)!;
+    const p = startSpeakerIn(lab, stopped, cluster().cp, ['--l4-dataplane', 'kernel']);
+    speakers.set(stopped.name, p);
+    await p.waitForOutput('published announce subnets', 30_000);
+    await new Promise((r) => setTimeout(r, 3000)); // eligible once its Lease says ready
+    await speakers.get(running.name)!.stop('SIGTERM', 15_000);
+
+    const vip = '198.18.0.203';
+    await core.createNamespacedService({
+      namespace: 'lab',
+      body: { metadata: { name: 'web-plain', namespace: 'lab' }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] } },
+    });
+    await setServiceIps(core, 'lab', 'web-plain', [vip]);
+    await writeSlice(kc.makeApiClient(k8s.DiscoveryV1Api), 'lab', 'web-plain', 'web-plain-1', [{ name: 'http', port: 8080 }], [{ ip: pod.ipv4, node: 'node2' }]);
+    const r = await waitFor(
+      async () => {
+        const { stdout } = await lab.client('client').exec('curl', ['-s', '-m', '2', `http://${vip}/`], { timeoutMs: 5000 });
+        return JSON.parse(stdout) as Reply;
+      },
+      'an answer through the kernel rules',
+      20_000,
+      100,
+    ).catch(() => undefined);
+    expect(r?.name).toBe('web');
+    expect(await holdersOf(lab.nodes, vip)).toEqual([stopped.name]);
+    const { stdout: rules } = await stopped.exec('nft', ['list', 'table', 'inet', 'metalgate']);
+    expect(rules).toContain(`ip daddr ${vip} tcp dport 80`);
+    expect(logLines(p).some((l) => l.msg === 'binding' && l.listener === `TCP ${vip}:80`)).toBe(false);
   });
 });
