@@ -172,6 +172,8 @@ export class Proxy {
             warn: (svc, reason, message) => this.#serviceEvent(svc.service, svc.serviceUid, reason, message),
           })
         : undefined;
+    const kernel = this.#kernel;
+    if (kernel) this.metrics.addConnectionSource((into) => kernel.countConnections(into));
     this.#certs = http ? new CertificateSync(http.certificates, this.#events, log) : undefined;
   }
 

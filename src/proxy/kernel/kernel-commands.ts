@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 
 export type CommandResult = { ok: true } | { ok: false; error: string };
 export type FlowDeleteResult = { ok: true; deleted: number } | { ok: false; error: string };
+export type CountersResult = { ok: true; packets: Map<string, number> } | { ok: false; error: string };
 
 export interface KernelCommands {
   /** Applies an nftables script as one transaction. */
@@ -19,6 +20,8 @@ export interface KernelCommands {
   tableExists(table: string): Promise<boolean>;
   /** `conntrack -D <filter>`: deletes the matching flows and says how many. */
   deleteFlows(filter: readonly string[]): Promise<FlowDeleteResult>;
+  /** The packet counts of the named counters in `inet <table>` (`nft -j list counters`). */
+  counters(table: string): Promise<CountersResult>;
 }
 
 export interface KernelCommandOptions {
@@ -54,21 +57,45 @@ export function kernelCommands(o: KernelCommandOptions = {}): KernelCommands {
       if (m) return { ok: true, deleted: Number(m[1]) };
       return { ok: false, error: r.stderr.trim() || `${conntrack} exited with ${r.code}` };
     },
+    async counters(table) {
+      const r = await runProgram([...prefix, nft, '-j', 'list', 'counters', 'table', 'inet', table], '', true);
+      if (r.code !== 0) return { ok: false, error: r.error ?? (r.stderr.trim() || `${nft} exited with ${r.code}`) };
+      try {
+        return { ok: true, packets: counterPackets(JSON.parse(r.stdout) as unknown) };
+      } catch (err) {
+        return { ok: false, error: `${nft} -j list counters: ${(err as Error).message}` };
+      }
+    },
   };
+}
+
+/** Packets per counter name from nft's JSON (`{"nftables": [{"metainfo": ...}, {"counter": {"name", "packets", ...}}]}`). */
+export function counterPackets(doc: unknown): Map<string, number> {
+  const out = new Map<string, number>();
+  const items = (doc as { nftables?: unknown } | null)?.nftables;
+  if (!Array.isArray(items)) throw new Error('no "nftables" array');
+  for (const item of items) {
+    const c = (item as { counter?: { name?: unknown; packets?: unknown } } | null)?.counter;
+    if (c && typeof c.name === 'string' && typeof c.packets === 'number') out.set(c.name, c.packets);
+  }
+  return out;
 }
 
 interface ProgramResult {
   readonly code: number | null;
   readonly stderr: string;
+  /** Kept only when asked for (1 MiB at most). */
+  readonly stdout: string;
   /** Set when the program could not run or did not finish. */
   readonly error?: string;
 }
 
-/** Runs argv[0] with the rest as arguments, `input` on stdin, stdout ignored, stderr kept (8 KiB). */
-function runProgram(argv: readonly string[], input = ''): Promise<ProgramResult> {
+/** Runs argv[0] with the rest as arguments, `input` on stdin, stderr kept (8 KiB), stdout when `keepStdout`. */
+function runProgram(argv: readonly string[], input = '', keepStdout = false): Promise<ProgramResult> {
   const [cmd, ...args] = argv as [string, ...string[]];
   return new Promise((resolve) => {
     let stderr = '';
+    let stdout = '';
     let done = false;
     const finish = (r: ProgramResult): void => {
       if (done) return;
@@ -76,17 +103,21 @@ function runProgram(argv: readonly string[], input = ''): Promise<ProgramResult>
       clearTimeout(timer);
       resolve(r);
     };
-    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      finish({ code: null, stderr, error: `${argv.join(' ')} did not finish within ${TIMEOUT_MS} ms` });
+      finish({ code: null, stderr, stdout, error: `${argv.join(' ')} did not finish within ${TIMEOUT_MS} ms` });
     }, TIMEOUT_MS);
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
       if (stderr.length < 8192) stderr += d;
     });
-    child.on('error', (err) => finish({ code: null, stderr, error: `${cmd}: ${err.message}` }));
-    child.on('close', (code, signal) => finish({ code: code ?? null, stderr, ...(code === null ? { error: `${cmd} ended by ${signal}` } : {}) }));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      if (keepStdout && stdout.length < 1 << 20) stdout += d;
+    });
+    child.on('error', (err) => finish({ code: null, stderr, stdout, error: `${cmd}: ${err.message}` }));
+    child.on('close', (code, signal) => finish({ code: code ?? null, stderr, stdout, ...(code === null ? { error: `${cmd} ended by ${signal}` } : {}) }));
     child.stdin.on('error', () => {}); // a missing binary fails through 'error' above
     child.stdin.end(input);
   });

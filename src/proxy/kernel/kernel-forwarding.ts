@@ -21,7 +21,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
 import type { KernelCommands } from './kernel-commands.ts';
-import { buildNftScript, NFT_TABLE, nftDeleteScript, type KernelPort, type NftState } from './nft-script.ts';
+import { buildNftScript, NFT_TABLE, nftDeleteScript, type KernelPort, type NftCounter, type NftState } from './nft-script.ts';
 import { conntrackFilter, staleUdpFlows, type UdpPortFlows } from './stale-udp-flows.ts';
 
 export interface KernelForwardingOptions {
@@ -54,6 +54,12 @@ export class KernelForwarding {
   /** UDP ports as the last successful apply left them (undefined: none applied by this process yet). */
   #udp: Map<string, UdpPortFlows> | undefined;
   #lastFlowError: string | undefined;
+  /** What each named counter of the last successful apply counts. */
+  #counters: readonly NftCounter[] = [];
+  /** Packets each counter had at the last read: the next read adds the difference. */
+  #counted = new Map<string, number>();
+  #counting: Promise<void> | undefined;
+  #lastCountError: string | undefined;
   #forwarding: string[] = [];
   #running: Promise<void> | undefined;
   #again = false;
@@ -107,6 +113,40 @@ export class KernelForwarding {
   /** Listener keys forwarded by the rules in the kernel now. */
   forwarding(): string[] {
     return [...this.#forwarding];
+  }
+
+  /**
+   * Adds the new connections the kernel counted since the last call to
+   * `into` (metalgate_proxy_l4_connections_total, shared with the user-space
+   * forwarder), by Service port. Called at scrape time; one read at a time.
+   */
+  countConnections(into: Counter<'service' | 'port' | 'protocol'>): Promise<void> {
+    if (this.#counters.length === 0 || this.#closed) return Promise.resolve();
+    this.#counting ??= this.#readCounters(into).finally(() => {
+      this.#counting = undefined;
+    });
+    return this.#counting;
+  }
+
+  async #readCounters(into: Counter<'service' | 'port' | 'protocol'>): Promise<void> {
+    const r = await this.#o.commands.counters(NFT_TABLE);
+    if (!r.ok) {
+      if (r.error !== this.#lastCountError) this.#o.log.warn({ err: r.error }, 'could not read the kernel forwarding counters');
+      this.#lastCountError = r.error;
+      return;
+    }
+    this.#lastCountError = undefined;
+    const counted = new Map<string, number>();
+    for (const c of this.#counters) {
+      const now = r.packets.get(c.name);
+      if (now === undefined) continue;
+      const before = this.#counted.get(c.name) ?? 0;
+      // Lower than before: the counter was made again (the table was rewritten whole); all it holds is new.
+      const added = now >= before ? now - before : now;
+      if (added > 0) into.inc({ service: c.service, port: c.port, protocol: c.protocol }, added);
+      counted.set(c.name, now);
+    }
+    this.#counted = counted;
   }
 
   /** Resolves when no apply is running or scheduled (tests). */
@@ -164,6 +204,7 @@ export class KernelForwarding {
       this.#state = built.state;
       this.#applied = inputs;
       this.#forwarding = [...built.forwarded];
+      this.#counters = built.counters;
       this.#ports.set(built.forwarded.length);
       this.#o.log.info({ ports: built.forwarded.length, listeners: this.#specs.length }, 'kernel forwarding rules applied');
       this.#lastError = undefined;

@@ -14,7 +14,12 @@
 //            another node and must answer through this one), except toward
 //            lo; Local ports keep the client address.
 //
-// Chains and sets are named by a hash of what they stand for, so the same
+// Each Service port's dispatch rule feeds a named counter. NAT chains see
+// only the first packet of a connection, so it counts new connections (UDP:
+// new flows); the adapter turns it into metalgate_proxy_l4_connections_total,
+// the series the user-space forwarder feeds too.
+//
+// Chains, sets and counters are named by a hash of what they stand for, so the same
 // Service port keeps the same names across applies. That matters for the
 // affinity sets: an update flushes and refills chains but keeps the sets that
 // are still wanted, so clients stay with their endpoint while others come and
@@ -51,10 +56,20 @@ export interface KernelPort {
   readonly affinitySeconds: number | undefined;
 }
 
-/** The regular chains and sets the last applied script left in the table. */
+/** The regular chains, sets and counters the last applied script left in the table. */
 export interface NftState {
   readonly chains: readonly string[];
   readonly sets: readonly string[];
+  readonly counters: readonly string[];
+}
+
+/** What a named counter counts: the new connections of one Service port (both address families). */
+export interface NftCounter {
+  readonly name: string;
+  readonly service: string;
+  /** The Service port's name, or its number when unnamed (the L4 metrics' `port` label). */
+  readonly port: string;
+  readonly protocol: 'TCP' | 'UDP';
 }
 
 export interface NftSkipped {
@@ -70,6 +85,8 @@ export interface NftScript {
   readonly forwarded: readonly string[];
   /** Endpoints left out (another address family than the Service IP's, or malformed). */
   readonly skipped: readonly NftSkipped[];
+  /** The named counters in the table, and what each counts. */
+  readonly counters: readonly NftCounter[];
 }
 
 /** A script that removes the table (and everything in it). */
@@ -87,6 +104,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
   const dispatch: string[] = [];
   const masquerade: string[] = [];
   const forwarded: string[] = [];
+  const counters = new Map<string, NftCounter>();
 
   for (const p of [...ports].sort((a, b) => cmp(a.key, b.key))) {
     const v6 = net.isIPv6(p.ip);
@@ -105,7 +123,10 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
     forwarded.push(p.key);
     const svcChain = `svc-${hash(p.key)}`;
     chains.push(svcChain);
-    dispatch.push(`add rule ${T} services ${family} daddr ${p.ip} ${proto} dport ${p.port} goto ${svcChain} comment ${comment(`${p.service}:${p.portName || p.port} ${p.key}`)}`);
+    const portLabel = p.portName || String(p.port);
+    const counter = `cnt-${hash(`${p.service}\u0000${portLabel}\u0000${p.protocol}`)}`;
+    counters.set(counter, { name: counter, service: p.service, port: portLabel, protocol: p.protocol });
+    dispatch.push(`add rule ${T} services ${family} daddr ${p.ip} ${proto} dport ${p.port} counter name ${counter} goto ${svcChain} comment ${comment(`${p.service}:${portLabel} ${p.key}`)}`);
     if (p.masquerade) {
       // Not toward lo: an endpoint on this host's own address needs no rewrite, and masquerading there breaks the connection.
       masquerade.push(`add rule ${T} postrouting oifname != "lo" ct status dnat ct original ${family} daddr ${p.ip} meta l4proto ${proto} ct original proto-dst ${p.port} masquerade`);
@@ -149,11 +170,14 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
   for (const c of previous?.chains ?? []) head.push(`flush chain ${T} ${c}`);
   for (const c of previous?.chains ?? []) if (!chains.includes(c)) head.push(`delete chain ${T} ${c}`);
   for (const s of previous?.sets ?? []) if (!sets.includes(s)) head.push(`delete set ${T} ${s}`);
+  // Counters outlive the flushes (their counts go on); only those no rule will use are deleted.
+  for (const c of previous?.counters ?? []) if (!counters.has(c)) head.push(`delete counter ${T} ${c}`);
+  for (const c of counters.keys()) if (!previous?.counters.includes(c)) head.push(`add counter ${T} ${c}`);
   for (const c of chains) head.push(`add chain ${T} ${c}`);
   head.push(`add rule ${T} prerouting jump services`, `add rule ${T} output jump services`);
 
   const script = [...head, ...out, ...dispatch, ...rules, ...masquerade].join('\n') + '\n';
-  return { script, state: { chains, sets }, forwarded, skipped };
+  return { script, state: { chains, sets, counters: [...counters.keys()] }, forwarded, skipped, counters: [...counters.values()] };
 }
 
 /** 12 hex digits of sha256: short enough for nft names, wide enough not to collide on one node. */

@@ -61,6 +61,8 @@ export class ListenerMetrics {
   readonly bindErrors: Counter<'code'>;
   /** Per connection counts waiting for the next collect(). */
   readonly #pending = new Map<string, PendingCount>();
+  /** Other counts of connections, read when `connections` is collected (kernel forwarding's counters). */
+  readonly #connectionSources: Array<(into: Counter<'service' | 'port' | 'protocol'>) => Promise<void>> = [];
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -70,12 +72,16 @@ export class ListenerMetrics {
     const collect = (): void => {
       for (const p of pending.values()) p.flush();
     };
+    const sources = this.#connectionSources;
     this.connections = new Counter({
       name: 'metalgate_proxy_l4_connections_total',
-      help: 'L4 connections accepted (TCP) or flows opened (UDP), per Service port.',
+      help: 'L4 connections accepted (TCP) or flows opened (UDP), per Service port; by the proxy or by kernel forwarding rules.',
       labelNames: ['service', 'port', 'protocol'],
       registers,
-      collect,
+      async collect() {
+        collect();
+        await Promise.all(sources.map((read) => read(this)));
+      },
     });
     this.activeConnections = new Gauge({
       name: 'metalgate_proxy_l4_active_connections',
@@ -110,6 +116,11 @@ export class ListenerMetrics {
       labelNames: ['code'],
       registers,
     });
+  }
+
+  /** Counts of connections made elsewhere (kernel forwarding), added when `connections` is collected. */
+  addConnectionSource(read: (into: Counter<'service' | 'port' | 'protocol'>) => Promise<void>): void {
+    this.#connectionSources.push(read);
   }
 
   /**

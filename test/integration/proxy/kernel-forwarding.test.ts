@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { Lab, type LabHost, type LabNode, type LabPod } from '../../../src/testing/lab.ts';
 import { hasProgram, labSkipReason, nodeBinary } from '../../../src/testing/netns-exec.ts';
@@ -196,6 +196,23 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
   it('endpoints follow the slices: with pod a gone from them, every new connection reaches b', async () => {
     await setCluster(service(), [podB]);
     expect(await names(12)).toEqual(new Set(['b']));
+  });
+
+  it('new connections are counted by Service port from the kernel counters, and the counts go on across rule changes', async () => {
+    const registry = new Registry();
+    const connections = new Counter({ name: 'c', help: 'c', labelNames: ['service', 'port', 'protocol'] as const, registers: [registry] });
+    const count = async (): Promise<number> => {
+      await kf.countConnections(connections);
+      return (await connections.get()).values.find((v) => v.labels.service === 'lab/web' && v.labels.port === 'http' && v.labels.protocol === 'TCP')?.value ?? 0;
+    };
+    await setCluster(service(), [podA, podB]);
+    const start = await count();
+    await names(4);
+    await curl(VIP6); // IPv6 connections land in the same Service port's counter
+    expect((await count()) - start).toBe(5);
+    await setCluster(service(), [podB]);
+    await names(3);
+    expect((await count()) - start).toBe(8);
   });
 
   it('a failed apply keeps the last good rules serving, warns once on the Service, and is retried', async () => {

@@ -33,6 +33,22 @@ const lines = (script: string): string[] => script.trimEnd().split('\n');
 const T = 'inet metalgate';
 
 describe('buildNftScript', () => {
+  test('counters: one per Service port (its IPv4 and IPv6 rules share it), kept across updates, deleted when no port uses it', () => {
+    const web6 = web({ key: 'TCP [2001:db8::200]:80', ip: '2001:db8::200', endpoints: [{ ip: '2001:db8::5', port: 8080 }] });
+    const first = buildNftScript([web(), web6, dns], undefined);
+    expect(first.state.counters).toHaveLength(2);
+    const webCounter = first.counters.find((c) => c.service === 'lab/web')!.name;
+    expect(lines(first.script).filter((x) => x.includes(`counter name ${webCounter} `))).toHaveLength(2);
+    const next = buildNftScript([web({ endpoints: [{ ip: '198.18.1.9', port: 8080 }] })], first.state);
+    const l = lines(next.script);
+    expect(next.state.counters).toEqual([webCounter]);
+    expect(l).not.toContain(`add counter ${T} ${webCounter}`);
+    const dnsCounter = first.counters.find((c) => c.service === 'lab/dns')!.name;
+    expect(l).toContain(`delete counter ${T} ${dnsCounter}`);
+    // Deleted only after the dispatch chain that used it is flushed.
+    expect(l.indexOf(`flush chain ${T} services`)).toBeLessThan(l.indexOf(`delete counter ${T} ${dnsCounter}`));
+  });
+
   test('a first apply deletes the table and writes it whole: hooks, dispatch, a random pick, one DNAT chain per endpoint, masquerade', () => {
     const r = buildNftScript([web()], undefined);
     const l = lines(r.script);
@@ -45,7 +61,10 @@ describe('buildNftScript', () => {
     const svc = r.state.chains.find((c) => c.startsWith('svc-'))!;
     const eps = r.state.chains.filter((c) => c.startsWith('ep-'));
     expect(eps).toHaveLength(2);
-    expect(l).toContain(`add rule ${T} services ip daddr 198.18.0.200 tcp dport 80 goto ${svc} comment "lab/web:http TCP 198.18.0.200:80"`);
+    const [counter] = r.state.counters;
+    expect(r.counters).toEqual([{ name: counter, service: 'lab/web', port: 'http', protocol: 'TCP' }]);
+    expect(l).toContain(`add counter ${T} ${counter}`);
+    expect(l).toContain(`add rule ${T} services ip daddr 198.18.0.200 tcp dport 80 counter name ${counter} goto ${svc} comment "lab/web:http TCP 198.18.0.200:80"`);
     expect(l).toContain(`add rule ${T} ${svc} numgen random mod 2 vmap { 0 : goto ${eps[0]}, 1 : goto ${eps[1]} }`);
     expect(l).toContain(`add rule ${T} ${eps[0]} meta l4proto tcp dnat ip to 198.18.1.5:8080`);
     expect(l).toContain(`add rule ${T} ${eps[1]} meta l4proto tcp dnat ip to 198.18.1.6:8080`);
@@ -56,7 +75,9 @@ describe('buildNftScript', () => {
 
   test('IPv6 UDP with externalTrafficPolicy Local: ip6 matches, a bracketed DNAT target, no masquerade', () => {
     const r = buildNftScript([dns], undefined);
-    expect(r.script).toMatch(/services ip6 daddr 2001:db8::200 udp dport 53 goto svc-[0-9a-f]{12} comment "lab\/dns:53 UDP \[2001:db8::200\]:53"/);
+    expect(r.script).toMatch(/services ip6 daddr 2001:db8::200 udp dport 53 counter name cnt-[0-9a-f]{12} goto svc-[0-9a-f]{12} comment "lab\/dns:53 UDP \[2001:db8::200\]:53"/);
+    // An unnamed port is labelled by its number, as the user-space forwarder's metrics are.
+    expect(r.counters.map((c) => c.port)).toEqual(['53']);
     expect(r.script).toMatch(/ep-[0-9a-f]{12} meta l4proto udp dnat ip6 to \[2001:db8::5\]:5353/);
     expect(r.script).not.toContain('masquerade');
   });

@@ -17,4 +17,20 @@ describe('ListenerMetrics', () => {
     expect(text).toContain('metalgate_proxy_l4_connections_total{service="ns/web",port="80",protocol="TCP"} 1');
     expect(text).toContain('metalgate_proxy_l4_active_connections{service="ns/web",port="80",protocol="TCP"} 0');
   });
+
+  test('connections counted elsewhere (kernel forwarding) are added to the same series at each scrape', async () => {
+    const registry = new Registry();
+    const m = new ListenerMetrics(registry);
+    portCounters(m, 'ns/web', '80', 'TCP').connections.inc();
+    let reads = 0;
+    m.addConnectionSource(async (into) => {
+      reads++;
+      into.inc({ service: 'ns/web', port: '80', protocol: 'TCP' }, 2);
+      into.inc({ service: 'ns/dns', port: 'dns', protocol: 'UDP' }, 5);
+    });
+    const text = await registry.metrics();
+    expect(reads).toBe(1);
+    expect(text).toContain('metalgate_proxy_l4_connections_total{service="ns/web",port="80",protocol="TCP"} 3');
+    expect(text).toContain('metalgate_proxy_l4_connections_total{service="ns/dns",port="dns",protocol="UDP"} 5');
+  });
 });
