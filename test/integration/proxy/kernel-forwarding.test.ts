@@ -150,8 +150,8 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
   });
 
   /** One UDP exchange from a fixed client port: the same flow to conntrack each time. Undefined: no answer. */
-  const udpFrom = async (fromPort: number, timeoutMs = 1500): Promise<string | undefined> => {
-    const args = [UDP_ECHO, '--send', VIP4, '53', '--from-port', String(fromPort), '--timeout-ms', String(timeoutMs)];
+  const udpFrom = async (fromPort: number, host = VIP4, timeoutMs = 1500): Promise<string | undefined> => {
+    const args = [UDP_ECHO, '--send', host, '53', '--from-port', String(fromPort), '--timeout-ms', String(timeoutMs)];
     const r = await client.exec(nodeBinary(), args, { timeoutMs: timeoutMs + 5000 }).catch(() => undefined);
     const line = r?.stdout.split('\n').find((l) => l.startsWith('udp-echo reply '));
     return line === undefined ? undefined : (JSON.parse(line.slice('udp-echo reply '.length)) as Reply).name;
@@ -165,6 +165,13 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     const stays = first === 'a' ? podB : podA;
     await setCluster(service(), [stays]);
     expect(await udpFrom(41053)).toBe(stays.name);
+    // The same over IPv6.
+    await setCluster(service(), [podA, podB]);
+    const first6 = await udpFrom(41063, VIP6);
+    expect(['a', 'b']).toContain(first6);
+    const stays6 = first6 === 'a' ? podB : podA;
+    await setCluster(service(), [stays6]);
+    expect(await udpFrom(41063, VIP6)).toBe(stays6.name);
   });
 
   it.skipIf(noConntrack !== '')(`a UDP flow answered on the node while the port had no rules (as by the user-space proxy) moves to a pod once rules forward it${noConntrack}`, async () => {
@@ -191,6 +198,20 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
   it('sessionAffinity: ClientIP sends one client to one pod', async () => {
     await setCluster(service({ sessionAffinity: 'ClientIP' }), [podA, podB]);
     expect((await names(12)).size).toBe(1);
+  });
+
+  it('while endpoints change under a steady stream of new connections, no connection fails (each apply is one transaction)', async () => {
+    await setCluster(service(), [podA, podB]);
+    const probe = client.probeHttp(`http://${VIP4}/`, { intervalMs: 10, timeoutMs: 1000, durationS: 30 });
+    await probe.waitFor((s) => s.ok, 10_000, 'a first answer');
+    for (const pods of [[podA], [podB], [podA, podB], [podB], [podA, podB]]) {
+      await setCluster(service(), pods);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const samples = await probe.stop();
+    expect(samples.length).toBeGreaterThan(20);
+    expect(samples.filter((s) => !s.ok)).toEqual([]);
+    expect(new Set(samples.map((s) => s.by))).toEqual(new Set(['a', 'b']));
   });
 
   it('endpoints follow the slices: with pod a gone from them, every new connection reaches b', async () => {
