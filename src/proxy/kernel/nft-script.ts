@@ -12,7 +12,9 @@
 //   postrouting (nat, srcnat): masquerade connections DNATed from a port
 //            with externalTrafficPolicy: Cluster (the endpoint may be on
 //            another node and must answer through this one), except toward
-//            lo; Local ports keep the client address.
+//            lo; Local ports keep the client address, except a pod sent to
+//            itself (hairpin): it would answer itself directly, from its
+//            own address, so the node's address stands in for it.
 //
 // Each Service port's dispatch rule feeds a named counter. NAT chains see
 // only the first packet of a connection, so it counts new connections (UDP:
@@ -147,6 +149,9 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
         remember = `update @${set} { ${family} saddr } `;
       }
       picks.push(`${i} : goto ${epChain}`);
+      if (!p.masquerade) {
+        masquerade.push(`add rule ${T} postrouting oifname != "lo" ct status dnat ct original ${family} daddr ${p.ip} ${family} saddr ${e.ip} ${family} daddr ${e.ip} masquerade`);
+      }
       const to = v6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
       rules.push(`add rule ${T} ${epChain} ${remember}meta l4proto ${proto} dnat ${family} to ${to}`);
     });
@@ -176,7 +181,8 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
   for (const c of chains) head.push(`add chain ${T} ${c}`);
   head.push(`add rule ${T} prerouting jump services`, `add rule ${T} output jump services`);
 
-  const script = [...head, ...out, ...dispatch, ...rules, ...masquerade].join('\n') + '\n';
+  // Hairpin rules are per Service IP and endpoint: ports sharing both share the rule.
+  const script = [...head, ...out, ...dispatch, ...rules, ...new Set(masquerade)].join('\n') + '\n';
   return { script, state: { chains, sets, counters: [...counters.keys()] }, forwarded, skipped, counters: [...counters.values()] };
 }
 

@@ -195,6 +195,20 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     expect((await curl(VIP6)).remoteAddress).toBe(client.ipv6);
   });
 
+  it('hairpin: a pod reaching its own Service through the Service IP gets its answer, with externalTrafficPolicy Local too', async () => {
+    for (const policy of ['Local', 'Cluster'] as const) {
+      await setCluster(service({ externalTrafficPolicy: policy }), [podA]);
+      for (const vip of [VIP4, VIP6]) {
+        const url = vip.includes(':') ? `http://[${vip}]/` : `http://${vip}/`;
+        const { stdout } = await podA.exec('curl', ['-s', '-m', '2', url], { timeoutMs: 5000 });
+        const r = JSON.parse(stdout) as Reply;
+        expect(r.name).toBe('a');
+        // The pod cannot be answered from its own address: the node's address stands in.
+        expect(r.remoteAddress.replace(/^::ffff:/, '')).not.toBe(vip.includes(':') ? podA.ipv6 : podA.ipv4);
+      }
+    }
+  });
+
   it('sessionAffinity: ClientIP sends one client to one pod', async () => {
     await setCluster(service({ sessionAffinity: 'ClientIP' }), [podA, podB]);
     expect((await names(12)).size).toBe(1);

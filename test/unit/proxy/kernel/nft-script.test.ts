@@ -73,13 +73,18 @@ describe('buildNftScript', () => {
     expect(r.state.sets).toEqual([]);
   });
 
-  test('IPv6 UDP with externalTrafficPolicy Local: ip6 matches, a bracketed DNAT target, no masquerade', () => {
+  test('IPv6 UDP with externalTrafficPolicy Local: ip6 matches, a bracketed DNAT target, masquerade only for a pod sent to itself (hairpin)', () => {
     const r = buildNftScript([dns], undefined);
     expect(r.script).toMatch(/services ip6 daddr 2001:db8::200 udp dport 53 counter name cnt-[0-9a-f]{12} goto svc-[0-9a-f]{12} comment "lab\/dns:53 UDP \[2001:db8::200\]:53"/);
     // An unnamed port is labelled by its number, as the user-space forwarder's metrics are.
     expect(r.counters.map((c) => c.port)).toEqual(['53']);
     expect(r.script).toMatch(/ep-[0-9a-f]{12} meta l4proto udp dnat ip6 to \[2001:db8::5\]:5353/);
-    expect(r.script).not.toContain('masquerade');
+    expect(lines(r.script).filter((x) => x.includes('masquerade'))).toEqual([
+      `add rule ${T} postrouting oifname != "lo" ct status dnat ct original ip6 daddr 2001:db8::200 ip6 saddr 2001:db8::5 ip6 daddr 2001:db8::5 masquerade`,
+    ]);
+    // Two ports of one Service IP to the same endpoint share the hairpin rule.
+    const two = buildNftScript([dns, { ...dns, key: 'UDP [2001:db8::200]:54', port: 54 }], undefined);
+    expect(lines(two.script).filter((x) => x.includes('masquerade'))).toHaveLength(1);
   });
 
   test('endpoints of the other family or malformed are left out and reported; a port with none gets no rule', () => {
