@@ -37,6 +37,8 @@ export interface L4Settings {
   readonly idleTimeoutMs: number;
   readonly udpIdleTimeoutMs: number;
   readonly dataplane: L4Dataplane;
+  /** spec.loadBalancerSourceRanges, normalized (source-ranges.ts); undefined: every client. */
+  readonly sourceRanges: readonly string[] | undefined;
 }
 
 export const DEFAULT_L4_SETTINGS: L4Settings = {
@@ -46,6 +48,7 @@ export const DEFAULT_L4_SETTINGS: L4Settings = {
   idleTimeoutMs: TCP_FORWARDER_DEFAULTS.idleTimeoutMs,
   udpIdleTimeoutMs: UDP_FORWARDER_DEFAULTS.idleTimeoutMs,
   dataplane: 'proxy',
+  sourceRanges: undefined,
 };
 
 const MAX_TIMEOUT_MS = 24 * 3_600_000;
@@ -117,6 +120,7 @@ export function parseL4Annotations(
       idleTimeoutMs: duration(IDLE_TIMEOUT_ANNOTATION, d.idleTimeoutMs, 0),
       udpIdleTimeoutMs: duration(UDP_IDLE_TIMEOUT_ANNOTATION, d.udpIdleTimeoutMs, 100),
       dataplane,
+      sourceRanges: undefined,
     },
     problems,
   };
@@ -129,6 +133,8 @@ export function sameL4Settings(a: L4Settings, b: L4Settings): boolean {
     a.connectAttempts === b.connectAttempts &&
     a.idleTimeoutMs === b.idleTimeoutMs &&
     a.udpIdleTimeoutMs === b.udpIdleTimeoutMs &&
-    a.dataplane === b.dataplane
+    a.dataplane === b.dataplane &&
+    (a.sourceRanges ?? []).join(',') === (b.sourceRanges ?? []).join(',') &&
+    (a.sourceRanges === undefined) === (b.sourceRanges === undefined)
   );
 }

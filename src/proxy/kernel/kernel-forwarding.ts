@@ -302,6 +302,7 @@ export class KernelForwarding {
       endpoints: set.active.map((e) => ({ ip: e.ip, port: e.port })),
       masquerade: !set.localOnly,
       affinitySeconds: set.affinityTimeoutMs === undefined ? undefined : Math.ceil(set.affinityTimeoutMs / 1000),
+      sourceRanges: s.l4.sourceRanges,
     };
     const flowsMayStay = [...set.active, ...set.draining].map((e) => ({ ip: e.ip, port: e.port }));
     return { rules, flowsMayStay };

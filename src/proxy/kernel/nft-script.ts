@@ -6,6 +6,9 @@
 //
 // One table, `inet metalgate`, applied as one transaction (nft -f is atomic):
 //
+//   firewall (filter, prerouting, before dstnat): loadBalancerSourceRanges,
+//            packets to a port from clients outside them are dropped
+//            (prerouting cannot reject), as kube-proxy does
 //   prerouting / output (nat, dstnat) ──> services: daddr . l4proto . dport ──> svc-<h>
 //   svc-<h>: clients remembered under ClientIP affinity first, else
 //            numgen random mod N ──> ep-<h>: dnat to the endpoint
@@ -56,6 +59,8 @@ export interface KernelPort {
   readonly masquerade: boolean;
   /** sessionAffinity: ClientIP, in whole seconds; undefined: none. */
   readonly affinitySeconds: number | undefined;
+  /** loadBalancerSourceRanges (normalized CIDRs): other clients are dropped; undefined: everyone. */
+  readonly sourceRanges?: readonly string[] | undefined;
 }
 
 /** The regular chains, sets and counters the last applied script left in the table. */
@@ -107,6 +112,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
   const masquerade: string[] = [];
   const forwarded: string[] = [];
   const counters = new Map<string, NftCounter>();
+  const firewall: string[] = [];
 
   for (const p of [...ports].sort((a, b) => cmp(a.key, b.key))) {
     const v6 = net.isIPv6(p.ip);
@@ -121,7 +127,14 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
       skipped.push({ key: p.key, endpoint: endpointText(e.ip, e.port), why: `not an ${v6 ? 'IPv6' : 'IPv4'} address like the Service IP` });
       return false;
     });
-    if (endpoints.length === 0 || !validPort(p.port) || net.isIP(p.ip) === 0) continue;
+    if (!validPort(p.port) || net.isIP(p.ip) === 0) continue;
+    if (p.sourceRanges !== undefined) {
+      // Only the ranges of the Service IP's family can admit anyone; none of it: nobody.
+      const ranges = p.sourceRanges.filter((c) => net.isIPv6(c.slice(0, c.lastIndexOf('/'))) === v6);
+      const except = ranges.length > 0 ? `${family} saddr != { ${ranges.join(', ')} } ` : '';
+      firewall.push(`add rule ${T} firewall ${family} daddr ${p.ip} ${proto} dport ${p.port} ${except}drop`);
+    }
+    if (endpoints.length === 0) continue;
     forwarded.push(p.key);
     const svcChain = `svc-${hash(p.key)}`;
     chains.push(svcChain);
@@ -165,10 +178,12 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
     `add chain ${T} prerouting { type nat hook prerouting priority ${DSTNAT}; policy accept; }`,
     `add chain ${T} output { type nat hook output priority ${DSTNAT}; policy accept; }`,
     `add chain ${T} postrouting { type nat hook postrouting priority ${SRCNAT}; policy accept; }`,
+    `add chain ${T} firewall { type filter hook prerouting priority ${DSTNAT - 10}; policy accept; }`,
     `add chain ${T} services`,
     `flush chain ${T} prerouting`,
     `flush chain ${T} output`,
     `flush chain ${T} postrouting`,
+    `flush chain ${T} firewall`,
     `flush chain ${T} services`,
   );
   // Old chains are emptied first, so nothing refers to what is deleted next.
@@ -182,7 +197,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
   head.push(`add rule ${T} prerouting jump services`, `add rule ${T} output jump services`);
 
   // Hairpin rules are per Service IP and endpoint: ports sharing both share the rule.
-  const script = [...head, ...out, ...dispatch, ...rules, ...new Set(masquerade)].join('\n') + '\n';
+  const script = [...head, ...out, ...firewall, ...dispatch, ...rules, ...new Set(masquerade)].join('\n') + '\n';
   return { script, state: { chains, sets, counters: [...counters.keys()] }, forwarded, skipped, counters: [...counters.values()] };
 }
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { Endpoint, EndpointPicker } from './endpoint.ts';
 
 export type UdpFlowCloseReason = 'idle' | 'error' | 'closed';
-export type UdpDropReason = 'max-flows' | 'no-endpoint' | 'queue-full' | 'send-error';
+export type UdpDropReason = 'max-flows' | 'no-endpoint' | 'queue-full' | 'send-error' | 'source-denied';
 
 export interface UdpClient {
   readonly address: string;
@@ -45,6 +45,8 @@ export interface UdpForwarderOptions {
   readonly hooks?: UdpForwarderHooks;
   /** Creates the per-flow upstream socket; default dgram.createSocket(type). */
   readonly createSocket?: (type: 'udp4' | 'udp6') => dgram.Socket;
+  /** Whether a client may open a flow (loadBalancerSourceRanges); default: everyone. Asked once per new flow. */
+  readonly admit?: (address: string) => boolean;
 }
 
 export const UDP_FORWARDER_DEFAULTS = { idleTimeoutMs: 30_000, maxFlows: 16_384, maxQueuedPerFlow: 16 } as const;
@@ -74,6 +76,7 @@ export class UdpForwarder {
   private readonly maxQueued: number;
   private readonly idleTicks: number;
   private readonly createSocket: (type: 'udp4' | 'udp6') => dgram.Socket;
+  private readonly admit: ((address: string) => boolean) | undefined;
   private readonly flows = new Map<string, Flow>();
   private readonly sweeper: NodeJS.Timeout;
   /** Coarse clock: sweeps so far. Stamping a flow costs no syscall. */
@@ -87,6 +90,7 @@ export class UdpForwarder {
     this.maxFlows = options.maxFlows ?? UDP_FORWARDER_DEFAULTS.maxFlows;
     this.maxQueued = options.maxQueuedPerFlow ?? UDP_FORWARDER_DEFAULTS.maxQueuedPerFlow;
     this.createSocket = options.createSocket ?? ((type) => dgram.createSocket(type));
+    this.admit = options.admit;
     const idle = options.idleTimeoutMs ?? UDP_FORWARDER_DEFAULTS.idleTimeoutMs;
     const interval = options.sweepIntervalMs ?? Math.min(1000, Math.max(10, Math.round(idle / 10)));
     this.idleTicks = Math.max(1, Math.ceil(idle / interval));
@@ -130,6 +134,10 @@ export class UdpForwarder {
 
   private openFlow(key: string, rinfo: dgram.RemoteInfo): Flow | undefined {
     const client: UdpClient = { address: rinfo.address, port: rinfo.port };
+    if (this.admit !== undefined && !this.admit(rinfo.address)) {
+      this.hooks.onDropped?.('source-denied', client);
+      return undefined;
+    }
     if (this.flows.size >= this.maxFlows) {
       this.hooks.onDropped?.('max-flows', client);
       return undefined;

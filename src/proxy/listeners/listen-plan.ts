@@ -13,6 +13,7 @@ import { isOurs, type ClassFilter } from '../../ipam/service-request.ts';
 import { statusIps } from '../../speaker/service-demand.ts';
 import { serviceKeyOf } from '../endpoints/service-endpoints.ts';
 import { parseL4Annotations, type L4Dataplane, type L4Settings } from '../k8s/l4-annotations.ts';
+import { parseSourceRanges } from '../k8s/source-ranges.ts';
 
 export type ListenerMode = 'l4' | 'http' | 'https';
 export type ListenerProtocol = 'TCP' | 'UDP';
@@ -77,8 +78,11 @@ export function planListeners(owned: ReadonlySet<string>, services: readonly V1S
     if (ips.length === 0) continue;
     const service = serviceKeyOf(svc);
     const serviceUid = svc.metadata?.uid;
-    const { settings, problems: annotationProblems } = parseL4Annotations(svc.metadata?.annotations, opts.l4Dataplane);
-    for (const message of annotationProblems) problems.push({ service, serviceUid, reason: 'BadAnnotation', message });
+    const parsed = parseL4Annotations(svc.metadata?.annotations, opts.l4Dataplane);
+    for (const message of parsed.problems) problems.push({ service, serviceUid, reason: 'BadAnnotation', message });
+    const ranges = parseSourceRanges(svc.spec?.loadBalancerSourceRanges, svc.metadata?.annotations);
+    for (const message of ranges.problems) problems.push({ service, serviceUid, reason: 'BadSourceRange', message });
+    const settings: L4Settings = ranges.cidrs === undefined ? parsed.settings : { ...parsed.settings, sourceRanges: ranges.cidrs };
     const isEntrypoint = service === opts.entrypoint;
     for (const p of svc.spec?.ports ?? []) {
       const protocol = p.protocol ?? 'TCP';

@@ -22,6 +22,7 @@ import type { HttpEntrypointApi } from '../http/types.ts';
 import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
 import { UdpForwarder } from '../l4/udp-forwarder.ts';
 import { sameL4Settings } from '../k8s/l4-annotations.ts';
+import { admits, sourceAllowList } from '../k8s/source-ranges.ts';
 import { DEFAULT_BIND_BACKOFF, type BindBackoff } from './bind-backoff.ts';
 import type { ListenerSpec } from './listen-plan.ts';
 import { portCounters, type ListenerMetrics, type PortCounters } from './listener-metrics.ts';
@@ -71,6 +72,8 @@ interface Bound {
   forwarder: TcpForwarder | undefined;
   readonly retired: Set<TcpForwarder>;
   udpForwarder: UdpForwarder | undefined;
+  /** Who may connect (spec.l4.sourceRanges); undefined: everybody. */
+  allow: net.BlockList | undefined;
   lastWarnAt: number;
   suppressedWarnings: number;
 }
@@ -137,6 +140,7 @@ export class ListenerManager {
         this.#bind(spec);
       } else if (!sameL4Settings(b.spec.l4, spec.l4)) {
         b.spec = spec;
+        b.allow = sourceAllowList(spec.l4.sourceRanges);
         this.#resetForwarders(b);
         this.#log.info({ listener: spec.key, service: spec.service, settings: spec.l4 }, 'L4 settings changed: new connections use them');
       } else {
@@ -194,6 +198,7 @@ export class ListenerManager {
       forwarder: undefined,
       retired: new Set<TcpForwarder>(),
       udpForwarder: undefined,
+      allow: sourceAllowList(spec.l4.sourceRanges),
       lastWarnAt: -Infinity,
       suppressedWarnings: 0,
     };
@@ -204,7 +209,7 @@ export class ListenerManager {
       const entrypoint = spec.mode === 'l4' ? undefined : this.#o.entrypoint?.(spec.mode);
       const tcp = new TcpListener(
         { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true, pauseOnConnect: entrypoint === undefined },
-        entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(entrypoint, spec),
+        entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(() => b, entrypoint, spec),
       );
       b = { ...base, tcp, udp: undefined };
       if (entrypoint === undefined) b.forwarder = this.#newTcpForwarder(b);
@@ -276,9 +281,17 @@ export class ListenerManager {
 
   // ---- HTTP ----
 
-  #httpHandler(entrypoint: HttpEntrypointApi, spec: ListenerSpec): (socket: net.Socket) => net.Socket | void {
+  #httpHandler(bound: () => Bound, entrypoint: HttpEntrypointApi, spec: ListenerSpec): (socket: net.Socket) => net.Socket | void {
     const info = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port, noDelay: ACCEPTS_WITH_NO_DELAY };
-    return (socket) => entrypoint.handle(socket, info);
+    return (socket) => (this.#admitted(bound(), socket) ? entrypoint.handle(socket, info) : undefined);
+  }
+
+  /** loadBalancerSourceRanges: a client outside them is reset at once (the kernel rules drop its packets instead). */
+  #admitted(b: Bound, socket: net.Socket): boolean {
+    if (admits(b.allow, socket.remoteAddress)) return true;
+    b.counters.sourceDenied.inc();
+    socket.resetAndDestroy();
+    return false;
   }
 
   // ---- L4 TCP ----
@@ -290,6 +303,7 @@ export class ListenerManager {
       socket.destroy();
       return;
     }
+    if (!this.#admitted(b, socket)) return;
     b.counters.connections.inc();
     b.counters.active.inc();
     b.hint = socket.remoteAddress;
@@ -404,6 +418,7 @@ export class ListenerManager {
       socket,
       pick: () => picker.pick(b.hint),
       idleTimeoutMs: b.spec.l4.udpIdleTimeoutMs,
+      ...(b.allow !== undefined ? { admit: (address: string) => admits(b.allow, address) } : {}),
       ...(this.#o.dialAddress !== undefined ? { createSocket: this.#udpSocketFactory(this.#o.dialAddress) } : {}),
       hooks: {
         onFlowOpened: () => c.connections.inc(),
@@ -413,6 +428,7 @@ export class ListenerManager {
         },
         onDropped: (reason) => {
           if (reason === 'no-endpoint') c.noEndpoint.inc();
+          else if (reason === 'source-denied') c.sourceDenied.inc();
           else c.udpDropped.inc();
         },
       },

@@ -57,6 +57,7 @@ export class ListenerMetrics {
   readonly activeConnections: Gauge<'service' | 'port' | 'protocol'>;
   readonly bytes: Counter<'service' | 'port' | 'protocol' | 'direction'>;
   readonly upstreamErrors: Counter<'service' | 'port' | 'protocol' | 'reason'>;
+  readonly sourceDenied: Counter<'service' | 'port' | 'protocol'>;
   readonly listeners: Gauge<'mode' | 'state'>;
   readonly bindErrors: Counter<'code'>;
   /** Per connection counts waiting for the next collect(). */
@@ -101,6 +102,13 @@ export class ListenerMetrics {
       name: 'metalgate_proxy_l4_upstream_errors_total',
       help: 'L4 upstream failures: connect_attempt_failed, connect_failed, no_endpoint, upstream_error, udp_dropped.',
       labelNames: ['service', 'port', 'protocol', 'reason'],
+      registers,
+      collect,
+    });
+    this.sourceDenied = new Counter({
+      name: 'metalgate_proxy_source_denied_total',
+      help: 'Connections (TCP, reset at once) and new UDP flows refused because the client is outside the Service\'s loadBalancerSourceRanges, per Service port.',
+      labelNames: ['service', 'port', 'protocol'],
       registers,
       collect,
     });
@@ -149,6 +157,7 @@ export interface PortCounters {
   readonly noEndpoint: { inc(): void };
   readonly upstreamError: { inc(): void };
   readonly udpDropped: { inc(): void };
+  readonly sourceDenied: { inc(): void };
 }
 
 export function portCounters(m: ListenerMetrics, service: string, port: string, protocol: string): PortCounters {
@@ -163,5 +172,6 @@ export function portCounters(m: ListenerMetrics, service: string, port: string, 
     noEndpoint: err('no_endpoint'),
     upstreamError: err('upstream_error'),
     udpDropped: err('udp_dropped'),
+    sourceDenied: m.pendingFor(m.sourceDenied, 'sourceDenied', service, port, protocol),
   };
 }

@@ -177,4 +177,27 @@ describe('proxy ingress entrypoint on a real API server', () => {
     expect(text).toMatch(/metalgate_http_requests_total\{entrypoint="web",backend="web\/app:http",code="200"\} \d+/);
     expect(text).toMatch(/metalgate_proxy_listeners\{mode="https",state="listening"\} 1/);
   });
+
+  it("the entrypoint Service's loadBalancerSourceRanges: a client outside them is reset before any HTTP", async () => {
+    const { core } = cluster();
+    const from = (localAddress: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const r = http.get({ host: VIP, port: 80, path: '/', localAddress, headers: { host: 'plain.example.com' }, agent: false, timeout: 5000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        r.on('timeout', () => r.destroy(new Error('timed out')));
+        r.on('error', reject);
+      });
+    const setRanges = async (ranges: string[] | undefined): Promise<void> => {
+      const svc = await core.readNamespacedService({ name: 'metalgate-ingress', namespace: 'metalgate-system' });
+      svc.spec!.loadBalancerSourceRanges = ranges;
+      await core.replaceNamespacedService({ name: 'metalgate-ingress', namespace: 'metalgate-system', body: svc });
+    };
+    await setRanges(['127.0.0.0/30']);
+    await waitFor(() => from('127.0.0.21').then(() => undefined, (err: Error) => /ECONNRESET|socket hang up/.test(err.message)), 'the range in force', 10_000);
+    expect(await from('127.0.0.1')).toBe(200);
+    await setRanges(undefined);
+    expect(await waitFor(() => from('127.0.0.21').catch(() => undefined), 'everyone again', 10_000)).toBe(200);
+  });
 });

@@ -8,6 +8,7 @@
 // session affinity, externalTrafficPolicy Local, and annotations reported on
 // the Service when bad.
 
+import dgram from 'node:dgram';
 import net from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +209,54 @@ describe('proxy L4 on a real API server', () => {
     expect(await tcpExchange(vip, port, 'x').catch(() => '')).toBe('');
     const m = await proxy.registry.getSingleMetric('metalgate_proxy_l4_upstream_errors_total')!.get();
     expect(m.values.find((v) => v.labels.service === `${NS}/bad` && v.labels.reason === 'no_endpoint')?.value).toBe(1);
+    ownership.release(vip);
+  });
+
+  it('loadBalancerSourceRanges: clients outside them are reset (TCP) or get no flow (UDP), counted; a change applies to new connections', async () => {
+    const vip = '127.77.0.10';
+    const [tcpPort, udpPort, target] = [BASE + 61, BASE + 62, BASE + 63];
+    backends.push(await tcpEchoBackend('198.18.1.61', target, 'r1'));
+    backends.push(await udpEchoBackend('198.18.1.61', target, 'r1'));
+    await createLbService(cluster().core, NS, 'ranges', [{ name: 'tcp', port: tcpPort }, { name: 'udp', port: udpPort, protocol: 'UDP' }], vip, {
+      spec: { loadBalancerSourceRanges: ['127.0.0.0/30'] },
+    });
+    await writeSlice(discovery, NS, 'ranges', 'ranges-1', [{ name: 'tcp', port: target }, { name: 'udp', port: target, protocol: 'UDP' }], [{ ip: '198.18.1.61' }]);
+    ownership.own(vip);
+    await waitListening(proxy, `TCP ${vip}:${tcpPort}`);
+    await waitListening(proxy, `UDP ${vip}:${udpPort}`);
+    await waitFor(() => proxy.endpoints.endpoints(`${NS}/ranges`, 'tcp').active.length === 1, 'the endpoint');
+    const udpFrom = async (source: string): Promise<string> => {
+      const s = dgram.createSocket('udp4');
+      await new Promise<void>((r) => s.bind(0, source, r));
+      try {
+        return await new Promise<string>((resolve) => {
+          const t = setTimeout(() => resolve('no reply'), 800);
+          s.once('message', (m) => {
+            clearTimeout(t);
+            resolve(m.toString());
+          });
+          s.send('u', udpPort, vip);
+        });
+      } finally {
+        s.close();
+      }
+    };
+
+    expect(await tcpExchange(vip, tcpPort, 'in', '127.0.0.1')).toBe('r1:in');
+    await expect(tcpExchange(vip, tcpPort, 'out', '127.0.0.21')).rejects.toThrow(/ECONNRESET/);
+    expect(await udpFrom('127.0.0.1')).toMatch(/^r1/);
+    expect(await udpFrom('127.0.0.21')).toBe('no reply');
+    const denied = await proxy.registry.getSingleMetric('metalgate_proxy_source_denied_total')!.get();
+    expect(denied.values.filter((v) => v.labels.service === `${NS}/ranges`).map((v) => [v.labels.protocol, v.value]).sort()).toEqual([
+      ['TCP', 1],
+      ['UDP', 1],
+    ]);
+
+    // Widened: the client outside before is let in.
+    const svc = await cluster().core.readNamespacedService({ name: 'ranges', namespace: NS });
+    svc.spec!.loadBalancerSourceRanges = ['127.0.0.0/27'];
+    await cluster().core.replaceNamespacedService({ name: 'ranges', namespace: NS, body: svc });
+    expect(await waitFor(() => tcpExchange(vip, tcpPort, 'now', '127.0.0.21').catch(() => undefined), 'the wider range in force')).toBe('r1:now');
     ownership.release(vip);
   });
 

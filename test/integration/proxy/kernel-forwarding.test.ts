@@ -209,6 +209,18 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     }
   });
 
+  it('loadBalancerSourceRanges: the client inside them is forwarded; outside them its packets are dropped, over IPv4, IPv6 and UDP', async () => {
+    await setCluster(service({ loadBalancerSourceRanges: [`${client.ipv4}/32`, `${client.ipv6}/128`] }), [podA]);
+    expect((await curl(VIP4)).name).toBe('a');
+    expect((await curl(VIP6)).name).toBe('a');
+    await setCluster(service({ loadBalancerSourceRanges: ['198.19.0.0/16'] }), [podA]);
+    await expect(curl(VIP4)).rejects.toThrow();
+    await expect(curl(VIP6)).rejects.toThrow(); // no IPv6 range: no IPv6 client
+    expect(await udpFrom(41070)).toBeUndefined();
+    // nft lists a one-element set without braces.
+    expect(await ruleset()).toContain(`ip daddr ${VIP4} tcp dport 80 ip saddr != 198.19.0.0/16 drop`);
+  });
+
   it('sessionAffinity: ClientIP sends one client to one pod', async () => {
     await setCluster(service({ sessionAffinity: 'ClientIP' }), [podA, podB]);
     expect((await names(12)).size).toBe(1);

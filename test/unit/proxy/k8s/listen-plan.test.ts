@@ -63,6 +63,14 @@ describe('planListeners', () => {
     expect(plan.problems).toEqual([]);
   });
 
+  test('loadBalancerSourceRanges ride with the L4 settings of every port; a bad entry is a BadSourceRange problem', () => {
+    const s = svc('a', 'web', ['198.18.0.200'], [{ name: 'http', port: 80 }, { name: 'dns', port: 53, protocol: 'UDP' }]);
+    s.spec!.loadBalancerSourceRanges = ['198.18.1.0/24', 'bad'];
+    const plan = planListeners(new Set(['198.18.0.200']), [s], opts);
+    expect(plan.listeners.map((l) => l.l4.sourceRanges)).toEqual([['198.18.1.0/24'], ['198.18.1.0/24']]);
+    expect(plan.problems).toEqual([expect.objectContaining({ service: 'a/web', reason: 'BadSourceRange', message: expect.stringMatching(/"bad" is not a CIDR/) })]);
+  });
+
   test('status IPs are compared in canonical form', () => {
     const plan = planListeners(new Set(['2001:db8::200']), [svc('a', 'web', ['2001:DB8:0::200'], [{ port: 80 }])], opts);
     expect(plan.listeners.map((l) => l.key)).toEqual(['TCP [2001:db8::200]:80']);

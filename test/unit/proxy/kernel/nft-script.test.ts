@@ -33,6 +33,24 @@ const lines = (script: string): string[] => script.trimEnd().split('\n');
 const T = 'inet metalgate';
 
 describe('buildNftScript', () => {
+  test('loadBalancerSourceRanges: a filter chain before the DNAT drops other clients, by the Service IP\'s family; none of that family drops all', () => {
+    const r = buildNftScript([web({ sourceRanges: ['198.18.1.0/24', '2001:db8::/32', '198.19.0.0/16'] }), { ...dns, sourceRanges: ['198.18.1.0/24'] }, web({ key: 'TCP 198.18.0.201:80', ip: '198.18.0.201' })], undefined);
+    const l = lines(r.script);
+    expect(l).toContain(`add chain ${T} firewall { type filter hook prerouting priority -110; policy accept; }`);
+    expect(l.filter((x) => x.startsWith(`add rule ${T} firewall `))).toEqual([
+      `add rule ${T} firewall ip daddr 198.18.0.200 tcp dport 80 ip saddr != { 198.18.1.0/24, 198.19.0.0/16 } drop`,
+      `add rule ${T} firewall ip6 daddr 2001:db8::200 udp dport 53 drop`,
+    ]);
+    // Every apply starts the chain afresh.
+    expect(lines(buildNftScript([web()], r.state).script)).toContain(`flush chain ${T} firewall`);
+  });
+
+  test('a port without endpoints keeps its source ranges (its packets reach the node itself otherwise)', () => {
+    const r = buildNftScript([web({ endpoints: [], sourceRanges: ['198.18.1.0/24'] })], undefined);
+    expect(r.forwarded).toEqual([]);
+    expect(r.script).toContain('firewall ip daddr 198.18.0.200 tcp dport 80 ip saddr != { 198.18.1.0/24 } drop');
+  });
+
   test('counters: one per Service port (its IPv4 and IPv6 rules share it), kept across updates, deleted when no port uses it', () => {
     const web6 = web({ key: 'TCP [2001:db8::200]:80', ip: '2001:db8::200', endpoints: [{ ip: '2001:db8::5', port: 8080 }] });
     const first = buildNftScript([web(), web6, dns], undefined);
