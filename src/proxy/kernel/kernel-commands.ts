@@ -5,6 +5,7 @@
 // every nftables user and kube-proxy rely on (docs/dependencies.md).
 
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 
 export type CommandResult = { ok: true } | { ok: false; error: string };
 export type FlowDeleteResult = { ok: true; deleted: number } | { ok: false; error: string };
@@ -22,6 +23,8 @@ export interface KernelCommands {
   deleteFlows(filter: readonly string[]): Promise<FlowDeleteResult>;
   /** The packet counts of the named counters in `inet <table>` (`nft -j list counters`). */
   counters(table: string): Promise<CountersResult>;
+  /** Whether the kernel forwards packets of this family between interfaces (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding); undefined: unknown. */
+  forwardingEnabled(family: 4 | 6): Promise<boolean | undefined>;
 }
 
 export interface KernelCommandOptions {
@@ -57,6 +60,15 @@ export function kernelCommands(o: KernelCommandOptions = {}): KernelCommands {
       if (m) return { ok: true, deleted: Number(m[1]) };
       return { ok: false, error: r.stderr.trim() || `${conntrack} exited with ${r.code}` };
     },
+    async forwardingEnabled(family) {
+      // /proc/sys/net shows the reader's network namespace: with a prefix, read through it.
+      const text =
+        prefix.length === 0
+          ? await readFile(FORWARDING_SYSCTL[family], 'utf8').catch(() => undefined)
+          : await runProgram([...prefix, 'cat', FORWARDING_SYSCTL[family]], '', true).then((r) => (r.code === 0 ? r.stdout : undefined));
+      const v = text?.trim();
+      return v === '1' ? true : v === '0' ? false : undefined;
+    },
     async counters(table) {
       const r = await runProgram([...prefix, nft, '-j', 'list', 'counters', 'table', 'inet', table], '', true);
       if (r.code !== 0) return { ok: false, error: r.error ?? (r.stderr.trim() || `${nft} exited with ${r.code}`) };
@@ -68,6 +80,8 @@ export function kernelCommands(o: KernelCommandOptions = {}): KernelCommands {
     },
   };
 }
+
+const FORWARDING_SYSCTL = { 4: '/proc/sys/net/ipv4/ip_forward', 6: '/proc/sys/net/ipv6/conf/all/forwarding' } as const;
 
 /** Packets per counter name from nft's JSON (`{"nftables": [{"metainfo": ...}, {"counter": {"name", "packets", ...}}]}`). */
 export function counterPackets(doc: unknown): Map<string, number> {

@@ -54,6 +54,8 @@ export class KernelForwarding {
   /** UDP ports as the last successful apply left them (undefined: none applied by this process yet). */
   #udp: Map<string, UdpPortFlows> | undefined;
   #lastFlowError: string | undefined;
+  /** Families whose forwarding was found off (reported once). */
+  readonly #forwardingOff = new Set<4 | 6>();
   /** What each named counter of the last successful apply counts. */
   #counters: readonly NftCounter[] = [];
   /** Packets each counter had at the last read: the next read adds the difference. */
@@ -209,6 +211,7 @@ export class KernelForwarding {
       this.#o.log.info({ ports: built.forwarded.length, listeners: this.#specs.length }, 'kernel forwarding rules applied');
       this.#lastError = undefined;
       this.#startChecks();
+      await this.#checkForwarding(ports.filter((p) => built.forwarded.includes(p.rules.key)).map((p) => p.rules));
       const forwarded = new Set(built.forwarded);
       const udp = new Map<string, UdpPortFlows>();
       for (const p of ports) {
@@ -264,6 +267,34 @@ export class KernelForwarding {
     const r = await this.#o.commands.nft(nftDeleteScript());
     if (r.ok) this.#o.log.info('kernel forwarding rules left by an earlier process removed');
     else this.#o.log.warn({ err: r.error }, 'could not remove kernel forwarding rules left by an earlier process');
+  }
+
+  /**
+   * DNAT to a pod is routed from the node's LAN interface to another one:
+   * with the kernel's forwarding off for that family, the rules are in place
+   * and every packet is dropped, silently. Kubernetes nodes have it on; say
+   * so loudly where it is off (once per family until it is on again).
+   */
+  async #checkForwarding(forwarded: readonly KernelPort[]): Promise<void> {
+    for (const family of [4, 6] as const) {
+      const ports = forwarded.filter((p) => (family === 6) === p.ip.includes(':'));
+      if (ports.length === 0) continue;
+      const on = await this.#o.commands.forwardingEnabled(family);
+      if (on !== false) {
+        if (on === true) this.#forwardingOff.delete(family);
+        continue;
+      }
+      if (this.#forwardingOff.has(family)) continue;
+      this.#forwardingOff.add(family);
+      const sysctl = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
+      this.#o.log.error({ sysctl, ports: ports.map((p) => p.key) }, `${sysctl} is 0 on this node: kernel-forwarded packets are dropped until it is 1`);
+      const seen = new Set<string>();
+      for (const s of this.#specs) {
+        if (seen.has(s.service) || !ports.some((p) => p.key === s.key)) continue;
+        seen.add(s.service);
+        this.#o.warn?.(s, 'KernelForwardingDisabled', `${sysctl} is 0 on this node: packets to ${s.service} forwarded by the kernel are dropped until it is 1`);
+      }
+    }
   }
 
   /**

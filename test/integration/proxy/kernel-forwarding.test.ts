@@ -262,6 +262,18 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     expect((await count()) - start).toBe(8);
   });
 
+  it('forwarding off on the node (net.ipv4.ip_forward=0) is reported: an error in the log and a Warning on the Service', async () => {
+    await node.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=0']);
+    try {
+      await setCluster(service(), [podA]);
+      expect(warnings.some((w) => w.startsWith('lab/web KernelForwardingDisabled') && w.includes('net.ipv4.ip_forward is 0'))).toBe(true);
+      expect(warnings.some((w) => w.includes('net.ipv6.conf.all.forwarding'))).toBe(false);
+    } finally {
+      await node.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    }
+    await setCluster(service(), [podB]);
+  });
+
   it('a failed apply keeps the last good rules serving, warns once on the Service, and is retried', async () => {
     failing = true;
     await setCluster(service(), [podA]);
