@@ -6,9 +6,10 @@
 //
 // One table, `inet metalgate`, applied as one transaction (nft -f is atomic):
 //
-//   firewall (filter, prerouting, before dstnat): loadBalancerSourceRanges,
-//            packets to a port from clients outside them are dropped
-//            (prerouting cannot reject), as kube-proxy does
+//   firewall-prerouting / firewall-output (filter, before dstnat) ──> firewall:
+//            loadBalancerSourceRanges, packets to a port from clients outside
+//            them are dropped (prerouting cannot reject); the node's own
+//            processes are held to them too, as by the proxy
 //   prerouting / output (nat, dstnat) ──> services: daddr . l4proto . dport ──> svc-<h>
 //   svc-<h>: clients remembered under ClientIP affinity first, else
 //            numgen random mod N ──> ep-<h>: dnat to the endpoint
@@ -178,11 +179,15 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
     `add chain ${T} prerouting { type nat hook prerouting priority ${DSTNAT}; policy accept; }`,
     `add chain ${T} output { type nat hook output priority ${DSTNAT}; policy accept; }`,
     `add chain ${T} postrouting { type nat hook postrouting priority ${SRCNAT}; policy accept; }`,
-    `add chain ${T} firewall { type filter hook prerouting priority ${DSTNAT - 10}; policy accept; }`,
+    `add chain ${T} firewall-prerouting { type filter hook prerouting priority ${DSTNAT - 10}; policy accept; }`,
+    `add chain ${T} firewall-output { type filter hook output priority ${DSTNAT - 10}; policy accept; }`,
+    `add chain ${T} firewall`,
     `add chain ${T} services`,
     `flush chain ${T} prerouting`,
     `flush chain ${T} output`,
     `flush chain ${T} postrouting`,
+    `flush chain ${T} firewall-prerouting`,
+    `flush chain ${T} firewall-output`,
     `flush chain ${T} firewall`,
     `flush chain ${T} services`,
   );
@@ -195,6 +200,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
   for (const c of counters.keys()) if (!previous?.counters.includes(c)) head.push(`add counter ${T} ${c}`);
   for (const c of chains) head.push(`add chain ${T} ${c}`);
   head.push(`add rule ${T} prerouting jump services`, `add rule ${T} output jump services`);
+  if (firewall.length > 0) head.push(`add rule ${T} firewall-prerouting jump firewall`, `add rule ${T} firewall-output jump firewall`);
 
   // Hairpin rules are per Service IP and endpoint: ports sharing both share the rule.
   const script = [...head, ...out, ...firewall, ...dispatch, ...rules, ...new Set(masquerade)].join('\n') + '\n';

@@ -213,12 +213,17 @@ describe.skipIf(skipReason !== null)(`kernel forwarding on a namespace LAN${skip
     await setCluster(service({ loadBalancerSourceRanges: [`${client.ipv4}/32`, `${client.ipv6}/128`] }), [podA]);
     expect((await curl(VIP4)).name).toBe('a');
     expect((await curl(VIP6)).name).toBe('a');
+    // The node's own processes are held to the ranges too (the output hook), as the proxy holds them.
+    await expect(node.exec('curl', ['-s', '-m', '1', `http://${VIP4}/`], { timeoutMs: 5000 })).rejects.toThrow();
     await setCluster(service({ loadBalancerSourceRanges: ['198.19.0.0/16'] }), [podA]);
     await expect(curl(VIP4)).rejects.toThrow();
     await expect(curl(VIP6)).rejects.toThrow(); // no IPv6 range: no IPv6 client
     expect(await udpFrom(41070)).toBeUndefined();
     // nft lists a one-element set without braces.
     expect(await ruleset()).toContain(`ip daddr ${VIP4} tcp dport 80 ip saddr != 198.19.0.0/16 drop`);
+    // Without ranges the node itself gets through as well.
+    await setCluster(service(), [podA]);
+    expect((JSON.parse((await node.exec('curl', ['-s', '-m', '2', `http://${VIP4}/`], { timeoutMs: 5000 })).stdout) as Reply).name).toBe('a');
   });
 
   it('sessionAffinity: ClientIP sends one client to one pod', async () => {

@@ -36,13 +36,18 @@ describe('buildNftScript', () => {
   test('loadBalancerSourceRanges: a filter chain before the DNAT drops other clients, by the Service IP\'s family; none of that family drops all', () => {
     const r = buildNftScript([web({ sourceRanges: ['198.18.1.0/24', '2001:db8::/32', '198.19.0.0/16'] }), { ...dns, sourceRanges: ['198.18.1.0/24'] }, web({ key: 'TCP 198.18.0.201:80', ip: '198.18.0.201' })], undefined);
     const l = lines(r.script);
-    expect(l).toContain(`add chain ${T} firewall { type filter hook prerouting priority -110; policy accept; }`);
+    expect(l).toContain(`add chain ${T} firewall-prerouting { type filter hook prerouting priority -110; policy accept; }`);
+    expect(l).toContain(`add chain ${T} firewall-output { type filter hook output priority -110; policy accept; }`);
+    expect(l).toContain(`add rule ${T} firewall-prerouting jump firewall`);
+    expect(l).toContain(`add rule ${T} firewall-output jump firewall`);
     expect(l.filter((x) => x.startsWith(`add rule ${T} firewall `))).toEqual([
       `add rule ${T} firewall ip daddr 198.18.0.200 tcp dport 80 ip saddr != { 198.18.1.0/24, 198.19.0.0/16 } drop`,
       `add rule ${T} firewall ip6 daddr 2001:db8::200 udp dport 53 drop`,
     ]);
-    // Every apply starts the chain afresh.
-    expect(lines(buildNftScript([web()], r.state).script)).toContain(`flush chain ${T} firewall`);
+    // Every apply starts the chains afresh; without ranges nothing jumps to the firewall.
+    const next = lines(buildNftScript([web()], r.state).script);
+    expect(next).toContain(`flush chain ${T} firewall`);
+    expect(next.filter((x) => x.includes('jump firewall'))).toEqual([]);
   });
 
   test('a port without endpoints keeps its source ranges (its packets reach the node itself otherwise)', () => {
