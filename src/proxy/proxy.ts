@@ -170,6 +170,7 @@ export class Proxy {
             commands: opts.kernelCommands ?? kernelCommands(),
             registry,
             warn: (svc, reason, message) => this.#serviceEvent(svc.service, svc.serviceUid, reason, message),
+            onUsableChange: () => this.#applyPlan(),
           })
         : undefined;
     const kernel = this.#kernel;
@@ -358,8 +359,12 @@ export class Proxy {
       ...(o.l4Dataplane ? { l4Dataplane: o.l4Dataplane } : {}),
     });
     // Kernel-forwarded ports get rules, not sockets; a process that does not program the kernel leaves them alone.
-    this.#listeners.apply(plan.listeners.filter((l) => !forwardedByKernel(l)));
-    this.#kernel?.apply(plan.listeners.filter(forwardedByKernel));
+    // Where the kernel has never taken a rule (no nft), this process serves them itself meanwhile.
+    const kernel = this.#kernel;
+    const inKernel = plan.listeners.filter(forwardedByKernel);
+    const fallback = kernel !== undefined && !kernel.usable();
+    this.#listeners.apply(fallback ? plan.listeners : plan.listeners.filter((l) => !forwardedByKernel(l)));
+    kernel?.apply(inKernel);
     this.#reportServiceProblems(plan.problems);
   }
 

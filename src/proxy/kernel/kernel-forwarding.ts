@@ -30,6 +30,11 @@ export interface KernelForwardingOptions {
   /** nft and conntrack (kernel-commands.ts). */
   readonly commands: KernelCommands;
   readonly registry: Registry;
+  /**
+   * Called when `usable()` changes: the proxy serves kernel ports with
+   * listeners while the kernel cannot take them.
+   */
+  readonly onUsableChange?: () => void;
   /** A Warning about one Service (the proxy turns it into an Event). */
   readonly warn?: (service: { service: string; serviceUid: string | undefined }, reason: string, message: string) => void;
   /** Pause before retrying a failed apply. Default 5 s. */
@@ -73,6 +78,10 @@ export class KernelForwarding {
   /** Rules a previous process left behind were looked for (once, at the first plan without kernel ports). */
   #swept = false;
   #closed = false;
+  /** An apply has succeeded in this process. */
+  #everApplied = false;
+  /** The last apply failed and none ever succeeded: the kernel holds no rules of ours. */
+  #neverWorked = false;
 
   constructor(o: KernelForwardingOptions) {
     this.#o = o;
@@ -110,6 +119,16 @@ export class KernelForwarding {
       this.#scheduled = false;
       this.#kick();
     });
+  }
+
+  /**
+   * False once an apply has failed while none ever succeeded in this process
+   * (no nft, no nf_tables): the kernel forwards nothing of ours, so the
+   * proxy should serve those ports itself. After a success it stays true:
+   * a later failure leaves the last good rules forwarding.
+   */
+  usable(): boolean {
+    return !this.#neverWorked;
   }
 
   /** Listener keys forwarded by the rules in the kernel now. */
@@ -203,6 +222,8 @@ export class KernelForwarding {
     if (this.#closed) return;
     if (r.ok) {
       this.#applies.inc({ result: 'ok' });
+      this.#everApplied = true;
+      this.#setNeverWorked(false);
       this.#state = built.state;
       this.#applied = inputs;
       this.#forwarding = [...built.forwarded];
@@ -223,6 +244,7 @@ export class KernelForwarding {
     this.#applies.inc({ result: 'error' });
     this.#state = undefined;
     this.#applied = undefined;
+    if (!this.#everApplied && this.#specs.length > 0) this.#setNeverWorked(true);
     this.#o.log.error({ err: r.error, listeners: this.#specs.map((s) => s.key) }, 'kernel forwarding rules not applied: the previous rules stay in force');
     if (r.error !== this.#lastError) {
       this.#lastError = r.error;
@@ -236,6 +258,14 @@ export class KernelForwarding {
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => this.#kick(), this.#o.retryMs ?? DEFAULT_RETRY_MS);
     this.#retry.unref();
+  }
+
+  #setNeverWorked(v: boolean): void {
+    if (this.#neverWorked === v) return;
+    this.#neverWorked = v;
+    if (v) this.#o.log.warn('kernel forwarding unavailable here: the proxy serves the ports meant for it until an apply succeeds');
+    else this.#o.log.info('kernel forwarding available: it takes over the ports the proxy served meanwhile');
+    this.#o.onUsableChange?.();
   }
 
   /** Writes the table again when something else removed it (nft flush ruleset, a firewall reload). */

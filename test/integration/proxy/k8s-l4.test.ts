@@ -14,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProxyHeader } from '../../../src/proxy/l4/proxy-protocol.ts';
 import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
+import type { KernelCommands } from '../../../src/proxy/kernel/kernel-commands.ts';
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import {
@@ -259,6 +260,38 @@ describe('proxy L4 on a real API server', () => {
     expect(await waitFor(() => tcpExchange(vip, tcpPort, 'now', '127.0.0.21').catch(() => undefined), 'the wider range in force')).toBe('r1:now');
     ownership.release(vip);
   });
+
+  it('kernel forwarding that never worked here (no nft): the proxy serves those ports itself and warns; once an apply succeeds the kernel takes them back', async () => {
+    // Stand-in programs: the kernel side is tested for real in lab namespaces; here nothing may touch the machine's ruleset.
+    let nftWorks = false;
+    const commands: KernelCommands = {
+      nft: async () => (nftWorks ? { ok: true } : { ok: false, error: 'spawn nft ENOENT' }),
+      tableExists: async () => false,
+      deleteFlows: async () => ({ ok: true, deleted: 0 }),
+      counters: async () => ({ ok: true, packets: new Map() }),
+      forwardingEnabled: async () => true,
+    };
+    const vip = '127.77.0.11';
+    const port = BASE + 71;
+    const target = BASE + 72;
+    backends.push(await tcpEchoBackend('198.18.1.71', target, 'k1'));
+    await createLbService(cluster().core, NS, 'fallback', [{ name: 'tcp', port }], vip, { annotations: { 'metalgate.io/l4-dataplane': 'kernel' } });
+    await writeSlice(discovery, NS, 'fallback', 'fallback-1', [{ name: 'tcp', port: target }], [{ ip: '198.18.1.71' }]);
+    const third = await startProxy(cluster().kc, { kernelCommands: commands, nodeName: 'node-c' });
+    try {
+      third.ownership.own(vip);
+      await waitListening(third.proxy, `TCP ${vip}:${port}`);
+      expect(await waitFor(() => tcpExchange(vip, port, 'x').catch(() => undefined), 'an answer through the proxy')).toBe('k1:x');
+      const ev = await waitForEvent(cluster().core, NS, 'Service', 'fallback', 'KernelForwardingFailed');
+      expect(ev.message).toContain('spawn nft ENOENT');
+      nftWorks = true; // the retry (every 5 s) succeeds: the listener goes, the kernel has the port
+      await waitFor(() => !third.proxy.listening().includes(`TCP ${vip}:${port}`), 'the listener handed to the kernel', 15_000, 50);
+      expect(third.proxy.kernelForwarded()).toEqual([`TCP ${vip}:${port}`]);
+    } finally {
+      third.ownership.release(vip);
+      await third.proxy.stop(1000);
+    }
+  }, 30_000);
 
   it('--l4-dataplane kernel: Services that do not say are left to the kernel rules (no listener); one annotated proxy is served by a listener', async () => {
     const vip = '127.77.0.9';
