@@ -232,8 +232,8 @@ export class KernelForwarding {
       this.#o.log.info({ ports: built.forwarded.length, listeners: this.#specs.length }, 'kernel forwarding rules applied');
       this.#lastError = undefined;
       this.#startChecks();
-      await this.#checkForwarding(ports.filter((p) => built.forwarded.includes(p.rules.key)).map((p) => p.rules));
       const forwarded = new Set(built.forwarded);
+      await this.#checkForwarding(ports.filter((p) => forwarded.has(p.rules.key)).map((p) => p.rules));
       const udp = new Map<string, UdpPortFlows>();
       for (const p of ports) {
         if (p.rules.protocol === 'UDP') udp.set(p.rules.key, { ip: p.rules.ip, port: p.rules.port, forwarded: forwarded.has(p.rules.key), endpoints: p.flowsMayStay });
