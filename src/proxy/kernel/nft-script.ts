@@ -38,6 +38,7 @@
 
 import { createHash } from 'node:crypto';
 import net from 'node:net';
+import { endpointKey } from '../endpoints/endpoint-set.ts';
 
 export const NFT_TABLE = 'metalgate';
 const T = `inet ${NFT_TABLE}`;
@@ -121,11 +122,11 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
     const proto = p.protocol === 'UDP' ? 'udp' : 'tcp';
     const endpoints = p.endpoints.filter((e) => {
       if (net.isIP(e.ip) === 0 || !validPort(e.port)) {
-        skipped.push({ key: p.key, endpoint: endpointText(e.ip, e.port), why: 'not an IP address and port' });
+        skipped.push({ key: p.key, endpoint: endpointKey(e.ip, e.port), why: 'not an IP address and port' });
         return false;
       }
       if (net.isIPv6(e.ip) === v6) return true;
-      skipped.push({ key: p.key, endpoint: endpointText(e.ip, e.port), why: `not an ${v6 ? 'IPv6' : 'IPv4'} address like the Service IP` });
+      skipped.push({ key: p.key, endpoint: endpointKey(e.ip, e.port), why: `not an ${v6 ? 'IPv6' : 'IPv4'} address like the Service IP` });
       return false;
     });
     if (!validPort(p.port) || net.isIP(p.ip) === 0) continue;
@@ -150,13 +151,14 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
     const affinity = p.affinitySeconds !== undefined && p.affinitySeconds > 0 ? Math.ceil(p.affinitySeconds) : undefined;
     const picks: string[] = [];
     endpoints.forEach((e, i) => {
-      const id = hash(`${p.key}\u0000${endpointText(e.ip, e.port)}`);
+      const ek = endpointKey(e.ip, e.port);
+      const id = hash(`${p.key}\u0000${ek}`);
       const epChain = `ep-${id}`;
       chains.push(epChain);
       let remember = '';
       if (affinity !== undefined) {
         // The timeout is part of the name: a changed timeout is a new set, never an `add` clashing with the old one.
-        const set = `aff-${hash(`${p.key}\u0000${endpointText(e.ip, e.port)}\u0000${affinity}`)}`;
+        const set = `aff-${hash(`${p.key}\u0000${ek}\u0000${affinity}`)}`;
         sets.push(set);
         if (!previous?.sets.includes(set)) out.push(`add set ${T} ${set} { type ${v6 ? 'ipv6_addr' : 'ipv4_addr'}; flags dynamic,timeout; timeout ${affinity}s; }`);
         rules.push(`add rule ${T} ${svcChain} ${family} saddr @${set} goto ${epChain}`);
@@ -166,8 +168,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
       if (!p.masquerade) {
         masquerade.push(`add rule ${T} postrouting oifname != "lo" ct status dnat ct original ${family} daddr ${p.ip} ${family} saddr ${e.ip} ${family} daddr ${e.ip} masquerade`);
       }
-      const to = v6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
-      rules.push(`add rule ${T} ${epChain} ${remember}meta l4proto ${proto} dnat ${family} to ${to}`);
+      rules.push(`add rule ${T} ${epChain} ${remember}meta l4proto ${proto} dnat ${family} to ${ek}`);
     });
     rules.push(`add rule ${T} ${svcChain} numgen random mod ${endpoints.length} vmap { ${picks.join(', ')} }`);
   }
@@ -217,9 +218,6 @@ function comment(s: string): string {
   return `"${s.replace(/[^A-Za-z0-9 ._:/[\]-]/g, '_').slice(0, 120)}"`;
 }
 
-function endpointText(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
 
 function validPort(p: number): boolean {
   return Number.isInteger(p) && p > 0 && p < 65536;

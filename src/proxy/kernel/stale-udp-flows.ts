@@ -19,6 +19,7 @@
 //   answered from the Service IP itself, which no DNATed flow is.
 
 import net from 'node:net';
+import { endpointKey } from '../endpoints/endpoint-set.ts';
 
 export interface UdpPortFlows {
   /** The Service IP and port clients send to. */
@@ -55,11 +56,11 @@ export function staleUdpFlows(
   }
   for (const [key, was] of before ?? []) {
     const now = after.get(key);
-    const kept = new Set((now?.endpoints ?? []).map((e) => endpointText(e.ip, e.port)));
+    const kept = new Set((now?.endpoints ?? []).map((e) => endpointKey(e.ip, e.port)));
     for (const e of was.endpoints) {
       // An endpoint of the other family never had a rule (nft-script.ts leaves it out), so no flow either.
       if (net.isIPv6(e.ip) !== net.isIPv6(was.ip) || net.isIP(e.ip) === 0) continue;
-      if (!kept.has(endpointText(e.ip, e.port))) out.push({ ip: was.ip, port: was.port, answeredBy: { ip: e.ip, port: e.port }, why: 'endpoint gone' });
+      if (!kept.has(endpointKey(e.ip, e.port))) out.push({ ip: was.ip, port: was.port, answeredBy: { ip: e.ip, port: e.port }, why: 'endpoint gone' });
     }
   }
   return out;
@@ -75,8 +76,4 @@ export function conntrackFilter(s: StaleFlows): string[] {
     '--reply-src', s.answeredBy.ip,
     '--reply-port-src', String(s.answeredBy.port),
   ];
-}
-
-function endpointText(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
