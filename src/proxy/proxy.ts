@@ -204,11 +204,6 @@ export class Proxy {
     return this.#kernel?.forwarding() ?? [];
   }
 
-  /** Resolves once the kernel rules reflect the last change (tests). */
-  async kernelIdle(): Promise<void> {
-    await this.#kernel?.idle();
-  }
-
   /** Listeners whose bind is being retried. */
   waiting(): string[] {
     return this.#listeners.waiting();
