@@ -129,8 +129,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const flags = parseFlags(cmd.flags, rest);
     // Proxy workers run with their primary's flags: it has warned already.
-    for (const name of cluster.isWorker ? [] : unknownEnv(cmd.flags)) {
-      process.stderr.write(`metalgate ${name}: warning: ${name} is not a setting of this command; ignored\n`);
+    for (const variable of cluster.isWorker ? [] : unknownEnv(cmd.flags)) {
+      process.stderr.write(`metalgate ${name}: warning: ${variable} is not a setting of this command; ignored\n`);
     }
     if (flags.help) {
       process.stdout.write(`metalgate ${name}: ${cmd.summary}\n\nFlags:\n${formatHelp(cmd.flags)}\n`);

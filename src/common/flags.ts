@@ -21,6 +21,25 @@ export function envName(flag: string): string {
 
 export class UsageError extends Error {}
 
+/**
+ * Kubernetes injects Docker-link variables for every Service in a Pod's
+ * namespace (unless the Pod sets enableServiceLinks: false). A Service named
+ * `metalgate-metrics` yields METALGATE_METRICS_PORT=tcp://IP:7472, which
+ * would otherwise read as the --metrics-port flag. Such a variable is never
+ * a setting: its name ends the way the kubelet builds them, and the `_PORT`
+ * forms carry a tcp://, udp:// or sctp:// URL.
+ */
+export function isServiceLinkVariable(name: string, value: string | undefined): boolean {
+  if (/_SERVICE_HOST$/.test(name) || /_SERVICE_PORT(_[A-Z0-9_]+)?$/.test(name)) return true;
+  if (/_PORT_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?$/.test(name)) return true;
+  return /_PORT$/.test(name) && /^(tcp|udp|sctp):\/\//.test(value ?? '');
+}
+
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || isServiceLinkVariable(name, v) ? undefined : v;
+}
+
 export function parseFlags(specs: FlagSpec[], argv: string[], env: NodeJS.ProcessEnv = process.env): FlagValues {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const s of specs) options[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
@@ -33,7 +52,7 @@ export function parseFlags(specs: FlagSpec[], argv: string[], env: NodeJS.Proces
   }
   const out: FlagValues = {};
   for (const s of specs) {
-    const raw = parsed.values[s.name] ?? env[envName(s.name)] ?? (s.env ? env[s.env] : undefined);
+    const raw = parsed.values[s.name] ?? envValue(env, envName(s.name)) ?? (s.env ? env[s.env] : undefined);
     out[s.name] = raw === undefined ? s.default : coerce(s, raw as string | boolean);
   }
   return out;
@@ -46,7 +65,7 @@ export function parseFlags(specs: FlagSpec[], argv: string[], env: NodeJS.Proces
 export function unknownEnv(specs: FlagSpec[], env: NodeJS.ProcessEnv = process.env): string[] {
   const known = new Set(specs.map((s) => envName(s.name)));
   return Object.keys(env)
-    .filter((k) => k.startsWith('METALGATE_') && !known.has(k))
+    .filter((k) => k.startsWith('METALGATE_') && !known.has(k) && !isServiceLinkVariable(k, env[k]))
     .sort();
 }
 

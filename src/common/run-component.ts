@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { FlagValues } from './flags.ts';
 import { startHealthServer } from './http-server.ts';
+import { errorText } from './error-text.ts';
 
 export interface RunnableComponent {
   readonly name: string;
@@ -35,7 +36,7 @@ export async function runComponent(c: RunnableComponent, f: FlagValues, log: Log
   try {
     first = await Promise.race([Promise.resolve(c.start()).then(() => 'started' as const), signal.then(() => 'signal' as const)]);
   } catch (err) {
-    log.error({ err: (err as Error).message }, `${c.name} could not start`);
+    log.error({ err: errorText(err) }, `${c.name} could not start`);
     await c.stop(true).catch(() => {});
     server?.close();
     return 1;

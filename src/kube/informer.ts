@@ -5,6 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { setTimeout as delay } from 'node:timers/promises';
+import { errorText } from '../common/error-text.ts';
 
 export interface ResilientInformer<T extends k8s.KubernetesObject> {
   readonly resource: string;
@@ -72,7 +73,7 @@ export function startInformer<T extends k8s.KubernetesObject>(
   informer.on('error', (err: unknown) => {
     healthy = false;
     if (stopped) return;
-    log.warn({ resource: path, err: errText(err), retryInMs: backoff }, 'watch failed; restarting');
+    log.warn({ resource: path, err: errorText(err), retryInMs: backoff }, 'watch failed; restarting');
     clearTimeout(restartTimer);
     restartTimer = setTimeout(() => {
       if (!stopped) informer.start().catch(() => {});
@@ -100,9 +101,4 @@ export function startInformer<T extends k8s.KubernetesObject>(
       await informer.stop();
     },
   };
-}
-
-function errText(err: unknown): string {
-  if (err && typeof err === 'object' && 'message' in err) return String((err as Error).message);
-  return String(err);
 }

@@ -44,6 +44,7 @@ type Container = {
   ports?: Array<{ name: string; containerPort: number }>;
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  startupProbe?: { httpGet?: { path: string; port: string | number }; initialDelaySeconds?: number };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: {
     runAsUser?: number;
@@ -55,6 +56,7 @@ type Container = {
 };
 type PodSpec = {
   serviceAccountName: string;
+  enableServiceLinks?: boolean;
   hostNetwork?: boolean;
   dnsPolicy?: string;
   terminationGracePeriodSeconds?: number;
@@ -140,6 +142,11 @@ describe('kubectl apply on an empty cluster', () => {
     expect(String(port.containerPort)).toBe(flags.get('metrics-port')!.default);
     expect(c.livenessProbe!.httpGet).toMatchObject({ path: '/healthz', port: 'monitoring' });
     expect(c.readinessProbe!.httpGet).toMatchObject({ path: '/readyz', port: 'monitoring' });
+    // A startup probe gates liveness and readiness, so a normal start shows no "probe failed" Warning.
+    expect(c.startupProbe!.httpGet).toMatchObject({ path: '/readyz', port: 'monitoring' });
+    expect(c.startupProbe!.initialDelaySeconds).toBeGreaterThanOrEqual(2);
+    // Service-link variables (METALGATE_METRICS_PORT=tcp://... from a Service metalgate-metrics) stay out.
+    expect(pod.enableServiceLinks).toBe(false);
     expect(c.resources!.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     expect(c.resources!.limits).toMatchObject({ memory: expect.any(String) });
     const env = envMap(c);
@@ -178,6 +185,11 @@ describe('kubectl apply on an empty cluster', () => {
     expect(String(port.containerPort)).toBe(flags.get('metrics-port')!.default);
     expect(c.livenessProbe!.httpGet).toMatchObject({ path: '/healthz', port: 'monitoring' });
     expect(c.readinessProbe!.httpGet).toMatchObject({ path: '/readyz', port: 'monitoring' });
+    // A startup probe gates liveness and readiness, so a normal start shows no "probe failed" Warning.
+    expect(c.startupProbe!.httpGet).toMatchObject({ path: '/readyz', port: 'monitoring' });
+    expect(c.startupProbe!.initialDelaySeconds).toBeGreaterThanOrEqual(2);
+    // Service-link variables (METALGATE_METRICS_PORT=tcp://... from a Service metalgate-metrics) stay out.
+    expect(pod.enableServiceLinks).toBe(false);
     // Lease delete (a few API round trips) + stop linger + the proxy's drain fit, with room.
     const linger = Number(flags.get('stop-linger')!.default);
     const drain = Number(flags.get('drain-grace')?.default ?? 10);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { envName, formatHelp, parseFlags, unknownEnv, UsageError, type FlagSpec } from '../../../src/common/flags.ts';
+import { envName, formatHelp, isServiceLinkVariable, parseFlags, unknownEnv, UsageError, type FlagSpec } from '../../../src/common/flags.ts';
 
 const specs: FlagSpec[] = [
   { name: 'config-name', type: 'string', default: 'config', help: 'name' },
@@ -54,5 +54,33 @@ describe('unknownEnv', () => {
   test('names METALGATE_* variables that are no flag of the command', () => {
     const env = { METALGATE_CONFIG_NAME: 'x', METALGATE_DATAPLANE: 'false', METALGATE_CONFG_NAME: 'typo', PATH: '/bin' };
     expect(unknownEnv(specs, env)).toEqual(['METALGATE_CONFG_NAME', 'METALGATE_DATAPLANE']);
+  });
+});
+
+describe('service-link variables', () => {
+  // What the kubelet injects for a Service `metalgate-metrics` (port 7472,
+  // named "metrics") and `metalgate-ingress` in the Pod's namespace.
+  const links = {
+    METALGATE_METRICS_SERVICE_HOST: '198.19.128.64',
+    METALGATE_METRICS_SERVICE_PORT: '7472',
+    METALGATE_METRICS_SERVICE_PORT_METRICS: '7472',
+    METALGATE_METRICS_PORT: 'tcp://198.19.128.64:7472',
+    METALGATE_METRICS_PORT_7472_TCP: 'tcp://198.19.128.64:7472',
+    METALGATE_METRICS_PORT_7472_TCP_PROTO: 'tcp',
+    METALGATE_METRICS_PORT_7472_TCP_PORT: '7472',
+    METALGATE_METRICS_PORT_7472_TCP_ADDR: '198.19.128.64',
+    METALGATE_INGRESS_PORT_443_UDP: 'udp://198.19.128.65:443',
+  };
+
+  test('never read as a flag, never warned about', () => {
+    expect(parseFlags(specs, [], links)['metrics-port']).toBe(7472);
+    expect(unknownEnv(specs, links)).toEqual([]);
+  });
+
+  test('a real METALGATE_METRICS_PORT still counts, and a tcp:// one beside a setting is ignored', () => {
+    expect(parseFlags(specs, [], { METALGATE_METRICS_PORT: '9100' })['metrics-port']).toBe(9100);
+    expect(isServiceLinkVariable('METALGATE_METRICS_PORT', '9100')).toBe(false);
+    expect(isServiceLinkVariable('METALGATE_METRICS_PORT', 'tcp://198.19.128.64:7472')).toBe(true);
+    expect(isServiceLinkVariable('METALGATE_CONFIG_NAME', 'tcp://x')).toBe(false);
   });
 });
