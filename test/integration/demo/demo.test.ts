@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { pidsMentioning } from '../../../src/demo/demo-sweep.ts';
+import { asNobody, nobodySkipReason } from '../helpers/as-nobody.ts';
 import { hasProgram, labSkipReason, listNamespaces, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
 
 const DEMO = join(repoRoot, 'src/demo/main.ts');
@@ -48,9 +49,9 @@ function killDemoAt(marker: string, limitMs: number): Promise<string> {
 }
 
 /** Runs the demo; SIGTERM at `limitMs` (it tears down on SIGTERM), SIGKILL 30 s later. */
-function runDemo(args: string[], limitMs: number, spawnArgs: { argv0?: string[] } = {}): Promise<Run> {
+function runDemo(args: string[], limitMs: number, spawnArgs: { argv?: string[] } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const argv = [...(spawnArgs.argv0 ?? []), nodeBinary(), DEMO, ...args];
+    const argv = spawnArgs.argv ?? [nodeBinary(), DEMO, ...args];
     const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -119,9 +120,12 @@ describe.skipIf(skipReason !== null)(`npm run demo --once${skipReason ? ` (skipp
   );
 });
 
-describe.skipIf(process.getuid?.() !== 0 || !hasProgram('setpriv'))('npm run demo without root', () => {
-  it('says what it needs (root, iproute2, Go for the first build) and exits non-zero at once', async () => {
-    const run = await runDemo(['--once'], 30_000, { argv0: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] });
+const nobodySkip = nobodySkipReason();
+describe.skipIf(nobodySkip !== null)(`npm run demo without root${nobodySkip ? ` (skipped: ${nobodySkip})` : ''}`, () => {
+  it('says what it needs (root, iproute2, Go for the first build) and exits non-zero at once, wherever the checkout lives', async () => {
+    const nobody = asNobody([nodeBinary(), DEMO, '--once']);
+    const run = await runDemo([], 30_000, { argv: nobody.argv });
+    nobody.cleanup();
     expect(run.code, run.out).toBe(2);
     expect(run.out).toMatch(/cannot run here/);
     expect(run.out).toMatch(/MISSING root: .*network namespaces/);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { asNobody } from '../helpers/as-nobody.ts';
 import { PACKET_BROADCAST, PACKET_MULTICAST, PacketSocket } from '../../../src/l2/packet-socket.ts';
 import { createVethPair, deleteVethPair, ipIn, namespaceSkipReason, neighbour, type VethPair, waitFor } from './netns.ts';
 
@@ -250,11 +251,9 @@ describe.skipIf(skipReason !== null)(`PacketSocket errors${skipReason ? ` (skipp
     const script = `import { PacketSocket } from ${JSON.stringify(wrapper)};
       try { new PacketSocket({ interface: 'lo', ethertype: 0x88b5 }); console.log('opened'); }
       catch (e) { console.log(JSON.stringify({ code: e.code, syscall: e.syscall, message: e.message })); }`;
-    const result = spawnSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '--input-type=module', '-e', script],
-      { encoding: 'utf8', timeout: 15_000 },
-    );
+    const nobody = asNobody([process.execPath, '--input-type=module', '-e', script], ['--inh-caps=-all']);
+    const result = spawnSync(nobody.argv[0]!, nobody.argv.slice(1), { encoding: 'utf8', timeout: 15_000 });
+    nobody.cleanup();
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ code: 'EPERM', syscall: 'socket', message: expect.stringContaining('socket') });
   });
