@@ -11,6 +11,7 @@
 // rules (what MetalLB users' configs were checked with) and take ~0.13 us
 // (IPv4) / ~0.28 us (IPv6) to parse and ~0.34 us to print IPv6.
 
+import { specialBlockIn } from './special-addresses.ts';
 import type { IpFamily, IpRange } from './types.ts';
 
 export interface IpAddress {
@@ -333,6 +334,8 @@ export function parseAddressEntry(text: string): ParsedEntry | ParseError {
   if (range.family === 6 && (isV4Mapped(range.first) || isV4Mapped(range.last))) {
     return { error: 'IPv4-mapped addresses (::ffff:0:0/96) are not allowed; write IPv4 addresses as IPv4' };
   }
+  const special = specialBlockIn(range);
+  if (special) return { error: `includes ${special.cidr}, ${special.why}; no Service can be reached on such an address` };
   return entry;
 }
 

@@ -20,9 +20,10 @@
 // - Issues come out sorted by line, so a user reads them top to bottom.
 
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Pair, type YAMLMap } from 'yaml';
+import { usableCount } from '../ipam/usable-addresses.ts';
 import { isParseError, parseAddressEntry } from './ip-range.ts';
 import type { AddressPool, ConfigIssue, IpRange, PoolConfig, PoolProtocol } from './types.ts';
-import { deref, describe, isEmptyNode, keyText, startOf, stringOf, type TreeNode } from './yaml-nodes.ts';
+import { danglingAliases, deref, describe, expandedSize, isEmptyNode, keyText, startOf, stringOf, type TreeNode } from './yaml-nodes.ts';
 
 export interface ParsePoolConfigOptions {
   /**
@@ -249,6 +250,10 @@ class PoolConfigParser {
     const ranges = this.#addresses(pairs.get('addresses'), node, scope);
     const autoAssign = this.#boolean(pairs.get('auto-assign'), scope, true);
     const avoidBuggyIps = this.#boolean(pairs.get('avoid-buggy-ips'), scope, false);
+    if (avoidBuggyIps && ranges !== undefined && ranges.every((r) => usableCount(r, true) === 0n)) {
+      // 198.18.0.255/32 or 198.18.0.255-198.18.1.0 with avoid-buggy-ips: a pool that can never hand out an IP.
+      out.error(pairs.get('avoid-buggy-ips')!.key, scope, 'avoid-buggy-ips leaves no usable address: every address of the pool ends in .0 or .255');
+    }
 
     const advertisements = pairs.get('bgp-advertisements');
     if (advertisements && protocol === 'layer2') {
@@ -364,11 +369,34 @@ class PoolConfigParser {
   }
 }
 
+/** A ConfigMap holds at most 1 MiB (etcd's object limit for it); a larger text cannot be one. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/**
+ * Nodes read with every alias followed. 1 MiB of YAML holds at most about
+ * 300,000 nodes written out, so a real config stays far below this, while
+ * an alias bomb (each anchor listing the previous one ten times) passes it
+ * after a few levels and is refused before any of it is read.
+ */
+export const MAX_EXPANDED_NODES = 1_000_000;
+
 /** Parses `data.config` text. See the decisions at the top of this file. */
 export function parsePoolConfig(text: string, options: ParsePoolConfigOptions = {}): PoolConfigResult {
   const lines = new LineCounter();
+  if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
+    const out = new IssueCollector(lines, options);
+    out.add('error', undefined, undefined, `the config is ${Buffer.byteLength(text, 'utf8')} bytes, more than a ConfigMap can hold (${MAX_CONFIG_BYTES}); not read`);
+    return { issues: out.sorted() };
+  }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const out = new IssueCollector(lines, options);
+  for (const alias of doc.errors.length === 0 ? danglingAliases(doc) : []) {
+    out.add('error', startOf(alias), undefined, `YAML syntax error: alias *${alias.source} names no anchor (&${alias.source}) before it`);
+  }
+  if (out.errors > 0) return { issues: out.sorted() };
+  if (doc.errors.length === 0 && expandedSize(doc, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES) {
+    out.add('error', undefined, undefined, `YAML aliases expand the config to more than ${MAX_EXPANDED_NODES} nodes (an alias bomb?); not read`);
+    return { issues: out.sorted() };
+  }
   if (doc.errors.length > 0) {
     // The tree after a syntax error is a guess; report the errors (one per line: later ones on a line cascade) and stop.
     const seen = new Set<number | undefined>();

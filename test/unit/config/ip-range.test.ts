@@ -213,16 +213,31 @@ describe('parseIpRange and parseAddressEntry', () => {
     ['2001:db8::1', 'missing prefix length (for this one address write 2001:db8::1/128)'],
     ['default', 'not a CIDR or range: invalid IP address "default"'],
     ['::ffff:198.18.0.0/120', 'IPv4-mapped addresses (::ffff:0:0/96) are not allowed; write IPv4 addresses as IPv4'],
+    // Special-purpose blocks: no Service can be reached on them.
+    ['0.0.0.0/0', 'includes 0.0.0.0/8, unspecified / "this network" (RFC 1122): never a destination; no Service can be reached on such an address'],
+    ['0.0.0.0/32', 'includes 0.0.0.0/8, unspecified / "this network" (RFC 1122): never a destination; no Service can be reached on such an address'],
+    ['127.0.0.1/32', 'includes 127.0.0.0/8, loopback: it never leaves a host; no Service can be reached on such an address'],
+    ['169.254.10.0/24', 'includes 169.254.0.0/16, link-local: not routed, and owned by each host; no Service can be reached on such an address'],
+    ['224.0.0.1/32', 'includes 224.0.0.0/4, multicast: not a unicast address; no Service can be reached on such an address'],
+    ['239.255.255.250-239.255.255.255', 'includes 224.0.0.0/4, multicast: not a unicast address; no Service can be reached on such an address'],
+    ['255.255.255.255/32', 'includes 255.255.255.255/32, limited broadcast; no Service can be reached on such an address'],
+    ['198.18.0.0-255.255.255.255', 'includes 224.0.0.0/4, multicast: not a unicast address; no Service can be reached on such an address'],
+    ['::/0', 'includes ::/128, unspecified: never a destination; no Service can be reached on such an address'],
+    ['::1/128', 'includes ::1/128, loopback: it never leaves a host; no Service can be reached on such an address'],
+    ['::198.18.0.1/128', 'includes ::/96, IPv4-compatible IPv6 (deprecated by RFC 4291): write IPv4 addresses as IPv4; no Service can be reached on such an address'],
+    ['fe80::/64', 'includes fe80::/10, link-local: not routed, and owned by each interface; no Service can be reached on such an address'],
+    ['ff02::1/128', 'includes ff00::/8, multicast: not a unicast address; no Service can be reached on such an address'],
   ])('entry %j is refused', (text, error) => {
     expect(errorOf(parseAddressEntry(text))).toBe(error);
   });
 });
 
 describe('range arithmetic', () => {
+  // Arithmetic on any range: special-purpose blocks are the config's refusal, not this layer's.
   const block = (text: string): IpRange => {
-    const parsed = parseAddressEntry(text);
+    const parsed = text.includes('-') ? parseIpRange(text) : parseCidr(text);
     if (isParseError(parsed)) throw new Error(parsed.error);
-    return parsed.range;
+    return 'range' in parsed ? parsed.range : parsed;
   };
 
   test('size', () => {

@@ -578,6 +578,48 @@ const cases: Array<[string, string, string[]]> = [
       'line 10: unknown key "mode" (known keys: address-pools, peers, bgp-communities, bfd-profiles)',
     ],
   ],
+  [
+    'special-purpose addresses: unspecified, loopback, multicast, broadcast, IPv6 loopback and IPv4-compatible',
+    yaml`
+      address-pools:
+      - name: wide
+        protocol: layer2
+        addresses: [0.0.0.0/0, 127.0.0.1/32, 224.0.0.1/32, 255.255.255.255/32, ::1/128, ::198.18.0.1/128]
+    `,
+    [
+      'line 4: pool "wide": address "0.0.0.0/0": includes 0.0.0.0/8, unspecified / "this network" (RFC 1122): never a destination; no Service can be reached on such an address',
+      'line 4: pool "wide": address "127.0.0.1/32": includes 127.0.0.0/8, loopback: it never leaves a host; no Service can be reached on such an address',
+      'line 4: pool "wide": address "224.0.0.1/32": includes 224.0.0.0/4, multicast: not a unicast address; no Service can be reached on such an address',
+      'line 4: pool "wide": address "255.255.255.255/32": includes 255.255.255.255/32, limited broadcast; no Service can be reached on such an address',
+      'line 4: pool "wide": address "::1/128": includes ::1/128, loopback: it never leaves a host; no Service can be reached on such an address',
+      'line 4: pool "wide": address "::198.18.0.1/128": includes ::/96, IPv4-compatible IPv6 (deprecated by RFC 4291): write IPv4 addresses as IPv4; no Service can be reached on such an address',
+    ],
+  ],
+  [
+    'avoid-buggy-ips leaves nothing to hand out',
+    yaml`
+      address-pools:
+      - name: edge
+        protocol: layer2
+        addresses: [198.18.0.255/32, 198.18.1.0/32]
+        avoid-buggy-ips: true
+    `,
+    ['line 5: pool "edge": avoid-buggy-ips leaves no usable address: every address of the pool ends in .0 or .255'],
+  ],
+  [
+    'an alias bomb (each anchor lists the one before it ten times)',
+    [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+      'address-pools: *h',
+    ].join('\n'),
+    ['YAML aliases expand the config to more than 1000000 nodes (an alias bomb?); not read'],
+  ],
+  [
+    'larger than a ConfigMap can hold',
+    `address-pools: []\n#${'x'.repeat(1024 * 1024)}\n`,
+    [`the config is ${1024 * 1024 + 20} bytes, more than a ConfigMap can hold (1048576); not read`],
+  ],
 ];
 
 test('there are at least 35 distinct bad configs', () => {

