@@ -4,6 +4,7 @@
 // default to false (`--flag=false` is not accepted by the parser).
 import { availableParallelism } from 'node:os';
 import { UsageError, type FlagSpec, type FlagValues } from '../common/flags.ts';
+import { checkTlsPolicy, DEFAULT_TLS_CIPHERS, DEFAULT_TLS_PROTOCOLS, DEFAULT_TLS_SESSION_TIMEOUT_S, parseTlsProtocols, type TlsPolicy } from './http/tls-policy.ts';
 import type { ProxyOptions } from './proxy.ts';
 import { AUTO_WORKER_CAP, proxyWorkerCount } from './workers/worker-count.ts';
 
@@ -32,6 +33,9 @@ export const proxyFlags: FlagSpec[] = [
     help: 'who forwards the L4 ports of Services without the metalgate.io/l4-dataplane annotation: proxy (this process: connect retries, PROXY protocol, timeouts, per-connection metrics) or kernel (nftables DNAT rules: the kernel\'s rate); Services asking for PROXY protocol stay on proxy',
   },
   { name: 'access-log-sample', type: 'number', default: 0.01, help: 'fraction of requests (L7) and connections (L4) written to the access log, 0 to 1' },
+  { name: 'tls-ciphers', type: 'string', default: DEFAULT_TLS_CIPHERS, help: "TLS 1.2 cipher suites of the HTTPS entrypoint, OpenSSL names separated by colons (ingress-nginx's ssl-ciphers; TLS 1.3 suites are always AEAD)" },
+  { name: 'tls-protocols', type: 'string', default: DEFAULT_TLS_PROTOCOLS, help: "TLS versions of the HTTPS entrypoint, separated by spaces (ingress-nginx's ssl-protocols)" },
+  { name: 'tls-session-timeout', type: 'number', default: DEFAULT_TLS_SESSION_TIMEOUT_S, help: 'how long a TLS session (ticket or cache) stays resumable, seconds' },
 ];
 
 export interface ProxyFlagOptions {
@@ -41,7 +45,7 @@ export interface ProxyFlagOptions {
   workers: number;
   defaultCertificate: string | undefined;
   /** Merged over defaultProxyOptions by the caller. */
-  options: Pick<ProxyOptions, 'entrypoint' | 'ingressClass' | 'ingressWithoutClass' | 'drainGraceMs' | 'unbindGraceMs' | 'accessLogSampleRate' | 'l4Dataplane'>;
+  options: Pick<ProxyOptions, 'entrypoint' | 'ingressClass' | 'ingressWithoutClass' | 'drainGraceMs' | 'unbindGraceMs' | 'accessLogSampleRate' | 'l4Dataplane' | 'tlsPolicy'>;
 }
 
 export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
@@ -61,6 +65,7 @@ export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
   const l4Dataplane = String(f['l4-dataplane'] ?? 'proxy').trim();
   if (l4Dataplane !== 'proxy' && l4Dataplane !== 'kernel') throw new UsageError(`--l4-dataplane must be proxy or kernel, got "${l4Dataplane}"`);
   const workers = proxyWorkerCount(String(f['proxy-workers'] ?? 'auto'), availableParallelism());
+  const tlsPolicy = tlsPolicyOf(f);
   if (typeof workers !== 'number') throw new UsageError(workers.error);
   return {
     enabled: f['speaker-only'] !== true,
@@ -75,6 +80,19 @@ export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
       unbindGraceMs: seconds('unbind-grace'),
       accessLogSampleRate: sample,
       l4Dataplane,
+      tlsPolicy,
     },
   };
+}
+
+function tlsPolicyOf(f: FlagValues): TlsPolicy {
+  const protocols = parseTlsProtocols(String(f['tls-protocols'] ?? DEFAULT_TLS_PROTOCOLS));
+  if ('error' in protocols) throw new UsageError(`--tls-protocols: ${protocols.error}`);
+  const ciphers = String(f['tls-ciphers'] ?? DEFAULT_TLS_CIPHERS).trim();
+  const sessionTimeoutS = Number(f['tls-session-timeout'] ?? DEFAULT_TLS_SESSION_TIMEOUT_S);
+  if (!Number.isInteger(sessionTimeoutS) || sessionTimeoutS < 0) throw new UsageError('--tls-session-timeout must be a whole number of seconds');
+  const policy: TlsPolicy = { ciphers, minVersion: protocols.min, maxVersion: protocols.max, sessionTimeoutS };
+  const bad = checkTlsPolicy(policy);
+  if (bad !== undefined) throw new UsageError(`--tls-ciphers: ${bad}`);
+  return policy;
 }

@@ -24,6 +24,7 @@ import { EndpointIndex } from './endpoints/endpoint-index.ts';
 import type { CertificateStoreApi, HttpEntrypointApi, Router } from './http/types.ts';
 import { CertificateSync } from './k8s/certificate-sync.ts';
 import { createHttpEngine } from './k8s/http-engine.ts';
+import type { TlsPolicy } from './http/tls-policy.ts';
 import { buildIngressRouter } from './k8s/ingress-router.ts';
 import { readIngresses, type IngressRef } from './k8s/ingress-routes.ts';
 import { ProxyWatches, type WatchKind } from './k8s/proxy-watches.ts';
@@ -85,6 +86,8 @@ export interface ProxyOptions {
   l4Dataplane?: L4Dataplane;
   /** The programs kernel forwarding runs (default: nft and conntrack from PATH). */
   kernelCommands?: KernelCommands;
+  /** What the HTTPS entrypoint offers (default: DEFAULT_TLS_POLICY). */
+  tlsPolicy?: TlsPolicy;
 }
 
 export const defaultProxyOptions: Omit<ProxyOptions, 'nodeName'> = {
@@ -108,7 +111,7 @@ export interface ProxyHttpEngine {
 
 /** What `metalgate speaker` runs: the proxy, with the HTTP engine for the ingress entrypoint when `http`. */
 export function createProxy(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean): Proxy {
-  const engine = http ? createHttpEngine({ log, registry, accessLogSampleRate: opts.accessLogSampleRate }) : undefined;
+  const engine = http ? createHttpEngine({ log, registry, accessLogSampleRate: opts.accessLogSampleRate, tlsPolicy: opts.tlsPolicy }) : undefined;
   return new Proxy(kc, log, opts, registry, engine);
 }
 

@@ -7,6 +7,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import tls from 'node:tls';
 import { createSelfSignedCertificate } from './self-signed.ts';
+import { DEFAULT_TLS_POLICY, secureContextOptions, type TlsPolicy } from './tls-policy.ts';
 import type { CertificateInfo, CertificatePair, CertificateStoreApi } from './types.ts';
 
 interface Entry {
@@ -57,15 +58,19 @@ export class CertificateStore implements CertificateStoreApi {
   /** True while the default certificate is the generated self-signed one. */
   generatedDefault: boolean;
 
+  /** Every context this store makes offers the same protocols and suites. */
+  readonly policy: TlsPolicy;
+
   /** Without a default pair, a self-signed certificate is generated. */
-  constructor(defaultPair?: CertificatePair) {
+  constructor(defaultPair?: CertificatePair, policy: TlsPolicy = DEFAULT_TLS_POLICY) {
+    this.policy = policy;
     this.generatedDefault = defaultPair === undefined;
     this.defaultPair = defaultPair ?? createSelfSignedCertificate({ names: ['metalgate-default.invalid'] });
-    this.defaultInfo = CertificateStore.inspect(this.defaultPair).info;
+    this.defaultInfo = this.inspect(this.defaultPair).info;
   }
 
   /** Checks a pair and returns its context and info; throws with a readable reason. */
-  private static inspect(pair: CertificatePair): { context: tls.SecureContext; info: CertificateInfo } {
+  private inspect(pair: CertificatePair): { context: tls.SecureContext; info: CertificateInfo } {
     let x: X509Certificate;
     try {
       x = new X509Certificate(pair.cert);
@@ -79,12 +84,12 @@ export class CertificateStore implements CertificateStoreApi {
       throw new Error(`private key is not a valid PEM key: ${(e as Error).message}`);
     }
     if (!x.checkPrivateKey(key)) throw new Error('private key does not match the certificate');
-    const context = tls.createSecureContext({ cert: pair.cert, key: pair.key });
+    const context = tls.createSecureContext({ ...secureContextOptions(this.policy), cert: pair.cert, key: pair.key });
     return { context, info: { hosts: certificateHosts(x), notAfter: new Date(x.validTo) } };
   }
 
   set(secretKey: string, pair: CertificatePair): CertificateInfo {
-    const { context, info } = CertificateStore.inspect(pair);
+    const { context, info } = this.inspect(pair);
     this.delete(secretKey);
     const e: Entry = { key: secretKey, context, pair, info };
     this.bySecret.set(secretKey, e);
@@ -107,7 +112,7 @@ export class CertificateStore implements CertificateStoreApi {
   }
 
   setDefault(pair: CertificatePair): CertificateInfo {
-    const { info } = CertificateStore.inspect(pair);
+    const { info } = this.inspect(pair);
     this.defaultPair = pair;
     this.defaultInfo = info;
     this.generatedDefault = false;

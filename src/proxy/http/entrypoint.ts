@@ -13,6 +13,7 @@ import type { CertificateStore } from './certificates.ts';
 import { DeadlineClock } from './clock.ts';
 import { H1Connection } from './h1-connection.ts';
 import { H2Request } from './h2-request.ts';
+import { secureContextOptions } from './tls-policy.ts';
 import { HttpMetrics } from './metrics.ts';
 import type { EntrypointCore } from './proxy-request.ts';
 import type {
@@ -134,6 +135,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     if (certs === undefined) throw new Error(`entrypoint ${this.name}: a TLS socket needs options.certificates`);
     const def = certs.defaultCertificate.pair;
     const server = tls.createServer({
+      ...secureContextOptions(certs.policy),
       cert: def.cert,
       key: def.key,
       SNICallback: certs.sniCallback,
@@ -146,13 +148,24 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     server.on('secureConnection', (ts: tls.TLSSocket) => {
       const raw = parentOf(ts);
       ts.once('close', () => raw?.destroy());
+      // The context already refuses renegotiation (SSL_OP_NO_RENEGOTIATION);
+      // this is the second lock, and any TLS error after the handshake (a
+      // renegotiation attempt, ERR_TLS_SESSION_ATTACK, a bad record) ends the
+      // connection instead of being ignored by the HTTP layer.
+      ts.disableRenegotiation();
+      ts.on('error', (err: Error) => {
+        this.core.log.debug({ err: err.message }, 'TLS error: connection closed');
+        ts.destroy();
+      });
       this.serveSecure(ts, raw?.localPort ?? ts.localPort ?? 0);
     });
     server.on('tlsClientError', (err: Error, ts: tls.TLSSocket) => {
       this.core.log.debug({ err: err.message }, 'TLS handshake failed');
       parentOf(ts)?.destroy();
     });
-    this.stopDefaultListener = certs.onDefaultChange((pair) => server.setSecureContext({ cert: pair.cert, key: pair.key }));
+    this.stopDefaultListener = certs.onDefaultChange((pair) =>
+      server.setSecureContext({ ...secureContextOptions(certs.policy), cert: pair.cert, key: pair.key }),
+    );
     this.tlsServer = server;
     return server;
   }

@@ -7,16 +7,18 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { CertificateStore } from '../http/certificates.ts';
 import { HttpEntrypoint } from '../http/entrypoint.ts';
+import type { TlsPolicy } from '../http/tls-policy.ts';
 import type { ProxyHttpEngine } from '../proxy.ts';
 
 export interface HttpEngineOptions {
   readonly log: Logger;
   readonly registry: Registry;
   readonly accessLogSampleRate: number;
+  readonly tlsPolicy?: TlsPolicy | undefined;
 }
 
 export function createHttpEngine(o: HttpEngineOptions): ProxyHttpEngine {
-  const certificates = new CertificateStore();
+  const certificates = new CertificateStore(undefined, o.tlsPolicy);
   const common = { logger: o.log, registry: o.registry, accessLogSampleRate: o.accessLogSampleRate };
   return {
     web: new HttpEntrypoint({ ...common, name: 'web' }),

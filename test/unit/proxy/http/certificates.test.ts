@@ -2,6 +2,9 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { CertificateStore, certificateHosts } from '../../../../src/proxy/http/certificates.ts';
 import { createSelfSignedCertificate } from '../../../../src/proxy/http/self-signed.ts';
+import { checkTlsPolicy, DEFAULT_TLS_POLICY, parseTlsProtocols } from '../../../../src/proxy/http/tls-policy.ts';
+import { parseFlags } from '../../../../src/common/flags.ts';
+import { proxyFlagOptions, proxyFlags } from '../../../../src/proxy/proxy-flags.ts';
 
 const cert = (...names: string[]) => createSelfSignedCertificate({ names });
 
@@ -69,5 +72,28 @@ describe('CertificateStore', () => {
     s.setDefault(cert('default.example'));
     expect(seen).toEqual(['CN=default.example']);
     expect(s.generatedDefault).toBe(false);
+  });
+});
+
+describe('TLS policy', () => {
+  test('ssl-protocols form: the lowest and highest version named', () => {
+    expect(parseTlsProtocols('TLSv1.2 TLSv1.3')).toEqual({ min: 'TLSv1.2', max: 'TLSv1.3' });
+    expect(parseTlsProtocols('TLSv1.3')).toEqual({ min: 'TLSv1.3', max: 'TLSv1.3' });
+    expect(parseTlsProtocols('TLSv1.3,TLSv1.2')).toEqual({ min: 'TLSv1.2', max: 'TLSv1.3' });
+    expect(parseTlsProtocols('SSLv3 TLSv1.2')).toEqual({ error: 'unknown TLS version "SSLv3" (known: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)' });
+    expect(parseTlsProtocols(' ')).toEqual({ error: 'no TLS version named' });
+  });
+
+  test('a cipher list OpenSSL knows nothing of is refused; the default is accepted', () => {
+    expect(checkTlsPolicy(DEFAULT_TLS_POLICY)).toBeUndefined();
+    expect(checkTlsPolicy({ ...DEFAULT_TLS_POLICY, ciphers: 'NOT-A-CIPHER' })).toMatch(/OpenSSL accepts no cipher in "NOT-A-CIPHER"/);
+  });
+
+  test('the speaker flags build the policy, and refuse bad values', () => {
+    const f = (extra: Record<string, string>) => proxyFlagOptions(parseFlags(proxyFlags, [], { ...extra }));
+    expect(f({}).options.tlsPolicy).toEqual(DEFAULT_TLS_POLICY);
+    expect(f({ METALGATE_TLS_PROTOCOLS: 'TLSv1.3', METALGATE_TLS_SESSION_TIMEOUT: '60' }).options.tlsPolicy).toMatchObject({ minVersion: 'TLSv1.3', sessionTimeoutS: 60 });
+    expect(() => f({ METALGATE_TLS_CIPHERS: 'RC4-NOPE' })).toThrow(/--tls-ciphers: OpenSSL accepts no cipher/);
+    expect(() => f({ METALGATE_TLS_PROTOCOLS: 'TLSv9' })).toThrow(/--tls-protocols: unknown TLS version "TLSv9"/);
   });
 });
