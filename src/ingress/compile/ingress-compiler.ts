@@ -58,7 +58,10 @@ export interface CompiledIngress<T> {
   readonly certificates: readonly CertificateRequirement[];
   /** Every current problem and note, per object. */
   readonly diagnostics: readonly Diagnostic[];
-  /** Ingresses of our class (their status gets the entrypoint's address). */
+  /**
+   * Ingresses of our class that are served (their status gets the
+   * entrypoint's address; one withheld for its errors shows none).
+   */
   readonly ownIngresses: readonly ObjectRef[];
   /** Incremented on every compile. */
   readonly version: number;
@@ -249,12 +252,12 @@ export class IngressCompiler<T = RouteTarget> {
       if (!isOurIngress(ing, classes, this.#opts.classes).ours) continue;
       liveIngress.add(key);
       const a = this.#ingressCache.get(key, ing, this.#view, this.#middlewareGeneration);
-      own.push(a.current.ref);
       diagnostics.push(...a.current.diagnostics);
       if (a.serve === undefined) {
         diagnostics.push(diag(a.current.ref, 'error', 'NotServed', 'the Ingress is not served until the errors above are fixed'));
         continue;
       }
+      own.push(a.current.ref);
       if (a.keptVersion !== undefined) {
         diagnostics.push(diag(a.current.ref, 'warning', 'KeptLastGood', `this version has errors: the last good version (resourceVersion ${a.keptVersion}) is still served`));
       }

@@ -77,12 +77,12 @@ export class IngressController {
   readonly #groupsOn = new Set<TraefikGroup>();
   /** `plural.group` -> the timer of the next probe of a CRD not installed yet. */
   readonly #kindTimers = new Map<string, NodeJS.Timeout>();
-  readonly #statusWritten = new Map<string, string>();
   readonly #certsLoaded = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #last: CompiledIngress<RuntimeTarget> | undefined;
   #router: IngressRouter | undefined;
+  #ingresses: ResilientInformer<k8s.V1Ingress> | undefined;
   #services: ResilientInformer<k8s.V1Service> | undefined;
   #secrets: ResilientInformer<k8s.V1Secret> | undefined;
   #compiles = 0;
@@ -128,7 +128,7 @@ export class IngressController {
 
   start(): void {
     const c = this.#compiler;
-    this.#watch<k8s.V1Ingress>('/apis/networking.k8s.io/v1/ingresses', () => this.#networking.listIngressForAllNamespaces(), (o) => c.setIngress(o), (o) => c.deleteIngress(objectKey(o)));
+    this.#ingresses = this.#watch<k8s.V1Ingress>('/apis/networking.k8s.io/v1/ingresses', () => this.#networking.listIngressForAllNamespaces(), (o) => c.setIngress(o), (o) => c.deleteIngress(objectKey(o)));
     this.#watch<k8s.V1IngressClass>('/apis/networking.k8s.io/v1/ingressclasses', () => this.#networking.listIngressClass(), (o) => c.setIngressClass(o), (o) => c.deleteIngressClass(o.metadata?.name ?? ''));
     this.#services = this.#watch<k8s.V1Service>('/api/v1/services', () => this.#core.listServiceForAllNamespaces(), (o) => c.setService(o), (o) => c.deleteService(objectKey(o)));
     this.#secrets = this.#watch<k8s.V1Secret>('/api/v1/secrets', () => this.#core.listSecretForAllNamespaces(), (o) => c.setSecret(o), (o) => c.deleteSecret(objectKey(o)));
@@ -265,28 +265,44 @@ export class IngressController {
     }
   }
 
+  /**
+   * Level-based, from the Ingresses as the informer holds them now: a served
+   * Ingress shows the entrypoint's address; one that is not served (withheld
+   * for errors, moved to another class) loses the address if it shows ours,
+   * and is left alone otherwise (another controller may own its status). A
+   * deleted and re-created Ingress is a new object here, so it gets its
+   * address again.
+   */
   async #writeStatus(out: CompiledIngress<RuntimeTarget>): Promise<void> {
     const svcKey = this.#opts.entrypointService;
-    if (!svcKey || this.#services === undefined) return;
+    if (!svcKey || this.#services === undefined || this.#ingresses === undefined) return;
     const [ns, name] = svcKey.split('/') as [string, string];
-    const svc = this.#services.get(name, ns);
-    const ingress = (svc?.status?.loadBalancer?.ingress ?? [])
-      .map((i) => (i.ip ? { ip: i.ip } : i.hostname ? { hostname: i.hostname } : undefined))
-      .filter((x): x is { ip: string } | { hostname: string } => x !== undefined);
-    if (ingress.length === 0) return; // no address yet: leave status alone
-    const want = JSON.stringify(ingress);
-    for (const ref of out.ownIngresses) {
-      const key = `${ref.namespace}/${ref.name}`;
-      if (this.#statusWritten.get(key) === want) continue;
-      this.#statusWritten.set(key, want);
+    const ours = addressesOf(this.#services.get(name, ns)?.status?.loadBalancer?.ingress);
+    if (ours.length === 0) return; // no address yet: leave status alone
+    const oursText = JSON.stringify(ours);
+    const served = new Set(out.ownIngresses.map((r) => `${r.namespace}/${r.name}`));
+    for (const ing of this.#ingresses.list()) {
+      const key = objectKey(ing);
+      const shown = JSON.stringify(addressesOf(ing.status?.loadBalancer?.ingress));
+      const want = served.has(key) ? ours : shown === oursText ? [] : undefined;
+      if (want === undefined || JSON.stringify(want) === shown) continue;
       try {
-        await this.#networking.patchNamespacedIngressStatus({ name: ref.name, namespace: ref.namespace, body: { status: { loadBalancer: { ingress } } } }, mergePatch);
+        await this.#networking.patchNamespacedIngressStatus(
+          { name: ing.metadata?.name ?? '', namespace: ing.metadata?.namespace ?? '', body: { status: { loadBalancer: { ingress: want.length > 0 ? want : null } } } },
+          mergePatch,
+        );
       } catch (err) {
-        this.#statusWritten.delete(key);
         if (apiStatus(err) !== 404) this.#log.warn({ ingress: key, err: describeError(err) }, 'could not write Ingress status');
       }
     }
   }
+}
+
+type LoadBalancerAddress = { ip: string } | { hostname: string };
+
+/** The addresses of a status.loadBalancer.ingress list, in a form that compares as text. */
+function addressesOf(list: ReadonlyArray<{ ip?: string; hostname?: string }> | undefined): LoadBalancerAddress[] {
+  return (list ?? []).map((i) => (i.ip ? { ip: i.ip } : i.hostname ? { hostname: i.hostname } : undefined)).filter((x): x is LoadBalancerAddress => x !== undefined);
 }
 
 /** Informer objects may lack apiVersion/kind in lists; the compiler needs both. */

@@ -11,7 +11,9 @@
 //   default of ingress-nginx's http-redirect-code).
 // - rewrite-target with capture groups `$1`..; the path is then read as a
 //   case-insensitive regex anchored at the start, as with use-regex.
-// - whitelist-source-range: comma-separated CIDRs; others get 403.
+// - allowlist-source-range (or its older name whitelist-source-range):
+//   comma-separated CIDRs; others get 403. Both names with different values
+//   is an error: which list the owner meant is not ours to guess.
 // - proxy-body-size: nginx size (`8m`), "0" = unlimited; over it: 413.
 // - backend-protocol: HTTP or HTTPS here (GRPC, GRPCS, FCGI, AUTO_HTTP are
 //   not supported and reported).
@@ -22,7 +24,12 @@
 //   default).
 // Values are parsed strictly: a bad value is an error on the Ingress (left
 // out, or its last good version kept) instead of a silent default.
-// Every other annotation under the prefix is reported as unsupported.
+// Fail closed: an annotation we do not implement that limits who reaches
+// the backend (auth, client certificates, deny lists, connection and rate
+// limits, WAF, snippets) is an error, so the Ingress is not served (or its
+// last good version stays) instead of being served with less protection
+// than its owner wrote. Every other annotation under the prefix is reported
+// as unsupported and ignored.
 
 import type { IpNetwork } from '../match/ip-match.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
@@ -80,6 +87,7 @@ const OTHERS = new Set([
   'rewrite-target',
   'use-regex',
   'whitelist-source-range',
+  'allowlist-source-range',
   'proxy-body-size',
   'backend-protocol',
   'proxy-connect-timeout',
@@ -88,6 +96,55 @@ const OTHERS = new Set([
   'limit-rps',
   'limit-burst-multiplier',
 ]);
+
+/**
+ * ingress-nginx annotations that restrict who reaches the backend (or how
+ * the backend is reached securely) and that metalgate does not implement.
+ * Each one on an Ingress withholds it. Prefix families are matched by
+ * prefix (`auth-tls-*`, `auth-cache-*`, ...).
+ */
+const ACCESS_CONTROL_EXACT = new Set([
+  'auth-url',
+  'auth-method',
+  'auth-signin',
+  'auth-signin-redirect-param',
+  'auth-response-headers',
+  'auth-request-redirect',
+  'auth-proxy-set-headers',
+  'auth-always-set-cookie',
+  'auth-type',
+  'auth-secret',
+  'auth-secret-type',
+  'auth-realm',
+  'satisfy',
+  'denylist-source-range',
+  'blacklist-source-range',
+  'limit-connections',
+  'limit-rpm',
+  'limit-rate',
+  'limit-rate-after',
+  'enable-modsecurity',
+  'enable-owasp-core-rules',
+  'modsecurity-transaction-id',
+  'proxy-ssl-secret',
+  'proxy-ssl-verify',
+  'proxy-ssl-verify-depth',
+  'proxy-ssl-name',
+  'proxy-ssl-server-name',
+  'proxy-ssl-protocols',
+  'proxy-ssl-ciphers',
+]);
+const ACCESS_CONTROL_PREFIXES = ['auth-tls-', 'auth-cache-', 'auth-keepalive', 'global-rate-limit'];
+/** Raw nginx configuration: never run, whatever it says (the 2025 "IngressNightmare" CVEs came through them). */
+const SNIPPET = /(^|-)snippet$/;
+
+function accessControlReason(name: string): string | undefined {
+  if (SNIPPET.test(name)) return 'is raw nginx configuration, which metalgate never runs; it may hold access rules, so the Ingress is not served rather than served without them';
+  if (ACCESS_CONTROL_EXACT.has(name) || ACCESS_CONTROL_PREFIXES.some((p) => name.startsWith(p))) {
+    return 'limits who reaches the backend and is not implemented by metalgate: the Ingress is not served rather than served with less protection than it asks for';
+  }
+  return undefined;
+}
 
 /** Every annotation name (without prefix) we honour. */
 export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS]);
@@ -110,9 +167,10 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   };
 
   for (const name of [...a.keys()].sort()) {
-    if (!SUPPORTED_NGINX_ANNOTATIONS.has(name)) {
-      sink.warn('UnsupportedAnnotation', `${NGINX_PREFIX}${name} is not supported by metalgate and is ignored`);
-    }
+    if (SUPPORTED_NGINX_ANNOTATIONS.has(name)) continue;
+    const refused = accessControlReason(name);
+    if (refused !== undefined) sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}${name} ${refused}`);
+    else sink.warn('UnsupportedAnnotation', `${NGINX_PREFIX}${name} is not supported by metalgate and is ignored`);
   }
 
   const isCanary = get('canary', parseGoBool) === true;
@@ -142,14 +200,18 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   }
   const useRegex = get('use-regex', parseGoBool) ?? false;
   let allowRanges: IpNetwork[] | undefined;
-  const allowText = a.get('whitelist-source-range');
+  const allowName = a.has('allowlist-source-range') ? 'allowlist-source-range' : 'whitelist-source-range';
+  const allowText = a.get(allowName);
+  if (a.has('allowlist-source-range') && a.has('whitelist-source-range') && a.get('whitelist-source-range')!.trim() !== allowText!.trim()) {
+    bad('allowlist-source-range', `and ${NGINX_PREFIX}whitelist-source-range (its older name) are both set, to different lists`);
+  }
   if (allowText !== undefined) {
     allowRanges = [];
     for (const part of allowText.split(',')) {
       const t = part.trim();
       if (t === '') continue;
       const net = parseIpNetwork(t);
-      if (net === null) bad('whitelist-source-range', `${JSON.stringify(t)} is not an IP address or CIDR`);
+      if (net === null) bad(allowName, `${JSON.stringify(t)} is not an IP address or CIDR`);
       else allowRanges.push(net);
     }
   }

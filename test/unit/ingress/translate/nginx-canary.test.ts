@@ -64,10 +64,47 @@ describe('ingress-nginx annotation values', () => {
     expect(diags.some((d) => d.startsWith('error:BadAnnotation:') && d.includes(msg))).toBe(true);
   });
   test('unsupported annotations are reported, never silently ignored', () => {
-    const { diags } = parse({ 'configuration-snippet': 'x', 'enable-cors': 'true' });
+    const { diags } = parse({ 'enable-cors': 'true', 'upstream-vhost': 'x' });
     expect(diags).toEqual([
-      `warning:UnsupportedAnnotation:${N}configuration-snippet is not supported by metalgate and is ignored`,
       `warning:UnsupportedAnnotation:${N}enable-cors is not supported by metalgate and is ignored`,
+      `warning:UnsupportedAnnotation:${N}upstream-vhost is not supported by metalgate and is ignored`,
+    ]);
+  });
+  // Fail closed: what limits who reaches the backend is an error (the Ingress is withheld), never a warning.
+  test.each([
+    'auth-url',
+    'auth-signin',
+    'auth-type',
+    'auth-secret',
+    'auth-realm',
+    'auth-tls-secret',
+    'auth-tls-verify-client',
+    'auth-tls-pass-certificate-to-upstream',
+    'denylist-source-range',
+    'limit-connections',
+    'limit-rpm',
+    'enable-modsecurity',
+    'satisfy',
+    'proxy-ssl-verify',
+    'global-rate-limit',
+  ])('%s is refused: not implemented and it limits access', (name) => {
+    expect(parse({ [name]: 'x' }).diags).toEqual([
+      `error:UnsupportedSecurityAnnotation:${N}${name} limits who reaches the backend and is not implemented by metalgate: the Ingress is not served rather than served with less protection than it asks for`,
+    ]);
+  });
+  test.each(['configuration-snippet', 'server-snippet', 'stream-snippet', 'auth-snippet', 'modsecurity-snippet'])('%s is refused: snippets never run', (name) => {
+    expect(parse({ [name]: 'deny all;' }).diags).toEqual([
+      `error:UnsupportedSecurityAnnotation:${N}${name} is raw nginx configuration, which metalgate never runs; it may hold access rules, so the Ingress is not served rather than served without them`,
+    ]);
+  });
+  test('refused on a canary Ingress too (the canary would bypass it)', () => {
+    expect(parse({ canary: 'true', 'canary-weight': '10', 'auth-url': 'http://auth' }).diags.filter((d) => d.startsWith('error:'))).toHaveLength(1);
+  });
+  test('allowlist-source-range is the newer name of whitelist-source-range; both with different lists is an error', () => {
+    expect(parse({ 'allowlist-source-range': '198.18.0.0/16' }).config.allowRanges).toHaveLength(1);
+    expect(parse({ 'allowlist-source-range': '198.18.0.0/16', 'whitelist-source-range': '198.18.0.0/16' }).diags).toEqual([]);
+    expect(parse({ 'allowlist-source-range': '198.18.0.0/16', 'whitelist-source-range': '198.19.0.0/16' }).diags).toEqual([
+      `error:BadAnnotation:${N}allowlist-source-range: and ${N}whitelist-source-range (its older name) are both set, to different lists`,
     ]);
   });
   test('canary settings; non-canary annotations on a canary Ingress are reported as ignored', () => {
