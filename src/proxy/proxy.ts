@@ -192,6 +192,10 @@ export class Proxy {
 
   setRouters(routers: { web: Router; websecure: Router }): void {
     if (!this.#http) throw new Error('proxy: no HTTP engine (--ingress-l4)');
+    // The engine loads its routes' certificates from now on (by its own
+    // IngressClass rule); the minimal reader's go, in the same tick, before
+    // the engine loads them, so no handshake sees the store half-empty.
+    if (!this.#externalRouters) this.#certs?.sync([], () => undefined);
     this.#externalRouters = true;
     this.#http.web.setRouter(routers.web);
     this.#http.websecure.setRouter(routers.websecure);
@@ -389,10 +393,12 @@ export class Proxy {
   #applyCertificates(): void {
     const w = this.#watches!;
     if (!this.#certs || !w.ingresses || !w.secrets) return;
-    const reading = readIngresses(w.ingresses.list(), () => undefined, { className: this.#opts.ingressClass, withoutClass: this.#opts.ingressWithoutClass });
     const secrets = w.secrets;
     const get = (key: string) => secrets.get(key.slice(key.indexOf('/') + 1), key.slice(0, key.indexOf('/')));
-    this.#certs.sync(reading.tls, get);
+    if (!this.#externalRouters) {
+      const reading = readIngresses(w.ingresses.list(), () => undefined, { className: this.#opts.ingressClass, withoutClass: this.#opts.ingressWithoutClass });
+      this.#certs.sync(reading.tls, get);
+    }
     const dc = this.#opts.defaultCertificate;
     if (dc !== undefined && this.#http) {
       const secret = get(dc);

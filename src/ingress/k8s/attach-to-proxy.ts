@@ -1,11 +1,12 @@
 // Plugs the rule engine into the proxy of `metalgate speaker`: the proxy's
 // per-port Backends become the runtime's ServiceBackendSource, and every
 // compile hands the new Router to both HTTP entrypoints (the proxy's
-// minimal Ingress router stops at the first call). Certificates of Ingress
-// TLS sections stay with the proxy's own Secret sync; pass the engine's
-// `certificates` store to have IngressRoute tls.secretName Secrets loaded
-// into it too (only those no Ingress names, so the two never unload each
-// other's).
+// minimal Ingress router stops at the first call). Pass the engine's
+// `certificates` store to have the engine load every certificate its routes
+// name (Ingress TLS sections and IngressRoute tls.secretName): the Ingresses
+// whose certificates are loaded are then exactly the Ingresses routed, by
+// one IngressClass rule (the proxy's own Secret sync stops at the first
+// call, with the minimal router).
 
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -26,7 +27,6 @@ export function attachIngressEngine(
   opts: Omit<IngressControllerOptions, 'backends' | 'onRouter'> = {},
 ): IngressController {
   const controller = new IngressController(kc, log, {
-    certificatesFrom: 'ingressroutes',
     ...opts,
     backends: { backend: (ref: ServicePortRef) => proxy.backends.get(ref) },
     onRouter: (router) => proxy.setRouters({ web: router, websecure: router }),

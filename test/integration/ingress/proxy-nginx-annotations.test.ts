@@ -34,9 +34,11 @@ beforeAll(async () => {
   h.ingress(annotated('timeout', 'timeout.example.com', 'slow', { 'proxy-read-timeout': '1' }));
   h.ingress(annotated('connect', 'connect.example.com', 'app', { 'proxy-connect-timeout': '2', 'proxy-send-timeout': '2' }));
   h.ingress(annotated('limit', 'limit.example.com', 'app', { 'limit-rps': '1', 'limit-burst-multiplier': '2' }));
-  h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'configuration-snippet': 'return 200;' }));
+  h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'enable-cors': 'true' }));
+  h.ingress(annotated('snippet', 'snippet.example.com', 'app', { 'configuration-snippet': 'deny all;' }));
   const out = h.apply();
-  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  // Fail closed: the snippet may hold access rules, so that Ingress alone is withheld.
+  expect(out.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.ref.name}:${d.reason}`)).toEqual(['snippet:UnsupportedSecurityAnnotation', 'snippet:NotServed']);
   expect(out.diagnostics.filter((d) => d.reason === 'UnsupportedAnnotation').map((d) => d.ref.name)).toEqual(['unsupported']);
 });
 
@@ -45,6 +47,11 @@ afterAll(async () => {
 });
 
 describe('ingress-nginx annotations through the proxy', () => {
+  test('an Ingress with a snippet is not served; one with a benign unsupported annotation is', async () => {
+    expect((await h.request({ host: 'snippet.example.com', path: '/' })).status).toBe(404);
+    expect((await h.request({ host: 'unsupported.example.com', path: '/' })).status).toBe(200);
+  });
+
   test('ssl-redirect: TLS hosts redirect HTTP with 308; ssl-redirect: "false" serves HTTP', async () => {
     const a = await h.request({ host: 'redirect.example.com', path: '/a?b=c', method: 'POST', body: 'x' });
     expect(a.status).toBe(308);

@@ -151,4 +151,60 @@ describe('rule engine inside the proxy', () => {
     expect(r.body).toBe('stable');
     expect((await get('tls-tr.example.com')).status).toBe(404);
   });
+
+  test('an Ingress of any IngressClass of ours (here `public`) is served over HTTPS with its own Secret, not the default certificate', async () => {
+    const { core } = cluster();
+    await networking.createIngressClass({ body: { metadata: { name: 'public' }, spec: { controller: 'metalgate.io/ingress-controller' } } });
+    const pair = createSelfSignedCertificate({ names: ['public.example.com'] });
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: 'public-tls', namespace: NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(pair.cert).toString('base64'), 'tls.key': Buffer.from(pair.key).toString('base64') } },
+    });
+    await networking.createNamespacedIngress({
+      namespace: NS,
+      body: {
+        metadata: { name: 'public', namespace: NS },
+        spec: {
+          ingressClassName: 'public',
+          tls: [{ hosts: ['public.example.com'], secretName: 'public-tls' }],
+          rules: [{ host: 'public.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'stable', port: { number: 8080 } } } }] } }],
+        },
+      },
+    });
+    const r = await waitFor(async () => {
+      const x = await httpsGet('public.example.com');
+      return x.status === 200 && x.names === 'DNS:public.example.com' ? x : undefined;
+    }, 'the Ingress of class public over TLS with its certificate', 10_000);
+    expect(r.body).toBe('stable');
+  });
+
+  test('status: a withheld Ingress shows no address; one moved to another class loses ours; a deleted and re-created one gets it again', async () => {
+    const statusIp = async (name: string) => (await networking.readNamespacedIngress({ name, namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip;
+    const body = (name: string, cls: string, annotations: Record<string, string> = {}): k8s.V1Ingress => ({
+      metadata: { name, namespace: NS, annotations },
+      spec: { ingressClassName: cls, rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'stable', port: { number: 8080 } } } }] } }] },
+    });
+    await networking.createIngressClass({ body: { metadata: { name: 'elsewhere' }, spec: { controller: 'example.com/another-controller' } } });
+
+    // Fail closed: auth-url is not implemented, so the Ingress is not served, says why, and shows no address.
+    await networking.createNamespacedIngress({ namespace: NS, body: body('guarded', 'metalgate', { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.example/verify' }) });
+    const ev = await waitForEvent(cluster().core, NS, 'Ingress', 'guarded', 'UnsupportedSecurityAnnotation');
+    expect(ev.message).toContain('nginx.ingress.kubernetes.io/auth-url limits who reaches the backend');
+    expect((await get('guarded.example.com')).status).toBe(404);
+
+    await networking.createNamespacedIngress({ namespace: NS, body: body('moving', 'metalgate') });
+    await waitFor(async () => (await statusIp('moving')) === VIP, 'status of a served Ingress', 10_000);
+    expect(await statusIp('guarded')).toBeUndefined();
+
+    // Re-created under the same name: the address comes back.
+    await networking.deleteNamespacedIngress({ name: 'moving', namespace: NS });
+    await waitFor(async () => (await get('moving.example.com')).status === 404, 'the deleted Ingress is no longer routed', 10_000);
+    await networking.createNamespacedIngress({ namespace: NS, body: body('moving', 'metalgate') });
+    await waitFor(async () => (await statusIp('moving')) === VIP, 'status of the re-created Ingress', 10_000);
+
+    // Moved to another controller's class: our address goes.
+    await networking.patchNamespacedIngress({ name: 'moving', namespace: NS, body: { spec: { ingressClassName: 'elsewhere' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await waitFor(async () => (await statusIp('moving')) === undefined, 'our address removed from an Ingress of another class', 10_000);
+    expect((await get('moving.example.com')).status).toBe(404);
+  });
 });
