@@ -16,13 +16,19 @@
 // - Canary Ingresses attach to the main Ingress path with the same host,
 //   path and pathType; one canary per path (ingress-nginx's limit); a canary
 //   without a main path is reported and serves nothing.
-// - ssl-redirect applies on hosts some Ingress declares TLS for.
+// - ssl-redirect applies on hosts some Ingress declares TLS for; neither it
+//   nor force-ssl-redirect applies to paths under /.well-known/acme-challenge
+//   (ingress-nginx's no-tls-redirect-locations default), so cert-manager's
+//   HTTP-01 solver is answered over plain HTTP.
 // - defaultBackend: the oldest Ingress declaring one serves every request
 //   that matches no route; the others are told.
 // - Traefik objects: traefik.io wins over traefik.containo.us for the same
 //   kind, namespace and name; the shadowed one is told.
 
 import type { V1Ingress, V1IngressClass, V1Secret, V1Service } from '@kubernetes/client-node';
+
+/** Paths never redirected to HTTPS: ACME HTTP-01 challenges are fetched over HTTP by design (RFC 8555 section 8.3). */
+const ACME_CHALLENGE = '/.well-known/acme-challenge';
 import { compileRouteTable, type DialectOrder, type RouteSpec, type RouteTable } from '../match/route-table.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
 import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
@@ -431,7 +437,7 @@ export class IngressCompiler<T = RouteTarget> {
 
     for (const [key, { entry, tr }] of mains) {
       const c = canaries.get(key);
-      const redirect = tr.config.forceSslRedirect || (tr.config.sslRedirect && hostHasTls(entry.host));
+      const redirect = (tr.config.forceSslRedirect || (tr.config.sslRedirect && hostHasTls(entry.host))) && !entry.path.startsWith(ACME_CHALLENGE);
       const policy = c?.tr.config.canary;
       let s = this.#pathSpecs.get(entry);
       if (s === undefined || s.canary !== c?.entry || s.canaryPolicy !== policy || s.redirect !== redirect) {

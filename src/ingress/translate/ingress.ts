@@ -10,7 +10,7 @@ import { compileIngressPath, type IngressPathType } from '../match/ingress-path.
 import { parseIngressHost } from '../match/host.ts';
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
-import type { BackendOptions, LeafNode } from '../model/service-node.ts';
+import type { BackendOptions, LeafNode, ServicePortRef } from '../model/service-node.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { parseNginxAnnotations, type NginxConfig } from './nginx-annotations.ts';
 import { ruleString } from './rule-text.ts';
@@ -77,6 +77,9 @@ export function creationOrder(meta: { creationTimestamp?: Date | string; namespa
   return `${iso} ${meta?.namespace ?? ''}/${meta?.name ?? ''}`;
 }
 
+/** Not a DNS label, so no EndpointSlice port has this name: a backend for a Service or port that does not exist. */
+const NO_PORT = '(missing)';
+
 export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTranslation {
   const ref = ingressRef(ing);
   const sink = new DiagnosticSink(ref);
@@ -108,6 +111,14 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     }
     const declared = svc.port?.number ?? svc.port?.name;
     const r = resolveServicePort(view, ns, svc.name, declared);
+    if (!r.ok && (r.reason === 'MissingService' || r.reason === 'MissingServicePort')) {
+      // As ingress-nginx: the path stays routed and answers 503 until the
+      // Service (or port) exists; the rest of the Ingress is served. A
+      // port name no EndpointSlice can carry keeps the backend empty.
+      sink.warn(r.reason, `${where}: ${r.error}; requests to this path answer 503 until it exists`);
+      const ref: ServicePortRef = { namespace: ns, service: svc.name, portName: NO_PORT, port: typeof declared === 'number' ? declared : 0 };
+      return leaf(ref, options, backendLabels(ref, declared, 'kubernetes'));
+    }
     if (!r.ok) {
       sink.error(r.reason, `${where}: ${r.error}`);
       return undefined;

@@ -207,4 +207,16 @@ describe('rule engine inside the proxy', () => {
     await waitFor(async () => (await statusIp('moving')) === undefined, 'our address removed from an Ingress of another class', 10_000);
     expect((await get('moving.example.com')).status).toBe(404);
   });
+
+  test('one missing backend does not take the Ingress down: its path answers 503 with an Event, the others are served', async () => {
+    const path = (p: string, svc: string) => ({ path: p, pathType: 'Prefix', backend: { service: { name: svc, port: { number: 8080 } } } });
+    await networking.createNamespacedIngress({
+      namespace: NS,
+      body: { metadata: { name: 'partial', namespace: NS }, spec: { ingressClassName: 'metalgate', rules: [{ host: 'partial.example.com', http: { paths: [path('/ok', 'stable'), path('/gone', 'nope')] } }] } },
+    });
+    await waitFor(async () => (await get('partial.example.com', '/ok')).body === 'stable', 'the valid path of the Ingress', 10_000);
+    expect((await get('partial.example.com', '/gone')).status).toBe(503);
+    const ev = await waitForEvent(cluster().core, NS, 'Ingress', 'partial', 'MissingService');
+    expect(ev.message).toBe(`rules[0].http.paths[1]: Service ${NS}/nope not found; requests to this path answer 503 until it exists`);
+  });
 });

@@ -116,17 +116,24 @@ describe('backends and errors', () => {
     expect(admin.service?.kind === 'leaf' && admin.service.labels.traefikService).toBe('ns-multi-admin@kubernetes');
   });
 
-  test('a missing Service or port is reported and the Ingress left out; others keep serving', () => {
+  test('a missing Service or port is reported (warning) and its path alone answers 503; the rest of the Ingress is served, as ingress-nginx does', () => {
     const c = compilerWith([service('ns', 'a')]);
-    c.setIngress(ingress('ns', 'good', [{ host: 'good.example.com', paths: [{ service: 'a' }] }]));
-    c.setIngress(ingress('ns', 'bad-svc', [{ host: 'bad.example.com', paths: [{ service: 'nope' }] }]));
-    c.setIngress(ingress('ns', 'bad-port', [{ host: 'bad2.example.com', paths: [{ service: 'a', port: 81 }] }]));
+    c.setIngress(ingress('ns', 'mixed', [{ host: 'm.example.com', paths: [{ path: '/ok', service: 'a' }, { path: '/gone', service: 'nope' }, { path: '/port', service: 'a', port: 81 }] }]));
     const out = c.compile();
-    expect(reasons(out, 'bad-svc')).toEqual(['MissingService', 'NotServed']);
-    expect(reasons(out, 'bad-port')).toEqual(['MissingServicePort', 'NotServed']);
+    expect(reasons(out, 'mixed')).toEqual(['MissingService', 'MissingServicePort']);
+    expect(out.diagnostics.find((d) => d.reason === 'MissingService')).toMatchObject({ severity: 'warning', message: 'rules[0].http.paths[1]: Service ns/nope not found; requests to this path answer 503 until it exists' });
     expect(out.diagnostics.find((d) => d.reason === 'MissingServicePort')!.message).toContain('has no TCP port 81 (ports: http/80)');
-    expect(lookupService(out, request('good.example.com', '/'))).toBe('a');
-    expect(lookupService(out, request('bad.example.com', '/'))).toBe('404');
+    expect(lookupService(out, request('m.example.com', '/ok'))).toBe('a');
+    expect(out.ownIngresses.map((r) => r.name)).toEqual(['mixed']);
+    // The missing backends are routed to a port no EndpointSlice carries: no endpoint, so the proxy answers 503.
+    for (const path of ['/gone', '/port']) {
+      const t = out.websecure.lookup(request('m.example.com', path))!;
+      expect(t.service).toMatchObject({ kind: 'leaf', ref: { portName: '(missing)' } });
+    }
+    // The Service appearing serves the path.
+    c.setService(service('ns', 'nope'));
+    const later = c.compile();
+    expect(later.websecure.lookup(request('m.example.com', '/gone'))!.service).toMatchObject({ kind: 'leaf', ref: { service: 'nope', portName: 'http' } });
   });
 
   test('fail closed: an Ingress asking for auth metalgate does not implement is not served, nor shown as served; its last good version stays', () => {
@@ -147,12 +154,13 @@ describe('backends and errors', () => {
     const c = compilerWith([service('ns', 'a')]);
     c.setIngress(ingress('ns', 'x', [{ host: 'x.example.com', paths: [{ service: 'a' }] }]));
     expect(lookupService(c.compile(), request('x.example.com', '/'))).toBe('a');
-    c.setIngress(ingress('ns', 'x', [{ host: 'x.example.com', paths: [{ service: 'gone' }] }]));
+    c.setIngress(ingress('ns', 'x', [{ host: 'x.example.com', paths: [{ service: 'a' }] }, { host: 'bad_host!', paths: [{ service: 'a' }] }]));
     const out = c.compile();
-    expect(reasons(out, 'x')).toEqual(['MissingService', 'KeptLastGood']);
+    expect(reasons(out, 'x')).toEqual(['BadHost', 'KeptLastGood']);
     expect(lookupService(out, request('x.example.com', '/'))).toBe('a');
-    c.setService(service('ns', 'gone'));
-    expect(lookupService(c.compile(), request('x.example.com', '/'))).toBe('gone');
+    c.setIngress(ingress('ns', 'x', [{ host: 'x.example.com', paths: [{ service: 'b' }] }]));
+    c.setService(service('ns', 'b'));
+    expect(lookupService(c.compile(), request('x.example.com', '/'))).toBe('b');
   });
 
   test('duplicate host+path: the older Ingress wins', () => {
@@ -186,5 +194,19 @@ describe('TLS and ssl-redirect', () => {
     expect(lookupService(out, request('a.example.com', '/plain'), 'web')).toBe('b');
     expect(lookupService(out, request('c.example.com', '/'), 'web')).toBe('response:redirectScheme');
     expect(lookupService(out, request('m.example.com', '/'), 'web')).toBe('response:redirectScheme');
+  });
+
+  test("cert-manager's HTTP-01 solver path is answered over HTTP, not redirected (ingress-nginx's no-tls-redirect-locations)", () => {
+    const c = compilerWith([service('ns', 'a'), service('ns', 'cm-acme-http-solver-x')]);
+    c.setSecret(tlsSecret('ns', 'a-tls'));
+    c.setIngress(ingress('ns', 'app', [{ host: 'a.example.com', paths: [{ service: 'a' }] }], { tls: [{ hosts: ['a.example.com'], secretName: 'a-tls' }], annotations: { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' } }));
+    c.setIngress(
+      ingress('ns', 'cm-acme-http-solver-x', [{ host: 'a.example.com', paths: [{ path: '/.well-known/acme-challenge/tok3n', pathType: 'Exact', service: 'cm-acme-http-solver-x' }] }], {
+        annotations: { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' },
+      }),
+    );
+    const out = c.compile();
+    expect(lookupService(out, request('a.example.com', '/.well-known/acme-challenge/tok3n'), 'web')).toBe('cm-acme-http-solver-x');
+    expect(lookupService(out, request('a.example.com', '/'), 'web')).toBe('response:redirectScheme');
   });
 });
