@@ -3,7 +3,7 @@
 // `/articles/{id:[0-9]+}`. A template without a pattern takes the default
 // for its place: one host label, one path segment, or any query value.
 
-import { compileGoRegexp, quoteRegexp, translateGoRegexpFragment } from './go-regexp.ts';
+import { compileGoRegexp, quoteRegexp, type GoRegexp } from './go-regexp.ts';
 
 export type TemplateKind = 'host' | 'path' | 'pathPrefix' | 'queryValue';
 
@@ -14,7 +14,7 @@ const DEFAULT_PATTERN: Readonly<Record<TemplateKind, string>> = {
   queryValue: '.*',
 };
 
-export type TemplateResult = { readonly ok: true; readonly regexp: RegExp } | { readonly ok: false; readonly error: string };
+export type TemplateResult = { readonly ok: true; readonly regexp: GoRegexp } | { readonly ok: false; readonly error: string };
 
 export function hasTemplate(value: string): boolean {
   return value.includes('{');
@@ -39,7 +39,6 @@ export function compileMuxTemplate(template: string, kind: TemplateKind): Templa
   // Hosts compare lowercased, so the literal parts do too.
   const literal = (s: string): string => quoteRegexp(kind === 'host' ? s.toLowerCase() : s);
   let source = '^';
-  let unicode = false;
   let end = 0;
   for (const [start, stop] of spans) {
     source += literal(template.slice(end, start));
@@ -50,19 +49,15 @@ export function compileMuxTemplate(template: string, kind: TemplateKind): Templa
     if (name === '' || pattern === '') {
       return { ok: false, error: `missing name or pattern in ${template.slice(start, stop)}` };
     }
-    const fragment = translateGoRegexpFragment(pattern);
+    // Each fragment alone first, so an error names the template it is in.
+    const fragment = compileGoRegexp(pattern);
     if (!fragment.ok) return { ok: false, error: `${fragment.error} in ${template.slice(start, stop)}` };
-    unicode ||= fragment.unicode;
-    source += `(?:${fragment.source})`;
+    // In RE2 a flag group such as (?i) reaches the end of its enclosing group: this one.
+    source += `(?:${pattern})`;
     end = stop;
   }
   source += literal(template.slice(end));
   if (kind !== 'pathPrefix') source += '$';
-  try {
-    return { ok: true, regexp: new RegExp(source, unicode ? 'u' : '') };
-  } catch {
-    // Fragments are validated one by one; re-run the culprit for its message.
-    const probe = compileGoRegexp(template);
-    return { ok: false, error: probe.ok ? 'invalid template' : probe.error };
-  }
+  const whole = compileGoRegexp(source);
+  return whole.ok ? whole : { ok: false, error: whole.error };
 }

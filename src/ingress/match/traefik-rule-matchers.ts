@@ -14,7 +14,7 @@
 
 import type { RuleArgument } from './traefik-rule-ast.ts';
 import { ruleError, showValue, type TraefikRuleError } from './traefik-rule-error.ts';
-import { compileGoRegexp } from './go-regexp.ts';
+import { compileGoRegexp, type GoRegexp } from './go-regexp.ts';
 import { normalizeHostName } from './host.ts';
 import { networkContains, parseIpNetwork, type IpNetwork } from './ip-match.ts';
 import { compileMuxTemplate, hasTemplate, type TemplateKind } from './mux-template.ts';
@@ -63,13 +63,13 @@ function pathArg(arg: RuleArgument, name: string): string | TraefikRuleError {
   return arg.value;
 }
 
-function regexpArg(arg: RuleArgument, name: string): RegExp | TraefikRuleError {
+function regexpArg(arg: RuleArgument, name: string): GoRegexp | TraefikRuleError {
   const r = compileGoRegexp(arg.value);
   if (!r.ok) return ruleError(`invalid regular expression ${showValue(arg.value)} for ${name}: ${r.error}`, arg.position);
   return r.regexp;
 }
 
-function templateArg(arg: RuleArgument, name: string, kind: TemplateKind): RegExp | TraefikRuleError {
+function templateArg(arg: RuleArgument, name: string, kind: TemplateKind): GoRegexp | TraefikRuleError {
   const r = compileMuxTemplate(arg.value, kind);
   if (!r.ok) return ruleError(`invalid template ${showValue(arg.value)} for ${name}: ${r.error}`, arg.position);
   return r.regexp;
@@ -117,7 +117,7 @@ function headerEquals(key: string, value: string): RequestTest {
   };
 }
 
-function headerMatches(key: string, re: RegExp): RequestTest {
+function headerMatches(key: string, re: GoRegexp): RequestTest {
   return (v) => {
     const h = headerValues(v, key);
     if (h === undefined) return false;
@@ -135,7 +135,7 @@ function queryPresent(key: string): RequestTest {
   return (v) => v.queryValues(key) !== undefined;
 }
 
-function queryMatches(key: string, re: RegExp): RequestTest {
+function queryMatches(key: string, re: GoRegexp): RequestTest {
   return (v) => {
     const values = v.queryValues(key);
     if (values === undefined) return false;

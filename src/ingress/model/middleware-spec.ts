@@ -4,6 +4,7 @@
 
 import type { IpNetwork } from '../match/ip-match.ts';
 import type { SourceCriterion, StickyCookie } from './service-node.ts';
+import type { GoRegexp } from '../match/go-regexp.ts';
 
 export interface RedirectSchemeSpec {
   readonly type: 'redirectScheme';
@@ -17,7 +18,7 @@ export interface RedirectSchemeSpec {
 
 export interface RedirectRegexSpec {
   readonly type: 'redirectRegex';
-  readonly regex: RegExp;
+  readonly regex: GoRegexp;
   /** Go-style replacement with $1 / ${name}. */
   readonly replacement: string;
   readonly permanent: boolean;
@@ -42,7 +43,7 @@ export interface ReplacePathSpec {
 /** ingress-nginx rewrite-target: `rewrite "(?i)<path>" <target> break;`. */
 export interface RewriteTargetSpec {
   readonly type: 'rewriteTarget';
-  readonly regex: RegExp;
+  readonly regex: GoRegexp;
   readonly target: string;
 }
 

@@ -4,6 +4,7 @@
 // translators, turned into live Backend objects by the runtime.
 
 import type { IpNetwork } from '../match/ip-match.ts';
+import type { GoRegexp } from '../match/go-regexp.ts';
 
 /** One port of one Service: what an EndpointSlice port set is keyed by. */
 export interface ServicePortRef {
@@ -83,7 +84,7 @@ export interface CanaryPolicy {
   /** Request header name, lowercase. */
   readonly header?: string;
   readonly headerValue?: string;
-  readonly headerPattern?: RegExp;
+  readonly headerPattern?: GoRegexp;
   readonly cookie?: string;
   readonly weight: number;
   readonly weightTotal: number;

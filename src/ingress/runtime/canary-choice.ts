@@ -25,7 +25,6 @@ export function chooseCanary(policy: CanaryPolicy, headers: HeaderRecord, random
       if (policy.headerValue !== undefined) {
         if (value === policy.headerValue) return true;
       } else if (policy.headerPattern !== undefined) {
-        policy.headerPattern.lastIndex = 0;
         if (policy.headerPattern.test(value)) return true;
       } else if (value === 'always') {
         return true;

@@ -14,6 +14,7 @@ import { addPrefix, replacePath, rewriteTarget, stripPrefix } from './middleware
 import { rateLimit } from './middlewares/rate-limit.ts';
 import { redirectRegex, redirectScheme } from './middlewares/redirect.ts';
 import { stickyCookie } from './middlewares/sticky-cookie.ts';
+import { GoRegexp } from '../match/go-regexp.ts';
 
 export interface MiddlewareFactoryOptions {
   /** Verifies bcrypt htpasswd hashes when given (no bcrypt ships with Node). */
@@ -56,10 +57,10 @@ export function createMiddleware(m: NamedMiddleware, opts: MiddlewareFactoryOpti
   }
 }
 
-/** A stable text for a spec (RegExps and typed arrays included), to recognise an unchanged middleware. */
+/** A stable text for a spec (regexps and typed arrays included), to recognise an unchanged middleware. */
 export function specFingerprint(spec: MiddlewareSpec): string {
   return JSON.stringify(spec, (_k, v: unknown) => {
-    if (v instanceof RegExp) return `/${v.source}/${v.flags}`;
+    if (v instanceof GoRegexp) return `re2:${v.source}`;
     if (ArrayBuffer.isView(v)) return Array.from(v as Uint32Array);
     return v;
   });

@@ -33,7 +33,7 @@
 
 import type { IpNetwork } from '../match/ip-match.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
-import { compileGoRegexp } from '../match/go-regexp.ts';
+import { compileGoRegexp, type GoRegexp } from '../match/go-regexp.ts';
 import type { DiagnosticSink } from '../model/diagnostic.ts';
 import type { StickyCookie } from '../model/service-node.ts';
 import { parseGoBool, parseInteger, parseNginxSize, type Parsed } from './value-parsers.ts';
@@ -43,7 +43,7 @@ export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
 export interface NginxCanaryConfig {
   readonly header?: string;
   readonly headerValue?: string;
-  readonly headerPattern?: RegExp;
+  readonly headerPattern?: GoRegexp;
   readonly cookie?: string;
   readonly weight: number;
   readonly weightTotal: number;
@@ -266,7 +266,7 @@ function parseCanary(a: Map<string, string>, get: Getter, bad: (name: string, er
     return undefined;
   }
   const headerValue = a.get('canary-by-header-value');
-  let headerPattern: RegExp | undefined;
+  let headerPattern: GoRegexp | undefined;
   const patternText = a.get('canary-by-header-pattern');
   if (patternText !== undefined && patternText !== '') {
     const r = compileGoRegexp(patternText);

@@ -1,14 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import { compileGoRegexp } from '../../../src/ingress/match/go-regexp.ts';
+import { compileGoRegexp, type GoRegexp } from '../../../src/ingress/match/go-regexp.ts';
 import { compileMuxTemplate } from '../../../src/ingress/match/mux-template.ts';
 
-function re(src: string): RegExp {
+function re(src: string): GoRegexp {
   const r = compileGoRegexp(src);
   if (!r.ok) throw new Error(r.error);
   return r.regexp;
 }
 
-describe('Go regexp syntax translated to JS', () => {
+describe('Go regexp syntax', () => {
   const cases: [string, string, boolean][] = [
     ['(?i)abc', 'xABCx', true],
     ['x(?i)a|b', 'B', true], // (?i) reaches the end of the group, across "|"
@@ -52,27 +52,44 @@ describe('Go regexp syntax translated to JS', () => {
   }
 });
 
-describe('what RE2 rejects', () => {
+describe('what RE2 rejects, in Go\'s words', () => {
   const bad: [string, string][] = [
-    ['(?=a)', 'invalid or unsupported Perl syntax: (?='],
-    ['(?!a)', 'invalid or unsupported Perl syntax: (?!'],
-    ['(?<=a)b', 'invalid or unsupported Perl syntax: (?<'],
-    ['(a)\\1', 'invalid escape sequence: \\1'],
-    ['\\8', 'invalid escape sequence: \\8'],
-    ['\\Z', 'invalid escape sequence: \\Z'],
-    ['(?U)a+', 'the ungreedy flag U is not supported'],
-    ['a{1001}', 'invalid repeat count: {1001}'],
-    ['a{3,2}', 'invalid repeat count: {3,2}'],
-    ['(a', 'missing closing )'],
-    ['a)', 'unexpected )'],
-    ['[a', 'missing closing ]'],
-    ['[[:foo:]]', 'invalid character class range: [:foo:]'],
-    ['[[:^alpha:]]', 'negated POSIX class not supported: [:^alpha:]'],
+    ['(?=a)', 'invalid or unsupported Perl syntax: `(?=`'],
+    ['(?!a)', 'invalid or unsupported Perl syntax: `(?!`'],
+    ['(?<=a)b', 'invalid named capture: `(?<=a)b`'],
+    ['(a)\\1', 'invalid escape sequence: `\\1`'],
+    ['\\8', 'invalid escape sequence: `\\8`'],
+    ['\\Z', 'invalid escape sequence: `\\Z`'],
+    ['a{1001}', 'invalid repeat count: `{1001}`'],
+    ['a{3,2}', 'invalid repeat count: `{3,2}`'],
+    ['(a', 'missing closing ): `(a`'],
+    ['a)', 'unexpected ): `a)`'],
+    ['[a', 'missing closing ]: `[a`'],
+    ['[[:foo:]]', 'invalid character class range: `[:foo:]`'],
     ['a\\', 'trailing backslash at end of expression'],
-    ['*a', 'nothing to repeat'],
-    ['(?P<1x>a)', 'invalid named capture: (?P<1x>a)'],
+    ['*a', 'missing argument to repetition operator: `*`'],
+    ['a**', 'invalid nested repetition operator: `**`'],
   ];
   for (const [src, error] of bad) test(src, () => expect(compileGoRegexp(src)).toEqual({ ok: false, error }));
+});
+
+describe('RE2 syntax JavaScript has no word for', () => {
+  test('(?U) swaps greedy and lazy; negated POSIX classes; group names may start with a digit', () => {
+    expect(re('(?U)a+').exec('aaa')?.[0]).toBe('a');
+    expect(re('^[[:^alpha:]]+$').test('123')).toBe(true);
+    expect(re('^[[:^alpha:]]+$').test('1a3')).toBe(false);
+    expect(re('(?P<1x>a)').exec('a')?.groups?.['1x']).toBe('a');
+  });
+});
+
+describe('linear time', () => {
+  test('a pattern that makes a backtracking engine exponential answers at once', () => {
+    // V8's RegExp took 387 ms on 27 characters; this is 10,000, with a budget that only a linear engine meets.
+    const input = `/${'a'.repeat(10_000)}b`;
+    const started = performance.now();
+    expect(re('^/(a+)+$').test(input)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
 });
 
 describe('gorilla/mux templates (v2)', () => {
@@ -82,7 +99,7 @@ describe('gorilla/mux templates (v2)', () => {
   });
   test('path prefix is anchored at the start only', () => {
     const r = compileMuxTemplate('/a/{id:[0-9]+}', 'pathPrefix');
-    expect(r.ok && r.regexp.source).toBe('^\\/a\\/(?:[0-9]+)');
+    expect(r.ok && r.regexp.source).toBe('^/a/(?:[0-9]+)');
   });
   test('nested braces inside a pattern', () => {
     const r = compileMuxTemplate('/{y:[0-9]{4}}', 'path');

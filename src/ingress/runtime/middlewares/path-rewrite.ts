@@ -55,7 +55,7 @@ export function replacePath(name: string, spec: ReplacePathSpec): Middleware {
 }
 
 export function rewriteTarget(name: string, spec: RewriteTargetSpec): Middleware {
-  const re = new RegExp(spec.regex.source, spec.regex.flags.replace('g', ''));
+  const re = spec.regex;
   return {
     name,
     onRequest(ctx: RequestContext): undefined {

@@ -32,8 +32,7 @@ export function redirectScheme(name: string, spec: RedirectSchemeSpec): Middlewa
 }
 
 export function redirectRegex(name: string, spec: RedirectRegexSpec): Middleware {
-  const re = new RegExp(spec.regex.source, spec.regex.flags.replace('g', ''));
-  const global = new RegExp(re.source, `${re.flags}g`);
+  const re = spec.regex;
   return {
     name,
     onRequest(ctx: RequestContext): SimpleResponse | undefined {
@@ -43,9 +42,9 @@ export function redirectRegex(name: string, spec: RedirectRegexSpec): Middleware
       // Go's ReplaceAllString: every non-overlapping match is replaced.
       let location = '';
       let last = 0;
-      for (const g of url.matchAll(global)) {
-        location += url.slice(last, g.index) + expandGoTemplate(spec.replacement, g as RegExpExecArray);
-        last = g.index + g[0].length;
+      for (const g of re.matchAll(url)) {
+        location += url.slice(last, g.index!) + expandGoTemplate(spec.replacement, g as RegExpExecArray);
+        last = g.index! + g[0].length;
       }
       location += url.slice(last);
       if (location === url) return undefined;

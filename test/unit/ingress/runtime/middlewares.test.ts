@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { createHash } from 'node:crypto';
 import { parseIpNetwork } from '../../../../src/ingress/match/ip-match.ts';
-import { compileGoRegexp } from '../../../../src/ingress/match/go-regexp.ts';
+import { compileGoRegexp, type GoRegexp } from '../../../../src/ingress/match/go-regexp.ts';
 import { createMiddleware } from '../../../../src/ingress/runtime/middleware-factory.ts';
 import { md5Crypt, verifyPassword } from '../../../../src/ingress/runtime/middlewares/htpasswd-verify.ts';
 import { rateLimit } from '../../../../src/ingress/runtime/middlewares/rate-limit.ts';
@@ -17,7 +17,7 @@ function mw(spec: MiddlewareSpec): Middleware {
   return createMiddleware({ name: 't', spec })!;
 }
 
-function re(src: string): RegExp {
+function re(src: string): GoRegexp {
   const r = compileGoRegexp(src);
   if (!r.ok) throw new Error(r.error);
   return r.regexp;

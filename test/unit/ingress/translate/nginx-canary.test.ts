@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { compilerWith, ingress, lookupService, reasons, request, service } from './fixtures.ts';
+import { GoRegexp } from '../../../../src/ingress/match/go-regexp.ts';
 import { parseNginxAnnotations } from '../../../../src/ingress/translate/nginx-annotations.ts';
 import { DiagnosticSink } from '../../../../src/ingress/model/diagnostic.ts';
 import type { CanaryNode } from '../../../../src/ingress/model/service-node.ts';
@@ -110,7 +111,7 @@ describe('ingress-nginx annotation values', () => {
   test('canary settings; non-canary annotations on a canary Ingress are reported as ignored', () => {
     const { config, diags } = parse({ canary: 'true', 'canary-weight': '30', 'canary-by-header': 'X-Canary', 'canary-by-header-pattern': '^v2', 'proxy-body-size': '1m' });
     expect(config.canary).toMatchObject({ header: 'x-canary', weight: 30, weightTotal: 100 });
-    expect(config.canary!.headerPattern).toBeInstanceOf(RegExp);
+    expect(config.canary!.headerPattern).toBeInstanceOf(GoRegexp);
     expect(diags).toEqual([`warning:IgnoredAnnotation:${N}proxy-body-size is ignored on a canary Ingress: the main Ingress's setting applies`]);
     expect(parse({ canary: 'true', 'canary-weight': '101' }).diags[0]).toContain('exceeds canary-weight-total 100');
     expect(parse({ canary: 'true', 'canary-weight': '150', 'canary-weight-total': '1000' }).config.canary).toMatchObject({ weight: 150, weightTotal: 1000 });

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { parseFlags, UsageError } from '../../../../src/common/flags.ts';
 import { proxyFlagOptions, proxyFlags } from '../../../../src/proxy/proxy-flags.ts';
+import { DEFAULT_TLS_POLICY } from '../../../../src/proxy/http/tls-policy.ts';
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => proxyFlagOptions(parseFlags(proxyFlags, argv, env));
 
@@ -20,6 +21,7 @@ describe('proxy flags', () => {
         unbindGraceMs: 30_000,
         accessLogSampleRate: 0.01,
         l4Dataplane: 'proxy',
+        tlsPolicy: DEFAULT_TLS_POLICY,
       },
     });
   });
