@@ -65,7 +65,9 @@ try {
   );
   const tCreated = performance.now();
   console.error(`created ${created.size}, assigned so far ${assigned.size}`);
-  await Promise.race([allDone, new Promise((r) => setTimeout(r, 120_000))]);
+  let limit: NodeJS.Timeout | undefined;
+  await Promise.race([allDone, new Promise((r) => (limit = setTimeout(r, 120_000)))]);
+  clearTimeout(limit); // else the process waits out the 120 s after printing
   const tAll = performance.now();
   req.abort();
   await controller.stop();
