@@ -33,6 +33,7 @@ export const proxyFlags: FlagSpec[] = [
     help: 'who forwards the L4 ports of Services without the metalgate.io/l4-dataplane annotation: proxy (this process: connect retries, PROXY protocol, timeouts, per-connection metrics) or kernel (nftables DNAT rules: the kernel\'s rate); Services asking for PROXY protocol stay on proxy',
   },
   { name: 'access-log-sample', type: 'number', default: 0.01, help: 'fraction of requests (L7) and connections (L4) written to the access log, 0 to 1' },
+  { name: 'underscores-in-headers', type: 'boolean', default: false, help: "forward request fields whose names hold an underscore (dropped by default, as nginx's underscores_in_headers off)" },
   { name: 'tls-ciphers', type: 'string', default: DEFAULT_TLS_CIPHERS, help: "TLS 1.2 cipher suites of the HTTPS entrypoint, OpenSSL names separated by colons (ingress-nginx's ssl-ciphers; TLS 1.3 suites are always AEAD)" },
   { name: 'tls-protocols', type: 'string', default: DEFAULT_TLS_PROTOCOLS, help: "TLS versions of the HTTPS entrypoint, separated by spaces (ingress-nginx's ssl-protocols)" },
   { name: 'tls-session-timeout', type: 'number', default: DEFAULT_TLS_SESSION_TIMEOUT_S, help: 'how long a TLS session (ticket or cache) stays resumable, seconds' },
@@ -45,7 +46,7 @@ export interface ProxyFlagOptions {
   workers: number;
   defaultCertificate: string | undefined;
   /** Merged over defaultProxyOptions by the caller. */
-  options: Pick<ProxyOptions, 'entrypoint' | 'ingressClass' | 'ingressWithoutClass' | 'drainGraceMs' | 'unbindGraceMs' | 'accessLogSampleRate' | 'l4Dataplane' | 'tlsPolicy'>;
+  options: Pick<ProxyOptions, 'entrypoint' | 'ingressClass' | 'ingressWithoutClass' | 'drainGraceMs' | 'unbindGraceMs' | 'accessLogSampleRate' | 'l4Dataplane' | 'tlsPolicy' | 'underscoresInHeaders'>;
 }
 
 export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
@@ -81,6 +82,7 @@ export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
       accessLogSampleRate: sample,
       l4Dataplane,
       tlsPolicy,
+      underscoresInHeaders: f['underscores-in-headers'] === true,
     },
   };
 }

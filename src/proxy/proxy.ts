@@ -88,6 +88,8 @@ export interface ProxyOptions {
   kernelCommands?: KernelCommands;
   /** What the HTTPS entrypoint offers (default: DEFAULT_TLS_POLICY). */
   tlsPolicy?: TlsPolicy;
+  /** Forward request field names with underscores (default: dropped). */
+  underscoresInHeaders?: boolean;
 }
 
 export const defaultProxyOptions: Omit<ProxyOptions, 'nodeName'> = {
@@ -111,7 +113,7 @@ export interface ProxyHttpEngine {
 
 /** What `metalgate speaker` runs: the proxy, with the HTTP engine for the ingress entrypoint when `http`. */
 export function createProxy(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean): Proxy {
-  const engine = http ? createHttpEngine({ log, registry, accessLogSampleRate: opts.accessLogSampleRate, tlsPolicy: opts.tlsPolicy }) : undefined;
+  const engine = http ? createHttpEngine({ log, registry, accessLogSampleRate: opts.accessLogSampleRate, tlsPolicy: opts.tlsPolicy, underscoresInHeaders: opts.underscoresInHeaders }) : undefined;
   return new Proxy(kc, log, opts, registry, engine);
 }
 

@@ -69,6 +69,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       timeouts: { ...CLIENT_TIMEOUT_DEFAULTS, ...opts.timeouts },
       upstreamTimeouts: { ...UPSTREAM_TIMEOUT_DEFAULTS, ...opts.upstreamTimeouts },
       forwardedFor: opts.forwardedFor ?? 'replace',
+      underscoresInHeaders: opts.underscoresInHeaders ?? false,
       draining: false,
       inFlight: 0,
     };

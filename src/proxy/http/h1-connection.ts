@@ -465,7 +465,10 @@ export class H1Connection extends ProxyRequest implements Timed {
     const decoder = this.decoder!;
     let end: number;
     try {
-      end = decoder.push(chunk, off);
+      // Decoded and chunked anew: the client's chunk sizes, extensions and
+      // trailers never reach the backend (a trailer could say
+      // Content-Length; nginx drops request trailers too).
+      end = decoder.push(chunk, off, this.rechunk);
     } catch (e) {
       this.closeAfter = true;
       const err = e as HttpParseError;
@@ -481,8 +484,8 @@ export class H1Connection extends ProxyRequest implements Timed {
       else this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
       return;
     }
-    this.writeUp(chunk.subarray(off, end < 0 ? len : end));
     if (end >= 0) {
+      this.writeUp(LAST_CHUNK);
       this.bodyDone();
       if (end < len) this.hold(chunk.subarray(end));
     } else if (!this.waitUpDrain) {
@@ -496,6 +499,14 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.up?.requestSent();
     if (this.mirrors !== null) this.mirrorEnd();
   }
+
+  /** One decoded range of the client's chunked body, as one chunk of ours. */
+  private readonly rechunk = (buf: Buffer, start: number, end: number): void => {
+    if (end <= start) return;
+    this.writeUp(Buffer.from(`${(end - start).toString(16)}\r\n`, 'latin1'));
+    this.writeUp(buf.subarray(start, end));
+    this.writeUp(CRLF);
+  };
 
   private writeUp(buf: Buffer): void {
     const up = this.up;
@@ -565,7 +576,7 @@ export class H1Connection extends ProxyRequest implements Timed {
   protected sendRequest(up: UpstreamConn): void {
     const req = this.req!;
     let head: Buffer;
-    if (this.edits === undefined && this.targetOverride === null && this.hostOverride === null && canCopyRequestHead(req)) {
+    if (this.edits === undefined && this.targetOverride === null && this.hostOverride === null && canCopyRequestHead(req, this.core.underscoresInHeaders)) {
       head = copyRequestHead(req, this.lineStart, this.forwarding(req));
     } else {
       const chain = this.core.forwardedFor === 'append' ? receivedForwardedFor(req) : '';
@@ -577,6 +588,7 @@ export class H1Connection extends ProxyRequest implements Timed {
         contentLength: req.contentLength,
         upgrade: req.upgrade !== undefined,
         edits: this.edits,
+        underscores: this.core.underscoresInHeaders,
       });
     }
     this.state = C_FORWARD;

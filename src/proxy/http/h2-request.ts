@@ -65,6 +65,17 @@ export class H2Request extends ProxyRequest {
     this.host = (req.headers[':authority'] as string | undefined) ?? (req.headers.host as string | undefined) ?? '';
     const target = req.url;
     this.rawTarget = target;
+    // RFC 9113 §8.3.1: Host may stand beside :authority only with the same
+    // value; two names for the target would be routed by one and read by the
+    // backend as the other (nginx answers 400 too).
+    const authority = req.headers[':authority'] as string | undefined;
+    const hostField = req.headers.host as string | undefined;
+    if (authority !== undefined && hostField !== undefined && authority.toLowerCase() !== hostField.toLowerCase()) {
+      this.t0 = performance.now();
+      this.core.inFlight++;
+      this.answerError(400, 'bad request: the host field differs from :authority', 'bad-host');
+      return;
+    }
     const cl = req.headers['content-length'];
     if (cl !== undefined) this.contentLength = Number(cl);
     this.bodyless = this.contentLength === 0 || req.stream.endAfterHeaders || req.readableEnded;
@@ -127,15 +138,21 @@ export class H2Request extends ProxyRequest {
     let head = `${this.method} ${this.upstreamTarget} HTTP/1.1\r\nHost: ${this.upstreamHost}\r\n`;
     const raw = req.rawHeaders;
     const edits = this.edits;
+    const underscores = this.core.underscoresInHeaders;
+    let cookie = '';
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.charCodeAt(0) === 0x3a) continue; // pseudo-header
       const lower = name.toLowerCase();
       if (NOT_FORWARDED.has(lower) || (edits !== undefined && edits.isRemoved(lower))) continue;
+      if (!underscores && lower.includes('_')) continue; // as HTTP/1.1: see upstream-head.ts
       const value = raw[i + 1]!;
       assertValidField(name, value);
-      head += `${name}: ${value}\r\n`;
+      // RFC 9113 §8.2.3: cookie crumbs are joined with "; " into one field for HTTP/1.1.
+      if (lower === 'cookie') cookie = cookie === '' ? value : `${cookie}; ${value}`;
+      else head += `${name}: ${value}\r\n`;
     }
+    if (cookie !== '') head += `cookie: ${cookie}\r\n`;
     head += forwardingFields(this.identity, this.host, '');
     if (!this.bodyless) {
       if (this.contentLength >= 0) {
@@ -166,6 +183,7 @@ export class H2Request extends ProxyRequest {
   private readonly onBody = (chunk: Buffer): void => {
     const up = this.up;
     this.bodyBytes += chunk.length;
+    if (this.contentLength >= 0 && this.bodyBytes > this.contentLength) return this.badLength();
     const max = this.maxBodyBytes();
     if (max > 0 && this.bodyBytes > max) {
       if (!this.responseStarted) this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
@@ -196,7 +214,21 @@ export class H2Request extends ProxyRequest {
     }
   };
 
+  /**
+   * DATA that disagrees with content-length (RFC 9113 §8.1.1): malformed, a
+   * stream error. Only this stream is reset (PROTOCOL_ERROR); the
+   * connection's other streams go on. Nothing more reaches the backend,
+   * whose connection, framed by that length, cannot be reused.
+   */
+  private badLength(): void {
+    this.req.off('data', this.onBody);
+    this.req.off('end', this.onBodyEnd);
+    this.failure = 'bad-body';
+    this.resetStream(h2c.NGHTTP2_PROTOCOL_ERROR);
+  }
+
   private readonly onBodyEnd = (): void => {
+    if (this.contentLength >= 0 && this.bodyBytes !== this.contentLength) return this.badLength();
     this.reqDone = true;
     const up = this.up;
     if (up === null) return;
@@ -315,6 +347,10 @@ export class H2Request extends ProxyRequest {
   }
 
   protected cutClient(): void {
+    this.resetStream(h2c.NGHTTP2_INTERNAL_ERROR);
+  }
+
+  private resetStream(code: number): void {
     if (this.finished) return;
     this.finished = true;
     const up = this.up;
@@ -322,7 +358,7 @@ export class H2Request extends ProxyRequest {
       this.up = null;
       up.destroy();
     }
-    if (!this.res.stream.destroyed) this.res.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
+    if (!this.res.stream.destroyed) this.res.stream.close(code);
     this.complete();
   }
 

@@ -49,6 +49,8 @@ export interface EntrypointCore {
   readonly timeouts: ClientTimeouts;
   readonly upstreamTimeouts: UpstreamTimeouts;
   readonly forwardedFor: 'replace' | 'append';
+  /** Forward request field names with underscores (nginx underscores_in_headers); default false: dropped. */
+  readonly underscoresInHeaders: boolean;
   draining: boolean;
   inFlight: number;
 }

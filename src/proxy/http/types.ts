@@ -352,6 +352,11 @@ export interface HttpEntrypointOptions {
    * use-forwarded-headers and Traefik without trusted IPs) or 'append'.
    */
   readonly forwardedFor?: 'replace' | 'append';
+  /**
+   * Forward request fields whose names hold an underscore. Default false:
+   * they are dropped, as nginx does (underscores_in_headers off).
+   */
+  readonly underscoresInHeaders?: boolean;
   /** Serve HTTP/2 to TLS clients that offer it by ALPN. Default true. */
   readonly http2?: boolean;
   /** Timer resolution for every timeout above, ms. Default 250. */

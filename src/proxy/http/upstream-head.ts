@@ -22,12 +22,16 @@ export interface ForwardingIdentity {
 }
 
 /**
- * Fields the copy path cannot keep as received: hop-by-hop and framing-related
- * ones it would have to drop or rewrite, and forwarding fields it sets itself.
- * Host, Content-Length and Transfer-Encoding (validated, plain chunked) stay.
+ * Fields the copy path cannot keep as received: hop-by-hop ones it would
+ * have to drop, forwarding fields it sets itself, and the framing fields
+ * (the backend gets metalgate's own Content-Length or Transfer-Encoding,
+ * never the client's bytes: `chunked\t`, `CHUNKED` or `0005` would reach
+ * a backend that may read them differently). Host stays.
  */
 const NOT_COPYABLE = new Uint8Array(16);
 for (const k of [
+  HeaderKind.CONTENT_LENGTH,
+  HeaderKind.TRANSFER_ENCODING,
   HeaderKind.CONNECTION,
   HeaderKind.KEEP_ALIVE,
   HeaderKind.PROXY_CONNECTION,
@@ -67,6 +71,17 @@ function isOwnForwardingField(buf: Uint8Array, s: number, e: number): boolean {
   return (n === 9 && equalsLower(buf, s, 'x-real-ip')) || (n === 16 && equalsLower(buf, s, 'x-forwarded-port'));
 }
 
+/**
+ * A field name with an underscore. Dropped by default, as nginx does
+ * (underscores_in_headers off): CGI-style backends read `X_Real_IP` and
+ * `X-Real-IP` as the same variable, so a client could pass one off as the
+ * other, which the proxy sets.
+ */
+function hasUnderscore(buf: Uint8Array, s: number, e: number): boolean {
+  for (let p = s; p < e; p++) if (buf[p] === 0x5f) return true;
+  return false;
+}
+
 /** Where the request line starts in head.headers.buf (after skipped empty lines). */
 export function requestLineStart(buf: Uint8Array, from: number): number {
   let p = from;
@@ -78,7 +93,7 @@ export function requestLineStart(buf: Uint8Array, from: number): number {
  * Can the head be forwarded by copying its bytes? Needs HTTP/1.1, origin-form,
  * no upgrade, and no field the proxy must drop.
  */
-export function canCopyRequestHead(head: RequestHead): boolean {
+export function canCopyRequestHead(head: RequestHead, underscores = false): boolean {
   if (head.versionMinor !== 1 || head.targetForm !== 'origin' || head.upgrade !== undefined) return false;
   if (head.connectionOptions.length > 0) return false;
   const h = head.headers;
@@ -86,7 +101,9 @@ export function canCopyRequestHead(head: RequestHead): boolean {
   for (let i = 0, o = 0; i < h.count; i++, o += FIELD_STRIDE) {
     const k = f[o + KIND]!;
     if (k === HeaderKind.OTHER) {
-      if (isOwnForwardingField(h.buf, f[o + NAME_START]!, f[o + NAME_END]!)) return false;
+      const ns = f[o + NAME_START]!;
+      const ne = f[o + NAME_END]!;
+      if (isOwnForwardingField(h.buf, ns, ne) || (!underscores && hasUnderscore(h.buf, ns, ne))) return false;
     } else if (NOT_COPYABLE[k] === 1) {
       return false;
     }
@@ -129,6 +146,8 @@ export interface RebuildOptions {
   /** Keep Upgrade and send Connection: upgrade. */
   readonly upgrade: boolean;
   readonly edits: HeaderEdits | undefined;
+  /** Forward field names with underscores (nginx's underscores_in_headers on); default: drop them. */
+  readonly underscores?: boolean;
 }
 
 /** Rebuild path. */
@@ -153,7 +172,7 @@ export function rebuildRequestHead(head: RequestHead, opts: RebuildOptions): Buf
     const ns = f[o + NAME_START]!;
     const ne = f[o + NAME_END]!;
     if (k === HeaderKind.OTHER) {
-      if (isOwnForwardingField(h.buf, ns, ne)) continue;
+      if (isOwnForwardingField(h.buf, ns, ne) || (opts.underscores !== true && hasUnderscore(h.buf, ns, ne))) continue;
     } else if (ALWAYS_DROPPED[k] === 1 || (k === HeaderKind.UPGRADE && !opts.upgrade)) {
       continue;
     }

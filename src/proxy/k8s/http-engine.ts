@@ -15,11 +15,12 @@ export interface HttpEngineOptions {
   readonly registry: Registry;
   readonly accessLogSampleRate: number;
   readonly tlsPolicy?: TlsPolicy | undefined;
+  readonly underscoresInHeaders?: boolean | undefined;
 }
 
 export function createHttpEngine(o: HttpEngineOptions): ProxyHttpEngine {
   const certificates = new CertificateStore(undefined, o.tlsPolicy);
-  const common = { logger: o.log, registry: o.registry, accessLogSampleRate: o.accessLogSampleRate };
+  const common = { logger: o.log, registry: o.registry, accessLogSampleRate: o.accessLogSampleRate, underscoresInHeaders: o.underscoresInHeaders ?? false };
   return {
     web: new HttpEntrypoint({ ...common, name: 'web' }),
     websecure: new HttpEntrypoint({ ...common, name: 'websecure', certificates }),

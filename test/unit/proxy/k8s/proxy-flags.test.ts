@@ -22,6 +22,7 @@ describe('proxy flags', () => {
         accessLogSampleRate: 0.01,
         l4Dataplane: 'proxy',
         tlsPolicy: DEFAULT_TLS_POLICY,
+        underscoresInHeaders: false,
       },
     });
   });
