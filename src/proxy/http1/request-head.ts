@@ -90,6 +90,13 @@ export class RequestHeadParser extends IncrementalHeadParser<RequestHead> {
       if (b === CR && p + 1 >= end) return null;
       throw unexpected(b, 'INVALID_METHOD', 'request line must start with a method token and one space');
     }
+    // nginx's method rule, which llhttp's fixed list also keeps to: upper-case
+    // letters, "_" and "-" only. `get` is a token, but a backend that
+    // upper-cases it would see another method than the one routed.
+    for (let q = methodStart; q < p; q++) {
+      const c = buf[q]!;
+      if ((c < 0x41 || c > 0x5a) && c !== 0x5f && c !== 0x2d) throw badRequest('INVALID_METHOD', 'a method is upper-case letters, "_" and "-"');
+    }
     const method = methodName(buf, methodStart, p);
     const targetStart = ++p;
     if (p >= end) return null;
@@ -141,6 +148,11 @@ export class RequestHeadParser extends IncrementalHeadParser<RequestHead> {
           if (contentLength < 0) throw badRequest('INVALID_CONTENT_LENGTH', 'Content-Length is not a decimal number');
           break;
         case HeaderKind.TRANSFER_ENCODING:
+          // HTAB anywhere in the field (even as OWS, which RFC 9110 allows):
+          // nginx (501) and llhttp (400) both refuse it, and a backend that
+          // reads `chunked\t` as a coding it does not know would frame the
+          // body differently from us.
+          if (hasTab(buf, headers.lineStart(i), headers.lineEnd(i))) throw badRequest('INVALID_TRANSFER_ENCODING', 'Transfer-Encoding with a tab');
           te.add(buf, vs, ve);
           break;
         case HeaderKind.CONNECTION:
@@ -334,4 +346,9 @@ function methodName(buf: Buffer, s: number, end: number): string {
       break;
   }
   return buf.toString('latin1', s, end);
+}
+
+function hasTab(buf: Uint8Array, start: number, end: number): boolean {
+  for (let p = start; p < end; p++) if (buf[p] === 0x09) return true;
+  return false;
 }
