@@ -183,7 +183,6 @@ export class H2Request extends ProxyRequest {
   private readonly onBody = (chunk: Buffer): void => {
     const up = this.up;
     this.bodyBytes += chunk.length;
-    if (this.contentLength >= 0 && this.bodyBytes > this.contentLength) return this.badLength();
     const max = this.maxBodyBytes();
     if (max > 0 && this.bodyBytes > max) {
       if (!this.responseStarted) this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
@@ -214,21 +213,7 @@ export class H2Request extends ProxyRequest {
     }
   };
 
-  /**
-   * DATA that disagrees with content-length (RFC 9113 §8.1.1): malformed, a
-   * stream error. Only this stream is reset (PROTOCOL_ERROR); the
-   * connection's other streams go on. Nothing more reaches the backend,
-   * whose connection, framed by that length, cannot be reused.
-   */
-  private badLength(): void {
-    this.req.off('data', this.onBody);
-    this.req.off('end', this.onBodyEnd);
-    this.failure = 'bad-body';
-    this.resetStream(h2c.NGHTTP2_PROTOCOL_ERROR);
-  }
-
   private readonly onBodyEnd = (): void => {
-    if (this.contentLength >= 0 && this.bodyBytes !== this.contentLength) return this.badLength();
     this.reqDone = true;
     const up = this.up;
     if (up === null) return;
@@ -347,10 +332,6 @@ export class H2Request extends ProxyRequest {
   }
 
   protected cutClient(): void {
-    this.resetStream(h2c.NGHTTP2_INTERNAL_ERROR);
-  }
-
-  private resetStream(code: number): void {
     if (this.finished) return;
     this.finished = true;
     const up = this.up;
@@ -358,7 +339,7 @@ export class H2Request extends ProxyRequest {
       this.up = null;
       up.destroy();
     }
-    if (!this.res.stream.destroyed) this.res.stream.close(code);
+    if (!this.res.stream.destroyed) this.res.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
     this.complete();
   }
 

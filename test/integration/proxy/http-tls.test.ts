@@ -114,6 +114,34 @@ describe('TLS by SNI', () => {
     expect(p.entrypoint.stats().openConnections).toBe(1);
   });
 
+  test('HTTP/2 strictness: cookie crumbs joined, a host field unlike :authority refused', async () => {
+    const { p } = await tlsProxy();
+    const client = http2.connect(`https://127.0.0.1:${p.port}`, { servername: 'a.example', rejectUnauthorized: false });
+    cleanups.push(() => void client.close());
+    const call = (headers: http2.OutgoingHttpHeaders, body?: string): Promise<{ status: number; body: string; rst: number }> =>
+      new Promise((resolve) => {
+        const req = client.request({ ':path': '/', ':method': 'GET', ':authority': 'a.example', ...headers });
+        let status = 0;
+        let b = '';
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (d: Buffer) => (b += d));
+        req.on('close', () => resolve({ status, body: b, rst: req.rstCode ?? 0 }));
+        req.on('error', () => {});
+        if (body !== undefined) req.end(body);
+        else req.end();
+      });
+
+    // RFC 9113 §8.2.3: crumbs sent as separate fields reach HTTP/1.1 as one "; "-joined cookie.
+    const cookies = await call({ cookie: ['a=1', 'b=2'] });
+    expect(cookies.status).toBe(200);
+    expect((JSON.parse(cookies.body) as Echo).headers.cookie).toBe('a=1; b=2');
+
+    // Host beside :authority with another value: 400, as nginx.
+    expect((await call({ host: 'b.example' })).status).toBe(400);
+    expect((await call({ host: 'A.example' })).status).toBe(200);
+
+  });
+
   test('an https backend: TLS toward the upstream', async () => {
     const pair = createSelfSignedCertificate({ names: ['pod.internal'] });
     const server = https.createServer({ cert: pair.cert, key: pair.key }, (req, res) => res.end(`secure ${req.url}`));

@@ -80,7 +80,6 @@ export const REQUEST_VECTORS: RequestVector[] = [
     // As nginx (501) and llhttp (400): a tab in Transfer-Encoding is refused, even as OWS.
     expect: [err(400, 'INVALID_TRANSFER_ENCODING')],
   },
-  },
   {
     name: 'TE in HTTP/1.0',
     raw: 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
