@@ -1,4 +1,4 @@
-// Public surface of the ingress rule engine (issue 5).
+// Public surface of the ingress rule engine.
 
 export { IngressCompiler, type CompiledIngress, type IngressCompilerOptions } from './compile/ingress-compiler.ts';
 export { IngressController, type IngressControllerOptions } from './k8s/ingress-controller.ts';

@@ -14,7 +14,7 @@
 // until we see the API again (the kube-vip failure - dropping a VIP because a
 // renewal timed out - cannot happen, and a cut-off node does not fight).
 //
-// Speaker and proxy share one process: the proxy (issue 4) listens on the
+// Speaker and proxy share one process: the proxy listens on the
 // owned IPs, which live on the holder device, and follows the 'ownership'
 // events below (gained after the IP is on the device, lost before it goes).
 

@@ -1,6 +1,6 @@
 // The holder device: a link of this speaker's own that carries the owned IPs
 // (/32, /128), so that the kernel accepts their traffic and the proxy (same
-// process, issue 4) can bind them. The IP is never on the announcing
+// process) can bind them. The IP is never on the announcing
 // interface: with arp_ignore=1 there the kernel stays silent about it, and
 // only the speaker answers ARP/NDP for it - so a crashed speaker goes silent
 // instead of the kernel answering for an IP another node now owns.

@@ -1,6 +1,6 @@
 // A Router over the route-matching core (src/ingress/match): the compiled
-// table's targets are RouteResults. Enough for issue 4's minimal table (Ingress
-// host + Prefix path -> backend); issue 5 compiles richer tables into the same
+// table's targets are RouteResults. Enough for the minimal table (Ingress
+// host + Prefix path -> backend); the rule engine (src/ingress) compiles richer tables into the same
 // shape. Swapping routes = building a new table and calling setRouter().
 
 import { compileRouteTable, type RouteTable, type RouteSpec } from '../../ingress/match/index.ts';

@@ -63,7 +63,7 @@ export interface UpstreamTls {
 
 /**
  * A named upstream pool (one Service port, or a weighted/mirrored virtual
- * service built by issue 5). The entrypoint keeps its keep-alive sockets per
+ * service built by the rule engine). The entrypoint keeps its keep-alive sockets per
  * endpoint `ip:port`, so several Backend objects may share endpoints.
  */
 export interface Backend {

@@ -2,7 +2,7 @@
 // exact and wildcard hosts, Exact/Prefix paths, longest first) compiled into
 // one immutable route table whose targets are live Backends. A change builds
 // a new Router that the entrypoint swaps in whole; requests already routed
-// keep the Backend they got. The full rule engine (issue 5) replaces this
+// keep the Backend they got. The full rule engine (src/ingress) replaces this
 // behind the same Router interface.
 
 import { compileRouteTable, type RouteSpec } from '../../ingress/match/route-table.ts';

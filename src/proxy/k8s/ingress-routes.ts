@@ -1,5 +1,5 @@
 // The minimal Ingress reading the proxy needs until the full rule engine
-// (issue 5, src/ingress/model) sits behind the same Router: which Ingresses
+// (src/ingress/model) sits behind the same Router: which Ingresses
 // are ours, their host + path rules with the Service port each sends to, the
 // default backend, and the TLS Secrets they reference. Pure: objects in,
 // routes/TLS references/problems out.

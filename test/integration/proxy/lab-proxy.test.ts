@@ -1,4 +1,4 @@
-// Issue 4 on a real LAN of network namespaces (src/testing/lab.ts): a client
+// The proxy on a real LAN of network namespaces (src/testing/lab.ts): a client
 // and two nodes on a bridge, the real API server reachable from the nodes,
 // `metalgate speaker` (speaker and proxy in one process) in each node, one
 // pod with an HTTP server on node2, a LoadBalancer Service with

@@ -1,4 +1,4 @@
-// Issue 3 on a real LAN of network namespaces (src/testing/lab.ts): a client
+// Election, announcement and failover on a real LAN of network namespaces (src/testing/lab.ts): a client
 // and three nodes on a bridge, the real API server reachable from the nodes,
 // `metalgate speaker` in each node, an echo server on every node (all
 // addresses: whichever node holds the IP answers, naming itself), a Service
