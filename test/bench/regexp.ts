@@ -45,4 +45,4 @@ for (const [name, go, js, input] of typical) {
 
 console.log('| pattern and input | RE2JS (metalgate) | V8 RegExp (backtracking) |');
 console.log('|---|---:|---:|');
-for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
+for (const [a, b, c] of rows) console.log(`| ${a.replaceAll('|', '\\|')} | ${b} | ${c} |`);
