@@ -503,9 +503,13 @@ export class H1Connection extends ProxyRequest implements Timed {
   /** One decoded range of the client's chunked body, as one chunk of ours. */
   private readonly rechunk = (buf: Buffer, start: number, end: number): void => {
     if (end <= start) return;
+    // Corked: the size line, the data and its CRLF leave in one send.
+    const socket = this.up?.socket;
+    socket?.cork();
     this.writeUp(Buffer.from(`${(end - start).toString(16)}\r\n`, 'latin1'));
     this.writeUp(buf.subarray(start, end));
     this.writeUp(CRLF);
+    socket?.uncork();
   };
 
   private writeUp(buf: Buffer): void {
