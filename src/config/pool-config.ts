@@ -382,21 +382,13 @@ export const MAX_EXPANDED_NODES = 1_000_000;
 /** Parses `data.config` text. See the decisions at the top of this file. */
 export function parsePoolConfig(text: string, options: ParsePoolConfigOptions = {}): PoolConfigResult {
   const lines = new LineCounter();
-  if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
-    const out = new IssueCollector(lines, options);
-    out.add('error', undefined, undefined, `the config is ${Buffer.byteLength(text, 'utf8')} bytes, more than a ConfigMap can hold (${MAX_CONFIG_BYTES}); not read`);
+  const out = new IssueCollector(lines, options);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_CONFIG_BYTES) {
+    out.add('error', undefined, undefined, `the config is ${bytes} bytes, more than a ConfigMap can hold (${MAX_CONFIG_BYTES}); not read`);
     return { issues: out.sorted() };
   }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-  const out = new IssueCollector(lines, options);
-  for (const alias of doc.errors.length === 0 ? danglingAliases(doc) : []) {
-    out.add('error', startOf(alias), undefined, `YAML syntax error: alias *${alias.source} names no anchor (&${alias.source}) before it`);
-  }
-  if (out.errors > 0) return { issues: out.sorted() };
-  if (doc.errors.length === 0 && expandedSize(doc, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES) {
-    out.add('error', undefined, undefined, `YAML aliases expand the config to more than ${MAX_EXPANDED_NODES} nodes (an alias bomb?); not read`);
-    return { issues: out.sorted() };
-  }
   if (doc.errors.length > 0) {
     // The tree after a syntax error is a guess; report the errors (one per line: later ones on a line cascade) and stop.
     const seen = new Set<number | undefined>();
@@ -406,6 +398,14 @@ export function parsePoolConfig(text: string, options: ParsePoolConfigOptions = 
       seen.add(line);
       out.add('error', error.pos[0], undefined, `YAML syntax error: ${error.message}`);
     }
+    return { issues: out.sorted() };
+  }
+  for (const alias of danglingAliases(doc)) {
+    out.add('error', startOf(alias), undefined, `YAML syntax error: alias *${alias.source} names no anchor (&${alias.source}) before it`);
+  }
+  if (out.errors > 0) return { issues: out.sorted() };
+  if (expandedSize(doc, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES) {
+    out.add('error', undefined, undefined, `YAML aliases expand the config to more than ${MAX_EXPANDED_NODES} nodes (an alias bomb?); not read`);
     return { issues: out.sorted() };
   }
   for (const warning of doc.warnings) out.add('warning', warning.pos[0], undefined, `YAML: ${warning.message}`);

@@ -43,10 +43,10 @@ export function deref(doc: Document.Parsed, node: TreeNode): TreeNode {
 /**
  * How many nodes a reader that follows every alias would visit in the
  * document: the measure of an alias bomb ("billion laughs", where each
- * anchor lists the one before it ten times). Computed in one pass, each
- * anchored node's size once; collections nested as deep as the parser
- * allowed are walked without recursion limits mattering (the yaml parser
- * itself bounds the depth it builds).
+ * anchor lists the one before it ten times). Each anchored node's size is
+ * computed once, and the walk stops counting past `limit`. Recursive: a
+ * document nested deeper than the call stack already fails in the yaml
+ * parser, as a syntax error, before this runs.
  */
 export function expandedSize(doc: Document.Parsed, limit: number): number {
   const targets = targetsOf(doc);

@@ -6,7 +6,7 @@
 //   and client-supplied forwarding fields dropped (RFC 9110 §7.6.1), framing
 //   re-emitted from what is actually sent, and middleware edits applied.
 
-import { FIELD_STRIDE, HeaderKind, KIND, NAME_END, NAME_START, equalsLower } from '../http1/header-fields.ts';
+import { FIELD_STRIDE, HeaderKind, KIND, NAME_END, NAME_START, equalsLower, includesByte } from '../http1/header-fields.ts';
 import type { RequestHead } from '../http1/request-head.ts';
 import type { HeaderEdits } from './header-edits.ts';
 import { assembleHead, keepLine, namedIn } from './kept-lines.ts';
@@ -78,8 +78,7 @@ function isOwnForwardingField(buf: Uint8Array, s: number, e: number): boolean {
  * other, which the proxy sets.
  */
 function hasUnderscore(buf: Uint8Array, s: number, e: number): boolean {
-  for (let p = s; p < e; p++) if (buf[p] === 0x5f) return true;
-  return false;
+  return includesByte(buf, s, e, 0x5f);
 }
 
 /** Where the request line starts in head.headers.buf (after skipped empty lines). */

@@ -30,6 +30,12 @@ export function equalsLower(buf: Uint8Array, start: number, lower: string): bool
   return true;
 }
 
+/** True when buf[start, end) holds the byte `b`. */
+export function includesByte(buf: Uint8Array, start: number, end: number, b: number): boolean {
+  for (let p = start; p < end; p++) if (buf[p] === b) return true;
+  return false;
+}
+
 export function classifyName(buf: Uint8Array, start: number, end: number): HeaderKind {
   switch (end - start) {
     case 2:

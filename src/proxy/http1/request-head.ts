@@ -1,8 +1,8 @@
-import { CR, HOST, LF, SP, TARGET, TOKEN } from './char-classes.ts';
+import { CR, HOST, HTAB, LF, SP, TARGET, TOKEN } from './char-classes.ts';
 import { HttpParseError, badRequest } from './errors.ts';
 import { ConnectionScan, TransferEncodingScan, parseContentLength } from './framing-fields.ts';
 import { IncrementalHeadParser } from './incremental-head-parser.ts';
-import { FIELD_STRIDE, HeaderFields, HeaderKind, KIND, VALUE_END, VALUE_START, equalsLower } from './header-fields.ts';
+import { FIELD_STRIDE, HeaderFields, HeaderKind, KIND, VALUE_END, VALUE_START, equalsLower, includesByte } from './header-fields.ts';
 
 export interface RequestLimits {
   /** Request line + field lines + final CRLF; more is answered 431 (Node's default is 16 KiB too). */
@@ -152,7 +152,7 @@ export class RequestHeadParser extends IncrementalHeadParser<RequestHead> {
           // nginx (501) and llhttp (400) both refuse it, and a backend that
           // reads `chunked\t` as a coding it does not know would frame the
           // body differently from us.
-          if (hasTab(buf, headers.lineStart(i), headers.lineEnd(i))) throw badRequest('INVALID_TRANSFER_ENCODING', 'Transfer-Encoding with a tab');
+          if (includesByte(buf, headers.lineStart(i), headers.lineEnd(i), HTAB)) throw badRequest('INVALID_TRANSFER_ENCODING', 'Transfer-Encoding with a tab');
           te.add(buf, vs, ve);
           break;
         case HeaderKind.CONNECTION:
@@ -346,9 +346,4 @@ function methodName(buf: Buffer, s: number, end: number): string {
       break;
   }
   return buf.toString('latin1', s, end);
-}
-
-function hasTab(buf: Uint8Array, start: number, end: number): boolean {
-  for (let p = start; p < end; p++) if (buf[p] === 0x09) return true;
-  return false;
 }
