@@ -19,7 +19,7 @@ import type { ManualOwnership } from '../../../src/proxy/listeners/manual-owners
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, httpBackend, portBase, startProxy, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+import { createLbService, httpBackend, portBase, startProxy, tlsSecret, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
 
 const cluster = useCluster();
 const NS = 'rules';
@@ -130,7 +130,7 @@ describe('rule engine inside the proxy', () => {
     const pair = createSelfSignedCertificate({ names: ['tls-tr.example.com'] });
     await core.createNamespacedSecret({
       namespace: NS,
-      body: { metadata: { name: 'tr-tls', namespace: NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(pair.cert).toString('base64'), 'tls.key': Buffer.from(pair.key).toString('base64') } },
+      body: tlsSecret(NS, 'tr-tls', pair),
     });
     await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
       group: 'traefik.io',
@@ -158,7 +158,7 @@ describe('rule engine inside the proxy', () => {
     const pair = createSelfSignedCertificate({ names: ['public.example.com'] });
     await core.createNamespacedSecret({
       namespace: NS,
-      body: { metadata: { name: 'public-tls', namespace: NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(pair.cert).toString('base64'), 'tls.key': Buffer.from(pair.key).toString('base64') } },
+      body: tlsSecret(NS, 'public-tls', pair),
     });
     await networking.createNamespacedIngress({
       namespace: NS,

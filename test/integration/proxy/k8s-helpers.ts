@@ -241,3 +241,12 @@ export function httpGet(url: string, agent: http.Agent | false): Promise<{ statu
     req.on('error', reject);
   });
 }
+
+/** A kubernetes.io/tls Secret holding `pair`. */
+export function tlsSecret(namespace: string, name: string, pair: { cert: string | Buffer; key: string | Buffer }): k8s.V1Secret {
+  return {
+    metadata: { name, namespace },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': Buffer.from(pair.cert).toString('base64'), 'tls.key': Buffer.from(pair.key).toString('base64') },
+  };
+}

@@ -15,7 +15,7 @@ import type { ManualOwnership } from '../../../src/proxy/listeners/manual-owners
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, httpBackend, portBase, startProxy, waitListening, writeSlice, type HttpBackend } from './k8s-helpers.ts';
+import { createLbService, httpBackend, portBase, startProxy, tlsSecret, waitListening, writeSlice, type HttpBackend } from './k8s-helpers.ts';
 
 const cluster = useCluster();
 const NS = 'web';
@@ -55,14 +55,6 @@ function hostGet(host: string, path = '/'): Promise<{ status: number; body: stri
     r.on('timeout', () => r.destroy(new Error('timed out')));
     r.on('error', reject);
   });
-}
-
-function tlsSecret(name: string, pair: { cert: string | Buffer; key: string | Buffer }): k8s.V1Secret {
-  return {
-    metadata: { name, namespace: NS },
-    type: 'kubernetes.io/tls',
-    data: { 'tls.crt': Buffer.from(pair.cert).toString('base64'), 'tls.key': Buffer.from(pair.key).toString('base64') },
-  };
 }
 
 describe('proxy ingress entrypoint on a real API server', () => {
@@ -139,7 +131,7 @@ describe('proxy ingress entrypoint on a real API server', () => {
     }, 'an HTTPS answer', 10_000);
     expect(r).toEqual({ status: 200, body: 'app1', names: 'DNS:metalgate-default.invalid' });
 
-    await cluster().core.createNamespacedSecret({ namespace: NS, body: tlsSecret('secure-tls', createSelfSignedCertificate({ names: ['secure.example.com'] })) });
+    await cluster().core.createNamespacedSecret({ namespace: NS, body: tlsSecret(NS, 'secure-tls', createSelfSignedCertificate({ names: ['secure.example.com'] })) });
     const loaded = await waitFor(async () => {
       const x = await httpsGet('secure.example.com');
       return x.names === 'DNS:secure.example.com' ? x : undefined;
@@ -153,7 +145,7 @@ describe('proxy ingress entrypoint on a real API server', () => {
     const bad = createSelfSignedCertificate({ names: ['broken.example.com'] });
     const other = createSelfSignedCertificate({ names: ['x.invalid'] });
     // The key does not match the certificate.
-    await cluster().core.createNamespacedSecret({ namespace: NS, body: tlsSecret('broken-tls', { cert: bad.cert, key: other.key }) });
+    await cluster().core.createNamespacedSecret({ namespace: NS, body: tlsSecret(NS, 'broken-tls', { cert: bad.cert, key: other.key }) });
     await networking.createNamespacedIngress({
       namespace: NS,
       body: {
