@@ -24,8 +24,14 @@ WORKDIR /app
 # are copied, and the `node` devDependency would download a second Node
 # binary (this image has Node 24). The one production dependency with an
 # install script, netlink, gets it back below (`npm rebuild netlink`).
+#
+# Behind a TLS-intercepting proxy, hand the build your CA bundle as a secret;
+# npm then trusts it through NODE_EXTRA_CA_CERTS (nothing lands in a layer):
+#   docker build --secret id=extra_ca,src=/etc/ssl/certs/ca-certificates.crt .
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts
+RUN --mount=type=secret,id=extra_ca \
+    if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi \
+ && npm ci --ignore-scripts
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build-native.mjs scripts/
