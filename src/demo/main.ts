@@ -12,6 +12,7 @@ import { APP, ENTRYPOINT, httpUrl } from './demo-plan.ts';
 import { Demo } from './demo-state.ts';
 import { sweepStaleDemos, WORK_DIR_PREFIX, writeDemoOwner } from './demo-sweep.ts';
 import { DEMO_USAGE, parseDemoArgs, type DemoOptions } from './options.ts';
+import { runRealDemo } from './real-demo.ts';
 import { exitCodeOf, Reporter, seconds, summaryLine } from './report.ts';
 import { missingRequirements, probeMachine, refusalMessage, requirements } from './requirements.ts';
 import { startSampleAppStage } from './stage-app.ts';
@@ -35,6 +36,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${DEMO_USAGE}\n`);
     return 0;
   }
+  if (opts.real) return runRealDemo(opts);
   const facts = probeMachine();
   const missing = missingRequirements(facts);
   if (missing.length > 0) {
@@ -61,7 +63,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), WORK_DIR_PREFIX));
   await writeDemoOwner(workDir);
   const demo = new Demo(opts, report, workDir, abort.signal);
-  report.line(`metalgate demo: a cluster in a box on this machine${opts.once ? ' (--once)' : ''}`);
+  report.line(`metalgate demo: a cluster in a box on this machine, with a SIMULATED kubelet (npm run demo -- --real for real kubelets)${opts.once ? ' (--once)' : ''}`);
   if (swept.dirs.length) report.line(`removed what ${swept.dirs.length} demo(s) killed earlier left: ${swept.killed.length} process(es), ${swept.dirs.join(', ')}`);
   report.line(`work directory ${workDir}`);
 

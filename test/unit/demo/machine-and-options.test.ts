@@ -36,8 +36,8 @@ describe('requirements', () => {
 
 describe('options', () => {
   it('parses the flags and refuses unknown ones with the usage', () => {
-    expect(parseDemoArgs([])).toEqual({ once: false, failover: true, keepLogs: false, help: false });
-    expect(parseDemoArgs(['--once', '--no-failover', '--keep-logs'])).toEqual({ once: true, failover: false, keepLogs: true, help: false });
+    expect(parseDemoArgs([])).toEqual({ once: false, failover: true, keepLogs: false, real: false, help: false });
+    expect(parseDemoArgs(['--once', '--no-failover', '--keep-logs', '--real'])).toEqual({ once: true, failover: false, keepLogs: true, real: true, help: false });
     expect(parseDemoArgs(['-h']).help).toBe(true);
     expect(() => parseDemoArgs(['--onse'])).toThrow(/unknown flag "--onse"[\s\S]*--once/);
   });
