@@ -177,6 +177,7 @@ async function startWorkers(speaker: Speaker, log: Logger, px: ProxyFlagOptions,
     },
   });
   pool.start();
+  speaker.gateAnnouncements((ip) => pool.whenApplied(ip));
   return {
     notReadyReason: () => pool.notReadyReason(),
     settle: () => pool.settle(px.options.drainGraceMs),

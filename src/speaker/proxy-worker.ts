@@ -50,6 +50,10 @@ export async function runProxyWorker(f: FlagValues, log: Logger): Promise<number
     } else if (m.mg === 'ownership') {
       if (m.owned) ownership.own(m.ip);
       else ownership.release(m.ip);
+      // The proxy binds in the same tick (listen's address lookup of an IP
+      // literal completes on the next tick): after setImmediate it listens.
+      const id = m.id;
+      if (id !== undefined) setImmediate(() => send({ mg: 'applied', id }));
     } else if (serve) serve(m);
     else pending.push(m);
   });

@@ -179,6 +179,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #ticker: NodeJS.Timeout | undefined;
   #applying: Promise<void> | undefined;
   #applyAgain = false;
+  #announceGate: ((ip: string) => Promise<void>) | undefined;
   #started = false;
   #stopping = false;
 
@@ -606,6 +607,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     if (this.#stopping) return;
     this.#held.set(ip, services);
+    // Serve first, announce second: a client that follows the gratuitous ARP
+    // at once must find the listeners bound (proxy workers bind a few
+    // milliseconds after this event; the gate waits for them).
+    this.emit('ownership', { ip, owned: true, services });
+    if (this.#announceGate) await this.#announceGate(ip);
+    if (this.#stopping || !this.#held.has(ip)) return;
     this.#announcer?.own(ip, services.map(serviceKeyOf));
     this.metrics.ownershipChanges.inc({ change: 'gained' });
     if (!this.#opts.dataplane) this.#setGauge();
@@ -616,7 +623,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const svc of services) {
       this.#events.emit(serviceTarget(svc), 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.#opts.nodeName}`);
     }
-    this.emit('ownership', { ip, owned: true, services });
+  }
+
+  /**
+   * Announcements of gained IPs wait for `gate(ip)` (bounded by its owner):
+   * the proxy worker pool resolves it once every worker listens on the IP.
+   */
+  gateAnnouncements(gate: (ip: string) => Promise<void>): void {
+    this.#announceGate = gate;
   }
 
   async #release(ip: string, why: string): Promise<void> {

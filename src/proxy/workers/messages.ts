@@ -11,7 +11,8 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 export type ToWorker =
   /** First message: who this worker is and what is owned right now. */
   | { mg: 'init'; index: number; owned: string[]; report: boolean }
-  | { mg: 'ownership'; ip: string; owned: boolean }
+  /** `id`: answer with `applied` once the change is in effect (listeners bound). */
+  | { mg: 'ownership'; ip: string; owned: boolean; id?: number }
   | { mg: 'settle'; id: number; graceMs: number }
   | { mg: 'stop'; graceMs: number }
   | { mg: 'metrics'; id: number };
@@ -21,7 +22,9 @@ export type FromWorker =
   | { mg: 'ready'; reason: string | null }
   | { mg: 'settled'; id: number; busy: number }
   | { mg: 'metrics'; id: number; metrics: MetricsJson }
-  | { mg: 'stopped' };
+  | { mg: 'stopped' }
+  /** The ownership change `id` is in effect: a gained IP's listeners are bound. */
+  | { mg: 'applied'; id: number };
 
 function isMessage(m: unknown): m is { mg: string } {
   return typeof m === 'object' && m !== null && typeof (m as { mg?: unknown }).mg === 'string';
@@ -32,5 +35,5 @@ export function isToWorker(m: unknown): m is ToWorker {
 }
 
 export function isFromWorker(m: unknown): m is FromWorker {
-  return isMessage(m) && ['ready', 'settled', 'metrics', 'stopped'].includes(m.mg);
+  return isMessage(m) && ['ready', 'settled', 'metrics', 'stopped', 'applied'].includes(m.mg);
 }

@@ -47,6 +47,13 @@ export const GIVE_UP_WINDOW_MS = 60_000;
 /** A worker that ran this long before dying restarts after the initial delay again. */
 const STABLE_AFTER_MS = 60_000;
 const METRICS_TIMEOUT_MS = 2_000;
+/**
+ * How long a takeover's announcement waits for the workers to bind. They
+ * answer within a few milliseconds; a worker that is starting or stuck must
+ * not hold the IP's takeover longer than this (the election's own pace is
+ * 0.5 s renewals).
+ */
+const APPLY_TIMEOUT_MS = 250;
 
 interface Slot {
   readonly index: number;
@@ -64,6 +71,8 @@ export class ProxyWorkerPool {
   readonly #o: ProxyWorkerPoolOptions;
   readonly #slots: Slot[];
   readonly #waiting = new Map<number, (m: FromWorker) => void>();
+  /** Gained IPs whose relay to the workers is not yet acknowledged by all. */
+  readonly #applying = new Map<string, Promise<void>>();
   #nextId = 1;
   #stopping = false;
   /** When workers died recently (performance.now()), for the give-up rule. */
@@ -161,8 +170,25 @@ export class ProxyWorkerPool {
   }
 
   readonly #relay = (change: OwnershipEvent): void => {
-    for (const s of this.#slots) if (s.worker !== undefined) this.#send(s.worker, { mg: 'ownership', ip: change.ip, owned: change.owned });
+    const live = this.#slots.filter((s) => s.worker !== undefined);
+    if (!change.owned) {
+      this.#applying.delete(change.ip);
+      for (const s of live) this.#send(s.worker!, { mg: 'ownership', ip: change.ip, owned: false });
+      return;
+    }
+    const answers = live.map((s) => this.#ask(s, (id) => ({ mg: 'ownership', ip: change.ip, owned: true, id }), APPLY_TIMEOUT_MS));
+    this.#applying.set(change.ip, Promise.all(answers).then(() => {}));
   };
+
+  /**
+   * Resolves once every live worker listens on a gained IP (or after
+   * APPLY_TIMEOUT_MS, or at once when nothing is pending): the speaker
+   * announces the IP only then, so no client is refused by a node that owns
+   * the IP but does not listen on it yet.
+   */
+  whenApplied(ip: string): Promise<void> {
+    return this.#applying.get(ip) ?? Promise.resolve();
+  }
 
   #fork(s: Slot): void {
     s.restartTimer = undefined;
@@ -177,7 +203,7 @@ export class ProxyWorkerPool {
       if (m.mg === 'ready') {
         if (m.reason === null && s.ready !== null) this.#o.log.info({ worker: s.index, pid: w.process.pid }, 'proxy worker ready');
         s.ready = m.reason;
-      } else if (m.mg === 'settled' || m.mg === 'metrics') {
+      } else if (m.mg === 'settled' || m.mg === 'metrics' || m.mg === 'applied') {
         const done = this.#waiting.get(m.id);
         this.#waiting.delete(m.id);
         done?.(m);

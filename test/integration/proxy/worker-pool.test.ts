@@ -17,6 +17,7 @@ const pools: ProxyWorkerPool[] = [];
 afterEach(async () => {
   for (const p of pools.splice(0)) await p.stop(0);
   delete process.env.FAKE_WORKER;
+  delete process.env.FAKE_APPLY_DELAY_MS;
 });
 
 function pool(count: number, extra: Partial<ConstructorParameters<typeof ProxyWorkerPool>[0]> = {}) {
@@ -49,6 +50,29 @@ describe('ProxyWorkerPool', () => {
     expect(await registry.metrics()).toContain('metalgate_proxy_workers 2');
     await p.stop(1000);
     expect(await registry.metrics()).toContain('metalgate_proxy_workers 0');
+  });
+
+  test('a gained IP counts as applied once every worker acknowledges it (the speaker announces only then), bounded at 250 ms', async () => {
+    process.env.FAKE_APPLY_DELAY_MS = '80';
+    const { p, ownership } = pool(2);
+    p.start();
+    await waitFor(() => p.notReadyReason() === undefined, 'both workers ready', 10_000);
+    expect(await Promise.race([p.whenApplied('198.18.0.250'), 'nothing pending'])).toBeUndefined();
+    let t0 = performance.now();
+    ownership.own('198.18.0.201');
+    await p.whenApplied('198.18.0.201');
+    const acked = performance.now() - t0;
+    expect(acked).toBeGreaterThanOrEqual(75);
+    expect(acked).toBeLessThan(250);
+    await p.stop(0);
+    process.env.FAKE_APPLY_DELAY_MS = '5000';
+    const slow = pool(1);
+    slow.p.start();
+    await waitFor(() => slow.p.notReadyReason() === undefined, 'the worker ready', 10_000);
+    t0 = performance.now();
+    slow.ownership.own('198.18.0.202');
+    await slow.p.whenApplied('198.18.0.202');
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   test('a worker that dies is restarted; what it counted stays in the sum', async () => {
