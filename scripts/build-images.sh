@@ -66,6 +66,19 @@ export_image() { # image archive
 drop_old() { # prefix keep
   for f in "$OUT/$1"-*.tar; do [ -e "$f" ] && [ "$f" != "$2" ] && rm -f "$f"; done; return 0
 }
+# new_image IMAGE CONTENT DEST PREFIX ARCHIVE [buildah config args...]: an
+# image from scratch holding CONTENT (a root filesystem tarball, unpacked, or
+# one file) at DEST, committed and saved as ARCHIVE; older archives of PREFIX go.
+new_image() {
+  local image="$1" content="$2" dest="$3" prefix="$4" tar="$5" c
+  shift 5
+  c=$(buildah "${store[@]}" from scratch)
+  buildah "${store[@]}" add --quiet "$c" "$content" "$dest" >/dev/null
+  buildah "${store[@]}" config "$@" "$c"
+  buildah "${store[@]}" commit --quiet --rm "$c" "$image" >/dev/null
+  export_image "$image" "$tar"
+  drop_old "$prefix" "$tar"
+}
 rootfs() { # tar-path, then mmdebstrap options
   local tar="$1"; shift
   mmdebstrap --quiet --variant=minbase --format=tar \
@@ -88,12 +101,8 @@ if [ ! -s "$base_tar" ]; then
   rootfs "$work/rootfs.tar" \
     --customize-hook="tar -C '$work' -cf - usr/local | tar -C \"\$1\" -xf -" \
     --customize-hook='chroot "$1" groupadd --gid 1000 node && chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node'
-  c=$(buildah "${store[@]}" from scratch)
-  buildah "${store[@]}" add --quiet "$c" "$work/rootfs.tar" / >/dev/null
-  buildah "${store[@]}" config --env "NODE_VERSION=${node_version#v}" --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd node "$c"
-  buildah "${store[@]}" commit --quiet --rm "$c" "$BASE_IMAGE" >/dev/null
-  export_image "$BASE_IMAGE" "$base_tar"
-  drop_old node-24-bookworm-slim "$base_tar"
+  new_image "$BASE_IMAGE" "$work/rootfs.tar" / node-24-bookworm-slim "$base_tar" \
+    --env "NODE_VERSION=${node_version#v}" --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd node
   rm -rf "$work"; trap - EXIT
 else
   log "cached: $BASE_IMAGE"
@@ -127,12 +136,7 @@ if [ ! -s "$pause_tar" ]; then
   log "pause image $PAUSE_IMAGE from test/cluster/pause.c"
   work=$(mktemp -d "$OUT/work.XXXXXX"); trap 'rm -rf "$work"' EXIT
   gcc -static -Os -s -o "$work/pause" "$pause_src"
-  c=$(buildah "${store[@]}" from scratch)
-  buildah "${store[@]}" copy --quiet "$c" "$work/pause" /pause >/dev/null
-  buildah "${store[@]}" config --entrypoint '["/pause"]' --user 65535:65535 "$c"
-  buildah "${store[@]}" commit --quiet --rm "$c" "$PAUSE_IMAGE" >/dev/null
-  export_image "$PAUSE_IMAGE" "$pause_tar"
-  drop_old pause "$pause_tar"
+  new_image "$PAUSE_IMAGE" "$work/pause" /pause pause "$pause_tar" --entrypoint '["/pause"]' --user 65535:65535
   rm -rf "$work"; trap - EXIT
 else
   log "cached: $PAUSE_IMAGE"
@@ -146,12 +150,7 @@ if [ ! -s "$nginx_tar" ]; then
   work=$(mktemp -d "$OUT/work.XXXXXX"); trap 'rm -rf "$work"' EXIT
   rootfs "$work/rootfs.tar" --include=nginx-light \
     --customize-hook='ln -sf /dev/stdout "$1/var/log/nginx/access.log" && ln -sf /dev/stderr "$1/var/log/nginx/error.log"'
-  c=$(buildah "${store[@]}" from scratch)
-  buildah "${store[@]}" add --quiet "$c" "$work/rootfs.tar" / >/dev/null
-  buildah "${store[@]}" config --port 80 --cmd '["nginx", "-g", "daemon off;"]' --stop-signal SIGQUIT "$c"
-  buildah "${store[@]}" commit --quiet --rm "$c" "$NGINX_IMAGE" >/dev/null
-  export_image "$NGINX_IMAGE" "$nginx_tar"
-  drop_old nginx "$nginx_tar"
+  new_image "$NGINX_IMAGE" "$work/rootfs.tar" / nginx "$nginx_tar" --port 80 --cmd '["nginx", "-g", "daemon off;"]' --stop-signal SIGQUIT
   rm -rf "$work"; trap - EXIT
 else
   log "cached: $NGINX_IMAGE"

@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { tokenKubeconfig } from './kubeconfig-text.ts';
+
 const execFileAsync = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -200,24 +202,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   }
 
   const ca = await readFile(join(dir, 'certs/apiserver.crt'));
-  const kubeconfigYaml = [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: metalgate-test',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority-data: ${ca.toString('base64')}`,
-    'users:',
-    '- name: admin',
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: metalgate-test',
-    '  context: {cluster: metalgate-test, user: admin}',
-    'current-context: metalgate-test',
-    '',
-  ].join('\n');
+  const kubeconfigYaml = tokenKubeconfig(server, { pem: ca }, 'admin', token);
   const kubeconfigPath = join(dir, 'kubeconfig');
   await writeFile(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
   progress(`control plane ready: ${server} (kubeconfig ${kubeconfigPath})`);

@@ -21,7 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { LabProcess } from '../lab-process.ts';
 import { run } from '../netns-exec.ts';
-import { containerdConfig, cniConfig, kubeletConfig, kubeProxyConfig, tokenKubeconfig } from './node-files.ts';
+import { tokenKubeconfig } from '../kubeconfig-text.ts';
+import { containerdConfig, cniConfig, kubeletConfig, kubeProxyConfig } from './node-files.ts';
 import type { NodePlan } from './plan.ts';
 
 /** The kubelet's kernel tunables (pkg/kubelet/cm setupKernelTunables): path under /proc/sys, value. */
@@ -124,8 +125,8 @@ export class ClusterNode {
     await writeFile(join(d, 'resolv.conf'), '');
     const kubeletKc = join(d, 'kubelet.kubeconfig');
     const proxyKc = join(d, 'kube-proxy.kubeconfig');
-    await writeFile(kubeletKc, tokenKubeconfig(o.server, o.caFile, `system:node:${this.name}`, o.kubeletToken), { mode: 0o600 });
-    await writeFile(proxyKc, tokenKubeconfig(o.server, o.caFile, 'system:kube-proxy', o.kubeProxyToken), { mode: 0o600 });
+    await writeFile(kubeletKc, tokenKubeconfig(o.server, { file: o.caFile }, `system:node:${this.name}`, o.kubeletToken), { mode: 0o600 });
+    await writeFile(proxyKc, tokenKubeconfig(o.server, { file: o.caFile }, 'system:kube-proxy', o.kubeProxyToken), { mode: 0o600 });
     await writeFile(
       join(d, 'kubelet.yaml'),
       kubeletConfig(this.plan, { clientCaFile: o.caFile, resolvConf: join(d, 'resolv.conf'), podLogsDir: join(d, 'pod-logs') }),

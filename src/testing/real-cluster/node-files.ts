@@ -7,30 +7,6 @@ import { CLUSTER_DNS_IP, CLUSTER_DOMAIN, type NodePlan } from './plan.ts';
 
 export const PAUSE_IMAGE = 'metalgate.test/pause:1';
 
-/** A kubeconfig with a bearer token (the API server's --token-auth-file). */
-export function tokenKubeconfig(server: string, caFile: string, user: string, token: string): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: metalgate-test',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority: ${caFile}`,
-    'users:',
-    `- name: ${user}`,
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: metalgate-test',
-    '  context:',
-    '    cluster: metalgate-test',
-    `    user: ${user}`,
-    'current-context: metalgate-test',
-    '',
-  ].join('\n');
-}
-
 /**
  * containerd 1.6 (Debian's) for one node: every path under the node's own
  * directory, so two containerds on one machine share nothing.

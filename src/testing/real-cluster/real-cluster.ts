@@ -24,10 +24,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Lab, RELAY_SCRIPT, type LabHost, type LabNode } from '../lab.ts';
 import type { LabProcess } from '../lab-process.ts';
-import { hasProgram, labSkipReason, repoRoot, run } from '../netns-exec.ts';
+import { hasProgram, labSkipReason, repoRoot } from '../netns-exec.ts';
 import { startRelay, type Relay } from '../relay.ts';
 import { ClusterNode } from './cluster-node.ts';
-import { tokenKubeconfig } from './node-files.ts';
+import { tokenKubeconfig } from '../kubeconfig-text.ts';
 import { makeClusterPki } from './pki.ts';
 import { API_PORT, CLIENT, CONTROL_PLANE, KUBERNETES_SERVICE_IP, nodeNames, planCluster, SERVICE_CIDR, type ClusterPlan } from './plan.ts';
 
@@ -171,7 +171,7 @@ export async function startRealCluster(opts: RealClusterOptions = {}): Promise<R
     const cpServer = `https://127.0.0.1:${API_PORT}`;
     const lanServer = `https://${cp.ipv4}:${API_PORT}`;
     const cpKubeconfig = join(dir, 'admin-cp.kubeconfig');
-    await writeFile(cpKubeconfig, tokenKubeconfig(cpServer, pki.caCert, 'metalgate-admin', tokens.admin), { mode: 0o600 });
+    await writeFile(cpKubeconfig, tokenKubeconfig(cpServer, { file: pki.caCert }, 'metalgate-admin', tokens.admin), { mode: 0o600 });
 
     progress(`control plane in ${cp.ns} (${cp.ipv4})`);
     cpProcs.push(
@@ -249,7 +249,7 @@ export async function startRealCluster(opts: RealClusterOptions = {}): Promise<R
     const hostPort = hostRelay.listening.kind === 'tcp' ? hostRelay.listening.port : 0;
     const server = `https://127.0.0.1:${hostPort}`;
     const kubeconfigPath = join(dir, 'kubeconfig');
-    await writeFile(kubeconfigPath, tokenKubeconfig(server, pki.caCert, 'metalgate-admin', tokens.admin), { mode: 0o600 });
+    await writeFile(kubeconfigPath, tokenKubeconfig(server, { file: pki.caCert }, 'metalgate-admin', tokens.admin), { mode: 0o600 });
 
     for (const n of plan.nodes) {
       const labNode = lab.node(n.name);

@@ -12,26 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outages, restoredAfter, type ProbeSample } from '../../../src/testing/probe-stats.ts';
 import { realClusterSkipReason, startRealCluster, type RealCluster } from '../../../src/testing/real-cluster/real-cluster.ts';
 import { nodeBinary, repoRoot, run } from '../../../src/testing/netns-exec.ts';
+import { waitFor } from '../helpers/cluster.ts';
 import { sectionBlocks } from './doc-commands.ts';
 
 const skip = realClusterSkipReason();
 const NS = 'metalgate-system';
 const log = (line: string): void => console.log(`[real-cluster] ${line}`);
-
-async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms: ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 describe.skipIf(skip !== null)(`metalgate on a real kubelet cluster${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let c: RealCluster;
@@ -105,10 +91,10 @@ describe.skipIf(skip !== null)(`metalgate on a real kubelet cluster${skip ? ` (s
       for (const line of block.lines) {
         const expected = expectations.find(([cmd]) => cmd.test(line))?.[1];
         const argv = line.startsWith('curl ') ? ['ip', 'netns', 'exec', c.client.ns, 'sh', '-c', line] : ['sh', '-c', line];
-        const out = await waitUntil(`\`${line}\` to print ${expected ?? 'nothing in particular'}`, 90_000, async () => {
+        const out = await waitFor(async () => {
           const r = await run(argv, { cwd: work, env, timeoutMs: 200_000 });
           return !expected || expected.test(r.stdout + r.stderr) ? r.stdout : undefined;
-        });
+        }, `\`${line}\` to print ${expected ?? 'nothing in particular'}`, 90_000, 250);
         log(`$ ${line}\n${out.trimEnd().split('\n').slice(0, 6).join('\n')}`);
         ran.push(line);
       }
@@ -122,10 +108,10 @@ describe.skipIf(skip !== null)(`metalgate on a real kubelet cluster${skip ? ` (s
     const owner = (await ownerOf(ip))!;
     expect(owner).toBeDefined();
     // kube-proxy is there and programs this very Service (its ClusterIP and NodePort)...
-    const nat = await waitUntil('kube-proxy rules for default/hello', 30_000, async () => {
+    const nat = await waitFor(async () => {
       const text = (await c.labNode(owner).exec('iptables-save', ['-t', 'nat'])).stdout;
       return text.includes('default/hello') ? text : undefined;
-    });
+    }, 'kube-proxy rules for default/hello', 30_000, 250);
     // ...and nothing for its load-balancer IP: ipMode: Proxy.
     expect(nat).not.toContain(ip);
     const metric = async (): Promise<number> => {
@@ -136,7 +122,7 @@ describe.skipIf(skip !== null)(`metalgate on a real kubelet cluster${skip ? ` (s
     };
     const before = await metric();
     for (let i = 0; i < 5; i++) expect(await curlFromClient([`http://${ip}/`])).toContain('Welcome to nginx');
-    await waitUntil('five more connections counted by the owner\'s proxy', 10_000, async () => (await metric()) >= before + 5);
+    await waitFor(async () => (await metric()) >= before + 5, 'five more connections counted by the owner\'s proxy', 10_000, 250);
   });
 
   it('an Ingress with TLS through the entrypoint Service', async () => {
@@ -169,15 +155,14 @@ spec:
     });
     const entry = (await externalIp(NS, 'metalgate-ingress'))!;
     expect(entry).toBe('198.18.0.200');
-    const body = await waitUntil('the Ingress served over TLS', 30_000, async () => {
+    const body = await waitFor(async () => {
       const out = await curlFromClient(['--cacert', crt, '--resolve', `hello.example.test:443:${entry}`, 'https://hello.example.test/']).catch(() => '');
       return out.includes('Welcome to nginx') ? out : undefined;
-    });
+    }, 'the Ingress served over TLS', 30_000, 250);
     expect(body).toContain('Welcome to nginx');
     // The Ingress status names the entrypoint's IP.
-    await waitUntil('Ingress status', 20_000, async () =>
-      (await json<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>('get', 'ingress', 'hello')).status.loadBalancer?.ingress?.[0]?.ip === entry,
-    );
+    await waitFor(async () =>
+      (await json<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>('get', 'ingress', 'hello')).status.loadBalancer?.ingress?.[0]?.ip === entry, 'Ingress status', 20_000, 250);
   });
 
   it('the owner\'s speaker pod deleted under a steady client: traffic back within 3 s', async () => {
@@ -188,10 +173,10 @@ spec:
     const pod = await speakerPodOn(owner);
     const t0 = Date.now();
     await kubectl('-n', NS, 'delete', 'pod', pod, '--wait=false');
-    await waitUntil('another node owns the IP', 20_000, async () => {
+    await waitFor(async () => {
       const now = await ownerOf(ip);
       return now !== undefined && now !== owner;
-    });
+    }, 'another node owns the IP', 20_000, 250);
     await sleep(2000);
     const samples = await p.stop();
     const longest = Math.max(0, ...outages(samples.filter((s) => s.t >= t0)).map((o) => o.ms ?? Date.now() - o.start));
@@ -212,8 +197,8 @@ spec:
     // (about 40 s), for metalgate as for kube-proxy; what metalgate answers
     // for is the IP moving.
     await kubectl('expose', 'deployment', 'hello', '--name=hello-cut', '--type=LoadBalancer', '--port=80', '--selector=app=hello-cut');
-    const ip = await waitUntil('an EXTERNAL-IP for hello-cut', 30_000, () => externalIp('default', 'hello-cut'));
-    const owner = await waitUntil('an owner for hello-cut', 30_000, () => ownerOf(ip));
+    const ip = await waitFor(() => externalIp('default', 'hello-cut'), 'an EXTERNAL-IP for hello-cut', 30_000, 250);
+    const owner = await waitFor(() => ownerOf(ip), 'an owner for hello-cut', 30_000, 250);
     const survivor = c.nodes.find((n) => n.name !== owner)!.name;
     await kubectl('create', 'deployment', 'hello-cut', '--image=nginx:stable');
     await kubectl('patch', 'deployment', 'hello-cut', '--type=merge', '-p', JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': survivor } } } } }));
@@ -236,10 +221,10 @@ spec:
     }
     expect(back).toBeDefined();
     expect(back!).toBeLessThanOrEqual(5000);
-    await waitUntil('both nodes Ready again', 120_000, async () => {
+    await waitFor(async () => {
       const nodes = await json<{ items: { status: { conditions: { type: string; status: string }[] } }[] }>('get', 'nodes');
       return nodes.items.every((n) => n.status.conditions.some((x) => x.type === 'Ready' && x.status === 'True'));
-    });
+    }, 'both nodes Ready again', 120_000, 250);
     await kubectl('-n', NS, 'wait', '--for=condition=Ready', 'pods', '--all', '--timeout=120s');
   }, 300_000);
 
@@ -250,9 +235,9 @@ spec:
     await kubectl('-n', NS, 'delete', 'pod', leader, '--wait=false');
     const t0 = Date.now();
     await kubectl('expose', 'deployment', 'hello', '--name=hello-after-failover', '--type=LoadBalancer', '--port=8080', '--target-port=80');
-    const ip = await waitUntil('an EXTERNAL-IP for the new Service', 60_000, () => externalIp('default', 'hello-after-failover'));
+    const ip = await waitFor(() => externalIp('default', 'hello-after-failover'), 'an EXTERNAL-IP for the new Service', 60_000, 250);
     log(`controller leader ${leader} deleted; new Service got ${ip} ${Date.now() - t0} ms later`);
-    expect(await waitUntil('curl on the new IP', 20_000, async () => (await curlFromClient([`http://${ip}:8080/`]).catch(() => '')).includes('nginx') || undefined)).toBe(true);
+    expect(await waitFor(async () => (await curlFromClient([`http://${ip}:8080/`]).catch(() => '')).includes('nginx') || undefined, 'curl on the new IP', 20_000, 250)).toBe(true);
   }, 120_000);
 
   // Measured: 0 to 3 probes in 600-860 time out (500 ms) while the IP
@@ -286,13 +271,13 @@ spec:
     });
     const ds = await json<{ spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }>('-n', NS, 'get', 'ds', 'metalgate-speaker');
     expect(ds.spec.template.spec.containers[0]!.env).toContainEqual({ name: 'METALGATE_LOG_LEVEL', value: 'debug' });
-    const entry = await waitUntil('the entrypoint Service gets an IP again', 60_000, () => externalIp(NS, 'metalgate-ingress'));
+    const entry = await waitFor(() => externalIp(NS, 'metalgate-ingress'), 'the entrypoint Service gets an IP again', 60_000, 250);
     expect(entry).toMatch(/^198\.18\.0\.2\d\d$/);
     const ip = (await externalIp('default', 'hello'))!;
-    const body = await waitUntil('curl through the helm-installed speaker', 60_000, async () => {
+    const body = await waitFor(async () => {
       const out = await curlFromClient([`http://${ip}/`]).catch(() => '');
       return out.includes('Welcome to nginx') ? out : undefined;
-    });
+    }, 'curl through the helm-installed speaker', 60_000, 250);
     expect(body).toContain('Welcome to nginx');
   }, 600_000);
 });
