@@ -180,6 +180,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #applying: Promise<void> | undefined;
   #applyAgain = false;
   #announceGate: ((ip: string) => Promise<void>) | undefined;
+  /** Handed over to another node, still on the holder until the timer fires (#handOver). */
+  readonly #lingering = new Map<string, { timer: NodeJS.Timeout; services: ServiceRef[] }>();
   #started = false;
   #stopping = false;
 
@@ -296,10 +298,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     await this.#heartbeat.stop(clean);
     await this.#applying;
     await this.#linkRefresh;
+    const lingering = [...this.#lingering].map(([ip, l]) => (clearTimeout(l.timer), { ip, services: l.services }));
+    this.#lingering.clear();
     if (clean) {
       for (const ip of this.#held.keys()) this.#announcer?.release(ip);
-      if (this.#held.size > 0 && this.#opts.dataplane && this.#opts.stopLingerMs > 0) await sleep(this.#opts.stopLingerMs);
+      if (this.#held.size + lingering.length > 0 && this.#opts.dataplane && this.#opts.stopLingerMs > 0) await sleep(this.#opts.stopLingerMs);
       for (const ip of [...this.#held.keys()]) await this.#release(ip, 'speaker stopping');
+      for (const l of lingering) await this.#unhold(l.ip, l.services, 'speaker stopping');
       this.#log.info({ node: this.#opts.nodeName }, 'speaker stopped cleanly');
     }
     this.#announcer?.close();
@@ -585,7 +590,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       const desired = this.#desired;
       for (const ip of [...this.#held.keys()]) {
         if (this.#stopping) return;
-        if (!desired.has(ip)) await this.#release(ip, this.#withheld.has(ip) ? 'given up after a conflict' : 'elected elsewhere');
+        if (desired.has(ip)) continue;
+        if (this.#withheld.has(ip)) await this.#release(ip, 'given up after a conflict');
+        else this.#handOver(ip);
       }
       for (const ip of desired) {
         if (this.#stopping) return;
@@ -596,7 +603,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   async #take(ip: string): Promise<void> {
     const services = this.#servicesByIp.get(ip) ?? [];
-    if (this.#holder) {
+    const lingering = this.#lingering.get(ip);
+    if (lingering) {
+      // Elected back while handing it over: it never left the holder.
+      clearTimeout(lingering.timer);
+      this.#lingering.delete(ip);
+    } else if (this.#holder) {
       try {
         await this.#holder.add(ip);
       } catch (err) {
@@ -633,11 +645,39 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.#announceGate = gate;
   }
 
+  /**
+   * Elected elsewhere: stop announcing (the new owner answers ARP/NDP from
+   * now on) but keep the IP on the holder, and the proxy's listeners on it,
+   * for stopLingerMs, as a clean stop does: connections a neighbour still
+   * sends here on its old ARP entry are served, not dropped, until the new
+   * owner's gratuitous ARP has reached it.
+   */
+  #handOver(ip: string): void {
+    const services = this.#held.get(ip) ?? [];
+    const linger = this.#opts.dataplane ? this.#opts.stopLingerMs : 0;
+    if (linger <= 0) {
+      void this.#release(ip, 'elected elsewhere');
+      return;
+    }
+    this.#held.delete(ip);
+    this.#announcer?.release(ip);
+    const timer = setTimeout(() => {
+      this.#lingering.delete(ip);
+      void this.#unhold(ip, services, 'elected elsewhere');
+    }, linger);
+    this.#lingering.set(ip, { timer, services });
+  }
+
   async #release(ip: string, why: string): Promise<void> {
     const services = this.#held.get(ip) ?? [];
     this.#held.delete(ip);
-    this.emit('ownership', { ip, owned: false, services });
     this.#announcer?.release(ip);
+    await this.#unhold(ip, services, why);
+  }
+
+  /** The IP leaves the proxy and the holder device. */
+  async #unhold(ip: string, services: ServiceRef[], why: string): Promise<void> {
+    this.emit('ownership', { ip, owned: false, services });
     if (this.#holder) {
       try {
         await this.#holder.remove(ip);
