@@ -240,15 +240,16 @@ spec:
     expect(await waitFor(async () => (await curlFromClient([`http://${ip}:8080/`]).catch(() => '')).includes('nginx') || undefined, 'curl on the new IP', 20_000, 250)).toBe(true);
   }, 120_000);
 
-  // Measured: 0 to 3 probes in 600-860 time out (500 ms) while the IP
-  // changes hands, on a machine busy with other tests. (Refusals, the new
-  // owner announcing before its proxy workers listened, are gone: the
-  // announcement waits for them.) The bar is zero failures; until then this
-  // test holds the line at no outage of a second or more and under 1 % of
-  // requests failed, and prints the figure every run.
-  it('a rolling update of the speaker DaemonSet under a steady client: no outage, under 1 % of requests failed', async () => {
+  // Zero failed requests needs both sides of each hand-over right: the new
+  // owner announces only once its proxy workers listen (before, 1-2 clients
+  // per rollout were refused), and the old owner keeps the IP and its
+  // listeners for --stop-linger after the election moves it away (before,
+  // 0-2 connections sent on a stale ARP entry were lost). Measured since: 0
+  // failed of 816 and of 580.
+  it('a rolling update of the speaker DaemonSet under a steady client: no failed request', async () => {
     const ip = (await externalIp('default', 'hello'))!;
-    const p = probe(ip);
+    // 1 s per request: a slow answer on a busy machine is not a failure, a lost connection is.
+    const p = c.client.probeHttp(`http://${ip}/`, { intervalMs: 20, timeoutMs: 1000, durationS: 300 });
     await p.waitFor((s) => s.ok, 10_000, 'a first answer');
     const t0 = Date.now();
     await kubectl('-n', NS, 'rollout', 'restart', 'ds/metalgate-speaker');
@@ -257,8 +258,7 @@ spec:
     const samples = (await p.stop()).filter((s) => s.t >= t0);
     log(`speaker rolling update: ${summary(samples)} over ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(samples.length).toBeGreaterThan(100);
-    expect(samples.filter((s) => !s.ok).length).toBeLessThan(samples.length / 100);
-    expect(Math.max(0, ...outages(samples).map((o) => o.ms ?? Infinity))).toBeLessThan(1000);
+    expect(samples.filter((s) => !s.ok)).toEqual([]);
   }, 360_000);
 
   it('installed with helm instead of kubectl apply -k: same result', async () => {
