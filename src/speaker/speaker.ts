@@ -592,7 +592,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         if (this.#stopping) return;
         if (desired.has(ip)) continue;
         if (this.#withheld.has(ip)) await this.#release(ip, 'given up after a conflict');
-        else this.#handOver(ip);
+        else await this.#handOver(ip);
       }
       for (const ip of desired) {
         if (this.#stopping) return;
@@ -605,7 +605,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const services = this.#servicesByIp.get(ip) ?? [];
     const lingering = this.#lingering.get(ip);
     if (lingering) {
-      // Elected back while handing it over: it never left the holder.
+      // Elected back while handing it over: it never left the holder (nor
+      // counted as lost).
       clearTimeout(lingering.timer);
       this.#lingering.delete(ip);
     } else if (this.#holder) {
@@ -626,7 +627,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (this.#announceGate) await this.#announceGate(ip);
     if (this.#stopping || !this.#held.has(ip)) return;
     this.#announcer?.own(ip, services.map(serviceKeyOf));
-    this.metrics.ownershipChanges.inc({ change: 'gained' });
+    if (!lingering) this.metrics.ownershipChanges.inc({ change: 'gained' });
     if (!this.#opts.dataplane) this.#setGauge();
     this.#log.info(
       { ip, services: services.map(serviceKeyOf), node: this.#opts.nodeName, interface: this.#announcer?.interfaceOf(ip) },
@@ -652,13 +653,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
    * sends here on its old ARP entry are served, not dropped, until the new
    * owner's gratuitous ARP has reached it.
    */
-  #handOver(ip: string): void {
-    const services = this.#held.get(ip) ?? [];
+  async #handOver(ip: string): Promise<void> {
     const linger = this.#opts.dataplane ? this.#opts.stopLingerMs : 0;
-    if (linger <= 0) {
-      void this.#release(ip, 'elected elsewhere');
-      return;
-    }
+    if (linger <= 0) return this.#release(ip, 'elected elsewhere');
+    const services = this.#held.get(ip) ?? [];
     this.#held.delete(ip);
     this.#announcer?.release(ip);
     const timer = setTimeout(() => {
