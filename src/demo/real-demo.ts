@@ -79,10 +79,7 @@ export async function runRealDemo(opts: DemoOptions): Promise<number> {
     await kubectl(['create', 'deployment', 'hello', '--image=nginx:stable', '--replicas=2']);
     await kubectl(['expose', 'deployment', 'hello', '--type=LoadBalancer', '--port=80']);
     await c.kubectl(['rollout', 'status', 'deployment/hello', '--timeout=120s'], { timeoutMs: 130_000 });
-    const ip = await until(30_000, async () => {
-      const svc = JSON.parse(await c.kubectl(['get', 'svc', 'hello', '-o', 'json'])) as { status: { loadBalancer?: { ingress?: { ip: string }[] } } };
-      return svc.status.loadBalancer?.ingress?.[0]?.ip;
-    });
+    const ip = await until(30_000, () => c.externalIp('default', 'hello'));
     await kubectl(['get', 'svc', '-A']);
     if (!ip) throw new Error('Service hello got no EXTERNAL-IP in 30 s');
     r.ok('EXTERNAL-IP assigned', ip);
@@ -104,8 +101,7 @@ export async function runRealDemo(opts: DemoOptions): Promise<number> {
     if (opts.failover) {
       r.stage('Failover: the owner\'s speaker pod deleted under a steady client');
       const pods = JSON.parse(await c.kubectl(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/component=speaker', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { nodeName: string } }[] };
-      let owner: string | undefined;
-      for (const n of c.nodes) if ((await c.labNode(n.name).ip(['-o', 'addr', 'show', 'dev', 'metalgate0']).catch(() => '')).includes(` ${ip}/`)) owner = n.name;
+      const owner = await c.ownerOf(ip);
       const pod = pods.items.find((p) => p.spec.nodeName === owner)?.metadata.name;
       if (!pod) throw new Error(`no speaker pod on the owner node (${owner ?? 'none found'})`);
       const probe = c.client.probeHttp(`http://${ip}/`, { intervalMs: 20, timeoutMs: 500, durationS: 60 });

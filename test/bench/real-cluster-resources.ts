@@ -37,7 +37,7 @@ try {
   await k(['rollout', 'status', 'deployment/hello', '--timeout=120s']);
   let ip: string | undefined;
   for (let i = 0; i < 60 && !ip; i++) {
-    ip = (JSON.parse(await k(['get', 'svc', 'hello', '-o', 'json'])) as { status: { loadBalancer?: { ingress?: { ip: string }[] } } }).status.loadBalancer?.ingress?.[0]?.ip;
+    ip = await cluster.externalIp('default', 'hello');
     if (!ip) await sleep(500);
   }
   if (!ip) throw new Error('no EXTERNAL-IP');

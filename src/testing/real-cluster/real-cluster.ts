@@ -54,6 +54,10 @@ export interface RealCluster {
   labNode(name: string): LabNode;
   /** kubectl against this cluster; resolves with stdout, rejects with stderr on a non-zero exit. */
   kubectl(args: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
+  /** The Service's first status.loadBalancer.ingress IP, if it has one. */
+  externalIp(namespace: string, name: string): Promise<string | undefined>;
+  /** The node whose holder device (metalgate0) carries `ip`: the first one found. */
+  ownerOf(ip: string): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -289,6 +293,18 @@ export async function startRealCluster(opts: RealClusterOptions = {}): Promise<R
     await waitNodesReady(kubectl, names, 120_000);
     progress(`cluster up: ${names.length} node(s) Ready (${((Date.now() - t0) / 1000).toFixed(1)} s); KUBECONFIG=${kubeconfigPath}`);
 
+    const externalIp = async (namespace: string, name: string): Promise<string | undefined> => {
+      const svc = JSON.parse(await kubectl(['-n', namespace, 'get', 'svc', name, '-o', 'json'])) as { status: { loadBalancer?: { ingress?: { ip: string }[] } } };
+      return svc.status.loadBalancer?.ingress?.[0]?.ip;
+    };
+    const ownerOf = async (ip: string): Promise<string | undefined> => {
+      for (const n of nodes) {
+        const out = await lab.node(n.name).ip(['-o', 'addr', 'show', 'dev', 'metalgate0']).catch(() => '');
+        if (out.includes(` ${ip}/`)) return n.name;
+      }
+      return undefined;
+    };
+
     return {
       plan,
       lab,
@@ -300,6 +316,8 @@ export async function startRealCluster(opts: RealClusterOptions = {}): Promise<R
       nodes,
       labNode: (name) => lab.node(name),
       kubectl,
+      externalIp,
+      ownerOf,
       stop,
     };
   } catch (err) {

@@ -35,17 +35,9 @@ describe.skipIf(skip !== null)(`metalgate on a real kubelet cluster${skip ? ` (s
 
   const kubectl = (...args: string[]): Promise<string> => c.kubectl(args);
   const json = async <T>(...args: string[]): Promise<T> => JSON.parse(await c.kubectl([...args, '-o', 'json'])) as T;
-  const externalIp = async (ns: string, name: string): Promise<string | undefined> =>
-    (await json<{ status: { loadBalancer?: { ingress?: { ip: string }[] } } }>('-n', ns, 'get', 'svc', name)).status.loadBalancer?.ingress?.[0]?.ip;
+  const externalIp = (ns: string, name: string): Promise<string | undefined> => c.externalIp(ns, name);
   const curlFromClient = async (args: string[]): Promise<string> => (await c.client.exec('curl', ['-sS', '-m', '3', ...args], { timeoutMs: 10_000 })).stdout;
-  /** The node whose holder device carries `ip`. */
-  const ownerOf = async (ip: string): Promise<string | undefined> => {
-    for (const n of c.nodes) {
-      const out = await c.labNode(n.name).ip(['-o', 'addr', 'show']).catch(() => '');
-      if (out.includes(`metalgate0`) && out.includes(` ${ip}/`)) return n.name;
-    }
-    return undefined;
-  };
+  const ownerOf = (ip: string): Promise<string | undefined> => c.ownerOf(ip);
   const speakerPodOn = async (node: string): Promise<string> => {
     const pods = await json<{ items: { metadata: { name: string }; spec: { nodeName: string } }[] }>('-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/component=speaker');
     const pod = pods.items.find((p) => p.spec.nodeName === node);
