@@ -1,4 +1,5 @@
-// /metrics, /healthz and /readyz for every component.
+// /metrics, /healthz and /readyz for every component; /config for one that
+// serves a configuration (the speaker's proxy configuration, keys left out).
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { Registry } from 'prom-client';
@@ -13,6 +14,8 @@ export interface HealthServerOptions {
   healthy?: () => boolean;
   /** Readiness: caches synced, work can be done. Returns a reason when not ready. */
   ready: () => string | undefined;
+  /** The configuration in force, as JSON at /config (no secrets in it). */
+  config?: () => unknown;
 }
 
 export async function startHealthServer(opts: HealthServerOptions): Promise<Server> {
@@ -41,6 +44,11 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Serv
       const reason = opts.ready();
       res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' });
       res.end(reason ? `not ready: ${reason}\n` : 'ok\n');
+      return;
+    }
+    if (path === '/config' && opts.config) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify(opts.config(), null, 2)}\n`);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });

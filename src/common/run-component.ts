@@ -13,6 +13,8 @@ export interface RunnableComponent {
   readonly registry: Registry;
   /** The /metrics page, when it is more than `registry` (metrics of worker processes merged in). */
   readonly metrics?: () => Promise<string>;
+  /** The configuration in force, served as JSON at /config. */
+  readonly config?: () => unknown;
   /** Undefined when ready. */
   notReadyReason(): string | undefined;
   start(): void | Promise<void>;
@@ -26,9 +28,9 @@ export async function runComponent(c: RunnableComponent, f: FlagValues, log: Log
   const port = Number(f['metrics-port']);
   const server =
     port > 0
-      ? await startHealthServer({ host: String(f['metrics-address']), port, registry: c.registry, ...(c.metrics ? { metrics: c.metrics } : {}), ready: () => c.notReadyReason() })
+      ? await startHealthServer({ host: String(f['metrics-address']), port, registry: c.registry, ...(c.metrics ? { metrics: c.metrics } : {}), ...(c.config ? { config: c.config } : {}), ready: () => c.notReadyReason() })
       : undefined;
-  if (server) log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
+  if (server) log.info({ address: server.address() }, `serving /metrics, /healthz, /readyz${c.config ? ', /config' : ''}`);
   // Listen before starting: a SIGTERM during a slow start is not lost, and
   // a start that waits (the speaker waits for its proxy) ends with it.
   const signal = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);

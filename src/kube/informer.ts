@@ -17,8 +17,10 @@ export interface ResilientInformer<T extends k8s.KubernetesObject> {
   list(): ReadonlyArray<T>;
   get(name: string, namespace?: string): T | undefined;
   on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
+  off(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
   /** Called after every successful (re)list, with the whole list: a resync point. */
   onResync(cb: () => void): void;
+  offResync(cb: () => void): void;
   stop(): Promise<void>;
 }
 
@@ -92,8 +94,15 @@ export function startInformer<T extends k8s.KubernetesObject>(
     on(verb, cb) {
       informer.on(verb, cb as k8s.ObjectCallback<T>);
     },
+    off(verb, cb) {
+      informer.off(verb, cb as k8s.ObjectCallback<T>);
+    },
     onResync(cb) {
       resyncCallbacks.push(cb);
+    },
+    offResync(cb) {
+      const i = resyncCallbacks.indexOf(cb);
+      if (i >= 0) resyncCallbacks.splice(i, 1);
     },
     async stop() {
       stopped = true;

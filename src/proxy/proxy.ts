@@ -1,45 +1,49 @@
-// The proxy's Kubernetes side, composed: it follows which IPs this node owns
-// (the speaker's 'ownership' events, in the same process) and the API
-// (Services, EndpointSlices, Ingresses, TLS Secrets), and keeps
+// The proxy's view side: from the node's shared cluster view (Services,
+// EndpointSlices, the default-certificate Secret) and the ownership the
+// speaker reports, it builds the node's proxy configuration as plain data
+// (config/proxy-config.ts), and the ingress compiler adds its routes and
+// certificates to it:
 //
-//   owned IPs x LoadBalancer Services ──> listen plan ──> ListenerManager
-//        L4 ports ──> TCP/UDP forwarders ──> EndpointPicker ──> EndpointIndex
-//        ingress entrypoint 80/443 ──> HttpEntrypoint (web, websecure)
-//   Ingresses ──> route table (Router) ──> ServiceBackends ──> EndpointIndex
-//   Ingress TLS ──> CertificateSync ──> CertificateStore
+//   owned IPs x LoadBalancer Services ──> listen plan ─┐
+//   Services x EndpointSlices ──> endpoint sets ───────┼─> ProxyConfigUpdate ──> ProxyRuntime (this process)
+//   IngressController ──> route specs, TLS pairs ──────┘                     └─> worker processes (IPC)
 //
-// EndpointSlice changes reach the L4 listeners synchronously (the slot is
-// swapped inside the watch callback) and the HTTP backends right after.
-// Plans, routes and certificates are recomputed after a short debounce.
-// Nothing is bound before the caches hold a complete list, so a connection
-// is never refused for want of endpoints we simply have not read yet.
+// Kernel forwarding (nftables) and Events are node-wide, so they happen here,
+// once. EndpointSlice changes are published as they arrive; plans after a
+// short debounce, or at once for an ownership change. Nothing is listened on
+// before the caches hold a complete list, so a connection is never refused
+// for want of endpoints we simply have not read yet.
 
 import type * as k8s from '@kubernetes/client-node';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { METALGATE_CLASS } from '../ipam/service-request.ts';
 import { EventRecorder } from '../kube/events.ts';
+import type { ResilientInformer } from '../kube/informer.ts';
+import { SharedInformers, subscribe } from '../kube/shared-informers.ts';
+import { ProxyConfigState, type CertificatesUpdate, type EndpointsUpdate, type ProxyConfigUpdate, type RoutesUpdate } from './config/proxy-config.ts';
 import { EndpointIndex } from './endpoints/endpoint-index.ts';
-import type { CertificateStoreApi, HttpEntrypointApi, Router } from './http/types.ts';
-import { CertificateSync } from './k8s/certificate-sync.ts';
+import type { ServiceEndpointSets } from './endpoints/endpoint-slots.ts';
+import type { CertificateStoreApi } from './http/types.ts';
 import { createHttpEngine } from './k8s/http-engine.ts';
 import type { TlsPolicy } from './http/tls-policy.ts';
-import { buildIngressRouter } from './k8s/ingress-router.ts';
-import { readIngresses, type IngressRef } from './k8s/ingress-routes.ts';
-import { ProxyWatches, type WatchKind } from './k8s/proxy-watches.ts';
-import { ServiceBackends } from './k8s/service-backends.ts';
+import { checkCertificatePair } from './http/certificates.ts';
+import type { ServiceBackends } from './k8s/service-backends.ts';
 import { KernelForwarding } from './kernel/kernel-forwarding.ts';
 import { kernelCommands, type KernelCommands } from './kernel/kernel-commands.ts';
 import type { L4Dataplane } from './k8s/l4-annotations.ts';
 import { tlsPairFromSecret } from './k8s/tls-secret.ts';
 import type { BindBackoff } from './listeners/bind-backoff.ts';
 import { forwardedByKernel, planListeners, type PlanProblem } from './listeners/listen-plan.ts';
-import { ListenerManager, DEFAULT_UNBIND_GRACE_MS } from './listeners/listener-manager.ts';
+import { DEFAULT_UNBIND_GRACE_MS } from './listeners/listener-manager.ts';
 import { ListenerMetrics } from './listeners/listener-metrics.ts';
 import type { OwnershipEvent, OwnershipSource } from './listeners/manual-ownership.ts';
 import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS } from './proxy-flags.ts';
+import { ProxyRuntime, type ProxyHttpEngine } from './proxy-runtime.ts';
+import type { BcryptVerifier } from '../ingress/runtime/middlewares/htpasswd-verify.ts';
 
+export type { ProxyHttpEngine };
 export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS };
 
 export interface ProxyOptions {
@@ -64,19 +68,24 @@ export interface ProxyOptions {
   bindBackoff?: BindBackoff;
   /** Coalesces bursts of watch events into one plan / route build. */
   debounceMs: number;
-  /** Tests only: see ListenerManagerOptions.dialAddress. */
+  /** Where a connection to an endpoint IP really goes (default: that IP). */
   dialAddress?: (ip: string) => string;
+  /**
+   * Serve in this process (default). False: only build the configuration,
+   * for worker processes that serve it ('config' events).
+   */
+  serve?: boolean;
+  /** For basicAuth / auth-type basic with bcrypt hashes (the in-process runtime). */
+  bcrypt?: BcryptVerifier;
+  /** Register the Flagger-compatible series here (the in-process runtime). */
+  flaggerMetrics?: Registry;
   /** Bind with SO_REUSEPORT (this proxy is one of several worker processes). */
   reusePort?: boolean;
-  /**
-   * Write Events about Services and Ingresses. Of several worker processes
-   * one reports, so a problem is one Event, not one per worker.
-   */
+  /** Write Events about Services (default true). */
   reportEvents?: boolean;
   /**
    * Program the kernel DNAT rules of `metalgate.io/l4-dataplane: kernel`
-   * ports (one process per node does; default: the one that reports Events).
-   * A process that does not leaves those ports alone.
+   * ports (default true). A proxy that does not leaves those ports alone.
    */
   kernelForwarding?: boolean;
   /**
@@ -104,71 +113,87 @@ export const defaultProxyOptions: Omit<ProxyOptions, 'nodeName'> = {
   debounceMs: 5,
 };
 
-/** The L7 engine's pieces the proxy feeds (built by http-engine.ts, or by a test). */
-export interface ProxyHttpEngine {
-  readonly web: HttpEntrypointApi;
-  readonly websecure: HttpEntrypointApi;
-  readonly certificates: CertificateStoreApi;
-}
-
 /** What `metalgate speaker` runs: the proxy, with the HTTP engine for the ingress entrypoint when `http`. */
-export function createProxy(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean): Proxy {
-  const engine = http ? createHttpEngine({ log, registry, accessLogSampleRate: opts.accessLogSampleRate, tlsPolicy: opts.tlsPolicy, underscoresInHeaders: opts.underscoresInHeaders }) : undefined;
-  return new Proxy(kc, log, opts, registry, engine);
+export function createProxy(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean, view?: SharedInformers): Proxy {
+  const engine = http && opts.serve !== false ? createHttpEngine({ log, registry, accessLogSampleRate: opts.accessLogSampleRate, tlsPolicy: opts.tlsPolicy, underscoresInHeaders: opts.underscoresInHeaders }) : undefined;
+  return new Proxy(kc, log, { ...opts, http }, registry, engine, view);
 }
 
-export class Proxy {
+interface ProxyEvents {
+  /** A configuration update, already applied to `config` (and to the in-process runtime). */
+  config: [ProxyConfigUpdate];
+}
+
+export class Proxy extends EventEmitter<ProxyEvents> {
   readonly registry: Registry;
   readonly metrics: ListenerMetrics;
+  /** Endpoint sets from the API objects (what kernel rules read). */
   readonly endpoints: EndpointIndex;
+  /** The current configuration (what a new worker gets first, what /config shows). */
+  readonly config = new ProxyConfigState();
+  /** Serves the configuration in this process (undefined with `serve: false`). */
+  readonly runtime: ProxyRuntime | undefined;
   readonly #kc: k8s.KubeConfig;
   readonly #log: Logger;
-  readonly #opts: ProxyOptions;
-  readonly #http: ProxyHttpEngine | undefined;
+  readonly #opts: ProxyOptions & { http?: boolean };
+  readonly #http: boolean;
+  readonly #view: SharedInformers;
+  readonly #ownView: boolean;
   readonly #events: EventRecorder | undefined;
-  readonly #listeners: ListenerManager;
   readonly #kernel: KernelForwarding | undefined;
-  /** Live Backends per Service port (the ServiceBackendSource of src/ingress/runtime). */
-  readonly backends: ServiceBackends;
-  #externalRouters = false;
-  readonly #certs: CertificateSync | undefined;
   readonly #owned = new Set<string>();
+  readonly #unsubscribe: Array<() => void> = [];
   #ownership: OwnershipSource | undefined;
-  #watches: ProxyWatches | undefined;
+  #services: ResilientInformer<k8s.V1Service> | undefined;
+  #slices: ResilientInformer<k8s.V1EndpointSlice> | undefined;
+  #secrets: ResilientInformer<k8s.V1Secret> | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #dirty = { plan: false, routes: false, certs: false };
+  #dirty = { plan: false, certs: false };
   /** Problems already reported as Events: "uid or key\0message". */
   #reportedServices = new Set<string>();
-  #reportedIngresses = new Set<string>();
   /** resourceVersion of the default-certificate Secret last applied. */
   #defaultCertVersion: string | undefined;
+  /** A route compiler feeds this proxy: not ready before its first routes. */
+  #expectRoutes = false;
+  #routesSeen = false;
   #started = false;
   #stopping = false;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry = new Registry(), http?: ProxyHttpEngine) {
+  /**
+   * `http`: the L7 engine this process serves with (built by http-engine.ts,
+   * or by a test); `view`: the node's shared informers (else its own).
+   */
+  constructor(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions & { http?: boolean }, registry = new Registry(), http?: ProxyHttpEngine, view?: SharedInformers) {
+    super();
     if (!opts.nodeName) throw new Error('proxy: the node name is required');
     this.#kc = kc;
     this.#log = log;
     this.#opts = opts;
-    this.#http = http;
+    this.#http = opts.http ?? http !== undefined;
+    this.#view = view ?? new SharedInformers(kc, log);
+    this.#ownView = view === undefined;
     this.registry = registry;
     this.metrics = new ListenerMetrics(registry);
     this.endpoints = new EndpointIndex(opts.nodeName);
     this.#events = opts.reportEvents === false ? undefined : new EventRecorder(kc, log, 'metalgate-proxy', opts.nodeName);
-    this.#listeners = new ListenerManager({
-      log,
-      metrics: this.metrics,
-      endpoints: this.endpoints,
-      ...(http ? { entrypoint: (mode: 'http' | 'https') => (mode === 'http' ? http.web : http.websecure) } : {}),
-      ...(opts.bindBackoff ? { backoff: opts.bindBackoff } : {}),
-      unbindGraceMs: opts.unbindGraceMs,
-      accessLogSampleRate: opts.accessLogSampleRate,
-      ...(opts.dialAddress ? { dialAddress: opts.dialAddress } : {}),
-      reusePort: opts.reusePort === true,
-    });
-    this.backends = new ServiceBackends(this.endpoints, opts.dialAddress);
+    this.runtime =
+      opts.serve === false
+        ? undefined
+        : new ProxyRuntime({
+            log,
+            metrics: this.metrics,
+            ...(http ? { http } : {}),
+            unbindGraceMs: opts.unbindGraceMs,
+            drainGraceMs: opts.drainGraceMs,
+            accessLogSampleRate: opts.accessLogSampleRate,
+            ...(opts.bindBackoff ? { bindBackoff: opts.bindBackoff } : {}),
+            reusePort: opts.reusePort === true,
+            ...(opts.dialAddress ? { dialAddress: opts.dialAddress } : {}),
+            ...(opts.bcrypt ? { bcrypt: opts.bcrypt } : {}),
+            ...(opts.flaggerMetrics ? { flaggerMetrics: opts.flaggerMetrics } : {}),
+          });
     this.#kernel =
-      (opts.kernelForwarding ?? opts.reportEvents !== false)
+      opts.kernelForwarding !== false
         ? new KernelForwarding({
             log: log.child({ dataplane: 'kernel' }),
             endpoints: this.endpoints,
@@ -180,32 +205,43 @@ export class Proxy {
         : undefined;
     const kernel = this.#kernel;
     if (kernel) this.metrics.addConnectionSource((into) => kernel.countConnections(into));
-    this.#certs = http ? new CertificateSync(http.certificates, this.#events, log) : undefined;
   }
 
-  /**
-   * Hands routing to other Routers (the full rule engine, one per
-   * entrypoint); the minimal Ingress router stops. Certificates stay here.
-   */
-  /** The HTTP entrypoints' certificate store (undefined without the L7 engine). */
+  /** The HTTP entrypoints' certificate store of the in-process runtime. */
   get certificates(): CertificateStoreApi | undefined {
-    return this.#http?.certificates;
+    return this.runtime?.certificates;
   }
 
-  setRouters(routers: { web: Router; websecure: Router }): void {
-    if (!this.#http) throw new Error('proxy: no HTTP engine (--ingress-l4)');
-    // The engine loads its routes' certificates from now on (by its own
-    // IngressClass rule); the minimal reader's go, in the same tick, before
-    // the engine loads them, so no handshake sees the store half-empty.
-    if (!this.#externalRouters) this.#certs?.sync([], () => undefined);
-    this.#externalRouters = true;
-    this.#http.web.setRouter(routers.web);
-    this.#http.websecure.setRouter(routers.websecure);
+  /** Live HTTP Backends of the in-process runtime. */
+  get backends(): ServiceBackends | undefined {
+    return this.runtime?.backends;
+  }
+
+  /** The node's shared informers. */
+  get view(): SharedInformers {
+    return this.#view;
+  }
+
+  /** The whole configuration now, as one update (a new worker's first message). */
+  snapshot(): ProxyConfigUpdate {
+    return this.config.snapshot();
+  }
+
+  /** A route compiler will publish here: readiness waits for its first routes. */
+  expectRoutes(): void {
+    this.#expectRoutes = true;
+  }
+
+  /** Routes and certificates from the ingress compiler, added to the configuration. */
+  publishRoutes(routes: RoutesUpdate | undefined, certificates: CertificatesUpdate | undefined): void {
+    if (this.#stopping) return;
+    if (routes !== undefined) this.#routesSeen = true;
+    this.#publish({ ...(routes ? { routes } : {}), ...(certificates ? { certificates } : {}) });
   }
 
   /** Listeners accepting now ("TCP 198.18.0.200:80", ...). */
   listening(): string[] {
-    return this.#listeners.listening();
+    return this.runtime?.listening() ?? [];
   }
 
   /** L4 ports forwarded by kernel DNAT rules now (same keys as listening()). */
@@ -215,102 +251,112 @@ export class Proxy {
 
   /** Listeners whose bind is being retried. */
   waiting(): string[] {
-    return this.#listeners.waiting();
+    return this.runtime?.waiting() ?? [];
   }
 
   openConnections(): number {
-    return this.#listeners.openConnections();
+    return this.runtime?.openConnections() ?? 0;
   }
 
   notReadyReason(): string | undefined {
     if (!this.#started) return 'proxy not started';
-    return this.#watches?.notSynced();
+    const pending = this.#view.notSynced(this.#informers());
+    if (pending !== undefined) return pending;
+    if (this.#expectRoutes && !this.#routesSeen) return 'routes not compiled yet';
+    return undefined;
   }
 
-  /** Starts watching the API and following `ownership`. */
+  #informers(): Array<ResilientInformer<k8s.KubernetesObject>> {
+    return [this.#services, this.#slices, this.#secrets].filter((i) => i !== undefined) as Array<ResilientInformer<k8s.KubernetesObject>>;
+  }
+
+  /** Starts reading the cluster view and following `ownership`. */
   start(ownership: OwnershipSource): void {
     if (this.#started) return;
     this.#started = true;
     this.#ownership = ownership;
     for (const ip of ownership.ownedIps()) this.#owned.add(ip);
     ownership.on('ownership', this.#onOwnership);
-    this.#log.info(
-      { node: this.#opts.nodeName, entrypoint: this.#opts.entrypoint, http: this.#http !== undefined, ingressClass: this.#opts.ingressClass },
-      'proxy starting',
+    this.#log.info({ node: this.#opts.nodeName, entrypoint: this.#opts.entrypoint, http: this.#http, serve: this.runtime !== undefined }, 'proxy starting');
+    const view = this.#view;
+    this.#services = view.services();
+    this.#slices = view.endpointSlices();
+    const services = this.#services;
+    const slices = this.#slices;
+    const resync = () => {
+      if (!services.isSynced() || !slices.isSynced()) return;
+      this.endpoints.reset(services.list(), slices.list());
+      this.#endpointsMoved();
+      this.#mark({ plan: true, certs: true });
+    };
+    this.#unsubscribe.push(
+      subscribe(services, {
+        add: (svc) => this.#onService(svc, false),
+        update: (svc) => this.#onService(svc, false),
+        delete: (svc) => this.#onService(svc, true),
+        resync,
+      }),
+      subscribe(slices, {
+        add: (sl) => this.#onSlice(sl, false),
+        update: (sl) => this.#onSlice(sl, false),
+        delete: (sl) => this.#onSlice(sl, true),
+        resync,
+      }),
     );
-    this.#watches = new ProxyWatches(this.#kc, this.#log, this.#http !== undefined, {
-      onService: (svc, deleted) => {
-        if (deleted) this.endpoints.removeService(svc);
-        else this.endpoints.upsertService(svc);
-        this.#endpointsMoved();
-        this.#mark({ plan: true, routes: true });
-      },
-      onSlice: (slice, deleted) => {
-        if (deleted) this.endpoints.removeSlice(slice);
-        else this.endpoints.upsertSlice(slice);
-        this.#endpointsMoved();
-      },
-      onIngress: () => this.#mark({ routes: true, certs: true }),
-      onSecret: () => this.#mark({ certs: true }),
-      onResync: (kind: WatchKind) => {
-        if (kind === 'service' || kind === 'slice') {
-          this.endpoints.reset(this.#watches!.services.list(), this.#watches!.slices.list());
-          this.#endpointsMoved();
-        }
-        this.#mark({ plan: true, routes: true, certs: true });
-      },
-    });
+    if (this.#http && this.#opts.defaultCertificate !== undefined) {
+      this.#secrets = view.secrets();
+      const changed = () => this.#mark({ certs: true });
+      this.#unsubscribe.push(subscribe(this.#secrets, { add: changed, update: changed, delete: changed, resync: changed }));
+    }
+    // The shared view may have listed already (for another component).
+    resync();
   }
 
   /** Resolves once every cache holds a complete list. */
   async synced(): Promise<void> {
-    await this.#watches?.synced();
+    await Promise.all(this.#informers().map((i) => i.synced()));
   }
 
   /** L4 connections open plus HTTP requests in flight: the work a shutdown would interrupt. */
   busy(): number {
-    const http = this.#http;
-    const requests = http ? http.web.stats().inFlightRequests + http.websecure.stats().inFlightRequests : 0;
-    return this.#listeners.openL4Connections() + requests;
+    return this.runtime?.busy() ?? 0;
   }
 
-  /**
-   * The first step of a shutdown, while this node still owns its IPs: keep
-   * serving (refusing new connections now would only fail them) and wait
-   * until no L4 connection is open and no HTTP request is in flight, or
-   * graceMs. Returns what is still busy.
-   */
+  /** See ProxyRuntime.settle: in-flight work finishes while this node still owns its IPs. */
   async settle(graceMs = this.#opts.drainGraceMs): Promise<number> {
-    const deadline = performance.now() + graceMs;
-    let busy = this.busy();
-    if (busy > 0) this.#log.info({ busy, graceMs }, 'letting in-flight work finish before the handover');
-    while (busy > 0 && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - performance.now()))));
-      busy = this.busy();
-    }
-    if (busy > 0) this.#log.info({ busy }, 'grace period over: handing over with work in flight');
-    return busy;
+    return (await this.runtime?.settle(graceMs)) ?? 0;
   }
 
   /**
    * Drain: stop following ownership, stop accepting everywhere, let
    * in-flight connections and requests finish for up to graceMs, cut the
-   * rest, stop the watches.
+   * rest, stop reading the view.
    */
   async stop(graceMs = this.#opts.drainGraceMs): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
     clearTimeout(this.#timer);
     this.#ownership?.off('ownership', this.#onOwnership);
-    const open = this.#listeners.openConnections();
-    const http = this.#http;
-    const [cut] = await Promise.all([this.#listeners.close(graceMs), http?.web.drain(graceMs), http?.websecure.drain(graceMs)]);
-    this.#log.info({ openAtStart: open, cut, graceMs }, 'proxy drained');
+    await this.runtime?.stop(graceMs);
     await this.#kernel?.close();
-    await this.#watches?.stop();
+    for (const off of this.#unsubscribe.splice(0)) off();
+    if (this.#ownView) await this.#view.stop();
   }
 
   // ---- changes ----
+
+  #onService(svc: k8s.V1Service, deleted: boolean): void {
+    if (deleted) this.endpoints.removeService(svc);
+    else this.endpoints.upsertService(svc);
+    this.#endpointsMoved();
+    this.#mark({ plan: true });
+  }
+
+  #onSlice(slice: k8s.V1EndpointSlice, deleted: boolean): void {
+    if (deleted) this.endpoints.removeSlice(slice);
+    else this.endpoints.upsertSlice(slice);
+    this.#endpointsMoved();
+  }
 
   readonly #onOwnership = (change: OwnershipEvent): void => {
     if (this.#stopping) return;
@@ -320,16 +366,23 @@ export class Proxy {
     this.#applyPlan();
   };
 
-  /** HTTP backends follow the endpoint slots right away. */
+  /** Endpoint sets are published as they change: connections use them at once. */
   #endpointsMoved(): void {
-    this.backends.refresh();
+    const changes = this.endpoints.takeChanges();
+    if (changes.size > 0) this.#publish({ endpoints: endpointsUpdate(changes) });
     this.#kernel?.changed();
   }
 
-  #mark(what: { plan?: boolean; routes?: boolean; certs?: boolean }): void {
+  #publish(part: Omit<ProxyConfigUpdate, 'version'>): void {
+    const u: ProxyConfigUpdate = { version: this.config.next(), ...part };
+    this.config.apply(u);
+    this.runtime?.apply(u);
+    this.emit('config', u);
+  }
+
+  #mark(what: { plan?: boolean; certs?: boolean }): void {
     if (this.#stopping) return;
     if (what.plan) this.#dirty.plan = true;
-    if (what.routes && this.#http) this.#dirty.routes = true;
     if (what.certs && this.#http) this.#dirty.certs = true;
     if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
@@ -339,82 +392,55 @@ export class Proxy {
   }
 
   #flush(): void {
-    if (this.#stopping || this.#watches?.notSynced() !== undefined) return;
+    if (this.#stopping || this.#view.notSynced(this.#informers()) !== undefined) return;
     const d = this.#dirty;
-    this.#dirty = { plan: false, routes: false, certs: false };
+    this.#dirty = { plan: false, certs: false };
     try {
       if (d.plan) this.#applyPlan();
-      if (d.routes) this.#applyRoutes();
-      if (d.certs) this.#applyCertificates();
+      if (d.certs) this.#applyDefaultCertificate();
     } catch (err) {
       this.#log.error({ err: (err as Error).stack }, 'proxy update failed');
     }
   }
 
   #applyPlan(): void {
-    const w = this.#watches;
-    if (w === undefined || this.#stopping) return;
-    if (!w.services.isSynced() || !w.slices.isSynced()) return;
+    const services = this.#services;
+    const slices = this.#slices;
+    if (services === undefined || slices === undefined || this.#stopping) return;
+    if (!services.isSynced() || !slices.isSynced()) return;
     const o = this.#opts;
-    const plan = planListeners(this.#owned, w.services.list(), {
+    const plan = planListeners(this.#owned, services.list(), {
       ownClassOnly: o.ownClassOnly,
       className: o.className,
       entrypoint: o.entrypoint,
       ...(o.l4Dataplane ? { l4Dataplane: o.l4Dataplane } : {}),
     });
-    // Kernel-forwarded ports get rules, not sockets; a process that does not program the kernel leaves them alone.
-    // Where the kernel has never taken a rule (no nft), this process serves them itself meanwhile.
+    // Kernel-forwarded ports get rules, not sockets; where the kernel has
+    // never taken a rule (no nft), the proxy serves them itself meanwhile.
     const kernel = this.#kernel;
     const inKernel = plan.listeners.filter(forwardedByKernel);
     const fallback = kernel !== undefined && !kernel.usable();
-    this.#listeners.apply(fallback ? plan.listeners : plan.listeners.filter((l) => !forwardedByKernel(l)));
+    this.#publish({ listeners: fallback ? plan.listeners : plan.listeners.filter((l) => !forwardedByKernel(l)) });
     kernel?.apply(inKernel);
     this.#reportServiceProblems(plan.problems);
   }
 
-  #applyRoutes(): void {
-    const w = this.#watches!;
-    const http = this.#http;
-    if (!http || !w.ingresses || this.#externalRouters) return;
-    const reading = readIngresses(w.ingresses.list(), (key) => w.services.get(key.slice(key.indexOf('/') + 1), key.slice(0, key.indexOf('/'))), {
-      className: this.#opts.ingressClass,
-      withoutClass: this.#opts.ingressWithoutClass,
-    });
-    const built = buildIngressRouter(reading, this.backends);
-    http.web.setRouter(built.router);
-    http.websecure.setRouter(built.router);
-    this.#log.debug({ routes: built.routes, issues: built.issues.length }, 'routes rebuilt');
-    const problems = reading.problems.map((p) => ({ ingress: p.ingress, reason: p.reason, message: p.message }));
-    for (const issue of built.issues) {
-      const r = reading.routes.find((x) => x.id === issue.id);
-      if (r) problems.push({ ingress: r.ingress, reason: 'BadRule', message: `${issue.id}: ${issue.message}` });
-    }
-    this.#reportIngressProblems(problems);
-  }
-
-  #applyCertificates(): void {
-    const w = this.#watches!;
-    if (!this.#certs || !w.ingresses || !w.secrets) return;
-    const secrets = w.secrets;
-    const get = (key: string) => secrets.get(key.slice(key.indexOf('/') + 1), key.slice(0, key.indexOf('/')));
-    if (!this.#externalRouters) {
-      const reading = readIngresses(w.ingresses.list(), () => undefined, { className: this.#opts.ingressClass, withoutClass: this.#opts.ingressWithoutClass });
-      this.#certs.sync(reading.tls, get);
-    }
+  #applyDefaultCertificate(): void {
     const dc = this.#opts.defaultCertificate;
-    if (dc !== undefined && this.#http) {
-      const secret = get(dc);
-      const rv = secret?.metadata?.resourceVersion ?? '';
-      if (rv === this.#defaultCertVersion) return;
-      this.#defaultCertVersion = rv;
-      const r = tlsPairFromSecret(dc, secret);
-      try {
-        if (!('pair' in r)) throw new Error(r.message);
-        const info = this.#http.certificates.setDefault(r.pair);
-        this.#log.info({ secret: dc, hosts: info.hosts, notAfter: info.notAfter.toISOString() }, 'default certificate loaded');
-      } catch (err) {
-        this.#log.warn({ secret: dc, err: (err as Error).message }, 'default certificate Secret unusable: keeping the current default certificate');
-      }
+    const secrets = this.#secrets;
+    if (dc === undefined || secrets === undefined) return;
+    const secret = secrets.get(dc.slice(dc.indexOf('/') + 1), dc.slice(0, dc.indexOf('/')));
+    const rv = secret?.metadata?.resourceVersion ?? '';
+    if (rv === this.#defaultCertVersion) return;
+    this.#defaultCertVersion = rv;
+    const r = tlsPairFromSecret(dc, secret);
+    try {
+      if (!('pair' in r)) throw new Error(r.message);
+      const info = checkCertificatePair(r.pair);
+      this.#publish({ certificates: { default: { cert: r.pair.cert.toString('utf8'), key: r.pair.key.toString('utf8') } } });
+      this.#log.info({ secret: dc, hosts: info.hosts, notAfter: info.notAfter.toISOString() }, 'default certificate loaded');
+    } catch (err) {
+      this.#log.warn({ secret: dc, err: (err as Error).message }, 'default certificate Secret unusable: keeping the current default certificate');
     }
   }
 
@@ -434,21 +460,10 @@ export class Proxy {
     const [namespace, name] = [service.slice(0, service.indexOf('/')), service.slice(service.indexOf('/') + 1)];
     this.#events?.emit({ apiVersion: 'v1', kind: 'Service', metadata: { namespace, name, uid } }, 'Warning', reason, message);
   }
+}
 
-  #reportIngressProblems(problems: ReadonlyArray<{ ingress: IngressRef; reason: string; message: string }>): void {
-    const now = new Set<string>();
-    for (const p of problems) {
-      const id = `${p.ingress.uid ?? `${p.ingress.namespace}/${p.ingress.name}`}\u0000${p.message}`;
-      now.add(id);
-      if (this.#reportedIngresses.has(id)) continue;
-      this.#log.warn({ ingress: `${p.ingress.namespace}/${p.ingress.name}`, reason: p.reason }, p.message);
-      this.#events?.emit(
-        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { namespace: p.ingress.namespace, name: p.ingress.name, uid: p.ingress.uid } },
-        'Warning',
-        p.reason,
-        p.message,
-      );
-    }
-    this.#reportedIngresses = now;
-  }
+function endpointsUpdate(changes: ReadonlyMap<string, ServiceEndpointSets | undefined>): EndpointsUpdate {
+  const out: Record<string, Record<string, import('./endpoints/endpoint-set.ts').EndpointSet> | null> = {};
+  for (const [key, sets] of changes) out[key] = sets === undefined ? null : Object.fromEntries(sets);
+  return out;
 }

@@ -9,6 +9,8 @@ import { loadKubeConfig } from '../kube/client.ts';
 import { ingressEngineFlagOptions, type IngressEngineFlagOptions } from '../ingress/k8s/ingress-flags.ts';
 import { proxyFlagOptions, type ProxyFlagOptions } from '../proxy/proxy-flags.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { SharedInformers } from '../kube/shared-informers.ts';
+import type { Proxy } from '../proxy/proxy.ts';
 import { defaultSpeakerOptions, Speaker, type SpeakerOptions } from './speaker.ts';
 
 export function speakerOptions(f: FlagValues): SpeakerOptions {
@@ -47,21 +49,24 @@ const AFTER_HANDOVER_GRACE_MS = 1000;
 
 export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   if (cluster.isWorker) {
-    const { runProxyWorker } = await import('./proxy-worker.ts');
+    const { runProxyWorker } = await import('../proxy/workers/proxy-worker.ts');
     return runProxyWorker(f, log);
   }
   const opts = speakerOptions(f);
   const px = proxyFlagOptions(f);
   const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
-  const speaker = new Speaker(kc, log, opts);
+  // One cluster view for the node: the speaker, the proxy and the ingress read the same informers.
+  const view = new SharedInformers(kc, log);
+  const speaker = new Speaker(kc, log, opts, undefined, view);
   let stopping = false;
   let speakerStarted = false;
-  const proxy = px.enabled ? await startProxy(speaker, kc, log, opts, px, ingressEngineFlagOptions(f), f) : undefined;
+  const proxy = px.enabled ? await startProxy(speaker, kc, view, log, opts, px, ingressEngineFlagOptions(f), f) : undefined;
   return runComponent(
     {
       name: 'speaker',
       registry: speaker.registry,
       ...(proxy?.metrics ? { metrics: proxy.metrics } : {}),
+      ...(proxy?.config ? { config: proxy.config } : {}),
       // The proxy first: until it is ready the speaker does not even start.
       notReadyReason: () => proxy?.notReadyReason() ?? speaker.notReadyReason(),
       async start() {
@@ -77,6 +82,7 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
         if (failedStart) {
           if (speakerStarted) await speaker.stop().catch(() => {});
           await proxy?.stop(0);
+          await view.stop();
           return;
         }
         // Still the owner: let in-flight work finish (bounded), then hand the
@@ -85,6 +91,7 @@ export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
         await proxy?.settle();
         await speaker.stop();
         await proxy?.stop(AFTER_HANDOVER_GRACE_MS);
+        await view.stop();
       },
     },
     f,
@@ -121,29 +128,28 @@ interface SpeakerProxy {
   stop(graceMs: number): Promise<void>;
   /** The /metrics page when part of it lives in other processes. */
   metrics?: () => Promise<string>;
+  /** The proxy configuration in force (GET /config). */
+  config?: () => unknown;
 }
 
 async function startProxy(
   speaker: Speaker,
   kc: KubeConfig,
+  view: SharedInformers,
   log: Logger,
   opts: SpeakerOptions,
   px: ProxyFlagOptions,
   ing: IngressEngineFlagOptions,
   f: FlagValues,
 ): Promise<SpeakerProxy> {
-  if (px.workers > 1) return startWorkers(speaker, log, px, f);
-  // The proxy shares the process and the registry (docs/architecture.md).
+  const workers = px.workers > 1;
+  // The configuration is built here from the node's view; it is served here
+  // (one process) or by worker processes (docs/architecture.md).
   const { startProxyStack } = await import('./proxy-stack.ts');
   // Subscribed before the speaker starts: no ownership event is missed.
-  const { proxy, ingress } = await startProxyStack(kc, log, speaker.registry, speaker, {
-    speaker: opts,
-    px,
-    ing,
-    reusePort: false,
-    report: true,
-  });
-  return {
+  const { proxy, ingress } = await startProxyStack(kc, log, speaker.registry, speaker, { speaker: opts, px, ing, view, serve: !workers });
+  const here: SpeakerProxy = {
+    config: () => proxy.config.dump(),
     notReadyReason: () => proxy.notReadyReason(),
     settle: () => proxy.settle(),
     async stop(graceMs) {
@@ -151,10 +157,22 @@ async function startProxy(
       await ingress?.stop();
     },
   };
+  if (!workers) return here;
+  const pool = await startWorkers(speaker, proxy, log, px, f);
+  return {
+    config: here.config,
+    notReadyReason: () => proxy.notReadyReason() ?? pool.notReadyReason(),
+    settle: pool.settle,
+    async stop(graceMs) {
+      await pool.stop(graceMs);
+      await here.stop(0);
+    },
+    ...(pool.metrics ? { metrics: pool.metrics } : {}),
+  };
 }
 
-/** --proxy-workers N > 1: the proxy runs in N processes of its own; this one announces and decides. */
-async function startWorkers(speaker: Speaker, log: Logger, px: ProxyFlagOptions, f: FlagValues): Promise<SpeakerProxy> {
+/** --proxy-workers N > 1: the proxy serves in N processes of its own; this one reads the cluster, announces and decides. */
+async function startWorkers(speaker: Speaker, proxy: Proxy, log: Logger, px: ProxyFlagOptions, f: FlagValues): Promise<SpeakerProxy> {
   const [{ ProxyWorkerPool }, { flagArgs }, { AggregatorRegistry }] = await Promise.all([
     import('../proxy/workers/worker-pool.ts'),
     import('../proxy/workers/flag-args.ts'),
@@ -168,7 +186,9 @@ async function startWorkers(speaker: Speaker, log: Logger, px: ProxyFlagOptions,
     exec,
     args: ['speaker', ...flagArgs(f)],
     log: log.child({ component: 'proxy-workers' }),
+    // After the proxy subscribed: a gained IP's listeners are sent before the pool asks the workers to confirm them.
     ownership: speaker,
+    config: proxy,
     registry: speaker.registry,
     // Announcing IPs nobody here can serve would blackhole them: hand them over (the SIGTERM path) and let the pod restart.
     onGiveUp(reason) {

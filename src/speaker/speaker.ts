@@ -26,7 +26,8 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { METALGATE_CLASS } from '../ipam/service-request.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { startInformer, type ResilientInformer } from '../kube/informer.ts';
+import type { ResilientInformer } from '../kube/informer.ts';
+import { SharedInformers, subscribe } from '../kube/shared-informers.ts';
 import { Rtnl, watchLinksAndAddresses } from '../netlink/rtnl.ts';
 import type { AnnounceScheduleOptions } from './announce-schedule.ts';
 import { sameAnnouncePlan, surveyInterfaces, type InterfaceSurvey } from './announce-interfaces.ts';
@@ -141,6 +142,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly #echo = new OwnLeaseEcho();
   readonly #heartbeat: LeaseHeartbeat;
   readonly #events: EventRecorder;
+  readonly #view: SharedInformers;
+  readonly #ownView: boolean;
+  #unsubscribe: Array<() => void> = [];
   #leases?: ResilientInformer<k8s.V1Lease>;
   #nodes?: ResilientInformer<k8s.V1Node>;
   #services?: ResilientInformer<k8s.V1Service>;
@@ -185,10 +189,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #started = false;
   #stopping = false;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: SpeakerOptions, registry = new Registry()) {
+  /**
+   * `view`: the node's shared informers (the proxy and the ingress read the
+   * same ones); without it the speaker keeps its own and stops them itself.
+   */
+  constructor(kc: k8s.KubeConfig, log: Logger, opts: SpeakerOptions, registry = new Registry(), view?: SharedInformers) {
     super();
     if (!opts.nodeName) throw new Error('speaker: the node name is required (NODE_NAME)');
     this.#kc = kc;
+    this.#view = view ?? new SharedInformers(kc, log);
+    this.#ownView = view === undefined;
     this.#log = log;
     this.#opts = opts;
     this.registry = registry;
@@ -277,7 +287,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     // (A restarted speaker's old Lease stays as it was until then.)
     const informers = [this.#leases!, this.#nodes!, this.#services!, this.#slices!];
     void Promise.all(informers.map((i) => i.synced())).then(() => {
-      if (!this.#stopping) this.#heartbeat.start();
+      if (this.#stopping) return;
+      this.#heartbeat.start();
+      // Shared caches may have synced before this subscribed: look once now.
+      this.#schedule();
     });
     this.#ticker = setInterval(() => this.#schedule(), 1000);
   }
@@ -309,7 +322,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     this.#announcer?.close();
     this.#rtnl?.close();
-    await Promise.all([this.#leases?.stop(), this.#nodes?.stop(), this.#services?.stop(), this.#slices?.stop()]);
+    for (const off of this.#unsubscribe.splice(0)) off();
+    if (this.#ownView) await this.#view.stop();
   }
 
   // ---- dataplane: holder device, interfaces, announcer ----
@@ -383,32 +397,22 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   // ---- Kubernetes side ----
 
   #startInformers(): void {
-    const kc = this.#kc;
-    const log = this.#log;
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
-    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    const view = this.#view;
+    const coordination = this.#kc.makeApiClient(k8s.CoordinationV1Api);
     const ns = this.#opts.namespace;
     // Quick retries for the Leases: after an outage the membership stays
     // frozen until this watch is back.
-    this.#leases = startInformer<k8s.V1Lease>(
-      kc,
+    this.#leases = view.informer<k8s.V1Lease>(
       `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`,
       () => {
         this.#leaseListStartedAt = performance.now();
         return coordination.listNamespacedLease({ namespace: ns, labelSelector: SPEAKER_LEASE_SELECTOR });
       },
-      log,
       { labelSelector: SPEAKER_LEASE_SELECTOR, minBackoffMs: 100, maxBackoffMs: 1000 },
     );
-    this.#nodes = startInformer<k8s.V1Node>(kc, '/api/v1/nodes', () => core.listNode(), log);
-    this.#services = startInformer<k8s.V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), log);
-    this.#slices = startInformer<k8s.V1EndpointSlice>(
-      kc,
-      '/apis/discovery.k8s.io/v1/endpointslices',
-      () => discovery.listEndpointSliceForAllNamespaces(),
-      log,
-    );
+    this.#nodes = view.nodes();
+    this.#services = view.services();
+    this.#slices = view.endpointSlices();
 
     const onLease = (lease: k8s.V1Lease) => {
       const obs = leaseObservationFromV1(lease);
@@ -420,25 +424,26 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       }
       this.#schedule();
     };
-    this.#leases.on('add', onLease);
-    this.#leases.on('update', onLease);
-    this.#leases.on('delete', (lease) => {
-      const name = lease.metadata?.name;
-      if (!name) return;
-      this.#membership.remove(name);
-      this.#rejoining.delete(name);
-      if (name !== this.#opts.nodeName) this.#log.info({ node: name }, 'speaker Lease deleted: that speaker stopped cleanly');
-      this.#schedule();
-    });
-    // A completed (re)list has delivered every change made before it started.
-    this.#leases.onResync(() => this.#markFresh(this.#leaseListStartedAt));
+    this.#unsubscribe.push(
+      subscribe(this.#leases, {
+        add: onLease,
+        update: onLease,
+        delete: (lease) => {
+          const name = lease.metadata?.name;
+          if (!name) return;
+          this.#membership.remove(name);
+          this.#rejoining.delete(name);
+          if (name !== this.#opts.nodeName) this.#log.info({ node: name }, 'speaker Lease deleted: that speaker stopped cleanly');
+          this.#schedule();
+        },
+        // A completed (re)list has delivered every change made before it started.
+        resync: () => this.#markFresh(this.#leaseListStartedAt),
+      }),
+    );
 
     const changed = () => this.#schedule();
     for (const informer of [this.#nodes, this.#services, this.#slices] as Array<ResilientInformer<k8s.KubernetesObject>>) {
-      informer.on('add', changed);
-      informer.on('update', changed);
-      informer.on('delete', changed);
-      informer.onResync(changed);
+      this.#unsubscribe.push(subscribe(informer, { add: changed, update: changed, delete: changed, resync: changed }));
     }
   }
 

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { EndpointSetBackend } from '../../src/proxy/http/backend.ts';
 import { HttpEntrypoint } from '../../src/proxy/http/entrypoint.ts';
-import { ingressRouter } from '../../src/proxy/http/table-router.ts';
+import { ingressRouter } from '../support/table-router.ts';
 import { TcpForwarder } from '../../src/proxy/l4/tcp-forwarder.ts';
 
 function arg(name: string, dflt: string): string {

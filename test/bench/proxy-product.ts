@@ -99,7 +99,7 @@ async function serve(reusePort: boolean): Promise<void> {
   const { DEFAULT_L4_SETTINGS } = await import('../../src/proxy/k8s/l4-annotations.ts');
   const { createHttpEngine } = await import('../../src/proxy/k8s/http-engine.ts');
   const { ServiceBackends } = await import('../../src/proxy/k8s/service-backends.ts');
-  const { ingressRouter } = await import('../../src/proxy/http/table-router.ts');
+  const { ingressRouter } = await import('../support/table-router.ts');
   const log = pino({ level: 'silent' });
   const registry = new Registry();
   const endpoints = new EndpointIndex('bench-node');

@@ -69,6 +69,10 @@ export interface CompiledIngress<T> {
    * entrypoint's address; one withheld for its errors shows none).
    */
   readonly ownIngresses: readonly ObjectRef[];
+  /** The routes of each table by id: a route's spec object stays the same while it is unchanged. */
+  readonly specs: { readonly web: ReadonlyMap<string, RouteSpec<T>>; readonly websecure: ReadonlyMap<string, RouteSpec<T>> };
+  /** What answers a request no route matches (the oldest Ingress defaultBackend). */
+  readonly defaultTarget: T | undefined;
   /** Incremented on every compile. */
   readonly version: number;
   /** Routes changed by this compile (upserted + removed ids, both tables). */
@@ -380,6 +384,8 @@ export class IngressCompiler<T = RouteTarget> {
       certificates: dedupeCertificates(certificates),
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,
+      specs: { web: webSpecs, websecure: secureSpecs },
+      defaultTarget,
       version: ++this.#version,
       changed,
     };

@@ -1,9 +1,10 @@
-// The thin Kubernetes edge of the ingress: informers for Ingress,
-// IngressClass, Service, Secret and the Traefik CRDs of both groups feed the
-// pure IngressCompiler; every change (coalesced over a few milliseconds)
-// compiles new tables, builds a new IngressRouter and hands it to the
-// proxy (HttpEntrypoint.setRouter), writes new diagnostics as Events,
-// loads the TLS Secrets the routes need into the CertificateStore, and sets
+// The thin Kubernetes edge of the ingress: informers (from the node's shared
+// cluster view) for Ingress, IngressClass, Service, Secret and the Traefik
+// CRDs of both groups feed the pure IngressCompiler; every change
+// (coalesced over a few milliseconds) compiles, and the controller
+// publishes what changed as plain data - route specs (route-wire.ts) and
+// the TLS pairs the routes name - for the processes that serve to
+// materialize. It also writes new diagnostics as Events and sets
 // status.loadBalancer.ingress on our Ingresses to the entrypoint Service's
 // addresses (never on an Ingress of another class).
 //
@@ -12,44 +13,34 @@
 
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { apiStatus, describeError, mergePatch, objectKey } from '../../kube/client.ts';
-import { startInformer, type ResilientInformer } from '../../kube/informer.ts';
-import type { CertificateStoreApi } from '../../proxy/http/types.ts';
+import type { ResilientInformer } from '../../kube/informer.ts';
+import { SharedInformers, subscribe } from '../../kube/shared-informers.ts';
+import type { CertificatesUpdate, TlsPem } from '../../proxy/config/proxy-config.ts';
+import { checkCertificatePair } from '../../proxy/http/certificates.ts';
 import { IngressCompiler, type CompiledIngress } from '../compile/ingress-compiler.ts';
+import { diffRouteSpecs, encodeTarget, type RoutesUpdate } from '../compile/route-wire.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
+import type { RouteSpec } from '../match/route-table.ts';
+import type { RouteTarget } from '../model/route-target.ts';
 import { TRAEFIK_GROUPS, type TraefikGroup } from '../model/traefik-crd.ts';
-import type { ServiceBackendSource } from '../runtime/backends.ts';
-import { FlaggerMetrics } from '../runtime/flagger-metrics.ts';
-import type { BcryptVerifier } from '../runtime/middlewares/htpasswd-verify.ts';
-import { IngressRouter } from '../runtime/router.ts';
-import { RuntimeFactory, type RuntimeTarget } from '../runtime/runtime-target.ts';
 import type { IngressClassOptions } from '../translate/ingress-class.ts';
 import { DiagnosticReporter, type EventSink } from './diagnostic-reporter.ts';
 
 export interface IngressControllerOptions {
-  /** Live endpoints per Service port (the proxy's EndpointSlice side). */
-  readonly backends: ServiceBackendSource;
-  /** Receives every new router (HttpEntrypoint.setRouter). */
-  readonly onRouter: (router: IngressRouter, compiled: CompiledIngress<RuntimeTarget>) => void;
+  /** The node's shared informers; without it the controller keeps its own. */
+  readonly view?: SharedInformers;
+  /** Receives what each compile changed: routes, and the TLS pairs routes name (undefined: unchanged). */
+  readonly publish: (routes: RoutesUpdate | undefined, certificates: CertificatesUpdate | undefined) => void;
   readonly events?: EventSink;
-  /** TLS Secrets named by routes are loaded here when given. */
-  readonly certificates?: CertificateStoreApi;
-  /**
-   * Which TLS Secrets to load: every one routes name (default), or only those
-   * named by IngressRoutes alone - when the proxy's own sync already loads
-   * the Secrets of Ingress TLS sections into the same store.
-   */
-  readonly certificatesFrom?: 'all' | 'ingressroutes';
+  /** Read the TLS Secrets routes name and publish their pairs (default true). */
+  readonly certificates?: boolean;
   /** `namespace/name` of the entrypoint Service whose addresses go into Ingress status; empty: no status. */
   readonly entrypointService?: string;
   readonly classes?: IngressClassOptions;
   readonly allowCrossNamespace?: boolean;
   readonly defaultSyntax?: RuleSyntax;
   readonly httpsPort?: number;
-  /** Register the Flagger-compatible series (traefik_*, nginx_ingress_controller_*) here. */
-  readonly flaggerMetrics?: Registry;
-  readonly bcrypt?: BcryptVerifier;
   /** Coalescing delay between a change and the compile. Default 20 ms. */
   readonly debounceMs?: number;
   /** Probe interval for missing Traefik CRDs. Default 30 s. */
@@ -68,7 +59,10 @@ export class IngressController {
   readonly #kc: k8s.KubeConfig;
   readonly #log: Logger;
   readonly #opts: IngressControllerOptions;
-  readonly #compiler: IngressCompiler<RuntimeTarget>;
+  readonly #compiler: IngressCompiler<RouteTarget>;
+  readonly #view: SharedInformers;
+  readonly #ownView: boolean;
+  readonly #unsubscribe: Array<() => void> = [];
   readonly #reporter: DiagnosticReporter;
   readonly #networking: k8s.NetworkingV1Api;
   readonly #custom: k8s.CustomObjectsApi;
@@ -77,11 +71,14 @@ export class IngressController {
   readonly #groupsOn = new Set<TraefikGroup>();
   /** `plural.group` -> the timer of the next probe of a CRD not installed yet. */
   readonly #kindTimers = new Map<string, NodeJS.Timeout>();
+  /** Secret key -> resourceVersion of the pair published (or found unusable). */
   readonly #certsLoaded = new Map<string, string>();
+  /** Secret keys whose pair was published. */
+  readonly #certsPublished = new Set<string>();
+  #published: { web: ReadonlyMap<string, RouteSpec<RouteTarget>>; websecure: ReadonlyMap<string, RouteSpec<RouteTarget>>; defaultTarget: RouteTarget | undefined } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  #last: CompiledIngress<RuntimeTarget> | undefined;
-  #router: IngressRouter | undefined;
+  #last: CompiledIngress<RouteTarget> | undefined;
   #ingresses: ResilientInformer<k8s.V1Ingress> | undefined;
   #services: ResilientInformer<k8s.V1Service> | undefined;
   #secrets: ResilientInformer<k8s.V1Secret> | undefined;
@@ -91,12 +88,9 @@ export class IngressController {
     this.#kc = kc;
     this.#log = log;
     this.#opts = opts;
-    const runtime = new RuntimeFactory(opts.backends, {
-      ...(opts.bcrypt ? { bcrypt: opts.bcrypt } : {}),
-      ...(opts.flaggerMetrics ? { flaggerMetrics: new FlaggerMetrics(opts.flaggerMetrics) } : {}),
-    });
-    this.#compiler = new IngressCompiler<RuntimeTarget>({
-      materialize: runtime.materialize,
+    this.#view = opts.view ?? new SharedInformers(kc, log);
+    this.#ownView = opts.view === undefined;
+    this.#compiler = new IngressCompiler<RouteTarget>({
       ...(opts.classes ? { classes: opts.classes } : {}),
       allowCrossNamespace: opts.allowCrossNamespace ?? false,
       ...(opts.defaultSyntax ? { defaultSyntax: opts.defaultSyntax } : {}),
@@ -108,12 +102,7 @@ export class IngressController {
     this.#core = kc.makeApiClient(k8s.CoreV1Api);
   }
 
-  /** The router of the last compile (undefined before the first one). */
-  get router(): IngressRouter | undefined {
-    return this.#router;
-  }
-
-  get compiled(): CompiledIngress<RuntimeTarget> | undefined {
+  get compiled(): CompiledIngress<RouteTarget> | undefined {
     return this.#last;
   }
 
@@ -128,10 +117,11 @@ export class IngressController {
 
   start(): void {
     const c = this.#compiler;
-    this.#ingresses = this.#watch<k8s.V1Ingress>('/apis/networking.k8s.io/v1/ingresses', () => this.#networking.listIngressForAllNamespaces(), (o) => c.setIngress(o), (o) => c.deleteIngress(objectKey(o)));
-    this.#watch<k8s.V1IngressClass>('/apis/networking.k8s.io/v1/ingressclasses', () => this.#networking.listIngressClass(), (o) => c.setIngressClass(o), (o) => c.deleteIngressClass(o.metadata?.name ?? ''));
-    this.#services = this.#watch<k8s.V1Service>('/api/v1/services', () => this.#core.listServiceForAllNamespaces(), (o) => c.setService(o), (o) => c.deleteService(objectKey(o)));
-    this.#secrets = this.#watch<k8s.V1Secret>('/api/v1/secrets', () => this.#core.listSecretForAllNamespaces(), (o) => c.setSecret(o), (o) => c.deleteSecret(objectKey(o)));
+    const v = this.#view;
+    this.#ingresses = this.#watch(v.ingresses(), (o) => c.setIngress(o), (o) => c.deleteIngress(objectKey(o)));
+    this.#watch(v.ingressClasses(), (o) => c.setIngressClass(o), (o) => c.deleteIngressClass(o.metadata?.name ?? ''));
+    this.#services = this.#watch(v.services(), (o) => c.setService(o), (o) => c.deleteService(objectKey(o)));
+    this.#secrets = this.#watch(v.secrets(), (o) => c.setSecret(o), (o) => c.deleteSecret(objectKey(o)));
     for (const group of TRAEFIK_GROUPS) void this.#probeGroup(group);
   }
 
@@ -144,25 +134,30 @@ export class IngressController {
     this.#stopped = true;
     clearTimeout(this.#timer);
     for (const t of this.#kindTimers.values()) clearTimeout(t);
-    await Promise.all(this.#informers.map((i) => i.stop()));
+    for (const off of this.#unsubscribe.splice(0)) off();
+    if (this.#ownView) await this.#view.stop();
   }
 
-  #watch<T extends k8s.KubernetesObject>(path: string, list: () => Promise<k8s.KubernetesListObject<T>>, set: (o: T) => void, del: (o: T) => void): ResilientInformer<T> {
-    const inf = startInformer<T>(this.#kc, path, list, this.#log);
-    inf.on('add', (o) => {
-      set(o);
-      this.#schedule();
-    });
-    inf.on('update', (o) => {
-      set(o);
-      this.#schedule();
-    });
-    inf.on('delete', (o) => {
-      del(o);
-      this.#schedule();
-    });
-    inf.onResync(() => this.#schedule());
+  /** Undefined once the core caches are complete and the first compile is published. */
+  notReadyReason(): string | undefined {
+    const pending = this.#view.notSynced(this.#informers.slice(0, 4));
+    if (pending !== undefined) return `ingress: ${pending}`;
+    return this.#published === undefined ? 'ingress: routes not compiled yet' : undefined;
+  }
+
+  #watch<T extends k8s.KubernetesObject>(inf: ResilientInformer<T>, set: (o: T) => void, del: (o: T) => void): ResilientInformer<T> {
+    // Objects already cached (the shared view may have listed them for another component) come in first.
+    if (inf.isSynced()) for (const o of inf.list()) set(o);
+    this.#unsubscribe.push(
+      subscribe(inf, {
+        add: (o) => (set(o), this.#schedule()),
+        update: (o) => (set(o), this.#schedule()),
+        delete: (o) => (del(o), this.#schedule()),
+        resync: () => this.#schedule(),
+      }),
+    );
     this.#informers.push(inf as unknown as AnyInformer);
+    if (inf.isSynced()) this.#schedule();
     return inf;
   }
 
@@ -195,8 +190,7 @@ export class IngressController {
     const c = this.#compiler;
     type Obj = k8s.KubernetesObject & { spec?: Record<string, unknown> };
     this.#watch<Obj>(
-      `/apis/${group}/v1alpha1/${plural}`,
-      async () => (await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural })) as k8s.KubernetesListObject<Obj>,
+      this.#view.informer<Obj>(`/apis/${group}/v1alpha1/${plural}`, async () => (await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural })) as k8s.KubernetesListObject<Obj>),
       (o) => c.setTraefik(kind, withGroup(o, group, kind)),
       (o) => c.deleteTraefik(kind, group, objectKey(o)),
     );
@@ -216,38 +210,55 @@ export class IngressController {
   }
 
   /** Compiles and publishes now (the informer path calls it after coalescing). */
-  compileNow(): CompiledIngress<RuntimeTarget> {
+  compileNow(): CompiledIngress<RouteTarget> {
     const started = performance.now();
     const out = this.#compiler.compile();
     this.#last = out;
     this.#compiles++;
-    this.#router = new IngressRouter(out.web, out.websecure);
-    this.#opts.onRouter(this.#router, out);
+    const routes = this.#routeChanges(out);
+    const certificates = this.#certificateChanges(out);
+    if (routes !== undefined || certificates !== undefined) this.#opts.publish(routes, certificates);
     this.#log.debug({ version: out.version, changed: out.changed, routes: out.websecure.size, ms: Math.round((performance.now() - started) * 100) / 100 }, 'route tables compiled');
     this.#reporter.report(out.diagnostics);
-    this.#loadCertificates(out);
     void this.#writeStatus(out);
     return out;
   }
 
-  #loadCertificates(out: CompiledIngress<RuntimeTarget>): void {
-    const store = this.#opts.certificates;
-    if (store === undefined || this.#secrets === undefined) return;
+  /** What changed since the last publish, as data; undefined when nothing did. */
+  #routeChanges(out: CompiledIngress<RouteTarget>): RoutesUpdate | undefined {
+    const prev = this.#published;
+    const next = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget };
+    this.#published = next;
+    const defaultChanged = prev === undefined || prev.defaultTarget !== next.defaultTarget;
+    if (prev !== undefined && !defaultChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
+    const web = diffRouteSpecs(prev?.web, next.web);
+    const websecure = diffRouteSpecs(prev?.websecure, next.websecure);
+    const empty = (c: typeof web) => !c.reset && !c.upsert?.length && !c.remove?.length;
+    if (!defaultChanged && empty(web) && empty(websecure)) return undefined;
+    return { web, websecure, ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}) };
+  }
+
+  /** The TLS pairs routes name, checked, as changes since the last publish. */
+  #certificateChanges(out: CompiledIngress<RouteTarget>): CertificatesUpdate | undefined {
+    if (this.#opts.certificates === false || this.#secrets === undefined) return undefined;
     const wanted = new Set<string>();
+    const set: Record<string, TlsPem> = {};
     for (const req of out.certificates) {
-      if (this.#opts.certificatesFrom === 'ingressroutes' && (req.origins ?? [req.origin]).some((o) => o.kind === 'Ingress')) continue;
       wanted.add(req.secretKey);
       const [ns, name] = req.secretKey.split('/') as [string, string];
       const secret = this.#secrets.get(name, ns);
       if (secret === undefined) continue; // reported by the translator; the default certificate serves
       const version = secret.metadata?.resourceVersion ?? '';
       if (this.#certsLoaded.get(req.secretKey) === version) continue;
+      this.#certsLoaded.set(req.secretKey, version);
       const cert = secret.data?.['tls.crt'];
       const key = secret.data?.['tls.key'];
       try {
         if (!cert || !key) throw new Error('the Secret has no tls.crt/tls.key');
-        store.set(req.secretKey, { cert: Buffer.from(cert, 'base64'), key: Buffer.from(key, 'base64') });
-        this.#certsLoaded.set(req.secretKey, version);
+        const pem = { cert: Buffer.from(cert, 'base64').toString('utf8'), key: Buffer.from(key, 'base64').toString('utf8') };
+        checkCertificatePair({ cert: Buffer.from(pem.cert), key: Buffer.from(pem.key) });
+        set[req.secretKey] = pem;
+        this.#certsPublished.add(req.secretKey);
       } catch (err) {
         this.#opts.events?.emit(
           { apiVersion: req.origin.apiVersion, kind: req.origin.kind, metadata: { name: req.origin.name, namespace: req.origin.namespace, ...(req.origin.uid ? { uid: req.origin.uid } : {}) } },
@@ -255,14 +266,16 @@ export class IngressController {
           'BadCertificate',
           `Secret ${req.secretKey}: ${(err as Error).message}; the default certificate is served`,
         );
-        this.#certsLoaded.set(req.secretKey, version);
       }
     }
+    const remove: string[] = [];
     for (const key of [...this.#certsLoaded.keys()]) {
       if (wanted.has(key)) continue;
-      store.delete(key);
       this.#certsLoaded.delete(key);
+      if (this.#certsPublished.delete(key)) remove.push(key);
     }
+    if (Object.keys(set).length === 0 && remove.length === 0) return undefined;
+    return { ...(Object.keys(set).length > 0 ? { set } : {}), ...(remove.length > 0 ? { remove } : {}) };
   }
 
   /**
@@ -273,7 +286,7 @@ export class IngressController {
    * deleted and re-created Ingress is a new object here, so it gets its
    * address again.
    */
-  async #writeStatus(out: CompiledIngress<RuntimeTarget>): Promise<void> {
+  async #writeStatus(out: CompiledIngress<RouteTarget>): Promise<void> {
     const svcKey = this.#opts.entrypointService;
     if (!svcKey || this.#services === undefined || this.#ingresses === undefined) return;
     const [ns, name] = svcKey.split('/') as [string, string];

@@ -6,7 +6,6 @@ import { UsageError, type FlagSpec, type FlagValues } from '../../common/flags.t
 import type { IngressControllerOptions } from './ingress-controller.ts';
 
 export const ingressEngineFlags: FlagSpec[] = [
-  { name: 'ingress-minimal-router', type: 'boolean', default: false, help: 'route with the minimal Ingress host+path table instead of the full rule engine (no annotations, canaries or Traefik CRDs)' },
   { name: 'ingress-allow-cross-namespace', type: 'boolean', default: false, help: 'let IngressRoutes reference Services, TraefikServices and Middlewares of other namespaces (Traefik allowCrossNamespace)' },
   { name: 'ingress-default-rule-syntax', type: 'string', default: 'v3', help: 'Traefik rule syntax for routes that name none: v3 or v2' },
   { name: 'ingress-flagger-metrics', type: 'boolean', default: false, help: "also export Traefik's and ingress-nginx's request series (traefik_service_*, nginx_ingress_controller_*) for Flagger" },
@@ -14,9 +13,7 @@ export const ingressEngineFlags: FlagSpec[] = [
 ];
 
 export interface IngressEngineFlagOptions {
-  /** False: keep the proxy's minimal router. */
-  readonly enabled: boolean;
-  /** Merged by the caller with backends/onRouter/events/registry. */
+  /** Merged by the caller with the view, the publisher and the event sink. */
   readonly options: Pick<IngressControllerOptions, 'allowCrossNamespace' | 'defaultSyntax' | 'crdRetryMs'>;
   /** Register the Flagger-compatible series in the process registry. */
   readonly flaggerMetrics: boolean;
@@ -28,7 +25,6 @@ export function ingressEngineFlagOptions(f: FlagValues): IngressEngineFlagOption
   const retry = Number(f['ingress-crd-retry'] ?? 30);
   if (!(retry > 0)) throw new UsageError('--ingress-crd-retry must be a positive number of seconds');
   return {
-    enabled: f['ingress-minimal-router'] !== true,
     options: { allowCrossNamespace: f['ingress-allow-cross-namespace'] === true, defaultSyntax: syntax, crdRetryMs: Math.round(retry * 1000) },
     flaggerMetrics: f['ingress-flagger-metrics'] === true,
   };

@@ -3,7 +3,7 @@
 //     ours (`metalgate.io/ingress-controller`), or names our configured class
 //     (default `metalgate`) while no IngressClass of that name belongs to
 //     another controller (installs that never created the IngressClass
-//     object, like the proxy's minimal router accepted), or
+//     object), or
 //   - it has no ingressClassName and its legacy `kubernetes.io/ingress.class`
 //     annotation names one of our IngressClasses or our configured class
 //     name (the annotation predates IngressClass objects), or

@@ -47,6 +47,29 @@ function remove(map: Map<string, Entry[]>, name: string, key: string): void {
   else map.set(name, kept);
 }
 
+/**
+ * Whether a pair is usable (a PEM certificate, a PEM key, and they match),
+ * without building a TLS context: what the process that reads Secrets
+ * checks before handing a pair to the processes that serve. Throws with a
+ * readable reason.
+ */
+export function checkCertificatePair(pair: CertificatePair): CertificateInfo {
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(pair.cert);
+  } catch (e) {
+    throw new Error(`certificate is not a valid PEM X.509 certificate: ${(e as Error).message}`);
+  }
+  let key;
+  try {
+    key = createPrivateKey(pair.key);
+  } catch (e) {
+    throw new Error(`private key is not a valid PEM key: ${(e as Error).message}`);
+  }
+  if (!x.checkPrivateKey(key)) throw new Error('private key does not match the certificate');
+  return { hosts: certificateHosts(x), notAfter: new Date(x.validTo) };
+}
+
 export class CertificateStore implements CertificateStoreApi {
   private readonly bySecret = new Map<string, Entry>();
   private readonly exact = new Map<string, Entry[]>();
@@ -71,21 +94,9 @@ export class CertificateStore implements CertificateStoreApi {
 
   /** Checks a pair and returns its context and info; throws with a readable reason. */
   private inspect(pair: CertificatePair): { context: tls.SecureContext; info: CertificateInfo } {
-    let x: X509Certificate;
-    try {
-      x = new X509Certificate(pair.cert);
-    } catch (e) {
-      throw new Error(`certificate is not a valid PEM X.509 certificate: ${(e as Error).message}`);
-    }
-    let key;
-    try {
-      key = createPrivateKey(pair.key);
-    } catch (e) {
-      throw new Error(`private key is not a valid PEM key: ${(e as Error).message}`);
-    }
-    if (!x.checkPrivateKey(key)) throw new Error('private key does not match the certificate');
+    const info = checkCertificatePair(pair);
     const context = tls.createSecureContext({ ...secureContextOptions(this.policy), cert: pair.cert, key: pair.key });
-    return { context, info: { hosts: certificateHosts(x), notAfter: new Date(x.validTo) } };
+    return { context, info };
   }
 
   set(secretKey: string, pair: CertificatePair): CertificateInfo {
@@ -98,6 +109,10 @@ export class CertificateStore implements CertificateStoreApi {
       else insert(this.exact, h, e);
     }
     return info;
+  }
+
+  keys(): string[] {
+    return [...this.bySecret.keys()];
   }
 
   delete(secretKey: string): boolean {

@@ -391,6 +391,8 @@ export interface CertificateStoreApi {
   /** Adds or replaces a pair under a key (e.g. the Secret's `ns/name`). Throws when cert/key are unusable. */
   set(secretKey: string, pair: CertificatePair): CertificateInfo;
   delete(secretKey: string): boolean;
+  /** The Secret keys held. */
+  keys(): string[];
   /** The certificate for clients whose SNI matches nothing (or that send none). */
   setDefault(pair: CertificatePair): CertificateInfo;
   /** Secret key serving `servername`: exact SAN first, then a wildcard, else undefined (default cert). */

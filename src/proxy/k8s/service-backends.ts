@@ -1,4 +1,4 @@
-// Live HTTP Backends for Service ports, fed from the EndpointIndex: one
+// Live HTTP Backends for Service ports, fed from the endpoint slots: one
 // stable Backend object per (Service, port name), shared by every route that
 // sends there, which follows endpoint changes by itself - so a route table
 // never has to be rebuilt because pods came or went. This is the
@@ -12,11 +12,17 @@
 // finish and they get no new ones. A change of the Service's session
 // affinity swaps the inner balancer; the outer object stays.
 
-import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
 import type { EndpointSet, EndpointSlot } from '../endpoints/endpoint-set.ts';
+import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import { EndpointSetBackend } from '../http/backend.ts';
 import type { Backend, Endpoint } from '../http/types.ts';
-import type { ServicePortTarget } from './ingress-routes.ts';
+
+/** One port of one Service, by the port's name. */
+export interface ServicePortTarget {
+  readonly namespace: string;
+  readonly service: string;
+  readonly portName: string;
+}
 
 export function backendName(t: ServicePortTarget): string {
   return `${t.namespace}/${t.service}:${t.portName}`;
@@ -58,12 +64,12 @@ export class SliceBackend implements Backend {
 }
 
 export class ServiceBackends {
-  readonly #index: EndpointIndex;
+  readonly #index: EndpointSource;
   readonly #entries = new Map<string, SliceBackend>();
   readonly #dial: ((ip: string) => string) | undefined;
 
   /** `dialAddress`: tests only, as in ListenerManagerOptions. */
-  constructor(index: EndpointIndex, dialAddress?: (ip: string) => string) {
+  constructor(index: EndpointSource, dialAddress?: (ip: string) => string) {
     this.#index = index;
     this.#dial = dialAddress;
   }

@@ -18,7 +18,7 @@
 
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
+import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
 import type { KernelCommands } from './kernel-commands.ts';
 import { buildNftScript, NFT_TABLE, nftDeleteScript, type KernelPort, type NftCounter, type NftState } from './nft-script.ts';
@@ -26,7 +26,7 @@ import { conntrackFilter, staleUdpFlows, type UdpPortFlows } from './stale-udp-f
 
 export interface KernelForwardingOptions {
   readonly log: Logger;
-  readonly endpoints: EndpointIndex;
+  readonly endpoints: EndpointSource;
   /** nft and conntrack (kernel-commands.ts). */
   readonly commands: KernelCommands;
   readonly registry: Registry;

@@ -17,7 +17,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { EndpointPicker } from '../endpoints/endpoint-picker.ts';
-import type { EndpointIndex } from '../endpoints/endpoint-index.ts';
+import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import type { HttpEntrypointApi } from '../http/types.ts';
 import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
 import { UdpForwarder } from '../l4/udp-forwarder.ts';
@@ -32,7 +32,7 @@ import { UdpListener } from './udp-listener.ts';
 export interface ListenerManagerOptions {
   readonly log: Logger;
   readonly metrics: ListenerMetrics;
-  readonly endpoints: EndpointIndex;
+  readonly endpoints: EndpointSource;
   /** The HTTP engine's entrypoints; without one, the entrypoint's ports are forwarded at L4. */
   readonly entrypoint?: (mode: 'http' | 'https') => HttpEntrypointApi | undefined;
   readonly backoff?: BindBackoff;

@@ -1,6 +1,7 @@
 // The primary's side of the proxy worker processes: forks them (node:cluster,
-// each running `metalgate speaker` in worker mode), relays every ownership
-// change to all of them, restarts one that dies (with backoff), and turns
+// each running `metalgate speaker` in worker mode), sends each the node's
+// proxy configuration (the whole of it first, then every update), restarts
+// one that dies (with backoff; it gets the configuration of the moment), and turns
 // their answers into the component's readiness, the drain sequence and one
 // /metrics page. Workers bind the owned IP:ports themselves with
 // SO_REUSEPORT; the primary holds no proxy socket, so a connection is never
@@ -10,8 +11,16 @@ import cluster, { type Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, type Registry } from 'prom-client';
+import type { ProxyConfigUpdate } from '../config/proxy-config.ts';
 import type { OwnershipEvent, OwnershipSource } from '../listeners/manual-ownership.ts';
 import { isFromWorker, type FromWorker, type MetricsJson, type ToWorker } from './messages.ts';
+
+/** Where the configuration comes from (the Proxy). */
+export interface ConfigFeed {
+  snapshot(): ProxyConfigUpdate;
+  on(event: 'config', cb: (u: ProxyConfigUpdate) => void): unknown;
+  off(event: 'config', cb: (u: ProxyConfigUpdate) => void): unknown;
+}
 
 export interface ProxyWorkerPoolOptions {
   readonly count: number;
@@ -19,7 +28,14 @@ export interface ProxyWorkerPoolOptions {
   readonly exec: string;
   readonly args: readonly string[];
   readonly log: Logger;
+  /**
+   * The speaker: a gained IP is announced once every worker has applied
+   * the configuration that listens on it. Subscribe the pool after the
+   * configuration's builder, so that configuration is sent first.
+   */
   readonly ownership: OwnershipSource;
+  /** The configuration to serve: the whole of it now, and its updates. */
+  readonly config: ConfigFeed;
   /** The primary's registry: the pool's own series go here. */
   readonly registry: Registry;
   /** Restart delay after a worker dies: doubles per quick death up to maxMs. */
@@ -104,6 +120,7 @@ export class ProxyWorkerPool {
 
   start(): void {
     cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args], execArgv: [...process.execArgv, ...WORKER_EXEC_ARGV] });
+    this.#o.config.on('config', this.#forward);
     this.#o.ownership.on('ownership', this.#relay);
     for (const s of this.#slots) this.#fork(s);
     this.#o.log.info({ workers: this.#o.count }, 'proxy worker processes starting');
@@ -146,6 +163,7 @@ export class ProxyWorkerPool {
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     this.#o.ownership.off('ownership', this.#relay);
+    this.#o.config.off('config', this.#forward);
     const exits: Promise<void>[] = [];
     for (const s of this.#slots) {
       clearTimeout(s.restartTimer);
@@ -169,14 +187,18 @@ export class ProxyWorkerPool {
     await Promise.all(exits);
   }
 
+  readonly #forward = (update: ProxyConfigUpdate): void => {
+    for (const s of this.#slots) if (s.worker !== undefined) this.#send(s.worker, { mg: 'config', update });
+  };
+
+  /** A gained IP: its listeners went out with the configuration just before; wait until every worker has them. */
   readonly #relay = (change: OwnershipEvent): void => {
-    const live = this.#slots.filter((s) => s.worker !== undefined);
     if (!change.owned) {
       this.#applying.delete(change.ip);
-      for (const s of live) this.#send(s.worker!, { mg: 'ownership', ip: change.ip, owned: false });
       return;
     }
-    const answers = live.map((s) => this.#ask(s, (id) => ({ mg: 'ownership', ip: change.ip, owned: true, id }), APPLY_TIMEOUT_MS));
+    const live = this.#slots.filter((s) => s.worker !== undefined);
+    const answers = live.map((s) => this.#ask(s, (id) => ({ mg: 'sync', id }), APPLY_TIMEOUT_MS));
     this.#applying.set(change.ip, Promise.all(answers).then(() => {}));
   };
 
@@ -197,7 +219,7 @@ export class ProxyWorkerPool {
     s.ready = 'starting';
     s.startedAt = performance.now();
     // Queued on the channel until the worker reads it: the first thing it learns.
-    this.#send(w, { mg: 'init', index: s.index, owned: this.#o.ownership.ownedIps(), report: s.index === 0 });
+    this.#send(w, { mg: 'init', index: s.index, config: this.#o.config.snapshot() });
     w.on('message', (m: unknown) => {
       if (!isFromWorker(m)) return;
       if (m.mg === 'ready') {

@@ -8,12 +8,16 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { mergePatch } from '../../../src/kube/client.ts';
 import { EventRecorder } from '../../../src/kube/events.ts';
 import { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
+import { RouteTables } from '../../../src/ingress/runtime/route-tables.ts';
+import { RuntimeFactory } from '../../../src/ingress/runtime/runtime-target.ts';
 import type { Backend } from '../../../src/proxy/http/types.ts';
 import { ensureNamespace, eventsFor, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 
 const cluster = useCluster();
 const ns = 'ing';
 let controller: IngressController;
+// The serving side, as a proxy runtime builds it from what the controller publishes.
+const tables = new RouteTables(new RuntimeFactory(backends()).materialize);
 let networking: k8s.NetworkingV1Api;
 let custom: k8s.CustomObjectsApi;
 
@@ -30,7 +34,7 @@ function backends() {
 }
 
 function route(host: string, path = '/') {
-  const r = controller.router?.route({ host, path, method: 'GET', headers: {}, query: '', clientIp: '198.18.0.9', tls: false, localPort: 80 });
+  const r = tables.router.route({ host, path, method: 'GET', headers: {}, query: '', clientIp: '198.18.0.9', tls: false, localPort: 80 });
   return r?.backend?.name ?? (r ? 'response' : '404');
 }
 
@@ -58,8 +62,9 @@ beforeAll(async () => {
     mergePatch,
   );
   controller = new IngressController(kc, silentLogger(), {
-    backends: backends(),
-    onRouter: () => {},
+    publish: (routes) => {
+      if (routes) tables.apply(routes);
+    },
     events: new EventRecorder(kc, silentLogger(), 'metalgate-ingress'),
     entrypointService: 'metalgate-system/metalgate-ingress',
     crdRetryMs: 300,

@@ -80,7 +80,6 @@ describe('rule engine inside the proxy', () => {
     await waitListening(proxy, `TCP ${VIP}:80`);
     await waitListening(proxy, `TCP ${VIP}:443`);
     engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
-      certificates: engineParts!.certificates,
       events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
       entrypointService: 'metalgate-system/metalgate-ingress',
       crdRetryMs: 300,

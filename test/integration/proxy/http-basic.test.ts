@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
-import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
+import { ingressRouter } from '../../support/table-router.ts';
 import { waitFor } from '../helpers/cluster.ts';
 import {
   LOOPBACK,

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
 import { HttpEntrypoint } from '../../../src/proxy/http/entrypoint.ts';
-import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
+import { ingressRouter } from '../../support/table-router.ts';
 import { DEFAULT_BIND_BACKOFF } from '../../../src/proxy/listeners/bind-backoff.ts';
 import { TcpListener } from '../../../src/proxy/listeners/tcp-listener.ts';
 import { waitFor } from '../helpers/cluster.ts';

@@ -11,7 +11,7 @@ import { ResponseHeadParser, responseBodyKind } from '../../../src/proxy/http1/r
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
 import { CertificateStore } from '../../../src/proxy/http/certificates.ts';
 import { HttpEntrypoint } from '../../../src/proxy/http/entrypoint.ts';
-import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
+import { ingressRouter } from '../../support/table-router.ts';
 import type { Endpoint, HttpEntrypointOptions } from '../../../src/proxy/http/types.ts';
 
 export const LOOPBACK = '127.0.0.1';

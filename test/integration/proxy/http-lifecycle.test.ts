@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
-import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
+import { ingressRouter } from '../../support/table-router.ts';
 import type { Middleware } from '../../../src/proxy/http/types.ts';
 import { waitFor } from '../helpers/cluster.ts';
 import { LOOPBACK, endpoint, get, nodeBackend, rawExchange, readResponses, startProxy, type Backend, type Echo, type Proxy } from './http-harness.ts';

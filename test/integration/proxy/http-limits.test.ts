@@ -74,7 +74,7 @@ describe('client limits', () => {
     const a = await backendOf();
     const p = await proxy([a.port], { limits: { maxBodyBytes: 10 } });
     const big = new EndpointSetBackend({ name: 'ns/big:80', endpoints: [endpoint(a.port)], limits: { maxBodyBytes: 100 } });
-    const { ingressRouter } = await import('../../../src/proxy/http/table-router.ts');
+    const { ingressRouter } = await import('../../support/table-router.ts');
     p.entrypoint.setRouter(ingressRouter([{ backend: big }]));
     expect((await get(p.port, '/', { method: 'POST', body: 'x'.repeat(50) })).status).toBe(200);
     expect((await get(p.port, '/', { method: 'POST', body: 'x'.repeat(101) })).status).toBe(413);
@@ -127,7 +127,7 @@ describe('upstream timeouts', () => {
     expect(r.body).toContain('did not answer within 150 ms');
     // A per-backend timeout wins over the entrypoint's.
     const patient = new EndpointSetBackend({ name: 'ns/patient:80', endpoints: [endpoint(a.port)], timeouts: { readMs: 2000 } });
-    const { ingressRouter } = await import('../../../src/proxy/http/table-router.ts');
+    const { ingressRouter } = await import('../../support/table-router.ts');
     p.entrypoint.setRouter(ingressRouter([{ backend: patient }]));
     expect((await get(p.port, '/slow?ms=300')).status).toBe(200);
   });

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
 import { CertificateStore } from '../../../src/proxy/http/certificates.ts';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
-import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
+import { ingressRouter } from '../../support/table-router.ts';
 import { LOOPBACK, endpoint, nodeBackend, startProxy, type Echo } from './http-harness.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -15,7 +15,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
 import { CertificateStore } from '../../../src/proxy/http/certificates.ts';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
-import { ingressRouter } from '../../../src/proxy/http/table-router.ts';
+import { ingressRouter } from '../../support/table-router.ts';
 import { UPSTREAM_READ_BYTES } from '../../../src/proxy/http/upstream.ts';
 import { LOOPBACK, endpoint, get, proxyTo, readResponses, startProxy } from './http-harness.ts';
 

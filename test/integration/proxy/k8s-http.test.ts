@@ -10,6 +10,9 @@ import type tls from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
+import { attachIngressEngine } from '../../../src/ingress/k8s/attach-to-proxy.ts';
+import type { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
+import { EventRecorder } from '../../../src/kube/events.ts';
 import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
 import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
 import type { Proxy } from '../../../src/proxy/proxy.ts';
@@ -59,6 +62,7 @@ function hostGet(host: string, path = '/'): Promise<{ status: number; body: stri
 
 describe('proxy ingress entrypoint on a real API server', () => {
   let proxy: Proxy;
+  let engine: IngressController | undefined;
   let ownership: ManualOwnership;
   let networking: k8s.NetworkingV1Api;
   let discovery: k8s.DiscoveryV1Api;
@@ -69,6 +73,8 @@ describe('proxy ingress entrypoint on a real API server', () => {
     networking = kc.makeApiClient(k8s.NetworkingV1Api);
     discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
     ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
+    // The one Ingress pipeline: the rule engine compiles, the proxy serves what it publishes.
+    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, { events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'), debounceMs: 5 });
     await ensureNamespace(core, NS);
     // The entrypoint Service and the application behind the Ingresses.
     await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }, { name: 'websecure', port: 443 }], VIP);
@@ -82,6 +88,7 @@ describe('proxy ingress entrypoint on a real API server', () => {
   });
 
   afterAll(async () => {
+    await engine?.stop();
     await proxy?.stop(1000);
     await Promise.all(backends.map((b) => b.close()));
   });
@@ -122,9 +129,9 @@ describe('proxy ingress entrypoint on a real API server', () => {
         },
       },
     });
-    const ev = await waitForEvent(cluster().core, NS, 'Ingress', 'secure', 'TLSSecretNotFound');
+    const ev = await waitForEvent(cluster().core, NS, 'Ingress', 'secure', 'MissingSecret');
     expect(ev.type).toBe('Warning');
-    expect(ev.message).toBe(`TLS Secret ${NS}/secure-tls not found (or not of type kubernetes.io/tls): serving secure.example.com with the default certificate`);
+    expect(ev.message).toBe(`tls[0]: Secret ${NS}/secure-tls not found; the default certificate is served for secure.example.com`);
     const r = await waitFor(async () => {
       const x = await httpsGet('secure.example.com');
       return x.status === 200 ? x : undefined;
@@ -157,8 +164,8 @@ describe('proxy ingress entrypoint on a real API server', () => {
         },
       },
     });
-    const ev = await waitForEvent(cluster().core, NS, 'Ingress', 'broken', 'TLSSecretInvalid');
-    expect(ev.message).toMatch(/^TLS Secret web\/broken-tls is unusable: .*: serving broken\.example\.com with the default certificate$/);
+    const ev = await waitForEvent(cluster().core, NS, 'Ingress', 'broken', 'BadCertificate');
+    expect(ev.message).toMatch(/^Secret web\/broken-tls: .*; the default certificate is served$/);
     expect((await httpsGet('broken.example.com')).names).toBe('DNS:metalgate-default.invalid');
     expect((await httpsGet('secure.example.com')).names).toBe('DNS:secure.example.com');
   });

@@ -1,13 +1,16 @@
 // ProxyWorkerPool with real child processes (node:cluster) running a
-// stand-in worker (fixtures/fake-proxy-worker.mjs): the owned set and every
-// change reach each worker, readiness, settle and metrics are gathered from
+// stand-in worker (fixtures/fake-proxy-worker.mjs): the configuration and
+// every update reach each worker, readiness, settle and metrics are gathered from
 // all, stop ends them, a dead worker is restarted and its counters stay in
 // the sum, and workers that keep dying make the pool give up.
 
+import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { afterEach, describe, expect, test } from 'vitest';
+import type { ProxyConfigUpdate } from '../../../src/proxy/config/proxy-config.ts';
+import type { ListenerSpec } from '../../../src/proxy/listeners/listen-plan.ts';
 import { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
 import { GIVE_UP_DEATHS, ProxyWorkerPool } from '../../../src/proxy/workers/worker-pool.ts';
 import { waitFor } from '../helpers/cluster.ts';
@@ -20,11 +23,29 @@ afterEach(async () => {
   delete process.env.FAKE_APPLY_DELAY_MS;
 });
 
+/** Stands in for the Proxy: one listener per owned IP, published as the ownership changes (subscribed before the pool, as in the speaker). */
+class ListenerFeed extends EventEmitter<{ config: [ProxyConfigUpdate] }> {
+  #version = 0;
+  readonly #ownership: ManualOwnership;
+  constructor(ownership: ManualOwnership) {
+    super();
+    this.#ownership = ownership;
+    ownership.on('ownership', () => this.emit('config', this.#update()));
+  }
+  #update(): ProxyConfigUpdate {
+    return { version: ++this.#version, listeners: this.#ownership.ownedIps().map((ip) => ({ ip }) as unknown as ListenerSpec) };
+  }
+  snapshot(): ProxyConfigUpdate {
+    return { ...this.#update(), reset: true };
+  }
+}
+
 function pool(count: number, extra: Partial<ConstructorParameters<typeof ProxyWorkerPool>[0]> = {}) {
   const ownership = new ManualOwnership();
   ownership.own('198.18.0.200');
+  const config = new ListenerFeed(ownership);
   const registry = new Registry();
-  const p = new ProxyWorkerPool({ count, exec: FAKE, args: [], log: pino({ level: 'silent' }), ownership, registry, restartDelayMs: { initial: 20, max: 40 }, ...extra });
+  const p = new ProxyWorkerPool({ count, exec: FAKE, args: [], log: pino({ level: 'silent' }), ownership, config, registry, restartDelayMs: { initial: 20, max: 40 }, ...extra });
   pools.push(p);
   return { p, ownership, registry };
 }
@@ -34,7 +55,7 @@ async function merged(p: ProxyWorkerPool): Promise<string> {
 }
 
 describe('ProxyWorkerPool', () => {
-  test('workers get the owned set and every change; readiness, settle and metrics come from all of them; stop ends them', async () => {
+  test('workers get the configuration and every update; readiness, settle and metrics come from all of them; stop ends them', async () => {
     const { p, ownership, registry } = pool(2);
     p.start();
     expect(p.notReadyReason()).toMatch(/proxy worker 0/);

@@ -95,12 +95,11 @@ describe('engine flags', async () => {
   const { ingressEngineFlags, ingressEngineFlagOptions } = await import('../../../../src/ingress/k8s/ingress-flags.ts');
   test('defaults and values', () => {
     expect(ingressEngineFlagOptions(parseFlags(ingressEngineFlags, [], {}))).toEqual({
-      enabled: true,
       options: { allowCrossNamespace: false, defaultSyntax: 'v3', crdRetryMs: 30_000 },
       flaggerMetrics: false,
     });
     const f = parseFlags(ingressEngineFlags, ['--ingress-allow-cross-namespace', '--ingress-default-rule-syntax', 'v2', '--ingress-flagger-metrics'], { METALGATE_INGRESS_CRD_RETRY: '5' });
-    expect(ingressEngineFlagOptions(f)).toEqual({ enabled: true, options: { allowCrossNamespace: true, defaultSyntax: 'v2', crdRetryMs: 5000 }, flaggerMetrics: true });
+    expect(ingressEngineFlagOptions(f)).toEqual({ options: { allowCrossNamespace: true, defaultSyntax: 'v2', crdRetryMs: 5000 }, flaggerMetrics: true });
     expect(() => ingressEngineFlagOptions(parseFlags(ingressEngineFlags, ['--ingress-default-rule-syntax', 'v4'], {}))).toThrow('v2 or v3');
   });
 });

@@ -1,10 +1,9 @@
-// A Router over the route-matching core (src/ingress/match): the compiled
-// table's targets are RouteResults. Enough for the minimal table (Ingress
-// host + Prefix path -> backend); the rule engine (src/ingress) compiles richer tables into the same
-// shape. Swapping routes = building a new table and calling setRouter().
+// A Router over the route-matching core for tests of the L7 engine alone:
+// Ingress-style rules (host + path) straight to live Backends, no compiler,
+// no API objects. The product builds its tables with src/ingress.
 
-import { compileRouteTable, type RouteTable, type RouteSpec } from '../../ingress/match/index.ts';
-import type { Backend, Middleware, RouteResult, RouteView, Router, SimpleResponse } from './types.ts';
+import { compileRouteTable, type RouteTable, type RouteSpec } from '../../src/ingress/match/index.ts';
+import type { Backend, Middleware, RouteResult, RouteView, Router, SimpleResponse } from '../../src/proxy/http/types.ts';
 
 export class TableRouter implements Router {
   readonly table: RouteTable<RouteResult>;

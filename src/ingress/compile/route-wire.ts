@@ -1,0 +1,146 @@
+// Route specs as plain data: what the node's configuration carries from the
+// compiler (in the speaker's process) to the processes that serve. A
+// compiled rule travels as its text and syntax, a Go regexp as its pattern,
+// an IP network's words as numbers; the receiving side compiles them again
+// (route-tables.ts). Everything else in a RouteTarget is data already.
+//
+// Pure. JSON-safe both ways: the result of toWire survives JSON.stringify
+// and the cluster IPC channel unchanged.
+
+import { compileGoRegexp, GoRegexp } from '../match/go-regexp.ts';
+import type { IngressRouteSpec, RouteSpec, TraefikRouteSpec } from '../match/route-table.ts';
+import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-rule-compiler.ts';
+import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
+import type { RouteTarget } from '../model/route-target.ts';
+
+/** A Traefik rule as text. */
+export interface WireRule {
+  readonly source: string;
+  readonly syntax: RuleSyntax;
+}
+
+/** A RouteTarget with its regexps and networks as tagged data. */
+export type WireTarget = unknown;
+
+export type WireRouteSpec =
+  | (Omit<IngressRouteSpec<never>, 'condition' | 'target'> & { readonly condition?: WireRule | null; readonly target: WireTarget })
+  | (Omit<TraefikRouteSpec<never>, 'rule' | 'target'> & { readonly rule: WireRule; readonly target: WireTarget });
+
+const REGEXP_TAG = '$goRegexp';
+const WORDS_TAG = '$u32';
+
+const encoded = new WeakMap<object, WireTarget>();
+
+function ruleOf(r: CompiledTraefikRule | WireRule): WireRule {
+  return { source: r.source, syntax: r.syntax };
+}
+
+/** The spec as data (targets shared between specs are encoded once). */
+export function toWire(spec: RouteSpec<RouteTarget>): WireRouteSpec {
+  const target = encodeTarget(spec.target);
+  if (spec.kind === 'traefik') return { kind: 'traefik', id: spec.id, source: spec.source, rule: ruleOf(spec.rule), ...(spec.priority != null ? { priority: spec.priority } : {}), target };
+  return {
+    kind: 'ingress',
+    id: spec.id,
+    source: spec.source,
+    ...(spec.host != null ? { host: spec.host } : {}),
+    ...(spec.path != null ? { path: spec.path } : {}),
+    ...(spec.pathType != null ? { pathType: spec.pathType } : {}),
+    ...(spec.condition != null ? { condition: ruleOf(spec.condition) } : {}),
+    target,
+  };
+}
+
+export function encodeTarget(target: RouteTarget): WireTarget {
+  let e = encoded.get(target);
+  if (e === undefined) encoded.set(target, (e = encodeValue(target)));
+  return e;
+}
+
+function encodeValue(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof GoRegexp) return { [REGEXP_TAG]: v.source };
+  if (v instanceof Uint32Array) return { [WORDS_TAG]: [...v] };
+  if (Array.isArray(v)) return v.map(encodeValue);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = encodeValue(x);
+  return out;
+}
+
+export type FromWire<T> = { ok: true; spec: RouteSpec<T> } | { ok: false; id: string; error: string };
+
+/**
+ * The spec back, with its target materialized by `materialize` from the
+ * decoded RouteTarget. A rule or regexp that no longer compiles (it did in
+ * the compiler: only a version skew could cause this) is an error.
+ */
+export function fromWire<T>(w: WireRouteSpec, materialize: (t: RouteTarget) => T): FromWire<T> {
+  try {
+    const target = materialize(decodeTarget(w.target));
+    if (w.kind === 'traefik') {
+      const rule = compileRule(w.rule);
+      return { ok: true, spec: { kind: 'traefik', id: w.id, source: w.source, rule, priority: w.priority ?? null, target } };
+    }
+    const condition = w.condition ? compileRule(w.condition) : null;
+    return { ok: true, spec: { kind: 'ingress', id: w.id, source: w.source, host: w.host ?? null, path: w.path ?? null, pathType: w.pathType ?? null, condition, target } };
+  } catch (err) {
+    return { ok: false, id: w.id, error: (err as Error).message };
+  }
+}
+
+function compileRule(r: WireRule): CompiledTraefikRule {
+  const c = compileTraefikRule(r.source, { syntax: r.syntax });
+  if (!c.ok) throw new Error(`rule ${JSON.stringify(r.source)}: ${c.error.message}`);
+  return c.rule;
+}
+
+export function decodeTarget(w: WireTarget): RouteTarget {
+  return decodeValue(w) as RouteTarget;
+}
+
+function decodeValue(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(decodeValue);
+  const o = v as Record<string, unknown>;
+  const re = o[REGEXP_TAG];
+  if (typeof re === 'string') {
+    const c = compileGoRegexp(re);
+    if (!c.ok) throw new Error(`regexp ${JSON.stringify(re)}: ${c.error}`);
+    return c.regexp;
+  }
+  const words = o[WORDS_TAG];
+  if (Array.isArray(words)) return Uint32Array.from(words as number[]);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = decodeValue(x);
+  return out;
+}
+
+/** What changed in one route table: everything (`reset`), or routes upserted and removed by id. */
+export interface RouteTableChanges {
+  readonly reset?: readonly WireRouteSpec[];
+  readonly upsert?: readonly WireRouteSpec[];
+  readonly remove?: readonly string[];
+}
+
+/** One compile's effect on both entry points' tables. */
+export interface RoutesUpdate {
+  readonly web: RouteTableChanges;
+  readonly websecure: RouteTableChanges;
+  /** The default backend's target; null: none; absent: unchanged. */
+  readonly defaultTarget?: WireTarget | null;
+}
+
+/**
+ * The changes from one set of specs to the next, by identity (the compiler
+ * keeps a spec object while its route is unchanged); a reset when `prev` is
+ * undefined or most routes changed.
+ */
+export function diffRouteSpecs(prev: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, next: ReadonlyMap<string, RouteSpec<RouteTarget>>): RouteTableChanges {
+  if (prev === undefined) return { reset: [...next.values()].map(toWire) };
+  const upsert: WireRouteSpec[] = [];
+  const remove: string[] = [];
+  for (const [id, spec] of next) if (prev.get(id) !== spec) upsert.push(toWire(spec));
+  for (const id of prev.keys()) if (!next.has(id)) remove.push(id);
+  if (upsert.length + remove.length > next.size / 2 && next.size > 16) return { reset: [...next.values()].map(toWire) };
+  return { ...(upsert.length > 0 ? { upsert } : {}), ...(remove.length > 0 ? { remove } : {}) };
+}
