@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 describe('metalgate speaker (process)', () => {
-  test('waits for its proxy workers before joining the election; a SIGTERM meanwhile stops it and its workers, exit 0', async () => {
+  test('waits for its proxy (caches, workers) before joining the election; a SIGTERM meanwhile stops it and its workers, exit 0', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'metalgate-speaker-cli-'));
     dirs.push(dir);
     // A port nothing listens on: the API never answers, so the proxy never syncs.
@@ -47,9 +47,11 @@ describe('metalgate speaker (process)', () => {
       const readyz = await waitFor(async () => {
         const r = await fetch(`http://127.0.0.1:${port}/readyz`);
         const body = await r.text();
-        return r.status === 503 && body.includes('proxy worker') ? body : undefined;
-      }, 'readyz naming the proxy workers', 10_000);
-      expect(readyz).toMatch(/not ready: proxy worker \d/);
+        return r.status === 503 && body.includes('caches not synced') ? body : undefined;
+      }, 'readyz naming the caches the proxy waits for', 10_000);
+      expect(readyz).toMatch(/not ready: caches not synced: \/api\/v1\/services/);
+      // The workers need no API: they serve the (empty) configuration at once.
+      await waitFor(() => [...out.matchAll(/"worker":(\d),"pid":(\d+)/g)].length === 2, 'both proxy workers ready', 10_000);
       const workerPids = [...out.matchAll(/"worker":(\d),"pid":(\d+)/g)].map((m) => Number(m[2]));
       expect(out).not.toContain('published announce subnets');
       const t0 = Date.now();
