@@ -5,11 +5,10 @@
 import { availableParallelism } from 'node:os';
 import { UsageError, type FlagSpec, type FlagValues } from '../common/flags.ts';
 import { checkTlsPolicy, DEFAULT_TLS_CIPHERS, DEFAULT_TLS_PROTOCOLS, DEFAULT_TLS_SESSION_TIMEOUT_S, parseTlsProtocols, type TlsPolicy } from './http/tls-policy.ts';
-import type { ProxyOptions } from './proxy.ts';
+import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, type ProxyOptions } from './proxy-options.ts';
 import { AUTO_WORKER_CAP, proxyWorkerCount } from './workers/worker-count.ts';
 
-export const DEFAULT_ENTRYPOINT_SERVICE = 'metalgate-system/metalgate-ingress';
-export const DEFAULT_INGRESS_CLASS = 'metalgate';
+export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS };
 
 export const proxyFlags: FlagSpec[] = [
   { name: 'speaker-only', type: 'boolean', default: false, help: 'announce only: no proxy listening on the owned IPs in this process' },

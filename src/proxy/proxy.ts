@@ -18,7 +18,6 @@ import type * as k8s from '@kubernetes/client-node';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { METALGATE_CLASS } from '../ipam/service-request.ts';
 import { EventRecorder } from '../kube/events.ts';
 import type { ResilientInformer } from '../kube/informer.ts';
 import { SharedInformers, subscribe } from '../kube/shared-informers.ts';
@@ -27,91 +26,19 @@ import { EndpointIndex } from './endpoints/endpoint-index.ts';
 import type { ServiceEndpointSets } from './endpoints/endpoint-slots.ts';
 import type { CertificateStoreApi } from './http/types.ts';
 import { createHttpEngine } from './k8s/http-engine.ts';
-import type { TlsPolicy } from './http/tls-policy.ts';
 import { checkCertificatePair } from './http/certificates.ts';
 import type { ServiceBackends } from './k8s/service-backends.ts';
 import { KernelForwarding } from './kernel/kernel-forwarding.ts';
-import { kernelCommands, type KernelCommands } from './kernel/kernel-commands.ts';
-import type { L4Dataplane } from './k8s/l4-annotations.ts';
+import { kernelCommands } from './kernel/kernel-commands.ts';
 import { tlsPairFromSecret } from './k8s/tls-secret.ts';
-import type { BindBackoff } from './listeners/bind-backoff.ts';
 import { forwardedByKernel, planListeners, type PlanProblem } from './listeners/listen-plan.ts';
-import { DEFAULT_UNBIND_GRACE_MS } from './listeners/listener-manager.ts';
 import { ListenerMetrics } from './listeners/listener-metrics.ts';
 import type { OwnershipEvent, OwnershipSource } from './listeners/manual-ownership.ts';
-import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS } from './proxy-flags.ts';
+import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, defaultProxyOptions, type ProxyOptions } from './proxy-options.ts';
 import { ProxyRuntime, type ProxyHttpEngine } from './proxy-runtime.ts';
-import type { BcryptVerifier } from '../ingress/runtime/middlewares/htpasswd-verify.ts';
 
 export type { ProxyHttpEngine };
-export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS };
-
-export interface ProxyOptions {
-  /** This node: externalTrafficPolicy Local keeps its endpoints only. */
-  nodeName: string;
-  /** The Services the proxy serves: the speaker's class filter. */
-  ownClassOnly: boolean;
-  className: string;
-  /** "namespace/name" of the ingress entrypoint Service. */
-  entrypoint: string;
-  ingressClass: string;
-  /** Also serve Ingresses without a class. */
-  ingressWithoutClass: boolean;
-  /** "namespace/name" of a kubernetes.io/tls Secret to use as the default certificate (else the engine's self-signed one). */
-  defaultCertificate?: string;
-  /** Established connections of an unbound listener may run this long. */
-  unbindGraceMs: number;
-  /** On stop: how long in-flight connections and requests may finish. */
-  drainGraceMs: number;
-  /** Fraction of L4 connections logged when they end. */
-  accessLogSampleRate: number;
-  bindBackoff?: BindBackoff;
-  /** Coalesces bursts of watch events into one plan / route build. */
-  debounceMs: number;
-  /** Where a connection to an endpoint IP really goes (default: that IP). */
-  dialAddress?: (ip: string) => string;
-  /**
-   * Serve in this process (default). False: only build the configuration,
-   * for worker processes that serve it ('config' events).
-   */
-  serve?: boolean;
-  /** For basicAuth / auth-type basic with bcrypt hashes (the in-process runtime). */
-  bcrypt?: BcryptVerifier;
-  /** Register the Flagger-compatible series here (the in-process runtime). */
-  flaggerMetrics?: Registry;
-  /** Bind with SO_REUSEPORT (this proxy is one of several worker processes). */
-  reusePort?: boolean;
-  /** Write Events about Services (default true). */
-  reportEvents?: boolean;
-  /**
-   * Program the kernel DNAT rules of `metalgate.io/l4-dataplane: kernel`
-   * ports (default true). A proxy that does not leaves those ports alone.
-   */
-  kernelForwarding?: boolean;
-  /**
-   * Who forwards the L4 ports of Services without the
-   * metalgate.io/l4-dataplane annotation (default proxy; `--l4-dataplane`).
-   */
-  l4Dataplane?: L4Dataplane;
-  /** The programs kernel forwarding runs (default: nft and conntrack from PATH). */
-  kernelCommands?: KernelCommands;
-  /** What the HTTPS entrypoint offers (default: DEFAULT_TLS_POLICY). */
-  tlsPolicy?: TlsPolicy;
-  /** Forward request field names with underscores (default: dropped). */
-  underscoresInHeaders?: boolean;
-}
-
-export const defaultProxyOptions: Omit<ProxyOptions, 'nodeName'> = {
-  ownClassOnly: false,
-  className: METALGATE_CLASS,
-  entrypoint: DEFAULT_ENTRYPOINT_SERVICE,
-  ingressClass: DEFAULT_INGRESS_CLASS,
-  ingressWithoutClass: false,
-  unbindGraceMs: DEFAULT_UNBIND_GRACE_MS,
-  drainGraceMs: 10_000,
-  accessLogSampleRate: 0.01,
-  debounceMs: 5,
-};
+export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, defaultProxyOptions, type ProxyOptions };
 
 /** What `metalgate speaker` runs: the proxy, with the HTTP engine for the ingress entrypoint when `http`. */
 export function createProxy(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean, view?: SharedInformers): Proxy {
@@ -133,7 +60,6 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly config = new ProxyConfigState();
   /** Serves the configuration in this process (undefined with `serve: false`). */
   readonly runtime: ProxyRuntime | undefined;
-  readonly #kc: k8s.KubeConfig;
   readonly #log: Logger;
   readonly #opts: ProxyOptions & { http?: boolean };
   readonly #http: boolean;
@@ -166,7 +92,6 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   constructor(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions & { http?: boolean }, registry = new Registry(), http?: ProxyHttpEngine, view?: SharedInformers) {
     super();
     if (!opts.nodeName) throw new Error('proxy: the node name is required');
-    this.#kc = kc;
     this.#log = log;
     this.#opts = opts;
     this.#http = opts.http ?? http !== undefined;

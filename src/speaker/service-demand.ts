@@ -3,12 +3,10 @@
 // externalTrafficPolicy: Local the nodes that hold a ready endpoint. Pure.
 
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { formatAddress, isParseError, parseIp } from '../config/ip-range.ts';
+import { SERVICE_NAME_LABEL, serviceKeyOf, statusIps } from '../kube/object-names.ts';
 import { isOurs, type ClassFilter } from '../ipam/service-request.ts';
 import type { IpDemand, ServiceOnIp } from './election.ts';
 
-/** The label every EndpointSlice of a Service carries. */
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** A Service announced on an IP, as logs and Events name it. */
 export interface ServiceRef {
@@ -25,22 +23,6 @@ export interface Demand {
   servicesByIp: Map<string, ServiceRef[]>;
 }
 
-export function serviceKeyOf(ref: { namespace: string; name: string }): string {
-  return `${ref.namespace}/${ref.name}`;
-}
-
-/** Canonical text of each status IP of the Service; invalid entries are skipped. */
-export function statusIps(svc: V1Service): string[] {
-  const out: string[] = [];
-  for (const entry of svc.status?.loadBalancer?.ingress ?? []) {
-    if (!entry.ip) continue;
-    const ip = parseIp(entry.ip);
-    if (isParseError(ip)) continue;
-    const text = formatAddress(ip);
-    if (!out.includes(text)) out.push(text);
-  }
-  return out;
-}
 
 /**
  * Nodes with a ready endpoint of each Service, keyed "namespace/name".

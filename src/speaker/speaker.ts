@@ -47,7 +47,8 @@ import { leaseObservationFromV1, Membership, type MembershipOptions } from './me
 import { SpeakerMetrics } from './metrics.ts';
 import { OwnLeaseEcho } from './own-lease-echo.ts';
 import { diffOwnership, type OwnerChange } from './ownership-diff.ts';
-import { buildDemand, serviceKeyOf, type ServiceRef } from './service-demand.ts';
+import { serviceKeyOf } from '../kube/object-names.ts';
+import { buildDemand, type ServiceRef } from './service-demand.ts';
 import { DEFAULT_HOLDER_DEVICE, VipHolder } from './vip-holder.ts';
 
 /** A foreign claim of a held IP is a conflict if the IP is still held this much later (else a handover). */

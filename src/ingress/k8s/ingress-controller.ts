@@ -56,7 +56,6 @@ const TRAEFIK_KINDS = [
 type AnyInformer = ResilientInformer<k8s.KubernetesObject>;
 
 export class IngressController {
-  readonly #kc: k8s.KubeConfig;
   readonly #log: Logger;
   readonly #opts: IngressControllerOptions;
   readonly #compiler: IngressCompiler<RouteTarget>;
@@ -66,7 +65,6 @@ export class IngressController {
   readonly #reporter: DiagnosticReporter;
   readonly #networking: k8s.NetworkingV1Api;
   readonly #custom: k8s.CustomObjectsApi;
-  readonly #core: k8s.CoreV1Api;
   readonly #informers: AnyInformer[] = [];
   readonly #groupsOn = new Set<TraefikGroup>();
   /** `plural.group` -> the timer of the next probe of a CRD not installed yet. */
@@ -85,7 +83,6 @@ export class IngressController {
   #compiles = 0;
 
   constructor(kc: k8s.KubeConfig, log: Logger, opts: IngressControllerOptions) {
-    this.#kc = kc;
     this.#log = log;
     this.#opts = opts;
     this.#view = opts.view ?? new SharedInformers(kc, log);
@@ -99,7 +96,6 @@ export class IngressController {
     this.#reporter = new DiagnosticReporter(opts.events, log);
     this.#networking = kc.makeApiClient(k8s.NetworkingV1Api);
     this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.#core = kc.makeApiClient(k8s.CoreV1Api);
   }
 
   get compiled(): CompiledIngress<RouteTarget> | undefined {

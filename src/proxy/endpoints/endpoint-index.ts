@@ -6,7 +6,8 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { EndpointSet, EndpointSlot } from './endpoint-set.ts';
 import { EndpointSlots, sameServiceSets, type EndpointSource, type ServiceEndpointSets } from './endpoint-slots.ts';
-import { serviceEndpointSets, serviceKeyOf, sliceServiceKey } from './service-endpoints.ts';
+import { serviceKeyOf } from '../../kube/object-names.ts';
+import { serviceEndpointSets, sliceServiceKey } from './service-endpoints.ts';
 
 export class EndpointIndex implements EndpointSource {
   readonly #nodeName: string;

@@ -17,19 +17,15 @@
 
 import net from 'node:net';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { SERVICE_NAME_LABEL, serviceKeyOf } from '../../kube/object-names.ts';
 import { endpointKey, type BackendEndpoint, type EndpointSet } from './endpoint-set.ts';
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 /** Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
 
 export interface ServiceEndpointOptions {
   /** This node, for externalTrafficPolicy: Local. */
   nodeName: string;
-}
-
-export function serviceKeyOf(svc: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${svc.metadata?.namespace ?? 'default'}/${svc.metadata?.name ?? ''}`;
 }
 
 /** The "namespace/name" of the Service a slice belongs to, or undefined. */

@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import { CertificateStore } from '../http/certificates.ts';
 import { HttpEntrypoint } from '../http/entrypoint.ts';
 import type { TlsPolicy } from '../http/tls-policy.ts';
-import type { ProxyHttpEngine } from '../proxy.ts';
+import type { ProxyHttpEngine } from '../proxy-runtime.ts';
 
 export interface HttpEngineOptions {
   readonly log: Logger;

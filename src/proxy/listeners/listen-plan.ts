@@ -10,8 +10,7 @@
 
 import type { V1Service } from '@kubernetes/client-node';
 import { isOurs, type ClassFilter } from '../../ipam/service-request.ts';
-import { statusIps } from '../../speaker/service-demand.ts';
-import { serviceKeyOf } from '../endpoints/service-endpoints.ts';
+import { serviceKeyOf, statusIps } from '../../kube/object-names.ts';
 import { parseL4Annotations, type L4Dataplane, type L4Settings } from '../k8s/l4-annotations.ts';
 import { parseSourceRanges } from '../k8s/source-ranges.ts';
 

@@ -1,6 +1,7 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
-import { buildDemand, readyNodesByService, statusIps } from '../../../src/speaker/service-demand.ts';
+import { statusIps } from '../../../src/kube/object-names.ts';
+import { buildDemand, readyNodesByService } from '../../../src/speaker/service-demand.ts';
 
 function svc(ns: string, name: string, ips: string[], extra: Partial<NonNullable<V1Service['spec']>> = {}): V1Service {
   return {

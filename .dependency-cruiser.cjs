@@ -1,0 +1,76 @@
+// The dependency rules of the code base, checked in `npm test`
+// (test/unit/architecture/dependencies.test.ts). docs/architecture.md says
+// why each exists.
+
+/** Pure cores: decisions and codecs with no I/O, tested directly. */
+const PURE_CORES = [
+  '^src/ipam/',
+  '^src/l2/(arp|bpf|checksum|ethernet|ip-bytes|mac|ndp)\\.ts$',
+  '^src/speaker/(election|membership|ownership-diff|service-demand|announce-schedule|lease-annotations|conflicts)\\.ts$',
+  '^src/ingress/(match|translate|compile|model)/',
+  '^src/proxy/http1/',
+  '^src/proxy/kernel/nft-script\\.ts$',
+  '^src/proxy/config/',
+  '^src/proxy/endpoints/(endpoint-index|endpoint-slots|endpoint-set|service-endpoints|affinity-table)\\.ts$',
+  '^src/proxy/listeners/listen-plan\\.ts$',
+  '^src/config/(ip-range|pool-config|special-addresses|types|yaml-nodes)\\.ts$',
+];
+
+/** What does I/O: sockets, files, processes, the API server, netlink, the native addon. */
+const IO_MODULES = [
+  '^(node:)?(dgram|fs|fs/promises|child_process|http|https|http2|tls|cluster|dns|worker_threads)$',
+  '^node_modules/@kubernetes/client-node/',
+  '^node_modules/netlink/',
+  '^src/kube/(client|events|informer|shared-informers|leader-election)\\.ts$',
+  '^src/netlink/',
+  '^native/',
+];
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', comment: 'No import cycles, type-only ones included.', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'pure-cores-no-io',
+      comment: 'A pure core imports no I/O module (type-only imports of API object shapes are fine).',
+      severity: 'error',
+      from: { path: PURE_CORES },
+      to: { path: IO_MODULES, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'product-not-test-support',
+      comment: 'The product does not depend on test support.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/testing/', '^src/demo/'] },
+      to: { path: ['^src/testing/', '^src/demo/', '^test/'] },
+    },
+    {
+      name: 'proxy-not-speaker',
+      comment: 'The proxy serves a configuration; it does not reach into the speaker (the speaker composes the proxy, not the reverse).',
+      severity: 'error',
+      from: { path: '^src/proxy/' },
+      to: { path: '^src/speaker/' },
+    },
+    {
+      name: 'ingress-not-speaker-or-controller',
+      comment: 'The rule engine knows nothing of the speaker or the controller.',
+      severity: 'error',
+      from: { path: '^src/ingress/' },
+      to: { path: ['^src/speaker/', '^src/controller/'] },
+    },
+    {
+      name: 'controller-not-node-side',
+      comment: 'The controller shares the view code (src/kube), not the node side.',
+      severity: 'error',
+      from: { path: '^src/controller/' },
+      to: { path: ['^src/speaker/', '^src/proxy/', '^src/ingress/'] },
+    },
+  ],
+  options: {
+    // TypeScript 7's compiler API is not one dependency-cruiser can use; swc parses the sources.
+    parser: 'swc',
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },
+  },
+};

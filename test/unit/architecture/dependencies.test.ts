@@ -1,0 +1,37 @@
+// The dependency rules (.dependency-cruiser.cjs: no cycles, pure cores
+// without I/O, the proxy and the rule engine independent of the speaker and
+// the controller, the product independent of test support), checked with
+// dependency-cruiser over src/. The same rules must catch a deliberate
+// cycle and a pure core that reaches for I/O.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { cruise, type ICruiseResult, type IConfiguration } from 'dependency-cruiser';
+import { describe, expect, test } from 'vitest';
+
+const repo = join(import.meta.dirname, '../../..');
+const config = createRequire(import.meta.url)(join(repo, '.dependency-cruiser.cjs')) as IConfiguration;
+
+async function violations(paths: string[], minModules = 2): Promise<string[]> {
+  const cwd = process.cwd();
+  process.chdir(repo);
+  try {
+    const r = await cruise(paths, { ruleSet: { forbidden: config.forbidden ?? [] }, validate: true, ...config.options });
+    const out = r.output as ICruiseResult;
+    // A parser that silently reads nothing would pass every rule.
+    expect(out.summary.totalCruised).toBeGreaterThanOrEqual(minModules);
+    return out.summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}${v.cycle ? ` (${v.cycle.map((c) => c.name).join(' -> ')})` : ''}`);
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+describe('dependency rules', () => {
+  test('src/ keeps them', async () => {
+    expect(await violations(['src'], 200)).toEqual([]);
+  }, 60_000);
+
+  test('a deliberate cycle is reported', async () => {
+    const found = await violations(['test/unit/architecture/fixtures/cycle']);
+    expect(found.some((v) => v.startsWith('no-circular: test/unit/architecture/fixtures/cycle/a.ts'))).toBe(true);
+  }, 60_000);
+});
