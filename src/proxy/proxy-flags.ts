@@ -28,8 +28,8 @@ export const proxyFlags: FlagSpec[] = [
   {
     name: 'l4-dataplane',
     type: 'string',
-    default: 'proxy',
-    help: 'who forwards the L4 ports of Services without the metalgate.io/l4-dataplane annotation: proxy (this process: connect retries, PROXY protocol, timeouts, per-connection metrics) or kernel (nftables DNAT rules: the kernel\'s rate); Services asking for PROXY protocol stay on proxy',
+    default: 'kernel',
+    help: 'who forwards the L4 ports of Services without the metalgate.io/l4-dataplane annotation: kernel (nftables DNAT rules: the kernel\'s rate; where nft does not work the proxy serves them) or proxy (this process: connect retries, PROXY protocol, timeouts, per-connection metrics); Services asking for PROXY protocol stay on proxy',
   },
   { name: 'access-log-sample', type: 'number', default: 0.01, help: 'fraction of requests (L7) and connections (L4) written to the access log, 0 to 1' },
   { name: 'underscores-in-headers', type: 'boolean', default: false, help: "forward request fields whose names hold an underscore (dropped by default, as nginx's underscores_in_headers off)" },
@@ -62,7 +62,7 @@ export function proxyFlagOptions(f: FlagValues): ProxyFlagOptions {
   };
   const sample = Number(f['access-log-sample']);
   if (!(sample >= 0 && sample <= 1)) throw new UsageError('--access-log-sample must be between 0 and 1');
-  const l4Dataplane = String(f['l4-dataplane'] ?? 'proxy').trim();
+  const l4Dataplane = String(f['l4-dataplane'] ?? 'kernel').trim();
   if (l4Dataplane !== 'proxy' && l4Dataplane !== 'kernel') throw new UsageError(`--l4-dataplane must be proxy or kernel, got "${l4Dataplane}"`);
   const workers = proxyWorkerCount(String(f['proxy-workers'] ?? 'auto'), availableParallelism());
   const tlsPolicy = tlsPolicyOf(f);

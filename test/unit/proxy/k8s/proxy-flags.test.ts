@@ -7,7 +7,7 @@ import { DEFAULT_TLS_POLICY } from '../../../../src/proxy/http/tls-policy.ts';
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => proxyFlagOptions(parseFlags(proxyFlags, argv, env));
 
 describe('proxy flags', () => {
-  test('defaults: proxy on, L7 entrypoint, generated default certificate', () => {
+  test('defaults: proxy on, L7 entrypoint, kernel forwarding for L4, generated default certificate', () => {
     expect(parse([])).toEqual({
       enabled: true,
       http: true,
@@ -20,7 +20,7 @@ describe('proxy flags', () => {
         drainGraceMs: 10_000,
         unbindGraceMs: 30_000,
         accessLogSampleRate: 0.01,
-        l4Dataplane: 'proxy',
+        l4Dataplane: 'kernel',
         tlsPolicy: DEFAULT_TLS_POLICY,
         underscoresInHeaders: false,
       },
@@ -33,8 +33,8 @@ describe('proxy flags', () => {
       METALGATE_ACCESS_LOG_SAMPLE: '1',
     });
     expect(parse(['--proxy-workers', '3']).workers).toBe(3);
-    expect(parse(['--l4-dataplane', 'kernel']).options.l4Dataplane).toBe('kernel');
-    expect(parse([], { METALGATE_L4_DATAPLANE: 'kernel' }).options.l4Dataplane).toBe('kernel');
+    expect(parse(['--l4-dataplane', 'proxy']).options.l4Dataplane).toBe('proxy');
+    expect(parse([], { METALGATE_L4_DATAPLANE: 'proxy' }).options.l4Dataplane).toBe('proxy');
     expect(parse([], { METALGATE_PROXY_WORKERS: '1' }).workers).toBe(1);
     expect(o).toMatchObject({ enabled: false, http: false, defaultCertificate: 'edge/wild-tls', options: { entrypoint: 'edge/gw', drainGraceMs: 2500, ingressWithoutClass: true, accessLogSampleRate: 1 } });
   });
