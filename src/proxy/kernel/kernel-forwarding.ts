@@ -218,7 +218,10 @@ export class KernelForwarding {
     if (this.#state !== undefined && inputs === this.#applied) return;
     const built = buildNftScript(ports.map((p) => p.rules), this.#state);
     this.#reportSkipped(built.skipped);
-    const r = await this.#o.commands.nft(built.script);
+    // Before rules ever worked here, a node that does not forward would drop
+    // every DNATed packet: leave the ports to the proxy until it does.
+    const notForwarding = this.#everApplied ? undefined : await this.#notForwarding(ports.map((p) => p.rules.ip));
+    const r = notForwarding !== undefined ? { ok: false as const, error: `${notForwarding} is 0: the kernel would drop forwarded packets` } : await this.#o.commands.nft(built.script);
     if (this.#closed) return;
     if (r.ok) {
       this.#applies.inc({ result: 'ok' });
@@ -258,6 +261,15 @@ export class KernelForwarding {
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => this.#kick(), this.#o.retryMs ?? DEFAULT_RETRY_MS);
     this.#retry.unref();
+  }
+
+  /** The sysctl that is off for a family some of these IPs need, else undefined. */
+  async #notForwarding(ips: readonly string[]): Promise<string | undefined> {
+    for (const family of [4, 6] as const) {
+      if (!ips.some((ip) => (family === 6) === ip.includes(':'))) continue;
+      if ((await this.#o.commands.forwardingEnabled(family)) === false) return family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
+    }
+    return undefined;
   }
 
   #setNeverWorked(v: boolean): void {

@@ -74,7 +74,7 @@ describe.skipIf(skipReason !== null)(`proxy on a namespace LAN${skipReason ? ` (
 
     await Promise.all(
       lab.nodes.map(async (n) => {
-        const p = startSpeakerIn(lab, n, cp);
+        const p = startSpeakerIn(lab, n, cp, ['--l4-dataplane', 'proxy']);
         speakers.set(n.name, p);
         await p.waitForOutput('published announce subnets', 30_000);
       }),
@@ -171,7 +171,7 @@ describe.skipIf(skipReason !== null)(`proxy on a namespace LAN${skipReason ? ` (
   it('SIGTERM of the owner: it exits 0 after handing over, and the client goes on reaching the pod through the other node', async () => {
     // Bring the crashed node back first, so there is someone to hand over to.
     const crashed = lab.nodes.find((n) => !speakers.get(n.name)!.running)!;
-    const p = startSpeakerIn(lab, crashed, cluster().cp);
+    const p = startSpeakerIn(lab, crashed, cluster().cp, ['--l4-dataplane', 'proxy']);
     speakers.set(crashed.name, p);
     await p.waitForOutput('published announce subnets', 30_000);
     await new Promise((r) => setTimeout(r, 3000)); // let it become eligible (its Lease says ready)
