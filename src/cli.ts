@@ -72,6 +72,12 @@ export const commands: Record<string, Command> = {
       ...common,
     ],
     async run(f) {
+      // A proxy worker process serves what its primary sends: it loads
+      // neither the speaker nor the Kubernetes client (~90 MiB per process).
+      if (cluster.isWorker) {
+        const { runProxyWorker } = await import('./proxy/workers/proxy-worker.ts');
+        return runProxyWorker(f, logger(f, 'speaker'));
+      }
       const { runSpeaker } = await import('./speaker/main.ts');
       return runSpeaker(f, logger(f, 'speaker'));
     },

@@ -1,6 +1,5 @@
 // `metalgate speaker`: flags in, a running speaker out, until SIGTERM; then
 // a clean stop (Lease deleted, IPs handed over at once).
-import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { UsageError, type FlagValues } from '../common/flags.ts';
@@ -48,10 +47,6 @@ export function speakerOptions(f: FlagValues): SpeakerOptions {
 const AFTER_HANDOVER_GRACE_MS = 1000;
 
 export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
-  if (cluster.isWorker) {
-    const { runProxyWorker } = await import('../proxy/workers/proxy-worker.ts');
-    return runProxyWorker(f, log);
-  }
   const opts = speakerOptions(f);
   const px = proxyFlagOptions(f);
   const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);

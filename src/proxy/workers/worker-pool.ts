@@ -119,7 +119,9 @@ export class ProxyWorkerPool {
   }
 
   start(): void {
-    cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args], execArgv: [...process.execArgv, ...WORKER_EXEC_ARGV] });
+    // A small young generation suits the primary (the image sets one), not the workers that carry the traffic.
+    const inherited = process.execArgv.filter((a) => !a.startsWith('--max-semi-space-size'));
+    cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args], execArgv: [...inherited, ...WORKER_EXEC_ARGV] });
     this.#o.config.on('config', this.#forward);
     this.#o.ownership.on('ownership', this.#relay);
     for (const s of this.#slots) this.#fork(s);

@@ -1,0 +1,120 @@
+// Resident memory of the product's processes on a real API server, the way
+// they run in the cluster (the CLI, as the manifests start it):
+//   - `metalgate controller` with N LoadBalancer Services allocated;
+//   - `metalgate speaker --proxy-workers 4` (the speaker and its 4 proxy
+//     worker processes, summed), idle and with N Services and N Ingress rules.
+// RSS from /proc/<pid>/status (VmRSS), after the work is done and a settle.
+// Speaker with --no-dataplane: nothing leaves loopback, no root needed.
+//
+//   node_modules/.bin/node test/bench/memory.ts [n=1000] [workers=4]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { kubeConfigFromString } from '../../src/kube/client.ts';
+import { freePort, startControlPlane } from '../../src/testing/control-plane.ts';
+
+const N = Number(process.argv[2] ?? 1000);
+const WORKERS = Number(process.argv[3] ?? 4);
+// The built CLI, as the image runs it (`npm run build:ts` first): running the .ts
+// sources through Node's type stripping costs each process ~100 MiB more.
+const cli = join(import.meta.dirname, '../../dist/cli.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function rssKiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+/** The process and its children (proxy workers), by /proc/<pid>/task/<pid>/children. */
+async function treeRssMiB(pid: number): Promise<{ total: number; parts: number[] }> {
+  const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
+  const parts = [await rssKiB(pid), ...(await Promise.all(kids.map(rssKiB)))].map((k) => Math.round(k / 102.4) / 10);
+  return { total: Math.round(parts.reduce((a, b) => a + b, 0) * 10) / 10, parts };
+}
+
+/** V8's used heap (MiB) as the process's /metrics reports it (the primary's own, for the speaker). */
+async function heapUsedMiB(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const own = text.split('\n').filter((l) => /^metalgate_\w+_nodejs_heap_size_used_bytes/.test(l));
+  return Math.round(Number(own[0]?.split(' ')[1] ?? 0) / 104857.6) / 10;
+}
+
+async function waitReady(port: number, what: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} not ready`);
+}
+
+const procs: ChildProcess[] = [];
+const cp = await startControlPlane({ progress: (l) => console.error(l) });
+try {
+  const kc = kubeConfigFromString(cp.kubeconfigYaml);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  for (const ns of ['metalgate-system', 'bench']) await core.createNamespace({ body: { metadata: { name: ns } } });
+  await core.createNamespacedConfigMap({
+    namespace: 'metalgate-system',
+    body: { metadata: { name: 'config' }, data: { config: 'address-pools:\n- name: bench\n  protocol: layer2\n  addresses: [198.18.64.0/18]\n' } },
+  });
+  await cp.kubectl(['apply', '-f', '-'], 'apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: metalgate}\nspec: {controller: metalgate.io/ingress-controller}\n');
+
+  const start = async (args: string[]): Promise<{ proc: ChildProcess; port: number }> => {
+    const port = await freePort();
+    const proc = spawn(process.execPath, [cli, ...args, '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    procs.push(proc);
+    return { proc, port };
+  };
+
+  const speaker = await start(['speaker', '--node-name', 'bench-node', '--no-dataplane', '--proxy-workers', String(WORKERS)]);
+  await waitReady(speaker.port, 'speaker');
+  await sleep(5000);
+  const speakerIdle = await treeRssMiB(speaker.proc.pid!);
+  console.error(`speaker idle: ${JSON.stringify(speakerIdle)}`);
+
+  const controller = await start(['controller']);
+  await waitReady(controller.port, 'controller');
+  const controllerIdle = await treeRssMiB(controller.proc.pid!);
+
+  // N Services, and N Ingress rules (one host each, over N/10 Ingresses).
+  const docs: string[] = [];
+  for (let i = 0; i < N; i++) docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: bench}\nspec: {type: LoadBalancer, ports: [{name: http, port: 80, targetPort: 8080}]}\n`);
+  for (let i = 0; i < N / 10; i++) {
+    const rules = Array.from({ length: 10 }, (_, j) => `  - host: h${i * 10 + j}.bench.example\n    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s${i * 10 + j}, port: {number: 80}}}}]}\n`).join('');
+    docs.push(`apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i${i}, namespace: bench}\nspec:\n  ingressClassName: metalgate\n  rules:\n${rules}`);
+  }
+  const t0 = performance.now();
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], docs.join('---\n'));
+  for (;;) {
+    const list = await core.listNamespacedService({ namespace: 'bench' });
+    if (list.items.filter((s) => (s.status?.loadBalancer?.ingress?.length ?? 0) > 0).length === N) break;
+    await sleep(500);
+  }
+  console.error(`${N} Services allocated in ${Math.round(performance.now() - t0)} ms`);
+  await sleep(10_000);
+  const controllerLoaded = await treeRssMiB(controller.proc.pid!);
+  const speakerLoaded = await treeRssMiB(speaker.proc.pid!);
+  const config = (await (await fetch(`http://127.0.0.1:${speaker.port}/config`)).json()) as { routes: { web: unknown[] }; endpoints: object };
+  console.log(
+    JSON.stringify(
+      {
+        services: N,
+        ingressRules: (N / 10) * 10,
+        routesServed: config.routes.web.length,
+        workers: WORKERS,
+        controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, heapUsedLoaded: await heapUsedMiB(controller.port) },
+        speakerHeapUsedMiB: await heapUsedMiB(speaker.port),
+        speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts },
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+  await sleep(3000);
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  await cp.stop();
+}
