@@ -144,3 +144,23 @@ export function diffRouteSpecs(prev: ReadonlyMap<string, RouteSpec<RouteTarget>>
   if (upsert.length + remove.length > next.size / 2 && next.size > 16) return { reset: [...next.values()].map(toWire) };
   return { ...(upsert.length > 0 ? { upsert } : {}), ...(remove.length > 0 ? { remove } : {}) };
 }
+
+/** What one compile published: both tables' specs by id and the default backend's target. */
+export interface PublishedRoutes {
+  readonly web: ReadonlyMap<string, RouteSpec<RouteTarget>>;
+  readonly websecure: ReadonlyMap<string, RouteSpec<RouteTarget>>;
+  readonly defaultTarget: RouteTarget | undefined;
+}
+
+/** The update from one compile's routes to the next; undefined when nothing changed. */
+export function routesUpdate(prev: PublishedRoutes | undefined, next: PublishedRoutes): RoutesUpdate | undefined {
+  // By content: a re-translated Ingress yields a new but equal default target, and a new default rebuilds every table.
+  const text = (t: RouteTarget | undefined) => (t === undefined ? '' : JSON.stringify(encodeTarget(t)));
+  const defaultChanged = prev === undefined || (prev.defaultTarget !== next.defaultTarget && text(prev.defaultTarget) !== text(next.defaultTarget));
+  if (prev !== undefined && !defaultChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
+  const web = diffRouteSpecs(prev?.web, next.web);
+  const websecure = diffRouteSpecs(prev?.websecure, next.websecure);
+  const empty = (c: RouteTableChanges) => !c.reset && !c.upsert?.length && !c.remove?.length;
+  if (!defaultChanged && empty(web) && empty(websecure)) return undefined;
+  return { web, websecure, ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}) };
+}

@@ -19,9 +19,8 @@ import { SharedInformers, subscribe } from '../../kube/shared-informers.ts';
 import type { CertificatesUpdate, TlsPem } from '../../proxy/config/proxy-config.ts';
 import { checkCertificatePair } from '../../proxy/http/certificates.ts';
 import { IngressCompiler, type CompiledIngress } from '../compile/ingress-compiler.ts';
-import { diffRouteSpecs, encodeTarget, type RoutesUpdate } from '../compile/route-wire.ts';
+import { routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../compile/route-wire.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
-import type { RouteSpec } from '../match/route-table.ts';
 import type { RouteTarget } from '../model/route-target.ts';
 import { TRAEFIK_GROUPS, type TraefikGroup } from '../model/traefik-crd.ts';
 import type { IngressClassOptions } from '../translate/ingress-class.ts';
@@ -73,7 +72,7 @@ export class IngressController {
   readonly #certsLoaded = new Map<string, string>();
   /** Secret keys whose pair was published. */
   readonly #certsPublished = new Set<string>();
-  #published: { web: ReadonlyMap<string, RouteSpec<RouteTarget>>; websecure: ReadonlyMap<string, RouteSpec<RouteTarget>>; defaultTarget: RouteTarget | undefined } | undefined;
+  #published: PublishedRoutes | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #last: CompiledIngress<RouteTarget> | undefined;
@@ -222,16 +221,10 @@ export class IngressController {
 
   /** What changed since the last publish, as data; undefined when nothing did. */
   #routeChanges(out: CompiledIngress<RouteTarget>): RoutesUpdate | undefined {
-    const prev = this.#published;
-    const next = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget };
+    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget };
+    const update = routesUpdate(this.#published, next);
     this.#published = next;
-    const defaultChanged = prev === undefined || prev.defaultTarget !== next.defaultTarget;
-    if (prev !== undefined && !defaultChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
-    const web = diffRouteSpecs(prev?.web, next.web);
-    const websecure = diffRouteSpecs(prev?.websecure, next.websecure);
-    const empty = (c: typeof web) => !c.reset && !c.upsert?.length && !c.remove?.length;
-    if (!defaultChanged && empty(web) && empty(websecure)) return undefined;
-    return { web, websecure, ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}) };
+    return update;
   }
 
   /** The TLS pairs routes name, checked, as changes since the last publish. */
