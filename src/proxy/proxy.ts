@@ -38,6 +38,13 @@ import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, defaultProxyOptions,
 import { ProxyRuntime, type ProxyHttpEngine } from './proxy-runtime.ts';
 
 export type { ProxyHttpEngine };
+/**
+ * How long an announcement may wait for kernel rules: an nft transaction
+ * takes 10-50 ms; a stuck one must not hold the takeover longer than the
+ * election's own pace (0.5 s renewals).
+ */
+const KERNEL_GATE_MS = 500;
+
 export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, defaultProxyOptions, type ProxyOptions };
 
 /** What `metalgate speaker` runs: the proxy, with the HTTP engine for the ingress entrypoint when `http`. */
@@ -68,6 +75,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #events: EventRecorder | undefined;
   readonly #kernel: KernelForwarding | undefined;
   readonly #owned = new Set<string>();
+  /** Owned IPs with kernel-forwarded ports in the last plan. */
+  #kernelIps = new Set<string>();
   readonly #unsubscribe: Array<() => void> = [];
   #ownership: OwnershipSource | undefined;
   #services: ResilientInformer<k8s.V1Service> | undefined;
@@ -150,6 +159,21 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   /** The whole configuration now, as one update (a new worker's first message). */
   snapshot(): ProxyConfigUpdate {
     return this.config.snapshot();
+  }
+
+  /**
+   * Resolves once what serves a gained IP here is in force: the kernel
+   * rules of its kernel-forwarded ports written (nft runs asynchronously),
+   * or after KERNEL_GATE_MS. The speaker announces the IP only then, so a
+   * client is not refused by a node that owns the IP before its rules exist.
+   * The proxy's own listeners bind in the same turn as the ownership change.
+   */
+  async whenServing(ip: string): Promise<void> {
+    const kernel = this.#kernel;
+    if (kernel === undefined || !kernel.usable() || !this.#kernelIps.has(ip)) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([kernel.idle(), new Promise<void>((r) => (timer = setTimeout(r, KERNEL_GATE_MS)))]);
+    clearTimeout(timer);
   }
 
   /** A route compiler will publish here: readiness waits for its first routes. */
@@ -347,6 +371,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const fallback = kernel !== undefined && !kernel.usable();
     this.#publish({ listeners: fallback ? plan.listeners : plan.listeners.filter((l) => !forwardedByKernel(l)) });
     kernel?.apply(inKernel);
+    this.#kernelIps = new Set(inKernel.map((l) => l.ip));
     this.#reportServiceProblems(plan.problems);
   }
 

@@ -152,7 +152,10 @@ async function startProxy(
       await ingress?.stop();
     },
   };
-  if (!workers) return here;
+  if (!workers) {
+    speaker.gateAnnouncements((ip) => proxy.whenServing(ip));
+    return here;
+  }
   const pool = await startWorkers(speaker, proxy, log, px, f);
   return {
     config: here.config,
@@ -192,7 +195,9 @@ async function startWorkers(speaker: Speaker, proxy: Proxy, log: Logger, px: Pro
     },
   });
   pool.start();
-  speaker.gateAnnouncements((ip) => pool.whenApplied(ip));
+  speaker.gateAnnouncements(async (ip) => {
+    await Promise.all([pool.whenApplied(ip), proxy.whenServing(ip)]);
+  });
   return {
     notReadyReason: () => pool.notReadyReason(),
     settle: () => pool.settle(px.options.drainGraceMs),

@@ -1,0 +1,92 @@
+// An Ingress change until every proxy worker serves it, with N Ingress rules
+// in force: the speaker process's part (the compiler, the route diff, the
+// wire form) and the workers' part (IPC, rebuilding the changed routes,
+// routing with the new table) as the product runs them, with W worker
+// processes. Not included: the API server's watch delivery and the
+// controller's 20 ms coalescing delay, which come before.
+//
+//   node_modules/.bin/node test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200]
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../../src/ingress/compile/route-wire.ts';
+import { IngressCompiler, type CompiledIngress } from '../../src/ingress/compile/ingress-compiler.ts';
+import type { RouteTarget } from '../../src/ingress/model/route-target.ts';
+import { percentile } from './bench-utils.ts';
+
+const RULES = Number(process.argv[2] ?? 10_000);
+const WORKERS = Number(process.argv[3] ?? 4);
+const CHANGES = Number(process.argv[4] ?? 200);
+const PER_INGRESS = 10;
+
+const c = new IngressCompiler<RouteTarget>();
+c.setIngressClass({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } });
+const ingressCount = RULES / PER_INGRESS;
+for (let i = 0; i < ingressCount; i++) c.setService({ metadata: { namespace: 'bench', name: `s${i}` }, spec: { ports: [{ name: 'http', port: 80 }] } });
+let rv = 0;
+const ingress = (i: number, extraPath?: string) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { namespace: 'bench', name: `i${i}`, uid: `u${i}`, resourceVersion: String(++rv), creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i % 60)) },
+  spec: {
+    ingressClassName: 'metalgate',
+    rules: Array.from({ length: PER_INGRESS }, (_, j) => ({
+      host: `h${(i * PER_INGRESS + j) % 1000}.bench.example`,
+      http: { paths: [{ path: j === 0 && extraPath ? extraPath : `/p${i}-${j}`, pathType: 'Prefix', backend: { service: { name: `s${i}`, port: { number: 80 } } } }] },
+    })),
+  },
+});
+for (let i = 0; i < ingressCount; i++) c.setIngress(ingress(i));
+
+const published = (o: CompiledIngress<RouteTarget>): PublishedRoutes => ({ web: o.specs.web, websecure: o.specs.websecure, defaultTarget: o.defaultTarget });
+const workers: ChildProcess[] = [];
+const waiting = new Map<number, { left: number; done: () => void }>();
+for (let w = 0; w < WORKERS; w++) {
+  const child = fork(join(import.meta.dirname, 'ingress-change-worker.ts'), [], { stdio: 'inherit' });
+  child.on('message', (m: { seq: number }) => {
+    const entry = waiting.get(m.seq);
+    if (entry && --entry.left === 0) {
+      waiting.delete(m.seq);
+      entry.done();
+    }
+  });
+  workers.push(child);
+}
+const send = (seq: number, routes: RoutesUpdate) =>
+  new Promise<void>((resolve) => {
+    waiting.set(seq, { left: WORKERS, done: resolve });
+    for (const w of workers) w.send({ seq, routes });
+  });
+
+try {
+  await new Promise<void>((r) => (waiting.set(-1, { left: WORKERS, done: r })));
+  let t = performance.now();
+  let prev = published(c.compile());
+  const compiledMs = performance.now() - t;
+  t = performance.now();
+  await send(0, routesUpdate(undefined, prev)!);
+  const firstMs = performance.now() - t;
+  const lat: number[] = [];
+  for (let k = 1; k <= CHANGES; k++) {
+    const t0 = performance.now();
+    c.setIngress(ingress(k % ingressCount, `/v${k}`));
+    const next = published(c.compile());
+    const update = routesUpdate(prev, next)!;
+    prev = next;
+    await send(k, update);
+    lat.push(performance.now() - t0);
+  }
+  const ms = (x: number) => Math.round(x * 100) / 100;
+  console.log(
+    JSON.stringify({
+      rules: RULES,
+      workers: WORKERS,
+      changes: CHANGES,
+      firstCompileMs: ms(compiledMs),
+      firstConfigAllWorkersMs: ms(firstMs),
+      changeUntilAllWorkersServeMs: { p50: ms(percentile(lat, 0.5)), p99: ms(percentile(lat, 0.99)), max: ms(Math.max(...lat)) },
+    }),
+  );
+} finally {
+  for (const w of workers) w.kill();
+}
