@@ -70,8 +70,9 @@ try {
   for (let k = 1; k <= CHANGES; k++) {
     const t0 = performance.now();
     c.setIngress(ingress(k % ingressCount, `/v${k}`));
-    const next = published(c.compile());
-    const update = routesUpdate(prev, next)!;
+    const out = c.compile();
+    const next = published(out);
+    const update = routesUpdate(prev, next, out.changes)!;
     prev = next;
     await send(k, update);
     lat.push(performance.now() - t0);

@@ -73,10 +73,21 @@ export interface CompiledIngress<T> {
   readonly specs: { readonly web: ReadonlyMap<string, RouteSpec<T>>; readonly websecure: ReadonlyMap<string, RouteSpec<T>> };
   /** What answers a request no route matches (the oldest Ingress defaultBackend). */
   readonly defaultTarget: T | undefined;
+  /**
+   * What this compile changed in each table, as the tables were patched
+   * (undefined: a table rebuilt whole, or a compile with nothing new).
+   */
+  readonly changes?: { readonly web: RouteTableDelta<T> | undefined; readonly websecure: RouteTableDelta<T> | undefined };
   /** Incremented on every compile. */
   readonly version: number;
   /** Routes changed by this compile (upserted + removed ids, both tables). */
   readonly changed: number;
+}
+
+/** Routes upserted and removed by id in one table. */
+export interface RouteTableDelta<T> {
+  readonly upsert: readonly RouteSpec<T>[];
+  readonly remove: readonly string[];
 }
 
 type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService';
@@ -246,7 +257,7 @@ export class IngressCompiler<T = RouteTarget> {
   // ---- compile --------------------------------------------------------------
 
   compile(): CompiledIngress<T> {
-    if (!this.#dirty && this.#lastResult !== undefined) return { ...this.#lastResult, changed: 0 };
+    if (!this.#dirty && this.#lastResult !== undefined) return { ...this.#lastResult, changed: 0, changes: { web: { upsert: [], remove: [] }, websecure: { upsert: [], remove: [] } } };
     this.#dirty = false;
     const diagnostics: Diagnostic[] = [];
     const certificates: CertificateRequirement[] = [];
@@ -355,12 +366,14 @@ export class IngressCompiler<T = RouteTarget> {
     const order = this.#opts.dialectOrder ?? 'traefik-first';
     let changed = 0;
     const rebuildAll = this.#web === undefined || defaultTarget !== this.#default;
+    const deltas: Array<RouteTableDelta<T> | undefined> = [];
     const next = (prevTable: RouteTable<T> | undefined, prev: Map<string, RouteSpec<T>>, now: Map<string, RouteSpec<T>>): RouteTable<T> => {
       const upsert: RouteSpec<T>[] = [];
       const remove: string[] = [];
       for (const [id, spec] of now) if (prev.get(id) !== spec) upsert.push(spec);
       for (const id of prev.keys()) if (!now.has(id)) remove.push(id);
       changed += upsert.length + remove.length;
+      deltas.push(prevTable === undefined ? undefined : { upsert, remove });
       if (rebuildAll || prevTable === undefined || upsert.length + remove.length > now.size / 4) {
         return compileRouteTable([...now.values()], { ...(defaultTarget !== undefined ? { defaultTarget } : {}), dialectOrder: order });
       }
@@ -385,6 +398,7 @@ export class IngressCompiler<T = RouteTarget> {
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,
       specs: { web: webSpecs, websecure: secureSpecs },
+      changes: { web: deltas[0], websecure: deltas[1] },
       defaultTarget,
       version: ++this.#version,
       changed,

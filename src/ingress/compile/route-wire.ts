@@ -152,14 +152,26 @@ export interface PublishedRoutes {
   readonly defaultTarget: RouteTarget | undefined;
 }
 
-/** The update from one compile's routes to the next; undefined when nothing changed. */
-export function routesUpdate(prev: PublishedRoutes | undefined, next: PublishedRoutes): RoutesUpdate | undefined {
+/**
+ * The update from one compile's routes to the next; undefined when nothing
+ * changed. `deltas`: what the compiler found changed in each table, when
+ * `next` directly follows `prev` (saves diffing the tables again).
+ */
+export function routesUpdate(
+  prev: PublishedRoutes | undefined,
+  next: PublishedRoutes,
+  deltas?: { readonly web: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined; readonly websecure: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined },
+): RoutesUpdate | undefined {
   // By content: a re-translated Ingress yields a new but equal default target, and a new default rebuilds every table.
   const text = (t: RouteTarget | undefined) => (t === undefined ? '' : JSON.stringify(encodeTarget(t)));
   const defaultChanged = prev === undefined || (prev.defaultTarget !== next.defaultTarget && text(prev.defaultTarget) !== text(next.defaultTarget));
   if (prev !== undefined && !defaultChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
-  const web = diffRouteSpecs(prev?.web, next.web);
-  const websecure = diffRouteSpecs(prev?.websecure, next.websecure);
+  const changes = (p: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, n: ReadonlyMap<string, RouteSpec<RouteTarget>>, d: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined): RouteTableChanges => {
+    if (p === undefined || d === undefined || d.upsert.length + d.remove.length > n.size / 2) return diffRouteSpecs(p, n);
+    return { ...(d.upsert.length > 0 ? { upsert: d.upsert.map(toWire) } : {}), ...(d.remove.length > 0 ? { remove: [...d.remove] } : {}) };
+  };
+  const web = changes(prev?.web, next.web, deltas?.web);
+  const websecure = changes(prev?.websecure, next.websecure, deltas?.websecure);
   const empty = (c: RouteTableChanges) => !c.reset && !c.upsert?.length && !c.remove?.length;
   if (!defaultChanged && empty(web) && empty(websecure)) return undefined;
   return { web, websecure, ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}) };
