@@ -4,6 +4,7 @@
 //   - `metalgate speaker --proxy-workers 4` (the speaker and its 4 proxy
 //     worker processes, summed), idle and with N Services and N Ingress rules.
 // RSS from /proc/<pid>/status (VmRSS), after the work is done and a settle.
+// The processes run the built CLI with the image's V8 flag and environment.
 // Speaker with --no-dataplane: nothing leaves loopback, no root needed.
 //
 //   node_modules/.bin/node test/bench/memory.ts [n=1000] [workers=4]
@@ -34,9 +35,9 @@ async function treeRssMiB(pid: number): Promise<{ total: number; parts: number[]
 }
 
 /** V8's used heap (MiB) as the process's /metrics reports it (the primary's own, for the speaker). */
-async function heapUsedMiB(port: number): Promise<number> {
+async function heapUsedMiB(port: number, what = 'heap_size_used_bytes'): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const own = text.split('\n').filter((l) => /^metalgate_\w+_nodejs_heap_size_used_bytes/.test(l));
+  const own = text.split('\n').filter((l) => new RegExp(`^metalgate_\\w+_nodejs_${what}`).test(l));
   return Math.round(Number(own[0]?.split(' ')[1] ?? 0) / 104857.6) / 10;
 }
 
@@ -63,7 +64,8 @@ try {
 
   const start = async (args: string[]): Promise<{ proc: ChildProcess; port: number }> => {
     const port = await freePort();
-    const proc = spawn(process.execPath, [cli, ...args, '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // As the image runs it (Dockerfile: ENTRYPOINT flags, MALLOC_ARENA_MAX).
+    const proc = spawn(process.execPath, ['--max-semi-space-size=1', cli, ...args, '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
     procs.push(proc);
     return { proc, port };
   };
@@ -106,6 +108,8 @@ try {
         workers: WORKERS,
         controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, heapUsedLoaded: await heapUsedMiB(controller.port) },
         speakerHeapUsedMiB: await heapUsedMiB(speaker.port),
+        speakerHeapTotalMiB: await heapUsedMiB(speaker.port, 'heap_size_total_bytes'),
+        speakerExternalMiB: await heapUsedMiB(speaker.port, 'external_memory_bytes'),
         speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts },
       },
       null,
