@@ -1,0 +1,105 @@
+// Memory per idle client connection: N plain-HTTP client connections opened
+// and left idle, against nginx (one worker, the way ingress-nginx serves a
+// listener) and against metalgate's product path (proxy-product.ts --mode
+// http: ListenerManager -> HTTP entrypoint, one process). Two kinds of idle:
+// "fresh" (connected, no byte sent yet) and "kept-alive" (one request
+// answered, the connection left open). The figure is the server process's
+// RSS growth divided by N (VmRSS, after a settle).
+//
+//   node_modules/.bin/node test/bench/idle-connections.ts [n=10000]
+//
+// Needs nginx (apt-get install -y nginx-light). Loopback only; every process
+// started here is stopped by pid at the end.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireTools, start, stop, type Started } from './proxy-common.ts';
+
+const N = Number(process.argv[2] ?? 10_000);
+requireTools(['nginx']);
+const dir = mkdtempSync(join(tmpdir(), 'metalgate-idle-'));
+const P_BACKEND = 18181;
+const P_NGINX = 18182;
+const P_MG = 18183;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const rssKiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+/** nginx's worker (the child of its master), else the pid itself. */
+function servingPid(pid: number): number {
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return kids[0] ?? pid;
+}
+
+function conf(name: string, body: string): string {
+  const file = join(dir, `${name}.conf`);
+  writeFileSync(
+    file,
+    `worker_processes 1;\ndaemon off;\npid ${dir}/${name}.pid;\nerror_log ${dir}/${name}-error.log warn;\nworker_rlimit_nofile ${N * 2 + 1000};\nevents { worker_connections ${N * 2 + 100}; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/${name}-body;\n  proxy_temp_path ${dir}/${name}-proxy;\n  fastcgi_temp_path ${dir}/${name}-fcgi;\n  uwsgi_temp_path ${dir}/${name}-uwsgi;\n  scgi_temp_path ${dir}/${name}-scgi;\n  keepalive_timeout 300s;\n  keepalive_requests 1000000;\n  client_header_timeout 300s;\n${body}\n}\n`,
+  );
+  return file;
+}
+
+async function openIdle(port: number, n: number, request: boolean): Promise<net.Socket[]> {
+  const out: net.Socket[] = [];
+  const batch = 500;
+  for (let i = 0; i < n; i += batch) {
+    const opened = await Promise.all(
+      Array.from({ length: Math.min(batch, n - i) }, () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect({ host: '127.0.0.1', port });
+          s.once('error', reject);
+          s.once('connect', () => {
+            if (!request) return resolve(s);
+            s.write('GET / HTTP/1.1\r\nHost: idle.example\r\n\r\n');
+            s.once('data', () => resolve(s));
+          });
+        }),
+      ),
+    );
+    out.push(...opened);
+  }
+  return out;
+}
+
+async function perConnection(name: string, p: Started, port: number, request: boolean): Promise<{ name: string; kind: string; bytesPerConnection: number; open: number }> {
+  const pid = servingPid(p.pid);
+  await sleep(1000);
+  const before = rssKiB(pid);
+  const sockets = await openIdle(port, N, request);
+  await sleep(2000);
+  const after = rssKiB(pid);
+  const open = sockets.filter((s) => !s.destroyed).length;
+  for (const s of sockets) s.destroy();
+  await sleep(1000);
+  return { name, kind: request ? 'kept-alive' : 'fresh', bytesPerConnection: Math.round(((after - before) * 1024) / N), open };
+}
+
+const backendConf = conf('backend', `  server { listen 127.0.0.1:${P_BACKEND} backlog=4096; location / { return 200 "ok"; } }`);
+const nginxConf = conf(
+  'nginx',
+  `  upstream be { server 127.0.0.1:${P_BACKEND}; keepalive 16; }\n  server { listen 127.0.0.1:${P_NGINX} backlog=4096; location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+);
+const product = fileURLToPath(new URL('./proxy-product.ts', import.meta.url));
+const rows = [];
+const backend = await start('backend', 'nginx', ['-c', backendConf, '-p', dir], P_BACKEND);
+try {
+  for (const request of [false, true]) {
+    const ng = await start('nginx', 'nginx', ['-c', nginxConf, '-p', dir], P_NGINX);
+    try {
+      rows.push(await perConnection('nginx', ng, P_NGINX, request));
+    } finally {
+      await stop(ng);
+    }
+    const mg = await start('metalgate', process.execPath, [product, '--mode', 'http', '--port', String(P_MG), '--backend-port', String(P_BACKEND)], P_MG, 'ready');
+    try {
+      rows.push(await perConnection('metalgate', mg, P_MG, request));
+    } finally {
+      await stop(mg);
+    }
+  }
+} finally {
+  await stop(backend);
+}
+console.log(JSON.stringify({ connections: N, rows }, null, 2));
