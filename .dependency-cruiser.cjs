@@ -39,10 +39,10 @@ module.exports = {
     },
     {
       name: 'product-not-test-support',
-      comment: 'The product does not depend on test support.',
+      comment: 'The product (src/) does not depend on test support or the demo.',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['^src/testing/', '^src/demo/'] },
-      to: { path: ['^src/testing/', '^src/demo/', '^test/'] },
+      from: { path: '^src/' },
+      to: { path: ['^test/', '^demo/'] },
     },
     {
       name: 'proxy-not-speaker',

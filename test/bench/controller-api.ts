@@ -10,7 +10,7 @@ import { Controller, defaultControllerOptions } from '../../src/controller/contr
 import { createLogger, silentLogger } from '../../src/common/log.ts';
 import { kubeConfigFromString } from '../../src/kube/client.ts';
 import { percentile } from './bench-utils.ts';
-import { startControlPlane } from '../../src/testing/control-plane.ts';
+import { startControlPlane } from '../support/control-plane.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);

@@ -19,10 +19,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiStatus } from '../../src/kube/client.ts';
-import { startControlPlane, type ControlPlane } from '../../src/testing/control-plane.ts';
-import { ECHO_SERVER_SCRIPT, Lab, type LabNode, type LabProcess } from '../../src/testing/lab.ts';
-import { labSkipReason, repoRoot } from '../../src/testing/netns-exec.ts';
-import { outages, type ProbeSample } from '../../src/testing/probe-stats.ts';
+import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { ECHO_SERVER_SCRIPT, Lab, type LabNode, type LabProcess } from '../support/lab.ts';
+import { labSkipReason, repoRoot } from '../support/netns-exec.ts';
+import { outages, type ProbeSample } from '../support/probe-stats.ts';
 import { percentile } from './bench-utils.ts';
 
 const VIP = '198.18.0.200';

@@ -111,9 +111,9 @@ function row(label: string, f: Figures): string {
 }
 
 async function driver(): Promise<void> {
-  const { Lab } = await import('../../src/testing/lab.ts');
-  const { labSkipReason } = await import('../../src/testing/netns-exec.ts');
-  const { startControlPlane } = await import('../../src/testing/control-plane.ts');
+  const { Lab } = await import('../support/lab.ts');
+  const { labSkipReason } = await import('../support/netns-exec.ts');
+  const { startControlPlane } = await import('../support/control-plane.ts');
   const skip = labSkipReason();
   if (skip) {
     console.log(`lab-relay bench skipped: ${skip}`);
@@ -128,7 +128,7 @@ async function driver(): Promise<void> {
   const echoPort = (echo.address() as { port: number }).port;
   const cp = await startControlPlane();
   const lab = await Lab.create({ nodes: ['node1'], apiServer: cp });
-  const relayScript = fileURLToPath(new URL('../../src/testing/relay.ts', import.meta.url));
+  const relayScript = fileURLToPath(new URL('../../test/support/relay.ts', import.meta.url));
   const sock = join(lab.runDir, 'echo.sock');
   // The same chain the lab builds for the API, pointed at the echo server.
   const hostRelay = spawn(process.execPath, [relayScript, '--exit-with-stdin', '--listen', `unix:${sock}`, '--connect', `tcp:127.0.0.1:${echoPort}`], {

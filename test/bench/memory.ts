@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { kubeConfigFromString } from '../../src/kube/client.ts';
-import { freePort, startControlPlane } from '../../src/testing/control-plane.ts';
+import { freePort, startControlPlane } from '../support/control-plane.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const WORKERS = Number(process.argv[3] ?? 4);

@@ -1,6 +1,6 @@
 // Resource usage of metalgate's pods as the kubelet reports it
 // (/stats/summary through the API server's node proxy, what metrics-server
-// reads), on a real two-node cluster (src/testing/real-cluster): at rest,
+// reads), on a real two-node cluster (test/support/real-cluster): at rest,
 // then while a client on the LAN opens new connections to a LoadBalancer
 // Service as fast as one HTTP prober goes. Prints a table; asserts nothing.
 //
@@ -8,8 +8,8 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { startRealCluster } from '../../src/testing/real-cluster/real-cluster.ts';
-import { repoRoot } from '../../src/testing/netns-exec.ts';
+import { startRealCluster } from '../support/real-cluster/real-cluster.ts';
+import { repoRoot } from '../support/netns-exec.ts';
 import { join } from 'node:path';
 
 interface ContainerStats {

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { freePort } from '../../../src/testing/control-plane.ts';
+import { freePort } from '../../support/control-plane.ts';
 import { createService, ensureNamespace, lbService, setPoolConfig, useCluster, waitFor, waitForIPs } from '../helpers/cluster.ts';
 
 const cluster = useCluster();

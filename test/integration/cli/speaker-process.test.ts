@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../../src/testing/control-plane.ts';
+import { freePort } from '../../support/control-plane.ts';
 import { waitFor } from '../helpers/cluster.ts';
 
 const cli = join(import.meta.dirname, '../../../src/cli.ts');

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, test } from 'vitest';
 import { join } from 'node:path';
-import { freePort } from '../../../src/testing/control-plane.ts';
+import { freePort } from '../../support/control-plane.ts';
 import { useCluster, waitFor } from '../helpers/cluster.ts';
 
 const cli = join(import.meta.dirname, '../../../src/cli.ts');

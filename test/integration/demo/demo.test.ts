@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { pidsMentioning } from '../../../src/demo/demo-sweep.ts';
+import { pidsMentioning } from '../../../demo/demo-sweep.ts';
 import { asNobody, nobodySkipReason } from '../helpers/as-nobody.ts';
-import { hasProgram, labSkipReason, listNamespaces, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
+import { hasProgram, labSkipReason, listNamespaces, nodeBinary, repoRoot } from '../../support/netns-exec.ts';
 
-const DEMO = join(repoRoot, 'src/demo/main.ts');
+const DEMO = join(repoRoot, 'demo/main.ts');
 const LIMIT_MS = 4 * 60_000;
 /** The hard-killed run before it only has to get its components running. */
 const KILLED_RUN_LIMIT_MS = 2 * 60_000;

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
-import { hasProgram, repoRoot } from '../../../src/testing/netns-exec.ts';
+import { hasProgram, repoRoot } from '../../support/netns-exec.ts';
 
 export interface NobodyCommand {
   /** The argv to spawn, as root; the process drops to nobody itself. */

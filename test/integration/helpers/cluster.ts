@@ -3,7 +3,7 @@
 // cluster-wide, so files must not share one.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../../../src/testing/control-plane.ts';
+import { startControlPlane, type ControlPlane } from '../../support/control-plane.ts';
 import { apiStatus, kubeConfigFromString } from '../../../src/kube/client.ts';
 
 export interface Cluster {

@@ -15,12 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeArp, ARP_OP_REQUEST } from '../../../src/l2/arp.ts';
 import { peekEthertype, ETHERTYPE_ARP } from '../../../src/l2/ethernet.ts';
-import { startControlPlane, type ControlPlane } from '../../../src/testing/control-plane.ts';
-import { ECHO_SERVER_SCRIPT, Lab, type LabHost } from '../../../src/testing/lab.ts';
-import { outages, restoredAfter } from '../../../src/testing/probe-stats.ts';
-import { currentOwner, LAB_BASE_DIR, sweepLabs, writeOwner } from '../../../src/testing/lab-sweep.ts';
-import { hasProgram, ip, labSkipReason, listNamespaces, namespacePids, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
-import { LINKTYPE_ETHERNET, parsePcap } from '../../../src/testing/pcap.ts';
+import { startControlPlane, type ControlPlane } from '../../support/control-plane.ts';
+import { ECHO_SERVER_SCRIPT, Lab, type LabHost } from '../../support/lab.ts';
+import { outages, restoredAfter } from '../../support/probe-stats.ts';
+import { currentOwner, LAB_BASE_DIR, sweepLabs, writeOwner } from '../../support/lab-sweep.ts';
+import { hasProgram, ip, labSkipReason, listNamespaces, namespacePids, nodeBinary, repoRoot } from '../../support/netns-exec.ts';
+import { LINKTYPE_ETHERNET, parsePcap } from '../../support/pcap.ts';
 
 const skipReason = labSkipReason();
 const noPing = hasProgram('ping') ? null : 'needs ping (iputils-ping)';
@@ -212,7 +212,7 @@ describe.skipIf(skipReason !== null)(`network-namespace lab${skipReason ? ` (ski
 
   it('cleans up on process exit when nobody called destroy', async () => {
     const script = [
-      `import { Lab } from ${JSON.stringify(join(repoRoot, 'src/testing/lab.ts'))};`,
+      `import { Lab } from ${JSON.stringify(join(repoRoot, 'test/support/lab.ts'))};`,
       "const lab = await Lab.create({ nodes: ['n1'], clients: ['c1'], sweepStale: false });",
       "await lab.addPod('n1', 'p');",
       "const s = lab.node('n1').spawn('sleep', ['600']);",
@@ -240,7 +240,7 @@ describe.skipIf(skipReason !== null)(`network-namespace lab${skipReason ? ` (ski
   it('sweeps what a crashed run left, and leaves live runs alone', async () => {
     // A lab owner killed with SIGKILL: no teardown ran.
     const script = [
-      `import { Lab } from ${JSON.stringify(join(repoRoot, 'src/testing/lab.ts'))};`,
+      `import { Lab } from ${JSON.stringify(join(repoRoot, 'test/support/lab.ts'))};`,
       "const lab = await Lab.create({ nodes: ['n1'], clients: [], sweepStale: false });",
       "await lab.addPod('n1', 'p');",
       "const s = lab.pod('n1', 'p').spawn('sleep', ['600']);",

@@ -6,7 +6,7 @@ import { cp as copyDir, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../../../src/testing/control-plane.ts';
+import { startControlPlane, type ControlPlane } from '../../support/control-plane.ts';
 import {
   flagDefaults,
   hasKustomization,

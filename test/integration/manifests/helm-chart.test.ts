@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
-import { repoRoot, run } from '../../../src/testing/netns-exec.ts';
-import { runBuildScript } from '../../../src/testing/real-cluster/real-cluster.ts';
+import { repoRoot, run } from '../../support/netns-exec.ts';
+import { runBuildScript } from '../../support/real-cluster/real-cluster.ts';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
 

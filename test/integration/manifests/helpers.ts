@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
 import { apiStatus, kubeConfigFromString } from '../../../src/kube/client.ts';
-import type { ControlPlane } from '../../../src/testing/control-plane.ts';
+import type { ControlPlane } from '../../support/control-plane.ts';
 
 export const repoRoot = join(import.meta.dirname, '../../..');
 export const manifestsDir = join(repoRoot, 'manifests');

@@ -3,7 +3,7 @@
 // them and the API - do their work, and are refused what they should not do.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../../src/testing/control-plane.ts';
+import { freePort } from '../../support/control-plane.ts';
 import { apiStatus, mergePatch } from '../../../src/kube/client.ts';
 import {
   createService,

@@ -14,7 +14,7 @@ import { CertificateStore } from '../../../src/proxy/http/certificates.ts';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
 import { DEFAULT_TLS_POLICY } from '../../../src/proxy/http/tls-policy.ts';
 import type { CertificatePair } from '../../../src/proxy/http/types.ts';
-import { hasProgram } from '../../../src/testing/netns-exec.ts';
+import { hasProgram } from '../../support/netns-exec.ts';
 import { LOOPBACK, startProxy } from './http-harness.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];

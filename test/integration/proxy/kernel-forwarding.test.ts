@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Counter, Registry } from 'prom-client';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { Lab, type LabHost, type LabNode, type LabPod } from '../../../src/testing/lab.ts';
-import { hasProgram, labSkipReason, nodeBinary } from '../../../src/testing/netns-exec.ts';
+import { Lab, type LabHost, type LabNode, type LabPod } from '../../support/lab.ts';
+import { hasProgram, labSkipReason, nodeBinary } from '../../support/netns-exec.ts';
 import { EndpointIndex } from '../../../src/proxy/endpoints/endpoint-index.ts';
 import { KernelForwarding } from '../../../src/proxy/kernel/kernel-forwarding.ts';
 import { kernelCommands, type KernelCommands } from '../../../src/proxy/kernel/kernel-commands.ts';
@@ -26,7 +26,7 @@ const skipReason = labSkipReason() ?? (hasProgram('nft') ? null : 'needs nft (ap
 const noConntrack = hasProgram('conntrack') ? '' : ' (skipped: needs conntrack, apt-get install conntrack)';
 const VIP4 = '198.18.0.210';
 const VIP6 = '2001:db8::210';
-const UDP_ECHO = fileURLToPath(new URL('../../../src/testing/udp-echo.ts', import.meta.url));
+const UDP_ECHO = fileURLToPath(new URL('../../../test/support/udp-echo.ts', import.meta.url));
 
 interface Reply {
   name: string;

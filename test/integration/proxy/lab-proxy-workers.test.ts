@@ -1,5 +1,5 @@
 // `metalgate speaker --proxy-workers 2` on a real LAN of network namespaces
-// (src/testing/lab.ts): one node with a pod serving HTTP, a client, an L4
+// (test/support/lab.ts): one node with a pod serving HTTP, a client, an L4
 // LoadBalancer Service on 198.18.0.200:80. The speaker process (the primary)
 // forks two proxy workers that each bind the VIP's port with SO_REUSEPORT.
 //
@@ -12,9 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import { Lab, type LabNode, type LabPod, type LabProcess } from '../../../src/testing/lab.ts';
-import { labSkipReason } from '../../../src/testing/netns-exec.ts';
-import { outages, restoredAfter } from '../../../src/testing/probe-stats.ts';
+import { Lab, type LabNode, type LabPod, type LabProcess } from '../../support/lab.ts';
+import { labSkipReason } from '../../support/netns-exec.ts';
+import { outages, restoredAfter } from '../../support/probe-stats.ts';
 import { ensureNamespace, useCluster, waitFor } from '../helpers/cluster.ts';
 import { createNode, setServiceIps } from '../speaker/helpers.ts';
 import { logLines, startSpeakerIn, VIP4 } from '../speaker/lab-helpers.ts';

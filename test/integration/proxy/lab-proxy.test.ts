@@ -1,4 +1,4 @@
-// The proxy on a real LAN of network namespaces (src/testing/lab.ts): a client
+// The proxy on a real LAN of network namespaces (test/support/lab.ts): a client
 // and two nodes on a bridge, the real API server reachable from the nodes,
 // `metalgate speaker` (speaker and proxy in one process) in each node, one
 // pod with an HTTP server on node2, a LoadBalancer Service with
@@ -14,9 +14,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import { Lab, type LabNode, type LabPod, type LabProcess } from '../../../src/testing/lab.ts';
-import { labSkipReason } from '../../../src/testing/netns-exec.ts';
-import { outages, restoredAfter } from '../../../src/testing/probe-stats.ts';
+import { Lab, type LabNode, type LabPod, type LabProcess } from '../../support/lab.ts';
+import { labSkipReason } from '../../support/netns-exec.ts';
+import { outages, restoredAfter } from '../../support/probe-stats.ts';
 import { ensureNamespace, useCluster, waitFor } from '../helpers/cluster.ts';
 import { createNode, setServiceIps } from '../speaker/helpers.ts';
 import { holdersOf, logLines, startSpeakerIn, VIP4 } from '../speaker/lab-helpers.ts';

@@ -1,5 +1,5 @@
 // metalgate on a real cluster: kubelets, containerd, runc, kube-proxy and the
-// image built from the Dockerfile (src/testing/real-cluster). One cluster for
+// image built from the Dockerfile (test/support/real-cluster). One cluster for
 // the whole file, tests in order: the quickstart from docs/quickstart.md
 // first (it expects a fresh cluster), the helm install last (it replaces the
 // kustomize install).
@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { outages, restoredAfter, type ProbeSample } from '../../../src/testing/probe-stats.ts';
-import { realClusterSkipReason, startRealCluster, type RealCluster } from '../../../src/testing/real-cluster/real-cluster.ts';
-import { nodeBinary, repoRoot, run } from '../../../src/testing/netns-exec.ts';
+import { outages, restoredAfter, type ProbeSample } from '../../support/probe-stats.ts';
+import { realClusterSkipReason, startRealCluster, type RealCluster } from '../../support/real-cluster/real-cluster.ts';
+import { nodeBinary, repoRoot, run } from '../../support/netns-exec.ts';
 import { waitFor } from '../helpers/cluster.ts';
 import { sectionBlocks } from './doc-commands.ts';
 

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { hasProgram, labSkipReason, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
+import { hasProgram, labSkipReason, nodeBinary, repoRoot } from '../../support/netns-exec.ts';
 
 const NS = `mgsp-arp-${process.pid}`;
 const ARP_SYSCTLS = fileURLToPath(new URL('../../../src/speaker/arp-sysctls.ts', import.meta.url));

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { freePort } from '../../../src/testing/control-plane.ts';
+import { freePort } from '../../support/control-plane.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Speaker } from '../../../src/speaker/speaker.ts';
 import { ANNOUNCE_SUBNETS_ANNOTATION } from '../../../src/speaker/lease-annotations.ts';

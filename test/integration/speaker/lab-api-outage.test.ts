@@ -5,9 +5,9 @@
 // sharing them).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, type LabProcess } from '../../../src/testing/lab.ts';
-import { labSkipReason } from '../../../src/testing/netns-exec.ts';
-import { outages } from '../../../src/testing/probe-stats.ts';
+import { Lab, type LabProcess } from '../../support/lab.ts';
+import { labSkipReason } from '../../support/netns-exec.ts';
+import { outages } from '../../support/probe-stats.ts';
 import { useCluster, waitFor } from '../helpers/cluster.ts';
 import { ECHO_PORT, holdersOf, logLines, setupCluster, startEcho, startSpeakerIn, VIP4, VIP6 } from './lab-helpers.ts';
 

@@ -1,4 +1,4 @@
-// Election, announcement and failover on a real LAN of network namespaces (src/testing/lab.ts): a client
+// Election, announcement and failover on a real LAN of network namespaces (test/support/lab.ts): a client
 // and three nodes on a bridge, the real API server reachable from the nodes,
 // `metalgate speaker` in each node, an echo server on every node (all
 // addresses: whichever node holds the IP answers, naming itself), a Service
@@ -8,9 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, decodeArp } from '../../../src/l2/arp.ts';
 import { decodeNdp } from '../../../src/l2/ndp.ts';
-import { Lab, type Capture, type LabNode, type LabProcess } from '../../../src/testing/lab.ts';
-import { hasProgram, labSkipReason, nodeBinary, repoRoot } from '../../../src/testing/netns-exec.ts';
-import { restoredAfter, type ProbeSample } from '../../../src/testing/probe-stats.ts';
+import { Lab, type Capture, type LabNode, type LabProcess } from '../../support/lab.ts';
+import { hasProgram, labSkipReason, nodeBinary, repoRoot } from '../../support/netns-exec.ts';
+import { restoredAfter, type ProbeSample } from '../../support/probe-stats.ts';
 import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { ECHO_PORT, holderAddresses, holdersOf, logLines, setupCluster, startEcho, startSpeakerIn, VIP4, VIP6 } from './lab-helpers.ts';
 

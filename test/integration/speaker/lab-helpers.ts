@@ -1,12 +1,12 @@
-// The speaker in the network-namespace lab (src/testing/lab.ts): one
+// The speaker in the network-namespace lab (test/support/lab.ts): one
 // `metalgate speaker` process per node namespace, an echo server per node on
 // all addresses (so whichever node holds the IP answers, saying who it is),
 // Node objects and a Service whose status carries the IPs.
 import type * as k8s from '@kubernetes/client-node';
 import { join } from 'node:path';
-import { ECHO_SERVER_SCRIPT, type Lab, type LabNode, type LabProcess } from '../../../src/testing/lab.ts';
-import { repoRoot } from '../../../src/testing/netns-exec.ts';
-import type { ControlPlane } from '../../../src/testing/control-plane.ts';
+import { ECHO_SERVER_SCRIPT, type Lab, type LabNode, type LabProcess } from '../../support/lab.ts';
+import { repoRoot } from '../../support/netns-exec.ts';
+import type { ControlPlane } from '../../support/control-plane.ts';
 import { createService, ensureNamespace, lbService } from '../helpers/cluster.ts';
 import { createNode, setServiceIps } from './helpers.ts';
 

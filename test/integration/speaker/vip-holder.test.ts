@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { labSkipReason, nodeBinary } from '../../../src/testing/netns-exec.ts';
+import { labSkipReason, nodeBinary } from '../../support/netns-exec.ts';
 
 const skipReason = labSkipReason();
 const CHILD = fileURLToPath(new URL('./holder-child.ts', import.meta.url));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { clockOf, formatAnnouncement, parseAnnouncements, parseOwnership, summarizeAnnouncements } from '../../../src/demo/announcements.ts';
-import { condenseLog, exitCodeOf, failureKinds, formatCheck, indentBlock, Reporter, seconds, summaryLine, type CheckResult } from '../../../src/demo/report.ts';
+import { clockOf, formatAnnouncement, parseAnnouncements, parseOwnership, summarizeAnnouncements } from '../../../demo/announcements.ts';
+import { condenseLog, exitCodeOf, failureKinds, formatCheck, indentBlock, Reporter, seconds, summaryLine, type CheckResult } from '../../../demo/report.ts';
 
 const line = (o: Record<string, unknown>) => JSON.stringify({ level: 30, name: 'speaker', ...o });
 const log = [

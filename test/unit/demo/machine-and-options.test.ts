@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { curlArgs, listensOn, parseAddrJson, parseCurlOutput, parseListeners } from '../../../src/demo/observe.ts';
-import { staleDemoDirs } from '../../../src/demo/demo-sweep.ts';
-import { parseDemoArgs } from '../../../src/demo/options.ts';
-import { missingRequirements, refusalMessage, requirements, type MachineFacts } from '../../../src/demo/requirements.ts';
+import { curlArgs, listensOn, parseAddrJson, parseCurlOutput, parseListeners } from '../../../demo/observe.ts';
+import { staleDemoDirs } from '../../../demo/demo-sweep.ts';
+import { parseDemoArgs } from '../../../demo/options.ts';
+import { missingRequirements, refusalMessage, requirements, type MachineFacts } from '../../../demo/requirements.ts';
 
 const fine: MachineFacts = { platform: 'linux', uid: 0, iproute2: true, curl: true, go: true, nativeAddon: true };
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { parsePoolConfig } from '../../../src/config/pool-config.ts';
-import { APP, DEMO_NODES, httpUrl, inRange, poolConfigYaml, POOL_RANGE, speakerPodName } from '../../../src/demo/demo-plan.ts';
-import { appEndpointSlice, appIngress, appPod, appService, nodeObject, nodeStatus, poolConfigMap, runningPodStatus } from '../../../src/demo/kube-objects.ts';
-import { kubeconfigWithToken } from '../../../src/demo/kubeconfig.ts';
-import { ENABLE_FORWARDING, podRoutes } from '../../../src/demo/pod-network.ts';
-import { LAN_V4_SUBNET, MAX_CLIENTS, MAX_NODES, planLab, planPod } from '../../../src/testing/lab-plan.ts';
+import { APP, DEMO_NODES, httpUrl, inRange, poolConfigYaml, POOL_RANGE, speakerPodName } from '../../../demo/demo-plan.ts';
+import { appEndpointSlice, appIngress, appPod, appService, nodeObject, nodeStatus, poolConfigMap, runningPodStatus } from '../../../demo/kube-objects.ts';
+import { kubeconfigWithToken } from '../../../demo/kubeconfig.ts';
+import { ENABLE_FORWARDING, podRoutes } from '../../../demo/pod-network.ts';
+import { LAN_V4_SUBNET, MAX_CLIENTS, MAX_NODES, planLab, planPod } from '../../support/lab-plan.ts';
 
 describe('demo plan', () => {
   it('the pool lies in the lab LAN, clear of every client, node and pod address the lab can hand out', () => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
-import { componentPod, componentRun, containerPort, findComponent, type Workload } from '../../../src/demo/pod-spec.ts';
-import { repoRoot } from '../../../src/testing/netns-exec.ts';
+import { componentPod, componentRun, containerPort, findComponent, type Workload } from '../../../demo/pod-spec.ts';
+import { repoRoot } from '../../support/netns-exec.ts';
 
 const speakerDs: V1DaemonSet = {
   kind: 'DaemonSet',

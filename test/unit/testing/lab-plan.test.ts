@@ -9,9 +9,9 @@ import {
   podBatch,
   podNodeBatch,
   runIdOfNamespace,
-} from '../../../src/testing/lab-plan.ts';
-import { groupRuns, parseStatStartTime, staleRuns, type LabOwner } from '../../../src/testing/lab-sweep.ts';
-import { apiLoopbackAddress } from '../../../src/testing/lab.ts';
+} from '../../support/lab-plan.ts';
+import { groupRuns, parseStatStartTime, staleRuns, type LabOwner } from '../../support/lab-sweep.ts';
+import { apiLoopbackAddress } from '../../support/lab.ts';
 
 const inBenchmarkBlock = (ip: string): boolean => /^198\.1[89]\.\d+\.\d+$/.test(ip) || /^2001:db8:/.test(ip);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { LINKTYPE_ETHERNET, parsePcap, PcapFormatError } from '../../../src/testing/pcap.ts';
+import { LINKTYPE_ETHERNET, parsePcap, PcapFormatError } from '../../support/pcap.ts';
 
 interface Record {
   seconds: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { outages, restoredAfter, type ProbeSample } from '../../../src/testing/probe-stats.ts';
+import { outages, restoredAfter, type ProbeSample } from '../../support/probe-stats.ts';
 
 const ok = (t: number, by = 'node1', ms = 2): ProbeSample => ({ t, ms, ok: true, status: 200, by });
 const fail = (t: number, err = 'TIMEOUT', ms = 300): ProbeSample => ({ t, ms, ok: false, err });

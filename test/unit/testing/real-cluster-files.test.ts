@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
-import { cniConfig, containerdConfig, kubeletConfig, kubeProxyConfig } from '../../../src/testing/real-cluster/node-files.ts';
-import { nodeNames, planCluster } from '../../../src/testing/real-cluster/plan.ts';
+import { cniConfig, containerdConfig, kubeletConfig, kubeProxyConfig } from '../../support/real-cluster/node-files.ts';
+import { nodeNames, planCluster } from '../../support/real-cluster/plan.ts';
 import { sectionBlocks } from '../../integration/real-cluster/doc-commands.ts';
 
 const plan = planCluster('abc123', '/tmp/x', [

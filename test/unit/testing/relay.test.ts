@@ -11,9 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { formatRelayEndpoint, parseRelayEndpoint, startRelay, type Relay } from '../../../src/testing/relay.ts';
+import { formatRelayEndpoint, parseRelayEndpoint, startRelay, type Relay } from '../../support/relay.ts';
 
-const RELAY_SCRIPT = fileURLToPath(new URL('../../../src/testing/relay.ts', import.meta.url));
+const RELAY_SCRIPT = fileURLToPath(new URL('../../../test/support/relay.ts', import.meta.url));
 
 /** Reads from `socket` until it ends or `bytes` arrived, within `timeoutMs`. */
 async function readAll(socket: Socket, timeoutMs = 3000, bytes = Infinity): Promise<Buffer> {

@@ -16,7 +16,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { hasProgram } from '../../../../src/testing/netns-exec.ts';
+import { hasProgram } from '../../../support/netns-exec.ts';
 import { LOOPBACK, proxyTo, type Proxy } from '../http-harness.ts';
 import { corpus } from './corpus.ts';
 

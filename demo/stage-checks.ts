@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { LabNode } from '../testing/lab.ts';
+import type { LabNode } from '../test/support/lab.ts';
 import { parseAnnouncements, summarizeAnnouncements, type Announcement } from './announcements.ts';
 import type { Demo } from './demo-state.ts';
 import { APP, ENTRYPOINT, httpUrl, inRange, POOL_RANGE } from './demo-plan.ts';

@@ -6,7 +6,7 @@
 // metalgate. Ends when the controller has given the Service its EXTERNAL-IP.
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { apiStatus } from '../kube/client.ts';
+import { apiStatus } from '../src/kube/client.ts';
 import type { Demo } from './demo-state.ts';
 import { APP, inRange, POOL_RANGE } from './demo-plan.ts';
 import { appEndpointSlice, appIngress, appPod, appService, runningPodStatus, type PodFacts } from './kube-objects.ts';

@@ -1,6 +1,6 @@
 // A tiny HTTP server for lab pods (the demo's sample app, proxy backends):
 // answers every request with JSON saying who answered and what it saw.
-//   node src/testing/echo-server.ts [--port 8080] [--host ::] [--name NAME]
+//   node test/support/echo-server.ts [--port 8080] [--host ::] [--name NAME]
 // Prints "echo-server listening HOST PORT" once it accepts connections;
 // exits on SIGTERM/SIGINT after closing its listener.
 

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { freePort } from '../testing/control-plane.ts';
-import { LabProcess, type LabHost, type LabNode } from '../testing/lab.ts';
-import { nodeBinary, repoRoot } from '../testing/netns-exec.ts';
+import { freePort } from '../test/support/control-plane.ts';
+import { LabProcess, type LabHost, type LabNode } from '../test/support/lab.ts';
+import { nodeBinary, repoRoot } from '../test/support/netns-exec.ts';
 import type { ComponentSetup, Demo } from './demo-state.ts';
 import { CONTROLLER_NODE, CONTROLLER_POD, speakerPodName, SYSTEM_NAMESPACE } from './demo-plan.ts';
 import { runningPodStatus } from './kube-objects.ts';

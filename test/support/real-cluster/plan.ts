@@ -8,7 +8,7 @@
 //   Services (ClusterIP)  198.19.0.0/16 (kubernetes.default = 198.19.0.1)
 //
 // Every address is from the benchmarking block 198.18.0.0/15. The LAN and
-// the hosts' cables are the lab's (src/testing/lab-plan.ts); pods get their
+// the hosts' cables are the lab's (test/support/lab-plan.ts); pods get their
 // addresses from the CNI bridge plugin, one /24 per node, routed between
 // hosts the way a routed pod network (Calico in BGP mode, kube-router) does.
 

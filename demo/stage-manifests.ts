@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
-import { repoRoot } from '../testing/netns-exec.ts';
+import { repoRoot } from '../test/support/netns-exec.ts';
 import type { ComponentSetup, Demo } from './demo-state.ts';
 import { CONTROLLER_NODE, CONTROLLER_POD, POOL_RANGE, speakerPodName, SYSTEM_NAMESPACE } from './demo-plan.ts';
 import { poolConfigMap } from './kube-objects.ts';

@@ -3,9 +3,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { join } from 'node:path';
 
-import { kubeConfigFromString } from '../kube/client.ts';
-import type { ControlPlane } from '../testing/control-plane.ts';
-import type { Lab, LabHost, LabNode, LabPod, LabProcess } from '../testing/lab.ts';
+import { kubeConfigFromString } from '../src/kube/client.ts';
+import type { ControlPlane } from '../test/support/control-plane.ts';
+import type { Lab, LabHost, LabNode, LabPod, LabProcess } from '../test/support/lab.ts';
 import { DEMO_CLIENT } from './demo-plan.ts';
 import type { DemoOptions } from './options.ts';
 import type { ComponentTemplate } from './pod-spec.ts';

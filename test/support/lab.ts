@@ -9,7 +9,7 @@
 //
 // Names carry a per-run id, so test files may run labs in parallel. A lab
 // that crashed is removed by the next Lab.create (sweepLabs in
-// lab-sweep.ts), or by hand: `node src/testing/lab.ts sweep [--all]`.
+// lab-sweep.ts), or by hand: `node test/support/lab.ts sweep [--all]`.
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -46,9 +46,9 @@ export type { ExitStatus, LabSpawnOptions } from './lab-process.ts';
 export { LabProcess } from './lab-process.ts';
 export type { RunResult } from './netns-exec.ts';
 
-export const RELAY_SCRIPT = join(repoRoot, 'src/testing/relay.ts');
+export const RELAY_SCRIPT = join(repoRoot, 'test/support/relay.ts');
 /** HTTP server answering JSON (EchoReply) with an x-served-by header: --port, --host, --name. */
-export const ECHO_SERVER_SCRIPT = join(repoRoot, 'src/testing/echo-server.ts');
+export const ECHO_SERVER_SCRIPT = join(repoRoot, 'test/support/echo-server.ts');
 const READY_TIMEOUT_MS = 15_000;
 
 export interface LabOptions {
@@ -127,7 +127,7 @@ export interface LabPod {
   spawn(cmd: string, args?: readonly string[], opts?: LabSpawnOptions): LabProcess;
   spawnNode(script: string, args?: readonly string[], opts?: LabSpawnOptions): LabProcess;
   /**
-   * Starts src/testing/echo-server.ts in the pod on `port` (all addresses)
+   * Starts test/support/echo-server.ts in the pod on `port` (all addresses)
    * and resolves once it listens. Replies are JSON: EchoReply.
    */
   serveHttp(port?: number, opts?: { name?: string }): Promise<LabProcess>;
@@ -573,7 +573,7 @@ export class Lab {
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] !== 'sweep' || argv.length > 2 || (argv[1] !== undefined && argv[1] !== '--all')) {
-    throw new Error('usage: node src/testing/lab.ts sweep [--all]   (--all also removes labs whose owner still runs)');
+    throw new Error('usage: node test/support/lab.ts sweep [--all]   (--all also removes labs whose owner still runs)');
   }
   const report = await sweepLabs({ includeLive: argv[1] === '--all' });
   process.stdout.write(

@@ -1,7 +1,7 @@
 // What a person sees in the terminal: numbered stages, indented details,
 // commands as they would type them, one line per check, a closing summary.
 // The formatting is pure; Reporter only writes the lines.
-import type { ProbeSample } from '../testing/probe-stats.ts';
+import type { ProbeSample } from '../test/support/probe-stats.ts';
 
 export type CheckStatus = 'ok' | 'fail';
 

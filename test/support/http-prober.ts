@@ -3,7 +3,7 @@
 // connects afresh, as a new user would), every --interval-ms, each bounded
 // by --timeout-ms. One JSON line per probe on stdout (ProbeSample). Stops
 // after --duration-s (default 600) or on SIGTERM/SIGINT.
-//   node src/testing/http-prober.ts --url http://198.18.0.200/ [--interval-ms 20] [--timeout-ms 300]
+//   node test/support/http-prober.ts --url http://198.18.0.200/ [--interval-ms 20] [--timeout-ms 300]
 
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';

@@ -6,7 +6,7 @@
 //   host:       unix:<run dir>/api.sock  ->  tcp:127.0.0.1:PORT (the API server)
 //   namespace:  tcp:127.0.0.1:PORT       ->  unix:<run dir>/api.sock
 //
-// Run as a process: node src/testing/relay.ts --listen SPEC --connect SPEC
+// Run as a process: node test/support/relay.ts --listen SPEC --connect SPEC
 //   prints "relay ready <listen>" on stdout once listening;
 //   SIGUSR1 holds traffic (a partition: bytes wait, new connections wait),
 //   SIGUSR2 releases it; SIGTERM/SIGINT exit, and with --exit-with-stdin so

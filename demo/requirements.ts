@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { repoRoot } from '../testing/netns-exec.ts';
+import { repoRoot } from '../test/support/netns-exec.ts';
 
 export interface MachineFacts {
   platform: string;

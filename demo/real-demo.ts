@@ -1,5 +1,5 @@
 // `npm run demo -- --real`: the user's flow on a real cluster built on this
-// machine (src/testing/real-cluster): kubelets, containerd, runc and
+// machine (test/support/real-cluster): kubelets, containerd, runc and
 // kube-proxy run the pods from the image the Dockerfile builds. Slower to
 // start than the default demo (whose kubelet is simulated), and nothing in it
 // is played by the demo itself: it types what a person types.
@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { outages, restoredAfter } from '../testing/probe-stats.ts';
-import { realClusterSkipReason, startRealCluster, type RealCluster } from '../testing/real-cluster/real-cluster.ts';
-import { repoRoot } from '../testing/netns-exec.ts';
+import { outages, restoredAfter } from '../test/support/probe-stats.ts';
+import { realClusterSkipReason, startRealCluster, type RealCluster } from '../test/support/real-cluster/real-cluster.ts';
+import { repoRoot } from '../test/support/netns-exec.ts';
 import { condenseLog, exitCodeOf, failureKinds, Reporter, seconds, summaryLine } from './report.ts';
 import type { DemoOptions } from './options.ts';
 

@@ -1,8 +1,8 @@
 // A tiny UDP peer for lab tests of UDP forwarding.
-//   serve: node src/testing/udp-echo.ts --port 5353 [--name NAME]
+//   serve: node test/support/udp-echo.ts --port 5353 [--name NAME]
 //          answers each datagram with JSON {name, remoteAddress, text};
 //          prints "udp-echo listening PORT"
-//   ask:   node src/testing/udp-echo.ts --send HOST PORT [--text T]
+//   ask:   node test/support/udp-echo.ts --send HOST PORT [--text T]
 //                 [--from-port P] [--timeout-ms MS]
 //          sends one datagram (resent every 200 ms, 3 s in all by default)
 //          and prints "udp-echo reply <json>", or "udp-echo no reply" and

@@ -52,7 +52,7 @@ export function appPod(p: Pick<PodFacts, 'name' | 'node'>): V1Pod {
       containers: [
         {
           name: 'echo',
-          // Nothing pulls it: the pod is src/testing/echo-server.ts in a lab pod namespace.
+          // Nothing pulls it: the pod is test/support/echo-server.ts in a lab pod namespace.
           image: 'metalgate.io/demo/echo-server:local',
           ports: [{ name: APP.portName, containerPort: APP.targetPort, protocol: 'TCP' }],
         },

@@ -2,9 +2,9 @@
 // node carries an IP on its holder device, what listens on a node, what curl
 // from the client gets back. Parsing is pure; the rest runs bounded commands
 // in the lab's namespaces.
-import type { EchoReply, LabHost, LabNode } from '../testing/lab.ts';
-import { CommandError } from '../testing/netns-exec.ts';
-import { DEFAULT_HOLDER_DEVICE } from '../speaker/vip-holder.ts';
+import type { EchoReply, LabHost, LabNode } from '../test/support/lab.ts';
+import { CommandError } from '../test/support/netns-exec.ts';
+import { DEFAULT_HOLDER_DEVICE } from '../src/speaker/vip-holder.ts';
 
 /** Global addresses in `ip -j addr show dev X` output. Pure. */
 export function parseAddrJson(json: string): string[] {

@@ -11,7 +11,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { currentOwner, ownerAlive, type LabOwner } from '../testing/lab-sweep.ts';
+import { currentOwner, ownerAlive, type LabOwner } from '../test/support/lab-sweep.ts';
 
 export const WORK_DIR_PREFIX = 'metalgate-demo-';
 const OWNER_FILE = 'owner.json';

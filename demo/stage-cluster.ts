@@ -3,9 +3,9 @@
 // CIDRs, and the Node objects a kubelet would register.
 import { join } from 'node:path';
 
-import { apiStatus } from '../kube/client.ts';
-import { startControlPlane } from '../testing/control-plane.ts';
-import { Lab } from '../testing/lab.ts';
+import { apiStatus } from '../src/kube/client.ts';
+import { startControlPlane } from '../test/support/control-plane.ts';
+import { Lab } from '../test/support/lab.ts';
 import type { Demo } from './demo-state.ts';
 import { DEMO_CLIENT, DEMO_NODES } from './demo-plan.ts';
 import { nodeObject, nodeStatus, type NodeFacts } from './kube-objects.ts';

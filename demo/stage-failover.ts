@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { outages, restoredAfter } from '../testing/probe-stats.ts';
-import type { HttpProbe } from '../testing/lab.ts';
+import { outages, restoredAfter } from '../test/support/probe-stats.ts';
+import type { HttpProbe } from '../test/support/lab.ts';
 import { formatAnnouncement, parseAnnouncements, parseOwnership } from './announcements.ts';
 import type { Demo } from './demo-state.ts';
 import { httpUrl } from './demo-plan.ts';
