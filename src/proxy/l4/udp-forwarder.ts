@@ -47,6 +47,8 @@ export interface UdpForwarderOptions {
   readonly createSocket?: (type: 'udp4' | 'udp6') => dgram.Socket;
   /** Whether a client may open a flow (loadBalancerSourceRanges); default: everyone. Asked once per new flow. */
   readonly admit?: (address: string) => boolean;
+  /** The address a flow's upstream socket connects to for an endpoint IP; default: that IP. */
+  readonly upstreamAddress?: (ip: string) => string;
 }
 
 export const UDP_FORWARDER_DEFAULTS = { idleTimeoutMs: 30_000, maxFlows: 16_384, maxQueuedPerFlow: 16 } as const;
@@ -77,6 +79,7 @@ export class UdpForwarder {
   private readonly idleTicks: number;
   private readonly createSocket: (type: 'udp4' | 'udp6') => dgram.Socket;
   private readonly admit: ((address: string) => boolean) | undefined;
+  private readonly upstreamAddress: (ip: string) => string;
   private readonly flows = new Map<string, Flow>();
   private readonly sweeper: NodeJS.Timeout;
   /** Coarse clock: sweeps so far. Stamping a flow costs no syscall. */
@@ -91,6 +94,7 @@ export class UdpForwarder {
     this.maxQueued = options.maxQueuedPerFlow ?? UDP_FORWARDER_DEFAULTS.maxQueuedPerFlow;
     this.createSocket = options.createSocket ?? ((type) => dgram.createSocket(type));
     this.admit = options.admit;
+    this.upstreamAddress = options.upstreamAddress ?? ((ip) => ip);
     const idle = options.idleTimeoutMs ?? UDP_FORWARDER_DEFAULTS.idleTimeoutMs;
     const interval = options.sweepIntervalMs ?? Math.min(1000, Math.max(10, Math.round(idle / 10)));
     this.idleTicks = Math.max(1, Math.ceil(idle / interval));
@@ -178,7 +182,7 @@ export class UdpForwarder {
     upstream.on('error', () => this.closeFlow(flow, 'error'));
     this.hooks.onFlowOpened?.(client, endpoint);
     try {
-      upstream.connect(endpoint.port, endpoint.ip, () => {
+      upstream.connect(endpoint.port, this.upstreamAddress(endpoint.ip), () => {
         const queued = flow.queue;
         flow.queue = null;
         if (queued !== null) for (const m of queued) upstream.send(m, flow.onSent);

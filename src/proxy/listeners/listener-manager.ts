@@ -41,10 +41,11 @@ export interface ListenerManagerOptions {
   /** Fraction of L4 connections logged when they end (info, msg "connection"). Default 0.01. */
   readonly accessLogSampleRate?: number;
   /**
-   * Tests only: the address actually dialled for an endpoint IP. The API
-   * server refuses loopback addresses in EndpointSlices, so API-level tests
-   * outside network namespaces write 198.18.x.y there and serve it on a
-   * 127.x stand-in. Undefined (always, in production): the endpoint IP.
+   * The address actually dialled for an endpoint IP, for the TCP and UDP
+   * forwarders alike (default: the IP itself). Where endpoints answer on
+   * stand-in addresses: the API server refuses loopback addresses in
+   * EndpointSlices, so API-level tests write 198.18.x.y there and serve it
+   * on a 127.x stand-in.
    */
   readonly dialAddress?: (ip: string) => string;
   /** Bind with SO_REUSEPORT: set in proxy worker processes, which all bind the same addresses. */
@@ -419,7 +420,7 @@ export class ListenerManager {
       pick: () => picker.pick(b.hint),
       idleTimeoutMs: b.spec.l4.udpIdleTimeoutMs,
       ...(b.allow !== undefined ? { admit: (address: string) => admits(b.allow, address) } : {}),
-      ...(this.#o.dialAddress !== undefined ? { createSocket: this.#udpSocketFactory(this.#o.dialAddress) } : {}),
+      ...(this.#o.dialAddress !== undefined ? { upstreamAddress: this.#o.dialAddress } : {}),
       hooks: {
         onFlowOpened: () => c.connections.inc(),
         onFlowClosed: (_client, _endpoint, _reason, stats) => {
@@ -435,18 +436,9 @@ export class ListenerManager {
     });
   }
 
-  // ---- test-only dial mapping (see dialAddress) ----
+  // ---- dialling a mapped address (see dialAddress) ----
 
   #dialTcp(map: (ip: string) => string): (e: { ip: string; port: number }, onread?: net.OnReadOpts) => net.Socket {
     return (e, onread) => net.connect({ host: map(e.ip), port: e.port, allowHalfOpen: true, noDelay: true, ...(onread !== undefined ? { onread } : {}) });
-  }
-
-  #udpSocketFactory(map: (ip: string) => string): (type: 'udp4' | 'udp6') => dgram.Socket {
-    return (type) => {
-      const socket = dgram.createSocket(type);
-      const connect = socket.connect.bind(socket) as (port: number, address: string, cb: () => void) => void;
-      (socket as unknown as { connect: typeof connect }).connect = (port, address, cb) => connect(port, map(address), cb);
-      return socket;
-    };
   }
 }
