@@ -5,7 +5,8 @@
 //     worker processes, summed), idle and with N Services and N Ingress rules.
 // RSS from /proc/<pid>/status (VmRSS), after the work is done and a settle.
 // The processes run the built CLI with the image's V8 flag and environment.
-// Speaker with --no-dataplane: nothing leaves loopback, no root needed.
+// Speaker with --no-dataplane and --l4-dataplane proxy: nothing leaves
+// loopback, no address, route or nftables rule of the machine is touched.
 //
 //   node_modules/.bin/node test/bench/memory.ts [n=1000] [workers=4]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -70,7 +71,8 @@ try {
     return { proc, port };
   };
 
-  const speaker = await start(['speaker', '--node-name', 'bench-node', '--no-dataplane', '--proxy-workers', String(WORKERS)]);
+  // --l4-dataplane proxy: this speaker runs in the machine's own network namespace, whose ruleset it must never write.
+  const speaker = await start(['speaker', '--node-name', 'bench-node', '--no-dataplane', '--l4-dataplane', 'proxy', '--proxy-workers', String(WORKERS)]);
   await waitReady(speaker.port, 'speaker');
   await sleep(5000);
   const speakerIdle = await treeRssMiB(speaker.proc.pid!);

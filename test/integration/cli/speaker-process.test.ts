@@ -34,7 +34,7 @@ describe('metalgate speaker (process)', () => {
     const port = await freePort();
     const proc = spawn(
       process.execPath,
-      [cli, 'speaker', '--node-name', 'n1', '--kubeconfig', kubeconfig, '--no-dataplane', '--proxy-workers', '2', '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-format', 'json'],
+      [cli, 'speaker', '--node-name', 'n1', '--kubeconfig', kubeconfig, '--no-dataplane', '--l4-dataplane', 'proxy', '--proxy-workers', '2', '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-format', 'json'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     procs.push(proc);

@@ -43,7 +43,7 @@ async function speakerWatches(workers: number): Promise<Record<string, number>> 
   const port = await freePort();
   const proc = spawn(
     process.execPath,
-    [cli, 'speaker', '--node-name', `n${workers}`, '--kubeconfig', cluster().cp.kubeconfigPath, '--no-dataplane', '--proxy-workers', String(workers), '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'],
+    [cli, 'speaker', '--node-name', `n${workers}`, '--kubeconfig', cluster().cp.kubeconfigPath, '--no-dataplane', '--l4-dataplane', 'proxy', '--proxy-workers', String(workers), '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   procs.push(proc);

@@ -261,7 +261,7 @@ describe('speaker as metalgate-speaker', () => {
     // Election only: no holder device, no packet sockets on this host (the lab tests cover them).
     const flags = await flagDefaults('speaker');
     if (!flags.has('dataplane')) throw new Error('metalgate speaker has no --dataplane flag: refusing to run its dataplane on the host');
-    const speaker = start(['speaker', '--kubeconfig', creds.kubeconfigPath, '--no-dataplane'], {
+    const speaker = start(['speaker', '--kubeconfig', creds.kubeconfigPath, '--no-dataplane', '--l4-dataplane', 'proxy'], {
       NODE_NAME: 'node-a',
       POD_NAMESPACE: NAMESPACE,
       METALGATE_METRICS_PORT: String(port),

@@ -251,7 +251,8 @@ describe('metalgate speaker (the CLI)', () => {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      ['src/cli.ts', 'speaker', '--node-name', 'node-cli', '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-format', 'json'],
+      // In the machine's own network namespace: the user-space proxy, never nftables rules in its ruleset.
+      ['src/cli.ts', 'speaker', '--node-name', 'node-cli', '--kubeconfig', cp.kubeconfigPath, '--l4-dataplane', 'proxy', '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-format', 'json'],
       { env: { ...process.env, METALGATE_DATAPLANE: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
