@@ -133,12 +133,6 @@ export class IngressController {
     if (this.#ownView) await this.#view.stop();
   }
 
-  /** Undefined once the core caches are complete and the first compile is published. */
-  notReadyReason(): string | undefined {
-    const pending = this.#view.notSynced(this.#informers.slice(0, 4));
-    if (pending !== undefined) return `ingress: ${pending}`;
-    return this.#published === undefined ? 'ingress: routes not compiled yet' : undefined;
-  }
 
   #watch<T extends k8s.KubernetesObject>(inf: ResilientInformer<T>, set: (o: T) => void, del: (o: T) => void): ResilientInformer<T> {
     // Objects already cached (the shared view may have listed them for another component) come in first.
