@@ -41,15 +41,16 @@ export function subscribe<T extends k8s.KubernetesObject>(informer: ResilientInf
 }
 
 export class SharedInformers {
-  readonly kc: k8s.KubeConfig;
+  readonly #kc: k8s.KubeConfig;
   readonly #log: Logger;
   readonly #byKey = new Map<string, ResilientInformer<k8s.KubernetesObject>>();
   #core: k8s.CoreV1Api | undefined;
   #networking: k8s.NetworkingV1Api | undefined;
+  #discovery: k8s.DiscoveryV1Api | undefined;
   #stopped = false;
 
   constructor(kc: k8s.KubeConfig, log: Logger) {
-    this.kc = kc;
+    this.#kc = kc;
     this.#log = log;
   }
 
@@ -62,7 +63,7 @@ export class SharedInformers {
     let inf = this.#byKey.get(key);
     if (inf === undefined) {
       if (this.#stopped) throw new Error(`cluster view stopped: cannot watch ${key}`);
-      inf = startInformer<T>(this.kc, path, list, this.#log, opts) as unknown as ResilientInformer<k8s.KubernetesObject>;
+      inf = startInformer<T>(this.#kc, path, list, this.#log, opts) as unknown as ResilientInformer<k8s.KubernetesObject>;
       this.#byKey.set(key, inf);
     }
     return inf as unknown as ResilientInformer<T>;
@@ -73,8 +74,7 @@ export class SharedInformers {
   }
 
   endpointSlices(): ResilientInformer<k8s.V1EndpointSlice> {
-    const discovery = this.kc.makeApiClient(k8s.DiscoveryV1Api);
-    return this.informer('/apis/discovery.k8s.io/v1/endpointslices', () => discovery.listEndpointSliceForAllNamespaces());
+    return this.informer('/apis/discovery.k8s.io/v1/endpointslices', () => (this.#discovery ??= this.#kc.makeApiClient(k8s.DiscoveryV1Api)).listEndpointSliceForAllNamespaces());
   }
 
   nodes(): ResilientInformer<k8s.V1Node> {
@@ -94,11 +94,6 @@ export class SharedInformers {
     return this.informer('/api/v1/secrets', () => this.#coreApi().listSecretForAllNamespaces());
   }
 
-  /** The watches open now ("path?selectors"), sorted. */
-  watches(): string[] {
-    return [...this.#byKey.keys()].sort();
-  }
-
   /** Undefined when every informer holds a complete list; else which do not. */
   notSynced(keys?: readonly ResilientInformer<k8s.KubernetesObject>[]): string | undefined {
     const pending = (keys ?? [...this.#byKey.values()]).filter((i) => !i.isSynced());
@@ -111,11 +106,11 @@ export class SharedInformers {
   }
 
   #coreApi(): k8s.CoreV1Api {
-    return (this.#core ??= this.kc.makeApiClient(k8s.CoreV1Api));
+    return (this.#core ??= this.#kc.makeApiClient(k8s.CoreV1Api));
   }
 
   #networkingApi(): k8s.NetworkingV1Api {
-    return (this.#networking ??= this.kc.makeApiClient(k8s.NetworkingV1Api));
+    return (this.#networking ??= this.#kc.makeApiClient(k8s.NetworkingV1Api));
   }
 }
 

@@ -57,7 +57,6 @@ export class ProxyRuntime {
   readonly #o: ProxyRuntimeOptions;
   readonly #listeners: ListenerManager;
   readonly #tables: RouteTables | undefined;
-  #version = 0;
   #stopping = false;
 
   constructor(o: ProxyRuntimeOptions) {
@@ -84,11 +83,6 @@ export class ProxyRuntime {
     }
   }
 
-  /** The version of the configuration in force. */
-  get version(): number {
-    return this.#version;
-  }
-
   get certificates(): CertificateStoreApi | undefined {
     return this.#o.http?.certificates;
   }
@@ -105,7 +99,6 @@ export class ProxyRuntime {
       this.#o.http.websecure.setRouter(router);
     }
     if (u.listeners !== undefined) this.#listeners.apply(u.listeners);
-    this.#version = u.version;
     this.#o.log.debug({ version: u.version, reset: u.reset === true, ms: Math.round((performance.now() - started) * 100) / 100 }, 'configuration applied');
   }
 

@@ -41,13 +41,6 @@ export class EndpointIndex implements EndpointSource {
     return this.#slots.endpoints(serviceKey, portName);
   }
 
-  /** Every Service's sets now (a configuration from scratch). */
-  all(): Map<string, ServiceEndpointSets> {
-    const out = new Map<string, ServiceEndpointSets>();
-    for (const key of this.#slots.serviceKeys()) out.set(key, this.#slots.sets(key));
-    return out;
-  }
-
   /** The Services whose sets changed since the last call, with their sets now (undefined: none any more). */
   takeChanges(): Map<string, ServiceEndpointSets | undefined> {
     const out = new Map<string, ServiceEndpointSets | undefined>();
