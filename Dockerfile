@@ -65,10 +65,11 @@ COPY --from=build /app/native/build/metalgate_native.node native/build/
 # runs it as root with only NET_ADMIN, NET_RAW and NET_BIND_SERVICE.
 USER 1000:1000
 
-# Memory (docs/benchmarks.md, "Memory"): a 1 MiB young generation for the
-# controller and the speaker's own process, which allocate little (proxy
-# workers, which carry the traffic, keep V8's default); two malloc arenas
-# instead of one per thread.
+# Memory (docs/benchmarks.md, "Memory"): for the controller and the speaker's
+# own process, which hold the cluster view and allocate little, a 1 MiB young
+# generation and V8 tuned for size over speed (proxy workers, which carry the
+# traffic, drop both: PRIMARY_ONLY_FLAGS); two malloc arenas instead of one
+# per thread.
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/cli.js"]
 CMD ["--help"]

@@ -5,13 +5,15 @@
 // processes. Not included: the API server's watch delivery and the
 // controller's 20 ms coalescing delay, which come before.
 //
-//   node_modules/.bin/node test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200]
+//   node_modules/.bin/node --max-semi-space-size=1 --optimize-for-size test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200]
+// (the image's flags for the speaker's process, which the workers drop).
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../../src/ingress/compile/route-wire.ts';
 import { IngressCompiler, type CompiledIngress } from '../../src/ingress/compile/ingress-compiler.ts';
 import type { RouteTarget } from '../../src/ingress/model/route-target.ts';
+import { workerExecArgv } from '../../src/proxy/workers/worker-pool.ts';
 import { percentile } from './bench-utils.ts';
 
 const RULES = Number(process.argv[2] ?? 10_000);
@@ -42,7 +44,8 @@ const published = (o: CompiledIngress<RouteTarget>): PublishedRoutes => ({ web: 
 const workers: ChildProcess[] = [];
 const waiting = new Map<number, { left: number; done: () => void }>();
 for (let w = 0; w < WORKERS; w++) {
-  const child = fork(join(import.meta.dirname, 'ingress-change-worker.ts'), [], { stdio: 'inherit' });
+  // Workers get the flags the product's worker pool gives them from this process's.
+  const child = fork(join(import.meta.dirname, 'ingress-change-worker.ts'), [], { stdio: 'inherit', execArgv: workerExecArgv(process.execArgv) });
   child.on('message', (m: { seq: number }) => {
     const entry = waiting.get(m.seq);
     if (entry && --entry.left === 0) {

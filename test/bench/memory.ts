@@ -21,11 +21,19 @@ const WORKERS = Number(process.argv[3] ?? 4);
 // The built CLI, as the image runs it (`npm run build:ts` first): running the .ts
 // sources through Node's type stripping costs each process ~100 MiB more.
 const cli = join(import.meta.dirname, '../../dist/cli.js');
+// The image's ENTRYPOINT flags (Dockerfile); IMAGE_FLAGS=none runs without them, to compare.
+const IMAGE_FLAGS = process.env.IMAGE_FLAGS === 'none' ? [] : ['--max-semi-space-size=1', '--optimize-for-size'];
+// Extra V8/Node flags for both processes, to compare (NODE_FLAGS='--optimize-for-size').
+const NODE_FLAGS = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// MEMORY=pss counts each shared page (the node binary's text, shared libraries)
+// once across the processes, as the pod's memory cgroup does; RSS counts it in
+// every process.
+const MEASURE = process.env.MEMORY === 'pss' ? 'Pss' : 'Rss';
 async function rssKiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+  return Number(new RegExp(`^${MEASURE}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
 }
 
 /** The process and its children (proxy workers), by /proc/<pid>/task/<pid>/children. */
@@ -66,7 +74,7 @@ try {
   const start = async (args: string[]): Promise<{ proc: ChildProcess; port: number }> => {
     const port = await freePort();
     // As the image runs it (Dockerfile: ENTRYPOINT flags, MALLOC_ARENA_MAX).
-    const proc = spawn(process.execPath, ['--max-semi-space-size=1', cli, ...args, '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
+    const proc = spawn(process.execPath, [...IMAGE_FLAGS, ...NODE_FLAGS, cli, ...args, '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
     procs.push(proc);
     return { proc, port };
   };

@@ -37,11 +37,14 @@
 // pre-sorted array scanned in order. Path checks compare by offset
 // (startsWith + one char), never split.
 //
-// `update()` returns a new table that shares every bucket it did not touch,
-// so changing one route costs the size of its buckets, not of the table.
+// `update()` returns a new table that shares every bucket it did not touch
+// (the maps are LayeredMaps), so changing one route costs the size of its
+// buckets and O(√n) of map, not a copy of the table; the wildcard SuffixMap is
+// rebuilt only when a wildcard bucket changes.
 
 import { normalizeRequestHost, parseIngressHost } from './host.ts';
 import { compileIngressPath, type IngressPathType } from './ingress-path.ts';
+import { LayeredMap } from './layered-map.ts';
 import { EMPTY_REQUEST, RequestView, type HttpRequestInfo } from './request-view.ts';
 import { SuffixMap } from './suffix-map.ts';
 import type { CompiledTraefikRule } from './traefik-rule-compiler.ts';
@@ -243,9 +246,11 @@ function scan<T>(bucket: Bucket<T>, view: RequestView, path: string): RouteEntry
 const view = new RequestView();
 
 interface Index<T> {
-  byId: ReadonlyMap<string, RouteEntry<T>>;
-  exact: ReadonlyMap<string, Bucket<T>>;
-  wildcard: ReadonlyMap<string, Bucket<T>>;
+  byId: LayeredMap<RouteEntry<T>>;
+  exact: LayeredMap<Bucket<T>>;
+  wildcard: LayeredMap<Bucket<T>>;
+  /** `wildcard`, for lookups by suffix. */
+  wildcardLookup: SuffixMap<Bucket<T>>;
   any: Bucket<T>;
   issues: readonly RouteIssue[];
 }
@@ -261,7 +266,7 @@ class CompiledRouteTable<T> implements RouteTable<T> {
   readonly defaultTarget: T | undefined;
   readonly #order: DialectOrder;
   readonly #index: Index<T>;
-  readonly #exact: ReadonlyMap<string, Bucket<T>>;
+  readonly #exact: LayeredMap<Bucket<T>>;
   readonly #wildcard: SuffixMap<Bucket<T>>;
   readonly #hasWildcard: boolean;
   readonly #any: Bucket<T>;
@@ -273,7 +278,7 @@ class CompiledRouteTable<T> implements RouteTable<T> {
     this.size = index.byId.size;
     this.issues = Object.freeze(index.issues);
     this.#exact = index.exact;
-    this.#wildcard = new SuffixMap(index.wildcard);
+    this.#wildcard = index.wildcardLookup;
     this.#hasWildcard = this.#wildcard.size > 0;
     this.#any = index.any;
     Object.freeze(this);
@@ -367,11 +372,17 @@ function buildIndex<T>(routes: readonly RouteSpec<T>[], compare: (a: RouteEntry<
   for (const [k, list] of b.exact) exact.set(k, sortedBucket(list, compare));
   const wildcard = new Map<string, Bucket<T>>();
   for (const [k, list] of b.wildcard) wildcard.set(k, sortedBucket(list, compare));
-  return { byId, exact, wildcard, any: sortedBucket(b.any, compare), issues };
+  return {
+    byId: LayeredMap.of(byId),
+    exact: LayeredMap.of(exact),
+    wildcard: LayeredMap.of(wildcard),
+    wildcardLookup: new SuffixMap(wildcard),
+    any: sortedBucket(b.any, compare),
+    issues,
+  };
 }
 
 function applyChanges<T>(old: Index<T>, changes: RouteChanges<T>, compare: (a: RouteEntry<T>, b: RouteEntry<T>) => number): Index<T> {
-  const byId = new Map(old.byId);
   const changed = new Set<string>(changes.remove ?? []);
   const issues: RouteIssue[] = [];
   const added: RouteEntry<T>[] = [];
@@ -390,14 +401,15 @@ function applyChanges<T>(old: Index<T>, changes: RouteChanges<T>, compare: (a: R
 
   // Buckets touched: those of the replaced/removed entries and of the new ones.
   const removed: RouteEntry<T>[] = [];
+  const byIdChanges = new Map<string, RouteEntry<T> | undefined>();
   for (const id of changed) {
-    const e = byId.get(id);
+    const e = old.byId.get(id);
     if (e !== undefined) {
       removed.push(e);
-      byId.delete(id);
+      byIdChanges.set(id, undefined);
     }
   }
-  for (const e of added) byId.set(e.id, e);
+  for (const e of added) byIdChanges.set(e.id, e);
   const fresh = bucketsOf(added);
   const touched = bucketsOf(removed);
 
@@ -406,25 +418,19 @@ function applyChanges<T>(old: Index<T>, changes: RouteChanges<T>, compare: (a: R
     if (extra) list.push(...extra);
     return list.length === 0 ? undefined : sortedBucket(list, compare);
   };
-  const patch = (
-    map: ReadonlyMap<string, Bucket<T>>,
-    freshMap: Map<string, RouteEntry<T>[]>,
-    touchedMap: Map<string, RouteEntry<T>[]>,
-  ): ReadonlyMap<string, Bucket<T>> => {
+  const patch = (map: LayeredMap<Bucket<T>>, freshMap: Map<string, RouteEntry<T>[]>, touchedMap: Map<string, RouteEntry<T>[]>): LayeredMap<Bucket<T>> => {
     if (freshMap.size === 0 && touchedMap.size === 0) return map;
-    const out = new Map(map);
-    for (const key of new Set([...freshMap.keys(), ...touchedMap.keys()])) {
-      const bucket = rebuild(map.get(key), freshMap.get(key));
-      if (bucket === undefined) out.delete(key);
-      else out.set(key, bucket);
-    }
-    return out;
+    const buckets: Array<[string, Bucket<T> | undefined]> = [];
+    for (const key of new Set([...freshMap.keys(), ...touchedMap.keys()])) buckets.push([key, rebuild(map.get(key), freshMap.get(key))]);
+    return map.with(buckets);
   };
   const anyTouched = fresh.any.length > 0 || touched.any.length > 0;
+  const wildcard = patch(old.wildcard, fresh.wildcard, touched.wildcard);
   return {
-    byId,
+    byId: old.byId.with(byIdChanges),
     exact: patch(old.exact, fresh.exact, touched.exact),
-    wildcard: patch(old.wildcard, fresh.wildcard, touched.wildcard),
+    wildcard,
+    wildcardLookup: wildcard === old.wildcard ? old.wildcardLookup : new SuffixMap(wildcard),
     any: anyTouched ? (rebuild(old.any, fresh.any) ?? Object.freeze([])) : old.any,
     issues: [...old.issues.filter((i) => !changed.has(i.id)), ...issues],
   };

@@ -57,6 +57,21 @@ export interface ProxyWorkerPoolOptions {
  */
 export const WORKER_EXEC_ARGV = ['--single-threaded-gc'] as const;
 
+/**
+ * V8 flags the image gives the controller and the speaker's own process
+ * (Dockerfile ENTRYPOINT), which hold the cluster view and allocate little per
+ * second, and the workers drop: a 1 MiB young generation, and
+ * --optimize-for-size, which took the speaker's process from 255 to 134 MiB
+ * with 1,000 Services and 1,000 Ingress rules but makes its JavaScript about
+ * half as fast (docs/benchmarks.md, "Memory"): the data path keeps V8's defaults.
+ */
+export const PRIMARY_ONLY_FLAGS = ['--max-semi-space-size', '--optimize-for-size'] as const;
+
+/** A worker's Node flags: its primary's, without the primary's own, with the workers'. */
+export function workerExecArgv(primary: readonly string[]): string[] {
+  return [...primary.filter((a) => !PRIMARY_ONLY_FLAGS.some((f) => a === f || a.startsWith(`${f}=`))), ...WORKER_EXEC_ARGV];
+}
+
 export const GIVE_UP_DEATHS = 5;
 export const GIVE_UP_WINDOW_MS = 60_000;
 
@@ -119,9 +134,7 @@ export class ProxyWorkerPool {
   }
 
   start(): void {
-    // A small young generation suits the primary (the image sets one), not the workers that carry the traffic.
-    const inherited = process.execArgv.filter((a) => !a.startsWith('--max-semi-space-size'));
-    cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args], execArgv: [...inherited, ...WORKER_EXEC_ARGV] });
+    cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args], execArgv: workerExecArgv(process.execArgv) });
     this.#o.config.on('config', this.#forward);
     this.#o.ownership.on('ownership', this.#relay);
     for (const s of this.#slots) this.#fork(s);
