@@ -246,6 +246,27 @@ describe('immutability and update()', () => {
     }
   });
 
+  test('a chain of small updates (each sharing the last one\'s index) answers like a rebuild at every step', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const byId = new Map(routeSet(200, seed).map((r) => [r.id, r]));
+      let t = compileRouteTable([...byId.values()], { defaultTarget: 'd' });
+      const versions: Array<[typeof t, (string | undefined)[]]> = [];
+      for (let step = 0; step < 120; step++) {
+        const upsert = routeSet(2, seed * 1000 + step).map((r, i) => ({ ...r, id: `r${(step * 13 + i * 71) % 260}` }));
+        const remove = [`r${(step * 29) % 260}`];
+        t = t.update({ upsert, remove });
+        for (const id of remove) byId.delete(id);
+        for (const r of upsert) byId.set(r.id, r);
+        const want = answers(compileRouteTable([...byId.values()], { defaultTarget: 'd' }));
+        expect(answers(t), `seed ${seed} step ${step}`).toEqual(want);
+        expect(t.size).toBe(byId.size);
+        versions.push([t, want]);
+      }
+      // Every version still answers as it did when it was made.
+      for (const [v, want] of versions) expect(answers(v)).toEqual(want);
+    }
+  });
+
   test('update() can fix or break a route, issues follow', () => {
     const t0 = compileRouteTable([ing('x', 'bad_host', '/'), ing('y', 'y.com', '/')]);
     expect(t0.issues.map((i) => i.id)).toEqual(['x']);
