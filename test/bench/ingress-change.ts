@@ -5,7 +5,7 @@
 // processes. Not included: the API server's watch delivery and the
 // controller's 20 ms coalescing delay, which come before.
 //
-//   node_modules/.bin/node --max-semi-space-size=1 --optimize-for-size test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200]
+//   node_modules/.bin/node --max-semi-space-size=1 --heap-growing-percent=20 test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200]
 // (the image's flags for the speaker's process, which the workers drop).
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';

@@ -7,12 +7,12 @@ describe('workerExecArgv', () => {
   test('the image gives the primaries flags for size that the workers, which carry the traffic, drop', () => {
     const entrypoint = /^ENTRYPOINT\s+(\[.*\])$/m.exec(readFileSync(join(import.meta.dirname, '../../../../Dockerfile'), 'utf8'))![1]!;
     const flags = (JSON.parse(entrypoint) as string[]).filter((a) => a.startsWith('--'));
-    expect(flags).toContain('--optimize-for-size');
+    expect(flags).toContain('--heap-growing-percent=20');
     expect(workerExecArgv(flags)).toEqual([...WORKER_EXEC_ARGV]);
   });
 
   test('other flags pass through, in order, and the workers get theirs', () => {
-    expect(workerExecArgv(['--enable-source-maps', '--max-semi-space-size=1', '--optimize-for-size', '--max-old-space-size=512'])).toEqual([
+    expect(workerExecArgv(['--enable-source-maps', '--max-semi-space-size=1', '--heap-growing-percent=20', '--max-old-space-size=512'])).toEqual([
       '--enable-source-maps',
       '--max-old-space-size=512',
       ...WORKER_EXEC_ARGV,
@@ -20,6 +20,6 @@ describe('workerExecArgv', () => {
   });
 
   test('a flag that only starts like a primary flag is kept', () => {
-    expect(workerExecArgv(['--optimize-for-sizes'])).toEqual(['--optimize-for-sizes', ...WORKER_EXEC_ARGV]);
+    expect(workerExecArgv(['--heap-growing-percentage'])).toEqual(['--heap-growing-percentage', ...WORKER_EXEC_ARGV]);
   });
 });
