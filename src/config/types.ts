@@ -26,6 +26,27 @@ export interface AddressPool {
   autoAssign: boolean;
   /** `avoid-buggy-ips` (default false): never hand out IPv4 x.x.x.0 or x.x.x.255. */
   avoidBuggyIps: boolean;
+  /** IPAddressPool `serviceAllocation`: the pool serves only the Services it selects (absent: any Service). */
+  serviceAllocation?: ServiceAllocation;
+}
+
+/** Label selectors as the API writes them (kube/label-selector.ts compiles them). */
+export interface SelectorSpec {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key?: string; operator?: string; values?: string[] }>;
+}
+
+/**
+ * Which Services a pool serves, as MetalLB reads IPAddressPool
+ * `serviceAllocation`: the Service's namespace is listed or selected (when
+ * either is given), and its labels match a serviceSelector (when any is given).
+ */
+export interface ServiceAllocation {
+  /** Lower first; 0 (unset) after every pool with a priority. */
+  priority: number;
+  namespaces: string[];
+  namespaceSelectors: SelectorSpec[];
+  serviceSelectors: SelectorSpec[];
 }
 
 /** A validated config. Pools keep the order of the file: allocation order is the file's order. */
