@@ -1,6 +1,7 @@
 // What a Service asks of the allocator, already validated and normalised
 // (see service-request.ts for the translation from a Service object).
 import type { IpFamily } from '../config/types.ts';
+import type { Labels } from '../kube/label-selector.ts';
 
 export type FamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
 
@@ -39,6 +40,10 @@ export interface AllocationRequest extends SharingTraits {
   requestedIps: RequestedIp[];
   /** address-pool annotation, when set. */
   pool: string | undefined;
+  /** For pools' serviceAllocation: the Service's namespace, its labels and its namespace's. */
+  namespace: string;
+  labels: Labels;
+  namespaceLabels: Labels | undefined;
 }
 
 /** True when the family must be had for the request to succeed. */

@@ -14,8 +14,9 @@
 // - A failed allocation changes nothing: the Service keeps what it had.
 // - Auto-assignment walks pools in config order and takes the lowest free
 //   address of the first pool that has one (ranges of a pool by address).
-import type { AddressPool, IpFamily, PoolConfig } from '../config/types.ts';
+import type { AddressPool, IpFamily, PoolConfig, SelectorSpec, ServiceAllocation } from '../config/types.ts';
 import { formatIp, isParseError, parseIp } from '../config/ip-range.ts';
+import { compileLabelSelector } from '../kube/label-selector.ts';
 import { familyName, familyRequired, type AllocationRequest, type RequestedIp, type SharingTraits } from './allocation-request.ts';
 import { RangeCursor } from './range-cursor.ts';
 import { sharingConflict } from './sharing.ts';
@@ -79,6 +80,8 @@ interface PoolSlot {
   pool: AddressPool;
   /** Position in the config: the allocation order. */
   index: number;
+  /** From `serviceAllocation`: the Services the pool serves automatically; undefined for any. */
+  selects: ((request: AllocationRequest) => boolean) | undefined;
   /** Ranges of each family, sorted by first address. */
   ranges: Record<IpFamily, RangeSlot[]>;
   total: Record<IpFamily, bigint>;
@@ -147,6 +150,7 @@ export class Allocator {
       const slot: PoolSlot = {
         pool,
         index,
+        selects: pool.serviceAllocation === undefined ? undefined : selectsOf(pool.serviceAllocation),
         ranges: { 4: [], 6: [] },
         total: { 4: 0n, 6: 0n },
         inUse: { 4: 0, 6: 0 },
@@ -376,9 +380,8 @@ export class Allocator {
       if (shared !== undefined) return shared;
     }
     let anyRange = false;
-    const candidates = named === undefined ? this.#pools : [named];
+    const candidates = named === undefined ? this.#autoPools(request) : [named];
     for (const pool of candidates) {
-      if (named === undefined && !pool.pool.autoAssign) continue;
       for (const range of pool.ranges[family]) {
         anyRange = true;
         const address = range.cursor.lowestFree();
@@ -389,7 +392,28 @@ export class Allocator {
     if (named !== undefined) {
       return anyRange ? `no available IPs in pool "${named.pool.name}" for ${fam}` : `pool "${named.pool.name}" has no ${fam} addresses`;
     }
+    if (candidates.length === 0 && this.#pools.some((p) => p.pool.autoAssign && p.selects !== undefined)) {
+      return `no auto-assign pool serves this Service: every one has a serviceAllocation that selects other Services`;
+    }
     return anyRange ? `no available ${fam} IPs in any auto-assign pool` : `no auto-assign pool has ${fam} addresses`;
+  }
+
+  /**
+   * The pools a request without a pool annotation takes from, in order
+   * (MetalLB's rule): auto-assign pools whose serviceAllocation selects it,
+   * lowest priority first and unset (0) last, config order among equals;
+   * then the auto-assign pools without serviceAllocation, in config order.
+   */
+  #autoPools(request: AllocationRequest): PoolSlot[] {
+    const pinned: PoolSlot[] = [];
+    const open: PoolSlot[] = [];
+    for (const slot of this.#pools) {
+      if (!slot.pool.autoAssign) continue;
+      if (slot.selects === undefined) open.push(slot);
+      else if (slot.selects(request)) pinned.push(slot);
+    }
+    if (pinned.length > 1) pinned.sort((a, b) => priorityRank(a) - priorityRank(b) || a.index - b.index);
+    return pinned.length === 0 ? open : [...pinned, ...open];
   }
 
   /** An IP already used with the request's sharing key that it may join: pool order, then lowest. */
@@ -397,15 +421,20 @@ export class Allocator {
     const candidates = this.#bySharingKey.get(request.sharingKey);
     if (candidates === undefined) return undefined;
     const self = this.#services.get(request.key);
+    // The pools the request may take from, by preference.
+    const rank = new Map((named !== undefined ? [named] : this.#autoPools(request)).map((p, i) => [p, i]));
     let best: HeldIp | undefined;
+    let bestRank = Infinity;
     for (const held of candidates) {
       const slot = held.slot;
       if (held.family !== family || slot === undefined) continue;
-      if (named !== undefined ? slot.pool !== named : !slot.pool.pool.autoAssign) continue;
+      const r = rank.get(slot.pool);
+      if (r === undefined) continue;
       if (held.holders.every((h) => h === self)) continue;
       if (this.#conflictWithHolders(held.text, held, request, self) !== undefined) continue;
-      if (best === undefined || slot.pool.index < best.slot!.pool.index || (slot.pool === best.slot!.pool && held.address < best.address)) {
+      if (best === undefined || r < bestRank || (r === bestRank && held.address < best.address)) {
         best = held;
+        bestRank = r;
       }
     }
     return best === undefined ? undefined : { address: best.address, slot: best.slot! };
@@ -564,4 +593,32 @@ function byFirst(a: RangeSlot, b: RangeSlot): number {
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Priority 0 (unset) ranks after every set priority. */
+function priorityRank(slot: PoolSlot): number {
+  const p = slot.pool.serviceAllocation?.priority ?? 0;
+  return p > 0 ? p : Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * `serviceAllocation` as a test of a request: its namespace listed or
+ * selected (when namespaces or namespaceSelectors are given) and its labels
+ * selected (when serviceSelectors are given). A selector that does not
+ * compile (the config layer refuses those) selects nothing.
+ */
+function selectsOf(allocation: ServiceAllocation): (request: AllocationRequest) => boolean {
+  const compile = (list: readonly SelectorSpec[]) =>
+    list.map((s) => {
+      const c = compileLabelSelector(s);
+      return c.ok ? c.matches : () => false;
+    });
+  const namespaces = new Set(allocation.namespaces);
+  const namespaceSelectors = compile(allocation.namespaceSelectors);
+  const serviceSelectors = compile(allocation.serviceSelectors);
+  const scoped = namespaces.size > 0 || namespaceSelectors.length > 0;
+  return (request) => {
+    if (scoped && !namespaces.has(request.namespace) && !namespaceSelectors.some((m) => m(request.namespaceLabels))) return false;
+    return serviceSelectors.length === 0 || serviceSelectors.some((m) => m(request.labels));
+  };
 }

@@ -42,7 +42,8 @@ export function isOurs(svc: V1Service, filter: ClassFilter): boolean {
   return cls === (filter.className ?? METALGATE_CLASS);
 }
 
-export function toAllocationRequest(svc: V1Service): ServiceRequestResult {
+/** `namespaceLabels`: the labels of the Service's Namespace, for pools that select namespaces by label. */
+export function toAllocationRequest(svc: V1Service, namespaceLabels?: Readonly<Record<string, string>>): ServiceRequestResult {
   const key = serviceKey(svc);
   const fail = (error: string): ServiceRequestResult => ({ ok: false, key, error });
   const spec = svc.spec ?? {};
@@ -75,6 +76,9 @@ export function toAllocationRequest(svc: V1Service): ServiceRequestResult {
       sharingKey: sharingKey?.value ?? '',
       ports,
       localTraffic: spec.externalTrafficPolicy === 'Local',
+      namespace: svc.metadata?.namespace ?? 'default',
+      labels: svc.metadata?.labels ?? {},
+      namespaceLabels,
       backendKey: backendKeyOf(key, spec.selector),
     },
   };

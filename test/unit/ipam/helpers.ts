@@ -1,6 +1,6 @@
 // Builders for allocator tests: pools from CIDR/range text, requests from a
 // few readable fields.
-import type { AddressPool, IpRange } from '../../../src/config/types.ts';
+import type { AddressPool, IpRange, ServiceAllocation } from '../../../src/config/types.ts';
 import type { AllocationRequest, FamilyPolicy } from '../../../src/ipam/allocation-request.ts';
 import { formatIp, isParseError, parseCidr, parseIp, parseIpRange } from '../../../src/config/ip-range.ts';
 
@@ -18,7 +18,7 @@ export function range(text: string): IpRange {
 export function pool(
   name: string,
   ranges: string[],
-  opts: { autoAssign?: boolean; avoidBuggyIps?: boolean } = {},
+  opts: { autoAssign?: boolean; avoidBuggyIps?: boolean; serviceAllocation?: Partial<ServiceAllocation> } = {},
 ): AddressPool {
   return {
     name,
@@ -26,6 +26,9 @@ export function pool(
     ranges: ranges.map(range),
     autoAssign: opts.autoAssign ?? true,
     avoidBuggyIps: opts.avoidBuggyIps ?? false,
+    ...(opts.serviceAllocation
+      ? { serviceAllocation: { priority: 0, namespaces: [], namespaceSelectors: [], serviceSelectors: [], ...opts.serviceAllocation } }
+      : {}),
   };
 }
 
@@ -39,6 +42,8 @@ export interface RequestSpec {
   ports?: string[];
   local?: boolean;
   backend?: string;
+  labels?: Record<string, string>;
+  namespaceLabels?: Record<string, string>;
 }
 
 export function req(key: string, spec: RequestSpec = {}): AllocationRequest {
@@ -58,6 +63,9 @@ export function req(key: string, spec: RequestSpec = {}): AllocationRequest {
       return { protocol, port: Number(port) };
     }),
     localTraffic: spec.local ?? false,
+    namespace: key.split('/')[0]!,
+    labels: spec.labels ?? {},
+    namespaceLabels: spec.namespaceLabels,
     backendKey: spec.backend ?? `service:${key}`,
   };
 }

@@ -42,7 +42,17 @@ describe('toAllocationRequest', () => {
       ports: [{ protocol: 'TCP', port: 80 }],
       localTraffic: false,
       backendKey: 'selector:app=web',
+      namespace: 'shop',
+      labels: {},
+      namespaceLabels: undefined,
     });
+  });
+
+  test('labels and the namespace labels go with the request, for pools that select by them', () => {
+    const s = svc();
+    s.metadata!.labels = { tier: 'gold' };
+    const r = toAllocationRequest(s, { env: 'prod' });
+    expect(r.ok && [r.request.namespace, r.request.labels, r.request.namespaceLabels]).toEqual(['shop', { tier: 'gold' }, { env: 'prod' }]);
   });
 
   test('key defaults the namespace', () => {
