@@ -32,6 +32,7 @@ export const commands: Record<string, Command> = {
       { name: 'config-namespace', type: 'string', default: 'metalgate-system', env: 'POD_NAMESPACE', help: 'namespace of the config ConfigMap' },
       { name: 'config-name', type: 'string', default: 'config', help: 'name of the config ConfigMap' },
       { name: 'config-key', type: 'string', default: 'config', help: 'ConfigMap key holding the address-pools YAML' },
+      { name: 'pool-namespaces', type: 'string', default: 'metallb-system,metalgate-system', help: 'namespaces whose IPAddressPool objects (metallb.io) are read, comma-separated' },
       { name: 'own-class-only', type: 'boolean', default: false, help: 'serve only Services with our loadBalancerClass (not those with none)' },
       { name: 'lb-class', type: 'string', default: 'metalgate.io/metalgate', help: 'our loadBalancerClass' },
       { name: 'ip-mode', type: 'string', default: 'Proxy', help: 'status.loadBalancer.ingress[].ipMode: Proxy or VIP' },
@@ -89,6 +90,24 @@ export const commands: Record<string, Command> = {
       if (typeof f.file !== 'string') throw new UsageError('validate needs -f FILE');
       const { runValidate } = await import('./config/validate.ts');
       return runValidate(f.file, (line) => process.stdout.write(`${line}\n`));
+    },
+  },
+  convert: {
+    summary: 'turn a legacy address-pools ConfigMap into IPAddressPool and L2Advertisement objects (YAML for kubectl apply -f -)',
+    flags: [
+      { name: 'file', short: 'f', type: 'string', help: 'the ConfigMap manifest or bare config (- for standard input)' },
+      { name: 'namespace', short: 'n', type: 'string', default: 'metallb-system', help: 'namespace of the objects written' },
+      ...common,
+    ],
+    async run(f) {
+      if (typeof f.file !== 'string') throw new UsageError('convert needs -f FILE');
+      const { runConvert } = await import('./config/convert.ts');
+      return runConvert(
+        f.file,
+        String(f.namespace),
+        (text) => process.stdout.write(text),
+        (line) => process.stderr.write(`${line}\n`),
+      );
     },
   },
 };

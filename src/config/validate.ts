@@ -15,9 +15,16 @@
 //   quoted) does not, and issues say `config line N` instead.
 // - An empty file is an error here: validating nothing is a mistake. (An
 //   empty config applied to the cluster is valid and means no pools.)
+// - metallb.io objects in the file are checked as the controller checks them
+//   (metallb-pools.ts, metallb-l2.ts): each IPAddressPool and L2Advertisement
+//   on its own, the pools together for overlaps (oldest first is unknown
+//   offline: file order stands in), the ConfigMap's pools with them. BGP
+//   kinds are accepted with a warning that they are not served yet.
 
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type YAMLMap } from 'yaml';
+import { l2AdvertisementOf } from './metallb-l2.ts';
+import { DEFAULT_POOL_NAMESPACES, METALLB_GROUP, resolvePools, type IPAddressPoolObject } from './metallb-pools.ts';
 import { parsePoolConfig } from './pool-config.ts';
 import type { ConfigIssue, PoolConfig } from './types.ts';
 import { deref, describe, pairOf, startOf, stringOf } from './yaml-nodes.ts';
@@ -86,13 +93,28 @@ export function validateManifest(text: string): ManifestValidation {
   if (issues.length > 0) return { issues, configs: [] };
 
   const configMaps: FoundConfigMap[] = [];
+  const resources: Array<{ obj: Record<string, unknown>; line: number | undefined }> = [];
   for (const doc of docs) {
-    for (const map of objectsOf(doc)) {
-      if (stringOf(deref(doc, pairOf(map, 'kind')?.value)) === 'ConfigMap') {
-        configMaps.push({ doc, map, label: configMapLabel(doc, map) });
+    const maps = objectsOf(doc);
+    let plain: Record<string, unknown>[] | undefined;
+    for (const [i, map] of maps.entries()) {
+      const kind = stringOf(deref(doc, pairOf(map, 'kind')?.value));
+      const apiVersion = stringOf(deref(doc, pairOf(map, 'apiVersion')?.value)) ?? '';
+      if (kind === 'ConfigMap') configMaps.push({ doc, map, label: configMapLabel(doc, map) });
+      else if (apiVersion.startsWith(`${METALLB_GROUP}/`)) {
+        try {
+          // A bounded alias count: an alias bomb is refused, not expanded.
+          plain ??= plainObjectsOf(doc.toJS({ maxAliasCount: MAX_ALIASES }));
+        } catch (e) {
+          issues.push(issue('error', lineAt(startOf(map)), `cannot read this document: ${(e as Error).message}`));
+          break;
+        }
+        if (plain[i] !== undefined) resources.push({ obj: plain[i], line: lineAt(startOf(map)) });
       }
     }
   }
+  if (issues.length > 0) return { issues, configs: [] };
+  if (configMaps.length === 0 && resources.length > 0) return checkResources(resources, [], issue);
   if (configMaps.length === 0) {
     const message = 'no ConfigMap in the file: expected a ConfigMap whose data.config holds the address pools, or a bare config';
     return { issues: [issue('error', undefined, message)], configs: [] };
@@ -130,7 +152,67 @@ export function validateManifest(text: string): ManifestValidation {
     issues.push(...result.issues);
     if (result.config) configs.push(result.config);
   }
-  return { issues, configs };
+  if (resources.length === 0) return { issues, configs };
+  const both = checkResources(resources, configs, issue);
+  return { issues: [...issues, ...both.issues], configs: issues.some((i) => i.severity === 'error') ? configs : both.configs };
+}
+
+const MAX_ALIASES = 100;
+
+/** The objects of a document as plain data, in the order objectsOf gives their nodes. */
+function plainObjectsOf(js: unknown): Record<string, unknown>[] {
+  const root = js as { kind?: unknown; items?: unknown } | null;
+  if (root === null || typeof root !== 'object') return [];
+  if (root.kind === 'List' && Array.isArray(root.items)) return root.items.filter((o): o is Record<string, unknown> => o !== null && typeof o === 'object' && !Array.isArray(o));
+  return [root as Record<string, unknown>];
+}
+
+const BGP_KINDS = new Set(['BGPPeer', 'BGPAdvertisement', 'Community', 'BFDProfile']);
+
+/** The metallb.io objects of a file, with the ConfigMap's pools (already checked) beside them. */
+function checkResources(
+  resources: ReadonlyArray<{ obj: Record<string, unknown>; line: number | undefined }>,
+  legacy: readonly PoolConfig[],
+  issue: (severity: ConfigIssue['severity'], line: number | undefined, message: string) => ConfigIssue,
+): ManifestValidation {
+  const issues: ConfigIssue[] = [];
+  const pools: IPAddressPoolObject[] = [];
+  const lineOf = new Map<string, number | undefined>();
+  for (const [i, { obj, line }] of resources.entries()) {
+    const meta = (obj.metadata ?? {}) as { name?: string; namespace?: string };
+    const kind = String(obj.kind ?? '');
+    const label = `${kind} ${JSON.stringify(`${meta.namespace ?? ''}/${meta.name ?? ''}`)}`;
+    if (kind === 'IPAddressPool') {
+      if (!DEFAULT_POOL_NAMESPACES.includes(meta.namespace ?? '')) {
+        issues.push(issue('warning', line, `${label}: the controller reads address pools from ${DEFAULT_POOL_NAMESPACES.join(' and ')} unless --pool-namespaces says otherwise`));
+      }
+      // File order stands in for creation order; a missing namespace is read as the default one.
+      const at = new Date(Date.UTC(2000, 0, 1) + i * 1000).toISOString();
+      const namespace = DEFAULT_POOL_NAMESPACES.includes(meta.namespace ?? '') ? meta.namespace : DEFAULT_POOL_NAMESPACES[0];
+      const key = `${namespace}/${meta.name ?? ''}`;
+      lineOf.set(key, line);
+      pools.push({ ...(obj as IPAddressPoolObject), metadata: { ...meta, namespace, uid: key, creationTimestamp: at } });
+    } else if (kind === 'L2Advertisement') {
+      const r = l2AdvertisementOf(obj);
+      if (!r.ok) issues.push(issue('error', line, `${label}: ${r.message}`));
+    } else if (BGP_KINDS.has(kind)) {
+      issues.push(issue('warning', line, `${label}: accepted, not served: metalgate does not speak BGP yet`));
+    } else {
+      issues.push(issue('error', line, `${label}: not a kind metalgate reads in ${METALLB_GROUP} (IPAddressPool, L2Advertisement, ${[...BGP_KINDS].join(', ')})`));
+    }
+  }
+  const resolved = resolvePools(
+    legacy.flatMap((c) => c.pools),
+    pools,
+  );
+  for (const v of resolved.verdicts) {
+    const line = lineOf.get(v.key);
+    const label = `IPAddressPool ${JSON.stringify(v.key)}`;
+    if (!v.serving) issues.push(issue('error', line, `${label}: ${v.message.replace(/^not served: /, '')}`));
+    for (const w of v.warnings) issues.push(issue('warning', line, `${label}: ${w}`));
+  }
+  issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return { issues, configs: [{ pools: resolved.pools }] };
 }
 
 export function validateManifestText(text: string): ConfigIssue[] {

@@ -7,8 +7,6 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { parsePoolConfig } from '../config/pool-config.ts';
-import type { ConfigIssue } from '../config/types.ts';
 import { Allocator } from '../ipam/allocator.ts';
 import { isOurs, toAllocationRequest } from '../ipam/service-request.ts';
 import { describeError, mergePatch, objectKey, splitKey } from '../kube/client.ts';
@@ -16,14 +14,23 @@ import { EventRecorder } from '../kube/events.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { ControllerMetrics } from './metrics.ts';
+import { PoolSources, type PoolChange } from './pool-sources.ts';
+import { PoolStatusWriter } from './pool-status.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export const DEFAULT_CLASS = 'metalgate.io/metalgate';
+
+/** Set on a Service to the pool its IPs came from, as MetalLB 0.14+ does (tools read it). */
+export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
 
 export interface ControllerOptions {
   configNamespace: string;
   configName: string;
   configKey: string;
+  /** Namespaces whose IPAddressPool objects are read (default: metallb-system, metalgate-system). */
+  poolNamespaces?: readonly string[];
+  /** Delay between IPAddressPool status writes (default 1 s). */
+  poolStatusDelayMs?: number;
   /** Serve only Services whose loadBalancerClass is ours (clusters with several LBs). */
   ownClassOnly: boolean;
   className: string;
@@ -123,11 +130,10 @@ class LeaderSession {
   private readonly allocator = new Allocator();
   private readonly queue: WorkQueue;
   private services!: ResilientInformer<k8s.V1Service>;
-  private configMaps!: ResilientInformer<k8s.V1ConfigMap>;
+  private readonly sources: PoolSources;
+  private readonly poolStatus: PoolStatusWriter;
   /** Keys that could not get an IP: retried whenever an IP frees or the config changes. */
   private readonly failed = new Set<string>();
-  /** Last config text applied or rejected, so unchanged resyncs do not re-emit Events. */
-  private lastConfigText: string | undefined = undefined;
   private restored = false;
   private stopped = false;
   private readonly log: Logger;
@@ -142,43 +148,33 @@ class LeaderSession {
     this.metrics = metrics;
     this.api = kc.makeApiClient(k8s.CoreV1Api);
     this.events = new EventRecorder(kc, log, 'metalgate-controller');
+    this.sources = new PoolSources(kc, log, opts, this.events, metrics, (what) => this.onPoolsChanged(what));
+    this.poolStatus = new PoolStatusWriter(kc, log, opts.poolStatusDelayMs);
     this.queue = new WorkQueue((key) => this.reconcile(key), opts.writeConcurrency, (key, err) => {
       this.log.warn({ service: key, err: describeError(err) }, 'status update failed; will retry');
     });
   }
 
   start(): void {
-    const { configNamespace, configName } = this.opts;
-    this.configMaps = startInformer<k8s.V1ConfigMap>(
-      this.kc,
-      `/api/v1/namespaces/${configNamespace}/configmaps`,
-      () => this.api.listNamespacedConfigMap({ namespace: configNamespace, fieldSelector: `metadata.name=${configName}` }),
-      this.log,
-      { fieldSelector: `metadata.name=${configName}` },
-    );
+    this.sources.start();
     this.services = startInformer<k8s.V1Service>(this.kc, '/api/v1/services', () => this.api.listServiceForAllNamespaces(), this.log);
     void this.run();
   }
 
   private async run(): Promise<void> {
-    await Promise.all([this.configMaps.synced(), this.services.synced()]);
+    // Every pool source is read before anything is allocated, so a Service
+    // never gets an IP from a pool it would not have been given with all in view.
+    await Promise.all([this.sources.synced(), this.services.synced()]);
     if (this.stopped) return;
-    this.applyConfig();
+    this.sources.follow();
     this.restoreFromStatus();
     this.restored = true;
-    const onConfig = () => {
-      if (this.applyConfig()) this.enqueueAll();
-    };
-    this.configMaps.on('add', onConfig);
-    this.configMaps.on('update', onConfig);
-    this.configMaps.on('delete', onConfig);
     const onService = (svc: k8s.V1Service) => this.queue.add(objectKey(svc));
     this.services.on('add', onService);
     this.services.on('update', onService);
     this.services.on('delete', onService);
     // After a watch outage the informer relists: everything may have changed.
     this.services.onResync(() => this.enqueueAll());
-    this.configMaps.onResync(onConfig);
     this.enqueueAll();
     this.log.info({ services: this.services.list().length }, 'controller synced; allocating');
   }
@@ -186,7 +182,8 @@ class LeaderSession {
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue.stop();
-    await Promise.all([this.services?.stop(), this.configMaps?.stop()]);
+    this.poolStatus.stop();
+    await Promise.all([this.services?.stop(), this.sources.stop()]);
     await this.queue.drain();
   }
 
@@ -201,51 +198,19 @@ class LeaderSession {
     for (const key of this.allocator.keys()) this.queue.add(key);
   }
 
-  /** Parses the ConfigMap; returns true when the pools in force changed. */
-  private applyConfig(): boolean {
-    const cm = this.configMaps.get(this.opts.configName, this.opts.configNamespace);
-    const text = cm?.data?.[this.opts.configKey];
-    const marker = cm ? (text ?? '\u0000missing-key') : '\u0000no-configmap';
-    if (marker === this.lastConfigText) return false;
-    this.lastConfigText = marker;
-    const where = `${this.opts.configNamespace}/${this.opts.configName}`;
-    if (!cm) {
-      this.log.warn({ configmap: where }, 'no config ConfigMap: no address pools, existing IPs are kept');
-      this.metrics.configStale.set(0);
-      this.metrics.configLoaded.set(0);
-      return this.setPools([]);
+  private onPoolsChanged(what: PoolChange): void {
+    if (what === 'pools') {
+      this.setPools(this.sources.pools());
+      if (this.restored) this.enqueueAll();
+    } else if (what === 'verdicts') {
+      this.updatePoolMetrics();
+    } else if (this.restored) {
+      // New namespace labels may let a waiting Service into a pool; nothing held moves.
+      this.retryFailed();
     }
-    const target = { kind: 'ConfigMap', metadata: cm.metadata };
-    let issues: ConfigIssue[];
-    let pools;
-    if (text === undefined) {
-      issues = [{ severity: 'error', message: `ConfigMap ${where} has no key "${this.opts.configKey}"` }];
-    } else {
-      const parsed = parsePoolConfig(text);
-      issues = parsed.issues;
-      pools = parsed.config?.pools;
-    }
-    for (const w of issues.filter((i) => i.severity === 'warning')) {
-      this.log.warn({ configmap: where }, `config warning: ${w.message}`);
-    }
-    if (!pools) {
-      const errors = issues.filter((i) => i.severity === 'error').map((i) => i.message);
-      this.log.error({ configmap: where, errors }, 'invalid config: keeping the last good config in force');
-      this.metrics.configStale.set(1);
-      this.metrics.configReloadErrors.inc();
-      this.events.emit(target, 'Warning', 'ConfigInvalid', `invalid config, the last good config stays in force: ${errors.join('; ')}`);
-      return false;
-    }
-    const warnings = issues.filter((i) => i.severity === 'warning').map((i) => i.message);
-    if (warnings.length) this.events.emit(target, 'Warning', 'ConfigWarning', warnings.join('; '));
-    this.metrics.configStale.set(0);
-    this.metrics.configLoaded.set(1);
-    this.log.info({ configmap: where, pools: pools.map((p) => p.name) }, 'config loaded');
-    this.events.emit(target, 'Normal', 'ConfigLoaded', `loaded ${pools.length} address pool(s): ${pools.map((p) => p.name).join(', ') || 'none'}`);
-    return this.setPools(pools);
   }
 
-  private setPools(pools: Parameters<Allocator['setConfig']>[0]): boolean {
+  private setPools(pools: Parameters<Allocator['setConfig']>[0]): void {
     const orphans = this.allocator.setConfig(pools);
     for (const o of orphans) {
       const svc = this.serviceByKey(o.key);
@@ -255,7 +220,6 @@ class LeaderSession {
       }
     }
     this.updatePoolMetrics();
-    return true;
   }
 
   /** Claims every IP already written in a Service's status, oldest Service first. */
@@ -266,7 +230,7 @@ class LeaderSession {
     for (const svc of services) {
       const ips = statusIPs(svc);
       if (ips.length === 0) continue;
-      const req = toAllocationRequest(svc);
+      const req = this.requestOf(svc);
       if (!req.ok) continue; // reconcile reports the request error
       const res = this.allocator.restore(req.request, ips);
       if (res.ok) restored++;
@@ -276,6 +240,10 @@ class LeaderSession {
     }
     this.updatePoolMetrics();
     this.log.info({ restored }, 'allocation state rebuilt from Service status');
+  }
+
+  private requestOf(svc: k8s.V1Service): ReturnType<typeof toAllocationRequest> {
+    return toAllocationRequest(svc, this.sources.namespaceLabels(svc.metadata?.namespace ?? 'default'));
   }
 
   private serves(svc: k8s.V1Service): boolean {
@@ -306,7 +274,7 @@ class LeaderSession {
       }
       return undefined;
     }
-    const req = toAllocationRequest(svc);
+    const req = this.requestOf(svc);
     if (!req.ok) {
       this.fail(svc, key, req.error);
       return undefined;
@@ -335,10 +303,14 @@ class LeaderSession {
       for (const w of res.warnings) this.events.emit(toTarget(svc), 'Warning', 'AllocationWarning', w);
       if (before.length > 0) this.retryFailed();
     }
-    if (!sameIPs(statusIPs(svc), res.ips) || !hasIpMode(svc, this.opts.ipMode)) {
-      return () => this.writeStatus(svc, res.ips);
-    }
-    return undefined;
+    const pool = res.assignments.find((a) => a.pool !== undefined)?.pool;
+    const annotate = pool !== undefined && svc.metadata?.annotations?.[POOL_ANNOTATION] !== pool;
+    const writeStatus = !sameIPs(statusIPs(svc), res.ips) || !hasIpMode(svc, this.opts.ipMode);
+    if (!writeStatus && !annotate) return undefined;
+    return async () => {
+      if (writeStatus) await this.writeStatus(svc, res.ips);
+      if (annotate) await this.writePoolAnnotation(svc, pool);
+    };
   }
 
   private fail(svc: k8s.V1Service, key: string, reason: string): void {
@@ -364,8 +336,14 @@ class LeaderSession {
     );
   }
 
+  private async writePoolAnnotation(svc: k8s.V1Service, pool: string): Promise<void> {
+    const { namespace, name } = splitKey(objectKey(svc));
+    await this.api.patchNamespacedService({ name, namespace, body: { metadata: { annotations: { [POOL_ANNOTATION]: pool } } } }, mergePatch);
+  }
+
   private updatePoolMetrics(): void {
     this.metrics.setPoolStats(this.allocator.stats());
+    if (this.sources.readsPoolObjects) this.poolStatus.update(this.sources.verdicts(), () => this.allocator.stats());
   }
 }
 

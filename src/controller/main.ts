@@ -14,6 +14,7 @@ export function controllerOptions(f: FlagValues): ControllerOptions {
     configNamespace: String(f['config-namespace']),
     configName: String(f['config-name']),
     configKey: String(f['config-key']),
+    poolNamespaces: poolNamespacesOf(String(f['pool-namespaces'])),
     ownClassOnly: f['own-class-only'] === true,
     className: String(f['lb-class']),
     ipMode,
@@ -24,6 +25,13 @@ export function controllerOptions(f: FlagValues): ControllerOptions {
     renewDeadlineMs: Number(f['renew-deadline']) * 1000,
     retryPeriodMs: Number(f['retry-period']) * 1000,
   };
+}
+
+function poolNamespacesOf(flag: string): string[] {
+  const list = flag.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.find((n) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63);
+  if (list.length === 0 || bad !== undefined) throw new UsageError(`--pool-namespaces must list namespace names, comma-separated${bad ? `; "${bad}" is not one` : ''}`);
+  return list;
 }
 
 export async function runController(f: FlagValues, log: Logger): Promise<number> {

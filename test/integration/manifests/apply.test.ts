@@ -86,7 +86,7 @@ describe('kustomize and kubectl -f see the same objects', () => {
     const fromFiles = manifestObjects();
     expect(rendered.map(objectId).sort()).toEqual(fromFiles.map(objectId).sort());
     expect(fromFiles[0]!.kind).toBe('Namespace');
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'IngressClass', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'IngressClass', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
     for (const o of fromFiles) {
       if (clusterScoped.has(o.kind)) expect(o.metadata.namespace, objectId(o)).toBeUndefined();
       else expect(o.metadata.namespace, objectId(o)).toBe(NAMESPACE);

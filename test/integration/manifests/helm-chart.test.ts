@@ -32,7 +32,7 @@ describe('Helm chart', () => {
   const chart = join(repoRoot, 'charts/metalgate');
   const helm = async (...args: string[]): Promise<string> => (await run([join(bin, 'helm'), ...args], { timeoutMs: 60_000, env: { HELM_CACHE_HOME: '/tmp/metalgate-helm-cache', HELM_CONFIG_HOME: '/tmp/metalgate-helm-config' } })).stdout;
   const render = async (...sets: string[]): Promise<Map<string, Obj>> =>
-    new Map(objects(await helm('template', 'metalgate', chart, '--namespace', 'metalgate-system', ...sets.flatMap((s) => ['--set', s]))).map((o) => [key(o), o]));
+    new Map(objects(await helm('template', 'metalgate', chart, '--include-crds', '--namespace', 'metalgate-system', ...sets.flatMap((s) => ['--set', s]))).map((o) => [key(o), o]));
 
   beforeAll(async () => {
     bin = await runBuildScript('build-k8s-bins.sh', ['--nodes'], () => {});
