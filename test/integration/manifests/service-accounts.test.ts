@@ -210,6 +210,15 @@ describe('controller as metalgate-controller', () => {
     expect(
       await statusOf(asCore.patchNamespacedService({ name: 'guarded', namespace: APPS, body: { spec: { loadBalancerIP: '198.18.0.222' } } }, mergePatch)),
     ).toBe(403);
+    // RBAC grants `patch services` for one annotation; the admission policy
+    // (13-controller-service-policy.yaml) refuses every other change.
+    const patch = (body: object) => statusOf(asCore.patchNamespacedService({ name: 'guarded', namespace: APPS, body }, mergePatch));
+    expect(await patch({ metadata: { annotations: { 'metallb.io/ip-allocated-from-pool': 'lan' } } })).toBe(200);
+    expect(await patch({ metadata: { annotations: { 'example.com/other': 'x' } } })).toBe(403);
+    expect(await patch({ metadata: { annotations: { 'metallb.io/ip-allocated-from-pool': null } } })).toBe(200);
+    expect(await patch({ metadata: { labels: { app: 'hijacked' } } })).toBe(403);
+    expect(await patch({ metadata: { finalizers: ['example.com/hold'] } })).toBe(403);
+    expect(await patch({ spec: { selector: { app: 'elsewhere' } } })).toBe(403);
     expect(await statusOf(asCore.deleteNamespacedService({ name: 'guarded', namespace: APPS }))).toBe(403);
     expect(await statusOf(asCore.listNamespacedConfigMap({ namespace: NAMESPACE }))).toBe(403);
     expect(await statusOf(asCore.patchNamespacedConfigMap({ name: 'config', namespace: NAMESPACE, body: { data: { config: '' } } }, mergePatch))).toBe(403);
