@@ -23,7 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { METALLB_GROUP } from './metallb-pools.ts';
 import type { ConfigIssue, PoolConfig } from './types.ts';
-import { validateManifest } from './validate.ts';
+import { readStdin, validateManifest } from './validate.ts';
 
 export const L2_ADVERTISEMENT_NAME = 'metalgate-layer2';
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -68,7 +68,7 @@ export function conversionYaml(c: Conversion, source: string): string {
 export async function runConvert(path: string, namespace: string, out: (text: string) => void, err: (line: string) => void): Promise<number> {
   let text: string;
   try {
-    text = path === '-' ? await readStdinText() : await readFile(path, 'utf8');
+    text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
   } catch (e) {
     err(`error: cannot read ${path}: ${(e as Error).message}`);
     return 2;
@@ -80,10 +80,4 @@ export async function runConvert(path: string, namespace: string, out: (text: st
   if (issues.some((i) => i.severity === 'error')) return 1;
   out(conversionYaml({ objects: conversion.objects, issues }, path === '-' ? 'stdin' : path));
   return 0;
-}
-
-async function readStdinText(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

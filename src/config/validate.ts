@@ -219,7 +219,8 @@ export function validateManifestText(text: string): ConfigIssue[] {
   return validateManifest(text).issues;
 }
 
-async function readStdin(): Promise<string> {
+/** Standard input, whole, as text (`-f -`). */
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');

@@ -375,12 +375,13 @@ export class Allocator {
 
   #chooseAuto(family: IpFamily, request: AllocationRequest): { address: bigint; slot: RangeSlot } | string {
     const named = request.pool === undefined ? undefined : this.#poolByName.get(request.pool);
+    // The pools the request may take from, by preference.
+    const candidates = named === undefined ? this.#autoPools(request) : [named];
     if (request.sharingKey !== '') {
-      const shared = this.#bestShared(family, request, named);
+      const shared = this.#bestShared(family, request, candidates);
       if (shared !== undefined) return shared;
     }
     let anyRange = false;
-    const candidates = named === undefined ? this.#autoPools(request) : [named];
     for (const pool of candidates) {
       for (const range of pool.ranges[family]) {
         anyRange = true;
@@ -416,13 +417,12 @@ export class Allocator {
     return pinned.length === 0 ? open : [...pinned, ...open];
   }
 
-  /** An IP already used with the request's sharing key that it may join: pool order, then lowest. */
-  #bestShared(family: IpFamily, request: AllocationRequest, named: PoolSlot | undefined): { address: bigint; slot: RangeSlot } | undefined {
+  /** An IP already used with the request's sharing key that it may join, in one of `pools`: their order, then lowest. */
+  #bestShared(family: IpFamily, request: AllocationRequest, pools: readonly PoolSlot[]): { address: bigint; slot: RangeSlot } | undefined {
     const candidates = this.#bySharingKey.get(request.sharingKey);
     if (candidates === undefined) return undefined;
     const self = this.#services.get(request.key);
-    // The pools the request may take from, by preference.
-    const rank = new Map((named !== undefined ? [named] : this.#autoPools(request)).map((p, i) => [p, i]));
+    const rank = new Map(pools.map((p, i) => [p, i]));
     let best: HeldIp | undefined;
     let bestRank = Infinity;
     for (const held of candidates) {
