@@ -19,11 +19,10 @@
 // is not one is an error naming it, as renaming it would move the Services
 // that ask for it by annotation.
 
-import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { METALLB_GROUP } from './metallb-pools.ts';
 import type { ConfigIssue, PoolConfig } from './types.ts';
-import { readStdin, validateManifest } from './validate.ts';
+import { readInput, validateManifest } from './validate.ts';
 
 export const L2_ADVERTISEMENT_NAME = 'metalgate-layer2';
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -66,14 +65,12 @@ export function conversionYaml(c: Conversion, source: string): string {
  * config is invalid or cannot be converted, 2 the file cannot be read.
  */
 export async function runConvert(path: string, namespace: string, out: (text: string) => void, err: (line: string) => void): Promise<number> {
-  let text: string;
-  try {
-    text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
-  } catch (e) {
-    err(`error: cannot read ${path}: ${(e as Error).message}`);
+  const input = await readInput(path);
+  if ('error' in input) {
+    err(input.error);
     return 2;
   }
-  const found = validateManifest(text);
+  const found = validateManifest(input.text);
   const conversion = convertPools(found.configs, namespace);
   const issues = [...found.issues, ...conversion.issues];
   for (const i of issues) err(`${i.severity}: ${i.message}`);

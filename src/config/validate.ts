@@ -183,12 +183,13 @@ function checkResources(
     const kind = String(obj.kind ?? '');
     const label = `${kind} ${JSON.stringify(`${meta.namespace ?? ''}/${meta.name ?? ''}`)}`;
     if (kind === 'IPAddressPool') {
-      if (!DEFAULT_POOL_NAMESPACES.includes(meta.namespace ?? '')) {
+      const known = DEFAULT_POOL_NAMESPACES.includes(meta.namespace ?? '');
+      if (!known) {
         issues.push(issue('warning', line, `${label}: the controller reads address pools from ${DEFAULT_POOL_NAMESPACES.join(' and ')} unless --pool-namespaces says otherwise`));
       }
       // File order stands in for creation order; a missing namespace is read as the default one.
       const at = new Date(Date.UTC(2000, 0, 1) + i * 1000).toISOString();
-      const namespace = DEFAULT_POOL_NAMESPACES.includes(meta.namespace ?? '') ? meta.namespace : DEFAULT_POOL_NAMESPACES[0];
+      const namespace = known ? meta.namespace : DEFAULT_POOL_NAMESPACES[0];
       const key = `${namespace}/${meta.name ?? ''}`;
       lineOf.set(key, line);
       pools.push({ ...(obj as IPAddressPoolObject), metadata: { ...meta, namespace, uid: key, creationTimestamp: at } });
@@ -219,11 +220,19 @@ export function validateManifestText(text: string): ConfigIssue[] {
   return validateManifest(text).issues;
 }
 
-/** Standard input, whole, as text (`-f -`). */
-export async function readStdin(): Promise<string> {
+async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The text of FILE (`-`: standard input), or the line that says why it cannot be read. */
+export async function readInput(path: string): Promise<{ text: string } | { error: string }> {
+  try {
+    return { text: path === '-' ? await readStdin() : await readFile(path, 'utf8') };
+  } catch (e) {
+    return { error: `error: cannot read ${path}: ${(e as Error).message}` };
+  }
 }
 
 const counted = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -234,14 +243,12 @@ const counted = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? ''
  * allowed), 1 invalid, 2 when the file cannot be read.
  */
 export async function runValidate(path: string, out: (line: string) => void): Promise<number> {
-  let text: string;
-  try {
-    text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
-  } catch (error) {
-    out(`error: cannot read ${path}: ${(error as Error).message}`);
+  const input = await readInput(path);
+  if ('error' in input) {
+    out(input.error);
     return 2;
   }
-  const { issues, configs } = validateManifest(text);
+  const { issues, configs } = validateManifest(input.text);
   const name = path === '-' ? '<stdin>' : path;
   for (const found of issues) out(`${found.severity}: ${found.message}`);
   const errors = issues.filter((found) => found.severity === 'error').length;
