@@ -14,10 +14,10 @@ import type { Logger } from 'pino';
 import { DEFAULT_POOL_NAMESPACES, METALLB_GROUP, resolvePools, type IPAddressPoolObject, type PoolVerdict } from '../config/metallb-pools.ts';
 import { parsePoolConfig } from '../config/pool-config.ts';
 import type { AddressPool, ConfigIssue } from '../config/types.ts';
-import { apiStatus, describeError } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import type { Labels } from '../kube/label-selector.ts';
+import { OptionalInformer } from '../kube/optional-informer.ts';
 import type { ControllerMetrics } from './metrics.ts';
 
 export const POOL_VERSION = 'v1beta1';
@@ -46,15 +46,11 @@ export class PoolSources {
   readonly #metrics: ControllerMetrics;
   readonly #onChange: (what: PoolChange) => void;
   readonly #core: k8s.CoreV1Api;
-  readonly #custom: k8s.CustomObjectsApi;
   #configMaps!: ResilientInformer<k8s.V1ConfigMap>;
   #namespaces!: ResilientInformer<k8s.V1Namespace>;
-  #poolObjects: ResilientInformer<PoolObject> | undefined;
-  /** Settles once the CRD is known to be missing, or its objects are listed. */
-  #crdSettled!: Promise<void>;
-  #crdTimer: NodeJS.Timeout | undefined;
-  #stopped = false;
+  #poolObjects!: OptionalInformer<PoolObject>;
   #started = false;
+  #stopped = false;
 
   /** The ConfigMap's last good pools. */
   #legacy: AddressPool[] = [];
@@ -76,7 +72,6 @@ export class PoolSources {
     this.#metrics = metrics;
     this.#onChange = onChange;
     this.#core = kc.makeApiClient(k8s.CoreV1Api);
-    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
   }
 
   start(): void {
@@ -89,14 +84,24 @@ export class PoolSources {
       { fieldSelector: `metadata.name=${configName}` },
     );
     this.#namespaces = startInformer<k8s.V1Namespace>(this.#kc, '/api/v1/namespaces', () => this.#core.listNamespace(), this.#log);
-    let settle!: () => void;
-    this.#crdSettled = new Promise((r) => (settle = r));
-    void this.#probeCrd(settle);
+    this.#poolObjects = new OptionalInformer<PoolObject>(
+      this.#kc,
+      this.#log,
+      { group: METALLB_GROUP, version: POOL_VERSION, plural: POOL_PLURAL },
+      (path, list) => startInformer(this.#kc, path, list, this.#log),
+      this.#opts.crdRetryMs,
+    );
+    this.#poolObjects.start((inf) => {
+      this.#log.info(`reading IPAddressPool objects from ${(this.#opts.poolNamespaces ?? DEFAULT_POOL_NAMESPACES).join(', ')}`);
+      if (!this.#started) return;
+      this.#followPoolObjects(inf);
+      this.#recompute();
+    });
   }
 
   /** Resolves once every source has been read once. */
   async synced(): Promise<void> {
-    await Promise.all([this.#configMaps.synced(), this.#namespaces.synced(), this.#crdSettled]);
+    await Promise.all([this.#configMaps.synced(), this.#namespaces.synced(), this.#poolObjects.settled()]);
   }
 
   /** After synced(): computes the pools and starts following changes. */
@@ -112,13 +117,14 @@ export class PoolSources {
     // A namespace's labels only matter to Services still waiting for an IP.
     const onNamespace = () => this.#onChange('namespaces');
     for (const verb of ['add', 'update'] as const) this.#namespaces.on(verb, onNamespace);
-    if (this.#poolObjects) this.#followPoolObjects(this.#poolObjects);
+    const objects = this.#poolObjects.informer;
+    if (objects?.isSynced()) this.#followPoolObjects(objects);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#crdTimer);
-    await Promise.all([this.#configMaps?.stop(), this.#namespaces?.stop(), this.#poolObjects?.stop()]);
+    this.#poolObjects?.stop();
+    await Promise.all([this.#configMaps?.stop(), this.#namespaces?.stop(), this.#poolObjects?.informer?.stop()]);
   }
 
   pools(): readonly AddressPool[] {
@@ -135,41 +141,7 @@ export class PoolSources {
 
   /** True when the IPAddressPool CRD is installed and its objects are read. */
   get readsPoolObjects(): boolean {
-    return this.#poolObjects !== undefined;
-  }
-
-  async #probeCrd(settle: () => void): Promise<void> {
-    if (this.#stopped) return settle();
-    const retry = this.#opts.crdRetryMs ?? 30_000;
-    try {
-      await this.#custom.listClusterCustomObject({ group: METALLB_GROUP, version: POOL_VERSION, plural: POOL_PLURAL, limit: 1 });
-    } catch (err) {
-      if (apiStatus(err) === 404) {
-        if (this.#crdTimer === undefined) this.#log.info(`CRD ${POOL_PLURAL}.${METALLB_GROUP} is not installed: address pools come from the ConfigMap only (checked again every ${Math.round(retry / 1000)} s)`);
-      } else {
-        this.#log.warn({ err: describeError(err) }, `could not check for the ${POOL_PLURAL}.${METALLB_GROUP} CRD; retrying`);
-      }
-      // Missing is a settled answer; an error is not, but must not hold the ConfigMap's pools back forever.
-      if (apiStatus(err) === 404) settle();
-      else setTimeout(settle, retry).unref();
-      this.#crdTimer = setTimeout(() => void this.#probeCrd(settle), retry);
-      return;
-    }
-    if (this.#stopped) return settle();
-    this.#log.info(`CRD ${POOL_PLURAL}.${METALLB_GROUP} found: reading IPAddressPool objects from ${(this.#opts.poolNamespaces ?? DEFAULT_POOL_NAMESPACES).join(', ')}`);
-    const inf = startInformer<PoolObject>(
-      this.#kc,
-      `/apis/${METALLB_GROUP}/${POOL_VERSION}/${POOL_PLURAL}`,
-      async () => (await this.#custom.listClusterCustomObject({ group: METALLB_GROUP, version: POOL_VERSION, plural: POOL_PLURAL })) as k8s.KubernetesListObject<PoolObject>,
-      this.#log,
-    );
-    this.#poolObjects = inf;
-    await inf.synced();
-    settle();
-    if (this.#started) {
-      this.#followPoolObjects(inf);
-      this.#recompute();
-    }
+    return this.#poolObjects.informer !== undefined;
   }
 
   #followPoolObjects(inf: ResilientInformer<PoolObject>): void {
@@ -234,7 +206,7 @@ export class PoolSources {
 
   #recompute(): void {
     if (this.#stopped) return;
-    const objects = this.#poolObjects?.list() ?? [];
+    const objects = this.#poolObjects.informer?.list() ?? [];
     const r = resolvePools(this.#legacy, objects, { ...(this.#opts.poolNamespaces ? { namespaces: this.#opts.poolNamespaces } : {}), lastGood: this.#good });
     this.#good = r.good;
     this.#verdicts = r.verdicts;
