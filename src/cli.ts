@@ -3,7 +3,7 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { createLogger } from './common/log.ts';
-import { formatHelp, parseFlags, unknownEnv, UsageError, type FlagSpec, type FlagValues } from './common/flags.ts';
+import { formatHelp, parseFlags, POOL_NAMESPACES_FLAG, unknownEnv, UsageError, type FlagSpec, type FlagValues } from './common/flags.ts';
 import { ingressEngineFlags } from './ingress/k8s/ingress-flags.ts';
 import { proxyFlags } from './proxy/proxy-flags.ts';
 import { VERSION } from './version.ts';
@@ -32,7 +32,7 @@ export const commands: Record<string, Command> = {
       { name: 'config-namespace', type: 'string', default: 'metalgate-system', env: 'POD_NAMESPACE', help: 'namespace of the config ConfigMap' },
       { name: 'config-name', type: 'string', default: 'config', help: 'name of the config ConfigMap' },
       { name: 'config-key', type: 'string', default: 'config', help: 'ConfigMap key holding the address-pools YAML' },
-      { name: 'pool-namespaces', type: 'string', default: 'metallb-system,metalgate-system', help: 'namespaces whose IPAddressPool objects (metallb.io) are read, comma-separated' },
+      POOL_NAMESPACES_FLAG,
       { name: 'own-class-only', type: 'boolean', default: false, help: 'serve only Services with our loadBalancerClass (not those with none)' },
       { name: 'lb-class', type: 'string', default: 'metalgate.io/metalgate', help: 'our loadBalancerClass' },
       { name: 'ip-mode', type: 'string', default: 'Proxy', help: 'status.loadBalancer.ingress[].ipMode: Proxy or VIP' },
@@ -59,6 +59,7 @@ export const commands: Record<string, Command> = {
       { name: 'namespace', type: 'string', default: 'metalgate-system', env: 'POD_NAMESPACE', help: "namespace of the speakers' Leases" },
       { name: 'holder-device', type: 'string', default: 'metalgate0', help: 'link that carries the owned IPs (created as dummy, or ifb where the kernel has no dummy)' },
       { name: 'interface', type: 'string', help: 'announce every IP on this interface (default: the interface whose subnet contains the IP)' },
+      POOL_NAMESPACES_FLAG,
       { name: 'own-class-only', type: 'boolean', default: false, help: 'serve only Services with our loadBalancerClass (not those with none)' },
       { name: 'lb-class', type: 'string', default: 'metalgate.io/metalgate', help: 'our loadBalancerClass' },
       { name: 'lease-renew-interval', type: 'number', default: 0.5, help: 'speaker Lease renew interval, seconds' },

@@ -97,3 +97,18 @@ export function formatHelp(specs: FlagSpec[]): string {
   const width = Math.max(...rows.map((r) => r.left.length)) + 2;
   return rows.map((r) => r.left.padEnd(width) + r.right).join('\n');
 }
+
+/** The --pool-namespaces flag (controller and speaker read the same objects): namespace names, comma-separated. */
+export const POOL_NAMESPACES_FLAG: FlagSpec = {
+  name: 'pool-namespaces',
+  type: 'string',
+  default: 'metallb-system,metalgate-system',
+  help: 'namespaces whose IPAddressPool and L2Advertisement objects (metallb.io) are read, comma-separated',
+};
+
+export function poolNamespacesOf(f: FlagValues): string[] {
+  const list = String(f[POOL_NAMESPACES_FLAG.name]).split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.find((n) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63);
+  if (list.length === 0 || bad !== undefined) throw new UsageError(`--pool-namespaces must list namespace names, comma-separated${bad ? `; "${bad}" is not one` : ''}`);
+  return list;
+}

@@ -13,6 +13,7 @@ import { describeError, mergePatch, objectKey, splitKey } from '../kube/client.t
 import { EventRecorder } from '../kube/events.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
+import { POOL_ANNOTATION } from '../kube/object-names.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { PoolSources, type PoolChange } from './pool-sources.ts';
 import { PoolStatusWriter } from './pool-status.ts';
@@ -20,8 +21,6 @@ import { WorkQueue } from './work-queue.ts';
 
 export const DEFAULT_CLASS = 'metalgate.io/metalgate';
 
-/** Set on a Service to the pool its IPs came from, as MetalLB 0.14+ does (tools read it). */
-export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
 
 export interface ControllerOptions {
   configNamespace: string;

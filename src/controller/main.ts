@@ -1,7 +1,7 @@
 // `metalgate controller`: flags in, a running controller out, until SIGTERM.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { UsageError, type FlagValues } from '../common/flags.ts';
+import { poolNamespacesOf, UsageError, type FlagValues } from '../common/flags.ts';
 import { runComponent } from '../common/run-component.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { Controller, defaultControllerOptions, type ControllerOptions } from './controller.ts';
@@ -14,7 +14,7 @@ export function controllerOptions(f: FlagValues): ControllerOptions {
     configNamespace: String(f['config-namespace']),
     configName: String(f['config-name']),
     configKey: String(f['config-key']),
-    poolNamespaces: poolNamespacesOf(String(f['pool-namespaces'])),
+    poolNamespaces: poolNamespacesOf(f),
     ownClassOnly: f['own-class-only'] === true,
     className: String(f['lb-class']),
     ipMode,
@@ -25,13 +25,6 @@ export function controllerOptions(f: FlagValues): ControllerOptions {
     renewDeadlineMs: Number(f['renew-deadline']) * 1000,
     retryPeriodMs: Number(f['retry-period']) * 1000,
   };
-}
-
-function poolNamespacesOf(flag: string): string[] {
-  const list = flag.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = list.find((n) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63);
-  if (list.length === 0 || bad !== undefined) throw new UsageError(`--pool-namespaces must list namespace names, comma-separated${bad ? `; "${bad}" is not one` : ''}`);
-  return list;
 }
 
 export async function runController(f: FlagValues, log: Logger): Promise<number> {

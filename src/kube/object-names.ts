@@ -7,6 +7,9 @@ import { formatAddress, isParseError, parseIp } from '../config/ip-range.ts';
 /** The label every EndpointSlice of a Service carries. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
+/** Set on a Service to the pool its IPs came from, as MetalLB 0.14+ does (tools and the speaker read it). */
+export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
+
 /** "namespace/name" of a namespaced object ("default" when the namespace is unset). */
 export function serviceKeyOf(obj: { metadata?: { namespace?: string; name?: string } } | { namespace: string; name: string }): string {
   if ('namespace' in obj && typeof obj.namespace === 'string') return `${obj.namespace}/${obj.name}`;

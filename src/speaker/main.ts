@@ -2,7 +2,7 @@
 // a clean stop (Lease deleted, IPs handed over at once).
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { UsageError, type FlagValues } from '../common/flags.ts';
+import { poolNamespacesOf, UsageError, type FlagValues } from '../common/flags.ts';
 import { runComponent } from '../common/run-component.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { ingressEngineFlagOptions, type IngressEngineFlagOptions } from '../ingress/k8s/ingress-flags.ts';
@@ -37,6 +37,7 @@ export function speakerOptions(f: FlagValues): SpeakerOptions {
     leaseDurationSeconds,
     holderDevice: String(f['holder-device']),
     interface: iface,
+    poolNamespaces: poolNamespacesOf(f),
     dataplane: f.dataplane !== false,
     announce: { refreshIntervalMs: refreshSeconds * 1000 },
     stopLingerMs: Number(f['stop-linger']) * 1000,

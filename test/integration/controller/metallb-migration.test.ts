@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
-import { POOL_ANNOTATION, type Controller } from '../../../src/controller/controller.ts';
+import type { Controller } from '../../../src/controller/controller.ts';
+import { POOL_ANNOTATION } from '../../../src/kube/object-names.ts';
 import { startController } from '../helpers/controller.ts';
 import { createService, ensureNamespace, ingressIPs, lbService, setPoolConfig, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 

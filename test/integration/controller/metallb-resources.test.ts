@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { POOL_ANNOTATION, type Controller } from '../../../src/controller/controller.ts';
+import type { Controller } from '../../../src/controller/controller.ts';
+import { POOL_ANNOTATION } from '../../../src/kube/object-names.ts';
 import { startController } from '../helpers/controller.ts';
 import { createService, ensureNamespace, ingressIPs, lbService, useCluster, waitFor, waitForEvent, waitForIPs } from '../helpers/cluster.ts';
 
