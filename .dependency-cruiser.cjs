@@ -6,7 +6,7 @@
 const PURE_CORES = [
   '^src/ipam/',
   '^src/l2/(arp|bpf|checksum|ethernet|ip-bytes|mac|ndp)\\.ts$',
-  '^src/speaker/(election|membership|ownership-diff|service-demand|announce-schedule|lease-annotations|conflicts)\\.ts$',
+  '^src/speaker/(election|membership|ownership-diff|service-demand|announce-schedule|announce-rules|announce-interfaces|lease-annotations|conflicts)\\.ts$',
   '^src/ingress/(match|translate|compile|model)/',
   '^src/proxy/http1/',
   '^src/proxy/kernel/nft-script\\.ts$',
@@ -23,7 +23,8 @@ const IO_MODULES = [
   '^node_modules/@kubernetes/client-node/',
   '^node_modules/netlink/',
   '^src/kube/(client|events|informer|shared-informers|leader-election)\\.ts$',
-  '^src/netlink/',
+  // netlink/types.ts holds message shapes and constants only.
+  '^src/netlink/(?!types\\.ts$)',
   '^native/',
 ];
 

@@ -14,6 +14,13 @@
 // rollout) the intersection is the only choice that blackholes none of them.
 // Cluster-policy Services on the IP add no constraint.
 //
+// L2Advertisements. An IP may carry an AnnounceRule (from the
+// L2Advertisements of its pool): only the nodes it names may own the IP, and
+// a node it gives interface names is eligible when it has one of them usable
+// (the named interface carries the IP whatever its subnets, as MetalLB
+// announces on it; it must exist, where MetalLB elects the node anyway and
+// blackholes the IP). No rule: every node, by subnet.
+//
 // Owner = the eligible node with the lowest score(node, IP), ties broken by
 // name (rendezvous hashing). Removing a node moves only the IPs it owned;
 // adding one takes roughly 1/n of the IPs, each from its previous owner.
@@ -63,6 +70,16 @@ export interface ElectionNode {
   subnets?: readonly string[] | undefined;
   /** The announce interface is pinned by configuration: any IP will do. */
   anyIp?: boolean | undefined;
+  /** Names of the node's interfaces that may announce (with or without an address). */
+  interfaces?: readonly string[] | undefined;
+}
+
+/** Which nodes may announce an IP, from its pool's L2Advertisements. */
+export interface AnnounceRule {
+  /** What the rule comes from, for reasons: `pool "blue"`. */
+  source: string;
+  /** The nodes selected, each with the interfaces it may announce on (undefined: any, by subnet). */
+  nodes: ReadonlyMap<string, ReadonlySet<string> | undefined>;
 }
 
 export interface ServiceOnIp {
@@ -78,6 +95,8 @@ export interface ServiceOnIp {
 export interface IpDemand {
   ip: string;
   services: readonly ServiceOnIp[];
+  /** Absent: no L2Advertisement limits the IP (every node may announce it). */
+  rule?: AnnounceRule | undefined;
 }
 
 export interface ElectionInput {
@@ -87,7 +106,7 @@ export interface ElectionInput {
   ips: readonly IpDemand[];
 }
 
-export type NoOwnerCode = 'invalid-ip' | 'no-live-speaker' | 'all-excluded' | 'no-interface' | 'no-local-endpoint';
+export type NoOwnerCode = 'invalid-ip' | 'no-live-speaker' | 'all-excluded' | 'not-advertised' | 'no-interface' | 'no-local-endpoint';
 
 export interface Ownership {
   /** Canonical text of the IP (the map key). */
@@ -136,6 +155,7 @@ export class OwnerElection {
     const lane0: number[] = [];
     const lane1: number[] = [];
     const groupOf: number[] = [];
+    const interfacesOf: Array<readonly string[]> = [];
     const groups: Array<number[] | 'any'> = [];
     const groupIndex = new Map<string, number>();
     const subnetIndex = new Map<string, number>();
@@ -159,6 +179,7 @@ export class OwnerElection {
       lane0.push(lanes.h0);
       lane1.push(lanes.h1);
       groupOf.push(group);
+      interfacesOf.push(node.interfaces ?? []);
     }
     this.#nodeHashes = nodeHashes;
     const candidateCount = names.length;
@@ -188,14 +209,27 @@ export class OwnerElection {
         groupOk[g] = ok ? 1 : 0;
       }
       const locals = demand.locals;
+      const rule = demand.rule;
+      if (rule !== undefined && rule.nodes.size === 0) {
+        out.set(key, noOwner(key, 'not-advertised', `no L2Advertisement announces ${rule.source}`));
+        continue;
+      }
       const i0 = entry.h0;
       const i1 = entry.h1;
 
+      let selected = 0;
       let withInterface = 0;
       let best = -1;
       let bestScore = 0;
       for (let c = 0; c < candidateCount; c++) {
-        if (groupOk[groupOf[c]!] === 0) continue;
+        if (rule !== undefined) {
+          if (!rule.nodes.has(names[c]!)) continue;
+          selected++;
+          const allowed = rule.nodes.get(names[c]!);
+          if (allowed !== undefined) {
+            if (!interfacesOf[c]!.some((i) => allowed.has(i))) continue;
+          } else if (groupOk[groupOf[c]!] === 0) continue;
+        } else if (groupOk[groupOf[c]!] === 0) continue;
         withInterface++;
         if (locals.length > 0 && !readyEverywhere(locals, names[c]!)) continue;
         const score = pairScore(lane0[c]!, lane1[c]!, i0, i1);
@@ -205,8 +239,11 @@ export class OwnerElection {
         }
       }
       if (best >= 0) out.set(key, { ip: key, owner: names[best]! });
-      else if (withInterface === 0) {
-        out.set(key, noOwner(key, 'no-interface', `no live node has an interface whose subnet contains ${key}`));
+      else if (rule !== undefined && selected === 0) {
+        out.set(key, noOwner(key, 'not-advertised', `no live node is selected by the L2Advertisements of ${rule.source}`));
+      } else if (withInterface === 0) {
+        const where = rule === undefined ? 'no live node has' : `no live node the L2Advertisements of ${rule.source} select has`;
+        out.set(key, noOwner(key, 'no-interface', `${where} ${interfaceWanted(rule, key)}`));
       } else {
         const services = locals.map((s) => s.service).join(', ');
         const which = locals.length === 1 ? services : `all of ${services}`;
@@ -246,9 +283,10 @@ export class OwnerElection {
       const key = entry ? entry.text : demand.ip;
       let m = merged.get(key);
       if (!m) {
-        m = { entry, locals: [] };
+        m = { entry, locals: [], rule: demand.rule };
         merged.set(key, m);
       }
+      m.rule ??= demand.rule;
       for (const svc of demand.services) if (svc.local) m.locals.push(svc);
     }
     // Only the IPs of this call are kept: the cache follows the cluster.
@@ -288,6 +326,21 @@ function readyEverywhere(locals: readonly ServiceOnIp[], node: string): boolean 
 interface MergedDemand {
   entry: IpEntry | null;
   locals: ServiceOnIp[];
+  rule: AnnounceRule | undefined;
+}
+
+/** What a node lacks for `ip`: an interface by subnet, or one of those the rule names. */
+function interfaceWanted(rule: AnnounceRule | undefined, ip: string): string {
+  const named = new Set<string>();
+  let bySubnet = rule === undefined;
+  for (const allowed of rule?.nodes.values() ?? []) {
+    if (allowed === undefined) bySubnet = true;
+    else for (const i of allowed) named.add(i);
+  }
+  const parts: string[] = [];
+  if (bySubnet) parts.push(`an interface whose subnet contains ${ip}`);
+  if (named.size > 0) parts.push(`a usable interface named ${[...named].sort().join(' or ')}`);
+  return parts.join(' or ');
 }
 
 function noOwner(ip: string, code: NoOwnerCode, message: string): Ownership {

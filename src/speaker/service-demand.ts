@@ -1,13 +1,12 @@
 // The election's demand side, read from Kubernetes objects: every IP in the
 // status of a LoadBalancer Service we serve, the Services on it, and for
-// externalTrafficPolicy: Local the nodes that hold a ready endpoint. Pure.
+// externalTrafficPolicy: Local the nodes that hold a ready endpoint, and
+// the pool its Services name (for the L2Advertisements' rule). Pure.
 
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { SERVICE_NAME_LABEL, serviceKeyOf, statusIps } from '../kube/object-names.ts';
+import { POOL_ANNOTATION, SERVICE_NAME_LABEL, serviceKeyOf, statusIps } from '../kube/object-names.ts';
 import { isOurs, type ClassFilter } from '../ipam/service-request.ts';
-import type { IpDemand, ServiceOnIp } from './election.ts';
-
-
+import type { AnnounceRule, IpDemand, ServiceOnIp } from './election.ts';
 /** A Service announced on an IP, as logs and Events name it. */
 export interface ServiceRef {
   namespace: string;
@@ -46,13 +45,17 @@ export function readyNodesByService(slices: readonly V1EndpointSlice[]): Map<str
   return out;
 }
 
+/** An IP's announce rule, from the IP and the pool its Services name (AnnounceRules.forIp fits). */
+export type RuleLookup = (ip: string, pool: string | undefined) => AnnounceRule | undefined;
+
 export function buildDemand(
   services: readonly V1Service[],
   slices: readonly V1EndpointSlice[],
   filter: ClassFilter,
+  ruleFor?: RuleLookup,
 ): Demand {
   let readyNodes: Map<string, Set<string>> | undefined;
-  const byIp = new Map<string, { services: ServiceOnIp[]; refs: ServiceRef[] }>();
+  const byIp = new Map<string, { services: ServiceOnIp[]; refs: ServiceRef[]; pool: string | undefined }>();
   for (const svc of services) {
     if (!isOurs(svc, filter)) continue;
     const ips = statusIps(svc);
@@ -72,11 +75,13 @@ export function buildDemand(
     } else {
       onIp = { service: key, local: false };
     }
+    const pool = svc.metadata?.annotations?.[POOL_ANNOTATION] || undefined;
     for (const ip of ips) {
       let entry = byIp.get(ip);
-      if (!entry) byIp.set(ip, (entry = { services: [], refs: [] }));
+      if (!entry) byIp.set(ip, (entry = { services: [], refs: [], pool: undefined }));
       entry.services.push(onIp);
       entry.refs.push(ref);
+      entry.pool ??= pool;
     }
   }
   const ips: IpDemand[] = [];
@@ -84,7 +89,7 @@ export function buildDemand(
   for (const ip of [...byIp.keys()].sort()) {
     const entry = byIp.get(ip)!;
     entry.refs.sort((a, b) => (serviceKeyOf(a) < serviceKeyOf(b) ? -1 : serviceKeyOf(a) > serviceKeyOf(b) ? 1 : 0));
-    ips.push({ ip, services: entry.services });
+    ips.push({ ip, services: entry.services, rule: ruleFor?.(ip, entry.pool) });
     servicesByIp.set(ip, entry.refs);
   }
   return { ips, servicesByIp };

@@ -294,3 +294,73 @@ describe('election: hash', () => {
     expect(Math.abs(moved - 750)).toBeLessThan(100);
   });
 });
+
+describe('L2Advertisement rules', () => {
+  const live = new Set(THREE);
+  const rule = (entries: Array<[string, string[] | undefined]>) => ({
+    source: 'pool "blue"',
+    nodes: new Map(entries.map(([n, i]) => [n, i === undefined ? undefined : new Set(i)])),
+  });
+
+  test('only the nodes a rule selects may own the IP; IPs without a rule are unaffected', () => {
+    const ips: IpDemand[] = plainIps(60).map((d, i) => (i % 2 === 0 ? { ...d, rule: rule([['node-b', undefined]]) } : d));
+    const result = electOwners({ live, nodes: nodes(THREE), ips });
+    const ruled = ips.filter((_, i) => i % 2 === 0).map((d) => result.get(d.ip)!.owner);
+    expect(new Set(ruled)).toEqual(new Set(['node-b']));
+    const free = ips.filter((_, i) => i % 2 === 1).map((d) => result.get(d.ip)!.owner);
+    expect(new Set(free)).toEqual(new Set(THREE));
+    // Among the selected nodes, the same rendezvous order as without a rule.
+    const two = rule([['node-a', undefined], ['node-c', undefined]]);
+    const withRule = electOwners({ live, nodes: nodes(THREE), ips: plainIps(40).map((d) => ({ ...d, rule: two })) });
+    const without = electOwners({ live, nodes: nodes(['node-a', 'node-c']), ips: plainIps(40) });
+    expect(owners(withRule)).toEqual(owners(without));
+  });
+
+  test('a rule with no node: not announced, saying no L2Advertisement announces the pool', () => {
+    const o = electOwners({ live, nodes: nodes(THREE), ips: [{ ip: '198.18.0.9', services: [], rule: rule([]) }] }).get('198.18.0.9')!;
+    expect(o.owner).toBeUndefined();
+    expect(o.reason).toEqual({ code: 'not-advertised', message: 'no L2Advertisement announces pool "blue"' });
+  });
+
+  test('selected nodes that are not live: not-advertised, naming the pool', () => {
+    const o = electOwners({ live, nodes: nodes(THREE), ips: [{ ip: '198.18.0.9', services: [], rule: rule([['node-z', undefined]]) }] }).get('198.18.0.9')!;
+    expect(o.reason).toEqual({ code: 'not-advertised', message: 'no live node is selected by the L2Advertisements of pool "blue"' });
+  });
+
+  test('named interfaces: a node needs one of them, whatever its subnets', () => {
+    const withIfaces: ElectionNode[] = [
+      { name: 'node-a', subnets: SUBNETS, interfaces: ['eth0'] },
+      { name: 'node-b', subnets: [], interfaces: ['eth0', 'eth1'] },
+      { name: 'node-c', subnets: SUBNETS, interfaces: ['eth0', 'eth1'] },
+    ];
+    const r = rule([['node-a', ['eth1']], ['node-b', ['eth1']], ['node-c', undefined]]);
+    // 2001:db8:ff::/64 is in no node's subnets: node-b (eth1, no address) is the only one eligible.
+    const result = electOwners({ live, nodes: withIfaces, ips: Array.from({ length: 20 }, (_, i) => ({ ip: `2001:db8:ff::${i + 1}`, services: [], rule: r })) });
+    expect(new Set([...result.values()].map((o) => o.owner))).toEqual(new Set(['node-b']));
+    // In node-c's subnets, node-c (any interface, by subnet) competes too; node-a (no eth1) never.
+    const both = electOwners({ live, nodes: withIfaces, ips: plainIps(60).map((d) => ({ ...d, rule: r })) });
+    expect(new Set([...both.values()].map((o) => o.owner))).toEqual(new Set(['node-b', 'node-c']));
+  });
+
+  test('no selected node has a named interface: no-interface, naming them', () => {
+    const r = rule([['node-a', ['eth7']]]);
+    const o = electOwners({ live, nodes: nodes(THREE, { interfaces: ['eth0'] }), ips: [{ ip: '198.18.0.9', services: [], rule: r }] }).get('198.18.0.9')!;
+    expect(o.reason).toEqual({
+      code: 'no-interface',
+      message: 'no live node the L2Advertisements of pool "blue" select has a usable interface named eth7',
+    });
+  });
+
+  test('Services sharing an IP share its rule', () => {
+    const r = rule([['node-c', undefined]]);
+    const result = electOwners({
+      live,
+      nodes: nodes(THREE),
+      ips: [
+        { ip: '198.18.0.9', services: [{ service: 'ns/a', local: false }], rule: r },
+        { ip: '198.18.0.9', services: [{ service: 'ns/b', local: false }] },
+      ],
+    });
+    expect(result.get('198.18.0.9')!.owner).toBe('node-c');
+  });
+});
