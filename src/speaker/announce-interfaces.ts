@@ -10,9 +10,14 @@
 // networks; single-address prefixes (/32, /128) contain no other IP and are
 // left out, so the published list stays short.
 //
+// An interface without such an address is still listed (with no subnets):
+// an L2Advertisement may name it, and then it carries IPs of any subnet.
+//
 // An IP is announced on the interface whose subnet contains it (the longest
 // prefix wins, then the lowest ifindex), unless one interface is pinned by
 // configuration: then that one announces every IP, and only while it may.
+// When an L2Advertisement limits the IP to named interfaces, only those are
+// considered, and without a containing subnet the first of them announces.
 // A node without a suitable interface publishes no subnets, so the election
 // never picks it (MetalLB lets such a node win and blackholes the IP).
 
@@ -39,7 +44,7 @@ export interface AnnounceInterface {
 }
 
 export interface InterfaceSurvey {
-  /** Interfaces that may announce, by ascending ifindex. */
+  /** Interfaces that may announce, by ascending ifindex (those without a subnet only where named). */
   interfaces: AnnounceInterface[];
   /** What the Lease publishes: the union of the interfaces' subnets, sorted. */
   subnets: string[];
@@ -100,10 +105,6 @@ export function surveyInterfaces(
       continue;
     }
     const subnets = (byIndex.get(link.index) ?? []).sort();
-    if (options.pinned === undefined && subnets.length === 0) {
-      skipped.push({ name: link.name, reason: 'no global address' });
-      continue;
-    }
     interfaces.push({ name: link.name, index: link.index, mac: link.mac!, subnets });
     if (options.pinned !== undefined) anyIp = true;
   }
@@ -112,14 +113,18 @@ export function surveyInterfaces(
   return { interfaces, subnets, anyIp, skipped, ownMacs: [...ownMacs].sort() };
 }
 
-/** The interface that announces `ip`, or undefined when none may. */
-export function interfaceForIp(ip: string, survey: InterfaceSurvey): AnnounceInterface | undefined {
-  if (survey.anyIp) return survey.interfaces[0];
+/**
+ * The interface that announces `ip`, or undefined when none may. `named`:
+ * the interfaces an L2Advertisement allows (undefined: any).
+ */
+export function interfaceForIp(ip: string, survey: InterfaceSurvey, named?: ReadonlySet<string>): AnnounceInterface | undefined {
+  const candidates = named === undefined ? survey.interfaces : survey.interfaces.filter((i) => named.has(i.name));
+  if (survey.anyIp) return candidates[0];
   const addr = parseIp(ip);
   if (isParseError(addr)) return undefined;
   let best: AnnounceInterface | undefined;
   let bestLength = -1;
-  for (const iface of survey.interfaces) {
+  for (const iface of candidates) {
     for (const subnet of iface.subnets) {
       const cidr = parseCidr(subnet);
       if (isParseError(cidr) || cidr.range.family !== addr.family) continue;
@@ -131,7 +136,8 @@ export function interfaceForIp(ip: string, survey: InterfaceSurvey): AnnounceInt
       }
     }
   }
-  return best;
+  // A named interface carries the IP whatever its subnets (as MetalLB's does).
+  return best ?? (named === undefined ? undefined : candidates[0]);
 }
 
 /** Two surveys that announce the same way (same interfaces, MACs and subnets). */

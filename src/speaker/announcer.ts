@@ -4,8 +4,8 @@
 // - Answers ARP requests and Neighbor Solicitations for owned IPs from
 //   userspace: the kernel will not (the IP lives on the holder device and the
 //   interface has arp_ignore=1), so when this process dies the answers stop.
-//   Answers go out only on the interface the IP is announced on: the wrong
-//   NIC never answers.
+//   Answers go out only on the interface the IP is announced on, and every
+//   usable interface gets arp_ignore=1: the wrong NIC never answers.
 // - Sends gratuitous ARP (request and reply form) for IPv4 and unsolicited
 //   Neighbor Advertisements (Override, to ff02::1) for IPv6 on the pure
 //   schedule (announce-schedule.ts): a burst on takeover, then a refresh.
@@ -92,6 +92,8 @@ interface Held {
   services: string[];
   /** Name of the interface announcing it; undefined while none may. */
   port: string | undefined;
+  /** The interfaces an L2Advertisement allows (undefined: any). */
+  named: ReadonlySet<string> | undefined;
   state: AnnounceState;
   /** When own() took it. */
   ownedSinceMs: number;
@@ -152,6 +154,9 @@ export class Announcer {
   setSurvey(survey: InterfaceSurvey): void {
     if (this.#closed) return;
     this.#survey = survey;
+    // Every usable interface, not only those announcing: the kernel must not
+    // answer for an owned IP on one an L2Advertisement leaves out.
+    for (const iface of survey.interfaces) this.#prepareOnce(iface.name);
     this.#ownMacs = new Set(survey.ownMacs);
     this.#detector.setOwnMacs(survey.ownMacs);
     // Ports whose interface went away or changed identity are rebuilt.
@@ -164,12 +169,21 @@ export class Announcer {
     this.#tick();
   }
 
-  /** Starts announcing `ip` (a takeover: burst), or updates the Services named in its logs. */
-  own(ip: string, services: string[]): void {
+  /**
+   * Starts announcing `ip` (a takeover: burst), or updates the Services
+   * named in its logs and the interfaces it may use (`named`, from an
+   * L2Advertisement; undefined: any). A changed interface restarts its burst.
+   */
+  own(ip: string, services: string[], named?: ReadonlySet<string>): void {
     if (this.#closed) return;
     const existing = this.#held.get(ip);
     if (existing) {
       existing.services = services;
+      if (!sameNames(existing.named, named)) {
+        existing.named = named;
+        this.#place(existing);
+        this.#tick();
+      }
       return;
     }
     const held: Held = {
@@ -177,6 +191,7 @@ export class Announcer {
       v6: ip.includes(':'),
       services,
       port: undefined,
+      named,
       state: { ip, burstStartMs: this.#now(), lastSentMs: undefined },
       ownedSinceMs: this.#now(),
       group: undefined,
@@ -208,7 +223,7 @@ export class Announcer {
 
   /** Puts an IP on the interface that should announce it; a move restarts its burst. */
   #place(held: Held): void {
-    const iface = interfaceForIp(held.ip, this.#survey);
+    const iface = interfaceForIp(held.ip, this.#survey, held.named);
     if (iface && iface.name === held.port && this.#ports.get(iface.name)?.ips.has(held.ip)) return;
     this.#detach(held);
     if (!iface) {
@@ -254,13 +269,16 @@ export class Announcer {
     if (port.ips.size === 0) this.#closePort(name);
   }
 
+  #prepareOnce(ifname: string): void {
+    if (this.#prepared.has(ifname)) return;
+    this.#prepared.add(ifname);
+    void this.#prepare(ifname, this.#log);
+  }
+
   #port(iface: AnnounceInterface): Port | undefined {
     const existing = this.#ports.get(iface.name);
     if (existing) return existing;
-    if (!this.#prepared.has(iface.name)) {
-      this.#prepared.add(iface.name);
-      void this.#prepare(iface.name, this.#log);
-    }
+    this.#prepareOnce(iface.name);
     const port: Port = { iface, arp: undefined, ndp: undefined, ips: new Set() };
     try {
       port.arp = this.#open(iface.name, 'arp');
@@ -452,4 +470,9 @@ export class Announcer {
     this.#metrics.announcedIps.set({ family: 'ipv4' }, v4);
     this.#metrics.announcedIps.set({ family: 'ipv6' }, v6);
   }
+}
+
+function sameNames(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.size === b.size && [...a].every((n) => b.has(n));
 }

@@ -13,6 +13,13 @@ import type { ElectionNode } from './election.ts';
 
 export const ANNOUNCE_SUBNETS_ANNOTATION = 'metalgate.io/announce-subnets';
 /**
+ * Comma-separated names of the interfaces that may announce, with or
+ * without an address ("eth0,eth1"): an L2Advertisement that names
+ * interfaces makes only nodes with one of them eligible. A Lease without it
+ * (an older speaker) has none.
+ */
+export const ANNOUNCE_INTERFACES_ANNOTATION = 'metalgate.io/announce-interfaces';
+/**
  * "false" while the speaker's own view of the Leases is stale (it cannot
  * see the API server's changes yet). A speaker the others saw expire - cut
  * off from the API server - renews its Lease as soon as the API answers
@@ -30,10 +37,24 @@ export const SPEAKER_LEASE_SELECTOR = `${SPEAKER_COMPONENT_LABEL}=${SPEAKER_COMP
 export interface AnnounceCapability {
   subnets: readonly string[];
   anyIp: boolean;
+  /** Names of the usable interfaces. */
+  interfaces?: readonly string[];
 }
 
 export function encodeAnnounceSubnets(capability: AnnounceCapability): string {
   return capability.anyIp ? '*' : capability.subnets.join(',');
+}
+
+export function encodeAnnounceInterfaces(capability: AnnounceCapability): string {
+  return (capability.interfaces ?? []).join(',');
+}
+
+/** The Lease annotations that publish a capability. */
+export function capabilityAnnotations(capability: AnnounceCapability): Record<string, string> {
+  return {
+    [ANNOUNCE_SUBNETS_ANNOTATION]: encodeAnnounceSubnets(capability),
+    [ANNOUNCE_INTERFACES_ANNOTATION]: encodeAnnounceInterfaces(capability),
+  };
 }
 
 /** A missing annotation (a Lease of something else, or of an older speaker) means no interface. */
@@ -50,8 +71,12 @@ export function decodeAnnounceSubnets(value: string | undefined): AnnounceCapabi
   };
 }
 
-/** The election's view of a node from its Lease annotation. */
-export function capabilityFields(value: string | undefined): Pick<ElectionNode, 'subnets' | 'anyIp'> {
-  const { subnets, anyIp } = decodeAnnounceSubnets(value);
-  return { subnets, anyIp };
+/** The election's view of a node from its Lease annotations. */
+export function capabilityFields(annotations: Readonly<Record<string, string>> | undefined): Pick<ElectionNode, 'subnets' | 'anyIp' | 'interfaces'> {
+  const { subnets, anyIp } = decodeAnnounceSubnets(annotations?.[ANNOUNCE_SUBNETS_ANNOTATION]);
+  const interfaces = (annotations?.[ANNOUNCE_INTERFACES_ANNOTATION] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return { subnets, anyIp, interfaces };
 }

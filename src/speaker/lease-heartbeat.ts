@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { apiStatus, describeError, mergePatch, microTime } from '../kube/client.ts';
 import {
+  ANNOUNCE_INTERFACES_ANNOTATION,
   ANNOUNCE_SUBNETS_ANNOTATION,
   SPEAKER_READY_ANNOTATION,
   SPEAKER_COMPONENT,
@@ -58,7 +59,9 @@ export class LeaseHeartbeat {
   readonly #log: Logger;
   readonly #opts: Required<LeaseHeartbeatOptions>;
   readonly #hooks: LeaseHeartbeatHooks;
-  #subnets = '';
+  /** The capability annotations (lease-annotations.ts); their text, to compare. */
+  #capability: Record<string, string> = {};
+  #capabilityText = '';
   #ready = 'true';
   #published: string | undefined;
   #publishedReady: string | undefined;
@@ -98,11 +101,13 @@ export class LeaseHeartbeat {
     return this.#renewals;
   }
 
-  /** Sets the announce-subnets annotation value; published at once when it changed. */
-  setSubnets(value: string): void {
-    if (value === this.#subnets) return;
-    this.#subnets = value;
-    if (!this.#stopped && value !== this.#published) this.#renewSoon();
+  /** Sets the capability annotations (capabilityAnnotations()); published at once when they changed. */
+  setCapability(annotations: Record<string, string>): void {
+    const text = JSON.stringify(annotations);
+    if (text === this.#capabilityText) return;
+    this.#capability = annotations;
+    this.#capabilityText = text;
+    if (!this.#stopped && text !== this.#published) this.#renewSoon();
   }
 
   /** Sets the ready annotation (this speaker's view is fresh); published at once when it changed. */
@@ -165,9 +170,11 @@ export class LeaseHeartbeat {
 
   async #renew(): Promise<void> {
     const { namespace, nodeName, leaseDurationSeconds, requestTimeoutMs } = this.#opts;
-    const subnets = this.#subnets;
+    const capability = this.#capabilityText;
+    const subnets = this.#capability[ANNOUNCE_SUBNETS_ANNOTATION] ?? '';
+    const interfaces = this.#capability[ANNOUNCE_INTERFACES_ANNOTATION] ?? '';
     const ready = this.#ready;
-    const annotations = { [ANNOUNCE_SUBNETS_ANNOTATION]: subnets, [SPEAKER_READY_ANNOTATION]: ready };
+    const annotations = { ...this.#capability, [SPEAKER_READY_ANNOTATION]: ready };
     const sentAt = performance.now();
     const now = microTime(new Date());
     const timeout = withTimeout(requestTimeoutMs);
@@ -209,10 +216,10 @@ export class LeaseHeartbeat {
       }
       this.#renewals++;
       this.#lastSuccessAt = sentAt;
-      if (this.#published !== subnets) {
-        this.#log.info({ lease: `${namespace}/${nodeName}`, subnets: subnets || '(none)' }, 'published announce subnets');
+      if (this.#published !== capability) {
+        this.#log.info({ lease: `${namespace}/${nodeName}`, subnets: subnets || '(none)', interfaces: interfaces || '(none)' }, 'published announce subnets');
       }
-      this.#published = subnets;
+      this.#published = capability;
       this.#publishedReady = ready;
       if (this.#failingSince !== undefined) {
         this.#log.info({ downForMs: Math.round(sentAt - this.#failingSince) }, 'Lease renewals succeed again');

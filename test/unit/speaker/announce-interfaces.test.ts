@@ -50,14 +50,15 @@ describe('surveyInterfaces', () => {
     ];
     const addresses = [addr(2, '198.18.9.1/24'), addr(3, '198.18.0.50/32'), addr(4, '198.19.0.10/32'), addr(5, '198.18.0.11/24'), addr(6, '198.18.1.1/24'), addr(7, '198.18.2.1/24')];
     const s = surveyInterfaces(links, addresses, opts);
-    expect(s.interfaces.map((i) => i.name)).toEqual(['br0']);
+    // eth3 has no address: listed without subnets (an L2Advertisement may name it).
+    expect(s.interfaces.map((i) => [i.name, i.subnets])).toEqual([['br0', ['198.18.0.0/24']], ['eth3', []]]);
+    expect(s.subnets).toEqual(['198.18.0.0/24']);
     expect(Object.fromEntries(s.skipped.map((x) => [x.name, x.reason]))).toEqual({
       eth0: 'member of a bond or bridge',
       metalgate0: 'holder device',
       'kube-ipvs0': 'dummy device has no wire',
       eth1: 'down',
       eth2: 'no carrier',
-      eth3: 'no global address',
     });
     // Every MAC is ours, usable or not: frames from them are never conflicts.
     expect(s.ownMacs).toHaveLength(7);
@@ -65,8 +66,9 @@ describe('surveyInterfaces', () => {
 
   test('tentative addresses and single-address prefixes publish nothing', () => {
     const s = surveyInterfaces([link(2, 'eth0')], [addr(2, '2001:db8::5/64', { tentative: true }), addr(2, '198.18.0.5/32')], opts);
-    expect(s.interfaces).toEqual([]);
+    expect(s.interfaces.map((i) => i.subnets)).toEqual([[]]);
     expect(s.subnets).toEqual([]);
+    expect(interfaceForIp('198.18.0.5', s)).toBeUndefined();
   });
 
   test('a pinned interface announces any IP while usable, and only it is considered', () => {
@@ -99,6 +101,13 @@ describe('interfaceForIp', () => {
     expect(interfaceForIp('198.18.5.200', s)?.name).toBe('eth1');
     expect(interfaceForIp('198.18.7.1', s)?.name).toBe('eth0');
     expect(interfaceForIp('2001:db8:1::80', s)?.name).toBe('eth1');
+  });
+
+  test('interfaces named by an L2Advertisement: only those, by subnet first, else the first of them', () => {
+    expect(interfaceForIp('198.18.5.200', s, new Set(['eth0']))?.name).toBe('eth0');
+    expect(interfaceForIp('198.18.5.200', s, new Set(['eth0', 'eth2']))?.name).toBe('eth2');
+    expect(interfaceForIp('198.51.100.1', s, new Set(['eth2', 'eth1']))?.name).toBe('eth1');
+    expect(interfaceForIp('198.18.5.200', s, new Set(['eth9']))).toBeUndefined();
   });
 
   test('no containing subnet, or another family: no interface', () => {

@@ -137,6 +137,33 @@ describe('takeover and refresh', () => {
     expect(arp().sent).toHaveLength(2);
   });
 
+  test('interfaces named by an L2Advertisement: the IP moves there (a new burst); requests on the other interface go unanswered', () => {
+    announcer.setSurvey(
+      survey({
+        interfaces: [
+          { name: 'eth0', index: 2, mac: MAC, subnets: ['198.18.0.0/24'] },
+          { name: 'eth1', index: 3, mac: MAC, subnets: [] },
+        ],
+      }),
+    );
+    announcer.own('198.18.0.10', ['default/web']);
+    expect(announcer.interfaceOf('198.18.0.10')).toBe('eth0');
+    announcer.own('198.18.0.10', ['default/web'], new Set(['eth1']));
+    expect(announcer.interfaceOf('198.18.0.10')).toBe('eth1');
+    const on = (ifname: string) => transports.find((t) => t.kind === 'arp' && t.ifname === ifname && !t.closed);
+    // eth0 carries nothing now: its sockets are closed.
+    expect(on('eth0')).toBeUndefined();
+    expect(on('eth1')!.sent).toHaveLength(2);
+    on('eth1')!.sent.length = 0;
+    on('eth1')!.receive(encodeArpRequest({ senderMac: CLIENT_MAC, senderIp: '198.18.0.100', targetIp: '198.18.0.10' }));
+    expect(on('eth1')!.sent).toHaveLength(1);
+    // The same set again changes nothing; no set at all moves it back.
+    announcer.own('198.18.0.10', ['default/web'], new Set(['eth1']));
+    expect(on('eth1')!.sent).toHaveLength(1);
+    announcer.own('198.18.0.10', ['default/web']);
+    expect(announcer.interfaceOf('198.18.0.10')).toBe('eth0');
+  });
+
   test('carrier loss: the interface leaves the survey, sockets close, announcing resumes with a burst when it returns', () => {
     announcer.own('198.18.0.10', []);
     announcer.setSurvey(survey({ interfaces: [], subnets: [] }));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { capabilityFields, decodeAnnounceSubnets, encodeAnnounceSubnets } from '../../../src/speaker/lease-annotations.ts';
+import { capabilityAnnotations, capabilityFields, decodeAnnounceSubnets, encodeAnnounceSubnets } from '../../../src/speaker/lease-annotations.ts';
 
 describe('announce-subnets annotation', () => {
   test('round-trips subnets, any-IP and none', () => {
@@ -14,8 +14,20 @@ describe('announce-subnets annotation', () => {
   });
 
   test('a missing annotation means no interface; blanks are tolerated', () => {
-    expect(capabilityFields(undefined)).toEqual({ subnets: [], anyIp: false });
+    expect(capabilityFields(undefined)).toEqual({ subnets: [], anyIp: false, interfaces: [] });
     expect(decodeAnnounceSubnets(' 198.18.0.0/24 , ,2001:db8::/64 ')).toEqual({ subnets: ['198.18.0.0/24', '2001:db8::/64'], anyIp: false });
     expect(decodeAnnounceSubnets(' * ')).toEqual({ subnets: [], anyIp: true });
+  });
+});
+
+describe('announce-interfaces annotation', () => {
+  test('publishes the usable interface names next to the subnets, and reads back', () => {
+    const annotations = capabilityAnnotations({ subnets: ['198.18.0.0/24'], anyIp: false, interfaces: ['eth0', 'eth1'] });
+    expect(annotations).toEqual({ 'metalgate.io/announce-subnets': '198.18.0.0/24', 'metalgate.io/announce-interfaces': 'eth0,eth1' });
+    expect(capabilityFields(annotations)).toEqual({ subnets: ['198.18.0.0/24'], anyIp: false, interfaces: ['eth0', 'eth1'] });
+  });
+
+  test("an older speaker's Lease (subnets only) names no interface", () => {
+    expect(capabilityFields({ 'metalgate.io/announce-subnets': '*' })).toEqual({ subnets: [], anyIp: true, interfaces: [] });
   });
 });
