@@ -3,7 +3,8 @@
 // pure cores:
 //
 //   Leases ──> Membership (who is alive, frozen while the API is away)
-//   Nodes, Lease annotations, Services, EndpointSlices ──> OwnerElection
+//   Nodes, Lease annotations, Services, EndpointSlices,
+//   IPAddressPools + L2Advertisements (L2Policy) ──> OwnerElection
 //   election ──> diffOwnership ──> VipHolder (netlink) + Announcer (ARP/NDP)
 //
 // Every speaker computes the same election from the same objects, so nothing
@@ -34,14 +35,9 @@ import { sameAnnouncePlan, surveyInterfaces, type InterfaceSurvey } from './anno
 import { Announcer, type AnnouncerOptions } from './announcer.ts';
 import type { ConflictEvent } from './conflicts.ts';
 import { nodeExclusionReason, OwnerElection, type ElectionNode, type Ownership } from './election.ts';
-import {
-  ANNOUNCE_SUBNETS_ANNOTATION,
-  decodeAnnounceSubnets,
-  SPEAKER_READY_ANNOTATION,
-  encodeAnnounceSubnets,
-  SPEAKER_LEASE_SELECTOR,
-  type AnnounceCapability,
-} from './lease-annotations.ts';
+import { capabilityAnnotations, capabilityFields, SPEAKER_READY_ANNOTATION, SPEAKER_LEASE_SELECTOR, type AnnounceCapability } from './lease-annotations.ts';
+import { L2Policy } from './l2-policy.ts';
+import { ServiceL2StatusWriter, type L2StatusEntry } from './l2-status.ts';
 import { DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_RENEW_INTERVAL_MS, LeaseHeartbeat } from './lease-heartbeat.ts';
 import { leaseObservationFromV1, Membership, type MembershipOptions } from './membership.ts';
 import { SpeakerMetrics } from './metrics.ts';
@@ -84,6 +80,10 @@ export interface SpeakerOptions {
   announcer?: Omit<AnnouncerOptions, 'schedule'>;
   /** Coalesces bursts of watch events into one election. */
   debounceMs: number;
+  /** Namespaces whose IPAddressPool and L2Advertisement objects count (default: metallb-system, metalgate-system). */
+  poolNamespaces?: readonly string[];
+  /** How often to look for the metallb.io CRDs while they are missing. */
+  crdRetryMs?: number;
   /**
    * On a clean stop, after the Lease is deleted and announcing stopped, the
    * IPs stay on the holder this long, so packets still sent here before the
@@ -145,6 +145,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly #events: EventRecorder;
   readonly #view: SharedInformers;
   readonly #ownView: boolean;
+  readonly #l2: L2Policy;
+  readonly #l2Status: ServiceL2StatusWriter;
+  /** The live speakers, on the one speaker that removes ServiceL2Status objects of nodes gone. */
+  #statusLive: ReadonlySet<string> | undefined;
+  #l2Settled = false;
   #unsubscribe: Array<() => void> = [];
   #leases?: ResilientInformer<k8s.V1Lease>;
   #nodes?: ResilientInformer<k8s.V1Node>;
@@ -164,6 +169,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   /** The latest election. */
   #result: Map<string, Ownership> | undefined;
   #servicesByIp = new Map<string, ServiceRef[]>();
+  /** Interfaces an L2Advertisement allows this node for each IP it owns (absent: any). */
+  #namedByIp = new Map<string, ReadonlySet<string>>();
   /** What the election gives us (minus withheld IPs). */
   #desired = new Set<string>();
   /** What is on the holder and announced: IP -> Services. */
@@ -209,6 +216,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       ...opts.membership,
     });
     this.#events = new EventRecorder(kc, log, 'metalgate-speaker', opts.nodeName);
+    this.#l2 = new L2Policy(kc, log, this.#view, {
+      ...(opts.poolNamespaces ? { namespaces: opts.poolNamespaces } : {}),
+      ...(opts.crdRetryMs !== undefined ? { crdRetryMs: opts.crdRetryMs } : {}),
+    });
+    this.#l2Status = new ServiceL2StatusWriter(kc, log, { namespace: opts.namespace, nodeName: opts.nodeName, ...(opts.crdRetryMs !== undefined ? { retryMs: opts.crdRetryMs } : {}) });
     this.#heartbeat = new LeaseHeartbeat(
       kc,
       log,
@@ -258,8 +270,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   /** Undefined when ready; otherwise what it is waiting for. */
   notReadyReason(): string | undefined {
     if (!this.#started) return 'not started';
-    const pending = [this.#leases, this.#nodes, this.#services, this.#slices].filter((i) => !i?.isSynced());
-    if (pending.length > 0) return `caches not synced: ${pending.map((i) => i?.resource).join(', ')}`;
+    const pending = [this.#leases, this.#nodes, this.#services, this.#slices].filter((i) => !i?.isSynced()).map((i) => i?.resource);
+    pending.push(...this.#l2.pending());
+    if (!this.#l2Settled && pending.length === 0) pending.push('metallb.io CRDs (looking for them)');
+    if (pending.length > 0) return `caches not synced: ${pending.join(', ')}`;
     if (!this.#membership.view(performance.now()).synced) return 'membership not synced (speaker Leases not listed yet)';
     return undefined;
   }
@@ -281,13 +295,18 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       'speaker starting',
     );
     if (o.dataplane) await this.#startDataplane();
-    else this.#heartbeat.setSubnets(encodeAnnounceSubnets(o.staticCapability ?? { subnets: [], anyIp: true }));
+    else this.#heartbeat.setCapability(capabilityAnnotations(o.staticCapability ?? { subnets: [], anyIp: true }));
     this.#startInformers();
+    this.#l2.start(() => this.#schedule());
+    void this.#l2.settled().then(() => {
+      this.#l2Settled = true;
+      this.#schedule();
+    });
     // The first renewal waits for the caches: the Lease is what makes the
     // others hand IPs over, so this node must be able to take them at once.
     // (A restarted speaker's old Lease stays as it was until then.)
     const informers = [this.#leases!, this.#nodes!, this.#services!, this.#slices!];
-    void Promise.all(informers.map((i) => i.synced())).then(() => {
+    void Promise.all([...informers.map((i) => i.synced()), this.#l2.settled()]).then(() => {
       if (this.#stopping) return;
       this.#heartbeat.start();
       // Shared caches may have synced before this subscribed: look once now.
@@ -321,8 +340,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       for (const l of lingering) await this.#unhold(l.ip, l.services, 'speaker stopping');
       this.#log.info({ node: this.#opts.nodeName }, 'speaker stopped cleanly');
     }
+    await this.#l2Status.stop(clean);
     this.#announcer?.close();
     this.#rtnl?.close();
+    this.#l2.stop();
     for (const off of this.#unsubscribe.splice(0)) off();
     if (this.#ownView) await this.#view.stop();
   }
@@ -392,7 +413,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       survey.interfaces.length > 0 ? 'announce interfaces' : 'no interface can announce: this node is not eligible for any IP',
     );
     this.#announcer!.setSurvey(survey);
-    this.#heartbeat.setSubnets(encodeAnnounceSubnets(survey));
+    this.#heartbeat.setCapability(capabilityAnnotations({ ...survey, interfaces: survey.interfaces.map((i) => i.name) }));
   }
 
   // ---- Kubernetes side ----
@@ -470,7 +491,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #elect(): void {
     if (this.#stopping) return;
     const informers = [this.#leases, this.#nodes, this.#services, this.#slices];
-    if (!informers.every((i) => i?.isSynced())) return;
+    if (!informers.every((i) => i?.isSynced()) || !this.#l2Settled) return;
     const now = performance.now();
     const view = this.#membership.view(now);
     this.metrics.liveSpeakers.set(view.live.size);
@@ -497,13 +518,24 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.#withheld.clear();
     }
 
-    const demand = buildDemand(this.#services!.list(), this.#slices!.list(), {
-      ownClassOnly: this.#opts.ownClassOnly,
-      className: this.#opts.className,
-    });
+    const self = this.#opts.nodeName;
+    const reporter = [...view.live].sort()[0] === self;
+    const { rules, problems } = this.#l2.rules(this.#nodes!.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels })));
+    if (reporter) for (const p of problems) this.#events.emit({ ...p.object, kind: 'L2Advertisement' }, 'Warning', 'L2AdvertisementInvalid', p.message);
+    const demand = buildDemand(
+      this.#services!.list(),
+      this.#slices!.list(),
+      { ownClassOnly: this.#opts.ownClassOnly, className: this.#opts.className },
+      rules.active ? (ip, pool) => rules.forIp(ip, pool) : undefined,
+    );
     const nodes = this.#electionNodes(view.live);
     const result = this.#election.elect({ live: view.live, nodes, ips: demand.ips });
-    const self = this.#opts.nodeName;
+    const named = new Map<string, ReadonlySet<string>>();
+    for (const d of demand.ips) {
+      const allowed = d.rule?.nodes.get(self);
+      if (allowed !== undefined) named.set(d.ip, allowed);
+    }
+    this.#namedByIp = named;
     const diff = diffOwnership(self, new Set(this.#held.keys()), result, this.#result, this.#withheld);
     const previous = this.#result;
     this.#result = result;
@@ -514,15 +546,37 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const [ip, o] of result) if (o.owner === self && !this.#withheld.has(ip)) desired.add(ip);
     this.#desired = desired;
     // Services on a held IP may change without the IP moving.
+    // So may the interfaces an L2Advertisement allows (the announcer re-places it).
     for (const [ip, before] of this.#held) {
       if (!desired.has(ip)) continue;
       const services = this.#servicesByIp.get(ip) ?? [];
+      this.#announcer?.own(ip, services.map(serviceKeyOf), this.#namedByIp.get(ip));
       if (sameServices(before, services)) continue;
       this.#held.set(ip, services);
-      this.#announcer?.own(ip, services.map(serviceKeyOf));
       this.emit('ownership', { ip, owned: true, services });
     }
     if (diff.gained.length > 0 || diff.lost.length > 0) this.#kickApply();
+    this.#statusLive = reporter ? view.live : undefined;
+    this.#publishL2Status();
+  }
+
+  /** The ServiceL2Status objects of what this node holds: Service -> interfaces. */
+  #publishL2Status(): void {
+    const byService = new Map<string, { ref: ServiceRef; interfaces: Set<string> }>();
+    for (const [ip, services] of this.#held) {
+      const iface = this.#announcer?.interfaceOf(ip);
+      const interfaces = iface !== undefined ? [iface] : this.#announcer ? [] : [...(this.#namedByIp.get(ip) ?? [])];
+      for (const ref of services) {
+        const key = serviceKeyOf(ref);
+        let entry = byService.get(key);
+        if (!entry) byService.set(key, (entry = { ref, interfaces: new Set() }));
+        for (const i of interfaces) entry.interfaces.add(i);
+      }
+    }
+    const desired: L2StatusEntry[] = [...byService.values()]
+      .map(({ ref, interfaces }) => ({ serviceNamespace: ref.namespace, serviceName: ref.name, interfaces: [...interfaces].sort() }))
+      .sort((a, b) => (`${a.serviceNamespace}/${a.serviceName}` < `${b.serviceNamespace}/${b.serviceName}` ? -1 : 1));
+    this.#l2Status.set(desired, this.#statusLive);
   }
 
   #electionNodes(live: ReadonlySet<string>): ElectionNode[] {
@@ -532,13 +586,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       if (!name || !live.has(name)) continue;
       const node = this.#nodes!.get(name);
       const annotations = lease.metadata?.annotations ?? {};
-      const { subnets, anyIp } = decodeAnnounceSubnets(annotations[ANNOUNCE_SUBNETS_ANNOTATION]);
       let excluded = node ? nodeExclusionReason(node) : `no Node object named ${name}`;
       if (this.#rejoining.has(name)) {
         if (annotations[SPEAKER_READY_ANNOTATION] !== 'false') this.#rejoining.delete(name);
         else excluded ??= 'rejoining after its Lease expired: its view of the cluster is not fresh yet';
       }
-      out.push({ name, excluded, subnets, anyIp });
+      out.push({ name, excluded, ...capabilityFields(annotations) });
     }
     return out;
   }
@@ -605,6 +658,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         if (!this.#held.has(ip)) await this.#take(ip);
       }
     } while (this.#applyAgain && !this.#stopping);
+    if (!this.#stopping) this.#publishL2Status();
   }
 
   async #take(ip: string): Promise<void> {
@@ -632,7 +686,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.emit('ownership', { ip, owned: true, services });
     if (this.#announceGate) await this.#announceGate(ip);
     if (this.#stopping || !this.#held.has(ip)) return;
-    this.#announcer?.own(ip, services.map(serviceKeyOf));
+    this.#announcer?.own(ip, services.map(serviceKeyOf), this.#namedByIp.get(ip));
     if (!lingering) this.metrics.ownershipChanges.inc({ change: 'gained' });
     if (!this.#opts.dataplane) this.#setGauge();
     this.#log.info(
