@@ -323,6 +323,15 @@ describe('speaker as metalgate-speaker', () => {
       `create leases.coordination.k8s.io ${ns}`,
       `patch leases.coordination.k8s.io/node-a ${ns}`,
       `delete leases.coordination.k8s.io/node-a ${ns}`,
+      // MetalLB's objects: which nodes announce a pool; ServiceL2Status of what this node announces.
+      'list ipaddresspools.metallb.io',
+      'watch ipaddresspools.metallb.io',
+      'list l2advertisements.metallb.io',
+      'watch l2advertisements.metallb.io',
+      `list servicel2statuses.metallb.io ${ns}`,
+      `create servicel2statuses.metallb.io ${ns}`,
+      `delete servicel2statuses.metallb.io ${ns}`,
+      `patch servicel2statuses.metallb.io ${ns} --subresource=status`,
       // The proxy's ingress (ClusterRole metalgate-speaker-ingress).
       'list secrets',
       'watch secrets',
@@ -357,6 +366,10 @@ describe('speaker as metalgate-speaker', () => {
       'create leases.coordination.k8s.io -n default',
       'delete leases.coordination.k8s.io -n kube-system',
       'delete events',
+      'patch ipaddresspools.metallb.io --subresource=status',
+      'create l2advertisements.metallb.io -n metallb-system',
+      `create servicel2statuses.metallb.io -n ${APPS}`,
+      `update servicel2statuses.metallb.io ${ns}`,
     ];
     expect(await canIAll(cp, 'metalgate-speaker', allowed)).toEqual(allowed.map((q) => `${q}: yes`));
     expect(await canIAll(cp, 'metalgate-speaker', refused)).toEqual(refused.map((q) => `${q}: no`));
