@@ -107,6 +107,36 @@ export interface BasicAuthSpec {
   readonly headerField?: string;
 }
 
+/** A piece of an nginx-style value template: text, or a variable (`$host`, `$http_x_foo`). */
+export type TemplatePart = { readonly text: string } | { readonly variable: string };
+
+/**
+ * ingress-nginx's external auth (auth-url and its family): a GET subrequest
+ * per request to an auth service; 2xx lets the request through, 401 and 403
+ * are answered to the client (401 as a redirect to the sign-in URL when one
+ * is set), anything else, a timeout or an error answers 500.
+ */
+export interface ExternalAuthSpec {
+  readonly type: 'externalAuth';
+  /** The auth service's URL, with nginx variables. */
+  readonly url: readonly TemplatePart[];
+  /** auth-method; undefined: GET (an nginx subrequest's method). */
+  readonly method?: string;
+  /** auth-signin, with nginx variables: 401 becomes a 302 there. */
+  readonly signin?: readonly TemplatePart[];
+  /** The query parameter carrying the original URL on the sign-in redirect (auth-signin-redirect-param, default rd). */
+  readonly signinRedirectParam: string;
+  /** auth-response-headers: copied from the auth response into the upstream request (removed when the auth response lacks them). */
+  readonly responseHeaders: readonly string[];
+  /** auth-request-redirect: X-Auth-Request-Redirect sent to the auth service (default: the request URI). */
+  readonly requestRedirect?: readonly TemplatePart[];
+  /** auth-always-set-cookie: the auth response's Set-Cookie on every answer, not only on success. */
+  readonly alwaysSetCookie: boolean;
+  readonly connectTimeoutMs: number;
+  /** Until the auth response's head has arrived. */
+  readonly timeoutMs: number;
+}
+
 export interface CompressSpec {
   readonly type: 'compress';
   readonly excludedContentTypes: readonly string[];
@@ -145,6 +175,7 @@ export type MiddlewareSpec =
   | RateLimitSpec
   | InFlightReqSpec
   | BasicAuthSpec
+  | ExternalAuthSpec
   | CompressSpec
   | RetrySpec
   | BodyLimitSpec

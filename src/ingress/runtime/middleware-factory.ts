@@ -6,6 +6,7 @@ import type { Middleware } from '../../proxy/http/types.ts';
 import type { MiddlewareSpec, NamedMiddleware } from '../model/middleware-spec.ts';
 import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
+import { externalAuth } from './middlewares/external-auth.ts';
 import { headers } from './middlewares/headers.ts';
 import type { BcryptVerifier } from './middlewares/htpasswd-verify.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
@@ -46,6 +47,8 @@ export function createMiddleware(m: NamedMiddleware, opts: MiddlewareFactoryOpti
       return inFlightReq(m.name, s);
     case 'basicAuth':
       return basicAuth(m.name, s, opts.bcrypt);
+    case 'externalAuth':
+      return externalAuth(m.name, s);
     case 'compress':
       return compress(m.name, s);
     case 'retry':

@@ -245,6 +245,8 @@ function annotationMiddlewares(config: NginxConfig, ref: ObjectRef, cookiePath: 
       spec: { type: 'rateLimit', ratePerSecond: config.limitRps.rps, burst: config.limitRps.burst, source: { depth: 0, excluded: [] }, rejectStatus: 503 },
     });
   }
+  // After the allow-list, before anything rewrites the target: the auth service sees the request URI as received.
+  if (config.externalAuth) out.push({ name: name('auth-url'), spec: config.externalAuth });
   if (config.affinity) {
     out.push({ name: name('affinity'), spec: { type: 'stickyCookie', cookie: { ...config.affinity, path: config.affinity.path ?? cookiePath } } });
   }

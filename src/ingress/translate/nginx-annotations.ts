@@ -22,6 +22,15 @@
 // - limit-rps: requests per second per client IP; burst = rps x
 //   limit-burst-multiplier (default 5); over it: 503 (limit-req-status-code's
 //   default).
+// - auth-url (+ auth-method, auth-signin, auth-signin-redirect-param,
+//   auth-response-headers, auth-request-redirect, auth-always-set-cookie):
+//   external auth, see runtime/middlewares/external-auth.ts. The URLs may
+//   hold nginx variables (nginx-template.ts); the sign-in URL gets its
+//   `rd=$pass_access_scheme://$http_host$escaped_request_uri` parameter as
+//   ingress-nginx's buildAuthSignURL adds it. auth-cache-* and
+//   auth-keepalive* only tune performance: ignored with a warning (every
+//   request is checked). auth-proxy-set-headers (fields for the auth
+//   service, which may narrow what it allows) is refused.
 // Values are parsed strictly: a bad value is an error on the Ingress (left
 // out, or its last good version kept) instead of a silent default.
 // Fail closed: an annotation we do not implement that limits who reaches
@@ -35,6 +44,8 @@ import type { IpNetwork } from '../match/ip-match.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
 import { compileGoRegexp, type GoRegexp } from '../match/go-regexp.ts';
 import type { DiagnosticSink } from '../model/diagnostic.ts';
+import type { ExternalAuthSpec } from '../model/middleware-spec.ts';
+import { parseNginxTemplate, sampleOf } from './nginx-template.ts';
 import type { StickyCookie } from '../model/service-node.ts';
 import { parseGoBool, parseInteger, parseNginxSize, type Parsed } from './value-parsers.ts';
 
@@ -65,6 +76,7 @@ export interface NginxConfig {
   readonly readTimeoutMs?: number;
   readonly sendTimeoutMs?: number;
   readonly limitRps?: { readonly rps: number; readonly burst: number };
+  readonly externalAuth?: ExternalAuthSpec;
 }
 
 const CANARY = new Set(['canary', 'canary-weight', 'canary-weight-total', 'canary-by-header', 'canary-by-header-value', 'canary-by-header-pattern', 'canary-by-cookie']);
@@ -103,15 +115,19 @@ const OTHERS = new Set([
  * Each one on an Ingress withholds it. Prefix families are matched by
  * prefix (`auth-tls-*`, `auth-cache-*`, ...).
  */
-const ACCESS_CONTROL_EXACT = new Set([
+const EXTERNAL_AUTH = new Set([
   'auth-url',
   'auth-method',
   'auth-signin',
   'auth-signin-redirect-param',
   'auth-response-headers',
   'auth-request-redirect',
-  'auth-proxy-set-headers',
   'auth-always-set-cookie',
+]);
+/** Performance settings of external auth: without them every request is checked, which is never less protection. */
+const EXTERNAL_AUTH_TUNING = new Set(['auth-cache-key', 'auth-cache-duration', 'auth-keepalive', 'auth-keepalive-requests', 'auth-keepalive-timeout', 'auth-keepalive-share-vars']);
+const ACCESS_CONTROL_EXACT = new Set([
+  'auth-proxy-set-headers',
   'auth-type',
   'auth-secret',
   'auth-secret-type',
@@ -134,7 +150,7 @@ const ACCESS_CONTROL_EXACT = new Set([
   'proxy-ssl-protocols',
   'proxy-ssl-ciphers',
 ]);
-const ACCESS_CONTROL_PREFIXES = ['auth-tls-', 'auth-cache-', 'auth-keepalive', 'global-rate-limit'];
+const ACCESS_CONTROL_PREFIXES = ['auth-tls-', 'global-rate-limit'];
 /** Raw nginx configuration: never run, whatever it says (the 2025 "IngressNightmare" CVEs came through them). */
 const SNIPPET = /(^|-)snippet$/;
 
@@ -147,7 +163,7 @@ function accessControlReason(name: string): string | undefined {
 }
 
 /** Every annotation name (without prefix) we honour. */
-export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS]);
+export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH]);
 
 export function parseNginxAnnotations(annotations: Readonly<Record<string, string>> | undefined, sink: DiagnosticSink): NginxConfig {
   const a = new Map<string, string>();
@@ -168,6 +184,10 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
 
   for (const name of [...a.keys()].sort()) {
     if (SUPPORTED_NGINX_ANNOTATIONS.has(name)) continue;
+    if (EXTERNAL_AUTH_TUNING.has(name)) {
+      sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} only tunes performance and is not implemented: every request is checked with the auth service`);
+      continue;
+    }
     const refused = accessControlReason(name);
     if (refused !== undefined) sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}${name} ${refused}`);
     else sink.warn('UnsupportedAnnotation', `${NGINX_PREFIX}${name} is not supported by metalgate and is ignored`);
@@ -178,7 +198,10 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   if (isCanary) {
     canary = parseCanary(a, get, bad);
     for (const name of [...a.keys()].sort()) {
-      if (OTHERS.has(name)) {
+      if (EXTERNAL_AUTH.has(name)) {
+        // ingress-nginx ignores it here (the main Ingress's auth applies): the canary's traffic would not be checked by it.
+        sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}${name} on a canary Ingress is ignored by ingress-nginx (the main Ingress's auth applies to the canary): set it on the main Ingress; the canary is not served rather than served without the auth it names`);
+      } else if (OTHERS.has(name)) {
         sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} is ignored on a canary Ingress: the main Ingress's setting applies`);
       }
     }
@@ -228,6 +251,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     const s = get(name, (t) => parseInteger(t, 0, 86_400));
     return s === undefined ? undefined : s * 1000;
   };
+  const externalAuth = parseExternalAuth(a, get, bad, sink);
   const rps = get('limit-rps', (t) => parseInteger(t, 1, 1_000_000));
   const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
 
@@ -244,7 +268,105 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...optional('readTimeoutMs', seconds('proxy-read-timeout')),
     ...optional('sendTimeoutMs', seconds('proxy-send-timeout')),
     ...(rps !== undefined ? { limitRps: { rps, burst: rps * multiplier } } : {}),
+    ...(externalAuth ? { externalAuth } : {}),
   };
+}
+
+const AUTH_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE']);
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** nginx's defaults for the auth location (ingress-nginx's proxy-connect-timeout and proxy-read-timeout). */
+const AUTH_CONNECT_TIMEOUT_MS = 5_000;
+const AUTH_READ_TIMEOUT_MS = 60_000;
+
+function parseExternalAuth(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void, sink: DiagnosticSink): ExternalAuthSpec | undefined {
+  const urlText = a.get('auth-url')?.trim();
+  if (urlText === undefined) {
+    for (const name of EXTERNAL_AUTH) if (a.has(name)) sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} has no effect without ${NGINX_PREFIX}auth-url`);
+    return undefined;
+  }
+  const template = (name: string, text: string) => {
+    const r = parseNginxTemplate(text);
+    if (!r.ok) {
+      bad(name, r.error);
+      return undefined;
+    }
+    let sample: URL;
+    try {
+      sample = new URL(sampleOf(r.parts));
+    } catch {
+      bad(name, `${JSON.stringify(text)} is not a URL`);
+      return undefined;
+    }
+    if (sample.protocol !== 'http:' && sample.protocol !== 'https:') {
+      bad(name, `${JSON.stringify(text)} is not an http or https URL`);
+      return undefined;
+    }
+    return r.parts;
+  };
+  const url = template('auth-url', urlText);
+  if (url === undefined) return undefined;
+
+  const methodText = a.get('auth-method')?.trim();
+  if (methodText !== undefined && !AUTH_METHODS.has(methodText)) {
+    bad('auth-method', `${JSON.stringify(methodText)} is not one of ${[...AUTH_METHODS].join(', ')}`);
+    return undefined;
+  }
+  const responseHeaders: string[] = [];
+  for (const part of (a.get('auth-response-headers') ?? '').split(',')) {
+    const h = part.trim();
+    if (h === '') continue;
+    if (!FIELD_NAME.test(h)) {
+      bad('auth-response-headers', `${JSON.stringify(h)} is not a header name`);
+      return undefined;
+    }
+    responseHeaders.push(h);
+  }
+  const param = a.get('auth-signin-redirect-param')?.trim() || 'rd';
+  if (!/^[A-Za-z0-9_.\-]+$/.test(param)) {
+    bad('auth-signin-redirect-param', `${JSON.stringify(param)} is not a query parameter name`);
+    return undefined;
+  }
+  let signin: ExternalAuthSpec['signin'];
+  const signinText = a.get('auth-signin')?.trim();
+  if (signinText !== undefined && signinText !== '') {
+    signin = template('auth-signin', signinUrl(signinText, param));
+    if (signin === undefined) return undefined;
+  }
+  let requestRedirect: ExternalAuthSpec['requestRedirect'];
+  const redirectText = a.get('auth-request-redirect');
+  if (redirectText !== undefined && redirectText.trim() !== '') {
+    const r = parseNginxTemplate(redirectText.trim());
+    if (!r.ok || !/^[\x21-\x7e]+$/.test(redirectText.trim())) {
+      bad('auth-request-redirect', r.ok ? `${JSON.stringify(redirectText)} must not hold spaces or control characters` : r.error);
+      return undefined;
+    }
+    requestRedirect = r.parts;
+  }
+  return {
+    type: 'externalAuth',
+    url,
+    ...(methodText !== undefined ? { method: methodText } : {}),
+    ...(signin !== undefined ? { signin } : {}),
+    signinRedirectParam: param,
+    responseHeaders,
+    ...(requestRedirect !== undefined ? { requestRedirect } : {}),
+    alwaysSetCookie: get('auth-always-set-cookie', parseGoBool) ?? false,
+    connectTimeoutMs: AUTH_CONNECT_TIMEOUT_MS,
+    timeoutMs: AUTH_READ_TIMEOUT_MS,
+  };
+}
+
+/**
+ * The sign-in URL as ingress-nginx's buildAuthSignURL makes it: the original
+ * URL added as `param` unless the query already has it.
+ */
+export function signinUrl(text: string, param: string): string {
+  const q = text.indexOf('?');
+  const back = `${param}=$pass_access_scheme://$http_host$escaped_request_uri`;
+  if (q < 0) return `${text}?${back}`;
+  const query = new URLSearchParams(text.slice(q + 1).split('#')[0]);
+  if ((query.get(param) ?? '') !== '') return text;
+  return `${text}&${back}`;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {

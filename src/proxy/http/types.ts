@@ -163,6 +163,8 @@ export interface RequestContext {
   /** Steers Backend.pick (sticky cookie); set it in onRequest. */
   affinityKey: string | undefined;
 
+  /** Every request field as received, before any edit (lowercase names). */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** First value of a request field (any case), as received or as edited. */
   header(name: string): string | undefined;
   /** Every value of a request field. */

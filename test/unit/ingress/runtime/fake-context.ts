@@ -16,10 +16,15 @@ export class FakeRequest implements RequestContext {
   upstreamTarget = '/';
   upstreamHost = 'example.com';
   readonly fields: [string, string][] = [];
+  readonly headers: Record<string, string | string[]> = {};
 
   constructor(init: Partial<Pick<FakeRequest, 'method' | 'host' | 'clientIp' | 'tls' | 'localPort' | 'upstreamTarget'>> & { headers?: Record<string, string> } = {}) {
-    Object.assign(this, { ...init, headers: undefined });
-    for (const [k, v] of Object.entries(init.headers ?? {})) this.fields.push([k.toLowerCase(), v]);
+    const { headers, ...rest } = init;
+    Object.assign(this, rest);
+    for (const [k, v] of Object.entries(headers ?? {})) {
+      this.fields.push([k.toLowerCase(), v]);
+      this.headers[k.toLowerCase()] = v;
+    }
     const q = this.upstreamTarget.indexOf('?');
     this.path = q < 0 ? this.upstreamTarget : this.upstreamTarget.slice(0, q);
     this.query = q < 0 ? '' : this.upstreamTarget.slice(q + 1);

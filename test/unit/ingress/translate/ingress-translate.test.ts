@@ -138,7 +138,7 @@ describe('backends and errors', () => {
 
   test('fail closed: an Ingress asking for auth metalgate does not implement is not served, nor shown as served; its last good version stays', () => {
     const c = compilerWith([service('ns', 'a')]);
-    c.setIngress(ingress('ns', 'new', [{ host: 'new.example.com', paths: [{ service: 'a' }] }], { annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.ns.svc/verify' } }));
+    c.setIngress(ingress('ns', 'new', [{ host: 'new.example.com', paths: [{ service: 'a' }] }], { annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'digest' } }));
     c.setIngress(ingress('ns', 'old', [{ host: 'old.example.com', paths: [{ service: 'a' }] }]));
     let out = c.compile();
     expect(reasons(out, 'new')).toEqual(['UnsupportedSecurityAnnotation', 'NotServed']);

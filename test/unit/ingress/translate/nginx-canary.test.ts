@@ -73,8 +73,7 @@ describe('ingress-nginx annotation values', () => {
   });
   // Fail closed: what limits who reaches the backend is an error (the Ingress is withheld), never a warning.
   test.each([
-    'auth-url',
-    'auth-signin',
+    'auth-proxy-set-headers',
     'auth-type',
     'auth-secret',
     'auth-realm',
