@@ -137,6 +137,28 @@ export interface ExternalAuthSpec {
   readonly timeoutMs: number;
 }
 
+/**
+ * Traefik's forwardAuth: a GET to `address` per request; 2xx lets the
+ * request through (authResponseHeaders copied onto it), any other answer is
+ * returned to the client as the auth service gave it.
+ */
+export interface ForwardAuthSpec {
+  readonly type: 'forwardAuth';
+  readonly address: string;
+  /** Keep the client's X-Forwarded-* instead of setting them. */
+  readonly trustForwardHeader: boolean;
+  readonly authResponseHeaders: readonly string[];
+  /** Request fields matching it are removed, then the auth response's matching fields copied. */
+  readonly authResponseHeadersRegex?: GoRegexp;
+  /** Only these request fields go to the auth service (empty: all). */
+  readonly authRequestHeaders: readonly string[];
+  /** Cookies (by name) of the auth response added to the answer. */
+  readonly addAuthCookiesToResponse: readonly string[];
+  /** Leave a relative Location of the auth answer relative (default: made absolute against the address). */
+  readonly preserveLocationHeader: boolean;
+  readonly timeoutMs: number;
+}
+
 export interface CompressSpec {
   readonly type: 'compress';
   readonly excludedContentTypes: readonly string[];
@@ -176,6 +198,7 @@ export type MiddlewareSpec =
   | InFlightReqSpec
   | BasicAuthSpec
   | ExternalAuthSpec
+  | ForwardAuthSpec
   | CompressSpec
   | RetrySpec
   | BodyLimitSpec

@@ -7,6 +7,7 @@ import type { MiddlewareSpec, NamedMiddleware } from '../model/middleware-spec.t
 import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
 import { externalAuth } from './middlewares/external-auth.ts';
+import { forwardAuth } from './middlewares/forward-auth.ts';
 import { headers } from './middlewares/headers.ts';
 import type { BcryptVerifier } from './middlewares/htpasswd-verify.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
@@ -49,6 +50,8 @@ export function createMiddleware(m: NamedMiddleware, opts: MiddlewareFactoryOpti
       return basicAuth(m.name, s, opts.bcrypt);
     case 'externalAuth':
       return externalAuth(m.name, s);
+    case 'forwardAuth':
+      return forwardAuth(m.name, s);
     case 'compress':
       return compress(m.name, s);
     case 'retry':

@@ -10,6 +10,11 @@
 //   on the Kubernetes CRD. Hashes: MD5 (apr1), SHA1, BCrypt.
 // - compress: excludedContentTypes / includedContentTypes (exclusive),
 //   minResponseBodyBytes (default 1024), encodings (default gzip, br, zstd).
+// - forwardAuth: address, trustForwardHeader, authResponseHeaders,
+//   authResponseHeadersRegex, authRequestHeaders, addAuthCookiesToResponse,
+//   preserveLocationHeader (runtime/middlewares/forward-auth.ts). tls,
+//   forwardBody, preserveRequestMethod and headerField are not implemented:
+//   the Middleware is refused rather than used without them.
 // - stripPrefix (prefixes, forceSlash), addPrefix (prefix), replacePath
 //   (path), redirectScheme (scheme, port, permanent), redirectRegex (regex,
 //   replacement, permanent), ipAllowList / ipWhiteList (sourceRange,
@@ -34,7 +39,6 @@ export type MiddlewareParse =
 
 /** Middleware types we know Traefik has but do not implement. */
 const KNOWN_UNSUPPORTED = new Set([
-  'forwardAuth',
   'digestAuth',
   'buffering',
   'circuitBreaker',
@@ -45,6 +49,13 @@ const KNOWN_UNSUPPORTED = new Set([
   'plugin',
   'stripPrefixRegex',
 ]);
+
+/** forwardAuth fields metalgate serves, and those it refuses (they change who gets through or what the auth service sees). */
+const FORWARD_AUTH_FIELDS = new Set(['address', 'trustForwardHeader', 'authResponseHeaders', 'authResponseHeadersRegex', 'authRequestHeaders', 'addAuthCookiesToResponse', 'preserveLocationHeader', 'maxBodySize']);
+/** maxBodySize only matters with forwardBody, which is refused. */
+const FORWARD_AUTH_REFUSED = new Set(['tls', 'forwardBody', 'preserveRequestMethod', 'headerField']);
+/** Traefik's forwardAuth client timeout. */
+const FORWARD_AUTH_TIMEOUT_MS = 30_000;
 
 class Bad extends Error {}
 
@@ -275,6 +286,52 @@ export function parseMiddleware(
         return {
           ok: true,
           specs: [{ type: 'basicAuth', users, realm: str(o.realm, 'basicAuth.realm') || 'traefik', removeHeader: bool(o.removeHeader, 'basicAuth.removeHeader'), ...(headerField ? { headerField } : {}) }],
+          warnings,
+        };
+      }
+      case 'forwardAuth': {
+        for (const k of Object.keys(o)) {
+          if (FORWARD_AUTH_REFUSED.has(k) && o[k] !== false && o[k] !== null) fail(`forwardAuth.${k} is not implemented by metalgate: the Middleware is not used rather than used without it`);
+          if (!FORWARD_AUTH_FIELDS.has(k) && !FORWARD_AUTH_REFUSED.has(k)) fail(`forwardAuth.${k} is not a forwardAuth field`);
+        }
+        const address = str(o.address, 'forwardAuth.address');
+        if (!address) fail('forwardAuth.address is required');
+        let url: URL;
+        try {
+          url = new URL(address);
+        } catch {
+          fail(`forwardAuth.address ${JSON.stringify(address)} is not a URL`);
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`forwardAuth.address ${JSON.stringify(address)} is not an http or https URL`);
+        const fields = (what: string) => {
+          const list = strList(o[what], `forwardAuth.${what}`);
+          for (const f of list) if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(f)) fail(`forwardAuth.${what}: ${JSON.stringify(f)} is not a header name`);
+          return list;
+        };
+        const regexText = str(o.authResponseHeadersRegex, 'forwardAuth.authResponseHeadersRegex');
+        let regex;
+        if (regexText) {
+          // Traefik matches field names case-insensitively (they are canonicalized).
+          const r = compileGoRegexp(`(?i)${regexText}`);
+          if (!r.ok) fail(`forwardAuth.authResponseHeadersRegex: ${r.error}`);
+          regex = r.regexp;
+        }
+        const cookies = strList(o.addAuthCookiesToResponse, 'forwardAuth.addAuthCookiesToResponse');
+        return {
+          ok: true,
+          specs: [
+            {
+              type: 'forwardAuth',
+              address,
+              trustForwardHeader: bool(o.trustForwardHeader, 'forwardAuth.trustForwardHeader'),
+              authResponseHeaders: fields('authResponseHeaders'),
+              ...(regex ? { authResponseHeadersRegex: regex } : {}),
+              authRequestHeaders: fields('authRequestHeaders'),
+              addAuthCookiesToResponse: cookies,
+              preserveLocationHeader: bool(o.preserveLocationHeader, 'forwardAuth.preserveLocationHeader'),
+              timeoutMs: FORWARD_AUTH_TIMEOUT_MS,
+            },
+          ],
           warnings,
         };
       }

@@ -107,6 +107,42 @@ describe('rule engine inside the proxy', () => {
     await waitFor(async () => (await networking.readNamespacedIngress({ name: 'app', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip === VIP, 'Ingress status', 10_000);
   });
 
+  test('an Ingress with auth-url and auth-signin (the oauth2-proxy pattern): a sign-in redirect without a session, the backend with one', async () => {
+    // The oauth2-proxy stand-in: 202 with the session cookie, else 401.
+    const authServer = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead((req.headers.cookie ?? '').includes('_oauth2_proxy=ok') ? 202 : 401);
+      res.end();
+    });
+    await new Promise<void>((r) => authServer.listen(0, '127.0.0.1', r));
+    const authPort = (authServer.address() as import('node:net').AddressInfo).port;
+    try {
+      await networking.createNamespacedIngress({
+        namespace: NS,
+        body: {
+          metadata: {
+            name: 'guarded-app',
+            namespace: NS,
+            annotations: {
+              'nginx.ingress.kubernetes.io/auth-url': `http://127.0.0.1:${authPort}/oauth2/auth`,
+              'nginx.ingress.kubernetes.io/auth-signin': 'https://$host/oauth2/start?rd=$escaped_request_uri',
+            },
+          },
+          spec: { ingressClassName: 'metalgate', rules: [{ host: 'guarded-app.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'stable', port: { number: 8080 } } } }] } }] },
+        },
+      });
+      const first = await waitFor(async () => {
+        const a = await get('guarded-app.example.com', '/inbox');
+        return a.status === 302 && a;
+      }, 'the sign-in redirect', 10_000);
+      expect(first.status).toBe(302);
+      const withSession = await get('guarded-app.example.com', '/inbox', { cookie: '_oauth2_proxy=ok' });
+      expect(withSession).toEqual({ status: 200, body: 'stable' });
+    } finally {
+      authServer.close();
+    }
+  });
+
   test('a Traefik IngressRoute is served on the VIP; a bad one is an Event', async () => {
     const custom = cluster().kc.makeApiClient(k8s.CustomObjectsApi);
     await waitFor(() => engine.traefikGroups.includes('traefik.io'), 'traefik.io on', 10_000);

@@ -20,23 +20,15 @@
 
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import https from 'node:https';
 import type { Middleware, RequestContext, ResponseContext, SimpleResponse } from '../../../proxy/http/types.ts';
 import type { ExternalAuthSpec } from '../../model/middleware-spec.ts';
 import { fillTemplate, type RequestUri } from '../nginx-variables.ts';
+import { askAuthService, type AuthAnswer } from './auth-subrequest.ts';
 
 /** Not passed to the auth service: its own Host, no body, hop-by-hop. */
 const NOT_FORWARDED = new Set(['host', 'content-length', 'transfer-encoding', 'x-forwarded-proto', 'connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'expect', 'trailer']);
 /** The statuses nginx's add_header (without `always`) applies to. */
 const ADD_HEADER_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
-
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
-
-interface AuthAnswer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-}
 
 export function externalAuth(name: string, spec: ExternalAuthSpec): Middleware {
   /** The auth response's cookies, per request, for onResponse. */
@@ -60,7 +52,7 @@ export function externalAuth(name: string, spec: ExternalAuthSpec): Middleware {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') return failed(500);
       let answer: AuthAnswer;
       try {
-        answer = await ask(url, spec, authHeaders(ctx, spec, url, uri));
+        answer = await askAuthService(url, { method: spec.method ?? 'GET', headers: authHeaders(ctx, spec, url, uri), connectTimeoutMs: spec.connectTimeoutMs, timeoutMs: spec.timeoutMs });
       } catch {
         return failed(500);
       }
@@ -119,29 +111,4 @@ function authHeaders(ctx: RequestContext, spec: ExternalAuthSpec, url: URL, uri:
     out['x-scheme'] = scheme;
   }
   return out;
-}
-
-function ask(url: URL, spec: ExternalAuthSpec, headers: http.OutgoingHttpHeaders): Promise<AuthAnswer> {
-  return new Promise((resolve, reject) => {
-    const secure = url.protocol === 'https:';
-    const req = (secure ? https : http).request(url, { method: spec.method ?? 'GET', headers, agent: secure ? httpsAgent : httpAgent, ...(secure ? { servername: url.hostname } : {}) });
-    const timer = setTimeout(() => req.destroy(new Error(`auth service timed out after ${spec.timeoutMs} ms`)), spec.timeoutMs);
-    req.once('socket', (socket) => {
-      if (!socket.connecting) return;
-      const connectTimer = setTimeout(() => req.destroy(new Error(`auth service connect timed out after ${spec.connectTimeoutMs} ms`)), spec.connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(connectTimer));
-      socket.once('close', () => clearTimeout(connectTimer));
-    });
-    req.once('response', (res) => {
-      clearTimeout(timer);
-      // The body is not used (nginx discards it too); read it so the connection can be reused.
-      res.resume();
-      resolve({ status: res.statusCode ?? 500, headers: res.headers });
-    });
-    req.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end();
-  });
 }
