@@ -212,7 +212,7 @@ describe('middlewares', () => {
   test('a missing or bad Middleware leaves the route out (never served without it)', () => {
     const c = compilerWith([service('ns', 'a')]);
     c.setTraefik('Middleware', middleware('bad', { redirectScheme: { scheme: 'gopher' } }));
-    c.setTraefik('Middleware', middleware('unsupported', { forwardAuth: { address: 'http://auth' } }));
+    c.setTraefik('Middleware', middleware('unsupported', { digestAuth: { secret: 'users' } }));
     c.setTraefik('Middleware', middleware('nosecret', { basicAuth: { secret: 'missing' } }));
     c.setTraefik('IngressRoute', route('r1', [{ match: 'Host(`a.example.com`)', services: [svc('a')], middlewares: [{ name: 'gone' }] }]));
     c.setTraefik('IngressRoute', route('r2', [{ match: 'Host(`b.example.com`)', services: [svc('a')], middlewares: [{ name: 'bad' }] }]));
@@ -245,6 +245,7 @@ describe('middlewares', () => {
       ipWhiteList: { sourceRange: ['2001:db8::/32'] },
       retry: { attempts: 3, initialInterval: '100ms' },
       inFlightReq: { amount: 10 },
+      forwardAuth: { address: 'http://auth.ns.svc:4180/oauth2/auth', authResponseHeaders: ['X-Auth-Request-User'], authResponseHeadersRegex: '^X-Auth-', trustForwardHeader: true },
     };
     for (const [type, spec] of Object.entries(specs)) c.setTraefik('Middleware', middleware(`m-${type.toLowerCase()}`, { [type]: spec }));
     c.setTraefik('Middleware', middleware('chain', { chain: { middlewares: [{ name: 'm-stripprefix' }, { name: 'm-addprefix' }] } }));
@@ -266,11 +267,27 @@ describe('middlewares', () => {
       'ipAllowList',
       'retry',
       'inFlightReq',
+      'forwardAuth',
       'stripPrefix',
       'addPrefix',
     ]);
     const rl = t.middlewares[0]!.spec;
     expect(rl.type === 'rateLimit' && rl.ratePerSecond).toBeCloseTo(10 / 60);
+  });
+  test.each([
+    [{ address: 'ftp://auth/x' }, 'forwardAuth.address "ftp://auth/x" is not an http or https URL'],
+    [{}, 'forwardAuth.address is required'],
+    [{ address: 'http://auth/x', tls: { insecureSkipVerify: true } }, 'forwardAuth.tls is not implemented by metalgate'],
+    [{ address: 'http://auth/x', forwardBody: true }, 'forwardAuth.forwardBody is not implemented by metalgate'],
+    [{ address: 'http://auth/x', authResponseHeaders: ['bad header'] }, 'forwardAuth.authResponseHeaders: "bad header" is not a header name'],
+    [{ address: 'http://auth/x', adress: 'typo' }, 'forwardAuth.adress is not a forwardAuth field'],
+  ])('forwardAuth %j is refused', (spec, message) => {
+    const c = compilerWith([service('ns', 'a')]);
+    c.setTraefik('Middleware', middleware('fa', { forwardAuth: spec }));
+    c.setTraefik('IngressRoute', route('r', [{ match: 'Host(`a.example.com`)', services: [svc('a')], middlewares: [{ name: 'fa' }] }]));
+    const out = c.compile();
+    expect(out.diagnostics.some((d) => d.ref.name === 'fa' && d.message.includes(message))).toBe(true);
+    expect(lookupService(out, request('a.example.com', '/'))).toBe('404');
   });
 });
 
