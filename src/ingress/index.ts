@@ -7,7 +7,6 @@ export { IngressRouter } from './runtime/router.ts';
 export { RuntimeFactory, type RuntimeTarget, type RuntimeFactoryOptions } from './runtime/runtime-target.ts';
 export type { ServiceBackendSource } from './runtime/backends.ts';
 export { FlaggerMetrics } from './runtime/flagger-metrics.ts';
-export type { BcryptVerifier } from './runtime/middlewares/htpasswd-verify.ts';
 export type { Diagnostic, ObjectRef } from './model/diagnostic.ts';
 export type { RouteTarget } from './model/route-target.ts';
 export type { CertificateRequirement } from './translate/ingress.ts';

@@ -2,7 +2,6 @@
 // the flag table (proxy-flags.ts), the proxy and the worker read it without
 // importing each other.
 import type { Registry } from 'prom-client';
-import type { BcryptVerifier } from '../ingress/runtime/middlewares/htpasswd-verify.ts';
 import { METALGATE_CLASS } from '../ipam/service-request.ts';
 import type { TlsPolicy } from './http/tls-policy.ts';
 import type { KernelCommands } from './kernel/kernel-commands.ts';
@@ -43,8 +42,6 @@ export interface ProxyOptions {
    * for worker processes that serve it ('config' events).
    */
   serve?: boolean;
-  /** For basicAuth / auth-type basic with bcrypt hashes (the in-process runtime). */
-  bcrypt?: BcryptVerifier;
   /** Register the Flagger-compatible series here (the in-process runtime). */
   flaggerMetrics?: Registry;
   /** Bind with SO_REUSEPORT (this proxy is one of several worker processes). */

@@ -14,7 +14,6 @@ import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { FlaggerMetrics } from '../ingress/runtime/flagger-metrics.ts';
-import type { BcryptVerifier } from '../ingress/runtime/middlewares/htpasswd-verify.ts';
 import { RouteTables } from '../ingress/runtime/route-tables.ts';
 import { RuntimeFactory } from '../ingress/runtime/runtime-target.ts';
 import type { ProxyConfigUpdate } from './config/proxy-config.ts';
@@ -46,7 +45,6 @@ export interface ProxyRuntimeOptions {
   readonly reusePort: boolean;
   /** Where a connection to an endpoint IP really goes (default: that IP). */
   readonly dialAddress?: (ip: string) => string;
-  readonly bcrypt?: BcryptVerifier;
   /** Register the Flagger-compatible series here. */
   readonly flaggerMetrics?: Registry;
 }
@@ -76,7 +74,6 @@ export class ProxyRuntime {
     this.backends = new ServiceBackends(this.endpoints, o.dialAddress);
     if (http) {
       const factory = new RuntimeFactory(this.backends, {
-        ...(o.bcrypt ? { bcrypt: o.bcrypt } : {}),
         ...(o.flaggerMetrics ? { flaggerMetrics: new FlaggerMetrics(o.flaggerMetrics) } : {}),
       });
       this.#tables = new RouteTables(factory.materialize);

@@ -124,7 +124,6 @@ export class Proxy extends EventEmitter<ProxyEvents> {
             ...(opts.bindBackoff ? { bindBackoff: opts.bindBackoff } : {}),
             reusePort: opts.reusePort === true,
             ...(opts.dialAddress ? { dialAddress: opts.dialAddress } : {}),
-            ...(opts.bcrypt ? { bcrypt: opts.bcrypt } : {}),
             ...(opts.flaggerMetrics ? { flaggerMetrics: opts.flaggerMetrics } : {}),
           });
     this.#kernel =

@@ -33,8 +33,6 @@ export interface ProxyStack {
 /** Builds the proxy, subscribes it to `ownership` (before the speaker starts: no event missed), attaches the rule engine. */
 export async function startProxyStack(kc: KubeConfig, log: Logger, registry: Registry, ownership: OwnershipSource, o: ProxyStackOptions): Promise<ProxyStack> {
   const { createProxy, defaultProxyOptions } = await import('../proxy/proxy.ts');
-  // The runtime's basic-auth check; only a process that serves needs it.
-  const bcrypt = o.serve ? await import('bcryptjs') : undefined;
   const px = o.px;
   const proxy = createProxy(
     kc,
@@ -47,7 +45,6 @@ export async function startProxyStack(kc: KubeConfig, log: Logger, registry: Reg
       ownClassOnly: o.speaker.ownClassOnly,
       className: o.speaker.className,
       serve: o.serve,
-      ...(bcrypt ? { bcrypt: (password: string, hash: string) => bcrypt.default.compareSync(password, hash) } : {}),
       ...(o.ing.flaggerMetrics ? { flaggerMetrics: registry } : {}),
     },
     registry,

@@ -9,7 +9,6 @@ import { compress } from './middlewares/compress.ts';
 import { externalAuth } from './middlewares/external-auth.ts';
 import { forwardAuth } from './middlewares/forward-auth.ts';
 import { headers } from './middlewares/headers.ts';
-import type { BcryptVerifier } from './middlewares/htpasswd-verify.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
 import { addPrefix, replacePath, rewriteTarget, stripPrefix } from './middlewares/path-rewrite.ts';
@@ -18,12 +17,7 @@ import { redirectRegex, redirectScheme } from './middlewares/redirect.ts';
 import { stickyCookie } from './middlewares/sticky-cookie.ts';
 import { GoRegexp } from '../match/go-regexp.ts';
 
-export interface MiddlewareFactoryOptions {
-  /** Verifies bcrypt htpasswd hashes when given (no bcrypt ships with Node). */
-  readonly bcrypt?: BcryptVerifier;
-}
-
-export function createMiddleware(m: NamedMiddleware, opts: MiddlewareFactoryOptions = {}): Middleware | undefined {
+export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
   const s: MiddlewareSpec = m.spec;
   switch (s.type) {
     case 'redirectScheme':
@@ -47,7 +41,7 @@ export function createMiddleware(m: NamedMiddleware, opts: MiddlewareFactoryOpti
     case 'inFlightReq':
       return inFlightReq(m.name, s);
     case 'basicAuth':
-      return basicAuth(m.name, s, opts.bcrypt);
+      return basicAuth(m.name, s);
     case 'externalAuth':
       return externalAuth(m.name, s);
     case 'forwardAuth':
@@ -81,24 +75,22 @@ const STATEFUL = new Set<MiddlewareSpec['type']>(['rateLimit', 'inFlightReq']);
  * then the registry starts over (state loss, never wrong limits).
  */
 export class MiddlewareRegistry {
-  readonly #opts: MiddlewareFactoryOptions;
   readonly #instances = new Map<string, Middleware>();
   readonly #max: number;
 
-  constructor(opts: MiddlewareFactoryOptions = {}, max = 10_000) {
-    this.#opts = opts;
+  constructor(max = 10_000) {
     this.#max = max;
   }
 
   get(routeName: string, m: NamedMiddleware): Middleware | undefined {
-    if (!STATEFUL.has(m.spec.type)) return createMiddleware(m, this.#opts);
+    if (!STATEFUL.has(m.spec.type)) return createMiddleware(m);
     // ingress-nginx limits are per Ingress (one zone); Traefik's per router.
     const scope = m.name.startsWith('ingress:') ? '' : routeName;
     const key = `${scope}\u0000${m.name}\u0000${specFingerprint(m.spec)}`;
     let mw = this.#instances.get(key);
     if (mw === undefined) {
       if (this.#instances.size >= this.#max) this.#instances.clear();
-      mw = createMiddleware(m, this.#opts)!;
+      mw = createMiddleware(m)!;
       this.#instances.set(key, mw);
     }
     return mw;

@@ -9,7 +9,7 @@ import type { RouteTarget } from '../model/route-target.ts';
 import { ConfiguredBackend, nodeBackend, type ServiceBackendSource } from './backends.ts';
 import { chooseCanary } from './canary-choice.ts';
 import type { FlaggerMetrics } from './flagger-metrics.ts';
-import { MiddlewareRegistry, type MiddlewareFactoryOptions } from './middleware-factory.ts';
+import { MiddlewareRegistry } from './middleware-factory.ts';
 import { SmoothWeighted } from './smooth-weighted.ts';
 import { mirrorRequests } from './middlewares/mirror.ts';
 import { cookieValue, setCookie } from './cookies.ts';
@@ -26,7 +26,7 @@ export interface RuntimeTarget {
 
 type Chooser = (view: RouteView) => RouteResult | undefined;
 
-export interface RuntimeFactoryOptions extends MiddlewareFactoryOptions {
+export interface RuntimeFactoryOptions {
   /** Flagger-compatible series (traefik_* / nginx_ingress_controller_*), when enabled. */
   readonly flaggerMetrics?: FlaggerMetrics;
   /** Random source for canary weights (tests); [0, 1). */
@@ -46,7 +46,7 @@ export class RuntimeFactory {
   constructor(source: ServiceBackendSource, opts: RuntimeFactoryOptions = {}) {
     this.#source = source;
     this.#opts = opts;
-    this.#registry = new MiddlewareRegistry(opts);
+    this.#registry = new MiddlewareRegistry();
     this.#random = opts.random ?? Math.random;
   }
 

@@ -9,10 +9,11 @@ import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-r
 import { compileIngressPath, type IngressPathType } from '../match/ingress-path.ts';
 import { parseIngressHost } from '../match/host.ts';
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
-import type { NamedMiddleware } from '../model/middleware-spec.ts';
+import type { BasicAuthSpec, BasicAuthUser, NamedMiddleware } from '../model/middleware-spec.ts';
 import type { BackendOptions, LeafNode, ServicePortRef } from '../model/service-node.ts';
 import type { ClusterView } from './cluster-view.ts';
-import { parseNginxAnnotations, type NginxConfig } from './nginx-annotations.ts';
+import { parseHtpasswd } from './htpasswd.ts';
+import { parseNginxAnnotations, type NginxBasicAuth, type NginxConfig } from './nginx-annotations.ts';
 import { ruleString } from './rule-text.ts';
 import { backendLabels, leaf, resolveServicePort } from './service-port.ts';
 import { compileGoRegexp } from '../match/go-regexp.ts';
@@ -83,7 +84,9 @@ const NO_PORT = '(missing)';
 export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTranslation {
   const ref = ingressRef(ing);
   const sink = new DiagnosticSink(ref);
-  const config = parseNginxAnnotations(ing.metadata?.annotations, sink);
+  const parsed = parseNginxAnnotations(ing.metadata?.annotations, sink);
+  const basicAuth = parsed.basicAuth ? basicAuthOf(parsed.basicAuth, ingressRef(ing).namespace, view, sink) : undefined;
+  const config: NginxConfig & { basicAuthSpec?: BasicAuthSpec } = { ...parsed, ...(basicAuth ? { basicAuthSpec: basicAuth } : {}) };
   const isCanary = config.canary !== undefined || ing.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true';
   const ns = ref.namespace;
   const spec = ing.spec ?? {};
@@ -233,7 +236,46 @@ function regexPathRule(host: string, path: string, fail: (message: string) => vo
 }
 
 /** The middlewares ingress-nginx annotations ask for, in nginx's phase order (access, then rewrite before proxying). */
-function annotationMiddlewares(config: NginxConfig, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
+/** auth-type: basic -> the users of its Secret; any problem is an error (the Ingress is not served without its auth). */
+function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: DiagnosticSink): BasicAuthSpec | undefined {
+  const A = 'nginx.ingress.kubernetes.io/auth-secret';
+  const slash = b.secretName.indexOf('/');
+  const secretNs = slash < 0 ? ns : b.secretName.slice(0, slash);
+  const name = slash < 0 ? b.secretName : b.secretName.slice(slash + 1);
+  if (secretNs !== ns) {
+    sink.error('BadAnnotation', `${A}: ${JSON.stringify(b.secretName)} is in another namespace; as ingress-nginx by default, a Secret of the Ingress's own namespace is required`);
+    return undefined;
+  }
+  const secret = view.secret(ns, name);
+  if (secret === undefined) {
+    sink.error('MissingSecret', `${A}: Secret ${ns}/${name} not found`);
+    return undefined;
+  }
+  const text = (v: string) => Buffer.from(v, 'base64').toString('utf8');
+  let users: BasicAuthUser[];
+  if (b.secretType === 'auth-file') {
+    const file = secret.data?.auth !== undefined ? text(secret.data.auth) : secret.stringData?.auth;
+    if (file === undefined) {
+      sink.error('BadSecret', `${A}: Secret ${ns}/${name} has no "auth" key (htpasswd lines, auth-secret-type auth-file)`);
+      return undefined;
+    }
+    const r = parseHtpasswd(file);
+    if (!r.ok) {
+      sink.error('BadSecret', `${A}: Secret ${ns}/${name}: ${r.error}`);
+      return undefined;
+    }
+    users = r.users;
+  } else {
+    users = Object.entries(secret.data ?? {}).map(([user, hash]) => ({ name: user, hash: text(hash).trim() }));
+  }
+  if (users.length === 0) {
+    sink.error('BadSecret', `${A}: Secret ${ns}/${name} holds no users`);
+    return undefined;
+  }
+  return { type: 'basicAuth', users, realm: b.realm, removeHeader: false };
+}
+
+function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuthSpec }, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
   const out: NamedMiddleware[] = [];
   const name = (what: string): string => `ingress:${ref.namespace}/${ref.name}:${what}`;
   if (config.allowRanges) {
@@ -245,7 +287,9 @@ function annotationMiddlewares(config: NginxConfig, ref: ObjectRef, cookiePath: 
       spec: { type: 'rateLimit', ratePerSecond: config.limitRps.rps, burst: config.limitRps.burst, source: { depth: 0, excluded: [] }, rejectStatus: 503 },
     });
   }
-  // After the allow-list, before anything rewrites the target: the auth service sees the request URI as received.
+  // nginx's access phase: the allow-list, then auth_basic, then auth_request (all must pass).
+  if (config.basicAuthSpec) out.push({ name: name('auth-type-basic'), spec: config.basicAuthSpec });
+  // Before anything rewrites the target: the auth service sees the request URI as received.
   if (config.externalAuth) out.push({ name: name('auth-url'), spec: config.externalAuth });
   if (config.affinity) {
     out.push({ name: name('affinity'), spec: { type: 'stickyCookie', cookie: { ...config.affinity, path: config.affinity.path ?? cookiePath } } });

@@ -31,6 +31,12 @@
 //   auth-keepalive* only tune performance: ignored with a warning (every
 //   request is checked). auth-proxy-set-headers (fields for the auth
 //   service, which may narrow what it allows) is refused.
+// - auth-type: basic with auth-secret (a Secret of the Ingress's namespace,
+//   as ingress-nginx requires by default), auth-secret-type (auth-file: the
+//   htpasswd lines under key `auth`; auth-map: one key per user, its value
+//   the hash) and auth-realm (default empty). auth-type: digest is refused
+//   (not implemented); auth-secret without auth-type is an error, not "no
+//   auth".
 // Values are parsed strictly: a bad value is an error on the Ingress (left
 // out, or its last good version kept) instead of a silent default.
 // Fail closed: an annotation we do not implement that limits who reaches
@@ -77,6 +83,14 @@ export interface NginxConfig {
   readonly sendTimeoutMs?: number;
   readonly limitRps?: { readonly rps: number; readonly burst: number };
   readonly externalAuth?: ExternalAuthSpec;
+  readonly basicAuth?: NginxBasicAuth;
+}
+
+/** auth-type: basic, resolved against the Secret by the Ingress translator. */
+export interface NginxBasicAuth {
+  readonly secretName: string;
+  readonly secretType: 'auth-file' | 'auth-map';
+  readonly realm: string;
 }
 
 const CANARY = new Set(['canary', 'canary-weight', 'canary-weight-total', 'canary-by-header', 'canary-by-header-value', 'canary-by-header-pattern', 'canary-by-cookie']);
@@ -126,12 +140,9 @@ const EXTERNAL_AUTH = new Set([
 ]);
 /** Performance settings of external auth: without them every request is checked, which is never less protection. */
 const EXTERNAL_AUTH_TUNING = new Set(['auth-cache-key', 'auth-cache-duration', 'auth-keepalive', 'auth-keepalive-requests', 'auth-keepalive-timeout', 'auth-keepalive-share-vars']);
+const BASIC_AUTH = new Set(['auth-type', 'auth-secret', 'auth-secret-type', 'auth-realm']);
 const ACCESS_CONTROL_EXACT = new Set([
   'auth-proxy-set-headers',
-  'auth-type',
-  'auth-secret',
-  'auth-secret-type',
-  'auth-realm',
   'satisfy',
   'denylist-source-range',
   'blacklist-source-range',
@@ -163,7 +174,7 @@ function accessControlReason(name: string): string | undefined {
 }
 
 /** Every annotation name (without prefix) we honour. */
-export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH]);
+export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH]);
 
 export function parseNginxAnnotations(annotations: Readonly<Record<string, string>> | undefined, sink: DiagnosticSink): NginxConfig {
   const a = new Map<string, string>();
@@ -198,7 +209,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   if (isCanary) {
     canary = parseCanary(a, get, bad);
     for (const name of [...a.keys()].sort()) {
-      if (EXTERNAL_AUTH.has(name)) {
+      if (EXTERNAL_AUTH.has(name) || BASIC_AUTH.has(name)) {
         // ingress-nginx ignores it here (the main Ingress's auth applies): the canary's traffic would not be checked by it.
         sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}${name} on a canary Ingress is ignored by ingress-nginx (the main Ingress's auth applies to the canary): set it on the main Ingress; the canary is not served rather than served without the auth it names`);
       } else if (OTHERS.has(name)) {
@@ -252,6 +263,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     return s === undefined ? undefined : s * 1000;
   };
   const externalAuth = parseExternalAuth(a, get, bad, sink);
+  const basicAuth = parseBasicAuth(a, bad, sink);
   const rps = get('limit-rps', (t) => parseInteger(t, 1, 1_000_000));
   const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
 
@@ -269,7 +281,37 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...optional('sendTimeoutMs', seconds('proxy-send-timeout')),
     ...(rps !== undefined ? { limitRps: { rps, burst: rps * multiplier } } : {}),
     ...(externalAuth ? { externalAuth } : {}),
+    ...(basicAuth ? { basicAuth } : {}),
   };
+}
+
+function parseBasicAuth(a: Map<string, string>, bad: (name: string, error: string) => void, sink: DiagnosticSink): NginxBasicAuth | undefined {
+  const type = a.get('auth-type')?.trim();
+  if (type === undefined) {
+    for (const name of BASIC_AUTH) {
+      if (a.has(name) && name !== 'auth-realm') bad(name, `needs ${NGINX_PREFIX}auth-type: basic; without it ingress-nginx serves the Ingress without auth, which is not what this annotation asks for`);
+    }
+    return undefined;
+  }
+  if (type === 'digest') {
+    sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}auth-type: digest limits who reaches the backend and is not implemented by metalgate: the Ingress is not served rather than served with less protection than it asks for`);
+    return undefined;
+  }
+  if (type !== 'basic') {
+    bad('auth-type', `${JSON.stringify(type)} is not basic or digest`);
+    return undefined;
+  }
+  const secret = a.get('auth-secret')?.trim();
+  if (!secret) {
+    bad('auth-secret', `is required with ${NGINX_PREFIX}auth-type: basic`);
+    return undefined;
+  }
+  const secretType = a.get('auth-secret-type')?.trim() || 'auth-file';
+  if (secretType !== 'auth-file' && secretType !== 'auth-map') {
+    bad('auth-secret-type', `${JSON.stringify(secretType)} is not auth-file or auth-map`);
+    return undefined;
+  }
+  return { secretName: secret, secretType, realm: a.get('auth-realm') ?? '' };
 }
 
 const AUTH_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE']);

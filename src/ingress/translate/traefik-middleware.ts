@@ -31,6 +31,7 @@ import type { BasicAuthUser, HeadersSpec, MiddlewareSpec } from '../model/middle
 import type { SourceCriterion } from '../model/service-node.ts';
 import type { MiddlewareObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
+import { parseHtpasswd } from './htpasswd.ts';
 import { asNonNegativeInt, parseTraefikDuration } from './value-parsers.ts';
 
 export type MiddlewareParse =
@@ -121,19 +122,6 @@ function duration(v: unknown, what: string, dflt: number): number {
   return r.value;
 }
 
-/** htpasswd lines (`user:hash`), blank lines and `#` comments skipped. */
-export function parseHtpasswd(text: string): BasicAuthUser[] {
-  const users: BasicAuthUser[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) fail(`htpasswd line ${JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}...` : line.replace(/:.*/, ':...'))} is not user:hash`);
-    users.push({ name: line.slice(0, colon), hash: line.slice(colon + 1) });
-  }
-  return users;
-}
-
 function secretText(secret: V1Secret, key: string): string | undefined {
   const b64 = secret.data?.[key];
   if (b64 !== undefined) return Buffer.from(b64, 'base64').toString('utf8');
@@ -150,7 +138,9 @@ function basicAuthUsers(secret: V1Secret): BasicAuthUser[] {
   }
   const users = secretText(secret, 'users');
   if (users === undefined) fail('the Secret has no "users" key (htpasswd lines) and is not of type kubernetes.io/basic-auth');
-  return parseHtpasswd(users);
+  const r = parseHtpasswd(users);
+  if (!r.ok) fail(r.error);
+  return r.users;
 }
 
 function headersSpec(h: Record<string, unknown>): HeadersSpec {
@@ -277,10 +267,6 @@ export function parseMiddleware(
         if (secret === undefined) return { ok: false, reason: 'MissingSecret', error: `basicAuth: Secret ${ns}/${secretName} not found` };
         const users = basicAuthUsers(secret);
         if (users.length === 0) fail(`basicAuth: Secret ${ns}/${secretName} holds no users`);
-        const bcryptUsers = users.filter((u) => /^\$2[abxy]\$/.test(u.hash)).map((u) => u.name);
-        if (bcryptUsers.length > 0) {
-          warnings.push(`basicAuth: bcrypt hashes need a bcrypt verifier, which this build does not have; these users cannot log in: ${bcryptUsers.join(', ')} (use MD5 apr1 or SHA1)`);
-        }
         const headerField = str(o.headerField, 'basicAuth.headerField');
         if (headerField !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(headerField)) fail(`basicAuth.headerField ${JSON.stringify(headerField)} is not a header name`);
         return {

@@ -37,7 +37,6 @@ export async function runProxyWorker(f: FlagValues, log: Logger): Promise<number
   const registry = new Registry();
   // Keeps prom-client's own cluster listener (it answers AggregatorRegistry requests) away from the global registry.
   AggregatorRegistry.setRegistries([registry]);
-  const bcrypt = await import('bcryptjs');
   const o = px.options;
   const http = px.http ? createHttpEngine({ log, registry, accessLogSampleRate: o.accessLogSampleRate, tlsPolicy: o.tlsPolicy, underscoresInHeaders: o.underscoresInHeaders }) : undefined;
   let runtime: ProxyRuntime | undefined;
@@ -54,7 +53,6 @@ export async function runProxyWorker(f: FlagValues, log: Logger): Promise<number
           drainGraceMs: o.drainGraceMs,
           accessLogSampleRate: o.accessLogSampleRate,
           reusePort: true,
-          bcrypt: (password, hash) => bcrypt.default.compareSync(password, hash),
           ...(ing.flaggerMetrics ? { flaggerMetrics: registry } : {}),
         });
         runtime.apply(m.config);

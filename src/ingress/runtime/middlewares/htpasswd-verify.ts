@@ -1,10 +1,11 @@
 // Password checks for htpasswd entries, as Traefik's basicAuth accepts them:
 // `{SHA}` + base64(SHA-1), MD5-crypt (`$apr1$` Apache, `$1$` crypt(3)),
-// bcrypt (`$2a$`/`$2b$`/`$2y$`, only with a verifier plugged in: no bcrypt
-// implementation ships with Node), and plain text (htpasswd -p). Compares
-// in constant time.
+// bcrypt (`$2a$`/`$2b$`/`$2y$`: bcryptjs on a worker thread, bcrypt-pool.ts,
+// since one check costs tens of milliseconds of CPU and must not stall the
+// event loop), and plain text (htpasswd -p). Compares in constant time.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { bcryptMatches } from './bcrypt-pool.ts';
 
 const ITOA64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -55,8 +56,6 @@ function same(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
-export type BcryptVerifier = (password: string, hash: string) => boolean;
-
 export type HashKind = 'sha1' | 'apr1' | 'md5crypt' | 'bcrypt' | 'plain';
 
 export function hashKind(hash: string): HashKind {
@@ -67,7 +66,8 @@ export function hashKind(hash: string): HashKind {
   return 'plain';
 }
 
-export function verifyPassword(password: string, hash: string, bcrypt?: BcryptVerifier): boolean {
+/** Sync for the fast hashes; a Promise for bcrypt. */
+export function verifyPassword(password: string, hash: string): boolean | Promise<boolean> {
   switch (hashKind(hash)) {
     case 'sha1':
       return same(`{SHA}${createHash('sha1').update(password, 'utf8').digest('base64')}`, hash);
@@ -78,7 +78,7 @@ export function verifyPassword(password: string, hash: string, bcrypt?: BcryptVe
       return same(md5Crypt(password, salt, magic), hash);
     }
     case 'bcrypt':
-      return bcrypt !== undefined && bcrypt(password, hash);
+      return bcryptMatches(password, hash);
     case 'plain':
       return same(password, hash);
   }

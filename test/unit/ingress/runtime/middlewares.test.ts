@@ -37,8 +37,8 @@ describe('htpasswd', () => {
     ['plain', 'plain', true],
     ['plain', 'plainx', false],
     ['$2y$05$abcdefghijklmnopqrstuuA1B2C3D4E5F6G7H8I9J0K1L2M3N4O5P', 'x', false],
-  ])('%s / %s -> %s', (hash, pw, ok) => {
-    expect(verifyPassword(pw, hash)).toBe(ok);
+  ])('%s / %s -> %s', async (hash, pw, ok) => {
+    expect(await verifyPassword(pw, hash)).toBe(ok);
   });
 });
 

@@ -145,7 +145,7 @@ describe('backends and errors', () => {
     expect(lookupService(out, request('new.example.com', '/'))).toBe('404');
     expect(out.ownIngresses.map((r) => r.name)).toEqual(['old']);
     // The owner adds auth to a served Ingress: the version without auth keeps serving (as the bad-update rule says), with a warning.
-    c.setIngress(ingress('ns', 'old', [{ host: 'old.example.com', paths: [{ service: 'a' }] }], { annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' } }));
+    c.setIngress(ingress('ns', 'old', [{ host: 'old.example.com', paths: [{ service: 'a' }] }], { annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'digest' } }));
     out = c.compile();
     expect(reasons(out, 'old')).toEqual(['UnsupportedSecurityAnnotation', 'KeptLastGood']);
   });

@@ -74,9 +74,6 @@ describe('ingress-nginx annotation values', () => {
   // Fail closed: what limits who reaches the backend is an error (the Ingress is withheld), never a warning.
   test.each([
     'auth-proxy-set-headers',
-    'auth-type',
-    'auth-secret',
-    'auth-realm',
     'auth-tls-secret',
     'auth-tls-verify-client',
     'auth-tls-pass-certificate-to-upstream',

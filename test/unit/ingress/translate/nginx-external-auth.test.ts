@@ -90,3 +90,22 @@ describe("the sign-in URL's rd parameter (ingress-nginx buildAuthSignURL)", () =
     expect(parseNginxTemplate('a${host').ok).toBe(false);
   });
 });
+
+describe('auth-type: basic', () => {
+  test("the documentation's example: the Secret's name, auth-file, the realm", () => {
+    const { config, diags } = parse({ 'auth-type': 'basic', 'auth-secret': 'basic-auth', 'auth-realm': 'Authentication Required - foo' });
+    expect(diags).toEqual([]);
+    expect(config.basicAuth).toEqual({ secretName: 'basic-auth', secretType: 'auth-file', realm: 'Authentication Required - foo' });
+  });
+  test.each([
+    [{ 'auth-type': 'digest', 'auth-secret': 's' }, 'error:UnsupportedSecurityAnnotation'],
+    [{ 'auth-type': 'ntlm', 'auth-secret': 's' }, 'error:BadAnnotation'],
+    [{ 'auth-type': 'basic' }, 'error:BadAnnotation'],
+    [{ 'auth-secret': 's' }, 'error:BadAnnotation'],
+    [{ 'auth-type': 'basic', 'auth-secret': 's', 'auth-secret-type': 'auth-list' }, 'error:BadAnnotation'],
+  ])('%j: %s (the Ingress is not served)', (a, kind) => {
+    const { config, diags } = parse(a);
+    expect(config.basicAuth).toBeUndefined();
+    expect(diags.some((d) => d.startsWith(kind))).toBe(true);
+  });
+});
