@@ -159,6 +159,31 @@ export interface ForwardAuthSpec {
   readonly timeoutMs: number;
 }
 
+/**
+ * ingress-nginx's CORS (enable-cors and cors-*): a matching Origin gets the
+ * Access-Control-* fields on every answer; a matching OPTIONS request is
+ * answered 204 by the proxy (the preflight), before any access check.
+ */
+export interface NginxCorsSpec {
+  readonly type: 'nginxCors';
+  /** Undefined: every origin (`*`). Else regex sources matched case-insensitively against Origin, anchored at the end (nginx's `~* (...)$`). */
+  readonly origins?: readonly string[];
+  readonly allowCredentials: boolean;
+  readonly allowMethods: string;
+  readonly allowHeaders: string;
+  readonly exposeHeaders?: string;
+  readonly maxAge: number;
+}
+
+/** An nginx `return <code> <url>` (permanent-redirect, temporal-redirect, app-root), the URL with nginx variables. */
+export interface ReturnRedirectSpec {
+  readonly type: 'returnRedirect';
+  readonly status: number;
+  readonly location: readonly TemplatePart[];
+  /** Only for this exact path (app-root: `/`). */
+  readonly onlyPath?: string;
+}
+
 export interface CompressSpec {
   readonly type: 'compress';
   readonly excludedContentTypes: readonly string[];
@@ -199,6 +224,8 @@ export type MiddlewareSpec =
   | BasicAuthSpec
   | ExternalAuthSpec
   | ForwardAuthSpec
+  | NginxCorsSpec
+  | ReturnRedirectSpec
   | CompressSpec
   | RetrySpec
   | BodyLimitSpec

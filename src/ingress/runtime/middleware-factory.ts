@@ -8,6 +8,8 @@ import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
 import { externalAuth } from './middlewares/external-auth.ts';
 import { forwardAuth } from './middlewares/forward-auth.ts';
+import { nginxCors } from './middlewares/nginx-cors.ts';
+import { returnRedirect } from './middlewares/return-redirect.ts';
 import { headers } from './middlewares/headers.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
@@ -46,6 +48,10 @@ export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
       return externalAuth(m.name, s);
     case 'forwardAuth':
       return forwardAuth(m.name, s);
+    case 'nginxCors':
+      return nginxCors(m.name, s);
+    case 'returnRedirect':
+      return returnRedirect(m.name, s);
     case 'compress':
       return compress(m.name, s);
     case 'retry':

@@ -278,6 +278,10 @@ function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: Dia
 function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuthSpec }, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
   const out: NamedMiddleware[] = [];
   const name = (what: string): string => `ingress:${ref.namespace}/${ref.name}:${what}`;
+  // nginx's rewrite phase comes first: the CORS preflight and the redirects answer before any access check.
+  if (config.cors) out.push({ name: name('enable-cors'), spec: config.cors });
+  if (config.appRoot) out.push({ name: name('app-root'), spec: config.appRoot });
+  if (config.redirect) out.push({ name: name('redirect'), spec: config.redirect });
   if (config.allowRanges) {
     out.push({ name: name('whitelist-source-range'), spec: { type: 'ipAllowList', ranges: config.allowRanges, source: { depth: 0, excluded: [] }, rejectStatus: 403 } });
   }

@@ -37,6 +37,17 @@
 //   the hash) and auth-realm (default empty). auth-type: digest is refused
 //   (not implemented); auth-secret without auth-type is an error, not "no
 //   auth".
+// - enable-cors with cors-allow-origin (default `*`; a list, `*.` wildcard
+//   subdomains), cors-allow-methods, cors-allow-headers,
+//   cors-expose-headers, cors-allow-credentials (default true),
+//   cors-max-age (default 1728000), with ingress-nginx's defaults and origin
+//   patterns. Where ingress-nginx silently skips an invalid origin or falls
+//   back to a default (an origin list left empty then matches every origin),
+//   metalgate reports an error: CORS is what keeps other sites' scripts out.
+// - permanent-redirect (+ permanent-redirect-code, 300-308, default 301),
+//   temporal-redirect (+ temporal-redirect-code, 300-307, default 302; it
+//   wins when both are set), app-root (302 from `/` to the path). The URLs may
+//   hold nginx variables.
 // Values are parsed strictly: a bad value is an error on the Ingress (left
 // out, or its last good version kept) instead of a silent default.
 // Fail closed: an annotation we do not implement that limits who reaches
@@ -50,7 +61,7 @@ import type { IpNetwork } from '../match/ip-match.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
 import { compileGoRegexp, type GoRegexp } from '../match/go-regexp.ts';
 import type { DiagnosticSink } from '../model/diagnostic.ts';
-import type { ExternalAuthSpec } from '../model/middleware-spec.ts';
+import type { ExternalAuthSpec, NginxCorsSpec, ReturnRedirectSpec } from '../model/middleware-spec.ts';
 import { parseNginxTemplate, sampleOf } from './nginx-template.ts';
 import type { StickyCookie } from '../model/service-node.ts';
 import { parseGoBool, parseInteger, parseNginxSize, type Parsed } from './value-parsers.ts';
@@ -84,6 +95,9 @@ export interface NginxConfig {
   readonly limitRps?: { readonly rps: number; readonly burst: number };
   readonly externalAuth?: ExternalAuthSpec;
   readonly basicAuth?: NginxBasicAuth;
+  readonly cors?: NginxCorsSpec;
+  readonly redirect?: ReturnRedirectSpec;
+  readonly appRoot?: ReturnRedirectSpec;
 }
 
 /** auth-type: basic, resolved against the Secret by the Ingress translator. */
@@ -141,6 +155,8 @@ const EXTERNAL_AUTH = new Set([
 /** Performance settings of external auth: without them every request is checked, which is never less protection. */
 const EXTERNAL_AUTH_TUNING = new Set(['auth-cache-key', 'auth-cache-duration', 'auth-keepalive', 'auth-keepalive-requests', 'auth-keepalive-timeout', 'auth-keepalive-share-vars']);
 const BASIC_AUTH = new Set(['auth-type', 'auth-secret', 'auth-secret-type', 'auth-realm']);
+const CORS = new Set(['enable-cors', 'cors-allow-origin', 'cors-allow-methods', 'cors-allow-headers', 'cors-expose-headers', 'cors-allow-credentials', 'cors-max-age']);
+const REDIRECTS = new Set(['permanent-redirect', 'permanent-redirect-code', 'temporal-redirect', 'temporal-redirect-code', 'app-root']);
 const ACCESS_CONTROL_EXACT = new Set([
   'auth-proxy-set-headers',
   'satisfy',
@@ -174,7 +190,7 @@ function accessControlReason(name: string): string | undefined {
 }
 
 /** Every annotation name (without prefix) we honour. */
-export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH]);
+export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS]);
 
 export function parseNginxAnnotations(annotations: Readonly<Record<string, string>> | undefined, sink: DiagnosticSink): NginxConfig {
   const a = new Map<string, string>();
@@ -212,7 +228,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
       if (EXTERNAL_AUTH.has(name) || BASIC_AUTH.has(name)) {
         // ingress-nginx ignores it here (the main Ingress's auth applies): the canary's traffic would not be checked by it.
         sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}${name} on a canary Ingress is ignored by ingress-nginx (the main Ingress's auth applies to the canary): set it on the main Ingress; the canary is not served rather than served without the auth it names`);
-      } else if (OTHERS.has(name)) {
+      } else if (OTHERS.has(name) || CORS.has(name) || REDIRECTS.has(name)) {
         sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} is ignored on a canary Ingress: the main Ingress's setting applies`);
       }
     }
@@ -264,6 +280,9 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   };
   const externalAuth = parseExternalAuth(a, get, bad, sink);
   const basicAuth = parseBasicAuth(a, bad, sink);
+  const cors = parseCors(a, get, bad, sink);
+  const redirect = parseRedirect(a, get, bad, sink);
+  const appRoot = parseAppRoot(a, bad);
   const rps = get('limit-rps', (t) => parseInteger(t, 1, 1_000_000));
   const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
 
@@ -282,7 +301,114 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(rps !== undefined ? { limitRps: { rps, burst: rps * multiplier } } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),
+    ...(cors ? { cors } : {}),
+    ...(redirect ? { redirect } : {}),
+    ...(appRoot ? { appRoot } : {}),
   };
+}
+
+const CORS_ORIGIN = /^([a-z]+:\/\/(\*\.)?[A-Za-z0-9\-.]*(:\d+)?|\*|null)$/;
+// One token each, separated by commas and blanks (ingress-nginx's patterns,
+// checked token by token: its nested quantifiers backtrack exponentially).
+const CORS_METHODS = /^[A-Za-z]+$/;
+const CORS_HEADERS = /^[A-Za-z0-9\-_]+$/;
+const CORS_EXPOSE = /^([A-Za-z0-9\-_]+|\*)$/;
+
+/** ingress-nginx's buildOriginRegex: the origin quoted, its first `*` as one DNS label. */
+export function corsOriginPattern(origin: string): string {
+  return origin.replace(/[.*+?^${}()|[\]\\\-]/g, '\\$&').replace('\\*', '[A-Za-z0-9\\-]+');
+}
+
+function parseCors(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void, sink: DiagnosticSink): NginxCorsSpec | undefined {
+  if (get('enable-cors', parseGoBool) !== true) {
+    for (const name of CORS) if (name !== 'enable-cors' && a.has(name)) sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} has no effect without ${NGINX_PREFIX}enable-cors: "true"`);
+    return undefined;
+  }
+  let origins: string[] | undefined;
+  const originText = a.get('cors-allow-origin');
+  if (originText !== undefined) {
+    const list = originText.split(',').map((o) => o.trim()).filter((o) => o !== '');
+    for (const o of list) {
+      if (!CORS_ORIGIN.test(o)) {
+        bad('cors-allow-origin', `${JSON.stringify(o)} is not an origin (scheme://host[:port], with an optional leading *. label, or * or null)`);
+        return undefined;
+      }
+    }
+    if (list.length === 0) {
+      bad('cors-allow-origin', 'lists no origin');
+      return undefined;
+    }
+    if (!list.includes('*')) origins = list.map(corsOriginPattern);
+  }
+  const listed = (name: string, pattern: RegExp, dflt: string | undefined): string | undefined | null => {
+    const text = a.get(name);
+    if (text === undefined) return dflt;
+    const tokens = text.split(/[\s,]+/).filter((t) => t !== '');
+    if (tokens.length === 0 || !tokens.every((t) => pattern.test(t)) || /[^\x20-\x7e]/.test(text)) {
+      bad(name, `${JSON.stringify(text)} is not a comma-separated list of ${name === 'cors-allow-methods' ? 'methods' : 'header names'}`);
+      return null;
+    }
+    return text;
+  };
+  const allowMethods = listed('cors-allow-methods', CORS_METHODS, 'GET, PUT, POST, DELETE, PATCH, OPTIONS');
+  const allowHeaders = listed('cors-allow-headers', CORS_HEADERS, 'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization');
+  const exposeHeaders = listed('cors-expose-headers', CORS_EXPOSE, undefined);
+  if (allowMethods === null || allowHeaders === null || exposeHeaders === null) return undefined;
+  return {
+    type: 'nginxCors',
+    ...(origins !== undefined ? { origins } : {}),
+    allowCredentials: get('cors-allow-credentials', parseGoBool) ?? true,
+    allowMethods: allowMethods!,
+    allowHeaders: allowHeaders!,
+    ...(exposeHeaders !== undefined ? { exposeHeaders } : {}),
+    maxAge: get('cors-max-age', (t) => parseInteger(t, 0, 2_147_483_647)) ?? 1728000,
+  };
+}
+
+function parseRedirect(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void, sink: DiagnosticSink): ReturnRedirectSpec | undefined {
+  const pick = (name: string, codeName: string, dflt: number, max: number): ReturnRedirectSpec | undefined => {
+    const text = a.get(name)?.trim();
+    if (!text) return undefined;
+    const r = parseNginxTemplate(text);
+    if (!r.ok) {
+      bad(name, r.error);
+      return undefined;
+    }
+    let sample: URL;
+    try {
+      sample = new URL(sampleOf(r.parts));
+    } catch {
+      bad(name, `${JSON.stringify(text)} is not a URL`);
+      return undefined;
+    }
+    if (!sample.protocol.startsWith('http') || /[\x00-\x20\x7f]/.test(text)) {
+      bad(name, `${JSON.stringify(text)} is not an http or https URL`);
+      return undefined;
+    }
+    let status = get(codeName, (t) => parseInteger(t, 0, 999)) ?? dflt;
+    if (status < 300 || status > max) {
+      sink.warn('BadAnnotation', `${NGINX_PREFIX}${codeName}: ${status} is not between 300 and ${max}; ${dflt} is used, as ingress-nginx does`);
+      status = dflt;
+    }
+    return { type: 'returnRedirect', status, location: r.parts };
+  };
+  const temporal = pick('temporal-redirect', 'temporal-redirect-code', 302, 307);
+  if (temporal !== undefined) {
+    if (a.has('permanent-redirect')) sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}permanent-redirect is ignored: ${NGINX_PREFIX}temporal-redirect wins, as in ingress-nginx`);
+    return temporal;
+  }
+  return pick('permanent-redirect', 'permanent-redirect-code', 301, 308);
+}
+
+function parseAppRoot(a: Map<string, string>, bad: (name: string, error: string) => void): ReturnRedirectSpec | undefined {
+  const text = a.get('app-root')?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (!text.startsWith('/') || !/^[\x21-\x7e]+$/.test(text) || text.includes('$')) {
+    bad('app-root', `${JSON.stringify(text)} must be a path starting with "/" (no scheme, host, spaces or variables)`);
+    return undefined;
+  }
+  const r = parseNginxTemplate(`$scheme://$http_host${text}`);
+  return r.ok ? { type: 'returnRedirect', status: 302, location: r.parts, onlyPath: '/' } : undefined;
 }
 
 function parseBasicAuth(a: Map<string, string>, bad: (name: string, error: string) => void, sink: DiagnosticSink): NginxBasicAuth | undefined {

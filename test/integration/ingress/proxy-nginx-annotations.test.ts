@@ -34,7 +34,7 @@ beforeAll(async () => {
   h.ingress(annotated('timeout', 'timeout.example.com', 'slow', { 'proxy-read-timeout': '1' }));
   h.ingress(annotated('connect', 'connect.example.com', 'app', { 'proxy-connect-timeout': '2', 'proxy-send-timeout': '2' }));
   h.ingress(annotated('limit', 'limit.example.com', 'app', { 'limit-rps': '1', 'limit-burst-multiplier': '2' }));
-  h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'enable-cors': 'true' }));
+  h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'custom-http-errors': '404' }));
   h.ingress(annotated('snippet', 'snippet.example.com', 'app', { 'configuration-snippet': 'deny all;' }));
   const out = h.apply();
   // Fail closed: the snippet may hold access rules, so that Ingress alone is withheld.

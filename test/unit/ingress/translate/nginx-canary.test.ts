@@ -65,9 +65,9 @@ describe('ingress-nginx annotation values', () => {
     expect(diags.some((d) => d.startsWith('error:BadAnnotation:') && d.includes(msg))).toBe(true);
   });
   test('unsupported annotations are reported, never silently ignored', () => {
-    const { diags } = parse({ 'enable-cors': 'true', 'upstream-vhost': 'x' });
+    const { diags } = parse({ 'custom-http-errors': '404', 'upstream-vhost': 'x' });
     expect(diags).toEqual([
-      `warning:UnsupportedAnnotation:${N}enable-cors is not supported by metalgate and is ignored`,
+      `warning:UnsupportedAnnotation:${N}custom-http-errors is not supported by metalgate and is ignored`,
       `warning:UnsupportedAnnotation:${N}upstream-vhost is not supported by metalgate and is ignored`,
     ]);
   });
