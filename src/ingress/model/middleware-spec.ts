@@ -73,6 +73,8 @@ export interface IpAllowListSpec {
   readonly source: SourceCriterion;
   /** 403 by default. */
   readonly rejectStatus: number;
+  /** The ranges are a deny-list (ingress-nginx denylist-source-range): those inside are rejected. */
+  readonly deny?: boolean;
 }
 
 export interface RateLimitSpec {
@@ -84,12 +86,18 @@ export interface RateLimitSpec {
   readonly source: SourceCriterion;
   /** Traefik 429, ingress-nginx limit-req-status-code default 503. */
   readonly rejectStatus: number;
+  /** Clients never limited (ingress-nginx limit-whitelist). */
+  readonly exempt?: readonly IpNetwork[];
 }
 
 export interface InFlightReqSpec {
   readonly type: 'inFlightReq';
   readonly amount: number;
   readonly source: SourceCriterion;
+  /** Traefik 429 (the default), ingress-nginx limit-conn-status-code default 503. */
+  readonly rejectStatus?: number;
+  /** Clients never limited (ingress-nginx limit-whitelist). */
+  readonly exempt?: readonly IpNetwork[];
 }
 
 export interface BasicAuthUser {

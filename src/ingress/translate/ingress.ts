@@ -282,13 +282,27 @@ function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuth
   if (config.cors) out.push({ name: name('enable-cors'), spec: config.cors });
   if (config.appRoot) out.push({ name: name('app-root'), spec: config.appRoot });
   if (config.redirect) out.push({ name: name('redirect'), spec: config.redirect });
+  // nginx's preaccess phase (limit_req, limit_conn), then access: deny lines before allow lines.
+  const exempt = config.limitExempt ? { exempt: config.limitExempt } : {};
+  if (config.limitConnections !== undefined) {
+    out.push({ name: name('limit-connections'), spec: { type: 'inFlightReq', amount: config.limitConnections, source: { depth: 0, excluded: [] }, rejectStatus: 503, ...exempt } });
+  }
+  if (config.limitRpm) {
+    out.push({
+      name: name('limit-rpm'),
+      spec: { type: 'rateLimit', ratePerSecond: config.limitRpm.rpm / 60, burst: config.limitRpm.burst, source: { depth: 0, excluded: [] }, rejectStatus: 503, ...exempt },
+    });
+  }
+  if (config.denyRanges) {
+    out.push({ name: name('denylist-source-range'), spec: { type: 'ipAllowList', ranges: config.denyRanges, source: { depth: 0, excluded: [] }, rejectStatus: 403, deny: true } });
+  }
   if (config.allowRanges) {
     out.push({ name: name('whitelist-source-range'), spec: { type: 'ipAllowList', ranges: config.allowRanges, source: { depth: 0, excluded: [] }, rejectStatus: 403 } });
   }
   if (config.limitRps) {
     out.push({
       name: name('limit-rps'),
-      spec: { type: 'rateLimit', ratePerSecond: config.limitRps.rps, burst: config.limitRps.burst, source: { depth: 0, excluded: [] }, rejectStatus: 503 },
+      spec: { type: 'rateLimit', ratePerSecond: config.limitRps.rps, burst: config.limitRps.burst, source: { depth: 0, excluded: [] }, rejectStatus: 503, ...exempt },
     });
   }
   // nginx's access phase: the allow-list, then auth_basic, then auth_request (all must pass).

@@ -19,9 +19,13 @@
 //   not supported and reported).
 // - affinity: cookie, with session-cookie-* (name default INGRESSCOOKIE).
 // - proxy-connect/read/send-timeout: integer seconds.
-// - limit-rps: requests per second per client IP; burst = rps x
-//   limit-burst-multiplier (default 5); over it: 503 (limit-req-status-code's
-//   default).
+// - limit-rps / limit-rpm: requests per second / minute per client IP;
+//   burst = the rate's number x limit-burst-multiplier (default 5); over it:
+//   503 (limit-req-status-code's default). limit-connections: requests in
+//   progress per client IP; over it: 503. limit-whitelist (or
+//   limit-allowlist): CIDRs these limits never apply to.
+// - denylist-source-range (or blacklist-source-range): those CIDRs get 403,
+//   whatever the allow-list says (nginx's deny lines come first).
 // - auth-url (+ auth-method, auth-signin, auth-signin-redirect-param,
 //   auth-response-headers, auth-request-redirect, auth-always-set-cookie):
 //   external auth, see runtime/middlewares/external-auth.ts. The URLs may
@@ -93,6 +97,11 @@ export interface NginxConfig {
   readonly readTimeoutMs?: number;
   readonly sendTimeoutMs?: number;
   readonly limitRps?: { readonly rps: number; readonly burst: number };
+  readonly limitRpm?: { readonly rpm: number; readonly burst: number };
+  readonly limitConnections?: number;
+  /** limit-whitelist: clients the limits above never apply to. */
+  readonly limitExempt?: readonly IpNetwork[];
+  readonly denyRanges?: readonly IpNetwork[];
   readonly externalAuth?: ExternalAuthSpec;
   readonly basicAuth?: NginxBasicAuth;
   readonly cors?: NginxCorsSpec;
@@ -134,7 +143,13 @@ const OTHERS = new Set([
   'proxy-read-timeout',
   'proxy-send-timeout',
   'limit-rps',
+  'limit-rpm',
+  'limit-connections',
   'limit-burst-multiplier',
+  'limit-whitelist',
+  'limit-allowlist',
+  'denylist-source-range',
+  'blacklist-source-range',
 ]);
 
 /**
@@ -160,10 +175,6 @@ const REDIRECTS = new Set(['permanent-redirect', 'permanent-redirect-code', 'tem
 const ACCESS_CONTROL_EXACT = new Set([
   'auth-proxy-set-headers',
   'satisfy',
-  'denylist-source-range',
-  'blacklist-source-range',
-  'limit-connections',
-  'limit-rpm',
   'limit-rate',
   'limit-rate-after',
   'enable-modsecurity',
@@ -249,22 +260,27 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     rewriteTarget = undefined;
   }
   const useRegex = get('use-regex', parseGoBool) ?? false;
-  let allowRanges: IpNetwork[] | undefined;
-  const allowName = a.has('allowlist-source-range') ? 'allowlist-source-range' : 'whitelist-source-range';
-  const allowText = a.get(allowName);
-  if (a.has('allowlist-source-range') && a.has('whitelist-source-range') && a.get('whitelist-source-range')!.trim() !== allowText!.trim()) {
-    bad('allowlist-source-range', `and ${NGINX_PREFIX}whitelist-source-range (its older name) are both set, to different lists`);
-  }
-  if (allowText !== undefined) {
-    allowRanges = [];
-    for (const part of allowText.split(',')) {
+  /** A CIDR list under its current name or its older one; both with different lists is an error. */
+  const ranges = (name: string, older: string): IpNetwork[] | undefined => {
+    const which = a.has(name) ? name : older;
+    const text = a.get(which);
+    if (a.has(name) && a.has(older) && a.get(older)!.trim() !== text!.trim()) {
+      bad(name, `and ${NGINX_PREFIX}${older} (its older name) are both set, to different lists`);
+    }
+    if (text === undefined) return undefined;
+    const out: IpNetwork[] = [];
+    for (const part of text.split(',')) {
       const t = part.trim();
       if (t === '') continue;
       const net = parseIpNetwork(t);
-      if (net === null) bad(allowName, `${JSON.stringify(t)} is not an IP address or CIDR`);
-      else allowRanges.push(net);
+      if (net === null) bad(which, `${JSON.stringify(t)} is not an IP address or CIDR`);
+      else out.push(net);
     }
-  }
+    return out;
+  };
+  const allowRanges = ranges('allowlist-source-range', 'whitelist-source-range');
+  const denyRanges = ranges('denylist-source-range', 'blacklist-source-range');
+  const limitExempt = ranges('limit-allowlist', 'limit-whitelist');
   const protocolText = a.get('backend-protocol');
   let protocol: 'http' | 'https' = 'http';
   if (protocolText !== undefined) {
@@ -284,6 +300,8 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   const redirect = parseRedirect(a, get, bad, sink);
   const appRoot = parseAppRoot(a, bad);
   const rps = get('limit-rps', (t) => parseInteger(t, 1, 1_000_000));
+  const rpm = get('limit-rpm', (t) => parseInteger(t, 1, 60_000_000));
+  const connections = get('limit-connections', (t) => parseInteger(t, 1, 1_000_000));
   const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
 
   return {
@@ -299,6 +317,10 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...optional('readTimeoutMs', seconds('proxy-read-timeout')),
     ...optional('sendTimeoutMs', seconds('proxy-send-timeout')),
     ...(rps !== undefined ? { limitRps: { rps, burst: rps * multiplier } } : {}),
+    ...(rpm !== undefined ? { limitRpm: { rpm, burst: rpm * multiplier } } : {}),
+    ...(connections !== undefined ? { limitConnections: connections } : {}),
+    ...(limitExempt && limitExempt.length > 0 ? { limitExempt } : {}),
+    ...(denyRanges ? { denyRanges } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(cors ? { cors } : {}),

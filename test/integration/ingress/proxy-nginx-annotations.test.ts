@@ -34,6 +34,11 @@ beforeAll(async () => {
   h.ingress(annotated('timeout', 'timeout.example.com', 'slow', { 'proxy-read-timeout': '1' }));
   h.ingress(annotated('connect', 'connect.example.com', 'app', { 'proxy-connect-timeout': '2', 'proxy-send-timeout': '2' }));
   h.ingress(annotated('limit', 'limit.example.com', 'app', { 'limit-rps': '1', 'limit-burst-multiplier': '2' }));
+  h.ingress(annotated('denied', 'denied.example.com', 'app', { 'denylist-source-range': '127.0.0.0/8', 'whitelist-source-range': '127.0.0.0/8' }));
+  h.ingress(annotated('notdenied', 'notdenied.example.com', 'app', { 'denylist-source-range': '198.18.0.0/15' }));
+  h.ingress(annotated('rpm', 'rpm.example.com', 'app', { 'limit-rpm': '1', 'limit-burst-multiplier': '1' }));
+  h.ingress(annotated('rpmexempt', 'rpmexempt.example.com', 'app', { 'limit-rpm': '1', 'limit-burst-multiplier': '1', 'limit-whitelist': '127.0.0.1/32' }));
+  h.ingress(annotated('conns', 'conns.example.com', 'slow', { 'limit-connections': '1' }));
   h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'custom-http-errors': '404' }));
   h.ingress(annotated('snippet', 'snippet.example.com', 'app', { 'configuration-snippet': 'deny all;' }));
   const out = h.apply();
@@ -107,6 +112,19 @@ describe('ingress-nginx annotations through the proxy', () => {
     const result = route.choose({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1', tls: true, localPort: 443 });
     expect(result?.backend?.timeouts).toEqual({ connectMs: 2000, sendMs: 2000 });
     expect((await h.request({ host: 'connect.example.com' })).status).toBe(200);
+  });
+  test('denylist-source-range: 403 inside the ranges, even when the allow-list has them', async () => {
+    expect((await h.request({ host: 'denied.example.com' })).status).toBe(403);
+    expect((await h.request({ host: 'notdenied.example.com' })).status).toBe(200);
+  });
+  test('limit-rpm: above rpm x multiplier, 503; limit-whitelist exempts its clients', async () => {
+    expect((await h.request({ host: 'rpm.example.com' })).status).toBe(200);
+    expect((await h.request({ host: 'rpm.example.com' })).status).toBe(503);
+    for (let i = 0; i < 3; i++) expect((await h.request({ host: 'rpmexempt.example.com' })).status).toBe(200);
+  });
+  test('limit-connections: a second request in progress from the same client gets 503', async () => {
+    const [a, b] = await Promise.all([h.request({ host: 'conns.example.com' }), new Promise((r) => setTimeout(r, 200)).then(() => h.request({ host: 'conns.example.com' }))]);
+    expect([a.status, b.status]).toEqual([200, 503]);
   });
   test('limit-rps: bursts above rps x multiplier get 503', async () => {
     const statuses: number[] = [];

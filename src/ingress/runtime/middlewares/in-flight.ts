@@ -1,19 +1,23 @@
-// inFlightReq (Traefik): at most `amount` requests in progress per client
-// key; more are answered 429. The slot is released in onDone, which the
+// inFlightReq (Traefik) and limit-connections (ingress-nginx): at most
+// `amount` requests in progress per client key; more are answered 429 (or
+// the spec's status: ingress-nginx answers 503). The slot is released in onDone, which the
 // engine calls exactly once for every request whose onRequest ran.
 
 import type { Middleware, RequestContext, SimpleResponse } from '../../../proxy/http/types.ts';
 import type { InFlightReqSpec } from '../../model/middleware-spec.ts';
+import { isExempt } from '../client-exempt.ts';
 import { sourceKey } from '../client-source.ts';
 
 export function inFlightReq(name: string, spec: InFlightReqSpec): Middleware {
   const counts = new Map<string, number>();
   /** Requests holding a slot, with their key (the context object is the request's identity until onDone). */
   const holding = new Map<RequestContext, string>();
-  const reject: SimpleResponse = { status: 429, body: 'Too Many Requests\n' };
+  const status = spec.rejectStatus ?? 429;
+  const reject: SimpleResponse = { status, body: status === 429 ? 'Too Many Requests\n' : 'Service Temporarily Unavailable\n' };
   return {
     name,
     onRequest(ctx: RequestContext): SimpleResponse | undefined {
+      if (isExempt(spec.exempt, ctx)) return undefined;
       const key = sourceKey(spec.source, ctx);
       const n = counts.get(key) ?? 0;
       if (n >= spec.amount) return reject;

@@ -1,6 +1,7 @@
 // ipAllowList / ipWhiteList (Traefik) and whitelist-source-range
 // (ingress-nginx): requests from outside the ranges are answered with the
-// reject status (403 by default).
+// reject status (403 by default). With `deny` (denylist-source-range) the
+// ranges are those rejected.
 
 import type { Middleware, RequestContext, SimpleResponse } from '../../../proxy/http/types.ts';
 import { networkContains, parseIpInto } from '../../match/ip-match.ts';
@@ -16,8 +17,11 @@ export function ipAllowList(name: string, spec: IpAllowListSpec): Middleware {
     onRequest(ctx: RequestContext): SimpleResponse | undefined {
       const ip = sourceIp(spec.source, ctx);
       const family = parseIpInto(ip, words);
-      if (family !== 0) for (const net of spec.ranges) if (networkContains(net, family, words)) return undefined;
-      return reject;
+      // An address that cannot be read is refused either way.
+      if (family === 0) return reject;
+      let inside = false;
+      for (const net of spec.ranges) if (networkContains(net, family, words)) inside = true;
+      return inside === (spec.deny === true) ? reject : undefined;
     },
   };
 }

@@ -5,6 +5,7 @@
 
 import type { Middleware, RequestContext, SimpleResponse } from '../../../proxy/http/types.ts';
 import type { RateLimitSpec } from '../../model/middleware-spec.ts';
+import { isExempt } from '../client-exempt.ts';
 import { sourceKey } from '../client-source.ts';
 
 const MAX_BUCKETS = 65_536;
@@ -24,6 +25,7 @@ export function rateLimit(name: string, spec: RateLimitSpec, clock: RateLimiterC
   return {
     name,
     onRequest(ctx: RequestContext): SimpleResponse | undefined {
+      if (isExempt(spec.exempt, ctx)) return undefined;
       const key = sourceKey(spec.source, ctx);
       const now = clock.now();
       let b = buckets.get(key);

@@ -77,9 +77,7 @@ describe('ingress-nginx annotation values', () => {
     'auth-tls-secret',
     'auth-tls-verify-client',
     'auth-tls-pass-certificate-to-upstream',
-    'denylist-source-range',
-    'limit-connections',
-    'limit-rpm',
+    'limit-rate',
     'enable-modsecurity',
     'satisfy',
     'proxy-ssl-verify',
@@ -186,5 +184,26 @@ describe('regex paths (use-regex / rewrite-target)', () => {
     const c = compilerWith([service('ns', 'a')]);
     c.setIngress(ingress('ns', 'rx', [{ host: 'r.example.com', paths: [{ path: '/(a', pathType: 'ImplementationSpecific', service: 'a' }] }], { annotations: { [`${N}use-regex`]: 'true' } }));
     expect(reasons(c.compile(), 'rx')).toEqual(['BadPath', 'NotServed']);
+  });
+});
+
+describe('limits and lists', () => {
+  test('denylist, limit-rpm, limit-connections, limit-whitelist', () => {
+    const { config, diags } = parse({
+      'denylist-source-range': '198.18.0.0/24',
+      'limit-rpm': '120',
+      'limit-connections': '4',
+      'limit-burst-multiplier': '2',
+      'limit-whitelist': '198.19.0.0/16, 2001:db8::/32',
+    });
+    expect(diags).toEqual([]);
+    expect(config.denyRanges).toHaveLength(1);
+    expect(config.limitRpm).toEqual({ rpm: 120, burst: 240 });
+    expect(config.limitConnections).toBe(4);
+    expect(config.limitExempt).toHaveLength(2);
+  });
+  test('blacklist-source-range is the older name of denylist-source-range; both with different lists is an error', () => {
+    expect(parse({ 'blacklist-source-range': '198.18.0.0/16' }).config.denyRanges).toHaveLength(1);
+    expect(parse({ 'denylist-source-range': '198.18.0.0/16', 'blacklist-source-range': '198.19.0.0/16' }).diags[0]).toMatch(/^error:BadAnnotation:/);
   });
 });
