@@ -30,6 +30,26 @@ export interface StripPrefixSpec {
   readonly forceSlash: boolean;
 }
 
+/** Traefik stripPrefixRegex: the first regex matching at the start of the path strips what it matched. */
+export interface StripPrefixRegexSpec {
+  readonly type: 'stripPrefixRegex';
+  readonly regexes: readonly GoRegexp[];
+}
+
+/** Traefik replacePathRegex: every match in the path replaced (Go's ReplaceAllString, `$1`/`${name}`). */
+export interface ReplacePathRegexSpec {
+  readonly type: 'replacePathRegex';
+  readonly regex: GoRegexp;
+  readonly replacement: string;
+}
+
+/** ingress-nginx upstream-vhost and x-forwarded-prefix: the upstream request's Host, and an X-Forwarded-Prefix field. */
+export interface UpstreamFieldsSpec {
+  readonly type: 'upstreamFields';
+  readonly host?: string;
+  readonly forwardedPrefix?: string;
+}
+
 export interface AddPrefixSpec {
   readonly type: 'addPrefix';
   readonly prefix: string;
@@ -222,6 +242,9 @@ export type MiddlewareSpec =
   | RedirectSchemeSpec
   | RedirectRegexSpec
   | StripPrefixSpec
+  | StripPrefixRegexSpec
+  | ReplacePathRegexSpec
+  | UpstreamFieldsSpec
   | AddPrefixSpec
   | ReplacePathSpec
   | RewriteTargetSpec

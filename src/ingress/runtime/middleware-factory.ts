@@ -13,7 +13,8 @@ import { returnRedirect } from './middlewares/return-redirect.ts';
 import { headers } from './middlewares/headers.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
-import { addPrefix, replacePath, rewriteTarget, stripPrefix } from './middlewares/path-rewrite.ts';
+import { addPrefix, replacePath, replacePathRegex, rewriteTarget, stripPrefix, stripPrefixRegex } from './middlewares/path-rewrite.ts';
+import { upstreamFields } from './middlewares/upstream-fields.ts';
 import { rateLimit } from './middlewares/rate-limit.ts';
 import { redirectRegex, redirectScheme } from './middlewares/redirect.ts';
 import { stickyCookie } from './middlewares/sticky-cookie.ts';
@@ -48,6 +49,12 @@ export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
       return externalAuth(m.name, s);
     case 'forwardAuth':
       return forwardAuth(m.name, s);
+    case 'stripPrefixRegex':
+      return stripPrefixRegex(m.name, s);
+    case 'replacePathRegex':
+      return replacePathRegex(m.name, s);
+    case 'upstreamFields':
+      return upstreamFields(m.name, s);
     case 'nginxCors':
       return nginxCors(m.name, s);
     case 'returnRedirect':

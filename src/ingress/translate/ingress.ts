@@ -309,6 +309,12 @@ function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuth
   if (config.basicAuthSpec) out.push({ name: name('auth-type-basic'), spec: config.basicAuthSpec });
   // Before anything rewrites the target: the auth service sees the request URI as received.
   if (config.externalAuth) out.push({ name: name('auth-url'), spec: config.externalAuth });
+  if (config.upstreamHost !== undefined || config.forwardedPrefix !== undefined) {
+    out.push({
+      name: name('upstream-fields'),
+      spec: { type: 'upstreamFields', ...(config.upstreamHost !== undefined ? { host: config.upstreamHost } : {}), ...(config.forwardedPrefix !== undefined ? { forwardedPrefix: config.forwardedPrefix } : {}) },
+    });
+  }
   if (config.affinity) {
     out.push({ name: name('affinity'), spec: { type: 'stickyCookie', cookie: { ...config.affinity, path: config.affinity.path ?? cookiePath } } });
   }

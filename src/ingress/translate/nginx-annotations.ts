@@ -102,6 +102,10 @@ export interface NginxConfig {
   /** limit-whitelist: clients the limits above never apply to. */
   readonly limitExempt?: readonly IpNetwork[];
   readonly denyRanges?: readonly IpNetwork[];
+  /** upstream-vhost: the Host sent upstream. */
+  readonly upstreamHost?: string;
+  /** x-forwarded-prefix: sent upstream as X-Forwarded-Prefix. */
+  readonly forwardedPrefix?: string;
   readonly externalAuth?: ExternalAuthSpec;
   readonly basicAuth?: NginxBasicAuth;
   readonly cors?: NginxCorsSpec;
@@ -142,6 +146,8 @@ const OTHERS = new Set([
   'proxy-connect-timeout',
   'proxy-read-timeout',
   'proxy-send-timeout',
+  'upstream-vhost',
+  'x-forwarded-prefix',
   'limit-rps',
   'limit-rpm',
   'limit-connections',
@@ -300,6 +306,18 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   const redirect = parseRedirect(a, get, bad, sink);
   const appRoot = parseAppRoot(a, bad);
   const rps = get('limit-rps', (t) => parseInteger(t, 1, 1_000_000));
+  const fieldValue = (name: string, pattern: RegExp, what: string): string | undefined => {
+    const text = a.get(name)?.trim();
+    if (text === undefined || text === '') return undefined;
+    if (!pattern.test(text)) {
+      bad(name, `${JSON.stringify(text)} is not ${what}`);
+      return undefined;
+    }
+    return text;
+  };
+  // nginx variables are not filled here: a literal host name (with an optional port) or prefix.
+  const upstreamHost = fieldValue('upstream-vhost', /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'a host name (with an optional port)');
+  const forwardedPrefix = fieldValue('x-forwarded-prefix', /^[\x21-\x7e]+$/, 'a prefix without spaces or control characters');
   const rpm = get('limit-rpm', (t) => parseInteger(t, 1, 60_000_000));
   const connections = get('limit-connections', (t) => parseInteger(t, 1, 1_000_000));
   const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
@@ -321,6 +339,8 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(connections !== undefined ? { limitConnections: connections } : {}),
     ...(limitExempt && limitExempt.length > 0 ? { limitExempt } : {}),
     ...(denyRanges ? { denyRanges } : {}),
+    ...(upstreamHost !== undefined ? { upstreamHost } : {}),
+    ...(forwardedPrefix !== undefined ? { forwardedPrefix } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(cors ? { cors } : {}),

@@ -48,7 +48,6 @@ const KNOWN_UNSUPPORTED = new Set([
   'contentType',
   'passTLSClientCert',
   'plugin',
-  'stripPrefixRegex',
 ]);
 
 /** forwardAuth fields metalgate serves, and those it refuses (they change who gets through or what the auth service sees). */
@@ -347,6 +346,23 @@ export function parseMiddleware(
         for (const p of prefixes) if (!TARGET_TEXT.test(p)) fail(`stripPrefix.prefixes: ${JSON.stringify(p)} must be a path without spaces or control characters`);
         if (o.forceSlash !== undefined) warnings.push('stripPrefix.forceSlash is deprecated in Traefik');
         return { ok: true, specs: [{ type: 'stripPrefix', prefixes, forceSlash: o.forceSlash === undefined ? true : bool(o.forceSlash, 'stripPrefix.forceSlash') }], warnings };
+      }
+      case 'stripPrefixRegex': {
+        const sources = strList(o.regex, 'stripPrefixRegex.regex');
+        if (sources.length === 0) fail('stripPrefixRegex.regex is empty');
+        const regexes = sources.map((src) => {
+          const r = compileGoRegexp(src);
+          if (!r.ok) fail(`stripPrefixRegex.regex ${JSON.stringify(src)}: ${r.error}`);
+          return r.regexp;
+        });
+        return { ok: true, specs: [{ type: 'stripPrefixRegex', regexes }], warnings };
+      }
+      case 'replacePathRegex': {
+        const r = compileGoRegexp(str(o.regex, 'replacePathRegex.regex') ?? '');
+        if (!r.ok) fail(`replacePathRegex.regex: ${r.error}`);
+        const replacement = str(o.replacement, 'replacePathRegex.replacement') ?? '';
+        if (!TARGET_TEXT.test(replacement) && replacement !== '') fail('replacePathRegex.replacement must hold no spaces or control characters');
+        return { ok: true, specs: [{ type: 'replacePathRegex', regex: r.regexp, replacement }], warnings };
       }
       case 'addPrefix': {
         const prefix = str(o.prefix, 'addPrefix.prefix') ?? '';

@@ -39,6 +39,7 @@ beforeAll(async () => {
   h.ingress(annotated('rpm', 'rpm.example.com', 'app', { 'limit-rpm': '1', 'limit-burst-multiplier': '1' }));
   h.ingress(annotated('rpmexempt', 'rpmexempt.example.com', 'app', { 'limit-rpm': '1', 'limit-burst-multiplier': '1', 'limit-whitelist': '127.0.0.1/32' }));
   h.ingress(annotated('conns', 'conns.example.com', 'slow', { 'limit-connections': '1' }));
+  h.ingress(annotated('vhost', 'vhost.example.com', 'app', { 'upstream-vhost': 'internal.example.local:8080', 'x-forwarded-prefix': '/shop' }));
   h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'custom-http-errors': '404' }));
   h.ingress(annotated('snippet', 'snippet.example.com', 'app', { 'configuration-snippet': 'deny all;' }));
   const out = h.apply();
@@ -112,6 +113,11 @@ describe('ingress-nginx annotations through the proxy', () => {
     const result = route.choose({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1', tls: true, localPort: 443 });
     expect(result?.backend?.timeouts).toEqual({ connectMs: 2000, sendMs: 2000 });
     expect((await h.request({ host: 'connect.example.com' })).status).toBe(200);
+  });
+  test('upstream-vhost sets the Host sent upstream; x-forwarded-prefix the X-Forwarded-Prefix', async () => {
+    const a = await h.request({ host: 'vhost.example.com', headers: { 'x-forwarded-prefix': '/forged' } });
+    expect(a.json!.host).toBe('internal.example.local:8080');
+    expect(a.json!.headers['x-forwarded-prefix']).toBe('/shop');
   });
   test('denylist-source-range: 403 inside the ranges, even when the allow-list has them', async () => {
     expect((await h.request({ host: 'denied.example.com' })).status).toBe(403);

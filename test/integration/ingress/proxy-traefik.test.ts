@@ -33,6 +33,8 @@ beforeAll(async () => {
     ['strip', { stripPrefix: { prefixes: ['/api'] } }],
     ['add', { addPrefix: { prefix: '/v2' } }],
     ['replace', { replacePath: { path: '/fixed' } }],
+    ['strip-re', { stripPrefixRegex: { regex: ['/products/[0-9]+'] } }],
+    ['replace-re', { replacePathRegex: { regex: '^/foo/(.*)', replacement: '/bar/$1' } }],
     ['hdrs', { headers: { customRequestHeaders: { 'X-Team': 'blue' }, customResponseHeaders: { 'X-Served': 'metalgate', 'X-Served-By': '' }, frameDeny: true } }],
     ['to-https', { redirectScheme: { scheme: 'https', permanent: true } }],
     ['moved', { redirectRegex: { regex: '^http://old\\.example\\.com/(.*)', replacement: 'http://new.example.com/${1}', permanent: true } }],
@@ -48,6 +50,8 @@ beforeAll(async () => {
   h.traefik('IngressRoute', r('gzip', 'Host(`gzip.example.com`)', ['gzip'], 'big'));
   h.traefik('IngressRoute', r('paths', 'Host(`paths.example.com`) && PathPrefix(`/api`)', ['strip', 'add']));
   h.traefik('IngressRoute', r('replace', 'Host(`replace.example.com`)', ['replace']));
+  h.traefik('IngressRoute', r('strip-re', 'Host(`stripre.example.com`)', ['strip-re']));
+  h.traefik('IngressRoute', r('replace-re', 'Host(`replacere.example.com`)', ['replace-re']));
   h.traefik('IngressRoute', r('hdrs', 'Host(`headers.example.com`)', ['hdrs']));
   h.traefik('IngressRoute', r('https', 'Host(`https.example.com`)', ['to-https']));
   h.traefik('IngressRoute', r('moved', 'Host(`old.example.com`)', ['moved']));
@@ -112,6 +116,18 @@ describe('Traefik middlewares through the proxy', () => {
     const a = await h.request({ host: 'paths.example.com', path: '/api/users?x=1' });
     expect(a.json!.url).toBe('/v2/users?x=1');
     expect(a.json!.headers['x-forwarded-prefix']).toBe('/api');
+  });
+  test('stripPrefixRegex: the match at the start of the path goes, into X-Forwarded-Prefix', async () => {
+    const a = await h.request({ host: 'stripre.example.com', path: '/products/42/photos?s=1' });
+    expect(a.json!.url).toBe('/photos?s=1');
+    expect(a.json!.headers['x-forwarded-prefix']).toBe('/products/42');
+    expect((await h.request({ host: 'stripre.example.com', path: '/shop/products/42' })).json!.url).toBe('/shop/products/42');
+  });
+  test('replacePathRegex: matches replaced with $1, the old path in X-Replaced-Path', async () => {
+    const a = await h.request({ host: 'replacere.example.com', path: '/foo/a/b?q=1' });
+    expect(a.json!.url).toBe('/bar/a/b?q=1');
+    expect(a.json!.headers['x-replaced-path']).toBe('/foo/a/b');
+    expect((await h.request({ host: 'replacere.example.com', path: '/other' })).json!.url).toBe('/other');
   });
   test('replacePath', async () => {
     const a = await h.request({ host: 'replace.example.com', path: '/anything?k=v' });

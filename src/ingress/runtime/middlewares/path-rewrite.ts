@@ -3,13 +3,19 @@
 //   prefix), keeps a leading "/", sets X-Forwarded-Prefix.
 // - addPrefix: prepends a prefix.
 // - replacePath: replaces the path (query kept), sets X-Replaced-Path.
+// - stripPrefixRegex (Traefik): the first regex that matches at the start of
+//   the path strips what it matched (a leading "/" kept), sets
+//   X-Forwarded-Prefix.
+// - replacePathRegex (Traefik): when the regex matches, every match in the
+//   path is replaced (Go's ReplaceAllString: `$1`, `${name}`), the old path
+//   goes in X-Replaced-Path.
 // - rewriteTarget (ingress-nginx rewrite-target): `rewrite "(?i)<path>"
 //   <target> break;` - when the path matches, the whole URI becomes the
 //   target with $1.. expanded; the original query is appended (after the
 //   target's own, with "&").
 
 import type { Middleware, RequestContext } from '../../../proxy/http/types.ts';
-import type { AddPrefixSpec, ReplacePathSpec, RewriteTargetSpec, StripPrefixSpec } from '../../model/middleware-spec.ts';
+import type { AddPrefixSpec, ReplacePathRegexSpec, ReplacePathSpec, RewriteTargetSpec, StripPrefixRegexSpec, StripPrefixSpec } from '../../model/middleware-spec.ts';
 import { expandGoTemplate, joinTarget, splitTarget } from './target-parts.ts';
 
 export function stripPrefix(name: string, spec: StripPrefixSpec): Middleware {
@@ -25,6 +31,50 @@ export function stripPrefix(name: string, spec: StripPrefixSpec): Middleware {
         ctx.setHeader('X-Forwarded-Prefix', prefix);
         return undefined;
       }
+      return undefined;
+    },
+  };
+}
+
+export function stripPrefixRegex(name: string, spec: StripPrefixRegexSpec): Middleware {
+  return {
+    name,
+    onRequest(ctx: RequestContext): undefined {
+      const { path, query } = splitTarget(ctx.upstreamTarget);
+      for (const re of spec.regexes) {
+        const m = re.exec(path);
+        if (m === null || m.index !== 0) continue;
+        const prefix = m[0];
+        let rest = path.slice(prefix.length);
+        if (!rest.startsWith('/')) rest = `/${rest}`;
+        ctx.upstreamTarget = joinTarget(rest, query);
+        ctx.setHeader('X-Forwarded-Prefix', prefix);
+        return undefined;
+      }
+      return undefined;
+    },
+  };
+}
+
+export function replacePathRegex(name: string, spec: ReplacePathRegexSpec): Middleware {
+  return {
+    name,
+    onRequest(ctx: RequestContext): undefined {
+      const { path, query } = splitTarget(ctx.upstreamTarget);
+      let out = '';
+      let last = 0;
+      let matched = false;
+      for (const m of spec.regex.matchAll(path)) {
+        matched = true;
+        const at = m.index ?? 0;
+        out += path.slice(last, at) + expandGoTemplate(spec.replacement, m as RegExpExecArray);
+        last = at + m[0].length;
+      }
+      if (!matched) return undefined;
+      let replaced = out + path.slice(last);
+      if (!replaced.startsWith('/')) replaced = `/${replaced}`;
+      ctx.setHeader('X-Replaced-Path', path);
+      ctx.upstreamTarget = joinTarget(replaced, query);
       return undefined;
     },
   };

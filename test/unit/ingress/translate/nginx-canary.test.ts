@@ -65,10 +65,10 @@ describe('ingress-nginx annotation values', () => {
     expect(diags.some((d) => d.startsWith('error:BadAnnotation:') && d.includes(msg))).toBe(true);
   });
   test('unsupported annotations are reported, never silently ignored', () => {
-    const { diags } = parse({ 'custom-http-errors': '404', 'upstream-vhost': 'x' });
+    const { diags } = parse({ 'custom-http-errors': '404', 'server-alias': 'x' });
     expect(diags).toEqual([
       `warning:UnsupportedAnnotation:${N}custom-http-errors is not supported by metalgate and is ignored`,
-      `warning:UnsupportedAnnotation:${N}upstream-vhost is not supported by metalgate and is ignored`,
+      `warning:UnsupportedAnnotation:${N}server-alias is not supported by metalgate and is ignored`,
     ]);
   });
   // Fail closed: what limits who reaches the backend is an error (the Ingress is withheld), never a warning.
