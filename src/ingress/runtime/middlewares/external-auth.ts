@@ -25,12 +25,22 @@ import type { ExternalAuthSpec } from '../../model/middleware-spec.ts';
 import { fillTemplate, type RequestUri } from '../nginx-variables.ts';
 import { askAuthService, type AuthAnswer } from './auth-subrequest.ts';
 
+/** 32 hex digits as ingress-nginx's $req_id, unique per process: a random half and a counter (a random draw per request cost 2% of the CPU). */
+const ID_PREFIX = randomBytes(8).toString('hex');
+let idCounter = 0;
+function requestId(): string {
+  idCounter = (idCounter + 1) % 0x100000000;
+  return `${ID_PREFIX}${Date.now().toString(16).slice(-8).padStart(8, '0')}${idCounter.toString(16).padStart(8, '0')}`;
+}
+
 /** Not passed to the auth service: its own Host, no body, hop-by-hop. */
 const NOT_FORWARDED = new Set(['host', 'content-length', 'transfer-encoding', 'x-forwarded-proto', 'connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'expect', 'trailer']);
 /** The statuses nginx's add_header (without `always`) applies to. */
 const ADD_HEADER_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 
 export function externalAuth(name: string, spec: ExternalAuthSpec): Middleware {
+  /** A URL without variables is parsed once. */
+  const fixedUrl = spec.url.every((p) => 'text' in p) ? new URL(spec.url.map((p) => ('text' in p ? p.text : '')).join('')) : undefined;
   /** The auth response's cookies, per request, for onResponse. */
   const cookies = new WeakMap<RequestContext, string[]>();
   const failed = (status: number, extra: Array<[string, string]> = [], cookie: string[] = []): SimpleResponse => {
@@ -45,7 +55,7 @@ export function externalAuth(name: string, spec: ExternalAuthSpec): Middleware {
       const uri: RequestUri = { requestUri: ctx.upstreamTarget };
       let url: URL;
       try {
-        url = new URL(fillTemplate(spec.url, ctx, uri));
+        url = fixedUrl ?? new URL(fillTemplate(spec.url, ctx, uri));
       } catch {
         return failed(500);
       }
@@ -105,7 +115,7 @@ function authHeaders(ctx: RequestContext, spec: ExternalAuthSpec, url: URL, uri:
   out['x-real-ip'] = ctx.clientIp;
   out['x-forwarded-for'] = ctx.clientIp;
   out['x-auth-request-redirect'] = spec.requestRedirect === undefined ? uri.requestUri : fillTemplate(spec.requestRedirect, ctx, uri);
-  out['x-request-id'] = ctx.header('x-request-id') ?? randomBytes(16).toString('hex');
+  out['x-request-id'] = ctx.header('x-request-id') ?? requestId();
   if (spec.method !== undefined) {
     out['x-original-uri'] = uri.requestUri;
     out['x-scheme'] = scheme;
