@@ -224,7 +224,7 @@ describe('rule engine inside the proxy', () => {
     // Fail closed: digest auth is not implemented, so the Ingress is not served, says why, and shows no address.
     await networking.createNamespacedIngress({ namespace: NS, body: body('guarded', 'metalgate', { 'nginx.ingress.kubernetes.io/auth-type': 'digest' }) });
     const ev = await waitForEvent(cluster().core, NS, 'Ingress', 'guarded', 'UnsupportedSecurityAnnotation');
-    expect(ev.message).toContain('nginx.ingress.kubernetes.io/auth-type limits who reaches the backend');
+    expect(ev.message).toContain('nginx.ingress.kubernetes.io/auth-type: digest limits who reaches the backend');
     expect((await get('guarded.example.com')).status).toBe(404);
 
     await networking.createNamespacedIngress({ namespace: NS, body: body('moving', 'metalgate') });
