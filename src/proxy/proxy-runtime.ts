@@ -94,6 +94,10 @@ export class ProxyRuntime {
       for (const e of errors) this.#o.log.error({ route: e.id, err: e.error }, 'route left out: it does not compile here');
       this.#o.http.web.setRouter(router);
       this.#o.http.websecure.setRouter(router);
+      const hosts = u.routes.passthrough;
+      if (hosts !== undefined || u.reset) {
+        this.#o.http.websecure.setPassthrough?.(new Map((hosts ?? []).map((p) => [p.host, this.backends.get(p.ref)])));
+      }
     }
     if (u.listeners !== undefined) this.#listeners.apply(u.listeners);
     this.#o.log.debug({ version: u.version, reset: u.reset === true, ms: Math.round((performance.now() - started) * 100) / 100 }, 'configuration applied');

@@ -44,6 +44,7 @@ import { resolveMiddlewareRef } from '../translate/middleware-ref.ts';
 import { resolveTraefikService } from '../translate/traefik-service.ts';
 import { leaf } from '../translate/service-port.ts';
 import { ObjectCache } from './object-cache.ts';
+import type { PassthroughHost } from './route-wire.ts';
 
 export interface IngressCompilerOptions<T> {
   readonly classes?: IngressClassOptions;
@@ -62,6 +63,8 @@ export interface CompiledIngress<T> {
   readonly websecure: RouteTable<T>;
   /** TLS Secrets to load into the CertificateStore, by Secret key. */
   readonly certificates: readonly CertificateRequirement[];
+  /** ssl-passthrough hosts and the Service port that gets their TLS connections (the oldest Ingress wins a host). */
+  readonly passthrough: readonly PassthroughHost[];
   /** Every current problem and note, per object. */
   readonly diagnostics: readonly Diagnostic[];
   /**
@@ -288,6 +291,19 @@ export class IngressCompiler<T = RouteTarget> {
     this.#ingressCache.retain(liveIngress);
     served.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     this.#ingressSpecs(served, diagnostics, webSpecs, secureSpecs);
+    const passthrough: PassthroughHost[] = [];
+    const passedBy = new Map<string, IngressTranslation>();
+    for (const tr of served) {
+      for (const p of tr.passthrough) {
+        const first = passedBy.get(p.host);
+        if (first !== undefined) {
+          diagnostics.push(diag(tr.ref, 'warning', 'DuplicatePassthrough', `ssl-passthrough for ${p.host} ignored: Ingress ${first.ref.namespace}/${first.ref.name} (older) passes it through`));
+          continue;
+        }
+        passedBy.set(p.host, tr);
+        passthrough.push(p);
+      }
+    }
 
     let defaultTarget: T | undefined;
     let defaultOwner: IngressTranslation | undefined;
@@ -395,6 +411,7 @@ export class IngressCompiler<T = RouteTarget> {
       web: this.#web,
       websecure: this.#websecure,
       certificates: dedupeCertificates(certificates),
+      passthrough,
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,
       specs: { web: webSpecs, websecure: secureSpecs },

@@ -12,6 +12,7 @@ import type { IngressRouteSpec, RouteSpec, TraefikRouteSpec } from '../match/rou
 import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-rule-compiler.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
 import type { RouteTarget } from '../model/route-target.ts';
+import type { ServicePortRef } from '../model/service-node.ts';
 
 /** A Traefik rule as text. */
 export interface WireRule {
@@ -122,12 +123,20 @@ export interface RouteTableChanges {
   readonly remove?: readonly string[];
 }
 
+/** An ssl-passthrough host and the Service port that gets its TLS connections (plain data). */
+export interface PassthroughHost {
+  readonly host: string;
+  readonly ref: ServicePortRef;
+}
+
 /** One compile's effect on both entry points' tables. */
 export interface RoutesUpdate {
   readonly web: RouteTableChanges;
   readonly websecure: RouteTableChanges;
   /** The default backend's target; null: none; absent: unchanged. */
   readonly defaultTarget?: WireTarget | null;
+  /** Every ssl-passthrough host; absent: unchanged. */
+  readonly passthrough?: readonly PassthroughHost[];
 }
 
 /**
@@ -150,6 +159,7 @@ export interface PublishedRoutes {
   readonly web: ReadonlyMap<string, RouteSpec<RouteTarget>>;
   readonly websecure: ReadonlyMap<string, RouteSpec<RouteTarget>>;
   readonly defaultTarget: RouteTarget | undefined;
+  readonly passthrough: readonly PassthroughHost[];
 }
 
 /**
@@ -165,7 +175,8 @@ export function routesUpdate(
   // By content: a re-translated Ingress yields a new but equal default target, and a new default rebuilds every table.
   const text = (t: RouteTarget | undefined) => (t === undefined ? '' : JSON.stringify(encodeTarget(t)));
   const defaultChanged = prev === undefined || (prev.defaultTarget !== next.defaultTarget && text(prev.defaultTarget) !== text(next.defaultTarget));
-  if (prev !== undefined && !defaultChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
+  const passthroughChanged = prev === undefined || JSON.stringify(prev.passthrough) !== JSON.stringify(next.passthrough);
+  if (prev !== undefined && !defaultChanged && !passthroughChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
   const changes = (p: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, n: ReadonlyMap<string, RouteSpec<RouteTarget>>, d: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined): RouteTableChanges => {
     if (p === undefined || d === undefined || d.upsert.length + d.remove.length > n.size / 2) return diffRouteSpecs(p, n);
     return { ...(d.upsert.length > 0 ? { upsert: d.upsert.map(toWire) } : {}), ...(d.remove.length > 0 ? { remove: [...d.remove] } : {}) };
@@ -173,6 +184,11 @@ export function routesUpdate(
   const web = changes(prev?.web, next.web, deltas?.web);
   const websecure = changes(prev?.websecure, next.websecure, deltas?.websecure);
   const empty = (c: RouteTableChanges) => !c.reset && !c.upsert?.length && !c.remove?.length;
-  if (!defaultChanged && empty(web) && empty(websecure)) return undefined;
-  return { web, websecure, ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}) };
+  if (!defaultChanged && !passthroughChanged && empty(web) && empty(websecure)) return undefined;
+  return {
+    web,
+    websecure,
+    ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}),
+    ...(passthroughChanged ? { passthrough: next.passthrough } : {}),
+  };
 }

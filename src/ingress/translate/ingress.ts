@@ -55,6 +55,8 @@ export interface IngressTranslation {
   readonly certificates: readonly CertificateRequirement[];
   /** Hosts this Ingress declares TLS for (ssl-redirect applies to them). */
   readonly tlsHosts: readonly string[];
+  /** ssl-passthrough: TLS connections for these hosts go, undecrypted, to the backend of the host's "/" path. */
+  readonly passthrough: readonly { readonly host: string; readonly ref: ServicePortRef }[];
   readonly diagnostics: readonly Diagnostic[];
   /** An error makes the whole Ingress unusable. */
   readonly ok: boolean;
@@ -208,9 +210,34 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     ...(defaultBackend ? { defaultBackend } : {}),
     certificates,
     tlsHosts,
+    passthrough: config.sslPassthrough && !isCanary ? passthroughOf(paths, sink) : [],
     diagnostics: sink.items,
     ok: !sink.hasErrors,
   };
+}
+
+/**
+ * ssl-passthrough as ingress-nginx reads it: each host's "/" path names the
+ * backend that gets the host's TLS connections; a host without one, or a
+ * wildcard host (SNI names one host), is an error.
+ */
+function passthroughOf(paths: readonly IngressPathEntry[], sink: DiagnosticSink): { host: string; ref: ServicePortRef }[] {
+  const out: { host: string; ref: ServicePortRef }[] = [];
+  const A = 'nginx.ingress.kubernetes.io/ssl-passthrough';
+  for (const host of [...new Set(paths.map((p) => p.host))]) {
+    if (host === '' || host.startsWith('*.')) {
+      sink.error('BadAnnotation', `${A}: ${host === '' ? 'a rule without host' : `the wildcard host ${host}`} cannot be passed through (a TLS connection names one host)`);
+      continue;
+    }
+    const root = paths.find((p) => p.host === host && p.path === '/');
+    if (root === undefined) {
+      sink.error('BadAnnotation', `${A}: host ${host} has no "/" path, whose backend would get its TLS connections`);
+      continue;
+    }
+    if (paths.some((p) => p.host === host && p.path !== '/')) sink.warn('IgnoredPath', `${A}: host ${host}'s paths other than "/" do not apply to its TLS connections (passed through whole), as in ingress-nginx`);
+    out.push({ host, ref: root.leaf.ref });
+  }
+  return out;
 }
 
 /**
@@ -235,7 +262,6 @@ function regexPathRule(host: string, path: string, fail: (message: string) => vo
   return r.rule;
 }
 
-/** The middlewares ingress-nginx annotations ask for, in nginx's phase order (access, then rewrite before proxying). */
 /** auth-type: basic -> the users of its Secret; any problem is an error (the Ingress is not served without its auth). */
 function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: DiagnosticSink): BasicAuthSpec | undefined {
   const A = 'nginx.ingress.kubernetes.io/auth-secret';
@@ -275,6 +301,7 @@ function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: Dia
   return { type: 'basicAuth', users, realm: b.realm, removeHeader: false };
 }
 
+/** The middlewares ingress-nginx annotations ask for, in nginx's phase order (access, then rewrite before proxying). */
 function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuthSpec }, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
   const out: NamedMiddleware[] = [];
   const name = (what: string): string => `ingress:${ref.namespace}/${ref.name}:${what}`;

@@ -102,6 +102,8 @@ export interface NginxConfig {
   /** limit-whitelist: clients the limits above never apply to. */
   readonly limitExempt?: readonly IpNetwork[];
   readonly denyRanges?: readonly IpNetwork[];
+  /** ssl-passthrough: the hosts' TLS connections go undecrypted to their "/" backend. */
+  readonly sslPassthrough?: boolean;
   /** upstream-vhost: the Host sent upstream. */
   readonly upstreamHost?: string;
   /** x-forwarded-prefix: sent upstream as X-Forwarded-Prefix. */
@@ -148,6 +150,7 @@ const OTHERS = new Set([
   'proxy-send-timeout',
   'upstream-vhost',
   'x-forwarded-prefix',
+  'ssl-passthrough',
   'limit-rps',
   'limit-rpm',
   'limit-connections',
@@ -340,6 +343,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(limitExempt && limitExempt.length > 0 ? { limitExempt } : {}),
     ...(denyRanges ? { denyRanges } : {}),
     ...(upstreamHost !== undefined ? { upstreamHost } : {}),
+    ...(get('ssl-passthrough', parseGoBool) === true ? { sslPassthrough: true } : {}),
     ...(forwardedPrefix !== undefined ? { forwardedPrefix } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),

@@ -10,7 +10,7 @@
 // message). ProxyConfigState folds updates into the current configuration.
 // Pure.
 
-import type { RouteTableChanges, RoutesUpdate, WireRouteSpec, WireTarget } from '../../ingress/compile/route-wire.ts';
+import type { PassthroughHost, RouteTableChanges, RoutesUpdate, WireRouteSpec, WireTarget } from '../../ingress/compile/route-wire.ts';
 import type { EndpointSet } from '../endpoints/endpoint-set.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
 
@@ -51,6 +51,7 @@ export class ProxyConfigState {
   readonly #web = new Map<string, WireRouteSpec>();
   readonly #websecure = new Map<string, WireRouteSpec>();
   #defaultTarget: WireTarget | null = null;
+  #passthrough: readonly PassthroughHost[] = [];
   readonly #certificates = new Map<string, TlsPem>();
   #defaultCertificate: TlsPem | null = null;
 
@@ -70,6 +71,7 @@ export class ProxyConfigState {
       this.#web.clear();
       this.#websecure.clear();
       this.#defaultTarget = null;
+      this.#passthrough = [];
       this.#certificates.clear();
       this.#defaultCertificate = null;
     }
@@ -83,6 +85,7 @@ export class ProxyConfigState {
       applyTable(this.#web, u.routes.web);
       applyTable(this.#websecure, u.routes.websecure);
       if (u.routes.defaultTarget !== undefined) this.#defaultTarget = u.routes.defaultTarget;
+      if (u.routes.passthrough !== undefined) this.#passthrough = u.routes.passthrough;
     }
     const c = u.certificates;
     if (c) {
@@ -99,7 +102,7 @@ export class ProxyConfigState {
       reset: true,
       listeners: this.#listeners,
       endpoints: Object.fromEntries(this.#endpoints),
-      routes: { web: { reset: [...this.#web.values()] }, websecure: { reset: [...this.#websecure.values()] }, defaultTarget: this.#defaultTarget },
+      routes: { web: { reset: [...this.#web.values()] }, websecure: { reset: [...this.#websecure.values()] }, defaultTarget: this.#defaultTarget, passthrough: this.#passthrough },
       certificates: { set: Object.fromEntries(this.#certificates), default: this.#defaultCertificate },
     };
   }
@@ -110,7 +113,7 @@ export class ProxyConfigState {
       version: this.#version,
       listeners: this.#listeners,
       endpoints: Object.fromEntries([...this.#endpoints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-      routes: { web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget },
+      routes: { web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough },
       certificates: { secrets: [...this.#certificates.keys()].sort(), default: this.#defaultCertificate === null ? 'built-in' : 'from Secret' },
     };
   }

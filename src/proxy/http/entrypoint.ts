@@ -13,12 +13,14 @@ import type { CertificateStore } from './certificates.ts';
 import { DeadlineClock } from './clock.ts';
 import { H1Connection } from './h1-connection.ts';
 import { H2Request } from './h2-request.ts';
+import { TlsPassthrough } from './tls-passthrough.ts';
 import { secureContextOptions } from './tls-policy.ts';
 import { HttpMetrics } from './metrics.ts';
 import type { EntrypointCore } from './proxy-request.ts';
 import type {
   ClientLimits,
   ClientTimeouts,
+  Backend,
   ConnectionInfo,
   EntrypointStats,
   HttpEntrypointApi,
@@ -47,6 +49,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   private tlsServer: tls.Server | undefined;
   private h2Server: http2.Http2SecureServer | undefined;
   private readonly http2: boolean;
+  private readonly passthrough: TlsPassthrough;
   private stopDefaultListener: (() => void) | undefined;
   private closed = false;
   private drainWaiters: Array<() => void> = [];
@@ -75,6 +78,12 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     };
     this.certificates = opts.certificates as CertificateStore | undefined;
     this.http2 = opts.http2 ?? true;
+    this.passthrough = new TlsPassthrough(log);
+  }
+
+  /** ssl-passthrough hosts (lowercase SNI -> backend): their TLS connections are not terminated here. */
+  setPassthrough(hosts: ReadonlyMap<string, Backend>): void {
+    this.passthrough.set(hosts);
   }
 
   /** Atomic swap: a request already routed keeps its route; the next one uses `router`. */
@@ -97,11 +106,20 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       this.serveSecure(socket, localPort);
       return;
     }
+    if (this.passthrough.active) this.passthrough.route(socket, this.terminateTls);
+    else this.terminateTls(socket);
+  }
+
+  private readonly terminateTls = (socket: net.Socket): void => {
+    if (this.closed || this.core.draining) {
+      socket.destroy();
+      return;
+    }
     // TLS has no half-close: a client's FIN must end the handshake or the
     // session (with allowHalfOpen the TLS layer would wait for its timeout).
     socket.allowHalfOpen = false;
     this.ensureTls().emit('connection', socket);
-  }
+  };
 
   /** Returns the socket the connection reads (plain HTTP: one that adopted `socket`'s connection). */
   private serveHttp1(socket: net.Socket, secure: boolean, localPort: number, noDelaySet = false): net.Socket {

@@ -369,6 +369,8 @@ export interface HttpEntrypointOptions {
 export interface HttpEntrypointApi {
   /** Atomic swap: requests already routed keep the route they got. */
   setRouter(router: Router): void;
+  /** ssl-passthrough hosts (lowercase SNI -> backend): their TLS connections go undecrypted to the backend. */
+  setPassthrough?(hosts: ReadonlyMap<string, Backend>): void;
   /**
    * Takes over an accepted socket; the entrypoint owns it from now on.
    * Returns the socket now carrying the connection when it is another one

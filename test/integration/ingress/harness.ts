@@ -183,6 +183,7 @@ export class Harness {
       if (pair) this.certificates.set(c.secretKey, pair);
     }
     this.entrypoint.setRouter(new IngressRouter(out.web, out.websecure));
+    this.entrypoint.setPassthrough(new Map(out.passthrough.map((p) => [p.host, this.#backend(p.ref)])));
     return out;
   }
 

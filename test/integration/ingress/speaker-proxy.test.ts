@@ -19,7 +19,7 @@ import type { ManualOwnership } from '../../../src/proxy/listeners/manual-owners
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, httpBackend, portBase, startProxy, tlsSecret, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+import { createLbService, dialAddress, httpBackend, portBase, startProxy, tlsSecret, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
 
 const cluster = useCluster();
 const NS = 'rules';
@@ -140,6 +140,32 @@ describe('rule engine inside the proxy', () => {
       expect(withSession).toEqual({ status: 200, body: 'stable' });
     } finally {
       authServer.close();
+    }
+  });
+
+  test('ssl-passthrough: the host\'s TLS reaches its TLS backend undecrypted (the client sees the backend\'s certificate)', async () => {
+    const { core, kc } = cluster();
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    const pair = createSelfSignedCertificate({ names: ['backend.internal'] });
+    const tlsServer = https.createServer({ cert: pair.cert, key: pair.key }, (_req, res) => res.end('secure'));
+    await new Promise<void>((r) => tlsServer.listen(BASE + 2, dialAddress('198.18.8.3'), r));
+    try {
+      await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'secure', namespace: NS }, spec: { ports: [{ name: 'https', port: 8443 }] } } });
+      await writeSlice(discovery, NS, 'secure', 'secure-1', [{ name: 'https', port: BASE + 2 }], [{ ip: '198.18.8.3' }]);
+      await networking.createNamespacedIngress({
+        namespace: NS,
+        body: {
+          metadata: { name: 'passthrough', namespace: NS, annotations: { 'nginx.ingress.kubernetes.io/ssl-passthrough': 'true' } },
+          spec: { ingressClassName: 'metalgate', rules: [{ host: 'pass.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'secure', port: { number: 8443 } } } }] } }] },
+        },
+      });
+      const a = await waitFor(async () => {
+        const r = await httpsGet('pass.example.com').catch(() => undefined);
+        return r?.names.includes('backend.internal') ? r : undefined;
+      }, 'the passthrough host served by its backend', 10_000);
+      expect(a).toMatchObject({ status: 200, body: 'secure' });
+    } finally {
+      tlsServer.close();
     }
   });
 

@@ -18,7 +18,7 @@ const backends = {
 };
 
 function published(c: CompiledIngress<RouteTarget>): PublishedRoutes {
-  return { web: c.specs.web, websecure: c.specs.websecure, defaultTarget: c.defaultTarget };
+  return { web: c.specs.web, websecure: c.specs.websecure, defaultTarget: c.defaultTarget, passthrough: c.passthrough };
 }
 
 /** Over the wire: JSON both ways, as the IPC channel carries it. */

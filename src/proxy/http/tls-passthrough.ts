@@ -1,0 +1,103 @@
+// ssl-passthrough (ingress-nginx): a TLS connection whose ClientHello names
+// a passthrough host goes, undecrypted, to an endpoint of that host's
+// backend, which terminates TLS itself (its own certificate, its own client
+// certificate checks); every other TLS connection is terminated here as
+// usual. The ClientHello is read from the first bytes (client-hello.ts) and
+// handed on untouched: to the backend, or back to the socket for the TLS
+// server, which reads what the socket already holds.
+
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { MAX_HELLO_BYTES, readClientHello } from './client-hello.ts';
+import type { Backend } from './types.ts';
+
+/** A client that sends no complete ClientHello in this time is terminated as usual (the TLS handshake timeout then applies). */
+const HELLO_WAIT_MS = 5_000;
+/** Connecting to the backend. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export class TlsPassthrough {
+  #hosts: ReadonlyMap<string, Backend> = new Map();
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Replaces the passthrough hosts (lowercase SNI -> backend). */
+  set(hosts: ReadonlyMap<string, Backend>): void {
+    this.#hosts = hosts;
+  }
+
+  get active(): boolean {
+    return this.#hosts.size > 0;
+  }
+
+  /**
+   * Reads the ClientHello of `socket`; passes the connection through when it
+   * names a passthrough host, else gives it back (bytes unread) to
+   * `terminate`.
+   */
+  route(socket: net.Socket, terminate: (socket: net.Socket) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): Buffer => {
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('error', onError);
+      socket.pause();
+      return Buffer.concat(chunks, size);
+    };
+    const giveBack = (): void => {
+      const buf = done();
+      if (buf.length > 0) socket.unshift(buf);
+      terminate(socket);
+    };
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      size += c.length;
+      const verdict = readClientHello(size === c.length ? c : Buffer.concat(chunks, size));
+      if (verdict.kind === 'more' && size < MAX_HELLO_BYTES) return;
+      const backend = verdict.kind === 'hello' && verdict.sni !== undefined ? this.#hosts.get(verdict.sni) : undefined;
+      if (backend === undefined) return giveBack();
+      this.#forward(socket, done(), backend, verdict.kind === 'hello' ? verdict.sni! : '');
+    };
+    const onError = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const timer = setTimeout(giveBack, HELLO_WAIT_MS);
+    socket.on('data', onData);
+    socket.on('error', onError);
+  }
+
+  #forward(client: net.Socket, hello: Buffer, backend: Backend, host: string): void {
+    const endpoint = backend.pick(client.remoteAddress ?? '');
+    if (endpoint === undefined) {
+      this.#log.warn({ host, backend: backend.name }, 'ssl-passthrough: no ready endpoint; connection closed');
+      client.destroy();
+      return;
+    }
+    const up = net.connect({ host: endpoint.ip, port: endpoint.port, noDelay: true });
+    const connectTimer = setTimeout(() => up.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
+    const end = (): void => {
+      clearTimeout(connectTimer);
+      client.destroy();
+      up.destroy();
+    };
+    up.once('connect', () => {
+      clearTimeout(connectTimer);
+      up.write(hello);
+      client.pipe(up);
+      up.pipe(client);
+      client.resume();
+    });
+    up.on('error', (err) => {
+      this.#log.debug({ host, endpoint: `${endpoint.ip}:${endpoint.port}`, err: err.message }, 'ssl-passthrough: backend connection failed');
+      end();
+    });
+    client.on('error', end);
+    up.on('close', end);
+    client.on('close', end);
+  }
+}
