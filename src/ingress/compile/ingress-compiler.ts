@@ -42,6 +42,7 @@ import { translateIngress, type CertificateRequirement, type IngressPathEntry, t
 import { translateIngressRoute, type IngressRouteTranslation, type TraefikRouteEntry } from '../translate/ingress-route.ts';
 import { resolveMiddlewareRef } from '../translate/middleware-ref.ts';
 import { resolveTraefikService } from '../translate/traefik-service.ts';
+import { parseNginxTemplate } from '../translate/nginx-template.ts';
 import { leaf } from '../translate/service-port.ts';
 import { ObjectCache } from './object-cache.ts';
 import type { PassthroughHost } from './route-wire.ts';
@@ -183,6 +184,8 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #middlewareCheck: ObjectCache<MiddlewareObject, { ok: boolean; diagnostics: Diagnostic[] }>;
   readonly #serviceCheck: ObjectCache<TraefikServiceObject, { ok: boolean; diagnostics: Diagnostic[] }>;
   readonly #pathSpecs = new WeakMap<IngressPathEntry, PathSpecs<T>>();
+  /** from-to-www-redirect routes by id, with the translation they came from. */
+  readonly #wwwSpecs = new Map<string, { tr: IngressTranslation; spec: RouteSpec<T> }>();
   readonly #traefikSpecs = new WeakMap<TraefikRouteEntry, TraefikSpecs<T>>();
   readonly #defaultTargets = new WeakMap<IngressTranslation, T>();
 
@@ -504,6 +507,54 @@ export class IngressCompiler<T = RouteTarget> {
       }
       webSpecs.set(entry.id, s.web);
       secureSpecs.set(entry.id, s.websecure);
+    }
+    this.#wwwRedirects(served, mains, diagnostics, webSpecs, secureSpecs);
+  }
+
+  /**
+   * from-to-www-redirect, as ingress-nginx makes it: requests for www.<host>
+   * (or, for a www. host, the name without it) get a 308 to the Ingress's
+   * host, same path and query, unless some Ingress serves that other name.
+   */
+  #wwwRedirects(
+    served: readonly IngressTranslation[],
+    mains: ReadonlyMap<string, { entry: IngressPathEntry; tr: IngressTranslation }>,
+    diagnostics: Diagnostic[],
+    webSpecs: Map<string, RouteSpec<T>>,
+    secureSpecs: Map<string, RouteSpec<T>>,
+  ): void {
+    const servedHosts = new Set([...mains.values()].map((m) => m.entry.host));
+    const done = new Set<string>();
+    for (const key of [...this.#wwwSpecs.keys()]) if (!served.some((tr) => key.startsWith(`ingress:${tr.ref.namespace}/${tr.ref.name}#`))) this.#wwwSpecs.delete(key);
+    for (const tr of served) {
+      if (!tr.config.fromToWww || tr.isCanary) continue;
+      for (const host of new Set(tr.paths.map((p) => p.host))) {
+        if (host === '' || host.startsWith('*.')) continue;
+        const other = host.startsWith('www.') ? host.slice(4) : `www.${host}`;
+        if (servedHosts.has(other)) {
+          diagnostics.push(diag(tr.ref, 'info', 'WwwRedirectSkipped', `from-to-www-redirect: ${other} is served by an Ingress, so it is not redirected to ${host}`));
+          continue;
+        }
+        if (done.has(other)) continue;
+        done.add(other);
+        const routeName = `ingress:${tr.ref.namespace}/${tr.ref.name}#from-to-www:${other}`;
+        // The same spec object while the Ingress is unchanged: the published diff sees no change.
+        let cached = this.#wwwSpecs.get(routeName);
+        if (cached === undefined || cached.tr !== tr) {
+          const location = parseNginxTemplate(`$scheme://${host}$request_uri`);
+          if (!location.ok) continue;
+          const target = this.#materialize({
+            routeName,
+            origin: tr.ref,
+            middlewares: [{ name: `${routeName}:redirect`, spec: { type: 'returnRedirect', status: 308, location: location.parts } }],
+            response: { status: 404 },
+          });
+          cached = { tr, spec: { kind: 'ingress', id: routeName, source: 'ingress', host: other, path: '/', pathType: 'Prefix', target } };
+          this.#wwwSpecs.set(routeName, cached);
+        }
+        webSpecs.set(routeName, cached.spec);
+        secureSpecs.set(routeName, cached.spec);
+      }
     }
   }
 

@@ -102,6 +102,8 @@ export interface NginxConfig {
   /** limit-whitelist: clients the limits above never apply to. */
   readonly limitExempt?: readonly IpNetwork[];
   readonly denyRanges?: readonly IpNetwork[];
+  /** from-to-www-redirect: www.<host> (or <host> without www.) redirects here with 308. */
+  readonly fromToWww?: boolean;
   /** ssl-passthrough: the hosts' TLS connections go undecrypted to their "/" backend. */
   readonly sslPassthrough?: boolean;
   /** upstream-vhost: the Host sent upstream. */
@@ -151,6 +153,7 @@ const OTHERS = new Set([
   'upstream-vhost',
   'x-forwarded-prefix',
   'ssl-passthrough',
+  'from-to-www-redirect',
   'limit-rps',
   'limit-rpm',
   'limit-connections',
@@ -344,6 +347,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(denyRanges ? { denyRanges } : {}),
     ...(upstreamHost !== undefined ? { upstreamHost } : {}),
     ...(get('ssl-passthrough', parseGoBool) === true ? { sslPassthrough: true } : {}),
+    ...(get('from-to-www-redirect', parseGoBool) === true ? { fromToWww: true } : {}),
     ...(forwardedPrefix !== undefined ? { forwardedPrefix } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),

@@ -40,6 +40,10 @@ beforeAll(async () => {
   h.ingress(annotated('moved308', { 'permanent-redirect': 'https://$host/new$request_uri', 'permanent-redirect-code': '308' }));
   h.ingress(annotated('temp', { 'temporal-redirect': 'https://status.example.org/', 'permanent-redirect': 'https://never.example.org/' }));
   h.ingress(annotated('approot', { 'app-root': '/app1' }));
+  h.ingress(annotated('shop', { 'from-to-www-redirect': 'true' }));
+  h.ingress(ing('ns', 'blog', [{ host: 'www.blog.example.com', paths: [{ service: 'app' }] }], { annotations: { [`${N}from-to-www-redirect`]: 'true' } }));
+  h.ingress(annotated('both', { 'from-to-www-redirect': 'true' }));
+  h.ingress(ing('ns', 'www-both', [{ host: 'www.both.example.com', paths: [{ service: 'app' }] }]));
   const out = h.apply();
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
 });
@@ -95,6 +99,15 @@ describe('CORS and redirects through the proxy', () => {
     const r = await h.request({ host: 'approot.example.com', path: '/' });
     expect([r.status, r.headers.location]).toEqual([302, 'http://approot.example.com/app1']);
     expect((await h.request({ host: 'approot.example.com', path: '/other' })).status).toBe(200);
+  });
+
+  test('from-to-www-redirect: 308 from the other name, unless an Ingress serves it', async () => {
+    const a = await h.request({ host: 'www.shop.example.com', path: '/cart?x=1' });
+    expect([a.status, a.headers.location]).toEqual([308, 'http://shop.example.com/cart?x=1']);
+    const b = await h.request({ host: 'blog.example.com', path: '/' });
+    expect([b.status, b.headers.location]).toEqual([308, 'http://www.blog.example.com/']);
+    expect((await h.request({ host: 'www.both.example.com' })).status).toBe(200);
+    expect((await h.request({ host: 'shop.example.com' })).status).toBe(200);
   });
 
   test('bad values are errors, never a wider CORS than written', () => {
@@ -170,6 +183,11 @@ http {
   }
   server {
     listen ${LOOPBACK}:${nginxPort};
+    server_name www.shop.example.com;
+    return 308 $scheme://shop.example.com$request_uri;
+  }
+  server {
+    listen ${LOOPBACK}:${nginxPort};
     server_name approot.example.com;
     if ($uri = /) { return 302 $scheme://$http_host/app1; }
     location / { proxy_pass ${backend}; }
@@ -219,6 +237,7 @@ http {
     ['permanent redirect with variables', 'moved308', '/a?b=1', 'POST', {}],
     ['app-root from /', 'approot', '/', 'GET', {}],
     ['app-root elsewhere', 'approot', '/other', 'GET', {}],
+    ['from-to-www-redirect', 'www.shop', '/cart?x=1', 'POST', {}],
   ];
 
   test.each(cases)('%s: same status, Location and Access-Control fields as nginx', async (_name, host, path, method, headers) => {
