@@ -212,6 +212,22 @@ export interface ReturnRedirectSpec {
   readonly onlyPath?: string;
 }
 
+/** An htdigest line: `user:realm:HA1`, HA1 = MD5(user:realm:password) in hex. */
+export interface DigestUser {
+  readonly name: string;
+  readonly realm: string;
+  readonly ha1: string;
+}
+
+/** HTTP Digest auth (RFC 7616, MD5, qop=auth): ingress-nginx auth-type: digest and Traefik digestAuth. */
+export interface DigestAuthSpec {
+  readonly type: 'digestAuth';
+  readonly users: readonly DigestUser[];
+  readonly realm: string;
+  readonly removeHeader: boolean;
+  readonly headerField?: string;
+}
+
 export interface CompressSpec {
   readonly type: 'compress';
   readonly excludedContentTypes: readonly string[];
@@ -253,6 +269,7 @@ export type MiddlewareSpec =
   | RateLimitSpec
   | InFlightReqSpec
   | BasicAuthSpec
+  | DigestAuthSpec
   | ExternalAuthSpec
   | ForwardAuthSpec
   | NginxCorsSpec

@@ -6,6 +6,7 @@ import type { Middleware } from '../../proxy/http/types.ts';
 import type { MiddlewareSpec, NamedMiddleware } from '../model/middleware-spec.ts';
 import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
+import { digestAuth } from './middlewares/digest-auth.ts';
 import { externalAuth } from './middlewares/external-auth.ts';
 import { forwardAuth } from './middlewares/forward-auth.ts';
 import { nginxCors } from './middlewares/nginx-cors.ts';
@@ -45,6 +46,8 @@ export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
       return inFlightReq(m.name, s);
     case 'basicAuth':
       return basicAuth(m.name, s);
+    case 'digestAuth':
+      return digestAuth(m.name, s);
     case 'externalAuth':
       return externalAuth(m.name, s);
     case 'forwardAuth':

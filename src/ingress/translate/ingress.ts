@@ -9,9 +9,10 @@ import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-r
 import { compileIngressPath, type IngressPathType } from '../match/ingress-path.ts';
 import { parseIngressHost } from '../match/host.ts';
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
-import type { BasicAuthSpec, BasicAuthUser, NamedMiddleware } from '../model/middleware-spec.ts';
+import type { BasicAuthSpec, BasicAuthUser, DigestAuthSpec, NamedMiddleware } from '../model/middleware-spec.ts';
 import type { BackendOptions, LeafNode, ServicePortRef } from '../model/service-node.ts';
 import type { ClusterView } from './cluster-view.ts';
+import { parseHtdigest } from './htdigest.ts';
 import { parseHtpasswd } from './htpasswd.ts';
 import { parseNginxAnnotations, type NginxBasicAuth, type NginxConfig } from './nginx-annotations.ts';
 import { ruleString } from './rule-text.ts';
@@ -88,7 +89,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
   const sink = new DiagnosticSink(ref);
   const parsed = parseNginxAnnotations(ing.metadata?.annotations, sink);
   const basicAuth = parsed.basicAuth ? basicAuthOf(parsed.basicAuth, ingressRef(ing).namespace, view, sink) : undefined;
-  const config: NginxConfig & { basicAuthSpec?: BasicAuthSpec } = { ...parsed, ...(basicAuth ? { basicAuthSpec: basicAuth } : {}) };
+  const config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec } = { ...parsed, ...(basicAuth ? { basicAuthSpec: basicAuth } : {}) };
   const isCanary = config.canary !== undefined || ing.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true';
   const ns = ref.namespace;
   const spec = ing.spec ?? {};
@@ -263,7 +264,7 @@ function regexPathRule(host: string, path: string, fail: (message: string) => vo
 }
 
 /** auth-type: basic -> the users of its Secret; any problem is an error (the Ingress is not served without its auth). */
-function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: DiagnosticSink): BasicAuthSpec | undefined {
+function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: DiagnosticSink): BasicAuthSpec | DigestAuthSpec | undefined {
   const A = 'nginx.ingress.kubernetes.io/auth-secret';
   const slash = b.secretName.indexOf('/');
   const secretNs = slash < 0 ? ns : b.secretName.slice(0, slash);
@@ -285,6 +286,19 @@ function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: Dia
       sink.error('BadSecret', `${A}: Secret ${ns}/${name} has no "auth" key (htpasswd lines, auth-secret-type auth-file)`);
       return undefined;
     }
+    if (b.type === 'digest') {
+      const d = parseHtdigest(file);
+      if (!d.ok) {
+        sink.error('BadSecret', `${A}: Secret ${ns}/${name}: ${d.error}`);
+        return undefined;
+      }
+      const inRealm = d.users.filter((u) => u.realm === b.realm);
+      if (inRealm.length === 0) {
+        sink.error('BadSecret', `${A}: Secret ${ns}/${name} holds no user of the realm ${JSON.stringify(b.realm)} (nginx.ingress.kubernetes.io/auth-realm)`);
+        return undefined;
+      }
+      return { type: 'digestAuth', users: inRealm, realm: b.realm, removeHeader: false };
+    }
     const r = parseHtpasswd(file);
     if (!r.ok) {
       sink.error('BadSecret', `${A}: Secret ${ns}/${name}: ${r.error}`);
@@ -302,7 +316,7 @@ function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: Dia
 }
 
 /** The middlewares ingress-nginx annotations ask for, in nginx's phase order (access, then rewrite before proxying). */
-function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuthSpec }, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
+function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec }, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
   const out: NamedMiddleware[] = [];
   const name = (what: string): string => `ingress:${ref.namespace}/${ref.name}:${what}`;
   // nginx's rewrite phase comes first: the CORS preflight and the redirects answer before any access check.
@@ -333,7 +347,7 @@ function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuth
     });
   }
   // nginx's access phase: the allow-list, then auth_basic, then auth_request (all must pass).
-  if (config.basicAuthSpec) out.push({ name: name('auth-type-basic'), spec: config.basicAuthSpec });
+  if (config.basicAuthSpec) out.push({ name: name(config.basicAuthSpec.type === 'digestAuth' ? 'auth-type-digest' : 'auth-type-basic'), spec: config.basicAuthSpec });
   // Before anything rewrites the target: the auth service sees the request URI as received.
   if (config.externalAuth) out.push({ name: name('auth-url'), spec: config.externalAuth });
   if (config.upstreamHost !== undefined || config.forwardedPrefix !== undefined) {

@@ -35,12 +35,12 @@
 //   auth-keepalive* only tune performance: ignored with a warning (every
 //   request is checked). auth-proxy-set-headers (fields for the auth
 //   service, which may narrow what it allows) is refused.
-// - auth-type: basic with auth-secret (a Secret of the Ingress's namespace,
-//   as ingress-nginx requires by default), auth-secret-type (auth-file: the
-//   htpasswd lines under key `auth`; auth-map: one key per user, its value
-//   the hash) and auth-realm (default empty). auth-type: digest is refused
-//   (not implemented); auth-secret without auth-type is an error, not "no
-//   auth".
+// - auth-type: basic or digest with auth-secret (a Secret of the Ingress's
+//   namespace, as ingress-nginx requires by default), auth-secret-type
+//   (auth-file: the htpasswd, or for digest htdigest, lines under key `auth`;
+//   auth-map, basic only: one key per user, its value the hash) and
+//   auth-realm (default empty; digest users must be of that realm).
+//   auth-secret without auth-type is an error, not "no auth".
 // - enable-cors with cors-allow-origin (default `*`; a list, `*.` wildcard
 //   subdomains), cors-allow-methods, cors-allow-headers,
 //   cors-expose-headers, cors-allow-credentials (default true),
@@ -117,8 +117,9 @@ export interface NginxConfig {
   readonly appRoot?: ReturnRedirectSpec;
 }
 
-/** auth-type: basic, resolved against the Secret by the Ingress translator. */
+/** auth-type: basic or digest, resolved against the Secret by the Ingress translator. */
 export interface NginxBasicAuth {
+  readonly type: 'basic' | 'digest';
   readonly secretName: string;
   readonly secretType: 'auth-file' | 'auth-map';
   readonly realm: string;
@@ -469,11 +470,7 @@ function parseBasicAuth(a: Map<string, string>, bad: (name: string, error: strin
     }
     return undefined;
   }
-  if (type === 'digest') {
-    sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}auth-type: digest limits who reaches the backend and is not implemented by metalgate: the Ingress is not served rather than served with less protection than it asks for`);
-    return undefined;
-  }
-  if (type !== 'basic') {
+  if (type !== 'basic' && type !== 'digest') {
     bad('auth-type', `${JSON.stringify(type)} is not basic or digest`);
     return undefined;
   }
@@ -487,7 +484,11 @@ function parseBasicAuth(a: Map<string, string>, bad: (name: string, error: strin
     bad('auth-secret-type', `${JSON.stringify(secretType)} is not auth-file or auth-map`);
     return undefined;
   }
-  return { secretName: secret, secretType, realm: a.get('auth-realm') ?? '' };
+  if (type === 'digest' && secretType === 'auth-map') {
+    bad('auth-secret-type', 'auth-map is for basic auth; digest auth reads htdigest lines (auth-file)');
+    return undefined;
+  }
+  return { type, secretName: secret, secretType, realm: a.get('auth-realm') ?? '' };
 }
 
 const AUTH_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE']);

@@ -31,6 +31,7 @@ import type { BasicAuthUser, HeadersSpec, MiddlewareSpec } from '../model/middle
 import type { SourceCriterion } from '../model/service-node.ts';
 import type { MiddlewareObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
+import { parseHtdigest } from './htdigest.ts';
 import { parseHtpasswd } from './htpasswd.ts';
 import { asNonNegativeInt, parseTraefikDuration } from './value-parsers.ts';
 
@@ -40,7 +41,6 @@ export type MiddlewareParse =
 
 /** Middleware types we know Traefik has but do not implement. */
 const KNOWN_UNSUPPORTED = new Set([
-  'digestAuth',
   'buffering',
   'circuitBreaker',
   'errors',
@@ -319,6 +319,23 @@ export function parseMiddleware(
           ],
           warnings,
         };
+      }
+      case 'digestAuth': {
+        if (o.users !== undefined) fail('digestAuth.users is not available on Kubernetes CRDs (as in Traefik); use digestAuth.secret');
+        const secretName = str(o.secret, 'digestAuth.secret');
+        if (!secretName) fail('digestAuth.secret is required');
+        const secret = view.secret(ns, secretName);
+        if (secret === undefined) return { ok: false, reason: 'MissingSecret', error: `digestAuth: Secret ${ns}/${secretName} not found` };
+        const text = secretText(secret, 'users');
+        if (text === undefined) fail(`digestAuth: Secret ${ns}/${secretName} has no "users" key (htdigest lines)`);
+        const d = parseHtdigest(text);
+        if (!d.ok) fail(`digestAuth: Secret ${ns}/${secretName}: ${d.error}`);
+        const realm = str(o.realm, 'digestAuth.realm') || 'traefik';
+        const users = d.users.filter((u) => u.realm === realm);
+        if (users.length === 0) fail(`digestAuth: Secret ${ns}/${secretName} holds no user of the realm ${JSON.stringify(realm)}`);
+        const headerField = str(o.headerField, 'digestAuth.headerField');
+        if (headerField !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(headerField)) fail(`digestAuth.headerField ${JSON.stringify(headerField)} is not a header name`);
+        return { ok: true, specs: [{ type: 'digestAuth', users, realm, removeHeader: bool(o.removeHeader, 'digestAuth.removeHeader'), ...(headerField ? { headerField } : {}) }], warnings };
       }
       case 'compress': {
         const excluded = strList(o.excludedContentTypes, 'compress.excludedContentTypes');

@@ -56,7 +56,7 @@ beforeAll(async () => {
   const out = h.apply();
   // Fail closed: each of these is withheld, with the reason on the Ingress.
   expect(out.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.ref.name}:${d.reason}`).sort()).toEqual(
-    ['digest:NotServed', 'digest:UnsupportedSecurityAnnotation', 'elsewhere:BadAnnotation', 'elsewhere:NotServed', 'missing:MissingSecret', 'missing:NotServed', 'untyped:BadAnnotation', 'untyped:NotServed'].sort(),
+    ['digest:BadSecret', 'digest:NotServed', 'elsewhere:BadAnnotation', 'elsewhere:NotServed', 'missing:MissingSecret', 'missing:NotServed', 'untyped:BadAnnotation', 'untyped:NotServed'].sort(),
   );
 });
 

@@ -95,10 +95,10 @@ describe('auth-type: basic', () => {
   test("the documentation's example: the Secret's name, auth-file, the realm", () => {
     const { config, diags } = parse({ 'auth-type': 'basic', 'auth-secret': 'basic-auth', 'auth-realm': 'Authentication Required - foo' });
     expect(diags).toEqual([]);
-    expect(config.basicAuth).toEqual({ secretName: 'basic-auth', secretType: 'auth-file', realm: 'Authentication Required - foo' });
+    expect(config.basicAuth).toEqual({ type: 'basic', secretName: 'basic-auth', secretType: 'auth-file', realm: 'Authentication Required - foo' });
   });
   test.each([
-    [{ 'auth-type': 'digest', 'auth-secret': 's' }, 'error:UnsupportedSecurityAnnotation'],
+    [{ 'auth-type': 'digest', 'auth-secret': 's', 'auth-secret-type': 'auth-map' }, 'error:BadAnnotation'],
     [{ 'auth-type': 'ntlm', 'auth-secret': 's' }, 'error:BadAnnotation'],
     [{ 'auth-type': 'basic' }, 'error:BadAnnotation'],
     [{ 'auth-secret': 's' }, 'error:BadAnnotation'],
