@@ -228,6 +228,16 @@ export interface DigestAuthSpec {
   readonly headerField?: string;
 }
 
+/** Traefik circuitBreaker: the expression (checked at translation), its timings and the fallback status. */
+export interface CircuitBreakerSpec {
+  readonly type: 'circuitBreaker';
+  readonly expression: string;
+  readonly checkPeriodMs: number;
+  readonly fallbackDurationMs: number;
+  readonly recoveryDurationMs: number;
+  readonly responseCode: number;
+}
+
 export interface CompressSpec {
   readonly type: 'compress';
   readonly excludedContentTypes: readonly string[];
@@ -270,6 +280,7 @@ export type MiddlewareSpec =
   | InFlightReqSpec
   | BasicAuthSpec
   | DigestAuthSpec
+  | CircuitBreakerSpec
   | ExternalAuthSpec
   | ForwardAuthSpec
   | NginxCorsSpec

@@ -6,6 +6,7 @@ import type { Middleware } from '../../proxy/http/types.ts';
 import type { MiddlewareSpec, NamedMiddleware } from '../model/middleware-spec.ts';
 import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
+import { circuitBreaker } from './middlewares/circuit-breaker.ts';
 import { digestAuth } from './middlewares/digest-auth.ts';
 import { externalAuth } from './middlewares/external-auth.ts';
 import { forwardAuth } from './middlewares/forward-auth.ts';
@@ -46,6 +47,8 @@ export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
       return inFlightReq(m.name, s);
     case 'basicAuth':
       return basicAuth(m.name, s);
+    case 'circuitBreaker':
+      return circuitBreaker(m.name, s);
     case 'digestAuth':
       return digestAuth(m.name, s);
     case 'externalAuth':
@@ -82,7 +85,7 @@ export function specFingerprint(spec: MiddlewareSpec): string {
   });
 }
 
-const STATEFUL = new Set<MiddlewareSpec['type']>(['rateLimit', 'inFlightReq']);
+const STATEFUL = new Set<MiddlewareSpec['type']>(['rateLimit', 'inFlightReq', 'circuitBreaker']);
 
 /**
  * Builds middlewares, reusing stateful instances with the same identity

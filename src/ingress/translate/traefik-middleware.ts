@@ -31,6 +31,7 @@ import type { BasicAuthUser, HeadersSpec, MiddlewareSpec } from '../model/middle
 import type { SourceCriterion } from '../model/service-node.ts';
 import type { MiddlewareObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
+import { compileBreakerExpression } from '../match/breaker-expression.ts';
 import { parseHtdigest } from './htdigest.ts';
 import { parseHtpasswd } from './htpasswd.ts';
 import { asNonNegativeInt, parseTraefikDuration } from './value-parsers.ts';
@@ -42,7 +43,6 @@ export type MiddlewareParse =
 /** Middleware types we know Traefik has but do not implement. */
 const KNOWN_UNSUPPORTED = new Set([
   'buffering',
-  'circuitBreaker',
   'errors',
   'grpcWeb',
   'contentType',
@@ -315,6 +315,30 @@ export function parseMiddleware(
               addAuthCookiesToResponse: cookies,
               preserveLocationHeader: bool(o.preserveLocationHeader, 'forwardAuth.preserveLocationHeader'),
               timeoutMs: FORWARD_AUTH_TIMEOUT_MS,
+            },
+          ],
+          warnings,
+        };
+      }
+      case 'circuitBreaker': {
+        const expression = str(o.expression, 'circuitBreaker.expression') ?? '';
+        if (expression.length > 1024) fail('circuitBreaker.expression is longer than 1024 characters');
+        const c = compileBreakerExpression(expression);
+        if (!c.ok) fail(`circuitBreaker.expression: ${c.error}`);
+        const responseCode = num(o.responseCode, 'circuitBreaker.responseCode') ?? 503;
+        if (responseCode < 100 || responseCode > 599) fail(`circuitBreaker.responseCode ${responseCode} is not an HTTP status`);
+        const checkPeriodMs = duration(o.checkPeriod, 'circuitBreaker.checkPeriod', 100);
+        if (checkPeriodMs <= 0) fail('circuitBreaker.checkPeriod must be positive');
+        return {
+          ok: true,
+          specs: [
+            {
+              type: 'circuitBreaker',
+              expression,
+              checkPeriodMs,
+              fallbackDurationMs: duration(o.fallbackDuration, 'circuitBreaker.fallbackDuration', 10_000),
+              recoveryDurationMs: Math.max(1, duration(o.recoveryDuration, 'circuitBreaker.recoveryDuration', 10_000)),
+              responseCode,
             },
           ],
           warnings,

@@ -24,6 +24,7 @@ beforeAll(async () => {
   slow = await h.service('ns', 'slow', 1, { delayMs: 1000 });
   mirrorEcho = await h.service('ns', 'shadow');
   flaky = await h.service('ns', 'flaky', 1, { reset: true });
+  await h.service('ns', 'failing', 1, { status: 500 });
   await h.service('other', 'remote');
   h.secret({ metadata: { namespace: 'ns', name: 'users' }, data: { users: Buffer.from(`${APR1}\n`).toString('base64') } });
   const mws: [string, Record<string, unknown>][] = [
@@ -34,6 +35,8 @@ beforeAll(async () => {
     ['add', { addPrefix: { prefix: '/v2' } }],
     ['replace', { replacePath: { path: '/fixed' } }],
     ['strip-re', { stripPrefixRegex: { regex: ['/products/[0-9]+'] } }],
+    ['breaker', { circuitBreaker: { expression: 'NetworkErrorRatio() > 0.5', checkPeriod: '50ms', fallbackDuration: '30s' } }],
+    ['breaker-codes', { circuitBreaker: { expression: 'ResponseCodeRatio(500, 600, 0, 600) > 0.5', checkPeriod: '50ms', responseCode: 429 } }],
     ['replace-re', { replacePathRegex: { regex: '^/foo/(.*)', replacement: '/bar/$1' } }],
     ['hdrs', { headers: { customRequestHeaders: { 'X-Team': 'blue' }, customResponseHeaders: { 'X-Served': 'metalgate', 'X-Served-By': '' }, frameDeny: true } }],
     ['to-https', { redirectScheme: { scheme: 'https', permanent: true } }],
@@ -51,6 +54,8 @@ beforeAll(async () => {
   h.traefik('IngressRoute', r('paths', 'Host(`paths.example.com`) && PathPrefix(`/api`)', ['strip', 'add']));
   h.traefik('IngressRoute', r('replace', 'Host(`replace.example.com`)', ['replace']));
   h.traefik('IngressRoute', r('strip-re', 'Host(`stripre.example.com`)', ['strip-re']));
+  h.traefik('IngressRoute', r('breaker', 'Host(`breaker.example.com`)', ['breaker'], 'flaky'));
+  h.traefik('IngressRoute', r('breaker-codes', 'Host(`breakercodes.example.com`)', ['breaker-codes'], 'failing'));
   h.traefik('IngressRoute', r('replace-re', 'Host(`replacere.example.com`)', ['replace-re']));
   h.traefik('IngressRoute', r('hdrs', 'Host(`headers.example.com`)', ['hdrs']));
   h.traefik('IngressRoute', r('https', 'Host(`https.example.com`)', ['to-https']));
@@ -116,6 +121,27 @@ describe('Traefik middlewares through the proxy', () => {
     const a = await h.request({ host: 'paths.example.com', path: '/api/users?x=1' });
     expect(a.json!.url).toBe('/v2/users?x=1');
     expect(a.json!.headers['x-forwarded-prefix']).toBe('/api');
+  });
+  test('circuitBreaker: network errors trip it, then the fallback answers without reaching the backend', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await h.request({ host: 'breaker.example.com' })).status);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(statuses[0]).toBe(502);
+    expect(statuses.at(-1)).toBe(503);
+    const hits = flaky[0]!.hits;
+    expect((await h.request({ host: 'breaker.example.com' })).status).toBe(503);
+    expect(flaky[0]!.hits).toBe(hits);
+  });
+  test('circuitBreaker: a ResponseCodeRatio expression with its own responseCode', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await h.request({ host: 'breakercodes.example.com' })).status);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(statuses[0]).toBe(500);
+    expect(statuses.at(-1)).toBe(429);
   });
   test('stripPrefixRegex: the match at the start of the path goes, into X-Forwarded-Prefix', async () => {
     const a = await h.request({ host: 'stripre.example.com', path: '/products/42/photos?s=1' });
