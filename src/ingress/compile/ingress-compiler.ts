@@ -34,7 +34,7 @@ import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
 import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
 import type { RouteTarget } from '../model/route-target.ts';
-import type { CanaryNode, ServiceNode } from '../model/service-node.ts';
+import type { BackendOptions, CanaryNode, ServiceNode } from '../model/service-node.ts';
 import { groupOf, type IngressRouteObject, type MiddlewareObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
 import { MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
 import { classView, isOurIngress, type IngressClassOptions } from '../translate/ingress-class.ts';
@@ -487,7 +487,7 @@ export class IngressCompiler<T = RouteTarget> {
           const canary: CanaryNode = {
             kind: 'canary',
             main: entry.leaf,
-            canary: leaf(c.entry.leaf.ref, entry.leaf.options, c.entry.leaf.labels),
+            canary: leaf(c.entry.leaf.ref, withoutServiceUpstream(entry.leaf.options), c.entry.leaf.labels),
             policy,
             canaryIngress: `${c.tr.ref.namespace}/${c.tr.ref.name}`,
           };
@@ -571,6 +571,12 @@ export class IngressCompiler<T = RouteTarget> {
     };
     return { routeName, origin, middlewares: [mw], response: { status: 404 } };
   }
+}
+
+/** The main path's backend settings for its canary, but not the main Service's cluster IP (service-upstream). */
+function withoutServiceUpstream(o: BackendOptions): BackendOptions {
+  const { serviceUpstream: _, ...rest } = o;
+  return rest;
 }
 
 function kindOf(o: { kind?: string }): 'IngressRoute' | 'Middleware' | 'TraefikService' {

@@ -41,6 +41,8 @@ export interface BackendOptions {
   readonly sendTimeoutMs?: number;
   /** Request body limit in bytes (0 = unlimited); undefined = the entrypoint default. */
   readonly maxBodyBytes?: number;
+  /** ingress-nginx service-upstream: send to the Service's cluster IP and port (kube-proxy balances), not to its endpoints. */
+  readonly serviceUpstream?: { readonly ip: string; readonly port: number };
 }
 
 /** Names a backend goes by in metrics. */

@@ -4,6 +4,7 @@
 // between prebuilt results per request.
 
 import type { Backend, BackendRoute, Middleware, ResponseRoute, RouteResult, RouteView } from '../../proxy/http/types.ts';
+import { EndpointSetBackend } from '../../proxy/http/backend.ts';
 import type { LeafNode, ServiceNode } from '../model/service-node.ts';
 import type { RouteTarget } from '../model/route-target.ts';
 import { ConfiguredBackend, nodeBackend, type ServiceBackendSource } from './backends.ts';
@@ -70,7 +71,12 @@ export class RuntimeFactory {
     return { target, fixed: this.#fixed.get(choose), choose };
   };
 
-  #leafBackend = (leaf: LeafNode): Backend => new ConfiguredBackend(leaf, this.#source.backend(leaf.ref));
+  #leafBackend = (leaf: LeafNode): Backend => {
+    const up = leaf.options.serviceUpstream;
+    // service-upstream: one endpoint, the Service's cluster IP; kube-proxy balances behind it.
+    const base = up ? new EndpointSetBackend({ name: `${leaf.labels.name} (cluster IP)`, endpoints: [{ ip: up.ip, port: up.port, ready: true, serving: true, terminating: false }] }) : this.#source.backend(leaf.ref);
+    return new ConfiguredBackend(leaf, base);
+  };
 
   #chooser(target: RouteTarget, node: ServiceNode, mws: readonly Middleware[], ingress: { namespace: string; name: string } | undefined, canary: string): Chooser {
     switch (node.kind) {

@@ -129,6 +129,12 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
       sink.error(r.reason, `${where}: ${r.error}`);
       return undefined;
     }
+    if (config.serviceUpstream) {
+      // As ingress-nginx: a Service without a cluster IP (headless) keeps its endpoints, with a warning.
+      const clusterIp = view.service(ns, svc.name)?.spec?.clusterIP;
+      if (clusterIp && clusterIp !== 'None') return leaf(r.ref, { ...options, serviceUpstream: { ip: clusterIp, port: r.ref.port } }, backendLabels(r.ref, declared, 'kubernetes'));
+      sink.warn('NoClusterIP', `${where}: service-upstream: Service ${ns}/${svc.name} has no cluster IP; its endpoints are used`);
+    }
     return leaf(r.ref, options, backendLabels(r.ref, declared, 'kubernetes'));
   };
 

@@ -102,6 +102,8 @@ export interface NginxConfig {
   /** limit-whitelist: clients the limits above never apply to. */
   readonly limitExempt?: readonly IpNetwork[];
   readonly denyRanges?: readonly IpNetwork[];
+  /** service-upstream: backends are reached through the Service's cluster IP. */
+  readonly serviceUpstream?: boolean;
   /** from-to-www-redirect: www.<host> (or <host> without www.) redirects here with 308. */
   readonly fromToWww?: boolean;
   /** ssl-passthrough: the hosts' TLS connections go undecrypted to their "/" backend. */
@@ -155,6 +157,7 @@ const OTHERS = new Set([
   'x-forwarded-prefix',
   'ssl-passthrough',
   'from-to-www-redirect',
+  'service-upstream',
   'limit-rps',
   'limit-rpm',
   'limit-connections',
@@ -349,6 +352,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(upstreamHost !== undefined ? { upstreamHost } : {}),
     ...(get('ssl-passthrough', parseGoBool) === true ? { sslPassthrough: true } : {}),
     ...(get('from-to-www-redirect', parseGoBool) === true ? { fromToWww: true } : {}),
+    ...(get('service-upstream', parseGoBool) === true ? { serviceUpstream: true } : {}),
     ...(forwardedPrefix !== undefined ? { forwardedPrefix } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),

@@ -39,6 +39,13 @@ beforeAll(async () => {
   h.ingress(annotated('rpm', 'rpm.example.com', 'app', { 'limit-rpm': '1', 'limit-burst-multiplier': '1' }));
   h.ingress(annotated('rpmexempt', 'rpmexempt.example.com', 'app', { 'limit-rpm': '1', 'limit-burst-multiplier': '1', 'limit-whitelist': '127.0.0.1/32' }));
   h.ingress(annotated('conns', 'conns.example.com', 'slow', { 'limit-connections': '1' }));
+  // service-upstream: the Service's cluster IP and port (here the loopback and the echo's port stand for them).
+  const viaCluster = await h.service('ns', 'clustered', 1);
+  h.compiler.setService({ metadata: { namespace: 'ns', name: 'clustered', resourceVersion: 'ci' }, spec: { clusterIP: '127.0.0.1', ports: [{ name: 'http', port: viaCluster[0]!.port, protocol: 'TCP' }] } });
+  // Its endpoints are another server: reaching it would mean the annotation was ignored.
+  const decoy = h.echoes.find((e) => e.name === 'app-0')!;
+  h.backends.get(`ns/clustered:http`)!.setEndpoints([{ ip: '127.0.0.1', port: decoy.port, ready: true, serving: true, terminating: false }]);
+  h.ingress(ing('ns', 'upstream', [{ host: 'upstream.example.com', paths: [{ service: 'clustered', port: viaCluster[0]!.port }] }], { annotations: { [`${N}service-upstream`]: 'true' } }));
   h.ingress(annotated('vhost', 'vhost.example.com', 'app', { 'upstream-vhost': 'internal.example.local:8080', 'x-forwarded-prefix': '/shop' }));
   h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'custom-http-errors': '404' }));
   h.ingress(annotated('snippet', 'snippet.example.com', 'app', { 'configuration-snippet': 'deny all;' }));
@@ -113,6 +120,11 @@ describe('ingress-nginx annotations through the proxy', () => {
     const result = route.choose({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1', tls: true, localPort: 443 });
     expect(result?.backend?.timeouts).toEqual({ connectMs: 2000, sendMs: 2000 });
     expect((await h.request({ host: 'connect.example.com' })).status).toBe(200);
+  });
+  test('service-upstream: the request goes to the cluster IP and port, not to the endpoints', async () => {
+    const a = await h.request({ host: 'upstream.example.com' });
+    expect(a.status).toBe(200);
+    expect(a.json!.name).toBe('clustered');
   });
   test('upstream-vhost sets the Host sent upstream; x-forwarded-prefix the X-Forwarded-Prefix', async () => {
     const a = await h.request({ host: 'vhost.example.com', headers: { 'x-forwarded-prefix': '/forged' } });
