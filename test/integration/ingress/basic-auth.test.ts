@@ -4,20 +4,16 @@
 // ingress-nginx's template writes it). The hashes come from other
 // implementations: bcrypt from bcryptjs (as `htpasswd -B` writes it, $2y$),
 // MD5-crypt from `openssl passwd -apr1` and `-1`, SHA1 as `htpasswd -s`.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hasProgram } from '../../support/netns-exec.ts';
+import { NGINX, startNginxPeer, type NginxPeer } from '../../support/nginx-peer.ts';
 import { Harness, ing, ingressRoute, middleware } from './harness.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
-const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx'].find((p) => existsSync(p)) ?? (hasProgram('nginx') ? 'nginx' : undefined);
 const LOOPBACK = '127.0.0.1';
 
 const openssl = (...args: string[]) => execFileSync('openssl', ['passwd', ...args], { encoding: 'utf8' }).trim();
@@ -117,22 +113,13 @@ describe('auth-type: basic through the proxy', () => {
 });
 
 describe.skipIf(NGINX === undefined || !hasProgram('openssl'))(`the same htpasswd in nginx${NGINX === undefined ? ' (skipped: needs nginx)' : ''}`, () => {
-  let nginx: ChildProcess;
+  let nginx: NginxPeer;
   let nginxPort = 0;
-  let dir = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mg-nginx-basic-'));
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, LOOPBACK, r));
-    nginxPort = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    // nginx's workers run as an unprivileged user: they must be able to read the file.
-    chmodSync(dir, 0o755);
-    writeFileSync(join(dir, 'users.passwd'), htpasswd, { mode: 0o644 });
     const backend = h.echoes[0]!.port;
-    const server = (name: string, realm: string) => `  server {
-    listen ${LOOPBACK}:${nginxPort};
+    const server = (port: number, dir: string, name: string, realm: string) => `  server {
+    listen ${LOOPBACK}:${port};
     server_name ${name}.example.com;
     location / {
       auth_basic "${realm}";
@@ -141,42 +128,11 @@ describe.skipIf(NGINX === undefined || !hasProgram('openssl'))(`the same htpassw
       proxy_pass http://${LOOPBACK}:${backend};
     }
   }`;
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-${server('docs', 'Authentication Required - foo')}
-${server('norealm', '')}
-}
-`,
-    );
-    nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const up = await new Promise<boolean>((r) => {
-        const s = net.connect(nginxPort, LOOPBACK, () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      });
-      if (up) break;
-      if (Date.now() > until) throw new Error(`nginx did not listen on ${nginxPort} (see ${dir}/error.log)`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    nginx = await startNginxPeer((port, dir) => `${server(port, dir, 'docs', 'Authentication Required - foo')}\n${server(port, dir, 'norealm', '')}`, { 'users.passwd': htpasswd });
+    nginxPort = nginx.port;
   }, 30_000);
 
-  afterAll(() => {
-    if (nginx?.pid !== undefined) nginx.kill('SIGTERM');
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => nginx?.stop());
 
   const viaNginx = (host: string, headers: Record<string, string>) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {

@@ -6,19 +6,13 @@
 // more_set_headers, which Debian's nginx-light lacks; the backend sends no
 // CORS fields, so both set the same), `return <code> <url>` for the
 // redirects, and app-root's server-level `if ($uri = /)`.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { corsOriginPattern } from '../../../src/ingress/translate/nginx-annotations.ts';
-import { hasProgram } from '../../support/netns-exec.ts';
+import { NGINX, startNginxPeer, type NginxPeer } from '../../support/nginx-peer.ts';
 import { Harness, ing } from './harness.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
-const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx'].find((p) => existsSync(p)) ?? (hasProgram('nginx') ? 'nginx' : undefined);
 const LOOPBACK = '127.0.0.1';
 const ORIGINS = 'https://app.example.com, https://*.example.org';
 const DEFAULT_METHODS = 'GET, PUT, POST, DELETE, PATCH, OPTIONS';
@@ -122,16 +116,10 @@ describe('CORS and redirects through the proxy', () => {
 });
 
 describe.skipIf(NGINX === undefined)(`the same in nginx${NGINX === undefined ? ' (skipped: needs nginx)' : ''}`, () => {
-  let nginx: ChildProcess;
+  let nginx: NginxPeer;
   let nginxPort = 0;
-  let dir = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mg-nginx-cors-'));
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, LOOPBACK, r));
-    nginxPort = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
     const backend = `http://${LOOPBACK}:${h.echoes[0]!.port}`;
     const originRegex = ORIGINS.split(',').map((o) => `(${corsOriginPattern(o.trim())})`).join('|');
     const corsFields = (always: string) => `add_header 'Access-Control-Allow-Origin' $http_origin${always};
@@ -140,22 +128,9 @@ describe.skipIf(NGINX === undefined)(`the same in nginx${NGINX === undefined ? '
         add_header 'Access-Control-Allow-Headers' '${DEFAULT_HEADERS}'${always};
         add_header 'Access-Control-Expose-Headers' 'X-Total, X-Page'${always};
         add_header 'Access-Control-Max-Age' '600'${always};`;
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen ${LOOPBACK}:${nginxPort};
+    nginx = await startNginxPeer(
+      (port) => `  server {
+    listen ${LOOPBACK}:${port};
     server_name cors.example.com;
     location / {
       set $cors '';
@@ -172,46 +147,31 @@ http {
     }
   }
   server {
-    listen ${LOOPBACK}:${nginxPort};
+    listen ${LOOPBACK}:${port};
     server_name moved.example.com;
     location / { return 301 https://www.example.org/moved; proxy_pass ${backend}; }
   }
   server {
-    listen ${LOOPBACK}:${nginxPort};
+    listen ${LOOPBACK}:${port};
     server_name moved308.example.com;
     location / { return 308 https://$host/new$request_uri; proxy_pass ${backend}; }
   }
   server {
-    listen ${LOOPBACK}:${nginxPort};
+    listen ${LOOPBACK}:${port};
     server_name www.shop.example.com;
     return 308 $scheme://shop.example.com$request_uri;
   }
   server {
-    listen ${LOOPBACK}:${nginxPort};
+    listen ${LOOPBACK}:${port};
     server_name approot.example.com;
     if ($uri = /) { return 302 $scheme://$http_host/app1; }
     location / { proxy_pass ${backend}; }
-  }
-}
-`,
+  }`,
     );
-    nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const up = await new Promise<boolean>((r) => {
-        const s = net.connect(nginxPort, LOOPBACK, () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      });
-      if (up) break;
-      if (Date.now() > until) throw new Error(`nginx did not listen on ${nginxPort} (see ${dir}/error.log)`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    nginxPort = nginx.port;
   }, 30_000);
 
-  afterAll(() => {
-    if (nginx?.pid !== undefined) nginx.kill('SIGTERM');
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => nginx?.stop());
 
   const viaNginx = (host: string, path: string, method: string, headers: Record<string, string>) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {

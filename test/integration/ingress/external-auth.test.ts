@@ -6,18 +6,14 @@
 // session cookie is let through (202, X-Auth-Request-User), others get 401;
 // X-Want asks it for another status. Both proxies must send the auth service
 // the same request and give the client the same answer.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { hasProgram } from '../../support/netns-exec.ts';
+import { freePort } from '../../support/control-plane.ts';
+import { NGINX, startNginxPeer, type NginxPeer } from '../../support/nginx-peer.ts';
 import { Harness, ing } from './harness.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
-const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx'].find((p) => existsSync(p)) ?? (hasProgram('nginx') ? 'nginx' : undefined);
 const LOOPBACK = '127.0.0.1';
 const SESSION = '_oauth2_proxy=valid';
 
@@ -56,14 +52,6 @@ class AuthServer {
   close(): void {
     this.#server.close();
   }
-}
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, LOOPBACK, r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
 }
 
 const h = new Harness();
@@ -164,32 +152,16 @@ describe('external auth (auth-url) through the proxy', () => {
 });
 
 describe.skipIf(NGINX === undefined)(`the same Ingress in nginx, configured as ingress-nginx does${NGINX === undefined ? ' (skipped: needs nginx)' : ''}`, () => {
-  let nginx: ChildProcess;
+  let nginx: NginxPeer;
   let nginxPort = 0;
-  let dir = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mg-nginx-auth-'));
-    nginxPort = await freePort();
     const backend = h.echoes[0]!.port;
     // The auth location and the guarded location as ingress-nginx's nginx.tmpl writes them (auth-url,
     // auth-response-headers), with Debian's nginx (no lua: the auth_request form of the template).
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen ${LOOPBACK}:${nginxPort};
+    nginx = await startNginxPeer(
+      (port) => `  server {
+    listen ${LOOPBACK}:${port};
     server_name guarded.example.com;
     location = /_external-auth-guarded {
       internal;
@@ -224,27 +196,12 @@ http {
       proxy_http_version 1.1;
       proxy_pass http://${LOOPBACK}:${backend};
     }
-  }
-}
-`,
+  }`,
     );
-    nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const up = await new Promise<boolean>((r) => {
-        const s = net.connect(nginxPort, LOOPBACK, () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      });
-      if (up) break;
-      if (Date.now() > until) throw new Error(`nginx did not listen on ${nginxPort} (see ${dir}/error.log)`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    nginxPort = nginx.port;
   }, 30_000);
 
-  afterAll(() => {
-    if (nginx?.pid !== undefined) nginx.kill('SIGTERM');
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => nginx?.stop());
 
   /** One request to nginx, answered as Harness answers. */
   const viaNginx = (o: { path: string; method?: string; headers?: Record<string, string>; body?: string }) =>
