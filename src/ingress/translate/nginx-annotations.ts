@@ -65,7 +65,7 @@ import type { IpNetwork } from '../match/ip-match.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
 import { compileGoRegexp, type GoRegexp } from '../match/go-regexp.ts';
 import type { DiagnosticSink } from '../model/diagnostic.ts';
-import type { ExternalAuthSpec, NginxCorsSpec, ReturnRedirectSpec } from '../model/middleware-spec.ts';
+import type { ExternalAuthSpec, NginxCorsSpec, ReturnRedirectSpec, TemplatePart } from '../model/middleware-spec.ts';
 import { parseNginxTemplate, sampleOf } from './nginx-template.ts';
 import type { StickyCookie } from '../model/service-node.ts';
 import { parseGoBool, parseInteger, parseNginxSize, type Parsed } from './value-parsers.ts';
@@ -420,32 +420,39 @@ function parseCors(a: Map<string, string>, get: Getter, bad: (name: string, erro
   };
 }
 
+/** An annotation holding an http(s) URL with nginx variables -> its parts, or undefined after reporting why not. */
+function urlTemplate(name: string, text: string, bad: (name: string, error: string) => void): TemplatePart[] | undefined {
+  const r = parseNginxTemplate(text);
+  if (!r.ok) {
+    bad(name, r.error);
+    return undefined;
+  }
+  let sample: URL;
+  try {
+    sample = new URL(sampleOf(r.parts));
+  } catch {
+    bad(name, `${JSON.stringify(text)} is not a URL`);
+    return undefined;
+  }
+  if ((sample.protocol !== 'http:' && sample.protocol !== 'https:') || /[\x00-\x20\x7f]/.test(text)) {
+    bad(name, `${JSON.stringify(text)} is not an http or https URL`);
+    return undefined;
+  }
+  return r.parts;
+}
+
 function parseRedirect(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void, sink: DiagnosticSink): ReturnRedirectSpec | undefined {
   const pick = (name: string, codeName: string, dflt: number, max: number): ReturnRedirectSpec | undefined => {
     const text = a.get(name)?.trim();
     if (!text) return undefined;
-    const r = parseNginxTemplate(text);
-    if (!r.ok) {
-      bad(name, r.error);
-      return undefined;
-    }
-    let sample: URL;
-    try {
-      sample = new URL(sampleOf(r.parts));
-    } catch {
-      bad(name, `${JSON.stringify(text)} is not a URL`);
-      return undefined;
-    }
-    if (!sample.protocol.startsWith('http') || /[\x00-\x20\x7f]/.test(text)) {
-      bad(name, `${JSON.stringify(text)} is not an http or https URL`);
-      return undefined;
-    }
+    const location = urlTemplate(name, text, bad);
+    if (location === undefined) return undefined;
     let status = get(codeName, (t) => parseInteger(t, 0, 999)) ?? dflt;
     if (status < 300 || status > max) {
       sink.warn('BadAnnotation', `${NGINX_PREFIX}${codeName}: ${status} is not between 300 and ${max}; ${dflt} is used, as ingress-nginx does`);
       status = dflt;
     }
-    return { type: 'returnRedirect', status, location: r.parts };
+    return { type: 'returnRedirect', status, location };
   };
   const temporal = pick('temporal-redirect', 'temporal-redirect-code', 302, 307);
   if (temporal !== undefined) {
@@ -507,25 +514,7 @@ function parseExternalAuth(a: Map<string, string>, get: Getter, bad: (name: stri
     for (const name of EXTERNAL_AUTH) if (a.has(name)) sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} has no effect without ${NGINX_PREFIX}auth-url`);
     return undefined;
   }
-  const template = (name: string, text: string) => {
-    const r = parseNginxTemplate(text);
-    if (!r.ok) {
-      bad(name, r.error);
-      return undefined;
-    }
-    let sample: URL;
-    try {
-      sample = new URL(sampleOf(r.parts));
-    } catch {
-      bad(name, `${JSON.stringify(text)} is not a URL`);
-      return undefined;
-    }
-    if (sample.protocol !== 'http:' && sample.protocol !== 'https:') {
-      bad(name, `${JSON.stringify(text)} is not an http or https URL`);
-      return undefined;
-    }
-    return r.parts;
-  };
+  const template = (name: string, text: string) => urlTemplate(name, text, bad);
   const url = template('auth-url', urlText);
   if (url === undefined) return undefined;
 

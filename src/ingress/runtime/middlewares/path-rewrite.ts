@@ -18,6 +18,14 @@ import type { Middleware, RequestContext } from '../../../proxy/http/types.ts';
 import type { AddPrefixSpec, ReplacePathRegexSpec, ReplacePathSpec, RewriteTargetSpec, StripPrefixRegexSpec, StripPrefixSpec } from '../../model/middleware-spec.ts';
 import { expandGoTemplate, joinTarget, splitTarget } from './target-parts.ts';
 
+/** Drops `prefix` from the path (keeping a leading "/"), and says so in X-Forwarded-Prefix. */
+function strip(ctx: RequestContext, path: string, query: string, prefix: string): void {
+  let rest = path.slice(prefix.length);
+  if (!rest.startsWith('/')) rest = `/${rest}`;
+  ctx.upstreamTarget = joinTarget(rest, query);
+  ctx.setHeader('X-Forwarded-Prefix', prefix);
+}
+
 export function stripPrefix(name: string, spec: StripPrefixSpec): Middleware {
   return {
     name,
@@ -25,10 +33,7 @@ export function stripPrefix(name: string, spec: StripPrefixSpec): Middleware {
       const { path, query } = splitTarget(ctx.upstreamTarget);
       for (const prefix of spec.prefixes) {
         if (!path.startsWith(prefix)) continue;
-        let rest = path.slice(prefix.length);
-        if (!rest.startsWith('/')) rest = `/${rest}`;
-        ctx.upstreamTarget = joinTarget(rest, query);
-        ctx.setHeader('X-Forwarded-Prefix', prefix);
+        strip(ctx, path, query, prefix);
         return undefined;
       }
       return undefined;
@@ -44,11 +49,7 @@ export function stripPrefixRegex(name: string, spec: StripPrefixRegexSpec): Midd
       for (const re of spec.regexes) {
         const m = re.exec(path);
         if (m === null || m.index !== 0) continue;
-        const prefix = m[0];
-        let rest = path.slice(prefix.length);
-        if (!rest.startsWith('/')) rest = `/${rest}`;
-        ctx.upstreamTarget = joinTarget(rest, query);
-        ctx.setHeader('X-Forwarded-Prefix', prefix);
+        strip(ctx, path, query, m[0]);
         return undefined;
       }
       return undefined;
