@@ -121,6 +121,26 @@ function duration(v: unknown, what: string, dflt: number): number {
   return r.value;
 }
 
+/** The Secret an auth middleware names (`secret`, in its namespace), or the parse failure to return. */
+function authSecret(
+  o: Record<string, unknown>,
+  type: 'basicAuth' | 'digestAuth',
+  ns: string,
+  view: ClusterView,
+): { ok: true; secret: V1Secret; name: string } | { ok: false; reason: string; error: string } {
+  if (o.users !== undefined) fail(`${type}.users is not available on Kubernetes CRDs (as in Traefik); use ${type}.secret`);
+  const name = str(o.secret, `${type}.secret`);
+  if (!name) fail(`${type}.secret is required`);
+  const secret = view.secret(ns, name!);
+  return secret === undefined ? { ok: false, reason: 'MissingSecret', error: `${type}: Secret ${ns}/${name} not found` } : { ok: true, secret, name: name! };
+}
+
+function authHeaderField(o: Record<string, unknown>, type: 'basicAuth' | 'digestAuth'): string | undefined {
+  const headerField = str(o.headerField, `${type}.headerField`);
+  if (headerField !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(headerField)) fail(`${type}.headerField ${JSON.stringify(headerField)} is not a header name`);
+  return headerField;
+}
+
 function secretText(secret: V1Secret, key: string): string | undefined {
   const b64 = secret.data?.[key];
   if (b64 !== undefined) return Buffer.from(b64, 'base64').toString('utf8');
@@ -259,15 +279,11 @@ export function parseMiddleware(
         return { ok: true, specs: [{ type: 'inFlightReq', amount, source: sourceCriterion(o.sourceCriterion, 'inFlightReq.sourceCriterion') }], warnings };
       }
       case 'basicAuth': {
-        if (o.users !== undefined) fail('basicAuth.users is not available on Kubernetes CRDs (as in Traefik); use basicAuth.secret');
-        const secretName = str(o.secret, 'basicAuth.secret');
-        if (!secretName) fail('basicAuth.secret is required');
-        const secret = view.secret(ns, secretName);
-        if (secret === undefined) return { ok: false, reason: 'MissingSecret', error: `basicAuth: Secret ${ns}/${secretName} not found` };
-        const users = basicAuthUsers(secret);
-        if (users.length === 0) fail(`basicAuth: Secret ${ns}/${secretName} holds no users`);
-        const headerField = str(o.headerField, 'basicAuth.headerField');
-        if (headerField !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(headerField)) fail(`basicAuth.headerField ${JSON.stringify(headerField)} is not a header name`);
+        const found = authSecret(o, 'basicAuth', ns, view);
+        if (!found.ok) return found;
+        const users = basicAuthUsers(found.secret);
+        if (users.length === 0) fail(`basicAuth: Secret ${ns}/${found.name} holds no users`);
+        const headerField = authHeaderField(o, 'basicAuth');
         return {
           ok: true,
           specs: [{ type: 'basicAuth', users, realm: str(o.realm, 'basicAuth.realm') || 'traefik', removeHeader: bool(o.removeHeader, 'basicAuth.removeHeader'), ...(headerField ? { headerField } : {}) }],
@@ -345,20 +361,17 @@ export function parseMiddleware(
         };
       }
       case 'digestAuth': {
-        if (o.users !== undefined) fail('digestAuth.users is not available on Kubernetes CRDs (as in Traefik); use digestAuth.secret');
-        const secretName = str(o.secret, 'digestAuth.secret');
-        if (!secretName) fail('digestAuth.secret is required');
-        const secret = view.secret(ns, secretName);
-        if (secret === undefined) return { ok: false, reason: 'MissingSecret', error: `digestAuth: Secret ${ns}/${secretName} not found` };
-        const text = secretText(secret, 'users');
+        const found = authSecret(o, 'digestAuth', ns, view);
+        if (!found.ok) return found;
+        const secretName = found.name;
+        const text = secretText(found.secret, 'users');
         if (text === undefined) fail(`digestAuth: Secret ${ns}/${secretName} has no "users" key (htdigest lines)`);
         const d = parseHtdigest(text);
         if (!d.ok) fail(`digestAuth: Secret ${ns}/${secretName}: ${d.error}`);
         const realm = str(o.realm, 'digestAuth.realm') || 'traefik';
         const users = d.users.filter((u) => u.realm === realm);
         if (users.length === 0) fail(`digestAuth: Secret ${ns}/${secretName} holds no user of the realm ${JSON.stringify(realm)}`);
-        const headerField = str(o.headerField, 'digestAuth.headerField');
-        if (headerField !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(headerField)) fail(`digestAuth.headerField ${JSON.stringify(headerField)} is not a header name`);
+        const headerField = authHeaderField(o, 'digestAuth');
         return { ok: true, specs: [{ type: 'digestAuth', users, realm, removeHeader: bool(o.removeHeader, 'digestAuth.removeHeader'), ...(headerField ? { headerField } : {}) }], warnings };
       }
       case 'compress': {
