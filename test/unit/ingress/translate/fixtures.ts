@@ -4,6 +4,8 @@ import { IngressCompiler, type CompiledIngress } from '../../../../src/ingress/c
 import type { RouteTarget } from '../../../../src/ingress/model/route-target.ts';
 import type { ServiceNode } from '../../../../src/ingress/model/service-node.ts';
 import { EMPTY_REQUEST, type HttpRequestInfo } from '../../../../src/ingress/match/request-view.ts';
+import { DiagnosticSink } from '../../../../src/ingress/model/diagnostic.ts';
+import { parseNginxAnnotations } from '../../../../src/ingress/translate/nginx-annotations.ts';
 
 let clock = 0;
 
@@ -95,4 +97,13 @@ export function lookupService(c: CompiledIngress<RouteTarget>, req: HttpRequestI
 
 export function reasons(c: CompiledIngress<RouteTarget>, name?: string): string[] {
   return c.diagnostics.filter((d) => name === undefined || d.ref.name === name).map((d) => d.reason);
+}
+
+export const NGINX = 'nginx.ingress.kubernetes.io/';
+
+/** ingress-nginx annotations (names without the prefix) -> the parsed config and `severity:reason:message` lines. */
+export function parseNginx(a: Record<string, string>) {
+  const sink = new DiagnosticSink({ kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace: 'ns', name: 'x' });
+  const config = parseNginxAnnotations(Object.fromEntries(Object.entries(a).map(([k, v]) => [NGINX + k, v])), sink);
+  return { config, diags: sink.items.map((d) => `${d.severity}:${d.reason}:${d.message}`) };
 }

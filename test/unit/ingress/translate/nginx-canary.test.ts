@@ -1,17 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { compilerWith, ingress, lookupService, reasons, request, service } from './fixtures.ts';
+import { compilerWith, ingress, lookupService, reasons, request, service, NGINX, parseNginx } from './fixtures.ts';
 import { GoRegexp } from '../../../../src/ingress/match/go-regexp.ts';
-import { parseNginxAnnotations } from '../../../../src/ingress/translate/nginx-annotations.ts';
-import { DiagnosticSink } from '../../../../src/ingress/model/diagnostic.ts';
 import type { CanaryNode } from '../../../../src/ingress/model/service-node.ts';
 
-const N = 'nginx.ingress.kubernetes.io/';
+const N = NGINX;
 
-function parse(a: Record<string, string>) {
-  const sink = new DiagnosticSink({ kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace: 'ns', name: 'x' });
-  const config = parseNginxAnnotations(Object.fromEntries(Object.entries(a).map(([k, v]) => [N + k, v])), sink);
-  return { config, diags: sink.items.map((d) => `${d.severity}:${d.reason}:${d.message}`) };
-}
+const parse = parseNginx;
 
 describe('ingress-nginx annotation values', () => {
   test('defaults', () => {

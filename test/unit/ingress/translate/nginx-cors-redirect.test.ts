@@ -1,14 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { DiagnosticSink } from '../../../../src/ingress/model/diagnostic.ts';
-import { corsOriginPattern, parseNginxAnnotations } from '../../../../src/ingress/translate/nginx-annotations.ts';
+import { NGINX, parseNginx } from './fixtures.ts';
+import { corsOriginPattern } from '../../../../src/ingress/translate/nginx-annotations.ts';
 
-const N = 'nginx.ingress.kubernetes.io/';
+const N = NGINX;
 
-function parse(a: Record<string, string>) {
-  const sink = new DiagnosticSink({ kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace: 'ns', name: 'x' });
-  const config = parseNginxAnnotations(Object.fromEntries(Object.entries(a).map(([k, v]) => [N + k, v])), sink);
-  return { config, diags: sink.items.map((d) => `${d.severity}:${d.reason}:${d.message}`) };
-}
+const parse = parseNginx;
 
 describe('enable-cors', () => {
   test("ingress-nginx's defaults", () => {

@@ -1,17 +1,13 @@
 // ingress-nginx's auth-url family, parsed as ingress-nginx documents and
 // builds it (internal/ingress/annotations/authreq, template buildAuthSignURL).
 import { describe, expect, test } from 'vitest';
-import { DiagnosticSink } from '../../../../src/ingress/model/diagnostic.ts';
-import { parseNginxAnnotations, signinUrl } from '../../../../src/ingress/translate/nginx-annotations.ts';
+import { NGINX, parseNginx } from './fixtures.ts';
+import { signinUrl } from '../../../../src/ingress/translate/nginx-annotations.ts';
 import { parseNginxTemplate } from '../../../../src/ingress/translate/nginx-template.ts';
 
-const N = 'nginx.ingress.kubernetes.io/';
+const N = NGINX;
 
-function parse(a: Record<string, string>) {
-  const sink = new DiagnosticSink({ kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace: 'ns', name: 'x' });
-  const config = parseNginxAnnotations(Object.fromEntries(Object.entries(a).map(([k, v]) => [N + k, v])), sink);
-  return { config, diags: sink.items.map((d) => `${d.severity}:${d.reason}:${d.message}`) };
-}
+const parse = parseNginx;
 
 describe('auth-url family', () => {
   test('the oauth2-proxy example as ingress-nginx documents it', () => {
