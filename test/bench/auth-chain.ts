@@ -14,11 +14,11 @@
 // request is authorized and gets the CORS fields. Loopback only; every
 // process runs in the foreground and is stopped by pid.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure, requireTools, start, stop, table, type Row, type Started } from './proxy-common.ts';
+import { measure, requireTools, start, stop, table, type Row, type Started, writeNginxConf } from './proxy-common.ts';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,30 +35,7 @@ const P_MG = 18094;
 requireTools(['nginx', 'wrk']);
 const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-chain-'));
 
-function nginxConf(name: string, workers: string, body: string): string {
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(
-    file,
-    `worker_processes ${workers};
-daemon off;
-pid ${dir}/${name}.pid;
-error_log ${dir}/${name}-error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/${name}-body;
-  proxy_temp_path ${dir}/${name}-proxy;
-  fastcgi_temp_path ${dir}/${name}-fcgi;
-  uwsgi_temp_path ${dir}/${name}-uwsgi;
-  scgi_temp_path ${dir}/${name}-scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-${body}
-}
-`,
-  );
-  return file;
-}
+const nginxConf = (name: string, workers: string, body: string): string => writeNginxConf(dir, name, workers, body);
 
 const backendConf = nginxConf(
   'backend',

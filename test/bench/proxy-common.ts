@@ -1,9 +1,11 @@
 // Shared pieces of the proxy benchmarks (proxy-http.ts, proxy-l4.ts): tool
 // checks, processes started in the foreground and stopped by pid, CPU time of
-// a process tree from /proc, wrk runs and their parsing, the result table.
+// a process tree from /proc, wrk runs and their parsing, the result table,
+// nginx configurations.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 
 export function requireTools(tools: readonly string[]): void {
@@ -169,4 +171,30 @@ export async function measure(target: string, url: string, pid: number, connecti
   const cpu = treeCpuSeconds(pid) - before;
   if (!(result.requests > 0)) throw new Error(`wrk against ${target} failed:\n${raw}`);
   return { target, connections, r: result, cpuPer100k: (cpu / result.requests) * 100_000, load };
+}
+
+/** Writes an nginx configuration for a benchmark peer into `dir` (keep-alive without limits, logs off); returns its path. */
+export function writeNginxConf(dir: string, name: string, workers: string, body: string): string {
+  const file = join(dir, `${name}.conf`);
+  writeFileSync(
+    file,
+    `worker_processes ${workers};
+daemon off;
+pid ${dir}/${name}.pid;
+error_log ${dir}/${name}-error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/${name}-body;
+  proxy_temp_path ${dir}/${name}-proxy;
+  fastcgi_temp_path ${dir}/${name}-fcgi;
+  uwsgi_temp_path ${dir}/${name}-uwsgi;
+  scgi_temp_path ${dir}/${name}-scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+${body}
+}
+`,
+  );
+  return file;
 }

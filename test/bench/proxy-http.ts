@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadAverage, measure, requireTools, start, stop, table, wrk, type Row, type Started } from './proxy-common.ts';
+import { loadAverage, measure, requireTools, start, stop, table, wrk, type Row, type Started, writeNginxConf } from './proxy-common.ts';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,30 +44,7 @@ const nodeBin = process.execPath;
 const mgScript = fileURLToPath(new URL('./proxy-metalgate.ts', import.meta.url));
 const productScript = fileURLToPath(new URL('./proxy-product.ts', import.meta.url));
 
-function nginxConf(name: string, workers: string, body: string): string {
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(
-    file,
-    `worker_processes ${workers};
-daemon off;
-pid ${dir}/${name}.pid;
-error_log ${dir}/${name}-error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/${name}-body;
-  proxy_temp_path ${dir}/${name}-proxy;
-  fastcgi_temp_path ${dir}/${name}-fcgi;
-  uwsgi_temp_path ${dir}/${name}-uwsgi;
-  scgi_temp_path ${dir}/${name}-scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-${body}
-}
-`,
-  );
-  return file;
-}
+const nginxConf = (name: string, workers: string, body: string): string => writeNginxConf(dir, name, workers, body);
 
 const backendConf = nginxConf(
   'backend',
