@@ -9,18 +9,13 @@
 // - no field name with an underscore (nginx's default);
 // - nothing at all when nginx and llhttp both refuse the request.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { hasProgram } from '../../../support/netns-exec.ts';
+import { NGINX, startNginxPeer, type NginxPeer } from '../../../support/nginx-peer.ts';
 import { LOOPBACK, proxyTo, type Proxy } from '../http-harness.ts';
 import { corpus } from './corpus.ts';
 
-const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx'].find((p) => existsSync(p)) ?? (hasProgram('nginx') ? 'nginx' : undefined);
 const skip = NGINX === undefined ? 'needs nginx (Debian nginx-light; .ci/run installs it)' : null;
 
 /** A backend that records every byte it receives and answers 200 once the sender has been quiet 40 ms. */
@@ -124,11 +119,10 @@ describe.skipIf(skip !== null)(`HTTP/1.1 differential corpus: metalgate, nginx, 
   const mgBackend = new RecordingBackend();
   const nginxBackend = new RecordingBackend();
   let metalgate: Proxy;
-  let nginx: ChildProcess;
+  let nginx: NginxPeer;
   let nginxPort = 0;
   let nodeServer: http.Server;
   let nodePort = 0;
-  let dir = '';
   const rows: string[] = [];
 
   beforeAll(async () => {
@@ -143,59 +137,27 @@ describe.skipIf(skip !== null)(`HTTP/1.1 differential corpus: metalgate, nginx, 
     nodePort = (nodeServer.address() as net.AddressInfo).port;
 
     // nginx as ingress-nginx configures a proxied location (HTTP/1.1 upstream, defaults otherwise).
-    dir = mkdtempSync(join(tmpdir(), 'mg-nginx-diff-'));
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, LOOPBACK, r));
-    nginxPort = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    const conf = join(dir, 'nginx.conf');
-    writeFileSync(
-      conf,
-      `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen ${LOOPBACK}:${nginxPort};
+    nginx = await startNginxPeer(
+      (port) => `  server {
+    listen ${LOOPBACK}:${port};
     location / {
       proxy_pass http://${LOOPBACK}:${nginxBackend.port};
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
     }
-  }
-}
-`,
+  }`,
     );
-    nginx = spawn(NGINX!, ['-p', dir, '-c', conf], { stdio: 'ignore' });
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const up = await new Promise<boolean>((r) => {
-        const s = net.connect(nginxPort, LOOPBACK, () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      });
-      if (up) break;
-      if (Date.now() > until) throw new Error(`nginx did not listen on ${nginxPort} (see ${dir}/error.log)`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    nginxPort = nginx.port;
   }, 30_000);
 
   afterAll(async () => {
     console.log(`| request | metalgate | nginx | llhttp | reached metalgate's backend |\n|---|---:|---:|---:|---|\n${rows.join('\n')}`);
-    if (nginx?.pid !== undefined) nginx.kill('SIGTERM');
+    nginx?.stop();
     await metalgate?.close();
     await new Promise<void>((r) => nodeServer?.close(() => r()) ?? r());
     mgBackend.server.close();
     nginxBackend.server.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const requests = corpus();
