@@ -45,7 +45,7 @@ import { resolveTraefikService } from '../translate/traefik-service.ts';
 import { parseNginxTemplate } from '../translate/nginx-template.ts';
 import { leaf } from '../translate/service-port.ts';
 import { ObjectCache } from './object-cache.ts';
-import type { PassthroughHost } from './route-wire.ts';
+import type { ClientAuthHost, PassthroughHost } from './route-wire.ts';
 
 export interface IngressCompilerOptions<T> {
   readonly classes?: IngressClassOptions;
@@ -66,6 +66,8 @@ export interface CompiledIngress<T> {
   readonly certificates: readonly CertificateRequirement[];
   /** ssl-passthrough hosts and the Service port that gets their TLS connections (the oldest Ingress wins a host). */
   readonly passthrough: readonly PassthroughHost[];
+  /** Hosts whose TLS connections are asked for a client certificate, with the CA that verifies it (the oldest Ingress wins a host). */
+  readonly clientAuth: readonly ClientAuthHost[];
   /** Every current problem and note, per object. */
   readonly diagnostics: readonly Diagnostic[];
   /**
@@ -307,6 +309,19 @@ export class IngressCompiler<T = RouteTarget> {
         passthrough.push(p);
       }
     }
+    const clientAuth: ClientAuthHost[] = [];
+    const caBy = new Map<string, IngressTranslation>();
+    for (const tr of served) {
+      for (const c of tr.clientAuth) {
+        const first = caBy.get(c.host);
+        if (first !== undefined) {
+          if (first !== tr) diagnostics.push(diag(tr.ref, 'warning', 'DuplicateClientAuth', `auth-tls for ${c.host} ignored: Ingress ${first.ref.namespace}/${first.ref.name} (older) sets the host's client certificate CA`));
+          continue;
+        }
+        caBy.set(c.host, tr);
+        clientAuth.push(c);
+      }
+    }
 
     let defaultTarget: T | undefined;
     let defaultOwner: IngressTranslation | undefined;
@@ -415,6 +430,7 @@ export class IngressCompiler<T = RouteTarget> {
       websecure: this.#websecure,
       certificates: dedupeCertificates(certificates),
       passthrough,
+      clientAuth,
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,
       specs: { web: webSpecs, websecure: secureSpecs },

@@ -129,6 +129,12 @@ export interface PassthroughHost {
   readonly ref: ServicePortRef;
 }
 
+/** A host whose TLS connections are asked for a client certificate, and the CA (PEM) that verifies it. */
+export interface ClientAuthHost {
+  readonly host: string;
+  readonly ca: string;
+}
+
 /** One compile's effect on both entry points' tables. */
 export interface RoutesUpdate {
   readonly web: RouteTableChanges;
@@ -137,6 +143,8 @@ export interface RoutesUpdate {
   readonly defaultTarget?: WireTarget | null;
   /** Every ssl-passthrough host; absent: unchanged. */
   readonly passthrough?: readonly PassthroughHost[];
+  /** Every host asking for client certificates; absent: unchanged. */
+  readonly clientAuth?: readonly ClientAuthHost[];
 }
 
 /**
@@ -160,6 +168,7 @@ export interface PublishedRoutes {
   readonly websecure: ReadonlyMap<string, RouteSpec<RouteTarget>>;
   readonly defaultTarget: RouteTarget | undefined;
   readonly passthrough: readonly PassthroughHost[];
+  readonly clientAuth: readonly ClientAuthHost[];
 }
 
 /**
@@ -176,7 +185,8 @@ export function routesUpdate(
   const text = (t: RouteTarget | undefined) => (t === undefined ? '' : JSON.stringify(encodeTarget(t)));
   const defaultChanged = prev === undefined || (prev.defaultTarget !== next.defaultTarget && text(prev.defaultTarget) !== text(next.defaultTarget));
   const passthroughChanged = prev === undefined || JSON.stringify(prev.passthrough) !== JSON.stringify(next.passthrough);
-  if (prev !== undefined && !defaultChanged && !passthroughChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
+  const clientAuthChanged = prev === undefined || JSON.stringify(prev.clientAuth) !== JSON.stringify(next.clientAuth);
+  if (prev !== undefined && !defaultChanged && !passthroughChanged && !clientAuthChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
   const changes = (p: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, n: ReadonlyMap<string, RouteSpec<RouteTarget>>, d: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined): RouteTableChanges => {
     if (p === undefined || d === undefined || d.upsert.length + d.remove.length > n.size / 2) return diffRouteSpecs(p, n);
     return { ...(d.upsert.length > 0 ? { upsert: d.upsert.map(toWire) } : {}), ...(d.remove.length > 0 ? { remove: [...d.remove] } : {}) };
@@ -184,11 +194,12 @@ export function routesUpdate(
   const web = changes(prev?.web, next.web, deltas?.web);
   const websecure = changes(prev?.websecure, next.websecure, deltas?.websecure);
   const empty = (c: RouteTableChanges) => !c.reset && !c.upsert?.length && !c.remove?.length;
-  if (!defaultChanged && !passthroughChanged && empty(web) && empty(websecure)) return undefined;
+  if (!defaultChanged && !passthroughChanged && !clientAuthChanged && empty(web) && empty(websecure)) return undefined;
   return {
     web,
     websecure,
     ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}),
     ...(passthroughChanged ? { passthrough: next.passthrough } : {}),
+    ...(clientAuthChanged ? { clientAuth: next.clientAuth } : {}),
   };
 }

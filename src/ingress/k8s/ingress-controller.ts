@@ -215,7 +215,7 @@ export class IngressController {
 
   /** What changed since the last publish, as data; undefined when nothing did. */
   #routeChanges(out: CompiledIngress<RouteTarget>): RoutesUpdate | undefined {
-    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough };
+    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, clientAuth: out.clientAuth };
     const update = routesUpdate(this.#published, next, out.changes);
     this.#published = next;
     return update;

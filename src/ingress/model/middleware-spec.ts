@@ -238,6 +238,21 @@ export interface CircuitBreakerSpec {
   readonly responseCode: number;
 }
 
+/** ingress-nginx auth-tls-*: what a client certificate must be for the request to go on, and what the upstream is told of it. */
+export interface ClientCertSpec {
+  readonly type: 'clientCert';
+  /** auth-tls-verify-client. */
+  readonly verify: 'on' | 'optional' | 'optional_no_ca' | 'off';
+  /** auth-tls-verify-depth: issuers allowed above the client's certificate. */
+  readonly depth: number;
+  /** auth-tls-error-page: a failed check redirects here instead of answering 400. */
+  readonly errorPage?: string;
+  /** auth-tls-pass-certificate-to-upstream: the ssl-client-cert field. */
+  readonly passCertificate: boolean;
+  /** auth-tls-match-cn: the subject DN must match, else 403. */
+  readonly matchCn?: GoRegexp;
+}
+
 export interface CompressSpec {
   readonly type: 'compress';
   readonly excludedContentTypes: readonly string[];
@@ -281,6 +296,7 @@ export type MiddlewareSpec =
   | BasicAuthSpec
   | DigestAuthSpec
   | CircuitBreakerSpec
+  | ClientCertSpec
   | ExternalAuthSpec
   | ForwardAuthSpec
   | NginxCorsSpec

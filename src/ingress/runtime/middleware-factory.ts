@@ -7,6 +7,7 @@ import type { MiddlewareSpec, NamedMiddleware } from '../model/middleware-spec.t
 import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
 import { circuitBreaker } from './middlewares/circuit-breaker.ts';
+import { clientCert } from './middlewares/client-cert.ts';
 import { digestAuth } from './middlewares/digest-auth.ts';
 import { externalAuth } from './middlewares/external-auth.ts';
 import { forwardAuth } from './middlewares/forward-auth.ts';
@@ -47,6 +48,8 @@ export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
       return inFlightReq(m.name, s);
     case 'basicAuth':
       return basicAuth(m.name, s);
+    case 'clientCert':
+      return clientCert(m.name, s);
     case 'circuitBreaker':
       return circuitBreaker(m.name, s);
     case 'digestAuth':

@@ -9,12 +9,12 @@ import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-r
 import { compileIngressPath, type IngressPathType } from '../match/ingress-path.ts';
 import { parseIngressHost } from '../match/host.ts';
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
-import type { BasicAuthSpec, BasicAuthUser, DigestAuthSpec, NamedMiddleware } from '../model/middleware-spec.ts';
+import type { BasicAuthSpec, BasicAuthUser, ClientCertSpec, DigestAuthSpec, NamedMiddleware } from '../model/middleware-spec.ts';
 import type { BackendOptions, LeafNode, ServicePortRef } from '../model/service-node.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { parseHtdigest } from './htdigest.ts';
 import { parseHtpasswd } from './htpasswd.ts';
-import { parseNginxAnnotations, type NginxBasicAuth, type NginxConfig } from './nginx-annotations.ts';
+import { parseNginxAnnotations, type NginxBasicAuth, type NginxClientAuth, type NginxConfig } from './nginx-annotations.ts';
 import { ruleString } from './rule-text.ts';
 import { backendLabels, leaf, resolveServicePort } from './service-port.ts';
 import { compileGoRegexp } from '../match/go-regexp.ts';
@@ -56,6 +56,8 @@ export interface IngressTranslation {
   readonly certificates: readonly CertificateRequirement[];
   /** Hosts this Ingress declares TLS for (ssl-redirect applies to them). */
   readonly tlsHosts: readonly string[];
+  /** auth-tls-secret: these hosts' TLS connections are asked for a client certificate, verified against `ca` (PEM). */
+  readonly clientAuth: readonly { readonly host: string; readonly ca: string }[];
   /** ssl-passthrough: TLS connections for these hosts go, undecrypted, to the backend of the host's "/" path. */
   readonly passthrough: readonly { readonly host: string; readonly ref: ServicePortRef }[];
   readonly diagnostics: readonly Diagnostic[];
@@ -89,7 +91,13 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
   const sink = new DiagnosticSink(ref);
   const parsed = parseNginxAnnotations(ing.metadata?.annotations, sink);
   const basicAuth = parsed.basicAuth ? basicAuthOf(parsed.basicAuth, ingressRef(ing).namespace, view, sink) : undefined;
-  const config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec } = { ...parsed, ...(basicAuth ? { basicAuthSpec: basicAuth } : {}) };
+  const caPem = parsed.clientAuth ? caOf(parsed.clientAuth, ingressRef(ing).namespace, view, sink) : undefined;
+  const clientCertSpec: ClientCertSpec | undefined = parsed.clientAuth && caPem !== undefined ? { type: 'clientCert', ...parsed.clientAuth.check } : undefined;
+  const config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec; clientCertSpec?: ClientCertSpec } = {
+    ...parsed,
+    ...(basicAuth ? { basicAuthSpec: basicAuth } : {}),
+    ...(clientCertSpec ? { clientCertSpec } : {}),
+  };
   const isCanary = config.canary !== undefined || ing.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true';
   const ns = ref.namespace;
   const spec = ing.spec ?? {};
@@ -218,9 +226,47 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     certificates,
     tlsHosts,
     passthrough: config.sslPassthrough && !isCanary ? passthroughOf(paths, sink) : [],
+    clientAuth: caPem !== undefined && !isCanary && parsed.clientAuth?.check.verify !== 'off' ? clientAuthHosts(paths, caPem, sink) : [],
     diagnostics: sink.items,
     ok: !sink.hasErrors,
   };
+}
+
+/** auth-tls-secret -> the CA bundle (`ca.crt`) of a Secret of the Ingress's namespace; any problem is an error. */
+function caOf(c: NginxClientAuth, ns: string, view: ClusterView, sink: DiagnosticSink): string | undefined {
+  const A = 'nginx.ingress.kubernetes.io/auth-tls-secret';
+  const slash = c.secretName.indexOf('/');
+  const secretNs = slash < 0 ? ns : c.secretName.slice(0, slash);
+  const name = slash < 0 ? c.secretName : c.secretName.slice(slash + 1);
+  if (secretNs !== ns) {
+    sink.error('BadAnnotation', `${A}: ${JSON.stringify(c.secretName)} is in another namespace; as ingress-nginx by default, a Secret of the Ingress's own namespace is required`);
+    return undefined;
+  }
+  const secret = view.secret(ns, name);
+  if (secret === undefined) {
+    sink.error('MissingSecret', `${A}: Secret ${ns}/${name} not found`);
+    return undefined;
+  }
+  const b64 = secret.data?.['ca.crt'];
+  const pem = b64 !== undefined ? Buffer.from(b64, 'base64').toString('utf8') : secret.stringData?.['ca.crt'];
+  if (pem === undefined || !pem.includes('-----BEGIN CERTIFICATE-----')) {
+    sink.error('BadSecret', `${A}: Secret ${ns}/${name} has no ca.crt with a PEM certificate`);
+    return undefined;
+  }
+  return pem;
+}
+
+/** The hosts whose TLS connections ask for a client certificate (a wildcard host asks on every name one label under it). */
+function clientAuthHosts(paths: readonly IngressPathEntry[], ca: string, sink: DiagnosticSink): { host: string; ca: string }[] {
+  const out: { host: string; ca: string }[] = [];
+  for (const host of [...new Set(paths.map((p) => p.host))]) {
+    if (host === '') {
+      sink.error('BadAnnotation', 'nginx.ingress.kubernetes.io/auth-tls-secret: a rule without host cannot ask for client certificates (the TLS server name selects the CA)');
+      continue;
+    }
+    out.push({ host, ca });
+  }
+  return out;
 }
 
 /**
@@ -322,9 +368,11 @@ function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: Dia
 }
 
 /** The middlewares ingress-nginx annotations ask for, in nginx's phase order (access, then rewrite before proxying). */
-function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec }, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
+function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec; clientCertSpec?: ClientCertSpec }, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
   const out: NamedMiddleware[] = [];
   const name = (what: string): string => `ingress:${ref.namespace}/${ref.name}:${what}`;
+  // nginx checks the client certificate before any phase (a failure is answered at once).
+  if (config.clientCertSpec) out.push({ name: name('auth-tls'), spec: config.clientCertSpec });
   // nginx's rewrite phase comes first: the CORS preflight and the redirects answer before any access check.
   if (config.cors) out.push({ name: name('enable-cors'), spec: config.cors });
   if (config.appRoot) out.push({ name: name('app-root'), spec: config.appRoot });

@@ -65,7 +65,7 @@ import type { IpNetwork } from '../match/ip-match.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
 import { compileGoRegexp, type GoRegexp } from '../match/go-regexp.ts';
 import type { DiagnosticSink } from '../model/diagnostic.ts';
-import type { ExternalAuthSpec, NginxCorsSpec, ReturnRedirectSpec, TemplatePart } from '../model/middleware-spec.ts';
+import type { ClientCertSpec, ExternalAuthSpec, NginxCorsSpec, ReturnRedirectSpec, TemplatePart } from '../model/middleware-spec.ts';
 import { parseNginxTemplate, sampleOf } from './nginx-template.ts';
 import type { StickyCookie } from '../model/service-node.ts';
 import { parseGoBool, parseInteger, parseNginxSize, type Parsed } from './value-parsers.ts';
@@ -114,9 +114,16 @@ export interface NginxConfig {
   readonly forwardedPrefix?: string;
   readonly externalAuth?: ExternalAuthSpec;
   readonly basicAuth?: NginxBasicAuth;
+  readonly clientAuth?: NginxClientAuth;
   readonly cors?: NginxCorsSpec;
   readonly redirect?: ReturnRedirectSpec;
   readonly appRoot?: ReturnRedirectSpec;
+}
+
+/** auth-tls-*: the CA Secret (resolved by the Ingress translator) and the checks. */
+export interface NginxClientAuth {
+  readonly secretName: string;
+  readonly check: Omit<ClientCertSpec, 'type'>;
 }
 
 /** auth-type: basic or digest, resolved against the Secret by the Ingress translator. */
@@ -204,7 +211,8 @@ const ACCESS_CONTROL_EXACT = new Set([
   'proxy-ssl-protocols',
   'proxy-ssl-ciphers',
 ]);
-const ACCESS_CONTROL_PREFIXES = ['auth-tls-', 'global-rate-limit'];
+const ACCESS_CONTROL_PREFIXES = ['global-rate-limit'];
+const AUTH_TLS = new Set(['auth-tls-secret', 'auth-tls-verify-client', 'auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn']);
 /** Raw nginx configuration: never run, whatever it says (the 2025 "IngressNightmare" CVEs came through them). */
 const SNIPPET = /(^|-)snippet$/;
 
@@ -217,7 +225,7 @@ function accessControlReason(name: string): string | undefined {
 }
 
 /** Every annotation name (without prefix) we honour. */
-export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS]);
+export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS, ...AUTH_TLS]);
 
 export function parseNginxAnnotations(annotations: Readonly<Record<string, string>> | undefined, sink: DiagnosticSink): NginxConfig {
   const a = new Map<string, string>();
@@ -252,7 +260,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   if (isCanary) {
     canary = parseCanary(a, get, bad);
     for (const name of [...a.keys()].sort()) {
-      if (EXTERNAL_AUTH.has(name) || BASIC_AUTH.has(name)) {
+      if (EXTERNAL_AUTH.has(name) || BASIC_AUTH.has(name) || AUTH_TLS.has(name)) {
         // ingress-nginx ignores it here (the main Ingress's auth applies): the canary's traffic would not be checked by it.
         sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}${name} on a canary Ingress is ignored by ingress-nginx (the main Ingress's auth applies to the canary): set it on the main Ingress; the canary is not served rather than served without the auth it names`);
       } else if (OTHERS.has(name) || CORS.has(name) || REDIRECTS.has(name)) {
@@ -312,6 +320,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   };
   const externalAuth = parseExternalAuth(a, get, bad, sink);
   const basicAuth = parseBasicAuth(a, bad, sink);
+  const clientAuth = parseClientAuth(a, get, bad);
   const cors = parseCors(a, get, bad, sink);
   const redirect = parseRedirect(a, get, bad, sink);
   const appRoot = parseAppRoot(a, bad);
@@ -356,6 +365,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(forwardedPrefix !== undefined ? { forwardedPrefix } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),
+    ...(clientAuth ? { clientAuth } : {}),
     ...(cors ? { cors } : {}),
     ...(redirect ? { redirect } : {}),
     ...(appRoot ? { appRoot } : {}),
@@ -471,6 +481,55 @@ function parseAppRoot(a: Map<string, string>, bad: (name: string, error: string)
   }
   const r = parseNginxTemplate(`$scheme://$http_host${text}`);
   return r.ok ? { type: 'returnRedirect', status: 302, location: r.parts, onlyPath: '/' } : undefined;
+}
+
+function parseClientAuth(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void): NginxClientAuth | undefined {
+  const secretName = a.get('auth-tls-secret')?.trim();
+  if (!secretName) {
+    // Without the CA the others would check nothing: the owner asked for a check that cannot happen.
+    for (const name of AUTH_TLS) if (name !== 'auth-tls-secret' && a.has(name)) bad(name, `needs ${NGINX_PREFIX}auth-tls-secret (the CA to verify client certificates with)`);
+    return undefined;
+  }
+  const verifyText = a.get('auth-tls-verify-client')?.trim() ?? 'on';
+  if (verifyText !== 'on' && verifyText !== 'off' && verifyText !== 'optional' && verifyText !== 'optional_no_ca') {
+    bad('auth-tls-verify-client', `${JSON.stringify(verifyText)} is not on, off, optional or optional_no_ca`);
+    return undefined;
+  }
+  let errorPage: string | undefined;
+  const pageText = a.get('auth-tls-error-page')?.trim();
+  if (pageText) {
+    let url: URL | undefined;
+    try {
+      url = new URL(pageText);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || /[\x00-\x20\x7f]/.test(pageText)) {
+      bad('auth-tls-error-page', `${JSON.stringify(pageText)} is not an http or https URL`);
+      return undefined;
+    }
+    errorPage = pageText;
+  }
+  let matchCn: GoRegexp | undefined;
+  const cnText = a.get('auth-tls-match-cn');
+  if (cnText !== undefined && cnText !== '') {
+    const r = compileGoRegexp(cnText);
+    if (!r.ok) {
+      bad('auth-tls-match-cn', r.error);
+      return undefined;
+    }
+    matchCn = r.regexp;
+  }
+  return {
+    secretName,
+    check: {
+      verify: verifyText,
+      depth: get('auth-tls-verify-depth', (t) => parseInteger(t, 0, 16)) ?? 1,
+      ...(errorPage !== undefined ? { errorPage } : {}),
+      passCertificate: get('auth-tls-pass-certificate-to-upstream', parseGoBool) ?? false,
+      ...(matchCn !== undefined ? { matchCn } : {}),
+    },
+  };
 }
 
 function parseBasicAuth(a: Map<string, string>, bad: (name: string, error: string) => void, sink: DiagnosticSink): NginxBasicAuth | undefined {

@@ -159,6 +159,11 @@ export class CertificateStore implements CertificateStoreApi {
     return this.entryFor(servername)?.key;
   }
 
+  /** The pair that serves a server name (the default one when no Secret names it). */
+  pairFor(servername: string): CertificatePair {
+    return (servername.length === 0 ? undefined : this.entryFor(servername)?.pair) ?? this.defaultPair;
+  }
+
   /** The context for a server name, undefined for the default. */
   contextFor(servername: string): tls.SecureContext | undefined {
     return servername.length === 0 ? undefined : this.entryFor(servername)?.context;

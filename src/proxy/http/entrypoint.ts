@@ -6,10 +6,13 @@
 
 import http2 from 'node:http2';
 import type net from 'node:net';
+import type { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { RequestLog } from './access-log.ts';
 import type { CertificateStore } from './certificates.ts';
+import type { CertificatePair } from './types.ts';
+import { certificatesOf, rememberClientCertificate } from './client-certificate.ts';
 import { DeadlineClock } from './clock.ts';
 import { H1Connection } from './h1-connection.ts';
 import { H2Request } from './h2-request.ts';
@@ -47,6 +50,12 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly certificates: CertificateStore | undefined;
   private tlsServer: tls.Server | undefined;
+  /** The TLS server for hosts that ask for client certificates (auth-tls). */
+  private mtlsServer: tls.Server | undefined;
+  private clientAuth: ReadonlyMap<string, string> = new Map();
+  private readonly mtlsContexts = new Map<string, { pair: CertificatePair; ca: string; context: tls.SecureContext }>();
+  /** Each CA bundle's certificates (by PEM), for counting a client's intermediates. */
+  private readonly caBundles = new Map<string, X509Certificate[]>();
   private h2Server: http2.Http2SecureServer | undefined;
   private readonly http2: boolean;
   private readonly passthrough: TlsPassthrough;
@@ -81,6 +90,13 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     this.passthrough = new TlsPassthrough(log);
   }
 
+  /** Hosts (lowercase SNI -> CA PEM) whose TLS connections are asked for a client certificate. */
+  setClientAuth(hosts: ReadonlyMap<string, string>): void {
+    this.clientAuth = hosts;
+    this.mtlsContexts.clear();
+    this.caBundles.clear();
+  }
+
   /** ssl-passthrough hosts (lowercase SNI -> backend): their TLS connections are not terminated here. */
   setPassthrough(hosts: ReadonlyMap<string, Backend>): void {
     this.passthrough.set(hosts);
@@ -106,11 +122,12 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       this.serveSecure(socket, localPort);
       return;
     }
-    if (this.passthrough.active) this.passthrough.route(socket, this.terminateTls);
-    else this.terminateTls(socket);
+    // The server name decides before any TLS: passed through, asked for a client certificate, or terminated as usual.
+    if (this.passthrough.active || this.clientAuth.size > 0) this.passthrough.route(socket, this.terminateTls);
+    else this.terminateTls(socket, undefined);
   }
 
-  private readonly terminateTls = (socket: net.Socket): void => {
+  private readonly terminateTls = (socket: net.Socket, sni: string | undefined): void => {
     if (this.closed || this.core.draining) {
       socket.destroy();
       return;
@@ -118,7 +135,8 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     // TLS has no half-close: a client's FIN must end the handshake or the
     // session (with allowHalfOpen the TLS layer would wait for its timeout).
     socket.allowHalfOpen = false;
-    this.ensureTls().emit('connection', socket);
+    const withClientAuth = sni !== undefined && this.caFor(sni) !== undefined;
+    (withClientAuth ? this.ensureMtls() : this.ensureTls()).emit('connection', socket);
   };
 
   /** Returns the socket the connection reads (plain HTTP: one that adopted `socket`'s connection). */
@@ -150,14 +168,66 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   /** A TLS server that never listens: it only terminates sockets handed to handle(). */
   private ensureTls(): tls.Server {
     if (this.tlsServer !== undefined) return this.tlsServer;
-    const certs = this.certificates;
-    if (certs === undefined) throw new Error(`entrypoint ${this.name}: a TLS socket needs options.certificates`);
+    const certs = this.storeOrThrow();
+    this.tlsServer = this.tlsServerWith({ SNICallback: certs.sniCallback });
+    return this.tlsServer;
+  }
+
+  /**
+   * The same for hosts with client certificates: it asks every client for
+   * one and verifies it against the host's CA (the SNI context carries it);
+   * the request layer decides what an absent or failed one means.
+   */
+  private ensureMtls(): tls.Server {
+    if (this.mtlsServer !== undefined) return this.mtlsServer;
+    this.mtlsServer = this.tlsServerWith({ requestCert: true, rejectUnauthorized: false, SNICallback: (name, cb) => cb(null, this.mtlsContext(name)) }, (ts) =>
+      rememberClientCertificate(ts, this.caBundle(typeof ts.servername === 'string' ? ts.servername.toLowerCase() : '')),
+    );
+    return this.mtlsServer;
+  }
+
+  private mtlsContext(servername: string): tls.SecureContext | undefined {
+    const certs = this.storeOrThrow();
+    const name = servername.toLowerCase();
+    const ca = this.caFor(name);
+    if (ca === undefined) return certs.contextFor(servername);
+    const pair = certs.pairFor(name);
+    const cached = this.mtlsContexts.get(name);
+    if (cached !== undefined && cached.pair === pair && cached.ca === ca) return cached.context;
+    const context = tls.createSecureContext({ ...secureContextOptions(certs.policy), cert: pair.cert, key: pair.key, ca });
+    this.mtlsContexts.set(name, { pair, ca, context });
+    return context;
+  }
+
+  /** The CA a server name asks client certificates for: its own host, else the wildcard one label up. */
+  private caFor(name: string): string | undefined {
+    const exact = this.clientAuth.get(name);
+    if (exact !== undefined) return exact;
+    const dot = name.indexOf('.');
+    return dot > 0 ? this.clientAuth.get(`*${name.slice(dot)}`) : undefined;
+  }
+
+  private caBundle(name: string): readonly X509Certificate[] {
+    const pem = this.caFor(name);
+    if (pem === undefined) return [];
+    let bundle = this.caBundles.get(pem);
+    if (bundle === undefined) this.caBundles.set(pem, (bundle = certificatesOf(pem)));
+    return bundle;
+  }
+
+  private storeOrThrow(): CertificateStore {
+    if (this.certificates === undefined) throw new Error(`entrypoint ${this.name}: a TLS socket needs options.certificates`);
+    return this.certificates;
+  }
+
+  private tlsServerWith(extra: Pick<tls.TlsOptions, 'SNICallback' | 'requestCert' | 'rejectUnauthorized'>, onSecure?: (ts: tls.TLSSocket) => void): tls.Server {
+    const certs = this.storeOrThrow();
     const def = certs.defaultCertificate.pair;
     const server = tls.createServer({
       ...secureContextOptions(certs.policy),
       cert: def.cert,
       key: def.key,
-      SNICallback: certs.sniCallback,
+      ...extra,
       ALPNProtocols: this.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     });
@@ -167,6 +237,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     server.on('secureConnection', (ts: tls.TLSSocket) => {
       const raw = parentOf(ts);
       ts.once('close', () => raw?.destroy());
+      onSecure?.(ts);
       // The context already refuses renegotiation (SSL_OP_NO_RENEGOTIATION);
       // this is the second lock, and any TLS error after the handshake (a
       // renegotiation attempt, ERR_TLS_SESSION_ATTACK, a bad record) ends the
@@ -182,10 +253,12 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       this.core.log.debug({ err: err.message }, 'TLS handshake failed');
       parentOf(ts)?.destroy();
     });
-    this.stopDefaultListener = certs.onDefaultChange((pair) =>
-      server.setSecureContext({ ...secureContextOptions(certs.policy), cert: pair.cert, key: pair.key }),
-    );
-    this.tlsServer = server;
+    const stop = certs.onDefaultChange((pair) => server.setSecureContext({ ...secureContextOptions(certs.policy), cert: pair.cert, key: pair.key }));
+    const before = this.stopDefaultListener;
+    this.stopDefaultListener = () => {
+      before?.();
+      stop();
+    };
     return server;
   }
 

@@ -12,6 +12,7 @@
 // swept by the entrypoint's clock.
 
 import type net from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { ChunkedDecoder } from '../http1/chunked-decoder.ts';
 import { HttpParseError } from '../http1/errors.ts';
 import { RequestHeadParser, type RequestHead } from '../http1/request-head.ts';
@@ -115,6 +116,10 @@ export class H1Connection extends ProxyRequest implements Timed {
   private readonly ownReads: boolean;
   /** Where an own-reads socket's bytes go once it is a tunnel. */
   private tunnelSink: ((chunk: Buffer) => void) | null = null;
+
+  protected clientTls(): TLSSocket | undefined {
+    return this.socket instanceof TLSSocket ? this.socket : undefined;
+  }
 
   /** `noDelaySet`: TCP_NODELAY is on the connection already (ConnectionInfo.noDelay). */
   constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void, noDelaySet = false) {

@@ -3,6 +3,7 @@
 // measured hot path: it allocates per request and uses the stream API.
 
 import { constants as h2c, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { TLSSocket } from 'node:tls';
 import type { ResponseHead } from '../http1/response-head.ts';
 import { responseBodyKind } from '../http1/response-head.ts';
 import { assertValidField } from '../http1/forward-headers.ts';
@@ -57,6 +58,11 @@ export class H2Request extends ProxyRequest {
     this.res = res;
     this.identity = { clientIp: ip, proto: 'https', port: localPort, forwardedFor: core.forwardedFor };
     res.stream.on('close', this.onStreamClose);
+  }
+
+  protected clientTls(): TLSSocket | undefined {
+    const s = this.req.socket as unknown;
+    return s instanceof TLSSocket ? s : undefined;
   }
 
   start(): void {

@@ -8,7 +8,9 @@
 // same connection, so the fast path allocates no request object: it is the
 // RouteView the router reads and the RequestContext middlewares edit.
 
+import type tls from 'node:tls';
 import type { Logger } from 'pino';
+import { clientCertificateOf } from './client-certificate.ts';
 import { TARGET } from '../http1/char-classes.ts';
 import { assertValidField } from '../http1/forward-headers.ts';
 import type { ResponseHead } from '../http1/response-head.ts';
@@ -21,6 +23,7 @@ import { ResponseEdit } from './response-edit.ts';
 import { errorResponse } from './simple-response.ts';
 import type {
   Backend,
+  ClientCertificate,
   ClientLimits,
   ClientTimeouts,
   Endpoint,
@@ -171,6 +174,15 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   }
 
   // ------------------------------------------------------------------ RequestContext
+
+  /** The client's TLS socket, when the connection is TLS. */
+  protected abstract clientTls(): tls.TLSSocket | undefined;
+
+  /** undefined on plain HTTP; on TLS what the handshake got (nothing when it did not ask). */
+  clientCertificate(): ClientCertificate | undefined {
+    const socket = this.clientTls();
+    return socket === undefined ? undefined : clientCertificateOf(socket);
+  }
 
   header(name: string): string | undefined {
     const lower = name.toLowerCase();

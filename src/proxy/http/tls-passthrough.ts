@@ -36,9 +36,9 @@ export class TlsPassthrough {
   /**
    * Reads the ClientHello of `socket`; passes the connection through when it
    * names a passthrough host, else gives it back (bytes unread) to
-   * `terminate`.
+   * `terminate`, with the server name it asked for.
    */
-  route(socket: net.Socket, terminate: (socket: net.Socket) => void): void {
+  route(socket: net.Socket, terminate: (socket: net.Socket, sni: string | undefined) => void): void {
     const chunks: Buffer[] = [];
     let size = 0;
     const done = (): Buffer => {
@@ -48,17 +48,19 @@ export class TlsPassthrough {
       socket.pause();
       return Buffer.concat(chunks, size);
     };
+    let sni: string | undefined;
     const giveBack = (): void => {
       const buf = done();
       if (buf.length > 0) socket.unshift(buf);
-      terminate(socket);
+      terminate(socket, sni);
     };
     const onData = (c: Buffer): void => {
       chunks.push(c);
       size += c.length;
       const verdict = readClientHello(size === c.length ? c : Buffer.concat(chunks, size));
       if (verdict.kind === 'more' && size < MAX_HELLO_BYTES) return;
-      const backend = verdict.kind === 'hello' && verdict.sni !== undefined ? this.#hosts.get(verdict.sni) : undefined;
+      if (verdict.kind === 'hello') sni = verdict.sni;
+      const backend = sni !== undefined ? this.#hosts.get(sni) : undefined;
       if (backend === undefined) return giveBack();
       this.#forward(socket, done(), backend, verdict.kind === 'hello' ? verdict.sni! : '');
     };

@@ -163,6 +163,8 @@ export interface RequestContext {
   /** Steers Backend.pick (sticky cookie); set it in onRequest. */
   affinityKey: string | undefined;
 
+  /** The client's TLS certificate as the handshake left it (TLS connections that asked for one), else undefined. */
+  clientCertificate(): ClientCertificate | undefined;
   /** Every request field as received, before any edit (lowercase names). */
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** First value of a request field (any case), as received or as edited. */
@@ -181,6 +183,21 @@ export interface RequestContext {
   upstreamTarget: string;
   /** Host header sent upstream (default as received). */
   upstreamHost: string;
+}
+
+/** What a TLS client presented, and whether it verified against the CA its host names. */
+export interface ClientCertificate {
+  readonly presented: boolean;
+  readonly verified: boolean;
+  /** OpenSSL's reason when presented but not verified. */
+  readonly error?: string;
+  /** RFC 2253 distinguished names, as nginx's $ssl_client_s_dn and $ssl_client_i_dn. */
+  readonly subjectDn: string;
+  readonly issuerDn: string;
+  /** The certificate, PEM. */
+  readonly pem: string;
+  /** Intermediate certificates between the client's and the trust anchor (undefined: not verified, or some could not be seen). */
+  readonly intermediates: number | undefined;
 }
 
 /** The upstream response head as middlewares may edit it before it is sent. */
@@ -371,6 +388,8 @@ export interface HttpEntrypointApi {
   setRouter(router: Router): void;
   /** ssl-passthrough hosts (lowercase SNI -> backend): their TLS connections go undecrypted to the backend. */
   setPassthrough?(hosts: ReadonlyMap<string, Backend>): void;
+  /** Hosts (lowercase SNI -> CA PEM) whose TLS connections are asked for a client certificate, verified against that CA. */
+  setClientAuth?(hosts: ReadonlyMap<string, string>): void;
   /**
    * Takes over an accepted socket; the entrypoint owns it from now on.
    * Returns the socket now carrying the connection when it is another one

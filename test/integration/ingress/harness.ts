@@ -184,6 +184,7 @@ export class Harness {
     }
     this.entrypoint.setRouter(new IngressRouter(out.web, out.websecure));
     this.entrypoint.setPassthrough(new Map(out.passthrough.map((p) => [p.host, this.#backend(p.ref)])));
+    this.entrypoint.setClientAuth(new Map(out.clientAuth.map((c) => [c.host, c.ca])));
     return out;
   }
 

@@ -247,10 +247,10 @@ describe('rule engine inside the proxy', () => {
     });
     await networking.createIngressClass({ body: { metadata: { name: 'elsewhere' }, spec: { controller: 'example.com/another-controller' } } });
 
-    // Fail closed: client certificates are not implemented, so the Ingress is not served, says why, and shows no address.
-    await networking.createNamespacedIngress({ namespace: NS, body: body('guarded', 'metalgate', { 'nginx.ingress.kubernetes.io/auth-tls-verify-client': 'on' }) });
+    // Fail closed: ModSecurity is not implemented, so the Ingress is not served, says why, and shows no address.
+    await networking.createNamespacedIngress({ namespace: NS, body: body('guarded', 'metalgate', { 'nginx.ingress.kubernetes.io/enable-modsecurity': 'true' }) });
     const ev = await waitForEvent(cluster().core, NS, 'Ingress', 'guarded', 'UnsupportedSecurityAnnotation');
-    expect(ev.message).toContain('nginx.ingress.kubernetes.io/auth-tls-verify-client limits who reaches the backend');
+    expect(ev.message).toContain('nginx.ingress.kubernetes.io/enable-modsecurity limits who reaches the backend');
     expect((await get('guarded.example.com')).status).toBe(404);
 
     await networking.createNamespacedIngress({ namespace: NS, body: body('moving', 'metalgate') });

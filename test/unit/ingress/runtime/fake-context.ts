@@ -1,5 +1,5 @@
 // A RequestContext / ResponseContext stand-in for middleware unit tests.
-import type { Backend, Endpoint, RequestContext, ResponseContext } from '../../../../src/proxy/http/types.ts';
+import type { Backend, ClientCertificate, Endpoint, RequestContext, ResponseContext } from '../../../../src/proxy/http/types.ts';
 
 export class FakeRequest implements RequestContext {
   method = 'GET';
@@ -17,6 +17,10 @@ export class FakeRequest implements RequestContext {
   upstreamHost = 'example.com';
   readonly fields: [string, string][] = [];
   readonly headers: Record<string, string | string[]> = {};
+  certificate: ClientCertificate | undefined = undefined;
+  clientCertificate(): ClientCertificate | undefined {
+    return this.certificate;
+  }
 
   constructor(init: Partial<Pick<FakeRequest, 'method' | 'host' | 'clientIp' | 'tls' | 'localPort' | 'upstreamTarget'>> & { headers?: Record<string, string> } = {}) {
     const { headers, ...rest } = init;

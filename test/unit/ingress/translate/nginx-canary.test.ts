@@ -68,9 +68,9 @@ describe('ingress-nginx annotation values', () => {
   // Fail closed: what limits who reaches the backend is an error (the Ingress is withheld), never a warning.
   test.each([
     'auth-proxy-set-headers',
-    'auth-tls-secret',
-    'auth-tls-verify-client',
-    'auth-tls-pass-certificate-to-upstream',
+    'proxy-ssl-secret',
+    'enable-owasp-core-rules',
+    'limit-rate-after',
     'limit-rate',
     'enable-modsecurity',
     'satisfy',
@@ -80,6 +80,16 @@ describe('ingress-nginx annotation values', () => {
     expect(parse({ [name]: 'x' }).diags).toEqual([
       `error:UnsupportedSecurityAnnotation:${N}${name} limits who reaches the backend and is not implemented by metalgate: the Ingress is not served rather than served with less protection than it asks for`,
     ]);
+  });
+
+  test('auth-tls-*: a check without the CA, or a value nginx would not take, is an error (the Ingress is not served)', () => {
+    expect(parse({ 'auth-tls-verify-client': 'on' }).diags).toEqual([`error:BadAnnotation:${N}auth-tls-verify-client: needs ${N}auth-tls-secret (the CA to verify client certificates with)`]);
+    expect(parse({ 'auth-tls-secret': 'ca', 'auth-tls-verify-client': 'maybe' }).diags).toEqual([`error:BadAnnotation:${N}auth-tls-verify-client: "maybe" is not on, off, optional or optional_no_ca`]);
+    expect(parse({ 'auth-tls-secret': 'ca', 'auth-tls-error-page': 'javascript:alert(1)' }).diags).toEqual([`error:BadAnnotation:${N}auth-tls-error-page: "javascript:alert(1)" is not an http or https URL`]);
+    expect(parse({ 'auth-tls-secret': 'ca', 'auth-tls-verify-depth': '-1' }).diags[0]).toMatch(/^error:BadAnnotation:.*auth-tls-verify-depth/);
+    const ok = parse({ 'auth-tls-secret': 'ns/ca', 'auth-tls-verify-client': 'optional', 'auth-tls-verify-depth': '2', 'auth-tls-pass-certificate-to-upstream': 'true', 'auth-tls-match-cn': 'CN=(alice|bob)' });
+    expect(ok.diags).toEqual([]);
+    expect(ok.config.clientAuth).toMatchObject({ secretName: 'ns/ca', check: { verify: 'optional', depth: 2, passCertificate: true } });
   });
   test.each(['configuration-snippet', 'server-snippet', 'stream-snippet', 'auth-snippet', 'modsecurity-snippet'])('%s is refused: snippets never run', (name) => {
     expect(parse({ [name]: 'deny all;' }).diags).toEqual([
