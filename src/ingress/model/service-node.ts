@@ -35,7 +35,8 @@ export interface StickyCookie {
 }
 
 export interface BackendOptions {
-  readonly protocol: 'http' | 'https';
+  /** HTTP/1.1 (http, https) or HTTP/2 (h2c, h2: gRPC backends). */
+  readonly protocol: 'http' | 'https' | 'h2c' | 'h2';
   readonly connectTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly sendTimeoutMs?: number;

@@ -5,7 +5,7 @@
 // body limit) and metric labels, so a route change never touches endpoint
 // state and an endpoint change never needs a new route table.
 
-import type { Backend, Endpoint, UpstreamTimeouts } from '../../proxy/http/types.ts';
+import type { Backend, BackendProtocol, Endpoint, UpstreamTimeouts } from '../../proxy/http/types.ts';
 import type { BackendLabels, LeafNode, ServiceNode, ServicePortRef } from '../model/service-node.ts';
 import { SmoothWeighted } from './smooth-weighted.ts';
 
@@ -17,7 +17,7 @@ export interface ServiceBackendSource {
 /** A route's view of a Service port: its settings over the shared endpoint picker. */
 export class ConfiguredBackend implements Backend {
   readonly name: string;
-  readonly protocol: 'http' | 'https';
+  readonly protocol: BackendProtocol;
   readonly timeouts?: Partial<UpstreamTimeouts>;
   readonly limits?: { maxBodyBytes: number };
   readonly labels: BackendLabels;
@@ -49,7 +49,7 @@ export class ConfiguredBackend implements Backend {
 /** A weighted split seen as one Backend (mirror targets): each pick chooses a child first. */
 export class WeightedBackend implements Backend {
   readonly name: string;
-  readonly protocol: 'http' | 'https';
+  readonly protocol: BackendProtocol;
   readonly #wrr: SmoothWeighted<Backend>;
 
   constructor(name: string, children: readonly Backend[], weights: readonly number[]) {

@@ -15,8 +15,9 @@
 //   comma-separated CIDRs; others get 403. Both names with different values
 //   is an error: which list the owner meant is not ours to guess.
 // - proxy-body-size: nginx size (`8m`), "0" = unlimited; over it: 413.
-// - backend-protocol: HTTP or HTTPS here (GRPC, GRPCS, FCGI, AUTO_HTTP are
-//   not supported and reported).
+// - backend-protocol: HTTP, HTTPS, GRPC (HTTP/2 in clear to the pods),
+//   GRPCS (HTTP/2 over TLS); FCGI and AUTO_HTTP are not supported and
+//   reported.
 // - affinity: cookie, with session-cookie-* (name default INGRESSCOOKIE).
 // - proxy-connect/read/send-timeout: integer seconds.
 // - limit-rps / limit-rpm: requests per second / minute per client IP;
@@ -91,7 +92,7 @@ export interface NginxConfig {
   readonly regexPaths: boolean;
   readonly allowRanges?: readonly IpNetwork[];
   readonly maxBodyBytes?: number;
-  readonly protocol: 'http' | 'https';
+  readonly protocol: 'http' | 'https' | 'h2c' | 'h2';
   readonly affinity?: StickyCookie;
   readonly connectTimeoutMs?: number;
   readonly readTimeoutMs?: number;
@@ -306,13 +307,15 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   const denyRanges = ranges('denylist-source-range', 'blacklist-source-range');
   const limitExempt = ranges('limit-allowlist', 'limit-whitelist');
   const protocolText = a.get('backend-protocol');
-  let protocol: 'http' | 'https' = 'http';
+  let protocol: NginxConfig['protocol'] = 'http';
   if (protocolText !== undefined) {
     const p = protocolText.trim().toUpperCase();
     if (p === 'HTTP') protocol = 'http';
     else if (p === 'HTTPS') protocol = 'https';
-    else if (['GRPC', 'GRPCS', 'AUTO_HTTP', 'FCGI'].includes(p)) bad('backend-protocol', `${protocolText} is not supported by metalgate (HTTP or HTTPS)`);
-    else bad('backend-protocol', `${JSON.stringify(protocolText)} is not a backend protocol (HTTP or HTTPS)`);
+    else if (p === 'GRPC') protocol = 'h2c';
+    else if (p === 'GRPCS') protocol = 'h2';
+    else if (['AUTO_HTTP', 'FCGI'].includes(p)) bad('backend-protocol', `${protocolText} is not supported by metalgate (HTTP, HTTPS, GRPC or GRPCS)`);
+    else bad('backend-protocol', `${JSON.stringify(protocolText)} is not a backend protocol (HTTP, HTTPS, GRPC or GRPCS)`);
   }
   const seconds = (name: string): number | undefined => {
     const s = get(name, (t) => parseInteger(t, 0, 86_400));

@@ -1,6 +1,6 @@
 // IngressRoute / TraefikService service references -> ServiceNode trees.
 // - kind Service (default): a Service port by number or name; `scheme:
-//   https` talks TLS to the pods.
+//   https` talks TLS to the pods, `scheme: h2c` HTTP/2 in clear (gRPC).
 // - kind TraefikService: `weighted` (services with integer weights, default
 //   1, nested TraefikServices allowed, optional sticky cookie) or
 //   `mirroring` (a main service plus mirrors receiving `percent` % copies).
@@ -80,12 +80,12 @@ function resolveRef(ref: TraefikServiceRef, namespace: string, view: ClusterView
     const r = resolveServicePort(view, ns, ref.name, port);
     if (!r.ok) throw new Failure(r.reason, r.error);
     const scheme = (ref.scheme ?? 'http').toLowerCase();
-    if (scheme !== 'http' && scheme !== 'https') throw new Failure('UnsupportedBackend', `service ${ns}/${ref.name}: scheme ${JSON.stringify(ref.scheme)} is not supported (http or https)`);
+    if (scheme !== 'http' && scheme !== 'https' && scheme !== 'h2c') throw new Failure('UnsupportedBackend', `service ${ns}/${ref.name}: scheme ${JSON.stringify(ref.scheme)} is not supported (http, https or h2c)`);
     if (ref.passHostHeader === false) warnings.push(`service ${ns}/${ref.name}: passHostHeader: false is not supported; the client's Host is passed`);
     for (const k of ['strategy', 'serversTransport', 'responseForwarding', 'sticky', 'nativeLB', 'healthCheck']) {
       if (ref[k] !== undefined && ref[k] !== null) warnings.push(`service ${ns}/${ref.name}: ${k} is not supported and is ignored`);
     }
-    return leaf(r.ref, { protocol: scheme as 'http' | 'https' }, backendLabels(r.ref, port, 'kubernetescrd'));
+    return leaf(r.ref, { protocol: scheme }, backendLabels(r.ref, port, 'kubernetescrd'));
   }
   if (kind === 'TraefikService') {
     const key = `${ns}/${ref.name}`;

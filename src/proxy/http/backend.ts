@@ -3,7 +3,7 @@
 // sticky-cookie keys. The endpoint list is replaced whole (setEndpoints), so a
 // pick never sees half an update.
 
-import type { Backend, BodyLimits, Endpoint, UpstreamTimeouts, UpstreamTls } from './types.ts';
+import type { Backend, BackendProtocol, BodyLimits, Endpoint, UpstreamTimeouts, UpstreamTls } from './types.ts';
 
 export interface SessionAffinityOptions {
   /** kube's sessionAffinityConfig.clientIP.timeoutSeconds, in ms. Default 3 h. */
@@ -14,7 +14,7 @@ export interface SessionAffinityOptions {
 
 export interface EndpointSetBackendOptions {
   readonly name: string;
-  readonly protocol?: 'http' | 'https';
+  readonly protocol?: BackendProtocol;
   readonly timeouts?: Partial<UpstreamTimeouts>;
   readonly limits?: Partial<BodyLimits>;
   readonly tls?: UpstreamTls;
@@ -44,7 +44,7 @@ export function endpointAffinityKey(endpoint: Endpoint): string {
 
 export class EndpointSetBackend implements Backend {
   readonly name: string;
-  readonly protocol: 'http' | 'https';
+  readonly protocol: BackendProtocol;
   readonly timeouts: Partial<UpstreamTimeouts> | undefined;
   readonly limits: Partial<BodyLimits> | undefined;
   readonly tls: UpstreamTls | undefined;

@@ -16,6 +16,7 @@ import { certificatesOf, rememberClientCertificate } from './client-certificate.
 import { DeadlineClock } from './clock.ts';
 import { H1Connection } from './h1-connection.ts';
 import { H2Request } from './h2-request.ts';
+import { H2UpstreamSessions } from './h2-upstream.ts';
 import { TlsPassthrough } from './tls-passthrough.ts';
 import { secureContextOptions } from './tls-policy.ts';
 import { HttpMetrics } from './metrics.ts';
@@ -38,6 +39,8 @@ export const CLIENT_TIMEOUT_DEFAULTS: ClientTimeouts = { headerMs: 60_000, bodyM
 export const UPSTREAM_TIMEOUT_DEFAULTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 60_000, sendMs: 60_000 };
 /** TLS handshakes that take longer are dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** An HTTP/2 session to a gRPC backend closes after this long without a stream (nginx's grpc keepalive_timeout is 60 s). */
+const H2_UPSTREAM_IDLE_MS = 60_000;
 
 function parentOf(ts: tls.TLSSocket): net.Socket | undefined {
   return (ts as unknown as { _parent?: net.Socket | null })._parent ?? undefined;
@@ -72,6 +75,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       name: this.name,
       router: opts.router,
       pool: new UpstreamPool(clock, opts.pool),
+      h2Upstream: new H2UpstreamSessions(H2_UPSTREAM_IDLE_MS),
       clock,
       metrics,
       noBackend: metrics.backend('-'),
@@ -326,6 +330,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     for (const c of [...this.connections]) c.destroy();
     for (const s of [...this.sessions]) s.destroy();
     this.core.pool.close();
+    this.core.h2Upstream.close();
     this.core.clock.stop();
     this.stopDefaultListener?.();
     this.checkDrained();

@@ -1,8 +1,19 @@
 // One HTTP/2 request (node:http2 compatibility API), proxied to an HTTP/1.1
-// upstream through the same pool, routing and middlewares as HTTP/1. Not the
-// measured hot path: it allocates per request and uses the stream API.
+// upstream through the same pool, routing and middlewares as HTTP/1, or to
+// an HTTP/2 (gRPC) backend as a stream of a shared session (h2-upstream.ts):
+// body, trailers and resets carried both ways, the upstream stream
+// cancelled when the client's goes (a gRPC deadline). Not the measured hot
+// path: it allocates per request and uses the stream API.
 
-import { constants as h2c, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import {
+  constants as h2c,
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders,
+  type IncomingHttpStatusHeader,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
 import { TLSSocket } from 'node:tls';
 import type { ResponseHead } from '../http1/response-head.ts';
 import { responseBodyKind } from '../http1/response-head.ts';
@@ -11,7 +22,7 @@ import { plainIp } from './h1-connection.ts';
 import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { responseFieldsForH2 } from './response-head-out.ts';
-import type { SimpleResponse } from './types.ts';
+import type { Backend, Endpoint, SimpleResponse } from './types.ts';
 import { forwardingFields, type ForwardingIdentity } from './upstream-head.ts';
 import { BODY_DECODED, type UpstreamConn } from './upstream.ts';
 
@@ -34,6 +45,31 @@ const NOT_FORWARDED = new Set([
   'http2-settings',
 ]);
 
+/** Response fields and trailers never relayed (connection-specific in HTTP/2, RFC 9113 §8.2.2). */
+const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+function pushField(out: Record<string, string | string[]>, name: string, value: string): void {
+  const prev = out[name];
+  if (prev === undefined) out[name] = value;
+  else if (Array.isArray(prev)) prev.push(value);
+  else out[name] = [prev, value];
+}
+
+/** "Name: value\r\n" lines (forwarding fields, header edits) into `out`. */
+function pushLines(out: Record<string, string | string[]>, lines: string): void {
+  for (const line of lines.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) pushField(out, line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
+}
+
+/** Received fields without pseudo-headers and connection-specific ones. */
+function relayed(h: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && k.charCodeAt(0) !== 0x3a && !NOT_RELAYED.has(k)) out[k] = v;
+  return out;
+}
+
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 
@@ -50,6 +86,8 @@ export class H2Request extends ProxyRequest {
   private chunkedUp = false;
   private finished = false;
   private listening = false;
+  /** The stream to an HTTP/2 backend, while it is open. */
+  private h2Up: ClientHttp2Stream | null = null;
 
   constructor(core: EntrypointCore, req: Http2ServerRequest, res: Http2ServerResponse, localPort: number) {
     const ip = plainIp(req.socket?.remoteAddress);
@@ -231,6 +269,153 @@ export class H2Request extends ProxyRequest {
     }
   };
 
+  protected override dispatchHttp2(ep: Endpoint): void {
+    const b = this.backend!;
+    const t = this.upstream;
+    let stream: ClientHttp2Stream;
+    try {
+      const session = this.core.h2Upstream.session(ep, b);
+      if (session.connecting) {
+        const timer = setTimeout(() => {
+          if (session.connecting) session.destroy(new Error('connect timeout'));
+        }, t.connectMs);
+        session.once('connect', () => clearTimeout(timer));
+        session.once('close', () => clearTimeout(timer));
+      }
+      stream = session.request(this.h2UpstreamFields(b), { endStream: this.bodyless });
+    } catch (e) {
+      this.answerError(502, 'bad gateway: could not open a stream to the upstream', 'connect-failed');
+      this.core.log.debug({ err: (e as Error).message, backend: b.name }, 'HTTP/2 upstream stream failed');
+      return;
+    }
+    this.h2Up = stream;
+    let trailers: IncomingHttpHeaders | undefined;
+    // nginx's grpc_read_timeout: the longest wait between two reads from the backend.
+    stream.setTimeout(t.readMs, () => {
+      if (this.h2Up !== stream) return;
+      this.failure ??= 'read-timeout';
+      if (!this.responseStarted) this.answerError(504, 'gateway timeout: the upstream did not answer in time', 'read-timeout');
+      else this.cutClient();
+      this.cancelH2Up();
+    });
+    stream.on('response', (h: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number) => this.onH2Response(h, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0));
+    stream.on('data', (chunk: Buffer) => {
+      if (this.finished) return;
+      this.bytesOut += chunk.length;
+      if (!this.res.write(chunk)) {
+        stream.pause();
+        this.res.once('drain', () => stream.resume());
+      }
+    });
+    stream.on('trailers', (h: IncomingHttpHeaders) => (trailers = h));
+    stream.on('end', () => {
+      if (this.h2Up !== stream || this.finished) return;
+      this.h2Up = null;
+      if (trailers !== undefined) this.res.addTrailers(relayed(trailers));
+      this.end();
+    });
+    stream.on('error', (err: Error) => this.h2UpFailed(stream, err));
+    stream.on('close', () => this.h2UpFailed(stream, undefined));
+    if (!this.bodyless) {
+      const req = this.req;
+      req.on('data', (chunk: Buffer) => {
+        this.bodyBytes += chunk.length;
+        const max = this.maxBodyBytes();
+        if (max > 0 && this.bodyBytes > max) {
+          if (!this.responseStarted) this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
+          else this.cutClient();
+          this.cancelH2Up();
+          return;
+        }
+        if (!stream.write(chunk)) {
+          req.pause();
+          stream.once('drain', () => req.resume());
+        }
+      });
+      req.on('end', () => {
+        this.reqDone = true;
+        if (!stream.closed) stream.end();
+      });
+      this.listening = true;
+      req.resume();
+    }
+  }
+
+  /** The request's fields for the HTTP/2 backend: as received (te only as "trailers"), forwarding fields, edits. */
+  private h2UpstreamFields(b: Backend): OutgoingHttpHeaders {
+    const out: Record<string, string | string[]> = {
+      ':method': this.method,
+      ':scheme': b.protocol === 'h2' ? 'https' : 'http',
+      ':authority': this.upstreamHost,
+      ':path': this.upstreamTarget,
+    };
+    const raw = this.req.rawHeaders;
+    const edits = this.edits;
+    const underscores = this.core.underscoresInHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.charCodeAt(0) === 0x3a) continue;
+      const lower = name.toLowerCase();
+      const value = raw[i + 1]!;
+      // RFC 9113 §8.2.2: te may only say "trailers" (gRPC requires it).
+      if (lower === 'te') {
+        if (/(^|,)\s*trailers\s*(;|,|$)/i.test(value)) out.te = 'trailers';
+        continue;
+      }
+      if (NOT_FORWARDED.has(lower) || (edits !== undefined && edits.isRemoved(lower))) continue;
+      if (!underscores && lower.includes('_')) continue;
+      assertValidField(name, value);
+      pushField(out, lower, value);
+    }
+    if (!this.bodyless && this.contentLength >= 0) out['content-length'] = String(this.contentLength);
+    pushLines(out, forwardingFields(this.identity, this.host, ''));
+    if (edits !== undefined) pushLines(out, edits.lines());
+    return out;
+  }
+
+  private onH2Response(h: IncomingHttpHeaders & IncomingHttpStatusHeader, endStream: boolean): void {
+    if (this.finished) return;
+    const status = h[':status'] ?? 502;
+    const fields = relayed(h);
+    const edit = this.mwRan > 0 ? this.responseHooksOver(status, !endStream, (lower) => {
+      const v = h[lower];
+      return Array.isArray(v) ? v[0] : v;
+    }) : undefined;
+    const edits = edit?.edits;
+    if (edits !== undefined) {
+      for (const name of Object.keys(fields)) if (edits.isRemoved(name)) delete fields[name];
+      for (const [n, v] of edits.added) pushField(fields, n.toLowerCase(), v);
+    }
+    this.status = status;
+    this.responseStarted = true;
+    if (endStream) {
+      // Trailers-only (a gRPC error without messages): one HEADERS frame that ends the stream, as received.
+      this.h2Up = null;
+      this.finished = true;
+      if (!this.res.stream.destroyed) this.res.stream.respond({ ':status': status, ...fields }, { endStream: true });
+      this.complete();
+      return;
+    }
+    this.res.writeHead(status, fields);
+  }
+
+  /** The backend's stream failed or closed before its end. */
+  private h2UpFailed(stream: ClientHttp2Stream, err: Error | undefined): void {
+    if (this.h2Up !== stream || this.finished) return;
+    this.h2Up = null;
+    if (this.responseStarted) {
+      this.failure ??= 'reset-mid-response';
+      this.cutClient();
+      return;
+    }
+    const code = stream.rstCode;
+    const refused = err !== undefined && /ECONNREFUSED/.test(err.message);
+    if (refused) this.answerError(502, 'bad gateway: the upstream refused the connection', 'connect-refused');
+    else if (err !== undefined && /connect timeout/.test(err.message)) this.answerError(504, 'gateway timeout: could not connect to the upstream in time', 'connect-timeout');
+    else this.answerError(502, `bad gateway: the upstream ${err !== undefined ? 'failed' : 'reset the stream'}${code !== undefined && code !== 0 ? ` (code ${code})` : ''}`, 'reset-before-response');
+    if (err !== undefined) this.core.log.debug({ err: err.message, backend: this.backend?.name }, 'HTTP/2 upstream failed');
+  }
+
   /** An HTTP/2 stream keeps what it was given until its DATA frames are out. */
   holdsUpstreamBytes(): boolean {
     return true;
@@ -345,8 +530,16 @@ export class H2Request extends ProxyRequest {
       this.up = null;
       up.destroy();
     }
+    this.cancelH2Up();
     if (!this.res.stream.destroyed) this.res.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
     this.complete();
+  }
+
+  private cancelH2Up(): void {
+    const s = this.h2Up;
+    if (s === null) return;
+    this.h2Up = null;
+    if (!s.closed) s.close(h2c.NGHTTP2_CANCEL);
   }
 
   private readonly onStreamClose = (): void => {
@@ -358,6 +551,8 @@ export class H2Request extends ProxyRequest {
       this.up = null;
       up.destroy();
     }
+    // The client went (a gRPC deadline, a cancel): so does the backend's stream.
+    this.cancelH2Up();
     if (!this.responseStarted) this.status = 499;
     this.failure ??= 'client-closed';
     this.complete();

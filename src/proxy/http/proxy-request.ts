@@ -36,12 +36,15 @@ import type {
   UpstreamTimeouts,
 } from './types.ts';
 import type { UpstreamConn, UpstreamFailure, UpstreamOwner, UpstreamPool } from './upstream.ts';
+import type { H2UpstreamSessions } from './h2-upstream.ts';
 
 /** Entrypoint-wide state every connection reads. */
 export interface EntrypointCore {
   readonly name: string;
   router: Router | undefined;
   readonly pool: UpstreamPool;
+  /** HTTP/2 sessions to h2c/h2 (gRPC) backends. */
+  readonly h2Upstream: H2UpstreamSessions;
   readonly clock: DeadlineClock;
   readonly metrics: HttpMetrics;
   /** Series for answers without a backend (404, 400, direct responses). */
@@ -342,6 +345,15 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.dispatch();
   }
 
+  /**
+   * A request to an HTTP/2 (gRPC) backend. gRPC needs HTTP/2 end to end
+   * (trailers carry its status), so an HTTP/1.1 request gets 502; the
+   * HTTP/2 side overrides this.
+   */
+  protected dispatchHttp2(_ep: Endpoint): void {
+    this.answerError(502, 'bad gateway: this backend speaks HTTP/2 only (gRPC): connect with HTTP/2 over TLS', 'needs-http2');
+  }
+
   /** Per-request body limit (the backend's or the entrypoint's); 0 = none. */
   protected maxBodyBytes(): number {
     return this.backend?.limits?.maxBodyBytes ?? this.core.limits.maxBodyBytes;
@@ -364,6 +376,10 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     }
     this.endpoint = ep;
     this.attempts++;
+    if (b.protocol === 'h2c' || b.protocol === 'h2') {
+      this.dispatchHttp2(ep);
+      return;
+    }
     const t = this.upstream;
     const pool = this.core.pool;
     // A request that may become a tunnel gets a new connection in stream mode
@@ -492,14 +508,18 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
    * onResponse hooks over an upstream head (reverse order). Returns undefined
    * when no middleware has one (the usual case: nothing allocated).
    */
-  protected responseHooks(head: ResponseHead, hasBody: boolean): ResponseEdit | undefined {
+  protected responseHooks(head: Pick<ResponseHead, 'status' | 'headers'>, hasBody: boolean): ResponseEdit | undefined {
+    return this.responseHooksOver(head.status, hasBody, (lower) => head.headers.get(lower));
+  }
+
+  protected responseHooksOver(status: number, hasBody: boolean, field: (lower: string) => string | undefined): ResponseEdit | undefined {
     const mws = this.route?.middlewares;
     if (mws === undefined || this.mwRan === 0) return undefined;
     let edit: ResponseEdit | undefined;
     for (let i = this.mwRan - 1; i >= 0; i--) {
       const mw = mws[i]!;
       if (mw.onResponse === undefined) continue;
-      edit ??= new ResponseEdit(head.status, hasBody, (lower) => head.headers.get(lower));
+      edit ??= new ResponseEdit(status, hasBody, field);
       try {
         mw.onResponse(this, edit);
       } catch (e) {

@@ -52,6 +52,12 @@ export interface BodyLimits {
 }
 
 /** TLS toward an `https` backend. */
+/**
+ * How the proxy talks to a backend: HTTP/1.1 in clear or over TLS, or
+ * HTTP/2 in clear (h2c) or over TLS (h2) for gRPC backends.
+ */
+export type BackendProtocol = 'http' | 'https' | 'h2c' | 'h2';
+
 export interface UpstreamTls {
   /** SNI sent upstream; default none (pods are addressed by IP). */
   readonly servername?: string;
@@ -69,7 +75,7 @@ export interface UpstreamTls {
 export interface Backend {
   /** For metrics and logs, e.g. `ns/svc:port`. Keep it stable and low-cardinality. */
   readonly name: string;
-  readonly protocol: 'http' | 'https';
+  readonly protocol: BackendProtocol;
   /** Override the entrypoint's defaults field by field. */
   readonly timeouts?: Partial<UpstreamTimeouts>;
   readonly limits?: Partial<BodyLimits>;

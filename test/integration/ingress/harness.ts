@@ -158,6 +158,12 @@ export class Harness {
     return echoes;
   }
 
+  /** A Service `ns/name` (port `name`/80) whose one endpoint is a server the test runs itself on 127.0.0.1:`port`. */
+  serviceAt(ns: string, name: string, port: number, portDef: { name: string; port: number } = { name: 'http', port: 80 }): void {
+    this.compiler.setService({ metadata: { namespace: ns, name, resourceVersion: String(Date.now()) }, spec: { ports: [{ ...portDef, protocol: 'TCP' }] } });
+    this.#backend({ namespace: ns, service: name, portName: portDef.name, port: portDef.port }).setEndpoints([{ ip: '127.0.0.1', port, ready: true, serving: true, terminating: false }]);
+  }
+
   ingress(o: V1Ingress): void {
     this.compiler.setIngress(o);
   }

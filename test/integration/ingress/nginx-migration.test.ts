@@ -1,12 +1,13 @@
 // Moving from ingress-nginx: Ingresses written as ingress-nginx's
 // documentation writes them (docs/examples: basic auth, external auth with
 // oauth2-proxy, rewrite, CORS, redirects, canary by header, allow-list, rate
-// limit), with the `nginx` class, applied unchanged to a real API server and
+// limit, a gRPC backend), with the `nginx` class, applied unchanged to a real API server and
 // served by the proxy (with --ingress-class nginx, as after ingress-nginx and
 // its IngressClass are removed): each gets the entrypoint's address in its status, no error
 // Event, and answers as ingress-nginx would. How each behaviour compares
 // with nginx itself is tested field by field in external-auth, basic-auth
 // and cors-redirects.test.ts.
+import * as grpc from '@grpc/grpc-js';
 import http from 'node:http';
 import type net from 'node:net';
 import { join } from 'node:path';
@@ -20,7 +21,9 @@ import type { ManualOwnership } from '../../../src/proxy/listeners/manual-owners
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, eventsFor, useCluster, waitFor } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, httpBackend, portBase, startProxy, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
+import { jsonMethod } from '../../support/grpc-json.ts';
+import { createLbService, dialAddress, httpBackend, portBase, startProxy, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
 
 const cluster = useCluster();
 const NS = 'docs';
@@ -47,6 +50,10 @@ function get(host: string, path = '/', headers: Record<string, string> = {}, met
 // (this line from `openssl passwd -apr1 -salt S8vH4Xjo bar`).
 const HTPASSWD = 'foo:$apr1$S8vH4Xjo$NRcQgrYGN.l41hNe/F2dH/\n';
 
+// The greeter of the gRPC example, with JSON messages.
+const GREETER = { SayHello: jsonMethod('helloworld.Greeter', 'SayHello', false, false) };
+const EDGE = createSelfSignedCertificate({ names: ['*.dev.mydomain.com'] });
+
 describe('ingress-nginx documentation examples, applied unchanged', () => {
   let proxy: Proxy;
   let ownership: ManualOwnership;
@@ -54,6 +61,7 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
   let networking: k8s.NetworkingV1Api;
   const backends: HttpBackend[] = [];
   let oauth: http.Server;
+  let greeter: grpc.Server;
 
   const ingress = (name: string, host: string, annotations: Record<string, string>, service = 'http-svc', path = '/', pathType = 'Prefix'): k8s.V1Ingress => ({
     metadata: { name, namespace: NS, annotations },
@@ -82,8 +90,21 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
     });
     await new Promise<void>((r) => oauth.listen(0, '127.0.0.1', r));
     const oauthPort = (oauth.address() as net.AddressInfo).port;
+    // The gRPC example's backend (go-grpc-greeter-server) and the TLS Secret its Ingress names.
+    greeter = new grpc.Server();
+    greeter.addService(GREETER, {
+      SayHello: (call: grpc.ServerUnaryCall<{ name: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { message: `Hello ${call.request.name}` }),
+    });
+    await new Promise<number>((resolve, reject) => greeter.bindAsync(`${dialAddress('198.18.9.3')}:${BASE + 2}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'go-grpc-greeter-server', namespace: NS }, spec: { ports: [{ name: 'grpc', port: 80 }] } } });
+    await writeSlice(discovery, NS, 'go-grpc-greeter-server', 'go-grpc-greeter-server-1', [{ name: 'grpc', port: BASE + 2 }], [{ ip: '198.18.9.3' }]);
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: 'wildcard.dev.mydomain.com' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(EDGE.cert).toString('base64'), 'tls.key': Buffer.from(EDGE.key).toString('base64') } },
+    });
     ownership.own(VIP);
     await waitListening(proxy, `TCP ${VIP}:80`);
+    await waitListening(proxy, `TCP ${VIP}:443`);
     engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
       events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
       entrypointService: 'metalgate-system/metalgate-ingress',
@@ -108,6 +129,13 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
       ingress('ratelimit', 'rate.example.com', { [`${N}limit-rps`]: '1', [`${N}limit-burst-multiplier`]: '1' }),
       ingress('production', 'canary.example.com', {}),
       ingress('canary', 'canary.example.com', { [`${N}canary`]: 'true', [`${N}canary-by-header`]: 'canary' }, 'http-svc-canary'),
+      {
+        ...ingress('fortune-ingress', 'grpctest.dev.mydomain.com', { [`${N}backend-protocol`]: 'GRPC' }, 'go-grpc-greeter-server'),
+        spec: {
+          ...ingress('fortune-ingress', 'grpctest.dev.mydomain.com', {}, 'go-grpc-greeter-server').spec,
+          tls: [{ secretName: 'wildcard.dev.mydomain.com', hosts: ['grpctest.dev.mydomain.com'] }],
+        },
+      },
     ];
     for (const body of examples) await networking.createNamespacedIngress({ namespace: NS, body });
   }, 120_000);
@@ -116,11 +144,12 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
     await engine?.stop();
     await proxy?.stop(1000);
     oauth?.close();
+    greeter?.forceShutdown();
     await Promise.all(backends.map((b) => b.close()));
   });
 
   test('every example is served: the address in its status, no Warning Event', async () => {
-    const names = ['ingress-with-auth', 'external-auth-oauth2', 'rewrite', 'cors', 'permanent', 'approot', 'whitelist', 'ratelimit', 'production', 'canary'];
+    const names = ['ingress-with-auth', 'external-auth-oauth2', 'rewrite', 'cors', 'permanent', 'approot', 'whitelist', 'ratelimit', 'production', 'canary', 'fortune-ingress'];
     for (const name of names) {
       await waitFor(async () => (await networking.readNamespacedIngress({ name, namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip === VIP, `${name} gets the VIP`, 15_000);
     }
@@ -156,5 +185,19 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
     expect((await get('rate.example.com')).status).toBe(503);
     expect((await get('canary.example.com')).body).toBe('http-svc');
     expect((await get('canary.example.com', '/', { canary: 'always' })).body).toBe('http-svc-canary');
+  });
+
+  test('gRPC (backend-protocol GRPC): a gRPC client over TLS reaches the greeter', async () => {
+    const Greeter = grpc.makeGenericClientConstructor(GREETER, 'Greeter');
+    const client = new Greeter(`${VIP}:443`, grpc.credentials.createSsl(Buffer.from(EDGE.cert)), {
+      'grpc.ssl_target_name_override': 'grpctest.dev.mydomain.com',
+      'grpc.default_authority': 'grpctest.dev.mydomain.com',
+    }) as InstanceType<typeof Greeter> & { SayHello: (r: unknown, o: grpc.CallOptions, cb: grpc.requestCallback<unknown>) => void };
+    try {
+      const reply = await new Promise<unknown>((resolve, reject) => client.SayHello({ name: 'metalgate' }, { deadline: Date.now() + 5000 }, (e, v) => (e ? reject(e) : resolve(v))));
+      expect(reply).toEqual({ message: 'Hello metalgate' });
+    } finally {
+      client.close();
+    }
   });
 });

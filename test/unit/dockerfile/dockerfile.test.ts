@@ -176,6 +176,7 @@ describe('the Dockerfile', () => {
     const notNeeded: Record<string, string> = {
       node: 'downloads a Node binary; the base image provides Node 24',
       '@swc/core': 'checks its platform binding; only the dependency check of npm test parses with it, never the build',
+      protobufjs: "prints a notice about its dependents' version scheme; pulled in by @grpc/grpc-js, a test-only dependency",
     };
     for (const [path, meta] of Object.entries(lock.packages)) {
       if (!meta.hasInstallScript || path === '') continue;

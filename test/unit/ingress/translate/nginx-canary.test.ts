@@ -47,9 +47,18 @@ describe('ingress-nginx annotation values', () => {
     expect(config.allowRanges).toHaveLength(2);
   });
   test.each([
+    ['GRPC', 'h2c'],
+    ['grpcs', 'h2'],
+    ['HTTP', 'http'],
+  ])('backend-protocol %s talks %s to the pods', (value, protocol) => {
+    const { config, diags } = parse({ 'backend-protocol': value });
+    expect(diags).toEqual([]);
+    expect(config.protocol).toBe(protocol);
+  });
+  test.each([
     ['ssl-redirect', 'yes', 'is not a boolean'],
     ['proxy-body-size', '8 MB', 'is not an nginx size'],
-    ['backend-protocol', 'GRPC', 'not supported by metalgate'],
+    ['backend-protocol', 'FCGI', 'not supported by metalgate'],
     ['whitelist-source-range', '198.18.0.0/33', 'is not an IP address or CIDR'],
     ['proxy-read-timeout', '60s', 'is not an integer'],
     ['limit-rps', '0', 'out of range'],

@@ -1,0 +1,65 @@
+// HTTP/2 to backends (gRPC: ingress-nginx backend-protocol GRPC/GRPCS,
+// Traefik scheme h2c): one client session per endpoint, shared by every
+// stream to it, kept while it lives and closed after idleMs without a
+// stream. node:http2 does the framing and flow control; this only keeps
+// the sessions. Not the HTTP/1.1 pool (upstream.ts): no socket reuse
+// rules, no per-request connection.
+
+import http2 from 'node:http2';
+import type { Backend, Endpoint } from './types.ts';
+
+export class H2UpstreamSessions {
+  readonly #sessions = new Map<string, http2.ClientHttp2Session>();
+  readonly #idleMs: number;
+  #closed = false;
+
+  constructor(idleMs: number) {
+    this.#idleMs = idleMs;
+  }
+
+  /** The live session to the endpoint, or a new one (connecting: streams opened now wait for it). */
+  session(ep: Endpoint, backend: Backend): http2.ClientHttp2Session {
+    if (this.#closed) throw new Error('the entrypoint is closed');
+    const secure = backend.protocol === 'h2';
+    const t = backend.tls;
+    const key = `${secure ? 'h2' : 'h2c'} ${ep.ip} ${ep.port} ${t?.servername ?? ''} ${t?.verify === true ? 'v' : ''}`;
+    const known = this.#sessions.get(key);
+    if (known !== undefined && !known.closed && !known.destroyed) return known;
+    const host = ep.ip.includes(':') ? `[${ep.ip}]` : ep.ip;
+    const session = http2.connect(
+      `${secure ? 'https' : 'http'}://${host}:${ep.port}`,
+      secure
+        ? {
+            ...(t?.servername !== undefined ? { servername: t.servername } : {}),
+            rejectUnauthorized: t?.verify === true,
+            ...(t?.ca !== undefined ? { ca: t.ca } : {}),
+            ALPNProtocols: ['h2'],
+          }
+        : {},
+    );
+    // Errors reach the streams; the session only has to leave the map.
+    session.on('error', () => {});
+    const forget = (): void => {
+      if (this.#sessions.get(key) === session) this.#sessions.delete(key);
+    };
+    session.once('close', forget);
+    session.once('goaway', forget);
+    // 'timeout' fires after idleMs without activity on the session.
+    session.setTimeout(this.#idleMs, () => {
+      forget();
+      session.close();
+    });
+    this.#sessions.set(key, session);
+    return session;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#sessions.values()) s.close();
+    this.#sessions.clear();
+  }
+}
