@@ -34,9 +34,28 @@ export interface StickyCookie {
   readonly changeOnFailure?: boolean;
 }
 
+/** TLS to the pods (ingress-nginx proxy-ssl-*, Traefik ServersTransport): plain data, PEM strings. */
+export interface BackendTls {
+  /** SNI sent; none by default (pods are addressed by IP). */
+  readonly servername?: string;
+  /** Verify the pod's certificate against `ca` (and `checkName`); default: not verified. */
+  readonly verify?: boolean;
+  readonly ca?: string;
+  readonly checkName?: string;
+  readonly verifyDepth?: number;
+  /** Client certificate and key shown to the pod. */
+  readonly cert?: string;
+  readonly key?: string;
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers?: string;
+}
+
 export interface BackendOptions {
   /** HTTP/1.1 (http, https) or HTTP/2 (h2c, h2: gRPC backends). */
   readonly protocol: 'http' | 'https' | 'h2c' | 'h2';
+  /** How TLS to the pods is made (https, h2). */
+  readonly tls?: BackendTls;
   readonly connectTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly sendTimeoutMs?: number;

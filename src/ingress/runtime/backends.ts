@@ -5,7 +5,7 @@
 // body limit) and metric labels, so a route change never touches endpoint
 // state and an endpoint change never needs a new route table.
 
-import type { Backend, BackendProtocol, Endpoint, UpstreamTimeouts } from '../../proxy/http/types.ts';
+import type { Backend, BackendProtocol, Endpoint, UpstreamTimeouts, UpstreamTls } from '../../proxy/http/types.ts';
 import type { BackendLabels, LeafNode, ServiceNode, ServicePortRef } from '../model/service-node.ts';
 import { SmoothWeighted } from './smooth-weighted.ts';
 
@@ -18,6 +18,7 @@ export interface ServiceBackendSource {
 export class ConfiguredBackend implements Backend {
   readonly name: string;
   readonly protocol: BackendProtocol;
+  readonly tls?: UpstreamTls;
   readonly timeouts?: Partial<UpstreamTimeouts>;
   readonly limits?: { maxBodyBytes: number };
   readonly labels: BackendLabels;
@@ -27,6 +28,7 @@ export class ConfiguredBackend implements Backend {
     const o = node.options;
     this.name = node.labels.name;
     this.protocol = o.protocol;
+    if (o.tls !== undefined) this.tls = o.tls;
     const t: { connectMs?: number; readMs?: number; sendMs?: number } = {};
     if (o.connectTimeoutMs !== undefined) t.connectMs = o.connectTimeoutMs;
     if (o.readTimeoutMs !== undefined) t.readMs = o.readTimeoutMs;

@@ -10,11 +10,11 @@ import { compileIngressPath, type IngressPathType } from '../match/ingress-path.
 import { parseIngressHost } from '../match/host.ts';
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
 import type { BasicAuthSpec, BasicAuthUser, ClientCertSpec, DigestAuthSpec, NamedMiddleware } from '../model/middleware-spec.ts';
-import type { BackendOptions, LeafNode, ServicePortRef } from '../model/service-node.ts';
+import type { BackendOptions, BackendTls, LeafNode, ServicePortRef } from '../model/service-node.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { parseHtdigest } from './htdigest.ts';
 import { parseHtpasswd } from './htpasswd.ts';
-import { parseNginxAnnotations, type NginxBasicAuth, type NginxClientAuth, type NginxConfig } from './nginx-annotations.ts';
+import { parseNginxAnnotations, type NginxBasicAuth, type NginxClientAuth, type NginxConfig, type NginxProxySsl } from './nginx-annotations.ts';
 import { ruleString } from './rule-text.ts';
 import { backendLabels, leaf, resolveServicePort } from './service-port.ts';
 import { compileGoRegexp } from '../match/go-regexp.ts';
@@ -102,8 +102,10 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
   const ns = ref.namespace;
   const spec = ing.spec ?? {};
 
+  const backendTls = config.proxySsl ? backendTlsOf(config.proxySsl, config.protocol, ns, view, sink) : undefined;
   const options: BackendOptions = {
     protocol: config.protocol,
+    ...(backendTls ? { tls: backendTls } : {}),
     ...(config.connectTimeoutMs !== undefined ? { connectTimeoutMs: config.connectTimeoutMs } : {}),
     ...(config.readTimeoutMs !== undefined ? { readTimeoutMs: config.readTimeoutMs } : {}),
     ...(config.sendTimeoutMs !== undefined ? { sendTimeoutMs: config.sendTimeoutMs } : {}),
@@ -232,28 +234,97 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
   };
 }
 
-/** auth-tls-secret -> the CA bundle (`ca.crt`) of a Secret of the Ingress's namespace; any problem is an error. */
-function caOf(c: NginxClientAuth, ns: string, view: ClusterView, sink: DiagnosticSink): string | undefined {
-  const A = 'nginx.ingress.kubernetes.io/auth-tls-secret';
-  const slash = c.secretName.indexOf('/');
-  const secretNs = slash < 0 ? ns : c.secretName.slice(0, slash);
-  const name = slash < 0 ? c.secretName : c.secretName.slice(slash + 1);
+/**
+ * The Secret an annotation names (`name` or `ns/name`), which must be in the
+ * Ingress's namespace as ingress-nginx requires by default; `read(key)`
+ * gives a data entry as text. Any problem is an error.
+ */
+function secretOf(annotation: string, ref: string, ns: string, view: ClusterView, sink: DiagnosticSink): { key: string; read: (field: string) => string | undefined } | undefined {
+  const slash = ref.indexOf('/');
+  const secretNs = slash < 0 ? ns : ref.slice(0, slash);
+  const name = slash < 0 ? ref : ref.slice(slash + 1);
   if (secretNs !== ns) {
-    sink.error('BadAnnotation', `${A}: ${JSON.stringify(c.secretName)} is in another namespace; as ingress-nginx by default, a Secret of the Ingress's own namespace is required`);
+    sink.error('BadAnnotation', `${annotation}: ${JSON.stringify(ref)} is in another namespace; as ingress-nginx by default, a Secret of the Ingress's own namespace is required`);
     return undefined;
   }
   const secret = view.secret(ns, name);
   if (secret === undefined) {
-    sink.error('MissingSecret', `${A}: Secret ${ns}/${name} not found`);
+    sink.error('MissingSecret', `${annotation}: Secret ${ns}/${name} not found`);
     return undefined;
   }
-  const b64 = secret.data?.['ca.crt'];
-  const pem = b64 !== undefined ? Buffer.from(b64, 'base64').toString('utf8') : secret.stringData?.['ca.crt'];
-  if (pem === undefined || !pem.includes('-----BEGIN CERTIFICATE-----')) {
-    sink.error('BadSecret', `${A}: Secret ${ns}/${name} has no ca.crt with a PEM certificate`);
+  const read = (field: string): string | undefined => {
+    const b64 = secret.data?.[field];
+    return b64 !== undefined ? Buffer.from(b64, 'base64').toString('utf8') : secret.stringData?.[field];
+  };
+  return { key: `${ns}/${name}`, read };
+}
+
+const isPemCertificate = (t: string | undefined): t is string => t !== undefined && t.includes('-----BEGIN CERTIFICATE-----');
+
+/** auth-tls-secret -> the CA bundle (`ca.crt`) of a Secret of the Ingress's namespace; any problem is an error. */
+function caOf(c: NginxClientAuth, ns: string, view: ClusterView, sink: DiagnosticSink): string | undefined {
+  const A = 'nginx.ingress.kubernetes.io/auth-tls-secret';
+  const s = secretOf(A, c.secretName, ns, view, sink);
+  if (s === undefined) return undefined;
+  const pem = s.read('ca.crt');
+  if (!isPemCertificate(pem)) {
+    sink.error('BadSecret', `${A}: Secret ${s.key} has no ca.crt with a PEM certificate`);
     return undefined;
   }
   return pem;
+}
+
+/**
+ * proxy-ssl-* -> how TLS to the pods is made, as ingress-nginx's template
+ * writes proxy_ssl_*: the Secret's ca.crt verifies the pod (proxy-ssl-verify),
+ * its tls.crt/tls.key are shown to it; the name checked (and sent as SNI with
+ * proxy-ssl-server-name) is proxy-ssl-name, else nginx's $proxy_host, which
+ * ingress-nginx sets to "upstream_balancer".
+ */
+function backendTlsOf(p: NginxProxySsl, protocol: BackendOptions['protocol'], ns: string, view: ClusterView, sink: DiagnosticSink): BackendTls | undefined | null {
+  const A = 'nginx.ingress.kubernetes.io/proxy-ssl-secret';
+  if (protocol !== 'https' && protocol !== 'h2') {
+    sink.warn('IgnoredAnnotation', `nginx.ingress.kubernetes.io/proxy-ssl-*: apply to HTTPS and GRPCS backends only (backend-protocol), ignored`);
+    return undefined;
+  }
+  let ca: string | undefined;
+  let pair: { cert: string; key: string } | undefined;
+  if (p.secretName !== undefined) {
+    const s = secretOf(A, p.secretName, ns, view, sink);
+    if (s === undefined) return null;
+    const caText = s.read('ca.crt');
+    const cert = s.read('tls.crt');
+    const key = s.read('tls.key');
+    if (caText !== undefined) {
+      if (!isPemCertificate(caText)) {
+        sink.error('BadSecret', `${A}: Secret ${s.key}: ca.crt is not a PEM certificate`);
+        return null;
+      }
+      ca = caText;
+    }
+    if (p.verify && ca === undefined) {
+      sink.error('BadSecret', `${A}: Secret ${s.key} has no ca.crt, which proxy-ssl-verify: on needs to verify the backend`);
+      return null;
+    }
+    if ((cert === undefined) !== (key === undefined) || (cert !== undefined && (!isPemCertificate(cert) || !key!.includes('PRIVATE KEY-----')))) {
+      sink.error('BadSecret', `${A}: Secret ${s.key}: tls.crt and tls.key must both be PEM (the client certificate shown to the backend)`);
+      return null;
+    }
+    if (cert !== undefined) pair = { cert, key: key! };
+  }
+  if (p.verify && p.name === undefined) {
+    sink.warn('ProxySslName', 'nginx.ingress.kubernetes.io/proxy-ssl-verify: on without proxy-ssl-name checks the name "upstream_balancer", as ingress-nginx does; set proxy-ssl-name to the name on the backend\'s certificate');
+  }
+  const name = p.name ?? 'upstream_balancer';
+  return {
+    ...(p.serverName ? { servername: name } : {}),
+    ...(p.verify ? { verify: true, checkName: name, verifyDepth: p.depth } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+    ...(pair !== undefined ? pair : {}),
+    ...(p.minVersion !== undefined ? { minVersion: p.minVersion } : {}),
+    ...(p.maxVersion !== undefined ? { maxVersion: p.maxVersion } : {}),
+    ...(p.ciphers !== undefined ? { ciphers: p.ciphers } : {}),
+  };
 }
 
 /** The hosts whose TLS connections ask for a client certificate (a wildcard host asks on every name one label under it). */

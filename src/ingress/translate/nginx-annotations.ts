@@ -116,9 +116,23 @@ export interface NginxConfig {
   readonly externalAuth?: ExternalAuthSpec;
   readonly basicAuth?: NginxBasicAuth;
   readonly clientAuth?: NginxClientAuth;
+  readonly proxySsl?: NginxProxySsl;
   readonly cors?: NginxCorsSpec;
   readonly redirect?: ReturnRedirectSpec;
   readonly appRoot?: ReturnRedirectSpec;
+}
+
+/** proxy-ssl-*: TLS to HTTPS/GRPCS backends; the Secret is resolved by the Ingress translator. */
+export interface NginxProxySsl {
+  readonly secretName?: string;
+  readonly verify: boolean;
+  readonly depth: number;
+  /** proxy-ssl-name: the name checked and, with serverName, sent as SNI. */
+  readonly name?: string;
+  readonly serverName: boolean;
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers?: string;
 }
 
 /** auth-tls-*: the CA Secret (resolved by the Ingress translator) and the checks. */
@@ -204,14 +218,8 @@ const ACCESS_CONTROL_EXACT = new Set([
   'enable-modsecurity',
   'enable-owasp-core-rules',
   'modsecurity-transaction-id',
-  'proxy-ssl-secret',
-  'proxy-ssl-verify',
-  'proxy-ssl-verify-depth',
-  'proxy-ssl-name',
-  'proxy-ssl-server-name',
-  'proxy-ssl-protocols',
-  'proxy-ssl-ciphers',
 ]);
+const PROXY_SSL = new Set(['proxy-ssl-secret', 'proxy-ssl-verify', 'proxy-ssl-verify-depth', 'proxy-ssl-name', 'proxy-ssl-server-name', 'proxy-ssl-protocols', 'proxy-ssl-ciphers']);
 const ACCESS_CONTROL_PREFIXES = ['global-rate-limit'];
 const AUTH_TLS = new Set(['auth-tls-secret', 'auth-tls-verify-client', 'auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn']);
 /** Raw nginx configuration: never run, whatever it says (the 2025 "IngressNightmare" CVEs came through them). */
@@ -226,7 +234,7 @@ function accessControlReason(name: string): string | undefined {
 }
 
 /** Every annotation name (without prefix) we honour. */
-export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS, ...AUTH_TLS]);
+export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS, ...AUTH_TLS, ...PROXY_SSL]);
 
 export function parseNginxAnnotations(annotations: Readonly<Record<string, string>> | undefined, sink: DiagnosticSink): NginxConfig {
   const a = new Map<string, string>();
@@ -264,7 +272,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
       if (EXTERNAL_AUTH.has(name) || BASIC_AUTH.has(name) || AUTH_TLS.has(name)) {
         // ingress-nginx ignores it here (the main Ingress's auth applies): the canary's traffic would not be checked by it.
         sink.error('UnsupportedSecurityAnnotation', `${NGINX_PREFIX}${name} on a canary Ingress is ignored by ingress-nginx (the main Ingress's auth applies to the canary): set it on the main Ingress; the canary is not served rather than served without the auth it names`);
-      } else if (OTHERS.has(name) || CORS.has(name) || REDIRECTS.has(name)) {
+      } else if (OTHERS.has(name) || CORS.has(name) || REDIRECTS.has(name) || PROXY_SSL.has(name)) {
         sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} is ignored on a canary Ingress: the main Ingress's setting applies`);
       }
     }
@@ -324,6 +332,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   const externalAuth = parseExternalAuth(a, get, bad, sink);
   const basicAuth = parseBasicAuth(a, bad, sink);
   const clientAuth = parseClientAuth(a, get, bad);
+  const proxySsl = parseProxySsl(a, get, bad);
   const cors = parseCors(a, get, bad, sink);
   const redirect = parseRedirect(a, get, bad, sink);
   const appRoot = parseAppRoot(a, bad);
@@ -369,6 +378,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),
+    ...(proxySsl ? { proxySsl } : {}),
     ...(cors ? { cors } : {}),
     ...(redirect ? { redirect } : {}),
     ...(appRoot ? { appRoot } : {}),
@@ -484,6 +494,58 @@ function parseAppRoot(a: Map<string, string>, bad: (name: string, error: string)
   }
   const r = parseNginxTemplate(`$scheme://$http_host${text}`);
   return r.ok ? { type: 'returnRedirect', status: 302, location: r.parts, onlyPath: '/' } : undefined;
+}
+
+const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+
+/** nginx's on/off (ingress-nginx accepts nothing else for these). */
+function parseOnOff(text: string): Parsed<boolean> {
+  const t = text.trim();
+  if (t === 'on' || t === 'off') return { ok: true, value: t === 'on' };
+  return { ok: false, error: `${JSON.stringify(text)} is not on or off` };
+}
+
+function parseProxySsl(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void): NginxProxySsl | undefined {
+  if (![...PROXY_SSL].some((n) => a.has(n))) return undefined;
+  const secretName = a.get('proxy-ssl-secret')?.trim();
+  const name = a.get('proxy-ssl-name')?.trim();
+  if (name !== undefined && name !== '' && !/^[A-Za-z0-9*]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name)) {
+    bad('proxy-ssl-name', `${JSON.stringify(name)} is not a host name`);
+    return undefined;
+  }
+  let minVersion: NginxProxySsl['minVersion'];
+  let maxVersion: NginxProxySsl['maxVersion'];
+  const protocols = a.get('proxy-ssl-protocols')?.trim();
+  if (protocols) {
+    const listed = protocols.split(/\s+/);
+    const unknown = listed.filter((p) => !(TLS_VERSIONS as readonly string[]).includes(p));
+    if (unknown.length > 0) {
+      bad('proxy-ssl-protocols', `${unknown.map((u) => JSON.stringify(u)).join(', ')}: not a protocol metalgate speaks (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)`);
+      return undefined;
+    }
+    const idx = listed.map((p) => (TLS_VERSIONS as readonly string[]).indexOf(p));
+    minVersion = TLS_VERSIONS[Math.min(...idx)];
+    maxVersion = TLS_VERSIONS[Math.max(...idx)];
+  }
+  const ciphers = a.get('proxy-ssl-ciphers')?.trim();
+  if (ciphers !== undefined && !/^[A-Za-z0-9!:+@._=-]+$/.test(ciphers)) {
+    bad('proxy-ssl-ciphers', `${JSON.stringify(ciphers)} is not an OpenSSL cipher list`);
+    return undefined;
+  }
+  const verify = get('proxy-ssl-verify', parseOnOff) ?? false;
+  if (verify && !secretName) {
+    bad('proxy-ssl-verify', `on needs ${NGINX_PREFIX}proxy-ssl-secret (its ca.crt verifies the backend)`);
+    return undefined;
+  }
+  return {
+    ...(secretName ? { secretName } : {}),
+    verify,
+    depth: get('proxy-ssl-verify-depth', (t) => parseInteger(t, 0, 100)) ?? 1,
+    ...(name ? { name } : {}),
+    serverName: get('proxy-ssl-server-name', parseOnOff) ?? false,
+    ...(minVersion !== undefined ? { minVersion, maxVersion } : {}),
+    ...(ciphers ? { ciphers } : {}),
+  };
 }
 
 function parseClientAuth(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void): NginxClientAuth | undefined {

@@ -116,10 +116,15 @@ export class ProxyConfigState {
       version: this.#version,
       listeners: this.#listeners,
       endpoints: Object.fromEntries([...this.#endpoints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-      routes: { web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, clientAuth: this.#clientAuth.map((c) => c.host) },
+      // Routes may carry a client key for a backend (proxy-ssl-secret): left out too.
+      routes: withoutPrivateKeys({ web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, clientAuth: this.#clientAuth.map((c) => c.host) }),
       certificates: { secrets: [...this.#certificates.keys()].sort(), default: this.#defaultCertificate === null ? 'built-in' : 'from Secret' },
     };
   }
+}
+
+function withoutPrivateKeys(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_name, v: unknown) => (typeof v === 'string' && v.includes('PRIVATE KEY-----') ? '(private key left out)' : v)));
 }
 
 function applyTable(table: Map<string, WireRouteSpec>, c: RouteTableChanges): void {

@@ -7,6 +7,7 @@
 
 import http2 from 'node:http2';
 import type { Backend, Endpoint } from './types.ts';
+import { upstreamTlsKey, upstreamTlsOptions } from './upstream-tls.ts';
 
 export class H2UpstreamSessions {
   readonly #sessions = new Map<string, http2.ClientHttp2Session>();
@@ -22,20 +23,13 @@ export class H2UpstreamSessions {
     if (this.#closed) throw new Error('the entrypoint is closed');
     const secure = backend.protocol === 'h2';
     const t = backend.tls;
-    const key = `${secure ? 'h2' : 'h2c'} ${ep.ip} ${ep.port} ${t?.servername ?? ''} ${t?.verify === true ? 'v' : ''}`;
+    const key = `${secure ? 'h2' : 'h2c'} ${ep.ip} ${ep.port} ${secure ? upstreamTlsKey(t) : ''}`;
     const known = this.#sessions.get(key);
     if (known !== undefined && !known.closed && !known.destroyed) return known;
     const host = ep.ip.includes(':') ? `[${ep.ip}]` : ep.ip;
     const session = http2.connect(
       `${secure ? 'https' : 'http'}://${host}:${ep.port}`,
-      secure
-        ? {
-            ...(t?.servername !== undefined ? { servername: t.servername } : {}),
-            rejectUnauthorized: t?.verify === true,
-            ...(t?.ca !== undefined ? { ca: t.ca } : {}),
-            ALPNProtocols: ['h2'],
-          }
-        : {},
+      secure ? upstreamTlsOptions(t, ['h2']) : {},
     );
     // Errors reach the streams; the session only has to leave the map.
     session.on('error', () => {});

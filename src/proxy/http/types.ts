@@ -65,6 +65,17 @@ export interface UpstreamTls {
   readonly verify?: boolean;
   /** PEM CA bundle used when verify is true. */
   readonly ca?: string | Buffer;
+  /** With verify: the name the server's certificate must carry (default: servername, else the chain alone). */
+  readonly checkName?: string;
+  /** With verify: intermediates allowed between the server's certificate and the trust anchor (nginx's proxy_ssl_verify_depth). */
+  readonly verifyDepth?: number;
+  /** A client certificate and key (PEM) shown to the backend. */
+  readonly cert?: string;
+  readonly key?: string;
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list for TLS 1.2 and below. */
+  readonly ciphers?: string;
 }
 
 /**

@@ -12,6 +12,7 @@ import { ResponseHeadParser, responseBodyKind, type ResponseHead } from '../http
 import type { DeadlineClock, Timed } from './clock.ts';
 import type { BackendSeries } from './metrics.ts';
 import type { Backend, Endpoint, UpstreamPoolOptions } from './types.ts';
+import { upstreamTlsKey, upstreamTlsOptions } from './upstream-tls.ts';
 
 /** How body bytes are handed to the owner. */
 export const BODY_RAW = 0; // as received, framing included (pass-through)
@@ -476,14 +477,17 @@ export class EndpointPool {
   readonly ip: string;
   readonly port: number;
   readonly tls: boolean;
+  /** upstreamTlsKey of the settings its connections were made with. */
+  readonly tlsKey: string;
   readonly idle: UpstreamConn[] = [];
   /** Connections open to this endpoint (idle or busy). */
   open = 0;
 
-  constructor(ip: string, port: number, tls: boolean) {
+  constructor(ip: string, port: number, tls: boolean, tlsKey: string) {
     this.ip = ip;
     this.port = port;
     this.tls = tls;
+    this.tlsKey = tlsKey;
   }
 
   forget(up: UpstreamConn): void {
@@ -509,21 +513,23 @@ export class UpstreamPool {
     this.opts = { ...POOL_DEFAULTS, ...opts };
   }
 
-  private poolOf(ep: Endpoint, tlsOn: boolean): EndpointPool {
+  private poolOf(ep: Endpoint, backend: Backend): EndpointPool {
+    const tlsOn = backend.protocol === 'https';
+    const tlsKey = tlsOn ? upstreamTlsKey(backend.tls) : '';
     let list = this.pools.get(ep.ip);
     if (list === undefined) {
       list = [];
       this.pools.set(ep.ip, list);
     }
-    for (const p of list) if (p.port === ep.port && p.tls === tlsOn) return p;
-    const p = new EndpointPool(ep.ip, ep.port, tlsOn);
+    for (const p of list) if (p.port === ep.port && p.tls === tlsOn && p.tlsKey === tlsKey) return p;
+    const p = new EndpointPool(ep.ip, ep.port, tlsOn, tlsKey);
     list.push(p);
     return p;
   }
 
   /** An idle kept-alive connection to the endpoint, or undefined. */
   acquire(ep: Endpoint, backend: Backend): UpstreamConn | undefined {
-    const pool = this.poolOf(ep, backend.protocol === 'https');
+    const pool = this.poolOf(ep, backend);
     const idle = pool.idle;
     while (idle.length > 0) {
       const up = idle.pop()!;
@@ -541,7 +547,7 @@ export class UpstreamPool {
    */
   connect(ep: Endpoint, backend: Backend, series: BackendSeries, connectMs: number, streamReads = false): UpstreamConn {
     const tlsOn = backend.protocol === 'https';
-    const pool = this.poolOf(ep, tlsOn);
+    const pool = this.poolOf(ep, backend);
     series.connects++;
     pool.open++;
     const opened = (up: UpstreamConn): UpstreamConn => {
@@ -549,15 +555,14 @@ export class UpstreamPool {
       return up;
     };
     if (tlsOn) {
-      const t = backend.tls;
-      const socket = tls.connect({
-        host: ep.ip,
-        port: ep.port,
-        ...(t?.servername !== undefined ? { servername: t.servername } : {}),
-        rejectUnauthorized: t?.verify === true,
-        ...(t?.ca !== undefined ? { ca: t.ca } : {}),
-        ALPNProtocols: ['http/1.1'],
-      });
+      let socket: net.Socket;
+      try {
+        socket = tls.connect({ host: ep.ip, port: ep.port, ...upstreamTlsOptions(backend.tls, ['http/1.1']) });
+      } catch (e) {
+        // Settings OpenSSL refuses (a cipher list it does not know): the attempt fails as a connect error, never with weaker settings.
+        socket = new net.Socket();
+        process.nextTick(() => socket.destroy(e as Error));
+      }
       return opened(new UpstreamConn(socket, ep, pool, series, this.clock, connectMs));
     }
     if (streamReads) {

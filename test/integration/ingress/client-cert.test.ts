@@ -5,56 +5,35 @@
 // template configures it (ssl_client_certificate, ssl_verify_client,
 // ssl_verify_depth), the same certificates get the same verdict and the
 // same $ssl_client_verify / $ssl_client_s_dn / $ssl_client_i_dn.
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hasProgram } from '../../support/netns-exec.ts';
+import { CA_EXT, CLIENT_EXT, OpensslPki, serverExt, type Identity } from '../../support/openssl-pki.ts';
 import { NGINX, startNginxPeer, type NginxPeer } from '../../support/nginx-peer.ts';
 import { Harness, ing } from './harness.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 const OPENSSL = hasProgram('openssl');
 const h = new Harness();
-let dir = '';
 
-interface Identity {
-  readonly cert: string;
-  readonly key: string;
-}
+let pki: OpensslPki;
 const ids: Record<string, Identity> = {};
 let caPem = '';
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** A key and certificate `name` for `subject`, signed by `issuer` (self-signed without one). */
-function issue(name: string, subject: string, issuer: string | undefined, ext: string): void {
-  writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-  const signer = issuer === undefined ? ['-key', `${name}.key`] : ['-CA', `${issuer}.crt`, '-CAkey', `${issuer}.key`];
-  openssl('x509', '-req', '-in', `${name}.csr`, ...signer, '-set_serial', String(Object.keys(ids).length + 2), '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`);
-  ids[name] = { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') };
-}
-
-const CA_EXT = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n';
-const CLIENT_EXT = 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n';
-
 function makePki(): void {
-  dir = mkdtempSync(join(tmpdir(), 'mg-mtls-'));
+  pki = new OpensslPki();
+  const issue = (name: string, subject: string, issuer: string | undefined, ext: string) => (ids[name] = pki.issue(name, subject, issuer, ext));
   issue('root', '/O=Example/CN=Example Root CA', undefined, CA_EXT);
   issue('other', '/CN=Other CA', undefined, CA_EXT);
   issue('inter', '/O=Example/CN=Example Issuing CA', 'root', CA_EXT);
   // A comma in a value: RFC 2253 escapes it, and the DN order is reversed.
   issue('alice', '/C=DE/O=Example\\, Inc./CN=alice', 'root', CLIENT_EXT);
   issue('bob', '/O=Example/CN=bob', 'inter', CLIENT_EXT);
-  issue('edge', '/CN=edge.example.com', 'root', 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:on.example.com,DNS:noca.example.com,DNS:chain.example.com,DNS:chain0.example.com,DNS:zero.example.com\n');
+  issue('edge', '/CN=edge.example.com', 'root', serverExt('on.example.com', 'noca.example.com', 'chain.example.com', 'chain0.example.com', 'zero.example.com'));
   issue('carol', '/O=Example/CN=carol', 'root', CLIENT_EXT);
   issue('mallory', '/CN=mallory', 'other', CLIENT_EXT);
   issue('eve', '/CN=eve', undefined, CLIENT_EXT);
@@ -152,7 +131,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!OPENSSL) return;
   await h.stop();
-  rmSync(dir, { recursive: true, force: true });
+  pki.remove();
 });
 
 describe.skipIf(!OPENSSL)(`client certificates (auth-tls-*)${OPENSSL ? '' : ' (skipped: needs openssl)'}`, () => {

@@ -77,18 +77,28 @@ describe('ingress-nginx annotation values', () => {
   // Fail closed: what limits who reaches the backend is an error (the Ingress is withheld), never a warning.
   test.each([
     'auth-proxy-set-headers',
-    'proxy-ssl-secret',
+    'modsecurity-transaction-id',
     'enable-owasp-core-rules',
     'limit-rate-after',
     'limit-rate',
     'enable-modsecurity',
     'satisfy',
-    'proxy-ssl-verify',
     'global-rate-limit',
   ])('%s is refused: not implemented and it limits access', (name) => {
     expect(parse({ [name]: 'x' }).diags).toEqual([
       `error:UnsupportedSecurityAnnotation:${N}${name} limits who reaches the backend and is not implemented by metalgate: the Ingress is not served rather than served with less protection than it asks for`,
     ]);
+  });
+
+  test('proxy-ssl-*: verify needs the Secret; values nginx would not take are errors', () => {
+    expect(parse({ 'proxy-ssl-verify': 'on' }).diags).toEqual([`error:BadAnnotation:${N}proxy-ssl-verify: on needs ${N}proxy-ssl-secret (its ca.crt verifies the backend)`]);
+    expect(parse({ 'proxy-ssl-secret': 's', 'proxy-ssl-verify': 'yes' }).diags).toEqual([`error:BadAnnotation:${N}proxy-ssl-verify: "yes" is not on or off`]);
+    expect(parse({ 'proxy-ssl-secret': 's', 'proxy-ssl-protocols': 'SSLv3 TLSv1.2' }).diags[0]).toMatch(/proxy-ssl-protocols: "SSLv3": not a protocol/);
+    expect(parse({ 'proxy-ssl-secret': 's', 'proxy-ssl-name': 'a b' }).diags[0]).toMatch(/proxy-ssl-name: "a b" is not a host name/);
+    expect(parse({ 'proxy-ssl-secret': 's', 'proxy-ssl-ciphers': 'HIGH;rm' }).diags[0]).toMatch(/proxy-ssl-ciphers/);
+    const ok = parse({ 'proxy-ssl-secret': 'ns/s', 'proxy-ssl-verify': 'on', 'proxy-ssl-verify-depth': '2', 'proxy-ssl-name': 'api.internal', 'proxy-ssl-server-name': 'on', 'proxy-ssl-protocols': 'TLSv1.3 TLSv1.2', 'proxy-ssl-ciphers': 'HIGH:!aNULL' });
+    expect(ok.diags).toEqual([]);
+    expect(ok.config.proxySsl).toEqual({ secretName: 'ns/s', verify: true, depth: 2, name: 'api.internal', serverName: true, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', ciphers: 'HIGH:!aNULL' });
   });
 
   test('auth-tls-*: a check without the CA, or a value nginx would not take, is an error (the Ingress is not served)', () => {

@@ -56,6 +56,16 @@ describe('ProxyConfigState', () => {
     expect(text).not.toContain('PRIVATE KEY');
     expect(JSON.stringify(s.snapshot())).toContain('PRIVATE KEY'); // what workers need
   });
+
+  test("nor the key of a client certificate a route shows its backend (proxy-ssl-secret)", () => {
+    const s = new ProxyConfigState();
+    const target = { routeName: 'r1', service: { kind: 'leaf', options: { protocol: 'https', tls: { verify: true, cert: PEM.cert, key: PEM.key } } } };
+    s.apply({ version: 1, routes: { web: { reset: [{ kind: 'ingress', id: 'r1', source: 'ingress', host: 'a.example', target } as never] }, websecure: {}, defaultTarget: null } });
+    const text = JSON.stringify(s.dump());
+    expect(text).not.toContain('KEYMATERIAL');
+    expect(text).toContain('BEGIN CERTIFICATE');
+    expect(JSON.stringify(s.snapshot())).toContain('KEYMATERIAL');
+  });
 });
 
 describe('EndpointSlots', () => {
