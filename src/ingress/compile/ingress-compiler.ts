@@ -35,7 +35,7 @@ import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts'
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
 import type { RouteTarget } from '../model/route-target.ts';
 import type { BackendOptions, CanaryNode, ServiceNode } from '../model/service-node.ts';
-import { groupOf, type IngressRouteObject, type MiddlewareObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
+import { groupOf, type IngressRouteObject, type MiddlewareObject, type ServersTransportObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
 import { MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
 import { classView, isOurIngress, type IngressClassOptions } from '../translate/ingress-class.ts';
 import { translateIngress, type CertificateRequirement, type IngressPathEntry, type IngressTranslation } from '../translate/ingress.ts';
@@ -96,7 +96,7 @@ export interface RouteTableDelta<T> {
   readonly remove: readonly string[];
 }
 
-type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService';
+type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport';
 
 /** Traefik objects of one kind in both groups. */
 class GroupedObjects<O extends { apiVersion?: string; metadata?: { namespace?: string; name?: string } }> {
@@ -126,10 +126,12 @@ class CompilerView implements ClusterView {
   readonly c: MapClusterView;
   readonly middlewares: GroupedObjects<MiddlewareObject>;
   readonly traefikServices: GroupedObjects<TraefikServiceObject>;
-  constructor(c: MapClusterView, m: GroupedObjects<MiddlewareObject>, t: GroupedObjects<TraefikServiceObject>) {
+  readonly serversTransports: GroupedObjects<ServersTransportObject>;
+  constructor(c: MapClusterView, m: GroupedObjects<MiddlewareObject>, t: GroupedObjects<TraefikServiceObject>, st: GroupedObjects<ServersTransportObject>) {
     this.c = c;
     this.middlewares = m;
     this.traefikServices = t;
+    this.serversTransports = st;
   }
   service(namespace: string, name: string): V1Service | undefined {
     return this.c.service(namespace, name);
@@ -145,6 +147,9 @@ class CompilerView implements ClusterView {
   }
   traefikService(namespace: string, name: string): TraefikServiceObject | undefined {
     return this.traefikServices.effective(`${namespace}/${name}`);
+  }
+  serversTransport(namespace: string, name: string): ServersTransportObject | undefined {
+    return this.serversTransports.effective(`${namespace}/${name}`);
   }
 }
 
@@ -178,7 +183,8 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #middlewares = new GroupedObjects<MiddlewareObject>();
   readonly #traefikServices = new GroupedObjects<TraefikServiceObject>();
   readonly #ingressRoutes = new GroupedObjects<IngressRouteObject>();
-  readonly #view = new CompilerView(this.#cluster, this.#middlewares, this.#traefikServices);
+  readonly #serversTransports = new GroupedObjects<ServersTransportObject>();
+  readonly #view = new CompilerView(this.#cluster, this.#middlewares, this.#traefikServices, this.#serversTransports);
   #middlewareGeneration = 0;
 
   readonly #ingressCache: ObjectCache<V1Ingress, IngressTranslation>;
@@ -245,12 +251,13 @@ export class IngressCompiler<T = RouteTarget> {
     this.#dirty = true;
     this.#cluster.secrets.delete(key);
   }
-  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject): void {
+  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject): void {
     this.#dirty = true;
     if (kind === 'Middleware') {
       this.#middlewares.set(o as MiddlewareObject);
       this.#middlewareGeneration++;
     } else if (kind === 'TraefikService') this.#traefikServices.set(o as TraefikServiceObject);
+    else if (kind === 'ServersTransport') this.#serversTransports.set(o as ServersTransportObject);
     else this.#ingressRoutes.set(o as IngressRouteObject);
   }
   deleteTraefik(kind: Kind, group: TraefikGroup, key: string): void {
@@ -259,6 +266,7 @@ export class IngressCompiler<T = RouteTarget> {
       this.#middlewares.delete(group, key);
       this.#middlewareGeneration++;
     } else if (kind === 'TraefikService') this.#traefikServices.delete(group, key);
+    else if (kind === 'ServersTransport') this.#serversTransports.delete(group, key);
     else this.#ingressRoutes.delete(group, key);
   }
 

@@ -50,6 +50,7 @@ const TRAEFIK_KINDS = [
   { kind: 'IngressRoute', plural: 'ingressroutes' },
   { kind: 'Middleware', plural: 'middlewares' },
   { kind: 'TraefikService', plural: 'traefikservices' },
+  { kind: 'ServersTransport', plural: 'serverstransports' },
 ] as const;
 
 type AnyInformer = ResilientInformer<k8s.KubernetesObject>;

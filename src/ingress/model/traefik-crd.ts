@@ -67,12 +67,24 @@ export interface TraefikServiceSpec {
   mirroring?: TraefikServiceRef & { mirrors?: TraefikServiceRef[]; maxBodySize?: number; mirrorBody?: boolean };
 }
 
+/** How Traefik talks to a Service's pods over TLS (a service reference's `serversTransport`). */
+export interface ServersTransportSpec {
+  serverName?: unknown;
+  insecureSkipVerify?: unknown;
+  rootCAs?: unknown;
+  rootCAsSecrets?: unknown;
+  certificatesSecrets?: unknown;
+  forwardingTimeouts?: unknown;
+  [other: string]: unknown;
+}
+
 /** Exactly one key is expected; the value is the middleware's options. */
 export type MiddlewareSpecJson = Record<string, unknown>;
 
 export type IngressRouteObject = CrdObject<IngressRouteSpec>;
 export type TraefikServiceObject = CrdObject<TraefikServiceSpec>;
 export type MiddlewareObject = CrdObject<MiddlewareSpecJson>;
+export type ServersTransportObject = CrdObject<ServersTransportSpec>;
 
 /** The group of an object from its apiVersion (`traefik.io/v1alpha1` -> `traefik.io`). */
 export function groupOf(apiVersion: string | undefined): TraefikGroup | undefined {

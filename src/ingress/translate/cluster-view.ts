@@ -3,7 +3,7 @@
 // translation stays valid while every object it looked at is the same.
 
 import type { V1Secret, V1Service } from '@kubernetes/client-node';
-import type { MiddlewareObject, TraefikServiceObject } from '../model/traefik-crd.ts';
+import type { MiddlewareObject, ServersTransportObject, TraefikServiceObject } from '../model/traefik-crd.ts';
 
 export interface ClusterView {
   service(namespace: string, name: string): V1Service | undefined;
@@ -13,6 +13,8 @@ export interface ClusterView {
   /** All Middleware names in the cluster as `ns/name` (for `ns-name@kubernetescrd` references). */
   middlewareKeys(): Iterable<string>;
   traefikService(namespace: string, name: string): TraefikServiceObject | undefined;
+  /** The effective ServersTransport (traefik.io over traefik.containo.us). */
+  serversTransport(namespace: string, name: string): ServersTransportObject | undefined;
 }
 
 /** A ClusterView over plain maps keyed `ns/name` (tests, the compiler). */
@@ -21,17 +23,20 @@ export class MapClusterView implements ClusterView {
   readonly secrets: Map<string, V1Secret>;
   readonly middlewares: Map<string, MiddlewareObject>;
   readonly traefikServices: Map<string, TraefikServiceObject>;
+  readonly serversTransports: Map<string, ServersTransportObject>;
 
   constructor(init: {
     services?: Map<string, V1Service>;
     secrets?: Map<string, V1Secret>;
     middlewares?: Map<string, MiddlewareObject>;
     traefikServices?: Map<string, TraefikServiceObject>;
+    serversTransports?: Map<string, ServersTransportObject>;
   } = {}) {
     this.services = init.services ?? new Map();
     this.secrets = init.secrets ?? new Map();
     this.middlewares = init.middlewares ?? new Map();
     this.traefikServices = init.traefikServices ?? new Map();
+    this.serversTransports = init.serversTransports ?? new Map();
   }
 
   service(namespace: string, name: string): V1Service | undefined {
@@ -48,6 +53,9 @@ export class MapClusterView implements ClusterView {
   }
   traefikService(namespace: string, name: string): TraefikServiceObject | undefined {
     return this.traefikServices.get(`${namespace}/${name}`);
+  }
+  serversTransport(namespace: string, name: string): ServersTransportObject | undefined {
+    return this.serversTransports.get(`${namespace}/${name}`);
   }
 }
 
@@ -93,6 +101,11 @@ export class RecordingView implements ClusterView {
     this.deps.push({ kind: 'traefikService', namespace, name, seen: v });
     return v;
   }
+  serversTransport(namespace: string, name: string): ServersTransportObject | undefined {
+    const v = this.base.serversTransport(namespace, name);
+    this.deps.push({ kind: 'serversTransport', namespace, name, seen: v });
+    return v;
+  }
   /** True when the answer depended on the whole Middleware list (any Middleware change invalidates it). */
   get sawMiddlewareKeys(): boolean {
     return this.#sawKeys;
@@ -100,7 +113,7 @@ export class RecordingView implements ClusterView {
 }
 
 export interface Dependency {
-  readonly kind: 'service' | 'secret' | 'middleware' | 'traefikService';
+  readonly kind: 'service' | 'secret' | 'middleware' | 'traefikService' | 'serversTransport';
   readonly namespace: string;
   readonly name: string;
   readonly seen: unknown;
@@ -122,6 +135,9 @@ export function dependenciesHold(deps: readonly Dependency[], view: ClusterView)
         break;
       case 'traefikService':
         now = view.traefikService(d.namespace, d.name);
+        break;
+      case 'serversTransport':
+        now = view.serversTransport(d.namespace, d.name);
         break;
     }
     if (now !== d.seen) return false;

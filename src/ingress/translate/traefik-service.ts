@@ -1,6 +1,8 @@
 // IngressRoute / TraefikService service references -> ServiceNode trees.
 // - kind Service (default): a Service port by number or name; `scheme:
-//   https` talks TLS to the pods, `scheme: h2c` HTTP/2 in clear (gRPC).
+//   https` talks TLS to the pods, `scheme: h2c` HTTP/2 in clear (gRPC);
+//   `serversTransport` names a ServersTransport of the service's namespace
+//   (servers-transport.ts).
 // - kind TraefikService: `weighted` (services with integer weights, default
 //   1, nested TraefikServices allowed, optional sticky cookie) or
 //   `mirroring` (a main service plus mirrors receiving `percent` % copies).
@@ -8,9 +10,10 @@
 // references are allowed (Traefik's providers.kubernetesCRD
 // allowCrossNamespace, default false). Cycles and depth are bounded.
 
-import type { ServiceNode, StickyCookie } from '../model/service-node.ts';
+import type { BackendOptions, ServiceNode, StickyCookie } from '../model/service-node.ts';
 import type { TraefikServiceObject, TraefikServiceRef } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
+import { transportSettings } from './servers-transport.ts';
 import { backendLabels, leaf, resolveServicePort } from './service-port.ts';
 
 const MAX_DEPTH = 16;
@@ -70,6 +73,24 @@ function refNamespace(ref: TraefikServiceRef, namespace: string, opts: ServiceRe
   return ns;
 }
 
+/** The reference's serversTransport (a ServersTransport of the service's namespace) as backend options. */
+function transportOf(ref: TraefikServiceRef, ns: string, scheme: string, view: ClusterView, warnings: string[]): Partial<BackendOptions> {
+  const name = ref.serversTransport;
+  if (name === undefined || name === null || name === '') return {};
+  if (typeof name !== 'string') throw new Failure('BadTransport', `service ${ns}/${ref.name}: serversTransport must be a name`);
+  if (name.includes('@')) throw new Failure('UnsupportedTransport', `service ${ns}/${ref.name}: serversTransport ${name}: only a ServersTransport of the same namespace, by its name, is supported`);
+  const st = view.serversTransport(ns, name);
+  if (st === undefined) throw new Failure('MissingTransport', `service ${ns}/${ref.name}: ServersTransport ${ns}/${name} not found`);
+  const r = transportSettings(st, view);
+  if (!r.ok) throw new Failure(r.reason, r.error);
+  warnings.push(...r.value.warnings);
+  return {
+    ...(scheme === 'https' ? { tls: r.value.tls } : {}),
+    ...(r.value.connectTimeoutMs !== undefined ? { connectTimeoutMs: r.value.connectTimeoutMs } : {}),
+    ...(r.value.readTimeoutMs !== undefined ? { readTimeoutMs: r.value.readTimeoutMs } : {}),
+  };
+}
+
 function resolveRef(ref: TraefikServiceRef, namespace: string, view: ClusterView, opts: ServiceResolveOptions, stack: string[], warnings: string[]): ServiceNode {
   if (typeof ref.name !== 'string' || ref.name === '') throw new Failure('MissingBackend', 'a service reference has no name');
   if (ref.name.includes('@')) throw new Failure('UnsupportedBackend', `service ${ref.name}: provider-qualified names are not supported`);
@@ -82,10 +103,10 @@ function resolveRef(ref: TraefikServiceRef, namespace: string, view: ClusterView
     const scheme = (ref.scheme ?? 'http').toLowerCase();
     if (scheme !== 'http' && scheme !== 'https' && scheme !== 'h2c') throw new Failure('UnsupportedBackend', `service ${ns}/${ref.name}: scheme ${JSON.stringify(ref.scheme)} is not supported (http, https or h2c)`);
     if (ref.passHostHeader === false) warnings.push(`service ${ns}/${ref.name}: passHostHeader: false is not supported; the client's Host is passed`);
-    for (const k of ['strategy', 'serversTransport', 'responseForwarding', 'sticky', 'nativeLB', 'healthCheck']) {
+    for (const k of ['strategy', 'responseForwarding', 'sticky', 'nativeLB', 'healthCheck']) {
       if (ref[k] !== undefined && ref[k] !== null) warnings.push(`service ${ns}/${ref.name}: ${k} is not supported and is ignored`);
     }
-    return leaf(r.ref, { protocol: scheme }, backendLabels(r.ref, port, 'kubernetescrd'));
+    return leaf(r.ref, { protocol: scheme, ...transportOf(ref, ns, scheme, view, warnings) }, backendLabels(r.ref, port, 'kubernetescrd'));
   }
   if (kind === 'TraefikService') {
     const key = `${ns}/${ref.name}`;

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { IngressCompiler, type CompiledIngress, type IngressCompilerOptions } from '../../../src/ingress/compile/ingress-compiler.ts';
-import type { IngressRouteObject, MiddlewareObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
+import type { IngressRouteObject, MiddlewareObject, ServersTransportObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
 import type { ServicePortRef } from '../../../src/ingress/model/service-node.ts';
 import { FlaggerMetrics } from '../../../src/ingress/runtime/flagger-metrics.ts';
 import { IngressRouter } from '../../../src/ingress/runtime/router.ts';
@@ -167,7 +167,7 @@ export class Harness {
   ingress(o: V1Ingress): void {
     this.compiler.setIngress(o);
   }
-  traefik(kind: 'IngressRoute' | 'Middleware' | 'TraefikService', o: IngressRouteObject | MiddlewareObject | TraefikServiceObject): void {
+  traefik(kind: 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport', o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject): void {
     this.compiler.setTraefik(kind, o);
   }
   secret(o: V1Secret): void {

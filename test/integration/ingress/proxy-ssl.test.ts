@@ -1,5 +1,5 @@
-// ingress-nginx's proxy-ssl-* (TLS to HTTPS backends) through the real
-// entrypoint, against TLS backends with certificates from an openssl PKI,
+// ingress-nginx's proxy-ssl-* and Traefik's ServersTransport (TLS to HTTPS
+// backends) through the real entrypoint, against TLS backends with certificates from an openssl PKI,
 // and side by side with Debian's nginx configured as ingress-nginx's
 // template writes proxy_ssl_* for the same Secret: the same backends
 // answer or are refused (502) the same way, with the same SNI and client
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hasProgram } from '../../support/netns-exec.ts';
 import { NGINX, startNginxPeer, type NginxPeer } from '../../support/nginx-peer.ts';
 import { CA_EXT, CLIENT_EXT, OpensslPki, serverExt } from '../../support/openssl-pki.ts';
-import { Harness, ing } from './harness.ts';
+import { Harness, ing, ingressRoute } from './harness.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 const OPENSSL = hasProgram('openssl');
@@ -89,13 +89,43 @@ beforeAll(async () => {
     const annotations = Object.fromEntries(Object.entries({ 'backend-protocol': 'HTTPS', ...c.annotations }).map(([k, v]) => [N + k, v]));
     h.ingress(ing('ns', name, [{ host: `${name}.example.com`, paths: [{ service: c.backend, port: 443 }] }], { annotations }));
   }
+  // Traefik: IngressRoutes to the same backends through ServersTransports.
+  h.secret({ metadata: { namespace: 'ns', name: 'backend-ca' }, data: data({ 'tls.ca': pki.ids.root!.cert }) });
+  h.secret({ metadata: { namespace: 'ns', name: 'client-cert' }, data: data({ 'tls.crt': pki.ids.client!.cert, 'tls.key': pki.ids.client!.key }) });
+  const transports: Record<string, Record<string, unknown>> = {
+    'st-verified': { serverName: 'backend.internal', rootCAs: [{ secret: 'backend-ca' }], certificatesSecrets: ['client-cert'] },
+    'st-older': { serverName: 'backend.internal', rootCAsSecrets: ['backend-ca'], certificatesSecrets: ['client-cert'] },
+    'st-wrongname': { serverName: 'other.internal', rootCAs: [{ secret: 'backend-ca' }], certificatesSecrets: ['client-cert'] },
+    'st-rogue': { serverName: 'backend.internal', rootCAs: [{ secret: 'backend-ca' }] },
+    'st-skip': { insecureSkipVerify: true },
+    'st-default': {},
+    'st-spiffe': { insecureSkipVerify: true, peerCertURI: 'spiffe://example.org/backend' },
+    'st-configmap': { rootCAs: [{ configMap: 'cas' }] },
+  };
+  for (const [name, spec] of Object.entries(transports)) h.traefik('ServersTransport', { apiVersion: 'traefik.io/v1alpha1', kind: 'ServersTransport', metadata: { namespace: 'ns', name }, spec });
+  const st = (name: string, backend: string, transport: string) =>
+    h.traefik('IngressRoute', ingressRoute('ns', name, [{ match: `Host(\`${name}.example.com\`)`, services: [{ name: backend, port: 443, scheme: 'https', serversTransport: transport }] }]));
+  st('st-verified', 'mtls', 'st-verified');
+  st('st-older', 'mtls', 'st-older');
+  st('st-wrongname', 'mtls', 'st-wrongname');
+  st('st-rogue', 'rogue', 'st-rogue');
+  st('st-skip', 'rogue', 'st-skip');
+  st('st-default', 'rogue', 'st-default');
+  st('st-spiffe', 'rogue', 'st-spiffe');
+  st('st-configmap', 'rogue', 'st-configmap');
+  st('st-missing', 'rogue', 'absent');
   // Refused, each with its reason.
   h.ingress(ing('ns', 'nosecret', [{ host: 'nosecret.example.com', paths: [{ service: 'mtls', port: 443 }] }], { annotations: { [`${N}backend-protocol`]: 'HTTPS', [`${N}proxy-ssl-verify`]: 'on' } }));
   h.ingress(ing('ns', 'missing', [{ host: 'missing.example.com', paths: [{ service: 'mtls', port: 443 }] }], { annotations: { [`${N}backend-protocol`]: 'HTTPS', [`${N}proxy-ssl-secret`]: 'ns/absent' } }));
   h.ingress(ing('ns', 'sslv3', [{ host: 'sslv3.example.com', paths: [{ service: 'mtls', port: 443 }] }], { annotations: { [`${N}backend-protocol`]: 'HTTPS', [`${N}proxy-ssl-secret`]: 'ns/proxy-tls', [`${N}proxy-ssl-protocols`]: 'SSLv3 TLSv1.2' } }));
   const out = h.apply();
-  const problems = out.diagnostics.filter((d) => d.reason !== 'NotServed' && d.severity !== 'info').map((d) => `${d.ref.name}:${d.severity}:${d.reason}`);
+  const problems = out.diagnostics.filter((d) => d.ref.kind === 'Ingress' && d.reason !== 'NotServed' && d.severity !== 'info').map((d) => `${d.ref.name}:${d.severity}:${d.reason}`);
   expect(problems.sort()).toEqual(['missing:error:MissingSecret', 'noname:warning:ProxySslName', 'nosecret:error:BadAnnotation', 'sslv3:error:BadAnnotation']);
+  const routeErrors = out.diagnostics.filter((d) => d.ref.kind === 'IngressRoute' && d.severity === 'error').map((d) => `${d.ref.name}: ${d.message}`);
+  expect(routeErrors.join('\n')).toContain('st-spiffe: ');
+  expect(routeErrors.join('\n')).toMatch(/ServersTransport ns\/st-spiffe: peerCertURI limits which backends are trusted/);
+  expect(routeErrors.join('\n')).toMatch(/ServersTransport ns\/st-configmap: rootCAs: ConfigMap cas is not supported/);
+  expect(routeErrors.join('\n')).toMatch(/st-missing: .*ServersTransport ns\/absent not found/);
 });
 
 afterAll(async () => {
@@ -140,6 +170,29 @@ describe.skipIf(!OPENSSL)(`proxy-ssl-* through the proxy${OPENSSL ? '' : ' (skip
       expect((await call('unverified')).status).toBe(200);
       expect((await call('untrusted')).status).toBe(502);
     }
+  });
+});
+
+describe.skipIf(!OPENSSL)(`Traefik ServersTransport${OPENSSL ? '' : ' (skipped: needs openssl)'}`, () => {
+  const call = async (name: string) => {
+    const a = await h.request({ host: `${name}.example.com` });
+    return { status: a.status, seen: a.status === 200 ? (JSON.parse(a.body) as { name: string; sni: string; client: string }) : undefined };
+  };
+
+  test('serverName, rootCAs (and the older rootCAsSecrets), certificatesSecrets: verified, named by SNI, with the client certificate', async () => {
+    expect(await call('st-verified')).toEqual({ status: 200, seen: { name: 'mtls', sni: 'backend.internal', client: 'proxy-client' } });
+    expect(await call('st-older')).toEqual({ status: 200, seen: { name: 'mtls', sni: 'backend.internal', client: 'proxy-client' } });
+  });
+
+  test("a name or a CA that does not match: 502; insecureSkipVerify takes any; without it the system roots decide, as in Traefik", async () => {
+    expect((await call('st-wrongname')).status).toBe(502);
+    expect((await call('st-rogue')).status).toBe(502);
+    expect((await call('st-skip')).seen?.name).toBe('rogue');
+    expect((await call('st-default')).status).toBe(502);
+  });
+
+  test('peerCertURI, a ConfigMap CA, a missing transport: the route is not served', async () => {
+    for (const name of ['st-spiffe', 'st-configmap', 'st-missing']) expect((await call(name)).status).toBe(404);
   });
 });
 

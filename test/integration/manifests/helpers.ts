@@ -229,6 +229,7 @@ export const TRAEFIK_KINDS = [
   { kind: 'IngressRoute', plural: 'ingressroutes' },
   { kind: 'Middleware', plural: 'middlewares' },
   { kind: 'TraefikService', plural: 'traefikservices' },
+  { kind: 'ServersTransport', plural: 'serverstransports' },
 ];
 
 /** A schema-less CRD, standing in where only the name matters. */
