@@ -98,8 +98,8 @@ export class ProxyRuntime {
       if (hosts !== undefined || u.reset) {
         this.#o.http.websecure.setPassthrough?.(new Map((hosts ?? []).map((p) => [p.host, this.backends.get(p.ref)])));
       }
-      const clientAuth = u.routes.clientAuth;
-      if (clientAuth !== undefined || u.reset) this.#o.http.websecure.setClientAuth?.(new Map((clientAuth ?? []).map((c) => [c.host, c.ca])));
+      const hostTls = u.routes.hostTls;
+      if (hostTls !== undefined || u.reset) this.#o.http.websecure.setHostTls?.(new Map((hostTls ?? []).map(({ host, ...settings }) => [host, settings])));
     }
     if (u.listeners !== undefined) this.#listeners.apply(u.listeners);
     this.#o.log.debug({ version: u.version, reset: u.reset === true, ms: Math.round((performance.now() - started) * 100) / 100 }, 'configuration applied');

@@ -35,8 +35,8 @@ import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts'
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
 import type { RouteTarget } from '../model/route-target.ts';
 import type { BackendOptions, CanaryNode, ServiceNode } from '../model/service-node.ts';
-import { groupOf, type IngressRouteObject, type MiddlewareObject, type ServersTransportObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
-import { MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
+import { groupOf, type IngressRouteObject, type MiddlewareObject, type ServersTransportObject, type TlsOptionObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
+import { defaultTlsOption, MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
 import { classView, isOurIngress, type IngressClassOptions } from '../translate/ingress-class.ts';
 import { translateIngress, type CertificateRequirement, type IngressPathEntry, type IngressTranslation } from '../translate/ingress.ts';
 import { translateIngressRoute, type IngressRouteTranslation, type TraefikRouteEntry } from '../translate/ingress-route.ts';
@@ -45,7 +45,7 @@ import { resolveTraefikService } from '../translate/traefik-service.ts';
 import { parseNginxTemplate } from '../translate/nginx-template.ts';
 import { leaf } from '../translate/service-port.ts';
 import { ObjectCache } from './object-cache.ts';
-import type { ClientAuthHost, PassthroughHost } from './route-wire.ts';
+import type { HostTls, PassthroughHost } from './route-wire.ts';
 
 export interface IngressCompilerOptions<T> {
   readonly classes?: IngressClassOptions;
@@ -67,7 +67,7 @@ export interface CompiledIngress<T> {
   /** ssl-passthrough hosts and the Service port that gets their TLS connections (the oldest Ingress wins a host). */
   readonly passthrough: readonly PassthroughHost[];
   /** Hosts whose TLS connections are asked for a client certificate, with the CA that verifies it (the oldest Ingress wins a host). */
-  readonly clientAuth: readonly ClientAuthHost[];
+  readonly hostTls: readonly HostTls[];
   /** Every current problem and note, per object. */
   readonly diagnostics: readonly Diagnostic[];
   /**
@@ -96,7 +96,7 @@ export interface RouteTableDelta<T> {
   readonly remove: readonly string[];
 }
 
-type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport';
+type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption';
 
 /** Traefik objects of one kind in both groups. */
 class GroupedObjects<O extends { apiVersion?: string; metadata?: { namespace?: string; name?: string } }> {
@@ -127,11 +127,13 @@ class CompilerView implements ClusterView {
   readonly middlewares: GroupedObjects<MiddlewareObject>;
   readonly traefikServices: GroupedObjects<TraefikServiceObject>;
   readonly serversTransports: GroupedObjects<ServersTransportObject>;
-  constructor(c: MapClusterView, m: GroupedObjects<MiddlewareObject>, t: GroupedObjects<TraefikServiceObject>, st: GroupedObjects<ServersTransportObject>) {
+  readonly tlsOptions: GroupedObjects<TlsOptionObject>;
+  constructor(c: MapClusterView, m: GroupedObjects<MiddlewareObject>, t: GroupedObjects<TraefikServiceObject>, st: GroupedObjects<ServersTransportObject>, o: GroupedObjects<TlsOptionObject>) {
     this.c = c;
     this.middlewares = m;
     this.traefikServices = t;
     this.serversTransports = st;
+    this.tlsOptions = o;
   }
   service(namespace: string, name: string): V1Service | undefined {
     return this.c.service(namespace, name);
@@ -150,6 +152,11 @@ class CompilerView implements ClusterView {
   }
   serversTransport(namespace: string, name: string): ServersTransportObject | undefined {
     return this.serversTransports.effective(`${namespace}/${name}`);
+  }
+  tlsOption(namespace: string, name: string): TlsOptionObject | undefined {
+    const o = this.tlsOptions;
+    if (namespace === '*') return defaultTlsOption({ keys: () => o.keys(), get: (k: string) => o.effective(k) }, name);
+    return o.effective(`${namespace}/${name}`);
   }
 }
 
@@ -184,7 +191,8 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #traefikServices = new GroupedObjects<TraefikServiceObject>();
   readonly #ingressRoutes = new GroupedObjects<IngressRouteObject>();
   readonly #serversTransports = new GroupedObjects<ServersTransportObject>();
-  readonly #view = new CompilerView(this.#cluster, this.#middlewares, this.#traefikServices, this.#serversTransports);
+  readonly #tlsOptions = new GroupedObjects<TlsOptionObject>();
+  readonly #view = new CompilerView(this.#cluster, this.#middlewares, this.#traefikServices, this.#serversTransports, this.#tlsOptions);
   #middlewareGeneration = 0;
 
   readonly #ingressCache: ObjectCache<V1Ingress, IngressTranslation>;
@@ -251,13 +259,14 @@ export class IngressCompiler<T = RouteTarget> {
     this.#dirty = true;
     this.#cluster.secrets.delete(key);
   }
-  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject): void {
+  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject): void {
     this.#dirty = true;
     if (kind === 'Middleware') {
       this.#middlewares.set(o as MiddlewareObject);
       this.#middlewareGeneration++;
     } else if (kind === 'TraefikService') this.#traefikServices.set(o as TraefikServiceObject);
     else if (kind === 'ServersTransport') this.#serversTransports.set(o as ServersTransportObject);
+    else if (kind === 'TLSOption') this.#tlsOptions.set(o as TlsOptionObject);
     else this.#ingressRoutes.set(o as IngressRouteObject);
   }
   deleteTraefik(kind: Kind, group: TraefikGroup, key: string): void {
@@ -267,6 +276,7 @@ export class IngressCompiler<T = RouteTarget> {
       this.#middlewareGeneration++;
     } else if (kind === 'TraefikService') this.#traefikServices.delete(group, key);
     else if (kind === 'ServersTransport') this.#serversTransports.delete(group, key);
+    else if (kind === 'TLSOption') this.#tlsOptions.delete(group, key);
     else this.#ingressRoutes.delete(group, key);
   }
 
@@ -317,19 +327,21 @@ export class IngressCompiler<T = RouteTarget> {
         passthrough.push(p);
       }
     }
-    const clientAuth: ClientAuthHost[] = [];
-    const caBy = new Map<string, IngressTranslation>();
-    for (const tr of served) {
-      for (const c of tr.clientAuth) {
-        const first = caBy.get(c.host);
+    // A host's TLS settings come from one object: the oldest Ingress, then IngressRoutes in key order.
+    const hostTls: HostTls[] = [];
+    const tlsBy = new Map<string, ObjectRef>();
+    const addHostTls = (ref: ObjectRef, list: readonly HostTls[]): void => {
+      for (const c of list) {
+        const first = tlsBy.get(c.host);
         if (first !== undefined) {
-          if (first !== tr) diagnostics.push(diag(tr.ref, 'warning', 'DuplicateClientAuth', `auth-tls for ${c.host} ignored: Ingress ${first.ref.namespace}/${first.ref.name} (older) sets the host's client certificate CA`));
+          if (first !== ref) diagnostics.push(diag(ref, 'warning', 'DuplicateHostTls', `the TLS settings for ${c.host} (client certificates, TLS options) are ignored: ${first.kind} ${first.namespace}/${first.name} sets them; each route still checks its own client certificates`));
           continue;
         }
-        caBy.set(c.host, tr);
-        clientAuth.push(c);
+        tlsBy.set(c.host, ref);
+        hostTls.push(c);
       }
-    }
+    };
+    for (const tr of served) addHostTls(tr.ref, tr.hostTls);
 
     let defaultTarget: T | undefined;
     let defaultOwner: IngressTranslation | undefined;
@@ -390,6 +402,7 @@ export class IngressCompiler<T = RouteTarget> {
         diagnostics.push(diag(a.current.ref, 'warning', 'KeptLastGood', `this version has errors: the last good version (resourceVersion ${a.keptVersion}) is still served`));
       }
       certificates.push(...a.serve.certificates);
+      addHostTls(a.serve.ref, a.serve.hostTls);
       for (const entry of a.serve.routes) {
         let s = this.#traefikSpecs.get(entry);
         if (s === undefined) {
@@ -438,7 +451,7 @@ export class IngressCompiler<T = RouteTarget> {
       websecure: this.#websecure,
       certificates: dedupeCertificates(certificates),
       passthrough,
-      clientAuth,
+      hostTls,
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,
       specs: { web: webSpecs, websecure: secureSpecs },

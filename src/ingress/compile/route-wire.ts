@@ -129,10 +129,21 @@ export interface PassthroughHost {
   readonly ref: ServicePortRef;
 }
 
-/** A host whose TLS connections are asked for a client certificate, and the CA (PEM) that verifies it. */
-export interface ClientAuthHost {
+/**
+ * TLS settings of one host (exact, or `*.` wildcard) on the websecure entry
+ * point: `ca` (PEM) asks its clients for a certificate and verifies it
+ * (auth-tls, TLSOption clientAuth); the rest narrows its handshakes
+ * (TLSOption): versions, TLS 1.2 ciphers (OpenSSL names), curves, and
+ * sniStrict (no certificate of its own for the name: refused).
+ */
+export interface HostTls {
   readonly host: string;
-  readonly ca: string;
+  readonly ca?: string;
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers?: string;
+  readonly ecdhCurve?: string;
+  readonly sniStrict?: boolean;
 }
 
 /** One compile's effect on both entry points' tables. */
@@ -144,7 +155,7 @@ export interface RoutesUpdate {
   /** Every ssl-passthrough host; absent: unchanged. */
   readonly passthrough?: readonly PassthroughHost[];
   /** Every host asking for client certificates; absent: unchanged. */
-  readonly clientAuth?: readonly ClientAuthHost[];
+  readonly hostTls?: readonly HostTls[];
 }
 
 /**
@@ -168,7 +179,7 @@ export interface PublishedRoutes {
   readonly websecure: ReadonlyMap<string, RouteSpec<RouteTarget>>;
   readonly defaultTarget: RouteTarget | undefined;
   readonly passthrough: readonly PassthroughHost[];
-  readonly clientAuth: readonly ClientAuthHost[];
+  readonly hostTls: readonly HostTls[];
 }
 
 /**
@@ -185,8 +196,8 @@ export function routesUpdate(
   const text = (t: RouteTarget | undefined) => (t === undefined ? '' : JSON.stringify(encodeTarget(t)));
   const defaultChanged = prev === undefined || (prev.defaultTarget !== next.defaultTarget && text(prev.defaultTarget) !== text(next.defaultTarget));
   const passthroughChanged = prev === undefined || JSON.stringify(prev.passthrough) !== JSON.stringify(next.passthrough);
-  const clientAuthChanged = prev === undefined || JSON.stringify(prev.clientAuth) !== JSON.stringify(next.clientAuth);
-  if (prev !== undefined && !defaultChanged && !passthroughChanged && !clientAuthChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
+  const hostTlsChanged = prev === undefined || JSON.stringify(prev.hostTls) !== JSON.stringify(next.hostTls);
+  if (prev !== undefined && !defaultChanged && !passthroughChanged && !hostTlsChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
   const changes = (p: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, n: ReadonlyMap<string, RouteSpec<RouteTarget>>, d: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined): RouteTableChanges => {
     if (p === undefined || d === undefined || d.upsert.length + d.remove.length > n.size / 2) return diffRouteSpecs(p, n);
     return { ...(d.upsert.length > 0 ? { upsert: d.upsert.map(toWire) } : {}), ...(d.remove.length > 0 ? { remove: [...d.remove] } : {}) };
@@ -194,12 +205,12 @@ export function routesUpdate(
   const web = changes(prev?.web, next.web, deltas?.web);
   const websecure = changes(prev?.websecure, next.websecure, deltas?.websecure);
   const empty = (c: RouteTableChanges) => !c.reset && !c.upsert?.length && !c.remove?.length;
-  if (!defaultChanged && !passthroughChanged && !clientAuthChanged && empty(web) && empty(websecure)) return undefined;
+  if (!defaultChanged && !passthroughChanged && !hostTlsChanged && empty(web) && empty(websecure)) return undefined;
   return {
     web,
     websecure,
     ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}),
     ...(passthroughChanged ? { passthrough: next.passthrough } : {}),
-    ...(clientAuthChanged ? { clientAuth: next.clientAuth } : {}),
+    ...(hostTlsChanged ? { hostTls: next.hostTls } : {}),
   };
 }

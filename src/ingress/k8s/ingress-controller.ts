@@ -51,6 +51,7 @@ const TRAEFIK_KINDS = [
   { kind: 'Middleware', plural: 'middlewares' },
   { kind: 'TraefikService', plural: 'traefikservices' },
   { kind: 'ServersTransport', plural: 'serverstransports' },
+  { kind: 'TLSOption', plural: 'tlsoptions' },
 ] as const;
 
 type AnyInformer = ResilientInformer<k8s.KubernetesObject>;
@@ -216,7 +217,7 @@ export class IngressController {
 
   /** What changed since the last publish, as data; undefined when nothing did. */
   #routeChanges(out: CompiledIngress<RouteTarget>): RoutesUpdate | undefined {
-    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, clientAuth: out.clientAuth };
+    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, hostTls: out.hostTls };
     const update = routesUpdate(this.#published, next, out.changes);
     this.#published = next;
     return update;

@@ -241,10 +241,12 @@ export interface CircuitBreakerSpec {
 /** ingress-nginx auth-tls-*: what a client certificate must be for the request to go on, and what the upstream is told of it. */
 export interface ClientCertSpec {
   readonly type: 'clientCert';
-  /** auth-tls-verify-client. */
-  readonly verify: 'on' | 'optional' | 'optional_no_ca' | 'off';
-  /** auth-tls-verify-depth: issuers allowed above the client's certificate. */
-  readonly depth: number;
+  /** auth-tls-verify-client (TLSOption clientAuthType maps onto these; require_any: present, verified or not). */
+  readonly verify: 'on' | 'optional' | 'optional_no_ca' | 'off' | 'require_any';
+  /** auth-tls-verify-depth: intermediates allowed above the client's certificate; absent: no limit (Traefik). */
+  readonly depth?: number;
+  /** Set ingress-nginx's ssl-client-* request fields (Traefik's clientAuth sets none). */
+  readonly fields: boolean;
   /** auth-tls-error-page: a failed check redirects here instead of answering 400. */
   readonly errorPage?: string;
   /** auth-tls-pass-certificate-to-upstream: the ssl-client-cert field. */
@@ -252,6 +254,23 @@ export interface ClientCertSpec {
   /** auth-tls-match-cn: the subject DN must match, else 403. */
   readonly matchCn?: GoRegexp;
 }
+
+/** Traefik passTLSClientCert: the client certificate, or fields of it, in X-Forwarded-Tls-Client-Cert(-Info). */
+export interface PassTlsClientCertSpec {
+  readonly type: 'passTlsClientCert';
+  readonly pem: boolean;
+  readonly info?: {
+    readonly notAfter: boolean;
+    readonly notBefore: boolean;
+    readonly sans: boolean;
+    readonly serialNumber: boolean;
+    /** Subject / issuer DN parts: C, ST, L, O, OU (subject only), SN, CN, DC. */
+    readonly subject?: readonly DnPart[];
+    readonly issuer?: readonly DnPart[];
+  };
+}
+
+export type DnPart = 'C' | 'ST' | 'L' | 'O' | 'OU' | 'SN' | 'CN' | 'DC';
 
 export interface CompressSpec {
   readonly type: 'compress';
@@ -297,6 +316,7 @@ export type MiddlewareSpec =
   | DigestAuthSpec
   | CircuitBreakerSpec
   | ClientCertSpec
+  | PassTlsClientCertSpec
   | ExternalAuthSpec
   | ForwardAuthSpec
   | NginxCorsSpec

@@ -78,6 +78,17 @@ export interface ServersTransportSpec {
   [other: string]: unknown;
 }
 
+/** Traefik TLSOption: what TLS connections to the routes that name it (or all, for `default`) accept. */
+export interface TlsOptionSpec {
+  minVersion?: unknown;
+  maxVersion?: unknown;
+  cipherSuites?: unknown;
+  curvePreferences?: unknown;
+  clientAuth?: unknown;
+  sniStrict?: unknown;
+  [other: string]: unknown;
+}
+
 /** Exactly one key is expected; the value is the middleware's options. */
 export type MiddlewareSpecJson = Record<string, unknown>;
 
@@ -85,6 +96,7 @@ export type IngressRouteObject = CrdObject<IngressRouteSpec>;
 export type TraefikServiceObject = CrdObject<TraefikServiceSpec>;
 export type MiddlewareObject = CrdObject<MiddlewareSpecJson>;
 export type ServersTransportObject = CrdObject<ServersTransportSpec>;
+export type TlsOptionObject = CrdObject<TlsOptionSpec>;
 
 /** The group of an object from its apiVersion (`traefik.io/v1alpha1` -> `traefik.io`). */
 export function groupOf(apiVersion: string | undefined): TraefikGroup | undefined {

@@ -8,6 +8,7 @@ import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
 import { circuitBreaker } from './middlewares/circuit-breaker.ts';
 import { clientCert } from './middlewares/client-cert.ts';
+import { passTlsClientCert } from './middlewares/pass-tls-client-cert.ts';
 import { digestAuth } from './middlewares/digest-auth.ts';
 import { externalAuth } from './middlewares/external-auth.ts';
 import { forwardAuth } from './middlewares/forward-auth.ts';
@@ -50,6 +51,8 @@ export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
       return basicAuth(m.name, s);
     case 'clientCert':
       return clientCert(m.name, s);
+    case 'passTlsClientCert':
+      return passTlsClientCert(m.name, s);
     case 'circuitBreaker':
       return circuitBreaker(m.name, s);
     case 'digestAuth':

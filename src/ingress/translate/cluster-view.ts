@@ -3,7 +3,7 @@
 // translation stays valid while every object it looked at is the same.
 
 import type { V1Secret, V1Service } from '@kubernetes/client-node';
-import type { MiddlewareObject, ServersTransportObject, TraefikServiceObject } from '../model/traefik-crd.ts';
+import type { MiddlewareObject, ServersTransportObject, TlsOptionObject, TraefikServiceObject } from '../model/traefik-crd.ts';
 
 export interface ClusterView {
   service(namespace: string, name: string): V1Service | undefined;
@@ -15,6 +15,8 @@ export interface ClusterView {
   traefikService(namespace: string, name: string): TraefikServiceObject | undefined;
   /** The effective ServersTransport (traefik.io over traefik.containo.us). */
   serversTransport(namespace: string, name: string): ServersTransportObject | undefined;
+  /** A TLSOption; namespace '*' with name 'default': Traefik's default TLSOption, from whichever namespace holds it. */
+  tlsOption(namespace: string, name: string): TlsOptionObject | undefined;
 }
 
 /** A ClusterView over plain maps keyed `ns/name` (tests, the compiler). */
@@ -24,6 +26,7 @@ export class MapClusterView implements ClusterView {
   readonly middlewares: Map<string, MiddlewareObject>;
   readonly traefikServices: Map<string, TraefikServiceObject>;
   readonly serversTransports: Map<string, ServersTransportObject>;
+  readonly tlsOptions: Map<string, TlsOptionObject>;
 
   constructor(init: {
     services?: Map<string, V1Service>;
@@ -31,12 +34,14 @@ export class MapClusterView implements ClusterView {
     middlewares?: Map<string, MiddlewareObject>;
     traefikServices?: Map<string, TraefikServiceObject>;
     serversTransports?: Map<string, ServersTransportObject>;
+    tlsOptions?: Map<string, TlsOptionObject>;
   } = {}) {
     this.services = init.services ?? new Map();
     this.secrets = init.secrets ?? new Map();
     this.middlewares = init.middlewares ?? new Map();
     this.traefikServices = init.traefikServices ?? new Map();
     this.serversTransports = init.serversTransports ?? new Map();
+    this.tlsOptions = init.tlsOptions ?? new Map();
   }
 
   service(namespace: string, name: string): V1Service | undefined {
@@ -57,6 +62,17 @@ export class MapClusterView implements ClusterView {
   serversTransport(namespace: string, name: string): ServersTransportObject | undefined {
     return this.serversTransports.get(`${namespace}/${name}`);
   }
+  tlsOption(namespace: string, name: string): TlsOptionObject | undefined {
+    if (namespace === '*') return defaultTlsOption(this.tlsOptions, name);
+    return this.tlsOptions.get(`${namespace}/${name}`);
+  }
+}
+
+/** Traefik's default TLSOption: the one named `default`, from the first namespace in order that holds one. */
+export function defaultTlsOption<O>(byKey: { keys(): Iterable<string>; get(key: string): O | undefined }, name: string): O | undefined {
+  let best: string | undefined;
+  for (const k of byKey.keys()) if (k.endsWith(`/${name}`) && (best === undefined || k < best)) best = k;
+  return best === undefined ? undefined : byKey.get(best);
 }
 
 /** The key of an object in the maps above. */
@@ -106,6 +122,11 @@ export class RecordingView implements ClusterView {
     this.deps.push({ kind: 'serversTransport', namespace, name, seen: v });
     return v;
   }
+  tlsOption(namespace: string, name: string): TlsOptionObject | undefined {
+    const v = this.base.tlsOption(namespace, name);
+    this.deps.push({ kind: 'tlsOption', namespace, name, seen: v });
+    return v;
+  }
   /** True when the answer depended on the whole Middleware list (any Middleware change invalidates it). */
   get sawMiddlewareKeys(): boolean {
     return this.#sawKeys;
@@ -113,7 +134,7 @@ export class RecordingView implements ClusterView {
 }
 
 export interface Dependency {
-  readonly kind: 'service' | 'secret' | 'middleware' | 'traefikService' | 'serversTransport';
+  readonly kind: 'service' | 'secret' | 'middleware' | 'traefikService' | 'serversTransport' | 'tlsOption';
   readonly namespace: string;
   readonly name: string;
   readonly seen: unknown;
@@ -138,6 +159,9 @@ export function dependenciesHold(deps: readonly Dependency[], view: ClusterView)
         break;
       case 'serversTransport':
         now = view.serversTransport(d.namespace, d.name);
+        break;
+      case 'tlsOption':
+        now = view.tlsOption(d.namespace, d.name);
         break;
     }
     if (now !== d.seen) return false;

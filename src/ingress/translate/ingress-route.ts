@@ -10,7 +10,11 @@
 // - routes[].middlewares: `{name, namespace}` (namespace defaults to the
 //   IngressRoute's), or Traefik's provider-qualified `<ns>-<name>@kubernetescrd`.
 // - tls: the router serves TLS connections only (its web side is dropped);
-//   tls.secretName is a kubernetes.io/tls Secret in the same namespace.
+//   tls.secretName is a kubernetes.io/tls Secret in the same namespace;
+//   tls.options names a TLSOption (namespace defaults to the route's), else
+//   the TLSOption named `default` applies if there is one (tls-option.ts):
+//   its settings go to the hosts of the route's Host() rules, and its
+//   clientAuth check runs first on every route.
 
 import { compileTraefikRule } from '../match/traefik-rule-compiler.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
@@ -19,11 +23,12 @@ import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagno
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
 import type { EntryPointName } from '../model/route-target.ts';
 import type { ServiceNode } from '../model/service-node.ts';
-import { groupOf, type IngressRouteObject } from '../model/traefik-crd.ts';
+import { groupOf, type IngressRouteObject, type TlsOptionObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { CertificateRequirement } from './ingress.ts';
 import { resolveMiddlewareRef } from './middleware-ref.ts';
 import { resolveServiceRefs } from './traefik-service.ts';
+import { tlsOptionSettings, type TlsOptionSettings } from './tls-option.ts';
 
 export interface TraefikTranslateOptions {
   readonly allowCrossNamespace: boolean;
@@ -45,6 +50,8 @@ export interface IngressRouteTranslation {
   readonly ref: ObjectRef;
   readonly routes: readonly TraefikRouteEntry[];
   readonly certificates: readonly CertificateRequirement[];
+  /** The TLSOption's settings for each host of the route's Host() rules. */
+  readonly hostTls: readonly ({ readonly host: string } & TlsOptionSettings['tls'])[];
   readonly diagnostics: readonly Diagnostic[];
   readonly ok: boolean;
 }
@@ -86,6 +93,7 @@ export function translateIngressRoute(ir: IngressRouteObject, view: ClusterView,
   }
   if (entryPoints.size === 0 && declared.length > 0) sink.error('NoEntryPoint', 'none of the entryPoints is served by metalgate (web, websecure)');
 
+  const option = spec.tls ? tlsOptionOf(spec.tls.options, ns, view, sink) : undefined;
   const routes: TraefikRouteEntry[] = [];
   const ruleHosts = new Set<string>();
   const list = Array.isArray(spec.routes) ? spec.routes : [];
@@ -135,6 +143,13 @@ export function translateIngressRoute(ir: IngressRouteObject, view: ClusterView,
       for (const spec of r.specs) middlewares.push({ name: r.name, spec });
     }
     if (!middlewaresOk) return;
+    if (option?.clientCert !== undefined) {
+      if (!compiled.rule.hosts?.length) {
+        sink.error('TlsOptionNeedsHost', `${where}.match: the TLSOption asks for client certificates, which needs the route's hosts named in Host() (the TLS server name selects what is asked)`);
+        return;
+      }
+      middlewares.unshift({ name: `tlsoption:${option.name}`, spec: option.clientCert });
+    }
     routes.push({
       id: `${group}:${ns}/${ref.name}#${i}`,
       routeName: `${ns}-${ref.name}-${i}@kubernetescrd`,
@@ -149,7 +164,7 @@ export function translateIngressRoute(ir: IngressRouteObject, view: ClusterView,
   const certificates: CertificateRequirement[] = [];
   if (spec.tls) {
     const tls = spec.tls;
-    for (const k of ['options', 'certResolver', 'domains', 'store'] as const) {
+    for (const k of ['certResolver', 'domains', 'store'] as const) {
       if (tls[k] !== undefined && tls[k] !== null) sink.warn('IgnoredField', `tls.${k} is not supported and is ignored`);
     }
     if (tls.secretName) {
@@ -159,5 +174,39 @@ export function translateIngressRoute(ir: IngressRouteObject, view: ClusterView,
       certificates.push({ secretKey: `${ns}/${tls.secretName}`, hosts: [...ruleHosts].sort(), origin: ref });
     }
   }
-  return { ref, routes, certificates, diagnostics: sink.items, ok: !sink.hasErrors };
+  const hostTls = option !== undefined && Object.keys(option.tls).length > 0 ? [...ruleHosts].sort().map((host) => ({ host, ...option.tls })) : [];
+  return { ref, routes, certificates, hostTls, diagnostics: sink.items, ok: !sink.hasErrors };
+}
+
+/** tls.options ({name, namespace}) -> its settings; none named: the `default` TLSOption's, if any. Errors go to the sink. */
+function tlsOptionOf(ref: unknown, ns: string, view: ClusterView, sink: DiagnosticSink): (TlsOptionSettings & { readonly name: string }) | undefined {
+  let o: TlsOptionObject | undefined;
+  if (ref === undefined || ref === null) {
+    o = view.tlsOption('*', 'default');
+    if (o === undefined) return undefined;
+  } else {
+    const r = ref as { name?: unknown; namespace?: unknown };
+    if (typeof r !== 'object' || typeof r.name !== 'string' || r.name === '' || (r.namespace !== undefined && typeof r.namespace !== 'string')) {
+      sink.error('BadTlsOption', 'tls.options must name a TLSOption ({name, namespace})');
+      return undefined;
+    }
+    if (r.name.includes('@')) {
+      sink.error('BadTlsOption', `tls.options ${r.name}: only a TLSOption object, by its name, is supported`);
+      return undefined;
+    }
+    const optNs = (r.namespace as string | undefined) || ns;
+    o = view.tlsOption(optNs, r.name);
+    if (o === undefined) {
+      // Traefik would fall back to the default option: that could drop a client-certificate check, so the route is not served.
+      sink.error('MissingTlsOption', `tls.options: TLSOption ${optNs}/${r.name} not found`);
+      return undefined;
+    }
+  }
+  const r = tlsOptionSettings(o, view);
+  if (!r.ok) {
+    sink.error(r.reason, `tls.options: ${r.error}`);
+    return undefined;
+  }
+  for (const w of r.value.warnings) sink.warn('IgnoredField', w);
+  return { ...r.value, name: `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}` };
 }

@@ -57,7 +57,7 @@ export interface IngressTranslation {
   /** Hosts this Ingress declares TLS for (ssl-redirect applies to them). */
   readonly tlsHosts: readonly string[];
   /** auth-tls-secret: these hosts' TLS connections are asked for a client certificate, verified against `ca` (PEM). */
-  readonly clientAuth: readonly { readonly host: string; readonly ca: string }[];
+  readonly hostTls: readonly { readonly host: string; readonly ca: string }[];
   /** ssl-passthrough: TLS connections for these hosts go, undecrypted, to the backend of the host's "/" path. */
   readonly passthrough: readonly { readonly host: string; readonly ref: ServicePortRef }[];
   readonly diagnostics: readonly Diagnostic[];
@@ -228,7 +228,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     certificates,
     tlsHosts,
     passthrough: config.sslPassthrough && !isCanary ? passthroughOf(paths, sink) : [],
-    clientAuth: caPem !== undefined && !isCanary && parsed.clientAuth?.check.verify !== 'off' ? clientAuthHosts(paths, caPem, sink) : [],
+    hostTls: caPem !== undefined && !isCanary && parsed.clientAuth?.check.verify !== 'off' ? clientAuthHosts(paths, caPem, sink) : [],
     diagnostics: sink.items,
     ok: !sink.hasErrors,
   };

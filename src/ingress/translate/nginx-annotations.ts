@@ -590,6 +590,7 @@ function parseClientAuth(a: Map<string, string>, get: Getter, bad: (name: string
     check: {
       verify: verifyText,
       depth: get('auth-tls-verify-depth', (t) => parseInteger(t, 0, 16)) ?? 1,
+      fields: true,
       ...(errorPage !== undefined ? { errorPage } : {}),
       passCertificate: get('auth-tls-pass-certificate-to-upstream', parseGoBool) ?? false,
       ...(matchCn !== undefined ? { matchCn } : {}),

@@ -27,7 +27,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { compileGoRegexp } from '../match/go-regexp.ts';
 import { parseIpNetwork, type IpNetwork } from '../match/ip-match.ts';
-import type { BasicAuthUser, HeadersSpec, MiddlewareSpec } from '../model/middleware-spec.ts';
+import type { BasicAuthUser, DnPart, HeadersSpec, MiddlewareSpec } from '../model/middleware-spec.ts';
 import type { SourceCriterion } from '../model/service-node.ts';
 import type { MiddlewareObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
@@ -46,7 +46,6 @@ const KNOWN_UNSUPPORTED = new Set([
   'errors',
   'grpcWeb',
   'contentType',
-  'passTLSClientCert',
   'plugin',
 ]);
 
@@ -400,6 +399,34 @@ export function parseMiddleware(
         for (const p of prefixes) if (!TARGET_TEXT.test(p)) fail(`stripPrefix.prefixes: ${JSON.stringify(p)} must be a path without spaces or control characters`);
         if (o.forceSlash !== undefined) warnings.push('stripPrefix.forceSlash is deprecated in Traefik');
         return { ok: true, specs: [{ type: 'stripPrefix', prefixes, forceSlash: o.forceSlash === undefined ? true : bool(o.forceSlash, 'stripPrefix.forceSlash') }], warnings };
+      }
+      case 'passTLSClientCert': {
+        const info = o.info;
+        if (info !== undefined && (info === null || typeof info !== 'object' || Array.isArray(info))) fail('passTLSClientCert.info must be an object');
+        const i = (info ?? {}) as Record<string, unknown>;
+        // Traefik's option names -> the DN parts it writes, in its order.
+        const dn = (v: unknown, what: string, fields: ReadonlyArray<readonly [string, DnPart]>): DnPart[] | undefined => {
+          if (v === undefined || v === null) return undefined;
+          if (typeof v !== 'object' || Array.isArray(v)) fail(`${what} must be an object`);
+          const r = v as Record<string, unknown>;
+          return fields.filter(([k]) => r[k] !== undefined && bool(r[k], `${what}.${k}`)).map(([, p]) => p);
+        };
+        const subject = dn(i.subject, 'passTLSClientCert.info.subject', [['domainComponent', 'DC'], ['country', 'C'], ['province', 'ST'], ['locality', 'L'], ['organization', 'O'], ['organizationalUnit', 'OU'], ['serialNumber', 'SN'], ['commonName', 'CN']]);
+        const issuer = dn(i.issuer, 'passTLSClientCert.info.issuer', [['domainComponent', 'DC'], ['country', 'C'], ['province', 'ST'], ['locality', 'L'], ['organization', 'O'], ['serialNumber', 'SN'], ['commonName', 'CN']]);
+        const flag = (k: string): boolean => (i[k] === undefined ? false : bool(i[k], `passTLSClientCert.info.${k}`));
+        return {
+          ok: true,
+          specs: [
+            {
+              type: 'passTlsClientCert',
+              pem: o.pem === undefined ? false : bool(o.pem, 'passTLSClientCert.pem'),
+              ...(info !== undefined
+                ? { info: { notAfter: flag('notAfter'), notBefore: flag('notBefore'), sans: flag('sans'), serialNumber: flag('serialNumber'), ...(subject ? { subject } : {}), ...(issuer ? { issuer } : {}) } }
+                : {}),
+            },
+          ],
+          warnings,
+        };
       }
       case 'stripPrefixRegex': {
         const sources = strList(o.regex, 'stripPrefixRegex.regex');

@@ -10,7 +10,7 @@
 // message). ProxyConfigState folds updates into the current configuration.
 // Pure.
 
-import type { ClientAuthHost, PassthroughHost, RouteTableChanges, RoutesUpdate, WireRouteSpec, WireTarget } from '../../ingress/compile/route-wire.ts';
+import type { HostTls, PassthroughHost, RouteTableChanges, RoutesUpdate, WireRouteSpec, WireTarget } from '../../ingress/compile/route-wire.ts';
 import type { EndpointSet } from '../endpoints/endpoint-set.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
 
@@ -52,7 +52,7 @@ export class ProxyConfigState {
   readonly #websecure = new Map<string, WireRouteSpec>();
   #defaultTarget: WireTarget | null = null;
   #passthrough: readonly PassthroughHost[] = [];
-  #clientAuth: readonly ClientAuthHost[] = [];
+  #hostTls: readonly HostTls[] = [];
   readonly #certificates = new Map<string, TlsPem>();
   #defaultCertificate: TlsPem | null = null;
 
@@ -73,7 +73,7 @@ export class ProxyConfigState {
       this.#websecure.clear();
       this.#defaultTarget = null;
       this.#passthrough = [];
-      this.#clientAuth = [];
+      this.#hostTls = [];
       this.#certificates.clear();
       this.#defaultCertificate = null;
     }
@@ -88,7 +88,7 @@ export class ProxyConfigState {
       applyTable(this.#websecure, u.routes.websecure);
       if (u.routes.defaultTarget !== undefined) this.#defaultTarget = u.routes.defaultTarget;
       if (u.routes.passthrough !== undefined) this.#passthrough = u.routes.passthrough;
-      if (u.routes.clientAuth !== undefined) this.#clientAuth = u.routes.clientAuth;
+      if (u.routes.hostTls !== undefined) this.#hostTls = u.routes.hostTls;
     }
     const c = u.certificates;
     if (c) {
@@ -105,7 +105,7 @@ export class ProxyConfigState {
       reset: true,
       listeners: this.#listeners,
       endpoints: Object.fromEntries(this.#endpoints),
-      routes: { web: { reset: [...this.#web.values()] }, websecure: { reset: [...this.#websecure.values()] }, defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, clientAuth: this.#clientAuth },
+      routes: { web: { reset: [...this.#web.values()] }, websecure: { reset: [...this.#websecure.values()] }, defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, hostTls: this.#hostTls },
       certificates: { set: Object.fromEntries(this.#certificates), default: this.#defaultCertificate },
     };
   }
@@ -117,7 +117,7 @@ export class ProxyConfigState {
       listeners: this.#listeners,
       endpoints: Object.fromEntries([...this.#endpoints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       // Routes may carry a client key for a backend (proxy-ssl-secret): left out too.
-      routes: withoutPrivateKeys({ web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, clientAuth: this.#clientAuth.map((c) => c.host) }),
+      routes: withoutPrivateKeys({ web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, hostTls: this.#hostTls.map((c) => c.host) }),
       certificates: { secrets: [...this.#certificates.keys()].sort(), default: this.#defaultCertificate === null ? 'built-in' : 'from Secret' },
     };
   }

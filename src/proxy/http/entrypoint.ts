@@ -6,19 +6,19 @@
 
 import http2 from 'node:http2';
 import type net from 'node:net';
-import type { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { RequestLog } from './access-log.ts';
 import type { CertificateStore } from './certificates.ts';
-import type { CertificatePair } from './types.ts';
-import { certificatesOf, rememberClientCertificate } from './client-certificate.ts';
+import type { HostTlsSettings } from './types.ts';
+import { rememberClientCertificate } from './client-certificate.ts';
+import { HostTlsTable, PLAIN_SERVER } from './host-tls.ts';
 import { DeadlineClock } from './clock.ts';
 import { H1Connection } from './h1-connection.ts';
 import { H2Request } from './h2-request.ts';
 import { H2UpstreamSessions } from './h2-upstream.ts';
 import { TlsPassthrough } from './tls-passthrough.ts';
-import { secureContextOptions } from './tls-policy.ts';
+import { secureContextOptions, type TlsPolicy } from './tls-policy.ts';
 import { HttpMetrics } from './metrics.ts';
 import type { EntrypointCore } from './proxy-request.ts';
 import type {
@@ -53,12 +53,10 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly certificates: CertificateStore | undefined;
   private tlsServer: tls.Server | undefined;
-  /** The TLS server for hosts that ask for client certificates (auth-tls). */
-  private mtlsServer: tls.Server | undefined;
-  private clientAuth: ReadonlyMap<string, string> = new Map();
-  private readonly mtlsContexts = new Map<string, { pair: CertificatePair; ca: string; context: tls.SecureContext }>();
-  /** Each CA bundle's certificates (by PEM), for counting a client's intermediates. */
-  private readonly caBundles = new Map<string, X509Certificate[]>();
+  /** Hosts with TLS settings of their own (client certificates, TLSOption). */
+  private readonly hostTls = new HostTlsTable();
+  /** The TLS servers for those hosts, one per distinct offer (HostTlsTable.serverKey). */
+  private readonly hostServers = new Map<string, tls.Server>();
   private h2Server: http2.Http2SecureServer | undefined;
   private readonly http2: boolean;
   private readonly passthrough: TlsPassthrough;
@@ -94,11 +92,9 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     this.passthrough = new TlsPassthrough(log);
   }
 
-  /** Hosts (lowercase SNI -> CA PEM) whose TLS connections are asked for a client certificate. */
-  setClientAuth(hosts: ReadonlyMap<string, string>): void {
-    this.clientAuth = hosts;
-    this.mtlsContexts.clear();
-    this.caBundles.clear();
+  /** Hosts (lowercase, or `*.` wildcards) with TLS settings of their own. */
+  setHostTls(hosts: ReadonlyMap<string, HostTlsSettings>): void {
+    this.hostTls.set(hosts);
   }
 
   /** ssl-passthrough hosts (lowercase SNI -> backend): their TLS connections are not terminated here. */
@@ -126,8 +122,8 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       this.serveSecure(socket, localPort);
       return;
     }
-    // The server name decides before any TLS: passed through, asked for a client certificate, or terminated as usual.
-    if (this.passthrough.active || this.clientAuth.size > 0) this.passthrough.route(socket, this.terminateTls);
+    // The server name decides before any TLS: passed through, terminated with the host's own settings, or as usual.
+    if (this.passthrough.active || this.hostTls.size > 0) this.passthrough.route(socket, this.terminateTls);
     else this.terminateTls(socket, undefined);
   }
 
@@ -139,8 +135,8 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     // TLS has no half-close: a client's FIN must end the handshake or the
     // session (with allowHalfOpen the TLS layer would wait for its timeout).
     socket.allowHalfOpen = false;
-    const withClientAuth = sni !== undefined && this.caFor(sni) !== undefined;
-    (withClientAuth ? this.ensureMtls() : this.ensureTls()).emit('connection', socket);
+    const settings = sni !== undefined ? this.hostTls.settingsFor(sni) : undefined;
+    (settings === undefined ? this.ensureTls() : this.serverFor(settings)).emit('connection', socket);
   };
 
   /** Returns the socket the connection reads (plain HTTP: one that adopted `socket`'s connection). */
@@ -172,66 +168,53 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   /** A TLS server that never listens: it only terminates sockets handed to handle(). */
   private ensureTls(): tls.Server {
     if (this.tlsServer !== undefined) return this.tlsServer;
-    const certs = this.storeOrThrow();
-    this.tlsServer = this.tlsServerWith({ SNICallback: certs.sniCallback });
+    this.tlsServer = this.tlsServerWith(this.storeOrThrow().policy, {});
     return this.tlsServer;
   }
 
   /**
-   * The same for hosts with client certificates: it asks every client for
-   * one and verifies it against the host's CA (the SNI context carries it);
-   * the request layer decides what an absent or failed one means.
+   * The TLS server for a host's settings. With a CA it asks every client
+   * for a certificate and verifies it against the CA of the host's SNI
+   * context; the request layer decides what an absent or failed one means.
    */
-  private ensureMtls(): tls.Server {
-    if (this.mtlsServer !== undefined) return this.mtlsServer;
-    this.mtlsServer = this.tlsServerWith({ requestCert: true, rejectUnauthorized: false, SNICallback: (name, cb) => cb(null, this.mtlsContext(name)) }, (ts) =>
-      rememberClientCertificate(ts, this.caBundle(typeof ts.servername === 'string' ? ts.servername.toLowerCase() : '')),
+  private serverFor(s: HostTlsSettings): tls.Server {
+    const key = HostTlsTable.serverKey(s);
+    if (key === PLAIN_SERVER) return this.ensureTls();
+    let server = this.hostServers.get(key);
+    if (server !== undefined) return server;
+    const asks = s.ca !== undefined;
+    server = this.tlsServerWith(
+      HostTlsTable.policyOf(this.storeOrThrow().policy, s),
+      { ...(asks ? { requestCert: true, rejectUnauthorized: false } : {}), ...(s.ecdhCurve !== undefined ? { ecdhCurve: s.ecdhCurve } : {}) },
+      asks ? (ts) => rememberClientCertificate(ts, this.hostTls.caBundle(typeof ts.servername === 'string' ? ts.servername.toLowerCase() : '')) : undefined,
     );
-    return this.mtlsServer;
+    this.hostServers.set(key, server);
+    return server;
   }
 
-  private mtlsContext(servername: string): tls.SecureContext | undefined {
-    const certs = this.storeOrThrow();
-    const name = servername.toLowerCase();
-    const ca = this.caFor(name);
-    if (ca === undefined) return certs.contextFor(servername);
-    const pair = certs.pairFor(name);
-    const cached = this.mtlsContexts.get(name);
-    if (cached !== undefined && cached.pair === pair && cached.ca === ca) return cached.context;
-    const context = tls.createSecureContext({ ...secureContextOptions(certs.policy), cert: pair.cert, key: pair.key, ca });
-    this.mtlsContexts.set(name, { pair, ca, context });
-    return context;
-  }
-
-  /** The CA a server name asks client certificates for: its own host, else the wildcard one label up. */
-  private caFor(name: string): string | undefined {
-    const exact = this.clientAuth.get(name);
-    if (exact !== undefined) return exact;
-    const dot = name.indexOf('.');
-    return dot > 0 ? this.clientAuth.get(`*${name.slice(dot)}`) : undefined;
-  }
-
-  private caBundle(name: string): readonly X509Certificate[] {
-    const pem = this.caFor(name);
-    if (pem === undefined) return [];
-    let bundle = this.caBundles.get(pem);
-    if (bundle === undefined) this.caBundles.set(pem, (bundle = certificatesOf(pem)));
-    return bundle;
-  }
+  /** Every TLS server's SNI callback: the store's context, or the host's own (HostTlsTable). */
+  private readonly sniCallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void): void => {
+    const r = this.hostTls.size === 0 ? this.storeOrThrow().contextFor(servername) : this.hostTls.context(servername, this.storeOrThrow());
+    if (r instanceof Error) {
+      this.core.log.debug({ servername, err: r.message }, 'TLS handshake refused');
+      cb(r);
+    } else cb(null, r);
+  };
 
   private storeOrThrow(): CertificateStore {
     if (this.certificates === undefined) throw new Error(`entrypoint ${this.name}: a TLS socket needs options.certificates`);
     return this.certificates;
   }
 
-  private tlsServerWith(extra: Pick<tls.TlsOptions, 'SNICallback' | 'requestCert' | 'rejectUnauthorized'>, onSecure?: (ts: tls.TLSSocket) => void): tls.Server {
+  private tlsServerWith(policy: TlsPolicy, extra: Pick<tls.TlsOptions, 'requestCert' | 'rejectUnauthorized' | 'ecdhCurve'>, onSecure?: (ts: tls.TLSSocket) => void): tls.Server {
     const certs = this.storeOrThrow();
     const def = certs.defaultCertificate.pair;
     const server = tls.createServer({
-      ...secureContextOptions(certs.policy),
+      ...secureContextOptions(policy),
       cert: def.cert,
       key: def.key,
       ...extra,
+      SNICallback: this.sniCallback,
       ALPNProtocols: this.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     });
@@ -257,7 +240,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       this.core.log.debug({ err: err.message }, 'TLS handshake failed');
       parentOf(ts)?.destroy();
     });
-    const stop = certs.onDefaultChange((pair) => server.setSecureContext({ ...secureContextOptions(certs.policy), cert: pair.cert, key: pair.key }));
+    const stop = certs.onDefaultChange((pair) => server.setSecureContext({ ...secureContextOptions(policy), ...(extra.ecdhCurve !== undefined ? { ecdhCurve: extra.ecdhCurve } : {}), cert: pair.cert, key: pair.key }));
     const before = this.stopDefaultListener;
     this.stopDefaultListener = () => {
       before?.();

@@ -58,6 +58,20 @@ export interface BodyLimits {
  */
 export type BackendProtocol = 'http' | 'https' | 'h2c' | 'h2';
 
+/** A host's own TLS settings on a TLS entrypoint (the host is the map key: exact, or `*.` wildcard). */
+export interface HostTlsSettings {
+  /** CA bundle (PEM): clients are asked for a certificate, verified against it. */
+  readonly ca?: string;
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list for TLS 1.2 and below. */
+  readonly ciphers?: string;
+  /** OpenSSL curve list (`P-256:X25519`). */
+  readonly ecdhCurve?: string;
+  /** No certificate of the host's own for the server name: the handshake is refused. */
+  readonly sniStrict?: boolean;
+}
+
 export interface UpstreamTls {
   /** SNI sent upstream; default none (pods are addressed by IP). */
   readonly servername?: string;
@@ -406,7 +420,7 @@ export interface HttpEntrypointApi {
   /** ssl-passthrough hosts (lowercase SNI -> backend): their TLS connections go undecrypted to the backend. */
   setPassthrough?(hosts: ReadonlyMap<string, Backend>): void;
   /** Hosts (lowercase SNI -> CA PEM) whose TLS connections are asked for a client certificate, verified against that CA. */
-  setClientAuth?(hosts: ReadonlyMap<string, string>): void;
+  setHostTls?(hosts: ReadonlyMap<string, HostTlsSettings>): void;
   /**
    * Takes over an accepted socket; the entrypoint owns it from now on.
    * Returns the socket now carrying the connection when it is another one

@@ -123,7 +123,7 @@ beforeAll(async () => {
   h.ingress(mtls('noca-key', {}, 'not-a-ca'));
   h.ingress(ing('ns', 'on-canary', [{ host: 'on.example.com', paths: [{ service: 'app' }] }], { annotations: { [`${N}canary`]: 'true', [`${N}canary-weight`]: '50', [`${N}auth-tls-secret`]: 'client-ca' } }));
   const out = h.apply();
-  expect(out.clientAuth.map((c) => c.host).sort()).toEqual(['*.example.net', 'chain.example.com', 'chain0.example.com', 'cn.example.com', 'deep.example.com', 'deepnoca.example.com', 'errpage.example.com', 'noca.example.com', 'on.example.com', 'opt.example.com', 'zero.example.com']);
+  expect(out.hostTls.map((c) => c.host).sort()).toEqual(['*.example.net', 'chain.example.com', 'chain0.example.com', 'cn.example.com', 'deep.example.com', 'deepnoca.example.com', 'errpage.example.com', 'noca.example.com', 'on.example.com', 'opt.example.com', 'zero.example.com']);
   const errors = out.diagnostics.filter((d) => d.severity === 'error' && d.reason !== 'NotServed').map((d) => `${d.ref.name}:${d.reason}`);
   expect(errors.sort()).toEqual(['noca-key:BadSecret', 'nosecret:MissingSecret', 'on-canary:UnsupportedSecurityAnnotation']);
 });

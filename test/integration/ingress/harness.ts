@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { IngressCompiler, type CompiledIngress, type IngressCompilerOptions } from '../../../src/ingress/compile/ingress-compiler.ts';
-import type { IngressRouteObject, MiddlewareObject, ServersTransportObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
+import type { IngressRouteObject, MiddlewareObject, ServersTransportObject, TlsOptionObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
 import type { ServicePortRef } from '../../../src/ingress/model/service-node.ts';
 import { FlaggerMetrics } from '../../../src/ingress/runtime/flagger-metrics.ts';
 import { IngressRouter } from '../../../src/ingress/runtime/router.ts';
@@ -167,15 +167,15 @@ export class Harness {
   ingress(o: V1Ingress): void {
     this.compiler.setIngress(o);
   }
-  traefik(kind: 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport', o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject): void {
+  traefik(kind: 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption', o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject): void {
     this.compiler.setTraefik(kind, o);
   }
   secret(o: V1Secret): void {
     this.compiler.setSecret(o);
   }
-  /** A TLS Secret plus the certificate the store will serve for it. */
-  tlsSecret(ns: string, name: string, hosts: string[]): CertificatePair {
-    const pair = createSelfSignedCertificate({ names: hosts });
+  /** A TLS Secret plus the certificate the store will serve for it (self-signed for `hosts` unless given). */
+  tlsSecret(ns: string, name: string, hosts: string[], given?: CertificatePair): CertificatePair {
+    const pair = given ?? createSelfSignedCertificate({ names: hosts });
     this.pairs.set(`${ns}/${name}`, pair);
     this.compiler.setSecret({ metadata: { namespace: ns, name }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(pair.cert).toString('base64'), 'tls.key': Buffer.from(pair.key).toString('base64') } });
     return pair;
@@ -190,7 +190,7 @@ export class Harness {
     }
     this.entrypoint.setRouter(new IngressRouter(out.web, out.websecure));
     this.entrypoint.setPassthrough(new Map(out.passthrough.map((p) => [p.host, this.#backend(p.ref)])));
-    this.entrypoint.setClientAuth(new Map(out.clientAuth.map((c) => [c.host, c.ca])));
+    this.entrypoint.setHostTls(new Map(out.hostTls.map(({ host, ...settings }) => [host, settings])));
     return out;
   }
 

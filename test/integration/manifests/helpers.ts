@@ -230,6 +230,7 @@ export const TRAEFIK_KINDS = [
   { kind: 'Middleware', plural: 'middlewares' },
   { kind: 'TraefikService', plural: 'traefikservices' },
   { kind: 'ServersTransport', plural: 'serverstransports' },
+  { kind: 'TLSOption', plural: 'tlsoptions' },
 ];
 
 /** A schema-less CRD, standing in where only the name matters. */

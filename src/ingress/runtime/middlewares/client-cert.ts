@@ -6,6 +6,7 @@
 //   that did not verify -> 400 "The SSL certificate error";
 // - optional: none is fine, one that did not verify -> 400;
 // - optional_no_ca: never refused, the fields still say why it failed;
+// - require_any (Traefik's RequireAnyClientCert): present, verified or not;
 // - off: not asked for (the host is not in the TLS layer's list): NONE;
 // - a chain with more intermediates than the depth did not verify (OpenSSL's
 //   verify depth: 1 allows leaf, one intermediate, trust anchor), nor one
@@ -13,7 +14,7 @@
 //   with the intermediates in it makes them countable);
 // - auth-tls-error-page: a refusal redirects there (302) instead;
 // - auth-tls-match-cn: a subject DN that does not match -> 403.
-// The upstream gets ssl-client-verify (SUCCESS, NONE or FAILED:<reason>),
+// With `fields` (ingress-nginx) the upstream gets ssl-client-verify (SUCCESS, NONE or FAILED:<reason>),
 // ssl-client-subject-dn, ssl-client-issuer-dn, and with
 // pass-certificate-to-upstream ssl-client-cert (the PEM, URL-escaped as
 // nginx's $ssl_client_escaped_cert); a client cannot send its own.
@@ -32,23 +33,26 @@ function reason(cert: ClientCertificate, tooDeep: boolean, unknown: boolean): st
 export function clientCert(name: string, spec: ClientCertSpec): Middleware {
   const refuse = (message: string): SimpleResponse =>
     spec.errorPage !== undefined ? { status: 302, headers: [['location', spec.errorPage]], body: '' } : { status: 400, body: `400 Bad Request\n${message}\n` };
+  const depth = spec.depth;
   return {
     name,
     onRequest(ctx: RequestContext): SimpleResponse | undefined {
-      for (const f of FIELDS) ctx.removeHeader(f);
+      if (spec.fields) for (const f of FIELDS) ctx.removeHeader(f);
       const cert = ctx.clientCertificate();
       // nginx's $ssl_client_verify: optional_no_ca still records why a certificate did not verify, it only does not refuse it.
       let verify = 'NONE';
       if (cert?.presented && spec.verify !== 'off') {
-        // Intermediates that could not be counted fail the depth check (see client-certificate.ts).
-        const unknown = cert.verified && cert.intermediates === undefined;
-        const tooDeep = cert.verified && cert.intermediates !== undefined && cert.intermediates > spec.depth;
+        // Intermediates that could not be counted fail a depth check (see client-certificate.ts); without a limit they do not matter.
+        const unknown = depth !== undefined && cert.verified && cert.intermediates === undefined;
+        const tooDeep = depth !== undefined && cert.verified && cert.intermediates !== undefined && cert.intermediates > depth;
         verify = cert.verified && !tooDeep && !unknown ? 'SUCCESS' : `FAILED:${reason(cert, tooDeep, unknown)}`;
       }
       const checked = spec.verify === 'on' || spec.verify === 'optional';
-      if (spec.verify === 'on' && !cert?.presented) return refuse('No required SSL certificate was sent');
+      const required = spec.verify === 'on' || spec.verify === 'require_any';
+      if (required && !cert?.presented) return refuse('No required SSL certificate was sent');
       if (checked && verify.startsWith('FAILED')) return refuse('The SSL certificate error');
       if (spec.matchCn !== undefined && !spec.matchCn.test(cert?.subjectDn ?? '')) return { status: 403, body: 'client certificate unauthorized' };
+      if (!spec.fields) return undefined;
       ctx.setHeader('ssl-client-verify', verify);
       if (cert?.presented && spec.verify !== 'off') {
         ctx.setHeader('ssl-client-subject-dn', cert.subjectDn);

@@ -1,4 +1,5 @@
 // ServersTransport -> BackendTls and timeouts, as Traefik documents the fields.
+import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { MapClusterView } from '../../../../src/ingress/translate/cluster-view.ts';
 import { transportSettings } from '../../../../src/ingress/translate/servers-transport.ts';
@@ -6,7 +7,7 @@ import { transportSettings } from '../../../../src/ingress/translate/servers-tra
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const b64 = (t: string) => Buffer.from(t).toString('base64');
 const view = new MapClusterView({
-  secrets: new Map([
+  secrets: new Map<string, V1Secret>([
     ['ns/ca', { metadata: { namespace: 'ns', name: 'ca' }, data: { 'ca.crt': b64(PEM) } }],
     ['ns/client', { metadata: { namespace: 'ns', name: 'client' }, data: { 'tls.crt': b64(PEM), 'tls.key': b64('KEY') } }],
   ]),
