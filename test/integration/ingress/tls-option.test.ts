@@ -43,7 +43,7 @@ function get(host: string, opts: { who?: string; maxVersion?: tls.SecureVersion;
         const sock = res.socket as tls.TLSSocket;
         const protocol = sock.getProtocol() ?? '';
         const cipher = sock.getCipher()?.name ?? '';
-        const curve = sock.getEphemeralKeyInfo()?.name ?? '';
+        const curve = (sock.getEphemeralKeyInfo() as { name?: string } | null)?.name ?? '';
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
