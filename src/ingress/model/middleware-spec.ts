@@ -255,6 +255,12 @@ export interface ClientCertSpec {
   readonly matchCn?: GoRegexp;
 }
 
+/** ingress-nginx upstream-hash-by: the request's balance key, filled from nginx variables. */
+export interface BalanceKeySpec {
+  readonly type: 'balanceKey';
+  readonly parts: readonly TemplatePart[];
+}
+
 /** Traefik passTLSClientCert: the client certificate, or fields of it, in X-Forwarded-Tls-Client-Cert(-Info). */
 export interface PassTlsClientCertSpec {
   readonly type: 'passTlsClientCert';
@@ -317,6 +323,7 @@ export type MiddlewareSpec =
   | CircuitBreakerSpec
   | ClientCertSpec
   | PassTlsClientCertSpec
+  | BalanceKeySpec
   | ExternalAuthSpec
   | ForwardAuthSpec
   | NginxCorsSpec

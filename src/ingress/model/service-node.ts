@@ -56,6 +56,8 @@ export interface BackendOptions {
   readonly protocol: 'http' | 'https' | 'h2c' | 'h2';
   /** How TLS to the pods is made (https, h2). */
   readonly tls?: BackendTls;
+  /** ingress-nginx load-balance: round_robin (default) or ewma. */
+  readonly balance?: 'round_robin' | 'ewma';
   readonly connectTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly sendTimeoutMs?: number;

@@ -5,6 +5,8 @@
 // body limit) and metric labels, so a route change never touches endpoint
 // state and an endpoint change never needs a new route table.
 
+import { EwmaPicker } from '../../proxy/http/ewma.ts';
+import { HashRing } from '../../proxy/http/hash-ring.ts';
 import type { Backend, BackendProtocol, Endpoint, UpstreamTimeouts, UpstreamTls } from '../../proxy/http/types.ts';
 import type { BackendLabels, LeafNode, ServiceNode, ServicePortRef } from '../model/service-node.ts';
 import { SmoothWeighted } from './smooth-weighted.ts';
@@ -23,6 +25,8 @@ export class ConfiguredBackend implements Backend {
   readonly limits?: { maxBodyBytes: number };
   readonly labels: BackendLabels;
   readonly base: Backend;
+  readonly #ewma: EwmaPicker | undefined;
+  #set: { ready: readonly Endpoint[]; value: { keys: string[]; ring?: HashRing } } | undefined;
 
   constructor(node: LeafNode, base: Backend) {
     const o = node.options;
@@ -37,10 +41,39 @@ export class ConfiguredBackend implements Backend {
     if (o.maxBodyBytes !== undefined) this.limits = { maxBodyBytes: o.maxBodyBytes };
     this.labels = node.labels;
     this.base = base;
+    this.#ewma = o.balance === 'ewma' ? new EwmaPicker() : undefined;
   }
 
-  pick(clientIp: string, affinityKey?: string): Endpoint | undefined {
-    return this.base.pick(clientIp, affinityKey);
+  /**
+   * A sticky cookie's endpoint first; then a balance key (upstream-hash-by)
+   * on the consistent-hash ring of the ready endpoints; then ewma, or the
+   * Service's own round robin.
+   */
+  pick(clientIp: string, affinityKey?: string, balanceKey?: string): Endpoint | undefined {
+    if (affinityKey !== undefined || (balanceKey === undefined && this.#ewma === undefined)) return this.base.pick(clientIp, affinityKey);
+    const ready = this.base.readyEndpoints?.();
+    if (ready === undefined) return this.base.pick(clientIp, affinityKey);
+    if (ready.length === 0) return undefined;
+    const set = this.#setOf(ready);
+    if (balanceKey !== undefined) {
+      set.ring ??= new HashRing(set.keys);
+      return ready[set.ring.pick(balanceKey)];
+    }
+    return ready[this.#ewma!.pick(set.keys, Math.random(), Math.random())];
+  }
+
+  done(endpoint: Endpoint, ms: number): void {
+    this.#ewma?.observe(this.affinityKeyOf(endpoint), ms, Date.now());
+  }
+
+  /** The ready set's keys and ring, rebuilt when the set (its array) changes. */
+  #setOf(ready: readonly Endpoint[]): { keys: string[]; ring?: HashRing } {
+    const s = this.#set;
+    if (s !== undefined && s.ready === ready) return s.value;
+    const value = { keys: ready.map((e) => this.affinityKeyOf(e)) };
+    this.#set = { ready, value };
+    this.#ewma?.retain(new Set(value.keys));
+    return value;
   }
 
   affinityKeyOf(endpoint: Endpoint): string {

@@ -7,6 +7,7 @@ import type { MiddlewareSpec, NamedMiddleware } from '../model/middleware-spec.t
 import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
 import { circuitBreaker } from './middlewares/circuit-breaker.ts';
+import { balanceKey } from './middlewares/balance-key.ts';
 import { clientCert } from './middlewares/client-cert.ts';
 import { passTlsClientCert } from './middlewares/pass-tls-client-cert.ts';
 import { digestAuth } from './middlewares/digest-auth.ts';
@@ -67,6 +68,8 @@ export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
       return replacePathRegex(m.name, s);
     case 'upstreamFields':
       return upstreamFields(m.name, s);
+    case 'balanceKey':
+      return balanceKey(m.name, s);
     case 'nginxCors':
       return nginxCors(m.name, s);
     case 'returnRedirect':

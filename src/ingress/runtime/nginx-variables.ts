@@ -36,12 +36,14 @@ export function nginxVariable(name: string, ctx: RequestContext, uri: RequestUri
     case 'request_method':
       return ctx.method;
     case 'remote_addr':
+    case 'binary_remote_addr': // the address as bytes in nginx; as a key, the text does the same
       return ctx.clientIp;
     case 'server_port':
       return String(ctx.localPort);
   }
   if (name.startsWith('http_')) return ctx.header(name.slice(5).replaceAll('_', '-')) ?? '';
   if (name.startsWith('arg_')) return argOf(ctx.query, name.slice(4)) ?? '';
+  if (name.startsWith('cookie_')) return cookieOf(ctx.headerValues('cookie'), name.slice(7)) ?? '';
   return '';
 }
 
@@ -75,6 +77,17 @@ function argOf(query: string, name: string): string | undefined {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? pair : pair.slice(0, eq);
     if (key === name) return eq < 0 ? '' : pair.slice(eq + 1);
+  }
+  return undefined;
+}
+
+/** A cookie's value from the Cookie fields (nginx's $cookie_<name>: the first of that name). */
+function cookieOf(fields: readonly string[], name: string): string | undefined {
+  for (const field of fields) {
+    for (const pair of field.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+    }
   }
   return undefined;
 }

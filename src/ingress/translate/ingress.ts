@@ -106,6 +106,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
   const options: BackendOptions = {
     protocol: config.protocol,
     ...(backendTls ? { tls: backendTls } : {}),
+    ...(config.loadBalance === 'ewma' ? { balance: 'ewma' as const } : {}),
     ...(config.connectTimeoutMs !== undefined ? { connectTimeoutMs: config.connectTimeoutMs } : {}),
     ...(config.readTimeoutMs !== undefined ? { readTimeoutMs: config.readTimeoutMs } : {}),
     ...(config.sendTimeoutMs !== undefined ? { sendTimeoutMs: config.sendTimeoutMs } : {}),
@@ -484,6 +485,8 @@ function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuth
   if (config.affinity) {
     out.push({ name: name('affinity'), spec: { type: 'stickyCookie', cookie: { ...config.affinity, path: config.affinity.path ?? cookiePath } } });
   }
+  // Before any rewrite: $request_uri and friends as received. A sticky cookie still wins (ingress-nginx's sticky balancer).
+  if (config.upstreamHashBy !== undefined) out.push({ name: name('upstream-hash-by'), spec: { type: 'balanceKey', parts: config.upstreamHashBy } });
   if (config.rewriteTarget !== undefined && rewritePath !== undefined) {
     // nginx: `rewrite "(?i)<path>" <target> break;` - unanchored, the whole
     // URI is replaced by the target with $1.. substituted.

@@ -113,6 +113,9 @@ export interface NginxConfig {
   readonly upstreamHost?: string;
   /** x-forwarded-prefix: sent upstream as X-Forwarded-Prefix. */
   readonly forwardedPrefix?: string;
+  /** upstream-hash-by: the key (nginx variables) for consistent hashing over the endpoints. */
+  readonly upstreamHashBy?: readonly TemplatePart[];
+  readonly loadBalance?: 'round_robin' | 'ewma';
   readonly externalAuth?: ExternalAuthSpec;
   readonly basicAuth?: NginxBasicAuth;
   readonly clientAuth?: NginxClientAuth;
@@ -188,6 +191,10 @@ const OTHERS = new Set([
   'limit-allowlist',
   'denylist-source-range',
   'blacklist-source-range',
+  'upstream-hash-by',
+  'upstream-hash-by-subset',
+  'upstream-hash-by-subset-size',
+  'load-balance',
 ]);
 
 /**
@@ -349,6 +356,24 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   // nginx variables are not filled here: a literal host name (with an optional port) or prefix.
   const upstreamHost = fieldValue('upstream-vhost', /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'a host name (with an optional port)');
   const forwardedPrefix = fieldValue('x-forwarded-prefix', /^[\x21-\x7e]+$/, 'a prefix without spaces or control characters');
+  // upstream-hash-by: ingress-nginx's consistent hashing (chash) by the value of nginx variables.
+  let upstreamHashBy: TemplatePart[] | undefined;
+  const hashText = a.get('upstream-hash-by')?.trim();
+  if (hashText) {
+    const t = parseNginxTemplate(hashText);
+    if (!t.ok) bad('upstream-hash-by', t.error);
+    else if (!t.parts.some((p) => 'variable' in p)) bad('upstream-hash-by', `${JSON.stringify(hashText)} names no nginx variable: every request would hash alike`);
+    else upstreamHashBy = t.parts;
+  }
+  if (upstreamHashBy !== undefined && (a.has('upstream-hash-by-subset') || a.has('upstream-hash-by-subset-size'))) {
+    sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}upstream-hash-by-subset is not supported: each key goes to one endpoint rather than a subset`);
+  }
+  const lbText = a.get('load-balance')?.trim();
+  let loadBalance: 'round_robin' | 'ewma' | undefined;
+  if (lbText !== undefined) {
+    if (lbText === 'round_robin' || lbText === 'ewma') loadBalance = lbText;
+    else bad('load-balance', `${JSON.stringify(lbText)} is not round_robin or ewma`);
+  }
   const rpm = get('limit-rpm', (t) => parseInteger(t, 1, 60_000_000));
   const connections = get('limit-connections', (t) => parseInteger(t, 1, 1_000_000));
   const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
@@ -375,6 +400,8 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(get('from-to-www-redirect', parseGoBool) === true ? { fromToWww: true } : {}),
     ...(get('service-upstream', parseGoBool) === true ? { serviceUpstream: true } : {}),
     ...(forwardedPrefix !== undefined ? { forwardedPrefix } : {}),
+    ...(upstreamHashBy !== undefined ? { upstreamHashBy } : {}),
+    ...(loadBalance !== undefined ? { loadBalance } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),

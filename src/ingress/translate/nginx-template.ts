@@ -25,6 +25,7 @@ export const NGINX_VARIABLES: ReadonlySet<string> = new Set([
   'is_args',
   'request_method',
   'remote_addr',
+  'binary_remote_addr',
   'server_port',
 ]);
 
@@ -32,9 +33,11 @@ export const NGINX_VARIABLES: ReadonlySet<string> = new Set([
 const HEADER_VARIABLE = /^http_[a-z0-9_]+$/;
 /** `$arg_<name>`: a query parameter. */
 const ARG_VARIABLE = /^arg_[A-Za-z0-9_]+$/;
+/** `$cookie_<name>`: a request cookie. */
+const COOKIE_VARIABLE = /^cookie_[A-Za-z0-9_]+$/;
 
 export function isKnownNginxVariable(name: string): boolean {
-  return NGINX_VARIABLES.has(name) || HEADER_VARIABLE.test(name) || ARG_VARIABLE.test(name);
+  return NGINX_VARIABLES.has(name) || HEADER_VARIABLE.test(name) || ARG_VARIABLE.test(name) || COOKIE_VARIABLE.test(name);
 }
 
 /** Text with `$name` or `${name}` -> parts; an error names the first unknown variable. */

@@ -109,6 +109,10 @@ export class EndpointSetBackend implements Backend {
     return endpointAffinityKey(endpoint);
   }
 
+  readyEndpoints(): readonly Endpoint[] {
+    return this.ready;
+  }
+
   private roundRobin(ready: readonly Endpoint[], n: number): Endpoint {
     let i = this.next;
     if (i >= n) i = 0;

@@ -105,6 +105,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   backend: Backend | undefined = undefined;
   endpoint: Endpoint | undefined = undefined;
   affinityKey: string | undefined = undefined;
+  balanceKey: string | undefined = undefined;
   protected route: RouteResult | undefined = undefined;
   protected series: BackendSeries;
   protected edits: HeaderEdits | undefined = undefined;
@@ -364,7 +365,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     const b = this.backend!;
     let ep: Endpoint | undefined;
     try {
-      ep = b.pick(this.clientIp, this.affinityKey);
+      ep = b.pick(this.clientIp, this.affinityKey, this.balanceKey);
     } catch (e) {
       this.core.log.error({ err: e, backend: b.name }, 'backend pick failed');
       this.answerError(500, 'internal server error: endpoint selection failed', 'pick-error');
@@ -575,6 +576,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     const core = this.core;
     const durationMs = performance.now() - this.t0;
     this.series.observe(this.status, durationMs / 1000);
+    if (this.endpoint !== undefined && this.backend?.done !== undefined) this.backend.done(this.endpoint, durationMs);
     const mws = this.route?.middlewares;
     if (mws !== undefined && this.mwRan > 0) {
       const outcome = { status: this.status, durationMs, error: this.failure };
@@ -631,6 +633,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.backend = undefined;
     this.endpoint = undefined;
     this.affinityKey = undefined;
+    this.balanceKey = undefined;
     this.series = this.core.noBackend;
     this.edits = undefined;
     this.targetOverride = null;

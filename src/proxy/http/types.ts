@@ -110,10 +110,15 @@ export interface Backend {
    * (answered 503). Called once per attempt, so a retry moves on.
    * `affinityKey` is what a sticky-cookie middleware read from the request
    * (see affinityKeyOf); an unknown or unready key falls back to balancing.
+   * `balanceKey` (upstream-hash-by) picks by consistent hashing.
    */
-  pick(clientIp: string, affinityKey?: string): Endpoint | undefined;
+  pick(clientIp: string, affinityKey?: string, balanceKey?: string): Endpoint | undefined;
   /** The value a sticky cookie should hold to come back to `endpoint`. */
   affinityKeyOf?(endpoint: Endpoint): string;
+  /** The endpoints that get new requests now (the same array until the set changes). */
+  readyEndpoints?(): readonly Endpoint[];
+  /** A request to `endpoint` completed after `ms` (balancers that learn from response times). */
+  done?(endpoint: Endpoint, ms: number): void;
 }
 
 // ---------------------------------------------------------------------------
@@ -193,6 +198,8 @@ export interface RequestContext {
   readonly endpoint: Endpoint | undefined;
   /** Steers Backend.pick (sticky cookie); set it in onRequest. */
   affinityKey: string | undefined;
+  /** A key for consistent hashing over the backend's endpoints (upstream-hash-by). */
+  balanceKey: string | undefined;
 
   /** The client's TLS certificate as the handshake left it (TLS connections that asked for one), else undefined. */
   clientCertificate(): ClientCertificate | undefined;

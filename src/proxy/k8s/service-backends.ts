@@ -57,6 +57,10 @@ export class SliceBackend implements Backend {
     return this.inner.affinityKeyOf(endpoint);
   }
 
+  readyEndpoints(): readonly Endpoint[] {
+    return this.inner.readyEndpoints();
+  }
+
   /** Endpoints that get new requests now. */
   get readyCount(): number {
     return this.inner.readyCount;

@@ -158,10 +158,11 @@ export class Harness {
     return echoes;
   }
 
-  /** A Service `ns/name` (port `name`/80) whose one endpoint is a server the test runs itself on 127.0.0.1:`port`. */
-  serviceAt(ns: string, name: string, port: number, portDef: { name: string; port: number } = { name: 'http', port: 80 }): void {
+  /** A Service `ns/name` (port `http`/80 unless given) whose endpoints are servers the test runs itself on 127.0.0.1:`ports`. */
+  serviceAt(ns: string, name: string, ports: number | readonly number[], portDef: { name: string; port: number } = { name: 'http', port: 80 }): void {
     this.compiler.setService({ metadata: { namespace: ns, name, resourceVersion: String(Date.now()) }, spec: { ports: [{ ...portDef, protocol: 'TCP' }] } });
-    this.#backend({ namespace: ns, service: name, portName: portDef.name, port: portDef.port }).setEndpoints([{ ip: '127.0.0.1', port, ready: true, serving: true, terminating: false }]);
+    const list = typeof ports === 'number' ? [ports] : ports;
+    this.#backend({ namespace: ns, service: name, portName: portDef.name, port: portDef.port }).setEndpoints(list.map((port) => ({ ip: '127.0.0.1', port, ready: true, serving: true, terminating: false })));
   }
 
   ingress(o: V1Ingress): void {

@@ -13,6 +13,7 @@ export class FakeRequest implements RequestContext {
   backend: Backend | undefined = undefined;
   endpoint: Endpoint | undefined = undefined;
   affinityKey: string | undefined = undefined;
+  balanceKey: string | undefined = undefined;
   upstreamTarget = '/';
   upstreamHost = 'example.com';
   readonly fields: [string, string][] = [];
