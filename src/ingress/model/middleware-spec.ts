@@ -3,7 +3,7 @@
 // into a live Middleware of the L7 engine (src/proxy/http/types.ts).
 
 import type { IpNetwork } from '../match/ip-match.ts';
-import type { SourceCriterion, StickyCookie } from './service-node.ts';
+import type { LeafNode, SourceCriterion, StickyCookie } from './service-node.ts';
 import type { GoRegexp } from '../match/go-regexp.ts';
 
 export interface RedirectSchemeSpec {
@@ -255,6 +255,31 @@ export interface ClientCertSpec {
   readonly matchCn?: GoRegexp;
 }
 
+/**
+ * Error pages: answers with these statuses are replaced by a page from
+ * `service` (ingress-nginx custom-http-errors with default-backend; Traefik
+ * errors).
+ * - nginx: the page request carries X-Code, X-Format, X-Original-URI,
+ *   X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port,
+ *   X-Request-ID; the client gets the error backend's own status.
+ * - traefik: the page is `query` ({status}, {url} filled) with the
+ *   request's fields; the client gets the original status.
+ */
+export interface ErrorPagesSpec {
+  readonly type: 'errorPages';
+  readonly statuses: readonly (readonly [number, number])[];
+  readonly service: LeafNode;
+  readonly style: 'nginx' | 'traefik';
+  readonly query?: string;
+  readonly origin?: { readonly namespace: string; readonly ingress: string; readonly service: string; readonly port: string };
+}
+
+/** ingress-nginx default-backend: requests to a Service without ready endpoints go to `service`. */
+export interface FallbackBackendSpec {
+  readonly type: 'fallbackBackend';
+  readonly service: LeafNode;
+}
+
 /** ingress-nginx upstream-hash-by: the request's balance key, filled from nginx variables. */
 export interface BalanceKeySpec {
   readonly type: 'balanceKey';
@@ -324,6 +349,8 @@ export type MiddlewareSpec =
   | ClientCertSpec
   | PassTlsClientCertSpec
   | BalanceKeySpec
+  | ErrorPagesSpec
+  | FallbackBackendSpec
   | ExternalAuthSpec
   | ForwardAuthSpec
   | NginxCorsSpec

@@ -2,8 +2,10 @@
 // middlewares (rate limit buckets, in-flight counters) are kept across
 // table rebuilds while their route, name and configuration stay the same.
 
-import type { Middleware } from '../../proxy/http/types.ts';
+import type { Backend, Middleware } from '../../proxy/http/types.ts';
 import type { MiddlewareSpec, NamedMiddleware } from '../model/middleware-spec.ts';
+import type { LeafNode } from '../model/service-node.ts';
+import { errorPages, fallbackBackend } from './middlewares/error-pages.ts';
 import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
 import { circuitBreaker } from './middlewares/circuit-breaker.ts';
@@ -25,9 +27,14 @@ import { redirectRegex, redirectScheme } from './middlewares/redirect.ts';
 import { stickyCookie } from './middlewares/sticky-cookie.ts';
 import { GoRegexp } from '../match/go-regexp.ts';
 
-export function createMiddleware(m: NamedMiddleware): Middleware | undefined {
+/** `backendOf` materializes the Services a middleware sends requests to (error pages, default backend). */
+export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode) => Backend): Middleware | undefined {
   const s: MiddlewareSpec = m.spec;
   switch (s.type) {
+    case 'errorPages':
+      return backendOf ? errorPages(m.name, s, backendOf(s.service)) : undefined;
+    case 'fallbackBackend':
+      return backendOf ? fallbackBackend(m.name, s, backendOf(s.service)) : undefined;
     case 'redirectScheme':
       return redirectScheme(m.name, s);
     case 'redirectRegex':
@@ -110,8 +117,8 @@ export class MiddlewareRegistry {
     this.#max = max;
   }
 
-  get(routeName: string, m: NamedMiddleware): Middleware | undefined {
-    if (!STATEFUL.has(m.spec.type)) return createMiddleware(m);
+  get(routeName: string, m: NamedMiddleware, backendOf?: (leaf: LeafNode) => Backend): Middleware | undefined {
+    if (!STATEFUL.has(m.spec.type)) return createMiddleware(m, backendOf);
     // ingress-nginx limits are per Ingress (one zone); Traefik's per router.
     const scope = m.name.startsWith('ingress:') ? '' : routeName;
     const key = `${scope}\u0000${m.name}\u0000${specFingerprint(m.spec)}`;

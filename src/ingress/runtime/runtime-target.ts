@@ -55,7 +55,7 @@ export class RuntimeFactory {
   readonly materialize = (target: RouteTarget): RuntimeTarget => {
     const mws: Middleware[] = [];
     for (const m of target.middlewares) {
-      const mw = this.#registry.get(target.routeName, m);
+      const mw = this.#registry.get(target.routeName, m, this.#leafBackend);
       if (mw) mws.push(mw);
     }
     if (target.response || target.service === undefined) {

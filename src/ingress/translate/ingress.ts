@@ -112,6 +112,31 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     ...(config.sendTimeoutMs !== undefined ? { sendTimeoutMs: config.sendTimeoutMs } : {}),
     ...(config.maxBodyBytes !== undefined ? { maxBodyBytes: config.maxBodyBytes } : {}),
   };
+  // default-backend (and custom-http-errors): a Service of the namespace, its first TCP port.
+  let errorService: LeafNode | undefined;
+  if (config.defaultBackend !== undefined && !isCanary) {
+    const first = view.service(ns, config.defaultBackend)?.spec?.ports?.find((p) => (p.protocol ?? 'TCP') === 'TCP')?.port;
+    const r = resolveServicePort(view, ns, config.defaultBackend, first);
+    if (!r.ok) sink.error(r.reason, `nginx.ingress.kubernetes.io/default-backend: ${r.error}`);
+    else errorService = leaf(r.ref, { protocol: 'http' }, backendLabels(r.ref, first, 'kubernetes'));
+  }
+  const errorMiddlewares = (target: LeafNode): NamedMiddleware[] => {
+    if (errorService === undefined) return [];
+    const out: NamedMiddleware[] = [{ name: `ingress:${ns}/${ref.name}:default-backend`, spec: { type: 'fallbackBackend', service: errorService } }];
+    if (config.customHttpErrors !== undefined) {
+      out.push({
+        name: `ingress:${ns}/${ref.name}:custom-http-errors`,
+        spec: {
+          type: 'errorPages',
+          statuses: config.customHttpErrors.map((c) => [c, c] as const),
+          service: errorService,
+          style: 'nginx',
+          origin: { namespace: ns, ingress: ref.name, service: target.ref.service, port: String(target.ref.port) },
+        },
+      });
+    }
+    return out;
+  };
   const resolve = (backend: V1IngressBackend | undefined, where: string): LeafNode | undefined => {
     if (backend === undefined) {
       sink.error('MissingBackend', `${where}: no backend`);
@@ -182,7 +207,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
         pathType,
         ...(regexRule ? { regexRule } : {}),
         leaf: target,
-        middlewares: isCanary ? [] : annotationMiddlewares(config, ref, regexRule ? '/' : path, sink, path),
+        middlewares: isCanary ? [] : [...annotationMiddlewares(config, ref, regexRule ? '/' : path, sink, path), ...errorMiddlewares(target)],
       });
     });
   });
@@ -192,7 +217,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     const target = resolve(spec.defaultBackend, 'defaultBackend');
     if (target) {
       if (isCanary) sink.warn('CanaryDefaultBackend', 'defaultBackend of a canary Ingress is not used (canaries attach to paths)');
-      else defaultBackend = { leaf: target, middlewares: annotationMiddlewares(config, ref, '/', sink) };
+      else defaultBackend = { leaf: target, middlewares: [...annotationMiddlewares(config, ref, '/', sink), ...errorMiddlewares(target)] };
     }
   }
 

@@ -116,6 +116,10 @@ export interface NginxConfig {
   /** upstream-hash-by: the key (nginx variables) for consistent hashing over the endpoints. */
   readonly upstreamHashBy?: readonly TemplatePart[];
   readonly loadBalance?: 'round_robin' | 'ewma';
+  /** custom-http-errors: upstream statuses answered by the default-backend Service. */
+  readonly customHttpErrors?: readonly number[];
+  /** default-backend: a Service of the Ingress's namespace (its first port). */
+  readonly defaultBackend?: string;
   readonly externalAuth?: ExternalAuthSpec;
   readonly basicAuth?: NginxBasicAuth;
   readonly clientAuth?: NginxClientAuth;
@@ -191,6 +195,8 @@ const OTHERS = new Set([
   'limit-allowlist',
   'denylist-source-range',
   'blacklist-source-range',
+  'custom-http-errors',
+  'default-backend',
   'upstream-hash-by',
   'upstream-hash-by-subset',
   'upstream-hash-by-subset-size',
@@ -374,6 +380,18 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     if (lbText === 'round_robin' || lbText === 'ewma') loadBalance = lbText;
     else bad('load-balance', `${JSON.stringify(lbText)} is not round_robin or ewma`);
   }
+  let customHttpErrors: number[] | undefined;
+  const errorsText = a.get('custom-http-errors')?.trim();
+  if (errorsText) {
+    const codes = errorsText.split(',').map((c) => c.trim());
+    const badCode = codes.find((c) => !/^[45][0-9][0-9]$/.test(c));
+    if (badCode !== undefined) bad('custom-http-errors', `${JSON.stringify(badCode)} is not an HTTP status from 400 to 599`);
+    else customHttpErrors = [...new Set(codes.map(Number))].sort((x, y) => x - y);
+  }
+  const defaultBackend = fieldValue('default-backend', /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a Service name');
+  if (customHttpErrors !== undefined && defaultBackend === undefined && !a.has('default-backend')) {
+    sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}custom-http-errors needs ${NGINX_PREFIX}default-backend here (metalgate has no controller-wide default backend): the backend's own error pages are served`);
+  }
   const rpm = get('limit-rpm', (t) => parseInteger(t, 1, 60_000_000));
   const connections = get('limit-connections', (t) => parseInteger(t, 1, 1_000_000));
   const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
@@ -402,6 +420,8 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(forwardedPrefix !== undefined ? { forwardedPrefix } : {}),
     ...(upstreamHashBy !== undefined ? { upstreamHashBy } : {}),
     ...(loadBalance !== undefined ? { loadBalance } : {}),
+    ...(customHttpErrors !== undefined ? { customHttpErrors } : {}),
+    ...(defaultBackend !== undefined ? { defaultBackend } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),

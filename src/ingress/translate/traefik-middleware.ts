@@ -29,7 +29,9 @@ import { compileGoRegexp } from '../match/go-regexp.ts';
 import { parseIpNetwork, type IpNetwork } from '../match/ip-match.ts';
 import type { BasicAuthUser, DnPart, HeadersSpec, MiddlewareSpec } from '../model/middleware-spec.ts';
 import type { SourceCriterion } from '../model/service-node.ts';
-import type { MiddlewareObject } from '../model/traefik-crd.ts';
+import type { MiddlewareObject, TraefikServiceRef } from '../model/traefik-crd.ts';
+import type { LeafNode } from '../model/service-node.ts';
+import { resolveServiceRefs } from './traefik-service.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { compileBreakerExpression } from '../match/breaker-expression.ts';
 import { parseHtdigest } from './htdigest.ts';
@@ -43,7 +45,6 @@ export type MiddlewareParse =
 /** Middleware types we know Traefik has but do not implement. */
 const KNOWN_UNSUPPORTED = new Set([
   'buffering',
-  'errors',
   'grpcWeb',
   'contentType',
   'plugin',
@@ -399,6 +400,28 @@ export function parseMiddleware(
         for (const p of prefixes) if (!TARGET_TEXT.test(p)) fail(`stripPrefix.prefixes: ${JSON.stringify(p)} must be a path without spaces or control characters`);
         if (o.forceSlash !== undefined) warnings.push('stripPrefix.forceSlash is deprecated in Traefik');
         return { ok: true, specs: [{ type: 'stripPrefix', prefixes, forceSlash: o.forceSlash === undefined ? true : bool(o.forceSlash, 'stripPrefix.forceSlash') }], warnings };
+      }
+      case 'errors': {
+        // Traefik: status ranges ("500-599", "404"), a service (same namespace), the page path with {status} and {url}.
+        const ranges = strList(o.status, 'errors.status').map((r): [number, number] => {
+          const m = /^([1-5][0-9][0-9])(?:-([1-5][0-9][0-9]))?$/.exec(r.trim());
+          if (m === null) fail(`errors.status: ${JSON.stringify(r)} is not a status or a range like 500-599`);
+          const from = Number(m![1]);
+          const to = m![2] === undefined ? from : Number(m![2]);
+          if (to < from) fail(`errors.status: ${JSON.stringify(r)} is a reversed range`);
+          return [from, to];
+        });
+        if (ranges.length === 0) fail('errors.status is empty');
+        const query = str(o.query, 'errors.query') ?? '/';
+        if (!TARGET_TEXT.test(query.replaceAll('{status}', '').replaceAll('{url}', ''))) fail('errors.query must be a path without spaces or control characters');
+        if (o.statusRewrites !== undefined) warnings.push('errors.statusRewrites is not supported: the original status is kept');
+        const ref = o.service as TraefikServiceRef | undefined;
+        if (ref === undefined || ref === null || typeof ref !== 'object') fail('errors.service is required');
+        const r = resolveServiceRefs([{ ...ref!, weight: undefined }], ns, view, { allowCrossNamespace: false }, `${ns}-${mw.metadata?.name ?? ''}-errors`);
+        if (!r.ok) fail(`errors.service: ${r.error}`);
+        if (r.ok && r.node.kind !== 'leaf') fail('errors.service must be a Service (a TraefikService is not supported here)');
+        const service = (r as { node: LeafNode }).node;
+        return { ok: true, specs: [{ type: 'errorPages', statuses: ranges, service, style: 'traefik', query }], warnings };
       }
       case 'passTLSClientCert': {
         const info = o.info;

@@ -655,6 +655,10 @@ export class H1Connection extends ProxyRequest implements Timed {
       this.retryAfter(up, 'status-502');
       return BODY_RAW;
     }
+    if (this.interceptsStatus(head.status)) {
+      this.interceptError(up, head.status);
+      return BODY_RAW;
+    }
     const kind = responseBodyKind(head, this.method);
     const hasBody = kind === 'chunked' || kind === 'close' || (kind === 'length' && head.contentLength > 0);
     const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody) : undefined;

@@ -442,6 +442,10 @@ export class H2Request extends ProxyRequest {
       this.retryAfter(up, 'status-502');
       return BODY_DECODED;
     }
+    if (this.interceptsStatus(head.status)) {
+      this.interceptError(up, head.status);
+      return BODY_DECODED;
+    }
     const kind = responseBodyKind(head, this.method);
     const hasBody = kind === 'chunked' || kind === 'close' || (kind === 'length' && head.contentLength > 0);
     const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody) : undefined;

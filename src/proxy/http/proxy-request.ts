@@ -118,6 +118,10 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   protected retryDelayMs = 0;
   protected staleRetries = 0;
   protected up: UpstreamConn | null = null;
+  /** The route's error pages (custom-http-errors, Traefik errors), and whether this request used them. */
+  protected errorPages: NonNullable<Middleware['errorPages']> | null = null;
+  private fallback: Backend | null = null;
+  private intercepted = false;
   /** Mirror copies of the current request (null on the usual path). */
   protected mirrors: MirrorCopy[] | null = null;
   private mirrorTargets: ReadonlyArray<{ readonly backend: Backend; readonly percent: number }> | null = null;
@@ -279,6 +283,8 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   private prepareMiddlewares(mws: readonly Middleware[]): void {
     for (const mw of mws) {
       if (mw.mirror !== undefined && mw.mirror.length > 0) this.mirrorTargets = this.mirrorTargets === null ? mw.mirror : [...this.mirrorTargets, ...mw.mirror];
+      if (mw.errorPages !== undefined) this.errorPages = mw.errorPages;
+      if (mw.fallback !== undefined) this.fallback = mw.fallback;
       const r = mw.retry;
       if (r !== undefined && r.attempts > this.maxAttempts) {
         this.maxAttempts = r.attempts;
@@ -372,6 +378,14 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
       return;
     }
     if (ep === undefined) {
+      const fb = this.fallback;
+      if (fb !== null && b !== fb) {
+        // ingress-nginx default-backend: a Service without endpoints is served by it.
+        this.backend = fb;
+        this.series = this.core.metrics.backend(fb.name);
+        this.dispatch();
+        return;
+      }
       this.answerError(503, 'service unavailable: no ready endpoint for this route', 'no-endpoint');
       return;
     }
@@ -563,6 +577,30 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     if (!this.mirrorsEnded) for (const m of ms) m.abort();
   }
 
+  /** Is this upstream status to be replaced by an error page? */
+  protected interceptsStatus(status: number): boolean {
+    return this.errorPages !== null && !this.intercepted && this.errorPages.intercepts(status);
+  }
+
+  /** Drops the upstream's answer and answers with the route's error page for `status`. */
+  protected interceptError(up: UpstreamConn, status: number): void {
+    this.up = null;
+    up.destroy();
+    this.intercepted = true;
+    const gen = this.generation;
+    this.pauseClient();
+    this.errorPages!.fetch(this, status).then(
+      (res) => {
+        if (gen === this.generation && !this.closed) this.answerSimple(res, undefined);
+      },
+      (e: unknown) => {
+        if (gen !== this.generation || this.closed) return;
+        this.core.log.debug({ err: (e as Error).message, status }, 'error page fetch failed');
+        this.answerError(status, `${status}`, 'error-page-failed');
+      },
+    );
+  }
+
   /** Does a middleware retry on a 502 answer (before anything was sent)? */
   protected retriesOn502(): boolean {
     return this.maxAttempts > 1 && this.attempts < this.maxAttempts && this.replayable();
@@ -634,6 +672,9 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.endpoint = undefined;
     this.affinityKey = undefined;
     this.balanceKey = undefined;
+    this.errorPages = null;
+    this.fallback = null;
+    this.intercepted = false;
     this.series = this.core.noBackend;
     this.edits = undefined;
     this.targetOverride = null;

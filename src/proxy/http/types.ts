@@ -296,6 +296,14 @@ export interface Middleware {
   readonly retry?: { readonly attempts: number; readonly initialIntervalMs?: number };
   /** Send a copy of the request to these backends and ignore their answers. */
   readonly mirror?: ReadonlyArray<{ readonly backend: Backend; readonly percent: number }>;
+  /**
+   * Answers with these statuses are replaced (before any byte went to the
+   * client) by the page `fetch` gets; a failed fetch answers the status
+   * with the engine's own text. The last one on the route wins.
+   */
+  readonly errorPages?: { intercepts(status: number): boolean; fetch(ctx: RequestContext, status: number): Promise<SimpleResponse> };
+  /** When the route's backend has no ready endpoint, the request goes here instead. */
+  readonly fallback?: Backend;
 }
 
 // ---------------------------------------------------------------------------

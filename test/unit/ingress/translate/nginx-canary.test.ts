@@ -68,9 +68,9 @@ describe('ingress-nginx annotation values', () => {
     expect(diags.some((d) => d.startsWith('error:BadAnnotation:') && d.includes(msg))).toBe(true);
   });
   test('unsupported annotations are reported, never silently ignored', () => {
-    const { diags } = parse({ 'custom-http-errors': '404', 'server-alias': 'x' });
+    const { diags } = parse({ 'mirror-target': 'https://x.example/', 'server-alias': 'x' });
     expect(diags).toEqual([
-      `warning:UnsupportedAnnotation:${N}custom-http-errors is not supported by metalgate and is ignored`,
+      `warning:UnsupportedAnnotation:${N}mirror-target is not supported by metalgate and is ignored`,
       `warning:UnsupportedAnnotation:${N}server-alias is not supported by metalgate and is ignored`,
     ]);
   });
