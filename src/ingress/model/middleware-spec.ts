@@ -316,6 +316,9 @@ export interface RetrySpec {
   readonly type: 'retry';
   readonly attempts: number;
   readonly initialIntervalMs: number;
+  /** ingress-nginx proxy-next-upstream (see RetryPolicy.when); absent: Traefik's retry. */
+  readonly when?: { readonly error: boolean; readonly timeout: boolean; readonly statuses: readonly number[]; readonly nonIdempotent: boolean };
+  readonly budgetMs?: number;
 }
 
 export interface BodyLimitSpec {

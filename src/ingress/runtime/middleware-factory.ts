@@ -84,7 +84,7 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
     case 'compress':
       return compress(m.name, s);
     case 'retry':
-      return { name: m.name, retry: { attempts: s.attempts, initialIntervalMs: s.initialIntervalMs } };
+      return { name: m.name, retry: { attempts: s.attempts, initialIntervalMs: s.initialIntervalMs, ...(s.when ? { when: s.when } : {}), ...(s.budgetMs ? { budgetMs: s.budgetMs } : {}) } };
     case 'stickyCookie':
       return stickyCookie(m.name, s);
     case 'bodyLimit':

@@ -510,6 +510,13 @@ function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuth
   if (config.affinity) {
     out.push({ name: name('affinity'), spec: { type: 'stickyCookie', cookie: { ...config.affinity, path: config.affinity.path ?? cookiePath } } });
   }
+  if (config.nextUpstream !== undefined) {
+    const n = config.nextUpstream;
+    out.push({
+      name: name('proxy-next-upstream'),
+      spec: { type: 'retry', attempts: n.tries, initialIntervalMs: 0, when: { error: n.error, timeout: n.timeout, statuses: n.statuses, nonIdempotent: n.nonIdempotent }, ...(n.timeoutMs > 0 ? { budgetMs: n.timeoutMs } : {}) },
+    });
+  }
   // Before any rewrite: $request_uri and friends as received. A sticky cookie still wins (ingress-nginx's sticky balancer).
   if (config.upstreamHashBy !== undefined) out.push({ name: name('upstream-hash-by'), spec: { type: 'balanceKey', parts: config.upstreamHashBy } });
   if (config.rewriteTarget !== undefined && rewritePath !== undefined) {

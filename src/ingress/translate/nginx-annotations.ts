@@ -116,6 +116,8 @@ export interface NginxConfig {
   /** upstream-hash-by: the key (nginx variables) for consistent hashing over the endpoints. */
   readonly upstreamHashBy?: readonly TemplatePart[];
   readonly loadBalance?: 'round_robin' | 'ewma';
+  /** proxy-next-upstream(-tries, -timeout): when a request moves to another endpoint. */
+  readonly nextUpstream?: { readonly tries: number; readonly timeoutMs: number; readonly error: boolean; readonly timeout: boolean; readonly statuses: readonly number[]; readonly nonIdempotent: boolean };
   /** custom-http-errors: upstream statuses answered by the default-backend Service. */
   readonly customHttpErrors?: readonly number[];
   /** default-backend: a Service of the Ingress's namespace (its first port). */
@@ -197,6 +199,9 @@ const OTHERS = new Set([
   'blacklist-source-range',
   'custom-http-errors',
   'default-backend',
+  'proxy-next-upstream',
+  'proxy-next-upstream-tries',
+  'proxy-next-upstream-timeout',
   'upstream-hash-by',
   'upstream-hash-by-subset',
   'upstream-hash-by-subset-size',
@@ -380,6 +385,28 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     if (lbText === 'round_robin' || lbText === 'ewma') loadBalance = lbText;
     else bad('load-balance', `${JSON.stringify(lbText)} is not round_robin or ewma`);
   }
+  // proxy-next-upstream: nginx's tokens; ingress-nginx's defaults "error timeout", 3 tries, no time limit.
+  let nextUpstream: NginxConfig['nextUpstream'];
+  if (a.has('proxy-next-upstream') || a.has('proxy-next-upstream-tries') || a.has('proxy-next-upstream-timeout')) {
+    const tokens = (a.get('proxy-next-upstream') ?? 'error timeout').trim().split(/\s+/);
+    const known = /^(error|timeout|invalid_header|http_(500|502|503|504|403|404|429)|non_idempotent|off)$/;
+    const unknown = tokens.find((t) => !known.test(t));
+    const tries = get('proxy-next-upstream-tries', (t) => parseInteger(t, 0, 100)) ?? 3;
+    const timeoutS = get('proxy-next-upstream-timeout', (t) => parseInteger(t, 0, 86_400)) ?? 0;
+    if (unknown !== undefined) bad('proxy-next-upstream', `${JSON.stringify(unknown)} is not one of error, timeout, invalid_header, http_500, http_502, http_503, http_504, http_403, http_404, http_429, non_idempotent, off`);
+    else {
+      const off = tokens.includes('off');
+      nextUpstream = {
+        // nginx: 0 tries means no limit; a request still stops when the endpoints run out (bounded here at 10).
+        tries: off ? 1 : tries === 0 ? 10 : tries,
+        timeoutMs: timeoutS * 1000,
+        error: !off && (tokens.includes('error') || tokens.includes('invalid_header')),
+        timeout: !off && tokens.includes('timeout'),
+        statuses: off ? [] : tokens.filter((t) => t.startsWith('http_')).map((t) => Number(t.slice(5))),
+        nonIdempotent: !off && tokens.includes('non_idempotent'),
+      };
+    }
+  }
   let customHttpErrors: number[] | undefined;
   const errorsText = a.get('custom-http-errors')?.trim();
   if (errorsText) {
@@ -421,6 +448,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(upstreamHashBy !== undefined ? { upstreamHashBy } : {}),
     ...(loadBalance !== undefined ? { loadBalance } : {}),
     ...(customHttpErrors !== undefined ? { customHttpErrors } : {}),
+    ...(nextUpstream !== undefined ? { nextUpstream } : {}),
     ...(defaultBackend !== undefined ? { defaultBackend } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(basicAuth ? { basicAuth } : {}),

@@ -649,10 +649,10 @@ export class H1Connection extends ProxyRequest implements Timed {
       this.startTunnel(up, head, chunk, bodyStart);
       return BODY_RAW;
     }
-    if (head.status === 502 && this.retriesOn502()) {
+    if (this.retriesOnStatus(head.status)) {
       this.up = null;
       up.destroy();
-      this.retryAfter(up, 'status-502');
+      this.retryAfter(up, 'status');
       return BODY_RAW;
     }
     if (this.interceptsStatus(head.status)) {

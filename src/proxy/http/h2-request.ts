@@ -436,10 +436,10 @@ export class H2Request extends ProxyRequest {
       this.answerError(502, 'bad gateway: the upstream switched protocols on an HTTP/2 request', 'bad-response');
       return BODY_DECODED;
     }
-    if (head.status === 502 && this.retriesOn502()) {
+    if (this.retriesOnStatus(head.status)) {
       this.up = null;
       up.destroy();
-      this.retryAfter(up, 'status-502');
+      this.retryAfter(up, 'status');
       return BODY_DECODED;
     }
     if (this.interceptsStatus(head.status)) {

@@ -29,6 +29,7 @@ import type {
   Endpoint,
   Middleware,
   RequestContext,
+  RetryPolicy,
   RouteResult,
   RouteView,
   Router,
@@ -115,6 +116,8 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   protected mwRan = 0;
   protected attempts = 0;
   protected maxAttempts = 1;
+  /** The route's retry policy (the last one that set the attempts). */
+  protected retryPolicy: RetryPolicy | null = null;
   protected retryDelayMs = 0;
   protected staleRetries = 0;
   protected up: UpstreamConn | null = null;
@@ -286,9 +289,10 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
       if (mw.errorPages !== undefined) this.errorPages = mw.errorPages;
       if (mw.fallback !== undefined) this.fallback = mw.fallback;
       const r = mw.retry;
-      if (r !== undefined && r.attempts > this.maxAttempts) {
+      if (r !== undefined && (r.attempts > this.maxAttempts || r.when !== undefined)) {
         this.maxAttempts = r.attempts;
         this.retryDelayMs = r.initialIntervalMs ?? 0;
+        this.retryPolicy = r;
       }
     }
   }
@@ -435,7 +439,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   }
 
   /** Retries when allowed; true when a retry was started. */
-  protected retryAfter(up: UpstreamConn, failure: UpstreamFailure | 'status-502'): boolean {
+  protected retryAfter(up: UpstreamConn, failure: UpstreamFailure | 'status'): boolean {
     if (failure === 'reset-before-response' && up.reused && this.staleRetries < STALE_RETRIES && IDEMPOTENT.has(this.method) && this.replayable()) {
       // A kept-alive socket the upstream had already closed: not the endpoint's fault.
       this.staleRetries++;
@@ -443,6 +447,8 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
       this.restart(0);
       return true;
     }
+    const when = this.retryPolicy?.when;
+    if (when !== undefined) return this.nextUpstream(when, failure);
     const connectFailed = failure === 'connect-refused' || failure === 'connect-failed';
     const max = connectFailed ? Math.max(this.maxAttempts, CONNECT_ATTEMPTS) : this.maxAttempts;
     if (this.attempts >= max) return false;
@@ -451,6 +457,24 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     const delay = connectFailed && this.maxAttempts <= 1 ? 0 : this.retryDelayMs * 2 ** (this.attempts - 1);
     this.restart(delay);
     return true;
+  }
+
+  /** ingress-nginx proxy-next-upstream: nginx's rules for passing a request to the next endpoint. */
+  private nextUpstream(when: NonNullable<RetryPolicy['when']>, failure: UpstreamFailure | 'status'): boolean {
+    const timeout = failure === 'connect-timeout' || failure === 'read-timeout' || failure === 'send-timeout';
+    const connect = failure === 'connect-refused' || failure === 'connect-failed' || failure === 'connect-timeout';
+    const allowed = failure === 'status' ? true : timeout ? when.timeout : when.error;
+    if (!allowed || !this.mayMoveOn(when, connect)) return false;
+    this.restart(0);
+    return true;
+  }
+
+  /** Attempts and time left, and (once the request went out) a method and body nginx would send again. */
+  private mayMoveOn(when: NonNullable<RetryPolicy['when']>, connect: boolean): boolean {
+    if (this.attempts >= this.maxAttempts) return false;
+    const budget = this.retryPolicy?.budgetMs ?? 0;
+    if (budget > 0 && performance.now() - this.t0 >= budget) return false;
+    return connect || ((IDEMPOTENT.has(this.method) || when.nonIdempotent) && this.replayable());
   }
 
   private restart(delayMs: number): void {
@@ -601,9 +625,11 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     );
   }
 
-  /** Does a middleware retry on a 502 answer (before anything was sent)? */
-  protected retriesOn502(): boolean {
-    return this.maxAttempts > 1 && this.attempts < this.maxAttempts && this.replayable();
+  /** Does the route move on to another endpoint on this answer (before anything was sent)? */
+  protected retriesOnStatus(status: number): boolean {
+    const when = this.retryPolicy?.when;
+    if (when !== undefined) return when.statuses.includes(status) && this.mayMoveOn(when, false);
+    return status === 502 && this.maxAttempts > 1 && this.attempts < this.maxAttempts && this.replayable();
   }
 
   /**
@@ -682,6 +708,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.mwRan = 0;
     this.attempts = 0;
     this.maxAttempts = 1;
+    this.retryPolicy = null;
     this.retryDelayMs = 0;
     this.staleRetries = 0;
     this.up = null;

@@ -276,6 +276,29 @@ export interface RequestOutcome {
  * The proxy's own error answers (404 without route, 413, 502, 503, 504...)
  * do not go through onResponse.
  */
+/**
+ * When a request goes to another endpoint (Traefik retry; ingress-nginx
+ * proxy-next-upstream). Without `when`: connect failures, resets and 502
+ * answers, for requests whose body can be replayed (Traefik's retry).
+ */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly initialIntervalMs?: number;
+  /** ingress-nginx proxy-next-upstream: which failures move on. */
+  readonly when?: {
+    /** Connect errors, resets before a response, a response that breaks HTTP (error, invalid_header). */
+    readonly error: boolean;
+    /** Connect, send and read timeouts. */
+    readonly timeout: boolean;
+    /** Answers with these statuses (http_502 ...). */
+    readonly statuses: readonly number[];
+    /** Also POST, PATCH and LOCK once sent (non_idempotent). */
+    readonly nonIdempotent: boolean;
+  };
+  /** No new attempt after this long since the request began (proxy-next-upstream-timeout); 0: no limit. */
+  readonly budgetMs?: number;
+}
+
 export interface Middleware {
   /** For logs, e.g. `ns-name@kubernetescrd`. */
   readonly name: string;
@@ -293,7 +316,7 @@ export interface Middleware {
    * answers 502 before any byte went to the client. Bodies are replayed only
    * when the request had none. The largest value on the route wins.
    */
-  readonly retry?: { readonly attempts: number; readonly initialIntervalMs?: number };
+  readonly retry?: RetryPolicy;
   /** Send a copy of the request to these backends and ignore their answers. */
   readonly mirror?: ReadonlyArray<{ readonly backend: Backend; readonly percent: number }>;
   /**
