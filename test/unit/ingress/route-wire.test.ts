@@ -5,13 +5,13 @@
 // rewrite-target regexps, allow-lists (IP networks) and the default backend
 // included - and only changed routes travel.
 import { describe, expect, test } from 'vitest';
-import { routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../../../src/ingress/compile/route-wire.ts';
+import { decodeTarget, encodeTarget, routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../../../src/ingress/compile/route-wire.ts';
 import type { CompiledIngress } from '../../../src/ingress/compile/ingress-compiler.ts';
 import type { RouteTarget } from '../../../src/ingress/model/route-target.ts';
 import { RouteTables } from '../../../src/ingress/runtime/route-tables.ts';
 import { RuntimeFactory } from '../../../src/ingress/runtime/runtime-target.ts';
 import type { Backend } from '../../../src/proxy/http/types.ts';
-import { compilerWith, ingress, request, service } from './translate/fixtures.ts';
+import { compilerWith, ingress, NGINX, request, service } from './translate/fixtures.ts';
 
 const backends = {
   backend: (ref: { namespace: string; service: string; portName: string }): Backend => ({ name: `${ref.namespace}/${ref.service}`, protocol: 'http', pick: () => undefined }),
@@ -95,5 +95,54 @@ describe('routes over the wire', () => {
     expect(outcome(tables.router.route({ ...view, host: 'e.example', path: '/new/x' }))).toContain('ns/b');
     expect(outcome(tables.router.route({ ...view, host: 'e.example', path: '/old' }))).toContain('ns/d'); // the default backend
     expect(routesUpdate(published(after), published(after))).toBeUndefined();
+  });
+});
+
+describe('every kind of setting over the wire', () => {
+  test('client certificates, backend TLS, gRPC, hashing, error pages, retries, TLS options and Traefik middlewares survive JSON unchanged', () => {
+    const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const KEY = '-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n';
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const c = compilerWith([service('ns', 'a'), service('ns', 'pages')]);
+    c.setSecret({ metadata: { namespace: 'ns', name: 'ca' }, data: { 'ca.crt': b64(PEM) } });
+    c.setSecret({ metadata: { namespace: 'ns', name: 'up' }, data: { 'ca.crt': b64(PEM), 'tls.crt': b64(PEM), 'tls.key': b64(KEY) } });
+    c.setIngress(
+      ingress('ns', 'all', [{ host: 'all.example', paths: [{ service: 'a' }] }], {
+        annotations: {
+          [`${NGINX}auth-tls-secret`]: 'ca',
+          [`${NGINX}auth-tls-match-cn`]: 'CN=(alice|bob)',
+          [`${NGINX}backend-protocol`]: 'GRPCS',
+          [`${NGINX}proxy-ssl-secret`]: 'up',
+          [`${NGINX}proxy-ssl-verify`]: 'on',
+          [`${NGINX}proxy-ssl-name`]: 'api.internal',
+          [`${NGINX}upstream-hash-by`]: '$request_uri',
+          [`${NGINX}load-balance`]: 'ewma',
+          [`${NGINX}custom-http-errors`]: '404,503',
+          [`${NGINX}default-backend`]: 'pages',
+          [`${NGINX}proxy-next-upstream`]: 'error http_503',
+        },
+      }),
+    );
+    c.setTraefik('TLSOption', { apiVersion: 'traefik.io/v1alpha1', kind: 'TLSOption', metadata: { namespace: 'ns', name: 'opt' }, spec: { minVersion: 'VersionTLS13', clientAuth: { secretNames: ['ca'] } } });
+    c.setTraefik('Middleware', { apiVersion: 'traefik.io/v1alpha1', kind: 'Middleware', metadata: { namespace: 'ns', name: 'errs' }, spec: { errors: { status: ['500-599'], service: { name: 'pages', port: 80 }, query: '/{status}' } } });
+    c.setTraefik('Middleware', { apiVersion: 'traefik.io/v1alpha1', kind: 'Middleware', metadata: { namespace: 'ns', name: 'pem' }, spec: { passTLSClientCert: { pem: true, info: { subject: { commonName: true } } } } });
+    c.setTraefik('IngressRoute', {
+      apiVersion: 'traefik.io/v1alpha1',
+      kind: 'IngressRoute',
+      metadata: { namespace: 'ns', name: 'r' },
+      spec: { routes: [{ match: 'Host(`r.example`)', services: [{ name: 'a', port: 80 }], middlewares: [{ name: 'errs' }, { name: 'pem' }] }], tls: { options: { name: 'opt' } } },
+    });
+    const out = c.compile();
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const u = overWire(routesUpdate(undefined, published(out))!);
+    expect(u.hostTls).toEqual(out.hostTls);
+    expect(u.hostTls!.map((h) => h.host).sort()).toEqual(['all.example', 'r.example']);
+    const targets = [...out.specs.websecure.values()].map((s) => s.target);
+    expect(targets.length).toBeGreaterThanOrEqual(2);
+    for (const t of targets) expect(decodeTarget(JSON.parse(JSON.stringify(encodeTarget(t))))).toEqual(t);
+    const types = targets.flatMap((t) => t.middlewares.map((m) => m.spec.type)).sort();
+    expect(types).toEqual(expect.arrayContaining(['clientCert', 'balanceKey', 'errorPages', 'fallbackBackend', 'retry', 'passTlsClientCert']));
+    const tables = new RouteTables(new RuntimeFactory(backends).materialize);
+    expect(tables.apply(u).errors).toEqual([]);
   });
 });
