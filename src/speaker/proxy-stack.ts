@@ -64,6 +64,8 @@ async function attachIngressFor(proxy: Proxy, kc: KubeConfig, log: Logger, o: Pr
     ...o.ing.options,
     events: new EventRecorder(kc, ingressLog, 'metalgate-ingress', o.speaker.nodeName),
     entrypointService: o.px.options.entrypoint,
+    // --default-certificate wins over a TLSStore's.
+    tlsStoreDefault: o.px.defaultCertificate === undefined,
     classes: { className: o.px.options.ingressClass, watchWithoutClass: o.px.options.ingressWithoutClass },
   });
 }

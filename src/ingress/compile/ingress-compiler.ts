@@ -35,7 +35,7 @@ import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts'
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
 import type { RouteTarget } from '../model/route-target.ts';
 import type { BackendOptions, CanaryNode, ServiceNode } from '../model/service-node.ts';
-import { groupOf, type IngressRouteObject, type MiddlewareObject, type ServersTransportObject, type TlsOptionObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
+import { groupOf, type IngressRouteObject, type MiddlewareObject, type ServersTransportObject, type TlsOptionObject, type TlsStoreObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
 import { defaultTlsOption, MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
 import { classView, isOurIngress, type IngressClassOptions } from '../translate/ingress-class.ts';
 import { translateIngress, type CertificateRequirement, type IngressPathEntry, type IngressTranslation } from '../translate/ingress.ts';
@@ -68,6 +68,8 @@ export interface CompiledIngress<T> {
   readonly passthrough: readonly PassthroughHost[];
   /** Hosts whose TLS connections are asked for a client certificate, with the CA that verifies it (the oldest Ingress wins a host). */
   readonly hostTls: readonly HostTls[];
+  /** The default certificate Traefik's TLSStore `default` names (a Secret key), if any. */
+  readonly defaultCertificate?: CertificateRequirement;
   /** Every current problem and note, per object. */
   readonly diagnostics: readonly Diagnostic[];
   /**
@@ -96,7 +98,7 @@ export interface RouteTableDelta<T> {
   readonly remove: readonly string[];
 }
 
-type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption';
+type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore';
 
 /** Traefik objects of one kind in both groups. */
 class GroupedObjects<O extends { apiVersion?: string; metadata?: { namespace?: string; name?: string } }> {
@@ -192,6 +194,7 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #ingressRoutes = new GroupedObjects<IngressRouteObject>();
   readonly #serversTransports = new GroupedObjects<ServersTransportObject>();
   readonly #tlsOptions = new GroupedObjects<TlsOptionObject>();
+  readonly #tlsStores = new GroupedObjects<TlsStoreObject>();
   readonly #view = new CompilerView(this.#cluster, this.#middlewares, this.#traefikServices, this.#serversTransports, this.#tlsOptions);
   #middlewareGeneration = 0;
 
@@ -259,7 +262,7 @@ export class IngressCompiler<T = RouteTarget> {
     this.#dirty = true;
     this.#cluster.secrets.delete(key);
   }
-  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject): void {
+  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject): void {
     this.#dirty = true;
     if (kind === 'Middleware') {
       this.#middlewares.set(o as MiddlewareObject);
@@ -267,6 +270,7 @@ export class IngressCompiler<T = RouteTarget> {
     } else if (kind === 'TraefikService') this.#traefikServices.set(o as TraefikServiceObject);
     else if (kind === 'ServersTransport') this.#serversTransports.set(o as ServersTransportObject);
     else if (kind === 'TLSOption') this.#tlsOptions.set(o as TlsOptionObject);
+    else if (kind === 'TLSStore') this.#tlsStores.set(o as TlsStoreObject);
     else this.#ingressRoutes.set(o as IngressRouteObject);
   }
   deleteTraefik(kind: Kind, group: TraefikGroup, key: string): void {
@@ -277,7 +281,51 @@ export class IngressCompiler<T = RouteTarget> {
     } else if (kind === 'TraefikService') this.#traefikServices.delete(group, key);
     else if (kind === 'ServersTransport') this.#serversTransports.delete(group, key);
     else if (kind === 'TLSOption') this.#tlsOptions.delete(group, key);
+    else if (kind === 'TLSStore') this.#tlsStores.delete(group, key);
     else this.#ingressRoutes.delete(group, key);
+  }
+
+  /**
+   * Traefik's TLSStore: only the one named `default` is used (the first
+   * namespace in order, as Traefik takes one); its `certificates` are served
+   * by their names like any route's, its `defaultCertificate` becomes the
+   * default certificate. Other stores are reported as ignored.
+   */
+  #tlsStore(diagnostics: Diagnostic[], certificates: CertificateRequirement[]): CertificateRequirement | undefined {
+    let chosen: string | undefined;
+    for (const key of this.#tlsStores.keys()) if (key.endsWith('/default') && (chosen === undefined || key < chosen)) chosen = key;
+    let out: CertificateRequirement | undefined;
+    for (const key of this.#tlsStores.keys()) {
+      const o = this.#tlsStores.effective(key)!;
+      const m = o.metadata ?? {};
+      const ref: ObjectRef = { kind: 'TLSStore', apiVersion: o.apiVersion ?? 'traefik.io/v1alpha1', namespace: m.namespace ?? 'default', name: m.name ?? '', ...(m.uid ? { uid: m.uid } : {}) };
+      if (key !== chosen) {
+        diagnostics.push(diag(ref, 'warning', 'IgnoredTlsStore', m.name === 'default' ? `ignored: TLSStore ${chosen} is the default store` : 'ignored: only the TLSStore named default is used, as in Traefik'));
+        continue;
+      }
+      const spec = o.spec ?? {};
+      const secretOf = (v: unknown, where: string): string | undefined => {
+        const name = (v as { secretName?: unknown } | null | undefined)?.secretName;
+        if (typeof name !== 'string' || name === '') {
+          diagnostics.push(diag(ref, 'warning', 'BadTlsStore', `${where} names no secretName: ignored`));
+          return undefined;
+        }
+        if (this.#view.secret(ref.namespace, name) === undefined) diagnostics.push(diag(ref, 'warning', 'MissingSecret', `${where}: Secret ${ref.namespace}/${name} not found`));
+        return `${ref.namespace}/${name}`;
+      };
+      if (Array.isArray(spec.certificates)) {
+        spec.certificates.forEach((c, i) => {
+          const k = secretOf(c, `certificates[${i}]`);
+          if (k !== undefined) certificates.push({ secretKey: k, hosts: [], origin: ref });
+        });
+      }
+      if (spec.defaultCertificate !== undefined) {
+        const k = secretOf(spec.defaultCertificate, 'defaultCertificate');
+        if (k !== undefined) out = { secretKey: k, hosts: [], origin: ref };
+      }
+      if (spec.defaultGeneratedCert !== undefined) diagnostics.push(diag(ref, 'warning', 'IgnoredField', 'defaultGeneratedCert is not supported (no ACME resolver): ignored'));
+    }
+    return out;
   }
 
   // ---- compile --------------------------------------------------------------
@@ -416,6 +464,7 @@ export class IngressCompiler<T = RouteTarget> {
       }
     }
     this.#routeCache.retain(liveIr);
+    const defaultCertificate = this.#tlsStore(diagnostics, certificates);
 
     // Tables ----------------------------------------------------------------
     const order = this.#opts.dialectOrder ?? 'traefik-first';
@@ -452,6 +501,7 @@ export class IngressCompiler<T = RouteTarget> {
       certificates: dedupeCertificates(certificates),
       passthrough,
       hostTls,
+      ...(defaultCertificate !== undefined ? { defaultCertificate } : {}),
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,
       specs: { web: webSpecs, websecure: secureSpecs },

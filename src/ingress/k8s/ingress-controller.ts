@@ -34,6 +34,8 @@ export interface IngressControllerOptions {
   readonly events?: EventSink;
   /** Read the TLS Secrets routes name and publish their pairs (default true). */
   readonly certificates?: boolean;
+  /** Publish the default certificate Traefik's TLSStore `default` names (default true; false when --default-certificate sets it). */
+  readonly tlsStoreDefault?: boolean;
   /** `namespace/name` of the entrypoint Service whose addresses go into Ingress status; empty: no status. */
   readonly entrypointService?: string;
   readonly classes?: IngressClassOptions;
@@ -52,6 +54,7 @@ const TRAEFIK_KINDS = [
   { kind: 'TraefikService', plural: 'traefikservices' },
   { kind: 'ServersTransport', plural: 'serverstransports' },
   { kind: 'TLSOption', plural: 'tlsoptions' },
+  { kind: 'TLSStore', plural: 'tlsstores' },
 ] as const;
 
 type AnyInformer = ResilientInformer<k8s.KubernetesObject>;
@@ -74,6 +77,9 @@ export class IngressController {
   readonly #certsLoaded = new Map<string, string>();
   /** Secret keys whose pair was published. */
   readonly #certsPublished = new Set<string>();
+  /** `secretKey@resourceVersion` of the TLSStore default certificate last handled ('' for none), and whether one is published. */
+  #defaultLoaded = '';
+  #defaultPublished = false;
   #published: PublishedRoutes | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -259,8 +265,48 @@ export class IngressController {
       this.#certsLoaded.delete(key);
       if (this.#certsPublished.delete(key)) remove.push(key);
     }
-    if (Object.keys(set).length === 0 && remove.length === 0) return undefined;
-    return { ...(Object.keys(set).length > 0 ? { set } : {}), ...(remove.length > 0 ? { remove } : {}) };
+    const def = this.#defaultChange(out);
+    if (Object.keys(set).length === 0 && remove.length === 0 && def === undefined) return undefined;
+    return { ...(Object.keys(set).length > 0 ? { set } : {}), ...(remove.length > 0 ? { remove } : {}), ...(def !== undefined ? { default: def } : {}) };
+  }
+
+  /** The TLSStore's default certificate as a change: a pair, null (back to the engine's own), or undefined (unchanged). */
+  #defaultChange(out: CompiledIngress<RouteTarget>): TlsPem | null | undefined {
+    const d = out.defaultCertificate;
+    if (d !== undefined && this.#opts.tlsStoreDefault === false) {
+      if (this.#defaultLoaded !== 'flag') {
+        this.#defaultLoaded = 'flag';
+        this.#log.warn({ tlsStore: `${d.origin.namespace}/${d.origin.name}` }, 'the TLSStore default certificate is ignored: --default-certificate sets it');
+      }
+      return undefined;
+    }
+    const secret = d === undefined ? undefined : this.#secrets?.get(d.secretKey.slice(d.secretKey.indexOf('/') + 1), d.secretKey.slice(0, d.secretKey.indexOf('/')));
+    const version = d === undefined ? '' : `${d.secretKey}@${secret?.metadata?.resourceVersion ?? ''}`;
+    if (version === this.#defaultLoaded) return undefined;
+    this.#defaultLoaded = version;
+    if (d === undefined || secret === undefined) {
+      if (!this.#defaultPublished) return undefined;
+      this.#defaultPublished = false;
+      return null;
+    }
+    try {
+      const cert = secret.data?.['tls.crt'];
+      const key = secret.data?.['tls.key'];
+      if (!cert || !key) throw new Error('the Secret has no tls.crt/tls.key');
+      const pem = { cert: Buffer.from(cert, 'base64').toString('utf8'), key: Buffer.from(key, 'base64').toString('utf8') };
+      checkCertificatePair({ cert: Buffer.from(pem.cert), key: Buffer.from(pem.key) });
+      this.#defaultPublished = true;
+      return pem;
+    } catch (err) {
+      const o = d.origin;
+      this.#opts.events?.emit(
+        { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: o.namespace, ...(o.uid ? { uid: o.uid } : {}) } },
+        'Warning',
+        'BadCertificate',
+        `Secret ${d.secretKey}: ${(err as Error).message}; the current default certificate is kept`,
+      );
+      return undefined;
+    }
   }
 
   /**

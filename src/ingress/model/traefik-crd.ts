@@ -97,6 +97,8 @@ export type TraefikServiceObject = CrdObject<TraefikServiceSpec>;
 export type MiddlewareObject = CrdObject<MiddlewareSpecJson>;
 export type ServersTransportObject = CrdObject<ServersTransportSpec>;
 export type TlsOptionObject = CrdObject<TlsOptionSpec>;
+/** Traefik TLSStore: the default certificate and extra certificates (only the store named `default` is used). */
+export type TlsStoreObject = CrdObject<{ defaultCertificate?: unknown; certificates?: unknown; defaultGeneratedCert?: unknown; [other: string]: unknown }>;
 
 /** The group of an object from its apiVersion (`traefik.io/v1alpha1` -> `traefik.io`). */
 export function groupOf(apiVersion: string | undefined): TraefikGroup | undefined {

@@ -1,5 +1,6 @@
 // Traefik TLSOption (versions, cipher suites, curves, sniStrict, clientAuth,
-// the `default` option) and passTLSClientCert through the real entrypoint,
+// the `default` option), TLSStore and passTLSClientCert through the real
+// entrypoint,
 // with an openssl PKI: what each client's handshake gets, and what the
 // backend sees of the client's certificate.
 import https from 'node:https';
@@ -99,7 +100,14 @@ beforeAll(async () => {
   h.traefik('IngressRoute', route('regexp', 'mtls', [], 'HostRegexp(`^regexp\\.example\\.com$`)'));
   h.traefik('IngressRoute', route('missing', 'absent'));
   h.traefik('IngressRoute', route('badcipher', 'badcipher'));
+  // TLSStore: only the one named default counts; its default certificate and an extra one served by name.
+  h.tlsSecret('other', 'store-default', [], pki.issue('fallback', '/CN=fallback.example.com', 'root', serverExt('fallback.example.com')));
+  h.tlsSecret('other', 'store-extra', [], pki.issue('extra', '/CN=extra.example.com', 'root', serverExt('extra.example.com')));
+  h.traefik('TLSStore', { apiVersion: 'traefik.io/v1alpha1', kind: 'TLSStore', metadata: { namespace: 'other', name: 'default' }, spec: { defaultCertificate: { secretName: 'store-default' }, certificates: [{ secretName: 'store-extra' }] } });
+  h.traefik('TLSStore', { apiVersion: 'traefik.io/v1alpha1', kind: 'TLSStore', metadata: { namespace: 'ns', name: 'mystore' }, spec: { defaultCertificate: { secretName: 'edge' } } });
   const out = h.apply();
+  expect(out.defaultCertificate?.secretKey).toBe('other/store-default');
+  expect(out.diagnostics.filter((d) => d.ref.kind === 'TLSStore').map((d) => `${d.ref.name}:${d.reason}`)).toEqual(['mystore:IgnoredTlsStore']);
   const errors = out.diagnostics.filter((d) => d.severity === 'error' && d.reason !== 'NotServed').map((d) => `${d.ref.name}:${d.reason}`);
   expect(errors.sort()).toEqual(['badcipher:BadTlsOption', 'missing:MissingTlsOption', 'regexp:TlsOptionNeedsHost']);
 });
@@ -149,6 +157,23 @@ describe.skipIf(!OPENSSL)(`Traefik TLSOption${OPENSSL ? '' : ' (skipped: needs o
 
   test('a missing TLSOption, a cipher metalgate does not offer, clientAuth without Host(): the route is not served', async () => {
     expect((await get('regexp.example.com', { who: 'alice' })).status).toBe(404);
+  });
+});
+
+describe.skipIf(!OPENSSL)(`Traefik TLSStore${OPENSSL ? '' : ' (skipped: needs openssl)'}`, () => {
+  const names = (servername: string) =>
+    new Promise<string>((resolve, reject) => {
+      const req = https.get({ host: '127.0.0.1', port: h.securePort, servername, headers: { host: servername }, rejectUnauthorized: false, agent: false }, (res) => {
+        resolve((res.socket as tls.TLSSocket).getPeerX509Certificate()?.subjectAltName ?? '');
+        res.resume();
+      });
+      req.on('error', reject);
+    });
+
+  test('the default store: its default certificate for unknown names, its extra certificate by name', async () => {
+    expect(await names('unknown.example.com')).toBe('DNS:fallback.example.com');
+    expect(await names('extra.example.com')).toBe('DNS:extra.example.com');
+    expect(await names('mtls.example.com')).toContain('DNS:mtls.example.com');
   });
 });
 

@@ -231,6 +231,7 @@ export const TRAEFIK_KINDS = [
   { kind: 'TraefikService', plural: 'traefikservices' },
   { kind: 'ServersTransport', plural: 'serverstransports' },
   { kind: 'TLSOption', plural: 'tlsoptions' },
+  { kind: 'TLSStore', plural: 'tlsstores' },
 ];
 
 /** A schema-less CRD, standing in where only the name matters. */
