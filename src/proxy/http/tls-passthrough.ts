@@ -6,15 +6,14 @@
 // handed on untouched: to the backend, or back to the socket for the TLS
 // server, which reads what the socket already holds.
 
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import { MAX_HELLO_BYTES, readClientHello } from './client-hello.ts';
 import type { Backend } from './types.ts';
+import { pipeToBackend } from './tcp-pipe.ts';
 
 /** A client that sends no complete ClientHello in this time is terminated as usual (the TLS handshake timeout then applies). */
 const HELLO_WAIT_MS = 5_000;
-/** Connecting to the backend. */
-const CONNECT_TIMEOUT_MS = 5_000;
 
 export class TlsPassthrough {
   #hosts: ReadonlyMap<string, Backend> = new Map();
@@ -74,32 +73,6 @@ export class TlsPassthrough {
   }
 
   #forward(client: net.Socket, hello: Buffer, backend: Backend, host: string): void {
-    const endpoint = backend.pick(client.remoteAddress ?? '');
-    if (endpoint === undefined) {
-      this.#log.warn({ host, backend: backend.name }, 'ssl-passthrough: no ready endpoint; connection closed');
-      client.destroy();
-      return;
-    }
-    const up = net.connect({ host: endpoint.ip, port: endpoint.port, noDelay: true });
-    const connectTimer = setTimeout(() => up.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
-    const end = (): void => {
-      clearTimeout(connectTimer);
-      client.destroy();
-      up.destroy();
-    };
-    up.once('connect', () => {
-      clearTimeout(connectTimer);
-      up.write(hello);
-      client.pipe(up);
-      up.pipe(client);
-      client.resume();
-    });
-    up.on('error', (err) => {
-      this.#log.debug({ host, endpoint: `${endpoint.ip}:${endpoint.port}`, err: err.message }, 'ssl-passthrough: backend connection failed');
-      end();
-    });
-    client.on('error', end);
-    up.on('close', end);
-    client.on('close', end);
+    pipeToBackend(client, hello, backend, this.#log.child({ host }), 'ssl-passthrough');
   }
 }

@@ -1,0 +1,40 @@
+// One TCP connection handed to a backend endpoint byte for byte: the
+// ssl-passthrough connection (with the ClientHello already read), or the
+// plaintext of a TLS connection terminated for an IngressRouteTCP. Either
+// side closing or failing ends both.
+
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Backend } from './types.ts';
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export function pipeToBackend(client: net.Socket, first: Buffer | undefined, backend: Backend, log: Logger, what: string): void {
+  const endpoint = backend.pick(client.remoteAddress ?? '');
+  if (endpoint === undefined) {
+    log.warn({ backend: backend.name }, `${what}: no ready endpoint; connection closed`);
+    client.destroy();
+    return;
+  }
+  const up = net.connect({ host: endpoint.ip, port: endpoint.port, noDelay: true });
+  const connectTimer = setTimeout(() => up.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
+  const end = (): void => {
+    clearTimeout(connectTimer);
+    client.destroy();
+    up.destroy();
+  };
+  up.once('connect', () => {
+    clearTimeout(connectTimer);
+    if (first !== undefined && first.length > 0) up.write(first);
+    client.pipe(up);
+    up.pipe(client);
+    client.resume();
+  });
+  up.on('error', (err) => {
+    log.debug({ backend: backend.name, endpoint: `${endpoint.ip}:${endpoint.port}`, err: err.message }, `${what}: backend connection failed`);
+    end();
+  });
+  client.on('error', end);
+  up.on('close', end);
+  client.on('close', end);
+}
