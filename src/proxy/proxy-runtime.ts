@@ -98,6 +98,8 @@ export class ProxyRuntime {
       if (hosts !== undefined || u.reset) {
         this.#o.http.websecure.setPassthrough?.(new Map((hosts ?? []).map((p) => [p.host, this.backends.get(p.ref)])));
       }
+      const tcp = u.routes.tcpHosts;
+      if (tcp !== undefined || u.reset) this.#o.http.websecure.setTcpHosts?.(new Map((tcp ?? []).map((p) => [p.host, this.backends.get(p.ref)])));
       const hostTls = u.routes.hostTls;
       if (hostTls !== undefined || u.reset) this.#o.http.websecure.setHostTls?.(new Map((hostTls ?? []).map(({ host, ...settings }) => [host, settings])));
     }

@@ -35,10 +35,11 @@ import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts'
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
 import type { RouteTarget } from '../model/route-target.ts';
 import type { BackendOptions, CanaryNode, ServiceNode } from '../model/service-node.ts';
-import { groupOf, type IngressRouteObject, type MiddlewareObject, type ServersTransportObject, type TlsOptionObject, type TlsStoreObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
+import { groupOf, type IngressRouteObject, type MiddlewareObject, type IngressRouteTcpObject, type ServersTransportObject, type TlsOptionObject, type TlsStoreObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
 import { defaultTlsOption, MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
 import { classView, isOurIngress, type IngressClassOptions } from '../translate/ingress-class.ts';
 import { translateIngress, type CertificateRequirement, type IngressPathEntry, type IngressTranslation } from '../translate/ingress.ts';
+import { translateIngressRouteTcp } from '../translate/ingress-route-tcp.ts';
 import { translateIngressRoute, type IngressRouteTranslation, type TraefikRouteEntry } from '../translate/ingress-route.ts';
 import { resolveMiddlewareRef } from '../translate/middleware-ref.ts';
 import { resolveTraefikService } from '../translate/traefik-service.ts';
@@ -68,6 +69,8 @@ export interface CompiledIngress<T> {
   readonly passthrough: readonly PassthroughHost[];
   /** Hosts whose TLS connections are asked for a client certificate, with the CA that verifies it (the oldest Ingress wins a host). */
   readonly hostTls: readonly HostTls[];
+  /** IngressRouteTCP hosts whose TLS is terminated here, their plaintext sent to a Service port. */
+  readonly tcpHosts: readonly PassthroughHost[];
   /** The default certificate Traefik's TLSStore `default` names (a Secret key), if any. */
   readonly defaultCertificate?: CertificateRequirement;
   /** Every current problem and note, per object. */
@@ -98,7 +101,7 @@ export interface RouteTableDelta<T> {
   readonly remove: readonly string[];
 }
 
-type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore';
+type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore' | 'IngressRouteTCP' | 'IngressRouteUDP';
 
 /** Traefik objects of one kind in both groups. */
 class GroupedObjects<O extends { apiVersion?: string; metadata?: { namespace?: string; name?: string } }> {
@@ -195,6 +198,8 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #serversTransports = new GroupedObjects<ServersTransportObject>();
   readonly #tlsOptions = new GroupedObjects<TlsOptionObject>();
   readonly #tlsStores = new GroupedObjects<TlsStoreObject>();
+  readonly #tcpRoutes = new GroupedObjects<IngressRouteTcpObject>();
+  readonly #udpRoutes = new GroupedObjects<IngressRouteTcpObject>();
   readonly #view = new CompilerView(this.#cluster, this.#middlewares, this.#traefikServices, this.#serversTransports, this.#tlsOptions);
   #middlewareGeneration = 0;
 
@@ -262,7 +267,7 @@ export class IngressCompiler<T = RouteTarget> {
     this.#dirty = true;
     this.#cluster.secrets.delete(key);
   }
-  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject): void {
+  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject | IngressRouteTcpObject): void {
     this.#dirty = true;
     if (kind === 'Middleware') {
       this.#middlewares.set(o as MiddlewareObject);
@@ -271,6 +276,8 @@ export class IngressCompiler<T = RouteTarget> {
     else if (kind === 'ServersTransport') this.#serversTransports.set(o as ServersTransportObject);
     else if (kind === 'TLSOption') this.#tlsOptions.set(o as TlsOptionObject);
     else if (kind === 'TLSStore') this.#tlsStores.set(o as TlsStoreObject);
+    else if (kind === 'IngressRouteTCP') this.#tcpRoutes.set(o as IngressRouteTcpObject);
+    else if (kind === 'IngressRouteUDP') this.#udpRoutes.set(o as IngressRouteTcpObject);
     else this.#ingressRoutes.set(o as IngressRouteObject);
   }
   deleteTraefik(kind: Kind, group: TraefikGroup, key: string): void {
@@ -282,7 +289,48 @@ export class IngressCompiler<T = RouteTarget> {
     else if (kind === 'ServersTransport') this.#serversTransports.delete(group, key);
     else if (kind === 'TLSOption') this.#tlsOptions.delete(group, key);
     else if (kind === 'TLSStore') this.#tlsStores.delete(group, key);
+    else if (kind === 'IngressRouteTCP') this.#tcpRoutes.delete(group, key);
+    else if (kind === 'IngressRouteUDP') this.#udpRoutes.delete(group, key);
     else this.#ingressRoutes.delete(group, key);
+  }
+
+  /**
+   * IngressRouteTCP: passthrough hosts join the ssl-passthrough ones, and
+   * terminated hosts are returned; a host already taken (by an Ingress or
+   * an older key) is reported and left to it. IngressRouteUDP is reported
+   * as not served (no UDP entry point).
+   */
+  #tcpRoutesInto(diagnostics: Diagnostic[], certificates: CertificateRequirement[], passthrough: PassthroughHost[], taken: Map<string, ObjectRef>): PassthroughHost[] {
+    const terminated: PassthroughHost[] = [];
+    for (const key of this.#tcpRoutes.keys()) {
+      const t = translateIngressRouteTcp(this.#tcpRoutes.effective(key)!, this.#view);
+      diagnostics.push(...t.diagnostics);
+      if (!t.ok) {
+        diagnostics.push(diag(t.ref, 'error', 'NotServed', 'the IngressRouteTCP is not served until the errors above are fixed'));
+        continue;
+      }
+      certificates.push(...t.certificates);
+      for (const [list, out] of [
+        [t.passthrough, passthrough],
+        [t.terminated, terminated],
+      ] as const) {
+        for (const h of list) {
+          const first = taken.get(h.host);
+          if (first !== undefined) {
+            diagnostics.push(diag(t.ref, 'warning', 'DuplicateTcpHost', `${h.host} ignored: ${first.kind} ${first.namespace}/${first.name} takes its TLS connections`));
+            continue;
+          }
+          taken.set(h.host, t.ref);
+          out.push(h);
+        }
+      }
+    }
+    for (const key of this.#udpRoutes.keys()) {
+      const m = this.#udpRoutes.effective(key)!.metadata ?? {};
+      const ref: ObjectRef = { kind: 'IngressRouteUDP', apiVersion: 'traefik.io/v1alpha1', namespace: m.namespace ?? 'default', name: m.name ?? '', ...(m.uid ? { uid: m.uid } : {}) };
+      diagnostics.push(diag(ref, 'error', 'NotServed', 'IngressRouteUDP needs a UDP entry point of its own, which metalgate does not have: use a LoadBalancer Service with a UDP port'));
+    }
+    return terminated;
   }
 
   /**
@@ -363,15 +411,15 @@ export class IngressCompiler<T = RouteTarget> {
     served.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     this.#ingressSpecs(served, diagnostics, webSpecs, secureSpecs);
     const passthrough: PassthroughHost[] = [];
-    const passedBy = new Map<string, IngressTranslation>();
+    const passedBy = new Map<string, ObjectRef>();
     for (const tr of served) {
       for (const p of tr.passthrough) {
         const first = passedBy.get(p.host);
         if (first !== undefined) {
-          diagnostics.push(diag(tr.ref, 'warning', 'DuplicatePassthrough', `ssl-passthrough for ${p.host} ignored: Ingress ${first.ref.namespace}/${first.ref.name} (older) passes it through`));
+          diagnostics.push(diag(tr.ref, 'warning', 'DuplicatePassthrough', `ssl-passthrough for ${p.host} ignored: Ingress ${first.namespace}/${first.name} (older) passes it through`));
           continue;
         }
-        passedBy.set(p.host, tr);
+        passedBy.set(p.host, tr.ref);
         passthrough.push(p);
       }
     }
@@ -465,6 +513,7 @@ export class IngressCompiler<T = RouteTarget> {
     }
     this.#routeCache.retain(liveIr);
     const defaultCertificate = this.#tlsStore(diagnostics, certificates);
+    const tcpHosts = this.#tcpRoutesInto(diagnostics, certificates, passthrough, passedBy);
 
     // Tables ----------------------------------------------------------------
     const order = this.#opts.dialectOrder ?? 'traefik-first';
@@ -501,6 +550,7 @@ export class IngressCompiler<T = RouteTarget> {
       certificates: dedupeCertificates(certificates),
       passthrough,
       hostTls,
+      tcpHosts,
       ...(defaultCertificate !== undefined ? { defaultCertificate } : {}),
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,

@@ -154,6 +154,8 @@ export interface RoutesUpdate {
   readonly defaultTarget?: WireTarget | null;
   /** Every ssl-passthrough host; absent: unchanged. */
   readonly passthrough?: readonly PassthroughHost[];
+  /** Every host whose TLS is terminated and its plaintext sent to a Service port (IngressRouteTCP); absent: unchanged. */
+  readonly tcpHosts?: readonly PassthroughHost[];
   /** Every host asking for client certificates; absent: unchanged. */
   readonly hostTls?: readonly HostTls[];
 }
@@ -179,6 +181,7 @@ export interface PublishedRoutes {
   readonly websecure: ReadonlyMap<string, RouteSpec<RouteTarget>>;
   readonly defaultTarget: RouteTarget | undefined;
   readonly passthrough: readonly PassthroughHost[];
+  readonly tcpHosts: readonly PassthroughHost[];
   readonly hostTls: readonly HostTls[];
 }
 
@@ -196,8 +199,9 @@ export function routesUpdate(
   const text = (t: RouteTarget | undefined) => (t === undefined ? '' : JSON.stringify(encodeTarget(t)));
   const defaultChanged = prev === undefined || (prev.defaultTarget !== next.defaultTarget && text(prev.defaultTarget) !== text(next.defaultTarget));
   const passthroughChanged = prev === undefined || JSON.stringify(prev.passthrough) !== JSON.stringify(next.passthrough);
+  const tcpChanged = prev === undefined || JSON.stringify(prev.tcpHosts) !== JSON.stringify(next.tcpHosts);
   const hostTlsChanged = prev === undefined || JSON.stringify(prev.hostTls) !== JSON.stringify(next.hostTls);
-  if (prev !== undefined && !defaultChanged && !passthroughChanged && !hostTlsChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
+  if (prev !== undefined && !defaultChanged && !passthroughChanged && !tcpChanged && !hostTlsChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
   const changes = (p: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, n: ReadonlyMap<string, RouteSpec<RouteTarget>>, d: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined): RouteTableChanges => {
     if (p === undefined || d === undefined || d.upsert.length + d.remove.length > n.size / 2) return diffRouteSpecs(p, n);
     return { ...(d.upsert.length > 0 ? { upsert: d.upsert.map(toWire) } : {}), ...(d.remove.length > 0 ? { remove: [...d.remove] } : {}) };
@@ -205,12 +209,13 @@ export function routesUpdate(
   const web = changes(prev?.web, next.web, deltas?.web);
   const websecure = changes(prev?.websecure, next.websecure, deltas?.websecure);
   const empty = (c: RouteTableChanges) => !c.reset && !c.upsert?.length && !c.remove?.length;
-  if (!defaultChanged && !passthroughChanged && !hostTlsChanged && empty(web) && empty(websecure)) return undefined;
+  if (!defaultChanged && !passthroughChanged && !tcpChanged && !hostTlsChanged && empty(web) && empty(websecure)) return undefined;
   return {
     web,
     websecure,
     ...(defaultChanged ? { defaultTarget: next.defaultTarget === undefined ? null : encodeTarget(next.defaultTarget) } : {}),
     ...(passthroughChanged ? { passthrough: next.passthrough } : {}),
+    ...(tcpChanged ? { tcpHosts: next.tcpHosts } : {}),
     ...(hostTlsChanged ? { hostTls: next.hostTls } : {}),
   };
 }

@@ -55,6 +55,8 @@ const TRAEFIK_KINDS = [
   { kind: 'ServersTransport', plural: 'serverstransports' },
   { kind: 'TLSOption', plural: 'tlsoptions' },
   { kind: 'TLSStore', plural: 'tlsstores' },
+  { kind: 'IngressRouteTCP', plural: 'ingressroutetcps' },
+  { kind: 'IngressRouteUDP', plural: 'ingressrouteudps' },
 ] as const;
 
 type AnyInformer = ResilientInformer<k8s.KubernetesObject>;
@@ -223,7 +225,7 @@ export class IngressController {
 
   /** What changed since the last publish, as data; undefined when nothing did. */
   #routeChanges(out: CompiledIngress<RouteTarget>): RoutesUpdate | undefined {
-    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, hostTls: out.hostTls };
+    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, tcpHosts: out.tcpHosts, hostTls: out.hostTls };
     const update = routesUpdate(this.#published, next, out.changes);
     this.#published = next;
     return update;

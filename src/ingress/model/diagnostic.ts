@@ -2,7 +2,7 @@
 // tied to the object it comes from, so the adapter can write it as an Event
 // on that object (and log it), and a bad object never hides behind another.
 
-export type ObjectKind = 'Ingress' | 'IngressClass' | 'IngressRoute' | 'Middleware' | 'TraefikService' | 'TLSStore';
+export type ObjectKind = 'Ingress' | 'IngressClass' | 'IngressRoute' | 'Middleware' | 'TraefikService' | 'TLSStore' | 'IngressRouteTCP' | 'IngressRouteUDP';
 
 export interface ObjectRef {
   readonly kind: ObjectKind;

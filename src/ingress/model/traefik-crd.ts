@@ -97,6 +97,14 @@ export type TraefikServiceObject = CrdObject<TraefikServiceSpec>;
 export type MiddlewareObject = CrdObject<MiddlewareSpecJson>;
 export type ServersTransportObject = CrdObject<ServersTransportSpec>;
 export type TlsOptionObject = CrdObject<TlsOptionSpec>;
+/** Traefik IngressRouteTCP (and IngressRouteUDP, only reported): TCP routes by TLS server name. */
+export interface IngressRouteTcpSpec {
+  entryPoints?: unknown;
+  routes?: unknown;
+  tls?: { secretName?: unknown; passthrough?: unknown; options?: unknown; certResolver?: unknown; domains?: unknown; store?: unknown } | null;
+}
+export type IngressRouteTcpObject = CrdObject<IngressRouteTcpSpec>;
+
 /** Traefik TLSStore: the default certificate and extra certificates (only the store named `default` is used). */
 export type TlsStoreObject = CrdObject<{ defaultCertificate?: unknown; certificates?: unknown; defaultGeneratedCert?: unknown; [other: string]: unknown }>;
 

@@ -52,6 +52,7 @@ export class ProxyConfigState {
   readonly #websecure = new Map<string, WireRouteSpec>();
   #defaultTarget: WireTarget | null = null;
   #passthrough: readonly PassthroughHost[] = [];
+  #tcpHosts: readonly PassthroughHost[] = [];
   #hostTls: readonly HostTls[] = [];
   readonly #certificates = new Map<string, TlsPem>();
   #defaultCertificate: TlsPem | null = null;
@@ -73,6 +74,7 @@ export class ProxyConfigState {
       this.#websecure.clear();
       this.#defaultTarget = null;
       this.#passthrough = [];
+      this.#tcpHosts = [];
       this.#hostTls = [];
       this.#certificates.clear();
       this.#defaultCertificate = null;
@@ -88,6 +90,7 @@ export class ProxyConfigState {
       applyTable(this.#websecure, u.routes.websecure);
       if (u.routes.defaultTarget !== undefined) this.#defaultTarget = u.routes.defaultTarget;
       if (u.routes.passthrough !== undefined) this.#passthrough = u.routes.passthrough;
+      if (u.routes.tcpHosts !== undefined) this.#tcpHosts = u.routes.tcpHosts;
       if (u.routes.hostTls !== undefined) this.#hostTls = u.routes.hostTls;
     }
     const c = u.certificates;
@@ -105,7 +108,7 @@ export class ProxyConfigState {
       reset: true,
       listeners: this.#listeners,
       endpoints: Object.fromEntries(this.#endpoints),
-      routes: { web: { reset: [...this.#web.values()] }, websecure: { reset: [...this.#websecure.values()] }, defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, hostTls: this.#hostTls },
+      routes: { web: { reset: [...this.#web.values()] }, websecure: { reset: [...this.#websecure.values()] }, defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, tcpHosts: this.#tcpHosts, hostTls: this.#hostTls },
       certificates: { set: Object.fromEntries(this.#certificates), default: this.#defaultCertificate },
     };
   }
@@ -117,7 +120,7 @@ export class ProxyConfigState {
       listeners: this.#listeners,
       endpoints: Object.fromEntries([...this.#endpoints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       // Routes may carry a client key for a backend (proxy-ssl-secret): left out too.
-      routes: withoutPrivateKeys({ web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, hostTls: this.#hostTls.map((c) => c.host) }),
+      routes: withoutPrivateKeys({ web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, tcpHosts: this.#tcpHosts, hostTls: this.#hostTls.map((c) => c.host) }),
       certificates: { secrets: [...this.#certificates.keys()].sort(), default: this.#defaultCertificate === null ? 'built-in' : 'from Secret' },
     };
   }

@@ -12,6 +12,7 @@ import { RequestLog } from './access-log.ts';
 import type { CertificateStore } from './certificates.ts';
 import type { HostTlsSettings } from './types.ts';
 import { rememberClientCertificate } from './client-certificate.ts';
+import { pipeToBackend } from './tcp-pipe.ts';
 import { HostTlsTable, PLAIN_SERVER } from './host-tls.ts';
 import { DeadlineClock } from './clock.ts';
 import { H1Connection } from './h1-connection.ts';
@@ -57,6 +58,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   private readonly hostTls = new HostTlsTable();
   /** The TLS servers for those hosts, one per distinct offer (HostTlsTable.serverKey). */
   private readonly hostServers = new Map<string, tls.Server>();
+  private tcpHosts: ReadonlyMap<string, Backend> = new Map();
   private h2Server: http2.Http2SecureServer | undefined;
   private readonly http2: boolean;
   private readonly passthrough: TlsPassthrough;
@@ -90,6 +92,11 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     this.certificates = opts.certificates as CertificateStore | undefined;
     this.http2 = opts.http2 ?? true;
     this.passthrough = new TlsPassthrough(log);
+  }
+
+  /** IngressRouteTCP hosts whose TLS is terminated here and whose plaintext goes to a backend. */
+  setTcpHosts(hosts: ReadonlyMap<string, Backend>): void {
+    this.tcpHosts = hosts;
   }
 
   /** Hosts (lowercase, or `*.` wildcards) with TLS settings of their own. */
@@ -234,6 +241,11 @@ export class HttpEntrypoint implements HttpEntrypointApi {
         this.core.log.debug({ err: err.message }, 'TLS error: connection closed');
         ts.destroy();
       });
+      const tcp = this.tcpHosts.size > 0 && typeof ts.servername === 'string' ? this.tcpHosts.get(ts.servername.toLowerCase()) : undefined;
+      if (tcp !== undefined) {
+        pipeToBackend(ts, undefined, tcp, this.core.log, 'IngressRouteTCP');
+        return;
+      }
       this.serveSecure(ts, raw?.localPort ?? ts.localPort ?? 0);
     });
     server.on('tlsClientError', (err: Error, ts: tls.TLSSocket) => {

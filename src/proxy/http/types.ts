@@ -459,6 +459,8 @@ export interface HttpEntrypointApi {
   setPassthrough?(hosts: ReadonlyMap<string, Backend>): void;
   /** Hosts (lowercase SNI -> CA PEM) whose TLS connections are asked for a client certificate, verified against that CA. */
   setHostTls?(hosts: ReadonlyMap<string, HostTlsSettings>): void;
+  /** Hosts (lowercase SNI -> backend) whose TLS is terminated here and whose plaintext goes to the backend as TCP (IngressRouteTCP). */
+  setTcpHosts?(hosts: ReadonlyMap<string, Backend>): void;
   /**
    * Takes over an accepted socket; the entrypoint owns it from now on.
    * Returns the socket now carrying the connection when it is another one

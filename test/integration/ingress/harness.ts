@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { IngressCompiler, type CompiledIngress, type IngressCompilerOptions } from '../../../src/ingress/compile/ingress-compiler.ts';
-import type { IngressRouteObject, MiddlewareObject, ServersTransportObject, TlsOptionObject, TlsStoreObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
+import type { IngressRouteObject, MiddlewareObject, IngressRouteTcpObject, ServersTransportObject, TlsOptionObject, TlsStoreObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
 import type { ServicePortRef } from '../../../src/ingress/model/service-node.ts';
 import { FlaggerMetrics } from '../../../src/ingress/runtime/flagger-metrics.ts';
 import { IngressRouter } from '../../../src/ingress/runtime/router.ts';
@@ -168,7 +168,10 @@ export class Harness {
   ingress(o: V1Ingress): void {
     this.compiler.setIngress(o);
   }
-  traefik(kind: 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore', o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject): void {
+  traefik(
+    kind: 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore' | 'IngressRouteTCP' | 'IngressRouteUDP',
+    o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject | IngressRouteTcpObject,
+  ): void {
     this.compiler.setTraefik(kind, o);
   }
   secret(o: V1Secret): void {
@@ -193,6 +196,7 @@ export class Harness {
     if (def) this.certificates.setDefault(def);
     this.entrypoint.setRouter(new IngressRouter(out.web, out.websecure));
     this.entrypoint.setPassthrough(new Map(out.passthrough.map((p) => [p.host, this.#backend(p.ref)])));
+    this.entrypoint.setTcpHosts(new Map(out.tcpHosts.map((p) => [p.host, this.#backend(p.ref)])));
     this.entrypoint.setHostTls(new Map(out.hostTls.map(({ host, ...settings }) => [host, settings])));
     return out;
   }

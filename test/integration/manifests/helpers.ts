@@ -232,6 +232,8 @@ export const TRAEFIK_KINDS = [
   { kind: 'ServersTransport', plural: 'serverstransports' },
   { kind: 'TLSOption', plural: 'tlsoptions' },
   { kind: 'TLSStore', plural: 'tlsstores' },
+  { kind: 'IngressRouteTCP', plural: 'ingressroutetcps' },
+  { kind: 'IngressRouteUDP', plural: 'ingressrouteudps' },
 ];
 
 /** A schema-less CRD, standing in where only the name matters. */

@@ -1,0 +1,117 @@
+// One Traefik IngressRouteTCP -> the TLS hosts of the websecure entry point
+// it takes: HostSNI(`name`) routes with tls.passthrough go, undecrypted, to
+// the Service port (as ingress-nginx's ssl-passthrough); with tls.secretName
+// (or the default certificate) the TLS is terminated here and the plaintext
+// goes to the Service port as TCP. Both by the ClientHello's server name, on
+// the same 443 as the HTTP routes.
+//
+// Not served, each with an error on the object: HostSNI(`*`) and routes
+// without TLS (they need a TCP entry point of their own; metalgate's are the
+// HTTP ones), HostSNIRegexp, TCP middlewares, several or weighted services,
+// proxyProtocol, tls.options. IngressRouteUDP has no UDP entry point here.
+
+import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
+import type { ServicePortRef } from '../model/service-node.ts';
+import type { IngressRouteTcpObject } from '../model/traefik-crd.ts';
+import type { ClusterView } from './cluster-view.ts';
+import type { CertificateRequirement } from './ingress.ts';
+import { resolveServicePort } from './service-port.ts';
+
+export interface TcpHost {
+  readonly host: string;
+  readonly ref: ServicePortRef;
+}
+
+export interface IngressRouteTcpTranslation {
+  readonly ref: ObjectRef;
+  /** Hosts passed through undecrypted. */
+  readonly passthrough: readonly TcpHost[];
+  /** Hosts terminated here, their plaintext sent on. */
+  readonly terminated: readonly TcpHost[];
+  readonly certificates: readonly CertificateRequirement[];
+  readonly diagnostics: readonly Diagnostic[];
+  readonly ok: boolean;
+}
+
+const HOST_SNI = /^HostSNI\(\s*((?:`[^`]*`\s*,\s*)*`[^`]*`)\s*\)$/;
+
+/** `HostSNI(`a`) || HostSNI(`b`, `c`)` -> names; undefined when the rule is anything else. */
+export function hostSniNames(match: string): string[] | undefined {
+  const names: string[] = [];
+  for (const part of match.split('||')) {
+    const m = HOST_SNI.exec(part.trim());
+    if (m === null) return undefined;
+    for (const q of m[1]!.matchAll(/`([^`]*)`/g)) names.push(q[1]!.toLowerCase());
+  }
+  return names;
+}
+
+export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: ClusterView): IngressRouteTcpTranslation {
+  const m = o.metadata ?? {};
+  const ns = m.namespace ?? 'default';
+  const ref: ObjectRef = { kind: 'IngressRouteTCP', apiVersion: o.apiVersion ?? 'traefik.io/v1alpha1', namespace: ns, name: m.name ?? '', ...(m.uid ? { uid: m.uid } : {}) };
+  const sink = new DiagnosticSink(ref);
+  const spec = o.spec ?? {};
+  const passthrough: TcpHost[] = [];
+  const terminated: TcpHost[] = [];
+  const certificates: CertificateRequirement[] = [];
+  const entryPoints = Array.isArray(spec.entryPoints) ? (spec.entryPoints as unknown[]) : [];
+  if (entryPoints.length > 0 && !entryPoints.includes('websecure')) sink.error('NoEntryPoint', `entryPoints ${JSON.stringify(entryPoints)}: TCP routes are served on websecure only (by TLS server name)`);
+  const tls = spec.tls ?? undefined;
+  if (tls === undefined) sink.error('NeedsTls', 'a TCP route without tls needs a TCP entry point of its own, which metalgate does not have: use a LoadBalancer Service for plain TCP');
+  else {
+    for (const k of ['options', 'certResolver', 'domains', 'store'] as const) {
+      if (tls[k] !== undefined && tls[k] !== null) sink.error('UnsupportedField', `tls.${k} is not supported on IngressRouteTCP`);
+    }
+    if (tls.passthrough !== undefined && typeof tls.passthrough !== 'boolean') sink.error('BadField', 'tls.passthrough must be a boolean');
+    if (tls.secretName !== undefined && typeof tls.secretName !== 'string') sink.error('BadField', 'tls.secretName must be a string');
+  }
+  const pass = tls?.passthrough === true;
+  const routes = Array.isArray(spec.routes) ? (spec.routes as Record<string, unknown>[]) : [];
+  if (routes.length === 0) sink.error('NoRoutes', 'spec.routes is empty');
+  const hosts: string[] = [];
+  routes.forEach((route, i) => {
+    const where = `routes[${i}]`;
+    const names = typeof route.match === 'string' ? hostSniNames(route.match) : undefined;
+    if (names === undefined) {
+      sink.error('BadRule', `${where}.match ${JSON.stringify(route.match)}: only HostSNI(\`name\`, ...) rules joined by || are supported`);
+      return;
+    }
+    if (names.some((n) => n === '*' || n === '' || n.includes('*'))) {
+      sink.error('BadRule', `${where}.match: HostSNI(\`*\`) and wildcards need a TCP entry point of their own; name the hosts`);
+      return;
+    }
+    if (Array.isArray(route.middlewares) && route.middlewares.length > 0) {
+      sink.error('UnsupportedMiddleware', `${where}.middlewares: TCP middlewares (ipAllowList, inFlightConn) are not supported; the route is not served rather than served without them`);
+      return;
+    }
+    const services = Array.isArray(route.services) ? (route.services as Record<string, unknown>[]) : [];
+    if (services.length !== 1) {
+      sink.error('UnsupportedBackend', `${where}.services: exactly one Service is supported (got ${services.length})`);
+      return;
+    }
+    const s = services[0]!;
+    if (s.proxyProtocol !== undefined && s.proxyProtocol !== null) {
+      sink.error('UnsupportedBackend', `${where}.services[0].proxyProtocol is not supported`);
+      return;
+    }
+    if (typeof s.name !== 'string' || (s.namespace !== undefined && s.namespace !== ns)) {
+      sink.error('UnsupportedBackend', `${where}.services[0]: a Service of the route's namespace, by name`);
+      return;
+    }
+    const r = resolveServicePort(view, ns, s.name, s.port as number | string | undefined);
+    if (!r.ok) {
+      sink.error(r.reason, `${where}.services[0]: ${r.error}`);
+      return;
+    }
+    for (const host of names) {
+      hosts.push(host);
+      (pass ? passthrough : terminated).push({ host, ref: r.ref });
+    }
+  });
+  if (tls !== undefined && !pass && typeof tls.secretName === 'string' && tls.secretName !== '') {
+    if (view.secret(ns, tls.secretName) === undefined) sink.warn('MissingSecret', `tls.secretName: Secret ${ns}/${tls.secretName} not found; the default certificate is served`);
+    certificates.push({ secretKey: `${ns}/${tls.secretName}`, hosts: [...new Set(hosts)].sort(), origin: ref });
+  }
+  return { ref, passthrough, terminated, certificates, diagnostics: sink.items, ok: !sink.hasErrors };
+}
