@@ -1,7 +1,7 @@
 // Moving from ingress-nginx: Ingresses written as ingress-nginx's
 // documentation writes them (docs/examples: basic auth, external auth with
 // oauth2-proxy, rewrite, CORS, redirects, canary by header, allow-list, rate
-// limit, a gRPC backend), with the `nginx` class, applied unchanged to a real API server and
+// limit, a gRPC backend, client certificates), with the `nginx` class, applied unchanged to a real API server and
 // served by the proxy (with --ingress-class nginx, as after ingress-nginx and
 // its IngressClass are removed): each gets the entrypoint's address in its status, no error
 // Event, and answers as ingress-nginx would. How each behaviour compares
@@ -9,7 +9,9 @@
 // and cors-redirects.test.ts.
 import * as grpc from '@grpc/grpc-js';
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -23,6 +25,8 @@ import { ensureNamespace, eventsFor, useCluster, waitFor } from '../helpers/clus
 import { testLogger } from '../speaker/helpers.ts';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
 import { jsonMethod } from '../../support/grpc-json.ts';
+import { hasProgram } from '../../support/netns-exec.ts';
+import { CA_EXT, CLIENT_EXT, OpensslPki, serverExt } from '../../support/openssl-pki.ts';
 import { createLbService, dialAddress, httpBackend, portBase, startProxy, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
 
 const cluster = useCluster();
@@ -53,6 +57,14 @@ const HTPASSWD = 'foo:$apr1$S8vH4Xjo$NRcQgrYGN.l41hNe/F2dH/\n';
 // The greeter of the gRPC example, with JSON messages.
 const GREETER = { SayHello: jsonMethod('helloworld.Greeter', 'SayHello', false, false) };
 const EDGE = createSelfSignedCertificate({ names: ['*.dev.mydomain.com'] });
+// The client-certs example: a CA, a client it signed, the host's certificate (openssl).
+const OPENSSL = hasProgram('openssl');
+const pki = OPENSSL ? new OpensslPki() : undefined;
+if (pki) {
+  pki.issue('ca', '/CN=Example CA', undefined, CA_EXT);
+  pki.issue('client', '/CN=client.example.com', 'ca', CLIENT_EXT);
+  pki.issue('host', '/CN=mydomain.com', 'ca', serverExt('mydomain.com'));
+}
 
 describe('ingress-nginx documentation examples, applied unchanged', () => {
   let proxy: Proxy;
@@ -102,6 +114,11 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
       namespace: NS,
       body: { metadata: { name: 'wildcard.dev.mydomain.com' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from(EDGE.cert).toString('base64'), 'tls.key': Buffer.from(EDGE.key).toString('base64') } },
     });
+    if (pki) {
+      const b64 = (t: string) => Buffer.from(t).toString('base64');
+      await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'ca-secret' }, data: { 'ca.crt': b64(pki.ids.ca!.cert) } } });
+      await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'mydomain-tls' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(pki.ids.host!.cert), 'tls.key': b64(pki.ids.host!.key) } } });
+    }
     ownership.own(VIP);
     await waitListening(proxy, `TCP ${VIP}:80`);
     await waitListening(proxy, `TCP ${VIP}:443`);
@@ -137,6 +154,17 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
         },
       },
     ];
+    if (pki) {
+      // docs/examples/auth/client-certs, with the namespace of this test.
+      const certs = ingress('nginx-test', 'mydomain.com', {
+        [`${N}auth-tls-verify-client`]: 'on',
+        [`${N}auth-tls-secret`]: `${NS}/ca-secret`,
+        [`${N}auth-tls-verify-depth`]: '1',
+        [`${N}auth-tls-error-page`]: 'http://www.mysite.com/error-cert.html',
+        [`${N}auth-tls-pass-certificate-to-upstream`]: 'true',
+      });
+      examples.push({ ...certs, spec: { ...certs.spec, tls: [{ hosts: ['mydomain.com'], secretName: 'mydomain-tls' }] } });
+    }
     for (const body of examples) await networking.createNamespacedIngress({ namespace: NS, body });
   }, 120_000);
 
@@ -145,11 +173,12 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
     await proxy?.stop(1000);
     oauth?.close();
     greeter?.forceShutdown();
+    pki?.remove();
     await Promise.all(backends.map((b) => b.close()));
   });
 
   test('every example is served: the address in its status, no Warning Event', async () => {
-    const names = ['ingress-with-auth', 'external-auth-oauth2', 'rewrite', 'cors', 'permanent', 'approot', 'whitelist', 'ratelimit', 'production', 'canary', 'fortune-ingress'];
+    const names = ['ingress-with-auth', 'external-auth-oauth2', 'rewrite', 'cors', 'permanent', 'approot', 'whitelist', 'ratelimit', 'production', 'canary', 'fortune-ingress', ...(pki ? ['nginx-test'] : [])];
     for (const name of names) {
       await waitFor(async () => (await networking.readNamespacedIngress({ name, namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip === VIP, `${name} gets the VIP`, 15_000);
     }
@@ -199,5 +228,20 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
     } finally {
       client.close();
     }
+  });
+
+  test.skipIf(!OPENSSL)('client certificates (auth-tls): without one, the error page; with one the CA signed, the backend', async () => {
+    const call = (client?: { cert: string; key: string }) =>
+      new Promise<{ status: number; location: string | undefined; names: string }>((resolve, reject) => {
+        const r = https.get({ host: VIP, port: 443, servername: 'mydomain.com', headers: { host: 'mydomain.com' }, rejectUnauthorized: false, agent: false, timeout: 5000, ...(client ?? {}) }, (res) => {
+          const names = (res.socket as tls.TLSSocket).getPeerX509Certificate()?.subjectAltName ?? '';
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, names }));
+        });
+        r.on('error', reject);
+      });
+    const none = await call();
+    expect([none.status, none.location, none.names]).toEqual([302, 'http://www.mysite.com/error-cert.html', 'DNS:mydomain.com']);
+    expect((await call(pki!.ids.client)).status).toBe(200);
   });
 });
