@@ -326,6 +326,13 @@ export interface BodyLimitSpec {
   readonly maxBytes: number;
 }
 
+/** Traefik buffering's limits (0: none); metalgate streams bodies rather than buffering them. */
+export interface BufferingSpec {
+  readonly type: 'buffering';
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+}
+
 /** ingress-nginx affinity: cookie (and Traefik weighted sticky): pins a client to an endpoint. */
 export interface StickyCookieSpec {
   readonly type: 'stickyCookie';
@@ -361,6 +368,7 @@ export type MiddlewareSpec =
   | CompressSpec
   | RetrySpec
   | BodyLimitSpec
+  | BufferingSpec
   | StickyCookieSpec;
 
 /** A middleware with its identity: state (rate limiter buckets, counters) survives a rebuild while the key is the same. */

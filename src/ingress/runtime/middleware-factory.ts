@@ -89,6 +89,8 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return stickyCookie(m.name, s);
     case 'bodyLimit':
       return undefined; // carried by the Backend's limits
+    case 'buffering':
+      return { name: m.name, bodyLimits: { requestBytes: s.requestBytes, responseBytes: s.responseBytes } };
   }
 }
 

@@ -44,7 +44,6 @@ export type MiddlewareParse =
 
 /** Middleware types we know Traefik has but do not implement. */
 const KNOWN_UNSUPPORTED = new Set([
-  'buffering',
   'grpcWeb',
   'contentType',
   'plugin',
@@ -400,6 +399,23 @@ export function parseMiddleware(
         for (const p of prefixes) if (!TARGET_TEXT.test(p)) fail(`stripPrefix.prefixes: ${JSON.stringify(p)} must be a path without spaces or control characters`);
         if (o.forceSlash !== undefined) warnings.push('stripPrefix.forceSlash is deprecated in Traefik');
         return { ok: true, specs: [{ type: 'stripPrefix', prefixes, forceSlash: o.forceSlash === undefined ? true : bool(o.forceSlash, 'stripPrefix.forceSlash') }], warnings };
+      }
+      case 'buffering': {
+        // Limits only: metalgate streams bodies, so the memory thresholds mean nothing here.
+        const limit = (k: string): number => {
+          if (o[k] === undefined) return 0;
+          const r = asNonNegativeInt(o[k], `buffering.${k}`);
+          if (!r.ok) fail(r.error);
+          return r.ok ? r.value : 0;
+        };
+        for (const k of ['memRequestBodyBytes', 'memResponseBodyBytes']) if (o[k] !== undefined) warnings.push(`buffering.${k} is ignored: bodies are streamed, not held in memory`);
+        const specs: MiddlewareSpec[] = [{ type: 'buffering', requestBytes: limit('maxRequestBodyBytes'), responseBytes: limit('maxResponseBodyBytes') }];
+        if (o.retryExpression !== undefined) {
+          const m = /^\s*IsNetworkError\(\)\s*&&\s*Attempts\(\)\s*<\s*([0-9]+)\s*$/.exec(String(o.retryExpression));
+          if (m === null) fail(`buffering.retryExpression ${JSON.stringify(o.retryExpression)}: only "IsNetworkError() && Attempts() < N" is supported`);
+          specs.push({ type: 'retry', attempts: Math.max(1, Math.min(10, Number(m![1]))), initialIntervalMs: 0 });
+        }
+        return { ok: true, specs, warnings };
       }
       case 'errors': {
         // Traefik: status ranges ("500-599", "404"), a service (same namespace), the page path with {status} and {url}.

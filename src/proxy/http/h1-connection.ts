@@ -659,6 +659,7 @@ export class H1Connection extends ProxyRequest implements Timed {
       this.interceptError(up, head.status);
       return BODY_RAW;
     }
+    if (this.responseLimit !== 0 && this.responseTooLarge(up, head.contentLength)) return BODY_RAW;
     const kind = responseBodyKind(head, this.method);
     const hasBody = kind === 'chunked' || kind === 'close' || (kind === 'length' && head.contentLength > 0);
     const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody) : undefined;

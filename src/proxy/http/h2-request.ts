@@ -446,6 +446,7 @@ export class H2Request extends ProxyRequest {
       this.interceptError(up, head.status);
       return BODY_DECODED;
     }
+    if (this.responseLimit !== 0 && this.responseTooLarge(up, head.contentLength)) return BODY_DECODED;
     const kind = responseBodyKind(head, this.method);
     const hasBody = kind === 'chunked' || kind === 'close' || (kind === 'length' && head.contentLength > 0);
     const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody) : undefined;

@@ -124,6 +124,9 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   /** The route's error pages (custom-http-errors, Traefik errors), and whether this request used them. */
   protected errorPages: NonNullable<Middleware['errorPages']> | null = null;
   private fallback: Backend | null = null;
+  /** Middleware body limits (0: none). */
+  private requestLimit = 0;
+  protected responseLimit = 0;
   private intercepted = false;
   /** Mirror copies of the current request (null on the usual path). */
   protected mirrors: MirrorCopy[] | null = null;
@@ -288,6 +291,11 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
       if (mw.mirror !== undefined && mw.mirror.length > 0) this.mirrorTargets = this.mirrorTargets === null ? mw.mirror : [...this.mirrorTargets, ...mw.mirror];
       if (mw.errorPages !== undefined) this.errorPages = mw.errorPages;
       if (mw.fallback !== undefined) this.fallback = mw.fallback;
+      const bl = mw.bodyLimits;
+      if (bl !== undefined) {
+        if (bl.requestBytes && (this.requestLimit === 0 || bl.requestBytes < this.requestLimit)) this.requestLimit = bl.requestBytes;
+        if (bl.responseBytes && (this.responseLimit === 0 || bl.responseBytes < this.responseLimit)) this.responseLimit = bl.responseBytes;
+      }
       const r = mw.retry;
       if (r !== undefined && (r.attempts > this.maxAttempts || r.when !== undefined)) {
         this.maxAttempts = r.attempts;
@@ -351,7 +359,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
       const d = this.core.upstreamTimeouts;
       this.upstream = { connectMs: bt.connectMs ?? d.connectMs, readMs: bt.readMs ?? d.readMs, sendMs: bt.sendMs ?? d.sendMs };
     }
-    const max = b.limits?.maxBodyBytes ?? this.core.limits.maxBodyBytes;
+    const max = this.maxBodyBytes();
     if (max > 0 && this.bodyTooLarge(max)) return;
     this.dispatch();
   }
@@ -365,9 +373,20 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.answerError(502, 'bad gateway: this backend speaks HTTP/2 only (gRPC): connect with HTTP/2 over TLS', 'needs-http2');
   }
 
-  /** Per-request body limit (the backend's or the entrypoint's); 0 = none. */
+  /** Per-request body limit (the backend's or the entrypoint's, narrowed by a middleware's); 0 = none. */
   protected maxBodyBytes(): number {
-    return this.backend?.limits?.maxBodyBytes ?? this.core.limits.maxBodyBytes;
+    const base = this.backend?.limits?.maxBodyBytes ?? this.core.limits.maxBodyBytes;
+    const mw = this.requestLimit;
+    return mw === 0 ? base : base === 0 ? mw : Math.min(base, mw);
+  }
+
+  /** A response declaring more than the route's limit: dropped, 500 (Traefik buffering's answer). */
+  protected responseTooLarge(up: UpstreamConn, contentLength: number): boolean {
+    if (this.responseLimit === 0 || contentLength <= this.responseLimit) return false;
+    this.up = null;
+    up.destroy();
+    this.answerError(500, 'internal server error: the response is larger than this route allows', 'response-too-large');
+    return true;
   }
 
   /** One attempt: pick an endpoint, take a pooled connection or open one. */
@@ -700,6 +719,8 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.balanceKey = undefined;
     this.errorPages = null;
     this.fallback = null;
+    this.requestLimit = 0;
+    this.responseLimit = 0;
     this.intercepted = false;
     this.series = this.core.noBackend;
     this.edits = undefined;

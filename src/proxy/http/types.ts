@@ -327,6 +327,12 @@ export interface Middleware {
   readonly errorPages?: { intercepts(status: number): boolean; fetch(ctx: RequestContext, status: number): Promise<SimpleResponse> };
   /** When the route's backend has no ready endpoint, the request goes here instead. */
   readonly fallback?: Backend;
+  /**
+   * Traefik buffering: a request body over `requestBytes` gets 413; a
+   * response declaring a length over `responseBytes` gets 500 (one without
+   * a length is streamed, not buffered). The smallest limit on the route wins.
+   */
+  readonly bodyLimits?: { readonly requestBytes?: number; readonly responseBytes?: number };
 }
 
 // ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ beforeAll(async () => {
     ['only-local', { ipWhiteList: { sourceRange: ['127.0.0.1/32'] } }],
     ['again', { retry: { attempts: 3, initialInterval: '10ms' } }],
     ['one-at-a-time', { inFlightReq: { amount: 1 } }],
+    ['small-bodies', { buffering: { maxRequestBodyBytes: 100, maxResponseBodyBytes: 2000 } }],
   ];
   for (const [name, spec] of mws) h.traefik('Middleware', middleware('ns', name, spec));
   h.traefik('Middleware', middleware('other', 'tag', { headers: { customRequestHeaders: { 'X-Other': '1' } } }));
@@ -64,6 +65,8 @@ beforeAll(async () => {
   h.traefik('IngressRoute', r('local', 'Host(`local.example.com`)', ['only-local']));
   h.traefik('IngressRoute', r('retry', 'Host(`retry.example.com`)', ['again'], 'flaky'));
   h.traefik('IngressRoute', r('inflight', 'Host(`inflight.example.com`)', ['one-at-a-time'], 'slow'));
+  h.traefik('IngressRoute', r('buffered', 'Host(`buffered.example.com`)', ['small-bodies']));
+  h.traefik('IngressRoute', r('buffered-big', 'Host(`bufferedbig.example.com`)', ['small-bodies'], 'big'));
   h.traefik('IngressRoute', ingressRoute('ns', 'cross', [{ match: 'Host(`cross.example.com`)', services: [{ name: 'remote', namespace: 'other', port: 80 }], middlewares: [{ name: 'other-tag@kubernetescrd' }] }]));
   h.traefik('TraefikService', traefikService('ns', 'split', { weighted: { services: [{ name: 'v1', port: 80, weight: 3 }, { name: 'v2', port: 80, weight: 1 }] } }));
   h.traefik('TraefikService', traefikService('ns', 'mirrored', { mirroring: { name: 'v1', port: 80, mirrors: [{ name: 'shadow', port: 80, percent: 100 }] } }));
@@ -195,6 +198,12 @@ describe('Traefik middlewares through the proxy', () => {
     expect([x.status, y.status].sort()).toEqual([200, 429]);
     expect((await h.request({ host: 'inflight.example.com' })).status).toBe(200);
   });
+  test('buffering: a request body over maxRequestBodyBytes gets 413, a response over maxResponseBodyBytes 500', async () => {
+    expect((await h.request({ host: 'buffered.example.com', method: 'POST', body: 'x'.repeat(50) })).status).toBe(200);
+    expect((await h.request({ host: 'buffered.example.com', method: 'POST', body: 'x'.repeat(101) })).status).toBe(413);
+    expect((await h.request({ host: 'bufferedbig.example.com' })).status).toBe(500); // 6000 bytes declared
+  });
+
   test('cross-namespace Service and ns-name@kubernetescrd middleware', async () => {
     const a = await h.request({ host: 'cross.example.com' });
     expect(a.json!.name).toBe('remote');

@@ -228,6 +228,24 @@ describe('middlewares', () => {
     expect(reasons(out, 'nosecret')).toEqual(['MissingSecret']);
     for (const h of ['a', 'b', 'c', 'd']) expect(lookupService(out, request(`${h}.example.com`, '/'))).toBe('404');
   });
+  test('buffering: limits and the one retryExpression form; errors: ranges and a Service', () => {
+    const c = compilerWith([service('ns', 'a'), service('ns', 'pages')]);
+    c.setTraefik('Middleware', middleware('buf', { buffering: { maxRequestBodyBytes: 10, memRequestBodyBytes: 5, retryExpression: 'IsNetworkError() && Attempts() < 3' } }));
+    c.setTraefik('Middleware', middleware('buf-expr', { buffering: { retryExpression: 'ResponseCode() == 503' } }));
+    c.setTraefik('Middleware', middleware('errs', { errors: { status: ['500-599', '404'], service: { name: 'pages', port: 80 }, query: '/{status}' } }));
+    c.setTraefik('Middleware', middleware('errs-bad', { errors: { status: ['599-500'], service: { name: 'pages', port: 80 } } }));
+    c.setTraefik('IngressRoute', route('r', [{ match: 'Host(`a.example.com`)', services: [svc('a')], middlewares: [{ name: 'buf' }, { name: 'errs' }] }]));
+    const out = c.compile();
+    const t = out.websecure.lookup(request('a.example.com', '/'))!;
+    expect(t.middlewares.map((m) => m.spec)).toMatchObject([
+      { type: 'buffering', requestBytes: 10, responseBytes: 0 },
+      { type: 'retry', attempts: 3 },
+      { type: 'errorPages', statuses: [[500, 599], [404, 404]], style: 'traefik', query: '/{status}', service: { ref: { service: 'pages' } } },
+    ]);
+    expect(reasons(out, 'buf')).toEqual(['IgnoredField']);
+    expect(reasons(out, 'buf-expr')).toEqual(['BadMiddleware']);
+    expect(reasons(out, 'errs-bad')).toEqual(['BadMiddleware']);
+  });
   test('each middleware type parses', () => {
     const c = compilerWith([service('ns', 'a')]);
     c.setSecret(users);
