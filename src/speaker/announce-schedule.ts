@@ -14,6 +14,8 @@
 // Missed steps are not caught up: after a stall the IP is sent once, and the
 // burst continues with its next step after now.
 
+import { spreadHash } from '../common/hash32.ts';
+
 export interface AnnounceScheduleOptions {
   /** Offsets from the start of a burst; ascending, the first usually 0. Default 0, 0.1, 0.3, 0.7, 1.5, 3.1 s. */
   burstOffsetsMs: readonly number[];
@@ -144,20 +146,3 @@ export function refreshPeriod(ip: string, options: AnnounceScheduleOptions = DEF
   return Math.round(options.refreshIntervalMs * (1 - options.refreshJitter * (spreadHash(ip) / 0x1_0000_0000)));
 }
 
-/**
- * FNV-1a, 32 bits, then a xorshift-multiply finalizer: FNV's high bits barely
- * depend on the last characters, and consecutive IPs differ only there.
- */
-function spreadHash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return h >>> 0;
-}

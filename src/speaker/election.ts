@@ -35,6 +35,7 @@
 // IPs during a rolling upgrade, so bump ELECTION_HASH_VERSION if you must.
 
 import { hash } from 'node:crypto';
+import { mix32 } from '../common/hash32.ts';
 import { formatAddress, isParseError, parseCidr, parseIp, type IpAddress } from '../config/ip-range.ts';
 
 export const ELECTION_HASH_VERSION = 1;
@@ -363,18 +364,6 @@ function hashLanes(text: string): Lanes {
   return { h0: digest.readUInt32BE(0), h1: digest.readUInt32BE(4) };
 }
 
-/**
- * A 32-bit bijective mixer (xorshift-multiply, constants from Chris
- * Wellons' hash-prospector search): full avalanche, two multiplications.
- */
-function mix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
 
 /**
  * 53-bit score of a (node, IP) pair from their SHA-256 lanes. Both lanes of

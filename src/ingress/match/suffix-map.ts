@@ -3,6 +3,8 @@
 // The route table uses it for wildcard hosts: `bar.foo.com` looks up
 // `foo.com` with no allocation on the request path.
 
+import { fnv1a32 } from '../../common/hash32.ts';
+
 export class SuffixMap<V> {
   readonly #keys: (string | undefined)[];
   readonly #values: (V | undefined)[];
@@ -57,11 +59,4 @@ export class SuffixMap<V> {
 }
 
 /** FNV-1a over the UTF-16 code units of s[start..]. */
-function hashTail(s: string, start: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+const hashTail = (s: string, start: number): number => fnv1a32(s, start);

@@ -3,6 +3,7 @@
 // sticky-cookie keys. The endpoint list is replaced whole (setEndpoints), so a
 // pick never sees half an update.
 
+import { fnv1a32 } from '../../common/hash32.ts';
 import type { Backend, BackendProtocol, BodyLimits, Endpoint, UpstreamTimeouts, UpstreamTls } from './types.ts';
 
 export interface SessionAffinityOptions {
@@ -33,13 +34,7 @@ const DEFAULT_AFFINITY_MS = 10_800_000;
 
 /** FNV-1a 32 over "ip:port", hex: a stable cookie value that does not show the pod IP. */
 export function endpointAffinityKey(endpoint: Endpoint): string {
-  let h = 0x811c9dc5;
-  const s = `${endpoint.ip}:${endpoint.port}`;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return fnv1a32(`${endpoint.ip}:${endpoint.port}`).toString(16).padStart(8, '0');
 }
 
 export class EndpointSetBackend implements Backend {

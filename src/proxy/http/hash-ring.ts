@@ -3,23 +3,10 @@
 // is unchanged, and when an endpoint comes or goes only about 1/n of the keys
 // move (each endpoint owns POINTS arcs of the ring, as ketama does). Pure.
 
+import { spreadHash } from '../../common/hash32.ts';
+
 /** Arcs per endpoint: 160, as ketama (nginx's hash ... consistent). */
 const POINTS = 160;
-
-/** FNV-1a over UTF-16 code units, then murmur3's finalizer for avalanche. */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export class HashRing {
   readonly #points: Uint32Array;
@@ -30,7 +17,7 @@ export class HashRing {
     const n = keys.length * POINTS;
     const pairs: Array<[number, number]> = new Array(n);
     let k = 0;
-    for (let m = 0; m < keys.length; m++) for (let p = 0; p < POINTS; p++) pairs[k++] = [hash32(`${keys[m]}#${p}`), m];
+    for (let m = 0; m < keys.length; m++) for (let p = 0; p < POINTS; p++) pairs[k++] = [spreadHash(`${keys[m]}#${p}`), m];
     // Ties broken by member index: the ring depends on the set, not the order given.
     const order = keys.map((key, i) => [key, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const rank = new Uint32Array(keys.length);
@@ -44,7 +31,7 @@ export class HashRing {
   pick(key: string): number {
     const pts = this.#points;
     if (pts.length === 0) return -1;
-    const h = hash32(key);
+    const h = spreadHash(key);
     let lo = 0;
     let hi = pts.length;
     while (lo < hi) {
