@@ -326,6 +326,11 @@ export interface BodyLimitSpec {
   readonly maxBytes: number;
 }
 
+/** Traefik contentType: sniff the media type of responses that come without one. */
+export interface ContentTypeSpec {
+  readonly type: 'contentType';
+}
+
 /** Traefik buffering's limits (0: none); metalgate streams bodies rather than buffering them. */
 export interface BufferingSpec {
   readonly type: 'buffering';
@@ -369,6 +374,7 @@ export type MiddlewareSpec =
   | RetrySpec
   | BodyLimitSpec
   | BufferingSpec
+  | ContentTypeSpec
   | StickyCookieSpec;
 
 /** A middleware with its identity: state (rate limiter buckets, counters) survives a rebuild while the key is the same. */

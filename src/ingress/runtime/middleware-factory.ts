@@ -8,6 +8,7 @@ import type { LeafNode } from '../model/service-node.ts';
 import { errorPages, fallbackBackend } from './middlewares/error-pages.ts';
 import { basicAuth } from './middlewares/basic-auth.ts';
 import { compress } from './middlewares/compress.ts';
+import { contentType } from './middlewares/content-type.ts';
 import { circuitBreaker } from './middlewares/circuit-breaker.ts';
 import { balanceKey } from './middlewares/balance-key.ts';
 import { clientCert } from './middlewares/client-cert.ts';
@@ -89,6 +90,8 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return stickyCookie(m.name, s);
     case 'bodyLimit':
       return undefined; // carried by the Backend's limits
+    case 'contentType':
+      return contentType(m.name);
     case 'buffering':
       return { name: m.name, bodyLimits: { requestBytes: s.requestBytes, responseBytes: s.responseBytes } };
   }

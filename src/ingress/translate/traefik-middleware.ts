@@ -45,7 +45,6 @@ export type MiddlewareParse =
 /** Middleware types we know Traefik has but do not implement. */
 const KNOWN_UNSUPPORTED = new Set([
   'grpcWeb',
-  'contentType',
   'plugin',
 ]);
 
@@ -399,6 +398,11 @@ export function parseMiddleware(
         for (const p of prefixes) if (!TARGET_TEXT.test(p)) fail(`stripPrefix.prefixes: ${JSON.stringify(p)} must be a path without spaces or control characters`);
         if (o.forceSlash !== undefined) warnings.push('stripPrefix.forceSlash is deprecated in Traefik');
         return { ok: true, specs: [{ type: 'stripPrefix', prefixes, forceSlash: o.forceSlash === undefined ? true : bool(o.forceSlash, 'stripPrefix.forceSlash') }], warnings };
+      }
+      case 'contentType': {
+        // Traefik v3: the middleware turns sniffing on; v2's `autoDetect: false` turned it off (it was on by default there).
+        if (o.autoDetect !== undefined && !bool(o.autoDetect, 'contentType.autoDetect')) return { ok: true, specs: [], warnings };
+        return { ok: true, specs: [{ type: 'contentType' }], warnings };
       }
       case 'buffering': {
         // Limits only: metalgate streams bodies, so the memory thresholds mean nothing here.

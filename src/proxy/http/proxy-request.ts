@@ -566,18 +566,18 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
    * onResponse hooks over an upstream head (reverse order). Returns undefined
    * when no middleware has one (the usual case: nothing allocated).
    */
-  protected responseHooks(head: Pick<ResponseHead, 'status' | 'headers'>, hasBody: boolean): ResponseEdit | undefined {
-    return this.responseHooksOver(head.status, hasBody, (lower) => head.headers.get(lower));
+  protected responseHooks(head: Pick<ResponseHead, 'status' | 'headers'>, hasBody: boolean, early?: () => Uint8Array): ResponseEdit | undefined {
+    return this.responseHooksOver(head.status, hasBody, (lower) => head.headers.get(lower), early);
   }
 
-  protected responseHooksOver(status: number, hasBody: boolean, field: (lower: string) => string | undefined): ResponseEdit | undefined {
+  protected responseHooksOver(status: number, hasBody: boolean, field: (lower: string) => string | undefined, early?: () => Uint8Array): ResponseEdit | undefined {
     const mws = this.route?.middlewares;
     if (mws === undefined || this.mwRan === 0) return undefined;
     let edit: ResponseEdit | undefined;
     for (let i = this.mwRan - 1; i >= 0; i--) {
       const mw = mws[i]!;
       if (mw.onResponse === undefined) continue;
-      edit ??= new ResponseEdit(status, hasBody, field);
+      edit ??= new ResponseEdit(status, hasBody, field, early);
       try {
         mw.onResponse(this, edit);
       } catch (e) {

@@ -5,6 +5,8 @@
 import { HeaderEdits } from './header-edits.ts';
 import type { ResponseContext } from './types.ts';
 
+const EMPTY = new Uint8Array(0);
+
 /** Reads a received field by lowercase name. */
 export type FieldLookup = (lower: string) => string | undefined;
 
@@ -14,11 +16,17 @@ export class ResponseEdit implements ResponseContext {
   edits: HeaderEdits | undefined;
   transform: NodeJS.ReadWriteStream | undefined;
   private readonly lookup: FieldLookup;
+  private readonly early: (() => Uint8Array) | undefined;
 
-  constructor(status: number, hasBody: boolean, lookup: FieldLookup) {
+  constructor(status: number, hasBody: boolean, lookup: FieldLookup, early?: () => Uint8Array) {
     this.status = status;
     this.hasBody = hasBody;
     this.lookup = lookup;
+    this.early = early;
+  }
+
+  firstBody(): Uint8Array {
+    return this.hasBody && this.early !== undefined ? this.early() : EMPTY;
   }
 
   header(name: string): string | undefined {

@@ -253,6 +253,8 @@ export interface ResponseContext {
   setBodyTransform(transform: NodeJS.ReadWriteStream): void;
   /** True when the response has a body (not HEAD, 1xx, 204, 304). */
   readonly hasBody: boolean;
+  /** The body bytes that arrived with the head (possibly none; payload only, chunk framing removed). */
+  firstBody(): Uint8Array;
 }
 
 /** How a request ended, for onDone and the access log. */

@@ -1,11 +1,14 @@
 // Traefik IngressRoutes, TraefikServices and each Middleware through the
 // real L7 engine with echo backends.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../helpers/cluster.ts';
 import { Harness, ingressRoute, middleware, traefikService, type Echo } from './harness.ts';
 
 const h = new Harness({ allowCrossNamespace: true });
+const servers: http.Server[] = [];
 let mirrorEcho: Echo[];
 let flaky: Echo[];
 let slow: Echo[];
@@ -46,6 +49,7 @@ beforeAll(async () => {
     ['again', { retry: { attempts: 3, initialInterval: '10ms' } }],
     ['one-at-a-time', { inFlightReq: { amount: 1 } }],
     ['small-bodies', { buffering: { maxRequestBodyBytes: 100, maxResponseBodyBytes: 2000 } }],
+    ['sniff', { contentType: {} }],
   ];
   for (const [name, spec] of mws) h.traefik('Middleware', middleware('ns', name, spec));
   h.traefik('Middleware', middleware('other', 'tag', { headers: { customRequestHeaders: { 'X-Other': '1' } } }));
@@ -66,6 +70,16 @@ beforeAll(async () => {
   h.traefik('IngressRoute', r('retry', 'Host(`retry.example.com`)', ['again'], 'flaky'));
   h.traefik('IngressRoute', r('inflight', 'Host(`inflight.example.com`)', ['one-at-a-time'], 'slow'));
   h.traefik('IngressRoute', r('buffered', 'Host(`buffered.example.com`)', ['small-bodies']));
+  // A backend that labels nothing: an HTML page, plain and chunked.
+  const unlabelled = http.createServer((req, res) => {
+    if (req.url === '/chunked') res.write('<!DOCTYPE html><p>');
+    res.end(req.url === '/chunked' ? 'hi' : '<!DOCTYPE html><p>hi</p>');
+  });
+  servers.push(unlabelled);
+  await new Promise<void>((resolve) => unlabelled.listen(0, '127.0.0.1', resolve));
+  h.serviceAt('ns', 'unlabelled', (unlabelled.address() as AddressInfo).port);
+  h.traefik('IngressRoute', r('sniffed', 'Host(`sniffed.example.com`)', ['sniff'], 'unlabelled'));
+  h.traefik('IngressRoute', r('unsniffed', 'Host(`unsniffed.example.com`)', [], 'unlabelled'));
   h.traefik('IngressRoute', r('buffered-big', 'Host(`bufferedbig.example.com`)', ['small-bodies'], 'big'));
   h.traefik('IngressRoute', ingressRoute('ns', 'cross', [{ match: 'Host(`cross.example.com`)', services: [{ name: 'remote', namespace: 'other', port: 80 }], middlewares: [{ name: 'other-tag@kubernetescrd' }] }]));
   h.traefik('TraefikService', traefikService('ns', 'split', { weighted: { services: [{ name: 'v1', port: 80, weight: 3 }, { name: 'v2', port: 80, weight: 1 }] } }));
@@ -81,6 +95,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h.stop();
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
 });
 
 const basic = (user: string, pw: string) => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`;
@@ -198,6 +216,12 @@ describe('Traefik middlewares through the proxy', () => {
     expect([x.status, y.status].sort()).toEqual([200, 429]);
     expect((await h.request({ host: 'inflight.example.com' })).status).toBe(200);
   });
+  test('contentType: a response without Content-Type gets the sniffed one (plain or chunked); without the middleware none', async () => {
+    expect((await h.request({ host: 'sniffed.example.com' })).headers['content-type']).toBe('text/html; charset=utf-8');
+    expect((await h.request({ host: 'sniffed.example.com', path: '/chunked' })).headers['content-type']).toBe('text/html; charset=utf-8');
+    expect((await h.request({ host: 'unsniffed.example.com' })).headers['content-type']).toBeUndefined();
+  });
+
   test('buffering: a request body over maxRequestBodyBytes gets 413, a response over maxResponseBodyBytes 500', async () => {
     expect((await h.request({ host: 'buffered.example.com', method: 'POST', body: 'x'.repeat(50) })).status).toBe(200);
     expect((await h.request({ host: 'buffered.example.com', method: 'POST', body: 'x'.repeat(101) })).status).toBe(413);

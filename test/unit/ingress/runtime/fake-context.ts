@@ -57,8 +57,13 @@ export class FakeResponse implements ResponseContext {
   hasBody = true;
   readonly fields: [string, string][] = [];
   transform: NodeJS.ReadWriteStream | undefined;
+  /** What firstBody() returns. */
+  early: Uint8Array = new Uint8Array(0);
   constructor(headers: Record<string, string> = {}) {
     for (const [k, v] of Object.entries(headers)) this.fields.push([k.toLowerCase(), v]);
+  }
+  firstBody(): Uint8Array {
+    return this.early;
   }
   header(name: string): string | undefined {
     return this.fields.find(([k]) => k === name.toLowerCase())?.[1];
