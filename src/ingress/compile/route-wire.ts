@@ -144,6 +144,7 @@ export interface HostTls {
   readonly ciphers?: string;
   readonly ecdhCurve?: string;
   readonly sniStrict?: boolean;
+  readonly requireClientCert?: boolean;
 }
 
 /** One compile's effect on both entry points' tables. */

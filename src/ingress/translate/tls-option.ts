@@ -11,10 +11,11 @@
 // - clientAuth: secretNames (Secrets of the TLSOption's namespace with
 //   `tls.ca` or `ca.crt`) and clientAuthType; with CAs and no type,
 //   RequireAndVerifyClientCert, as Traefik.
-// Traefik refuses a failing client at the handshake; metalgate asks at the
-// handshake and refuses at the first request (400), through the same check
-// as auth-tls (client-cert middleware), so a request for the host over
-// another host's connection is refused too. Pure.
+// RequireAndVerifyClientCert refuses a failing client in the handshake, as
+// Traefik (Go) does; the other types ask in the handshake and are checked
+// at each request (400) by the same check as auth-tls (client-cert
+// middleware), which also refuses a request for the host over another
+// host's connection. Pure.
 
 import type { ClientCertSpec } from '../model/middleware-spec.ts';
 import type { TlsOptionObject } from '../model/traefik-crd.ts';
@@ -31,6 +32,7 @@ export interface TlsOptionSettings {
     readonly ciphers?: string;
     readonly ecdhCurve?: string;
     readonly sniStrict?: boolean;
+    readonly requireClientCert?: boolean;
   };
   /** The request-time check when clientAuth asks for anything. */
   readonly clientCert?: ClientCertSpec;
@@ -178,6 +180,8 @@ export function tlsOptionSettings(o: TlsOptionObject, view: ClusterView): TlsOpt
         ...(ciphers !== undefined ? { ciphers } : {}),
         ...(ecdhCurve !== undefined ? { ecdhCurve } : {}),
         ...(sniStrict === true ? { sniStrict: true } : {}),
+        // RequireAndVerifyClientCert: refused in the handshake, as Go's TLS server does.
+        ...(clientCert?.verify === 'on' ? { requireClientCert: true } : {}),
       },
       ...(clientCert !== undefined ? { clientCert } : {}),
       warnings,

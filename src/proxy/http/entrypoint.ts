@@ -182,7 +182,8 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   /**
    * The TLS server for a host's settings. With a CA it asks every client
    * for a certificate and verifies it against the CA of the host's SNI
-   * context; the request layer decides what an absent or failed one means.
+   * context; the request layer decides what an absent or failed one means,
+   * unless the host refuses such clients in the handshake (Traefik).
    */
   private serverFor(s: HostTlsSettings): tls.Server {
     const key = HostTlsTable.serverKey(s);
@@ -192,7 +193,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     const asks = s.ca !== undefined;
     server = this.tlsServerWith(
       HostTlsTable.policyOf(this.storeOrThrow().policy, s),
-      { ...(asks ? { requestCert: true, rejectUnauthorized: false } : {}), ...(s.ecdhCurve !== undefined ? { ecdhCurve: s.ecdhCurve } : {}) },
+      { ...(asks ? { requestCert: true, rejectUnauthorized: s.requireClientCert === true } : {}), ...(s.ecdhCurve !== undefined ? { ecdhCurve: s.ecdhCurve } : {}) },
       asks ? (ts) => rememberClientCertificate(ts, this.hostTls.caBundle(typeof ts.servername === 'string' ? ts.servername.toLowerCase() : '')) : undefined,
     );
     this.hostServers.set(key, server);

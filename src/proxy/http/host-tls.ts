@@ -46,7 +46,7 @@ export class HostTlsTable {
   /** Which TLS server a host's connections go to: PLAIN_SERVER, or one per distinct offer. */
   static serverKey(s: HostTlsSettings): string {
     if (s.ca === undefined && s.minVersion === undefined && s.maxVersion === undefined && s.ciphers === undefined && s.ecdhCurve === undefined) return PLAIN_SERVER;
-    return JSON.stringify([s.ca !== undefined, s.minVersion ?? '', s.maxVersion ?? '', s.ciphers ?? '', s.ecdhCurve ?? '']);
+    return JSON.stringify([s.ca !== undefined, s.requireClientCert === true, s.minVersion ?? '', s.maxVersion ?? '', s.ciphers ?? '', s.ecdhCurve ?? '']);
   }
 
   /** The entrypoint's policy narrowed by a host's settings. */

@@ -70,6 +70,8 @@ export interface HostTlsSettings {
   readonly ecdhCurve?: string;
   /** No certificate of the host's own for the server name: the handshake is refused. */
   readonly sniStrict?: boolean;
+  /** With `ca`: a client without a certificate the CA verifies fails the handshake (Traefik's RequireAndVerifyClientCert), rather than its first request. */
+  readonly requireClientCert?: boolean;
 }
 
 export interface UpstreamTls {
