@@ -1,0 +1,138 @@
+// ingress-nginx's upstream annotations on a real API server, through the
+// proxy and the rule engine as the speaker runs them: custom-http-errors
+// with default-backend (and a Service without endpoints), upstream-hash-by,
+// proxy-next-upstream. Each Service's pods are small servers on addresses
+// of the test range; the Ingresses are applied with kubectl's API.
+import http from 'node:http';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { attachIngressEngine } from '../../../src/ingress/k8s/attach-to-proxy.ts';
+import type { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
+import { EventRecorder } from '../../../src/kube/events.ts';
+import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
+import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
+import type { Proxy } from '../../../src/proxy/proxy.ts';
+import { ensureNamespace, eventsFor, useCluster, waitFor } from '../helpers/cluster.ts';
+import { testLogger } from '../speaker/helpers.ts';
+import { createLbService, dialAddress, portBase, startProxy, waitListening, writeSlice } from '../proxy/k8s-helpers.ts';
+
+const cluster = useCluster();
+const NS = 'upstreams';
+const VIP = '127.77.8.1';
+const BASE = portBase();
+const N = 'nginx.ingress.kubernetes.io/';
+
+function get(host: string, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = http.get({ host: VIP, port: 80, path, headers: { host }, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    r.on('timeout', () => r.destroy(new Error('timed out')));
+    r.on('error', reject);
+  });
+}
+
+describe('ingress-nginx upstream annotations on a real API server', () => {
+  let proxy: Proxy;
+  let ownership: ManualOwnership;
+  let engine: IngressController;
+  const servers: http.Server[] = [];
+  const pageCodes: string[] = [];
+
+  /** A pod: `answer` for each request, listening on the test address `ip`. */
+  async function pod(ip: string, port: number, answer: (req: http.IncomingMessage) => [number, string]): Promise<void> {
+    const s = http.createServer((req, res) => {
+      req.resume();
+      const [status, body] = answer(req);
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(body);
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(port, dialAddress(ip), r));
+  }
+
+  beforeAll(async () => {
+    const { kc, core } = cluster();
+    const networking = kc.makeApiClient(k8s.NetworkingV1Api);
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
+    await ensureNamespace(core, NS);
+    await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }], VIP);
+    // app: /status/<code> answers that code; three pods name themselves.
+    const app = ['198.18.10.1', '198.18.10.2', '198.18.10.3'];
+    for (const ip of app) await pod(ip, BASE + 1, (req) => [Number(/^\/status\/([0-9]{3})/.exec(req.url ?? '')?.[1] ?? 200), ip]);
+    await pod('198.18.10.9', BASE + 1, (req) => {
+      pageCodes.push(String(req.headers['x-code'] ?? ''));
+      return [Number(req.headers['x-code'] ?? 200), `error page ${req.headers['x-code'] ?? 'none'} from ${req.headers['x-ingress-name'] ?? '?'}`];
+    });
+    // flaky: one pod always 503, one fine.
+    await pod('198.18.10.4', BASE + 1, () => [503, 'busy']);
+    await pod('198.18.10.5', BASE + 1, () => [200, 'fine']);
+    const svc = async (name: string, ips: string[]) => {
+      await core.createNamespacedService({ namespace: NS, body: { metadata: { name, namespace: NS }, spec: { ports: [{ name: 'http', port: 80 }] } } });
+      if (ips.length > 0) await writeSlice(discovery, NS, name, `${name}-1`, [{ name: 'http', port: BASE + 1 }], ips.map((ip) => ({ ip })));
+    };
+    await svc('app', app);
+    await svc('error-pages', ['198.18.10.9']);
+    await svc('flaky', ['198.18.10.4', '198.18.10.5']);
+    await svc('nothing', []);
+    ownership.own(VIP);
+    await waitListening(proxy, `TCP ${VIP}:80`);
+    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
+      events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
+      entrypointService: 'metalgate-system/metalgate-ingress',
+      classes: { className: 'nginx' },
+    });
+    const ingress = (name: string, service: string, annotations: Record<string, string>): k8s.V1Ingress => ({
+      metadata: { name, namespace: NS, annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [N + k, v])) },
+      spec: { ingressClassName: 'nginx', rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] },
+    });
+    for (const body of [
+      ingress('errors', 'app', { 'custom-http-errors': '404,503', 'default-backend': 'error-pages' }),
+      ingress('empty', 'nothing', { 'default-backend': 'error-pages' }),
+      ingress('hashed', 'app', { 'upstream-hash-by': '$request_uri' }),
+      ingress('retried', 'flaky', { 'proxy-next-upstream': 'error timeout http_503' }),
+    ]) {
+      await networking.createNamespacedIngress({ namespace: NS, body });
+    }
+    await waitFor(async () => (await get('retried.example.com').catch(() => ({ status: 0 }))).status === 200, 'the Ingresses served', 15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await engine?.stop();
+    await proxy?.stop(1000);
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  test('applied without a Warning Event', async () => {
+    for (const name of ['errors', 'empty', 'hashed', 'retried']) {
+      const warnings = (await eventsFor(cluster().core, NS, 'Ingress', name)).filter((e) => e.type === 'Warning');
+      expect(warnings.map((e) => `${name}: ${e.reason}: ${e.message}`)).toEqual([]);
+    }
+  });
+
+  test('custom-http-errors: a listed status is answered by the default backend; a Service without endpoints is served by it', async () => {
+    expect(await get('errors.example.com', '/status/404')).toEqual({ status: 404, body: 'error page 404 from errors' });
+    expect((await get('errors.example.com', '/status/500')).status).toBe(500);
+    expect(await get('empty.example.com', '/x')).toEqual({ status: 200, body: 'error page none from ?' });
+    expect(pageCodes).toContain('404');
+  });
+
+  test('upstream-hash-by: one URI, one pod; many URIs, every pod', async () => {
+    const first = (await get('hashed.example.com', '/cart/7')).body;
+    for (let i = 0; i < 8; i++) expect((await get('hashed.example.com', '/cart/7')).body).toBe(first);
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) seen.add((await get('hashed.example.com', `/item/${i}`)).body);
+    expect(seen.size).toBe(3);
+  });
+
+  test('proxy-next-upstream http_503: the busy pod is passed over', async () => {
+    for (let i = 0; i < 10; i++) expect(await get('retried.example.com', `/${i}`)).toEqual({ status: 200, body: 'fine' });
+  });
+});
