@@ -27,7 +27,7 @@ import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed
 import { jsonMethod } from '../../support/grpc-json.ts';
 import { hasProgram } from '../../support/netns-exec.ts';
 import { CA_EXT, CLIENT_EXT, OpensslPki, serverExt } from '../../support/openssl-pki.ts';
-import { createLbService, dialAddress, httpBackend, portBase, startProxy, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+import { createLbService, dialAddress, httpBackend, portBase, startProxy, vipRequest, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
 
 const cluster = useCluster();
 const NS = 'docs';
@@ -35,20 +35,8 @@ const VIP = '127.77.6.1';
 const BASE = portBase();
 const repo = join(import.meta.dirname, '../../..');
 
-/** One request on the VIP: status, Location and the body. */
-function get(host: string, path = '/', headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; location: string | undefined; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const r = http.request({ host: VIP, port: 80, path, method, headers: { host, ...headers }, agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body, headers: res.headers }));
-    });
-    r.on('timeout', () => r.destroy(new Error('timed out')));
-    r.on('error', reject);
-    r.end();
-  });
-}
+/** One request on the VIP: status, Location, the body and the fields. */
+const get = (host: string, path = '/', headers: Record<string, string> = {}, method = 'GET') => vipRequest(VIP, host, path, headers, method);
 
 // `htpasswd -c auth foo` (MD5-crypt, apr1), as the documentation's example creates it; the password is "bar"
 // (this line from `openssl passwd -apr1 -salt S8vH4Xjo bar`).

@@ -14,7 +14,7 @@ import type { ManualOwnership } from '../../../src/proxy/listeners/manual-owners
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, eventsFor, useCluster, waitFor } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, dialAddress, portBase, startProxy, waitListening, writeSlice } from '../proxy/k8s-helpers.ts';
+import { createLbService, dialAddress, portBase, startProxy, vipRequest, waitListening, writeSlice } from '../proxy/k8s-helpers.ts';
 
 const cluster = useCluster();
 const NS = 'upstreams';
@@ -22,17 +22,9 @@ const VIP = '127.77.8.1';
 const BASE = portBase();
 const N = 'nginx.ingress.kubernetes.io/';
 
-function get(host: string, path = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host: VIP, port: 80, path, headers: { host }, agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    r.on('timeout', () => r.destroy(new Error('timed out')));
-    r.on('error', reject);
-  });
+async function get(host: string, path = '/'): Promise<{ status: number; body: string }> {
+  const { status, body } = await vipRequest(VIP, host, path);
+  return { status, body };
 }
 
 describe('ingress-nginx upstream annotations on a real API server', () => {

@@ -19,7 +19,7 @@ import type { ManualOwnership } from '../../../src/proxy/listeners/manual-owners
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, dialAddress, httpBackend, portBase, startProxy, tlsSecret, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+import { createLbService, dialAddress, httpBackend, portBase, startProxy, tlsSecret, vipRequest, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
 
 const cluster = useCluster();
 const NS = 'rules';
@@ -27,17 +27,9 @@ const VIP = '127.77.5.1';
 const BASE = portBase();
 const repo = join(import.meta.dirname, '../../..');
 
-function get(host: string, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host: VIP, port: 80, path, headers: { host, ...headers }, agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    r.on('timeout', () => r.destroy(new Error('timed out')));
-    r.on('error', reject);
-  });
+async function get(host: string, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const { status, body } = await vipRequest(VIP, host, path, headers);
+  return { status, body };
 }
 
 function httpsGet(servername: string, path = '/'): Promise<{ status: number; body: string; names: string }> {

@@ -250,3 +250,24 @@ export function tlsSecret(namespace: string, name: string, pair: { cert: string 
     data: { 'tls.crt': Buffer.from(pair.cert).toString('base64'), 'tls.key': Buffer.from(pair.key).toString('base64') },
   };
 }
+
+/** One plain HTTP request to `vip`:80 on a new connection, with a Host header: status, body, Location and fields. */
+export function vipRequest(
+  vip: string,
+  host: string,
+  path = '/',
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; body: string; location: string | undefined; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: vip, port: 80, path, method, headers: { host, ...headers }, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, location: res.headers.location, headers: res.headers }));
+    });
+    r.on('timeout', () => r.destroy(new Error('timed out')));
+    r.on('error', reject);
+    r.end();
+  });
+}

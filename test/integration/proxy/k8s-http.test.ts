@@ -18,7 +18,7 @@ import type { ManualOwnership } from '../../../src/proxy/listeners/manual-owners
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, httpBackend, portBase, startProxy, tlsSecret, waitListening, writeSlice, type HttpBackend } from './k8s-helpers.ts';
+import { createLbService, httpBackend, portBase, startProxy, tlsSecret, vipRequest, waitListening, writeSlice, type HttpBackend } from './k8s-helpers.ts';
 
 const cluster = useCluster();
 const NS = 'web';
@@ -47,17 +47,9 @@ function httpsGet(servername: string, path = '/'): Promise<TlsAnswer> {
 }
 
 /** One plain HTTP GET on port 80 on a new connection, with a Host header. */
-function hostGet(host: string, path = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host: VIP, port: 80, path, headers: { host }, agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    r.on('timeout', () => r.destroy(new Error('timed out')));
-    r.on('error', reject);
-  });
+async function hostGet(host: string, path = '/'): Promise<{ status: number; body: string }> {
+  const { status, body } = await vipRequest(VIP, host, path);
+  return { status, body };
 }
 
 describe('proxy ingress entrypoint on a real API server', () => {
