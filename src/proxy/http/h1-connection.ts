@@ -14,7 +14,6 @@
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { ChunkedDecoder } from '../http1/chunked-decoder.ts';
-import { firstChunkData } from './sniff.ts';
 import { HttpParseError } from '../http1/errors.ts';
 import { RequestHeadParser, type RequestHead } from '../http1/request-head.ts';
 import { responseBodyKind, type ResponseHead } from '../http1/response-head.ts';
@@ -663,7 +662,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     if (this.responseLimit !== 0 && this.responseTooLarge(up, head.contentLength)) return BODY_RAW;
     const kind = responseBodyKind(head, this.method);
     const hasBody = kind === 'chunked' || kind === 'close' || (kind === 'length' && head.contentLength > 0);
-    const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody, () => (kind === 'chunked' ? firstChunkData(chunk, bodyStart) : chunk.subarray(bodyStart))) : undefined;
+    const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody, chunk, bodyStart, kind === 'chunked') : undefined;
     const minor = req.versionMinor;
     let framing: ClientFraming = 'asis';
     let mode = BODY_RAW;

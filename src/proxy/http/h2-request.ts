@@ -22,7 +22,6 @@ import { plainIp } from './h1-connection.ts';
 import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { responseFieldsForH2 } from './response-head-out.ts';
-import { firstChunkData } from './sniff.ts';
 import type { Backend, Endpoint, SimpleResponse } from './types.ts';
 import { forwardingFields, type ForwardingIdentity } from './upstream-head.ts';
 import { BODY_DECODED, type UpstreamConn } from './upstream.ts';
@@ -450,7 +449,7 @@ export class H2Request extends ProxyRequest {
     if (this.responseLimit !== 0 && this.responseTooLarge(up, head.contentLength)) return BODY_DECODED;
     const kind = responseBodyKind(head, this.method);
     const hasBody = kind === 'chunked' || kind === 'close' || (kind === 'length' && head.contentLength > 0);
-    const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody, () => (kind === 'chunked' ? firstChunkData(chunk, bodyStart) : chunk.subarray(bodyStart))) : undefined;
+    const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody, chunk, bodyStart, kind === 'chunked') : undefined;
     this.status = head.status;
     this.responseStarted = true;
     const fields = responseFieldsForH2(head, edit?.edits);

@@ -19,7 +19,7 @@ import { HeaderEdits } from './header-edits.ts';
 import { MirrorCopy } from './mirror.ts';
 import type { BackendSeries, HttpMetrics } from './metrics.ts';
 import type { RequestLog } from './access-log.ts';
-import { ResponseEdit } from './response-edit.ts';
+import { ResponseEdit, type EarlyBody } from './response-edit.ts';
 import { errorResponse } from './simple-response.ts';
 import type {
   Backend,
@@ -566,11 +566,12 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
    * onResponse hooks over an upstream head (reverse order). Returns undefined
    * when no middleware has one (the usual case: nothing allocated).
    */
-  protected responseHooks(head: Pick<ResponseHead, 'status' | 'headers'>, hasBody: boolean, early?: () => Uint8Array): ResponseEdit | undefined {
-    return this.responseHooksOver(head.status, hasBody, (lower) => head.headers.get(lower), early);
+  /** `chunk` from `bodyStart`: the body bytes that came with the head (chunk framing when `chunked`), read only if a hook asks. */
+  protected responseHooks(head: Pick<ResponseHead, 'status' | 'headers'>, hasBody: boolean, chunk?: Buffer, bodyStart = 0, chunked = false): ResponseEdit | undefined {
+    return this.responseHooksOver(head.status, hasBody, (lower) => head.headers.get(lower), chunk === undefined ? undefined : { chunk, start: bodyStart, chunked });
   }
 
-  protected responseHooksOver(status: number, hasBody: boolean, field: (lower: string) => string | undefined, early?: () => Uint8Array): ResponseEdit | undefined {
+  protected responseHooksOver(status: number, hasBody: boolean, field: (lower: string) => string | undefined, early?: EarlyBody): ResponseEdit | undefined {
     const mws = this.route?.middlewares;
     if (mws === undefined || this.mwRan === 0) return undefined;
     let edit: ResponseEdit | undefined;

@@ -3,9 +3,17 @@
 // body transform. Created only for routes whose middlewares have onResponse.
 
 import { HeaderEdits } from './header-edits.ts';
+import { firstChunkData } from './sniff.ts';
 import type { ResponseContext } from './types.ts';
 
 const EMPTY = new Uint8Array(0);
+
+/** The read that carried the response head, and where its body bytes start (chunk framing when `chunked`). */
+export interface EarlyBody {
+  readonly chunk: Buffer;
+  readonly start: number;
+  readonly chunked: boolean;
+}
 
 /** Reads a received field by lowercase name. */
 export type FieldLookup = (lower: string) => string | undefined;
@@ -16,9 +24,9 @@ export class ResponseEdit implements ResponseContext {
   edits: HeaderEdits | undefined;
   transform: NodeJS.ReadWriteStream | undefined;
   private readonly lookup: FieldLookup;
-  private readonly early: (() => Uint8Array) | undefined;
+  private readonly early: EarlyBody | undefined;
 
-  constructor(status: number, hasBody: boolean, lookup: FieldLookup, early?: () => Uint8Array) {
+  constructor(status: number, hasBody: boolean, lookup: FieldLookup, early?: EarlyBody) {
     this.status = status;
     this.hasBody = hasBody;
     this.lookup = lookup;
@@ -26,7 +34,9 @@ export class ResponseEdit implements ResponseContext {
   }
 
   firstBody(): Uint8Array {
-    return this.hasBody && this.early !== undefined ? this.early() : EMPTY;
+    const e = this.early;
+    if (!this.hasBody || e === undefined) return EMPTY;
+    return e.chunked ? firstChunkData(e.chunk, e.start) : e.chunk.subarray(e.start);
   }
 
   header(name: string): string | undefined {
