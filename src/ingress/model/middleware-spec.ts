@@ -247,6 +247,8 @@ export interface ClientCertSpec {
   readonly depth?: number;
   /** Set ingress-nginx's ssl-client-* request fields (Traefik's clientAuth sets none). */
   readonly fields: boolean;
+  /** caDigest of the CA this route trusts: a certificate the handshake verified against another host's CA does not count. */
+  readonly caDigest?: string;
   /** auth-tls-error-page: a failed check redirects here instead of answering 400. */
   readonly errorPage?: string;
   /** auth-tls-pass-certificate-to-upstream: the ssl-client-cert field. */

@@ -12,6 +12,7 @@ import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagno
 import type { BasicAuthSpec, BasicAuthUser, ClientCertSpec, DigestAuthSpec, NamedMiddleware } from '../model/middleware-spec.ts';
 import type { BackendOptions, BackendTls, LeafNode, ServicePortRef } from '../model/service-node.ts';
 import type { ClusterView } from './cluster-view.ts';
+import { caDigest } from '../../common/ca-digest.ts';
 import { parseHtdigest } from './htdigest.ts';
 import { parseHtpasswd } from './htpasswd.ts';
 import { parseNginxAnnotations, type NginxBasicAuth, type NginxClientAuth, type NginxConfig, type NginxProxySsl } from './nginx-annotations.ts';
@@ -92,7 +93,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
   const parsed = parseNginxAnnotations(ing.metadata?.annotations, sink);
   const basicAuth = parsed.basicAuth ? basicAuthOf(parsed.basicAuth, ingressRef(ing).namespace, view, sink) : undefined;
   const caPem = parsed.clientAuth ? caOf(parsed.clientAuth, ingressRef(ing).namespace, view, sink) : undefined;
-  const clientCertSpec: ClientCertSpec | undefined = parsed.clientAuth && caPem !== undefined ? { type: 'clientCert', ...parsed.clientAuth.check } : undefined;
+  const clientCertSpec: ClientCertSpec | undefined = parsed.clientAuth && caPem !== undefined ? { type: 'clientCert', ...parsed.clientAuth.check, caDigest: caDigest(caPem) } : undefined;
   const config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec; clientCertSpec?: ClientCertSpec } = {
     ...parsed,
     ...(basicAuth ? { basicAuthSpec: basicAuth } : {}),

@@ -17,6 +17,7 @@
 // middleware), which also refuses a request for the host over another
 // host's connection. Pure.
 
+import { caDigest } from '../../common/ca-digest.ts';
 import type { ClientCertSpec } from '../model/middleware-spec.ts';
 import type { TlsOptionObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
@@ -166,7 +167,7 @@ export function tlsOptionSettings(o: TlsOptionObject, view: ClusterView): TlsOpt
     if (verify !== null) {
       // An empty CA still asks for a certificate (RequestClientCert, RequireAnyClientCert without CAs).
       ca = cas.join('\n');
-      clientCert = { type: 'clientCert', verify, fields: false, passCertificate: false };
+      clientCert = { type: 'clientCert', verify, fields: false, passCertificate: false, caDigest: caDigest(ca) };
     } else if (cas.length > 0) warnings.push(`${where}: clientAuth.secretNames are not used with NoClientCert`);
   }
 

@@ -83,7 +83,7 @@ function intermediatesOf(leaf: tls.DetailedPeerCertificate, bundle: readonly X50
 }
 
 /** Reads the client's certificate at the end of a handshake that asked for one, verified against `bundle`, and keeps it on the socket. */
-export function rememberClientCertificate(socket: tls.TLSSocket, bundle: readonly X509Certificate[]): void {
+export function rememberClientCertificate(socket: tls.TLSSocket, ca: { readonly certificates: readonly X509Certificate[]; readonly digest: string }): void {
   // An empty object when the client sent none.
   const peer = socket.getPeerCertificate(true) as Partial<tls.DetailedPeerCertificate> | null;
   let cert = NONE;
@@ -97,7 +97,8 @@ export function rememberClientCertificate(socket: tls.TLSSocket, bundle: readonl
       subjectDn: rfc2253(x509.subject),
       issuerDn: rfc2253(x509.issuer),
       pem: x509.toString(),
-      intermediates: socket.authorized ? intermediatesOf(peer as tls.DetailedPeerCertificate, bundle) : undefined,
+      intermediates: socket.authorized ? intermediatesOf(peer as tls.DetailedPeerCertificate, ca.certificates) : undefined,
+      caDigest: ca.digest,
     };
   }
   (socket as unknown as Record<symbol, ClientCertificate>)[PRESENTED] = cert;

@@ -13,6 +13,7 @@
 import type { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import type { CertificateStore } from './certificates.ts';
+import { caDigest } from '../../common/ca-digest.ts';
 import { certificatesOf } from './client-certificate.ts';
 import { secureContextOptions, type TlsPolicy } from './tls-policy.ts';
 import type { CertificatePair, HostTlsSettings } from './types.ts';
@@ -23,7 +24,7 @@ export const PLAIN_SERVER = '';
 export class HostTlsTable {
   #hosts: ReadonlyMap<string, HostTlsSettings> = new Map();
   readonly #contexts = new Map<string, { pair: CertificatePair; settings: HostTlsSettings; context: tls.SecureContext }>();
-  readonly #bundles = new Map<string, X509Certificate[]>();
+  readonly #bundles = new Map<string, { certificates: X509Certificate[]; digest: string }>();
 
   set(hosts: ReadonlyMap<string, HostTlsSettings>): void {
     this.#hosts = hosts;
@@ -85,12 +86,11 @@ export class HostTlsTable {
     }
   }
 
-  /** The certificates of the CA bundle a server name verifies clients with. */
-  caBundle(name: string): readonly X509Certificate[] {
-    const pem = this.settingsFor(name)?.ca;
-    if (pem === undefined) return [];
+  /** The CA bundle a server name verifies clients with: its certificates and its caDigest. */
+  caBundle(name: string): { readonly certificates: readonly X509Certificate[]; readonly digest: string } {
+    const pem = this.settingsFor(name)?.ca ?? '';
     let bundle = this.#bundles.get(pem);
-    if (bundle === undefined) this.#bundles.set(pem, (bundle = certificatesOf(pem)));
+    if (bundle === undefined) this.#bundles.set(pem, (bundle = { certificates: certificatesOf(pem), digest: caDigest(pem) }));
     return bundle;
   }
 }

@@ -238,6 +238,8 @@ export interface ClientCertificate {
   readonly pem: string;
   /** Intermediate certificates between the client's and the trust anchor (undefined: not verified, or some could not be seen). */
   readonly intermediates: number | undefined;
+  /** caDigest of the CA bundle the handshake verified it against. */
+  readonly caDigest?: string;
 }
 
 /** The upstream response head as middlewares may edit it before it is sent. */

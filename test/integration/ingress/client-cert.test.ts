@@ -94,7 +94,7 @@ const mtls = (name: string, annotations: Record<string, string>, secret = 'clien
     annotations: Object.fromEntries(Object.entries({ 'auth-tls-secret': secret, ...annotations }).map(([k, v]) => [N + k, v])),
   });
 
-const HOSTS = ['on', 'zero', 'chain', 'chain0', 'deepnoca', 'opt', 'noca', 'deep', 'errpage', 'cn', 'off', 'open', 'wild.star'].map((n) => `${n}.example.com`);
+const HOSTS = ['on', 'otherca', 'zero', 'chain', 'chain0', 'deepnoca', 'opt', 'noca', 'deep', 'errpage', 'cn', 'off', 'open', 'wild.star'].map((n) => `${n}.example.com`);
 
 beforeAll(async () => {
   if (!OPENSSL) return;
@@ -115,6 +115,8 @@ beforeAll(async () => {
   h.ingress(mtls('errpage', { 'auth-tls-error-page': 'https://errors.example.com/certificate.html' }));
   h.ingress(mtls('cn', { 'auth-tls-match-cn': 'CN=alice' }));
   h.ingress(mtls('off', { 'auth-tls-verify-client': 'off' }));
+  h.secret({ metadata: { namespace: 'ns', name: 'other-ca' }, data: { 'ca.crt': Buffer.from(ids.other!.cert).toString('base64') } });
+  h.ingress(mtls('otherca', {}, 'other-ca'));
   h.ingress(ing('ns', 'open', [{ host: 'open.example.com', paths: [{ service: 'app' }] }], { tls: [{ hosts: ['open.example.com'], secretName: 'edge-tls' }] }));
   h.ingress(ing('ns', 'wild', [{ host: '*.example.net', paths: [{ service: 'app' }] }], { annotations: { [`${N}auth-tls-secret`]: 'client-ca' } }));
   // Refused, each with a reason: a CA Secret missing, one without ca.crt, a canary with auth-tls.
@@ -123,7 +125,7 @@ beforeAll(async () => {
   h.ingress(mtls('noca-key', {}, 'not-a-ca'));
   h.ingress(ing('ns', 'on-canary', [{ host: 'on.example.com', paths: [{ service: 'app' }] }], { annotations: { [`${N}canary`]: 'true', [`${N}canary-weight`]: '50', [`${N}auth-tls-secret`]: 'client-ca' } }));
   const out = h.apply();
-  expect(out.hostTls.map((c) => c.host).sort()).toEqual(['*.example.net', 'chain.example.com', 'chain0.example.com', 'cn.example.com', 'deep.example.com', 'deepnoca.example.com', 'errpage.example.com', 'noca.example.com', 'on.example.com', 'opt.example.com', 'zero.example.com']);
+  expect(out.hostTls.map((c) => c.host).sort()).toEqual(['*.example.net', 'chain.example.com', 'chain0.example.com', 'cn.example.com', 'deep.example.com', 'deepnoca.example.com', 'errpage.example.com', 'noca.example.com', 'on.example.com', 'opt.example.com', 'otherca.example.com', 'zero.example.com']);
   const errors = out.diagnostics.filter((d) => d.severity === 'error' && d.reason !== 'NotServed').map((d) => `${d.ref.name}:${d.reason}`);
   expect(errors.sort()).toEqual(['noca-key:BadSecret', 'nosecret:MissingSecret', 'on-canary:UnsupportedSecurityAnnotation']);
 });
@@ -243,6 +245,22 @@ describe.skipIf(!OPENSSL)(`client certificates (auth-tls-*)${OPENSSL ? '' : ' (s
     expect(await asked('off.example.com')).toContain('No client certificate CA names sent');
     const off = await get(h.securePort, 'off.example.com', undefined);
     expect([off.status, off.seen!['ssl-client-verify']]).toEqual([200, 'NONE']);
+  });
+
+  test("a certificate verified for one host's CA does not count for a host with another CA on the same connection", async () => {
+    const viaOn = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: h.securePort, servername: 'on.example.com', headers: { host: 'otherca.example.com' }, rejectUnauthorized: false, agent: false, ...presented('alice') }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
+    });
+    expect(viaOn).toEqual({ status: 400, body: '400 Bad Request\nThe SSL certificate error\n' });
+    expect((await get(h.securePort, 'otherca.example.com', 'mallory')).status).toBe(200);
+    expect((await get(h.securePort, 'otherca.example.com', 'alice')).status).toBe(400);
   });
 
   test('a request naming an auth-tls host over a connection for another host is refused (no bypass by Host)', async () => {

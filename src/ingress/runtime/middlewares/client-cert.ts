@@ -42,10 +42,13 @@ export function clientCert(name: string, spec: ClientCertSpec): Middleware {
       // nginx's $ssl_client_verify: optional_no_ca still records why a certificate did not verify, it only does not refuse it.
       let verify = 'NONE';
       if (cert?.presented && spec.verify !== 'off') {
+        // Verified against this route's CA only: a connection opened for another host proves nothing here.
+        const otherCa = spec.caDigest !== undefined && cert.caDigest !== spec.caDigest;
+        const verified = cert.verified && !otherCa;
         // Intermediates that could not be counted fail a depth check (see client-certificate.ts); without a limit they do not matter.
-        const unknown = depth !== undefined && cert.verified && cert.intermediates === undefined;
-        const tooDeep = depth !== undefined && cert.verified && cert.intermediates !== undefined && cert.intermediates > depth;
-        verify = cert.verified && !tooDeep && !unknown ? 'SUCCESS' : `FAILED:${reason(cert, tooDeep, unknown)}`;
+        const unknown = depth !== undefined && verified && cert.intermediates === undefined;
+        const tooDeep = depth !== undefined && verified && cert.intermediates !== undefined && cert.intermediates > depth;
+        verify = verified && !tooDeep && !unknown ? 'SUCCESS' : `FAILED:${otherCa ? 'verified against another host\'s CA' : reason(cert, tooDeep, unknown)}`;
       }
       const checked = spec.verify === 'on' || spec.verify === 'optional';
       const required = spec.verify === 'on' || spec.verify === 'require_any';
