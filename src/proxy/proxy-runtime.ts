@@ -19,7 +19,9 @@ import { RuntimeFactory } from '../ingress/runtime/runtime-target.ts';
 import type { ProxyConfigUpdate } from './config/proxy-config.ts';
 import type { EndpointSet } from './endpoints/endpoint-set.ts';
 import { EndpointSlots } from './endpoints/endpoint-slots.ts';
-import type { CertificateStoreApi, HttpEntrypointApi } from './http/types.ts';
+import type { PassthroughHost } from '../ingress/compile/route-wire.ts';
+import { TcpGuard } from './http/tcp-guard.ts';
+import type { CertificateStoreApi, HttpEntrypointApi, TcpTarget } from './http/types.ts';
 import { ServiceBackends } from './k8s/service-backends.ts';
 import type { BindBackoff } from './listeners/bind-backoff.ts';
 import { ListenerManager } from './listeners/listener-manager.ts';
@@ -53,6 +55,8 @@ export class ProxyRuntime {
   readonly endpoints = new EndpointSlots();
   readonly backends: ServiceBackends;
   readonly #o: ProxyRuntimeOptions;
+  /** The guards of TCP routes with middlewares, by route and limits. */
+  #guards = new Map<string, TcpGuard>();
   readonly #listeners: ListenerManager;
   readonly #tables: RouteTables | undefined;
   #stopping = false;
@@ -96,10 +100,10 @@ export class ProxyRuntime {
       this.#o.http.websecure.setRouter(router);
       const hosts = u.routes.passthrough;
       if (hosts !== undefined || u.reset) {
-        this.#o.http.websecure.setPassthrough?.(new Map((hosts ?? []).map((p) => [p.host, this.backends.get(p.ref)])));
+        this.#o.http.websecure.setPassthrough?.(this.#tcpTargets('passthrough', hosts ?? []));
       }
       const tcp = u.routes.tcpHosts;
-      if (tcp !== undefined || u.reset) this.#o.http.websecure.setTcpHosts?.(new Map((tcp ?? []).map((p) => [p.host, this.backends.get(p.ref)])));
+      if (tcp !== undefined || u.reset) this.#o.http.websecure.setTcpHosts?.(this.#tcpTargets('terminated', tcp ?? []));
       const hostTls = u.routes.hostTls;
       if (hostTls !== undefined || u.reset) this.#o.http.websecure.setHostTls?.(new Map((hostTls ?? []).map(({ host, ...settings }) => [host, settings])));
     }
@@ -114,6 +118,38 @@ export class ProxyRuntime {
       this.endpoints.setService(key, sets === null ? undefined : new Map<string, EndpointSet>(Object.entries(sets)));
     }
     this.backends.refresh();
+  }
+
+  /** TCP routes' targets; a route's guard is kept while its limits are the same, so its open-connection count survives updates. */
+  #tcpTargets(kind: string, hosts: readonly PassthroughHost[]): Map<string, TcpTarget> {
+    const guards = new Map<string, TcpGuard>();
+    const out = new Map<string, TcpTarget>();
+    for (const h of hosts) {
+      const backend = this.backends.get(h.ref);
+      if (h.allow === undefined && h.maxConnections === undefined) {
+        out.set(h.host, { backend });
+        continue;
+      }
+      const key = `${kind}\u0000${h.host}\u0000${JSON.stringify([h.allow ?? null, h.maxConnections ?? null])}`;
+      let guard = this.#guards.get(key);
+      if (guard === undefined) {
+        try {
+          guard = new TcpGuard({ ...(h.allow ? { allow: h.allow } : {}), ...(h.maxConnections ? { maxConnections: h.maxConnections } : {}) });
+        } catch (err) {
+          // Checked by the translator; a list that still does not parse admits nobody.
+          this.#o.log.warn({ host: h.host, err: (err as Error).message }, 'TCP route limits unusable: its connections are refused');
+          guard = new TcpGuard({ allow: [] });
+        }
+      }
+      guards.set(key, guard);
+      out.set(h.host, { backend, guard });
+    }
+    // Guards of routes gone or changed are dropped with them.
+    if (kind === 'terminated' || kind === 'passthrough') {
+      for (const k of [...this.#guards.keys()]) if (k.startsWith(`${kind}\u0000`) && !guards.has(k)) this.#guards.delete(k);
+    }
+    for (const [k, g] of guards) this.#guards.set(k, g);
+    return out;
   }
 
   #applyCertificates(u: ProxyConfigUpdate): void {

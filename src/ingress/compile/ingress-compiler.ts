@@ -35,7 +35,7 @@ import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts'
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
 import type { RouteTarget } from '../model/route-target.ts';
 import type { BackendOptions, CanaryNode, ServiceNode } from '../model/service-node.ts';
-import { groupOf, type IngressRouteObject, type MiddlewareObject, type IngressRouteTcpObject, type ServersTransportObject, type TlsOptionObject, type TlsStoreObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
+import { groupOf, type IngressRouteObject, type MiddlewareObject, type IngressRouteTcpObject, type MiddlewareTcpObject, type ServersTransportObject, type TlsOptionObject, type TlsStoreObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
 import { defaultTlsOption, MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
 import { classView, isOurIngress, type IngressClassOptions } from '../translate/ingress-class.ts';
 import { translateIngress, type CertificateRequirement, type IngressPathEntry, type IngressTranslation } from '../translate/ingress.ts';
@@ -101,7 +101,7 @@ export interface RouteTableDelta<T> {
   readonly remove: readonly string[];
 }
 
-type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore' | 'IngressRouteTCP' | 'IngressRouteUDP';
+type Kind = 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore' | 'IngressRouteTCP' | 'IngressRouteUDP' | 'MiddlewareTCP';
 
 /** Traefik objects of one kind in both groups. */
 class GroupedObjects<O extends { apiVersion?: string; metadata?: { namespace?: string; name?: string } }> {
@@ -133,6 +133,7 @@ class CompilerView implements ClusterView {
   readonly traefikServices: GroupedObjects<TraefikServiceObject>;
   readonly serversTransports: GroupedObjects<ServersTransportObject>;
   readonly tlsOptions: GroupedObjects<TlsOptionObject>;
+  readonly middlewaresTcp = new GroupedObjects<MiddlewareTcpObject>();
   constructor(c: MapClusterView, m: GroupedObjects<MiddlewareObject>, t: GroupedObjects<TraefikServiceObject>, st: GroupedObjects<ServersTransportObject>, o: GroupedObjects<TlsOptionObject>) {
     this.c = c;
     this.middlewares = m;
@@ -162,6 +163,9 @@ class CompilerView implements ClusterView {
     const o = this.tlsOptions;
     if (namespace === '*') return defaultTlsOption({ keys: () => o.keys(), get: (k: string) => o.effective(k) }, name);
     return o.effective(`${namespace}/${name}`);
+  }
+  middlewareTcp(namespace: string, name: string): MiddlewareTcpObject | undefined {
+    return this.middlewaresTcp.effective(`${namespace}/${name}`);
   }
 }
 
@@ -267,7 +271,7 @@ export class IngressCompiler<T = RouteTarget> {
     this.#dirty = true;
     this.#cluster.secrets.delete(key);
   }
-  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject | IngressRouteTcpObject): void {
+  setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject | IngressRouteTcpObject | MiddlewareTcpObject): void {
     this.#dirty = true;
     if (kind === 'Middleware') {
       this.#middlewares.set(o as MiddlewareObject);
@@ -278,6 +282,7 @@ export class IngressCompiler<T = RouteTarget> {
     else if (kind === 'TLSStore') this.#tlsStores.set(o as TlsStoreObject);
     else if (kind === 'IngressRouteTCP') this.#tcpRoutes.set(o as IngressRouteTcpObject);
     else if (kind === 'IngressRouteUDP') this.#udpRoutes.set(o as IngressRouteTcpObject);
+    else if (kind === 'MiddlewareTCP') this.#view.middlewaresTcp.set(o as MiddlewareTcpObject);
     else this.#ingressRoutes.set(o as IngressRouteObject);
   }
   deleteTraefik(kind: Kind, group: TraefikGroup, key: string): void {
@@ -291,6 +296,7 @@ export class IngressCompiler<T = RouteTarget> {
     else if (kind === 'TLSStore') this.#tlsStores.delete(group, key);
     else if (kind === 'IngressRouteTCP') this.#tcpRoutes.delete(group, key);
     else if (kind === 'IngressRouteUDP') this.#udpRoutes.delete(group, key);
+    else if (kind === 'MiddlewareTCP') this.#view.middlewaresTcp.delete(group, key);
     else this.#ingressRoutes.delete(group, key);
   }
 

@@ -127,6 +127,9 @@ export interface RouteTableChanges {
 export interface PassthroughHost {
   readonly host: string;
   readonly ref: ServicePortRef;
+  /** IngressRouteTCP middlewares: who may connect (CIDRs or addresses), and how many at once. */
+  readonly allow?: readonly string[];
+  readonly maxConnections?: number;
 }
 
 /**

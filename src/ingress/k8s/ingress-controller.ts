@@ -57,6 +57,7 @@ const TRAEFIK_KINDS = [
   { kind: 'TLSStore', plural: 'tlsstores' },
   { kind: 'IngressRouteTCP', plural: 'ingressroutetcps' },
   { kind: 'IngressRouteUDP', plural: 'ingressrouteudps' },
+  { kind: 'MiddlewareTCP', plural: 'middlewaretcps' },
 ] as const;
 
 type AnyInformer = ResilientInformer<k8s.KubernetesObject>;

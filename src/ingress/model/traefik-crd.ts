@@ -104,6 +104,8 @@ export interface IngressRouteTcpSpec {
   tls?: { secretName?: unknown; passthrough?: unknown; options?: unknown; certResolver?: unknown; domains?: unknown; store?: unknown } | null;
 }
 export type IngressRouteTcpObject = CrdObject<IngressRouteTcpSpec>;
+/** Traefik MiddlewareTCP (ipAllowList, ipWhiteList, inFlightConn): one key, its options. */
+export type MiddlewareTcpObject = CrdObject<Record<string, unknown>>;
 
 /** Traefik TLSStore: the default certificate and extra certificates (only the store named `default` is used). */
 export type TlsStoreObject = CrdObject<{ defaultCertificate?: unknown; certificates?: unknown; defaultGeneratedCert?: unknown; [other: string]: unknown }>;

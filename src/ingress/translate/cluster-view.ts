@@ -3,7 +3,7 @@
 // translation stays valid while every object it looked at is the same.
 
 import type { V1Secret, V1Service } from '@kubernetes/client-node';
-import type { MiddlewareObject, ServersTransportObject, TlsOptionObject, TraefikServiceObject } from '../model/traefik-crd.ts';
+import type { MiddlewareObject, MiddlewareTcpObject, ServersTransportObject, TlsOptionObject, TraefikServiceObject } from '../model/traefik-crd.ts';
 
 export interface ClusterView {
   service(namespace: string, name: string): V1Service | undefined;
@@ -17,6 +17,8 @@ export interface ClusterView {
   serversTransport(namespace: string, name: string): ServersTransportObject | undefined;
   /** A TLSOption; namespace '*' with name 'default': Traefik's default TLSOption, from whichever namespace holds it. */
   tlsOption(namespace: string, name: string): TlsOptionObject | undefined;
+  /** The effective MiddlewareTCP. */
+  middlewareTcp(namespace: string, name: string): MiddlewareTcpObject | undefined;
 }
 
 /** A ClusterView over plain maps keyed `ns/name` (tests, the compiler). */
@@ -27,6 +29,7 @@ export class MapClusterView implements ClusterView {
   readonly traefikServices: Map<string, TraefikServiceObject>;
   readonly serversTransports: Map<string, ServersTransportObject>;
   readonly tlsOptions: Map<string, TlsOptionObject>;
+  readonly middlewaresTcp: Map<string, MiddlewareTcpObject>;
 
   constructor(init: {
     services?: Map<string, V1Service>;
@@ -35,6 +38,7 @@ export class MapClusterView implements ClusterView {
     traefikServices?: Map<string, TraefikServiceObject>;
     serversTransports?: Map<string, ServersTransportObject>;
     tlsOptions?: Map<string, TlsOptionObject>;
+    middlewaresTcp?: Map<string, MiddlewareTcpObject>;
   } = {}) {
     this.services = init.services ?? new Map();
     this.secrets = init.secrets ?? new Map();
@@ -42,6 +46,7 @@ export class MapClusterView implements ClusterView {
     this.traefikServices = init.traefikServices ?? new Map();
     this.serversTransports = init.serversTransports ?? new Map();
     this.tlsOptions = init.tlsOptions ?? new Map();
+    this.middlewaresTcp = init.middlewaresTcp ?? new Map();
   }
 
   service(namespace: string, name: string): V1Service | undefined {
@@ -65,6 +70,9 @@ export class MapClusterView implements ClusterView {
   tlsOption(namespace: string, name: string): TlsOptionObject | undefined {
     if (namespace === '*') return defaultTlsOption(this.tlsOptions, name);
     return this.tlsOptions.get(`${namespace}/${name}`);
+  }
+  middlewareTcp(namespace: string, name: string): MiddlewareTcpObject | undefined {
+    return this.middlewaresTcp.get(`${namespace}/${name}`);
   }
 }
 
@@ -127,6 +135,11 @@ export class RecordingView implements ClusterView {
     this.deps.push({ kind: 'tlsOption', namespace, name, seen: v });
     return v;
   }
+  middlewareTcp(namespace: string, name: string): MiddlewareTcpObject | undefined {
+    const v = this.base.middlewareTcp(namespace, name);
+    this.deps.push({ kind: 'middlewareTcp', namespace, name, seen: v });
+    return v;
+  }
   /** True when the answer depended on the whole Middleware list (any Middleware change invalidates it). */
   get sawMiddlewareKeys(): boolean {
     return this.#sawKeys;
@@ -134,7 +147,7 @@ export class RecordingView implements ClusterView {
 }
 
 export interface Dependency {
-  readonly kind: 'service' | 'secret' | 'middleware' | 'traefikService' | 'serversTransport' | 'tlsOption';
+  readonly kind: 'service' | 'secret' | 'middleware' | 'traefikService' | 'serversTransport' | 'tlsOption' | 'middlewareTcp';
   readonly namespace: string;
   readonly name: string;
   readonly seen: unknown;
@@ -162,6 +175,9 @@ export function dependenciesHold(deps: readonly Dependency[], view: ClusterView)
         break;
       case 'tlsOption':
         now = view.tlsOption(d.namespace, d.name);
+        break;
+      case 'middlewareTcp':
+        now = view.middlewareTcp(d.namespace, d.name);
         break;
     }
     if (now !== d.seen) return false;

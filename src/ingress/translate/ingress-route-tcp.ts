@@ -5,21 +5,62 @@
 // goes to the Service port as TCP. Both by the ClientHello's server name, on
 // the same 443 as the HTTP routes.
 //
+// TCP middlewares (MiddlewareTCP of the route's namespace): ipAllowList (or
+// ipWhiteList) and inFlightConn, checked when a connection is handed over.
+//
 // Not served, each with an error on the object: HostSNI(`*`) and routes
 // without TLS (they need a TCP entry point of their own; metalgate's are the
-// HTTP ones), HostSNIRegexp, TCP middlewares, several or weighted services,
-// proxyProtocol, tls.options. IngressRouteUDP has no UDP entry point here.
+// HTTP ones), HostSNIRegexp, other TCP middlewares, several allow-lists on
+// one route, several or weighted services, proxyProtocol, tls.options.
+// IngressRouteUDP has no UDP entry point here.
 
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
 import type { ServicePortRef } from '../model/service-node.ts';
 import type { IngressRouteTcpObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { CertificateRequirement } from './ingress.ts';
+import { parseIpNetwork } from '../match/ip-match.ts';
 import { resolveServicePort } from './service-port.ts';
 
 export interface TcpHost {
   readonly host: string;
   readonly ref: ServicePortRef;
+  readonly allow?: readonly string[];
+  readonly maxConnections?: number;
+}
+
+type TcpLimits = { allow?: string[]; maxConnections?: number };
+
+/** A route's `middlewares` -> the limits they set, or an error text. */
+function tcpLimits(refs: unknown[], ns: string, view: ClusterView): TcpLimits | string {
+  const limits: TcpLimits = {};
+  for (const [i, r] of refs.entries()) {
+    const ref = r as { name?: unknown; namespace?: unknown } | null;
+    const where = `middlewares[${i}]`;
+    if (ref === null || typeof ref !== 'object' || typeof ref.name !== 'string' || ref.name === '') return `${where} must name a MiddlewareTCP`;
+    if (ref.name.includes('@') || (ref.namespace !== undefined && ref.namespace !== ns)) return `${where}: only a MiddlewareTCP of the route's namespace, by name, is supported`;
+    const m = view.middlewareTcp(ns, ref.name);
+    if (m === undefined) return `${where}: MiddlewareTCP ${ns}/${ref.name} not found`;
+    const spec = m.spec ?? {};
+    const keys = Object.keys(spec).filter((k) => spec[k] !== undefined && spec[k] !== null);
+    if (keys.length !== 1) return `${where}: MiddlewareTCP ${ns}/${ref.name} must declare one type`;
+    const type = keys[0]!;
+    const o = spec[type] as Record<string, unknown>;
+    if (type === 'ipAllowList' || type === 'ipWhiteList') {
+      // Two lists would mean "in both"; merging them would let in what one refuses.
+      if (limits.allow !== undefined) return `${where}: one ipAllowList per TCP route is supported`;
+      const ranges = o?.sourceRange;
+      if (!Array.isArray(ranges) || ranges.length === 0 || !ranges.every((x) => typeof x === 'string' && parseIpNetwork(x) !== null)) {
+        return `${where}: MiddlewareTCP ${ns}/${ref.name}: ${type}.sourceRange must list IP addresses or CIDRs`;
+      }
+      limits.allow = ranges as string[];
+    } else if (type === 'inFlightConn') {
+      const amount = o?.amount;
+      if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1) return `${where}: MiddlewareTCP ${ns}/${ref.name}: inFlightConn.amount must be a positive integer`;
+      limits.maxConnections = Math.min(limits.maxConnections ?? amount, amount);
+    } else return `${where}: MiddlewareTCP ${ns}/${ref.name}: ${type} is not supported (ipAllowList, ipWhiteList, inFlightConn)`;
+  }
+  return limits;
 }
 
 export interface IngressRouteTcpTranslation {
@@ -81,8 +122,9 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
       sink.error('BadRule', `${where}.match: HostSNI(\`*\`) and wildcards need a TCP entry point of their own; name the hosts`);
       return;
     }
-    if (Array.isArray(route.middlewares) && route.middlewares.length > 0) {
-      sink.error('UnsupportedMiddleware', `${where}.middlewares: TCP middlewares (ipAllowList, inFlightConn) are not supported; the route is not served rather than served without them`);
+    const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
+    if (typeof limits === 'string') {
+      sink.error('BadMiddleware', `${where}.${limits}; the route is not served rather than served without it`);
       return;
     }
     const services = Array.isArray(route.services) ? (route.services as Record<string, unknown>[]) : [];
@@ -106,7 +148,7 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
     }
     for (const host of names) {
       hosts.push(host);
-      (pass ? passthrough : terminated).push({ host, ref: r.ref });
+      (pass ? passthrough : terminated).push({ host, ref: r.ref, ...(limits.allow ? { allow: limits.allow } : {}), ...(limits.maxConnections ? { maxConnections: limits.maxConnections } : {}) });
     }
   });
   if (tls !== undefined && !pass && typeof tls.secretName === 'string' && tls.secretName !== '') {

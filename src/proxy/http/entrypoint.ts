@@ -10,7 +10,6 @@ import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { RequestLog } from './access-log.ts';
 import type { CertificateStore } from './certificates.ts';
-import type { HostTlsSettings } from './types.ts';
 import { rememberClientCertificate } from './client-certificate.ts';
 import { pipeToBackend } from './tcp-pipe.ts';
 import { HostTlsTable, PLAIN_SERVER } from './host-tls.ts';
@@ -28,9 +27,11 @@ import type {
   Backend,
   ConnectionInfo,
   EntrypointStats,
+  HostTlsSettings,
   HttpEntrypointApi,
   HttpEntrypointOptions,
   Router,
+  TcpTarget,
   UpstreamTimeouts,
 } from './types.ts';
 import { UpstreamPool } from './upstream.ts';
@@ -58,7 +59,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   private readonly hostTls = new HostTlsTable();
   /** The TLS servers for those hosts, one per distinct offer (HostTlsTable.serverKey). */
   private readonly hostServers = new Map<string, tls.Server>();
-  private tcpHosts: ReadonlyMap<string, Backend> = new Map();
+  private tcpHosts: ReadonlyMap<string, TcpTarget> = new Map();
   private h2Server: http2.Http2SecureServer | undefined;
   private readonly http2: boolean;
   private readonly passthrough: TlsPassthrough;
@@ -95,7 +96,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   }
 
   /** IngressRouteTCP hosts whose TLS is terminated here and whose plaintext goes to a backend. */
-  setTcpHosts(hosts: ReadonlyMap<string, Backend>): void {
+  setTcpHosts(hosts: ReadonlyMap<string, TcpTarget>): void {
     this.tcpHosts = hosts;
   }
 
@@ -105,7 +106,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   }
 
   /** ssl-passthrough hosts (lowercase SNI -> backend): their TLS connections are not terminated here. */
-  setPassthrough(hosts: ReadonlyMap<string, Backend>): void {
+  setPassthrough(hosts: ReadonlyMap<string, TcpTarget>): void {
     this.passthrough.set(hosts);
   }
 

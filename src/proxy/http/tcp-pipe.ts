@@ -5,20 +5,33 @@
 
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { Backend } from './types.ts';
+import type { TcpTarget } from './types.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
-export function pipeToBackend(client: net.Socket, first: Buffer | undefined, backend: Backend, log: Logger, what: string): void {
+export function pipeToBackend(client: net.Socket, first: Buffer | undefined, target: TcpTarget, log: Logger, what: string): void {
+  const { backend, guard } = target;
+  if (guard !== undefined && !guard.admit(client.remoteAddress)) {
+    log.debug({ backend: backend.name, client: client.remoteAddress }, `${what}: refused by the route's ipAllowList or inFlightConn`);
+    client.destroy();
+    return;
+  }
+  let released = false;
+  const release = (): void => {
+    if (!released && guard !== undefined) guard.release();
+    released = true;
+  };
   const endpoint = backend.pick(client.remoteAddress ?? '');
   if (endpoint === undefined) {
     log.warn({ backend: backend.name }, `${what}: no ready endpoint; connection closed`);
+    release();
     client.destroy();
     return;
   }
   const up = net.connect({ host: endpoint.ip, port: endpoint.port, noDelay: true });
   const connectTimer = setTimeout(() => up.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
   const end = (): void => {
+    release();
     clearTimeout(connectTimer);
     client.destroy();
     up.destroy();

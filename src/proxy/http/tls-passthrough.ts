@@ -9,14 +9,14 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { MAX_HELLO_BYTES, readClientHello } from './client-hello.ts';
-import type { Backend } from './types.ts';
+import type { TcpTarget } from './types.ts';
 import { pipeToBackend } from './tcp-pipe.ts';
 
 /** A client that sends no complete ClientHello in this time is terminated as usual (the TLS handshake timeout then applies). */
 const HELLO_WAIT_MS = 5_000;
 
 export class TlsPassthrough {
-  #hosts: ReadonlyMap<string, Backend> = new Map();
+  #hosts: ReadonlyMap<string, TcpTarget> = new Map();
   readonly #log: Logger;
 
   constructor(log: Logger) {
@@ -24,7 +24,7 @@ export class TlsPassthrough {
   }
 
   /** Replaces the passthrough hosts (lowercase SNI -> backend). */
-  set(hosts: ReadonlyMap<string, Backend>): void {
+  set(hosts: ReadonlyMap<string, TcpTarget>): void {
     this.#hosts = hosts;
   }
 
@@ -72,7 +72,7 @@ export class TlsPassthrough {
     socket.on('error', onError);
   }
 
-  #forward(client: net.Socket, hello: Buffer, backend: Backend, host: string): void {
-    pipeToBackend(client, hello, backend, this.#log.child({ host }), 'ssl-passthrough');
+  #forward(client: net.Socket, hello: Buffer, target: TcpTarget, host: string): void {
+    pipeToBackend(client, hello, target, this.#log.child({ host }), 'ssl-passthrough');
   }
 }

@@ -58,6 +58,16 @@ export interface BodyLimits {
  */
 export type BackendProtocol = 'http' | 'https' | 'h2c' | 'h2';
 
+/** A TCP route's target (ssl-passthrough, IngressRouteTCP): the backend, and who may connect (its middlewares) if limited. */
+export interface TcpTarget {
+  readonly backend: Backend;
+  readonly guard?: {
+    /** Counts the connection in and returns true, or returns false (the caller closes it). */
+    admit(remoteAddress: string | undefined): boolean;
+    release(): void;
+  };
+}
+
 /** A host's own TLS settings on a TLS entrypoint (the host is the map key: exact, or `*.` wildcard). */
 export interface HostTlsSettings {
   /** CA bundle (PEM): clients are asked for a certificate, verified against it. */
@@ -468,11 +478,11 @@ export interface HttpEntrypointApi {
   /** Atomic swap: requests already routed keep the route they got. */
   setRouter(router: Router): void;
   /** ssl-passthrough hosts (lowercase SNI -> backend): their TLS connections go undecrypted to the backend. */
-  setPassthrough?(hosts: ReadonlyMap<string, Backend>): void;
+  setPassthrough?(hosts: ReadonlyMap<string, TcpTarget>): void;
   /** Hosts (lowercase SNI -> CA PEM) whose TLS connections are asked for a client certificate, verified against that CA. */
   setHostTls?(hosts: ReadonlyMap<string, HostTlsSettings>): void;
   /** Hosts (lowercase SNI -> backend) whose TLS is terminated here and whose plaintext goes to the backend as TCP (IngressRouteTCP). */
-  setTcpHosts?(hosts: ReadonlyMap<string, Backend>): void;
+  setTcpHosts?(hosts: ReadonlyMap<string, TcpTarget>): void;
   /**
    * Takes over an accepted socket; the entrypoint owns it from now on.
    * Returns the socket now carrying the connection when it is another one

@@ -2,6 +2,9 @@
 // HTTPS), the real L7 engine (HttpEntrypoint) behind plain and TLS
 // listeners, and the ingress compiler + runtime feeding it a new Router on
 // every apply(). No API server: objects go straight into the compiler.
+import type { PassthroughHost } from '../../../src/ingress/compile/route-wire.ts';
+import { TcpGuard } from '../../../src/proxy/http/tcp-guard.ts';
+import type { TcpTarget } from '../../../src/proxy/http/types.ts';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -9,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { IngressCompiler, type CompiledIngress, type IngressCompilerOptions } from '../../../src/ingress/compile/ingress-compiler.ts';
-import type { IngressRouteObject, MiddlewareObject, IngressRouteTcpObject, ServersTransportObject, TlsOptionObject, TlsStoreObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
+import type { IngressRouteObject, MiddlewareObject, IngressRouteTcpObject, MiddlewareTcpObject, ServersTransportObject, TlsOptionObject, TlsStoreObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
 import type { ServicePortRef } from '../../../src/ingress/model/service-node.ts';
 import { FlaggerMetrics } from '../../../src/ingress/runtime/flagger-metrics.ts';
 import { IngressRouter } from '../../../src/ingress/runtime/router.ts';
@@ -169,8 +172,8 @@ export class Harness {
     this.compiler.setIngress(o);
   }
   traefik(
-    kind: 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore' | 'IngressRouteTCP' | 'IngressRouteUDP',
-    o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject | IngressRouteTcpObject,
+    kind: 'IngressRoute' | 'Middleware' | 'TraefikService' | 'ServersTransport' | 'TLSOption' | 'TLSStore' | 'IngressRouteTCP' | 'IngressRouteUDP' | 'MiddlewareTCP',
+    o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject | IngressRouteTcpObject | MiddlewareTcpObject,
   ): void {
     this.compiler.setTraefik(kind, o);
   }
@@ -195,8 +198,12 @@ export class Harness {
     const def = out.defaultCertificate !== undefined ? this.pairs.get(out.defaultCertificate.secretKey) : undefined;
     if (def) this.certificates.setDefault(def);
     this.entrypoint.setRouter(new IngressRouter(out.web, out.websecure));
-    this.entrypoint.setPassthrough(new Map(out.passthrough.map((p) => [p.host, this.#backend(p.ref)])));
-    this.entrypoint.setTcpHosts(new Map(out.tcpHosts.map((p) => [p.host, this.#backend(p.ref)])));
+    const target = (p: PassthroughHost): TcpTarget => ({
+      backend: this.#backend(p.ref),
+      ...(p.allow !== undefined || p.maxConnections !== undefined ? { guard: new TcpGuard({ ...(p.allow ? { allow: p.allow } : {}), ...(p.maxConnections ? { maxConnections: p.maxConnections } : {}) }) } : {}),
+    });
+    this.entrypoint.setPassthrough(new Map(out.passthrough.map((p) => [p.host, target(p)])));
+    this.entrypoint.setTcpHosts(new Map(out.tcpHosts.map((p) => [p.host, target(p)])));
     this.entrypoint.setHostTls(new Map(out.hostTls.map(({ host, ...settings }) => [host, settings])));
     return out;
   }

@@ -35,6 +35,8 @@ function exchange(servername: string, line: string): Promise<{ reply: string; na
     });
     s.setTimeout(5000, () => s.destroy(new Error('timeout')));
     s.on('error', reject);
+    // Closed without an answer (a refused connection): settled as a failure.
+    s.on('close', () => reject(new Error(`closed before an answer (got ${JSON.stringify(reply)})`)));
   });
 }
 
@@ -55,17 +57,25 @@ beforeAll(async () => {
   h.traefik('IngressRouteTCP', tcpRoute('mq', { routes: [{ match: 'HostSNI(`mq.example.com`)', services: [{ name: 'mq', port: 'amqps' }] }], tls: { passthrough: true } }));
   h.traefik('IngressRouteTCP', tcpRoute('catchall', { routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'db', port: 5432 }] }] }));
   h.traefik('IngressRouteTCP', tcpRoute('guarded', { routes: [{ match: 'HostSNI(`guarded.example.com`)', services: [{ name: 'db', port: 5432 }], middlewares: [{ name: 'allow' }] }], tls: {} }));
+  // TCP middlewares: an allow-list the test client (127.0.0.1) is outside of, and one it is inside of with one connection at a time.
+  const mwTcp = (name: string, spec: Record<string, unknown>) => h.traefik('MiddlewareTCP', { apiVersion: 'traefik.io/v1alpha1', kind: 'MiddlewareTCP', metadata: { namespace: 'ns', name }, spec });
+  mwTcp('lan-only', { ipAllowList: { sourceRange: ['198.18.0.0/15'] } });
+  mwTcp('local-only', { ipWhiteList: { sourceRange: ['127.0.0.1'] } });
+  mwTcp('one-at-a-time', { inFlightConn: { amount: 1 } });
+  h.tlsSecret('ns', 'guard-tls', ['lan.example.com', 'local.example.com']);
+  h.traefik('IngressRouteTCP', tcpRoute('lan', { routes: [{ match: 'HostSNI(`lan.example.com`)', services: [{ name: 'db', port: 5432 }], middlewares: [{ name: 'lan-only' }] }], tls: { secretName: 'guard-tls' } }));
+  h.traefik('IngressRouteTCP', tcpRoute('local', { routes: [{ match: 'HostSNI(`local.example.com`)', services: [{ name: 'db', port: 5432 }], middlewares: [{ name: 'local-only' }, { name: 'one-at-a-time' }] }], tls: { secretName: 'guard-tls' } }));
   h.traefik('IngressRouteUDP', { apiVersion: 'traefik.io/v1alpha1', kind: 'IngressRouteUDP', metadata: { namespace: 'ns', name: 'dns' }, spec: { routes: [{ services: [{ name: 'db', port: 53 }] }] } });
   const out = h.apply();
-  expect(out.tcpHosts.map((t) => t.host).sort()).toEqual(['db.example.com', 'pg.example.com']);
+  expect(out.tcpHosts.map((t) => t.host).sort()).toEqual(['db.example.com', 'lan.example.com', 'local.example.com', 'pg.example.com']);
   expect(out.passthrough.map((t) => t.host)).toEqual(['mq.example.com']);
   const errors = out.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.ref.kind}/${d.ref.name}:${d.reason}`);
   expect(errors.sort()).toEqual([
     'IngressRouteTCP/catchall:BadRule',
     'IngressRouteTCP/catchall:NeedsTls',
     'IngressRouteTCP/catchall:NotServed',
+    'IngressRouteTCP/guarded:BadMiddleware',
     'IngressRouteTCP/guarded:NotServed',
-    'IngressRouteTCP/guarded:UnsupportedMiddleware',
     'IngressRouteUDP/dns:NotServed',
   ]);
 });
@@ -83,6 +93,21 @@ describe('IngressRouteTCP', () => {
 
   test("passed through: the client talks TLS with the backend itself", async () => {
     expect(await exchange('mq.example.com', 'ping\n')).toEqual({ reply: 'tls:ping\n', names: 'DNS:backend.internal' });
+  });
+
+  test('TCP middlewares: outside the allow-list the connection is closed before the backend; inFlightConn holds one at a time', async () => {
+    await expect(exchange('lan.example.com', 'hello\n')).rejects.toThrow();
+    expect((await exchange('local.example.com', 'one\n')).reply).toBe('tcp:one\n');
+    // Hold one connection open; a second is closed until the first ends.
+    const held = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: h.securePort, servername: 'local.example.com', rejectUnauthorized: false }, () => s.write('held\n'));
+      s.once('data', () => resolve(s));
+      s.on('error', reject);
+    });
+    await expect(exchange('local.example.com', 'two\n')).rejects.toThrow();
+    held.end();
+    await new Promise((r) => held.once('close', r));
+    expect((await exchange('local.example.com', 'three\n')).reply).toBe('tcp:three\n');
   });
 
   test('HTTP routes on the same port are served as before', async () => {

@@ -234,6 +234,7 @@ export const TRAEFIK_KINDS = [
   { kind: 'TLSStore', plural: 'tlsstores' },
   { kind: 'IngressRouteTCP', plural: 'ingressroutetcps' },
   { kind: 'IngressRouteUDP', plural: 'ingressrouteudps' },
+  { kind: 'MiddlewareTCP', plural: 'middlewaretcps' },
 ];
 
 /** A schema-less CRD, standing in where only the name matters. */

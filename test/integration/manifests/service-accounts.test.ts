@@ -341,7 +341,7 @@ describe('speaker as metalgate-speaker', () => {
       'list ingressclasses.networking.k8s.io',
       'watch ingressclasses.networking.k8s.io',
       ...['traefik.io', 'traefik.containo.us'].flatMap((g) =>
-        ['ingressroutes', 'middlewares', 'traefikservices', 'serverstransports', 'tlsoptions', 'tlsstores', 'ingressroutetcps', 'ingressrouteudps'].flatMap((r) => [`list ${r}.${g}`, `watch ${r}.${g}`]),
+        ['ingressroutes', 'middlewares', 'traefikservices', 'serverstransports', 'tlsoptions', 'tlsstores', 'ingressroutetcps', 'ingressrouteudps', 'middlewaretcps'].flatMap((r) => [`list ${r}.${g}`, `watch ${r}.${g}`]),
       ),
     ];
     const refused = [
