@@ -94,6 +94,11 @@ export class SharedInformers {
     return this.informer('/api/v1/secrets', () => this.#coreApi().listSecretForAllNamespaces());
   }
 
+  /** Every ConfigMap: custom-headers and auth-proxy-set-headers name them. */
+  configMaps(): ResilientInformer<k8s.V1ConfigMap> {
+    return this.informer('/api/v1/configmaps', () => this.#coreApi().listConfigMapForAllNamespaces());
+  }
+
   /** Undefined when every informer holds a complete list; else which do not. */
   notSynced(keys?: readonly ResilientInformer<k8s.KubernetesObject>[]): string | undefined {
     const pending = (keys ?? [...this.#byKey.values()]).filter((i) => !i.isSynced());

@@ -25,7 +25,7 @@
 // - Traefik objects: traefik.io wins over traefik.containo.us for the same
 //   kind, namespace and name; the shadowed one is told.
 
-import type { V1Ingress, V1IngressClass, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Ingress, V1IngressClass, V1Secret, V1Service } from '@kubernetes/client-node';
 
 /** Paths never redirected to HTTPS: ACME HTTP-01 challenges are fetched over HTTP by design (RFC 8555 section 8.3). */
 const ACME_CHALLENGE = '/.well-known/acme-challenge';
@@ -146,6 +146,9 @@ class CompilerView implements ClusterView {
   }
   secret(namespace: string, name: string): V1Secret | undefined {
     return this.c.secret(namespace, name);
+  }
+  configMap(namespace: string, name: string): V1ConfigMap | undefined {
+    return this.c.configMap(namespace, name);
   }
   middleware(namespace: string, name: string): MiddlewareObject | undefined {
     return this.middlewares.effective(`${namespace}/${name}`);
@@ -270,6 +273,14 @@ export class IngressCompiler<T = RouteTarget> {
   deleteSecret(key: string): void {
     this.#dirty = true;
     this.#cluster.secrets.delete(key);
+  }
+  setConfigMap(o: V1ConfigMap): void {
+    this.#dirty = true;
+    this.#cluster.configMaps.set(nsName(o), o);
+  }
+  deleteConfigMap(key: string): void {
+    this.#dirty = true;
+    this.#cluster.configMaps.delete(key);
   }
   setTraefik(kind: Kind, o: IngressRouteObject | MiddlewareObject | TraefikServiceObject | ServersTransportObject | TlsOptionObject | TlsStoreObject | IngressRouteTcpObject | MiddlewareTcpObject): void {
     this.#dirty = true;

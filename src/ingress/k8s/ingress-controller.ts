@@ -1,5 +1,5 @@
 // The thin Kubernetes edge of the ingress: informers (from the node's shared
-// cluster view) for Ingress, IngressClass, Service, Secret and the Traefik
+// cluster view) for Ingress, IngressClass, Service, Secret, ConfigMap and the Traefik
 // CRDs of both groups feed the pure IngressCompiler; every change
 // (coalesced over a few milliseconds) compiles, and the controller
 // publishes what changed as plain data - route specs (route-wire.ts) and
@@ -128,12 +128,13 @@ export class IngressController {
     this.#watch(v.ingressClasses(), (o) => c.setIngressClass(o), (o) => c.deleteIngressClass(o.metadata?.name ?? ''));
     this.#services = this.#watch(v.services(), (o) => c.setService(o), (o) => c.deleteService(objectKey(o)));
     this.#secrets = this.#watch(v.secrets(), (o) => c.setSecret(o), (o) => c.deleteSecret(objectKey(o)));
+    this.#watch(v.configMaps(), (o) => c.setConfigMap(o), (o) => c.deleteConfigMap(objectKey(o)));
     for (const group of TRAEFIK_GROUPS) void this.#probeGroup(group);
   }
 
   /** Resolves once the core informers have listed (Traefik groups come on as they are found). */
   async synced(): Promise<void> {
-    await Promise.all(this.#informers.slice(0, 4).map((i) => i.synced()));
+    await Promise.all(this.#informers.slice(0, 5).map((i) => i.synced()));
   }
 
   async stop(): Promise<void> {

@@ -87,6 +87,16 @@ export interface HeadersSpec {
   readonly allowedHosts: readonly string[];
 }
 
+/**
+ * ingress-nginx's custom-headers (nginx's more_set_headers): fields set on
+ * every answer of the route, the upstream's and those middlewares make,
+ * replacing a field of the same name; values may hold nginx variables.
+ */
+export interface ResponseFieldsSpec {
+  readonly type: 'responseFields';
+  readonly fields: readonly (readonly [string, readonly TemplatePart[]])[];
+}
+
 export interface IpAllowListSpec {
   readonly type: 'ipAllowList';
   readonly ranges: readonly IpNetwork[];
@@ -160,6 +170,8 @@ export interface ExternalAuthSpec {
   readonly requestRedirect?: readonly TemplatePart[];
   /** auth-always-set-cookie: the auth response's Set-Cookie on every answer, not only on success. */
   readonly alwaysSetCookie: boolean;
+  /** auth-proxy-set-headers: fields set on the auth request (nginx variables filled; an empty value removes the field). */
+  readonly proxySetHeaders?: readonly (readonly [string, readonly TemplatePart[]])[];
   readonly connectTimeoutMs: number;
   /** Until the auth response's head has arrived. */
   readonly timeoutMs: number;
@@ -357,6 +369,7 @@ export type MiddlewareSpec =
   | ReplacePathSpec
   | RewriteTargetSpec
   | HeadersSpec
+  | ResponseFieldsSpec
   | IpAllowListSpec
   | RateLimitSpec
   | InFlightReqSpec

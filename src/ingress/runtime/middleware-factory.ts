@@ -19,6 +19,7 @@ import { forwardAuth } from './middlewares/forward-auth.ts';
 import { nginxCors } from './middlewares/nginx-cors.ts';
 import { returnRedirect } from './middlewares/return-redirect.ts';
 import { headers } from './middlewares/headers.ts';
+import { responseFields } from './middlewares/response-fields.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
 import { addPrefix, replacePath, replacePathRegex, rewriteTarget, stripPrefix, stripPrefixRegex } from './middlewares/path-rewrite.ts';
@@ -50,6 +51,8 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return rewriteTarget(m.name, s);
     case 'headers':
       return headers(m.name, s);
+    case 'responseFields':
+      return responseFields(m.name, s);
     case 'ipAllowList':
       return ipAllowList(m.name, s);
     case 'rateLimit':

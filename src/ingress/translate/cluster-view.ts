@@ -2,12 +2,14 @@
 // lookup goes through this interface so the compiler can record it: a cached
 // translation stays valid while every object it looked at is the same.
 
-import type { V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { MiddlewareObject, MiddlewareTcpObject, ServersTransportObject, TlsOptionObject, TraefikServiceObject } from '../model/traefik-crd.ts';
 
 export interface ClusterView {
   service(namespace: string, name: string): V1Service | undefined;
   secret(namespace: string, name: string): V1Secret | undefined;
+  /** ConfigMaps some annotations name (custom-headers, auth-proxy-set-headers). */
+  configMap(namespace: string, name: string): V1ConfigMap | undefined;
   /** The effective Middleware (traefik.io over traefik.containo.us). */
   middleware(namespace: string, name: string): MiddlewareObject | undefined;
   /** All Middleware names in the cluster as `ns/name` (for `ns-name@kubernetescrd` references). */
@@ -25,6 +27,7 @@ export interface ClusterView {
 export class MapClusterView implements ClusterView {
   readonly services: Map<string, V1Service>;
   readonly secrets: Map<string, V1Secret>;
+  readonly configMaps: Map<string, V1ConfigMap>;
   readonly middlewares: Map<string, MiddlewareObject>;
   readonly traefikServices: Map<string, TraefikServiceObject>;
   readonly serversTransports: Map<string, ServersTransportObject>;
@@ -34,6 +37,7 @@ export class MapClusterView implements ClusterView {
   constructor(init: {
     services?: Map<string, V1Service>;
     secrets?: Map<string, V1Secret>;
+    configMaps?: Map<string, V1ConfigMap>;
     middlewares?: Map<string, MiddlewareObject>;
     traefikServices?: Map<string, TraefikServiceObject>;
     serversTransports?: Map<string, ServersTransportObject>;
@@ -42,6 +46,7 @@ export class MapClusterView implements ClusterView {
   } = {}) {
     this.services = init.services ?? new Map();
     this.secrets = init.secrets ?? new Map();
+    this.configMaps = init.configMaps ?? new Map();
     this.middlewares = init.middlewares ?? new Map();
     this.traefikServices = init.traefikServices ?? new Map();
     this.serversTransports = init.serversTransports ?? new Map();
@@ -54,6 +59,9 @@ export class MapClusterView implements ClusterView {
   }
   secret(namespace: string, name: string): V1Secret | undefined {
     return this.secrets.get(`${namespace}/${name}`);
+  }
+  configMap(namespace: string, name: string): V1ConfigMap | undefined {
+    return this.configMaps.get(`${namespace}/${name}`);
   }
   middleware(namespace: string, name: string): MiddlewareObject | undefined {
     return this.middlewares.get(`${namespace}/${name}`);
@@ -111,6 +119,11 @@ export class RecordingView implements ClusterView {
     this.deps.push({ kind: 'secret', namespace, name, seen: v });
     return v;
   }
+  configMap(namespace: string, name: string): V1ConfigMap | undefined {
+    const v = this.base.configMap(namespace, name);
+    this.deps.push({ kind: 'configMap', namespace, name, seen: v });
+    return v;
+  }
   middleware(namespace: string, name: string): MiddlewareObject | undefined {
     const v = this.base.middleware(namespace, name);
     this.deps.push({ kind: 'middleware', namespace, name, seen: v });
@@ -147,7 +160,7 @@ export class RecordingView implements ClusterView {
 }
 
 export interface Dependency {
-  readonly kind: 'service' | 'secret' | 'middleware' | 'traefikService' | 'serversTransport' | 'tlsOption' | 'middlewareTcp';
+  readonly kind: 'service' | 'secret' | 'configMap' | 'middleware' | 'traefikService' | 'serversTransport' | 'tlsOption' | 'middlewareTcp';
   readonly namespace: string;
   readonly name: string;
   readonly seen: unknown;
@@ -163,6 +176,9 @@ export function dependenciesHold(deps: readonly Dependency[], view: ClusterView)
         break;
       case 'secret':
         now = view.secret(d.namespace, d.name);
+        break;
+      case 'configMap':
+        now = view.configMap(d.namespace, d.name);
         break;
       case 'middleware':
         now = view.middleware(d.namespace, d.name);

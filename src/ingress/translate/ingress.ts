@@ -15,6 +15,7 @@ import type { ClusterView } from './cluster-view.ts';
 import { caDigest } from '../../common/ca-digest.ts';
 import { parseHtdigest } from './htdigest.ts';
 import { parseHtpasswd } from './htpasswd.ts';
+import { headersFromConfigMap, type HeaderList } from './header-configmap.ts';
 import { parseNginxAnnotations, type NginxBasicAuth, type NginxClientAuth, type NginxConfig, type NginxProxySsl } from './nginx-annotations.ts';
 import { ruleString } from './rule-text.ts';
 import { backendLabels, leaf, resolveServicePort } from './service-port.ts';
@@ -94,10 +95,19 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
   const basicAuth = parsed.basicAuth ? basicAuthOf(parsed.basicAuth, ingressRef(ing).namespace, view, sink) : undefined;
   const caPem = parsed.clientAuth ? caOf(parsed.clientAuth, ingressRef(ing).namespace, view, sink) : undefined;
   const clientCertSpec: ClientCertSpec | undefined = parsed.clientAuth && caPem !== undefined ? { type: 'clientCert', ...parsed.clientAuth.check, caDigest: caDigest(caPem) } : undefined;
-  const config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec; clientCertSpec?: ClientCertSpec } = {
+  const fieldsOf = (annotation: string, configMap: string, strictValues: boolean) => {
+    const r = headersFromConfigMap(configMap, ingressRef(ing).namespace, view, strictValues);
+    if (!r.ok) sink.error(r.reason, `nginx.ingress.kubernetes.io/${annotation}: ${r.error}`);
+    return r.ok ? r.headers : undefined;
+  };
+  const responseFields = parsed.customHeaders !== undefined ? fieldsOf('custom-headers', parsed.customHeaders, true) : undefined;
+  const authFields = parsed.externalAuth && parsed.authProxySetHeaders !== undefined ? fieldsOf('auth-proxy-set-headers', parsed.authProxySetHeaders, false) : undefined;
+  const config: AnnotationConfig = {
     ...parsed,
     ...(basicAuth ? { basicAuthSpec: basicAuth } : {}),
     ...(clientCertSpec ? { clientCertSpec } : {}),
+    ...(responseFields ? { responseFields } : {}),
+    ...(parsed.externalAuth && authFields ? { externalAuth: { ...parsed.externalAuth, proxySetHeaders: authFields } } : {}),
   };
   const isCanary = config.canary !== undefined || ing.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary'] === 'true';
   const ns = ref.namespace;
@@ -466,9 +476,14 @@ function basicAuthOf(b: NginxBasicAuth, ns: string, view: ClusterView, sink: Dia
 }
 
 /** The middlewares ingress-nginx annotations ask for, in nginx's phase order (access, then rewrite before proxying). */
-function annotationMiddlewares(config: NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec; clientCertSpec?: ClientCertSpec }, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
+/** The parsed annotations with what they name resolved against the cluster. */
+type AnnotationConfig = NginxConfig & { basicAuthSpec?: BasicAuthSpec | DigestAuthSpec; clientCertSpec?: ClientCertSpec; responseFields?: HeaderList };
+
+function annotationMiddlewares(config: AnnotationConfig, ref: ObjectRef, cookiePath: string, sink: DiagnosticSink, rewritePath?: string): NamedMiddleware[] {
   const out: NamedMiddleware[] = [];
   const name = (what: string): string => `ingress:${ref.namespace}/${ref.name}:${what}`;
+  // custom-headers first: its fields go on every answer, those the middlewares below make included (more_set_headers is a header filter).
+  if (config.responseFields) out.push({ name: name('custom-headers'), spec: { type: 'responseFields', fields: config.responseFields } });
   // nginx checks the client certificate before any phase (a failure is answered at once).
   if (config.clientCertSpec) out.push({ name: name('auth-tls'), spec: config.clientCertSpec });
   // nginx's rewrite phase comes first: the CORS preflight and the redirects answer before any access check.

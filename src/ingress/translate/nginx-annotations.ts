@@ -34,8 +34,10 @@
 //   `rd=$pass_access_scheme://$http_host$escaped_request_uri` parameter as
 //   ingress-nginx's buildAuthSignURL adds it. auth-cache-* and
 //   auth-keepalive* only tune performance: ignored with a warning (every
-//   request is checked). auth-proxy-set-headers (fields for the auth
-//   service, which may narrow what it allows) is refused.
+//   request is checked). auth-proxy-set-headers names a ConfigMap of fields
+//   set on the auth request (header-configmap.ts).
+// - custom-headers names a ConfigMap of fields set on every answer
+//   (header-configmap.ts).
 // - auth-type: basic or digest with auth-secret (a Secret of the Ingress's
 //   namespace, as ingress-nginx requires by default), auth-secret-type
 //   (auth-file: the htpasswd, or for digest htdigest, lines under key `auth`;
@@ -123,6 +125,10 @@ export interface NginxConfig {
   /** default-backend: a Service of the Ingress's namespace (its first port). */
   readonly defaultBackend?: string;
   readonly externalAuth?: ExternalAuthSpec;
+  /** auth-proxy-set-headers: a ConfigMap (`name` or `namespace/name`) of fields for the auth request, resolved by the Ingress translator. */
+  readonly authProxySetHeaders?: string;
+  /** custom-headers: a ConfigMap (`name` or `namespace/name`) of response fields, resolved by the Ingress translator. */
+  readonly customHeaders?: string;
   readonly basicAuth?: NginxBasicAuth;
   readonly clientAuth?: NginxClientAuth;
   readonly proxySsl?: NginxProxySsl;
@@ -206,6 +212,7 @@ const OTHERS = new Set([
   'upstream-hash-by-subset',
   'upstream-hash-by-subset-size',
   'load-balance',
+  'custom-headers',
 ]);
 
 /**
@@ -222,6 +229,7 @@ const EXTERNAL_AUTH = new Set([
   'auth-response-headers',
   'auth-request-redirect',
   'auth-always-set-cookie',
+  'auth-proxy-set-headers',
 ]);
 /** Performance settings of external auth: without them every request is checked, which is never less protection. */
 const EXTERNAL_AUTH_TUNING = new Set(['auth-cache-key', 'auth-cache-duration', 'auth-keepalive', 'auth-keepalive-requests', 'auth-keepalive-timeout', 'auth-keepalive-share-vars']);
@@ -229,7 +237,6 @@ const BASIC_AUTH = new Set(['auth-type', 'auth-secret', 'auth-secret-type', 'aut
 const CORS = new Set(['enable-cors', 'cors-allow-origin', 'cors-allow-methods', 'cors-allow-headers', 'cors-expose-headers', 'cors-allow-credentials', 'cors-max-age']);
 const REDIRECTS = new Set(['permanent-redirect', 'permanent-redirect-code', 'temporal-redirect', 'temporal-redirect-code', 'app-root']);
 const ACCESS_CONTROL_EXACT = new Set([
-  'auth-proxy-set-headers',
   'satisfy',
   'limit-rate',
   'limit-rate-after',
@@ -415,6 +422,9 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     if (badCode !== undefined) bad('custom-http-errors', `${JSON.stringify(badCode)} is not an HTTP status from 400 to 599`);
     else customHttpErrors = [...new Set(codes.map(Number))].sort((x, y) => x - y);
   }
+  const configMapRef = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$/;
+  const customHeaders = fieldValue('custom-headers', configMapRef, 'a ConfigMap name (or namespace/name)');
+  const authProxySetHeaders = externalAuth ? fieldValue('auth-proxy-set-headers', configMapRef, 'a ConfigMap name (or namespace/name)') : undefined;
   const defaultBackend = fieldValue('default-backend', /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a Service name');
   if (customHttpErrors !== undefined && defaultBackend === undefined && !a.has('default-backend')) {
     sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}custom-http-errors needs ${NGINX_PREFIX}default-backend here (metalgate has no controller-wide default backend): the backend's own error pages are served`);
@@ -451,6 +461,8 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(nextUpstream !== undefined ? { nextUpstream } : {}),
     ...(defaultBackend !== undefined ? { defaultBackend } : {}),
     ...(externalAuth ? { externalAuth } : {}),
+    ...(authProxySetHeaders !== undefined ? { authProxySetHeaders } : {}),
+    ...(customHeaders !== undefined ? { customHeaders } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),
     ...(proxySsl ? { proxySsl } : {}),

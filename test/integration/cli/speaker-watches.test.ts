@@ -36,7 +36,7 @@ function added(before: Map<string, number>, after: Map<string, number>): Record<
 }
 
 /** The resources `metalgate speaker` reads (the Traefik CRDs are not installed here, so not watched). */
-const ONE_EACH = { endpointslices: 1, ingressclasses: 1, ingresses: 1, leases: 1, nodes: 1, secrets: 1, services: 1 };
+const ONE_EACH = { configmaps: 1, endpointslices: 1, ingressclasses: 1, ingresses: 1, leases: 1, nodes: 1, secrets: 1, services: 1 };
 
 async function speakerWatches(workers: number): Promise<Record<string, number>> {
   const before = await watchesByResource();

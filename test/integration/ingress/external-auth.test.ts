@@ -75,6 +75,9 @@ beforeAll(async () => {
   h.ingress(annotated('portal', { 'auth-url': `http://${LOOPBACK}:${auth.port}/oauth2/auth`, 'auth-signin': 'https://login.example.com/start' }));
   h.ingress(annotated('method', { 'auth-url': `http://${LOOPBACK}:${auth.port}/check?host=$host`, 'auth-method': 'POST', 'auth-request-redirect': '/landing' }));
   h.ingress(annotated('down', { 'auth-url': `http://${LOOPBACK}:${deadPort}/oauth2/auth` }));
+  // auth-proxy-set-headers: a field, a variable, and an empty value that removes the client's Cookie from the auth request.
+  h.configMap({ metadata: { namespace: 'ns', name: 'auth-fields' }, data: { 'X-Tenant': 'blue', 'X-Client-Addr': '$remote_addr', 'X-Want': '', 'X-Original-Method': 'overridden' } });
+  h.ingress(annotated('fields', { 'auth-url': `http://${LOOPBACK}:${auth.port}/oauth2/auth`, 'auth-response-headers': 'X-Auth-Request-User, X-Auth-Request-Email', 'auth-proxy-set-headers': 'auth-fields' }));
   const out = h.apply();
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
 });
@@ -142,6 +145,15 @@ describe('external auth (auth-url) through the proxy', () => {
     expect((await h.request({ host: 'signin.example.com', path: '/app', headers: { cookie: SESSION } })).status).toBe(200);
   });
 
+  test("auth-proxy-set-headers: the ConfigMap fields on the auth request, variables filled; the client's field of that name never passes; a fixed field gets a second line, as in nginx", async () => {
+    auth.take();
+    // X-Want is emptied by the ConfigMap: the client cannot ask the stand-in for 503 through it.
+    expect((await h.request({ host: 'fields.example.com', path: '/f', headers: { cookie: SESSION, 'x-want': '503' } })).status).toBe(200);
+    const [sub] = auth.take();
+    expect(sub!.headers).toMatchObject({ 'x-tenant': 'blue', 'x-client-addr': '127.0.0.1', 'x-original-method': 'GET, overridden', cookie: SESSION });
+    expect(sub!.headers['x-want']).toBeUndefined();
+  });
+
   test('auth-method sends that method with X-Original-URI and X-Scheme; auth-request-redirect replaces X-Auth-Request-Redirect; variables in the URL', async () => {
     auth.take();
     expect((await h.request({ host: 'method.example.com', path: '/m', headers: { cookie: SESSION } })).status).toBe(200);
@@ -159,10 +171,10 @@ describe.skipIf(NGINX === undefined)(`the same Ingress in nginx, configured as i
     const backend = h.echoes[0]!.port;
     // The auth location and the guarded location as ingress-nginx's nginx.tmpl writes them (auth-url,
     // auth-response-headers), with Debian's nginx (no lua: the auth_request form of the template).
-    nginx = await startNginxPeer(
-      (port) => `  server {
+    // The same server for `fields`, with the ConfigMap's proxy_set_header lines after the fixed ones, as the template puts them.
+    const server = (port: number, host: string, extra: string) => `  server {
     listen ${LOOPBACK}:${port};
-    server_name guarded.example.com;
+    server_name ${host};
     location = /_external-auth-guarded {
       internal;
       proxy_intercept_errors off;
@@ -179,7 +191,7 @@ describe.skipIf(NGINX === undefined)(`the same Ingress in nginx, configured as i
       proxy_set_header X-Auth-Request-Redirect $request_uri;
       proxy_ssl_server_name on;
       proxy_pass_request_headers on;
-      proxy_http_version 1.1;
+      proxy_http_version 1.1;${extra}
       set $target "http://${LOOPBACK}:${auth.port}/oauth2/auth";
       proxy_pass $target;
     }
@@ -196,17 +208,22 @@ describe.skipIf(NGINX === undefined)(`the same Ingress in nginx, configured as i
       proxy_http_version 1.1;
       proxy_pass http://${LOOPBACK}:${backend};
     }
-  }`,
-    );
+  }`;
+    const fields = `
+      proxy_set_header X-Client-Addr '$remote_addr';
+      proxy_set_header X-Original-Method 'overridden';
+      proxy_set_header X-Tenant 'blue';
+      proxy_set_header X-Want '';`;
+    nginx = await startNginxPeer((port) => `${server(port, 'guarded.example.com', '')}\n${server(port, 'fields.example.com', fields)}`);
     nginxPort = nginx.port;
   }, 30_000);
 
   afterAll(() => nginx?.stop());
 
   /** One request to nginx, answered as Harness answers. */
-  const viaNginx = (o: { path: string; method?: string; headers?: Record<string, string>; body?: string }) =>
+  const viaNginx = (o: { host?: string; path: string; method?: string; headers?: Record<string, string>; body?: string }) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const headers: Record<string, string> = { host: 'guarded.example.com', ...(o.headers ?? {}) };
+      const headers: Record<string, string> = { host: o.host ?? 'guarded.example.com', ...(o.headers ?? {}) };
       if (o.body !== undefined) headers['content-length'] = String(Buffer.byteLength(o.body));
       const req = http.request({ host: LOOPBACK, port: nginxPort, path: o.path, method: o.method ?? 'GET', headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
@@ -224,18 +241,19 @@ describe.skipIf(NGINX === undefined)(`the same Ingress in nginx, configured as i
     return { method: s.method, url: s.url, headers };
   };
 
-  const cases: Array<[string, { path: string; method?: string; headers?: Record<string, string>; body?: string }]> = [
+  const cases: Array<[string, { host?: string; path: string; method?: string; headers?: Record<string, string>; body?: string }]> = [
     ['no session', { path: '/private' }],
     ['a session, forged identity headers', { path: '/private?x=1', headers: { cookie: SESSION, 'x-auth-request-user': 'mallory' } }],
     ['a POST with a body', { path: '/form', method: 'POST', body: 'a=1', headers: { cookie: SESSION, 'content-type': 'text/plain' } }],
     ['the auth service forbids', { path: '/', headers: { 'x-want': '403' } }],
     ['the auth service redirects', { path: '/', headers: { 'x-want': '302' } }],
     ['the auth service fails', { path: '/', headers: { 'x-want': '503' } }],
+    ['auth-proxy-set-headers', { host: 'fields.example.com', path: '/f', headers: { cookie: SESSION, 'x-want': '503' } }],
   ];
 
   test.each(cases)('%s: same status, challenge, cookie, backend identity, and the same auth request', async (_name, o) => {
     auth.take();
-    const ours = await h.request({ host: 'guarded.example.com', ...o });
+    const ours = await h.request({ ...o, host: o.host ?? 'guarded.example.com' });
     const oursSeen = auth.take();
     const theirs = await viaNginx(o);
     const theirsSeen = auth.take();

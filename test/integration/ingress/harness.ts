@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Ingress, V1Secret, V1Service } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { IngressCompiler, type CompiledIngress, type IngressCompilerOptions } from '../../../src/ingress/compile/ingress-compiler.ts';
 import type { IngressRouteObject, MiddlewareObject, IngressRouteTcpObject, MiddlewareTcpObject, ServersTransportObject, TlsOptionObject, TlsStoreObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
@@ -179,6 +179,9 @@ export class Harness {
   }
   secret(o: V1Secret): void {
     this.compiler.setSecret(o);
+  }
+  configMap(o: V1ConfigMap): void {
+    this.compiler.setConfigMap(o);
   }
   /** A TLS Secret plus the certificate the store will serve for it (self-signed for `hosts` unless given). */
   tlsSecret(ns: string, name: string, hosts: string[], given?: CertificatePair): CertificatePair {

@@ -335,6 +335,8 @@ describe('speaker as metalgate-speaker', () => {
       // The proxy's ingress (ClusterRole metalgate-speaker-ingress).
       'list secrets',
       'watch secrets',
+      'list configmaps',
+      'watch configmaps',
       'list ingresses.networking.k8s.io',
       'watch ingresses.networking.k8s.io',
       'patch ingresses.networking.k8s.io --subresource=status',
@@ -354,7 +356,8 @@ describe('speaker as metalgate-speaker', () => {
       `create pods -n ${APPS}`,
       'list pods',
       'create endpointslices.discovery.k8s.io',
-      `list configmaps ${ns}`,
+      `create configmaps ${ns}`,
+      `update configmaps -n ${APPS}`,
       `get secrets -n ${APPS}`,
       `create secrets -n ${APPS}`,
       `update secrets -n ${APPS}`,

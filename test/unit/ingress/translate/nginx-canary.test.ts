@@ -76,7 +76,6 @@ describe('ingress-nginx annotation values', () => {
   });
   // Fail closed: what limits who reaches the backend is an error (the Ingress is withheld), never a warning.
   test.each([
-    'auth-proxy-set-headers',
     'modsecurity-transaction-id',
     'enable-owasp-core-rules',
     'limit-rate-after',

@@ -59,8 +59,12 @@ describe('auth-url family', () => {
     expect(diags).toHaveLength(3);
   });
 
-  test('auth-proxy-set-headers and auth-snippet stay refused', () => {
-    expect(parse({ 'auth-url': 'http://auth/x', 'auth-proxy-set-headers': 'ns/headers' }).diags.filter((d) => d.startsWith('error:UnsupportedSecurityAnnotation'))).toHaveLength(1);
+  test('auth-proxy-set-headers names a ConfigMap (resolved by the Ingress translator); auth-snippet stays refused', () => {
+    expect(parse({ 'auth-url': 'http://auth/x', 'auth-proxy-set-headers': 'ns/headers' })).toMatchObject({ config: { authProxySetHeaders: 'ns/headers' }, diags: [] });
+    expect(parse({ 'auth-url': 'http://auth/x', 'auth-proxy-set-headers': 'ns/Bad_Name' }).diags).toEqual([
+      'error:BadAnnotation:nginx.ingress.kubernetes.io/auth-proxy-set-headers: "ns/Bad_Name" is not a ConfigMap name (or namespace/name)',
+    ]);
+    expect(parse({ 'auth-proxy-set-headers': 'headers' }).diags).toEqual(['warning:IgnoredAnnotation:nginx.ingress.kubernetes.io/auth-proxy-set-headers has no effect without nginx.ingress.kubernetes.io/auth-url']);
     expect(parse({ 'auth-url': 'http://auth/x', 'auth-snippet': 'proxy_set_header X 1;' }).diags.filter((d) => d.startsWith('error:UnsupportedSecurityAnnotation'))).toHaveLength(1);
   });
 
