@@ -2,17 +2,16 @@
 // the forwarding timeouts, as Traefik's documentation describes the fields:
 // - serverName: the SNI sent and the name the certificate must carry;
 // - insecureSkipVerify (default false): false verifies the pod's chain
-//   against rootCAs (Secrets with `tls.ca` or `ca.crt`; the older
-//   rootCAsSecrets too), or the system roots when none are given, and the
+//   against rootCAs (Secrets or ConfigMaps with `tls.ca` or `ca.crt`; the
+//   older rootCAsSecrets too), or the system roots when none are given, and the
 //   name (serverName, else the pod's IP, as Go's client does);
 // - certificatesSecrets: the client certificate (tls.crt, tls.key) shown;
 // - forwardingTimeouts.dialTimeout / responseHeaderTimeout: the connect and
 //   read timeouts.
 // peerCertURI and spiffe limit which pods are trusted and are not
 // implemented: an error (the route is not served rather than served with
-// less checking); rootCAs from ConfigMaps likewise (the view holds no
-// ConfigMaps). Pool and HTTP/2 knobs are performance only: warned, ignored.
-// Pure: reads Secrets through the ClusterView.
+// less checking). Pool and HTTP/2 knobs are performance only: warned,
+// ignored. Pure: reads Secrets and ConfigMaps through the ClusterView.
 
 import type { BackendTls } from '../model/service-node.ts';
 import type { ServersTransportObject } from '../model/traefik-crd.ts';
@@ -66,13 +65,20 @@ export function transportSettings(st: ServersTransportObject, view: ClusterView)
 
   // rootCAs: [{secret: name} | {configMap: name}] (Traefik 3.2+), rootCAsSecrets: [name] before.
   const caSecrets: string[] = [];
+  const cas: string[] = [];
   if (s.rootCAs !== undefined) {
     if (!Array.isArray(s.rootCAs)) return fail('BadTransport', 'rootCAs must be a list');
     for (const entry of s.rootCAs as unknown[]) {
       const e = entry as { secret?: unknown; configMap?: unknown } | null;
       if (e !== null && typeof e === 'object' && typeof e.secret === 'string') caSecrets.push(e.secret);
-      else if (e !== null && typeof e === 'object' && typeof e.configMap === 'string') return fail('UnsupportedTransport', `rootCAs: ConfigMap ${e.configMap} is not supported; put the CA in a Secret (tls.ca or ca.crt)`);
-      else return fail('BadTransport', 'rootCAs entries name a secret or a configMap');
+      else if (e !== null && typeof e === 'object' && typeof e.configMap === 'string') {
+        const cm = view.configMap(ns, e.configMap);
+        const text = cm?.data?.['tls.ca'] ?? cm?.data?.['ca.crt'];
+        if (cm === undefined) return fail('MissingConfigMap', `rootCAs: ConfigMap ${ns}/${e.configMap} not found`);
+        if (text === undefined) return fail('BadConfigMap', `rootCAs: ConfigMap ${ns}/${e.configMap} has none of tls.ca, ca.crt`);
+        if (!text.includes('-----BEGIN CERTIFICATE-----')) return fail('BadConfigMap', `rootCAs: ConfigMap ${ns}/${e.configMap} holds no PEM certificate`);
+        cas.push(text);
+      } else return fail('BadTransport', 'rootCAs entries name a secret or a configMap');
     }
   }
   if (s.rootCAsSecrets !== undefined) {
@@ -80,7 +86,6 @@ export function transportSettings(st: ServersTransportObject, view: ClusterView)
     if (list === undefined) return fail('BadTransport', 'rootCAsSecrets must be a list of Secret names');
     caSecrets.push(...list);
   }
-  const cas: string[] = [];
   for (const name of caSecrets) {
     const r = secretText(name, ['tls.ca', 'ca.crt']);
     if (r.error !== undefined) return fail('MissingSecret', `rootCAs: ${r.error}`);

@@ -1,5 +1,5 @@
 // ServersTransport -> BackendTls and timeouts, as Traefik documents the fields.
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { MapClusterView } from '../../../../src/ingress/translate/cluster-view.ts';
 import { transportSettings } from '../../../../src/ingress/translate/servers-transport.ts';
@@ -11,6 +11,10 @@ const view = new MapClusterView({
     ['ns/ca', { metadata: { namespace: 'ns', name: 'ca' }, data: { 'ca.crt': b64(PEM) } }],
     ['ns/client', { metadata: { namespace: 'ns', name: 'client' }, data: { 'tls.crt': b64(PEM), 'tls.key': b64('KEY') } }],
   ]),
+  configMaps: new Map<string, V1ConfigMap>([
+    ['ns/ca-bundle', { metadata: { namespace: 'ns', name: 'ca-bundle' }, data: { 'ca.crt': PEM } }],
+    ['ns/notes', { metadata: { namespace: 'ns', name: 'notes' }, data: { 'tls.ca': 'not a certificate' } }],
+  ]),
 });
 const st = (spec: Record<string, unknown>) => transportSettings({ metadata: { namespace: 'ns', name: 't' }, spec }, view);
 
@@ -21,6 +25,8 @@ describe('ServersTransport', () => {
       ok: true,
       value: { tls: { servername: 'api.internal', checkName: 'api.internal', verify: true, ca: PEM, cert: PEM, key: 'KEY' }, warnings: [] },
     });
+    // Traefik 3.2+: CA bundles from ConfigMaps too (cert-manager's trust-manager writes them there), beside Secrets.
+    expect(st({ rootCAs: [{ secret: 'ca' }, { configMap: 'ca-bundle' }] })).toEqual({ ok: true, value: { tls: { verify: true, ca: `${PEM}\n${PEM}` }, warnings: [] } });
     expect(st({ insecureSkipVerify: true, serverName: 'x' })).toEqual({ ok: true, value: { tls: { servername: 'x' }, warnings: [] } });
   });
 
@@ -34,7 +40,8 @@ describe('ServersTransport', () => {
   test.each([
     [{ peerCertURI: 'spiffe://x' }, 'UnsupportedTransport', 'peerCertURI limits which backends are trusted'],
     [{ spiffe: { ids: ['spiffe://x'] } }, 'UnsupportedTransport', 'spiffe limits which backends are trusted'],
-    [{ rootCAs: [{ configMap: 'cas' }] }, 'UnsupportedTransport', 'ConfigMap cas is not supported'],
+    [{ rootCAs: [{ configMap: 'cas' }] }, 'MissingConfigMap', 'rootCAs: ConfigMap ns/cas not found'],
+    [{ rootCAs: [{ configMap: 'notes' }] }, 'BadConfigMap', 'rootCAs: ConfigMap ns/notes holds no PEM certificate'],
     [{ rootCAs: [{ secret: 'nope' }] }, 'MissingSecret', 'Secret ns/nope not found'],
     [{ certificatesSecrets: ['ca'] }, 'MissingSecret', 'has none of tls.crt'],
     [{ insecureSkipVerify: 'yes' }, 'BadTransport', 'insecureSkipVerify must be a boolean'],
