@@ -177,6 +177,14 @@ export interface ExternalAuthSpec {
   readonly timeoutMs: number;
 }
 
+/** TLS to an auth service. */
+export interface AuthTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly insecureSkipVerify: boolean;
+}
+
 /**
  * Traefik's forwardAuth: a GET to `address` per request; 2xx lets the
  * request through (authResponseHeaders copied onto it), any other answer is
@@ -196,6 +204,10 @@ export interface ForwardAuthSpec {
   readonly addAuthCookiesToResponse: readonly string[];
   /** Leave a relative Location of the auth answer relative (default: made absolute against the address). */
   readonly preserveLocationHeader: boolean;
+  /** The auth request has the client's method (default GET). */
+  readonly preserveRequestMethod: boolean;
+  /** TLS to an https address: CA bundle (PEM; default the system roots), client certificate, or no verification. */
+  readonly tls?: AuthTls;
   readonly timeoutMs: number;
 }
 

@@ -27,7 +27,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { compileGoRegexp } from '../match/go-regexp.ts';
 import { parseIpNetwork, type IpNetwork } from '../match/ip-match.ts';
-import type { BasicAuthUser, DnPart, HeadersSpec, MiddlewareSpec } from '../model/middleware-spec.ts';
+import type { BasicAuthUser, DnPart, ForwardAuthSpec, HeadersSpec, MiddlewareSpec } from '../model/middleware-spec.ts';
 import type { SourceCriterion } from '../model/service-node.ts';
 import type { MiddlewareObject, TraefikServiceRef } from '../model/traefik-crd.ts';
 import type { LeafNode } from '../model/service-node.ts';
@@ -49,9 +49,22 @@ const KNOWN_UNSUPPORTED = new Set([
 ]);
 
 /** forwardAuth fields metalgate serves, and those it refuses (they change who gets through or what the auth service sees). */
-const FORWARD_AUTH_FIELDS = new Set(['address', 'trustForwardHeader', 'authResponseHeaders', 'authResponseHeadersRegex', 'authRequestHeaders', 'addAuthCookiesToResponse', 'preserveLocationHeader', 'maxBodySize']);
-/** maxBodySize only matters with forwardBody, which is refused. */
-const FORWARD_AUTH_REFUSED = new Set(['tls', 'forwardBody', 'preserveRequestMethod', 'headerField']);
+const FORWARD_AUTH_FIELDS = new Set([
+  'address',
+  'trustForwardHeader',
+  'authResponseHeaders',
+  'authResponseHeadersRegex',
+  'authRequestHeaders',
+  'addAuthCookiesToResponse',
+  'preserveLocationHeader',
+  'preserveRequestMethod',
+  'tls',
+  'headerField',
+  'maxBodySize',
+]);
+/** forwardBody changes what the auth service sees (the body) and needs the body read before the auth answer: refused. maxBodySize only matters with it. */
+const FORWARD_AUTH_REFUSED = new Set(['forwardBody']);
+const FORWARD_AUTH_TLS_FIELDS = new Set(['caSecret', 'certSecret', 'insecureSkipVerify', 'caOptional']);
 /** Traefik's forwardAuth client timeout. */
 const FORWARD_AUTH_TIMEOUT_MS = 30_000;
 
@@ -316,6 +329,37 @@ export function parseMiddleware(
           regex = r.regexp;
         }
         const cookies = strList(o.addAuthCookiesToResponse, 'forwardAuth.addAuthCookiesToResponse');
+        // headerField only names the user in Traefik's access log.
+        const headerField = str(o.headerField, 'forwardAuth.headerField');
+        if (headerField) warnings.push('forwardAuth.headerField only names the user in Traefik\'s access log; metalgate\'s access log has no user field: ignored');
+        let tls: ForwardAuthSpec['tls'];
+        if (o.tls !== undefined && o.tls !== null) {
+          const t = obj(o.tls, 'forwardAuth.tls');
+          for (const k of Object.keys(t)) if (!FORWARD_AUTH_TLS_FIELDS.has(k)) fail(`forwardAuth.tls.${k} is not a forwardAuth TLS field (caSecret, certSecret, insecureSkipVerify)`);
+          if (t.caOptional !== undefined) warnings.push('forwardAuth.tls.caOptional is deprecated in Traefik (client authentication is a server setting): ignored');
+          const skip = bool(t.insecureSkipVerify, 'forwardAuth.tls.insecureSkipVerify');
+          const read = (field: 'caSecret' | 'certSecret', keys: string[]): string[] | { reason: string; error: string } => {
+            const name = str(t[field], `forwardAuth.tls.${field}`);
+            if (!name) return [];
+            const secret = view.secret(ns, name);
+            if (secret === undefined) return { reason: 'MissingSecret', error: `forwardAuth.tls.${field}: Secret ${ns}/${name} not found` };
+            const texts: string[] = [];
+            for (const k of keys) {
+              const text = secretText(secret, k);
+              if (text !== undefined) texts.push(text);
+            }
+            if (texts.length === 0) return { reason: 'BadSecret', error: `forwardAuth.tls.${field}: Secret ${ns}/${name} has none of ${keys.join(', ')}` };
+            return texts;
+          };
+          const ca = read('caSecret', ['tls.ca', 'ca.crt']);
+          if (!Array.isArray(ca)) return { ok: false, ...ca };
+          const pair = read('certSecret', ['tls.crt', 'tls.key']);
+          if (!Array.isArray(pair)) return { ok: false, ...pair };
+          if (pair.length === 1) return { ok: false, reason: 'BadSecret', error: `forwardAuth.tls.certSecret: Secret ${ns}/${str(t.certSecret, '')} needs both tls.crt and tls.key` };
+          if (ca.length > 0 && !ca[0]!.includes('-----BEGIN CERTIFICATE-----')) return { ok: false, reason: 'BadSecret', error: `forwardAuth.tls.caSecret: Secret ${ns}/${str(t.caSecret, '')} holds no PEM certificate` };
+          tls = { insecureSkipVerify: skip, ...(ca.length > 0 ? { ca: ca[0]! } : {}), ...(pair.length === 2 ? { cert: pair[0]!, key: pair[1]! } : {}) };
+          if (url.protocol !== 'https:') warnings.push('forwardAuth.tls is set but the address is not https: it is not used');
+        }
         return {
           ok: true,
           specs: [
@@ -328,6 +372,8 @@ export function parseMiddleware(
               authRequestHeaders: fields('authRequestHeaders'),
               addAuthCookiesToResponse: cookies,
               preserveLocationHeader: bool(o.preserveLocationHeader, 'forwardAuth.preserveLocationHeader'),
+              preserveRequestMethod: bool(o.preserveRequestMethod, 'forwardAuth.preserveRequestMethod'),
+              ...(tls !== undefined ? { tls } : {}),
               timeoutMs: FORWARD_AUTH_TIMEOUT_MS,
             },
           ],

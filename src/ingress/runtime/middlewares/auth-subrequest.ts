@@ -9,17 +9,33 @@
 // chain from 0.37-0.45x nginx's rate to 0.50-0.61x (docs/dependencies.md).
 // No AbortSignal per request: undici's own timeouts bound it.
 
+import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { Agent } from 'undici';
+import type { AuthTls } from '../../model/middleware-spec.ts';
 
-const agents = new Map<number, Agent>();
+const agents = new Map<string, Agent>();
+/** Pools kept for TLS settings (each forwardAuth with its own CA or certificate has one); past this the oldest is closed. */
+const MAX_AGENTS = 64;
 
-/** One pool per connect timeout (a handful of values: the specs' constants). */
-function agentFor(connectTimeoutMs: number): Agent {
-  let a = agents.get(connectTimeoutMs);
+/** One pool per connect timeout (a handful of values: the specs' constants) and TLS setting. */
+function agentFor(connectTimeoutMs: number, tls: AuthTls | undefined): Agent {
+  const key = tls === undefined ? String(connectTimeoutMs) : `${connectTimeoutMs} ${createHash('sha256').update(JSON.stringify(tls)).digest('hex')}`;
+  let a = agents.get(key);
   if (a === undefined) {
-    a = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1, connect: { timeout: connectTimeoutMs } });
-    agents.set(connectTimeoutMs, a);
+    const connect = {
+      timeout: connectTimeoutMs,
+      ...(tls?.ca !== undefined ? { ca: tls.ca } : {}),
+      ...(tls?.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+      ...(tls?.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+    };
+    a = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1, connect });
+    if (agents.size >= MAX_AGENTS) {
+      const [oldest, agent] = agents.entries().next().value!;
+      agents.delete(oldest);
+      void agent.close();
+    }
+    agents.set(key, a);
   }
   return a;
 }
@@ -41,12 +57,14 @@ export interface AuthRequest {
   timeoutMs: number;
   /** Keep the body, up to this many bytes (more rejects). */
   readBody?: number;
+  /** TLS settings for an https URL (default: verified against the system roots). */
+  tls?: AuthTls;
 }
 
 export async function askAuthService(url: URL, r: AuthRequest): Promise<AuthAnswer> {
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) headers[k] = typeof v === 'number' ? String(v) : v;
-  const res = await agentFor(r.connectTimeoutMs).request({
+  const res = await agentFor(r.connectTimeoutMs, r.tls).request({
     origin: url.origin,
     path: `${url.pathname}${url.search}`,
     method: r.method as 'GET',

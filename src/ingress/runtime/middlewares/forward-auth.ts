@@ -1,6 +1,8 @@
 // Traefik's forwardAuth middleware, as Traefik documents it and its source
 // (pkg/middlewares/auth/forward.go) behaves:
-// - a GET to the address, no body; the client's request fields (only those
+// - a GET to the address (the client's method with preserveRequestMethod),
+//   no body, over TLS as forwardAuth.tls says for an https address; the
+//   client's request fields (only those
 //   of authRequestHeaders when given) minus hop-by-hop ones; then
 //   X-Forwarded-For (the client's address, after the client's own list when
 //   trustForwardHeader), X-Forwarded-Method, -Proto, -Host and -Uri (the
@@ -35,7 +37,14 @@ export function forwardAuth(name: string, spec: ForwardAuthSpec): Middleware {
     async onRequest(ctx: RequestContext): Promise<SimpleResponse | undefined> {
       let answer;
       try {
-        answer = await askAuthService(address, { method: 'GET', headers: authHeaders(ctx, spec), connectTimeoutMs: spec.timeoutMs, timeoutMs: spec.timeoutMs, readBody: MAX_BODY_BYTES });
+        answer = await askAuthService(address, {
+          method: spec.preserveRequestMethod ? ctx.method : 'GET',
+          headers: authHeaders(ctx, spec),
+          connectTimeoutMs: spec.timeoutMs,
+          timeoutMs: spec.timeoutMs,
+          readBody: MAX_BODY_BYTES,
+          ...(spec.tls !== undefined ? { tls: spec.tls } : {}),
+        });
       } catch {
         return failed;
       }

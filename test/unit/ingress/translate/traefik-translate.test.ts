@@ -295,7 +295,8 @@ describe('middlewares', () => {
   test.each([
     [{ address: 'ftp://auth/x' }, 'forwardAuth.address "ftp://auth/x" is not an http or https URL'],
     [{}, 'forwardAuth.address is required'],
-    [{ address: 'http://auth/x', tls: { insecureSkipVerify: true } }, 'forwardAuth.tls is not implemented by metalgate'],
+    [{ address: 'https://auth/x', tls: { caSecret: 'absent' } }, 'forwardAuth.tls.caSecret: Secret ns/absent not found'],
+    [{ address: 'https://auth/x', tls: { ca: '/etc/ca.pem' } }, 'forwardAuth.tls.ca is not a forwardAuth TLS field'],
     [{ address: 'http://auth/x', forwardBody: true }, 'forwardAuth.forwardBody is not implemented by metalgate'],
     [{ address: 'http://auth/x', authResponseHeaders: ['bad header'] }, 'forwardAuth.authResponseHeaders: "bad header" is not a header name'],
     [{ address: 'http://auth/x', adress: 'typo' }, 'forwardAuth.adress is not a forwardAuth field'],
