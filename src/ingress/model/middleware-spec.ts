@@ -177,6 +177,12 @@ export interface ExternalAuthSpec {
   readonly timeoutMs: number;
 }
 
+/** Traefik grpcWeb: gRPC-Web bridged to the route's HTTP/2 backend; CORS for these origins (`*`: any). */
+export interface GrpcWebSpec {
+  readonly type: 'grpcWeb';
+  readonly allowOrigins: readonly string[];
+}
+
 /** TLS to an auth service. */
 export interface AuthTls {
   readonly ca?: string;
@@ -382,6 +388,7 @@ export type MiddlewareSpec =
   | RewriteTargetSpec
   | HeadersSpec
   | ResponseFieldsSpec
+  | GrpcWebSpec
   | IpAllowListSpec
   | RateLimitSpec
   | InFlightReqSpec

@@ -20,6 +20,7 @@ import { nginxCors } from './middlewares/nginx-cors.ts';
 import { returnRedirect } from './middlewares/return-redirect.ts';
 import { headers } from './middlewares/headers.ts';
 import { responseFields } from './middlewares/response-fields.ts';
+import { grpcWeb } from './middlewares/grpc-web.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
 import { addPrefix, replacePath, replacePathRegex, rewriteTarget, stripPrefix, stripPrefixRegex } from './middlewares/path-rewrite.ts';
@@ -53,6 +54,8 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return headers(m.name, s);
     case 'responseFields':
       return responseFields(m.name, s);
+    case 'grpcWeb':
+      return grpcWeb(m.name, s);
     case 'ipAllowList':
       return ipAllowList(m.name, s);
     case 'rateLimit':

@@ -44,7 +44,6 @@ export type MiddlewareParse =
 
 /** Middleware types we know Traefik has but do not implement. */
 const KNOWN_UNSUPPORTED = new Set([
-  'grpcWeb',
   'plugin',
 ]);
 
@@ -379,6 +378,13 @@ export function parseMiddleware(
           ],
           warnings,
         };
+      }
+      case 'grpcWeb': {
+        for (const k of Object.keys(o)) if (k !== 'allowOrigins') fail(`grpcWeb.${k} is not a grpcWeb field`);
+        const allowOrigins = strList(o.allowOrigins, 'grpcWeb.allowOrigins');
+        for (const origin of allowOrigins) if (origin !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^\s/]+$/i.test(origin)) fail(`grpcWeb.allowOrigins: ${JSON.stringify(origin)} is not an origin (scheme://host[:port]) or *`);
+        if (allowOrigins.length === 0) warnings.push('grpcWeb.allowOrigins is empty: no browser origin may call (as in Traefik)');
+        return { ok: true, specs: [{ type: 'grpcWeb', allowOrigins }], warnings };
       }
       case 'circuitBreaker': {
         const expression = str(o.expression, 'circuitBreaker.expression') ?? '';

@@ -18,6 +18,7 @@ import { TLSSocket } from 'node:tls';
 import type { ResponseHead } from '../http1/response-head.ts';
 import { responseBodyKind } from '../http1/response-head.ts';
 import { assertValidField } from '../http1/forward-headers.ts';
+import { Base64Decoder, Base64Encoder, grpcWebMode, toGrpcContentType, toGrpcWebContentType, trailerFrame, type GrpcWebMode } from './grpc-web-codec.ts';
 import { plainIp } from './h1-connection.ts';
 import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
@@ -88,6 +89,8 @@ export class H2Request extends ProxyRequest {
   private listening = false;
   /** The stream to an HTTP/2 backend, while it is open. */
   private h2Up: ClientHttp2Stream | null = null;
+  /** Set when this request is gRPC-Web bridged to the HTTP/2 backend (grpc-web-codec.ts). */
+  private grpcWeb: GrpcWebMode | undefined;
 
   constructor(core: EntrypointCore, req: Http2ServerRequest, res: Http2ServerResponse, localPort: number) {
     const ip = plainIp(req.socket?.remoteAddress);
@@ -272,6 +275,10 @@ export class H2Request extends ProxyRequest {
   protected override dispatchHttp2(ep: Endpoint): void {
     const b = this.backend!;
     const t = this.upstream;
+    this.grpcWeb = this.grpcWebRoute ? grpcWebMode(this.header('content-type')) : undefined;
+    const web = this.grpcWeb;
+    const decoder = web === 'text' ? new Base64Decoder() : undefined;
+    const encoder = web === 'text' ? new Base64Encoder() : undefined;
     let stream: ClientHttp2Stream;
     try {
       const session = this.core.h2Upstream.session(ep, b);
@@ -301,8 +308,9 @@ export class H2Request extends ProxyRequest {
     stream.on('response', (h: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number) => this.onH2Response(h, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0));
     stream.on('data', (chunk: Buffer) => {
       if (this.finished) return;
-      this.bytesOut += chunk.length;
-      if (!this.res.write(chunk)) {
+      const out = encoder !== undefined ? Buffer.from(encoder.push(chunk), 'latin1') : chunk;
+      this.bytesOut += out.length;
+      if (!this.res.write(out)) {
         stream.pause();
         this.res.once('drain', () => stream.resume());
       }
@@ -311,18 +319,31 @@ export class H2Request extends ProxyRequest {
     stream.on('end', () => {
       if (this.h2Up !== stream || this.finished) return;
       this.h2Up = null;
-      if (trailers !== undefined) this.res.addTrailers(relayed(trailers));
+      if (web !== undefined) {
+        // gRPC-Web: the trailers travel as the body's last frame.
+        const frame = trailers !== undefined ? trailerFrame(relayed(trailers)) : Buffer.alloc(0);
+        const out = encoder !== undefined ? Buffer.from(encoder.push(frame) + encoder.end(), 'latin1') : frame;
+        this.bytesOut += out.length;
+        if (out.length > 0) this.res.write(out);
+      } else if (trailers !== undefined) this.res.addTrailers(relayed(trailers));
       this.end();
     });
     stream.on('error', (err: Error) => this.h2UpFailed(stream, err));
     stream.on('close', () => this.h2UpFailed(stream, undefined));
     if (!this.bodyless) {
       const req = this.req;
-      req.on('data', (chunk: Buffer) => {
-        this.bodyBytes += chunk.length;
+      req.on('data', (received: Buffer) => {
+        this.bodyBytes += received.length;
         const max = this.maxBodyBytes();
         if (max > 0 && this.bodyBytes > max) {
           if (!this.responseStarted) this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
+          else this.cutClient();
+          this.cancelH2Up();
+          return;
+        }
+        const chunk = decoder !== undefined ? decoder.push(received) : received;
+        if (chunk === undefined) {
+          if (!this.responseStarted) this.answerError(400, 'bad request: a grpc-web-text body that is not base64', 'bad-body');
           else this.cutClient();
           this.cancelH2Up();
           return;
@@ -334,6 +355,11 @@ export class H2Request extends ProxyRequest {
       });
       req.on('end', () => {
         this.reqDone = true;
+        if (decoder !== undefined && !decoder.end()) {
+          if (!this.responseStarted) this.answerError(400, 'bad request: a grpc-web-text body that ends inside a base64 quantum', 'bad-body');
+          this.cancelH2Up();
+          return;
+        }
         if (!stream.closed) stream.end();
       });
       this.listening = true;
@@ -367,9 +393,15 @@ export class H2Request extends ProxyRequest {
       assertValidField(name, value);
       pushField(out, lower, value);
     }
-    if (!this.bodyless && this.contentLength >= 0) out['content-length'] = String(this.contentLength);
+    if (!this.bodyless && this.contentLength >= 0 && this.grpcWeb !== 'text') out['content-length'] = String(this.contentLength);
     pushLines(out, forwardingFields(this.identity, this.host, ''));
     if (edits !== undefined) pushLines(out, edits.lines());
+    if (this.grpcWeb !== undefined) {
+      // gRPC to the backend: its content type, and te: trailers (gRPC servers require it).
+      const ct = out['content-type'];
+      out['content-type'] = toGrpcContentType(typeof ct === 'string' ? ct : 'application/grpc-web');
+      out.te = 'trailers';
+    }
     return out;
   }
 
@@ -377,6 +409,12 @@ export class H2Request extends ProxyRequest {
     if (this.finished) return;
     const status = h[':status'] ?? 502;
     const fields = relayed(h);
+    if (this.grpcWeb !== undefined) {
+      const ct = fields['content-type'];
+      fields['content-type'] = toGrpcWebContentType(typeof ct === 'string' ? ct : undefined, this.grpcWeb);
+      // -text changes the length; the trailers frame is added to the body either way.
+      delete fields['content-length'];
+    }
     const edit = this.mwRan > 0 ? this.responseHooksOver(status, !endStream, (lower) => {
       const v = h[lower];
       return Array.isArray(v) ? v[0] : v;

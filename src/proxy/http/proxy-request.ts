@@ -128,6 +128,8 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   private requestLimit = 0;
   protected responseLimit = 0;
   private intercepted = false;
+  /** The route bridges gRPC-Web to its HTTP/2 backend (Traefik grpcWeb). */
+  protected grpcWebRoute = false;
   /** Mirror copies of the current request (null on the usual path). */
   protected mirrors: MirrorCopy[] | null = null;
   private mirrorTargets: ReadonlyArray<{ readonly backend: Backend; readonly percent: number }> | null = null;
@@ -291,6 +293,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
       if (mw.mirror !== undefined && mw.mirror.length > 0) this.mirrorTargets = this.mirrorTargets === null ? mw.mirror : [...this.mirrorTargets, ...mw.mirror];
       if (mw.errorPages !== undefined) this.errorPages = mw.errorPages;
       if (mw.fallback !== undefined) this.fallback = mw.fallback;
+      if (mw.grpcWeb === true) this.grpcWebRoute = true;
       const bl = mw.bodyLimits;
       if (bl !== undefined) {
         if (bl.requestBytes && (this.requestLimit === 0 || bl.requestBytes < this.requestLimit)) this.requestLimit = bl.requestBytes;
@@ -723,6 +726,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.requestLimit = 0;
     this.responseLimit = 0;
     this.intercepted = false;
+    this.grpcWebRoute = false;
     this.series = this.core.noBackend;
     this.edits = undefined;
     this.targetOverride = null;

@@ -349,6 +349,12 @@ export interface Middleware {
    * a length is streamed, not buffered). The smallest limit on the route wins.
    */
   readonly bodyLimits?: { readonly requestBytes?: number; readonly responseBytes?: number };
+  /**
+   * Traefik grpcWeb: a gRPC-Web request (content type application/grpc-web*)
+   * to the route's HTTP/2 backend is bridged: sent as gRPC, answered as
+   * gRPC-Web (trailers in the body).
+   */
+  readonly grpcWeb?: true;
 }
 
 // ---------------------------------------------------------------------------
