@@ -12,9 +12,12 @@
 //   minResponseBodyBytes (default 1024), encodings (default gzip, br, zstd).
 // - forwardAuth: address, trustForwardHeader, authResponseHeaders,
 //   authResponseHeadersRegex, authRequestHeaders, addAuthCookiesToResponse,
-//   preserveLocationHeader (runtime/middlewares/forward-auth.ts). tls,
-//   forwardBody, preserveRequestMethod and headerField are not implemented:
-//   the Middleware is refused rather than used without them.
+//   preserveLocationHeader, preserveRequestMethod, tls (caSecret,
+//   certSecret, insecureSkipVerify) (runtime/middlewares/forward-auth.ts);
+//   headerField (access log only) warned. forwardBody is not implemented:
+//   the Middleware is refused rather than used without it.
+// - grpcWeb: allowOrigins; the engine bridges gRPC-Web to the route's
+//   HTTP/2 backend (proxy/http/grpc-web-codec.ts).
 // - stripPrefix (prefixes, forceSlash), addPrefix (prefix), replacePath
 //   (path), redirectScheme (scheme, port, permanent), redirectRegex (regex,
 //   replacement, permanent), ipAllowList / ipWhiteList (sourceRange,

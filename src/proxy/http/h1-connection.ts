@@ -23,7 +23,11 @@ import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { buildResponseHead, canPassResponseHead, type ClientFraming } from './response-head-out.ts';
 import { errorResponse, serializeSimpleResponse } from './simple-response.ts';
-import type { SimpleResponse } from './types.ts';
+import type { Backend, Endpoint, SimpleResponse } from './types.ts';
+import { GrpcWebCall } from './grpc-web-call.ts';
+import { grpcWebMode, toGrpcContentType } from './grpc-web-codec.ts';
+import { H2_NOT_FORWARDED, pushField, pushLines } from './h2-fields.ts';
+import { STATUS_CODES } from 'node:http';
 import {
   canCopyRequestHead,
   copyRequestHead,
@@ -116,6 +120,8 @@ export class H1Connection extends ProxyRequest implements Timed {
   private readonly ownReads: boolean;
   /** Where an own-reads socket's bytes go once it is a tunnel. */
   private tunnelSink: ((chunk: Buffer) => void) | null = null;
+  /** A gRPC-Web call bridged to an HTTP/2 backend (grpc-web-call.ts), while it runs. */
+  private grpcCall: GrpcWebCall | null = null;
 
   protected clientTls(): TLSSocket | undefined {
     return this.socket instanceof TLSSocket ? this.socket : undefined;
@@ -307,6 +313,8 @@ export class H1Connection extends ProxyRequest implements Timed {
       up.destroy();
     }
     this.tunnelPeer?.destroy();
+    this.grpcCall?.cancel();
+    this.grpcCall = null;
     if (wasActive) {
       if (!this.responseStarted) this.status = 499; // nginx's "client closed request"
       this.failure ??= this.status === 101 ? undefined : 'client-closed';
@@ -454,6 +462,10 @@ export class H1Connection extends ProxyRequest implements Timed {
 
   private readBody(chunk: Buffer, off: number): void {
     const len = chunk.length;
+    if (this.grpcCall !== null) {
+      this.readGrpcWebBody(chunk, off);
+      return;
+    }
     if (this.bodyMode === B_LENGTH) {
       const avail = len - off;
       const n = avail < this.remaining ? avail : this.remaining;
@@ -866,6 +878,177 @@ export class H1Connection extends ProxyRequest implements Timed {
     client.resume();
   }
 
+  // ------------------------------------------------------------------ gRPC-Web to an HTTP/2 backend
+
+  /**
+   * A request to an HTTP/2 (gRPC) backend: bridged when it is gRPC-Web on a
+   * grpcWeb route (browsers speak HTTP/1.1 to a plain entrypoint), else the
+   * base class's 502 (gRPC itself needs HTTP/2 end to end).
+   */
+  protected override dispatchHttp2(ep: Endpoint): void {
+    const mode = this.grpcWebRoute ? grpcWebMode(this.header('content-type')) : undefined;
+    if (mode === undefined) {
+      super.dispatchHttp2(ep);
+      return;
+    }
+    const b = this.backend!;
+    const t = this.upstream;
+    let call: GrpcWebCall;
+    try {
+      const session = this.core.h2Upstream.session(ep, b);
+      if (session.connecting) {
+        const timer = setTimeout(() => {
+          if (session.connecting) session.destroy(new Error('connect timeout'));
+        }, t.connectMs);
+        session.once('connect', () => clearTimeout(timer));
+        session.once('close', () => clearTimeout(timer));
+      }
+      call = new GrpcWebCall(session, this.grpcWebFields(b), mode, t.readMs, {
+        head: (status, fields, ended) => this.grpcWebHead(status, fields, ended),
+        body: (bytes) => {
+          this.bytesOut += bytes.length;
+          this.socket.cork();
+          this.writeClient(Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'));
+          this.writeClient(bytes);
+          this.writeClient(CRLF);
+          this.socket.uncork();
+        },
+        end: () => {
+          this.grpcCall = null;
+          this.writeClient(LAST_CHUNK);
+          this.finishResponse();
+        },
+        failed: (err, timeout, code) => {
+          this.grpcCall = null;
+          if (this.responseStarted) this.fail(timeout ? 'read-timeout' : 'reset-mid-response');
+          else if (timeout) this.answerError(504, 'gateway timeout: the upstream did not answer in time', 'read-timeout');
+          else if (err !== undefined && /ECONNREFUSED/.test(err.message)) this.answerError(502, 'bad gateway: the upstream refused the connection', 'connect-refused');
+          else this.answerError(502, `bad gateway: the upstream ${err !== undefined ? 'failed' : 'reset the stream'}${code !== undefined && code !== 0 ? ` (code ${code})` : ''}`, 'reset-before-response');
+        },
+      });
+    } catch (e) {
+      this.answerError(502, 'bad gateway: could not open a stream to the upstream', 'connect-failed');
+      this.core.log.debug({ err: (e as Error).message, backend: b.name }, 'HTTP/2 upstream stream failed');
+      return;
+    }
+    this.grpcCall = call;
+    this.state = C_FORWARD;
+    if (this.bodyMode === B_NONE) {
+      call.endRequest();
+      return;
+    }
+    const held = this.held;
+    this.held = null;
+    if (held !== null) this.readGrpcWebBody(held, 0);
+    if (this.grpcCall !== null && !this.reqDone) this.resumeClient();
+  }
+
+  /** The request's fields for the backend: as received but connection-specific ones, forwarding fields, edits; gRPC's type and te. */
+  private grpcWebFields(b: Backend): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {
+      ':method': this.method,
+      ':scheme': b.protocol === 'h2' ? 'https' : 'http',
+      ':authority': this.upstreamHost,
+      ':path': this.upstreamTarget,
+    };
+    const h = this.req!.headers;
+    const edits = this.edits;
+    const underscores = this.core.underscoresInHeaders;
+    for (let i = 0; i < h.count; i++) {
+      const name = h.name(i).toLowerCase();
+      if (H2_NOT_FORWARDED.has(name) || (edits !== undefined && edits.isRemoved(name))) continue;
+      if (!underscores && name.includes('_')) continue;
+      pushField(out, name, h.value(i));
+    }
+    pushLines(out, forwardingFields(this.identity, this.host, this.core.forwardedFor === 'append' ? receivedForwardedFor(this.req!) : ''));
+    if (edits !== undefined) pushLines(out, edits.lines());
+    const ct = out['content-type'];
+    out['content-type'] = toGrpcContentType(typeof ct === 'string' ? ct : 'application/grpc-web');
+    out.te = 'trailers';
+    return out;
+  }
+
+  /** The bridged answer's head, in HTTP/1.1: chunked (the trailers frame ends the body), or empty for a trailers-only answer. */
+  private grpcWebHead(status: number, fields: Record<string, string | string[]>, ended: boolean): void {
+    const edit = this.mwRan > 0 ? this.responseHooksOver(status, !ended, (lower) => {
+      const v = fields[lower];
+      return Array.isArray(v) ? v[0] : v;
+    }) : undefined;
+    const edits = edit?.edits;
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    for (const [name, value] of Object.entries(fields)) {
+      if (edits !== undefined && edits.isRemoved(name)) continue;
+      for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${v}\r\n`;
+    }
+    if (edits !== undefined) for (const [n, v] of edits.added) head += `${n}: ${v}\r\n`;
+    head += ended ? 'Content-Length: 0\r\n' : 'Transfer-Encoding: chunked\r\n';
+    if (this.closeAfter || !this.reqDone) head += 'Connection: close\r\n';
+    this.keepAfter = !this.closeAfter && this.reqDone;
+    this.status = status;
+    this.responseStarted = true;
+    this.state = C_RESPOND;
+    this.writeClient(Buffer.from(`${head}\r\n`, 'latin1'));
+    if (ended) {
+      this.grpcCall = null;
+      this.finishResponse();
+    }
+  }
+
+  /** Request body bytes of a bridged gRPC-Web call, de-framed (length or chunked). */
+  private readGrpcWebBody(chunk: Buffer, off: number): void {
+    const call = this.grpcCall!;
+    const bad = (): void => {
+      this.closeAfter = true;
+      call.cancel();
+      this.grpcCall = null;
+      if (this.responseStarted) this.fail('bad-body');
+      else this.answerError(400, 'bad request: a grpc-web-text body that is not base64', 'bad-body');
+    };
+    let end = -1;
+    if (this.bodyMode === B_LENGTH) {
+      const n = Math.min(chunk.length - off, this.remaining);
+      this.remaining -= n;
+      if (!call.write(chunk.subarray(off, off + n))) return bad();
+      if (this.remaining === 0) end = off + n;
+    } else {
+      let ok = true;
+      try {
+        end = this.decoder!.push(chunk, off, (buf, s, e) => {
+          if (ok && e > s) ok = call.write(buf.subarray(s, e));
+        });
+      } catch (e) {
+        this.closeAfter = true;
+        call.cancel();
+        this.grpcCall = null;
+        const err = e as HttpParseError;
+        if (this.responseStarted) this.fail('bad-body');
+        else this.answerError(err.status ?? 400, `bad request: ${err.message}`, 'bad-body');
+        return;
+      }
+      if (!ok) return bad();
+      const max = this.maxBodyBytes();
+      if (max > 0 && this.decoder!.bodyBytes > max) {
+        this.closeAfter = true;
+        call.cancel();
+        this.grpcCall = null;
+        if (this.responseStarted) this.fail('body-too-large');
+        else this.answerError(413, `payload too large: the request body is larger than ${max} bytes`, 'body-too-large');
+        return;
+      }
+    }
+    if (end < 0) {
+      this.arm(K_BODY, this.core.timeouts.bodyMs);
+      return;
+    }
+    this.reqDone = true;
+    if (this.kind === K_BODY) this.disarm();
+    if (!call.endRequest()) {
+      bad();
+      return;
+    }
+    if (end < chunk.length) this.hold(chunk.subarray(end));
+  }
+
   // ------------------------------------------------------------------ ending
 
   protected writeSimple(res: SimpleResponse): void {
@@ -909,6 +1092,8 @@ export class H1Connection extends ProxyRequest implements Timed {
       up.destroy();
     }
     this.transform = undefined;
+    this.grpcCall?.cancel();
+    this.grpcCall = null;
     if (wasActive) {
       if (!this.responseStarted) this.status = 0;
       this.complete();
@@ -953,6 +1138,7 @@ export class H1Connection extends ProxyRequest implements Timed {
   }
 
   private resetConnectionRequest(): void {
+    this.grpcCall = null;
     this.req = null;
     this.record = undefined;
     this.bodyMode = B_NONE;

@@ -18,6 +18,7 @@ import { TLSSocket } from 'node:tls';
 import type { ResponseHead } from '../http1/response-head.ts';
 import { responseBodyKind } from '../http1/response-head.ts';
 import { assertValidField } from '../http1/forward-headers.ts';
+import { H2_NOT_FORWARDED, pushField, pushLines } from './h2-fields.ts';
 import { Base64Decoder, Base64Encoder, grpcWebMode, toGrpcContentType, toGrpcWebContentType, trailerFrame, type GrpcWebMode } from './grpc-web-codec.ts';
 import { plainIp } from './h1-connection.ts';
 import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
@@ -27,42 +28,8 @@ import type { Backend, Endpoint, SimpleResponse } from './types.ts';
 import { forwardingFields, type ForwardingIdentity } from './upstream-head.ts';
 import { BODY_DECODED, type UpstreamConn } from './upstream.ts';
 
-/** Request fields never forwarded from HTTP/2 (connection-specific, or set by us). */
-const NOT_FORWARDED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'expect',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-real-ip',
-  'http2-settings',
-]);
-
 /** Response fields and trailers never relayed (connection-specific in HTTP/2, RFC 9113 §8.2.2). */
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
-
-function pushField(out: Record<string, string | string[]>, name: string, value: string): void {
-  const prev = out[name];
-  if (prev === undefined) out[name] = value;
-  else if (Array.isArray(prev)) prev.push(value);
-  else out[name] = [prev, value];
-}
-
-/** "Name: value\r\n" lines (forwarding fields, header edits) into `out`. */
-function pushLines(out: Record<string, string | string[]>, lines: string): void {
-  for (const line of lines.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) pushField(out, line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-  }
-}
 
 /** Received fields without pseudo-headers and connection-specific ones. */
 function relayed(h: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -191,7 +158,7 @@ export class H2Request extends ProxyRequest {
       const name = raw[i]!;
       if (name.charCodeAt(0) === 0x3a) continue; // pseudo-header
       const lower = name.toLowerCase();
-      if (NOT_FORWARDED.has(lower) || (edits !== undefined && edits.isRemoved(lower))) continue;
+      if (H2_NOT_FORWARDED.has(lower) || (edits !== undefined && edits.isRemoved(lower))) continue;
       if (!underscores && lower.includes('_')) continue; // as HTTP/1.1: see upstream-head.ts
       const value = raw[i + 1]!;
       assertValidField(name, value);
@@ -388,7 +355,7 @@ export class H2Request extends ProxyRequest {
         if (/(^|,)\s*trailers\s*(;|,|$)/i.test(value)) out.te = 'trailers';
         continue;
       }
-      if (NOT_FORWARDED.has(lower) || (edits !== undefined && edits.isRemoved(lower))) continue;
+      if (H2_NOT_FORWARDED.has(lower) || (edits !== undefined && edits.isRemoved(lower))) continue;
       if (!underscores && lower.includes('_')) continue;
       assertValidField(name, value);
       pushField(out, lower, value);

@@ -96,6 +96,10 @@ beforeAll(async () => {
     'IngressRoute',
     ingressRoute('ns', 'web', [{ match: `Host(\`${HOST}\`)`, services: [{ name: 'grpc-app', port: 50051, scheme: 'h2c' }], middlewares: [{ name: 'grpc-web' }] }], { entryPoints: ['web', 'websecure'], tls: { secretName: 'edge' } }),
   );
+  h.traefik(
+    'IngressRoute',
+    ingressRoute('ns', 'plain', [{ match: 'Host(`plain.example.com`)', services: [{ name: 'grpc-app', port: 50051, scheme: 'h2c' }], middlewares: [{ name: 'grpc-web' }] }], { entryPoints: ['web'] }),
+  );
   const out = h.apply();
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
 });
@@ -156,5 +160,38 @@ describe('CORS preflight (Traefik grpcWeb allowOrigins)', () => {
   test('another origin: no CORS answer from the middleware', async () => {
     const p = await preflight('https://evil.example');
     expect(p.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('gRPC-Web over HTTP/1.1 (a browser on a plain or HTTP/1.1 connection)', () => {
+  const call1 = (o: { tls: boolean; host: string; path: string; body: Buffer; contentType: string }) =>
+    h.request({ tls: o.tls, host: o.host, path: o.path, method: 'POST', body: o.body, headers: { 'content-type': o.contentType, 'x-grpc-web': '1', origin: ORIGIN } });
+
+  test('unary, binary, plain HTTP: chunked answer, messages then the trailers frame; the connection is kept', async () => {
+    for (let i = 0; i < 3; i++) {
+      const a = await call1({ tls: false, host: 'plain.example.com', path: '/test.Echo/Echo', body: frame({ text: `n${i}` }), contentType: 'application/grpc-web+proto' });
+      expect(a.status).toBe(200);
+      expect(a.headers['content-type']).toBe('application/grpc-web+proto');
+      expect(a.headers['transfer-encoding']).toBe('chunked');
+      expect(a.headers['access-control-allow-origin']).toBe(ORIGIN);
+      expect(frames(Buffer.from(a.body, 'latin1'))).toEqual({ messages: [{ text: `n${i}`, by: 'grpc' }], trailers: expect.objectContaining({ 'grpc-status': '0' }) });
+    }
+  });
+
+  test('server streaming, -text, over TLS with HTTP/1.1', async () => {
+    const a = await call1({ tls: true, host: HOST, path: '/test.Echo/List', body: Buffer.from(frame({ n: 4 }).toString('base64')), contentType: 'application/grpc-web-text' });
+    expect(a.status).toBe(200);
+    expect(frames(Buffer.from(a.body, 'base64'))).toEqual({ messages: [{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }], trailers: expect.objectContaining({ 'grpc-status': '0' }) });
+  });
+
+  test('an error: the status reaches the client', async () => {
+    const a = await call1({ tls: false, host: 'plain.example.com', path: '/test.Echo/Fail', body: frame({}), contentType: 'application/grpc-web+proto' });
+    expect(a.status).toBe(200);
+    expect(a.headers['grpc-status'] ?? frames(Buffer.from(a.body, 'latin1')).trailers?.['grpc-status']).toBe('5');
+  });
+
+  test('plain gRPC (not gRPC-Web) over HTTP/1.1 still gets 502: gRPC needs HTTP/2 end to end', async () => {
+    const a = await call1({ tls: false, host: 'plain.example.com', path: '/test.Echo/Echo', body: frame({}), contentType: 'application/grpc' });
+    expect(a.status).toBe(502);
   });
 });
