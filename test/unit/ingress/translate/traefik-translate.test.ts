@@ -212,7 +212,7 @@ describe('middlewares', () => {
   test('a missing or bad Middleware leaves the route out (never served without it)', () => {
     const c = compilerWith([service('ns', 'a')]);
     c.setTraefik('Middleware', middleware('bad', { redirectScheme: { scheme: 'gopher' } }));
-    c.setTraefik('Middleware', middleware('unsupported', { grpcWeb: {} }));
+    c.setTraefik('Middleware', middleware('unsupported', { plugin: { geoblock: {} } }));
     c.setTraefik('Middleware', middleware('nosecret', { basicAuth: { secret: 'missing' } }));
     c.setTraefik('IngressRoute', route('r1', [{ match: 'Host(`a.example.com`)', services: [svc('a')], middlewares: [{ name: 'gone' }] }]));
     c.setTraefik('IngressRoute', route('r2', [{ match: 'Host(`b.example.com`)', services: [svc('a')], middlewares: [{ name: 'bad' }] }]));
