@@ -58,6 +58,8 @@ export interface BackendOptions {
   readonly tls?: BackendTls;
   /** ingress-nginx load-balance: round_robin (default) or ewma. */
   readonly balance?: 'round_robin' | 'ewma';
+  /** upstream-hash-by-subset: a balance key picks a subset of this many endpoints, then one at random. */
+  readonly hashSubsetSize?: number;
   readonly connectTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly sendTimeoutMs?: number;

@@ -7,6 +7,7 @@
 
 import { EwmaPicker } from '../../proxy/http/ewma.ts';
 import { HashRing } from '../../proxy/http/hash-ring.ts';
+import { hashSubsets } from '../../proxy/http/hash-subsets.ts';
 import type { Backend, BackendProtocol, Endpoint, UpstreamTimeouts, UpstreamTls } from '../../proxy/http/types.ts';
 import type { BackendLabels, LeafNode, ServiceNode, ServicePortRef } from '../model/service-node.ts';
 import { SmoothWeighted } from './smooth-weighted.ts';
@@ -26,7 +27,9 @@ export class ConfiguredBackend implements Backend {
   readonly labels: BackendLabels;
   readonly base: Backend;
   readonly #ewma: EwmaPicker | undefined;
-  #set: { ready: readonly Endpoint[]; value: { keys: string[]; ring?: HashRing } } | undefined;
+  /** upstream-hash-by-subset: the key picks a subset of this many endpoints, then one of them at random. */
+  readonly #subsetSize: number | undefined;
+  #set: { ready: readonly Endpoint[]; value: EndpointSet } | undefined;
 
   constructor(node: LeafNode, base: Backend) {
     const o = node.options;
@@ -42,6 +45,7 @@ export class ConfiguredBackend implements Backend {
     this.labels = node.labels;
     this.base = base;
     this.#ewma = o.balance === 'ewma' ? new EwmaPicker() : undefined;
+    this.#subsetSize = o.hashSubsetSize;
   }
 
   /**
@@ -55,6 +59,16 @@ export class ConfiguredBackend implements Backend {
     if (ready === undefined) return this.base.pick(clientIp, affinityKey);
     if (ready.length === 0) return undefined;
     const set = this.#setOf(ready);
+    if (balanceKey !== undefined && this.#subsetSize !== undefined) {
+      if (set.subsets === undefined) {
+        // Members in key order: the subsets depend on the set, not on the order the endpoints came in.
+        const order = set.keys.map((k, i) => [k, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, i]) => i);
+        const subsets = hashSubsets(order.length, this.#subsetSize).map((members) => members.map((m) => order[m]!));
+        set.subsets = { ring: new HashRing(subsets.map((_, i) => `set${i + 1}`)), members: subsets };
+      }
+      const members = set.subsets.members[set.subsets.ring.pick(balanceKey)]!;
+      return ready[members[Math.floor(Math.random() * members.length)]!];
+    }
     if (balanceKey !== undefined) {
       set.ring ??= new HashRing(set.keys);
       return ready[set.ring.pick(balanceKey)];
@@ -67,7 +81,7 @@ export class ConfiguredBackend implements Backend {
   }
 
   /** The ready set's keys and ring, rebuilt when the set (its array) changes. */
-  #setOf(ready: readonly Endpoint[]): { keys: string[]; ring?: HashRing } {
+  #setOf(ready: readonly Endpoint[]): EndpointSet {
     const s = this.#set;
     if (s !== undefined && s.ready === ready) return s.value;
     const value = { keys: ready.map((e) => this.affinityKeyOf(e)) };
@@ -79,6 +93,13 @@ export class ConfiguredBackend implements Backend {
   affinityKeyOf(endpoint: Endpoint): string {
     return this.base.affinityKeyOf ? this.base.affinityKeyOf(endpoint) : `${endpoint.ip}:${endpoint.port}`;
   }
+}
+
+/** The ready endpoints' keys, and what is built from them on first use. */
+interface EndpointSet {
+  readonly keys: string[];
+  ring?: HashRing;
+  subsets?: { readonly ring: HashRing; readonly members: readonly (readonly number[])[] };
 }
 
 /** A weighted split seen as one Backend (mirror targets): each pick chooses a child first. */

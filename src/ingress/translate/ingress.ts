@@ -118,6 +118,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     protocol: config.protocol,
     ...(backendTls ? { tls: backendTls } : {}),
     ...(config.loadBalance === 'ewma' ? { balance: 'ewma' as const } : {}),
+    ...(config.hashSubsetSize !== undefined ? { hashSubsetSize: config.hashSubsetSize } : {}),
     ...(config.connectTimeoutMs !== undefined ? { connectTimeoutMs: config.connectTimeoutMs } : {}),
     ...(config.readTimeoutMs !== undefined ? { readTimeoutMs: config.readTimeoutMs } : {}),
     ...(config.sendTimeoutMs !== undefined ? { sendTimeoutMs: config.sendTimeoutMs } : {}),

@@ -117,6 +117,8 @@ export interface NginxConfig {
   readonly forwardedPrefix?: string;
   /** upstream-hash-by: the key (nginx variables) for consistent hashing over the endpoints. */
   readonly upstreamHashBy?: readonly TemplatePart[];
+  /** upstream-hash-by-subset(-size): the key picks a subset of this many endpoints. */
+  readonly hashSubsetSize?: number;
   readonly loadBalance?: 'round_robin' | 'ewma';
   /** proxy-next-upstream(-tries, -timeout): when a request moves to another endpoint. */
   readonly nextUpstream?: { readonly tries: number; readonly timeoutMs: number; readonly error: boolean; readonly timeout: boolean; readonly statuses: readonly number[]; readonly nonIdempotent: boolean };
@@ -383,8 +385,14 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     else if (!t.parts.some((p) => 'variable' in p)) bad('upstream-hash-by', `${JSON.stringify(hashText)} names no nginx variable: every request would hash alike`);
     else upstreamHashBy = t.parts;
   }
-  if (upstreamHashBy !== undefined && (a.has('upstream-hash-by-subset') || a.has('upstream-hash-by-subset-size'))) {
-    sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}upstream-hash-by-subset is not supported: each key goes to one endpoint rather than a subset`);
+  // upstream-hash-by-subset (+ -size, default 3): the key picks a subset of endpoints, then one at random.
+  let hashSubsetSize: number | undefined;
+  if (get('upstream-hash-by-subset', parseGoBool) === true) {
+    const size = get('upstream-hash-by-subset-size', (t) => parseInteger(t, 1, 1000)) ?? 3;
+    if (upstreamHashBy === undefined) sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}upstream-hash-by-subset has no effect without ${NGINX_PREFIX}upstream-hash-by`);
+    else hashSubsetSize = size;
+  } else if (a.has('upstream-hash-by-subset-size')) {
+    sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}upstream-hash-by-subset-size has no effect without ${NGINX_PREFIX}upstream-hash-by-subset: "true"`);
   }
   const lbText = a.get('load-balance')?.trim();
   let loadBalance: 'round_robin' | 'ewma' | undefined;
@@ -456,6 +464,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(get('service-upstream', parseGoBool) === true ? { serviceUpstream: true } : {}),
     ...(forwardedPrefix !== undefined ? { forwardedPrefix } : {}),
     ...(upstreamHashBy !== undefined ? { upstreamHashBy } : {}),
+    ...(hashSubsetSize !== undefined ? { hashSubsetSize } : {}),
     ...(loadBalance !== undefined ? { loadBalance } : {}),
     ...(customHttpErrors !== undefined ? { customHttpErrors } : {}),
     ...(nextUpstream !== undefined ? { nextUpstream } : {}),

@@ -14,6 +14,7 @@ let slow: Echo;
 beforeAll(async () => {
   await h.start();
   await h.service('ns', 'app', 4);
+  await h.service('ns', 'six', 6);
   fast = await startEcho('fast');
   slow = await startEcho('slow', { delayMs: 200 });
   h.echoes.push(fast, slow);
@@ -21,6 +22,8 @@ beforeAll(async () => {
   h.ingress(annotated('byuri', 'app', { 'upstream-hash-by': '$request_uri' }));
   h.ingress(annotated('byuser', 'app', { 'upstream-hash-by': '$http_x_user$cookie_tenant' }));
   h.ingress(annotated('sticky', 'app', { 'upstream-hash-by': '$request_uri', affinity: 'cookie', 'session-cookie-name': 'route' }));
+  h.ingress(annotated('subset', 'six', { 'upstream-hash-by': '$request_uri', 'upstream-hash-by-subset': 'true' }));
+  h.ingress(annotated('subset2', 'six', { 'upstream-hash-by': '$request_uri', 'upstream-hash-by-subset': 'true', 'upstream-hash-by-subset-size': '2' }));
   h.ingress(annotated('ewma', 'mixed', { 'load-balance': 'ewma' }));
   h.ingress(annotated('rr', 'mixed', {}));
   h.ingress(annotated('badhash', 'app', { 'upstream-hash-by': 'request_uri' }));
@@ -49,6 +52,20 @@ describe('upstream-hash-by', () => {
   test('a header and a cookie make the key', async () => {
     const one = await servedBy('byuser.example.com', '/x', { 'x-user': 'u17', cookie: 'tenant=t3' });
     for (let i = 0; i < 10; i++) expect(await servedBy('byuser.example.com', `/other/${i}`, { 'x-user': 'u17', cookie: 'a=b; tenant=t3' })).toBe(one);
+  });
+
+  test('upstream-hash-by-subset: one URI spreads over a subset of 3 (the default size) or the size given; the subsets cover every endpoint', async () => {
+    for (const [host, size] of [['subset.example.com', 3], ['subset2.example.com', 2]] as const) {
+      const all = new Set<string>();
+      for (const path of ['/a', '/b', '/c', '/d']) {
+        const seen = new Set<string>();
+        for (let i = 0; i < 40; i++) seen.add(await servedBy(host, path));
+        expect(seen.size).toBe(size);
+        for (const n of seen) all.add(n);
+      }
+      for (let i = 0; i < 60; i++) all.add(await servedBy(host, `/more/${i}`));
+      expect(all.size).toBe(6);
+    }
   });
 
   test('a sticky cookie wins over the hash, as ingress-nginx', async () => {
