@@ -97,6 +97,20 @@ export interface ResponseFieldsSpec {
   readonly fields: readonly (readonly [string, readonly TemplatePart[]])[];
 }
 
+/**
+ * ingress-nginx `satisfy: any` (nginx's `satisfy any`): the access phase
+ * passes when its allow/deny lines allow the client (deny lines first, then
+ * allow lines, then `deny all` when there are allow lines) or when one of
+ * the auths accepts the request; else 401 if an auth said 401, else 403.
+ */
+export interface SatisfyAnySpec {
+  readonly type: 'satisfyAny';
+  readonly deny: readonly IpNetwork[];
+  /** Undefined: no allow lines (a client the deny lines miss is not allowed by them either). */
+  readonly allow?: readonly IpNetwork[];
+  readonly auths: readonly (BasicAuthSpec | DigestAuthSpec | ExternalAuthSpec)[];
+}
+
 export interface IpAllowListSpec {
   readonly type: 'ipAllowList';
   readonly ranges: readonly IpNetwork[];
@@ -389,6 +403,7 @@ export type MiddlewareSpec =
   | HeadersSpec
   | ResponseFieldsSpec
   | GrpcWebSpec
+  | SatisfyAnySpec
   | IpAllowListSpec
   | RateLimitSpec
   | InFlightReqSpec

@@ -21,6 +21,7 @@ import { returnRedirect } from './middlewares/return-redirect.ts';
 import { headers } from './middlewares/headers.ts';
 import { responseFields } from './middlewares/response-fields.ts';
 import { grpcWeb } from './middlewares/grpc-web.ts';
+import { satisfyAny } from './middlewares/satisfy-any.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
 import { addPrefix, replacePath, replacePathRegex, rewriteTarget, stripPrefix, stripPrefixRegex } from './middlewares/path-rewrite.ts';
@@ -56,6 +57,12 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return responseFields(m.name, s);
     case 'grpcWeb':
       return grpcWeb(m.name, s);
+    case 'satisfyAny':
+      return satisfyAny(
+        m.name,
+        s,
+        s.auths.map((spec, i) => createMiddleware({ name: `${m.name}/${spec.type}-${i}`, spec }, backendOf)!),
+      );
     case 'ipAllowList':
       return ipAllowList(m.name, s);
     case 'rateLimit':

@@ -502,10 +502,16 @@ function annotationMiddlewares(config: AnnotationConfig, ref: ObjectRef, cookieP
       spec: { type: 'rateLimit', ratePerSecond: config.limitRpm.rpm / 60, burst: config.limitRpm.burst, source: { depth: 0, excluded: [] }, rejectStatus: 503, ...exempt },
     });
   }
-  if (config.denyRanges) {
+  // satisfy: any, with both IP lines and an auth: one middleware where either may let the request through (nginx's access phase).
+  const anyOf = config.satisfyAny === true && (config.denyRanges !== undefined || config.allowRanges !== undefined) && (config.basicAuthSpec !== undefined || config.externalAuth !== undefined);
+  if (anyOf) {
+    const auths = [...(config.basicAuthSpec ? [config.basicAuthSpec] : []), ...(config.externalAuth ? [config.externalAuth] : [])];
+    out.push({ name: name('satisfy-any'), spec: { type: 'satisfyAny', deny: config.denyRanges ?? [], ...(config.allowRanges ? { allow: config.allowRanges } : {}), auths } });
+  }
+  if (config.denyRanges && !anyOf) {
     out.push({ name: name('denylist-source-range'), spec: { type: 'ipAllowList', ranges: config.denyRanges, source: { depth: 0, excluded: [] }, rejectStatus: 403, deny: true } });
   }
-  if (config.allowRanges) {
+  if (config.allowRanges && !anyOf) {
     out.push({ name: name('whitelist-source-range'), spec: { type: 'ipAllowList', ranges: config.allowRanges, source: { depth: 0, excluded: [] }, rejectStatus: 403 } });
   }
   if (config.limitRps) {
@@ -515,9 +521,9 @@ function annotationMiddlewares(config: AnnotationConfig, ref: ObjectRef, cookieP
     });
   }
   // nginx's access phase: the allow-list, then auth_basic, then auth_request (all must pass).
-  if (config.basicAuthSpec) out.push({ name: name(config.basicAuthSpec.type === 'digestAuth' ? 'auth-type-digest' : 'auth-type-basic'), spec: config.basicAuthSpec });
+  if (config.basicAuthSpec && !anyOf) out.push({ name: name(config.basicAuthSpec.type === 'digestAuth' ? 'auth-type-digest' : 'auth-type-basic'), spec: config.basicAuthSpec });
   // Before anything rewrites the target: the auth service sees the request URI as received.
-  if (config.externalAuth) out.push({ name: name('auth-url'), spec: config.externalAuth });
+  if (config.externalAuth && !anyOf) out.push({ name: name('auth-url'), spec: config.externalAuth });
   if (config.upstreamHost !== undefined || config.forwardedPrefix !== undefined) {
     out.push({
       name: name('upstream-fields'),

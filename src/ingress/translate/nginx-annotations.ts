@@ -38,6 +38,10 @@
 //   set on the auth request (header-configmap.ts).
 // - custom-headers names a ConfigMap of fields set on every answer
 //   (header-configmap.ts).
+// - satisfy: all (default) or any, nginx's directive over the access phase:
+//   with any, a request passes when the allow/deny lines allow it or one
+//   auth (basic, digest, auth-url) accepts it (runtime/middlewares/
+//   satisfy-any.ts).
 // - auth-type: basic or digest with auth-secret (a Secret of the Ingress's
 //   namespace, as ingress-nginx requires by default), auth-secret-type
 //   (auth-file: the htpasswd, or for digest htdigest, lines under key `auth`;
@@ -129,6 +133,8 @@ export interface NginxConfig {
   readonly externalAuth?: ExternalAuthSpec;
   /** auth-proxy-set-headers: a ConfigMap (`name` or `namespace/name`) of fields for the auth request, resolved by the Ingress translator. */
   readonly authProxySetHeaders?: string;
+  /** satisfy: any lets a request through when the IP lists or one auth allow it (nginx's `satisfy any`); default all. */
+  readonly satisfyAny?: boolean;
   /** custom-headers: a ConfigMap (`name` or `namespace/name`) of response fields, resolved by the Ingress translator. */
   readonly customHeaders?: string;
   readonly basicAuth?: NginxBasicAuth;
@@ -215,6 +221,7 @@ const OTHERS = new Set([
   'upstream-hash-by-subset-size',
   'load-balance',
   'custom-headers',
+  'satisfy',
 ]);
 
 /**
@@ -239,7 +246,6 @@ const BASIC_AUTH = new Set(['auth-type', 'auth-secret', 'auth-secret-type', 'aut
 const CORS = new Set(['enable-cors', 'cors-allow-origin', 'cors-allow-methods', 'cors-allow-headers', 'cors-expose-headers', 'cors-allow-credentials', 'cors-max-age']);
 const REDIRECTS = new Set(['permanent-redirect', 'permanent-redirect-code', 'temporal-redirect', 'temporal-redirect-code', 'app-root']);
 const ACCESS_CONTROL_EXACT = new Set([
-  'satisfy',
   'limit-rate',
   'limit-rate-after',
   'enable-modsecurity',
@@ -430,6 +436,8 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     if (badCode !== undefined) bad('custom-http-errors', `${JSON.stringify(badCode)} is not an HTTP status from 400 to 599`);
     else customHttpErrors = [...new Set(codes.map(Number))].sort((x, y) => x - y);
   }
+  const satisfyText = a.get('satisfy')?.trim();
+  if (satisfyText !== undefined && satisfyText !== 'all' && satisfyText !== 'any') bad('satisfy', `${JSON.stringify(satisfyText)} is not all or any`);
   const configMapRef = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$/;
   const customHeaders = fieldValue('custom-headers', configMapRef, 'a ConfigMap name (or namespace/name)');
   const authProxySetHeaders = externalAuth ? fieldValue('auth-proxy-set-headers', configMapRef, 'a ConfigMap name (or namespace/name)') : undefined;
@@ -472,6 +480,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(externalAuth ? { externalAuth } : {}),
     ...(authProxySetHeaders !== undefined ? { authProxySetHeaders } : {}),
     ...(customHeaders !== undefined ? { customHeaders } : {}),
+    ...(satisfyText === 'any' ? { satisfyAny: true } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),
     ...(proxySsl ? { proxySsl } : {}),

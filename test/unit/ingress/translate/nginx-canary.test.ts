@@ -81,7 +81,6 @@ describe('ingress-nginx annotation values', () => {
     'limit-rate-after',
     'limit-rate',
     'enable-modsecurity',
-    'satisfy',
     'global-rate-limit',
   ])('%s is refused: not implemented and it limits access', (name) => {
     expect(parse({ [name]: 'x' }).diags).toEqual([
