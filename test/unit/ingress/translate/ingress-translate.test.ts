@@ -138,14 +138,14 @@ describe('backends and errors', () => {
 
   test('fail closed: an Ingress asking for auth metalgate does not implement is not served, nor shown as served; its last good version stays', () => {
     const c = compilerWith([service('ns', 'a')]);
-    c.setIngress(ingress('ns', 'new', [{ host: 'new.example.com', paths: [{ service: 'a' }] }], { annotations: { 'nginx.ingress.kubernetes.io/satisfy': 'any' } }));
+    c.setIngress(ingress('ns', 'new', [{ host: 'new.example.com', paths: [{ service: 'a' }] }], { annotations: { 'nginx.ingress.kubernetes.io/enable-modsecurity': 'true' } }));
     c.setIngress(ingress('ns', 'old', [{ host: 'old.example.com', paths: [{ service: 'a' }] }]));
     let out = c.compile();
     expect(reasons(out, 'new')).toEqual(['UnsupportedSecurityAnnotation', 'NotServed']);
     expect(lookupService(out, request('new.example.com', '/'))).toBe('404');
     expect(out.ownIngresses.map((r) => r.name)).toEqual(['old']);
     // The owner adds auth to a served Ingress: the version without auth keeps serving (as the bad-update rule says), with a warning.
-    c.setIngress(ingress('ns', 'old', [{ host: 'old.example.com', paths: [{ service: 'a' }] }], { annotations: { 'nginx.ingress.kubernetes.io/satisfy': 'any' } }));
+    c.setIngress(ingress('ns', 'old', [{ host: 'old.example.com', paths: [{ service: 'a' }] }], { annotations: { 'nginx.ingress.kubernetes.io/enable-modsecurity': 'true' } }));
     out = c.compile();
     expect(reasons(out, 'old')).toEqual(['UnsupportedSecurityAnnotation', 'KeptLastGood']);
   });
