@@ -124,7 +124,7 @@ beforeAll(async () => {
   const routeErrors = out.diagnostics.filter((d) => d.ref.kind === 'IngressRoute' && d.severity === 'error').map((d) => `${d.ref.name}: ${d.message}`);
   expect(routeErrors.join('\n')).toContain('st-spiffe: ');
   expect(routeErrors.join('\n')).toMatch(/ServersTransport ns\/st-spiffe: peerCertURI limits which backends are trusted/);
-  expect(routeErrors.join('\n')).toMatch(/ServersTransport ns\/st-configmap: rootCAs: ConfigMap cas is not supported/);
+  expect(routeErrors.join('\n')).toMatch(/ServersTransport ns\/st-configmap: rootCAs: ConfigMap ns\/cas not found/);
   expect(routeErrors.join('\n')).toMatch(/st-missing: .*ServersTransport ns\/absent not found/);
 });
 

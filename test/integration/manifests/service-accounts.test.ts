@@ -402,7 +402,8 @@ describe('speaker as metalgate-speaker', () => {
         asCore.createNamespacedPod({ namespace: APPS, body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } }),
       ),
     ).toBe(403);
-    expect(await statusOf(asCore.listNamespacedConfigMap({ namespace: NAMESPACE }))).toBe(403);
+    // ConfigMaps are read (custom-headers), never written.
+    expect(await statusOf(asCore.createNamespacedConfigMap({ namespace: NAMESPACE, body: { metadata: { name: 'x' }, data: { a: 'b' } } }))).toBe(403);
     expect(await statusOf(asCore.patchNode({ name: 'node-a', body: { metadata: { labels: { x: 'y' } } } }, mergePatch))).toBe(403);
     expect(await statusOf(asCoordination.createNamespacedLease({ namespace: 'default', body: lease('node-a', 'default') }))).toBe(403);
 
