@@ -733,9 +733,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     await this.#unhold(ip, services, why);
   }
 
-  /** The IP leaves the proxy and the holder device. */
+  /**
+   * The IP leaves the holder device, then the proxy. In that order: while
+   * the IP is still local, a connection a neighbour sends on a stale ARP
+   * entry must find the listener or the DNAT rule, else the kernel answers
+   * it with a reset (the client sees ECONNREFUSED); once the IP is gone such
+   * a packet is not for this host, and the client's retry finds the new owner.
+   */
   async #unhold(ip: string, services: ServiceRef[], why: string): Promise<void> {
-    this.emit('ownership', { ip, owned: false, services });
     if (this.#holder) {
       try {
         await this.#holder.remove(ip);
@@ -743,6 +748,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         this.#log.error({ ip, device: this.#holder.device, err: (err as Error).message }, 'could not remove the IP from the holder device');
       }
     }
+    this.emit('ownership', { ip, owned: false, services });
     this.metrics.ownershipChanges.inc({ change: 'lost' });
     if (!this.#opts.dataplane) this.#setGauge();
     this.#log.info({ ip, services: services.map(serviceKeyOf), node: this.#opts.nodeName, why }, 'gave up IP: this node no longer announces it');
