@@ -172,8 +172,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const kernel = this.#kernel;
     if (kernel === undefined || !kernel.usable() || !this.#kernelIps.has(ip)) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([kernel.idle(), new Promise<void>((r) => (timer = setTimeout(r, KERNEL_GATE_MS)))]);
+    const gated = await Promise.race([kernel.idle().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), KERNEL_GATE_MS)))]);
     clearTimeout(timer);
+    // Said, because a client may be refused until the rules land: nft is slower than it should be here.
+    if (!gated) this.#log.warn({ ip, waitedMs: KERNEL_GATE_MS }, 'announcing before the kernel forwarding rules are written: nft is still running');
   }
 
   /** A route compiler will publish here: readiness waits for its first routes. */
