@@ -1,0 +1,193 @@
+// Traefik Middleware objects on a real API server (the CRDs from
+// manifests/crds/traefik installed), through the proxy and the rule engine
+// as the speaker runs them: what the client got and what the backend saw,
+// per middleware kind users lean on (headers, basicAuth with a basic-auth
+// Secret, forwardAuth, stripPrefix, redirectScheme, ipAllowList, rateLimit,
+// chain, errors), and a Middleware with a field metalgate does not implement
+// keeping its route out with a Warning Event.
+import http from 'node:http';
+import type net from 'node:net';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { attachIngressEngine } from '../../../src/ingress/k8s/attach-to-proxy.ts';
+import type { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
+import { EventRecorder } from '../../../src/kube/events.ts';
+import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
+import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
+import type { Proxy } from '../../../src/proxy/proxy.ts';
+import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
+import { testLogger } from '../speaker/helpers.ts';
+import { createLbService, dialAddress, portBase, startProxy, vipRequest, waitListening, writeSlice } from '../proxy/k8s-helpers.ts';
+
+const cluster = useCluster();
+const NS = 'traefik-mw';
+const VIP = '127.77.10.1';
+const BASE = portBase();
+const repo = join(import.meta.dirname, '../../..');
+
+interface Seen {
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+describe('Traefik Middleware objects on a real API server', () => {
+  let proxy: Proxy;
+  let ownership: ManualOwnership;
+  let engine: IngressController;
+  const servers: http.Server[] = [];
+  const seen: Seen[] = [];
+
+  const get = async (host: string, path = '/', headers: Record<string, string> = {}) => vipRequest(VIP, host, path, headers);
+
+  beforeAll(async () => {
+    const { kc, core, cp } = cluster();
+    await cp.kubectl(['apply', '-f', join(repo, 'manifests/crds/traefik/traefik.io.yaml')]);
+    ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
+    await ensureNamespace(core, NS);
+    await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }], VIP);
+    // The app pod records what it got; the error pages pod answers with the status in its body.
+    const pod = async (ip: string, handler: http.RequestListener) => {
+      const s = http.createServer(handler);
+      servers.push(s);
+      await new Promise<void>((r) => s.listen(BASE + 1, dialAddress(ip), r));
+    };
+    await pod('198.18.12.1', (req, res) => {
+      seen.push({ url: req.url ?? '', headers: req.headers });
+      req.resume();
+      const status = Number(/^\/status\/([0-9]{3})$/.exec(req.url ?? '')?.[1] ?? 200);
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end('app');
+    });
+    await pod('198.18.12.2', (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`page for ${req.url}`);
+    });
+    // The auth service, on the host: a session cookie gets through with X-User.
+    const auth = http.createServer((req, res) => {
+      req.resume();
+      if ((req.headers.cookie ?? '').includes('session=ok')) res.writeHead(200, { 'x-user': 'alice' });
+      else res.writeHead(401, { 'www-authenticate': 'Bearer' });
+      res.end();
+    });
+    servers.push(auth);
+    await new Promise<void>((r) => auth.listen(0, '127.0.0.1', r));
+    const authPort = (auth.address() as net.AddressInfo).port;
+
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    for (const [name, ip] of [['app', '198.18.12.1'], ['pages', '198.18.12.2']] as const) {
+      await core.createNamespacedService({ namespace: NS, body: { metadata: { name, namespace: NS }, spec: { ports: [{ name: 'http', port: 80 }] } } });
+      await writeSlice(discovery, NS, name, `${name}-1`, [{ name: 'http', port: BASE + 1 }], [{ ip }]);
+    }
+    await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'ops' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'ops', password: 'open sesame' } } });
+    ownership.own(VIP);
+    await waitListening(proxy, `TCP ${VIP}:80`);
+    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
+      events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
+      entrypointService: 'metalgate-system/metalgate-ingress',
+      crdRetryMs: 300,
+    });
+
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const create = (plural: string, kind: string, name: string, spec: Record<string, unknown>) =>
+      custom.createNamespacedCustomObject({ group: 'traefik.io', version: 'v1alpha1', namespace: NS, plural, body: { apiVersion: 'traefik.io/v1alpha1', kind, metadata: { name, namespace: NS }, spec } });
+    const middleware = (name: string, spec: Record<string, unknown>) => create('middlewares', 'Middleware', name, spec);
+    await middleware('headers', { headers: { customRequestHeaders: { 'X-Env': 'prod' }, customResponseHeaders: { 'X-Frame-Options': 'DENY', Server: '' } } });
+    await middleware('basic', { basicAuth: { secret: 'ops' } });
+    await middleware('forward', { forwardAuth: { address: `http://127.0.0.1:${authPort}/check`, authResponseHeaders: ['X-User'] } });
+    await middleware('strip', { stripPrefix: { prefixes: ['/api'] } });
+    await middleware('https', { redirectScheme: { scheme: 'https', permanent: true } });
+    await middleware('office', { ipAllowList: { sourceRange: ['198.18.0.0/15'] } });
+    await middleware('slow-down', { rateLimit: { average: 1, period: '1m', burst: 1 } });
+    await middleware('both', { chain: { middlewares: [{ name: 'strip' }, { name: 'headers' }] } });
+    await middleware('pages', { errors: { status: ['500-599'], service: { name: 'pages', port: 80 }, query: '/{status}.html' } });
+    await middleware('body', { forwardAuth: { address: `http://127.0.0.1:${authPort}/check`, forwardBody: true } });
+    const route = (name: string, middlewares: string[]) =>
+      create('ingressroutes', 'IngressRoute', name, {
+        entryPoints: ['web'],
+        routes: [{ match: `Host(\`${name}.example.com\`)`, services: [{ name: 'app', port: 80 }], middlewares: middlewares.map((m) => ({ name: m })) }],
+      });
+    for (const [name, mws] of [
+      ['headers', ['headers']],
+      ['basic', ['basic']],
+      ['forward', ['forward']],
+      ['strip', ['strip']],
+      ['https', ['https']],
+      ['office', ['office']],
+      ['limited', ['slow-down']],
+      ['chained', ['both']],
+      ['pages', ['pages']],
+      ['body', ['body']],
+    ] as const) {
+      await route(name, [...mws]);
+    }
+    await waitFor(async () => (await get('headers.example.com').catch(() => ({ status: 0 }))).status === 200, 'the IngressRoutes served', 20_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await engine?.stop();
+    await proxy?.stop(1000);
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  const last = () => seen[seen.length - 1]!;
+
+  test('headers: a request field for the backend, a response field added and one removed', async () => {
+    const r = await get('headers.example.com', '/h');
+    expect(r.status).toBe(200);
+    expect(r.headers['x-frame-options']).toBe('DENY');
+    expect(last().headers['x-env']).toBe('prod');
+  });
+
+  test('basicAuth from a kubernetes.io/basic-auth Secret', async () => {
+    expect((await get('basic.example.com')).status).toBe(401);
+    const auth = `Basic ${Buffer.from('ops:open sesame').toString('base64')}`;
+    expect((await get('basic.example.com', '/', { authorization: auth })).status).toBe(200);
+  });
+
+  test('forwardAuth: the auth service decides; its X-User reaches the backend, a forged one does not', async () => {
+    expect((await get('forward.example.com', '/', { 'x-user': 'mallory' })).status).toBe(401);
+    expect((await get('forward.example.com', '/in', { cookie: 'session=ok', 'x-user': 'mallory' })).status).toBe(200);
+    expect(last().headers['x-user']).toBe('alice');
+  });
+
+  test('stripPrefix, and a chain of it with headers', async () => {
+    await get('strip.example.com', '/api/users?x=1');
+    expect(last().url).toBe('/users?x=1');
+    await get('chained.example.com', '/api/items');
+    expect(last()).toMatchObject({ url: '/items', headers: { 'x-env': 'prod' } });
+  });
+
+  test('redirectScheme: permanent to https', async () => {
+    const r = await get('https.example.com', '/p?q=1');
+    expect(r.status).toBe(301);
+    expect(r.location).toBe('https://https.example.com/p?q=1');
+  });
+
+  test('ipAllowList: a client outside the ranges gets 403', async () => {
+    expect((await get('office.example.com')).status).toBe(403);
+  });
+
+  test('rateLimit: past the burst, 429', async () => {
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await get('limited.example.com')).status);
+    expect(statuses[0]).toBe(200);
+    expect(statuses.slice(1)).toContain(429);
+  });
+
+  test("errors: a 5xx answered with the error service's page, the original status kept", async () => {
+    const r = await get('pages.example.com', '/status/503');
+    expect(r).toMatchObject({ status: 503, body: 'page for /503.html' });
+    expect((await get('pages.example.com', '/status/404')).body).toBe('app');
+  });
+
+  test('a Middleware with a field metalgate does not implement (forwardAuth.forwardBody): its route is not served, with a Warning Event', async () => {
+    expect((await get('body.example.com')).status).toBe(404);
+    const e = await waitForEvent(cluster().core, NS, 'Middleware', 'body', 'BadMiddleware');
+    expect(e.message).toContain('forwardAuth.forwardBody is not implemented by metalgate');
+  });
+});
