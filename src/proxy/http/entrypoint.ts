@@ -4,6 +4,7 @@
 // backend its Router picks. Listening is the caller's job (the listener
 // manager binds owned IP:ports and calls handle()).
 
+import { HeadParserPool } from './head-parser-pool.ts';
 import http2 from 'node:http2';
 import type net from 'node:net';
 import tls from 'node:tls';
@@ -83,6 +84,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       log,
       requestLog: new RequestLog(opts.accessLogger ?? log, log, opts.accessLogSampleRate ?? 0.01),
       limits: { ...CLIENT_LIMIT_DEFAULTS, ...opts.limits },
+      parsers: new HeadParserPool({ ...CLIENT_LIMIT_DEFAULTS, ...opts.limits }),
       timeouts: { ...CLIENT_TIMEOUT_DEFAULTS, ...opts.timeouts },
       upstreamTimeouts: { ...UPSTREAM_TIMEOUT_DEFAULTS, ...opts.upstreamTimeouts },
       forwardedFor: opts.forwardedFor ?? 'replace',

@@ -8,6 +8,7 @@
 // same connection, so the fast path allocates no request object: it is the
 // RouteView the router reads and the RequestContext middlewares edit.
 
+import type { HeadParserPool } from './head-parser-pool.ts';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { clientCertificateOf } from './client-certificate.ts';
@@ -53,6 +54,8 @@ export interface EntrypointCore {
   readonly log: Logger;
   readonly requestLog: RequestLog;
   readonly limits: ClientLimits;
+  /** Request-head parsers, lent to HTTP/1 connections while they read a head. */
+  readonly parsers: HeadParserPool;
   readonly timeouts: ClientTimeouts;
   readonly upstreamTimeouts: UpstreamTimeouts;
   readonly forwardedFor: 'replace' | 'append';
