@@ -197,6 +197,13 @@ export interface GrpcWebSpec {
   readonly allowOrigins: readonly string[];
 }
 
+/** ingress-nginx limit-rate (+ limit-rate-after): response bodies paced per request. */
+export interface LimitRateSpec {
+  readonly type: 'limitRate';
+  readonly bytesPerSecond: number;
+  readonly afterBytes: number;
+}
+
 /** TLS to an auth service. */
 export interface AuthTls {
   readonly ca?: string;
@@ -404,6 +411,7 @@ export type MiddlewareSpec =
   | ResponseFieldsSpec
   | GrpcWebSpec
   | SatisfyAnySpec
+  | LimitRateSpec
   | IpAllowListSpec
   | RateLimitSpec
   | InFlightReqSpec

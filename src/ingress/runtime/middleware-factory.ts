@@ -22,6 +22,7 @@ import { headers } from './middlewares/headers.ts';
 import { responseFields } from './middlewares/response-fields.ts';
 import { grpcWeb } from './middlewares/grpc-web.ts';
 import { satisfyAny } from './middlewares/satisfy-any.ts';
+import { limitRate } from './middlewares/limit-rate.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
 import { addPrefix, replacePath, replacePathRegex, rewriteTarget, stripPrefix, stripPrefixRegex } from './middlewares/path-rewrite.ts';
@@ -57,6 +58,8 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return responseFields(m.name, s);
     case 'grpcWeb':
       return grpcWeb(m.name, s);
+    case 'limitRate':
+      return limitRate(m.name, s);
     case 'satisfyAny':
       return satisfyAny(
         m.name,

@@ -542,6 +542,7 @@ function annotationMiddlewares(config: AnnotationConfig, ref: ObjectRef, cookieP
   }
   // Before any rewrite: $request_uri and friends as received. A sticky cookie still wins (ingress-nginx's sticky balancer).
   if (config.upstreamHashBy !== undefined) out.push({ name: name('upstream-hash-by'), spec: { type: 'balanceKey', parts: config.upstreamHashBy } });
+  if (config.limitRate !== undefined) out.push({ name: name('limit-rate'), spec: { type: 'limitRate', ...config.limitRate } });
   if (config.rewriteTarget !== undefined && rewritePath !== undefined) {
     // nginx: `rewrite "(?i)<path>" <target> break;` - unanchored, the whole
     // URI is replaced by the target with $1.. substituted.

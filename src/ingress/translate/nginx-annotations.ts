@@ -38,6 +38,9 @@
 //   set on the auth request (header-configmap.ts).
 // - custom-headers names a ConfigMap of fields set on every answer
 //   (header-configmap.ts).
+// - limit-rate (KB/s) and limit-rate-after (KB): response bodies paced as
+//   nginx's limit_rate, only with proxy-buffering: "on" (nginx does not pace
+//   an unbuffered proxied response; measured against nginx); else warned.
 // - satisfy: all (default) or any, nginx's directive over the access phase:
 //   with any, a request passes when the allow/deny lines allow it or one
 //   auth (basic, digest, auth-url) accepts it (runtime/middlewares/
@@ -133,6 +136,8 @@ export interface NginxConfig {
   readonly externalAuth?: ExternalAuthSpec;
   /** auth-proxy-set-headers: a ConfigMap (`name` or `namespace/name`) of fields for the auth request, resolved by the Ingress translator. */
   readonly authProxySetHeaders?: string;
+  /** limit-rate (+ -after), in bytes: response bodies paced (only with proxy-buffering: on, as nginx). */
+  readonly limitRate?: { readonly bytesPerSecond: number; readonly afterBytes: number };
   /** satisfy: any lets a request through when the IP lists or one auth allow it (nginx's `satisfy any`); default all. */
   readonly satisfyAny?: boolean;
   /** custom-headers: a ConfigMap (`name` or `namespace/name`) of response fields, resolved by the Ingress translator. */
@@ -222,6 +227,9 @@ const OTHERS = new Set([
   'load-balance',
   'custom-headers',
   'satisfy',
+  'limit-rate',
+  'limit-rate-after',
+  'proxy-buffering',
 ]);
 
 /**
@@ -246,8 +254,6 @@ const BASIC_AUTH = new Set(['auth-type', 'auth-secret', 'auth-secret-type', 'aut
 const CORS = new Set(['enable-cors', 'cors-allow-origin', 'cors-allow-methods', 'cors-allow-headers', 'cors-expose-headers', 'cors-allow-credentials', 'cors-max-age']);
 const REDIRECTS = new Set(['permanent-redirect', 'permanent-redirect-code', 'temporal-redirect', 'temporal-redirect-code', 'app-root']);
 const ACCESS_CONTROL_EXACT = new Set([
-  'limit-rate',
-  'limit-rate-after',
   'enable-modsecurity',
   'enable-owasp-core-rules',
   'modsecurity-transaction-id',
@@ -436,6 +442,20 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     if (badCode !== undefined) bad('custom-http-errors', `${JSON.stringify(badCode)} is not an HTTP status from 400 to 599`);
     else customHttpErrors = [...new Set(codes.map(Number))].sort((x, y) => x - y);
   }
+  // limit-rate: KB/s, after limit-rate-after KB; nginx paces only a buffered proxied response (checked against nginx).
+  let limitRate: NginxConfig['limitRate'];
+  const rateKb = get('limit-rate', (t) => parseInteger(t, 0, 10_000_000));
+  const afterKb = get('limit-rate-after', (t) => parseInteger(t, 0, 100_000_000)) ?? 0;
+  const buffering = a.get('proxy-buffering')?.trim();
+  if (buffering !== undefined && buffering !== 'on' && buffering !== 'off') bad('proxy-buffering', `${JSON.stringify(buffering)} is not on or off`);
+  if (buffering === 'on') sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}proxy-buffering: metalgate streams responses instead of buffering them; only its effect on limit-rate is kept`);
+  else if (buffering === 'off') sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}proxy-buffering: off is what metalgate does anyway (responses are streamed)`);
+  if (rateKb !== undefined && rateKb > 0) {
+    if (buffering === 'on') limitRate = { bytesPerSecond: rateKb * 1024, afterBytes: afterKb * 1024 };
+    else sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}limit-rate has no effect without ${NGINX_PREFIX}proxy-buffering: "on", as in ingress-nginx (nginx does not pace an unbuffered proxied response)`);
+  } else if (a.has('limit-rate-after') && rateKb === undefined) {
+    sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}limit-rate-after has no effect without ${NGINX_PREFIX}limit-rate`);
+  }
   const satisfyText = a.get('satisfy')?.trim();
   if (satisfyText !== undefined && satisfyText !== 'all' && satisfyText !== 'any') bad('satisfy', `${JSON.stringify(satisfyText)} is not all or any`);
   const configMapRef = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$/;
@@ -481,6 +501,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(authProxySetHeaders !== undefined ? { authProxySetHeaders } : {}),
     ...(customHeaders !== undefined ? { customHeaders } : {}),
     ...(satisfyText === 'any' ? { satisfyAny: true } : {}),
+    ...(limitRate !== undefined ? { limitRate } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),
     ...(proxySsl ? { proxySsl } : {}),

@@ -78,8 +78,6 @@ describe('ingress-nginx annotation values', () => {
   test.each([
     'modsecurity-transaction-id',
     'enable-owasp-core-rules',
-    'limit-rate-after',
-    'limit-rate',
     'enable-modsecurity',
     'global-rate-limit',
   ])('%s is refused: not implemented and it limits access', (name) => {
