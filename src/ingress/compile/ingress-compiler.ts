@@ -217,6 +217,9 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #pathSpecs = new WeakMap<IngressPathEntry, PathSpecs<T>>();
   /** from-to-www-redirect routes by id, with the translation they came from. */
   readonly #wwwSpecs = new Map<string, { tr: IngressTranslation; spec: RouteSpec<T> }>();
+  /** server-alias specs by the spec they copy, then by alias route id. */
+  readonly #aliasWeb = new WeakMap<RouteSpec<T>, Map<string, RouteSpec<T>>>();
+  readonly #aliasSecure = new WeakMap<RouteSpec<T>, Map<string, RouteSpec<T>>>();
   readonly #traefikSpecs = new WeakMap<TraefikRouteEntry, TraefikSpecs<T>>();
   readonly #defaultTargets = new WeakMap<IngressTranslation, T>();
 
@@ -663,6 +666,51 @@ export class IngressCompiler<T = RouteTarget> {
       secureSpecs.set(entry.id, s.websecure);
     }
     this.#wwwRedirects(served, mains, diagnostics, webSpecs, secureSpecs);
+    this.#serverAliases(served, mains, diagnostics, webSpecs, secureSpecs);
+  }
+
+  /**
+   * server-alias, as ingress-nginx makes it: an alias name gets the routes
+   * of its host (the same targets: middlewares, canary, ssl-redirect), unless
+   * an Ingress serves that name itself, or an older Ingress has it as an
+   * alias already.
+   */
+  #serverAliases(
+    served: readonly IngressTranslation[],
+    mains: ReadonlyMap<string, { entry: IngressPathEntry; tr: IngressTranslation }>,
+    diagnostics: Diagnostic[],
+    webSpecs: Map<string, RouteSpec<T>>,
+    secureSpecs: Map<string, RouteSpec<T>>,
+  ): void {
+    const servedHosts = new Set([...mains.values()].map((m) => m.entry.host));
+    const owner = new Map<string, string>();
+    for (const tr of served) {
+      if (tr.isCanary || tr.aliasPaths.length === 0) continue;
+      const key = `${tr.ref.namespace}/${tr.ref.name}`;
+      const told = new Set<string>();
+      for (const a of tr.aliasPaths) {
+        const skip = servedHosts.has(a.host) ? `${a.host} is served by an Ingress` : owner.has(a.host) && owner.get(a.host) !== key ? `${a.host} is already an alias of Ingress ${owner.get(a.host)}` : undefined;
+        if (skip !== undefined) {
+          if (!told.has(a.host)) diagnostics.push(diag(tr.ref, 'warning', 'ServerAliasSkipped', `server-alias: ${skip}, so it is not an alias here`));
+          told.add(a.host);
+          continue;
+        }
+        owner.set(a.host, key);
+        for (const [specs, cache] of [[webSpecs, this.#aliasWeb], [secureSpecs, this.#aliasSecure]] as const) {
+          const base = specs.get(a.aliasOf);
+          if (base === undefined) continue; // the path lost to an older Ingress's
+          let byId = cache.get(base);
+          if (byId === undefined) cache.set(base, (byId = new Map()));
+          // The same spec object while its base is the same: the published diff sees no change.
+          let spec = byId.get(a.id);
+          if (spec === undefined) {
+            spec = base.kind === 'ingress' ? { ...base, id: a.id, host: a.host } : { kind: 'traefik', id: a.id, source: base.source, rule: a.regexRule!, target: base.target };
+            byId.set(a.id, spec);
+          }
+          specs.set(a.id, spec);
+        }
+      }
+    }
   }
 
   /**

@@ -47,6 +47,16 @@ export interface IngressPathEntry {
   readonly middlewares: readonly NamedMiddleware[];
 }
 
+/** A server-alias name for one path: the path's routes under another host. */
+export interface AliasPathEntry {
+  readonly id: string;
+  /** The entry (its id) whose routes the alias gets. */
+  readonly aliasOf: string;
+  readonly host: string;
+  /** For a regex path: the same rule with the alias as its host. */
+  readonly regexRule?: CompiledTraefikRule;
+}
+
 export interface IngressTranslation {
   readonly ref: ObjectRef;
   /** For "oldest wins" between Ingresses (creationTimestamp, then ns/name). */
@@ -54,6 +64,8 @@ export interface IngressTranslation {
   readonly config: NginxConfig;
   readonly isCanary: boolean;
   readonly paths: readonly IngressPathEntry[];
+  /** server-alias: the paths again under each alias of their host. */
+  readonly aliasPaths: readonly AliasPathEntry[];
   readonly defaultBackend?: { readonly leaf: LeafNode; readonly middlewares: readonly NamedMiddleware[] };
   readonly certificates: readonly CertificateRequirement[];
   /** Hosts this Ingress declares TLS for (ssl-redirect applies to them). */
@@ -224,6 +236,19 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     });
   });
 
+  const aliasPaths: AliasPathEntry[] = [];
+  for (const alias of isCanary ? [] : (config.serverAliases ?? [])) {
+    for (const entry of paths) {
+      if (entry.host === '' || entry.host === alias) continue;
+      let regexRule: CompiledTraefikRule | undefined;
+      if (entry.regexRule) {
+        regexRule = regexPathRule(alias, entry.path, (m) => sink.error('BadPath', `server-alias ${alias}: ${m}`));
+        if (regexRule === undefined) continue;
+      }
+      aliasPaths.push({ id: `${entry.id}@${alias}`, aliasOf: entry.id, host: alias, ...(regexRule ? { regexRule } : {}) });
+    }
+  }
+
   let defaultBackend: IngressTranslation['defaultBackend'];
   if (spec.defaultBackend) {
     const target = resolve(spec.defaultBackend, 'defaultBackend');
@@ -239,7 +264,9 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
   (spec.tls ?? []).forEach((tls, ti) => {
     if (isCanary) return;
     // Without hosts, a TLS entry covers the Ingress's rule hosts.
-    const hosts = (tls.hosts ?? []).length > 0 ? tls.hosts!.map((h) => h.toLowerCase()) : ruleHosts;
+    const listed = (tls.hosts ?? []).length > 0 ? tls.hosts!.map((h) => h.toLowerCase()) : ruleHosts;
+    // A server-alias name is served with its host's certificate (the same nginx server block).
+    const hosts = config.serverAliases && listed.some((h) => ruleHosts.includes(h)) ? [...new Set([...listed, ...config.serverAliases])] : listed;
     tlsHosts.push(...hosts);
     if (!tls.secretName) {
       sink.info('DefaultCertificate', `tls[${ti}] names no Secret: the default certificate serves ${hosts.join(', ') || 'its hosts'}`);
@@ -262,6 +289,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     config,
     isCanary,
     paths,
+    aliasPaths,
     ...(defaultBackend ? { defaultBackend } : {}),
     certificates,
     tlsHosts,

@@ -41,6 +41,9 @@
 // - limit-rate (KB/s) and limit-rate-after (KB): response bodies paced as
 //   nginx's limit_rate, only with proxy-buffering: "on" (nginx does not pace
 //   an unbuffered proxied response; measured against nginx); else warned.
+// - server-alias: more names for the rule hosts; the compiler gives them the
+//   hosts' routes unless an Ingress serves such a name itself (then the
+//   alias is skipped, as ingress-nginx does).
 // - satisfy: all (default) or any, nginx's directive over the access phase:
 //   with any, a request passes when the allow/deny lines allow it or one
 //   auth (basic, digest, auth-url) accepts it (runtime/middlewares/
@@ -136,6 +139,8 @@ export interface NginxConfig {
   readonly externalAuth?: ExternalAuthSpec;
   /** auth-proxy-set-headers: a ConfigMap (`name` or `namespace/name`) of fields for the auth request, resolved by the Ingress translator. */
   readonly authProxySetHeaders?: string;
+  /** server-alias: more names for the Ingress's hosts (lowercase; `*.` wildcards allowed). */
+  readonly serverAliases?: readonly string[];
   /** limit-rate (+ -after), in bytes: response bodies paced (only with proxy-buffering: on, as nginx). */
   readonly limitRate?: { readonly bytesPerSecond: number; readonly afterBytes: number };
   /** satisfy: any lets a request through when the IP lists or one auth allow it (nginx's `satisfy any`); default all. */
@@ -230,6 +235,7 @@ const OTHERS = new Set([
   'limit-rate',
   'limit-rate-after',
   'proxy-buffering',
+  'server-alias',
 ]);
 
 /**
@@ -456,6 +462,15 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   } else if (a.has('limit-rate-after') && rateKb === undefined) {
     sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}limit-rate-after has no effect without ${NGINX_PREFIX}limit-rate`);
   }
+  // server-alias: names that get the same routes as the rule hosts, unless an Ingress serves them itself.
+  let serverAliases: string[] | undefined;
+  const aliasText = a.get('server-alias');
+  if (aliasText !== undefined) {
+    const names = aliasText.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+    const badName = names.find((n) => !/^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
+    if (badName !== undefined) bad('server-alias', `${JSON.stringify(badName)} is not a host name`);
+    else if (names.length > 0) serverAliases = [...new Set(names)];
+  }
   const satisfyText = a.get('satisfy')?.trim();
   if (satisfyText !== undefined && satisfyText !== 'all' && satisfyText !== 'any') bad('satisfy', `${JSON.stringify(satisfyText)} is not all or any`);
   const configMapRef = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$/;
@@ -502,6 +517,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(customHeaders !== undefined ? { customHeaders } : {}),
     ...(satisfyText === 'any' ? { satisfyAny: true } : {}),
     ...(limitRate !== undefined ? { limitRate } : {}),
+    ...(serverAliases !== undefined ? { serverAliases } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),
     ...(proxySsl ? { proxySsl } : {}),
