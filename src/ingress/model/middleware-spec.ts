@@ -204,6 +204,13 @@ export interface LimitRateSpec {
   readonly afterBytes: number;
 }
 
+/** ingress-nginx proxy-redirect-from/-to (nginx's proxy_redirect): Location and Refresh prefixes rewritten. */
+export interface ProxyRedirectSpec {
+  readonly type: 'proxyRedirect';
+  readonly from: readonly TemplatePart[];
+  readonly to: readonly TemplatePart[];
+}
+
 /** TLS to an auth service. */
 export interface AuthTls {
   readonly ca?: string;
@@ -412,6 +419,7 @@ export type MiddlewareSpec =
   | GrpcWebSpec
   | SatisfyAnySpec
   | LimitRateSpec
+  | ProxyRedirectSpec
   | IpAllowListSpec
   | RateLimitSpec
   | InFlightReqSpec

@@ -570,6 +570,8 @@ function annotationMiddlewares(config: AnnotationConfig, ref: ObjectRef, cookieP
   }
   // Before any rewrite: $request_uri and friends as received. A sticky cookie still wins (ingress-nginx's sticky balancer).
   if (config.upstreamHashBy !== undefined) out.push({ name: name('upstream-hash-by'), spec: { type: 'balanceKey', parts: config.upstreamHashBy } });
+  // Last: it sees the upstream's answers only.
+  if (config.proxyRedirect !== undefined) out.push({ name: name('proxy-redirect'), spec: { type: 'proxyRedirect', ...config.proxyRedirect } });
   if (config.limitRate !== undefined) out.push({ name: name('limit-rate'), spec: { type: 'limitRate', ...config.limitRate } });
   if (config.rewriteTarget !== undefined && rewritePath !== undefined) {
     // nginx: `rewrite "(?i)<path>" <target> break;` - unanchored, the whole

@@ -41,6 +41,8 @@
 // - limit-rate (KB/s) and limit-rate-after (KB): response bodies paced as
 //   nginx's limit_rate, only with proxy-buffering: "on" (nginx does not pace
 //   an unbuffered proxied response; measured against nginx); else warned.
+// - proxy-redirect-from / proxy-redirect-to: nginx's proxy_redirect on the
+//   upstream's Location and Refresh (runtime/middlewares/proxy-redirect.ts).
 // - server-alias: more names for the rule hosts; the compiler gives them the
 //   hosts' routes unless an Ingress serves such a name itself (then the
 //   alias is skipped, as ingress-nginx does).
@@ -139,6 +141,8 @@ export interface NginxConfig {
   readonly externalAuth?: ExternalAuthSpec;
   /** auth-proxy-set-headers: a ConfigMap (`name` or `namespace/name`) of fields for the auth request, resolved by the Ingress translator. */
   readonly authProxySetHeaders?: string;
+  /** proxy-redirect-from/-to: Location and Refresh prefixes rewritten (nginx variables in both). */
+  readonly proxyRedirect?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] };
   /** server-alias: more names for the Ingress's hosts (lowercase; `*.` wildcards allowed). */
   readonly serverAliases?: readonly string[];
   /** limit-rate (+ -after), in bytes: response bodies paced (only with proxy-buffering: on, as nginx). */
@@ -236,6 +240,8 @@ const OTHERS = new Set([
   'limit-rate-after',
   'proxy-buffering',
   'server-alias',
+  'proxy-redirect-from',
+  'proxy-redirect-to',
 ]);
 
 /**
@@ -462,6 +468,24 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   } else if (a.has('limit-rate-after') && rateKb === undefined) {
     sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}limit-rate-after has no effect without ${NGINX_PREFIX}limit-rate`);
   }
+  // proxy-redirect-from/-to: nginx's proxy_redirect; "off" (ingress-nginx's default) does nothing.
+  let proxyRedirect: NginxConfig['proxyRedirect'];
+  const redirectFrom = a.get('proxy-redirect-from')?.trim();
+  const redirectTo = a.get('proxy-redirect-to')?.trim();
+  if (redirectFrom !== undefined && redirectFrom !== 'off' && redirectFrom !== '') {
+    if (redirectFrom === 'default') sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}proxy-redirect-from: default rewrites nginx's own proxy_pass URL, which metalgate does not have: ignored`);
+    else if (redirectTo === undefined || redirectTo === '') bad('proxy-redirect-to', `is required with ${NGINX_PREFIX}proxy-redirect-from`);
+    else {
+      const from = parseNginxTemplate(redirectFrom);
+      const to = parseNginxTemplate(redirectTo);
+      if (!from.ok) bad('proxy-redirect-from', from.error);
+      else if (!to.ok) bad('proxy-redirect-to', to.error);
+      else if (!/^[\x21-\x7e]+$/.test(redirectFrom) || !/^[\x21-\x7e]+$/.test(redirectTo)) bad('proxy-redirect-from', 'the values must not hold spaces or control characters');
+      else proxyRedirect = { from: from.parts, to: to.parts };
+    }
+  } else if (redirectTo !== undefined && redirectFrom === undefined) {
+    sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}proxy-redirect-to has no effect without ${NGINX_PREFIX}proxy-redirect-from`);
+  }
   // server-alias: names that get the same routes as the rule hosts, unless an Ingress serves them itself.
   let serverAliases: string[] | undefined;
   const aliasText = a.get('server-alias');
@@ -518,6 +542,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(satisfyText === 'any' ? { satisfyAny: true } : {}),
     ...(limitRate !== undefined ? { limitRate } : {}),
     ...(serverAliases !== undefined ? { serverAliases } : {}),
+    ...(proxyRedirect !== undefined ? { proxyRedirect } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),
     ...(proxySsl ? { proxySsl } : {}),
