@@ -211,6 +211,13 @@ export interface ProxyRedirectSpec {
   readonly to: readonly TemplatePart[];
 }
 
+/** ingress-nginx proxy-cookie-domain / proxy-cookie-path: `from to` pairs applied to the upstream's Set-Cookie. */
+export interface ProxyCookieSpec {
+  readonly type: 'proxyCookie';
+  readonly domain?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] };
+  readonly path?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] };
+}
+
 /** TLS to an auth service. */
 export interface AuthTls {
   readonly ca?: string;
@@ -420,6 +427,7 @@ export type MiddlewareSpec =
   | SatisfyAnySpec
   | LimitRateSpec
   | ProxyRedirectSpec
+  | ProxyCookieSpec
   | IpAllowListSpec
   | RateLimitSpec
   | InFlightReqSpec

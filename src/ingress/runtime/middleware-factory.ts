@@ -24,6 +24,7 @@ import { grpcWeb } from './middlewares/grpc-web.ts';
 import { satisfyAny } from './middlewares/satisfy-any.ts';
 import { limitRate } from './middlewares/limit-rate.ts';
 import { proxyRedirect } from './middlewares/proxy-redirect.ts';
+import { proxyCookie } from './middlewares/proxy-cookie.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
 import { addPrefix, replacePath, replacePathRegex, rewriteTarget, stripPrefix, stripPrefixRegex } from './middlewares/path-rewrite.ts';
@@ -59,6 +60,8 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return responseFields(m.name, s);
     case 'grpcWeb':
       return grpcWeb(m.name, s);
+    case 'proxyCookie':
+      return proxyCookie(m.name, s);
     case 'proxyRedirect':
       return proxyRedirect(m.name, s);
     case 'limitRate':

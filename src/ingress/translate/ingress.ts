@@ -571,6 +571,7 @@ function annotationMiddlewares(config: AnnotationConfig, ref: ObjectRef, cookieP
   // Before any rewrite: $request_uri and friends as received. A sticky cookie still wins (ingress-nginx's sticky balancer).
   if (config.upstreamHashBy !== undefined) out.push({ name: name('upstream-hash-by'), spec: { type: 'balanceKey', parts: config.upstreamHashBy } });
   // Last: it sees the upstream's answers only.
+  if (config.proxyCookie !== undefined) out.push({ name: name('proxy-cookie'), spec: { type: 'proxyCookie', ...config.proxyCookie } });
   if (config.proxyRedirect !== undefined) out.push({ name: name('proxy-redirect'), spec: { type: 'proxyRedirect', ...config.proxyRedirect } });
   if (config.limitRate !== undefined) out.push({ name: name('limit-rate'), spec: { type: 'limitRate', ...config.limitRate } });
   if (config.rewriteTarget !== undefined && rewritePath !== undefined) {

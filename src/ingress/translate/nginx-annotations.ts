@@ -43,6 +43,9 @@
 //   an unbuffered proxied response; measured against nginx); else warned.
 // - proxy-redirect-from / proxy-redirect-to: nginx's proxy_redirect on the
 //   upstream's Location and Refresh (runtime/middlewares/proxy-redirect.ts).
+// - proxy-cookie-domain / proxy-cookie-path: nginx's proxy_cookie_domain
+//   and proxy_cookie_path on the upstream's Set-Cookie
+//   (runtime/middlewares/proxy-cookie.ts).
 // - server-alias: more names for the rule hosts; the compiler gives them the
 //   hosts' routes unless an Ingress serves such a name itself (then the
 //   alias is skipped, as ingress-nginx does).
@@ -143,6 +146,8 @@ export interface NginxConfig {
   readonly authProxySetHeaders?: string;
   /** proxy-redirect-from/-to: Location and Refresh prefixes rewritten (nginx variables in both). */
   readonly proxyRedirect?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] };
+  /** proxy-cookie-domain / proxy-cookie-path: `from to` rewrites of the upstream's Set-Cookie attributes. */
+  readonly proxyCookie?: { readonly domain?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] }; readonly path?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] } };
   /** server-alias: more names for the Ingress's hosts (lowercase; `*.` wildcards allowed). */
   readonly serverAliases?: readonly string[];
   /** limit-rate (+ -after), in bytes: response bodies paced (only with proxy-buffering: on, as nginx). */
@@ -242,6 +247,8 @@ const OTHERS = new Set([
   'server-alias',
   'proxy-redirect-from',
   'proxy-redirect-to',
+  'proxy-cookie-domain',
+  'proxy-cookie-path',
 ]);
 
 /**
@@ -486,6 +493,25 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   } else if (redirectTo !== undefined && redirectFrom === undefined) {
     sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}proxy-redirect-to has no effect without ${NGINX_PREFIX}proxy-redirect-from`);
   }
+  // proxy-cookie-domain / proxy-cookie-path: "<from> <to>" (nginx's proxy_cookie_*); "off" (the default) does nothing.
+  const cookiePair = (name: string): { from: TemplatePart[]; to: TemplatePart[] } | undefined => {
+    const text = a.get(name)?.trim();
+    if (text === undefined || text === '' || text === 'off') return undefined;
+    const words = text.split(/\s+/);
+    if (words.length !== 2 || !words.every((w) => /^[\x21-\x3a\x3c-\x7e]+$/.test(w))) {
+      bad(name, `${JSON.stringify(text)} is not "<from> <to>" (two words without ";")`);
+      return undefined;
+    }
+    const from = parseNginxTemplate(words[0]!);
+    const to = parseNginxTemplate(words[1]!);
+    if (!from.ok || !to.ok) {
+      bad(name, !from.ok ? from.error : (to as { error: string }).error);
+      return undefined;
+    }
+    return { from: from.parts, to: to.parts };
+  };
+  const cookieDomain = cookiePair('proxy-cookie-domain');
+  const cookiePath = cookiePair('proxy-cookie-path');
   // server-alias: names that get the same routes as the rule hosts, unless an Ingress serves them itself.
   let serverAliases: string[] | undefined;
   const aliasText = a.get('server-alias');
@@ -543,6 +569,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(limitRate !== undefined ? { limitRate } : {}),
     ...(serverAliases !== undefined ? { serverAliases } : {}),
     ...(proxyRedirect !== undefined ? { proxyRedirect } : {}),
+    ...(cookieDomain !== undefined || cookiePath !== undefined ? { proxyCookie: { ...(cookieDomain ? { domain: cookieDomain } : {}), ...(cookiePath ? { path: cookiePath } : {}) } } : {}),
     ...(basicAuth ? { basicAuth } : {}),
     ...(clientAuth ? { clientAuth } : {}),
     ...(proxySsl ? { proxySsl } : {}),

@@ -996,10 +996,7 @@ export class H1Connection extends ProxyRequest implements Timed {
 
   /** The bridged answer's head, in HTTP/1.1: chunked (the trailers frame ends the body), or empty for a trailers-only answer. */
   private grpcWebHead(status: number, fields: Record<string, string | string[]>, ended: boolean): void {
-    const edit = this.mwRan > 0 ? this.responseHooksOver(status, !ended, (lower) => {
-      const v = fields[lower];
-      return Array.isArray(v) ? v[0] : v;
-    }) : undefined;
+    const edit = this.mwRan > 0 ? this.responseHooksOver(status, !ended, (lower: string) => fields[lower]) : undefined;
     const edits = edit?.edits;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     for (const [name, value] of Object.entries(fields)) {

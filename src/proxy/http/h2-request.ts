@@ -382,10 +382,7 @@ export class H2Request extends ProxyRequest {
       // -text changes the length; the trailers frame is added to the body either way.
       delete fields['content-length'];
     }
-    const edit = this.mwRan > 0 ? this.responseHooksOver(status, !endStream, (lower) => {
-      const v = h[lower];
-      return Array.isArray(v) ? v[0] : v;
-    }) : undefined;
+    const edit = this.mwRan > 0 ? this.responseHooksOver(status, !endStream, (lower: string) => h[lower]) : undefined;
     const edits = edit?.edits;
     if (edits !== undefined) {
       for (const name of Object.keys(fields)) if (edits.isRemoved(name)) delete fields[name];

@@ -20,7 +20,7 @@ import { HeaderEdits } from './header-edits.ts';
 import { MirrorCopy } from './mirror.ts';
 import type { BackendSeries, HttpMetrics } from './metrics.ts';
 import type { RequestLog } from './access-log.ts';
-import { ResponseEdit, type EarlyBody } from './response-edit.ts';
+import { ResponseEdit, type EarlyBody, type FieldLookup } from './response-edit.ts';
 import { errorResponse } from './simple-response.ts';
 import type {
   Backend,
@@ -555,7 +555,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     for (let i = this.mwRan - 1; i >= 0; i--) {
       const mw = mws[i]!;
       if (mw.onResponse === undefined) continue;
-      edit ??= new ResponseEdit(res.status, false, (lower) => res.headers?.find(([n]) => n.toLowerCase() === lower)?.[1]);
+      edit ??= new ResponseEdit(res.status, false, (lower) => res.headers?.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v));
       try {
         mw.onResponse(this, edit);
       } catch (e) {
@@ -574,10 +574,13 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
    */
   /** `chunk` from `bodyStart`: the body bytes that came with the head (chunk framing when `chunked`), read only if a hook asks. */
   protected responseHooks(head: Pick<ResponseHead, 'status' | 'headers'>, hasBody: boolean, chunk?: Buffer, bodyStart = 0, chunked = false): ResponseEdit | undefined {
-    return this.responseHooksOver(head.status, hasBody, (lower) => head.headers.get(lower), chunk === undefined ? undefined : { chunk, start: bodyStart, chunked });
+    return this.responseHooksOver(head.status, hasBody, (lower: string) => {
+      const v = head.headers.getAll(lower);
+      return v.length === 0 ? undefined : v.length === 1 ? v[0] : v;
+    }, chunk === undefined ? undefined : { chunk, start: bodyStart, chunked });
   }
 
-  protected responseHooksOver(status: number, hasBody: boolean, field: (lower: string) => string | undefined, early?: EarlyBody): ResponseEdit | undefined {
+  protected responseHooksOver(status: number, hasBody: boolean, field: FieldLookup, early?: EarlyBody): ResponseEdit | undefined {
     const mws = this.route?.middlewares;
     if (mws === undefined || this.mwRan === 0) return undefined;
     let edit: ResponseEdit | undefined;

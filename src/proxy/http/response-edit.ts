@@ -15,8 +15,11 @@ export interface EarlyBody {
   readonly chunked: boolean;
 }
 
-/** Reads a received field by lowercase name. */
-export type FieldLookup = (lower: string) => string | undefined;
+/** Reads a received field by lowercase name: its value, or its values when it came more than once. */
+export type FieldLookup = (lower: string) => string | readonly string[] | undefined;
+
+const first = (v: string | readonly string[] | undefined): string | undefined => (typeof v === 'string' ? v : v?.[0]);
+const all = (v: string | readonly string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : [...v]);
 
 export class ResponseEdit implements ResponseContext {
   readonly status: number;
@@ -45,9 +48,17 @@ export class ResponseEdit implements ResponseContext {
     if (e !== undefined) {
       const added = e.addedValues(lower);
       if (e.isRemoved(lower)) return added[0];
-      return this.lookup(lower) ?? added[0];
+      return first(this.lookup(lower)) ?? added[0];
     }
-    return this.lookup(lower);
+    return first(this.lookup(lower));
+  }
+
+  headerValues(name: string): string[] {
+    const lower = name.toLowerCase();
+    const e = this.edits;
+    if (e === undefined) return all(this.lookup(lower));
+    const added = e.addedValues(lower);
+    return e.isRemoved(lower) ? added : [...all(this.lookup(lower)), ...added];
   }
 
   setHeader(name: string, value: string): void {

@@ -256,6 +256,8 @@ export interface ClientCertificate {
 export interface ResponseContext {
   readonly status: number;
   header(name: string): string | undefined;
+  /** Every value of a field that may come more than once (Set-Cookie), edits included. */
+  headerValues(name: string): string[];
   setHeader(name: string, value: string): void;
   addHeader(name: string, value: string): void;
   removeHeader(name: string): void;

@@ -68,6 +68,9 @@ export class FakeResponse implements ResponseContext {
   header(name: string): string | undefined {
     return this.fields.find(([k]) => k === name.toLowerCase())?.[1];
   }
+  headerValues(name: string): string[] {
+    return this.fields.filter(([k]) => k === name.toLowerCase()).map(([, v]) => v);
+  }
   setHeader(name: string, value: string): void {
     this.removeHeader(name);
     this.fields.push([name.toLowerCase(), value]);
