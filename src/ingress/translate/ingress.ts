@@ -71,7 +71,7 @@ export interface IngressTranslation {
   /** Hosts this Ingress declares TLS for (ssl-redirect applies to them). */
   readonly tlsHosts: readonly string[];
   /** auth-tls-secret: these hosts' TLS connections are asked for a client certificate, verified against `ca` (PEM). */
-  readonly hostTls: readonly { readonly host: string; readonly ca: string }[];
+  readonly hostTls: readonly { readonly host: string; readonly ca?: string; readonly ciphers?: string }[];
   /** ssl-passthrough: TLS connections for these hosts go, undecrypted, to the backend of the host's "/" path. */
   readonly passthrough: readonly { readonly host: string; readonly ref: ServicePortRef }[];
   readonly diagnostics: readonly Diagnostic[];
@@ -294,7 +294,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     certificates,
     tlsHosts,
     passthrough: config.sslPassthrough && !isCanary ? passthroughOf(paths, sink) : [],
-    hostTls: caPem !== undefined && !isCanary && parsed.clientAuth?.check.verify !== 'off' ? clientAuthHosts(paths, caPem, sink) : [],
+    hostTls: isCanary ? [] : hostTlsOf(paths, caPem !== undefined && parsed.clientAuth?.check.verify !== 'off' ? caPem : undefined, config.sslCiphers, sink),
     diagnostics: sink.items,
     ok: !sink.hasErrors,
   };
@@ -394,14 +394,17 @@ function backendTlsOf(p: NginxProxySsl, protocol: BackendOptions['protocol'], ns
 }
 
 /** The hosts whose TLS connections ask for a client certificate (a wildcard host asks on every name one label under it). */
-function clientAuthHosts(paths: readonly IngressPathEntry[], ca: string, sink: DiagnosticSink): { host: string; ca: string }[] {
-  const out: { host: string; ca: string }[] = [];
+/** The hosts' own TLS settings: auth-tls's CA, ssl-ciphers. Both are per server name. */
+function hostTlsOf(paths: readonly IngressPathEntry[], ca: string | undefined, ciphers: string | undefined, sink: DiagnosticSink): { host: string; ca?: string; ciphers?: string }[] {
+  if (ca === undefined && ciphers === undefined) return [];
+  const out: { host: string; ca?: string; ciphers?: string }[] = [];
   for (const host of [...new Set(paths.map((p) => p.host))]) {
     if (host === '') {
-      sink.error('BadAnnotation', 'nginx.ingress.kubernetes.io/auth-tls-secret: a rule without host cannot ask for client certificates (the TLS server name selects the CA)');
+      if (ca !== undefined) sink.error('BadAnnotation', 'nginx.ingress.kubernetes.io/auth-tls-secret: a rule without host cannot ask for client certificates (the TLS server name selects the CA)');
+      else sink.warn('IgnoredAnnotation', 'nginx.ingress.kubernetes.io/ssl-ciphers does not apply to a rule without host (the TLS server name selects the settings)');
       continue;
     }
-    out.push({ host, ca });
+    out.push({ host, ...(ca !== undefined ? { ca } : {}), ...(ciphers !== undefined ? { ciphers } : {}) });
   }
   return out;
 }

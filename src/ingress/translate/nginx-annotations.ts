@@ -46,6 +46,8 @@
 // - proxy-cookie-domain / proxy-cookie-path: nginx's proxy_cookie_domain
 //   and proxy_cookie_path on the upstream's Set-Cookie
 //   (runtime/middlewares/proxy-cookie.ts).
+// - ssl-ciphers: the hosts' TLS 1.2 cipher list (their handshakes go to a
+//   TLS server with it; a list OpenSSL refuses fails those handshakes).
 // - server-alias: more names for the rule hosts; the compiler gives them the
 //   hosts' routes unless an Ingress serves such a name itself (then the
 //   alias is skipped, as ingress-nginx does).
@@ -148,6 +150,8 @@ export interface NginxConfig {
   readonly proxyRedirect?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] };
   /** proxy-cookie-domain / proxy-cookie-path: `from to` rewrites of the upstream's Set-Cookie attributes. */
   readonly proxyCookie?: { readonly domain?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] }; readonly path?: { readonly from: readonly TemplatePart[]; readonly to: readonly TemplatePart[] } };
+  /** ssl-ciphers: the OpenSSL cipher list (TLS 1.2 and below) of the Ingress's hosts' handshakes. */
+  readonly sslCiphers?: string;
   /** server-alias: more names for the Ingress's hosts (lowercase; `*.` wildcards allowed). */
   readonly serverAliases?: readonly string[];
   /** limit-rate (+ -after), in bytes: response bodies paced (only with proxy-buffering: on, as nginx). */
@@ -249,6 +253,7 @@ const OTHERS = new Set([
   'proxy-redirect-to',
   'proxy-cookie-domain',
   'proxy-cookie-path',
+  'ssl-ciphers',
 ]);
 
 /**
@@ -512,6 +517,8 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   };
   const cookieDomain = cookiePair('proxy-cookie-domain');
   const cookiePath = cookiePair('proxy-cookie-path');
+  // ssl-ciphers: nginx's ssl_ciphers for the hosts' server blocks (OpenSSL syntax; OpenSSL itself judges the names).
+  const sslCiphers = fieldValue('ssl-ciphers', /^[A-Za-z0-9!:+@._=-]+$/, 'an OpenSSL cipher list');
   // server-alias: names that get the same routes as the rule hosts, unless an Ingress serves them itself.
   let serverAliases: string[] | undefined;
   const aliasText = a.get('server-alias');
@@ -568,6 +575,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(satisfyText === 'any' ? { satisfyAny: true } : {}),
     ...(limitRate !== undefined ? { limitRate } : {}),
     ...(serverAliases !== undefined ? { serverAliases } : {}),
+    ...(sslCiphers !== undefined ? { sslCiphers } : {}),
     ...(proxyRedirect !== undefined ? { proxyRedirect } : {}),
     ...(cookieDomain !== undefined || cookiePath !== undefined ? { proxyCookie: { ...(cookieDomain ? { domain: cookieDomain } : {}), ...(cookiePath ? { path: cookiePath } : {}) } } : {}),
     ...(basicAuth ? { basicAuth } : {}),
