@@ -89,6 +89,15 @@ export class GrpcWebCall {
     return true;
   }
 
+  /** The client is not taking bytes as fast as the backend sends them: stop reading its stream (HTTP/2 flow control holds the backend). */
+  pause(): void {
+    this.#stream.pause();
+  }
+
+  resume(): void {
+    this.#stream.resume();
+  }
+
   /** Stops the call (the client went away, or the connection gave up): the backend sees a cancel. */
   cancel(): void {
     this.#done = true;

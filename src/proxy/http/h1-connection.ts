@@ -346,6 +346,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.waitClientDrain = false;
     if (this.kind === K_SEND) this.disarm();
     this.up?.resumeForClient();
+    this.grpcCall?.resume();
     this.transform?.resume?.();
   }
 
@@ -796,6 +797,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     if (!this.socket.write(buf) && !this.waitClientDrain) {
       this.waitClientDrain = true;
       this.up?.pauseForClient();
+      this.grpcCall?.pause();
       this.arm(K_SEND, this.core.timeouts.sendMs);
     }
   }

@@ -5,6 +5,7 @@
 // gRPC-Web, the status in a trailers frame at the end of the body. CORS for
 // the allowed origins as Traefik's wrapper does it.
 import http2 from 'node:http2';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { jsonMethod } from '../../support/grpc-json.ts';
@@ -15,7 +16,10 @@ const SERVICE = {
   Echo: jsonMethod('test.Echo', 'Echo', false, false),
   List: jsonMethod('test.Echo', 'List', false, true),
   Fail: jsonMethod('test.Echo', 'Fail', false, false),
+  Flood: jsonMethod('test.Echo', 'Flood', false, true),
 } satisfies grpc.ServiceDefinition;
+/** Messages the Flood call has written so far (it waits for 'drain' as a gRPC server should). */
+let flooded = 0;
 const HOST = 'web.example.com';
 const ORIGIN = 'https://app.example.com';
 
@@ -86,6 +90,18 @@ beforeAll(async () => {
       call.end();
     },
     Fail: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.NOT_FOUND, details: 'thing 42 not found' }),
+    Flood: (call: grpc.ServerWritableStream<{ n: number }, unknown>) => {
+      const pad = 'x'.repeat(16 * 1024);
+      flooded = 0;
+      const more = (): void => {
+        while (flooded < call.request.n && !call.cancelled) {
+          flooded++;
+          if (!call.write({ i: flooded, pad })) return void call.once('drain', more);
+        }
+        if (flooded >= call.request.n) call.end();
+      };
+      more();
+    },
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   await h.start();
@@ -194,4 +210,33 @@ describe('gRPC-Web over HTTP/1.1 (a browser on a plain or HTTP/1.1 connection)',
     const a = await call1({ tls: false, host: 'plain.example.com', path: '/test.Echo/Echo', body: frame({}), contentType: 'application/grpc' });
     expect(a.status).toBe(502);
   });
+});
+
+describe('gRPC-Web over HTTP/1.1: a slow client holds the backend back', () => {
+  test('while the client reads nothing, the backend can write only a few MB of a 32 MB stream; then the whole stream arrives', async () => {
+    const body = frame({ n: 2000 });
+    const s = net.connect({ host: '127.0.0.1', port: h.webPort });
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.pause();
+    s.write(`POST /test.Echo/Flood HTTP/1.1\r\nHost: plain.example.com\r\nContent-Type: application/grpc-web+proto\r\nContent-Length: ${body.length}\r\n\r\n`);
+    s.write(body);
+    await new Promise((r) => setTimeout(r, 1500));
+    const whilePaused = flooded;
+    // Kernel socket buffers and HTTP/2 windows let some through, never the whole stream.
+    expect(whilePaused).toBeGreaterThan(0);
+    expect(whilePaused).toBeLessThan(1000);
+    let bytes = 0;
+    await new Promise<void>((resolve, reject) => {
+      s.on('data', (c: Buffer) => {
+        bytes += c.length;
+        // The last chunk of the chunked answer.
+        if (c.subarray(-5).toString('latin1') === '0\r\n\r\n') resolve();
+      });
+      s.on('error', reject);
+      s.resume();
+    });
+    s.destroy();
+    expect(flooded).toBe(2000);
+    expect(bytes).toBeGreaterThan(2000 * 16 * 1024);
+  }, 30_000);
 });
