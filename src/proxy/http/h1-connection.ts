@@ -11,6 +11,7 @@
 // request objects: this object is reused and timeouts are deadline fields
 // swept by the entrypoint's clock.
 
+import { boundConnect } from './h2-upstream.ts';
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { ChunkedDecoder } from '../http1/chunked-decoder.ts';
@@ -924,13 +925,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     let call: GrpcWebCall;
     try {
       const session = this.core.h2Upstream.session(ep, b);
-      if (session.connecting) {
-        const timer = setTimeout(() => {
-          if (session.connecting) session.destroy(new Error('connect timeout'));
-        }, t.connectMs);
-        session.once('connect', () => clearTimeout(timer));
-        session.once('close', () => clearTimeout(timer));
-      }
+      boundConnect(session, t.connectMs);
       call = new GrpcWebCall(session, this.grpcWebFields(b), mode, t.readMs, {
         head: (status, fields, ended) => this.grpcWebHead(status, fields, ended),
         body: (bytes) => {

@@ -5,6 +5,7 @@
 // cancelled when the client's goes (a gRPC deadline). Not the measured hot
 // path: it allocates per request and uses the stream API.
 
+import { boundConnect } from './h2-upstream.ts';
 import {
   constants as h2c,
   type ClientHttp2Stream,
@@ -249,13 +250,7 @@ export class H2Request extends ProxyRequest {
     let stream: ClientHttp2Stream;
     try {
       const session = this.core.h2Upstream.session(ep, b);
-      if (session.connecting) {
-        const timer = setTimeout(() => {
-          if (session.connecting) session.destroy(new Error('connect timeout'));
-        }, t.connectMs);
-        session.once('connect', () => clearTimeout(timer));
-        session.once('close', () => clearTimeout(timer));
-      }
+      boundConnect(session, t.connectMs);
       stream = session.request(this.h2UpstreamFields(b), { endStream: this.bodyless });
     } catch (e) {
       this.answerError(502, 'bad gateway: could not open a stream to the upstream', 'connect-failed');

@@ -57,3 +57,13 @@ export class H2UpstreamSessions {
     this.#sessions.clear();
   }
 }
+
+/** A session still connecting after `ms` (the caller's connect timeout) is ended: its streams fail with "connect timeout". */
+export function boundConnect(session: http2.ClientHttp2Session, ms: number): void {
+  if (!session.connecting) return;
+  const timer = setTimeout(() => {
+    if (session.connecting) session.destroy(new Error('connect timeout'));
+  }, ms);
+  session.once('connect', () => clearTimeout(timer));
+  session.once('close', () => clearTimeout(timer));
+}
