@@ -9,15 +9,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { attachIngressEngine } from '../../../src/ingress/k8s/attach-to-proxy.ts';
-import type { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
-import { EventRecorder } from '../../../src/kube/events.ts';
-import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
-import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
-import type { Proxy } from '../../../src/proxy/proxy.ts';
-import { ensureNamespace, eventsFor, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
-import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, dialAddress, portBase, startProxy, vipRequest, waitListening, writeSlice } from '../proxy/k8s-helpers.ts';
+import { eventsFor, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
+import { portBase, vipRequest, writeSlice } from '../proxy/k8s-helpers.ts';
+import { startApiIngress, type ApiIngress } from './api-ingress.ts';
 
 const cluster = useCluster();
 const NS = 'header-maps';
@@ -26,9 +20,7 @@ const BASE = portBase();
 const N = 'nginx.ingress.kubernetes.io/';
 
 describe('custom-headers and auth-proxy-set-headers on a real API server', () => {
-  let proxy: Proxy;
-  let ownership: ManualOwnership;
-  let engine: IngressController;
+  let ing: ApiIngress;
   let core: k8s.CoreV1Api;
   const servers: http.Server[] = [];
   /** What the auth service received. */
@@ -43,17 +35,13 @@ describe('custom-headers and auth-proxy-set-headers on a real API server', () =>
     core = cluster().core;
     const networking = kc.makeApiClient(k8s.NetworkingV1Api);
     const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-    ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
-    await ensureNamespace(core, NS);
-    await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }], VIP);
+    ing = await startApiIngress(kc, core, { namespace: NS, vip: VIP, classes: { className: 'nginx' } });
     // The app pod answers "app" with its own Cache-Control (custom-headers replaces it).
-    const app = http.createServer((req, res) => {
+    await ing.pod('198.18.11.1', BASE + 1, (req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
       res.end('app');
     });
-    servers.push(app);
-    await new Promise<void>((r) => app.listen(BASE + 1, dialAddress('198.18.11.1'), r));
     // The auth service: records the request, lets it through.
     const auth = http.createServer((req, res) => {
       authSeen.push(req.headers);
@@ -69,13 +57,6 @@ describe('custom-headers and auth-proxy-set-headers on a real API server', () =>
     await writeSlice(discovery, NS, 'app', 'app-1', [{ name: 'http', port: BASE + 1 }], [{ ip: '198.18.11.1' }]);
     await core.createNamespacedConfigMap({ namespace: NS, body: cm('security', { 'X-Frame-Options': 'DENY', 'Cache-Control': 'no-store', 'X-Served-Host': '$host' }) });
     await core.createNamespacedConfigMap({ namespace: NS, body: cm('auth-fields', { 'X-Tenant': 'blue', 'X-Client-Addr': '$remote_addr' }) });
-    ownership.own(VIP);
-    await waitListening(proxy, `TCP ${VIP}:80`);
-    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
-      events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
-      entrypointService: 'metalgate-system/metalgate-ingress',
-      classes: { className: 'nginx' },
-    });
     const ingress = (name: string, annotations: Record<string, string>): k8s.V1Ingress => ({
       metadata: { name, namespace: NS, annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [N + k, v])) },
       spec: { ingressClassName: 'nginx', rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'app', port: { number: 80 } } } }] } }] },
@@ -91,8 +72,7 @@ describe('custom-headers and auth-proxy-set-headers on a real API server', () =>
   }, 120_000);
 
   afterAll(async () => {
-    await engine?.stop();
-    await proxy?.stop(1000);
+    await ing?.stop();
     for (const s of servers) {
       s.closeAllConnections();
       s.close();

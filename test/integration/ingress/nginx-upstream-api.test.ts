@@ -6,15 +6,9 @@
 import http from 'node:http';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { attachIngressEngine } from '../../../src/ingress/k8s/attach-to-proxy.ts';
-import type { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
-import { EventRecorder } from '../../../src/kube/events.ts';
-import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
-import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
-import type { Proxy } from '../../../src/proxy/proxy.ts';
-import { ensureNamespace, eventsFor, useCluster, waitFor } from '../helpers/cluster.ts';
-import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, dialAddress, portBase, startProxy, vipRequest, waitListening, writeSlice } from '../proxy/k8s-helpers.ts';
+import { eventsFor, useCluster, waitFor } from '../helpers/cluster.ts';
+import { portBase, vipRequest, writeSlice } from '../proxy/k8s-helpers.ts';
+import { startApiIngress, type ApiIngress } from './api-ingress.ts';
 
 const cluster = useCluster();
 const NS = 'upstreams';
@@ -28,31 +22,24 @@ async function get(host: string, path = '/'): Promise<{ status: number; body: st
 }
 
 describe('ingress-nginx upstream annotations on a real API server', () => {
-  let proxy: Proxy;
-  let ownership: ManualOwnership;
-  let engine: IngressController;
-  const servers: http.Server[] = [];
+  let ing: ApiIngress;
   const pageCodes: string[] = [];
 
   /** A pod: `answer` for each request, listening on the test address `ip`. */
   async function pod(ip: string, port: number, answer: (req: http.IncomingMessage) => [number, string]): Promise<void> {
-    const s = http.createServer((req, res) => {
+    await ing.pod(ip, port, (req, res) => {
       req.resume();
       const [status, body] = answer(req);
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(body);
     });
-    servers.push(s);
-    await new Promise<void>((r) => s.listen(port, dialAddress(ip), r));
   }
 
   beforeAll(async () => {
     const { kc, core } = cluster();
     const networking = kc.makeApiClient(k8s.NetworkingV1Api);
     const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-    ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
-    await ensureNamespace(core, NS);
-    await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }], VIP);
+    ing = await startApiIngress(kc, core, { namespace: NS, vip: VIP, classes: { className: 'nginx' } });
     // app: /status/<code> answers that code; three pods name themselves.
     const app = ['198.18.10.1', '198.18.10.2', '198.18.10.3'];
     for (const ip of app) await pod(ip, BASE + 1, (req) => [Number(/^\/status\/([0-9]{3})/.exec(req.url ?? '')?.[1] ?? 200), ip]);
@@ -71,13 +58,6 @@ describe('ingress-nginx upstream annotations on a real API server', () => {
     await svc('error-pages', ['198.18.10.9']);
     await svc('flaky', ['198.18.10.4', '198.18.10.5']);
     await svc('nothing', []);
-    ownership.own(VIP);
-    await waitListening(proxy, `TCP ${VIP}:80`);
-    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
-      events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
-      entrypointService: 'metalgate-system/metalgate-ingress',
-      classes: { className: 'nginx' },
-    });
     const ingress = (name: string, service: string, annotations: Record<string, string>): k8s.V1Ingress => ({
       metadata: { name, namespace: NS, annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [N + k, v])) },
       spec: { ingressClassName: 'nginx', rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] },
@@ -94,12 +74,7 @@ describe('ingress-nginx upstream annotations on a real API server', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await engine?.stop();
-    await proxy?.stop(1000);
-    for (const s of servers) {
-      s.closeAllConnections();
-      s.close();
-    }
+    await ing?.stop();
   });
 
   test('applied without a Warning Event', async () => {

@@ -10,15 +10,9 @@ import type net from 'node:net';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { attachIngressEngine } from '../../../src/ingress/k8s/attach-to-proxy.ts';
-import type { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
-import { EventRecorder } from '../../../src/kube/events.ts';
-import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
-import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
-import type { Proxy } from '../../../src/proxy/proxy.ts';
-import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
-import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, dialAddress, portBase, startProxy, vipRequest, waitListening, writeSlice } from '../proxy/k8s-helpers.ts';
+import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
+import { portBase, vipRequest, writeSlice } from '../proxy/k8s-helpers.ts';
+import { startApiIngress, type ApiIngress } from './api-ingress.ts';
 
 const cluster = useCluster();
 const NS = 'traefik-mw';
@@ -32,9 +26,7 @@ interface Seen {
 }
 
 describe('Traefik Middleware objects on a real API server', () => {
-  let proxy: Proxy;
-  let ownership: ManualOwnership;
-  let engine: IngressController;
+  let ing: ApiIngress;
   const servers: http.Server[] = [];
   const seen: Seen[] = [];
 
@@ -43,15 +35,9 @@ describe('Traefik Middleware objects on a real API server', () => {
   beforeAll(async () => {
     const { kc, core, cp } = cluster();
     await cp.kubectl(['apply', '-f', join(repo, 'manifests/crds/traefik/traefik.io.yaml')]);
-    ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
-    await ensureNamespace(core, NS);
-    await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }], VIP);
+    ing = await startApiIngress(kc, core, { namespace: NS, vip: VIP, crdRetryMs: 300 });
     // The app pod records what it got; the error pages pod answers with the status in its body.
-    const pod = async (ip: string, handler: http.RequestListener) => {
-      const s = http.createServer(handler);
-      servers.push(s);
-      await new Promise<void>((r) => s.listen(BASE + 1, dialAddress(ip), r));
-    };
+    const pod = (ip: string, handler: http.RequestListener) => ing.pod(ip, BASE + 1, handler);
     await pod('198.18.12.1', (req, res) => {
       seen.push({ url: req.url ?? '', headers: req.headers });
       req.resume();
@@ -81,13 +67,6 @@ describe('Traefik Middleware objects on a real API server', () => {
       await writeSlice(discovery, NS, name, `${name}-1`, [{ name: 'http', port: BASE + 1 }], [{ ip }]);
     }
     await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'ops' }, type: 'kubernetes.io/basic-auth', stringData: { username: 'ops', password: 'open sesame' } } });
-    ownership.own(VIP);
-    await waitListening(proxy, `TCP ${VIP}:80`);
-    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
-      events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
-      entrypointService: 'metalgate-system/metalgate-ingress',
-      crdRetryMs: 300,
-    });
 
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const create = (plural: string, kind: string, name: string, spec: Record<string, unknown>) =>
@@ -126,8 +105,7 @@ describe('Traefik Middleware objects on a real API server', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await engine?.stop();
-    await proxy?.stop(1000);
+    await ing?.stop();
     for (const s of servers) {
       s.closeAllConnections();
       s.close();
