@@ -294,7 +294,7 @@ export function translateIngress(ing: V1Ingress, view: ClusterView): IngressTran
     certificates,
     tlsHosts,
     passthrough: config.sslPassthrough && !isCanary ? passthroughOf(paths, sink) : [],
-    hostTls: isCanary ? [] : hostTlsOf(paths, caPem !== undefined && parsed.clientAuth?.check.verify !== 'off' ? caPem : undefined, config.sslCiphers, sink),
+    hostTls: isCanary ? [] : hostTlsOf([...paths.map((p) => p.host), ...aliasPaths.map((a) => a.host)], caPem !== undefined && parsed.clientAuth?.check.verify !== 'off' ? caPem : undefined, config.sslCiphers, sink),
     diagnostics: sink.items,
     ok: !sink.hasErrors,
   };
@@ -394,11 +394,11 @@ function backendTlsOf(p: NginxProxySsl, protocol: BackendOptions['protocol'], ns
 }
 
 /** The hosts whose TLS connections ask for a client certificate (a wildcard host asks on every name one label under it). */
-/** The hosts' own TLS settings: auth-tls's CA, ssl-ciphers. Both are per server name. */
-function hostTlsOf(paths: readonly IngressPathEntry[], ca: string | undefined, ciphers: string | undefined, sink: DiagnosticSink): { host: string; ca?: string; ciphers?: string }[] {
+/** The hosts' own TLS settings (rule hosts and their server-alias names): auth-tls's CA, ssl-ciphers. Both are per server name. */
+function hostTlsOf(hosts: readonly string[], ca: string | undefined, ciphers: string | undefined, sink: DiagnosticSink): { host: string; ca?: string; ciphers?: string }[] {
   if (ca === undefined && ciphers === undefined) return [];
   const out: { host: string; ca?: string; ciphers?: string }[] = [];
-  for (const host of [...new Set(paths.map((p) => p.host))]) {
+  for (const host of [...new Set(hosts)]) {
     if (host === '') {
       if (ca !== undefined) sink.error('BadAnnotation', 'nginx.ingress.kubernetes.io/auth-tls-secret: a rule without host cannot ask for client certificates (the TLS server name selects the CA)');
       else sink.warn('IgnoredAnnotation', 'nginx.ingress.kubernetes.io/ssl-ciphers does not apply to a rule without host (the TLS server name selects the settings)');

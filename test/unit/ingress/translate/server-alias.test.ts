@@ -60,4 +60,16 @@ describe('server-alias', () => {
     const second = c.compile();
     expect(second.specs.websecure.get('ingress:ns/site#0/0@www.example.com')).toBe(first.specs.websecure.get('ingress:ns/site#0/0@www.example.com'));
   });
+
+  test('the alias names get their host TLS settings too (auth-tls CA, ssl-ciphers): a client certificate is asked for there as well', () => {
+    const c = compilerWith([service('ns', 'app')]);
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    c.setSecret({ metadata: { namespace: 'ns', name: 'ca' }, data: { 'ca.crt': Buffer.from(pem).toString('base64') } });
+    c.setIngress(withAlias('mtls', 'example.com', 'app', 'www.example.com', { 'auth-tls-secret': 'ca', 'ssl-ciphers': 'ECDHE-ECDSA-AES128-GCM-SHA256' }));
+    const out = c.compile();
+    expect(out.hostTls.map((h) => [h.host, h.ca === pem, h.ciphers])).toEqual([
+      ['example.com', true, 'ECDHE-ECDSA-AES128-GCM-SHA256'],
+      ['www.example.com', true, 'ECDHE-ECDSA-AES128-GCM-SHA256'],
+    ]);
+  });
 });
