@@ -192,6 +192,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #applying: Promise<void> | undefined;
   #applyAgain = false;
   #announceGate: ((ip: string) => Promise<void>) | undefined;
+  /** Held, and waiting at the gate: not announced yet, whatever else happens meanwhile. */
+  readonly #gated = new Set<string>();
   /** Handed over to another node, still on the holder until the timer fires (#handOver). */
   readonly #lingering = new Map<string, { timer: NodeJS.Timeout; services: ServiceRef[] }>();
   #started = false;
@@ -550,7 +552,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const [ip, before] of this.#held) {
       if (!desired.has(ip)) continue;
       const services = this.#servicesByIp.get(ip) ?? [];
-      this.#announcer?.own(ip, services.map(serviceKeyOf), this.#namedByIp.get(ip));
+      // An IP still at the gate is announced when it opens (#take), not by a recompute meanwhile.
+      if (!this.#gated.has(ip)) this.#announcer?.own(ip, services.map(serviceKeyOf), this.#namedByIp.get(ip));
       if (sameServices(before, services)) continue;
       this.#held.set(ip, services);
       this.emit('ownership', { ip, owned: true, services });
@@ -684,9 +687,18 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     // at once must find the listeners bound (proxy workers bind a few
     // milliseconds after this event; the gate waits for them).
     this.emit('ownership', { ip, owned: true, services });
-    if (this.#announceGate) await this.#announceGate(ip);
-    if (this.#stopping || !this.#held.has(ip)) return;
-    this.#announcer?.own(ip, services.map(serviceKeyOf), this.#namedByIp.get(ip));
+    if (this.#announceGate) {
+      this.#gated.add(ip);
+      try {
+        await this.#announceGate(ip);
+      } finally {
+        this.#gated.delete(ip);
+      }
+    }
+    const now = this.#held.get(ip);
+    if (this.#stopping || now === undefined) return;
+    // The services may have changed while the gate was closed.
+    this.#announcer?.own(ip, now.map(serviceKeyOf), this.#namedByIp.get(ip));
     if (!lingering) this.metrics.ownershipChanges.inc({ change: 'gained' });
     if (!this.#opts.dataplane) this.#setGauge();
     this.#log.info(

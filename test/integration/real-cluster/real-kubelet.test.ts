@@ -249,6 +249,12 @@ spec:
     await sleep(2000);
     const samples = (await p.stop()).filter((s) => s.t >= t0);
     log(`speaker rolling update: ${summary(samples)} over ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const failed = samples.filter((x) => !x.ok);
+    if (failed.length > 0) {
+      // What a failure needs to be understood: when each probe failed, and what the new speakers did then.
+      for (const f of failed) log(`failed probe at ${new Date(f.t).toISOString()}: ${JSON.stringify(f)}`);
+      log(await kubectl('-n', NS, 'logs', '-l', 'app.kubernetes.io/component=speaker', '--prefix', '--timestamps', '--tail=-1').catch((e) => String(e)));
+    }
     expect(samples.length).toBeGreaterThan(100);
     expect(samples.filter((s) => !s.ok)).toEqual([]);
   }, 360_000);
