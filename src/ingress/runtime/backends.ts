@@ -10,7 +10,7 @@ import { HashRing } from '../../proxy/http/hash-ring.ts';
 import { hashSubsets } from '../../proxy/http/hash-subsets.ts';
 import type { Backend, BackendProtocol, Endpoint, UpstreamTimeouts, UpstreamTls } from '../../proxy/http/types.ts';
 import type { BackendLabels, LeafNode, ServiceNode, ServicePortRef } from '../model/service-node.ts';
-import { SmoothWeighted } from './smooth-weighted.ts';
+import { SmoothWeighted } from '../../common/smooth-weighted.ts';
 
 export interface ServiceBackendSource {
   /** The live Backend of one Service port (same object for the same port). */

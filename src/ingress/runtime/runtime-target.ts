@@ -11,7 +11,7 @@ import { ConfiguredBackend, nodeBackend, type ServiceBackendSource } from './bac
 import { chooseCanary } from './canary-choice.ts';
 import type { FlaggerMetrics } from './flagger-metrics.ts';
 import { MiddlewareRegistry } from './middleware-factory.ts';
-import { SmoothWeighted } from './smooth-weighted.ts';
+import { SmoothWeighted } from '../../common/smooth-weighted.ts';
 import { mirrorRequests } from './middlewares/mirror.ts';
 import { cookieValue, setCookie } from './cookies.ts';
 import { createHash } from 'node:crypto';

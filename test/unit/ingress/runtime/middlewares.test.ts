@@ -7,7 +7,7 @@ import { md5Crypt, verifyPassword } from '../../../../src/ingress/runtime/middle
 import { rateLimit } from '../../../../src/ingress/runtime/middlewares/rate-limit.ts';
 import { chooseCanary } from '../../../../src/ingress/runtime/canary-choice.ts';
 import { cookieValue, setCookie } from '../../../../src/ingress/runtime/cookies.ts';
-import { SmoothWeighted } from '../../../../src/ingress/runtime/smooth-weighted.ts';
+import { SmoothWeighted } from '../../../../src/common/smooth-weighted.ts';
 import { chooseEncoding } from '../../../../src/ingress/runtime/middlewares/compress.ts';
 import type { MiddlewareSpec } from '../../../../src/ingress/model/middleware-spec.ts';
 import type { Middleware } from '../../../../src/proxy/http/types.ts';
