@@ -188,6 +188,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     if (this.#stopping) return;
     if (routes !== undefined) this.#routesSeen = true;
     this.#publish({ ...(routes ? { routes } : {}), ...(certificates ? { certificates } : {}) });
+    // Routes on entry points of their own change what the entrypoint's ports forward to.
+    if (routes?.entryRoutes !== undefined) this.#applyPlan();
   }
 
   /** Listeners accepting now ("TCP 198.18.0.200:80", ...). */
@@ -365,6 +367,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       className: o.className,
       entrypoint: o.entrypoint,
       ...(o.l4Dataplane ? { l4Dataplane: o.l4Dataplane } : {}),
+      entryRoutes: this.config.entryRoutes,
     });
     // Kernel-forwarded ports get rules, not sockets; where the kernel has
     // never taken a rule (no nft), the proxy serves them itself meanwhile.

@@ -40,7 +40,7 @@ const ingress = (i: number, extraPath?: string) => ({
 });
 for (let i = 0; i < ingressCount; i++) c.setIngress(ingress(i));
 
-const published = (o: CompiledIngress<RouteTarget>): PublishedRoutes => ({ web: o.specs.web, websecure: o.specs.websecure, defaultTarget: o.defaultTarget, passthrough: o.passthrough, tcpHosts: o.tcpHosts, hostTls: o.hostTls });
+const published = (o: CompiledIngress<RouteTarget>): PublishedRoutes => ({ web: o.specs.web, websecure: o.specs.websecure, defaultTarget: o.defaultTarget, passthrough: o.passthrough, tcpHosts: o.tcpHosts, hostTls: o.hostTls, entryRoutes: o.entryRoutes });
 const workers: ChildProcess[] = [];
 const waiting = new Map<number, { left: number; done: () => void }>();
 for (let w = 0; w < WORKERS; w++) {

@@ -38,8 +38,11 @@ import type { BackendOptions, CanaryNode, ServiceNode } from '../model/service-n
 import { groupOf, type IngressRouteObject, type MiddlewareObject, type IngressRouteTcpObject, type MiddlewareTcpObject, type ServersTransportObject, type TlsOptionObject, type TlsStoreObject, type TraefikGroup, type TraefikServiceObject } from '../model/traefik-crd.ts';
 import { defaultTlsOption, MapClusterView, nsName, type ClusterView } from '../translate/cluster-view.ts';
 import { classView, isOurIngress, type IngressClassOptions } from '../translate/ingress-class.ts';
-import { translateIngress, type CertificateRequirement, type IngressPathEntry, type IngressTranslation } from '../translate/ingress.ts';
+import { creationOrder, translateIngress, type CertificateRequirement, type IngressPathEntry, type IngressTranslation } from '../translate/ingress.ts';
 import { translateIngressRouteTcp } from '../translate/ingress-route-tcp.ts';
+import { translateIngressRouteUdp } from '../translate/ingress-route-udp.ts';
+import type { EntrypointService } from '../translate/entry-point-route.ts';
+import type { EntryRoute } from '../model/entry-route.ts';
 import { translateIngressRoute, type IngressRouteTranslation, type TraefikRouteEntry } from '../translate/ingress-route.ts';
 import { resolveMiddlewareRef } from '../translate/middleware-ref.ts';
 import { resolveTraefikService } from '../translate/traefik-service.ts';
@@ -58,6 +61,8 @@ export interface IngressCompilerOptions<T> {
   readonly dialectOrder?: DialectOrder;
   /** Turns a target into what the tables hold (the runtime's live objects); identity by default. */
   readonly materialize?: (target: RouteTarget) => T;
+  /** The entrypoint Service: its named ports are the entry points of TCP and UDP routes of their own. */
+  readonly entrypoint?: EntrypointService;
 }
 
 export interface CompiledIngress<T> {
@@ -71,6 +76,8 @@ export interface CompiledIngress<T> {
   readonly hostTls: readonly HostTls[];
   /** IngressRouteTCP hosts whose TLS is terminated here, their plaintext sent to a Service port. */
   readonly tcpHosts: readonly PassthroughHost[];
+  /** TCP and UDP routes on entry points of their own (the oldest object wins an entry point). */
+  readonly entryRoutes: readonly EntryRoute[];
   /** The default certificate Traefik's TLSStore `default` names (a Secret key), if any. */
   readonly defaultCertificate?: CertificateRequirement;
   /** Every current problem and note, per object. */
@@ -317,18 +324,23 @@ export class IngressCompiler<T = RouteTarget> {
   /**
    * IngressRouteTCP: passthrough hosts join the ssl-passthrough ones, and
    * terminated hosts are returned; a host already taken (by an Ingress or
-   * an older key) is reported and left to it. IngressRouteUDP is reported
-   * as not served (no UDP entry point).
+   * an older key) is reported and left to it. Routes on entry points of
+   * their own (TCP and UDP) are returned too: the oldest object (creation
+   * time, then namespace/name) takes an entry point, the others are told.
    */
-  #tcpRoutesInto(diagnostics: Diagnostic[], certificates: CertificateRequirement[], passthrough: PassthroughHost[], taken: Map<string, ObjectRef>): PassthroughHost[] {
+  #tcpRoutesInto(diagnostics: Diagnostic[], certificates: CertificateRequirement[], passthrough: PassthroughHost[], taken: Map<string, ObjectRef>): { terminated: PassthroughHost[]; entryRoutes: EntryRoute[] } {
     const terminated: PassthroughHost[] = [];
+    const candidates: Array<{ order: string; ref: ObjectRef; routes: readonly EntryRoute[] }> = [];
+    const entrypoint = this.#opts.entrypoint;
     for (const key of this.#tcpRoutes.keys()) {
-      const t = translateIngressRouteTcp(this.#tcpRoutes.effective(key)!, this.#view);
+      const o = this.#tcpRoutes.effective(key)!;
+      const t = translateIngressRouteTcp(o, this.#view, entrypoint);
       diagnostics.push(...t.diagnostics);
       if (!t.ok) {
         diagnostics.push(diag(t.ref, 'error', 'NotServed', 'the IngressRouteTCP is not served until the errors above are fixed'));
         continue;
       }
+      if (t.entryRoutes.length > 0) candidates.push({ order: creationOrder(o.metadata), ref: t.ref, routes: t.entryRoutes });
       certificates.push(...t.certificates);
       for (const [list, out] of [
         [t.passthrough, passthrough],
@@ -346,11 +358,32 @@ export class IngressCompiler<T = RouteTarget> {
       }
     }
     for (const key of this.#udpRoutes.keys()) {
-      const m = this.#udpRoutes.effective(key)!.metadata ?? {};
-      const ref: ObjectRef = { kind: 'IngressRouteUDP', apiVersion: 'traefik.io/v1alpha1', namespace: m.namespace ?? 'default', name: m.name ?? '', ...(m.uid ? { uid: m.uid } : {}) };
-      diagnostics.push(diag(ref, 'error', 'NotServed', 'IngressRouteUDP needs a UDP entry point of its own, which metalgate does not have: use a LoadBalancer Service with a UDP port'));
+      const o = this.#udpRoutes.effective(key)!;
+      const t = translateIngressRouteUdp(o, this.#view, entrypoint);
+      diagnostics.push(...t.diagnostics);
+      if (!t.ok) {
+        diagnostics.push(diag(t.ref, 'error', 'NotServed', 'the IngressRouteUDP is not served until the errors above are fixed'));
+        continue;
+      }
+      candidates.push({ order: creationOrder(o.metadata), ref: t.ref, routes: t.entryRoutes });
     }
-    return terminated;
+    candidates.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    const entryRoutes: EntryRoute[] = [];
+    const holder = new Map<string, ObjectRef>();
+    for (const c of candidates) {
+      for (const r of c.routes) {
+        const k = `${r.protocol} ${r.entryPoint}`;
+        const first = holder.get(k);
+        if (first !== undefined) {
+          diagnostics.push(diag(c.ref, 'warning', 'DuplicateEntryPoint', `entry point ${r.entryPoint} (${r.protocol}) ignored here: ${first.kind} ${first.namespace}/${first.name} (older) routes it`));
+          continue;
+        }
+        holder.set(k, c.ref);
+        entryRoutes.push(r);
+      }
+    }
+    entryRoutes.sort((a, b) => (a.entryPoint < b.entryPoint ? -1 : a.entryPoint > b.entryPoint ? 1 : a.protocol < b.protocol ? -1 : 1));
+    return { terminated, entryRoutes };
   }
 
   /**
@@ -533,7 +566,7 @@ export class IngressCompiler<T = RouteTarget> {
     }
     this.#routeCache.retain(liveIr);
     const defaultCertificate = this.#tlsStore(diagnostics, certificates);
-    const tcpHosts = this.#tcpRoutesInto(diagnostics, certificates, passthrough, passedBy);
+    const { terminated: tcpHosts, entryRoutes } = this.#tcpRoutesInto(diagnostics, certificates, passthrough, passedBy);
 
     // Tables ----------------------------------------------------------------
     const order = this.#opts.dialectOrder ?? 'traefik-first';
@@ -571,6 +604,7 @@ export class IngressCompiler<T = RouteTarget> {
       passthrough,
       hostTls,
       tcpHosts,
+      entryRoutes,
       ...(defaultCertificate !== undefined ? { defaultCertificate } : {}),
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,

@@ -12,6 +12,7 @@ import type { IngressRouteSpec, RouteSpec, TraefikRouteSpec } from '../match/rou
 import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-rule-compiler.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
 import type { RouteTarget } from '../model/route-target.ts';
+import type { EntryRoute } from '../model/entry-route.ts';
 import type { ServicePortRef } from '../model/service-node.ts';
 
 /** A Traefik rule as text. */
@@ -162,6 +163,8 @@ export interface RoutesUpdate {
   readonly tcpHosts?: readonly PassthroughHost[];
   /** Every host asking for client certificates; absent: unchanged. */
   readonly hostTls?: readonly HostTls[];
+  /** Every TCP and UDP route on an entry point of its own; absent: unchanged. */
+  readonly entryRoutes?: readonly EntryRoute[];
 }
 
 /**
@@ -187,6 +190,7 @@ export interface PublishedRoutes {
   readonly passthrough: readonly PassthroughHost[];
   readonly tcpHosts: readonly PassthroughHost[];
   readonly hostTls: readonly HostTls[];
+  readonly entryRoutes: readonly EntryRoute[];
 }
 
 /**
@@ -205,7 +209,8 @@ export function routesUpdate(
   const passthroughChanged = prev === undefined || JSON.stringify(prev.passthrough) !== JSON.stringify(next.passthrough);
   const tcpChanged = prev === undefined || JSON.stringify(prev.tcpHosts) !== JSON.stringify(next.tcpHosts);
   const hostTlsChanged = prev === undefined || JSON.stringify(prev.hostTls) !== JSON.stringify(next.hostTls);
-  if (prev !== undefined && !defaultChanged && !passthroughChanged && !tcpChanged && !hostTlsChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
+  const entryChanged = prev === undefined || JSON.stringify(prev.entryRoutes) !== JSON.stringify(next.entryRoutes);
+  if (prev !== undefined && !defaultChanged && !passthroughChanged && !tcpChanged && !hostTlsChanged && !entryChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
   const changes = (p: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, n: ReadonlyMap<string, RouteSpec<RouteTarget>>, d: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined): RouteTableChanges => {
     if (p === undefined || d === undefined || d.upsert.length + d.remove.length > n.size / 2) return diffRouteSpecs(p, n);
     return { ...(d.upsert.length > 0 ? { upsert: d.upsert.map(toWire) } : {}), ...(d.remove.length > 0 ? { remove: [...d.remove] } : {}) };
@@ -213,7 +218,7 @@ export function routesUpdate(
   const web = changes(prev?.web, next.web, deltas?.web);
   const websecure = changes(prev?.websecure, next.websecure, deltas?.websecure);
   const empty = (c: RouteTableChanges) => !c.reset && !c.upsert?.length && !c.remove?.length;
-  if (!defaultChanged && !passthroughChanged && !tcpChanged && !hostTlsChanged && empty(web) && empty(websecure)) return undefined;
+  if (!defaultChanged && !passthroughChanged && !tcpChanged && !hostTlsChanged && !entryChanged && empty(web) && empty(websecure)) return undefined;
   return {
     web,
     websecure,
@@ -221,5 +226,6 @@ export function routesUpdate(
     ...(passthroughChanged ? { passthrough: next.passthrough } : {}),
     ...(tcpChanged ? { tcpHosts: next.tcpHosts } : {}),
     ...(hostTlsChanged ? { hostTls: next.hostTls } : {}),
+    ...(entryChanged ? { entryRoutes: next.entryRoutes } : {}),
   };
 }

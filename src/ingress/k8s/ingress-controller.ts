@@ -102,6 +102,7 @@ export class IngressController {
       allowCrossNamespace: opts.allowCrossNamespace ?? false,
       ...(opts.defaultSyntax ? { defaultSyntax: opts.defaultSyntax } : {}),
       ...(opts.httpsPort !== undefined ? { httpsPort: opts.httpsPort } : {}),
+      ...(opts.entrypointService ? { entrypoint: { namespace: opts.entrypointService.split('/')[0]!, name: opts.entrypointService.split('/')[1]! } } : {}),
     });
     this.#reporter = new DiagnosticReporter(opts.events, log);
     this.#networking = kc.makeApiClient(k8s.NetworkingV1Api);
@@ -227,7 +228,7 @@ export class IngressController {
 
   /** What changed since the last publish, as data; undefined when nothing did. */
   #routeChanges(out: CompiledIngress<RouteTarget>): RoutesUpdate | undefined {
-    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, tcpHosts: out.tcpHosts, hostTls: out.hostTls };
+    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, tcpHosts: out.tcpHosts, hostTls: out.hostTls, entryRoutes: out.entryRoutes };
     const update = routesUpdate(this.#published, next, out.changes);
     this.#published = next;
     return update;

@@ -8,11 +8,14 @@
 // TCP middlewares (MiddlewareTCP of the route's namespace): ipAllowList (or
 // ipWhiteList) and inFlightConn, checked when a connection is handed over.
 //
-// Not served, each with an error on the object: HostSNI(`*`) and routes
-// without TLS (they need a TCP entry point of their own; metalgate's are the
-// HTTP ones), HostSNIRegexp, other TCP middlewares, several allow-lists on
-// one route, several or weighted services, proxyProtocol, tls.options.
-// IngressRouteUDP has no UDP entry point here.
+// On an entry point of its own (a named TCP port of the entrypoint Service,
+// entry-point-route.ts): one HostSNI(`*`) route without TLS, whose
+// connections go to its Services by weight; an ipAllowList may guard it.
+//
+// Not served, each with an error on the object: on websecure, HostSNI(`*`)
+// and routes without TLS, several or weighted services; on an entry point
+// of its own, TLS and host names; anywhere, HostSNIRegexp, other TCP
+// middlewares, several allow-lists on one route, proxyProtocol, tls.options.
 
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
 import type { ServicePortRef } from '../model/service-node.ts';
@@ -21,6 +24,8 @@ import type { ClusterView } from './cluster-view.ts';
 import type { CertificateRequirement } from './ingress.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
 import { resolveServicePort } from './service-port.ts';
+import type { EntryRoute } from '../model/entry-route.ts';
+import { asCidrs, entryPointProblem, weightedTargets, type EntrypointService } from './entry-point-route.ts';
 
 export interface TcpHost {
   readonly host: string;
@@ -70,6 +75,8 @@ export interface IngressRouteTcpTranslation {
   /** Hosts terminated here, their plaintext sent on. */
   readonly terminated: readonly TcpHost[];
   readonly certificates: readonly CertificateRequirement[];
+  /** Routes on entry points of their own. */
+  readonly entryRoutes: readonly EntryRoute[];
   readonly diagnostics: readonly Diagnostic[];
   readonly ok: boolean;
 }
@@ -87,7 +94,8 @@ export function hostSniNames(match: string): string[] | undefined {
   return names;
 }
 
-export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: ClusterView): IngressRouteTcpTranslation {
+/** `entrypoint`: the entrypoint Service, whose named ports are the entry points of TCP routes without TLS. */
+export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: ClusterView, entrypoint?: EntrypointService): IngressRouteTcpTranslation {
   const m = o.metadata ?? {};
   const ns = m.namespace ?? 'default';
   const ref: ObjectRef = { kind: 'IngressRouteTCP', apiVersion: o.apiVersion ?? 'traefik.io/v1alpha1', namespace: ns, name: m.name ?? '', ...(m.uid ? { uid: m.uid } : {}) };
@@ -97,9 +105,17 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
   const terminated: TcpHost[] = [];
   const certificates: CertificateRequirement[] = [];
   const entryPoints = Array.isArray(spec.entryPoints) ? (spec.entryPoints as unknown[]) : [];
-  if (entryPoints.length > 0 && !entryPoints.includes('websecure')) sink.error('NoEntryPoint', `entryPoints ${JSON.stringify(entryPoints)}: TCP routes are served on websecure only (by TLS server name)`);
+  if (!entryPoints.every((e) => typeof e === 'string' && e !== '')) sink.error('BadField', 'entryPoints must list entry point names');
+  const own = (entryPoints as string[]).filter((e) => e !== 'websecure');
+  if (own.length > 0) {
+    if (entryPoints.includes('websecure')) sink.error('NoEntryPoint', `entryPoints ${JSON.stringify(entryPoints)}: websecure (by TLS server name) and entry points of their own cannot share a route here: split it`);
+    else {
+      const entryRoutes = ownEntryPointRoutes(spec, own, ns, ref, view, entrypoint, sink);
+      return { ref, passthrough, terminated, certificates, entryRoutes: sink.hasErrors ? [] : entryRoutes, diagnostics: sink.items, ok: !sink.hasErrors };
+    }
+  }
   const tls = spec.tls ?? undefined;
-  if (tls === undefined) sink.error('NeedsTls', 'a TCP route without tls needs a TCP entry point of its own, which metalgate does not have: use a LoadBalancer Service for plain TCP');
+  if (tls === undefined) sink.error('NeedsTls', 'a TCP route without tls needs an entry point of its own: name a TCP port of the entrypoint Service in entryPoints (or use a LoadBalancer Service)');
   else {
     for (const k of ['options', 'certResolver', 'domains', 'store'] as const) {
       if (tls[k] !== undefined && tls[k] !== null) sink.error('UnsupportedField', `tls.${k} is not supported on IngressRouteTCP`);
@@ -119,7 +135,7 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
       return;
     }
     if (names.some((n) => n === '*' || n === '' || n.includes('*'))) {
-      sink.error('BadRule', `${where}.match: HostSNI(\`*\`) and wildcards need a TCP entry point of their own; name the hosts`);
+      sink.error('BadRule', `${where}.match: HostSNI(\`*\`) and wildcards need a TCP entry point of their own (a named port of the entrypoint Service); on websecure, name the hosts`);
       return;
     }
     const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
@@ -155,5 +171,50 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
     if (view.secret(ns, tls.secretName) === undefined) sink.warn('MissingSecret', `tls.secretName: Secret ${ns}/${tls.secretName} not found; the default certificate is served`);
     certificates.push({ secretKey: `${ns}/${tls.secretName}`, hosts: [...new Set(hosts)].sort(), origin: ref });
   }
-  return { ref, passthrough, terminated, certificates, diagnostics: sink.items, ok: !sink.hasErrors };
+  return { ref, passthrough, terminated, certificates, entryRoutes: [], diagnostics: sink.items, ok: !sink.hasErrors };
+}
+
+/**
+ * Routes on entry points of their own: one HostSNI(`*`) route (no TLS here,
+ * so no server name to tell routes apart), its Services by weight, an
+ * optional ipAllowList; the same route on each named entry point.
+ */
+function ownEntryPointRoutes(
+  spec: NonNullable<IngressRouteTcpObject['spec']>,
+  entryPoints: readonly string[],
+  ns: string,
+  ref: ObjectRef,
+  view: ClusterView,
+  entrypoint: EntrypointService | undefined,
+  sink: DiagnosticSink,
+): EntryRoute[] {
+  for (const e of entryPoints) {
+    const problem = entryPointProblem(view, entrypoint, e, 'TCP');
+    if (problem !== undefined) sink.error('NoEntryPoint', `entryPoints: ${problem}`);
+  }
+  if (spec.tls !== undefined && spec.tls !== null) sink.error('UnsupportedField', 'tls on an entry point of its own is not supported: route TLS by server name on websecure, or pass it through here without tls');
+  const routes = Array.isArray(spec.routes) ? (spec.routes as Record<string, unknown>[]) : [];
+  if (routes.length !== 1) {
+    sink.error('NoRoutes', `spec.routes: exactly one route is supported on an entry point of its own (got ${routes.length}): without TLS there is no server name to choose by`);
+    return [];
+  }
+  const route = routes[0]!;
+  const names = typeof route.match === 'string' ? hostSniNames(route.match) : undefined;
+  if (names === undefined || names.length !== 1 || names[0] !== '*') {
+    sink.error('BadRule', `routes[0].match ${JSON.stringify(route.match)}: without TLS only HostSNI(\`*\`) can match`);
+    return [];
+  }
+  const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
+  if (typeof limits === 'string') {
+    sink.error('BadMiddleware', `routes[0].${limits}; the route is not served rather than served without it`);
+    return [];
+  }
+  if (limits.maxConnections !== undefined) {
+    sink.error('BadMiddleware', 'routes[0].middlewares: inFlightConn is supported on websecure routes only; the route is not served rather than served without it');
+    return [];
+  }
+  const targets = weightedTargets(route.services, 'routes[0]', ns, 'TCP', view, sink);
+  if (targets === undefined) return [];
+  const origin = `IngressRouteTCP ${ref.namespace}/${ref.name}`;
+  return entryPoints.map((entryPoint) => ({ entryPoint, protocol: 'TCP' as const, targets, ...(limits.allow ? { allow: asCidrs(limits.allow) } : {}), origin }));
 }

@@ -9,18 +9,18 @@ import type { ClusterView } from './cluster-view.ts';
 
 export type PortResult = { readonly ok: true; readonly ref: ServicePortRef } | { readonly ok: false; readonly reason: string; readonly error: string };
 
-export function resolveServicePort(view: ClusterView, namespace: string, service: string, port: number | string | undefined): PortResult {
+export function resolveServicePort(view: ClusterView, namespace: string, service: string, port: number | string | undefined, protocol: 'TCP' | 'UDP' = 'TCP'): PortResult {
   const svc: V1Service | undefined = view.service(namespace, service);
   if (svc === undefined) return { ok: false, reason: 'MissingService', error: `Service ${namespace}/${service} not found` };
   if (svc.spec?.type === 'ExternalName') {
     return { ok: false, reason: 'UnsupportedService', error: `Service ${namespace}/${service} is of type ExternalName, which has no endpoints to balance over` };
   }
   const ports = svc.spec?.ports ?? [];
-  const tcp = ports.filter((p) => (p.protocol ?? 'TCP') === 'TCP');
+  const tcp = ports.filter((p) => (p.protocol ?? 'TCP') === protocol);
   if (port === undefined || port === '') {
     // Traefik requires a port unless the Service has exactly one.
     if (tcp.length === 1) return { ok: true, ref: { namespace, service, portName: tcp[0]!.name ?? '', port: tcp[0]!.port } };
-    return { ok: false, reason: 'MissingServicePort', error: `a port is required for Service ${namespace}/${service} (it has ${tcp.length} TCP ports)` };
+    return { ok: false, reason: 'MissingServicePort', error: `a port is required for Service ${namespace}/${service} (it has ${tcp.length} ${protocol} ports)` };
   }
   const byNumber = typeof port === 'number' || /^[0-9]+$/.test(port);
   const found = byNumber ? tcp.find((p) => p.port === Number(port)) : tcp.find((p) => p.name === port);
@@ -29,7 +29,7 @@ export function resolveServicePort(view: ClusterView, namespace: string, service
     return {
       ok: false,
       reason: 'MissingServicePort',
-      error: `Service ${namespace}/${service} has no TCP port ${byNumber ? Number(port) : JSON.stringify(port)} (ports: ${have})`,
+      error: `Service ${namespace}/${service} has no ${protocol} port ${byNumber ? Number(port) : JSON.stringify(port)} (ports: ${have})`,
     };
   }
   return { ok: true, ref: { namespace, service, portName: found.name ?? '', port: found.port } };

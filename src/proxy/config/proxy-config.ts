@@ -11,6 +11,7 @@
 // Pure.
 
 import type { HostTls, PassthroughHost, RouteTableChanges, RoutesUpdate, WireRouteSpec, WireTarget } from '../../ingress/compile/route-wire.ts';
+import type { EntryRoute } from '../../ingress/model/entry-route.ts';
 import type { EndpointSet } from '../endpoints/endpoint-set.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
 
@@ -54,6 +55,7 @@ export class ProxyConfigState {
   #passthrough: readonly PassthroughHost[] = [];
   #tcpHosts: readonly PassthroughHost[] = [];
   #hostTls: readonly HostTls[] = [];
+  #entryRoutes: readonly EntryRoute[] = [];
   readonly #certificates = new Map<string, TlsPem>();
   #defaultCertificate: TlsPem | null = null;
 
@@ -76,6 +78,7 @@ export class ProxyConfigState {
       this.#passthrough = [];
       this.#tcpHosts = [];
       this.#hostTls = [];
+      this.#entryRoutes = [];
       this.#certificates.clear();
       this.#defaultCertificate = null;
     }
@@ -92,6 +95,7 @@ export class ProxyConfigState {
       if (u.routes.passthrough !== undefined) this.#passthrough = u.routes.passthrough;
       if (u.routes.tcpHosts !== undefined) this.#tcpHosts = u.routes.tcpHosts;
       if (u.routes.hostTls !== undefined) this.#hostTls = u.routes.hostTls;
+      if (u.routes.entryRoutes !== undefined) this.#entryRoutes = u.routes.entryRoutes;
     }
     const c = u.certificates;
     if (c) {
@@ -101,6 +105,11 @@ export class ProxyConfigState {
     }
   }
 
+  /** TCP and UDP routes on entry points of their own (the listener plan puts them on the entrypoint's ports). */
+  get entryRoutes(): readonly EntryRoute[] {
+    return this.#entryRoutes;
+  }
+
   /** The whole configuration as one update (`reset`). */
   snapshot(): ProxyConfigUpdate {
     return {
@@ -108,7 +117,7 @@ export class ProxyConfigState {
       reset: true,
       listeners: this.#listeners,
       endpoints: Object.fromEntries(this.#endpoints),
-      routes: { web: { reset: [...this.#web.values()] }, websecure: { reset: [...this.#websecure.values()] }, defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, tcpHosts: this.#tcpHosts, hostTls: this.#hostTls },
+      routes: { web: { reset: [...this.#web.values()] }, websecure: { reset: [...this.#websecure.values()] }, defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, tcpHosts: this.#tcpHosts, hostTls: this.#hostTls, entryRoutes: this.#entryRoutes },
       certificates: { set: Object.fromEntries(this.#certificates), default: this.#defaultCertificate },
     };
   }
@@ -120,7 +129,7 @@ export class ProxyConfigState {
       listeners: this.#listeners,
       endpoints: Object.fromEntries([...this.#endpoints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       // Routes may carry a client key for a backend (proxy-ssl-secret): left out too.
-      routes: withoutPrivateKeys({ web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, tcpHosts: this.#tcpHosts, hostTls: this.#hostTls.map((c) => c.host) }),
+      routes: withoutPrivateKeys({ web: [...this.#web.values()], websecure: [...this.#websecure.values()], defaultTarget: this.#defaultTarget, passthrough: this.#passthrough, tcpHosts: this.#tcpHosts, hostTls: this.#hostTls.map((c) => c.host), entryRoutes: this.#entryRoutes }),
       certificates: { secrets: [...this.#certificates.keys()].sort(), default: this.#defaultCertificate === null ? 'built-in' : 'from Secret' },
     };
   }

@@ -4,7 +4,9 @@
 //
 // The ingress entrypoint Service is the exception: its ports 80 and 443 are
 // served by the HTTP engine (443 with TLS termination); its other ports are
-// plain L4 like any Service's. Two Services claiming one protocol/IP/port
+// plain L4 like any Service's, except that a port a Traefik TCP or UDP route
+// names as its entry point forwards to that route's Services instead (by
+// weight, in user space: the kernel rules follow one Service's endpoints). Two Services claiming one protocol/IP/port
 // (the controller refuses such sharing, but objects can be edited by hand):
 // the first by namespace/name keeps it, the other gets a problem.
 
@@ -13,6 +15,7 @@ import { isOurs, type ClassFilter } from '../../ipam/service-request.ts';
 import { serviceKeyOf, statusIps } from '../../kube/object-names.ts';
 import { parseL4Annotations, type L4Dataplane, type L4Settings } from '../k8s/l4-annotations.ts';
 import { parseSourceRanges } from '../k8s/source-ranges.ts';
+import type { EntryRoute } from '../../ingress/model/entry-route.ts';
 
 export type ListenerMode = 'l4' | 'http' | 'https';
 export type ListenerProtocol = 'TCP' | 'UDP';
@@ -30,6 +33,17 @@ export interface ListenerSpec {
   readonly portName: string;
   readonly mode: ListenerMode;
   readonly l4: L4Settings;
+  /** A Traefik route on this entrypoint port: its Services get the connections, not `service`'s endpoints. */
+  readonly route?: ListenerRoute;
+}
+
+/** Where a routed entrypoint port sends its connections (UDP flows): one target per new one, by weight. */
+export interface ListenerRoute {
+  /** "IngressRouteTCP ns/name". */
+  readonly origin: string;
+  readonly targets: readonly { readonly service: string; readonly portName: string; readonly weight: number }[];
+  /** The route's ipAllowList (CIDRs), checked besides the Service's source ranges. */
+  readonly allow?: readonly string[];
 }
 
 export interface PlanProblem {
@@ -55,6 +69,8 @@ export interface ListenPlanOptions extends ClassFilter {
   httpsPort?: number;
   /** Who forwards L4 ports of Services without metalgate.io/l4-dataplane (default proxy). */
   l4Dataplane?: L4Dataplane;
+  /** Traefik TCP and UDP routes on entry points of their own: named ports of the entrypoint Service. */
+  entryRoutes?: readonly EntryRoute[];
 }
 
 /** Whether kernel rules forward this port (src/proxy/kernel) instead of a listener: L4 ports whose Service gets the kernel dataplane. */
@@ -72,6 +88,7 @@ export function planListeners(owned: ReadonlySet<string>, services: readonly V1S
   const sorted = services.filter((s) => isOurs(s, opts)).sort((a, b) => cmp(serviceKeyOf(a), serviceKeyOf(b)));
   const byKey = new Map<string, ListenerSpec>();
   const problems: PlanProblem[] = [];
+  const routes = new Map((opts.entryRoutes ?? []).map((r) => [`${r.protocol} ${r.entryPoint}`, listenerRoute(r)]));
   for (const svc of sorted) {
     const ips = statusIps(svc).filter((ip) => owned.has(ip));
     if (ips.length === 0) continue;
@@ -91,6 +108,7 @@ export function planListeners(owned: ReadonlySet<string>, services: readonly V1S
       }
       let mode: ListenerMode = 'l4';
       if (isEntrypoint && protocol === 'TCP') mode = p.port === httpPort ? 'http' : p.port === httpsPort ? 'https' : 'l4';
+      const route = isEntrypoint && mode === 'l4' && p.name ? routes.get(`${protocol} ${p.name}`) : undefined;
       for (const ip of ips) {
         const key = listenerKey(protocol, ip, p.port);
         const taken = byKey.get(key);
@@ -103,12 +121,21 @@ export function planListeners(owned: ReadonlySet<string>, services: readonly V1S
           });
           continue;
         }
-        byKey.set(key, { key, ip, port: p.port, protocol, service, serviceUid, portName: p.name ?? '', mode, l4: settings });
+        const l4 = route === undefined || settings.dataplane === 'proxy' ? settings : { ...settings, dataplane: 'proxy' as const };
+        byKey.set(key, { key, ip, port: p.port, protocol, service, serviceUid, portName: p.name ?? '', mode, l4, ...(route ? { route } : {}) });
       }
     }
   }
   const listeners = [...byKey.values()].sort((a, b) => cmp(a.key, b.key));
   return { listeners, problems };
+}
+
+function listenerRoute(r: EntryRoute): ListenerRoute {
+  return {
+    origin: r.origin,
+    targets: r.targets.map((t) => ({ service: `${t.ref.namespace}/${t.ref.service}`, portName: t.ref.portName, weight: t.weight })),
+    ...(r.allow ? { allow: r.allow } : {}),
+  };
 }
 
 function cmp(a: string, b: string): number {

@@ -17,6 +17,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { EndpointPicker } from '../endpoints/endpoint-picker.ts';
+import { WeightedPicker, type ConnectionPicker } from '../endpoints/weighted-picker.ts';
 import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import type { HttpEntrypointApi } from '../http/types.ts';
 import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
@@ -57,7 +58,9 @@ export const DEFAULT_UNBIND_GRACE_MS = 30_000;
 const UPSTREAM_WARN_INTERVAL_MS = 10_000;
 
 interface SharedPicker {
-  readonly picker: EndpointPicker;
+  readonly picker: ConnectionPicker;
+  /** The endpoint slots it holds, released with it. */
+  readonly slots: ReadonlyArray<readonly [service: string, portName: string]>;
   refs: number;
 }
 
@@ -75,6 +78,8 @@ interface Bound {
   udpForwarder: UdpForwarder | undefined;
   /** Who may connect (spec.l4.sourceRanges); undefined: everybody. */
   allow: net.BlockList | undefined;
+  /** And who the entry point's route lets in (its ipAllowList); undefined: everybody. */
+  routeAllow: net.BlockList | undefined;
   lastWarnAt: number;
   suppressedWarnings: number;
 }
@@ -139,6 +144,10 @@ export class ListenerManager {
       } else if (b.spec.service !== spec.service || b.spec.portName !== spec.portName || b.spec.mode !== spec.mode) {
         this.#unbind(b, 'Service port changed');
         this.#bind(spec);
+      } else if (JSON.stringify(b.spec.route) !== JSON.stringify(spec.route)) {
+        // Connections open keep their backend; new ones follow the route (as a changed Service port does).
+        this.#unbind(b, 'entry point route changed');
+        this.#bind(spec);
       } else if (!sameL4Settings(b.spec.l4, spec.l4)) {
         b.spec = spec;
         b.allow = sourceAllowList(spec.l4.sourceRanges);
@@ -174,13 +183,7 @@ export class ListenerManager {
   // ---- binding ----
 
   #bind(spec: ListenerSpec): void {
-    const pickerKey = `${spec.service}\u0000${spec.portName}`;
-    let shared = this.#pickers.get(pickerKey);
-    if (shared === undefined) {
-      shared = { picker: new EndpointPicker(this.#o.endpoints.slot(spec.service, spec.portName)), refs: 0 };
-      this.#pickers.set(pickerKey, shared);
-    }
-    shared.refs++;
+    const shared = this.#acquirePicker(spec);
     const m = this.#o.metrics;
     const portLabel = spec.portName || String(spec.port);
     const hooks: SocketListenerHooks = {
@@ -200,6 +203,7 @@ export class ListenerManager {
       retired: new Set<TcpForwarder>(),
       udpForwarder: undefined,
       allow: sourceAllowList(spec.l4.sourceRanges),
+      routeAllow: sourceAllowList(spec.route?.allow),
       lastWarnAt: -Infinity,
       suppressedWarnings: 0,
     };
@@ -219,7 +223,7 @@ export class ListenerManager {
       }
     }
     this.#bound.set(spec.key, b);
-    log.info({ listener: spec.key, service: spec.service, port: portLabel, mode: spec.mode }, 'binding');
+    log.info({ listener: spec.key, service: spec.service, port: portLabel, mode: spec.mode, ...(spec.route ? { route: spec.route.origin } : {}) }, 'binding');
     // A listener just replaced on the same key frees the port first.
     const free = this.#portFree.get(spec.key);
     const start = () => {
@@ -266,12 +270,29 @@ export class ListenerManager {
     b.retired.clear();
     b.tcp?.destroySockets();
     if (--b.shared.refs === 0) {
-      const pickerKey = `${b.spec.service}\u0000${b.spec.portName}`;
-      if (this.#pickers.get(pickerKey) === b.shared) {
-        this.#pickers.delete(pickerKey);
-        this.#o.endpoints.releaseSlot(b.spec.service, b.spec.portName);
-      }
+      const pickerKey = pickerKeyOf(b.spec);
+      if (this.#pickers.get(pickerKey) === b.shared) this.#pickers.delete(pickerKey);
+      for (const [service, portName] of b.shared.slots) this.#o.endpoints.releaseSlot(service, portName);
     }
+  }
+
+  /**
+   * The picker of a listener: shared by the listeners of one Service port
+   * (one round robin, one affinity table, as kube-proxy has), or a routed
+   * entrypoint port's own over its route's Services by weight.
+   */
+  #acquirePicker(spec: ListenerSpec): SharedPicker {
+    const key = pickerKeyOf(spec);
+    let shared = this.#pickers.get(key);
+    if (shared === undefined) {
+      const slots = spec.route ? spec.route.targets.map((t) => [t.service, t.portName] as const) : [[spec.service, spec.portName] as const];
+      const pickers = slots.map(([service, portName]) => new EndpointPicker(this.#o.endpoints.slot(service, portName)));
+      const picker = spec.route ? new WeightedPicker(pickers, spec.route.targets.map((t) => t.weight)) : pickers[0]!;
+      shared = { picker, slots, refs: 0 };
+      this.#pickers.set(key, shared);
+    }
+    shared.refs++;
+    return shared;
   }
 
   #countState(mode: string, state: ListenerState, previous: ListenerState): void {
@@ -289,7 +310,7 @@ export class ListenerManager {
 
   /** loadBalancerSourceRanges: a client outside them is reset at once (the kernel rules drop its packets instead). */
   #admitted(b: Bound, socket: net.Socket): boolean {
-    if (admits(b.allow, socket.remoteAddress)) return true;
+    if (admits(b.allow, socket.remoteAddress) && admits(b.routeAllow, socket.remoteAddress)) return true;
     b.counters.sourceDenied.inc();
     socket.resetAndDestroy();
     return false;
@@ -419,7 +440,7 @@ export class ListenerManager {
       socket,
       pick: () => picker.pick(b.hint),
       idleTimeoutMs: b.spec.l4.udpIdleTimeoutMs,
-      ...(b.allow !== undefined ? { admit: (address: string) => admits(b.allow, address) } : {}),
+      ...(b.allow !== undefined || b.routeAllow !== undefined ? { admit: (address: string) => admits(b.allow, address) && admits(b.routeAllow, address) } : {}),
       ...(this.#o.dialAddress !== undefined ? { upstreamAddress: this.#o.dialAddress } : {}),
       hooks: {
         onFlowOpened: () => c.connections.inc(),
@@ -441,4 +462,9 @@ export class ListenerManager {
   #dialTcp(map: (ip: string) => string): (e: { ip: string; port: number }, onread?: net.OnReadOpts) => net.Socket {
     return (e, onread) => net.connect({ host: map(e.ip), port: e.port, allowHalfOpen: true, noDelay: true, ...(onread !== undefined ? { onread } : {}) });
   }
+}
+
+/** Listeners of one Service port share a picker; a routed entrypoint port has its own. */
+function pickerKeyOf(spec: ListenerSpec): string {
+  return spec.route ? `route\u0000${spec.key}` : `${spec.service}\u0000${spec.portName}`;
 }

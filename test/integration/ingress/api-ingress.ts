@@ -13,7 +13,7 @@ import { createHttpEngine } from '../../../src/proxy/k8s/http-engine.ts';
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
-import { createLbService, dialAddress, startProxy, waitListening } from '../proxy/k8s-helpers.ts';
+import { createLbService, dialAddress, startProxy, waitListening, type SvcPort } from '../proxy/k8s-helpers.ts';
 
 export interface ApiIngress {
   readonly proxy: Proxy;
@@ -26,11 +26,12 @@ export interface ApiIngress {
 export async function startApiIngress(
   kc: k8s.KubeConfig,
   core: k8s.CoreV1Api,
-  o: { namespace: string; vip: string; classes?: IngressClassOptions; crdRetryMs?: number },
+  o: { namespace: string; vip: string; classes?: IngressClassOptions; crdRetryMs?: number; entrypointPorts?: SvcPort[] },
 ): Promise<ApiIngress> {
   const { proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 }));
   await ensureNamespace(core, o.namespace);
-  await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }], o.vip);
+  // Port 80 is the HTTP entry point; other named ports are entry points of TCP and UDP routes.
+  await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }, ...(o.entrypointPorts ?? [])], o.vip);
   ownership.own(o.vip);
   await waitListening(proxy, `TCP ${o.vip}:80`);
   const engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {

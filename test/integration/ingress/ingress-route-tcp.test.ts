@@ -1,8 +1,9 @@
 // Traefik IngressRouteTCP through the real entrypoint: HostSNI routes on
 // the same 443 as the HTTP routes, terminated here (the backend gets the
 // plaintext) or passed through (the client sees the backend's own
-// certificate); what metalgate cannot serve (HostSNI(`*`), no TLS, TCP
-// middlewares, UDP) is refused with a reason.
+// certificate); what metalgate cannot serve on websecure (HostSNI(`*`), no
+// TLS, some TCP middlewares, a UDP route without its entry point) is refused
+// with a reason. Routes on entry points of their own: entry-point-routes.test.ts.
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -76,6 +77,7 @@ beforeAll(async () => {
     'IngressRouteTCP/catchall:NotServed',
     'IngressRouteTCP/guarded:BadMiddleware',
     'IngressRouteTCP/guarded:NotServed',
+    'IngressRouteUDP/dns:NoEntryPoint',
     'IngressRouteUDP/dns:NotServed',
   ]);
 });

@@ -18,7 +18,7 @@ const backends = {
 };
 
 function published(c: CompiledIngress<RouteTarget>): PublishedRoutes {
-  return { web: c.specs.web, websecure: c.specs.websecure, defaultTarget: c.defaultTarget, passthrough: c.passthrough, tcpHosts: c.tcpHosts, hostTls: c.hostTls };
+  return { web: c.specs.web, websecure: c.specs.websecure, defaultTarget: c.defaultTarget, passthrough: c.passthrough, tcpHosts: c.tcpHosts, hostTls: c.hostTls, entryRoutes: c.entryRoutes };
 }
 
 /** Over the wire: JSON both ways, as the IPC channel carries it. */

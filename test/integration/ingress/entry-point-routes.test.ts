@@ -1,0 +1,110 @@
+// Traefik TCP and UDP routes on entry points of their own, on a real API
+// server (Traefik's CRDs from manifests/crds/traefik installed), through the
+// proxy's listeners as the speaker runs them: the entrypoint Service's
+// named ports `postgres` (TCP) and `dns` (UDP) forward to the routes'
+// Services, by weight; an ipAllowList closes the entry point to clients
+// outside it; a route naming a port the entrypoint Service lacks is not
+// served, with a Warning Event saying what to add.
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
+import { portBase, tcpEchoBackend, tcpExchange, udpEchoBackend, udpExchange, writeSlice, type Closable } from '../proxy/k8s-helpers.ts';
+import { startApiIngress, type ApiIngress } from './api-ingress.ts';
+
+const cluster = useCluster();
+const NS = 'entry-points';
+const VIP = '127.77.14.1';
+const BASE = portBase();
+const PG = BASE + 10;
+const DNS = BASE + 11;
+const repo = join(import.meta.dirname, '../../..');
+
+describe('Traefik TCP and UDP routes on entry points of their own, on a real API server', () => {
+  let ing: ApiIngress;
+  let custom: k8s.CustomObjectsApi;
+  const backends: Closable[] = [];
+
+  const apply = async (kind: string, plural: string, name: string, spec: Record<string, unknown>) => {
+    const body = { apiVersion: 'traefik.io/v1alpha1', kind, metadata: { name, namespace: NS }, spec };
+    try {
+      const current = (await custom.getNamespacedCustomObject({ group: 'traefik.io', version: 'v1alpha1', namespace: NS, plural, name })) as { metadata: { resourceVersion: string } };
+      await custom.replaceNamespacedCustomObject({ group: 'traefik.io', version: 'v1alpha1', namespace: NS, plural, name, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+    } catch {
+      await custom.createNamespacedCustomObject({ group: 'traefik.io', version: 'v1alpha1', namespace: NS, plural, body });
+    }
+  };
+  /** Who answered `n` fresh connections to the postgres entry point, counted by name. */
+  const tally = async (n: number) => {
+    const out: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const who = (await tcpExchange(VIP, PG, 'q')).split(':')[0]!;
+      out[who] = (out[who] ?? 0) + 1;
+    }
+    return out;
+  };
+
+  beforeAll(async () => {
+    const { kc, core, cp } = cluster();
+    await cp.kubectl(['apply', '-f', join(repo, 'manifests/crds/traefik/traefik.io.yaml')]);
+    custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    ing = await startApiIngress(kc, core, {
+      namespace: NS,
+      vip: VIP,
+      crdRetryMs: 300,
+      entrypointPorts: [
+        { name: 'postgres', port: PG },
+        { name: 'dns', port: DNS, protocol: 'UDP' },
+      ],
+    });
+    backends.push(await tcpEchoBackend('198.18.14.1', BASE + 1, 'primary'), await tcpEchoBackend('198.18.14.2', BASE + 1, 'replica'), await udpEchoBackend('198.18.14.3', BASE + 2, 'dns'));
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    for (const [name, ip] of [['pg-primary', '198.18.14.1'], ['pg-replica', '198.18.14.2']] as const) {
+      await core.createNamespacedService({ namespace: NS, body: { metadata: { name, namespace: NS }, spec: { ports: [{ name: 'pg', port: 5432 }] } } });
+      await writeSlice(discovery, NS, name, `${name}-1`, [{ name: 'pg', port: BASE + 1 }], [{ ip }]);
+    }
+    await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'coredns', namespace: NS }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } } });
+    await writeSlice(discovery, NS, 'coredns', 'coredns-1', [{ name: 'dns', port: BASE + 2, protocol: 'UDP' }], [{ ip: '198.18.14.3' }]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await ing?.stop();
+    for (const b of backends) await b.close();
+  });
+
+  test('IngressRouteTCP with HostSNI(`*`) on postgres: every connection to its Services, 3 to 1 by weight', async () => {
+    await apply('IngressRouteTCP', 'ingressroutetcps', 'pg', {
+      entryPoints: ['postgres'],
+      routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432, weight: 3 }, { name: 'pg-replica', port: 'pg', weight: 1 }] }],
+    });
+    await waitFor(async () => (await tcpExchange(VIP, PG, 'hello').catch(() => '')).endsWith(':hello'), 'the postgres entry point routed', 15_000);
+    // Smooth weighted round robin: any 4 connections in a row hold 3 and 1.
+    const t = await tally(40);
+    expect(t).toEqual({ primary: 30, replica: 10 });
+  });
+
+  test('IngressRouteUDP on dns: datagrams to its Service and the answers back', async () => {
+    await apply('IngressRouteUDP', 'ingressrouteudps', 'dns', { entryPoints: ['dns'], routes: [{ services: [{ name: 'coredns', port: 53 }] }] });
+    await waitFor(async () => (await udpExchange(VIP, DNS, 'query', 500).catch(() => '')) === 'dns:query', 'the dns entry point routed', 15_000);
+  });
+
+  test('an ipAllowList the client is outside of closes the entry point; changed back, it opens again', async () => {
+    await apply('MiddlewareTCP', 'middlewaretcps', 'lan-only', { ipAllowList: { sourceRange: ['198.18.0.0/15'] } });
+    await apply('IngressRouteTCP', 'ingressroutetcps', 'pg', {
+      entryPoints: ['postgres'],
+      routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }], middlewares: [{ name: 'lan-only' }] }],
+    });
+    // The test's client is 127.0.0.1: refused before any byte reaches a backend.
+    await waitFor(async () => (await tcpExchange(VIP, PG, 'x').then(() => 'served', (e: Error) => e.message)) !== 'served', 'the entry point closed to this client', 15_000);
+    await apply('MiddlewareTCP', 'middlewaretcps', 'lan-only', { ipAllowList: { sourceRange: ['198.18.0.0/15', '127.0.0.1'] } });
+    await waitFor(async () => (await tcpExchange(VIP, PG, 'again').catch(() => '')) === 'primary:again', 'the entry point open again', 15_000);
+  });
+
+  test('a route naming a port the entrypoint Service lacks: not served, and the Event says what to add', async () => {
+    await apply('IngressRouteTCP', 'ingressroutetcps', 'mysql', { entryPoints: ['mysql'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] });
+    const e = await waitForEvent(cluster().core, NS, 'IngressRouteTCP', 'mysql', 'NoEntryPoint');
+    expect(e.message).toBe('entryPoints: the entrypoint Service metalgate-system/metalgate-ingress has no port named mysql: add one (TCP) to open this entry point');
+    // The other routes keep serving.
+    expect(await udpExchange(VIP, DNS, 'still')).toBe('dns:still');
+  });
+});
