@@ -22,6 +22,7 @@ import { EndpointSlots } from './endpoints/endpoint-slots.ts';
 import type { PassthroughHost } from '../ingress/compile/route-wire.ts';
 import { TcpGuard } from './http/tcp-guard.ts';
 import type { CertificateStoreApi, HttpEntrypointApi, TcpTarget } from './http/types.ts';
+import { weightedTcpBackend } from './http/weighted-tcp-backend.ts';
 import { ServiceBackends } from './k8s/service-backends.ts';
 import type { BindBackoff } from './listeners/bind-backoff.ts';
 import { ListenerManager } from './listeners/listener-manager.ts';
@@ -125,7 +126,7 @@ export class ProxyRuntime {
     const guards = new Map<string, TcpGuard>();
     const out = new Map<string, TcpTarget>();
     for (const h of hosts) {
-      const backend = this.backends.get(h.ref);
+      const backend = h.weighted ? weightedTcpBackend(h.weighted.map((t) => this.backends.get(t.ref)), h.weighted.map((t) => t.weight)) : this.backends.get(h.ref);
       if (h.allow === undefined && h.maxConnections === undefined) {
         out.set(h.host, { backend });
         continue;

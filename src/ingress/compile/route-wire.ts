@@ -12,7 +12,7 @@ import type { IngressRouteSpec, RouteSpec, TraefikRouteSpec } from '../match/rou
 import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-rule-compiler.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
 import type { RouteTarget } from '../model/route-target.ts';
-import type { EntryRoute } from '../model/entry-route.ts';
+import type { EntryRoute, EntryRouteTarget } from '../model/entry-route.ts';
 import type { ServicePortRef } from '../model/service-node.ts';
 
 /** A Traefik rule as text. */
@@ -128,6 +128,8 @@ export interface RouteTableChanges {
 export interface PassthroughHost {
   readonly host: string;
   readonly ref: ServicePortRef;
+  /** Several Services: each connection to one of them by weight (`ref` is the first one that can be chosen). */
+  readonly weighted?: readonly EntryRouteTarget[];
   /** IngressRouteTCP middlewares: who may connect (CIDRs or addresses), and how many at once. */
   readonly allow?: readonly string[];
   readonly maxConnections?: number;

@@ -12,8 +12,11 @@
 // entry-point-route.ts): one HostSNI(`*`) route without TLS, whose
 // connections go to its Services by weight; an ipAllowList may guard it.
 //
+// Several Services on a route take its connections by weight (Traefik's
+// weighted round robin), on websecure as on an entry point of its own.
+//
 // Not served, each with an error on the object: on websecure, HostSNI(`*`)
-// and routes without TLS, several or weighted services; on an entry point
+// and routes without TLS; on an entry point
 // of its own, TLS and host names; anywhere, HostSNIRegexp, other TCP
 // middlewares, several allow-lists on one route, proxyProtocol, tls.options.
 
@@ -23,13 +26,14 @@ import type { IngressRouteTcpObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { CertificateRequirement } from './ingress.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
-import { resolveServicePort } from './service-port.ts';
-import type { EntryRoute } from '../model/entry-route.ts';
+import type { EntryRoute, EntryRouteTarget } from '../model/entry-route.ts';
 import { asCidrs, entryPointProblem, weightedTargets, type EntrypointService } from './entry-point-route.ts';
 
 export interface TcpHost {
   readonly host: string;
   readonly ref: ServicePortRef;
+  /** Several Services: each connection to one of them by weight (`ref` is the first one that can be chosen). */
+  readonly weighted?: readonly EntryRouteTarget[];
   readonly allow?: readonly string[];
   readonly maxConnections?: number;
 }
@@ -143,28 +147,14 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
       sink.error('BadMiddleware', `${where}.${limits}; the route is not served rather than served without it`);
       return;
     }
-    const services = Array.isArray(route.services) ? (route.services as Record<string, unknown>[]) : [];
-    if (services.length !== 1) {
-      sink.error('UnsupportedBackend', `${where}.services: exactly one Service is supported (got ${services.length})`);
-      return;
-    }
-    const s = services[0]!;
-    if (s.proxyProtocol !== undefined && s.proxyProtocol !== null) {
-      sink.error('UnsupportedBackend', `${where}.services[0].proxyProtocol is not supported`);
-      return;
-    }
-    if (typeof s.name !== 'string' || (s.namespace !== undefined && s.namespace !== ns)) {
-      sink.error('UnsupportedBackend', `${where}.services[0]: a Service of the route's namespace, by name`);
-      return;
-    }
-    const r = resolveServicePort(view, ns, s.name, s.port as number | string | undefined);
-    if (!r.ok) {
-      sink.error(r.reason, `${where}.services[0]: ${r.error}`);
-      return;
-    }
+    const targets = weightedTargets(route.services, where, ns, 'TCP', view, sink);
+    if (targets === undefined) return;
+    // One Service: its port; several: each connection to one of them by weight.
+    const first = targets.find((t) => t.weight > 0)!;
+    const weighted = targets.length > 1 ? { weighted: targets } : {};
     for (const host of names) {
       hosts.push(host);
-      (pass ? passthrough : terminated).push({ host, ref: r.ref, ...(limits.allow ? { allow: limits.allow } : {}), ...(limits.maxConnections ? { maxConnections: limits.maxConnections } : {}) });
+      (pass ? passthrough : terminated).push({ host, ref: first.ref, ...weighted, ...(limits.allow ? { allow: limits.allow } : {}), ...(limits.maxConnections ? { maxConnections: limits.maxConnections } : {}) });
     }
   });
   if (tls !== undefined && !pass && typeof tls.secretName === 'string' && tls.secretName !== '') {

@@ -4,6 +4,7 @@
 // every apply(). No API server: objects go straight into the compiler.
 import type { PassthroughHost } from '../../../src/ingress/compile/route-wire.ts';
 import { TcpGuard } from '../../../src/proxy/http/tcp-guard.ts';
+import { weightedTcpBackend } from '../../../src/proxy/http/weighted-tcp-backend.ts';
 import type { TcpTarget } from '../../../src/proxy/http/types.ts';
 import http from 'node:http';
 import https from 'node:https';
@@ -202,7 +203,8 @@ export class Harness {
     if (def) this.certificates.setDefault(def);
     this.entrypoint.setRouter(new IngressRouter(out.web, out.websecure));
     const target = (p: PassthroughHost): TcpTarget => ({
-      backend: this.#backend(p.ref),
+      // As the proxy's runtime builds it (proxy-runtime.ts).
+      backend: p.weighted ? weightedTcpBackend(p.weighted.map((t) => this.#backend(t.ref)), p.weighted.map((t) => t.weight)) : this.#backend(p.ref),
       ...(p.allow !== undefined || p.maxConnections !== undefined ? { guard: new TcpGuard({ ...(p.allow ? { allow: p.allow } : {}), ...(p.maxConnections ? { maxConnections: p.maxConnections } : {}) }) } : {}),
     });
     this.entrypoint.setPassthrough(new Map(out.passthrough.map((p) => [p.host, target(p)])));

@@ -49,10 +49,14 @@ beforeAll(async () => {
   const backendPair = createSelfSignedCertificate({ names: ['backend.internal'] });
   const secure = await listen(tls.createServer({ cert: backendPair.cert, key: backendPair.key }, (c) => c.on('data', (d) => c.write(`tls:${d.toString()}`))));
   h.serviceAt('ns', 'db', plain, { name: 'pg', port: 5432 });
+  const replica = await listen(net.createServer((c) => c.on('data', (d) => c.write(`replica:${d.toString()}`))));
+  h.serviceAt('ns', 'db-replica', replica, { name: 'pg', port: 5432 });
   h.serviceAt('ns', 'mq', secure, { name: 'amqps', port: 5671 });
   await h.service('ns', 'app', 1);
   h.tlsSecret('ns', 'db-tls', ['db.example.com']);
   h.tlsSecret('ns', 'web-tls', ['web.example.com']);
+  h.tlsSecret('ns', 'split-tls', ['split.example.com']);
+  h.traefik('IngressRouteTCP', tcpRoute('split', { routes: [{ match: 'HostSNI(`split.example.com`)', services: [{ name: 'db', port: 5432, weight: 2 }, { name: 'db-replica', port: 'pg' }] }], tls: { secretName: 'split-tls' } }));
   h.ingress(ing('ns', 'web', [{ host: 'web.example.com', paths: [{ service: 'app' }] }], { tls: [{ hosts: ['web.example.com'], secretName: 'web-tls' }] }));
   h.traefik('IngressRouteTCP', tcpRoute('db', { entryPoints: ['websecure'], routes: [{ match: 'HostSNI(`db.example.com`) || HostSNI(`pg.example.com`)', services: [{ name: 'db', port: 5432 }] }], tls: { secretName: 'db-tls' } }));
   h.traefik('IngressRouteTCP', tcpRoute('mq', { routes: [{ match: 'HostSNI(`mq.example.com`)', services: [{ name: 'mq', port: 'amqps' }] }], tls: { passthrough: true } }));
@@ -68,7 +72,7 @@ beforeAll(async () => {
   h.traefik('IngressRouteTCP', tcpRoute('local', { routes: [{ match: 'HostSNI(`local.example.com`)', services: [{ name: 'db', port: 5432 }], middlewares: [{ name: 'local-only' }, { name: 'one-at-a-time' }] }], tls: { secretName: 'guard-tls' } }));
   h.traefik('IngressRouteUDP', { apiVersion: 'traefik.io/v1alpha1', kind: 'IngressRouteUDP', metadata: { namespace: 'ns', name: 'dns' }, spec: { routes: [{ services: [{ name: 'db', port: 53 }] }] } });
   const out = h.apply();
-  expect(out.tcpHosts.map((t) => t.host).sort()).toEqual(['db.example.com', 'lan.example.com', 'local.example.com', 'pg.example.com']);
+  expect(out.tcpHosts.map((t) => t.host).sort()).toEqual(['db.example.com', 'lan.example.com', 'local.example.com', 'pg.example.com', 'split.example.com']);
   expect(out.passthrough.map((t) => t.host)).toEqual(['mq.example.com']);
   const errors = out.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.ref.kind}/${d.ref.name}:${d.reason}`);
   expect(errors.sort()).toEqual([
@@ -91,6 +95,13 @@ describe('IngressRouteTCP', () => {
   test("terminated here: the backend gets the plaintext, the client the route's certificate", async () => {
     expect(await exchange('db.example.com', 'SELECT 1\n')).toEqual({ reply: 'tcp:SELECT 1\n', names: 'DNS:db.example.com' });
     expect((await exchange('pg.example.com', 'again\n')).reply).toBe('tcp:again\n');
+  });
+
+  test('weighted services: each connection to one of them, 2 to 1 by weight', async () => {
+    const who: string[] = [];
+    for (let i = 0; i < 9; i++) who.push((await exchange('split.example.com', 'q\n')).reply.split(':')[0]!);
+    expect(who.filter((w) => w === 'tcp').length).toBe(6);
+    expect(who.filter((w) => w === 'replica').length).toBe(3);
   });
 
   test("passed through: the client talks TLS with the backend itself", async () => {
