@@ -26,6 +26,8 @@ export interface StickyCookie {
   /** Seconds from now for Expires (ingress-nginx session-cookie-expires). */
   readonly expiresSeconds?: number;
   readonly sameSite?: 'None' | 'Lax' | 'Strict';
+  /** SameSite=None left out for browsers that would drop the cookie (ingress-nginx session-cookie-conditional-samesite-none). */
+  readonly conditionalSameSiteNone?: boolean;
   readonly secure: boolean;
   readonly httpOnly: boolean;
   /** ingress-nginx affinity-mode: balanced (default) or persistent. Both keep a client on its endpoint here. */

@@ -2,6 +2,7 @@
 // sessions and cookie canaries. No allocation when the cookie is absent.
 
 import type { StickyCookie } from '../model/service-node.ts';
+import { sameSiteNoneCompatible } from './same-site-none.ts';
 
 /** The value of cookie `name` in a Cookie header (or several), or undefined. */
 export function cookieValue(header: string | readonly string[] | undefined, name: string): string | undefined {
@@ -32,14 +33,14 @@ export function cookieValue(header: string | readonly string[] | undefined, name
   return undefined;
 }
 
-/** A Set-Cookie value for a sticky cookie. `now` for Expires. */
-export function setCookie(c: StickyCookie, value: string, secureRequest: boolean, now: number = Date.now()): string {
+/** A Set-Cookie value for a sticky cookie, for a client sending `userAgent`. `now` for Expires. */
+export function setCookie(c: StickyCookie, value: string, secureRequest: boolean, userAgent?: string, now: number = Date.now()): string {
   let s = `${c.name}=${value}; Path=${c.path ?? '/'}`;
   if (c.domain) s += `; Domain=${c.domain}`;
   if (c.expiresSeconds !== undefined) s += `; Expires=${new Date(now + c.expiresSeconds * 1000).toUTCString()}`;
   if (c.maxAgeSeconds !== undefined) s += `; Max-Age=${c.maxAgeSeconds}`;
   if (c.secure || (c.sameSite === 'None' && secureRequest)) s += '; Secure';
   if (c.httpOnly) s += '; HttpOnly';
-  if (c.sameSite) s += `; SameSite=${c.sameSite}`;
+  if (c.sameSite && !(c.sameSite === 'None' && c.conditionalSameSiteNone === true && !sameSiteNoneCompatible(userAgent))) s += `; SameSite=${c.sameSite}`;
   return s;
 }

@@ -145,7 +145,7 @@ function setStickyCookie(name: string, cookie: StickyCookie, token: string): Mid
   return {
     name,
     onResponse(ctx, res) {
-      res.addHeader('set-cookie', setCookie(cookie, token, ctx.tls));
+      res.addHeader('set-cookie', setCookie(cookie, token, ctx.tls, ctx.header('user-agent')));
     },
   };
 }

@@ -208,6 +208,7 @@ const AFFINITY = new Set([
   'session-cookie-samesite',
   'session-cookie-secure',
   'session-cookie-change-on-failure',
+  'session-cookie-conditional-samesite-none',
 ]);
 const OTHERS = new Set([
   'ssl-redirect',
@@ -992,6 +993,7 @@ function parseAffinity(a: Map<string, string>, get: Getter, bad: (name: string, 
     ...(maxAge !== undefined ? { maxAgeSeconds: maxAge } : {}),
     ...(expires !== undefined ? { expiresSeconds: expires } : {}),
     ...(sameSite ? { sameSite } : {}),
+    ...(get('session-cookie-conditional-samesite-none', parseGoBool) === true ? { conditionalSameSiteNone: true } : {}),
     secure: get('session-cookie-secure', parseGoBool) ?? false,
     httpOnly: true,
     mode: mode === 'persistent' ? 'persistent' : 'balanced',

@@ -31,6 +31,7 @@ beforeAll(async () => {
   h.ingress(annotated('body', 'body.example.com', 'app', { 'proxy-body-size': '1k' }));
   h.ingress(annotated('https', 'https.example.com', 'tlsapp', { 'backend-protocol': 'HTTPS' }));
   h.ingress(annotated('sticky', 'sticky.example.com', 'app', { affinity: 'cookie', 'session-cookie-name': 'route', 'session-cookie-max-age': '60' }));
+  h.ingress(annotated('samesite', 'samesite.example.com', 'app', { affinity: 'cookie', 'session-cookie-samesite': 'None', 'session-cookie-conditional-samesite-none': 'true' }));
   h.ingress(annotated('timeout', 'timeout.example.com', 'slow', { 'proxy-read-timeout': '1' }));
   h.ingress(annotated('connect', 'connect.example.com', 'app', { 'proxy-connect-timeout': '2', 'proxy-send-timeout': '2' }));
   h.ingress(annotated('limit', 'limit.example.com', 'app', { 'limit-rps': '1', 'limit-burst-multiplier': '2' }));
@@ -110,6 +111,16 @@ describe('ingress-nginx annotations through the proxy', () => {
       expect(a.json!.name).toBe(first.json!.name);
       expect(a.headers['set-cookie']).toBeUndefined();
     }
+  });
+  test('session-cookie-conditional-samesite-none: SameSite=None left out for the browsers that drop such a cookie', async () => {
+    const cookieFor = async (ua: string | undefined) => (await h.request({ host: 'samesite.example.com', ...(ua ? { headers: { 'user-agent': ua } } : {}) })).headers['set-cookie']?.[0] ?? '';
+    const chrome66 = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.181 Safari/537.36';
+    const chrome120 = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+    const ios12 = 'Mozilla/5.0 (iPhone; CPU iPhone OS 12_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.0 Mobile/15E148 Safari/604.1';
+    expect(await cookieFor(chrome66)).toMatch(/^INGRESSCOOKIE=[0-9a-f]+; Path=\/; HttpOnly$/);
+    expect(await cookieFor(ios12)).not.toContain('SameSite');
+    expect(await cookieFor(chrome120)).toMatch(/; SameSite=None$/);
+    expect(await cookieFor(undefined)).toMatch(/; SameSite=None$/);
   });
   test('proxy-read-timeout: 504 when the upstream is slower', async () => {
     const a = await h.request({ host: 'timeout.example.com' });

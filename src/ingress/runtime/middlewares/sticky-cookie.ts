@@ -22,7 +22,7 @@ export function stickyCookie(name: string, spec: StickyCookieSpec): Middleware {
       if (ep === undefined || backend === undefined) return;
       const key = backend.affinityKeyOf ? backend.affinityKeyOf(ep) : `${ep.ip}:${ep.port}`;
       if (key === ctx.affinityKey) return;
-      res.addHeader('set-cookie', setCookie(c, key, ctx.tls));
+      res.addHeader('set-cookie', setCookie(c, key, ctx.tls, ctx.header('user-agent')));
     },
   };
 }
