@@ -204,6 +204,18 @@ export interface LimitRateSpec {
   readonly afterBytes: number;
 }
 
+/** ingress-nginx mirror-target (+ mirror-host, mirror-request-body): a copy of each request to a URL, its answer dropped. */
+export interface MirrorUrlSpec {
+  readonly type: 'mirrorUrl';
+  /** `scheme://host[:port]`. */
+  readonly origin: string;
+  /** With variables: the copy's request-target as they expand; without: a path the request's arguments are added to. */
+  readonly path: readonly TemplatePart[];
+  readonly pathHasVariables: boolean;
+  readonly host: readonly TemplatePart[];
+  readonly body: boolean;
+}
+
 /** ingress-nginx proxy-redirect-from/-to (nginx's proxy_redirect): Location and Refresh prefixes rewritten. */
 export interface ProxyRedirectSpec {
   readonly type: 'proxyRedirect';
@@ -426,6 +438,7 @@ export type MiddlewareSpec =
   | GrpcWebSpec
   | SatisfyAnySpec
   | LimitRateSpec
+  | MirrorUrlSpec
   | ProxyRedirectSpec
   | ProxyCookieSpec
   | IpAllowListSpec

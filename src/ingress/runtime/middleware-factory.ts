@@ -24,6 +24,7 @@ import { grpcWeb } from './middlewares/grpc-web.ts';
 import { satisfyAny } from './middlewares/satisfy-any.ts';
 import { limitRate } from './middlewares/limit-rate.ts';
 import { proxyRedirect } from './middlewares/proxy-redirect.ts';
+import { mirrorUrl } from './middlewares/mirror-url.ts';
 import { proxyCookie } from './middlewares/proxy-cookie.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
@@ -66,6 +67,8 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return proxyRedirect(m.name, s);
     case 'limitRate':
       return limitRate(m.name, s);
+    case 'mirrorUrl':
+      return mirrorUrl(m.name, s);
     case 'satisfyAny':
       return satisfyAny(
         m.name,

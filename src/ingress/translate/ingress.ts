@@ -555,6 +555,8 @@ function annotationMiddlewares(config: AnnotationConfig, ref: ObjectRef, cookieP
   if (config.basicAuthSpec && !anyOf) out.push({ name: name(config.basicAuthSpec.type === 'digestAuth' ? 'auth-type-digest' : 'auth-type-basic'), spec: config.basicAuthSpec });
   // Before anything rewrites the target: the auth service sees the request URI as received.
   if (config.externalAuth && !anyOf) out.push({ name: name('auth-url'), spec: config.externalAuth });
+  // After the access checks (nginx mirrors in its precontent phase), before any rewrite: $request_uri as received.
+  if (config.mirror !== undefined) out.push({ name: name('mirror-target'), spec: { type: 'mirrorUrl', ...config.mirror } });
   if (config.upstreamHost !== undefined || config.forwardedPrefix !== undefined) {
     out.push({
       name: name('upstream-fields'),

@@ -156,6 +156,8 @@ export interface NginxConfig {
   readonly serverAliases?: readonly string[];
   /** limit-rate (+ -after), in bytes: response bodies paced (only with proxy-buffering: on, as nginx). */
   readonly limitRate?: { readonly bytesPerSecond: number; readonly afterBytes: number };
+  /** mirror-target (+ mirror-host, mirror-request-body): a copy of each request to a URL. */
+  readonly mirror?: NginxMirror;
   /** satisfy: any lets a request through when the IP lists or one auth allow it (nginx's `satisfy any`); default all. */
   readonly satisfyAny?: boolean;
   /** custom-headers: a ConfigMap (`name` or `namespace/name`) of response fields, resolved by the Ingress translator. */
@@ -255,6 +257,9 @@ const OTHERS = new Set([
   'proxy-cookie-domain',
   'proxy-cookie-path',
   'ssl-ciphers',
+  'mirror-target',
+  'mirror-host',
+  'mirror-request-body',
 ]);
 
 /**
@@ -481,6 +486,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   } else if (a.has('limit-rate-after') && rateKb === undefined) {
     sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}limit-rate-after has no effect without ${NGINX_PREFIX}limit-rate`);
   }
+  const mirror = parseMirror(a, bad, (name) => sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}${name} has no effect without ${NGINX_PREFIX}mirror-target`));
   // proxy-redirect-from/-to: nginx's proxy_redirect; "off" (ingress-nginx's default) does nothing.
   let proxyRedirect: NginxConfig['proxyRedirect'];
   const redirectFrom = a.get('proxy-redirect-from')?.trim();
@@ -575,6 +581,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(customHeaders !== undefined ? { customHeaders } : {}),
     ...(satisfyText === 'any' ? { satisfyAny: true } : {}),
     ...(limitRate !== undefined ? { limitRate } : {}),
+    ...(mirror !== undefined ? { mirror } : {}),
     ...(serverAliases !== undefined ? { serverAliases } : {}),
     ...(sslCiphers !== undefined ? { sslCiphers } : {}),
     ...(proxyRedirect !== undefined ? { proxyRedirect } : {}),
@@ -952,6 +959,53 @@ function parseCanary(a: Map<string, string>, get: Getter, bad: (name: string, er
     weight,
     weightTotal,
   };
+}
+
+/** ingress-nginx mirror-target, as its template and nginx's proxy_pass use it (checked against nginx). */
+export interface NginxMirror {
+  /** `scheme://host[:port]`: where the copies go (variables are not allowed there: the backend is chosen once). */
+  readonly origin: string;
+  /** The URL's path and query: with variables, the copy's request-target as they expand; without, the path the request's arguments are added to. */
+  readonly path: readonly TemplatePart[];
+  readonly pathHasVariables: boolean;
+  /** The copy's Host (mirror-host; default the URL's host and port). */
+  readonly host: readonly TemplatePart[];
+  /** mirror-request-body (default on). */
+  readonly body: boolean;
+}
+
+function parseMirror(a: Map<string, string>, bad: (name: string, error: string) => void, idle: (name: string) => void): NginxMirror | undefined {
+  const text = a.get('mirror-target')?.trim();
+  const bodyText = a.get('mirror-request-body')?.trim();
+  if (bodyText !== undefined && bodyText !== 'on' && bodyText !== 'off') bad('mirror-request-body', `${JSON.stringify(bodyText)} is not on or off`);
+  if (text === undefined || text === '') {
+    for (const name of ['mirror-host', 'mirror-request-body']) if (a.has(name)) idle(name);
+    return undefined;
+  }
+  const m = /^(https?):\/\/([^/?#$]+)([/?$][^#]*)?$/i.exec(text);
+  if (m === null || !/^[\x21-\x7e]+$/.test(text)) {
+    bad('mirror-target', `${JSON.stringify(text)} is not an http:// or https:// URL with its host written out (variables only after it)`);
+    return undefined;
+  }
+  let origin: URL;
+  try {
+    origin = new URL(`${m[1]!.toLowerCase()}://${m[2]}`);
+  } catch {
+    bad('mirror-target', `${JSON.stringify(m[2])} is not a host`);
+    return undefined;
+  }
+  const path = parseNginxTemplate(m[3] ?? '');
+  if (!path.ok) {
+    bad('mirror-target', path.error);
+    return undefined;
+  }
+  const hostText = a.get('mirror-host')?.trim() || origin.host;
+  const host = parseNginxTemplate(hostText);
+  if (!host.ok || !/^[\x21-\x7e]+$/.test(hostText)) {
+    bad('mirror-host', host.ok ? `${JSON.stringify(hostText)} holds spaces or control characters` : host.error);
+    return undefined;
+  }
+  return { origin: origin.origin, path: path.parts, pathHasVariables: path.parts.some((p) => 'variable' in p), host: host.parts, body: bodyText !== 'off' };
 }
 
 function parseAffinity(a: Map<string, string>, get: Getter, bad: (name: string, error: string) => void): StickyCookie | undefined {

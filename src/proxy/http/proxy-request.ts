@@ -17,7 +17,7 @@ import { assertValidField } from '../http1/forward-headers.ts';
 import type { ResponseHead } from '../http1/response-head.ts';
 import type { DeadlineClock } from './clock.ts';
 import { HeaderEdits } from './header-edits.ts';
-import { MirrorCopy } from './mirror.ts';
+import { MirrorCopy, retargetRequestHead } from './mirror.ts';
 import type { BackendSeries, HttpMetrics } from './metrics.ts';
 import type { RequestLog } from './access-log.ts';
 import { ResponseEdit, type EarlyBody, type FieldLookup } from './response-edit.ts';
@@ -29,6 +29,7 @@ import type {
   ClientTimeouts,
   Endpoint,
   Middleware,
+  MirrorTarget,
   RequestContext,
   RetryPolicy,
   RouteResult,
@@ -135,7 +136,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   protected grpcWebRoute = false;
   /** Mirror copies of the current request (null on the usual path). */
   protected mirrors: MirrorCopy[] | null = null;
-  private mirrorTargets: ReadonlyArray<{ readonly backend: Backend; readonly percent: number }> | null = null;
+  private mirrorTargets: readonly MirrorTarget[] | null = null;
   private mirrorsEnded = false;
   protected t0 = 0;
   /** The request-target as received (for logs). */
@@ -607,7 +608,11 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     const copies: MirrorCopy[] = [];
     for (const t of targets) {
       if (Math.random() * 100 >= t.percent) continue;
-      const m = MirrorCopy.start(this.core.pool, t.backend, this.core.metrics.backend(t.backend.name), this.clientIp, this.method, head, this.core.upstreamTimeouts);
+      const to = t.retarget?.(this);
+      if (to === null) continue;
+      const body = t.body !== false;
+      const copyHead = to === undefined && body ? head : retargetRequestHead(head, to?.target, to?.host, body);
+      const m = MirrorCopy.start(this.core.pool, t.backend, this.core.metrics.backend(t.backend.name), this.clientIp, this.method, copyHead, this.core.upstreamTimeouts, body);
       if (m !== undefined) copies.push(m);
     }
     if (copies.length > 0) this.mirrors = copies;

@@ -282,6 +282,21 @@ export interface RequestOutcome {
   readonly error: string | undefined;
 }
 
+/** Where Middleware.mirror sends a copy of a request. */
+export interface MirrorTarget {
+  readonly backend: Backend;
+  /** Share of requests copied, 0-100. */
+  readonly percent: number;
+  /**
+   * The copy's request-target and Host, when they differ from the upstream
+   * request's (ingress-nginx mirror-target); undefined: the same head;
+   * null: no copy of this request.
+   */
+  readonly retarget?: (ctx: RequestContext) => { readonly target: string; readonly host: string } | undefined | null;
+  /** Whether the copy carries the request body (default true). */
+  readonly body?: boolean;
+}
+
 /**
  * A request/response hook. Every member is optional; the engine checks them
  * once per request and the route's list is walked only when present.
@@ -336,7 +351,7 @@ export interface Middleware {
    */
   readonly retry?: RetryPolicy;
   /** Send a copy of the request to these backends and ignore their answers. */
-  readonly mirror?: ReadonlyArray<{ readonly backend: Backend; readonly percent: number }>;
+  readonly mirror?: readonly MirrorTarget[];
   /**
    * Answers with these statuses are replaced (before any byte went to the
    * client) by the page `fetch` gets; a failed fetch answers the status

@@ -48,7 +48,7 @@ beforeAll(async () => {
   h.backends.get(`ns/clustered:http`)!.setEndpoints([{ ip: '127.0.0.1', port: decoy.port, ready: true, serving: true, terminating: false }]);
   h.ingress(ing('ns', 'upstream', [{ host: 'upstream.example.com', paths: [{ service: 'clustered', port: viaCluster[0]!.port }] }], { annotations: { [`${N}service-upstream`]: 'true' } }));
   h.ingress(annotated('vhost', 'vhost.example.com', 'app', { 'upstream-vhost': 'internal.example.local:8080', 'x-forwarded-prefix': '/shop' }));
-  h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'mirror-target': 'https://copy.example.com/' }));
+  h.ingress(annotated('unsupported', 'unsupported.example.com', 'app', { 'enable-opentelemetry': 'true' }));
   h.ingress(annotated('snippet', 'snippet.example.com', 'app', { 'configuration-snippet': 'deny all;' }));
   const out = h.apply();
   // Fail closed: the snippet may hold access rules, so that Ingress alone is withheld.

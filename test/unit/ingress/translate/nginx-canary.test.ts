@@ -68,9 +68,9 @@ describe('ingress-nginx annotation values', () => {
     expect(diags.some((d) => d.startsWith('error:BadAnnotation:') && d.includes(msg))).toBe(true);
   });
   test('unsupported annotations are reported, never silently ignored', () => {
-    const { diags } = parse({ 'mirror-target': 'https://x.example/', 'proxy-http-version': '1.0' });
+    const { diags } = parse({ 'enable-opentelemetry': 'true', 'proxy-http-version': '1.0' });
     expect(diags).toEqual([
-      `warning:UnsupportedAnnotation:${N}mirror-target is not supported by metalgate and is ignored`,
+      `warning:UnsupportedAnnotation:${N}enable-opentelemetry is not supported by metalgate and is ignored`,
       `warning:UnsupportedAnnotation:${N}proxy-http-version is not supported by metalgate and is ignored`,
     ]);
   });
