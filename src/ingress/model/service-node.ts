@@ -101,6 +101,10 @@ export interface MirrorNode {
   readonly name: string;
   readonly main: ServiceNode;
   readonly mirrors: readonly { readonly node: ServiceNode; readonly percent: number }[];
+  /** Traefik mirrorBody (default true): the copies carry the request body. */
+  readonly body: boolean;
+  /** Traefik maxBodySize: a request whose body may be larger is not copied; undefined: no limit. */
+  readonly maxBodySize?: number;
 }
 
 /**

@@ -12,7 +12,7 @@ import { chooseCanary } from './canary-choice.ts';
 import type { FlaggerMetrics } from './flagger-metrics.ts';
 import { MiddlewareRegistry } from './middleware-factory.ts';
 import { SmoothWeighted } from '../../common/smooth-weighted.ts';
-import { mirrorRequests } from './middlewares/mirror.ts';
+import { mirrorTargets } from './middlewares/mirror.ts';
 import { cookieValue, setCookie } from './cookies.ts';
 import { createHash } from 'node:crypto';
 import type { StickyCookie } from '../model/service-node.ts';
@@ -120,7 +120,7 @@ export class RuntimeFactory {
       }
       case 'mirror': {
         const mirrors = node.mirrors.filter((m) => m.percent > 0).map((m) => ({ backend: nodeBackend(m.node, this.#leafBackend), percent: m.percent }));
-        const mirror = mirrorRequests(`${node.name}:mirror`, mirrors, this.#random);
+        const mirror: Middleware = { name: `${node.name}:mirror`, mirror: mirrorTargets(mirrors, node, this.#random) };
         return this.#chooser(target, node.main, mirrors.length > 0 ? [...mws, mirror] : mws, ingress, canary);
       }
     }

@@ -149,8 +149,10 @@ function traefikServiceNode(ts: TraefikServiceObject, ns: string, view: ClusterV
       }
       return { node: resolveRef(mr, ns, view, opts, stack, warnings), percent };
     });
-    if (m.maxBodySize !== undefined) warnings.push(`TraefikService ${ns}/${ts.metadata?.name}: mirroring.maxBodySize is not enforced (bodies are mirrored only for requests without one)`);
-    return { kind: 'mirror', name, main, mirrors };
+    if (m.mirrorBody !== undefined && typeof m.mirrorBody !== 'boolean') throw new Failure('BadTraefikService', `TraefikService ${ns}/${ts.metadata?.name}: mirroring.mirrorBody must be a boolean`);
+    const max = m.maxBodySize;
+    if (max !== undefined && (typeof max !== 'number' || !Number.isSafeInteger(max) || max < -1)) throw new Failure('BadTraefikService', `TraefikService ${ns}/${ts.metadata?.name}: mirroring.maxBodySize must be an integer, -1 for no limit`);
+    return { kind: 'mirror', name, main, mirrors, body: m.mirrorBody !== false, ...(max !== undefined && max >= 0 ? { maxBodySize: max } : {}) };
   }
   throw new Failure('BadTraefikService', `TraefikService ${ns}/${ts.metadata?.name} declares neither weighted nor mirroring`);
 }

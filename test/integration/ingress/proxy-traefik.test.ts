@@ -10,6 +10,8 @@ import { Harness, ingressRoute, middleware, traefikService, type Echo } from './
 const h = new Harness({ allowCrossNamespace: true });
 const servers: http.Server[] = [];
 let mirrorEcho: Echo[];
+/** What reached the recording mirror. */
+const recorded: Array<{ url: string; method: string; length: string | undefined; body: string }> = [];
 let flaky: Echo[];
 let slow: Echo[];
 const APR1 = 'test:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/'; // password "secret"
@@ -84,6 +86,26 @@ beforeAll(async () => {
   h.traefik('IngressRoute', ingressRoute('ns', 'cross', [{ match: 'Host(`cross.example.com`)', services: [{ name: 'remote', namespace: 'other', port: 80 }], middlewares: [{ name: 'other-tag@kubernetescrd' }] }]));
   h.traefik('TraefikService', traefikService('ns', 'split', { weighted: { services: [{ name: 'v1', port: 80, weight: 3 }, { name: 'v2', port: 80, weight: 1 }] } }));
   h.traefik('TraefikService', traefikService('ns', 'mirrored', { mirroring: { name: 'v1', port: 80, mirrors: [{ name: 'shadow', port: 80, percent: 100 }] } }));
+  // A mirror that records what reaches it, for the body options.
+  const recorder = http.createServer((req, res) => {
+    const copy = { url: req.url ?? '', method: req.method ?? '', length: req.headers['content-length'], body: '' };
+    req.on('data', (c: Buffer) => (copy.body += c.toString()));
+    req.on('end', () => {
+      recorded.push(copy);
+      res.end();
+    });
+  });
+  servers.push(recorder);
+  await new Promise<void>((res) => recorder.listen(0, '127.0.0.1', res));
+  h.serviceAt('ns', 'recorder', (recorder.address() as AddressInfo).port);
+  for (const [name, extra] of [
+    ['body', {}],
+    ['nobody', { mirrorBody: false }],
+    ['small', { maxBodySize: 4 }],
+  ] as const) {
+    h.traefik('TraefikService', traefikService('ns', `mirrored-${name}`, { mirroring: { name: 'v1', port: 80, mirrors: [{ name: 'recorder', port: 80, percent: 100 }], ...extra } }));
+    h.traefik('IngressRoute', ingressRoute('ns', `mirror-${name}`, [{ match: `Host(\`mirror-${name}.example.com\`)`, services: [{ name: `mirrored-${name}`, kind: 'TraefikService' }] }]));
+  }
   h.traefik('IngressRoute', ingressRoute('ns', 'split', [{ match: 'Host(`split.example.com`)', services: [{ name: 'split', kind: 'TraefikService' }] }]));
   h.traefik('TraefikService', traefikService('ns', 'sticky', { weighted: { services: [{ name: 'v1', port: 80 }, { name: 'v2', port: 80 }], sticky: { cookie: { name: 'lb', httpOnly: true } } } }));
   h.traefik('IngressRoute', ingressRoute('ns', 'sticky', [{ match: 'Host(`sticky.example.com`)', services: [{ name: 'sticky', kind: 'TraefikService' }] }]));
@@ -260,6 +282,21 @@ describe('TraefikServices and entry points through the proxy', () => {
     // Copies go out in the background: wait for them (bounded), not for a fixed 200 ms.
     await waitFor(() => mirrorEcho[0]!.hits - before >= 5, 'five mirrored copies', 5000, 5);
     expect(mirrorEcho[0]!.hits - before).toBe(5);
+  });
+  test('mirroring with a body: mirrorBody (default) copies it, false copies the head alone, maxBodySize skips larger bodies', async () => {
+    const copyOf = async (host: string, path: string, body?: string, waitMs = 5000) => {
+      const before = recorded.length;
+      const a = await h.request({ host, path, method: body === undefined ? 'GET' : 'POST', ...(body !== undefined ? { body } : {}) });
+      expect(a.json!.name).toBe('v1');
+      await waitFor(() => recorded.length > before, `a copy of ${path}`, waitMs, 5).catch(() => undefined);
+      return recorded.slice(before);
+    };
+    expect(await copyOf('mirror-body.example.com', '/a', 'hello')).toEqual([{ url: '/a', method: 'POST', length: '5', body: 'hello' }]);
+    expect(await copyOf('mirror-nobody.example.com', '/b', 'hello')).toEqual([{ url: '/b', method: 'POST', length: undefined, body: '' }]);
+    expect(await copyOf('mirror-small.example.com', '/c', 'abc')).toEqual([{ url: '/c', method: 'POST', length: '3', body: 'abc' }]);
+    // None comes: the copies above arrived within milliseconds.
+    expect(await copyOf('mirror-small.example.com', '/d', 'hello', 500)).toEqual([]);
+    expect(await copyOf('mirror-small.example.com', '/e')).toEqual([{ url: '/e', method: 'GET', length: undefined, body: '' }]);
   });
   test('a tls IngressRoute serves only TLS connections', async () => {
     expect((await h.request({ host: 'tls.example.com' })).status).toBe(404);
