@@ -97,7 +97,7 @@ export type TraefikServiceObject = CrdObject<TraefikServiceSpec>;
 export type MiddlewareObject = CrdObject<MiddlewareSpecJson>;
 export type ServersTransportObject = CrdObject<ServersTransportSpec>;
 export type TlsOptionObject = CrdObject<TlsOptionSpec>;
-/** Traefik IngressRouteTCP (and IngressRouteUDP, only reported): TCP routes by TLS server name. */
+/** Traefik IngressRouteTCP (and IngressRouteUDP, whose spec has no tls): TCP routes by TLS server name or on entry points of their own. */
 export interface IngressRouteTcpSpec {
   entryPoints?: unknown;
   routes?: unknown;

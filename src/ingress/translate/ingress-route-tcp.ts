@@ -16,9 +16,9 @@
 // weighted round robin), on websecure as on an entry point of its own.
 //
 // Not served, each with an error on the object: on websecure, HostSNI(`*`)
-// and routes without TLS; on an entry point
-// of its own, TLS and host names; anywhere, HostSNIRegexp, other TCP
-// middlewares, several allow-lists on one route, proxyProtocol, tls.options.
+// and routes without TLS; on an entry point of its own, TLS, host names and
+// inFlightConn; anywhere, HostSNIRegexp, other TCP middlewares, several
+// allow-lists on one route, proxyProtocol, tls.options.
 
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
 import type { ServicePortRef } from '../model/service-node.ts';
