@@ -445,6 +445,11 @@ export class Announcer {
     );
   }
 
+  /** When another MAC last claimed `ip` (in this announcer's clock, performance.now() unless told otherwise), or undefined. */
+  lastForeignClaimMs(ip: string): number | undefined {
+    return this.#detector.lastClaimMs(ip);
+  }
+
   #claim(claim: Parameters<ConflictDetector['observe']>[0], now: number): void {
     const held = this.#held.get(claim.ip);
     if (held && now - held.ownedSinceMs < this.#handoverGraceMs) return;

@@ -156,6 +156,19 @@ export class ConflictDetector {
     return event;
   }
 
+  /**
+   * When another MAC last claimed `ip` (rate limits aside: every claim
+   * counts), or undefined when none is tracked.
+   */
+  lastClaimMs(ip: string): number | undefined {
+    const parsed = parseIp(ip);
+    const macs = this.#pairs.get(isParseError(parsed) ? ip : formatAddress(parsed));
+    if (macs === undefined) return undefined;
+    let last: number | undefined;
+    for (const t of macs.values()) if (last === undefined || t.lastSeen > last) last = t.lastSeen;
+    return last;
+  }
+
   /** Pairs silent for resolveAfterMs are over; the reported ones yield 'conflict-resolved'. */
   sweep(now: number): ConflictEvent[] {
     const out: ConflictEvent[] = [];

@@ -519,6 +519,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.#log.info({ ips: [...this.#withheld] }, 'API server reachable again: given-up IPs follow the election again');
       this.#withheld.clear();
     }
+    // A claim seen since we last heard from the API server, but before we
+    // knew we were cut off, counts too: it is reported once a minute at most,
+    // so waiting for the next report would hold the IP against its new owner.
+    if (view.frozen && view.freshAsOfMs !== undefined) {
+      for (const ip of this.#held.keys()) {
+        const claimed = this.#announcer?.lastForeignClaimMs(ip);
+        if (claimed !== undefined && claimed > view.freshAsOfMs) this.#giveUp(ip, undefined);
+      }
+    }
 
     const self = this.#opts.nodeName;
     const reporter = [...view.live].sort()[0] === self;
@@ -691,6 +700,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.#gated.add(ip);
       try {
         await this.#announceGate(ip);
+      } catch (err) {
+        // The gates are bounded in time; one that fails must not keep a held IP silent for good.
+        this.#log.warn({ ip, err: (err as Error).message }, 'announcement gate failed: announcing anyway');
       } finally {
         this.#gated.delete(ip);
       }
@@ -792,15 +804,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     if (this.#membership.view(performance.now()).frozen) {
       this.#reportConflict(event, key);
-      if (this.#held.has(event.ip) && !this.#withheld.has(event.ip)) {
-        this.#log.warn(
-          { ip: event.ip, mac: event.mac },
-          'cut off from the API server and another node claims this IP: the others have moved on, giving it up',
-        );
-        this.#withheld.add(event.ip);
-        this.#desired.delete(event.ip);
-        this.#kickApply();
-      }
+      this.#giveUp(event.ip, event.mac);
       return;
     }
     setTimeout(() => {
@@ -808,6 +812,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       if (this.#held.has(event.ip)) this.#reportConflict(event, key);
       else this.#log.debug({ ip: event.ip, mac: event.mac }, 'claim seen while handing the IP over: not a conflict');
     }, CONFLICT_CONFIRM_MS).unref();
+  }
+
+  /** Cut off from the API server while another node claims `ip`: the others have moved on, so this node lets it go. */
+  #giveUp(ip: string, mac: string | undefined): void {
+    if (!this.#held.has(ip) || this.#withheld.has(ip)) return;
+    this.#log.warn({ ip, ...(mac !== undefined ? { mac } : {}) }, 'cut off from the API server and another node claims this IP: the others have moved on, giving it up');
+    this.#withheld.add(ip);
+    this.#desired.delete(ip);
+    this.#kickApply();
   }
 
   #reportConflict(event: ConflictEvent, key: string): void {

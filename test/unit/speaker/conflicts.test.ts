@@ -59,6 +59,20 @@ describe('conflict detection', () => {
     expect(events[1]!.message).toContain('5999 more claims since the last report');
   });
 
+  test('lastClaimMs: the latest claim by any other MAC, reported or held back; canonical IPs; none for our own frames', () => {
+    const d = detector();
+    expect(d.lastClaimMs(IP)).toBeUndefined();
+    d.observe(arp(IP, OURS), 500);
+    expect(d.lastClaimMs(IP)).toBeUndefined();
+    expect(d.observe(arp(IP, THEIRS), 1000)).toBeDefined();
+    // Held back by the report interval, still the latest claim.
+    expect(d.observe(arp(IP, THEIRS), 4000)).toBeUndefined();
+    d.observe(arp(IP, '02:00:00:00:00:98'), 3000);
+    expect(d.lastClaimMs(IP)).toBe(4000);
+    d.observe({ kind: 'na', ip: '2001:db8::10', mac: THEIRS }, 2500);
+    expect(d.lastClaimMs('2001:DB8:0::10')).toBe(2500);
+  });
+
   test('each MAC claiming the IP is reported on its own', () => {
     const d = detector();
     expect(d.observe(arp(IP, THEIRS), 0)).toBeDefined();
