@@ -1,8 +1,8 @@
 // Child process for lab-announce-gate.test.ts and lab-cut-off-claim.test.ts,
-// run in a lab node's network
-// namespace: a real dataplane Speaker whose announcement gate stays closed
-// for a while (as the proxy's does while nft writes a kernel port's rules),
-// logging JSON lines on stdout, the gate's opening among them.
+// run in a lab node's network namespace: a real dataplane Speaker whose
+// announcement gate stays closed for a while (as the proxy's does while nft
+// writes a kernel port's rules), logging JSON lines on stdout, the gate's
+// opening among them.
 // Arguments: <kubeconfig> <node name> <gate ms>.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
