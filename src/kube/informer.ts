@@ -51,6 +51,7 @@ export function startInformer<T extends k8s.KubernetesObject>(
 
   const wrappedList = async (): Promise<k8s.KubernetesListObject<T>> => {
     const list = await listFn();
+    for (const item of list.items) dropManagedFields(item);
     // The list is applied by the informer right after this resolves; defer
     // the resync notification until the cache holds it.
     setImmediate(() => {
@@ -69,7 +70,7 @@ export function startInformer<T extends k8s.KubernetesObject>(
   // without an event, up to 30 s: a quiet watch (the config ConfigMap) that
   // the server closes would see changes up to 30 s late. Cap it.
   const maxReconnectMs = opts.maxBackoffMs ?? 5000;
-  const informer = new k8s.ListWatch<T>(path, new k8s.Watch(kc), wrappedList, false, opts.labelSelector, opts.fieldSelector, {
+  const informer = new k8s.ListWatch<T>(path, new LeanWatch(kc), wrappedList, false, opts.labelSelector, opts.fieldSelector, {
     delayFn: (ms: number) => delay(Math.min(ms, maxReconnectMs)),
   });
   informer.on('error', (err: unknown) => {
@@ -110,4 +111,22 @@ export function startInformer<T extends k8s.KubernetesObject>(
       await informer.stop();
     },
   };
+}
+
+/**
+ * Server-side apply's field ownership: nothing here reads it, and it is
+ * often the largest part of an object (an entry per manager that ever wrote
+ * it, each with a tree of the fields it owns). The cache keeps objects
+ * without it, as client-go's informers are commonly told to.
+ */
+function dropManagedFields<T extends k8s.KubernetesObject>(obj: T): T {
+  if (obj?.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
+}
+
+/** client-node's watch, with managedFields dropped from every object it delivers. */
+class LeanWatch extends k8s.Watch {
+  override watch(...[path, query, callback, done]: Parameters<k8s.Watch['watch']>): ReturnType<k8s.Watch['watch']> {
+    return super.watch(path, query, (phase, obj, watchObj) => callback(phase, dropManagedFields(obj as k8s.KubernetesObject), watchObj), done);
+  }
 }
