@@ -706,6 +706,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     const minor = req.versionMinor;
     let framing: ClientFraming = 'asis';
     let mode = BODY_RAW;
+    const budgeted = this.budgetResponse(kind);
     if (edit?.transform !== undefined && hasBody) {
       framing = minor === 1 ? 'chunked' : 'close';
       mode = BODY_DECODED;
@@ -713,6 +714,10 @@ export class H1Connection extends ProxyRequest implements Timed {
       framing = minor === 1 ? 'chunked' : 'close';
     } else if (kind === 'chunked' && minor === 0) {
       framing = 'close';
+      mode = BODY_DECODED;
+    } else if (budgeted && kind === 'chunked') {
+      // Counted as payload bytes, so re-framed (the upstream's trailers are dropped).
+      framing = 'chunked';
       mode = BODY_DECODED;
     }
     const keep = framing !== 'close' && !this.closeAfter && this.reqDone && !this.core.draining;
@@ -741,6 +746,10 @@ export class H1Connection extends ProxyRequest implements Timed {
   }
 
   onUpstreamBody(_up: UpstreamConn, chunk: Buffer, start: number, end: number): void {
+    if (this.overResponseBudget(end - start)) {
+      this.fail('response-too-large');
+      return;
+    }
     const pc = this.pendChunk;
     if (pc !== null) {
       this.pendChunk = null;

@@ -447,6 +447,7 @@ export class H2Request extends ProxyRequest {
     const kind = responseBodyKind(head, this.method);
     const hasBody = kind === 'chunked' || kind === 'close' || (kind === 'length' && head.contentLength > 0);
     const edit = this.mwRan > 0 ? this.responseHooks(head, hasBody, chunk, bodyStart, kind === 'chunked') : undefined;
+    this.budgetResponse(kind);
     this.status = head.status;
     this.responseStarted = true;
     const fields = responseFieldsForH2(head, edit?.edits);
@@ -471,6 +472,10 @@ export class H2Request extends ProxyRequest {
 
   onUpstreamBody(up: UpstreamConn, chunk: Buffer, start: number, end: number): void {
     if (start === end || this.finished) return;
+    if (this.overResponseBudget(end - start)) {
+      this.cutClient();
+      return;
+    }
     const slice = chunk.subarray(start, end);
     this.bytesOut += end - start;
     const t = this.transform;

@@ -131,6 +131,13 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   /** Middleware body limits (0: none). */
   private requestLimit = 0;
   protected responseLimit = 0;
+  /**
+   * Body bytes a response without a declared length may still carry under
+   * `responseLimit` (Infinity: no limit). Such a response is streamed, not
+   * held, so passing the limit cuts it instead of answering 500: holding every
+   * limited response whole would cost up to the limit per request in flight.
+   */
+  private responseBudget = Infinity;
   private intercepted = false;
   /** The route bridges gRPC-Web to its HTTP/2 backend (Traefik grpcWeb). */
   protected grpcWebRoute = false;
@@ -393,6 +400,20 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.up = null;
     up.destroy();
     this.answerError(500, 'internal server error: the response is larger than this route allows', 'response-too-large');
+    return true;
+  }
+
+  /** Counts a response without a declared length against the route's limit; false when it has none. */
+  protected budgetResponse(kind: string): boolean {
+    this.responseBudget = this.responseLimit !== 0 && (kind === 'chunked' || kind === 'close') ? this.responseLimit : Infinity;
+    return this.responseBudget !== Infinity;
+  }
+
+  /** Spends `n` body bytes of the budget; true once the response has passed the route's limit. */
+  protected overResponseBudget(n: number): boolean {
+    this.responseBudget -= n;
+    if (this.responseBudget >= 0) return false;
+    this.failure ??= 'response-too-large';
     return true;
   }
 
@@ -736,6 +757,7 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
     this.fallback = null;
     this.requestLimit = 0;
     this.responseLimit = 0;
+    this.responseBudget = Infinity;
     this.intercepted = false;
     this.grpcWebRoute = false;
     this.series = this.core.noBackend;

@@ -362,8 +362,9 @@ export interface Middleware {
   readonly fallback?: Backend;
   /**
    * Traefik buffering: a request body over `requestBytes` gets 413; a
-   * response declaring a length over `responseBytes` gets 500 (one without
-   * a length is streamed, not buffered). The smallest limit on the route wins.
+   * response declaring a length over `responseBytes` gets 500, and one
+   * without a declared length is streamed and cut once past it (it is not
+   * held). The smallest limit on the route wins.
    */
   readonly bodyLimits?: { readonly requestBytes?: number; readonly responseBytes?: number };
   /**

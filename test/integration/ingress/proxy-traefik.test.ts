@@ -1,7 +1,8 @@
 // Traefik IngressRoutes, TraefikServices and each Middleware through the
 // real L7 engine with echo backends.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../helpers/cluster.ts';
@@ -9,6 +10,7 @@ import { Harness, ingressRoute, middleware, traefikService, type Echo } from './
 
 const h = new Harness({ allowCrossNamespace: true });
 const servers: http.Server[] = [];
+const rawServers: net.Server[] = [];
 let mirrorEcho: Echo[];
 /** What reached the recording mirror. */
 const recorded: Array<{ url: string; method: string; length: string | undefined; body: string }> = [];
@@ -83,6 +85,36 @@ beforeAll(async () => {
   h.traefik('IngressRoute', r('sniffed', 'Host(`sniffed.example.com`)', ['sniff'], 'unlabelled'));
   h.traefik('IngressRoute', r('unsniffed', 'Host(`unsniffed.example.com`)', [], 'unlabelled'));
   h.traefik('IngressRoute', r('buffered-big', 'Host(`bufferedbig.example.com`)', ['small-bodies'], 'big'));
+  // A backend that answers /chunked/N and /close/N with N bytes and no declared length, in 500-byte
+  // chunks; with /slow, the first 1,000 bytes come 100 ms before the rest.
+  const streamer = net.createServer((socket) => {
+    let head = '';
+    socket.on('data', (c: Buffer) => {
+      head += c.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const [, kind, n, slow] = /^GET \/(chunked|close)\/(\d+)(\/slow)? /.exec(head) ?? [];
+      const total = Number(n ?? 0);
+      const part = (bytes: number) => (kind === 'chunked' ? `${bytes.toString(16)}\r\n${'x'.repeat(bytes)}\r\n` : 'x'.repeat(bytes));
+      const parts = (from: number, to: number) => {
+        let out = '';
+        for (let at = from; at < to; at += 500) out += part(Math.min(500, to - at));
+        return out;
+      };
+      const rest = () => socket.end(parts(slow ? Math.min(1000, total) : 0, total) + (kind === 'chunked' ? '0\r\n\r\n' : ''));
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${kind === 'chunked' ? 'Transfer-Encoding: chunked' : 'Connection: close'}\r\n\r\n`);
+      if (slow) {
+        socket.write(parts(0, Math.min(1000, total)));
+        setTimeout(rest, 100);
+      } else {
+        rest();
+      }
+    });
+    socket.on('error', () => {});
+  });
+  rawServers.push(streamer);
+  await new Promise<void>((resolve) => streamer.listen(0, '127.0.0.1', resolve));
+  h.serviceAt('ns', 'streamer', (streamer.address() as AddressInfo).port);
+  h.traefik('IngressRoute', r('buffered-stream', 'Host(`bufferedstream.example.com`)', ['small-bodies'], 'streamer'));
   h.traefik('IngressRoute', ingressRoute('ns', 'cross', [{ match: 'Host(`cross.example.com`)', services: [{ name: 'remote', namespace: 'other', port: 80 }], middlewares: [{ name: 'other-tag@kubernetescrd' }] }]));
   h.traefik('TraefikService', traefikService('ns', 'split', { weighted: { services: [{ name: 'v1', port: 80, weight: 3 }, { name: 'v2', port: 80, weight: 1 }] } }));
   h.traefik('TraefikService', traefikService('ns', 'mirrored', { mirroring: { name: 'v1', port: 80, mirrors: [{ name: 'shadow', port: 80, percent: 100 }] } }));
@@ -121,6 +153,7 @@ afterAll(async () => {
     s.closeAllConnections();
     s.close();
   }
+  for (const s of rawServers) s.close();
 });
 
 const basic = (user: string, pw: string) => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`;
@@ -250,6 +283,41 @@ describe('Traefik middlewares through the proxy', () => {
     expect((await h.request({ host: 'bufferedbig.example.com' })).status).toBe(500); // 6000 bytes declared
   });
 
+  test('buffering: a response without a declared length is cut once it passes maxResponseBodyBytes (HTTP/1.1 and HTTP/2)', async () => {
+    for (const kind of ['chunked', 'close']) {
+      const under = await h.request({ host: 'bufferedstream.example.com', path: `/${kind}/1500/slow` });
+      expect([under.status, under.body.length]).toEqual([200, 1500]);
+      const atOnce = await rawH1(h.webPort, 'bufferedstream.example.com', `/${kind}/3000`);
+      expect(atOnce.endsWith('0\r\n\r\n')).toBe(false);
+      expect(bodyOf(atOnce).replaceAll(/[^x]/g, '').length).toBeLessThanOrEqual(2000);
+      const over = await rawH1(h.webPort, 'bufferedstream.example.com', `/${kind}/3000/slow`);
+      expect(over.slice(0, 40)).toMatch(/^HTTP\/1.1 200/);
+      const body = bodyOf(over);
+      expect(body.replaceAll(/[^x]/g, '').length).toBeLessThanOrEqual(2000);
+      expect(body.endsWith('0\r\n\r\n')).toBe(false); // no last chunk: the client knows the body is incomplete
+    }
+    const session = http2.connect(`https://127.0.0.1:${h.securePort}`, { servername: 'bufferedstream.example.com', rejectUnauthorized: false });
+    try {
+      const get = (path: string) =>
+        new Promise<{ status: number; bytes: number; rstCode: number }>((resolve) => {
+          const stream = session.request({ ':path': path, ':authority': 'bufferedstream.example.com' });
+          let status = 0;
+          let bytes = 0;
+          stream.on('response', (hd) => (status = Number(hd[':status'])));
+          stream.on('data', (c: Buffer) => (bytes += c.length));
+          stream.on('error', () => {});
+          stream.on('close', () => resolve({ status, bytes, rstCode: stream.rstCode ?? 0 }));
+        });
+      expect(await get('/chunked/1500/slow')).toEqual({ status: 200, bytes: 1500, rstCode: 0 });
+      const cut = await get('/chunked/3000/slow');
+      expect(cut.status).toBe(200);
+      expect(cut.bytes).toBeLessThanOrEqual(2000);
+      expect(cut.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    } finally {
+      session.close();
+    }
+  });
+
   test('cross-namespace Service and ns-name@kubernetescrd middleware', async () => {
     const a = await h.request({ host: 'cross.example.com' });
     expect(a.json!.name).toBe('remote');
@@ -308,3 +376,25 @@ describe('TraefikServices and entry points through the proxy', () => {
     expect(text).toMatch(/traefik_service_request_duration_seconds_bucket\{le="\+Inf",service="ns-v1-80@kubernetescrd",code="200"/);
   });
 });
+
+/** One HTTP/1.1 request on a raw connection: everything the server sent until it closed (bounded by 5 s). */
+function rawH1(port: number, host: string, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => socket.destroy(), 5000);
+    socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  });
+}
+
+/** What follows the head in a raw answer ('' without a head). */
+function bodyOf(raw: string): string {
+  const i = raw.indexOf('\r\n\r\n');
+  return i < 0 ? '' : raw.slice(i + 4);
+}
