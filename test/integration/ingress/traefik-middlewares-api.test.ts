@@ -3,7 +3,8 @@
 // as the speaker runs them: what the client got and what the backend saw,
 // per middleware kind users lean on (headers, basicAuth with a basic-auth
 // Secret, forwardAuth, stripPrefix, redirectScheme, ipAllowList, rateLimit,
-// chain, errors), and a Middleware with a field metalgate does not implement
+// chain, errors, path rewrites, compress, contentType, buffering,
+// redirectRegex), and a Middleware with a field metalgate does not implement
 // keeping its route out with a Warning Event.
 import http from 'node:http';
 import type net from 'node:net';
@@ -41,6 +42,10 @@ describe('Traefik Middleware objects on a real API server', () => {
     await pod('198.18.12.1', (req, res) => {
       seen.push({ url: req.url ?? '', headers: req.headers });
       req.resume();
+      // An HTML page without Content-Type (contentType), a body big enough to compress, one with a declared length.
+      if (req.url === '/bare') return void res.end('<!DOCTYPE html><p>bare</p>');
+      if (req.url === '/big') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('metalgate '.repeat(200));
+      if (req.url === '/sized') return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '3' }).end('app');
       const status = Number(/^\/status\/([0-9]{3})$/.exec(req.url ?? '')?.[1] ?? 200);
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end('app');
@@ -82,6 +87,13 @@ describe('Traefik Middleware objects on a real API server', () => {
     await middleware('both', { chain: { middlewares: [{ name: 'strip' }, { name: 'headers' }] } });
     await middleware('pages', { errors: { status: ['500-599'], service: { name: 'pages', port: 80 }, query: '/{status}.html' } });
     await middleware('body', { forwardAuth: { address: `http://127.0.0.1:${authPort}/check`, forwardBody: true } });
+    await middleware('add', { addPrefix: { prefix: '/v2' } });
+    await middleware('rx-replace', { replacePathRegex: { regex: '^/old/(.*)', replacement: '/new/$1' } });
+    await middleware('rx-strip', { stripPrefixRegex: { regex: ['/tenant/[a-z]+'] } });
+    await middleware('gzip', { compress: {} });
+    await middleware('sniff', { contentType: {} });
+    await middleware('small', { buffering: { maxResponseBodyBytes: 2 } });
+    await middleware('moved', { redirectRegex: { regex: '^http://moved\\.example\\.com/(.*)', replacement: 'http://new.example.com/${1}' } });
     const route = (name: string, middlewares: string[]) =>
       create('ingressroutes', 'IngressRoute', name, {
         entryPoints: ['web'],
@@ -98,6 +110,13 @@ describe('Traefik Middleware objects on a real API server', () => {
       ['chained', ['both']],
       ['pages', ['pages']],
       ['body', ['body']],
+      ['add', ['add']],
+      ['rx-replace', ['rx-replace']],
+      ['rx-strip', ['rx-strip']],
+      ['gzip', ['gzip']],
+      ['sniff', ['sniff']],
+      ['small', ['small']],
+      ['moved', ['moved']],
     ] as const) {
       await route(name, [...mws]);
     }
@@ -138,6 +157,28 @@ describe('Traefik Middleware objects on a real API server', () => {
     expect(last().url).toBe('/users?x=1');
     await get('chained.example.com', '/api/items');
     expect(last()).toMatchObject({ url: '/items', headers: { 'x-env': 'prod' } });
+  });
+
+  test('addPrefix, replacePathRegex (old path in X-Replaced-Path), stripPrefixRegex (the match in X-Forwarded-Prefix)', async () => {
+    await get('add.example.com', '/x');
+    expect(last().url).toBe('/v2/x');
+    await get('rx-replace.example.com', '/old/a/b');
+    expect(last()).toMatchObject({ url: '/new/a/b', headers: { 'x-replaced-path': '/old/a/b' } });
+    await get('rx-strip.example.com', '/tenant/acme/items');
+    expect(last()).toMatchObject({ url: '/items', headers: { 'x-forwarded-prefix': '/tenant/acme' } });
+  });
+
+  test('compress, contentType, and buffering over a declared length', async () => {
+    expect((await get('gzip.example.com', '/big', { 'accept-encoding': 'gzip' })).headers['content-encoding']).toBe('gzip');
+    expect((await get('gzip.example.com', '/big')).headers['content-encoding']).toBeUndefined();
+    expect((await get('sniff.example.com', '/bare')).headers['content-type']).toBe('text/html; charset=utf-8');
+    expect((await get('small.example.com', '/sized')).status).toBe(500);
+  });
+
+  test('redirectRegex: a temporary redirect built from the request URL', async () => {
+    const r = await get('moved.example.com', '/a/b');
+    expect(r.status).toBe(302);
+    expect(r.location).toBe('http://new.example.com/a/b');
   });
 
   test('redirectScheme: permanent to https', async () => {
