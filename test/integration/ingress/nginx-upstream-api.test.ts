@@ -1,7 +1,8 @@
 // ingress-nginx's upstream annotations on a real API server, through the
 // proxy and the rule engine as the speaker runs them: custom-http-errors
 // with default-backend (and a Service without endpoints), upstream-hash-by,
-// proxy-next-upstream. Each Service's pods are small servers on addresses
+// proxy-next-upstream, cookie affinity, upstream-vhost, x-forwarded-prefix,
+// denylist-source-range, temporal-redirect. Each Service's pods are small servers on addresses
 // of the test range; the Ingresses are applied with kubectl's API.
 import http from 'node:http';
 import * as k8s from '@kubernetes/client-node';
@@ -47,6 +48,8 @@ describe('ingress-nginx upstream annotations on a real API server', () => {
       pageCodes.push(String(req.headers['x-code'] ?? ''));
       return [Number(req.headers['x-code'] ?? 200), `error page ${req.headers['x-code'] ?? 'none'} from ${req.headers['x-ingress-name'] ?? '?'}`];
     });
+    // echo: what the pod was sent, as JSON.
+    await pod('198.18.10.6', BASE + 1, (req) => [200, JSON.stringify({ host: req.headers.host, prefix: req.headers['x-forwarded-prefix'], url: req.url })]);
     // flaky: one pod always 503, one fine.
     await pod('198.18.10.4', BASE + 1, () => [503, 'busy']);
     await pod('198.18.10.5', BASE + 1, () => [200, 'fine']);
@@ -58,6 +61,7 @@ describe('ingress-nginx upstream annotations on a real API server', () => {
     await svc('error-pages', ['198.18.10.9']);
     await svc('flaky', ['198.18.10.4', '198.18.10.5']);
     await svc('nothing', []);
+    await svc('echo', ['198.18.10.6']);
     const ingress = (name: string, service: string, annotations: Record<string, string>): k8s.V1Ingress => ({
       metadata: { name, namespace: NS, annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [N + k, v])) },
       spec: { ingressClassName: 'nginx', rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] },
@@ -67,6 +71,10 @@ describe('ingress-nginx upstream annotations on a real API server', () => {
       ingress('empty', 'nothing', { 'default-backend': 'error-pages' }),
       ingress('hashed', 'app', { 'upstream-hash-by': '$request_uri' }),
       ingress('retried', 'flaky', { 'proxy-next-upstream': 'error timeout http_503' }),
+      ingress('sticky', 'app', { affinity: 'cookie', 'session-cookie-name': 'route' }),
+      ingress('vhost', 'echo', { 'upstream-vhost': 'internal.example.com', 'x-forwarded-prefix': '/shop' }),
+      ingress('denied', 'app', { 'denylist-source-range': '127.0.0.0/8' }),
+      ingress('temporary', 'app', { 'temporal-redirect': 'https://maintenance.example.com/' }),
     ]) {
       await networking.createNamespacedIngress({ namespace: NS, body });
     }
@@ -78,7 +86,7 @@ describe('ingress-nginx upstream annotations on a real API server', () => {
   });
 
   test('applied without a Warning Event', async () => {
-    for (const name of ['errors', 'empty', 'hashed', 'retried']) {
+    for (const name of ['errors', 'empty', 'hashed', 'retried', 'sticky', 'vhost', 'denied', 'temporary']) {
       const warnings = (await eventsFor(cluster().core, NS, 'Ingress', name)).filter((e) => e.type === 'Warning');
       expect(warnings.map((e) => `${name}: ${e.reason}: ${e.message}`)).toEqual([]);
     }
@@ -101,5 +109,25 @@ describe('ingress-nginx upstream annotations on a real API server', () => {
 
   test('proxy-next-upstream http_503: the busy pod is passed over', async () => {
     for (let i = 0; i < 10; i++) expect(await get('retried.example.com', `/${i}`)).toEqual({ status: 200, body: 'fine' });
+  });
+
+  test('affinity cookie: the cookie it sets keeps a client on one pod', async () => {
+    const first = await vipRequest(VIP, 'sticky.example.com', '/');
+    const cookie = (Array.isArray(first.headers['set-cookie']) ? first.headers['set-cookie'][0]! : '').split(';')[0]!;
+    expect(cookie).toMatch(/^route=/);
+    for (let i = 0; i < 8; i++) expect((await vipRequest(VIP, 'sticky.example.com', '/', { cookie })).body).toBe(first.body);
+  });
+
+  test('upstream-vhost and x-forwarded-prefix: what the pod is sent', async () => {
+    expect(JSON.parse((await get('vhost.example.com', '/items')).body)).toEqual({ host: 'internal.example.com', prefix: '/shop', url: '/items' });
+  });
+
+  test('denylist-source-range: a client inside it gets 403', async () => {
+    expect((await get('denied.example.com')).status).toBe(403);
+  });
+
+  test('temporal-redirect: 302 to the address given', async () => {
+    const r = await vipRequest(VIP, 'temporary.example.com', '/x');
+    expect([r.status, r.location]).toEqual([302, 'https://maintenance.example.com/']);
   });
 });
