@@ -15,6 +15,8 @@ export interface EntryRoute {
   readonly targets: readonly EntryRouteTarget[];
   /** IngressRouteTCP ipAllowList: who may connect (CIDRs). */
   readonly allow?: readonly string[];
+  /** IngressRouteTCP inFlightConn: connections one client IP may hold open at once. */
+  readonly maxConnections?: number;
   /** "IngressRouteTCP ns/name", for logs and Events. */
   readonly origin: string;
 }

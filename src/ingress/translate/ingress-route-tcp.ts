@@ -199,12 +199,15 @@ function ownEntryPointRoutes(
     sink.error('BadMiddleware', `routes[0].${limits}; the route is not served rather than served without it`);
     return [];
   }
-  if (limits.maxConnections !== undefined) {
-    sink.error('BadMiddleware', 'routes[0].middlewares: inFlightConn is supported on websecure routes only; the route is not served rather than served without it');
-    return [];
-  }
   const targets = weightedTargets(route.services, 'routes[0]', ns, 'TCP', view, sink);
   if (targets === undefined) return [];
   const origin = `IngressRouteTCP ${ref.namespace}/${ref.name}`;
-  return entryPoints.map((entryPoint) => ({ entryPoint, protocol: 'TCP' as const, targets, ...(limits.allow ? { allow: asCidrs(limits.allow) } : {}), origin }));
+  return entryPoints.map((entryPoint) => ({
+    entryPoint,
+    protocol: 'TCP' as const,
+    targets,
+    ...(limits.allow ? { allow: asCidrs(limits.allow) } : {}),
+    ...(limits.maxConnections ? { maxConnections: limits.maxConnections } : {}),
+    origin,
+  }));
 }

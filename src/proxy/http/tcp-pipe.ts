@@ -11,16 +11,12 @@ const CONNECT_TIMEOUT_MS = 5_000;
 
 export function pipeToBackend(client: net.Socket, first: Buffer | undefined, target: TcpTarget, log: Logger, what: string): void {
   const { backend, guard } = target;
-  if (guard !== undefined && !guard.admit(client.remoteAddress)) {
+  const release = guard === undefined ? () => {} : guard.admit(client.remoteAddress);
+  if (release === undefined) {
     log.debug({ backend: backend.name, client: client.remoteAddress }, `${what}: refused by the route's ipAllowList or inFlightConn`);
     client.destroy();
     return;
   }
-  let released = false;
-  const release = (): void => {
-    if (!released && guard !== undefined) guard.release();
-    released = true;
-  };
   const endpoint = backend.pick(client.remoteAddress ?? '');
   if (endpoint === undefined) {
     log.warn({ backend: backend.name }, `${what}: no ready endpoint; connection closed`);

@@ -62,9 +62,8 @@ export type BackendProtocol = 'http' | 'https' | 'h2c' | 'h2';
 export interface TcpTarget {
   readonly backend: Backend;
   readonly guard?: {
-    /** Counts the connection in and returns true, or returns false (the caller closes it). */
-    admit(remoteAddress: string | undefined): boolean;
-    release(): void;
+    /** Counts the connection in and returns how to count it out, or undefined: refused (the caller closes it). */
+    admit(remoteAddress: string | undefined): (() => void) | undefined;
   };
 }
 

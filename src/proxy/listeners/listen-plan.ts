@@ -44,6 +44,8 @@ export interface ListenerRoute {
   readonly targets: readonly { readonly service: string; readonly portName: string; readonly weight: number }[];
   /** The route's ipAllowList (CIDRs), checked besides the Service's source ranges. */
   readonly allow?: readonly string[];
+  /** The route's inFlightConn: connections one client IP may hold open at once. */
+  readonly maxConnections?: number;
 }
 
 export interface PlanProblem {
@@ -135,6 +137,7 @@ function listenerRoute(r: EntryRoute): ListenerRoute {
     origin: r.origin,
     targets: r.targets.map((t) => ({ service: `${t.ref.namespace}/${t.ref.service}`, portName: t.ref.portName, weight: t.weight })),
     ...(r.allow ? { allow: r.allow } : {}),
+    ...(r.maxConnections ? { maxConnections: r.maxConnections } : {}),
   };
 }
 

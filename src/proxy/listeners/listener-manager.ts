@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { EndpointPicker } from '../endpoints/endpoint-picker.ts';
 import { WeightedPicker, type ConnectionPicker } from '../endpoints/weighted-picker.ts';
 import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
+import { TcpGuard } from '../http/tcp-guard.ts';
 import type { HttpEntrypointApi } from '../http/types.ts';
 import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
 import { UdpForwarder } from '../l4/udp-forwarder.ts';
@@ -80,6 +81,8 @@ interface Bound {
   allow: net.BlockList | undefined;
   /** And who the entry point's route lets in (its ipAllowList); undefined: everybody. */
   routeAllow: net.BlockList | undefined;
+  /** The entry point's route's inFlightConn, per client IP; undefined: no limit. */
+  routeInFlight: TcpGuard | undefined;
   lastWarnAt: number;
   suppressedWarnings: number;
 }
@@ -204,6 +207,7 @@ export class ListenerManager {
       udpForwarder: undefined,
       allow: sourceAllowList(spec.l4.sourceRanges),
       routeAllow: sourceAllowList(spec.route?.allow),
+      routeInFlight: spec.route?.maxConnections ? new TcpGuard({ maxConnections: spec.route.maxConnections }) : undefined,
       lastWarnAt: -Infinity,
       suppressedWarnings: 0,
     };
@@ -326,11 +330,19 @@ export class ListenerManager {
       return;
     }
     if (!this.#admitted(b, socket)) return;
+    const release = b.routeInFlight === undefined ? undefined : b.routeInFlight.admit(socket.remoteAddress);
+    if (b.routeInFlight !== undefined && release === undefined) {
+      // Traefik's inFlightConn closes a connection over its client's limit.
+      socket.destroy();
+      return;
+    }
     b.counters.connections.inc();
     b.counters.active.inc();
     b.hint = socket.remoteAddress;
     try {
-      return f.handle(socket).client;
+      const client = f.handle(socket).client;
+      if (release !== undefined) client.once('close', release);
+      return client;
     } finally {
       b.hint = undefined;
     }

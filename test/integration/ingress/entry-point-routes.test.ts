@@ -3,8 +3,9 @@
 // proxy's listeners as the speaker runs them: the entrypoint Service's
 // named ports `postgres` (TCP) and `dns` (UDP) forward to the routes'
 // Services, by weight; an ipAllowList closes the entry point to clients
-// outside it; a route naming a port the entrypoint Service lacks is not
+// outside it; inFlightConn limits each client IP; a route naming a port the entrypoint Service lacks is not
 // served, with a Warning Event saying what to add.
+import net from 'node:net';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -98,6 +99,34 @@ describe('Traefik TCP and UDP routes on entry points of their own, on a real API
     await waitFor(async () => (await tcpExchange(VIP, PG, 'x').then(() => 'served', (e: Error) => e.message)) !== 'served', 'the entry point closed to this client', 15_000);
     await apply('MiddlewareTCP', 'middlewaretcps', 'lan-only', { ipAllowList: { sourceRange: ['198.18.0.0/15', '127.0.0.1'] } });
     await waitFor(async () => (await tcpExchange(VIP, PG, 'again').catch(() => '')) === 'primary:again', 'the entry point open again', 15_000);
+  });
+
+  test('inFlightConn: one connection per client IP; a second from the same IP is closed, another IP is served, and a closed one frees its place', async () => {
+    await apply('MiddlewareTCP', 'middlewaretcps', 'one-each', { inFlightConn: { amount: 1 } });
+    await apply('IngressRouteTCP', 'ingressroutetcps', 'pg', {
+      entryPoints: ['postgres'],
+      routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }], middlewares: [{ name: 'one-each' }] }],
+    });
+    const held = await waitFor(async () => {
+      const s = net.connect({ host: VIP, port: PG });
+      const reply = await new Promise<string>((resolve) => {
+        const t = setTimeout(() => resolve(''), 1000);
+        s.once('data', (d) => {
+          clearTimeout(t);
+          resolve(d.toString());
+        });
+        s.on('error', () => resolve(''));
+        s.write('held');
+      });
+      // Until the route with the limit is in force, a second connection is still served: try again.
+      const second = reply === 'primary:held' ? await tcpExchange(VIP, PG, 'second').catch(() => '') : 'primary:second';
+      if (second === '') return s;
+      s.destroy();
+      return undefined;
+    }, 'the limit in force while a connection is held', 15_000);
+    expect(await tcpExchange(VIP, PG, 'other', '127.0.0.2')).toBe('primary:other');
+    held.destroy();
+    await waitFor(async () => (await tcpExchange(VIP, PG, 'after').catch(() => '')) === 'primary:after', 'the place freed', 5_000);
   });
 
   test('a route naming a port the entrypoint Service lacks: not served, and the Event says what to add', async () => {

@@ -76,19 +76,19 @@ describe('TCP and UDP routes on entry points of their own', () => {
     expect(byKey.get('TCP 198.18.0.200:80')!.route).toBeUndefined();
   });
 
-  test('an ipAllowList guards the entry point (plain addresses as /32); inFlightConn is refused there', () => {
+  test('an ipAllowList guards the entry point (plain addresses as /32); inFlightConn limits each client IP there', () => {
     const c = compiler();
     const mw = (name: string, spec: Record<string, unknown>) => c.setTraefik('MiddlewareTCP', { apiVersion: 'traefik.io/v1alpha1', kind: 'MiddlewareTCP', metadata: { namespace: 'db', name }, spec });
     mw('lan', { ipAllowList: { sourceRange: ['198.18.0.0/24', '198.19.0.7'] } });
     mw('one', { inFlightConn: { amount: 1 } });
     c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'pg', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }], middlewares: [{ name: 'lan' }] }] }));
     expect(c.compile().entryRoutes[0]!.allow).toEqual(['198.18.0.0/24', '198.19.0.7/32']);
-    c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'pg', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }], middlewares: [{ name: 'one' }] }] }));
-    expect(c.compile().entryRoutes).toEqual([]);
-    expect(errors(c)).toEqual([
-      'pg:BadMiddleware: routes[0].middlewares: inFlightConn is supported on websecure routes only; the route is not served rather than served without it',
-      'pg:NotServed: the IngressRouteTCP is not served until the errors above are fixed',
-    ]);
+    c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'pg', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }], middlewares: [{ name: 'lan' }, { name: 'one' }] }] }));
+    const out = c.compile();
+    expect(errors(c)).toEqual([]);
+    expect(out.entryRoutes[0]).toMatchObject({ allow: ['198.18.0.0/24', '198.19.0.7/32'], maxConnections: 1 });
+    const plan = planListeners(new Set(['198.18.0.200']), [entrypointService()], { ownClassOnly: false, entrypoint: 'metalgate-system/metalgate-ingress', l4Dataplane: 'kernel', entryRoutes: out.entryRoutes });
+    expect(plan.listeners.find((l) => l.key === 'TCP 198.18.0.200:5432')!.route).toMatchObject({ allow: ['198.18.0.0/24', '198.19.0.7/32'], maxConnections: 1 });
   });
 
   test.each([
