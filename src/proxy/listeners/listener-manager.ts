@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { EndpointPicker } from '../endpoints/endpoint-picker.ts';
 import { WeightedPicker, type ConnectionPicker } from '../endpoints/weighted-picker.ts';
 import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
-import { TcpGuard } from '../http/tcp-guard.ts';
+import { TcpGuard, type TcpRelease } from '../http/tcp-guard.ts';
 import type { HttpEntrypointApi } from '../http/types.ts';
 import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
 import { UdpForwarder } from '../l4/udp-forwarder.ts';
@@ -330,11 +330,14 @@ export class ListenerManager {
       return;
     }
     if (!this.#admitted(b, socket)) return;
-    const release = b.routeInFlight === undefined ? undefined : b.routeInFlight.admit(socket.remoteAddress);
-    if (b.routeInFlight !== undefined && release === undefined) {
-      // Traefik's inFlightConn closes a connection over its client's limit.
-      socket.destroy();
-      return;
+    let release: TcpRelease | undefined;
+    if (b.routeInFlight !== undefined) {
+      release = b.routeInFlight.admit(socket.remoteAddress);
+      if (release === undefined) {
+        // Traefik's inFlightConn closes a connection over its client's limit.
+        socket.destroy();
+        return;
+      }
     }
     b.counters.connections.inc();
     b.counters.active.inc();
