@@ -6,6 +6,7 @@ import net, { type AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../helpers/cluster.ts';
+import { rawExchange } from '../proxy/http-harness.ts';
 import { Harness, ingressRoute, middleware, traefikService, type Echo } from './harness.ts';
 
 const h = new Harness({ allowCrossNamespace: true });
@@ -284,13 +285,15 @@ describe('Traefik middlewares through the proxy', () => {
   });
 
   test('buffering: a response without a declared length is cut once it passes maxResponseBodyBytes (HTTP/1.1 and HTTP/2)', async () => {
+    // Everything the proxy sent until it closed the connection.
+    const rawGet = async (path: string) => (await rawExchange(h.webPort, `GET ${path} HTTP/1.1\r\nHost: bufferedstream.example.com\r\n\r\n`, { waitMs: 5000 })).bytes.toString('latin1');
     for (const kind of ['chunked', 'close']) {
       const under = await h.request({ host: 'bufferedstream.example.com', path: `/${kind}/1500/slow` });
       expect([under.status, under.body.length]).toEqual([200, 1500]);
-      const atOnce = await rawH1(h.webPort, 'bufferedstream.example.com', `/${kind}/3000`);
+      const atOnce = await rawGet(`/${kind}/3000`);
       expect(atOnce.endsWith('0\r\n\r\n')).toBe(false);
       expect(bodyOf(atOnce).replaceAll(/[^x]/g, '').length).toBeLessThanOrEqual(2000);
-      const over = await rawH1(h.webPort, 'bufferedstream.example.com', `/${kind}/3000/slow`);
+      const over = await rawGet(`/${kind}/3000/slow`);
       expect(over.slice(0, 40)).toMatch(/^HTTP\/1.1 200/);
       const body = bodyOf(over);
       expect(body.replaceAll(/[^x]/g, '').length).toBeLessThanOrEqual(2000);
@@ -376,22 +379,6 @@ describe('TraefikServices and entry points through the proxy', () => {
     expect(text).toMatch(/traefik_service_request_duration_seconds_bucket\{le="\+Inf",service="ns-v1-80@kubernetescrd",code="200"/);
   });
 });
-
-/** One HTTP/1.1 request on a raw connection: everything the server sent until it closed (bounded by 5 s). */
-function rawH1(port: number, host: string, path: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let got = '';
-    const timer = setTimeout(() => socket.destroy(), 5000);
-    socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(got);
-    });
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-  });
-}
 
 /** What follows the head in a raw answer ('' without a head). */
 function bodyOf(raw: string): string {
