@@ -39,6 +39,7 @@ import {
   type ForwardingIdentity,
 } from './upstream-head.ts';
 import { BODY_DECODED, BODY_RAW, type UpstreamConn } from './upstream.ts';
+import { plainIp } from './plain-ip.ts';
 
 // Connection states.
 const C_WAIT = 0; // between requests (or before the first)
@@ -72,12 +73,6 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 /** How long a closing connection keeps reading (and dropping) what the client still sends (nginx lingering_timeout). */
 const LINGER_MS = 5_000;
-
-/** Strips the IPv4-mapped prefix so logs and X-Forwarded-For read as IPv4. */
-export function plainIp(address: string | undefined): string {
-  if (address === undefined) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
 
 type HeaderRecord = Record<string, string | string[]>;
 

@@ -21,7 +21,7 @@ import { responseBodyKind } from '../http1/response-head.ts';
 import { assertValidField } from '../http1/forward-headers.ts';
 import { H2_NOT_FORWARDED, pushField, pushLines } from './h2-fields.ts';
 import { Base64Decoder, Base64Encoder, grpcWebMode, toGrpcContentType, toGrpcWebContentType, trailerFrame, type GrpcWebMode } from './grpc-web-codec.ts';
-import { plainIp } from './h1-connection.ts';
+import { plainIp } from './plain-ip.ts';
 import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { responseFieldsForH2 } from './response-head-out.ts';

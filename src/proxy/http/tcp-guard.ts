@@ -7,6 +7,7 @@
 
 import { isParseError, parseCidr, parseIp, rangeContains } from '../../config/ip-range.ts';
 import type { IpRange } from '../../config/types.ts';
+import { plainIp } from './plain-ip.ts';
 
 export interface TcpLimits {
   /** CIDRs or addresses; absent: anyone. */
@@ -37,7 +38,7 @@ export class TcpGuard {
 
   /** Counts the connection in and returns how to count it out, or undefined: refused (the caller closes it). */
   admit(remoteAddress: string | undefined): TcpRelease | undefined {
-    const text = (remoteAddress ?? '').startsWith('::ffff:') ? remoteAddress!.slice(7) : (remoteAddress ?? '');
+    const text = plainIp(remoteAddress);
     if (this.#ranges !== undefined) {
       const ip = parseIp(text);
       if (isParseError(ip) || !this.#ranges.some((r) => rangeContains(r, ip))) return undefined;
