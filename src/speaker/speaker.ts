@@ -88,6 +88,11 @@ export interface SpeakerOptions {
    * On a clean stop, after the Lease is deleted and announcing stopped, the
    * IPs stay on the holder this long, so packets still sent here before the
    * neighbours learn the new owner's MAC are served rather than dropped.
+   * It must outlast the new owner's way to its first announcement: seeing
+   * the Lease change, then its gates (workers listening, kernel rules: up to
+   * 500 ms). Measured on the two-node kubelet cluster: 190-290 ms on an idle
+   * machine, so 0.5 s left 210-310 ms of margin, which a busy machine ate
+   * (probes lost in a rolling update); 2 s leaves it 1.7 s.
    */
   stopLingerMs: number;
 }
@@ -102,7 +107,7 @@ export const defaultSpeakerOptions: Omit<SpeakerOptions, 'nodeName'> = {
   interface: undefined,
   dataplane: true,
   debounceMs: 5,
-  stopLingerMs: 500,
+  stopLingerMs: 2000,
 };
 
 /**
