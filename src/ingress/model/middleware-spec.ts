@@ -262,6 +262,12 @@ export interface ForwardAuthSpec {
   /** TLS to an https address: CA bundle (PEM; default the system roots), client certificate, or no verification. */
   readonly tls?: AuthTls;
   readonly timeoutMs: number;
+  /** forwardBody: the client's body goes to the auth service too, read whole first; a larger one is answered 401 (maxBodySize). */
+  readonly forwardBodyMaxBytes?: number;
+  /** An auth answer whose body is larger is answered 401 (maxResponseBodySize). */
+  readonly maxResponseBodyBytes: number;
+  /** authSigninURL: the auth service's 401 is answered as a 302 to this URL. */
+  readonly signinUrl?: string;
 }
 
 /**

@@ -14,8 +14,8 @@
 //   authResponseHeadersRegex, authRequestHeaders, addAuthCookiesToResponse,
 //   preserveLocationHeader, preserveRequestMethod, tls (caSecret,
 //   certSecret, insecureSkipVerify) (runtime/middlewares/forward-auth.ts);
-//   headerField (access log only) warned. forwardBody is not implemented:
-//   the Middleware is refused rather than used without it.
+//   headerField (access log only) warned; forwardBody (with maxBodySize),
+//   maxResponseBodySize and authSigninURL as in Traefik 3.7.
 // - grpcWeb: allowOrigins; the engine bridges gRPC-Web to the route's
 //   HTTP/2 backend (proxy/http/grpc-web-codec.ts).
 // - stripPrefix (prefixes, forceSlash), addPrefix (prefix), replacePath
@@ -62,13 +62,22 @@ const FORWARD_AUTH_FIELDS = new Set([
   'preserveRequestMethod',
   'tls',
   'headerField',
+  'forwardBody',
   'maxBodySize',
+  'maxResponseBodySize',
+  'authSigninURL',
 ]);
-/** forwardBody changes what the auth service sees (the body) and needs the body read before the auth answer: refused. maxBodySize only matters with it. */
-const FORWARD_AUTH_REFUSED = new Set(['forwardBody']);
 const FORWARD_AUTH_TLS_FIELDS = new Set(['caSecret', 'certSecret', 'insecureSkipVerify', 'caOptional']);
 /** Traefik's forwardAuth client timeout. */
 const FORWARD_AUTH_TIMEOUT_MS = 30_000;
+/**
+ * forwardBody without maxBodySize (Traefik: unlimited, with a warning): a
+ * body read whole costs its size for each request in flight, so it is
+ * bounded here besides the route's body limit; a larger one gets 401.
+ */
+const FORWARD_BODY_DEFAULT_MAX = 16 * 1024 * 1024;
+/** maxResponseBodySize unset (Traefik: unlimited, with a warning): an auth service's refusal page, not a download. */
+const AUTH_ANSWER_DEFAULT_MAX = 1024 * 1024;
 
 class Bad extends Error {}
 
@@ -304,10 +313,7 @@ export function parseMiddleware(
         };
       }
       case 'forwardAuth': {
-        for (const k of Object.keys(o)) {
-          if (FORWARD_AUTH_REFUSED.has(k) && o[k] !== false && o[k] !== null) fail(`forwardAuth.${k} is not implemented by metalgate: the Middleware is not used rather than used without it`);
-          if (!FORWARD_AUTH_FIELDS.has(k) && !FORWARD_AUTH_REFUSED.has(k)) fail(`forwardAuth.${k} is not a forwardAuth field`);
-        }
+        for (const k of Object.keys(o)) if (!FORWARD_AUTH_FIELDS.has(k)) fail(`forwardAuth.${k} is not a forwardAuth field`);
         const address = str(o.address, 'forwardAuth.address');
         if (!address) fail('forwardAuth.address is required');
         let url: URL;
@@ -331,6 +337,13 @@ export function parseMiddleware(
           regex = r.regexp;
         }
         const cookies = strList(o.addAuthCookiesToResponse, 'forwardAuth.addAuthCookiesToResponse');
+        const forwardBody = bool(o.forwardBody, 'forwardAuth.forwardBody');
+        // Bytes, or -1 for Traefik's "no limit" (then metalgate's default bound).
+        const byteLimit = (k: string): number | undefined => (o[k] === -1 ? undefined : num(o[k], `forwardAuth.${k}`));
+        const maxBody = byteLimit('maxBodySize');
+        const maxAnswer = byteLimit('maxResponseBodySize');
+        const signin = str(o.authSigninURL, 'forwardAuth.authSigninURL');
+        if (signin && /[\x00-\x20\x7f]/.test(signin)) fail(`forwardAuth.authSigninURL ${JSON.stringify(signin)} holds a space or control character`);
         // headerField only names the user in Traefik's access log.
         const headerField = str(o.headerField, 'forwardAuth.headerField');
         if (headerField) warnings.push('forwardAuth.headerField only names the user in Traefik\'s access log; metalgate\'s access log has no user field: ignored');
@@ -377,6 +390,9 @@ export function parseMiddleware(
               preserveRequestMethod: bool(o.preserveRequestMethod, 'forwardAuth.preserveRequestMethod'),
               ...(tls !== undefined ? { tls } : {}),
               timeoutMs: FORWARD_AUTH_TIMEOUT_MS,
+              ...(forwardBody ? { forwardBodyMaxBytes: maxBody ?? FORWARD_BODY_DEFAULT_MAX } : {}),
+              maxResponseBodyBytes: maxAnswer ?? AUTH_ANSWER_DEFAULT_MAX,
+              ...(signin ? { signinUrl: signin } : {}),
             },
           ],
           warnings,

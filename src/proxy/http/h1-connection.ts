@@ -14,6 +14,7 @@
 import { boundConnect } from './h2-upstream.ts';
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { BodyCollector } from '../http1/body-collector.ts';
 import { ChunkedDecoder } from '../http1/chunked-decoder.ts';
 import { HttpParseError } from '../http1/errors.ts';
 import type { RequestHeadParser, RequestHead } from '../http1/request-head.ts';
@@ -76,6 +77,18 @@ const LINGER_MS = 5_000;
 
 type HeaderRecord = Record<string, string | string[]>;
 
+/** readBody in progress: the wire bytes it took off the socket go back to `held` for forwarding. */
+interface BodyRead {
+  readonly collector: BodyCollector;
+  readonly raw: Buffer[];
+  /** The route's body limit (0: none): past it the engine answers 413. */
+  readonly routeMax: number;
+  readonly resolve: (body: Buffer | undefined) => void;
+  readonly reject: (e: Error) => void;
+}
+
+const NO_BODY = Buffer.alloc(0);
+
 export class H1Connection extends ProxyRequest implements Timed {
   readonly socket: net.Socket;
   deadline = 0;
@@ -124,6 +137,10 @@ export class H1Connection extends ProxyRequest implements Timed {
   private tunnelSink: ((chunk: Buffer) => void) | null = null;
   /** A gRPC-Web call bridged to an HTTP/2 backend (grpc-web-call.ts), while it runs. */
   private grpcCall: GrpcWebCall | null = null;
+  /** A middleware reading the whole body before it is forwarded (readBody), while it reads. */
+  private bodyRead: BodyRead | null = null;
+  /** The body readBody found, for a second reader of the same request. */
+  private bodyPayload: Buffer | null = null;
 
   protected clientTls(): TLSSocket | undefined {
     return this.socket instanceof TLSSocket ? this.socket : undefined;
@@ -287,11 +304,12 @@ export class H1Connection extends ProxyRequest implements Timed {
         return;
       case C_FORWARD:
       case C_RESPOND:
-        if (!this.reqDone && this.held === null) this.readBody(chunk, 0);
+        if (!this.reqDone && this.held === null) this.passBody(chunk, 0);
         else this.hold(chunk);
         return;
       case C_ROUTING:
-        this.hold(chunk);
+        if (this.bodyRead !== null) this.feedBodyRead(chunk, true);
+        else this.hold(chunk);
         return;
       default:
         return; // closing: drop
@@ -310,13 +328,14 @@ export class H1Connection extends ProxyRequest implements Timed {
       if (this.held === null) this.endConnection();
       return;
     }
-    if (!this.reqDone && this.held === null) {
+    if (!this.reqDone && (this.held === null || this.bodyRead !== null)) {
       // The body was cut short: nothing sensible can be forwarded.
       this.fail('client-closed');
     }
   }
 
   private onClientClose(): void {
+    this.dropBodyRead();
     const wasActive = this.active || this.state === C_TUNNEL;
     this.state = C_CLOSED;
     this.closed = true;
@@ -354,7 +373,8 @@ export class H1Connection extends ProxyRequest implements Timed {
   }
 
   protected pauseClient(): void {
-    if (!this.paused) {
+    // A middleware waiting on readBody needs the bytes to keep coming.
+    if (!this.paused && this.bodyRead === null) {
       this.paused = true;
       this.socket.pause();
     }
@@ -481,7 +501,8 @@ export class H1Connection extends ProxyRequest implements Timed {
 
   // ------------------------------------------------------------------ request body
 
-  private readBody(chunk: Buffer, off: number): void {
+  /** Body bytes as they arrive: forwarded upstream as they come (the streaming path). */
+  private passBody(chunk: Buffer, off: number): void {
     const len = chunk.length;
     if (this.grpcCall !== null) {
       this.readGrpcWebBody(chunk, off);
@@ -608,6 +629,81 @@ export class H1Connection extends ProxyRequest implements Timed {
     if (body !== null) this.held = this.held === null ? body : Buffer.concat([body, this.held]);
   }
 
+  // ------------------------------------------------------------------ reading the body ahead (readBody)
+
+  readBody(maxBytes: number): Promise<Buffer | undefined> {
+    if (this.bodyMode === B_NONE) return Promise.resolve(NO_BODY);
+    const done = this.bodyPayload;
+    if (done !== null) return Promise.resolve(done.length > maxBytes ? undefined : done);
+    if (this.state !== C_ROUTING || this.bodyRead !== null) return Promise.reject(new Error('the request body is read ahead only once, before the request is forwarded'));
+    const routeMax = this.maxBodyBytes();
+    const limit = routeMax > 0 ? Math.min(routeMax, maxBytes) : maxBytes;
+    const collector = new BodyCollector(this.bodyMode === B_CHUNKED ? 'chunked' : this.remaining, limit);
+    return new Promise((resolve, reject) => {
+      this.bodyRead = { collector, raw: [], routeMax, resolve, reject };
+      // Body bytes that came with the head are in `held` already.
+      const held = this.held;
+      if (held !== null) this.feedBodyRead(held, false);
+      else this.settleBodyRead();
+    });
+  }
+
+  /** Bytes for readBody; `fresh`: just read off the socket (else already in `held`). */
+  private feedBodyRead(chunk: Buffer, fresh: boolean): void {
+    const r = this.bodyRead!;
+    if (fresh) r.raw.push(chunk);
+    try {
+      r.collector.push(chunk, 0);
+    } catch (e) {
+      this.dropBodyRead();
+      this.closeAfter = true;
+      const err = e as HttpParseError;
+      if (err.status === 413) this.answerError(413, `payload too large: ${err.message}`, 'bad-body');
+      else this.answerError(err.status ?? 400, `bad request: ${err.message}`, 'bad-body');
+      return;
+    }
+    this.settleBodyRead();
+  }
+
+  /** Reads on while the body is incomplete; else gives the wire bytes back to `held` and answers the reader. */
+  private settleBodyRead(): void {
+    const r = this.bodyRead!;
+    const state = r.collector.state;
+    if (state === 'more') {
+      if (this.paused) {
+        this.paused = false;
+        this.socket.resume();
+      }
+      this.arm(K_BODY, this.core.timeouts.bodyMs);
+      return;
+    }
+    this.bodyRead = null;
+    if (this.kind === K_BODY) this.disarm();
+    if (r.raw.length > 0) this.held = Buffer.concat(this.held === null ? r.raw : [this.held, ...r.raw]);
+    // What follows the body (a pipelined request) waits, as while routing.
+    this.pauseClient();
+    if (state === 'done') {
+      r.resolve((this.bodyPayload = r.collector.payload()));
+      return;
+    }
+    const size = this.bodyMode === B_LENGTH ? this.req!.contentLength : r.collector.size;
+    if (r.routeMax > 0 && size > r.routeMax) {
+      r.reject(new Error('request body over the route limit'));
+      this.closeAfter = true;
+      this.answerError(413, `payload too large: the request body is larger than ${r.routeMax} bytes`, 'body-too-large');
+      return;
+    }
+    r.resolve(undefined);
+  }
+
+  /** The request ended while readBody was reading: its reader learns it (the answer is ignored, the request being over). */
+  private dropBodyRead(): void {
+    const r = this.bodyRead;
+    if (r === null) return;
+    this.bodyRead = null;
+    r.reject(new Error('the request ended while its body was being read'));
+  }
+
   // ------------------------------------------------------------------ sending upstream
 
   private forwarding(req: RequestHead): Buffer {
@@ -658,7 +754,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     const s = up.socket;
     s.cork();
     up.write(head);
-    this.readBody(held, 0);
+    this.passBody(held, 0);
     s.uncork();
     if (this.reqDone && this.replayBody === null && this.attempts === 1) {
       const rest = this.held as Buffer | null;
@@ -1107,6 +1203,7 @@ export class H1Connection extends ProxyRequest implements Timed {
   /** Gives up on the connection: the request is counted and the socket destroyed. */
   private fail(failure: string): void {
     if (this.state === C_CLOSED) return;
+    this.dropBodyRead();
     const wasActive = this.active;
     this.failure ??= failure;
     this.state = C_CLOSED;
@@ -1162,6 +1259,8 @@ export class H1Connection extends ProxyRequest implements Timed {
   }
 
   private resetConnectionRequest(): void {
+    this.dropBodyRead();
+    this.bodyPayload = null;
     this.grpcCall = null;
     this.req = null;
     this.record = undefined;

@@ -40,6 +40,7 @@ function relayed(h: IncomingHttpHeaders): Record<string, string | string[]> {
 }
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const NO_BODY = Buffer.alloc(0);
 const CRLF = Buffer.from('\r\n', 'latin1');
 
 export class H2Request extends ProxyRequest {
@@ -59,6 +60,10 @@ export class H2Request extends ProxyRequest {
   private h2Up: ClientHttp2Stream | null = null;
   /** Set when this request is gRPC-Web bridged to the HTTP/2 backend (grpc-web-codec.ts). */
   private grpcWeb: GrpcWebMode | undefined;
+  /** readBody is taking the body off the stream. */
+  private readingAhead = false;
+  /** The whole body readBody took off the stream: forwarded from here. */
+  private bodyAhead: Buffer | null = null;
 
   constructor(core: EntrypointCore, req: Http2ServerRequest, res: Http2ServerResponse, localPort: number) {
     const ip = plainIp(req.socket?.remoteAddress);
@@ -129,7 +134,8 @@ export class H2Request extends ProxyRequest {
   }
 
   protected pauseClient(): void {
-    this.req.pause();
+    // A middleware waiting on readBody needs the bytes to keep coming.
+    if (!this.readingAhead) this.req.pause();
   }
 
   protected resumeClient(): void {
@@ -143,10 +149,61 @@ export class H2Request extends ProxyRequest {
   }
 
   protected replayable(): boolean {
-    return this.bodyless;
+    return this.bodyless || this.bodyAhead !== null;
   }
 
-  protected rewind(): void {}
+  protected rewind(): void {
+    // A body read ahead is sent again whole: counted afresh.
+    this.bodyBytes = 0;
+  }
+
+  readBody(maxBytes: number): Promise<Buffer | undefined> {
+    if (this.bodyless) return Promise.resolve(NO_BODY);
+    const done = this.bodyAhead;
+    if (done !== null) return Promise.resolve(done.length > maxBytes ? undefined : done);
+    if (this.listening || this.readingAhead) return Promise.reject(new Error('the request body is read ahead only once, before the request is forwarded'));
+    const routeMax = this.maxBodyBytes();
+    const tooLarge = (): void => this.answerError(413, `payload too large: the request body is larger than ${routeMax} bytes`, 'body-too-large');
+    if (routeMax > 0 && this.contentLength > routeMax) {
+      tooLarge();
+      return Promise.reject(new Error('request body over the route limit'));
+    }
+    if (this.contentLength > maxBytes) return Promise.resolve(undefined);
+    const limit = routeMax > 0 ? Math.min(routeMax, maxBytes) : maxBytes;
+    const req = this.req;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const stop = (): void => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        this.readingAhead = false;
+        req.pause();
+      };
+      const onData = (c: Buffer): void => {
+        size += c.length;
+        if (size <= limit) {
+          chunks.push(c);
+          return;
+        }
+        stop();
+        if (routeMax > 0 && size > routeMax) {
+          reject(new Error('request body over the route limit'));
+          tooLarge();
+        } else {
+          resolve(undefined);
+        }
+      };
+      const onEnd = (): void => {
+        stop();
+        resolve((this.bodyAhead = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+      };
+      this.readingAhead = true;
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.resume();
+    });
+  }
 
   protected sendRequest(up: UpstreamConn): void {
     const req = this.req;
@@ -185,6 +242,12 @@ export class H2Request extends ProxyRequest {
     if (this.bodyless) {
       up.requestSent();
       if (this.mirrors !== null) this.mirrorEnd();
+      return;
+    }
+    const ahead = this.bodyAhead;
+    if (ahead !== null) {
+      if (ahead.length > 0) this.onBody(ahead);
+      this.onBodyEnd();
       return;
     }
     if (!this.listening) {
@@ -294,7 +357,7 @@ export class H2Request extends ProxyRequest {
     stream.on('close', () => this.h2UpFailed(stream, undefined));
     if (!this.bodyless) {
       const req = this.req;
-      req.on('data', (received: Buffer) => {
+      const onData = (received: Buffer): void => {
         this.bodyBytes += received.length;
         const max = this.maxBodyBytes();
         if (max > 0 && this.bodyBytes > max) {
@@ -314,8 +377,8 @@ export class H2Request extends ProxyRequest {
           req.pause();
           stream.once('drain', () => req.resume());
         }
-      });
-      req.on('end', () => {
+      };
+      const onEnd = (): void => {
         this.reqDone = true;
         if (decoder !== undefined && !decoder.end()) {
           if (!this.responseStarted) this.answerError(400, 'bad request: a grpc-web-text body that ends inside a base64 quantum', 'bad-body');
@@ -323,7 +386,15 @@ export class H2Request extends ProxyRequest {
           return;
         }
         if (!stream.closed) stream.end();
-      });
+      };
+      const ahead = this.bodyAhead;
+      if (ahead !== null) {
+        if (ahead.length > 0) onData(ahead);
+        if (this.h2Up === stream) onEnd();
+        return;
+      }
+      req.on('data', onData);
+      req.on('end', onEnd);
       this.listening = true;
       req.resume();
     }

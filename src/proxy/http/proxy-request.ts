@@ -189,6 +189,8 @@ export abstract class ProxyRequest implements RouteView, RequestContext, Upstrea
   protected abstract replayable(): boolean;
   /** Rewind whatever sendRequest consumed, before a retry. */
   protected abstract rewind(): void;
+  /** RequestContext.readBody: the body read whole before it is forwarded. */
+  abstract readBody(maxBytes: number): Promise<Buffer | undefined>;
   abstract onUpstreamInfo(up: UpstreamConn, head: ResponseHead, chunk: Buffer, headStart: number, headEnd: number): void;
   abstract onUpstreamHead(up: UpstreamConn, head: ResponseHead, chunk: Buffer, headStart: number, bodyStart: number): number;
   abstract onUpstreamBody(up: UpstreamConn, chunk: Buffer, start: number, end: number): void;

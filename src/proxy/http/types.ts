@@ -232,6 +232,16 @@ export interface RequestContext {
   upstreamTarget: string;
   /** Host header sent upstream (default as received). */
   upstreamHost: string;
+  /**
+   * Reads the whole request body before the request goes on (Traefik
+   * forwardAuth forwardBody): its payload, chunk framing removed (empty
+   * when the request has none), or undefined when it is larger than
+   * `maxBytes` (Infinity: the route's body limit only). The body still
+   * goes to the backend afterwards. A body over the route's limit is
+   * answered 413 by the engine, and a stalled one 408. From onRequest
+   * only, once per request.
+   */
+  readBody(maxBytes: number): Promise<Buffer | undefined>;
 }
 
 /** What a TLS client presented, and whether it verified against the CA its host names. */

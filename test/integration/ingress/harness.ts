@@ -6,6 +6,7 @@ import type { PassthroughHost } from '../../../src/ingress/compile/route-wire.ts
 import { TcpGuard } from '../../../src/proxy/http/tcp-guard.ts';
 import { weightedTcpBackend } from '../../../src/proxy/http/weighted-tcp-backend.ts';
 import type { TcpTarget } from '../../../src/proxy/http/types.ts';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -31,6 +32,8 @@ export interface EchoReply {
   host: string;
   headers: http.IncomingHttpHeaders;
   bodyBytes: number;
+  /** SHA-256 of the body received, hex. */
+  bodyDigest: string;
 }
 
 export interface Echo {
@@ -58,7 +61,11 @@ export async function startEcho(name: string, opts: EchoOptions = {}): Promise<E
   const echo: Echo = { name, port: 0, hits: 0, seen: [], close: async () => {} };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     let bodyBytes = 0;
-    req.on('data', (c: Buffer) => (bodyBytes += c.length));
+    const digest = createHash('sha256');
+    req.on('data', (c: Buffer) => {
+      bodyBytes += c.length;
+      digest.update(c);
+    });
     req.on('end', () => {
       echo.hits++;
       echo.seen.push(req.url ?? '');
@@ -67,7 +74,7 @@ export async function startEcho(name: string, opts: EchoOptions = {}): Promise<E
         return;
       }
       const send = (): void => {
-        const reply: EchoReply = { name, method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', headers: req.headers, bodyBytes };
+        const reply: EchoReply = { name, method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', headers: req.headers, bodyBytes, bodyDigest: digest.digest('hex') };
         const body = opts.body ?? `${JSON.stringify(reply)}\n`;
         res.writeHead(opts.status ?? 200, { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body), 'x-served-by': name });
         res.end(body);

@@ -2,10 +2,10 @@
 // manifests/crds/traefik installed), through the proxy and the rule engine
 // as the speaker runs them: what the client got and what the backend saw,
 // per middleware kind users lean on (headers, basicAuth with a basic-auth
-// Secret, forwardAuth, stripPrefix, redirectScheme, ipAllowList, rateLimit,
-// chain, errors, path rewrites, compress, contentType, buffering,
-// redirectRegex), and a Middleware with a field metalgate does not implement
-// keeping its route out with a Warning Event.
+// Secret, forwardAuth with and without forwardBody, stripPrefix,
+// redirectScheme, ipAllowList, rateLimit, chain, errors, path rewrites,
+// compress, contentType, buffering, redirectRegex), and a Middleware
+// metalgate does not implement keeping its route out with a Warning Event.
 import http from 'node:http';
 import type net from 'node:net';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ const repo = join(import.meta.dirname, '../../..');
 interface Seen {
   readonly url: string;
   readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
 }
 
 describe('Traefik Middleware objects on a real API server', () => {
@@ -40,8 +41,12 @@ describe('Traefik Middleware objects on a real API server', () => {
     // The app pod records what it got; the error pages pod answers with the status in its body.
     const pod = (ip: string, handler: http.RequestListener) => ing.pod(ip, BASE + 1, handler);
     await pod('198.18.12.1', (req, res) => {
-      seen.push({ url: req.url ?? '', headers: req.headers });
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => answerApp(req, res, Buffer.concat(chunks).toString()));
+    });
+    const answerApp = (req: http.IncomingMessage, res: http.ServerResponse, body: string): void => {
+      seen.push({ url: req.url ?? '', headers: req.headers, body });
       // An HTML page without Content-Type (contentType), a body big enough to compress, one with a declared length.
       if (req.url === '/bare') return void res.end('<!DOCTYPE html><p>bare</p>');
       if (req.url === '/big') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('metalgate '.repeat(200));
@@ -49,18 +54,21 @@ describe('Traefik Middleware objects on a real API server', () => {
       const status = Number(/^\/status\/([0-9]{3})$/.exec(req.url ?? '')?.[1] ?? 200);
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end('app');
-    });
+    };
     await pod('198.18.12.2', (req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(`page for ${req.url}`);
     });
-    // The auth service, on the host: a session cookie gets through with X-User.
+    // The auth service, on the host: a session cookie (or, with forwardBody, a token in the body) gets through with X-User.
     const auth = http.createServer((req, res) => {
-      req.resume();
-      if ((req.headers.cookie ?? '').includes('session=ok')) res.writeHead(200, { 'x-user': 'alice' });
-      else res.writeHead(401, { 'www-authenticate': 'Bearer' });
-      res.end();
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if ((req.headers.cookie ?? '').includes('session=ok') || body.includes('token=ok')) res.writeHead(200, { 'x-user': 'alice' });
+        else res.writeHead(401, { 'www-authenticate': 'Bearer' });
+        res.end();
+      });
     });
     servers.push(auth);
     await new Promise<void>((r) => auth.listen(0, '127.0.0.1', r));
@@ -86,7 +94,8 @@ describe('Traefik Middleware objects on a real API server', () => {
     await middleware('slow-down', { rateLimit: { average: 1, period: '1m', burst: 1 } });
     await middleware('both', { chain: { middlewares: [{ name: 'strip' }, { name: 'headers' }] } });
     await middleware('pages', { errors: { status: ['500-599'], service: { name: 'pages', port: 80 }, query: '/{status}.html' } });
-    await middleware('body', { forwardAuth: { address: `http://127.0.0.1:${authPort}/check`, forwardBody: true } });
+    await middleware('body', { forwardAuth: { address: `http://127.0.0.1:${authPort}/check`, forwardBody: true, maxBodySize: 64, authResponseHeaders: ['X-User'] } });
+    await middleware('plugin', { plugin: { demo: { greeting: 'hi' } } });
     await middleware('add', { addPrefix: { prefix: '/v2' } });
     await middleware('rx-replace', { replacePathRegex: { regex: '^/old/(.*)', replacement: '/new/$1' } });
     await middleware('rx-strip', { stripPrefixRegex: { regex: ['/tenant/[a-z]+'] } });
@@ -110,6 +119,7 @@ describe('Traefik Middleware objects on a real API server', () => {
       ['chained', ['both']],
       ['pages', ['pages']],
       ['body', ['body']],
+      ['plugin', ['plugin']],
       ['add', ['add']],
       ['rx-replace', ['rx-replace']],
       ['rx-strip', ['rx-strip']],
@@ -204,9 +214,19 @@ describe('Traefik Middleware objects on a real API server', () => {
     expect((await get('pages.example.com', '/status/404')).body).toBe('app');
   });
 
-  test('a Middleware with a field metalgate does not implement (forwardAuth.forwardBody): its route is not served, with a Warning Event', async () => {
-    expect((await get('body.example.com')).status).toBe(404);
-    const e = await waitForEvent(cluster().core, NS, 'Middleware', 'body', 'BadMiddleware');
-    expect(e.message).toContain('forwardAuth.forwardBody is not implemented by metalgate');
+  test('forwardAuth forwardBody: the auth service reads the body; the backend gets it after; over maxBodySize 401', async () => {
+    const post = (body: string) => vipRequest(VIP, 'body.example.com', '/submit', { 'content-type': 'application/x-www-form-urlencoded' }, 'POST', body);
+    expect((await post('item=1')).status).toBe(401);
+    const r = await post('token=ok&item=1');
+    expect(r.status).toBe(200);
+    expect(last()).toMatchObject({ url: '/submit', body: 'token=ok&item=1' });
+    expect(last().headers['x-user']).toBe('alice');
+    expect((await post(`token=ok&pad=${'x'.repeat(64)}`)).status).toBe(401);
+  });
+
+  test('a Middleware metalgate does not implement (plugin): its route is not served, with a Warning Event', async () => {
+    expect((await get('plugin.example.com')).status).toBe(404);
+    const e = await waitForEvent(cluster().core, NS, 'Middleware', 'plugin', 'UnsupportedMiddleware');
+    expect(e.message).toContain('middleware type plugin is not supported by metalgate');
   });
 });

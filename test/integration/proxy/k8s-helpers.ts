@@ -251,13 +251,14 @@ export function tlsSecret(namespace: string, name: string, pair: { cert: string 
   };
 }
 
-/** One plain HTTP request to `vip`:80 on a new connection, with a Host header: status, body, Location and fields. */
+/** One plain HTTP request to `vip`:80 on a new connection, with a Host header (and `body` with its Content-Length): status, body, Location and fields. */
 export function vipRequest(
   vip: string,
   host: string,
   path = '/',
   headers: Record<string, string> = {},
   method = 'GET',
+  body?: string,
 ): Promise<{ status: number; body: string; location: string | undefined; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const r = http.request({ host: vip, port: 80, path, method, headers: { host, ...headers }, agent: false, timeout: 5000 }, (res) => {
@@ -268,6 +269,6 @@ export function vipRequest(
     });
     r.on('timeout', () => r.destroy(new Error('timed out')));
     r.on('error', reject);
-    r.end();
+    r.end(body);
   });
 }

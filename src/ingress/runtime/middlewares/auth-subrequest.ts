@@ -1,6 +1,6 @@
 // The request an auth middleware sends to its auth service (ingress-nginx's
-// auth-url, Traefik's forwardAuth): one HTTP(S) request without a body,
-// bounded in time, over kept-alive connections; the answer's status, fields
+// auth-url, Traefik's forwardAuth): one HTTP(S) request (with a body only
+// for Traefik's forwardBody), bounded in time, over kept-alive connections; the answer's status, fields
 // and (when asked for) a bounded body. Any failure rejects: the callers
 // answer 500, never let the request through.
 //
@@ -60,11 +60,16 @@ export interface AuthRequest {
   connectTimeoutMs: number;
   /** Until the whole answer (with readBody) or its head has arrived. */
   timeoutMs: number;
-  /** Keep the body, up to this many bytes (more rejects). */
+  /** Keep the body, up to this many bytes (more rejects with AuthAnswerTooLarge). */
   readBody?: number;
+  /** The request's body (sent with its Content-Length). */
+  body?: Buffer;
   /** TLS settings for an https URL (default: verified against the system roots). */
   tls?: AuthTls;
 }
+
+/** The answer's body was larger than AuthRequest.readBody. */
+export class AuthAnswerTooLarge extends Error {}
 
 export async function askAuthService(url: URL, r: AuthRequest): Promise<AuthAnswer> {
   const headers: Record<string, string | string[]> = {};
@@ -75,6 +80,7 @@ export async function askAuthService(url: URL, r: AuthRequest): Promise<AuthAnsw
     path: `${url.pathname}${url.search}`,
     method: r.method as 'GET',
     headers,
+    ...(r.body !== undefined ? { body: r.body } : {}),
     // From the request sent until the answer's head, then between body chunks.
     headersTimeout: r.timeoutMs,
     bodyTimeout: r.timeoutMs,
@@ -99,7 +105,7 @@ export async function askAuthService(url: URL, r: AuthRequest): Promise<AuthAnsw
     size += (c as Buffer).length;
     if (size > r.readBody) {
       res.body.destroy();
-      throw new Error(`auth service answer larger than ${r.readBody} bytes`);
+      throw new AuthAnswerTooLarge(`auth service answer larger than ${r.readBody} bytes`);
     }
     chunks.push(c as Buffer);
   }

@@ -1,7 +1,9 @@
 // Traefik's forwardAuth middleware, as Traefik documents it and its source
 // (pkg/middlewares/auth/forward.go) behaves:
 // - a GET to the address (the client's method with preserveRequestMethod),
-//   no body, over TLS as forwardAuth.tls says for an https address; the
+//   without body (with forwardBody: the client's, read whole first; one
+//   over maxBodySize is answered 401), over TLS as forwardAuth.tls says for
+//   an https address; the
 //   client's request fields (only those
 //   of authRequestHeaders when given) minus hop-by-hop ones; then
 //   X-Forwarded-For (the client's address, after the client's own list when
@@ -11,30 +13,38 @@
 //   the auth response's (removed when it has none), likewise the fields
 //   authResponseHeadersRegex matches; cookies named in
 //   addAuthCookiesToResponse go onto the answer;
+// - a 401 with authSigninURL set: a 302 to that URL;
 // - anything else is returned to the client as the auth service gave it
 //   (status, fields but hop-by-hop ones, body), a relative Location made
 //   absolute against the address unless preserveLocationHeader;
+// - an answer whose body is over maxResponseBodySize: 401;
 // - an error or a timeout (Traefik's client: 30 s): 500.
 
 import type { Middleware, RequestContext, ResponseContext, SimpleResponse } from '../../../proxy/http/types.ts';
 import type { ForwardAuthSpec } from '../../model/middleware-spec.ts';
-import { askAuthService } from './auth-subrequest.ts';
+import { AuthAnswerTooLarge, askAuthService } from './auth-subrequest.ts';
 
 /** Hop-by-hop fields (oxy's HopHeaders, which Traefik removes both ways). */
 const HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade']);
 /** Not copied onto the request: the engine sets framing itself. */
 const NOT_TO_REQUEST = new Set(['host', 'content-length']);
-/** An auth service's refusal page, not a download. */
-const MAX_BODY_BYTES = 1 << 20;
 
 export function forwardAuth(name: string, spec: ForwardAuthSpec): Middleware {
   const address = new URL(spec.address);
   const cookies = new WeakMap<RequestContext, string[]>();
   const wanted = new Set(spec.addAuthCookiesToResponse);
   const failed: SimpleResponse = { status: 500, body: '500 Internal Server Error\n' };
+  // Traefik writes the status alone for these.
+  const unauthorized: SimpleResponse = { status: 401, body: '' };
+  const signin: SimpleResponse | undefined = spec.signinUrl === undefined ? undefined : { status: 302, headers: [['location', spec.signinUrl]], body: '' };
   return {
     name,
     async onRequest(ctx: RequestContext): Promise<SimpleResponse | undefined> {
+      let body: Buffer | undefined;
+      if (spec.forwardBodyMaxBytes !== undefined) {
+        body = await ctx.readBody(spec.forwardBodyMaxBytes);
+        if (body === undefined) return unauthorized;
+      }
       let answer;
       try {
         answer = await askAuthService(address, {
@@ -42,12 +52,14 @@ export function forwardAuth(name: string, spec: ForwardAuthSpec): Middleware {
           headers: authHeaders(ctx, spec),
           connectTimeoutMs: spec.timeoutMs,
           timeoutMs: spec.timeoutMs,
-          readBody: MAX_BODY_BYTES,
+          readBody: spec.maxResponseBodyBytes,
+          ...(body !== undefined && body.length > 0 ? { body } : {}),
           ...(spec.tls !== undefined ? { tls: spec.tls } : {}),
         });
-      } catch {
-        return failed;
+      } catch (e) {
+        return e instanceof AuthAnswerTooLarge ? unauthorized : failed;
       }
+      if (answer.status === 401 && signin !== undefined) return signin;
       if (answer.status < 200 || answer.status >= 300) {
         const headers: Array<[string, string]> = [];
         for (let i = 0; i + 1 < answer.rawHeaders.length; i += 2) {

@@ -22,6 +22,11 @@ export class FakeRequest implements RequestContext {
   clientCertificate(): ClientCertificate | undefined {
     return this.certificate;
   }
+  /** What readBody() finds. */
+  body: Buffer = Buffer.alloc(0);
+  readBody(maxBytes: number): Promise<Buffer | undefined> {
+    return Promise.resolve(this.body.length > maxBytes ? undefined : this.body);
+  }
 
   constructor(init: Partial<Pick<FakeRequest, 'method' | 'host' | 'clientIp' | 'tls' | 'localPort' | 'upstreamTarget'>> & { headers?: Record<string, string> } = {}) {
     const { headers, ...rest } = init;

@@ -293,11 +293,29 @@ describe('middlewares', () => {
     expect(rl.type === 'rateLimit' && rl.ratePerSecond).toBeCloseTo(10 / 60);
   });
   test.each([
+    [{ forwardBody: true, maxBodySize: 4096 }, { forwardBodyMaxBytes: 4096, maxResponseBodyBytes: 1 << 20 }],
+    // Traefik's -1 ("no limit"): metalgate's bounds (16 MiB held per request, 1 MiB answers).
+    [{ forwardBody: true, maxBodySize: -1, maxResponseBodySize: -1 }, { forwardBodyMaxBytes: 16 << 20, maxResponseBodyBytes: 1 << 20 }],
+    [{ forwardBody: false, maxBodySize: 10, maxResponseBodySize: 4096, authSigninURL: 'https://login.example.com/' }, { maxResponseBodyBytes: 4096, signinUrl: 'https://login.example.com/' }],
+  ])('forwardAuth %j', (fields, expected) => {
+    const c = compilerWith([service('ns', 'a')]);
+    c.setTraefik('Middleware', middleware('fa', { forwardAuth: { address: 'http://auth/x', ...fields } }));
+    c.setTraefik('IngressRoute', route('r', [{ match: 'Host(`a.example.com`)', services: [svc('a')], middlewares: [{ name: 'fa' }] }]));
+    const out = c.compile();
+    expect(reasons(out)).toEqual([]);
+    const spec = out.websecure.lookup(request('a.example.com', '/'))!.middlewares[0]!.spec;
+    expect(spec).toMatchObject(expected);
+    if (!('forwardBodyMaxBytes' in expected)) expect(spec).not.toHaveProperty('forwardBodyMaxBytes');
+  });
+  test.each([
     [{ address: 'ftp://auth/x' }, 'forwardAuth.address "ftp://auth/x" is not an http or https URL'],
     [{}, 'forwardAuth.address is required'],
     [{ address: 'https://auth/x', tls: { caSecret: 'absent' } }, 'forwardAuth.tls.caSecret: Secret ns/absent not found'],
     [{ address: 'https://auth/x', tls: { ca: '/etc/ca.pem' } }, 'forwardAuth.tls.ca is not a forwardAuth TLS field'],
-    [{ address: 'http://auth/x', forwardBody: true }, 'forwardAuth.forwardBody is not implemented by metalgate'],
+    [{ address: 'http://auth/x', forwardBody: true, maxBodySize: -2 }, 'forwardAuth.maxBodySize'],
+    [{ address: 'http://auth/x', forwardBody: 'yes' }, 'forwardAuth.forwardBody must be true or false'],
+    [{ address: 'http://auth/x', maxResponseBodySize: 1.5 }, 'forwardAuth.maxResponseBodySize'],
+    [{ address: 'http://auth/x', authSigninURL: 'https://login/\r\nx: y' }, 'forwardAuth.authSigninURL'],
     [{ address: 'http://auth/x', authResponseHeaders: ['bad header'] }, 'forwardAuth.authResponseHeaders: "bad header" is not a header name'],
     [{ address: 'http://auth/x', adress: 'typo' }, 'forwardAuth.adress is not a forwardAuth field'],
   ])('forwardAuth %j is refused', (spec, message) => {
