@@ -643,8 +643,13 @@ export class H1Connection extends ProxyRequest implements Timed {
       this.bodyRead = { collector, raw: [], routeMax, resolve, reject };
       // Body bytes that came with the head are in `held` already.
       const held = this.held;
-      if (held !== null) this.feedBodyRead(held, false);
-      else this.settleBodyRead();
+      if (held !== null) {
+        this.feedBodyRead(held, false);
+        return;
+      }
+      // A client waiting for 100 Continue sends nothing until it comes (curl: bodies over 1 MiB).
+      if (this.req!.expectContinue && collector.state === 'more') this.socket.write(CONTINUE_100);
+      this.settleBodyRead();
     });
   }
 

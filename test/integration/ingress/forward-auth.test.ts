@@ -249,6 +249,27 @@ describe('forwardAuth forwardBody: the body goes to the auth service, then uncha
     expect(seen.map((x) => x.body)).toEqual(['hello world', '']);
   });
 
+  test('Expect: 100-continue: the proxy asks for the body it reads ahead (the client would wait for it)', async () => {
+    seen.length = 0;
+    const socket = net.connect(h.webPort, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    let got = '';
+    socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
+    socket.write(`PUT /upload HTTP/1.1\r\nHost: body.example.com\r\nCookie: ${SESSION}\r\nContent-Length: 8\r\nExpect: 100-continue\r\n\r\n`);
+    const until = async (what: RegExp): Promise<void> => {
+      const deadline = Date.now() + 5000;
+      while (!what.test(got) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    };
+    await until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    expect(got).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    socket.write('12345678');
+    await until(/"name":"app".*\}/);
+    socket.destroy();
+    expect(got.match(/ 100 Continue/g)).toHaveLength(1);
+    expect(JSON.parse(/\{"name":"app".*\}/.exec(got)![0])).toMatchObject({ method: 'PUT', bodyBytes: 8, bodyDigest: sha('12345678') });
+    expect(seen.map((x) => x.body)).toEqual(['12345678']);
+  });
+
   test('HTTP/2: the body read ahead goes to the auth service and the backend; over maxBodySize: 401', async () => {
     seen.length = 0;
     const session = http2.connect(`https://127.0.0.1:${h.securePort}`, { rejectUnauthorized: false, servername: 'body.example.com' });

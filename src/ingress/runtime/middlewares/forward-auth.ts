@@ -26,8 +26,8 @@ import { AuthAnswerTooLarge, askAuthService } from './auth-subrequest.ts';
 
 /** Hop-by-hop fields (oxy's HopHeaders, which Traefik removes both ways). */
 const HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade']);
-/** Not copied onto the request: the engine sets framing itself. */
-const NOT_TO_REQUEST = new Set(['host', 'content-length']);
+/** Not copied onto the request: the engine sets framing itself; Expect is about the client's connection (and undici refuses it). */
+const NOT_TO_REQUEST = new Set(['host', 'content-length', 'expect']);
 
 export function forwardAuth(name: string, spec: ForwardAuthSpec): Middleware {
   const address = new URL(spec.address);
