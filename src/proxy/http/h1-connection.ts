@@ -1034,6 +1034,11 @@ export class H1Connection extends ProxyRequest implements Timed {
       call = new GrpcWebCall(session, this.grpcWebFields(b), mode, t.readMs, {
         head: (status, fields, ended) => this.grpcWebHead(status, fields, ended),
         body: (bytes) => {
+          if (this.overResponseBudget(bytes.length)) {
+            // Cut as an HTTP/1.1 response past the route's limit is: no last chunk (fail cancels the call).
+            this.fail('response-too-large');
+            return;
+          }
           this.bytesOut += bytes.length;
           this.socket.cork();
           this.writeClient(Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'));
@@ -1112,6 +1117,8 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.status = status;
     this.responseStarted = true;
     this.state = C_RESPOND;
+    // Counted against the route's response limit as it streams (the length is the bridge's to set).
+    this.budgetResponse('close');
     this.writeClient(Buffer.from(`${head}\r\n`, 'latin1'));
     if (ended) {
       this.grpcCall = null;

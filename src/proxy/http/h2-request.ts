@@ -334,6 +334,10 @@ export class H2Request extends ProxyRequest {
     stream.on('data', (chunk: Buffer) => {
       if (this.finished) return;
       const out = encoder !== undefined ? Buffer.from(encoder.push(chunk), 'latin1') : chunk;
+      if (this.overResponseBudget(out.length)) {
+        this.cutClient();
+        return;
+      }
       this.bytesOut += out.length;
       if (!this.res.write(out)) {
         stream.pause();
@@ -440,6 +444,15 @@ export class H2Request extends ProxyRequest {
 
   private onH2Response(h: IncomingHttpHeaders & IncomingHttpStatusHeader, endStream: boolean): void {
     if (this.finished) return;
+    // The route's response limit (Traefik buffering), as for HTTP/1.1 backends: a
+    // larger declared length is 500, an undeclared one is counted as it streams.
+    const declared = h['content-length'] === undefined ? -1 : Number(h['content-length']);
+    if (this.responseLimit !== 0 && declared > this.responseLimit) {
+      this.cancelH2Up();
+      this.answerError(500, 'internal server error: the response is larger than this route allows', 'response-too-large');
+      return;
+    }
+    this.budgetResponse(declared >= 0 && this.grpcWeb !== 'text' ? 'length' : 'close');
     const status = h[':status'] ?? 502;
     const fields = relayed(h);
     if (this.grpcWeb !== undefined) {

@@ -6,6 +6,7 @@
 // the allowed origins as Traefik's wrapper does it.
 import http2 from 'node:http2';
 import net from 'node:net';
+import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { jsonMethod } from '../../support/grpc-json.ts';
@@ -116,6 +117,11 @@ beforeAll(async () => {
     'IngressRoute',
     ingressRoute('ns', 'plain', [{ match: 'Host(`plain.example.com`)', services: [{ name: 'grpc-app', port: 50051, scheme: 'h2c' }], middlewares: [{ name: 'grpc-web' }] }], { entryPoints: ['web'] }),
   );
+  h.traefik('Middleware', middleware('ns', 'small', { buffering: { maxResponseBodyBytes: 300 } }));
+  h.traefik(
+    'IngressRoute',
+    ingressRoute('ns', 'limited', [{ match: 'Host(`limited.example.com`)', services: [{ name: 'grpc-app', port: 50051, scheme: 'h2c' }], middlewares: [{ name: 'grpc-web' }, { name: 'small' }] }], { entryPoints: ['web'] }),
+  );
   const out = h.apply();
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
 });
@@ -204,6 +210,27 @@ describe('gRPC-Web over HTTP/1.1 (a browser on a plain or HTTP/1.1 connection)',
     const a = await call1({ tls: false, host: 'plain.example.com', path: '/test.Echo/Fail', body: frame({}), contentType: 'application/grpc-web+proto' });
     expect(a.status).toBe(200);
     expect(a.headers['grpc-status'] ?? frames(Buffer.from(a.body, 'latin1')).trailers?.['grpc-status']).toBe('5');
+  });
+
+  test('buffering.maxResponseBodyBytes: a stream within it arrives whole, one past it is cut without its last chunk', async () => {
+    const list = (n: number) => call1({ tls: false, host: 'limited.example.com', path: '/test.Echo/List', body: frame({ n }), contentType: 'application/grpc-web+proto' });
+    const ok = await list(4);
+    expect(frames(Buffer.from(ok.body, 'latin1')).trailers).toMatchObject({ 'grpc-status': '0' });
+    // The long one: how its response ends, read by hand (the harness's client has no ending but 'end').
+    const ending = await new Promise<string>((resolve) => {
+      const body = frame({ n: 200 });
+      const r = http.request(
+        { host: '127.0.0.1', port: h.webPort, path: '/test.Echo/List', method: 'POST', agent: false, headers: { host: 'limited.example.com', 'content-type': 'application/grpc-web+proto', 'content-length': body.length } },
+        (res) => {
+          res.on('data', () => {});
+          res.on('end', () => resolve('end'));
+          res.on('error', () => resolve('cut'));
+        },
+      );
+      r.on('error', () => resolve('cut'));
+      r.end(body);
+    });
+    expect(ending).toBe('cut');
   });
 
   test('plain gRPC (not gRPC-Web) over HTTP/1.1 still gets 502: gRPC needs HTTP/2 end to end', async () => {

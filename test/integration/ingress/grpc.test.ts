@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { jsonMethod } from '../../support/grpc-json.ts';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
 import type { CertificatePair } from '../../../src/proxy/http/types.ts';
-import { Harness, ing, ingressRoute } from './harness.ts';
+import { Harness, ing, ingressRoute, middleware } from './harness.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 const method = (name: string, requestStream: boolean, responseStream: boolean) => jsonMethod('test.Echo', name, requestStream, responseStream);
@@ -101,7 +101,7 @@ function unary<T>(c: Client, name: string, req: unknown, opts: { deadlineMs?: nu
 }
 
 beforeAll(async () => {
-  const hosts = ['grpc.example.com', 'grpcs.example.com', 'traefik.example.com', 'down.example.com'];
+  const hosts = ['grpc.example.com', 'grpcs.example.com', 'traefik.example.com', 'down.example.com', 'limited.example.com'];
   await h.start();
   edge = h.tlsSecret('ns', 'edge', hosts);
   plain = await startBackend('plain');
@@ -114,6 +114,8 @@ beforeAll(async () => {
   h.ingress(ing('ns', 'grpcs', [{ host: 'grpcs.example.com', paths: [{ service: 'grpcs-app', port: 50051 }] }], { annotations: { [`${N}backend-protocol`]: 'GRPCS' }, ...tls('grpcs.example.com') }));
   h.ingress(ing('ns', 'down', [{ host: 'down.example.com', paths: [{ service: 'gone', port: 50051 }] }], { annotations: { [`${N}backend-protocol`]: 'GRPC' }, ...tls('down.example.com') }));
   h.traefik('IngressRoute', ingressRoute('ns', 'traefik', [{ match: 'Host(`traefik.example.com`)', services: [{ name: 'grpc-app', port: 50051, scheme: 'h2c' }] }], { entryPoints: ['websecure'], tls: { secretName: 'edge' } }));
+  h.traefik('Middleware', middleware('ns', 'small', { buffering: { maxResponseBodyBytes: 2000 } }));
+  h.traefik('IngressRoute', ingressRoute('ns', 'limited', [{ match: 'Host(`limited.example.com`)', services: [{ name: 'grpc-app', port: 50051, scheme: 'h2c' }], middlewares: [{ name: 'small' }] }], { entryPoints: ['websecure'], tls: { secretName: 'edge' } }));
   const out = h.apply();
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
 });
@@ -207,6 +209,22 @@ describe('gRPC backends', () => {
     expect(big.value?.size).toBe(256 * 1024);
     const all = await Promise.all(Array.from({ length: 50 }, (_, i) => unary<{ text: string }>(c, 'Echo', { text: `n${i}` })));
     expect(all.map((a) => a.value?.text)).toEqual(Array.from({ length: 50 }, (_, i) => `n${i}`));
+  });
+
+  test('buffering.maxResponseBodyBytes on a gRPC route: a stream within it arrives, one past it is cut (the client sees an error, never a clean end)', async () => {
+    const c = client('limited.example.com');
+    const list = (n: number) =>
+      new Promise<{ got: number; error?: grpc.ServiceError }>((resolve) => {
+        let got = 0;
+        const call = (c.List as (r: unknown) => grpc.ClientReadableStream<unknown>)({ n });
+        call.on('data', () => got++);
+        call.on('end', () => resolve({ got }));
+        call.on('error', (error: grpc.ServiceError) => resolve({ got, error }));
+      });
+    expect(await list(20)).toEqual({ got: 20 });
+    const cut = await list(1000);
+    expect(cut.error).toBeDefined();
+    expect(cut.got).toBeLessThan(1000);
   });
 
   test('GRPCS: HTTP/2 over TLS to the backend', async () => {
