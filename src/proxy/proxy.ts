@@ -32,7 +32,7 @@ import type { ServiceBackends } from './k8s/service-backends.ts';
 import { KernelForwarding } from './kernel/kernel-forwarding.ts';
 import { kernelCommands } from './kernel/kernel-commands.ts';
 import { tlsPairFromSecret } from './k8s/tls-secret.ts';
-import { forwardedByKernel, planListeners, type PlanProblem } from './listeners/listen-plan.ts';
+import { forwardedByKernel, planListeners, type ListenerSpec, type PlanProblem } from './listeners/listen-plan.ts';
 import { ListenerMetrics } from './listeners/listener-metrics.ts';
 import type { OwnershipEvent, OwnershipSource } from './listeners/manual-ownership.ts';
 import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, defaultProxyOptions, type ProxyOptions } from './proxy-options.ts';
@@ -76,8 +76,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #events: EventRecorder | undefined;
   readonly #kernel: KernelForwarding | undefined;
   readonly #owned = new Set<string>();
-  /** Owned IPs with kernel-forwarded ports in the last plan. */
-  #kernelIps = new Set<string>();
+  /** Owned IPs with kernel-forwarded UDP ports in the last plan (their announcement waits for the rules). */
+  #kernelUdpIps = new Set<string>();
   readonly #unsubscribe: Array<() => void> = [];
   #ownership: OwnershipSource | undefined;
   #services: ResilientInformer<k8s.V1Service> | undefined;
@@ -135,6 +135,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
             registry,
             warn: (svc, reason, message) => this.#serviceEvent(svc.service, svc.serviceUid, reason, message),
             onUsableChange: () => this.#applyPlan(),
+            // TCP ports the proxy served while their rules were on their way go to the kernel now.
+            onApplied: () => this.#applyPlan(),
           })
         : undefined;
     const kernel = this.#kernel;
@@ -163,14 +165,15 @@ export class Proxy extends EventEmitter<ProxyEvents> {
 
   /**
    * Resolves once what serves a gained IP here is in force: the kernel
-   * rules of its kernel-forwarded ports written (nft runs asynchronously),
-   * or after KERNEL_GATE_MS. The speaker announces the IP only then, so a
-   * client is not refused by a node that owns the IP before its rules exist.
-   * The proxy's own listeners bind in the same turn as the ownership change.
+   * rules of its kernel-forwarded UDP ports written (nft runs
+   * asynchronously), or after KERNEL_GATE_MS. The speaker announces the IP
+   * only then, so a client is not refused by a node that owns the IP before
+   * its rules exist. The proxy's own listeners (TCP kernel ports included,
+   * until their rules are in) bind in the same turn as the ownership change.
    */
   async whenServing(ip: string): Promise<void> {
     const kernel = this.#kernel;
-    if (kernel === undefined || !kernel.usable() || !this.#kernelIps.has(ip)) return;
+    if (kernel === undefined || !kernel.usable() || !this.#kernelUdpIps.has(ip)) return;
     let timer: NodeJS.Timeout | undefined;
     const gated = await Promise.race([kernel.idle().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), KERNEL_GATE_MS)))]);
     clearTimeout(timer);
@@ -371,12 +374,23 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     });
     // Kernel-forwarded ports get rules, not sockets; where the kernel has
     // never taken a rule (no nft), the proxy serves them itself meanwhile.
+    // So it does a TCP port whose rules are not in the kernel yet (an IP
+    // just moved here, nft still running): its IP is announced once the
+    // proxy listens, whatever nft's speed (a busy node took 1.3 s, and
+    // clients were refused meanwhile), and the listener goes once the rules
+    // are in (onApplied): new connections are then DNATed before reaching
+    // it, open ones finish on it. UDP waits for its rules instead (whenServing):
+    // a datagram the proxy took would keep its conntrack flow local after the
+    // rules land.
     const kernel = this.#kernel;
     const inKernel = plan.listeners.filter(forwardedByKernel);
     const fallback = kernel !== undefined && !kernel.usable();
-    this.#publish({ listeners: fallback ? plan.listeners : plan.listeners.filter((l) => !forwardedByKernel(l)) });
+    const inForce = new Set(kernel?.forwarding());
+    const bridged = (l: ListenerSpec): boolean => kernel !== undefined && l.protocol === 'TCP' && !inForce.has(l.key);
+    const served = fallback ? plan.listeners : plan.listeners.filter((l) => !forwardedByKernel(l) || bridged(l));
+    this.#publish({ listeners: served });
     kernel?.apply(inKernel);
-    this.#kernelIps = new Set(inKernel.map((l) => l.ip));
+    this.#kernelUdpIps = new Set(inKernel.filter((l) => l.protocol === 'UDP').map((l) => l.ip));
     this.#reportServiceProblems(plan.problems);
   }
 

@@ -35,6 +35,8 @@ export interface KernelForwardingOptions {
    * listeners while the kernel cannot take them.
    */
   readonly onUsableChange?: () => void;
+  /** Called after rules were applied: `forwarding()` may have changed. */
+  readonly onApplied?: () => void;
   /** A Warning about one Service (the proxy turns it into an Event). */
   readonly warn?: (service: { service: string; serviceUid: string | undefined }, reason: string, message: string) => void;
   /** Pause before retrying a failed apply. Default 5 s. */
@@ -234,6 +236,7 @@ export class KernelForwarding {
       this.#ports.set(built.forwarded.length);
       this.#o.log.info({ ports: built.forwarded.length, listeners: this.#specs.length }, 'kernel forwarding rules applied');
       this.#lastError = undefined;
+      this.#o.onApplied?.();
       this.#startChecks();
       const forwarded = new Set(built.forwarded);
       await this.#checkForwarding(ports.filter((p) => forwarded.has(p.rules.key)).map((p) => p.rules));

@@ -293,6 +293,45 @@ describe('proxy L4 on a real API server', () => {
     }
   }, 30_000);
 
+  it('a TCP kernel port whose rules are still being written is served by the proxy meanwhile (its IP need not wait for nft); the listener goes once they are in', async () => {
+    let written!: () => void;
+    const nftDone = new Promise<void>((r) => (written = r));
+    const commands: KernelCommands = {
+      nft: async () => {
+        await nftDone;
+        return { ok: true };
+      },
+      tableExists: async () => true,
+      deleteFlows: async () => ({ ok: true, deleted: 0 }),
+      counters: async () => ({ ok: true, packets: new Map() }),
+      forwardingEnabled: async () => true,
+    };
+    const vip = '127.77.0.12';
+    const port = BASE + 73;
+    const target = BASE + 74;
+    backends.push(await tcpEchoBackend('198.18.1.73', target, 'k2'));
+    await createLbService(cluster().core, NS, 'slow-nft', [{ name: 'tcp', port }], vip, { annotations: { 'metalgate.io/l4-dataplane': 'kernel' } });
+    await writeSlice(discovery, NS, 'slow-nft', 'slow-nft-1', [{ name: 'tcp', port: target }], [{ ip: '198.18.1.73' }]);
+    const fourth = await startProxy(cluster().kc, { kernelCommands: commands, nodeName: 'node-d' });
+    try {
+      fourth.ownership.own(vip);
+      await waitListening(fourth.proxy, `TCP ${vip}:${port}`);
+      // The announcement gate does not wait for TCP rules: the listener serves meanwhile.
+      const t0 = performance.now();
+      await fourth.proxy.whenServing(vip);
+      expect(performance.now() - t0).toBeLessThan(100);
+      expect(await waitFor(() => tcpExchange(vip, port, 'y').catch(() => undefined), 'an answer through the proxy while nft runs')).toBe('k2:y');
+      expect(fourth.proxy.kernelForwarded()).toEqual([]);
+      written();
+      await waitFor(() => !fourth.proxy.listening().includes(`TCP ${vip}:${port}`), 'the listener handed to the kernel', 5_000, 20);
+      expect(fourth.proxy.kernelForwarded()).toEqual([`TCP ${vip}:${port}`]);
+    } finally {
+      written();
+      fourth.ownership.release(vip);
+      await fourth.proxy.stop(1000);
+    }
+  }, 30_000);
+
   it('--l4-dataplane kernel: Services that do not say are left to the kernel rules (no listener); one annotated proxy is served by a listener', async () => {
     const vip = '127.77.0.9';
     const [plain, kept] = [BASE + 51, BASE + 52];
