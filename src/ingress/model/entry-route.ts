@@ -17,6 +17,12 @@ export interface EntryRoute {
   readonly allow?: readonly string[];
   /** IngressRouteTCP inFlightConn: connections one client IP may hold open at once. */
   readonly maxConnections?: number;
+  /**
+   * IngressRouteTCP tls (not passthrough): the proxy terminates TLS with the
+   * certificate of `secretKey` ("ns/name"; the default certificate when
+   * absent or not loaded) and forwards the plaintext.
+   */
+  readonly tls?: { readonly secretKey?: string };
   /** "IngressRouteTCP ns/name", for logs and Events. */
   readonly origin: string;
 }

@@ -9,16 +9,18 @@
 // ipWhiteList) and inFlightConn, checked when a connection is handed over.
 //
 // On an entry point of its own (a named TCP port of the entrypoint Service,
-// entry-point-route.ts): one HostSNI(`*`) route without TLS, whose
-// connections go to its Services by weight; an ipAllowList may guard it.
+// entry-point-route.ts): one HostSNI(`*`) route, whose connections go to its
+// Services by weight; ipAllowList and inFlightConn may guard it. With tls
+// (not passthrough) the proxy terminates TLS there with tls.secretName's
+// certificate (or the default one) and forwards the plaintext.
 //
 // Several Services on a route take its connections by weight (Traefik's
 // weighted round robin), on websecure as on an entry point of its own.
 //
 // Not served, each with an error on the object: on websecure, HostSNI(`*`)
-// and routes without TLS; on an entry point of its own, TLS, host names and
-// inFlightConn; anywhere, HostSNIRegexp, other TCP middlewares, several
-// allow-lists on one route, proxyProtocol, tls.options.
+// and routes without TLS; on an entry point of its own, host names (several
+// routes by server name); anywhere, HostSNIRegexp, other TCP middlewares,
+// several allow-lists on one route, proxyProtocol, tls.options.
 
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
 import type { ServicePortRef } from '../model/service-node.ts';
@@ -98,7 +100,18 @@ export function hostSniNames(match: string): string[] | undefined {
   return names;
 }
 
-/** `entrypoint`: the entrypoint Service, whose named ports are the entry points of TCP routes without TLS. */
+type TcpTls = NonNullable<NonNullable<IngressRouteTcpObject['spec']>['tls']>;
+
+/** The tls fields metalgate does not act on are errors (they change what clients are offered). */
+function checkTlsFields(tls: TcpTls, sink: DiagnosticSink): void {
+  for (const k of ['options', 'certResolver', 'domains', 'store'] as const) {
+    if (tls[k] !== undefined && tls[k] !== null) sink.error('UnsupportedField', `tls.${k} is not supported on IngressRouteTCP`);
+  }
+  if (tls.passthrough !== undefined && typeof tls.passthrough !== 'boolean') sink.error('BadField', 'tls.passthrough must be a boolean');
+  if (tls.secretName !== undefined && typeof tls.secretName !== 'string') sink.error('BadField', 'tls.secretName must be a string');
+}
+
+/** `entrypoint`: the entrypoint Service, whose named ports are the entry points of TCP routes of their own. */
 export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: ClusterView, entrypoint?: EntrypointService): IngressRouteTcpTranslation {
   const m = o.metadata ?? {};
   const ns = m.namespace ?? 'default';
@@ -115,18 +128,14 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
     if (entryPoints.includes('websecure')) sink.error('NoEntryPoint', `entryPoints ${JSON.stringify(entryPoints)}: websecure (by TLS server name) and entry points of their own cannot share a route here: split it`);
     else {
       const entryRoutes = ownEntryPointRoutes(spec, own, ns, ref, view, entrypoint, sink);
-      return { ref, passthrough, terminated, certificates, entryRoutes: sink.hasErrors ? [] : entryRoutes, diagnostics: sink.items, ok: !sink.hasErrors };
+      const secretKey = entryRoutes[0]?.tls?.secretKey;
+      if (secretKey !== undefined) certificates.push({ secretKey, hosts: [], origin: ref });
+      return { ref, passthrough, terminated, certificates: sink.hasErrors ? [] : certificates, entryRoutes: sink.hasErrors ? [] : entryRoutes, diagnostics: sink.items, ok: !sink.hasErrors };
     }
   }
   const tls = spec.tls ?? undefined;
+  if (tls !== undefined) checkTlsFields(tls, sink);
   if (tls === undefined) sink.error('NeedsTls', 'a TCP route without tls needs an entry point of its own: name a TCP port of the entrypoint Service in entryPoints (or use a LoadBalancer Service)');
-  else {
-    for (const k of ['options', 'certResolver', 'domains', 'store'] as const) {
-      if (tls[k] !== undefined && tls[k] !== null) sink.error('UnsupportedField', `tls.${k} is not supported on IngressRouteTCP`);
-    }
-    if (tls.passthrough !== undefined && typeof tls.passthrough !== 'boolean') sink.error('BadField', 'tls.passthrough must be a boolean');
-    if (tls.secretName !== undefined && typeof tls.secretName !== 'string') sink.error('BadField', 'tls.secretName must be a string');
-  }
   const pass = tls?.passthrough === true;
   const routes = Array.isArray(spec.routes) ? (spec.routes as Record<string, unknown>[]) : [];
   if (routes.length === 0) sink.error('NoRoutes', 'spec.routes is empty');
@@ -165,9 +174,10 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
 }
 
 /**
- * Routes on entry points of their own: one HostSNI(`*`) route (no TLS here,
- * so no server name to tell routes apart), its Services by weight, an
- * optional ipAllowList; the same route on each named entry point.
+ * Routes on entry points of their own: one HostSNI(`*`) route (no server
+ * name to tell routes apart), its Services by weight, optional ipAllowList
+ * and inFlightConn, TLS terminated or not; the same route on each named
+ * entry point.
  */
 function ownEntryPointRoutes(
   spec: NonNullable<IngressRouteTcpObject['spec']>,
@@ -182,16 +192,21 @@ function ownEntryPointRoutes(
     const problem = entryPointProblem(view, entrypoint, e, 'TCP');
     if (problem !== undefined) sink.error('NoEntryPoint', `entryPoints: ${problem}`);
   }
-  if (spec.tls !== undefined && spec.tls !== null) sink.error('UnsupportedField', 'tls on an entry point of its own is not supported: route TLS by server name on websecure, or pass it through here without tls');
+  const tls = spec.tls ?? undefined;
+  if (tls !== undefined) checkTlsFields(tls, sink);
+  // Passed through, TLS is bytes like any other: forwarded as without tls.
+  const terminate = tls !== undefined && tls.passthrough !== true;
+  const secretName = terminate && typeof tls.secretName === 'string' && tls.secretName !== '' ? tls.secretName : undefined;
+  if (secretName !== undefined && view.secret(ns, secretName) === undefined) sink.warn('MissingSecret', `tls.secretName: Secret ${ns}/${secretName} not found; the default certificate is served`);
   const routes = Array.isArray(spec.routes) ? (spec.routes as Record<string, unknown>[]) : [];
   if (routes.length !== 1) {
-    sink.error('NoRoutes', `spec.routes: exactly one route is supported on an entry point of its own (got ${routes.length}): without TLS there is no server name to choose by`);
+    sink.error('NoRoutes', `spec.routes: exactly one route is supported on an entry point of its own (got ${routes.length}): routing by server name is served on websecure`);
     return [];
   }
   const route = routes[0]!;
   const names = typeof route.match === 'string' ? hostSniNames(route.match) : undefined;
   if (names === undefined || names.length !== 1 || names[0] !== '*') {
-    sink.error('BadRule', `routes[0].match ${JSON.stringify(route.match)}: without TLS only HostSNI(\`*\`) can match`);
+    sink.error('BadRule', `routes[0].match ${JSON.stringify(route.match)}: on an entry point of its own only HostSNI(\`*\`) is served (routing by server name is served on websecure)`);
     return [];
   }
   const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
@@ -208,6 +223,7 @@ function ownEntryPointRoutes(
     targets,
     ...(limits.allow ? { allow: asCidrs(limits.allow) } : {}),
     ...(limits.maxConnections ? { maxConnections: limits.maxConnections } : {}),
+    ...(terminate ? { tls: secretName !== undefined ? { secretKey: `${ns}/${secretName}` } : {} } : {}),
     origin,
   }));
 }

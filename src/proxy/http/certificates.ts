@@ -77,6 +77,7 @@ export class CertificateStore implements CertificateStoreApi {
   private readonly wildcard = new Map<string, Entry[]>();
   private defaultPair: CertificatePair;
   private defaultInfo: CertificateInfo;
+  private defaultCtx: tls.SecureContext | undefined;
   private readonly listeners = new Set<(pair: CertificatePair) => void>();
   /** True while the default certificate is the generated self-signed one. */
   generatedDefault: boolean;
@@ -130,6 +131,7 @@ export class CertificateStore implements CertificateStoreApi {
     const { info } = this.inspect(pair);
     this.defaultPair = pair;
     this.defaultInfo = info;
+    this.defaultCtx = undefined;
     this.generatedDefault = false;
     for (const l of this.listeners) l(pair);
     return info;
@@ -137,6 +139,16 @@ export class CertificateStore implements CertificateStoreApi {
 
   get defaultCertificate(): { readonly pair: CertificatePair; readonly info: CertificateInfo } {
     return { pair: this.defaultPair, info: this.defaultInfo };
+  }
+
+  /** The context of the pair held under `secretKey`, undefined when none is. */
+  contextOfSecret(secretKey: string): tls.SecureContext | undefined {
+    return this.bySecret.get(secretKey)?.context;
+  }
+
+  /** The default pair's context (made on first use, again after setDefault). */
+  defaultContext(): tls.SecureContext {
+    return (this.defaultCtx ??= tls.createSecureContext({ ...secureContextOptions(this.policy), cert: this.defaultPair.cert, key: this.defaultPair.key }));
   }
 
   /** Called when the default pair changes (the entrypoint's TLS server follows it). */

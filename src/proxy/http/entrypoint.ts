@@ -137,6 +137,31 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     else this.terminateTls(socket, undefined);
   }
 
+  terminateTcpTls(socket: net.Socket, secretKey: string | undefined, onSecure: (plain: net.Socket) => void): void {
+    if (this.closed || this.core.draining) {
+      socket.destroy();
+      return;
+    }
+    socket.allowHalfOpen = false;
+    const store = this.storeOrThrow();
+    const ts = new tls.TLSSocket(socket, { isServer: true, secureContext: (secretKey !== undefined ? store.contextOfSecret(secretKey) : undefined) ?? store.defaultContext() });
+    const timer = setTimeout(() => ts.destroy(), HANDSHAKE_TIMEOUT_MS);
+    ts.once('secure', () => {
+      clearTimeout(timer);
+      // As on the HTTPS port: no renegotiation, and a TLS error after the handshake ends the connection.
+      ts.disableRenegotiation();
+      onSecure(ts);
+    });
+    ts.on('error', (err: Error) => {
+      this.core.log.debug({ err: err.message }, 'TLS error on a TCP entry point: connection closed');
+      ts.destroy();
+    });
+    ts.once('close', () => {
+      clearTimeout(timer);
+      socket.destroy();
+    });
+  }
+
   private readonly terminateTls = (socket: net.Socket, sni: string | undefined): void => {
     if (this.closed || this.core.draining) {
       socket.destroy();

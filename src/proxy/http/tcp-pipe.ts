@@ -7,9 +7,20 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { TcpTarget } from './types.ts';
 
+/** What a pipe needs of its target: a name for logs, an endpoint per client, an optional admission. */
+export interface TcpPipeTarget {
+  readonly backend: { readonly name: string; pick(clientIp: string): { readonly ip: string; readonly port: number } | undefined };
+  readonly guard?: TcpTarget['guard'];
+}
+
 const CONNECT_TIMEOUT_MS = 5_000;
 
-export function pipeToBackend(client: net.Socket, first: Buffer | undefined, target: TcpTarget, log: Logger, what: string): void {
+/** Opens the connection to an endpoint (default: net.connect with TCP_NODELAY). */
+export type TcpDial = (endpoint: { readonly ip: string; readonly port: number }) => net.Socket;
+
+const dialDirect: TcpDial = (e) => net.connect({ host: e.ip, port: e.port, noDelay: true });
+
+export function pipeToBackend(client: net.Socket, first: Buffer | undefined, target: TcpPipeTarget, log: Logger, what: string, dial: TcpDial = dialDirect): void {
   const { backend, guard } = target;
   const release = guard === undefined ? () => {} : guard.admit(client.remoteAddress);
   if (release === undefined) {
@@ -24,7 +35,7 @@ export function pipeToBackend(client: net.Socket, first: Buffer | undefined, tar
     client.destroy();
     return;
   }
-  const up = net.connect({ host: endpoint.ip, port: endpoint.port, noDelay: true });
+  const up = dial(endpoint);
   const connectTimer = setTimeout(() => up.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
   const end = (): void => {
     release();

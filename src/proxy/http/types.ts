@@ -524,6 +524,14 @@ export interface HttpEntrypointApi {
    */
   handle(socket: Socket, info: ConnectionInfo): Socket | void;
   /**
+   * Terminates TLS on a socket of a TCP entry point of its own (IngressRouteTCP
+   * with tls) with the certificate held under `secretKey` (the default one
+   * when undefined or not held), as this entrypoint's TLS policy says;
+   * `onSecure` gets the plaintext socket after the handshake. A failed or
+   * stalled handshake destroys the socket.
+   */
+  terminateTcpTls?(socket: Socket, secretKey: string | undefined, onSecure: (plain: Socket) => void): void;
+  /**
    * SIGTERM: every kept-alive connection answers its current request with
    * Connection: close and closes; idle ones close now; new sockets passed to
    * handle() are closed. Resolves when all connections are gone or after

@@ -46,6 +46,8 @@ export interface ListenerRoute {
   readonly allow?: readonly string[];
   /** The route's inFlightConn: connections one client IP may hold open at once. */
   readonly maxConnections?: number;
+  /** TLS terminated here with this Secret's certificate ("ns/name"; the default one when absent), the plaintext forwarded. */
+  readonly tls?: { readonly secretKey?: string };
 }
 
 export interface PlanProblem {
@@ -138,6 +140,7 @@ function listenerRoute(r: EntryRoute): ListenerRoute {
     targets: r.targets.map((t) => ({ service: `${t.ref.namespace}/${t.ref.service}`, portName: t.ref.portName, weight: t.weight })),
     ...(r.allow ? { allow: r.allow } : {}),
     ...(r.maxConnections ? { maxConnections: r.maxConnections } : {}),
+    ...(r.tls ? { tls: r.tls } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import { EndpointPicker } from '../endpoints/endpoint-picker.ts';
 import { WeightedPicker, type ConnectionPicker } from '../endpoints/weighted-picker.ts';
 import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import { TcpGuard, type TcpRelease } from '../http/tcp-guard.ts';
+import { pipeToBackend } from '../http/tcp-pipe.ts';
 import type { HttpEntrypointApi } from '../http/types.ts';
 import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
 import { UdpForwarder } from '../l4/udp-forwarder.ts';
@@ -217,8 +218,8 @@ export class ListenerManager {
     } else {
       const entrypoint = spec.mode === 'l4' ? undefined : this.#o.entrypoint?.(spec.mode);
       const tcp = new TcpListener(
-        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true, pauseOnConnect: entrypoint === undefined },
-        entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(() => b, entrypoint, spec),
+        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true, pauseOnConnect: entrypoint === undefined && spec.route?.tls === undefined },
+        spec.route?.tls !== undefined ? (socket) => this.#forwardTls(b, socket) : entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(() => b, entrypoint, spec),
       );
       b = { ...base, tcp, udp: undefined };
       if (entrypoint === undefined) b.forwarder = this.#newTcpForwarder(b);
@@ -349,6 +350,27 @@ export class ListenerManager {
     } finally {
       b.hint = undefined;
     }
+  }
+
+  /**
+   * An entry point's route with tls: the HTTPS engine terminates it (its
+   * certificates and TLS policy) and the plaintext is piped to one of the
+   * route's Services, by weight; the route's guards as without tls.
+   */
+  #forwardTls(b: Bound, socket: net.Socket): void {
+    const route = b.spec.route!;
+    const engine = this.#o.entrypoint?.('https');
+    if (engine?.terminateTcpTls === undefined) {
+      this.#log.warn({ listener: b.spec.key, route: route.origin }, 'no HTTPS engine to terminate TLS on this entry point: connection closed');
+      socket.destroy();
+      return;
+    }
+    if (!this.#admitted(b, socket)) return;
+    b.counters.connections.inc();
+    const picker = b.shared.picker;
+    const target = { backend: { name: route.origin, pick: (ip: string) => picker.pick(ip) }, ...(b.routeInFlight !== undefined ? { guard: b.routeInFlight } : {}) };
+    const dial = this.#o.dialAddress !== undefined ? this.#dialTcp(this.#o.dialAddress) : undefined;
+    engine.terminateTcpTls(socket, route.tls?.secretKey, (plain) => pipeToBackend(plain, undefined, target, this.#log, route.origin, dial));
   }
 
   #newTcpForwarder(b: Bound): TcpForwarder {

@@ -3,14 +3,19 @@
 // proxy's listeners as the speaker runs them: the entrypoint Service's
 // named ports `postgres` (TCP) and `dns` (UDP) forward to the routes'
 // Services, by weight; an ipAllowList closes the entry point to clients
-// outside it; inFlightConn limits each client IP; a route naming a port the entrypoint Service lacks is not
-// served, with a Warning Event saying what to add.
+// outside it; inFlightConn limits each client IP; with tls the TLS is
+// terminated on the entry point with the route's certificate and the
+// plaintext forwarded; a route naming a port the entrypoint Service lacks is
+// not served, with a Warning Event saying what to add.
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
-import { portBase, tcpEchoBackend, tcpExchange, udpEchoBackend, udpExchange, writeSlice, type Closable } from '../proxy/k8s-helpers.ts';
+import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
+import { portBase, tcpEchoBackend, tcpExchange, tlsSecret, udpEchoBackend, udpExchange, writeSlice, type Closable } from '../proxy/k8s-helpers.ts';
 import { startApiIngress, type ApiIngress } from './api-ingress.ts';
 
 const cluster = useCluster();
@@ -127,6 +132,38 @@ describe('Traefik TCP and UDP routes on entry points of their own, on a real API
     expect(await tcpExchange(VIP, PG, 'other', '127.0.0.2')).toBe('primary:other');
     held.destroy();
     await waitFor(async () => (await tcpExchange(VIP, PG, 'after').catch(() => '')) === 'primary:after', 'the place freed', 5_000);
+  });
+
+  test('tls on the entry point: terminated with tls.secretName\'s certificate (the default one without it), the plaintext to the Service; a client without TLS gets nothing', async () => {
+    const pair = createSelfSignedCertificate({ names: ['db.example.com'] });
+    await cluster().core.createNamespacedSecret({ namespace: NS, body: tlsSecret(NS, 'pg-tls', pair) });
+    const route = (t: Record<string, unknown>) =>
+      apply('IngressRouteTCP', 'ingressroutetcps', 'pg', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }], tls: t });
+    /** One TLS exchange: the server certificate's fingerprint and the answer. */
+    const tlsExchange = (text: string) =>
+      new Promise<{ fingerprint: string; reply: string }>((resolve, reject) => {
+        const s = tls.connect({ host: VIP, port: PG, servername: 'db.example.com', rejectUnauthorized: false }, () => s.write(text));
+        const timer = setTimeout(() => (s.destroy(), reject(new Error('timed out'))), 2000);
+        s.once('data', (d: Buffer) => {
+          clearTimeout(timer);
+          const fingerprint = s.getPeerX509Certificate()?.fingerprint256 ?? '';
+          s.destroy();
+          resolve({ fingerprint, reply: d.toString() });
+        });
+        s.on('error', (e) => (clearTimeout(timer), reject(e)));
+      });
+    const ours = new X509Certificate(pair.cert).fingerprint256;
+    await route({ secretName: 'pg-tls' });
+    const r = await waitFor(async () => (await tlsExchange('over tls').catch(() => undefined))?.fingerprint === ours || undefined, 'the route\'s certificate served', 15_000).then(() => tlsExchange('over tls'));
+    expect(r).toEqual({ fingerprint: ours, reply: 'primary:over tls' });
+    // Plain bytes are not a ClientHello: the handshake fails, nothing reaches the Service.
+    expect(await tcpExchange(VIP, PG, 'plain').then((x) => x, () => 'closed')).not.toContain('primary:plain');
+    await route({});
+    const d = await waitFor(async () => {
+      const x = await tlsExchange('default').catch(() => undefined);
+      return x !== undefined && x.fingerprint !== ours ? x : undefined;
+    }, 'the default certificate served', 15_000);
+    expect(d.reply).toBe('primary:default');
   });
 
   test('a route naming a port the entrypoint Service lacks: not served, and the Event says what to add', async () => {

@@ -76,6 +76,26 @@ describe('TCP and UDP routes on entry points of their own', () => {
     expect(byKey.get('TCP 198.18.0.200:80')!.route).toBeUndefined();
   });
 
+  test('tls on the entry point: terminated with tls.secretName (its Secret shipped like any certificate), the default certificate without it; passthrough forwards as without tls', () => {
+    const c = compiler();
+    const pg = (tls: Record<string, unknown>) => c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'pg', { entryPoints: ['postgres'], tls, routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }));
+    pg({ secretName: 'pg-tls' });
+    let out = c.compile();
+    expect(out.entryRoutes[0]!.tls).toEqual({ secretKey: 'db/pg-tls' });
+    expect(out.certificates.map((x) => x.secretKey)).toContain('db/pg-tls');
+    // The Secret is not there yet: a warning, the default certificate meanwhile.
+    expect(out.diagnostics.map((d) => `${d.severity}:${d.reason}`)).toContain('warning:MissingSecret');
+    const plan = planListeners(new Set(['198.18.0.200']), [entrypointService()], { ownClassOnly: false, entrypoint: 'metalgate-system/metalgate-ingress', entryRoutes: out.entryRoutes });
+    expect(plan.listeners.find((l) => l.key === 'TCP 198.18.0.200:5432')!.route!.tls).toEqual({ secretKey: 'db/pg-tls' });
+    pg({});
+    out = c.compile();
+    expect(out.entryRoutes[0]!.tls).toEqual({});
+    pg({ passthrough: true });
+    out = c.compile();
+    expect(errors(c)).toEqual([]);
+    expect(out.entryRoutes[0]!.tls).toBeUndefined();
+  });
+
   test('an ipAllowList guards the entry point (plain addresses as /32); inFlightConn limits each client IP there', () => {
     const c = compiler();
     const mw = (name: string, spec: Record<string, unknown>) => c.setTraefik('MiddlewareTCP', { apiVersion: 'traefik.io/v1alpha1', kind: 'MiddlewareTCP', metadata: { namespace: 'db', name }, spec });
@@ -96,13 +116,13 @@ describe('TCP and UDP routes on entry points of their own', () => {
     ['a UDP port', { entryPoints: ['dns'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NoEntryPoint: entryPoints: port dns of the entrypoint Service metalgate-system/metalgate-ingress is UDP, not TCP'],
     ['the HTTP entry point', { entryPoints: ['web'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NoEntryPoint: entryPoints: entry point web serves HTTP; a TCP route needs an entry point of its own'],
     ['the HTTP port under another name', { entryPoints: ['http'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NoEntryPoint: entryPoints: port http (80) of the entrypoint Service metalgate-system/metalgate-ingress serves HTTP; a TCP route needs a port of its own'],
-    ['a host name without TLS', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`db.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'BadRule: routes[0].match "HostSNI(`db.example.com`)": without TLS only HostSNI(`*`) can match'],
-    ['tls', { entryPoints: ['postgres'], tls: { passthrough: true }, routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'UnsupportedField: tls on an entry point of its own is not supported: route TLS by server name on websecure, or pass it through here without tls'],
+    ['a host name', { entryPoints: ['postgres'], tls: {}, routes: [{ match: 'HostSNI(`db.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'BadRule: routes[0].match "HostSNI(`db.example.com`)": on an entry point of its own only HostSNI(`*`) is served (routing by server name is served on websecure)'],
+    ['tls.options', { entryPoints: ['postgres'], tls: { options: { name: 'strict' } }, routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'UnsupportedField: tls.options is not supported on IngressRouteTCP'],
     ['websecure beside it', { entryPoints: ['websecure', 'postgres'], tls: {}, routes: [{ match: 'HostSNI(`a.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NoEntryPoint: entryPoints ["websecure","postgres"]: websecure (by TLS server name) and entry points of their own cannot share a route here: split it'],
     ['proxyProtocol', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432, proxyProtocol: { version: 2 } }] }] }, 'UnsupportedBackend: routes[0].services[0].proxyProtocol is not supported'],
     ['a bad weight', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432, weight: -1 }] }] }, 'BadField: routes[0].services[0].weight must be a non-negative integer'],
     ['every weight 0', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432, weight: 0 }] }] }, 'BadField: routes[0].services: every weight is 0, so nothing would be served'],
-    ['two routes', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }, { match: 'HostSNI(`*`)', services: [{ name: 'pg-replica', port: 5432 }] }] }, 'NoRoutes: spec.routes: exactly one route is supported on an entry point of its own (got 2): without TLS there is no server name to choose by'],
+    ['two routes', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }, { match: 'HostSNI(`*`)', services: [{ name: 'pg-replica', port: 5432 }] }] }, 'NoRoutes: spec.routes: exactly one route is supported on an entry point of its own (got 2): routing by server name is served on websecure'],
   ])('IngressRouteTCP refused: %s', (_what, spec, message) => {
     const c = compiler();
     c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'pg', spec));
