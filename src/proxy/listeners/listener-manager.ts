@@ -70,7 +70,8 @@ interface Bound {
   spec: ListenerSpec;
   readonly tcp: TcpListener | undefined;
   readonly udp: UdpListener | undefined;
-  readonly shared: SharedPicker;
+  /** Replaced when an entry point's route changes its Services. */
+  shared: SharedPicker;
   readonly counters: PortCounters;
   /** The client address of the connection (datagram) being placed now. */
   hint: string | undefined;
@@ -149,9 +150,7 @@ export class ListenerManager {
         this.#unbind(b, 'Service port changed');
         this.#bind(spec);
       } else if (JSON.stringify(b.spec.route) !== JSON.stringify(spec.route)) {
-        // Connections open keep their backend; new ones follow the route (as a changed Service port does).
-        this.#unbind(b, 'entry point route changed');
-        this.#bind(spec);
+        this.#rerouted(b, spec);
       } else if (!sameL4Settings(b.spec.l4, spec.l4)) {
         b.spec = spec;
         b.allow = sourceAllowList(spec.l4.sourceRanges);
@@ -218,8 +217,9 @@ export class ListenerManager {
     } else {
       const entrypoint = spec.mode === 'l4' ? undefined : this.#o.entrypoint?.(spec.mode);
       const tcp = new TcpListener(
-        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true, pauseOnConnect: entrypoint === undefined && spec.route?.tls === undefined },
-        spec.route?.tls !== undefined ? (socket) => this.#forwardTls(b, socket) : entrypoint === undefined ? (socket) => this.#forwardTcp(b, socket) : this.#httpHandler(() => b, entrypoint, spec),
+        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true, pauseOnConnect: entrypoint === undefined },
+        // A route may turn TLS on or off while bound: decided per connection.
+        entrypoint === undefined ? (socket) => (b.spec.route?.tls !== undefined ? this.#forwardTls(b, socket) : this.#forwardTcp(b, socket)) : this.#httpHandler(() => b, entrypoint, spec),
       );
       b = { ...base, tcp, udp: undefined };
       if (entrypoint === undefined) b.forwarder = this.#newTcpForwarder(b);
@@ -267,6 +267,33 @@ export class ListenerManager {
     await b.tcp?.stopAccepting();
   }
 
+  /**
+   * An entry point's route changed (Services, weights, guards, TLS): the
+   * listener stays bound, so no client is refused meanwhile (a rebind left
+   * the port closed until the old socket was gone). Open connections keep
+   * their backend and their place under the old inFlightConn; new ones
+   * follow the new route.
+   */
+  #rerouted(b: Bound, spec: ListenerSpec): void {
+    const before = b.spec.route;
+    const oldShared = b.shared;
+    const oldKey = pickerKeyOf(b.spec);
+    b.spec = spec;
+    b.routeAllow = sourceAllowList(spec.route?.allow);
+    if (before?.maxConnections !== spec.route?.maxConnections) b.routeInFlight = spec.route?.maxConnections ? new TcpGuard({ maxConnections: spec.route.maxConnections }) : undefined;
+    // The new picker first: slots both routes use stay held throughout.
+    b.shared = this.#acquirePicker(spec);
+    this.#releasePicker(oldShared, oldKey);
+    this.#resetForwarders(b);
+    this.#log.info({ listener: spec.key, route: spec.route?.origin }, 'entry point route changed: new connections follow it');
+  }
+
+  #releasePicker(shared: SharedPicker, key: string): void {
+    if (--shared.refs !== 0) return;
+    if (this.#pickers.get(key) === shared) this.#pickers.delete(key);
+    for (const [service, portName] of shared.slots) this.#o.endpoints.releaseSlot(service, portName);
+  }
+
   /** Ends everything of an unbound listener and releases its picker. */
   #cut(b: Bound): void {
     if (!this.#closing.delete(b)) return;
@@ -274,11 +301,7 @@ export class ListenerManager {
     for (const f of b.retired) f.closeAll();
     b.retired.clear();
     b.tcp?.destroySockets();
-    if (--b.shared.refs === 0) {
-      const pickerKey = pickerKeyOf(b.spec);
-      if (this.#pickers.get(pickerKey) === b.shared) this.#pickers.delete(pickerKey);
-      for (const [service, portName] of b.shared.slots) this.#o.endpoints.releaseSlot(service, portName);
-    }
+    this.#releasePicker(b.shared, pickerKeyOf(b.spec));
   }
 
   /**
@@ -501,7 +524,7 @@ export class ListenerManager {
   }
 }
 
-/** Listeners of one Service port share a picker; a routed entrypoint port has its own. */
+/** Listeners of one Service port share a picker; a routed entrypoint port has its own, per set of targets. */
 function pickerKeyOf(spec: ListenerSpec): string {
-  return spec.route ? `route\u0000${spec.key}` : `${spec.service}\u0000${spec.portName}`;
+  return spec.route ? `route\u0000${spec.key}\u0000${JSON.stringify(spec.route.targets)}` : `${spec.service}\u0000${spec.portName}`;
 }

@@ -2,8 +2,9 @@
 // server (Traefik's CRDs from manifests/crds/traefik installed), through the
 // proxy's listeners as the speaker runs them: the entrypoint Service's
 // named ports `postgres` (TCP) and `dns` (UDP) forward to the routes'
-// Services, by weight; an ipAllowList closes the entry point to clients
-// outside it; inFlightConn limits each client IP; with tls the TLS is
+// Services, by weight; a changed route leaves the port open (no client
+// refused, held connections keep their place); an ipAllowList closes the
+// entry point to clients outside it; inFlightConn limits each client IP; with tls the TLS is
 // terminated on the entry point with the route's certificate and the
 // plaintext forwarded; a route naming a port the entrypoint Service lacks is
 // not served, with a Warning Event saying what to add.
@@ -89,6 +90,24 @@ describe('Traefik TCP and UDP routes on entry points of their own, on a real API
     expect(t).toEqual({ primary: 30, replica: 10 });
   });
 
+  test('a route changed while clients connect: the port stays open, every connection is served, new ones follow the new route', async () => {
+    let stop = false;
+    const seen: string[] = [];
+    const loop = (async () => {
+      while (!stop) {
+        seen.push(await tcpExchange(VIP, PG, 'x').then((r) => r.split(':')[0]!, (e: Error) => `failed: ${e.message}`));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await waitFor(() => seen.length >= 5 || undefined, 'connections before the change', 5_000, 10);
+    const before = seen.length;
+    await apply('IngressRouteTCP', 'ingressroutetcps', 'pg', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-replica', port: 5432 }] }] });
+    await waitFor(() => (seen.length >= before + 3 && seen.slice(-3).every((w) => w === 'replica')) || undefined, 'the new route in force', 15_000, 20);
+    stop = true;
+    await loop;
+    expect(seen.filter((w) => w.startsWith('failed'))).toEqual([]);
+  });
+
   test('IngressRouteUDP on dns: datagrams to its Service and the answers back', async () => {
     await apply('IngressRouteUDP', 'ingressrouteudps', 'dns', { entryPoints: ['dns'], routes: [{ services: [{ name: 'coredns', port: 53 }] }] });
     await waitFor(async () => (await udpExchange(VIP, DNS, 'query', 500).catch(() => '')) === 'dns:query', 'the dns entry point routed', 15_000);
@@ -130,8 +149,15 @@ describe('Traefik TCP and UDP routes on entry points of their own, on a real API
       return undefined;
     }, 'the limit in force while a connection is held', 15_000);
     expect(await tcpExchange(VIP, PG, 'other', '127.0.0.2')).toBe('primary:other');
+    // The route changes its Service, not its limit: the listener stays, and the held connection keeps its place.
+    await apply('IngressRouteTCP', 'ingressroutetcps', 'pg', {
+      entryPoints: ['postgres'],
+      routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-replica', port: 5432 }], middlewares: [{ name: 'one-each' }] }],
+    });
+    await waitFor(async () => (await tcpExchange(VIP, PG, 'other', '127.0.0.3').catch(() => '')) === 'replica:other', 'the new Service in force', 15_000);
+    expect(await tcpExchange(VIP, PG, 'still one', '127.0.0.1').catch(() => '')).toBe('');
     held.destroy();
-    await waitFor(async () => (await tcpExchange(VIP, PG, 'after').catch(() => '')) === 'primary:after', 'the place freed', 5_000);
+    await waitFor(async () => (await tcpExchange(VIP, PG, 'after').catch(() => '')) === 'replica:after', 'the place freed', 5_000);
   });
 
   test('tls on the entry point: terminated with tls.secretName\'s certificate (the default one without it), the plaintext to the Service; a client without TLS gets nothing', async () => {
