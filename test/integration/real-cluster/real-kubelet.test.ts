@@ -234,10 +234,12 @@ spec:
 
   // Zero failed requests needs both sides of each hand-over right: the new
   // owner announces only once its proxy workers listen (before, 1-2 clients
-  // per rollout were refused), and the old owner keeps the IP and its
-  // listeners for --stop-linger after the election moves it away (before,
-  // 0-2 connections sent on a stale ARP entry were lost). Measured since: 0
-  // failed of 816 and of 580.
+  // per rollout were refused), with the proxy serving a kernel-forwarded
+  // port until nft has written its rules (a busy node's nft took 1.3 s: 19
+  // refused), and the old owner keeps the IP and its listeners for
+  // --stop-linger (2 s) after the election moves it away (before, 0-2
+  // connections sent on a stale ARP entry were lost). Measured since: 0
+  // failed of 665, 811 and 850 with a core kept busy.
   it('a rolling update of the speaker DaemonSet under a steady client: no failed request', async () => {
     const ip = (await externalIp('default', 'hello'))!;
     // 1 s per request: a slow answer on a busy machine is not a failure, a lost connection is.
