@@ -195,6 +195,17 @@ describe('forwardAuth through the proxy', () => {
 
 describe('forwardAuth forwardBody: the body goes to the auth service, then unchanged to the backend', () => {
   const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+  /** A raw connection to the plain entrypoint: what it wrote so far, and a wait (5 s at most) until that matches. */
+  const rawClient = async () => {
+    const socket = net.connect(h.webPort, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const c = { socket, got: '', until: async (done: (got: string) => boolean): Promise<void> => {
+      const deadline = Date.now() + 5000;
+      while (!done(c.got) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    } };
+    socket.on('data', (d: Buffer) => (c.got += d.toString('latin1')));
+    return c;
+  };
 
   test('HTTP/1.1 with Content-Length: the auth request carries the body (still a GET); the backend gets it whole', async () => {
     seen.length = 0;
@@ -232,17 +243,13 @@ describe('forwardAuth forwardBody: the body goes to the auth service, then uncha
 
   test('a chunked body sent in pieces, with a pipelined request behind it: both served in order, the chunk framing gone for the auth service', async () => {
     seen.length = 0;
-    const socket = net.connect(h.webPort, '127.0.0.1');
-    await new Promise<void>((r) => socket.once('connect', () => r()));
-    let got = '';
-    socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
-    socket.write(`POST /first HTTP/1.1\r\nHost: body.example.com\r\nCookie: ${SESSION}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`);
+    const c = await rawClient();
+    c.socket.write(`POST /first HTTP/1.1\r\nHost: body.example.com\r\nCookie: ${SESSION}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`);
     await new Promise((r) => setTimeout(r, 100));
-    socket.write(`6\r\n world\r\n0\r\n\r\nGET /second HTTP/1.1\r\nHost: body.example.com\r\nCookie: ${SESSION}\r\n\r\n`);
-    const deadline = Date.now() + 5000;
-    while ((got.match(/"name":"app"/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    socket.destroy();
-    const replies = [...got.matchAll(/\{"name":"app".*\}/g)].map((m) => JSON.parse(m[0]) as { url: string; bodyBytes: number; bodyDigest: string });
+    c.socket.write(`6\r\n world\r\n0\r\n\r\nGET /second HTTP/1.1\r\nHost: body.example.com\r\nCookie: ${SESSION}\r\n\r\n`);
+    await c.until((got) => (got.match(/"name":"app"/g) ?? []).length >= 2);
+    c.socket.destroy();
+    const replies = [...c.got.matchAll(/\{"name":"app".*\}/g)].map((m) => JSON.parse(m[0]) as { url: string; bodyBytes: number; bodyDigest: string });
     expect(replies.map((r) => r.url)).toEqual(['/first', '/second']);
     expect(replies[0]).toMatchObject({ bodyBytes: 11, bodyDigest: sha('hello world') });
     expect(replies[1]!.bodyBytes).toBe(0);
@@ -251,22 +258,15 @@ describe('forwardAuth forwardBody: the body goes to the auth service, then uncha
 
   test('Expect: 100-continue: the proxy asks for the body it reads ahead (the client would wait for it)', async () => {
     seen.length = 0;
-    const socket = net.connect(h.webPort, '127.0.0.1');
-    await new Promise<void>((r) => socket.once('connect', () => r()));
-    let got = '';
-    socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
-    socket.write(`PUT /upload HTTP/1.1\r\nHost: body.example.com\r\nCookie: ${SESSION}\r\nContent-Length: 8\r\nExpect: 100-continue\r\n\r\n`);
-    const until = async (what: RegExp): Promise<void> => {
-      const deadline = Date.now() + 5000;
-      while (!what.test(got) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    };
-    await until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
-    expect(got).toBe('HTTP/1.1 100 Continue\r\n\r\n');
-    socket.write('12345678');
-    await until(/"name":"app".*\}/);
-    socket.destroy();
-    expect(got.match(/ 100 Continue/g)).toHaveLength(1);
-    expect(JSON.parse(/\{"name":"app".*\}/.exec(got)![0])).toMatchObject({ method: 'PUT', bodyBytes: 8, bodyDigest: sha('12345678') });
+    const c = await rawClient();
+    c.socket.write(`PUT /upload HTTP/1.1\r\nHost: body.example.com\r\nCookie: ${SESSION}\r\nContent-Length: 8\r\nExpect: 100-continue\r\n\r\n`);
+    await c.until((got) => /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(got));
+    expect(c.got).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    c.socket.write('12345678');
+    await c.until((got) => /"name":"app".*\}/.test(got));
+    c.socket.destroy();
+    expect(c.got.match(/ 100 Continue/g)).toHaveLength(1);
+    expect(JSON.parse(/\{"name":"app".*\}/.exec(c.got)![0])).toMatchObject({ method: 'PUT', bodyBytes: 8, bodyDigest: sha('12345678') });
     expect(seen.map((x) => x.body)).toEqual(['12345678']);
   });
 

@@ -33,6 +33,17 @@ import {
 
 const cluster = useCluster();
 const NS = 'l4';
+
+/** Stand-in kernel programs around `nft`: the kernel side is tested for real in lab namespaces; here nothing may touch the machine's ruleset. */
+function standInKernel(nft: KernelCommands['nft'], tableExists = false): KernelCommands {
+  return {
+    nft,
+    tableExists: async () => tableExists,
+    deleteFlows: async () => ({ ok: true, deleted: 0 }),
+    counters: async () => ({ ok: true, packets: new Map() }),
+    forwardingEnabled: async () => true,
+  };
+}
 const BASE = portBase();
 
 describe('proxy L4 on a real API server', () => {
@@ -262,15 +273,8 @@ describe('proxy L4 on a real API server', () => {
   });
 
   it('kernel forwarding that never worked here (no nft): the proxy serves those ports itself and warns; once an apply succeeds the kernel takes them back', async () => {
-    // Stand-in programs: the kernel side is tested for real in lab namespaces; here nothing may touch the machine's ruleset.
     let nftWorks = false;
-    const commands: KernelCommands = {
-      nft: async () => (nftWorks ? { ok: true } : { ok: false, error: 'spawn nft ENOENT' }),
-      tableExists: async () => false,
-      deleteFlows: async () => ({ ok: true, deleted: 0 }),
-      counters: async () => ({ ok: true, packets: new Map() }),
-      forwardingEnabled: async () => true,
-    };
+    const commands = standInKernel(async () => (nftWorks ? { ok: true } : { ok: false, error: 'spawn nft ENOENT' }));
     const vip = '127.77.0.11';
     const port = BASE + 71;
     const target = BASE + 72;
@@ -296,16 +300,10 @@ describe('proxy L4 on a real API server', () => {
   it('a TCP kernel port whose rules are still being written is served by the proxy meanwhile (its IP need not wait for nft); the listener goes once they are in', async () => {
     let written!: () => void;
     const nftDone = new Promise<void>((r) => (written = r));
-    const commands: KernelCommands = {
-      nft: async () => {
-        await nftDone;
-        return { ok: true };
-      },
-      tableExists: async () => true,
-      deleteFlows: async () => ({ ok: true, deleted: 0 }),
-      counters: async () => ({ ok: true, packets: new Map() }),
-      forwardingEnabled: async () => true,
-    };
+    const commands = standInKernel(async () => {
+      await nftDone;
+      return { ok: true };
+    }, true);
     const vip = '127.77.0.12';
     const port = BASE + 73;
     const target = BASE + 74;
