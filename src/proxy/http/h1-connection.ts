@@ -529,11 +529,7 @@ export class H1Connection extends ProxyRequest implements Timed {
       // Content-Length; nginx drops request trailers too).
       end = decoder.push(chunk, off, (this.rechunkFn ??= (buf, start, end) => this.rechunk(buf, start, end)));
     } catch (e) {
-      this.closeAfter = true;
-      const err = e as HttpParseError;
-      if (this.responseStarted) this.fail('bad-body');
-      else if (err.status === 413) this.answerError(413, `payload too large: ${err.message}`, 'bad-body');
-      else this.answerError(err.status ?? 400, `bad request: ${err.message}`, 'bad-body');
+      this.badBody(e as HttpParseError);
       return;
     }
     const max = this.maxBodyBytes();
@@ -550,6 +546,14 @@ export class H1Connection extends ProxyRequest implements Timed {
     } else if (!this.waitUpDrain) {
       this.arm(K_BODY, this.core.timeouts.bodyMs);
     }
+  }
+
+  /** A chunked body that breaks the framing: answered (413 or 400) if nothing went out yet, else cut; the connection closes. */
+  private badBody(err: HttpParseError): void {
+    this.closeAfter = true;
+    if (this.responseStarted) this.fail('bad-body');
+    else if (err.status === 413) this.answerError(413, `payload too large: ${err.message}`, 'bad-body');
+    else this.answerError(err.status ?? 400, `bad request: ${err.message}`, 'bad-body');
   }
 
   private bodyDone(): void {
@@ -661,10 +665,7 @@ export class H1Connection extends ProxyRequest implements Timed {
       r.collector.push(chunk, 0);
     } catch (e) {
       this.dropBodyRead();
-      this.closeAfter = true;
-      const err = e as HttpParseError;
-      if (err.status === 413) this.answerError(413, `payload too large: ${err.message}`, 'bad-body');
-      else this.answerError(err.status ?? 400, `bad request: ${err.message}`, 'bad-body');
+      this.badBody(e as HttpParseError);
       return;
     }
     this.settleBodyRead();
