@@ -35,7 +35,7 @@ export interface KernelForwardingOptions {
    * listeners while the kernel cannot take them.
    */
   readonly onUsableChange?: () => void;
-  /** Called after rules were applied: `forwarding()` may have changed. */
+  /** Called after an apply that changed `forwarding()`. */
   readonly onApplied?: () => void;
   /** A Warning about one Service (the proxy turns it into an Event). */
   readonly warn?: (service: { service: string; serviceUid: string | undefined }, reason: string, message: string) => void;
@@ -231,12 +231,14 @@ export class KernelForwarding {
       this.#setNeverWorked(false);
       this.#state = built.state;
       this.#applied = inputs;
+      // Only a change of which ports the kernel forwards moves listeners (endpoint moves do not).
+      const moved = built.forwarded.length !== this.#forwarding.length || built.forwarded.some((k, i) => k !== this.#forwarding[i]);
       this.#forwarding = [...built.forwarded];
       this.#counters = built.counters;
       this.#ports.set(built.forwarded.length);
       this.#o.log.info({ ports: built.forwarded.length, listeners: this.#specs.length }, 'kernel forwarding rules applied');
       this.#lastError = undefined;
-      this.#o.onApplied?.();
+      if (moved) this.#o.onApplied?.();
       this.#startChecks();
       const forwarded = new Set(built.forwarded);
       await this.#checkForwarding(ports.filter((p) => forwarded.has(p.rules.key)).map((p) => p.rules));
