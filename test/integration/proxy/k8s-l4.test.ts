@@ -62,6 +62,13 @@ describe('proxy L4 on a real API server', () => {
     await Promise.all(backends.map((b) => b.close()));
   });
 
+  /** A LoadBalancer Service `name` annotated for kernel forwarding on vip:port, its one endpoint an echo server at `endpoint`:target answering as `who`. */
+  const kernelEchoService = async (name: string, vip: string, port: number, endpoint: string, target: number, who: string): Promise<void> => {
+    backends.push(await tcpEchoBackend(endpoint, target, who));
+    await createLbService(cluster().core, NS, name, [{ name: 'tcp', port }], vip, { annotations: { 'metalgate.io/l4-dataplane': 'kernel' } });
+    await writeSlice(discovery, NS, name, `${name}-1`, [{ name: 'tcp', port: target }], [{ ip: endpoint }]);
+  };
+
   it('TCP through a LoadBalancer Service: round robin over ready endpoints; unbound when ownership moves, bound again when it returns', async () => {
     const vip = '127.77.0.1';
     const port = BASE + 1;
@@ -278,9 +285,7 @@ describe('proxy L4 on a real API server', () => {
     const vip = '127.77.0.11';
     const port = BASE + 71;
     const target = BASE + 72;
-    backends.push(await tcpEchoBackend('198.18.1.71', target, 'k1'));
-    await createLbService(cluster().core, NS, 'fallback', [{ name: 'tcp', port }], vip, { annotations: { 'metalgate.io/l4-dataplane': 'kernel' } });
-    await writeSlice(discovery, NS, 'fallback', 'fallback-1', [{ name: 'tcp', port: target }], [{ ip: '198.18.1.71' }]);
+    await kernelEchoService('fallback', vip, port, '198.18.1.71', target, 'k1');
     const third = await startProxy(cluster().kc, { kernelCommands: commands, nodeName: 'node-c' });
     try {
       third.ownership.own(vip);
@@ -307,9 +312,7 @@ describe('proxy L4 on a real API server', () => {
     const vip = '127.77.0.12';
     const port = BASE + 73;
     const target = BASE + 74;
-    backends.push(await tcpEchoBackend('198.18.1.73', target, 'k2'));
-    await createLbService(cluster().core, NS, 'slow-nft', [{ name: 'tcp', port }], vip, { annotations: { 'metalgate.io/l4-dataplane': 'kernel' } });
-    await writeSlice(discovery, NS, 'slow-nft', 'slow-nft-1', [{ name: 'tcp', port: target }], [{ ip: '198.18.1.73' }]);
+    await kernelEchoService('slow-nft', vip, port, '198.18.1.73', target, 'k2');
     const fourth = await startProxy(cluster().kc, { kernelCommands: commands, nodeName: 'node-d' });
     try {
       fourth.ownership.own(vip);
