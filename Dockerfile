@@ -66,10 +66,11 @@ COPY --from=build /app/native/build/metalgate_native.node native/build/
 USER 1000:1000
 
 # Memory (docs/benchmarks.md, "Memory"): for the controller and the speaker's
-# own process, which hold the cluster view and allocate little, a 1 MiB young
-# generation and an old generation that grows by a fifth at a time (proxy
-# workers, which carry the traffic, drop both: PRIMARY_ONLY_FLAGS); two malloc
-# arenas instead of one per thread.
+# own thread, which hold the cluster view and allocate little, a 1 MiB young
+# generation and an old generation that grows by a fifth at a time (the proxy
+# worker threads, which carry the traffic, get a young generation of their
+# own: WORKER_YOUNG_GENERATION_MB); two malloc arenas instead of one per
+# thread.
 ENV MALLOC_ARENA_MAX=2
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=20", "dist/cli.js"]
 CMD ["--help"]

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // metalgate: one binary, one subcommand per component.
-import cluster from 'node:cluster';
 import { hostname } from 'node:os';
-import { createLogger } from './common/log.ts';
+import { createLogger, logOptionsOf } from './common/log.ts';
 import { formatHelp, parseFlags, POOL_NAMESPACES_FLAG, unknownEnv, UsageError, type FlagSpec, type FlagValues } from './common/flags.ts';
 import { ingressEngineFlags } from './ingress/k8s/ingress-flags.ts';
 import { proxyFlags } from './proxy/proxy-flags.ts';
@@ -74,12 +73,6 @@ export const commands: Record<string, Command> = {
       ...common,
     ],
     async run(f) {
-      // A proxy worker process serves what its primary sends: it loads
-      // neither the speaker nor the Kubernetes client (~90 MiB per process).
-      if (cluster.isWorker) {
-        const { runProxyWorker } = await import('./proxy/workers/proxy-worker.ts');
-        return runProxyWorker(f, logger(f, 'speaker'));
-      }
       const { runSpeaker } = await import('./speaker/main.ts');
       return runSpeaker(f, logger(f, 'speaker'));
     },
@@ -114,12 +107,7 @@ export const commands: Record<string, Command> = {
 };
 
 function logger(f: FlagValues, name: string) {
-  const format = String(f['log-format']);
-  return createLogger({
-    level: String(f['log-level']),
-    name,
-    ...(format === 'json' ? { pretty: false } : format === 'pretty' ? { pretty: true } : {}),
-  });
+  return createLogger(logOptionsOf(String(f['log-level']), String(f['log-format']), name));
 }
 
 function usage(): string {
@@ -154,8 +142,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const flags = parseFlags(cmd.flags, rest);
-    // Proxy workers run with their primary's flags: it has warned already.
-    for (const variable of cluster.isWorker ? [] : unknownEnv(cmd.flags)) {
+    for (const variable of unknownEnv(cmd.flags)) {
       process.stderr.write(`metalgate ${name}: warning: ${variable} is not a setting of this command; ignored\n`);
     }
     if (flags.help) {

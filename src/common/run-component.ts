@@ -11,7 +11,7 @@ import { errorText } from './error-text.ts';
 export interface RunnableComponent {
   readonly name: string;
   readonly registry: Registry;
-  /** The /metrics page, when it is more than `registry` (metrics of worker processes merged in). */
+  /** The /metrics page, when it is more than `registry` (metrics of worker threads merged in). */
   readonly metrics?: () => Promise<string>;
   /** The configuration in force, served as JSON at /config. */
   readonly config?: () => unknown;

@@ -23,7 +23,7 @@ export const proxyFlags: FlagSpec[] = [
     name: 'proxy-workers',
     type: 'string',
     default: 'auto',
-    help: `proxy processes: 1 serves in the speaker's process; N > 1 starts N worker processes that each bind the owned IP:ports (SO_REUSEPORT); auto: one per usable CPU, at most ${AUTO_WORKER_CAP}`,
+    help: `proxy workers: 1 serves on the speaker's own thread; N > 1 starts N worker threads that each bind the owned IP:ports (SO_REUSEPORT); auto: one per usable CPU, at most ${AUTO_WORKER_CAP}`,
   },
   {
     name: 'l4-dataplane',
@@ -41,7 +41,7 @@ export const proxyFlags: FlagSpec[] = [
 export interface ProxyFlagOptions {
   enabled: boolean;
   http: boolean;
-  /** 1: in the speaker's process; more: worker processes. */
+  /** 1: on the speaker's thread; more: worker threads. */
   workers: number;
   defaultCertificate: string | undefined;
   /** Merged over defaultProxyOptions by the caller. */

@@ -39,12 +39,12 @@ export interface ProxyOptions {
   dialAddress?: (ip: string) => string;
   /**
    * Serve in this process (default). False: only build the configuration,
-   * for worker processes that serve it ('config' events).
+   * for worker threads that serve it ('config' events).
    */
   serve?: boolean;
   /** Register the Flagger-compatible series here (the in-process runtime). */
   flaggerMetrics?: Registry;
-  /** Bind with SO_REUSEPORT (this proxy is one of several worker processes). */
+  /** Bind with SO_REUSEPORT (this proxy is one of several worker threads). */
   reusePort?: boolean;
   /** Write Events about Services (default true). */
   reportEvents?: boolean;

@@ -2,9 +2,9 @@
 // (plain data, config/proxy-config.ts) into sockets and engines - L4
 // listeners and forwarders, the HTTP entrypoints' route tables (through the
 // rule engine's RuntimeFactory), endpoint slots, certificates - and serves.
-// It holds no API connection: the speaker's process builds the configuration
-// from its cluster view and either hands it to the runtime in the same
-// process or sends it to worker processes, which run only this.
+// It holds no API connection: the speaker's thread builds the configuration
+// from its cluster view and either hands it to the runtime on the same
+// thread or posts it to worker threads, which run only this.
 //
 // Each update applies in one event-loop turn: requests in flight finish on
 // the route table they were routed with, connections on the endpoint set
@@ -44,7 +44,7 @@ export interface ProxyRuntimeOptions {
   readonly drainGraceMs: number;
   readonly accessLogSampleRate: number;
   readonly bindBackoff?: BindBackoff;
-  /** Bind with SO_REUSEPORT (this is one of several worker processes). */
+  /** Bind with SO_REUSEPORT (this is one of several worker threads). */
   readonly reusePort: boolean;
   /** Where a connection to an endpoint IP really goes (default: that IP). */
   readonly dialAddress?: (ip: string) => string;

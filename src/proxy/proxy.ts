@@ -5,8 +5,8 @@
 // certificates to it:
 //
 //   owned IPs x LoadBalancer Services ──> listen plan ─┐
-//   Services x EndpointSlices ──> endpoint sets ───────┼─> ProxyConfigUpdate ──> ProxyRuntime (this process)
-//   IngressController ──> route specs, TLS pairs ──────┘                     └─> worker processes (IPC)
+//   Services x EndpointSlices ──> endpoint sets ───────┼─> ProxyConfigUpdate ──> ProxyRuntime (this thread)
+//   IngressController ──> route specs, TLS pairs ──────┘                     └─> worker threads (messages)
 //
 // Kernel forwarding (nftables) and Events are node-wide, so they happen here,
 // once. EndpointSlice changes are published as they arrive; plans after a

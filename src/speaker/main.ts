@@ -1,8 +1,8 @@
 // `metalgate speaker`: flags in, a running speaker out, until SIGTERM; then
 // a clean stop (Lease deleted, IPs handed over at once).
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { poolNamespacesOf, UsageError, type FlagValues } from '../common/flags.ts';
+import { logOptionsOf } from '../common/log.ts';
 import { runComponent } from '../common/run-component.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { ingressEngineFlagOptions, type IngressEngineFlagOptions } from '../ingress/k8s/ingress-flags.ts';
@@ -10,6 +10,7 @@ import { proxyFlagOptions, type ProxyFlagOptions } from '../proxy/proxy-flags.ts
 import type { KubeConfig } from '@kubernetes/client-node';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import type { Proxy } from '../proxy/proxy.ts';
+import type { ProxyWorkerData } from '../proxy/workers/proxy-worker.ts';
 import { defaultSpeakerOptions, Speaker, type SpeakerOptions } from './speaker.ts';
 
 export function speakerOptions(f: FlagValues): SpeakerOptions {
@@ -117,12 +118,12 @@ async function untilProxyReady(proxy: SpeakerProxy, log: Logger, stopping: () =>
   return !stopping();
 }
 
-/** The proxy as the speaker drives it, in its own process or in worker processes. */
+/** The proxy as the speaker drives it, in its own thread or in worker threads. */
 interface SpeakerProxy {
   notReadyReason(): string | undefined;
   settle(): Promise<unknown>;
   stop(graceMs: number): Promise<void>;
-  /** The /metrics page when part of it lives in other processes. */
+  /** The /metrics page when part of it lives in worker threads. */
   metrics?: () => Promise<string>;
   /** The proxy configuration in force (GET /config). */
   config?: () => unknown;
@@ -140,7 +141,7 @@ async function startProxy(
 ): Promise<SpeakerProxy> {
   const workers = px.workers > 1;
   // The configuration is built here from the node's view; it is served here
-  // (one process) or by worker processes (docs/architecture.md).
+  // (one thread) or by worker threads (docs/architecture.md).
   const { startProxyStack } = await import('./proxy-stack.ts');
   // Subscribed before the speaker starts: no ownership event is missed.
   const { proxy, ingress } = await startProxyStack(kc, log, speaker.registry, speaker, { speaker: opts, px, ing, view, serve: !workers });
@@ -170,20 +171,17 @@ async function startProxy(
   };
 }
 
-/** --proxy-workers N > 1: the proxy serves in N processes of its own; this one reads the cluster, announces and decides. */
+/** --proxy-workers N > 1: the proxy serves in N worker threads; this thread reads the cluster, announces and decides. */
 async function startWorkers(speaker: Speaker, proxy: Proxy, log: Logger, px: ProxyFlagOptions, f: FlagValues): Promise<SpeakerProxy> {
-  const [{ ProxyWorkerPool }, { flagArgs }, { AggregatorRegistry }] = await Promise.all([
-    import('../proxy/workers/worker-pool.ts'),
-    import('../proxy/workers/flag-args.ts'),
-    import('prom-client'),
-  ]);
-  // The CLI next to this module (src/cli.ts, or dist/cli.js when built).
+  const [{ ProxyWorkerPool }, { AggregatorRegistry }] = await Promise.all([import('../proxy/workers/worker-pool.ts'), import('prom-client')]);
+  // The worker module next to this one (.ts from the sources, .js when built).
   const here = import.meta.url;
-  const exec = fileURLToPath(new URL(`../cli${here.slice(here.lastIndexOf('.'))}`, here));
+  const entry = new URL(`../proxy/workers/proxy-worker${here.slice(here.lastIndexOf('.'))}`, here);
+  const data: ProxyWorkerData = { flags: f, log: logOptionsOf(String(f['log-level']), String(f['log-format']), 'speaker') };
   const pool = new ProxyWorkerPool({
     count: px.workers,
-    exec,
-    args: ['speaker', ...flagArgs(f)],
+    entry,
+    workerData: data,
     log: log.child({ component: 'proxy-workers' }),
     // After the proxy subscribed: a gained IP's listeners are sent before the pool asks the workers to confirm them.
     ownership: speaker,

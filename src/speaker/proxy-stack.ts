@@ -1,7 +1,7 @@
 // The proxy and the ingress rule engine as `metalgate speaker` runs them in
-// the speaker's process: both read the node's one cluster view and build
-// the proxy configuration, which is served in this process (one core) or
-// by the proxy worker processes (src/proxy/workers) it is sent to. Either
+// the speaker's thread: both read the node's one cluster view and build
+// the proxy configuration, which is served on this thread (one core) or
+// by the proxy worker threads (src/proxy/workers) it is sent to. Either
 // way they follow the Speaker's ownership.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -21,7 +21,7 @@ export interface ProxyStackOptions {
   ing: IngressEngineFlagOptions;
   /** The node's shared informers (the speaker reads the same). */
   view: SharedInformers;
-  /** Serve here; false: worker processes serve the configuration. */
+  /** Serve here; false: worker threads serve the configuration. */
   serve: boolean;
 }
 

@@ -1,17 +1,19 @@
-// A stand-in proxy worker for ingress-change.ts: the serving side of the
+// A stand-in proxy worker thread for ingress-change.ts: the serving side of the
 // route tables as ProxyRuntime runs it (RouteTables over RuntimeFactory),
 // answering each update once it is in force.
 import { RouteTables } from '../../src/ingress/runtime/route-tables.ts';
 import { RuntimeFactory } from '../../src/ingress/runtime/runtime-target.ts';
 import type { RoutesUpdate } from '../../src/ingress/compile/route-wire.ts';
 import type { Backend } from '../../src/proxy/http/types.ts';
+import { parentPort } from 'node:worker_threads';
 
 const backend = (ref: { namespace: string; service: string }): Backend => ({ name: `${ref.namespace}/${ref.service}`, protocol: 'http', pick: () => undefined });
 const tables = new RouteTables(new RuntimeFactory({ backend }).materialize);
-process.on('message', (m: { seq: number; routes: RoutesUpdate }) => {
+const port = parentPort!;
+port.on('message', (m: { seq: number; routes: RoutesUpdate }) => {
   const { router } = tables.apply(m.routes);
   // Routing a request proves the new table is the one in force.
   const hit = router.route({ host: `h${m.seq % 1000}.bench.example`, path: `/v${m.seq}`, method: 'GET', headers: {}, query: '', clientIp: '198.18.0.9', tls: true, localPort: 443 } as never);
-  process.send!({ seq: m.seq, routed: hit?.routeName ?? null });
+  port.postMessage({ seq: m.seq, routed: hit?.routeName ?? null });
 });
-process.send!({ seq: -1 });
+port.postMessage({ seq: -1 });

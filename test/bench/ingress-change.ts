@@ -2,18 +2,18 @@
 // in force: the speaker process's part (the compiler, the route diff, the
 // wire form) and the workers' part (IPC, rebuilding the changed routes,
 // routing with the new table) as the product runs them, with W worker
-// processes. Not included: the API server's watch delivery and the
+// threads. Not included: the API server's watch delivery and the
 // controller's 20 ms coalescing delay, which come before.
 //
 //   node_modules/.bin/node --max-semi-space-size=1 --heap-growing-percent=20 test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200]
-// (the image's flags for the speaker's process, which the workers drop).
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+// (the image's flags; the workers' young generation is sized as the product's pool sizes it).
+import { setFlagsFromString } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../../src/ingress/compile/route-wire.ts';
 import { IngressCompiler, type CompiledIngress } from '../../src/ingress/compile/ingress-compiler.ts';
 import type { RouteTarget } from '../../src/ingress/model/route-target.ts';
-import { workerExecArgv } from '../../src/proxy/workers/worker-pool.ts';
+import { WORKER_YOUNG_GENERATION_MB } from '../../src/proxy/workers/worker-pool.ts';
 import { percentile } from './bench-utils.ts';
 
 const RULES = Number(process.argv[2] ?? 10_000);
@@ -41,11 +41,12 @@ const ingress = (i: number, extraPath?: string) => ({
 for (let i = 0; i < ingressCount; i++) c.setIngress(ingress(i));
 
 const published = (o: CompiledIngress<RouteTarget>): PublishedRoutes => ({ web: o.specs.web, websecure: o.specs.websecure, defaultTarget: o.defaultTarget, passthrough: o.passthrough, tcpHosts: o.tcpHosts, hostTls: o.hostTls, entryRoutes: o.entryRoutes });
-const workers: ChildProcess[] = [];
+const workers: Worker[] = [];
 const waiting = new Map<number, { left: number; done: () => void }>();
+// As ProxyWorkerPool starts them: this thread keeps the image's young generation, the workers get theirs.
+setFlagsFromString('--max-semi-space-size=0');
 for (let w = 0; w < WORKERS; w++) {
-  // Workers get the flags the product's worker pool gives them from this process's.
-  const child = fork(join(import.meta.dirname, 'ingress-change-worker.ts'), [], { stdio: 'inherit', execArgv: workerExecArgv(process.execArgv) });
+  const child = new Worker(new URL('./ingress-change-worker.ts', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   child.on('message', (m: { seq: number }) => {
     const entry = waiting.get(m.seq);
     if (entry && --entry.left === 0) {
@@ -58,7 +59,7 @@ for (let w = 0; w < WORKERS; w++) {
 const send = (seq: number, routes: RoutesUpdate) =>
   new Promise<void>((resolve) => {
     waiting.set(seq, { left: WORKERS, done: resolve });
-    for (const w of workers) w.send({ seq, routes });
+    for (const w of workers) w.postMessage({ seq, routes });
   });
 
 try {
@@ -92,5 +93,5 @@ try {
     }),
   );
 } finally {
-  for (const w of workers) w.kill();
+  for (const w of workers) void w.terminate();
 }

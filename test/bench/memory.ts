@@ -1,8 +1,8 @@
 // Resident memory of the product's processes on a real API server, the way
 // they run in the cluster (the CLI, as the manifests start it):
 //   - `metalgate controller` with N LoadBalancer Services allocated;
-//   - `metalgate speaker --proxy-workers 4` (the speaker and its 4 proxy
-//     worker processes, summed), idle and with N Services and N Ingress rules.
+//   - `metalgate speaker --proxy-workers 4` (the speaker's process with its 4
+//     proxy worker threads), idle and with N Services and N Ingress rules.
 // RSS from /proc/<pid>/status (VmRSS), after the work is done and a settle.
 // The processes run the built CLI with the image's V8 flag and environment.
 // Speaker with --no-dataplane and --l4-dataplane proxy: nothing leaves
@@ -36,7 +36,7 @@ async function rssKiB(pid: number): Promise<number> {
   return Number(new RegExp(`^${MEASURE}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
 }
 
-/** The process and its children (proxy workers), by /proc/<pid>/task/<pid>/children. */
+/** The process and its child processes, if any, by /proc/<pid>/task/<pid>/children. */
 async function treeRssMiB(pid: number): Promise<{ total: number; parts: number[] }> {
   const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
   const parts = [await rssKiB(pid), ...(await Promise.all(kids.map(rssKiB)))].map((k) => Math.round(k / 102.4) / 10);

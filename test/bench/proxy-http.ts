@@ -2,7 +2,8 @@
 // through nginx, HAProxy and metalgate (the bare HTTP entrypoint in one
 // process and in two SO_REUSEPORT worker processes; and the product path,
 // proxy-product.ts: ListenerManager -> entrypoint -> Service backend, in one
-// process and as two workers like `--proxy-workers 2`), each as a reverse
+// process and as two worker threads like `--proxy-workers 2`, and as two
+// worker processes, as the proxy workers ran before), each as a reverse
 // proxy with keep-alive to the backend,
 // with wrk at 50 and 200 connections. Prints req/s, p50/p99 latency, CPU
 // seconds per 100k requests of each proxy's process tree (/proc utime+stime)
@@ -136,6 +137,12 @@ const targets: Target[] = [
     port: P_MG4,
     launch: () =>
       start('metalgate manager x2', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG4), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MG4, 'ready'),
+  },
+  {
+    name: 'metalgate manager x2 processes',
+    port: P_MG4 + 1,
+    launch: () =>
+      start('metalgate manager x2 processes', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG4 + 1), '--backend-port', String(P_BACKEND), '--workers', '2', '--processes'], P_MG4 + 1, 'ready'),
   },
 ];
 

@@ -4,14 +4,16 @@
 // --mode http, handing sockets to the HTTP entrypoint whose router sends
 // everything to the Service's backend (ServiceBackends, as Ingress routes
 // do). --workers N > 1 runs it as `metalgate speaker --proxy-workers N`
-// does: N node:cluster workers, each binding with SO_REUSEPORT.
+// does: N worker threads, each binding with SO_REUSEPORT; with --processes,
+// N node:cluster processes instead (how the proxy workers ran before, for
+// comparison).
 // --mode kernel: the Service is annotated metalgate.io/l4-dataplane: kernel;
 // KernelForwarding writes its nftables DNAT rules (127.0.0.1:P to the
 // backend) and no socket is bound. It writes the ruleset of the network
 // namespace it runs in, so it refuses to run in the machine's own: run
 // proxy-l4.ts with --netns.
 //
-//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N] [--gc parallel]
+//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N [--processes]]
 //
 // Prints "ready" once every worker listens. Started by proxy-l4.ts and proxy-http.ts.
 
@@ -27,12 +29,24 @@ const MODE = MODE_ARG === 'http' ? 'http' : 'l4';
 const PORT = Number(arg('port', '0'));
 const BACKEND_PORT = Number(arg('backend-port', '0'));
 const WORKERS = Number(arg('workers', '1'));
-// Workers get the product's V8 flags (WORKER_EXEC_ARGV); --gc parallel leaves them out, for comparison.
-const GC = arg('gc', 'product');
+const THREADS = !process.argv.includes('--processes');
+const { isMainThread, parentPort, Worker } = await import('node:worker_threads');
 
-if (WORKERS > 1 && cluster.isPrimary) {
-  const { WORKER_EXEC_ARGV } = await import('../../src/proxy/workers/worker-pool.ts');
-  cluster.setupPrimary({ execArgv: [...process.execArgv, ...(GC === 'parallel' ? [] : WORKER_EXEC_ARGV)] });
+if (WORKERS > 1 && THREADS && isMainThread) {
+  // As ProxyWorkerPool starts them (src/proxy/workers/worker-pool.ts).
+  const { WORKER_YOUNG_GENERATION_MB } = await import('../../src/proxy/workers/worker-pool.ts');
+  (await import('node:v8')).setFlagsFromString('--max-semi-space-size=0');
+  let ready = 0;
+  for (let i = 0; i < WORKERS; i++) {
+    new Worker(new URL(import.meta.url), { argv: process.argv.slice(2), resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }).on('message', (m: unknown) => {
+      if (m === 'ready' && ++ready === WORKERS) console.log('ready');
+    });
+  }
+  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
+} else if (WORKERS > 1 && !THREADS && cluster.isPrimary) {
+  // The flag the worker processes had.
+  cluster.setupPrimary({ execArgv: [...process.execArgv, '--single-threaded-gc'] });
   let ready = 0;
   for (let i = 0; i < WORKERS; i++) {
     cluster.fork().on('message', (m: unknown) => {
@@ -131,7 +145,8 @@ async function serve(reusePort: boolean): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!manager.listening().includes(key) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const ok = manager.listening().includes(key);
-  if (cluster.isWorker) process.send?.(ok ? 'ready' : 'not listening');
+  if (!isMainThread) parentPort?.postMessage(ok ? 'ready' : 'not listening');
+  else if (cluster.isWorker) process.send?.(ok ? 'ready' : 'not listening');
   else console.log(ok ? 'ready' : 'not listening');
   process.on('SIGTERM', () => process.exit(0));
   process.on('SIGINT', () => process.exit(0));

@@ -51,7 +51,7 @@ export interface ListenerManagerOptions {
    * on a 127.x stand-in.
    */
   readonly dialAddress?: (ip: string) => string;
-  /** Bind with SO_REUSEPORT: set in proxy worker processes, which all bind the same addresses. */
+  /** Bind with SO_REUSEPORT: set in proxy worker threads, which all bind the same addresses. */
   readonly reusePort?: boolean;
 }
 

@@ -17,7 +17,7 @@ export interface UdpListenerOptions {
   readonly backoff: BindBackoff;
   readonly log: Logger;
   readonly hooks?: SocketListenerHooks;
-  /** SO_REUSEPORT (proxy worker processes): the kernel keeps each flow (4-tuple) on one socket. */
+  /** SO_REUSEPORT (proxy worker threads): the kernel keeps each flow (4-tuple) on one socket. */
   readonly reusePort?: boolean;
   /** Called with the bound socket (attach the forwarder here). */
   readonly onBound: (socket: dgram.Socket) => void;

@@ -1,13 +1,12 @@
-// How many proxy processes `--proxy-workers` asks for. One Node process
-// drives one core; past that the proxy needs processes of its own (each
-// binds the owned IP:ports with SO_REUSEPORT and the kernel spreads the
-// connections). `auto` follows the CPUs this process may use, capped: each
-// worker holds its own API watches and caches, and a node with 64 cores
-// rarely gives the load balancer 64 of them.
+// How many proxy workers `--proxy-workers` asks for. One event loop drives
+// one core; past that the proxy needs worker threads (each binds the owned
+// IP:ports with SO_REUSEPORT and the kernel spreads the connections). `auto`
+// follows the CPUs this process may use, capped: a node with 64 cores rarely
+// gives the load balancer 64 of them.
 
 export const AUTO_WORKER_CAP = 4;
 
-/** 1 means in-process (no workers); otherwise the number of worker processes. */
+/** 1 means on the speaker's thread (no workers); otherwise the number of worker threads. */
 export function proxyWorkerCount(flag: string, cpus: number): number | { error: string } {
   const v = flag.trim().toLowerCase();
   if (v === 'auto') return Math.max(1, Math.min(AUTO_WORKER_CAP, Math.floor(cpus)));

@@ -1,14 +1,19 @@
-// The primary's side of the proxy worker processes: forks them (node:cluster,
-// each running `metalgate speaker` in worker mode), sends each the node's
-// proxy configuration (the whole of it first, then every update), restarts
-// one that dies (with backoff; it gets the configuration of the moment), and turns
-// their answers into the component's readiness, the drain sequence and one
-// /metrics page. Workers bind the owned IP:ports themselves with
-// SO_REUSEPORT; the primary holds no proxy socket, so a connection is never
-// passed between processes.
+// The primary's side of the proxy workers: starts them (worker_threads of
+// the speaker's process, each serving with its own event loop), sends each
+// the node's proxy configuration (the whole of it first, then every update),
+// restarts one that dies (with backoff; it gets the configuration of the
+// moment), and turns their answers into the component's readiness, the drain
+// sequence and one /metrics page. Workers bind the owned IP:ports themselves
+// with SO_REUSEPORT; the primary holds no proxy socket, so a connection is
+// never passed between threads.
+//
+// Threads, not processes: a worker process cost 76-86 MiB (a Node runtime of
+// its own, 41 MiB bare), a worker thread 20 MiB (the binary, libuv and the
+// V8 platform shared); the L7 rate was the same (docs/benchmarks.md).
 
-import cluster, { type Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, type Registry } from 'prom-client';
 import type { ProxyConfigUpdate } from '../config/proxy-config.ts';
@@ -24,9 +29,9 @@ export interface ConfigFeed {
 
 export interface ProxyWorkerPoolOptions {
   readonly count: number;
-  /** The program and arguments a worker runs (the CLI, `speaker`, the primary's flags). */
-  readonly exec: string;
-  readonly args: readonly string[];
+  /** The module a worker thread runs (`proxy-worker-thread.ts`), and what it is given. */
+  readonly entry: URL;
+  readonly workerData: unknown;
   readonly log: Logger;
   /**
    * The speaker: a gained IP is announced once every worker has applied
@@ -49,29 +54,23 @@ export interface ProxyWorkerPoolOptions {
 }
 
 /**
- * V8 flags of worker processes. One worker per core: V8's parallel GC
- * helper threads would compete with the sibling workers for those cores and
- * cost a wake-up per collection; the workers' heaps are small. Measured on
- * the HTTP entrypoint (wrk, 50 connections): about a tenth more requests per
- * CPU second with --single-threaded-gc.
+ * A worker's young generation. The image starts the process with
+ * --max-semi-space-size=1 for the speaker's own heap (the cluster view, which
+ * allocates little per second: 252 -> 146 MiB with 1,000 Services and 1,000
+ * Ingress rules); the data path keeps a young generation that fits a burst of
+ * requests: with 1 MiB semi-spaces two workers served a fifth fewer requests
+ * per second (docs/benchmarks.md, "Memory").
  */
-export const WORKER_EXEC_ARGV = ['--single-threaded-gc'] as const;
+export const WORKER_YOUNG_GENERATION_MB = 24;
 
 /**
- * V8 flags the image gives the controller and the speaker's own process
- * (Dockerfile ENTRYPOINT), which hold the cluster view and allocate little per
- * second, and the workers drop, as the data path keeps V8's defaults: a 1 MiB
- * young generation, and an old generation grown by 20 % at a time instead of
- * up to 4x, which took the speaker's process from 252 to 146 MiB with 1,000
- * Services and 1,000 Ingress rules at no cost to an Ingress change's latency.
- * --optimize-for-size saved 12 MiB more and made the compiler half as fast
- * (docs/benchmarks.md, "Memory").
+ * V8 reads --max-semi-space-size when an isolate is created, and the flag
+ * wins over a worker's resourceLimits; the speaker's own heap is created
+ * already, so clearing it now leaves that heap as it is and lets the
+ * workers' limit apply.
  */
-export const PRIMARY_ONLY_FLAGS = ['--max-semi-space-size', '--heap-growing-percent'] as const;
-
-/** A worker's Node flags: its primary's, without the primary's own, with the workers'. */
-export function workerExecArgv(primary: readonly string[]): string[] {
-  return [...primary.filter((a) => !PRIMARY_ONLY_FLAGS.some((f) => a === f || a.startsWith(`${f}=`))), ...WORKER_EXEC_ARGV];
+function letWorkersSizeTheirYoungGeneration(): void {
+  setFlagsFromString('--max-semi-space-size=0');
 }
 
 export const GIVE_UP_DEATHS = 5;
@@ -80,6 +79,8 @@ export const GIVE_UP_WINDOW_MS = 60_000;
 /** A worker that ran this long before dying restarts after the initial delay again. */
 const STABLE_AFTER_MS = 60_000;
 const METRICS_TIMEOUT_MS = 2_000;
+/** A worker told to stop that has not ended this long after its grace is terminated. */
+const STOP_OVERSTAY_MS = 3_000;
 /**
  * How long a takeover's announcement waits for the workers to bind. They
  * answer within a few milliseconds; a worker that is starting or stuck must
@@ -91,6 +92,8 @@ const APPLY_TIMEOUT_MS = 250;
 interface Slot {
   readonly index: number;
   worker: Worker | undefined;
+  /** Its thread has ended ('exit' was emitted). */
+  exited: boolean;
   /** null: ready; string: why not. */
   ready: string | null;
   startedAt: number;
@@ -122,12 +125,12 @@ export class ProxyWorkerPool {
   constructor(o: ProxyWorkerPoolOptions) {
     this.#o = o;
     const initial = o.restartDelayMs?.initial ?? 1000;
-    this.#slots = Array.from({ length: o.count }, (_, index) => ({ index, worker: undefined, ready: 'starting', startedAt: 0, delayMs: initial, restartTimer: undefined, lastTotals: undefined }));
-    this.#restarts = new Counter({ name: 'metalgate_proxy_worker_restarts_total', help: 'Proxy worker processes restarted after they died', registers: [o.registry] });
+    this.#slots = Array.from({ length: o.count }, (_, index) => ({ index, worker: undefined, exited: false, ready: 'starting', startedAt: 0, delayMs: initial, restartTimer: undefined, lastTotals: undefined }));
+    this.#restarts = new Counter({ name: 'metalgate_proxy_worker_restarts_total', help: 'Proxy workers restarted after they died', registers: [o.registry] });
     const slots = this.#slots;
     this.#live = new Gauge({
       name: 'metalgate_proxy_workers',
-      help: 'Proxy worker processes running',
+      help: 'Proxy workers running',
       registers: [o.registry],
       collect() {
         this.set(slots.filter((s) => s.worker !== undefined).length);
@@ -136,11 +139,11 @@ export class ProxyWorkerPool {
   }
 
   start(): void {
-    cluster.setupPrimary({ exec: this.#o.exec, args: [...this.#o.args], execArgv: workerExecArgv(process.execArgv) });
+    letWorkersSizeTheirYoungGeneration();
     this.#o.config.on('config', this.#forward);
     this.#o.ownership.on('ownership', this.#relay);
     for (const s of this.#slots) this.#fork(s);
-    this.#o.log.info({ workers: this.#o.count }, 'proxy worker processes starting');
+    this.#o.log.info({ workers: this.#o.count }, 'proxy workers starting');
   }
 
   notReadyReason(): string | undefined {
@@ -158,15 +161,18 @@ export class ProxyWorkerPool {
    */
   async metrics(): Promise<MetricsJson[]> {
     const live = this.#slots.filter((s) => s.worker !== undefined);
+    // A worker that answers and dies before the others have answered is retired with these very totals: counted once.
+    const answered = new Set<MetricsJson>();
     const answers = await Promise.all(
       live.map(async (s) => {
         const a = await this.#ask(s, (id) => ({ mg: 'metrics', id }), METRICS_TIMEOUT_MS);
         if (a?.mg !== 'metrics') return undefined;
         s.lastTotals = totalsOf(a.metrics);
+        answered.add(s.lastTotals);
         return a.metrics;
       }),
     );
-    return [...answers.filter((a): a is MetricsJson => a !== undefined), ...this.#retired];
+    return [...answers.filter((a): a is MetricsJson => a !== undefined), ...this.#retired.filter((r) => !answered.has(r))];
   }
 
   /** Asks every worker to let its work in flight finish (up to graceMs); resolves with what is still busy. */
@@ -188,11 +194,11 @@ export class ProxyWorkerPool {
       if (w === undefined) continue;
       exits.push(
         new Promise<void>((resolve) => {
-          if (w.isDead()) return resolve();
+          if (s.exited) return resolve();
           const kill = setTimeout(() => {
-            this.#o.log.warn({ worker: s.index, pid: w.process.pid }, 'proxy worker did not stop in time: killing it');
-            w.process.kill('SIGKILL');
-          }, graceMs + 3000);
+            this.#o.log.warn({ worker: s.index }, 'proxy worker did not stop in time: terminating it');
+            void w.terminate();
+          }, graceMs + STOP_OVERSTAY_MS);
           w.once('exit', () => {
             clearTimeout(kill);
             resolve();
@@ -231,16 +237,21 @@ export class ProxyWorkerPool {
 
   #fork(s: Slot): void {
     s.restartTimer = undefined;
-    const w = cluster.fork();
+    const w = new Worker(this.#o.entry, {
+      workerData: this.#o.workerData,
+      name: `proxy-worker-${s.index}`,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     s.worker = w;
+    s.exited = false;
     s.ready = 'starting';
     s.startedAt = performance.now();
-    // Queued on the channel until the worker reads it: the first thing it learns.
+    // Queued on the port until the worker listens: the first thing it learns.
     this.#send(w, { mg: 'init', index: s.index, config: this.#o.config.snapshot() });
     w.on('message', (m: unknown) => {
       if (!isFromWorker(m)) return;
       if (m.mg === 'ready') {
-        if (m.reason === null && s.ready !== null) this.#o.log.info({ worker: s.index, pid: w.process.pid }, 'proxy worker ready');
+        if (m.reason === null && s.ready !== null) this.#o.log.info({ worker: s.index, thread: w.threadId }, 'proxy worker ready');
         s.ready = m.reason;
       } else if (m.mg === 'settled' || m.mg === 'metrics' || m.mg === 'applied') {
         const done = this.#waiting.get(m.id);
@@ -248,8 +259,13 @@ export class ProxyWorkerPool {
         done?.(m);
       }
     });
-    w.on('error', (err) => this.#o.log.warn({ worker: s.index, err: err.message }, 'proxy worker channel error'));
-    w.once('exit', (code, signal) => {
+    // An exception nothing caught ends the thread ('exit' follows); only its message and stack reach here.
+    let failure: string | undefined;
+    w.on('error', (err) => {
+      failure = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    });
+    w.once('exit', (code) => {
+      s.exited = true;
       if (s.worker === w) s.worker = undefined;
       if (s.lastTotals !== undefined) this.#retire(s.lastTotals);
       s.lastTotals = undefined;
@@ -257,7 +273,7 @@ export class ProxyWorkerPool {
       const lived = performance.now() - s.startedAt;
       const initial = this.#o.restartDelayMs?.initial ?? 1000;
       if (lived > STABLE_AFTER_MS) s.delayMs = initial;
-      this.#o.log.error({ worker: s.index, pid: w.process.pid, code, signal, restartInMs: s.delayMs }, 'proxy worker died: restarting it');
+      this.#o.log.error({ worker: s.index, thread: w.threadId, code, ...(failure ? { err: failure } : {}), restartInMs: s.delayMs }, 'proxy worker died: restarting it');
       this.#restarts.inc();
       const now = performance.now();
       this.#deaths = [...this.#deaths.filter((t) => now - t < GIVE_UP_WINDOW_MS), now];
@@ -283,12 +299,8 @@ export class ProxyWorkerPool {
   }
 
   #send(w: Worker, m: ToWorker): void {
-    if (!w.isConnected()) return;
-    try {
-      w.send(m);
-    } catch {
-      // the worker is going away; its exit handler takes it from here
-    }
+    // After the thread ended a message goes nowhere; its exit handler takes it from here.
+    w.postMessage(m);
   }
 
   /** One request, one answer (or undefined at the timeout or if the worker dies). */

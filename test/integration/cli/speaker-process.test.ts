@@ -1,5 +1,5 @@
 // `metalgate speaker` as a process, without a reachable API server: it waits
-// for its proxy (worker processes, the default) before joining the election,
+// for its proxy (worker threads, the default) before joining the election,
 // says so on /readyz, and a SIGTERM while it waits ends it at once, workers
 // included. No root needed: --no-dataplane, nothing leaves loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -51,8 +51,7 @@ describe('metalgate speaker (process)', () => {
       }, 'readyz naming the caches the proxy waits for', 10_000);
       expect(readyz).toMatch(/not ready: caches not synced: \/api\/v1\/services/);
       // The workers need no API: they serve the (empty) configuration at once.
-      await waitFor(() => [...out.matchAll(/"worker":(\d),"pid":(\d+)/g)].length === 2, 'both proxy workers ready', 10_000);
-      const workerPids = [...out.matchAll(/"worker":(\d),"pid":(\d+)/g)].map((m) => Number(m[2]));
+      await waitFor(() => [...out.matchAll(/"worker":(\d),"thread":(\d+)/g)].length === 2, 'both proxy workers ready', 10_000);
       expect(out).not.toContain('published announce subnets');
       const t0 = Date.now();
       proc.kill('SIGTERM');
@@ -60,8 +59,6 @@ describe('metalgate speaker (process)', () => {
       expect(code).toBe(0);
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(out).toContain('stopping before the start completed');
-      // Workers that had reported are gone too.
-      for (const pid of workerPids) expect(() => process.kill(pid, 0)).toThrow();
     } finally {
       if (proc.exitCode === null) proc.kill('SIGKILL');
     }

@@ -1,10 +1,16 @@
-// ProxyWorkerPool with real child processes (node:cluster) running a
-// stand-in worker (fixtures/fake-proxy-worker.mjs): the configuration and
-// every update reach each worker, readiness, settle and metrics are gathered from
-// all, stop ends them, a dead worker is restarted and its counters stay in
-// the sum, and workers that keep dying make the pool give up.
+// ProxyWorkerPool with real worker threads running a stand-in worker
+// (fixtures/fake-proxy-worker.mjs): the configuration and every update reach
+// each worker, readiness, settle and metrics are gathered from all, stop ends
+// them, a dead worker is restarted and its counters stay in the sum, an
+// exception is logged with its stack, workers that keep dying make the pool
+// give up, and the workers' young generation is their own under the image's
+// --max-semi-space-size=1.
 
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
@@ -15,12 +21,13 @@ import { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.t
 import { GIVE_UP_DEATHS, ProxyWorkerPool } from '../../../src/proxy/workers/worker-pool.ts';
 import { waitFor } from '../helpers/cluster.ts';
 
-const FAKE = fileURLToPath(new URL('./fixtures/fake-proxy-worker.mjs', import.meta.url));
+const FAKE = new URL('./fixtures/fake-proxy-worker.mjs', import.meta.url);
 const pools: ProxyWorkerPool[] = [];
 afterEach(async () => {
   for (const p of pools.splice(0)) await p.stop(0);
   delete process.env.FAKE_WORKER;
   delete process.env.FAKE_APPLY_DELAY_MS;
+  delete process.env.FAKE_DIE_ONCE;
 });
 
 /** Stands in for the Proxy: one listener per owned IP, published as the ownership changes (subscribed before the pool, as in the speaker). */
@@ -45,7 +52,7 @@ function pool(count: number, extra: Partial<ConstructorParameters<typeof ProxyWo
   ownership.own('198.18.0.200');
   const config = new ListenerFeed(ownership);
   const registry = new Registry();
-  const p = new ProxyWorkerPool({ count, exec: FAKE, args: [], log: pino({ level: 'silent' }), ownership, config, registry, restartDelayMs: { initial: 20, max: 40 }, ...extra });
+  const p = new ProxyWorkerPool({ count, entry: FAKE, workerData: null, log: pino({ level: 'silent' }), ownership, config, registry, restartDelayMs: { initial: 20, max: 40 }, ...extra });
   pools.push(p);
   return { p, ownership, registry };
 }
@@ -97,17 +104,18 @@ describe('ProxyWorkerPool', () => {
   });
 
   test('a worker that dies is restarted; what it counted stays in the sum', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'metalgate-pool-'));
+    process.env.FAKE_DIE_ONCE = join(dir, 'died');
     const { p, registry } = pool(2);
     p.start();
     await waitFor(() => p.notReadyReason() === undefined, 'both workers ready', 10_000);
+    // Worker 1 answers this scrape, then ends.
     expect(await merged(p)).toContain('fake_requests_total 20');
-    const workers = (await import('node:cluster')).default.workers!;
-    const victim = Object.values(workers).find((w) => w !== undefined)!;
-    victim.process.kill('SIGKILL');
     await waitFor(async () => (await registry.metrics()).includes('metalgate_proxy_worker_restarts_total 1'), 'the restart counted', 5000);
     await waitFor(() => p.notReadyReason() === undefined, 'the replacement ready', 10_000);
     // Two live workers (10 each) plus the dead one's last 10.
     expect(await merged(p)).toContain('fake_requests_total 30');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test(`workers that die ${GIVE_UP_DEATHS} times within a minute make it give up, once`, async () => {
@@ -120,5 +128,25 @@ describe('ProxyWorkerPool', () => {
     expect(p.notReadyReason()).toMatch(/proxy worker 0/);
     await new Promise((r) => setTimeout(r, 300));
     expect(reasons).toHaveLength(1);
+  });
+
+  test('an exception nothing caught ends the worker: logged with its stack, and the worker restarted', async () => {
+    process.env.FAKE_WORKER = 'throw';
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'error' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const { p, registry } = pool(1, { log });
+    p.start();
+    await waitFor(async () => (await registry.metrics()).includes('metalgate_proxy_worker_restarts_total 2'), 'two restarts counted', 5000);
+    expect(lines[0]).toMatchObject({ msg: 'proxy worker died: restarting it', worker: 0, code: 1 });
+    expect(String(lines[0]!.err)).toMatch(/Error: fake worker failure\n\s+at /);
+  });
+
+  test("under the image's --max-semi-space-size=1 the workers still get their own young generation", () => {
+    // A process started with the image's flags: its own heap keeps 1 MiB semi-spaces, the workers' do not.
+    const r = spawnSync(process.execPath, ['--max-semi-space-size=1', fileURLToPath(new URL('./fixtures/young-generation-pool.ts', import.meta.url))], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { primary, worker } = JSON.parse(r.stdout) as { primary: number; worker: number };
+    expect(primary).toBeLessThanOrEqual(4 * 2 ** 20);
+    expect(worker).toBeGreaterThanOrEqual(8 * 2 ** 20);
   });
 });
