@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { join } from 'node:path';
 
-import { kubeConfigFromString } from '../src/kube/client.ts';
+import { kubeConfigFromString } from '../test/support/kube-config.ts';
 import type { ControlPlane } from '../test/support/control-plane.ts';
 import type { Lab, LabHost, LabNode, LabPod, LabProcess } from '../test/support/lab.ts';
 import { DEMO_CLIENT } from './demo-plan.ts';

@@ -4,12 +4,12 @@
 // Services' own status: on every start (and every time this replica becomes
 // leader) the view is rebuilt from all statuses before any new IP is given,
 // so a restart never moves an IP.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Allocator } from '../ipam/allocator.ts';
 import { isOurs, toAllocationRequest } from '../ipam/service-request.ts';
-import { describeError, mergePatch, objectKey, splitKey } from '../kube/client.ts';
+import { describeError, objectKey, splitKey, type KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
@@ -63,14 +63,14 @@ export const defaultControllerOptions: Omit<ControllerOptions, 'identity'> = {
 export class Controller {
   readonly registry: Registry;
   readonly metrics: ControllerMetrics;
-  private readonly kc: k8s.KubeConfig;
+  private readonly kc: KubeClient;
   private readonly log: Logger;
   private readonly opts: ControllerOptions;
   private readonly elector: LeaderElector;
   private session: LeaderSession | undefined;
   private stopping = false;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: ControllerOptions, registry = new Registry()) {
+  constructor(kc: KubeClient, log: Logger, opts: ControllerOptions, registry = new Registry()) {
     this.kc = kc;
     this.log = log;
     this.opts = opts;
@@ -124,7 +124,7 @@ export class Controller {
 
 /** Everything that runs only while this replica leads. */
 class LeaderSession {
-  private readonly api: k8s.CoreV1Api;
+  private readonly kube: KubeClient;
   private readonly events: EventRecorder;
   private readonly allocator = new Allocator();
   private readonly queue: WorkQueue;
@@ -138,14 +138,14 @@ class LeaderSession {
   private readonly log: Logger;
   private readonly opts: ControllerOptions;
   private readonly metrics: ControllerMetrics;
-  private readonly kc: k8s.KubeConfig;
+  private readonly kc: KubeClient;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: ControllerOptions, metrics: ControllerMetrics) {
+  constructor(kc: KubeClient, log: Logger, opts: ControllerOptions, metrics: ControllerMetrics) {
     this.kc = kc;
     this.log = log;
     this.opts = opts;
     this.metrics = metrics;
-    this.api = kc.makeApiClient(k8s.CoreV1Api);
+    this.kube = kc;
     this.events = new EventRecorder(kc, log, 'metalgate-controller');
     this.sources = new PoolSources(kc, log, opts, this.events, metrics, (what) => this.onPoolsChanged(what));
     this.poolStatus = new PoolStatusWriter(kc, log, opts.poolStatusDelayMs);
@@ -156,7 +156,7 @@ class LeaderSession {
 
   start(): void {
     this.sources.start();
-    this.services = startInformer<k8s.V1Service>(this.kc, '/api/v1/services', () => this.api.listServiceForAllNamespaces(), this.log);
+    this.services = startInformer<k8s.V1Service>(this.kc, '/api/v1/services', () => this.kube.list<k8s.V1Service>('/api/v1/services'), this.log);
     void this.run();
   }
 
@@ -329,15 +329,12 @@ class LeaderSession {
   private async writeStatus(svc: k8s.V1Service, ips: string[]): Promise<void> {
     const { namespace, name } = splitKey(objectKey(svc));
     const ingress = ips.map((ip) => ({ ip, ipMode: this.opts.ipMode }));
-    await this.api.patchNamespacedServiceStatus(
-      { name, namespace, body: { status: { loadBalancer: { ingress } } } },
-      mergePatch,
-    );
+    await this.kube.mergePatch(`/api/v1/namespaces/${namespace}/services/${name}/status`, { status: { loadBalancer: { ingress } } });
   }
 
   private async writePoolAnnotation(svc: k8s.V1Service, pool: string): Promise<void> {
     const { namespace, name } = splitKey(objectKey(svc));
-    await this.api.patchNamespacedService({ name, namespace, body: { metadata: { annotations: { [POOL_ANNOTATION]: pool } } } }, mergePatch);
+    await this.kube.mergePatch(`/api/v1/namespaces/${namespace}/services/${name}`, { metadata: { annotations: { [POOL_ANNOTATION]: pool } } });
   }
 
   private updatePoolMetrics(): void {

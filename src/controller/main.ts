@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { poolNamespacesOf, UsageError, type FlagValues } from '../common/flags.ts';
 import { runComponent } from '../common/run-component.ts';
-import { loadKubeConfig } from '../kube/client.ts';
+import { loadKubeClient } from '../kube/client.ts';
 import { Controller, defaultControllerOptions, type ControllerOptions } from './controller.ts';
 
 export function controllerOptions(f: FlagValues): ControllerOptions {
@@ -29,7 +29,7 @@ export function controllerOptions(f: FlagValues): ControllerOptions {
 
 export async function runController(f: FlagValues, log: Logger): Promise<number> {
   const opts = controllerOptions(f);
-  const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
+  const kc = loadKubeClient(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
   const controller = new Controller(kc, log, opts);
   return runComponent(
     {

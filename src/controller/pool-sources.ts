@@ -9,7 +9,8 @@
 // the only source, and the CRD is looked for again every crdRetryMs. Namespace
 // labels are watched for pools that select namespaces by label.
 
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
 import { DEFAULT_POOL_NAMESPACES, METALLB_GROUP, resolvePools, type IPAddressPoolObject, type PoolVerdict } from '../config/metallb-pools.ts';
 import { parsePoolConfig } from '../config/pool-config.ts';
@@ -39,13 +40,12 @@ export type PoolObject = IPAddressPoolObject & k8s.KubernetesObject;
 export type PoolChange = 'pools' | 'verdicts' | 'namespaces';
 
 export class PoolSources {
-  readonly #kc: k8s.KubeConfig;
+  readonly #kc: KubeClient;
   readonly #log: Logger;
   readonly #opts: PoolSourcesOptions;
   readonly #events: EventRecorder;
   readonly #metrics: ControllerMetrics;
   readonly #onChange: (what: PoolChange) => void;
-  readonly #core: k8s.CoreV1Api;
   #configMaps!: ResilientInformer<k8s.V1ConfigMap>;
   #namespaces!: ResilientInformer<k8s.V1Namespace>;
   #poolObjects!: OptionalInformer<PoolObject>;
@@ -64,14 +64,13 @@ export class PoolSources {
   readonly #told = new Map<string, string>();
   #toldReplaced = '';
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: PoolSourcesOptions, events: EventRecorder, metrics: ControllerMetrics, onChange: (what: PoolChange) => void) {
+  constructor(kc: KubeClient, log: Logger, opts: PoolSourcesOptions, events: EventRecorder, metrics: ControllerMetrics, onChange: (what: PoolChange) => void) {
     this.#kc = kc;
     this.#log = log;
     this.#opts = opts;
     this.#events = events;
     this.#metrics = metrics;
     this.#onChange = onChange;
-    this.#core = kc.makeApiClient(k8s.CoreV1Api);
   }
 
   start(): void {
@@ -79,11 +78,11 @@ export class PoolSources {
     this.#configMaps = startInformer<k8s.V1ConfigMap>(
       this.#kc,
       `/api/v1/namespaces/${configNamespace}/configmaps`,
-      () => this.#core.listNamespacedConfigMap({ namespace: configNamespace, fieldSelector: `metadata.name=${configName}` }),
+      () => this.#kc.list<k8s.V1ConfigMap>(`/api/v1/namespaces/${configNamespace}/configmaps`, { fieldSelector: `metadata.name=${configName}` }),
       this.#log,
       { fieldSelector: `metadata.name=${configName}` },
     );
-    this.#namespaces = startInformer<k8s.V1Namespace>(this.#kc, '/api/v1/namespaces', () => this.#core.listNamespace(), this.#log);
+    this.#namespaces = startInformer<k8s.V1Namespace>(this.#kc, '/api/v1/namespaces', () => this.#kc.list<k8s.V1Namespace>('/api/v1/namespaces'), this.#log);
     this.#poolObjects = new OptionalInformer<PoolObject>(
       this.#kc,
       this.#log,

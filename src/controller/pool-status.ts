@@ -4,11 +4,11 @@
 // coalesced: allocation changes the counts many times a second under load,
 // the objects get at most one write per pool per delay.
 
-import * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
 import { METALLB_GROUP, type PoolVerdict } from '../config/metallb-pools.ts';
 import type { PoolUsage } from '../ipam/allocator.ts';
-import { apiStatus, describeError, mergePatch } from '../kube/client.ts';
+import { apiStatus, describeError } from '../kube/client.ts';
 import { POOL_PLURAL, POOL_VERSION } from './pool-sources.ts';
 
 export interface PoolCondition {
@@ -66,7 +66,7 @@ export function poolStatusOf(v: PoolVerdict, stats: readonly PoolUsage[], previo
 }
 
 export class PoolStatusWriter {
-  readonly #custom: k8s.CustomObjectsApi;
+  readonly #kube: KubeClient;
   readonly #log: Logger;
   readonly #delayMs: number;
   /** What each object's status was last set to, by namespace/name/uid. */
@@ -75,8 +75,8 @@ export class PoolStatusWriter {
   #pending: { verdicts: readonly PoolVerdict[]; stats: () => readonly PoolUsage[] } | undefined;
   #stopped = false;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, delayMs = 1000) {
-    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  constructor(kube: KubeClient, log: Logger, delayMs = 1000) {
+    this.#kube = kube;
     this.#log = log;
     this.#delayMs = delayMs;
   }
@@ -121,10 +121,7 @@ export class PoolStatusWriter {
   /** False when the write failed and should be tried again. */
   async #write(v: PoolVerdict, status: PoolStatus, id: string): Promise<boolean> {
     try {
-      await this.#custom.patchNamespacedCustomObjectStatus(
-        { group: METALLB_GROUP, version: POOL_VERSION, plural: POOL_PLURAL, namespace: v.namespace, name: v.name, body: { status } },
-        mergePatch,
-      );
+      await this.#kube.mergePatch(`/apis/${METALLB_GROUP}/${POOL_VERSION}/namespaces/${v.namespace}/${POOL_PLURAL}/${v.name}/status`, { status });
       return true;
     } catch (err) {
       this.#written.delete(id);

@@ -1,10 +1,10 @@
 // Kubernetes Events (core/v1, what `kubectl describe` shows) with the
 // aggregation every recorder needs: a repeat of the same reason and message
 // on the same object bumps `count` instead of creating a new Event.
-import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { describeError, mergePatch } from './client.ts';
+import { describeError } from './client.ts';
+import type { KubeClient } from './api/kube-client.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -22,14 +22,14 @@ interface Seen {
 }
 
 export class EventRecorder {
-  private readonly api: k8s.CoreV1Api;
+  private readonly kube: KubeClient;
   private readonly seen = new Map<string, Seen>();
   private readonly component: string;
   private readonly host: string;
   private readonly log: Logger;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, component: string, host = '') {
-    this.api = kc.makeApiClient(k8s.CoreV1Api);
+  constructor(kube: KubeClient, log: Logger, component: string, host = '') {
+    this.kube = kube;
     this.log = log;
     this.component = component;
     this.host = host;
@@ -49,16 +49,11 @@ export class EventRecorder {
     try {
       if (prev) {
         prev.count += 1;
-        await this.api.patchNamespacedEvent(
-          { name: prev.name, namespace: prev.namespace, body: { count: prev.count, lastTimestamp: now } },
-          mergePatch,
-        );
+        await this.kube.mergePatch(`/api/v1/namespaces/${prev.namespace}/events/${prev.name}`, { count: prev.count, lastTimestamp: now });
         return;
       }
       const name = `${meta.name ?? 'unknown'}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`;
-      await this.api.createNamespacedEvent({
-        namespace,
-        body: {
+      await this.kube.create(`/api/v1/namespaces/${namespace}/events`, {
           metadata: { name, namespace },
           involvedObject: {
             apiVersion: target.apiVersion ?? 'v1',
@@ -77,7 +72,6 @@ export class EventRecorder {
           firstTimestamp: now,
           lastTimestamp: now,
           count: 1,
-        },
       });
       if (this.seen.size > 4096) this.seen.clear(); // bound memory; worst case a duplicate Event
       this.seen.set(key, { name, namespace, count: 1, first: now });

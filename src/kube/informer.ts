@@ -1,13 +1,15 @@
-// A list+watch cache that never gives up. client-node's informer stops on
-// any error other than 410 Gone; an API server restart must not leave the
-// controller blind, so this restarts it with capped backoff and reports
-// health (synced, last error) for /readyz and the speaker's freeze logic.
-import * as k8s from '@kubernetes/client-node';
+// A list+watch cache that never gives up: it lists, watches from the list's
+// resourceVersion (with bookmarks, so a quiet watch stays resumable), lists
+// again when the server says the version is gone (410), and after any other
+// failure retries with capped backoff, so an API server restart does not leave
+// the controller blind. It reports health (synced, connected) for /readyz and
+// the speaker's freeze logic.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { setTimeout as delay } from 'node:timers/promises';
 import { errorText } from '../common/error-text.ts';
+import { ApiError, type KubeClient, type KubeList, type WatchHandle } from './api/kube-client.ts';
 
-export interface ResilientInformer<T extends k8s.KubernetesObject> {
+export interface ResilientInformer<T extends KubernetesObject> {
   readonly resource: string;
   /** Resolves after the first complete list. */
   synced(): Promise<void>;
@@ -31,72 +33,142 @@ export interface InformerOptions {
   maxBackoffMs?: number;
 }
 
-export function startInformer<T extends k8s.KubernetesObject>(
-  kc: k8s.KubeConfig,
+/** The server ends a watch after this long, randomized up to twice that, as client-go asks (spreads the reconnects of many clients). */
+const WATCH_TIMEOUT_S = 300;
+
+type Verb = 'add' | 'update' | 'delete';
+
+export function startInformer<T extends KubernetesObject>(
+  kube: KubeClient,
   path: string,
-  listFn: () => Promise<k8s.KubernetesListObject<T>>,
+  listFn: () => Promise<KubeList<T>>,
   log: Logger,
   opts: InformerOptions = {},
 ): ResilientInformer<T> {
   const minBackoff = opts.minBackoffMs ?? 250;
   const maxBackoff = opts.maxBackoffMs ?? 5000;
+  const selectors = { ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}), ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}) };
+  const cache = new Map<string, T>();
+  const handlers: Record<Verb, Array<(obj: T) => void>> = { add: [], update: [], delete: [] };
+  const resyncCallbacks: Array<() => void> = [];
   let backoff = minBackoff;
   let stopped = false;
   let isSynced = false;
   let healthy = false;
-  let restartTimer: NodeJS.Timeout | undefined;
-  const resyncCallbacks: Array<() => void> = [];
+  let resourceVersion = '';
+  let timer: NodeJS.Timeout | undefined;
+  let watch: WatchHandle | undefined;
   let resolveSynced!: () => void;
   const syncedPromise = new Promise<void>((r) => (resolveSynced = r));
 
-  const wrappedList = async (): Promise<k8s.KubernetesListObject<T>> => {
-    const list = await listFn();
-    for (const item of list.items) dropManagedFields(item);
-    // The list is applied by the informer right after this resolves; defer
-    // the resync notification until the cache holds it.
-    setImmediate(() => {
-      healthy = true;
-      backoff = minBackoff;
-      if (!isSynced) {
-        isSynced = true;
-        resolveSynced();
-      }
-      for (const cb of resyncCallbacks) cb();
-    });
-    return list;
+  const emit = (verb: Verb, obj: T) => {
+    for (const cb of [...handlers[verb]]) cb(obj);
   };
-  // ListWatch directly: makeInformer does not take a field selector.
-  // client-node doubles its reconnect delay after every watch that ends
-  // without an event, up to 30 s: a quiet watch (the config ConfigMap) that
-  // the server closes would see changes up to 30 s late. Cap it.
-  const maxReconnectMs = opts.maxBackoffMs ?? 5000;
-  const informer = new k8s.ListWatch<T>(path, new LeanWatch(kc), wrappedList, false, opts.labelSelector, opts.fieldSelector, {
-    delayFn: (ms: number) => delay(Math.min(ms, maxReconnectMs)),
-  });
-  informer.on('error', (err: unknown) => {
+  const upsert = (obj: T) => {
+    const key = keyOf(obj);
+    const had = cache.has(key);
+    cache.set(key, obj);
+    emit(had ? 'update' : 'add', obj);
+  };
+  const remove = (obj: T) => {
+    const key = keyOf(obj);
+    const old = cache.get(key);
+    if (!cache.delete(key)) return;
+    emit('delete', (obj ?? old) as T);
+  };
+
+  const retry = (err: unknown) => {
     healthy = false;
     if (stopped) return;
     log.warn({ resource: path, err: errorText(err), retryInMs: backoff }, 'watch failed; restarting');
-    clearTimeout(restartTimer);
-    restartTimer = setTimeout(() => {
-      if (!stopped) informer.start().catch(() => {});
-    }, backoff);
+    clearTimeout(timer);
+    timer = setTimeout(() => void relist(), backoff);
     backoff = Math.min(backoff * 2, maxBackoff);
-  });
-  informer.start().catch(() => {});
+  };
+
+  const relist = async (): Promise<void> => {
+    if (stopped) return;
+    let list: KubeList<T>;
+    try {
+      list = await listFn();
+    } catch (err) {
+      retry(err);
+      return;
+    }
+    if (stopped) return;
+    // The new list replaces the cache: what it lacks was deleted meanwhile, what changed is an update.
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      dropManagedFields(item);
+      const key = keyOf(item);
+      seen.add(key);
+      const old = cache.get(key);
+      if (old === undefined) upsert(item);
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) upsert(item);
+      else cache.set(key, item);
+    }
+    for (const [key, old] of [...cache]) if (!seen.has(key)) remove(old);
+    resourceVersion = list.metadata?.resourceVersion ?? '';
+    healthy = true;
+    backoff = minBackoff;
+    if (!isSynced) {
+      isSynced = true;
+      resolveSynced();
+    }
+    for (const cb of [...resyncCallbacks]) cb();
+    startWatch();
+  };
+
+  const startWatch = () => {
+    if (stopped) return;
+    const query = { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_S + Math.floor(Math.random() * WATCH_TIMEOUT_S) };
+    let gone = false;
+    watch = kube.watch(
+      path,
+      query,
+      (type, object) => {
+        if (stopped || gone) return;
+        const obj = object as T;
+        if (type === 'ERROR') {
+          // The resourceVersion is too old (410 Gone, sent as an event on a started watch): list again.
+          gone = true;
+          watch?.abort();
+          const code = (object as { code?: unknown } | undefined)?.code;
+          if (code === 410) void relist();
+          else retry(new Error(`watch error event: ${JSON.stringify(object).slice(0, 200)}`));
+          return;
+        }
+        const rv = obj?.metadata?.resourceVersion;
+        if (rv) resourceVersion = rv;
+        if (type === 'BOOKMARK') return;
+        dropManagedFields(obj);
+        if (type === 'DELETED') remove(obj);
+        else upsert(obj);
+      },
+      (err) => {
+        if (stopped || gone) return;
+        if (err === null) startWatch(); // the server's timeout: resume where it ended
+        else if (err instanceof ApiError && err.code === 410) void relist();
+        else retry(err);
+      },
+    );
+  };
+
+  void relist();
 
   return {
     resource: path,
     synced: () => syncedPromise,
     isSynced: () => isSynced,
     isHealthy: () => healthy,
-    list: () => informer.list(),
-    get: (name, namespace) => informer.get(name, namespace),
+    list: () => [...cache.values()],
+    get: (name, namespace) => cache.get(namespace ? `${namespace}/${name}` : name),
     on(verb, cb) {
-      informer.on(verb, cb as k8s.ObjectCallback<T>);
+      handlers[verb].push(cb);
     },
     off(verb, cb) {
-      informer.off(verb, cb as k8s.ObjectCallback<T>);
+      const i = handlers[verb].indexOf(cb);
+      if (i >= 0) handlers[verb].splice(i, 1);
     },
     onResync(cb) {
       resyncCallbacks.push(cb);
@@ -107,10 +179,15 @@ export function startInformer<T extends k8s.KubernetesObject>(
     },
     async stop() {
       stopped = true;
-      clearTimeout(restartTimer);
-      await informer.stop();
+      clearTimeout(timer);
+      watch?.abort();
     },
   };
+}
+
+function keyOf(obj: KubernetesObject): string {
+  const m = obj.metadata ?? {};
+  return m.namespace ? `${m.namespace}/${m.name}` : (m.name ?? '');
 }
 
 /**
@@ -119,14 +196,7 @@ export function startInformer<T extends k8s.KubernetesObject>(
  * it, each with a tree of the fields it owns). The cache keeps objects
  * without it, as client-go's informers are commonly told to.
  */
-function dropManagedFields<T extends k8s.KubernetesObject>(obj: T): T {
+function dropManagedFields<T extends KubernetesObject>(obj: T): T {
   if (obj?.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
   return obj;
-}
-
-/** client-node's watch, with managedFields dropped from every object it delivers. */
-class LeanWatch extends k8s.Watch {
-  override watch(...[path, query, callback, done]: Parameters<k8s.Watch['watch']>): ReturnType<k8s.Watch['watch']> {
-    return super.watch(path, query, (phase, obj, watchObj) => callback(phase, dropManagedFields(obj as k8s.KubernetesObject), watchObj), done);
-  }
 }

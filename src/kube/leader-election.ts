@@ -1,7 +1,8 @@
 // Leader election through one Lease, so two controller replicas never
 // allocate at once. Writes use the Lease's resourceVersion (optimistic
 // concurrency): of two candidates racing for an expired lease, one gets 409.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from './api/kube-client.ts';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { apiStatus, describeError, microTime } from './client.ts';
@@ -19,7 +20,7 @@ export interface LeaderElectionOptions {
 }
 
 export class LeaderElector {
-  private readonly api: k8s.CoordinationV1Api;
+  private readonly kube: KubeClient;
   private readonly opts: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading'>> &
     Pick<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading'>;
   private observation: Observation | undefined;
@@ -31,9 +32,9 @@ export class LeaderElector {
 
   private readonly log: Logger;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: LeaderElectionOptions) {
+  constructor(kube: KubeClient, log: Logger, opts: LeaderElectionOptions) {
     this.log = log;
-    this.api = kc.makeApiClient(k8s.CoordinationV1Api);
+    this.kube = kube;
     this.opts = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
   }
 
@@ -97,7 +98,7 @@ export class LeaderElector {
     const { namespace, name, identity } = this.opts;
     let lease: k8s.V1Lease | undefined;
     try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
+      lease = await this.kube.get<k8s.V1Lease>(leasePath(namespace, name));
     } catch (err) {
       if (apiStatus(err) !== 404) throw err;
     }
@@ -110,17 +111,16 @@ export class LeaderElector {
         case 'wait':
           return false;
         case 'create':
-          await this.api.createNamespacedLease({
-            namespace,
-            body: {
-              metadata: { name, namespace },
-              spec: {
-                holderIdentity: identity,
-                leaseDurationSeconds: durationSeconds,
-                acquireTime: nowTime,
-                renewTime: nowTime,
-                leaseTransitions: 0,
-              },
+          await this.kube.create(leasePath(namespace), {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name, namespace },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: nowTime,
+              renewTime: nowTime,
+              leaseTransitions: 0,
             },
           });
           return true;
@@ -137,7 +137,7 @@ export class LeaderElector {
               ...(action.kind === 'acquire' ? { acquireTime: nowTime, leaseTransitions: action.transitions } : {}),
             },
           };
-          const updated = await this.api.replaceNamespacedLease({ name, namespace, body });
+          const updated = await this.kube.replace<k8s.V1Lease>(leasePath(namespace, name), body);
           this.observation = observe(this.observation, toRecord(updated), now);
           return true;
         }
@@ -151,18 +151,18 @@ export class LeaderElector {
   private async release(): Promise<void> {
     const { namespace, name, identity } = this.opts;
     try {
-      const lease = await this.api.readNamespacedLease({ name, namespace });
+      const lease = await this.kube.get<k8s.V1Lease>(leasePath(namespace, name));
       if (lease.spec?.holderIdentity !== identity) return;
-      await this.api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) } },
-      });
+      await this.kube.replace(leasePath(namespace, name), { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) } });
       this.log.info({ lease: `${namespace}/${name}` }, 'released leadership');
     } catch (err) {
       this.log.warn({ lease: name, err: describeError(err) }, 'could not release the lease');
     }
   }
+}
+
+function leasePath(namespace: string, name?: string): string {
+  return `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases${name ? `/${name}` : ''}`;
 }
 
 function toRecord(lease: k8s.V1Lease): LeaseRecord {

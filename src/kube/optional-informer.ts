@@ -4,7 +4,8 @@
 // watched through the caller's starter (a SharedInformers view, or a plain
 // informer), and `onAvailable` is told once. Not a cache of its own.
 
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient, KubeList } from './api/kube-client.ts';
 import type { Logger } from 'pino';
 import { apiStatus, describeError } from './client.ts';
 import type { ResilientInformer } from './informer.ts';
@@ -15,12 +16,12 @@ export interface CustomResource {
   plural: string;
 }
 
-export type InformerStarter<T extends k8s.KubernetesObject> = (path: string, list: () => Promise<k8s.KubernetesListObject<T>>) => ResilientInformer<T>;
+export type InformerStarter<T extends k8s.KubernetesObject> = (path: string, list: () => Promise<KubeList<T>>) => ResilientInformer<T>;
 
 export class OptionalInformer<T extends k8s.KubernetesObject> {
   readonly #log: Logger;
   readonly #resource: CustomResource;
-  readonly #custom: k8s.CustomObjectsApi;
+  readonly #kube: KubeClient;
   readonly #start: InformerStarter<T>;
   readonly #retryMs: number;
   readonly #what: string;
@@ -31,10 +32,10 @@ export class OptionalInformer<T extends k8s.KubernetesObject> {
   readonly #settled = new Promise<void>((r) => (this.#settle = r));
   #stopped = false;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, resource: CustomResource, start: InformerStarter<T>, retryMs = 30_000) {
+  constructor(kube: KubeClient, log: Logger, resource: CustomResource, start: InformerStarter<T>, retryMs = 30_000) {
     this.#log = log;
     this.#resource = resource;
-    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#kube = kube;
     this.#start = start;
     this.#retryMs = retryMs;
     this.#what = `${resource.plural}.${resource.group}`;
@@ -67,7 +68,7 @@ export class OptionalInformer<T extends k8s.KubernetesObject> {
     if (this.#stopped) return;
     const { group, version, plural } = this.#resource;
     try {
-      await this.#custom.listClusterCustomObject({ group, version, plural, limit: 1 });
+      await this.#kube.list(`/apis/${group}/${version}/${plural}`, { limit: 1 });
     } catch (err) {
       const status = apiStatus(err);
       if (status === 404) {
@@ -87,10 +88,8 @@ export class OptionalInformer<T extends k8s.KubernetesObject> {
     }
     if (this.#stopped) return;
     this.#log.info(`CRD ${this.#what} found: watching its objects`);
-    const informer = this.#start(
-      `/apis/${group}/${version}/${plural}`,
-      async () => (await this.#custom.listClusterCustomObject({ group, version, plural })) as k8s.KubernetesListObject<T>,
-    );
+    const path = `/apis/${group}/${version}/${plural}`;
+    const informer = this.#start(path, () => this.#kube.list<T>(path));
     this.#informer = informer;
     await informer.synced();
     this.#settle();

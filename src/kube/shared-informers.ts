@@ -9,7 +9,8 @@
 // Not a cache of its own: the informers hold the objects; this only keys
 // them.
 
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient, KubeList } from './api/kube-client.ts';
 import type { Logger } from 'pino';
 import { startInformer, type InformerOptions, type ResilientInformer } from './informer.ts';
 
@@ -41,62 +42,62 @@ export function subscribe<T extends k8s.KubernetesObject>(informer: ResilientInf
 }
 
 export class SharedInformers {
-  readonly #kc: k8s.KubeConfig;
+  readonly #kube: KubeClient;
   readonly #log: Logger;
   readonly #byKey = new Map<string, ResilientInformer<k8s.KubernetesObject>>();
-  #core: k8s.CoreV1Api | undefined;
-  #networking: k8s.NetworkingV1Api | undefined;
-  #discovery: k8s.DiscoveryV1Api | undefined;
   #stopped = false;
 
-  constructor(kc: k8s.KubeConfig, log: Logger) {
-    this.#kc = kc;
+  constructor(kube: KubeClient, log: Logger) {
+    this.#kube = kube;
     this.#log = log;
   }
 
   /**
    * The informer of `path` with these selectors, started on first use. The
-   * first caller's list function is the one used.
+   * first caller's list function is the one used; by default a GET of
+   * `path` with the selectors.
    */
-  informer<T extends k8s.KubernetesObject>(path: string, list: () => Promise<k8s.KubernetesListObject<T>>, opts: InformerOptions = {}): ResilientInformer<T> {
+  informer<T extends k8s.KubernetesObject>(path: string, list?: () => Promise<KubeList<T>>, opts: InformerOptions = {}): ResilientInformer<T> {
     const key = watchKey(path, opts);
     let inf = this.#byKey.get(key);
     if (inf === undefined) {
       if (this.#stopped) throw new Error(`cluster view stopped: cannot watch ${key}`);
-      inf = startInformer<T>(this.#kc, path, list, this.#log, opts) as unknown as ResilientInformer<k8s.KubernetesObject>;
+      const query = { ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}), ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}) };
+      const lister = list ?? (() => this.#kube.list<T>(path, query));
+      inf = startInformer<T>(this.#kube, path, lister, this.#log, opts) as unknown as ResilientInformer<k8s.KubernetesObject>;
       this.#byKey.set(key, inf);
     }
     return inf as unknown as ResilientInformer<T>;
   }
 
   services(): ResilientInformer<k8s.V1Service> {
-    return this.informer('/api/v1/services', () => this.#coreApi().listServiceForAllNamespaces());
+    return this.informer('/api/v1/services');
   }
 
   endpointSlices(): ResilientInformer<k8s.V1EndpointSlice> {
-    return this.informer('/apis/discovery.k8s.io/v1/endpointslices', () => (this.#discovery ??= this.#kc.makeApiClient(k8s.DiscoveryV1Api)).listEndpointSliceForAllNamespaces());
+    return this.informer('/apis/discovery.k8s.io/v1/endpointslices');
   }
 
   nodes(): ResilientInformer<k8s.V1Node> {
-    return this.informer('/api/v1/nodes', () => this.#coreApi().listNode());
+    return this.informer('/api/v1/nodes');
   }
 
   ingresses(): ResilientInformer<k8s.V1Ingress> {
-    return this.informer('/apis/networking.k8s.io/v1/ingresses', () => this.#networkingApi().listIngressForAllNamespaces());
+    return this.informer('/apis/networking.k8s.io/v1/ingresses');
   }
 
   ingressClasses(): ResilientInformer<k8s.V1IngressClass> {
-    return this.informer('/apis/networking.k8s.io/v1/ingressclasses', () => this.#networkingApi().listIngressClass());
+    return this.informer('/apis/networking.k8s.io/v1/ingressclasses');
   }
 
   /** Every Secret: the ingress reads TLS pairs, htpasswd files and CA bundles from them. */
   secrets(): ResilientInformer<k8s.V1Secret> {
-    return this.informer('/api/v1/secrets', () => this.#coreApi().listSecretForAllNamespaces());
+    return this.informer('/api/v1/secrets');
   }
 
   /** Every ConfigMap: custom-headers and auth-proxy-set-headers name them. */
   configMaps(): ResilientInformer<k8s.V1ConfigMap> {
-    return this.informer('/api/v1/configmaps', () => this.#coreApi().listConfigMapForAllNamespaces());
+    return this.informer('/api/v1/configmaps');
   }
 
   /** Undefined when every informer holds a complete list; else which do not. */
@@ -108,14 +109,6 @@ export class SharedInformers {
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all([...this.#byKey.values()].map((i) => i.stop()));
-  }
-
-  #coreApi(): k8s.CoreV1Api {
-    return (this.#core ??= this.#kc.makeApiClient(k8s.CoreV1Api));
-  }
-
-  #networkingApi(): k8s.NetworkingV1Api {
-    return (this.#networking ??= this.#kc.makeApiClient(k8s.NetworkingV1Api));
   }
 }
 

@@ -15,6 +15,7 @@
 // for want of endpoints we simply have not read yet.
 
 import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -49,7 +50,7 @@ const KERNEL_GATE_MS = 500;
 export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, defaultProxyOptions, type ProxyOptions };
 
 /** What `metalgate speaker` runs: the proxy, with the HTTP engine for the ingress entrypoint when `http`. */
-export function createProxy(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean, view?: SharedInformers): Proxy {
+export function createProxy(kc: KubeClient, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean, view?: SharedInformers): Proxy {
   const engine = http && opts.serve !== false ? createHttpEngine({ log, registry, accessLogSampleRate: opts.accessLogSampleRate, tlsPolicy: opts.tlsPolicy, underscoresInHeaders: opts.underscoresInHeaders }) : undefined;
   return new Proxy(kc, log, { ...opts, http }, registry, engine, view);
 }
@@ -99,7 +100,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * `http`: the L7 engine this process serves with (built by http-engine.ts,
    * or by a test); `view`: the node's shared informers (else its own).
    */
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: ProxyOptions & { http?: boolean }, registry = new Registry(), http?: ProxyHttpEngine, view?: SharedInformers) {
+  constructor(kc: KubeClient, log: Logger, opts: ProxyOptions & { http?: boolean }, registry = new Registry(), http?: ProxyHttpEngine, view?: SharedInformers) {
     super();
     if (!opts.nodeName) throw new Error('proxy: the node name is required');
     this.#log = log;

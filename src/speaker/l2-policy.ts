@@ -10,6 +10,7 @@
 // Only with the kind readable does "no advertisement" mean "not announced".
 
 import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
 import { l2AdvertisementOf, type L2Advertisement, type L2AdvertisementObject } from '../config/metallb-l2.ts';
 import { DEFAULT_POOL_NAMESPACES, METALLB_GROUP, resolvePools, type IPAddressPoolObject } from '../config/metallb-pools.ts';
@@ -55,7 +56,7 @@ export class L2Policy {
   /** The objects read since the last change of either kind (undefined: read again). */
   #read: ObjectsRead | undefined;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, view: SharedInformers, opts: L2PolicyOptions = {}) {
+  constructor(kc: KubeClient, log: Logger, view: SharedInformers, opts: L2PolicyOptions = {}) {
     this.#log = log;
     this.#namespaces = new Set(opts.namespaces ?? DEFAULT_POOL_NAMESPACES);
     const start = <T extends k8s.KubernetesObject>(path: string, list: () => Promise<k8s.KubernetesListObject<T>>) => view.informer<T>(path, list);

@@ -10,10 +10,10 @@
 // Optional like the other metallb.io kinds: while the CRD is missing nothing
 // is written, and it is looked for again every retryMs.
 
-import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { METALLB_GROUP } from '../config/metallb-pools.ts';
-import { apiStatus, describeError, mergePatch } from '../kube/client.ts';
+import { apiStatus, describeError } from '../kube/client.ts';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 
 export const L2_STATUS_NODE_LABEL = 'metallb.io/node';
 export const L2_STATUS_SERVICE_NAME_LABEL = 'metallb.io/service-name';
@@ -78,7 +78,7 @@ interface RawStatus {
 }
 
 export class ServiceL2StatusWriter {
-  readonly #api: k8s.CustomObjectsApi;
+  readonly #kube: KubeClient;
   readonly #log: Logger;
   readonly #namespace: string;
   readonly #node: string;
@@ -94,8 +94,8 @@ export class ServiceL2StatusWriter {
   #missingUntil = 0;
   #stopped = false;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: { namespace: string; nodeName: string; retryMs?: number }) {
-    this.#api = kc.makeApiClient(k8s.CustomObjectsApi);
+  constructor(kube: KubeClient, log: Logger, opts: { namespace: string; nodeName: string; retryMs?: number }) {
+    this.#kube = kube;
     this.#log = log;
     this.#namespace = opts.namespace;
     this.#node = opts.nodeName;
@@ -165,13 +165,7 @@ export class ServiceL2StatusWriter {
   async #sync(): Promise<void> {
     const namespace = this.#namespace;
     const live = this.#live;
-    const list = (await this.#api.listNamespacedCustomObject({
-      group: METALLB_GROUP,
-      version: VERSION,
-      namespace,
-      plural: PLURAL,
-      ...(live === undefined ? { labelSelector: `${L2_STATUS_NODE_LABEL}=${this.#node}` } : {}),
-    })) as { items?: RawStatus[] };
+    const list = await this.#kube.list<RawStatus>(this.#path(), live === undefined ? { labelSelector: `${L2_STATUS_NODE_LABEL}=${this.#node}` } : undefined);
     const existing: L2StatusObject[] = (list.items ?? []).map((o) => ({
       name: o.metadata?.name ?? '',
       node: o.metadata?.labels?.[L2_STATUS_NODE_LABEL] ?? o.status?.node ?? '',
@@ -183,17 +177,12 @@ export class ServiceL2StatusWriter {
     }));
     const plan = l2StatusPlan(this.#node, this.#desired, existing, live);
     for (const name of plan.delete) {
-      await this.#api.deleteNamespacedCustomObject({ group: METALLB_GROUP, version: VERSION, namespace, plural: PLURAL, name }).catch((err: unknown) => {
+      await this.#kube.delete(this.#path(name)).catch((err: unknown) => {
         if (apiStatus(err) !== 404) throw err;
       });
     }
     for (const entry of plan.create) {
-      const created = (await this.#api.createNamespacedCustomObject({
-        group: METALLB_GROUP,
-        version: VERSION,
-        namespace,
-        plural: PLURAL,
-        body: {
+      const created = await this.#kube.create<RawStatus>(this.#path(), {
           apiVersion: `${METALLB_GROUP}/${VERSION}`,
           kind: 'ServiceL2Status',
           metadata: {
@@ -206,8 +195,7 @@ export class ServiceL2StatusWriter {
             },
           },
           spec: {},
-        },
-      })) as RawStatus;
+      });
       // The status subresource ignores status on create: it is written apart.
       await this.#writeStatus(created.metadata?.name ?? '', entry);
     }
@@ -215,23 +203,17 @@ export class ServiceL2StatusWriter {
   }
 
   async #writeStatus(name: string, entry: L2StatusEntry): Promise<void> {
-    await this.#api.patchNamespacedCustomObjectStatus(
-      {
-        group: METALLB_GROUP,
-        version: VERSION,
-        namespace: this.#namespace,
-        plural: PLURAL,
-        name,
-        body: {
-          status: {
-            node: this.#node,
-            serviceName: entry.serviceName,
-            serviceNamespace: entry.serviceNamespace,
-            interfaces: entry.interfaces.map((n) => ({ name: n })),
-          },
-        },
+    await this.#kube.mergePatch(`${this.#path(name)}/status`, {
+      status: {
+        node: this.#node,
+        serviceName: entry.serviceName,
+        serviceNamespace: entry.serviceNamespace,
+        interfaces: entry.interfaces.map((n) => ({ name: n })),
       },
-      mergePatch,
-    );
+    });
+  }
+
+  #path(name?: string): string {
+    return `/apis/${METALLB_GROUP}/${VERSION}/namespaces/${this.#namespace}/${PLURAL}${name ? `/${name}` : ''}`;
   }
 }

@@ -20,10 +20,11 @@
 // Every request carries a timeout (AbortSignal): a hung connection must not
 // stall the heartbeat.
 
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
-import { apiStatus, describeError, mergePatch, microTime } from '../kube/client.ts';
+import { apiStatus, describeError, microTime } from '../kube/client.ts';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 import {
   ANNOUNCE_INTERFACES_ANNOTATION,
   ANNOUNCE_SUBNETS_ANNOTATION,
@@ -31,7 +32,6 @@ import {
   SPEAKER_COMPONENT,
   SPEAKER_COMPONENT_LABEL,
 } from './lease-annotations.ts';
-import { withTimeout } from './request-timeout.ts';
 
 export interface LeaseHeartbeatOptions {
   namespace: string;
@@ -55,7 +55,7 @@ export interface LeaseHeartbeatHooks {
 }
 
 export class LeaseHeartbeat {
-  readonly #api: k8s.CoordinationV1Api;
+  readonly #kube: KubeClient;
   readonly #log: Logger;
   readonly #opts: Required<LeaseHeartbeatOptions>;
   readonly #hooks: LeaseHeartbeatHooks;
@@ -74,8 +74,8 @@ export class LeaseHeartbeat {
   #lastSuccessAt: number | undefined;
   #renewals = 0;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: LeaseHeartbeatOptions, hooks: LeaseHeartbeatHooks = {}) {
-    this.#api = kc.makeApiClient(k8s.CoordinationV1Api);
+  constructor(kube: KubeClient, log: Logger, opts: LeaseHeartbeatOptions, hooks: LeaseHeartbeatHooks = {}) {
+    this.#kube = kube;
     this.#log = log;
     const renewIntervalMs = opts.renewIntervalMs > 0 ? opts.renewIntervalMs : DEFAULT_RENEW_INTERVAL_MS;
     this.#opts = {
@@ -132,7 +132,7 @@ export class LeaseHeartbeat {
     if (!release) return;
     const { namespace, nodeName } = this.#opts;
     try {
-      await this.#api.deleteNamespacedLease({ name: nodeName, namespace }, withTimeout(this.#opts.requestTimeoutMs * 2));
+      await this.#kube.delete(`${leasesPath(namespace)}/${nodeName}`, this.#opts.requestTimeoutMs * 2);
       this.#log.info({ lease: `${namespace}/${nodeName}` }, 'deleted speaker Lease: the other speakers take over now');
     } catch (err) {
       if (apiStatus(err) === 404) return;
@@ -177,40 +177,36 @@ export class LeaseHeartbeat {
     const annotations = { ...this.#capability, [SPEAKER_READY_ANNOTATION]: ready };
     const sentAt = performance.now();
     const now = microTime(new Date());
-    const timeout = withTimeout(requestTimeoutMs);
     try {
       let lease: k8s.V1Lease;
       try {
-        lease = await this.#api.patchNamespacedLease(
+        lease = await this.#kube.mergePatch<k8s.V1Lease>(
+          `${leasesPath(namespace)}/${nodeName}`,
           {
-            name: nodeName,
-            namespace,
-            body: {
-              metadata: {
-                labels: { [SPEAKER_COMPONENT_LABEL]: SPEAKER_COMPONENT },
-                annotations,
-              },
-              spec: { holderIdentity: nodeName, leaseDurationSeconds, renewTime: now },
+            metadata: {
+              labels: { [SPEAKER_COMPONENT_LABEL]: SPEAKER_COMPONENT },
+              annotations,
             },
+            spec: { holderIdentity: nodeName, leaseDurationSeconds, renewTime: now },
           },
-          withTimeout(requestTimeoutMs, mergePatch),
+          requestTimeoutMs,
         );
       } catch (err) {
         if (apiStatus(err) !== 404) throw err;
-        lease = await this.#api.createNamespacedLease(
+        lease = await this.#kube.create<k8s.V1Lease>(
+          leasesPath(namespace),
           {
-            namespace,
-            body: {
-              metadata: {
-                name: nodeName,
-                namespace,
-                labels: { [SPEAKER_COMPONENT_LABEL]: SPEAKER_COMPONENT, 'app.kubernetes.io/name': 'metalgate' },
-                annotations,
-              },
-              spec: { holderIdentity: nodeName, leaseDurationSeconds, acquireTime: now, renewTime: now },
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: {
+              name: nodeName,
+              namespace,
+              labels: { [SPEAKER_COMPONENT_LABEL]: SPEAKER_COMPONENT, 'app.kubernetes.io/name': 'metalgate' },
+              annotations,
             },
+            spec: { holderIdentity: nodeName, leaseDurationSeconds, acquireTime: now, renewTime: now },
           },
-          timeout,
+          requestTimeoutMs,
         );
         this.#log.info({ lease: `${namespace}/${nodeName}`, subnets }, 'created speaker Lease');
       }
@@ -241,4 +237,8 @@ export class LeaseHeartbeat {
       this.#hooks.onFailed?.(err);
     }
   }
+}
+
+function leasesPath(namespace: string): string {
+  return `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
 }

@@ -4,10 +4,10 @@ import type { Logger } from 'pino';
 import { poolNamespacesOf, UsageError, type FlagValues } from '../common/flags.ts';
 import { logOptionsOf } from '../common/log.ts';
 import { runComponent } from '../common/run-component.ts';
-import { loadKubeConfig } from '../kube/client.ts';
+import { loadKubeClient } from '../kube/client.ts';
 import { ingressEngineFlagOptions, type IngressEngineFlagOptions } from '../ingress/k8s/ingress-flags.ts';
 import { proxyFlagOptions, type ProxyFlagOptions } from '../proxy/proxy-flags.ts';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 import { SharedInformers } from '../kube/shared-informers.ts';
 import type { Proxy } from '../proxy/proxy.ts';
 import type { ProxyWorkerData } from '../proxy/workers/proxy-worker.ts';
@@ -51,7 +51,7 @@ const AFTER_HANDOVER_GRACE_MS = 1000;
 export async function runSpeaker(f: FlagValues, log: Logger): Promise<number> {
   const opts = speakerOptions(f);
   const px = proxyFlagOptions(f);
-  const kc = loadKubeConfig(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
+  const kc = loadKubeClient(typeof f.kubeconfig === 'string' ? f.kubeconfig : undefined);
   // One cluster view for the node: the speaker, the proxy and the ingress read the same informers.
   const view = new SharedInformers(kc, log);
   const speaker = new Speaker(kc, log, opts, undefined, view);
@@ -131,7 +131,7 @@ interface SpeakerProxy {
 
 async function startProxy(
   speaker: Speaker,
-  kc: KubeConfig,
+  kc: KubeClient,
   view: SharedInformers,
   log: Logger,
   opts: SpeakerOptions,

@@ -3,7 +3,7 @@
 // the proxy configuration, which is served on this thread (one core) or
 // by the proxy worker threads (src/proxy/workers) it is sent to. Either
 // way they follow the Speaker's ownership.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { IngressEngineFlagOptions } from '../ingress/k8s/ingress-flags.ts';
@@ -31,7 +31,7 @@ export interface ProxyStack {
 }
 
 /** Builds the proxy, subscribes it to `ownership` (before the speaker starts: no event missed), attaches the rule engine. */
-export async function startProxyStack(kc: KubeConfig, log: Logger, registry: Registry, ownership: OwnershipSource, o: ProxyStackOptions): Promise<ProxyStack> {
+export async function startProxyStack(kc: KubeClient, log: Logger, registry: Registry, ownership: OwnershipSource, o: ProxyStackOptions): Promise<ProxyStack> {
   const { createProxy, defaultProxyOptions } = await import('../proxy/proxy.ts');
   const px = o.px;
   const proxy = createProxy(
@@ -57,7 +57,7 @@ export async function startProxyStack(kc: KubeConfig, log: Logger, registry: Reg
 }
 
 /** The rule engine (Ingress with ingress-nginx annotations, Traefik CRDs) feeds the proxy's configuration its routes. */
-async function attachIngressFor(proxy: Proxy, kc: KubeConfig, log: Logger, o: ProxyStackOptions): Promise<IngressController> {
+async function attachIngressFor(proxy: Proxy, kc: KubeClient, log: Logger, o: ProxyStackOptions): Promise<IngressController> {
   const [{ attachIngressEngine }, { EventRecorder }] = await Promise.all([import('../ingress/k8s/attach-to-proxy.ts'), import('../kube/events.ts')]);
   const ingressLog = log.child({ component: 'ingress' });
   return attachIngressEngine(kc, ingressLog, proxy, {

@@ -22,7 +22,8 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { METALGATE_CLASS } from '../ipam/service-request.ts';
@@ -140,7 +141,7 @@ export function membershipTimings(renewIntervalMs: number, leaseDurationSeconds:
 export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly registry: Registry;
   readonly metrics: SpeakerMetrics;
-  readonly #kc: k8s.KubeConfig;
+  readonly #kc: KubeClient;
   readonly #log: Logger;
   readonly #opts: SpeakerOptions;
   readonly #membership: Membership;
@@ -208,7 +209,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
    * `view`: the node's shared informers (the proxy and the ingress read the
    * same ones); without it the speaker keeps its own and stops them itself.
    */
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: SpeakerOptions, registry = new Registry(), view?: SharedInformers) {
+  constructor(kc: KubeClient, log: Logger, opts: SpeakerOptions, registry = new Registry(), view?: SharedInformers) {
     super();
     if (!opts.nodeName) throw new Error('speaker: the node name is required (NODE_NAME)');
     this.#kc = kc;
@@ -427,7 +428,6 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   #startInformers(): void {
     const view = this.#view;
-    const coordination = this.#kc.makeApiClient(k8s.CoordinationV1Api);
     const ns = this.#opts.namespace;
     // Quick retries for the Leases: after an outage the membership stays
     // frozen until this watch is back.
@@ -435,7 +435,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`,
       () => {
         this.#leaseListStartedAt = performance.now();
-        return coordination.listNamespacedLease({ namespace: ns, labelSelector: SPEAKER_LEASE_SELECTOR });
+        return this.#kc.list<k8s.V1Lease>(`/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`, { labelSelector: SPEAKER_LEASE_SELECTOR });
       },
       { labelSelector: SPEAKER_LEASE_SELECTOR, minBackoffMs: 100, maxBackoffMs: 1000 },
     );

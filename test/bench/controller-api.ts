@@ -13,7 +13,7 @@ import * as k8s from '@kubernetes/client-node';
 import { performance } from 'node:perf_hooks';
 import { Controller, defaultControllerOptions } from '../../src/controller/controller.ts';
 import { createLogger, silentLogger } from '../../src/common/log.ts';
-import { kubeConfigFromString } from '../../src/kube/client.ts';
+import { kubeConfigFromString, productClient } from '../support/kube-config.ts';
 import { join } from 'node:path';
 import { percentile } from './bench-utils.ts';
 import { startControlPlane } from '../support/control-plane.ts';
@@ -41,7 +41,7 @@ try {
     await cp.kubectl(['apply', '-f', '-'], 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench, namespace: metallb-system}\nspec: {addresses: [198.18.64.0/18]}\n');
   }
   console.error(`pool from: ${SOURCE}`);
-  const controller = new Controller(kc, process.env.BENCH_LOG ? createLogger({ level: 'debug', pretty: false }) : silentLogger(), { ...defaultControllerOptions, identity: 'bench', retryPeriodMs: 200 });
+  const controller = new Controller(productClient(kc), process.env.BENCH_LOG ? createLogger({ level: 'debug', pretty: false }) : silentLogger(), { ...defaultControllerOptions, identity: 'bench', retryPeriodMs: 200 });
   controller.start();
   while (!controller.isLeader() || controller.notReadyReason()) await new Promise((r) => setTimeout(r, 50));
   console.error("controller leading and synced");

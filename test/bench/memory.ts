@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { kubeConfigFromString } from '../../src/kube/client.ts';
+import { kubeConfigFromString } from '../support/kube-config.ts';
 import { freePort, startControlPlane } from '../support/control-plane.ts';
 
 const N = Number(process.argv[2] ?? 1000);

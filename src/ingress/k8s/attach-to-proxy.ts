@@ -4,7 +4,7 @@
 // serving processes materialize. The Ingresses whose certificates are
 // loaded are exactly the Ingresses routed, by one IngressClass rule.
 
-import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
 import type { SharedInformers } from '../../kube/shared-informers.ts';
 import type { CertificatesUpdate, RoutesUpdate } from '../../proxy/config/proxy-config.ts';
@@ -17,7 +17,7 @@ export interface ProxyHooks {
   publishRoutes(routes: RoutesUpdate | undefined, certificates: CertificatesUpdate | undefined): void;
 }
 
-export function attachIngressEngine(kc: k8s.KubeConfig, log: Logger, proxy: ProxyHooks, opts: Omit<IngressControllerOptions, 'publish' | 'view'> = {}): IngressController {
+export function attachIngressEngine(kc: KubeClient, log: Logger, proxy: ProxyHooks, opts: Omit<IngressControllerOptions, 'publish' | 'view'> = {}): IngressController {
   proxy.expectRoutes();
   const controller = new IngressController(kc, log, {
     ...opts,

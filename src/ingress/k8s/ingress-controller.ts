@@ -11,9 +11,10 @@
 // A Traefik CRD that is not installed turns that kind of that group off:
 // said once in the log, probed again every `crdRetryMs` until it appears.
 
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
-import { apiStatus, describeError, mergePatch, objectKey } from '../../kube/client.ts';
+import { apiStatus, describeError, objectKey } from '../../kube/client.ts';
 import type { ResilientInformer } from '../../kube/informer.ts';
 import { SharedInformers, subscribe } from '../../kube/shared-informers.ts';
 import type { CertificatesUpdate, TlsPem } from '../../proxy/config/proxy-config.ts';
@@ -70,8 +71,7 @@ export class IngressController {
   readonly #ownView: boolean;
   readonly #unsubscribe: Array<() => void> = [];
   readonly #reporter: DiagnosticReporter;
-  readonly #networking: k8s.NetworkingV1Api;
-  readonly #custom: k8s.CustomObjectsApi;
+  readonly #kube: KubeClient;
   readonly #informers: AnyInformer[] = [];
   readonly #groupsOn = new Set<TraefikGroup>();
   /** `plural.group` -> the timer of the next probe of a CRD not installed yet. */
@@ -92,7 +92,7 @@ export class IngressController {
   #secrets: ResilientInformer<k8s.V1Secret> | undefined;
   #compiles = 0;
 
-  constructor(kc: k8s.KubeConfig, log: Logger, opts: IngressControllerOptions) {
+  constructor(kc: KubeClient, log: Logger, opts: IngressControllerOptions) {
     this.#log = log;
     this.#opts = opts;
     this.#view = opts.view ?? new SharedInformers(kc, log);
@@ -105,8 +105,7 @@ export class IngressController {
       ...(opts.entrypointService ? { entrypoint: { namespace: opts.entrypointService.split('/')[0]!, name: opts.entrypointService.split('/')[1]! } } : {}),
     });
     this.#reporter = new DiagnosticReporter(opts.events, log);
-    this.#networking = kc.makeApiClient(k8s.NetworkingV1Api);
-    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#kube = kc;
   }
 
   get compiled(): CompiledIngress<RouteTarget> | undefined {
@@ -172,7 +171,7 @@ export class IngressController {
     if (this.#stopped) return;
     const key = `${plural}.${group}`;
     try {
-      await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural, limit: 1 });
+      await this.#kube.list(`/apis/${group}/v1alpha1/${plural}`, { limit: 1 });
     } catch (err) {
       const status = apiStatus(err);
       if (status === 404) {
@@ -192,7 +191,7 @@ export class IngressController {
     const c = this.#compiler;
     type Obj = k8s.KubernetesObject & { spec?: Record<string, unknown> };
     this.#watch<Obj>(
-      this.#view.informer<Obj>(`/apis/${group}/v1alpha1/${plural}`, async () => (await this.#custom.listClusterCustomObject({ group, version: 'v1alpha1', plural })) as k8s.KubernetesListObject<Obj>),
+      this.#view.informer<Obj>(`/apis/${group}/v1alpha1/${plural}`),
       (o) => c.setTraefik(kind, withGroup(o, group, kind)),
       (o) => c.deleteTraefik(kind, group, objectKey(o)),
     );
@@ -336,10 +335,9 @@ export class IngressController {
       const want = served.has(key) ? ours : shown === oursText ? [] : undefined;
       if (want === undefined || JSON.stringify(want) === shown) continue;
       try {
-        await this.#networking.patchNamespacedIngressStatus(
-          { name: ing.metadata?.name ?? '', namespace: ing.metadata?.namespace ?? '', body: { status: { loadBalancer: { ingress: want.length > 0 ? want : null } } } },
-          mergePatch,
-        );
+        await this.#kube.mergePatch(`/apis/networking.k8s.io/v1/namespaces/${ing.metadata?.namespace ?? ''}/ingresses/${ing.metadata?.name ?? ''}/status`, {
+          status: { loadBalancer: { ingress: want.length > 0 ? want : null } },
+        });
       } catch (err) {
         if (apiStatus(err) !== 404) this.#log.warn({ ingress: key, err: describeError(err) }, 'could not write Ingress status');
       }

@@ -4,11 +4,15 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../support/control-plane.ts';
-import { apiStatus, kubeConfigFromString } from '../../../src/kube/client.ts';
+import { apiStatus, kubeClientFromString, type KubeClient } from '../../../src/kube/client.ts';
+import { kubeConfigFromString } from '../../support/kube-config.ts';
 
 export interface Cluster {
   cp: ControlPlane;
+  /** The tests' own client (client-node). */
   kc: k8s.KubeConfig;
+  /** The product's client, for the components under test. */
+  kube: KubeClient;
   core: k8s.CoreV1Api;
   coordination: k8s.CoordinationV1Api;
 }
@@ -19,7 +23,7 @@ export function useCluster(): () => Cluster {
   beforeAll(async () => {
     const cp = await startControlPlane();
     const kc = kubeConfigFromString(cp.kubeconfigYaml);
-    cluster = { cp, kc, core: kc.makeApiClient(k8s.CoreV1Api), coordination: kc.makeApiClient(k8s.CoordinationV1Api) };
+    cluster = { cp, kc, kube: kubeClientFromString(cp.kubeconfigYaml), core: kc.makeApiClient(k8s.CoreV1Api), coordination: kc.makeApiClient(k8s.CoordinationV1Api) };
     await ensureNamespace(cluster.core, 'metalgate-system');
   });
   afterAll(async () => {

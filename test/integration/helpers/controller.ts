@@ -3,12 +3,13 @@
 import type * as k8s from '@kubernetes/client-node';
 import { Controller, defaultControllerOptions, type ControllerOptions } from '../../../src/controller/controller.ts';
 import { silentLogger, createLogger } from '../../../src/common/log.ts';
+import { productClient } from '../../support/kube-config.ts';
 
 let counter = 0;
 
 export function startController(kc: k8s.KubeConfig, overrides: Partial<ControllerOptions> = {}): Controller {
   const log = process.env.METALGATE_TEST_LOG ? createLogger({ level: process.env.METALGATE_TEST_LOG, pretty: false }) : silentLogger();
-  const c = new Controller(kc, log, {
+  const c = new Controller(productClient(kc), log, {
     ...defaultControllerOptions,
     identity: `test-controller-${process.pid}-${++counter}`,
     leaseDurationMs: 2_000,

@@ -14,6 +14,7 @@ import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
 import { createLbService, dialAddress, startProxy, waitListening, type SvcPort } from '../proxy/k8s-helpers.ts';
+import { productClient } from '../../support/kube-config.ts';
 
 export interface ApiIngress {
   readonly proxy: Proxy;
@@ -34,8 +35,8 @@ export async function startApiIngress(
   await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }, ...(o.entrypointPorts ?? [])], o.vip);
   ownership.own(o.vip);
   await waitListening(proxy, `TCP ${o.vip}:80`);
-  const engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
-    events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
+  const engine = attachIngressEngine(productClient(kc), testLogger().child({ component: 'ingress' }), proxy, {
+    events: new EventRecorder(productClient(kc), testLogger(), 'metalgate-ingress'),
     entrypointService: 'metalgate-system/metalgate-ingress',
     ...(o.classes ? { classes: o.classes } : {}),
     ...(o.crdRetryMs !== undefined ? { crdRetryMs: o.crdRetryMs } : {}),

@@ -5,7 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { join } from 'node:path';
 import { silentLogger } from '../../../src/common/log.ts';
-import { mergePatch } from '../../../src/kube/client.ts';
+import { mergePatch, productClient } from '../../support/kube-config.ts';
 import { EventRecorder } from '../../../src/kube/events.ts';
 import { IngressController } from '../../../src/ingress/k8s/ingress-controller.ts';
 import { RouteTables } from '../../../src/ingress/runtime/route-tables.ts';
@@ -61,11 +61,11 @@ beforeAll(async () => {
     { name: 'metalgate-ingress', namespace: 'metalgate-system', body: { status: { loadBalancer: { ingress: [{ ip: '198.18.50.1' }] } } } },
     mergePatch,
   );
-  controller = new IngressController(kc, silentLogger(), {
+  controller = new IngressController(productClient(kc), silentLogger(), {
     publish: (routes) => {
       if (routes) tables.apply(routes);
     },
-    events: new EventRecorder(kc, silentLogger(), 'metalgate-ingress'),
+    events: new EventRecorder(productClient(kc), silentLogger(), 'metalgate-ingress'),
     entrypointService: 'metalgate-system/metalgate-ingress',
     crdRetryMs: 300,
     debounceMs: 10,

@@ -28,6 +28,7 @@ import { jsonMethod } from '../../support/grpc-json.ts';
 import { hasProgram } from '../../support/netns-exec.ts';
 import { CA_EXT, CLIENT_EXT, OpensslPki, serverExt } from '../../support/openssl-pki.ts';
 import { createLbService, dialAddress, httpBackend, portBase, startProxy, vipRequest, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+import { productClient } from '../../support/kube-config.ts';
 
 const cluster = useCluster();
 const NS = 'docs';
@@ -110,8 +111,8 @@ describe('ingress-nginx documentation examples, applied unchanged', () => {
     ownership.own(VIP);
     await waitListening(proxy, `TCP ${VIP}:80`);
     await waitListening(proxy, `TCP ${VIP}:443`);
-    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
-      events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
+    engine = attachIngressEngine(productClient(kc), testLogger().child({ component: 'ingress' }), proxy, {
+      events: new EventRecorder(productClient(kc), testLogger(), 'metalgate-ingress'),
       entrypointService: 'metalgate-system/metalgate-ingress',
       classes: { className: 'nginx' },
       crdRetryMs: 300,

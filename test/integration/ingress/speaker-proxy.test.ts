@@ -20,6 +20,7 @@ import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
 import { createLbService, dialAddress, httpBackend, portBase, startProxy, tlsSecret, vipRequest, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+import { productClient } from '../../support/kube-config.ts';
 
 const cluster = useCluster();
 const NS = 'rules';
@@ -71,8 +72,8 @@ describe('rule engine inside the proxy', () => {
     ownership.own(VIP);
     await waitListening(proxy, `TCP ${VIP}:80`);
     await waitListening(proxy, `TCP ${VIP}:443`);
-    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, {
-      events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'),
+    engine = attachIngressEngine(productClient(kc), testLogger().child({ component: 'ingress' }), proxy, {
+      events: new EventRecorder(productClient(kc), testLogger(), 'metalgate-ingress'),
       entrypointService: 'metalgate-system/metalgate-ingress',
       crdRetryMs: 300,
     });

@@ -19,6 +19,7 @@ import { CA_EXT, CLIENT_EXT, OpensslPki, serverExt } from '../../support/openssl
 import { ensureNamespace, useCluster, waitFor } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
 import { createLbService, httpBackend, portBase, startProxy, tlsSecret, waitListening, writeSlice, type HttpBackend } from '../proxy/k8s-helpers.ts';
+import { productClient } from '../../support/kube-config.ts';
 
 const OPENSSL = hasProgram('openssl');
 const cluster = useCluster();
@@ -71,7 +72,7 @@ describe.skipIf(!OPENSSL)(`Traefik TLS objects on a real API server${OPENSSL ? '
     await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'client-ca' }, data: { 'tls.ca': Buffer.from(pki.ids.root!.cert).toString('base64') } } });
     ownership.own(VIP);
     await waitListening(proxy, `TCP ${VIP}:443`);
-    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, { entrypointService: 'metalgate-system/metalgate-ingress', crdRetryMs: 300 });
+    engine = attachIngressEngine(productClient(kc), testLogger().child({ component: 'ingress' }), proxy, { entrypointService: 'metalgate-system/metalgate-ingress', crdRetryMs: 300 });
 
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const create = (plural: string, name: string, spec: Record<string, unknown>, kind: string) =>

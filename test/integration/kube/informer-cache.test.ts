@@ -4,7 +4,7 @@
 // through the watch, while the API server keeps them.
 import pino from 'pino';
 import { afterAll, expect, test } from 'vitest';
-import { mergePatch } from '../../../src/kube/client.ts';
+import { mergePatch, productClient } from '../../support/kube-config.ts';
 import { SharedInformers } from '../../../src/kube/shared-informers.ts';
 import { createService, ensureNamespace, lbService, useCluster, waitFor } from '../helpers/cluster.ts';
 
@@ -20,7 +20,7 @@ test('cached objects carry no managedFields; the API server still has them', asy
   const { core, kc } = cluster();
   await ensureNamespace(core, ns);
   await createService(core, lbService(ns, 'listed'));
-  view = new SharedInformers(kc, pino({ level: 'silent' }));
+  view = new SharedInformers(productClient(kc), pino({ level: 'silent' }));
   const services = view.services();
   await services.synced();
 

@@ -8,7 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
-import { apiStatus, kubeConfigFromString } from '../../../src/kube/client.ts';
+import { apiStatus } from '../../../src/kube/client.ts';
+import { kubeConfigFromString } from '../../support/kube-config.ts';
 import type { ControlPlane } from '../../support/control-plane.ts';
 
 export const repoRoot = join(import.meta.dirname, '../../..');

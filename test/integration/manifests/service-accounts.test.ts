@@ -4,7 +4,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort } from '../../support/control-plane.ts';
-import { apiStatus, mergePatch } from '../../../src/kube/client.ts';
+import { apiStatus } from '../../../src/kube/client.ts';
+import { mergePatch } from '../../support/kube-config.ts';
 import {
   createService,
   ensureNamespace,

@@ -19,6 +19,7 @@ import { defaultProxyOptions, Proxy, type ProxyHttpEngine, type ProxyOptions } f
 import { ensureNamespace, waitFor } from '../helpers/cluster.ts';
 import { setServiceIps } from '../speaker/helpers.ts';
 import { testLogger } from '../speaker/helpers.ts';
+import { productClient } from '../../support/kube-config.ts';
 
 export const dialAddress = (ip: string): string => (ip.startsWith('198.18.') ? `127.18.${ip.slice(7)}` : ip);
 
@@ -35,7 +36,7 @@ export async function startProxy(
   const ownership = new ManualOwnership();
   const registry = new Registry();
   const opts = { ...defaultProxyOptions, nodeName: 'node-a', dialAddress, ...overrides };
-  const proxy = new Proxy(kc, testLogger().child({ component: 'proxy' }), opts, registry, http?.(registry));
+  const proxy = new Proxy(productClient(kc), testLogger().child({ component: 'proxy' }), opts, registry, http?.(registry));
   proxy.start(ownership);
   await proxy.synced();
   return { proxy, ownership };

@@ -19,6 +19,7 @@ import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { ensureNamespace, useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { testLogger } from '../speaker/helpers.ts';
 import { createLbService, httpBackend, portBase, startProxy, tlsSecret, vipRequest, waitListening, writeSlice, type HttpBackend } from './k8s-helpers.ts';
+import { productClient } from '../../support/kube-config.ts';
 
 const cluster = useCluster();
 const NS = 'web';
@@ -66,7 +67,7 @@ describe('proxy ingress entrypoint on a real API server', () => {
     discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
     ({ proxy, ownership } = await startProxy(kc, {}, (registry) => createHttpEngine({ log: testLogger().child({ component: 'http' }), registry, accessLogSampleRate: 0 })));
     // The one Ingress pipeline: the rule engine compiles, the proxy serves what it publishes.
-    engine = attachIngressEngine(kc, testLogger().child({ component: 'ingress' }), proxy, { events: new EventRecorder(kc, testLogger(), 'metalgate-ingress'), debounceMs: 5 });
+    engine = attachIngressEngine(productClient(kc), testLogger().child({ component: 'ingress' }), proxy, { events: new EventRecorder(productClient(kc), testLogger(), 'metalgate-ingress'), debounceMs: 5 });
     await ensureNamespace(core, NS);
     // The entrypoint Service and the application behind the Ingresses.
     await createLbService(core, 'metalgate-system', 'metalgate-ingress', [{ name: 'web', port: 80 }, { name: 'websecure', port: 443 }], VIP);

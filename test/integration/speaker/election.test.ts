@@ -205,7 +205,7 @@ describe('election', () => {
         namespace: ns,
         body: { endpoints: [{ addresses: ['198.19.5.3'], nodeName: 'node-c', conditions: { ready: false } }] },
       },
-      (await import('../../../src/kube/client.ts')).mergePatch,
+      (await import('../../support/kube-config.ts')).mergePatch,
     );
     await waitFor(() => !c.ownedIps().includes('198.18.10.4'), 'node-c gives the IP up');
     await stopAll();

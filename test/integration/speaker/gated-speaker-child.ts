@@ -6,12 +6,12 @@
 // Arguments: <kubeconfig> <node name> <gate ms>.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { loadKubeConfig } from '../../../src/kube/client.ts';
+import { loadKubeClient } from '../../../src/kube/client.ts';
 import { defaultSpeakerOptions, Speaker } from '../../../src/speaker/speaker.ts';
 
 const [kubeconfig, nodeName, gateMs] = process.argv.slice(2);
 const log = pino({ level: 'info' });
-const speaker = new Speaker(loadKubeConfig(kubeconfig), log, { ...defaultSpeakerOptions, nodeName: nodeName! });
+const speaker = new Speaker(loadKubeClient(kubeconfig), log, { ...defaultSpeakerOptions, nodeName: nodeName! });
 speaker.gateAnnouncements(async (ip) => {
   log.info({ ip }, 'gate closed');
   await sleep(Number(gateMs));

@@ -4,13 +4,14 @@ import type * as k8s from '@kubernetes/client-node';
 import { createLogger, silentLogger } from '../../../src/common/log.ts';
 import { apiStatus } from '../../../src/kube/client.ts';
 import { defaultSpeakerOptions, Speaker, type SpeakerOptions } from '../../../src/speaker/speaker.ts';
+import { productClient } from '../../support/kube-config.ts';
 
 export function testLogger() {
   return process.env.METALGATE_TEST_LOG ? createLogger({ level: process.env.METALGATE_TEST_LOG, pretty: false }) : silentLogger();
 }
 
 export async function startSpeaker(kc: k8s.KubeConfig, nodeName: string, overrides: Partial<SpeakerOptions> = {}): Promise<Speaker> {
-  const speaker = new Speaker(kc, testLogger().child({ node: nodeName }), {
+  const speaker = new Speaker(productClient(kc), testLogger().child({ node: nodeName }), {
     ...defaultSpeakerOptions,
     nodeName,
     dataplane: false,

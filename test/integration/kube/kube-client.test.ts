@@ -1,0 +1,87 @@
+// The product's API client (src/kube/api) against a real API server: the
+// verbs with their content types, errors as ApiError with the server's own
+// Status message, a watch stream in order and its end; and the informer over
+// it: the first list, a change, a new object, a deletion.
+import pino from 'pino';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { ApiError, type WatchEventType } from '../../../src/kube/api/kube-client.ts';
+import { apiStatus } from '../../../src/kube/client.ts';
+import { startInformer } from '../../../src/kube/informer.ts';
+import { ensureNamespace, useCluster, waitFor } from '../helpers/cluster.ts';
+
+const cluster = useCluster();
+const NS = 'kube-client';
+const cms = `/api/v1/namespaces/${NS}/configmaps`;
+const stops: Array<() => unknown> = [];
+afterAll(async () => {
+  for (const s of stops) await s();
+});
+
+describe('KubeClient', () => {
+  test('create, get, merge-patch, replace, list, delete; errors carry the status code and message', async () => {
+    const { core, kube } = cluster();
+    await ensureNamespace(core, NS);
+    const created = await kube.create<V1ConfigMap>(cms, { metadata: { name: 'a', labels: { app: 'x' } }, data: { k: 'v1' } });
+    expect(created.metadata?.resourceVersion).toMatch(/^\d+$/);
+    expect((await kube.get<V1ConfigMap>(`${cms}/a`)).data).toEqual({ k: 'v1' });
+    const patched = await kube.mergePatch<V1ConfigMap>(`${cms}/a`, { data: { k2: 'v2' } });
+    expect(patched.data).toEqual({ k: 'v1', k2: 'v2' });
+    const replaced = await kube.replace<V1ConfigMap>(`${cms}/a`, { ...patched, data: { only: 'this' } });
+    expect(replaced.data).toEqual({ only: 'this' });
+    // A replace with a stale resourceVersion: 409, optimistic concurrency as leader election relies on it.
+    const stale = await kube.replace(`${cms}/a`, { ...patched, data: {} }).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(ApiError);
+    expect(apiStatus(stale)).toBe(409);
+    expect((stale as ApiError).message).toMatch(/HTTP 409: .*the object has been modified/);
+    await kube.create(cms, { metadata: { name: 'b' } });
+    expect((await kube.list<V1ConfigMap>(cms, { labelSelector: 'app=x' })).items.map((c) => c.metadata?.name)).toEqual(['a']);
+    await kube.delete(`${cms}/a`);
+    const gone = await kube.get(`${cms}/a`).catch((e: unknown) => e);
+    expect(apiStatus(gone)).toBe(404);
+    expect((gone as ApiError).body).toMatchObject({ kind: 'Status', reason: 'NotFound' });
+  });
+
+  test('a watch: every change in order, and done(null) when the server ends it', async () => {
+    const { kube } = cluster();
+    const start = (await kube.list<V1ConfigMap>(cms)).metadata?.resourceVersion;
+    const events: Array<[WatchEventType, string | undefined]> = [];
+    let ended: unknown = 'running';
+    const w = kube.watch(cms, { resourceVersion: start, timeoutSeconds: 2 }, (type, obj) => events.push([type, (obj as V1ConfigMap).metadata?.name]), (err) => (ended = err));
+    stops.push(() => w.abort());
+    await kube.create(cms, { metadata: { name: 'w' } });
+    await kube.mergePatch(`${cms}/w`, { data: { x: '1' } });
+    await kube.delete(`${cms}/w`);
+    await waitFor(() => events.length === 3, 'three events', 5000);
+    expect(events).toEqual([
+      ['ADDED', 'w'],
+      ['MODIFIED', 'w'],
+      ['DELETED', 'w'],
+    ]);
+    await waitFor(() => ended !== 'running', 'the server ending the watch after timeoutSeconds', 8000);
+    expect(ended).toBeNull();
+  });
+});
+
+describe('the informer over it', () => {
+  test('lists, then follows changes, new objects and deletions', async () => {
+    const { kube } = cluster();
+    await kube.create(cms, { metadata: { name: 'i1' }, data: { v: '1' } });
+    const seen: string[] = [];
+    const inf = startInformer<V1ConfigMap>(kube, cms, () => kube.list<V1ConfigMap>(cms), pino({ level: 'silent' }));
+    stops.push(() => inf.stop());
+    inf.on('add', (o) => seen.push(`add ${o.metadata?.name}`));
+    inf.on('update', (o) => seen.push(`update ${o.metadata?.name} ${o.data?.v ?? ''}`));
+    inf.on('delete', (o) => seen.push(`delete ${o.metadata?.name}`));
+    await inf.synced();
+    expect(inf.get('i1', NS)?.data).toEqual({ v: '1' });
+    expect(seen).toContain('add i1');
+    await kube.mergePatch(`${cms}/i1`, { data: { v: '2' } });
+    await kube.create(cms, { metadata: { name: 'i2' } });
+    await kube.delete(`${cms}/i1`);
+    await waitFor(() => seen.includes('delete i1') && seen.includes('add i2'), 'the change, the new object and the deletion', 5000);
+    expect(seen).toContain('update i1 2');
+    expect(inf.get('i1', NS)).toBeUndefined();
+    expect(inf.isHealthy()).toBe(true);
+  });
+});
