@@ -15,6 +15,7 @@ const PURE_CORES = [
   '^src/proxy/listeners/listen-plan\\.ts$',
   '^src/config/(ip-range|pool-config|special-addresses|types|yaml-nodes|metallb-pools|metallb-l2)\\.ts$',
   '^src/kube/label-selector\\.ts$',
+  '^src/kube/api/kubeconfig\\.ts$',
 ];
 
 /** What does I/O: sockets, files, processes, the API server, netlink, the native addon. */
@@ -23,6 +24,7 @@ const IO_MODULES = [
   '^node_modules/@kubernetes/client-node/',
   '^node_modules/netlink/',
   '^src/kube/(client|events|informer|shared-informers|leader-election)\\.ts$',
+  '^src/kube/api/kube-client\\.ts$',
   // netlink/types.ts holds message shapes and constants only.
   '^src/netlink/(?!types\\.ts$)',
   '^native/',
@@ -38,6 +40,13 @@ module.exports = {
       severity: 'error',
       from: { path: PURE_CORES },
       to: { path: IO_MODULES, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'product-no-client-node',
+      comment: 'The product takes only the API object types from @kubernetes/client-node: loading it costs a process 80 MiB (src/kube/api is the client).',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^node_modules/@kubernetes/client-node/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'product-not-test-support',

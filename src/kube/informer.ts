@@ -5,6 +5,7 @@
 // the controller blind. It reports health (synced, connected) for /readyz and
 // the speaker's freeze logic.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { errorText } from '../common/error-text.ts';
 import { ApiError, type KubeClient, type KubeList, type WatchHandle } from './api/kube-client.ts';
@@ -35,6 +36,9 @@ export interface InformerOptions {
 
 /** The server ends a watch after this long, randomized up to twice that, as client-go asks (spreads the reconnects of many clients). */
 const WATCH_TIMEOUT_S = 300;
+
+/** A watch that the server ends sooner than this after it started is resumed only after the minimum backoff. */
+const QUICK_END_MS = 1000;
 
 type Verb = 'add' | 'update' | 'delete';
 
@@ -123,6 +127,7 @@ export function startInformer<T extends KubernetesObject>(
     if (stopped) return;
     const query = { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_S + Math.floor(Math.random() * WATCH_TIMEOUT_S) };
     let gone = false;
+    const startedAt = performance.now();
     watch = kube.watch(
       path,
       query,
@@ -147,7 +152,11 @@ export function startInformer<T extends KubernetesObject>(
       },
       (err) => {
         if (stopped || gone) return;
-        if (err === null) startWatch(); // the server's timeout: resume where it ended
+        if (err === null) {
+          // The server's timeout: resume where it ended. A stream that ends at once (a proxy in the way) must not spin.
+          if (performance.now() - startedAt >= QUICK_END_MS) startWatch();
+          else timer = setTimeout(startWatch, minBackoff);
+        }
         else if (err instanceof ApiError && err.code === 410) void relist();
         else retry(err);
       },

@@ -1,8 +1,9 @@
 // The dependency rules (.dependency-cruiser.cjs: no cycles, pure cores
 // without I/O, the proxy and the rule engine independent of the speaker and
-// the controller, the product independent of test support), checked with
-// dependency-cruiser over src/. The same rules must catch a deliberate
-// cycle and a pure core that reaches for I/O.
+// the controller, the product independent of test support and loading no
+// @kubernetes/client-node), checked with dependency-cruiser over src/. The
+// same rules must catch a deliberate cycle and a run-time import of the
+// generated client.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IConfiguration } from 'dependency-cruiser';
@@ -11,11 +12,11 @@ import { describe, expect, test } from 'vitest';
 const repo = join(import.meta.dirname, '../../..');
 const config = createRequire(import.meta.url)(join(repo, '.dependency-cruiser.cjs')) as IConfiguration;
 
-async function violations(paths: string[], minModules = 2): Promise<string[]> {
+async function violations(paths: string[], minModules = 2, forbidden = config.forbidden ?? []): Promise<string[]> {
   const cwd = process.cwd();
   process.chdir(repo);
   try {
-    const r = await cruise(paths, { ruleSet: { forbidden: config.forbidden ?? [] }, validate: true, ...config.options });
+    const r = await cruise(paths, { ruleSet: { forbidden }, validate: true, ...config.options });
     const out = r.output as ICruiseResult;
     // A parser that silently reads nothing would pass every rule.
     expect(out.summary.totalCruised).toBeGreaterThanOrEqual(minModules);
@@ -33,5 +34,12 @@ describe('dependency rules', () => {
   test('a deliberate cycle is reported', async () => {
     const found = await violations(['test/unit/architecture/fixtures/cycle']);
     expect(found.some((v) => v.startsWith('no-circular: test/unit/architecture/fixtures/cycle/a.ts'))).toBe(true);
+  }, 60_000);
+
+  test('a run-time import of @kubernetes/client-node is reported, a type-only one is not', async () => {
+    const rule = (config.forbidden ?? []).find((r) => r.name === 'product-no-client-node')!;
+    const dir = 'test/unit/architecture/fixtures/client-node';
+    const found = await violations([dir], 2, [{ ...rule, from: { path: `^${dir}/` } }]);
+    expect(found.filter((v) => v.startsWith('product-no-client-node: ')).map((v) => v.split(' -> ')[0])).toEqual([`product-no-client-node: ${dir}/loads-it.ts`]);
   }, 60_000);
 });
