@@ -46,6 +46,7 @@ const P_MG1 = 18094;
 const P_MG2 = 18095;
 const P_MGLM = 18096;
 const P_MGLM2 = 18097;
+const P_MGLM2P = 18099;
 const P_MGK = 18098;
 const ONLY = arg('only', '');
 
@@ -179,6 +180,13 @@ backend be
       port: P_MGLM2,
       launch: () =>
         start('metalgate manager x2', process.execPath, [productScript, '--mode', 'tcp', '--port', String(P_MGLM2), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MGLM2, 'ready'),
+    },
+    {
+      // The same as two worker processes, as the proxy workers ran before (for comparison).
+      name: 'metalgate manager x2 processes',
+      port: P_MGLM2P,
+      launch: () =>
+        start('metalgate manager x2 processes', process.execPath, [productScript, '--mode', 'tcp', '--port', String(P_MGLM2P), '--backend-port', String(P_BACKEND), '--workers', '2', '--processes'], P_MGLM2P, 'ready'),
     },
   ];
   if (inOwnNetns()) {
