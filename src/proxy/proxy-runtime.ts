@@ -16,6 +16,7 @@ import type { Registry } from 'prom-client';
 import { FlaggerMetrics } from '../ingress/runtime/flagger-metrics.ts';
 import { RouteTables } from '../ingress/runtime/route-tables.ts';
 import { RuntimeFactory } from '../ingress/runtime/runtime-target.ts';
+import type { SharedLimitsMemory } from '../ingress/runtime/shared-limits.ts';
 import type { ProxyConfigUpdate } from './config/proxy-config.ts';
 import type { EndpointSet } from './endpoints/endpoint-set.ts';
 import { EndpointSlots } from './endpoints/endpoint-slots.ts';
@@ -50,6 +51,8 @@ export interface ProxyRuntimeOptions {
   readonly dialAddress?: (ip: string) => string;
   /** Register the Flagger-compatible series here. */
   readonly flaggerMetrics?: Registry;
+  /** The rate and in-flight limits' tables, shared with the node's other worker threads (default: this runtime's own). */
+  readonly sharedLimits?: SharedLimitsMemory;
 }
 
 export class ProxyRuntime {
@@ -80,6 +83,7 @@ export class ProxyRuntime {
     if (http) {
       const factory = new RuntimeFactory(this.backends, {
         ...(o.flaggerMetrics ? { flaggerMetrics: new FlaggerMetrics(o.flaggerMetrics) } : {}),
+        ...(o.sharedLimits ? { sharedLimits: o.sharedLimits } : {}),
       });
       this.#tables = new RouteTables(factory.materialize);
     }

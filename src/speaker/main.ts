@@ -173,11 +173,16 @@ async function startProxy(
 
 /** --proxy-workers N > 1: the proxy serves in N worker threads; this thread reads the cluster, announces and decides. */
 async function startWorkers(speaker: Speaker, proxy: Proxy, log: Logger, px: ProxyFlagOptions, f: FlagValues): Promise<SpeakerProxy> {
-  const [{ ProxyWorkerPool }, { AggregatorRegistry }] = await Promise.all([import('../proxy/workers/worker-pool.ts'), import('prom-client')]);
+  const [{ ProxyWorkerPool }, { AggregatorRegistry }, { allocateSharedLimits }] = await Promise.all([
+    import('../proxy/workers/worker-pool.ts'),
+    import('prom-client'),
+    import('../ingress/runtime/shared-limits.ts'),
+  ]);
   // The worker module next to this one (.ts from the sources, .js when built).
   const here = import.meta.url;
   const entry = new URL(`../proxy/workers/proxy-worker${here.slice(here.lastIndexOf('.'))}`, here);
-  const data: ProxyWorkerData = { flags: f, log: logOptionsOf(String(f['log-level']), String(f['log-format']), 'speaker') };
+  // One set of limit tables for all workers: a client is counted once per node, as nginx's workers share a zone.
+  const data: ProxyWorkerData = { flags: f, log: logOptionsOf(String(f['log-level']), String(f['log-format']), 'speaker'), limits: allocateSharedLimits() };
   const pool = new ProxyWorkerPool({
     count: px.workers,
     entry,

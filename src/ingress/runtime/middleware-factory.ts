@@ -34,9 +34,16 @@ import { rateLimit } from './middlewares/rate-limit.ts';
 import { redirectRegex, redirectScheme } from './middlewares/redirect.ts';
 import { stickyCookie } from './middlewares/sticky-cookie.ts';
 import { GoRegexp } from '../match/go-regexp.ts';
+import { allocateSharedLimits, sharedLimitsOf, type SharedLimits } from './shared-limits.ts';
 
 /** `backendOf` materializes the Services a middleware sends requests to (error pages, default backend). */
-export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode) => Backend): Middleware | undefined {
+/** The node's shared limit tables and the identity a stateful middleware counts under in them. */
+export interface LimitScope {
+  readonly limits: SharedLimits;
+  readonly id: string;
+}
+
+export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode) => Backend, scope?: LimitScope): Middleware | undefined {
   const s: MiddlewareSpec = m.spec;
   switch (s.type) {
     case 'errorPages':
@@ -78,9 +85,9 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
     case 'ipAllowList':
       return ipAllowList(m.name, s);
     case 'rateLimit':
-      return rateLimit(m.name, s);
+      return scope ? rateLimit(m.name, s, undefined, { buckets: scope.limits.rate, id: scope.id }) : rateLimit(m.name, s);
     case 'inFlightReq':
-      return inFlightReq(m.name, s);
+      return scope ? inFlightReq(m.name, s, { counts: scope.limits.inFlight, id: scope.id }) : inFlightReq(m.name, s);
     case 'basicAuth':
       return basicAuth(m.name, s);
     case 'clientCert':
@@ -142,8 +149,11 @@ const STATEFUL = new Set<MiddlewareSpec['type']>(['rateLimit', 'inFlightReq', 'c
 export class MiddlewareRegistry {
   readonly #instances = new Map<string, Middleware>();
   readonly #max: number;
+  readonly #limits: SharedLimits;
 
-  constructor(max = 10_000) {
+  /** `limits`: the tables the rate and in-flight limits count in (shared by the node's workers). */
+  constructor(limits: SharedLimits = sharedLimitsOf(allocateSharedLimits()), max = 10_000) {
+    this.#limits = limits;
     this.#max = max;
   }
 
@@ -155,7 +165,8 @@ export class MiddlewareRegistry {
     let mw = this.#instances.get(key);
     if (mw === undefined) {
       if (this.#instances.size >= this.#max) this.#instances.clear();
-      mw = createMiddleware(m)!;
+      // The identity is the same in every worker: they count in the same slots.
+      mw = createMiddleware(m, undefined, { limits: this.#limits, id: key })!;
       this.#instances.set(key, mw);
     }
     return mw;

@@ -16,6 +16,7 @@ import { mirrorTargets } from './middlewares/mirror.ts';
 import { cookieValue, setCookie } from './cookies.ts';
 import { createHash } from 'node:crypto';
 import type { StickyCookie } from '../model/service-node.ts';
+import { allocateSharedLimits, sharedLimitsOf, type SharedLimitsMemory } from './shared-limits.ts';
 
 export interface RuntimeTarget {
   readonly target: RouteTarget;
@@ -32,6 +33,8 @@ export interface RuntimeFactoryOptions {
   readonly flaggerMetrics?: FlaggerMetrics;
   /** Random source for canary weights (tests); [0, 1). */
   readonly random?: () => number;
+  /** The tables the rate and in-flight limits count in: the same memory in every worker thread of a node. Default: tables of this factory's own. */
+  readonly sharedLimits?: SharedLimitsMemory;
 }
 
 const NO_BACKENDS: Backend = { name: '-', protocol: 'http', pick: () => undefined };
@@ -47,7 +50,7 @@ export class RuntimeFactory {
   constructor(source: ServiceBackendSource, opts: RuntimeFactoryOptions = {}) {
     this.#source = source;
     this.#opts = opts;
-    this.#registry = new MiddlewareRegistry();
+    this.#registry = new MiddlewareRegistry(sharedLimitsOf(opts.sharedLimits ?? allocateSharedLimits()));
     this.#random = opts.random ?? Math.random;
   }
 

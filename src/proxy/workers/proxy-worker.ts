@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import type { FlagValues } from '../../common/flags.ts';
 import { createLogger, flushLog, type LogOptions, type Logger } from '../../common/log.ts';
 import { ingressEngineFlagOptions } from '../../ingress/k8s/ingress-flags.ts';
+import type { SharedLimitsMemory } from '../../ingress/runtime/shared-limits.ts';
 import { createHttpEngine } from '../k8s/http-engine.ts';
 import { ListenerMetrics } from '../listeners/listener-metrics.ts';
 import { proxyFlagOptions } from '../proxy-flags.ts';
@@ -24,6 +25,8 @@ export interface ProxyWorkerData {
   readonly flags: FlagValues;
   /** The primary's logger settings, resolved (a thread has no terminal of its own to look at). */
   readonly log: LogOptions;
+  /** The rate and in-flight limits' tables: the same memory in every worker, so a client is counted once per node. */
+  readonly limits: SharedLimitsMemory;
 }
 
 export function runProxyWorker(data: ProxyWorkerData, port: MessagePort): void {
@@ -33,11 +36,12 @@ export function runProxyWorker(data: ProxyWorkerData, port: MessagePort): void {
   const ing = ingressEngineFlagOptions(data.flags);
   const registry = new Registry();
   const o = px.options;
-  const http = px.http ? createHttpEngine({ log, registry, accessLogSampleRate: o.accessLogSampleRate, tlsPolicy: o.tlsPolicy, underscoresInHeaders: o.underscoresInHeaders }) : undefined;
   let runtime: ProxyRuntime | undefined;
   const handle = (m: ToWorker): void => {
     if (m.mg === 'init') {
       const wlog = log.child({ worker: m.index });
+      // Built here, with the worker's index in its logger: access-log lines say which worker served.
+      const http = px.http ? createHttpEngine({ log: wlog, registry, accessLogSampleRate: o.accessLogSampleRate, tlsPolicy: o.tlsPolicy, underscoresInHeaders: o.underscoresInHeaders }) : undefined;
       runtime = new ProxyRuntime({
         log: wlog.child({ component: 'proxy' }),
         metrics: new ListenerMetrics(registry),
@@ -46,6 +50,7 @@ export function runProxyWorker(data: ProxyWorkerData, port: MessagePort): void {
         drainGraceMs: o.drainGraceMs,
         accessLogSampleRate: o.accessLogSampleRate,
         reusePort: true,
+        sharedLimits: data.limits,
         ...(ing.flaggerMetrics ? { flaggerMetrics: registry } : {}),
       });
       runtime.apply(m.config);

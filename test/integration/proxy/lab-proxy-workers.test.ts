@@ -4,7 +4,8 @@
 // proxy worker threads that each bind the VIP's port with SO_REUSEPORT.
 //
 // Shows: both workers take connections; the speaker's /metrics sums the
-// workers' counters; a kill -9 of the speaker leaves nothing serving; SIGTERM
+// workers' counters; an Ingress's rate limit counts a client once for the
+// node, whichever worker serves it; a kill -9 of the speaker leaves nothing serving; SIGTERM
 // drains both workers and exits 0. A worker that dies and is restarted:
 // worker-pool.test.ts.
 // Root only; addresses from 198.18.0.0/15.
@@ -24,6 +25,9 @@ const URL4 = `http://${VIP4}/`;
 const LISTENER = `TCP ${VIP4}:80`;
 const METRICS_PORT = 9472;
 const WORKERS = 2;
+/** The ingress entrypoint's address, and the limit of the Ingress behind it: 10 requests a minute per client, burst 10. */
+const VIP_INGRESS = '198.18.0.201';
+const LIMIT_RPM = 10;
 
 type LogLine = Record<string, unknown>;
 
@@ -129,6 +133,21 @@ describe.skipIf(skipReason !== null)(`proxy worker threads on a namespace LAN${s
     });
     await setServiceIps(core, 'lab', 'web', [VIP4]);
     await writeSlice(kc.makeApiClient(k8s.DiscoveryV1Api), 'lab', 'web', 'web-1', [{ name: 'http', port: 8080 }], [{ ip: pod.ipv4, node: node.name }]);
+    // The ingress entrypoint, and an Ingress with an ingress-nginx rate limit in front of the same pod.
+    await core.createNamespacedService({
+      namespace: 'metalgate-system',
+      body: { metadata: { name: 'metalgate-ingress', namespace: 'metalgate-system' }, spec: { type: 'LoadBalancer', ports: [{ name: 'web', port: 80, protocol: 'TCP' }] } },
+    });
+    await setServiceIps(core, 'metalgate-system', 'metalgate-ingress', [VIP_INGRESS]);
+    const networking = kc.makeApiClient(k8s.NetworkingV1Api);
+    await networking.createIngressClass({ body: { metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } } });
+    await networking.createNamespacedIngress({
+      namespace: 'lab',
+      body: {
+        metadata: { name: 'limited', namespace: 'lab', annotations: { 'nginx.ingress.kubernetes.io/limit-rpm': String(LIMIT_RPM), 'nginx.ingress.kubernetes.io/limit-burst-multiplier': '1' } },
+        spec: { ingressClassName: 'metalgate', rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+      },
+    });
 
     speaker = await startSpeaker();
     await waitFor(() => curlOnce(), 'an answer from the pod through the VIP', 20_000, 100);
@@ -186,6 +205,32 @@ describe.skipIf(skipReason !== null)(`proxy worker threads on a namespace LAN${s
     expect(metricSum(after, 'metalgate_proxy_l4_bytes_total', { service: 'lab/web', direction: 'from_upstream' })).toBeGreaterThan(0);
     // Each worker has its listening socket on the VIP's port.
     expect(metricSum(after, 'metalgate_proxy_listeners', { mode: 'l4', state: 'listening' })).toBe(WORKERS);
+  });
+
+  it('an ingress-nginx rate limit counts a client once for the node: 30 new connections spread over both workers, 10 let through (burst 10), the rest 503', async () => {
+    await waitFor(async () => {
+      const r = await lab.client('client').exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '1', `http://${VIP_INGRESS}/`], { timeoutMs: 4000 }).catch(() => undefined);
+      return r?.stdout === '200';
+    }, 'the Ingress served through the entrypoint', 20_000, 200);
+    const source = `198.18.0.${101 + batches++}`;
+    await lab.client('client').ip(['addr', 'add', `${source}/32`, 'dev', 'eth0']);
+    const n = 30;
+    const script = `for i in $(seq ${n}); do curl -s -o /dev/null -w '%{http_code}\\n' -m 2 --interface ${source} http://${VIP_INGRESS}/; done`;
+    const { stdout } = await lab.client('client').exec('sh', ['-c', script], { timeoutMs: n * 2500 + 5000 });
+    const codes = stdout.split('\n').filter(Boolean);
+    const ok = codes.filter((c) => c === '200').length;
+    const limited = codes.filter((c) => c === '503').length;
+    const lines = await waitFor(() => {
+      const l = logLines(speaker).filter((x) => x.clientIp === source && typeof x.worker === 'number');
+      return l.length >= n ? l : undefined;
+    }, `${n} access-log lines from ${source}`, 5000, 50);
+    const workers = new Set(lines.map((l) => l.worker));
+    if (process.env.METALGATE_TEST_VERBOSE) console.info(JSON.stringify({ ok, limited, workers: [...workers] }));
+    expect(ok + limited).toBe(n);
+    // Counted per worker, each worker would have let its own 10 through.
+    expect(ok).toBeGreaterThanOrEqual(LIMIT_RPM);
+    expect(ok).toBeLessThanOrEqual(LIMIT_RPM + 1); // one more token may come within the batch (one per 6 s)
+    expect([...workers].sort()).toEqual([0, 1]);
   });
 
   it('kill -9 of the speaker: nothing serves the VIP any more (its worker threads end with it)', async () => {

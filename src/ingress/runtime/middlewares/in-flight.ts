@@ -1,17 +1,25 @@
 // inFlightReq (Traefik) and limit-connections (ingress-nginx): at most
 // `amount` requests in progress per client key; more are answered 429 (or
-// the spec's status: ingress-nginx answers 503). The slot is released in onDone, which the
-// engine calls exactly once for every request whose onRequest ran.
+// the spec's status: ingress-nginx answers 503). The counts live in the
+// node's shared tables (shared-limits.ts), so the proxy worker threads count
+// together. The place is released in onDone, which the engine calls exactly
+// once for every request whose onRequest ran.
 
 import type { Middleware, RequestContext, SimpleResponse } from '../../../proxy/http/types.ts';
 import type { InFlightReqSpec } from '../../model/middleware-spec.ts';
 import { isExempt } from '../client-exempt.ts';
 import { sourceKey } from '../client-source.ts';
+import { allocateSharedLimits, SharedInFlightCounts } from '../shared-limits.ts';
 
-export function inFlightReq(name: string, spec: InFlightReqSpec): Middleware {
-  const counts = new Map<string, number>();
-  /** Requests holding a slot, with their key (the context object is the request's identity until onDone). */
-  const holding = new Map<RequestContext, string>();
+/** Where the counts live: the node's shared tables and this limit's name in them. */
+export interface InFlightStore {
+  readonly counts: SharedInFlightCounts;
+  readonly id: string;
+}
+
+export function inFlightReq(name: string, spec: InFlightReqSpec, store: InFlightStore = { counts: new SharedInFlightCounts(allocateSharedLimits(1, 65_536)), id: name }): Middleware {
+  /** Requests holding a place, with their key and the place's handle (the context object is the request's identity until onDone). */
+  const holding = new Map<RequestContext, { key: string; handle: number }>();
   const status = spec.rejectStatus ?? 429;
   const reject: SimpleResponse = { status, body: status === 429 ? 'Too Many Requests\n' : 'Service Temporarily Unavailable\n' };
   return {
@@ -19,19 +27,16 @@ export function inFlightReq(name: string, spec: InFlightReqSpec): Middleware {
     onRequest(ctx: RequestContext): SimpleResponse | undefined {
       if (isExempt(spec.exempt, ctx)) return undefined;
       const key = sourceKey(spec.source, ctx);
-      const n = counts.get(key) ?? 0;
-      if (n >= spec.amount) return reject;
-      counts.set(key, n + 1);
-      holding.set(ctx, key);
+      const handle = store.counts.acquire(store.id, key, spec.amount);
+      if (handle === -1) return reject;
+      holding.set(ctx, { key, handle });
       return undefined;
     },
     onDone(ctx: RequestContext): void {
-      const key = holding.get(ctx);
-      if (key === undefined) return;
+      const held = holding.get(ctx);
+      if (held === undefined) return;
       holding.delete(ctx);
-      const n = (counts.get(key) ?? 1) - 1;
-      if (n <= 0) counts.delete(key);
-      else counts.set(key, n);
+      store.counts.release(store.id, held.key, held.handle);
     },
   };
 }
