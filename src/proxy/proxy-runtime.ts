@@ -16,7 +16,7 @@ import type { Registry } from 'prom-client';
 import { FlaggerMetrics } from '../ingress/runtime/flagger-metrics.ts';
 import { RouteTables } from '../ingress/runtime/route-tables.ts';
 import { RuntimeFactory } from '../ingress/runtime/runtime-target.ts';
-import type { SharedLimitsMemory } from '../ingress/runtime/shared-limits.ts';
+import { allocateSharedLimits, sharedLimitsOf, type SharedLimits, type SharedLimitsMemory } from '../ingress/runtime/shared-limits.ts';
 import type { ProxyConfigUpdate } from './config/proxy-config.ts';
 import type { EndpointSet } from './endpoints/endpoint-set.ts';
 import { EndpointSlots } from './endpoints/endpoint-slots.ts';
@@ -59,6 +59,8 @@ export class ProxyRuntime {
   readonly endpoints = new EndpointSlots();
   readonly backends: ServiceBackends;
   readonly #o: ProxyRuntimeOptions;
+  /** The rate and in-flight counts (HTTP middlewares and TCP routes' inFlightConn), shared with the node's other workers. */
+  readonly #limits: SharedLimits;
   /** The guards of TCP routes with middlewares, by route and limits. */
   #guards = new Map<string, TcpGuard>();
   readonly #listeners: ListenerManager;
@@ -67,6 +69,8 @@ export class ProxyRuntime {
 
   constructor(o: ProxyRuntimeOptions) {
     this.#o = o;
+    const limitsMemory = o.sharedLimits ?? allocateSharedLimits();
+    this.#limits = sharedLimitsOf(limitsMemory);
     const http = o.http;
     this.#listeners = new ListenerManager({
       log: o.log,
@@ -78,12 +82,13 @@ export class ProxyRuntime {
       accessLogSampleRate: o.accessLogSampleRate,
       ...(o.dialAddress ? { dialAddress: o.dialAddress } : {}),
       reusePort: o.reusePort,
+      tcpCounts: this.#limits.inFlight,
     });
     this.backends = new ServiceBackends(this.endpoints, o.dialAddress);
     if (http) {
       const factory = new RuntimeFactory(this.backends, {
         ...(o.flaggerMetrics ? { flaggerMetrics: new FlaggerMetrics(o.flaggerMetrics) } : {}),
-        ...(o.sharedLimits ? { sharedLimits: o.sharedLimits } : {}),
+        sharedLimits: limitsMemory,
       });
       this.#tables = new RouteTables(factory.materialize);
     }
@@ -139,7 +144,7 @@ export class ProxyRuntime {
       let guard = this.#guards.get(key);
       if (guard === undefined) {
         try {
-          guard = new TcpGuard({ ...(h.allow ? { allow: h.allow } : {}), ...(h.maxConnections ? { maxConnections: h.maxConnections } : {}) });
+          guard = new TcpGuard({ ...(h.allow ? { allow: h.allow } : {}), ...(h.maxConnections ? { maxConnections: h.maxConnections } : {}) }, { counts: this.#limits.inFlight, id: key });
         } catch (err) {
           // Checked by the translator; a list that still does not parse admits nobody.
           this.#o.log.warn({ host: h.host, err: (err as Error).message }, 'TCP route limits unusable: its connections are refused');

@@ -31,6 +31,7 @@ import type { ListenerSpec } from './listen-plan.ts';
 import { portCounters, type ListenerMetrics, type PortCounters } from './listener-metrics.ts';
 import { ACCEPTS_WITH_NO_DELAY, TcpListener, type ListenerState, type SocketListenerHooks } from './tcp-listener.ts';
 import { UdpListener } from './udp-listener.ts';
+import type { SharedInFlightCounts } from '../../ingress/runtime/shared-limits.ts';
 
 export interface ListenerManagerOptions {
   readonly log: Logger;
@@ -53,6 +54,8 @@ export interface ListenerManagerOptions {
   readonly dialAddress?: (ip: string) => string;
   /** Bind with SO_REUSEPORT: set in proxy worker threads, which all bind the same addresses. */
   readonly reusePort?: boolean;
+  /** Where entry-point routes count their clients' open connections (inFlightConn): shared by the node's workers. Default: this manager's own. */
+  readonly tcpCounts?: SharedInFlightCounts;
 }
 
 export const DEFAULT_UNBIND_GRACE_MS = 30_000;
@@ -207,7 +210,7 @@ export class ListenerManager {
       udpForwarder: undefined,
       allow: sourceAllowList(spec.l4.sourceRanges),
       routeAllow: sourceAllowList(spec.route?.allow),
-      routeInFlight: spec.route?.maxConnections ? new TcpGuard({ maxConnections: spec.route.maxConnections }) : undefined,
+      routeInFlight: this.#routeGuard(spec),
       lastWarnAt: -Infinity,
       suppressedWarnings: 0,
     };
@@ -274,13 +277,20 @@ export class ListenerManager {
    * their backend and their place under the old inFlightConn; new ones
    * follow the new route.
    */
+  /** The entry-point route's inFlightConn guard, counting under the listener and its limit: the same name in every worker. */
+  #routeGuard(spec: ListenerSpec): TcpGuard | undefined {
+    const max = spec.route?.maxConnections;
+    if (!max) return undefined;
+    return new TcpGuard({ maxConnections: max }, this.#o.tcpCounts ? { counts: this.#o.tcpCounts, id: `${spec.key}\u0000${max}` } : undefined);
+  }
+
   #rerouted(b: Bound, spec: ListenerSpec): void {
     const before = b.spec.route;
     const oldShared = b.shared;
     const oldKey = pickerKeyOf(b.spec);
     b.spec = spec;
     b.routeAllow = sourceAllowList(spec.route?.allow);
-    if (before?.maxConnections !== spec.route?.maxConnections) b.routeInFlight = spec.route?.maxConnections ? new TcpGuard({ maxConnections: spec.route.maxConnections }) : undefined;
+    if (before?.maxConnections !== spec.route?.maxConnections) b.routeInFlight = this.#routeGuard(spec);
     // The new picker first: slots both routes use stay held throughout.
     b.shared = this.#acquirePicker(spec);
     this.#releasePicker(oldShared, oldKey);
