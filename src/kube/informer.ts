@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { errorText } from '../common/error-text.ts';
 import { ApiError, type KubeClient, type KubeList, type WatchHandle } from './api/kube-client.ts';
+import { objectKey } from './client.ts';
 
 export interface ResilientInformer<T extends KubernetesObject> {
   readonly resource: string;
@@ -69,13 +70,13 @@ export function startInformer<T extends KubernetesObject>(
     for (const cb of [...handlers[verb]]) cb(obj);
   };
   const upsert = (obj: T) => {
-    const key = keyOf(obj);
+    const key = objectKey(obj);
     const had = cache.has(key);
     cache.set(key, obj);
     emit(had ? 'update' : 'add', obj);
   };
   const remove = (obj: T) => {
-    const key = keyOf(obj);
+    const key = objectKey(obj);
     const old = cache.get(key);
     if (!cache.delete(key)) return;
     emit('delete', (obj ?? old) as T);
@@ -104,7 +105,7 @@ export function startInformer<T extends KubernetesObject>(
     const seen = new Set<string>();
     for (const item of list.items) {
       dropManagedFields(item);
-      const key = keyOf(item);
+      const key = objectKey(item);
       seen.add(key);
       const old = cache.get(key);
       if (old === undefined) upsert(item);
@@ -192,11 +193,6 @@ export function startInformer<T extends KubernetesObject>(
       watch?.abort();
     },
   };
-}
-
-function keyOf(obj: KubernetesObject): string {
-  const m = obj.metadata ?? {};
-  return m.namespace ? `${m.namespace}/${m.name}` : (m.name ?? '');
 }
 
 /**

@@ -15,7 +15,7 @@ for (let round = 0; round < 3; round++) {
   t = performance.now();
   for (let i = 0; i < N; i++) {
     const key = keys[i % 1000]!;
-    limits.inFlight.release('ingress:lab/limited', key, limits.inFlight.acquire('ingress:lab/limited', key, 5));
+    limits.inFlight.release(limits.inFlight.acquire('ingress:lab/limited', key, 5));
   }
   const place = ((performance.now() - t) / N) * 1e6;
   t = performance.now();

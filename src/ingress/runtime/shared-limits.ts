@@ -165,7 +165,7 @@ export class SharedRateBuckets {
   }
 }
 
-/** In-flight counts: `acquire` a place of (id, key) under `max`, `release` it with the handle returned. */
+/** In-flight counts: `acquire` a place of (id, key) under `max`, `release` the handle returned. */
 export class SharedInFlightCounts {
   readonly #t: SlotTable;
 
@@ -195,13 +195,13 @@ export class SharedInFlightCounts {
     return slot;
   }
 
-  release(id: string, key: string, handle: number): void {
+  /** Gives back the place `acquire` returned. The slot is still the key's: a slot is taken by another key only when its count is 0. */
+  release(handle: number): void {
     if (handle < 0) return;
-    const [hi, lo] = hash64(`${id}\u0000${key}`);
     const t = this.#t;
     t.lock(handle);
-    const i = handle * INTS;
-    if (t.ints[i + 1] === hi && t.ints[i + 2] === lo && t.ints[i + 3]! > 0) t.ints[i + 3] = t.ints[i + 3]! - 1;
+    const c = handle * INTS + 3;
+    if (t.ints[c]! > 0) t.ints[c] = t.ints[c]! - 1;
     t.unlock(handle);
   }
 }

@@ -51,6 +51,17 @@ export const REQUEST_TIMEOUT_MS = 60_000;
 const TOKEN_REREAD_MS = 60_000;
 const MERGE_PATCH = 'application/merge-patch+json';
 
+/** An answer's body: parsed JSON, its text when it is not JSON, undefined when empty. */
+function bodyOf(chunks: Buffer[]): unknown {
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 export class KubeClient {
   readonly server: string;
   readonly #access: ClusterAccess;
@@ -120,13 +131,7 @@ export class KubeClient {
         });
         res.once('end', () => {
           clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            // not JSON: kept as text
-          }
+          const body = bodyOf(chunks);
           const code = res.statusCode ?? 0;
           if (code >= 200 && code < 300) resolve(body as T);
           else reject(new ApiError(code, body, method, path));
@@ -156,15 +161,7 @@ export class KubeClient {
       if (code < 200 || code >= 300) {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('end', () => {
-          let body: unknown = Buffer.concat(chunks).toString('utf8');
-          try {
-            body = JSON.parse(body as string);
-          } catch {
-            // not JSON
-          }
-          finish(new ApiError(code, body, 'WATCH', path));
-        });
+        res.once('end', () => finish(new ApiError(code, bodyOf(chunks), 'WATCH', path)));
         res.once('error', (err) => finish(err));
         return;
       }

@@ -61,7 +61,7 @@ export class TcpGuard {
     return () => {
       if (released) return;
       released = true;
-      store.counts.release(store.id, text, handle);
+      store.counts.release(handle);
     };
   }
 }

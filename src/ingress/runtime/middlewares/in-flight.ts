@@ -18,8 +18,8 @@ export interface InFlightStore {
 }
 
 export function inFlightReq(name: string, spec: InFlightReqSpec, store: InFlightStore = { counts: new SharedInFlightCounts(allocateSharedLimits(1, 65_536)), id: name }): Middleware {
-  /** Requests holding a place, with their key and the place's handle (the context object is the request's identity until onDone). */
-  const holding = new Map<RequestContext, { key: string; handle: number }>();
+  /** Requests holding a place, with the place's handle (the context object is the request's identity until onDone). */
+  const holding = new Map<RequestContext, number>();
   const status = spec.rejectStatus ?? 429;
   const reject: SimpleResponse = { status, body: status === 429 ? 'Too Many Requests\n' : 'Service Temporarily Unavailable\n' };
   return {
@@ -29,14 +29,14 @@ export function inFlightReq(name: string, spec: InFlightReqSpec, store: InFlight
       const key = sourceKey(spec.source, ctx);
       const handle = store.counts.acquire(store.id, key, spec.amount);
       if (handle === -1) return reject;
-      holding.set(ctx, { key, handle });
+      holding.set(ctx, handle);
       return undefined;
     },
     onDone(ctx: RequestContext): void {
-      const held = holding.get(ctx);
-      if (held === undefined) return;
+      const handle = holding.get(ctx);
+      if (handle === undefined) return;
       holding.delete(ctx);
-      store.counts.release(store.id, held.key, held.handle);
+      store.counts.release(handle);
     },
   };
 }

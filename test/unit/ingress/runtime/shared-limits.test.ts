@@ -51,7 +51,7 @@ describe('shared limit tables', () => {
         const hs = handles.get(k) ?? [];
         const h = hs.pop();
         if (h !== undefined) {
-          limits.inFlight.release(id, key, h);
+          limits.inFlight.release(h);
           counts.set(k, counts.get(k)! - 1);
         }
       }
