@@ -3,6 +3,7 @@
 // the whole file, tests in order: the quickstart from docs/quickstart.md
 // first (it expects a fresh cluster), the helm install last (it replaces the
 // kustomize install).
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, symlink, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,16 +246,32 @@ spec:
     // 1 s per request: a slow answer on a busy machine is not a failure, a lost connection is.
     const p = c.client.probeHttp(`http://${ip}/`, { intervalMs: 20, timeoutMs: 1000, durationS: 300 });
     await p.waitFor((s) => s.ok, 10_000, 'a first answer');
+    // The old speakers' logs are gone once their pods are: follow them from before the restart.
+    const oldLogs: string[] = [];
+    const follower = spawn(
+      join(c.binDir, 'kubectl'),
+      ['--kubeconfig', c.kubeconfigPath, '-n', NS, 'logs', '-f', '-l', 'app.kubernetes.io/component=speaker', '--prefix', '--timestamps', '--tail=0', '--max-log-requests=10'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    follower.on('error', () => {});
+    follower.stdout.setEncoding('utf8').on('data', (text: string) => {
+      if (oldLogs.length < 20_000) oldLogs.push(...text.split('\n').filter(Boolean));
+    });
     const t0 = Date.now();
-    await kubectl('-n', NS, 'rollout', 'restart', 'ds/metalgate-speaker');
-    await c.kubectl(['-n', NS, 'rollout', 'status', 'ds/metalgate-speaker', '--timeout=300s'], { timeoutMs: 310_000 });
-    await sleep(2000);
+    try {
+      await kubectl('-n', NS, 'rollout', 'restart', 'ds/metalgate-speaker');
+      await c.kubectl(['-n', NS, 'rollout', 'status', 'ds/metalgate-speaker', '--timeout=300s'], { timeoutMs: 310_000 });
+      await sleep(2000);
+    } finally {
+      if (follower.pid !== undefined && follower.exitCode === null) process.kill(follower.pid, 'SIGTERM');
+    }
     const samples = (await p.stop()).filter((s) => s.t >= t0);
-    log(`speaker rolling update: ${summary(samples)} over ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    log(`speaker rolling update: ${summary(samples)} over ${((Date.now() - t0) / 1000).toFixed(1)} s (${oldLogs.length} log lines of the old speakers followed)`);
     const failed = samples.filter((x) => !x.ok);
     if (failed.length > 0) {
-      // What a failure needs to be understood: when each probe failed, and what the new speakers did then.
+      // What a failure needs to be understood: when each probe failed, what the old speakers did until they ended, and what the new ones did then.
       for (const f of failed) log(`failed probe at ${new Date(f.t).toISOString()}: ${JSON.stringify(f)}`);
+      log(`the old speakers, followed from the restart (${oldLogs.length} lines):\n${oldLogs.join('\n')}`);
       log(await kubectl('-n', NS, 'logs', '-l', 'app.kubernetes.io/component=speaker', '--prefix', '--timestamps', '--tail=-1').catch((e) => String(e)));
     }
     expect(samples.length).toBeGreaterThan(100);
