@@ -21,8 +21,9 @@ const PURE_CORES = [
 /** What does I/O: sockets, files, processes, the API server, netlink, the native addon. */
 const IO_MODULES = [
   '^(node:)?(dgram|fs|fs/promises|child_process|http|https|http2|tls|cluster|dns|worker_threads)$',
-  '^node_modules/@kubernetes/client-node/',
-  '^node_modules/netlink/',
+  // Unanchored: a node_modules reached through a symbolic link resolves to a path outside the checkout.
+  'node_modules/@kubernetes/client-node/',
+  'node_modules/netlink/',
   '^src/kube/(client|events|informer|shared-informers|leader-election)\\.ts$',
   '^src/kube/api/kube-client\\.ts$',
   // netlink/types.ts holds message shapes and constants only.
@@ -46,7 +47,7 @@ module.exports = {
       comment: 'The product takes only the API object types from @kubernetes/client-node: loading it costs a process 80 MiB (src/kube/api is the client).',
       severity: 'error',
       from: { path: '^src/' },
-      to: { path: '^node_modules/@kubernetes/client-node/', dependencyTypesNot: ['type-only'] },
+      to: { path: 'node_modules/@kubernetes/client-node/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'product-not-test-support',

@@ -126,11 +126,32 @@ async function tail(path: string, lines = 30): Promise<string> {
   }
 }
 
+/**
+ * Starts of a control plane: its ports are found free, then bound by etcd and
+ * the API server, and another process may take one in between (outgoing
+ * connections draw from the same ephemeral range). Such a start is made again
+ * with new ports.
+ */
+const START_ATTEMPTS = 3;
+
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'metalgate-cp-')));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startControlPlaneIn(dir, opts);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (attempt >= START_ATTEMPTS || !message.includes('address already in use')) throw err;
+      opts.progress?.(`a port of the control plane was taken meanwhile; starting again with new ports (attempt ${attempt + 1} of ${START_ATTEMPTS})`);
+      await rm(join(dir, 'etcd'), { recursive: true, force: true });
+    }
+  }
+}
+
+async function startControlPlaneIn(dir: string, opts: ControlPlaneOptions): Promise<ControlPlane> {
   const progress = opts.progress ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
   const binDir = await ensureControlPlaneBinaries(progress);
-  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'metalgate-cp-')));
   await mkdir(join(dir, 'certs'), { recursive: true });
 
   const etcdClientPort = await freePort(host);

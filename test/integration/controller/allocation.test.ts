@@ -2,6 +2,7 @@
 // `kubectl get svc` and `kubectl describe svc`.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Controller } from '../../../src/controller/controller.ts';
+import { apiStatus } from '../../../src/kube/client.ts';
 import { startController } from '../helpers/controller.ts';
 import {
   createService,
@@ -135,9 +136,17 @@ describe('controller allocation', () => {
     const { core } = cluster();
     await createService(core, lbService(ns, 'flip', { loadBalancerIP: '198.18.100.7' }));
     await waitForIPs(core, ns, 'flip');
-    const svc = await core.readNamespacedService({ name: 'flip', namespace: ns });
-    svc.spec!.type = 'ClusterIP';
-    await core.replaceNamespacedService({ name: 'flip', namespace: ns, body: svc });
+    // Read and replace, again when the controller wrote the Service in between (409), as kubectl edit would.
+    for (let attempt = 1; ; attempt++) {
+      const svc = await core.readNamespacedService({ name: 'flip', namespace: ns });
+      svc.spec!.type = 'ClusterIP';
+      try {
+        await core.replaceNamespacedService({ name: 'flip', namespace: ns, body: svc });
+        break;
+      } catch (err) {
+        if (apiStatus(err) !== 409 || attempt >= 5) throw err;
+      }
+    }
     await waitForEvent(core, ns, 'Service', 'flip', 'IPReleased');
     await waitFor(async () => ingressIPs(await core.readNamespacedService({ name: 'flip', namespace: ns })).length === 0, 'status cleared');
     await createService(core, lbService(ns, 'reuse', { loadBalancerIP: '198.18.100.7' }));
