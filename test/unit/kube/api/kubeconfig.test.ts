@@ -79,9 +79,9 @@ describe('inClusterAccess', () => {
   const sa = (p: string) => (p.endsWith('/ca.crt') ? 'CLUSTER CA' : read(p));
 
   test('the ServiceAccount: the service address, its CA, the token file the kubelet rotates', () => {
-    expect(inClusterAccess({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, sa)).toEqual({
+    expect(inClusterAccess({ KUBERNETES_SERVICE_HOST: '198.18.0.1', KUBERNETES_SERVICE_PORT: '443' }, sa)).toEqual({
       ok: true,
-      access: { server: 'https://10.96.0.1:443', ca: 'CLUSTER CA', tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
+      access: { server: 'https://198.18.0.1:443', ca: 'CLUSTER CA', tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
     });
   });
 
