@@ -29,7 +29,7 @@ export interface ConfigFeed {
 
 export interface ProxyWorkerPoolOptions {
   readonly count: number;
-  /** The module a worker thread runs (`proxy-worker-thread.ts`), and what it is given. */
+  /** The module a worker thread runs (`proxy-worker.ts`), and what it is given. */
   readonly entry: URL;
   readonly workerData: unknown;
   readonly log: Logger;
@@ -59,7 +59,7 @@ export interface ProxyWorkerPoolOptions {
  * allocates little per second: 252 -> 146 MiB with 1,000 Services and 1,000
  * Ingress rules); the data path keeps a young generation that fits a burst of
  * requests: with 1 MiB semi-spaces two workers served a fifth fewer requests
- * per second (docs/benchmarks.md, "Memory").
+ * per second (docs/benchmarks.md, "L7 and L4 with the proxy workers as threads").
  */
 export const WORKER_YOUNG_GENERATION_MB = 24;
 
