@@ -47,9 +47,26 @@ export interface WatchHandle {
 
 /** A call that the API server does not answer within this long fails (a half-open connection must not stall a caller for minutes). */
 export const REQUEST_TIMEOUT_MS = 60_000;
+/** A list of a whole resource type can be large (every Secret of a big cluster): it gets longer. */
+export const LIST_TIMEOUT_MS = 300_000;
 /** A token file is read again after this long: the kubelet rotates bound ServiceAccount tokens well before they expire (client-go rereads every minute). */
 const TOKEN_REREAD_MS = 60_000;
 const MERGE_PATCH = 'application/merge-patch+json';
+/**
+ * A watch that brings no byte for this long is taken for a dead connection
+ * and ended (the informer resumes it from its last resourceVersion). The API
+ * server sends a bookmark at least once a minute on a watch that asks for
+ * them, so a live watch is never this quiet; a connection that died without
+ * a reset (an API server's address moved, a NAT forgot the flow) is, and TCP
+ * keepalive would take some 11 minutes to notice. client-go pings its HTTP/2
+ * connections for the same reason.
+ */
+export const WATCH_IDLE_MS = 150_000;
+
+export interface KubeClientOptions {
+  /** See WATCH_IDLE_MS. */
+  readonly watchIdleMs?: number;
+}
 
 /** An answer's body: parsed JSON, its text when it is not JSON, undefined when empty. */
 function bodyOf(chunks: Buffer[]): unknown {
@@ -69,9 +86,11 @@ export class KubeClient {
   readonly #agent: http.Agent;
   readonly #https: boolean;
   #token: { value: string; readAt: number; mtimeMs: number } | undefined;
+  readonly #watchIdleMs: number;
 
-  constructor(access: ClusterAccess) {
+  constructor(access: ClusterAccess, o: KubeClientOptions = {}) {
     this.#access = access;
+    this.#watchIdleMs = o.watchIdleMs ?? WATCH_IDLE_MS;
     this.server = access.server;
     this.#url = new URL(access.server);
     this.#https = this.#url.protocol === 'https:';
@@ -93,7 +112,7 @@ export class KubeClient {
   }
 
   list<T>(path: string, query?: Query): Promise<KubeList<T>> {
-    return this.request<KubeList<T>>('GET', path, query ? { query } : {});
+    return this.request<KubeList<T>>('GET', path, { ...(query ? { query } : {}), timeoutMs: LIST_TIMEOUT_MS });
   }
 
   create<T>(path: string, body: unknown, timeoutMs?: number): Promise<T> {
@@ -143,18 +162,25 @@ export class KubeClient {
 
   /**
    * A watch stream: one callback per event, in order, then `done` once (null
-   * when the server ended the stream, as it does after timeoutSeconds). An
-   * HTTP error status (410 Gone when the resourceVersion is too old) comes to
-   * `done` as an ApiError.
+   * when the server ended the stream, as it does after timeoutSeconds, or
+   * when it brought nothing for watchIdleMs). An HTTP error status (410 Gone
+   * when the resourceVersion is too old) comes to `done` as an ApiError.
    */
   watch(path: string, query: Query, onEvent: (type: WatchEventType, object: unknown) => void, done: (err: unknown) => void): WatchHandle {
     let finished = false;
     const finish = (err: unknown) => {
       if (finished) return;
       finished = true;
+      clearTimeout(idle);
       done(err);
     };
     const req = this.#send('GET', path, { ...query, watch: true }, undefined, undefined);
+    // Reset by every byte; see WATCH_IDLE_MS.
+    const idle = setTimeout(() => {
+      req.destroy();
+      finish(null);
+    }, this.#watchIdleMs);
+    const alive = () => idle.refresh();
     req.once('error', (err) => finish(err));
     req.once('response', (res) => {
       const code = res.statusCode ?? 0;
@@ -169,6 +195,7 @@ export class KubeClient {
       let rest = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
+        alive();
         rest += chunk;
         let nl: number;
         while ((nl = rest.indexOf('\n')) >= 0) {
@@ -195,6 +222,7 @@ export class KubeClient {
       abort: () => {
         if (finished) return;
         finished = true;
+        clearTimeout(idle);
         req.destroy();
       },
     };

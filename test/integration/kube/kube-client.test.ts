@@ -1,11 +1,13 @@
 // The product's API client (src/kube/api) against a real API server: the
 // verbs with their content types, errors as ApiError with the server's own
-// Status message, a watch stream in order and its end; and the informer over
-// it: the first list, a change, a new object, a deletion.
+// Status message, a watch stream in order and its end, a watch that brings
+// nothing ended as a dead connection; and the informer over it: the first
+// list, a change, a new object, a deletion.
 import pino from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { ApiError, type WatchEventType } from '../../../src/kube/api/kube-client.ts';
+import { ApiError, KubeClient, type WatchEventType } from '../../../src/kube/api/kube-client.ts';
+import { accessFromKubeconfig } from '../../../src/kube/api/kubeconfig.ts';
 import { apiStatus } from '../../../src/kube/client.ts';
 import { startInformer } from '../../../src/kube/informer.ts';
 import { ensureNamespace, useCluster, waitFor } from '../helpers/cluster.ts';
@@ -60,6 +62,37 @@ describe('KubeClient', () => {
     ]);
     await waitFor(() => ended !== 'running', 'the server ending the watch after timeoutSeconds', 8000);
     expect(ended).toBeNull();
+  });
+});
+
+describe('a watch that brings nothing', () => {
+  test('is ended after watchIdleMs as if the server had ended it (a dead connection); one that keeps bringing events is not', async () => {
+    const { cp, kube } = cluster();
+    const r = accessFromKubeconfig(cp.kubeconfigYaml, () => '');
+    if (!r.ok) throw new Error(r.error);
+    const quick = new KubeClient(r.access, { watchIdleMs: 800 });
+    const start = (await kube.list<V1ConfigMap>(cms)).metadata?.resourceVersion;
+    // No bookmarks asked for: nothing comes on a quiet namespace.
+    let ended: unknown = 'running';
+    const t0 = performance.now();
+    const quiet = quick.watch(`/api/v1/namespaces/kube-client-quiet/configmaps`, { timeoutSeconds: 60 }, () => {}, (err) => (ended = err));
+    stops.push(() => quiet.abort());
+    await waitFor(() => ended !== 'running', 'the quiet watch ended', 5000, 50);
+    expect(ended).toBeNull();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(750);
+    // Events every 300 ms keep a watch alive past the idle time.
+    let busyEnded: unknown = 'running';
+    let events = 0;
+    const busy = quick.watch(cms, { resourceVersion: start, timeoutSeconds: 60 }, () => events++, (err) => (busyEnded = err));
+    stops.push(() => busy.abort());
+    for (let i = 0; i < 8; i++) {
+      await kube.create(cms, { metadata: { name: `tick-${i}` } });
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    expect(events).toBeGreaterThanOrEqual(8);
+    expect(busyEnded).toBe('running');
+    busy.abort();
+    quick.close();
   });
 });
 
