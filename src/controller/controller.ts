@@ -124,7 +124,6 @@ export class Controller {
 
 /** Everything that runs only while this replica leads. */
 class LeaderSession {
-  private readonly kube: KubeClient;
   private readonly events: EventRecorder;
   private readonly allocator = new Allocator();
   private readonly queue: WorkQueue;
@@ -145,7 +144,6 @@ class LeaderSession {
     this.log = log;
     this.opts = opts;
     this.metrics = metrics;
-    this.kube = kc;
     this.events = new EventRecorder(kc, log, 'metalgate-controller');
     this.sources = new PoolSources(kc, log, opts, this.events, metrics, (what) => this.onPoolsChanged(what));
     this.poolStatus = new PoolStatusWriter(kc, log, opts.poolStatusDelayMs);
@@ -156,7 +154,7 @@ class LeaderSession {
 
   start(): void {
     this.sources.start();
-    this.services = startInformer<k8s.V1Service>(this.kc, '/api/v1/services', () => this.kube.list<k8s.V1Service>('/api/v1/services'), this.log);
+    this.services = startInformer<k8s.V1Service>(this.kc, '/api/v1/services', undefined, this.log);
     void this.run();
   }
 
@@ -329,12 +327,12 @@ class LeaderSession {
   private async writeStatus(svc: k8s.V1Service, ips: string[]): Promise<void> {
     const { namespace, name } = splitKey(objectKey(svc));
     const ingress = ips.map((ip) => ({ ip, ipMode: this.opts.ipMode }));
-    await this.kube.mergePatch(`/api/v1/namespaces/${namespace}/services/${name}/status`, { status: { loadBalancer: { ingress } } });
+    await this.kc.mergePatch(`/api/v1/namespaces/${namespace}/services/${name}/status`, { status: { loadBalancer: { ingress } } });
   }
 
   private async writePoolAnnotation(svc: k8s.V1Service, pool: string): Promise<void> {
     const { namespace, name } = splitKey(objectKey(svc));
-    await this.kube.mergePatch(`/api/v1/namespaces/${namespace}/services/${name}`, { metadata: { annotations: { [POOL_ANNOTATION]: pool } } });
+    await this.kc.mergePatch(`/api/v1/namespaces/${namespace}/services/${name}`, { metadata: { annotations: { [POOL_ANNOTATION]: pool } } });
   }
 
   private updatePoolMetrics(): void {

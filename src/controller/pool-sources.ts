@@ -78,11 +78,11 @@ export class PoolSources {
     this.#configMaps = startInformer<k8s.V1ConfigMap>(
       this.#kc,
       `/api/v1/namespaces/${configNamespace}/configmaps`,
-      () => this.#kc.list<k8s.V1ConfigMap>(`/api/v1/namespaces/${configNamespace}/configmaps`, { fieldSelector: `metadata.name=${configName}` }),
+      undefined,
       this.#log,
       { fieldSelector: `metadata.name=${configName}` },
     );
-    this.#namespaces = startInformer<k8s.V1Namespace>(this.#kc, '/api/v1/namespaces', () => this.#kc.list<k8s.V1Namespace>('/api/v1/namespaces'), this.#log);
+    this.#namespaces = startInformer<k8s.V1Namespace>(this.#kc, '/api/v1/namespaces', undefined, this.#log);
     this.#poolObjects = new OptionalInformer<PoolObject>(
       this.#kc,
       this.#log,

@@ -46,13 +46,15 @@ type Verb = 'add' | 'update' | 'delete';
 export function startInformer<T extends KubernetesObject>(
   kube: KubeClient,
   path: string,
-  listFn: () => Promise<KubeList<T>>,
+  /** How to list; undefined: a GET of `path` with the selectors. */
+  listFn: (() => Promise<KubeList<T>>) | undefined,
   log: Logger,
   opts: InformerOptions = {},
 ): ResilientInformer<T> {
   const minBackoff = opts.minBackoffMs ?? 250;
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const selectors = { ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}), ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}) };
+  const list = listFn ?? (() => kube.list<T>(path, selectors));
   const cache = new Map<string, T>();
   const handlers: Record<Verb, Array<(obj: T) => void>> = { add: [], update: [], delete: [] };
   const resyncCallbacks: Array<() => void> = [];
@@ -76,10 +78,7 @@ export function startInformer<T extends KubernetesObject>(
     emit(had ? 'update' : 'add', obj);
   };
   const remove = (obj: T) => {
-    const key = objectKey(obj);
-    const old = cache.get(key);
-    if (!cache.delete(key)) return;
-    emit('delete', (obj ?? old) as T);
+    if (cache.delete(objectKey(obj))) emit('delete', obj);
   };
 
   const retry = (err: unknown) => {
@@ -93,9 +92,9 @@ export function startInformer<T extends KubernetesObject>(
 
   const relist = async (): Promise<void> => {
     if (stopped) return;
-    let list: KubeList<T>;
+    let listed: KubeList<T>;
     try {
-      list = await listFn();
+      listed = await list();
     } catch (err) {
       retry(err);
       return;
@@ -103,7 +102,7 @@ export function startInformer<T extends KubernetesObject>(
     if (stopped) return;
     // The new list replaces the cache: what it lacks was deleted meanwhile, what changed is an update.
     const seen = new Set<string>();
-    for (const item of list.items) {
+    for (const item of listed.items) {
       dropManagedFields(item);
       const key = objectKey(item);
       seen.add(key);
@@ -113,7 +112,7 @@ export function startInformer<T extends KubernetesObject>(
       else cache.set(key, item);
     }
     for (const [key, old] of [...cache]) if (!seen.has(key)) remove(old);
-    resourceVersion = list.metadata?.resourceVersion ?? '';
+    resourceVersion = listed.metadata?.resourceVersion ?? '';
     healthy = true;
     backoff = minBackoff;
     if (!isSynced) {

@@ -62,9 +62,7 @@ export class SharedInformers {
     let inf = this.#byKey.get(key);
     if (inf === undefined) {
       if (this.#stopped) throw new Error(`cluster view stopped: cannot watch ${key}`);
-      const query = { ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}), ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}) };
-      const lister = list ?? (() => this.#kube.list<T>(path, query));
-      inf = startInformer<T>(this.#kube, path, lister, this.#log, opts) as unknown as ResilientInformer<k8s.KubernetesObject>;
+      inf = startInformer<T>(this.#kube, path, list, this.#log, opts) as unknown as ResilientInformer<k8s.KubernetesObject>;
       this.#byKey.set(key, inf);
     }
     return inf as unknown as ResilientInformer<T>;
