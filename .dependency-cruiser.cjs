@@ -6,7 +6,7 @@
 const PURE_CORES = [
   '^src/ipam/',
   '^src/l2/(arp|bpf|checksum|ethernet|ip-bytes|mac|ndp)\\.ts$',
-  '^src/speaker/(election|membership|ownership-diff|service-demand|announce-schedule|announce-rules|announce-interfaces|lease-annotations|conflicts)\\.ts$',
+  '^src/speaker/(election|membership|ownership-diff|service-demand|announce-schedule|announce-rules|announce-interfaces|lease-annotations|conflicts|handover-forward)\\.ts$',
   '^src/ingress/(match|translate|compile|model)/',
   '^src/proxy/http1/',
   '^src/proxy/kernel/nft-script\\.ts$',

@@ -65,6 +65,7 @@ export const commands: Record<string, Command> = {
       { name: 'lease-duration', type: 'number', default: 2, help: 'speaker Lease duration, whole seconds: a speaker silent this long is taken over' },
       { name: 'announce-refresh', type: 'number', default: 10, help: 'gratuitous ARP / unsolicited NA refresh interval after the takeover burst, seconds' },
       { name: 'stop-linger', type: 'number', default: 2, help: 'on a clean stop, keep serving the IPs this long after the handover, seconds' },
+      { name: 'handover-forward', type: 'boolean', default: true, help: "on a takeover from a lingering speaker, forward its connections' packets to it while it lingers (nftables netdev)" },
       { name: 'dataplane', type: 'boolean', default: true, help: 'bring IPs up and announce them (--no-dataplane: Lease and election only, for tests)' },
       { name: 'metrics-address', type: 'string', default: '0.0.0.0', help: 'address for /metrics, /healthz, /readyz' },
       { name: 'metrics-port', type: 'number', default: 7473, help: 'port for /metrics, /healthz, /readyz (0 disables)' },

@@ -9,6 +9,7 @@
 // node is then ineligible and the others take its IPs over, which is how a
 // cut link fails over while the API server is still reachable.
 
+import { isMac, normalizeMac } from '../l2/mac.ts';
 import type { ElectionNode } from './election.ts';
 
 export const ANNOUNCE_SUBNETS_ANNOTATION = 'metalgate.io/announce-subnets';
@@ -29,6 +30,13 @@ export const ANNOUNCE_INTERFACES_ANNOTATION = 'metalgate.io/announce-interfaces'
  * expired (after an outage of the API server itself, everyone renews with
  * "false" for a moment: nothing must move then).
  */
+/**
+ * The announce interfaces' MACs, each with its subnets:
+ * "eth0 02:00:00:00:00:01 198.18.0.0/24 2001:db8::/64;eth1 02:...". A node
+ * that takes an IP over from a speaker still lingering on it forwards that
+ * speaker's connections to this MAC (handover-forward.ts).
+ */
+export const ANNOUNCE_MACS_ANNOTATION = 'metalgate.io/announce-macs';
 export const SPEAKER_READY_ANNOTATION = 'metalgate.io/ready';
 export const SPEAKER_COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const SPEAKER_COMPONENT = 'speaker';
@@ -49,11 +57,34 @@ export function encodeAnnounceInterfaces(capability: AnnounceCapability): string
   return (capability.interfaces ?? []).join(',');
 }
 
-/** The Lease annotations that publish a capability. */
-export function capabilityAnnotations(capability: AnnounceCapability): Record<string, string> {
+/** One announce interface as a peer sees it. */
+export interface PeerInterface {
+  name: string;
+  mac: string;
+  subnets: readonly string[];
+}
+
+export function encodeAnnounceMacs(interfaces: readonly PeerInterface[]): string {
+  return interfaces.map((i) => [i.name, i.mac, ...i.subnets].join(' ')).join(';');
+}
+
+/** Entries that are not "name mac subnet..." with a valid MAC are left out: a peer's garbage costs only its forwarding. */
+export function decodeAnnounceMacs(value: string | undefined): PeerInterface[] {
+  const out: PeerInterface[] = [];
+  for (const entry of (value ?? '').split(';')) {
+    const [name, mac, ...subnets] = entry.trim().split(/\s+/);
+    if (!name || !mac || !isMac(mac)) continue;
+    out.push({ name, mac: normalizeMac(mac), subnets });
+  }
+  return out;
+}
+
+/** The Lease annotations that publish a capability (the MACs only where known: a node without a dataplane has none). */
+export function capabilityAnnotations(capability: AnnounceCapability, macs?: readonly PeerInterface[]): Record<string, string> {
   return {
     [ANNOUNCE_SUBNETS_ANNOTATION]: encodeAnnounceSubnets(capability),
     [ANNOUNCE_INTERFACES_ANNOTATION]: encodeAnnounceInterfaces(capability),
+    ...(macs ? { [ANNOUNCE_MACS_ANNOTATION]: encodeAnnounceMacs(macs) } : {}),
   };
 }
 

@@ -42,6 +42,7 @@ export function speakerOptions(f: FlagValues): SpeakerOptions {
     dataplane: f.dataplane !== false,
     announce: { refreshIntervalMs: refreshSeconds * 1000 },
     stopLingerMs: Number(f['stop-linger']) * 1000,
+    handoverForward: f['handover-forward'] !== false,
   };
 }
 

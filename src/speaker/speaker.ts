@@ -32,11 +32,22 @@ import type { ResilientInformer } from '../kube/informer.ts';
 import { SharedInformers, subscribe } from '../kube/shared-informers.ts';
 import { Rtnl, watchLinksAndAddresses } from '../netlink/rtnl.ts';
 import type { AnnounceScheduleOptions } from './announce-schedule.ts';
-import { sameAnnouncePlan, surveyInterfaces, type InterfaceSurvey } from './announce-interfaces.ts';
+import { interfaceForIp, sameAnnouncePlan, surveyInterfaces, type InterfaceSurvey } from './announce-interfaces.ts';
 import { Announcer, type AnnouncerOptions } from './announcer.ts';
 import type { ConflictEvent } from './conflicts.ts';
-import { nodeExclusionReason, OwnerElection, type ElectionNode, type Ownership } from './election.ts';
-import { capabilityAnnotations, capabilityFields, SPEAKER_READY_ANNOTATION, SPEAKER_LEASE_SELECTOR, type AnnounceCapability } from './lease-annotations.ts';
+import { nodeExclusionReason, OwnerElection, type ElectionInput, type ElectionNode, type Ownership } from './election.ts';
+import {
+  ANNOUNCE_MACS_ANNOTATION,
+  capabilityAnnotations,
+  capabilityFields,
+  decodeAnnounceMacs,
+  SPEAKER_READY_ANNOTATION,
+  SPEAKER_LEASE_SELECTOR,
+  type AnnounceCapability,
+} from './lease-annotations.ts';
+import { kernelCommands, type KernelCommands } from '../proxy/kernel/kernel-commands.ts';
+import { peerMacFor } from './handover-forward.ts';
+import { HandoverForwarder } from './handover-forwarder.ts';
 import { L2Policy } from './l2-policy.ts';
 import { ServiceL2StatusWriter, type L2StatusEntry } from './l2-status.ts';
 import { DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_RENEW_INTERVAL_MS, LeaseHeartbeat } from './lease-heartbeat.ts';
@@ -50,6 +61,13 @@ import { DEFAULT_HOLDER_DEVICE, VipHolder } from './vip-holder.ts';
 
 /** A foreign claim of a held IP is a conflict if the IP is still held this much later (else a handover). */
 const CONFLICT_CONFIRM_MS = 1000;
+
+/**
+ * How long a takeover's announcement waits for its handover forwarding to be
+ * in (nft takes 5-20 ms; a busy node's took 1.3 s once): past this it is
+ * announced anyway and the rule lands a little later.
+ */
+const FORWARD_WAIT_MS = 300;
 
 /** How long an IP must stay without an owner, for the same reason, before it is reported. */
 const NO_OWNER_REPORT_DELAY_MS = 3000;
@@ -96,6 +114,14 @@ export interface SpeakerOptions {
    * (probes lost in a rolling update); 2 s leaves it 1.7 s.
    */
   stopLingerMs: number;
+  /**
+   * On a takeover from a speaker that lingers (handover-forward.ts), send it
+   * the packets of its connections for stopLingerMs. Needs the dataplane and
+   * nft; default true.
+   */
+  handoverForward?: boolean;
+  /** The nft runner for handover forwarding (tests run it in a namespace). */
+  kernel?: KernelCommands;
 }
 
 export const defaultSpeakerOptions: Omit<SpeakerOptions, 'nodeName'> = {
@@ -200,6 +226,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #announceGate: ((ip: string) => Promise<void>) | undefined;
   /** Held, and waiting at the gate: not announced yet, whatever else happens meanwhile. */
   readonly #gated = new Set<string>();
+  #forwarder?: HandoverForwarder;
+  /** Speakers whose Lease was deleted (a clean stop: they linger), with their last annotations. */
+  readonly #departed = new Map<string, { annotations: Readonly<Record<string, string>>; at: number }>();
+  /** IPs elected to us and not taken yet -> their previous owner. */
+  readonly #takenFrom = new Map<string, string>();
   /** Handed over to another node, still on the holder until the timer fires (#handOver). */
   readonly #lingering = new Map<string, { timer: NodeJS.Timeout; services: ServiceRef[] }>();
   #started = false;
@@ -348,6 +379,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       for (const l of lingering) await this.#unhold(l.ip, l.services, 'speaker stopping');
       this.#log.info({ node: this.#opts.nodeName }, 'speaker stopped cleanly');
     }
+    await this.#forwarder?.closeAll();
     await this.#l2Status.stop(clean);
     this.#announcer?.close();
     this.#rtnl?.close();
@@ -364,6 +396,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.#holder = new VipHolder(this.#rtnl, this.#log, o.holderDevice);
     await this.#holder.ensure();
     await this.#holder.flush();
+    if (o.handoverForward !== false && o.stopLingerMs > 0) {
+      this.#forwarder = new HandoverForwarder(o.kernel ?? kernelCommands(), this.#log);
+      await this.#forwarder.reset();
+    }
     this.#announcer = new Announcer(
       this.#log,
       this.metrics,
@@ -421,7 +457,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       survey.interfaces.length > 0 ? 'announce interfaces' : 'no interface can announce: this node is not eligible for any IP',
     );
     this.#announcer!.setSurvey(survey);
-    this.#heartbeat.setCapability(capabilityAnnotations({ ...survey, interfaces: survey.interfaces.map((i) => i.name) }));
+    this.#heartbeat.setCapability(
+      capabilityAnnotations(
+        { ...survey, interfaces: survey.interfaces.map((i) => i.name) },
+        survey.interfaces.map((i) => ({ name: i.name, mac: i.mac, subnets: i.subnets })),
+      ),
+    );
   }
 
   // ---- Kubernetes side ----
@@ -462,6 +503,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           if (!name) return;
           this.#membership.remove(name);
           this.#rejoining.delete(name);
+          this.#departed.set(name, { annotations: { ...lease.metadata?.annotations }, at: performance.now() });
           if (name !== this.#opts.nodeName) this.#log.info({ node: name }, 'speaker Lease deleted: that speaker stopped cleanly');
           this.#schedule();
         },
@@ -554,6 +596,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.#namedByIp = named;
     const diff = diffOwnership(self, new Set(this.#held.keys()), result, this.#result, this.#withheld);
     const previous = this.#result;
+    this.#notePreviousOwners(diff.gained, previous, { live: view.live, nodes, ips: demand.ips });
     this.#result = result;
     this.#servicesByIp = demand.servicesByIp;
     this.#reportMoves(diff.moved, result, view.live, previous === undefined);
@@ -575,6 +618,54 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (diff.gained.length > 0 || diff.lost.length > 0) this.#kickApply();
     this.#statusLive = reporter ? view.live : undefined;
     this.#publishL2Status();
+  }
+
+  /**
+   * Remembers who held each IP elected to us, for handover forwarding: the
+   * previous election's owner, or on this speaker's first election (a
+   * restart: the IPs come back from whoever took them meanwhile) the owner
+   * the others elect without us.
+   */
+  #notePreviousOwners(gained: readonly string[], previous: ReadonlyMap<string, Ownership> | undefined, input: ElectionInput): void {
+    if (!this.#forwarder || gained.length === 0) return;
+    const self = this.#opts.nodeName;
+    let owners = previous;
+    if (owners === undefined) {
+      const wanted = new Set(gained);
+      const live = new Set(input.live);
+      live.delete(self);
+      owners = new OwnerElection().elect({ live, nodes: input.nodes, ips: input.ips.filter((d) => wanted.has(d.ip)) });
+    }
+    for (const ip of gained) {
+      const from = owners.get(ip)?.owner;
+      if (from !== undefined && from !== self) this.#takenFrom.set(ip, from);
+      else this.#takenFrom.delete(ip);
+    }
+  }
+
+  /**
+   * Starts forwarding the previous owner's connections on `ip` to it, when
+   * it lingers: it is live (the election moved the IP: it hands over), or
+   * its Lease was deleted less than stopLingerMs ago (a clean stop). A
+   * speaker that expired has crashed or is cut off: its connections are gone
+   * and a reset from here is the quickest news for its clients.
+   */
+  #forwardToPrevious(ip: string): Promise<boolean> | undefined {
+    const peer = this.#takenFrom.get(ip);
+    this.#takenFrom.delete(ip);
+    if (!this.#forwarder || peer === undefined || !this.#survey) return undefined;
+    const now = performance.now();
+    for (const [name, d] of this.#departed) if (now - d.at > this.#opts.stopLingerMs) this.#departed.delete(name);
+    const annotations = this.#lastLive.has(peer) ? this.#leases?.get(peer, this.#opts.namespace)?.metadata?.annotations : this.#departed.get(peer)?.annotations;
+    if (annotations === undefined) return undefined;
+    const iface = interfaceForIp(ip, this.#survey, this.#namedByIp.get(ip));
+    if (!iface) return undefined;
+    const peerMac = peerMacFor(ip, decodeAnnounceMacs(annotations[ANNOUNCE_MACS_ANNOTATION]), iface.name);
+    if (peerMac === undefined || peerMac === iface.mac) {
+      this.#log.debug({ ip, peer }, 'no MAC of the previous owner for this IP: its connections are not forwarded');
+      return undefined;
+    }
+    return this.#forwarder.open({ ip, device: iface.name, ownMac: iface.mac, peerMac }, this.#opts.stopLingerMs);
   }
 
   /** The ServiceL2Status objects of what this node holds: Service -> interfaces. */
@@ -697,6 +788,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     if (this.#stopping) return;
     this.#held.set(ip, services);
+    // Before the announcement, so the peer's connections never meet a reset here.
+    const forwarding = lingering ? undefined : this.#forwardToPrevious(ip);
     // Serve first, announce second: a client that follows the gratuitous ARP
     // at once must find the listeners bound (proxy workers bind a few
     // milliseconds after this event; the gate waits for them).
@@ -712,6 +805,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         this.#gated.delete(ip);
       }
     }
+    if (forwarding) await Promise.race([forwarding, sleep(FORWARD_WAIT_MS)]);
     const now = this.#held.get(ip);
     if (this.#stopping || now === undefined) return;
     // The services may have changed while the gate was closed.
@@ -748,6 +842,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const services = this.#held.get(ip) ?? [];
     this.#held.delete(ip);
     this.#announcer?.release(ip);
+    void this.#forwarder?.close(ip);
     const timer = setTimeout(() => {
       this.#lingering.delete(ip);
       void this.#unhold(ip, services, 'elected elsewhere');
@@ -759,6 +854,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const services = this.#held.get(ip) ?? [];
     this.#held.delete(ip);
     this.#announcer?.release(ip);
+    void this.#forwarder?.close(ip);
     await this.#unhold(ip, services, why);
   }
 
