@@ -9,17 +9,22 @@
 // ipWhiteList) and inFlightConn, checked when a connection is handed over.
 //
 // On an entry point of its own (a named TCP port of the entrypoint Service,
-// entry-point-route.ts): one HostSNI(`*`) route, whose connections go to its
-// Services by weight; ipAllowList and inFlightConn may guard it. With tls
-// (not passthrough) the proxy terminates TLS there with tls.secretName's
-// certificate (or the default one) and forwards the plaintext.
+// entry-point-route.ts): HostSNI(`name`) routes, chosen by the ClientHello's
+// server name, and one HostSNI(`*`) route for every other connection (none:
+// such connections are closed); each route's connections go to its Services
+// by weight, and ipAllowList and inFlightConn may guard it. With tls (not
+// passthrough) the proxy terminates TLS there with tls.secretName's
+// certificate (or the default one) and forwards the plaintext; with
+// passthrough a named route gets the TLS bytes untouched. Several objects
+// share an entry point: the compiler gives each host, and the catch-all, to
+// the oldest.
 //
 // Several Services on a route take its connections by weight (Traefik's
 // weighted round robin), on websecure as on an entry point of its own.
 //
 // Not served, each with an error on the object: on websecure, HostSNI(`*`)
-// and routes without TLS; on an entry point of its own, host names (several
-// routes by server name); anywhere, HostSNIRegexp, other TCP middlewares,
+// and routes without TLS; on an entry point of its own, host names without
+// tls; anywhere, wildcard names, HostSNIRegexp, other TCP middlewares,
 // several allow-lists on one route, proxyProtocol, tls.options.
 
 import { DiagnosticSink, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
@@ -28,7 +33,7 @@ import type { IngressRouteTcpObject } from '../model/traefik-crd.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { CertificateRequirement } from './ingress.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
-import type { EntryRoute, EntryRouteTarget } from '../model/entry-route.ts';
+import type { EntryRoute, EntryRouteTarget, NamedEntryRoute } from '../model/entry-route.ts';
 import { asCidrs, entryPointProblem, weightedTargets, type EntrypointService } from './entry-point-route.ts';
 
 export interface TcpHost {
@@ -127,9 +132,8 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
   if (own.length > 0) {
     if (entryPoints.includes('websecure')) sink.error('NoEntryPoint', `entryPoints ${JSON.stringify(entryPoints)}: websecure (by TLS server name) and entry points of their own cannot share a route here: split it`);
     else {
-      const entryRoutes = ownEntryPointRoutes(spec, own, ns, ref, view, entrypoint, sink);
-      const secretKey = entryRoutes[0]?.tls?.secretKey;
-      if (secretKey !== undefined) certificates.push({ secretKey, hosts: [], origin: ref });
+      const { routes: entryRoutes, secretKey } = ownEntryPointRoutes(spec, own, ns, ref, view, entrypoint, sink);
+      if (secretKey !== undefined && entryRoutes.length > 0) certificates.push({ secretKey, hosts: [], origin: ref });
       return { ref, passthrough, terminated, certificates: sink.hasErrors ? [] : certificates, entryRoutes: sink.hasErrors ? [] : entryRoutes, diagnostics: sink.items, ok: !sink.hasErrors };
     }
   }
@@ -174,10 +178,12 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
 }
 
 /**
- * Routes on entry points of their own: one HostSNI(`*`) route (no server
- * name to tell routes apart), its Services by weight, optional ipAllowList
- * and inFlightConn, TLS terminated or not; the same route on each named
- * entry point.
+ * Routes on entry points of their own: at most one HostSNI(`*`) route (the
+ * catch-all) and any number of HostSNI(`name`, ...) routes, which need tls
+ * (the server name is the ClientHello's); each with its Services by weight,
+ * optional ipAllowList and inFlightConn; TLS terminated or passed through as
+ * `tls` says, for every route of the object (Traefik's tls is the object's).
+ * The same routes on each named entry point.
  */
 function ownEntryPointRoutes(
   spec: NonNullable<IngressRouteTcpObject['spec']>,
@@ -187,43 +193,93 @@ function ownEntryPointRoutes(
   view: ClusterView,
   entrypoint: EntrypointService | undefined,
   sink: DiagnosticSink,
-): EntryRoute[] {
+): { routes: EntryRoute[]; secretKey: string | undefined } {
+  const none = { routes: [], secretKey: undefined };
   for (const e of entryPoints) {
     const problem = entryPointProblem(view, entrypoint, e, 'TCP');
     if (problem !== undefined) sink.error('NoEntryPoint', `entryPoints: ${problem}`);
   }
   const tls = spec.tls ?? undefined;
   if (tls !== undefined) checkTlsFields(tls, sink);
-  // Passed through, TLS is bytes like any other: forwarded as without tls.
-  const terminate = tls !== undefined && tls.passthrough !== true;
+  const passthrough = tls !== undefined && tls.passthrough === true;
+  // Passed through, TLS is bytes like any other: a catch-all forwards it as without tls.
+  const terminate = tls !== undefined && !passthrough;
   const secretName = terminate && typeof tls.secretName === 'string' && tls.secretName !== '' ? tls.secretName : undefined;
   if (secretName !== undefined && view.secret(ns, secretName) === undefined) sink.warn('MissingSecret', `tls.secretName: Secret ${ns}/${secretName} not found; the default certificate is served`);
+  const secretKey = secretName !== undefined ? `${ns}/${secretName}` : undefined;
   const routes = Array.isArray(spec.routes) ? (spec.routes as Record<string, unknown>[]) : [];
-  if (routes.length !== 1) {
-    sink.error('NoRoutes', `spec.routes: exactly one route is supported on an entry point of its own (got ${routes.length}): routing by server name is served on websecure`);
-    return [];
+  if (routes.length === 0) {
+    sink.error('NoRoutes', 'spec.routes is empty');
+    return none;
   }
-  const route = routes[0]!;
-  const names = typeof route.match === 'string' ? hostSniNames(route.match) : undefined;
-  if (names === undefined || names.length !== 1 || names[0] !== '*') {
-    sink.error('BadRule', `routes[0].match ${JSON.stringify(route.match)}: on an entry point of its own only HostSNI(\`*\`) is served (routing by server name is served on websecure)`);
-    return [];
-  }
-  const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
-  if (typeof limits === 'string') {
-    sink.error('BadMiddleware', `routes[0].${limits}; the route is not served rather than served without it`);
-    return [];
-  }
-  const targets = weightedTargets(route.services, 'routes[0]', ns, 'TCP', view, sink);
-  if (targets === undefined) return [];
   const origin = `IngressRouteTCP ${ref.namespace}/${ref.name}`;
-  return entryPoints.map((entryPoint) => ({
-    entryPoint,
-    protocol: 'TCP' as const,
-    targets,
-    ...(limits.allow ? { allow: asCidrs(limits.allow) } : {}),
-    ...(limits.maxConnections ? { maxConnections: limits.maxConnections } : {}),
-    ...(terminate ? { tls: secretName !== undefined ? { secretKey: `${ns}/${secretName}` } : {} } : {}),
-    origin,
-  }));
+  let catchAll: { targets: EntryRouteTarget[]; limits: TcpLimits } | undefined;
+  const byName: NamedEntryRoute[] = [];
+  const hostsSeen = new Set<string>();
+  routes.forEach((route, i) => {
+    const where = `routes[${i}]`;
+    const names = typeof route.match === 'string' ? hostSniNames(route.match) : undefined;
+    if (names === undefined) {
+      sink.error('BadRule', `${where}.match ${JSON.stringify(route.match)}: only HostSNI(\`name\`, ...) rules joined by || are supported`);
+      return;
+    }
+    const all = names.includes('*');
+    if (all && names.length > 1) {
+      sink.error('BadRule', `${where}.match: HostSNI(\`*\`) matches every connection: it cannot be combined with names`);
+      return;
+    }
+    if (all && catchAll !== undefined) {
+      sink.error('BadRule', `${where}.match: a second HostSNI(\`*\`) route: one catch-all per IngressRouteTCP`);
+      return;
+    }
+    if (!all && names.some((n) => n === '' || n.includes('*'))) {
+      sink.error('BadRule', `${where}.match: wildcard server names are not supported (name each host; HostSNIRegexp is not supported either)`);
+      return;
+    }
+    if (!all && tls === undefined) {
+      sink.error('NeedsTls', `${where}.match: HostSNI(\`name\`) matches the TLS server name: the route needs tls (terminated, or passthrough: true)`);
+      return;
+    }
+    const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
+    if (typeof limits === 'string') {
+      sink.error('BadMiddleware', `${where}.${limits}; the route is not served rather than served without it`);
+      return;
+    }
+    const targets = weightedTargets(route.services, where, ns, 'TCP', view, sink);
+    if (targets === undefined) return;
+    if (all) {
+      catchAll = { targets, limits };
+      return;
+    }
+    const hosts: string[] = [];
+    for (const h of names) {
+      if (hostsSeen.has(h)) sink.warn('DuplicateTcpHost', `${where}: ${h} is already routed by an earlier route of this object: ignored here`);
+      else hosts.push(h);
+      hostsSeen.add(h);
+    }
+    if (hosts.length === 0) return;
+    byName.push({
+      hosts,
+      targets,
+      ...(limits.allow ? { allow: asCidrs(limits.allow) } : {}),
+      ...(limits.maxConnections ? { maxConnections: limits.maxConnections } : {}),
+      tls: passthrough ? 'passthrough' : secretKey !== undefined ? { secretKey } : {},
+      origin,
+    });
+  });
+  if (sink.hasErrors) return none;
+  const c = catchAll;
+  return {
+    secretKey,
+    routes: entryPoints.map((entryPoint) => ({
+      entryPoint,
+      protocol: 'TCP' as const,
+      targets: c?.targets ?? [],
+      ...(c?.limits.allow ? { allow: asCidrs(c.limits.allow) } : {}),
+      ...(c?.limits.maxConnections ? { maxConnections: c.limits.maxConnections } : {}),
+      ...(c !== undefined && terminate ? { tls: secretKey !== undefined ? { secretKey } : {} } : {}),
+      origin,
+      ...(byName.length > 0 ? { byName } : {}),
+    })),
+  };
 }

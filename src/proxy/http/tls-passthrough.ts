@@ -2,18 +2,15 @@
 // a passthrough host goes, undecrypted, to an endpoint of that host's
 // backend, which terminates TLS itself (its own certificate, its own client
 // certificate checks); every other TLS connection is terminated here as
-// usual. The ClientHello is read from the first bytes (client-hello.ts) and
+// usual. The ClientHello is read from the first bytes (hello-peek.ts) and
 // handed on untouched: to the backend, or back to the socket for the TLS
 // server, which reads what the socket already holds.
 
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { MAX_HELLO_BYTES, readClientHello } from './client-hello.ts';
+import { peekClientHello } from './hello-peek.ts';
 import type { TcpTarget } from './types.ts';
 import { pipeToBackend } from './tcp-pipe.ts';
-
-/** A client that sends no complete ClientHello in this time is terminated as usual (the TLS handshake timeout then applies). */
-const HELLO_WAIT_MS = 5_000;
 
 export class TlsPassthrough {
   #hosts: ReadonlyMap<string, TcpTarget> = new Map();
@@ -38,38 +35,12 @@ export class TlsPassthrough {
    * `terminate`, with the server name it asked for.
    */
   route(socket: net.Socket, terminate: (socket: net.Socket, sni: string | undefined) => void): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (): Buffer => {
-      clearTimeout(timer);
-      socket.removeListener('data', onData);
-      socket.removeListener('error', onError);
-      socket.pause();
-      return Buffer.concat(chunks, size);
-    };
-    let sni: string | undefined;
-    const giveBack = (): void => {
-      const buf = done();
-      if (buf.length > 0) socket.unshift(buf);
-      terminate(socket, sni);
-    };
-    const onData = (c: Buffer): void => {
-      chunks.push(c);
-      size += c.length;
-      const verdict = readClientHello(size === c.length ? c : Buffer.concat(chunks, size));
-      if (verdict.kind === 'more' && size < MAX_HELLO_BYTES) return;
-      if (verdict.kind === 'hello') sni = verdict.sni;
+    peekClientHello(socket, ({ bytes, sni }) => {
       const backend = sni !== undefined ? this.#hosts.get(sni) : undefined;
-      if (backend === undefined) return giveBack();
-      this.#forward(socket, done(), backend, verdict.kind === 'hello' ? verdict.sni! : '');
-    };
-    const onError = (): void => {
-      clearTimeout(timer);
-      socket.destroy();
-    };
-    const timer = setTimeout(giveBack, HELLO_WAIT_MS);
-    socket.on('data', onData);
-    socket.on('error', onError);
+      if (backend !== undefined) return this.#forward(socket, bytes, backend, sni!);
+      if (bytes.length > 0) socket.unshift(bytes);
+      terminate(socket, sni);
+    });
   }
 
   #forward(client: net.Socket, hello: Buffer, target: TcpTarget, host: string): void {

@@ -48,6 +48,20 @@ export interface ListenerRoute {
   readonly maxConnections?: number;
   /** TLS terminated here with this Secret's certificate ("ns/name"; the default one when absent), the plaintext forwarded. */
   readonly tls?: { readonly secretKey?: string };
+  /** HostSNI(`name`) routes, chosen by the ClientHello before the catch-all above (which has no targets when there is none). */
+  readonly byName?: readonly ListenerNamedRoute[];
+}
+
+/** One HostSNI(`name`, ...) route of an entry point. */
+export interface ListenerNamedRoute {
+  /** Lowercase server names. */
+  readonly hosts: readonly string[];
+  readonly targets: ListenerRoute['targets'];
+  readonly allow?: readonly string[];
+  readonly maxConnections?: number;
+  /** Terminated with this Secret's certificate (the default one without `secretKey`), or passed through untouched. */
+  readonly tls: { readonly secretKey?: string } | 'passthrough';
+  readonly origin: string;
 }
 
 export interface PlanProblem {
@@ -137,11 +151,16 @@ export function planListeners(owned: ReadonlySet<string>, services: readonly V1S
 function listenerRoute(r: EntryRoute): ListenerRoute {
   return {
     origin: r.origin,
-    targets: r.targets.map((t) => ({ service: `${t.ref.namespace}/${t.ref.service}`, portName: t.ref.portName, weight: t.weight })),
+    targets: listenerTargets(r.targets),
     ...(r.allow ? { allow: r.allow } : {}),
     ...(r.maxConnections ? { maxConnections: r.maxConnections } : {}),
     ...(r.tls ? { tls: r.tls } : {}),
+    ...(r.byName ? { byName: r.byName.map((n) => ({ ...n, targets: listenerTargets(n.targets) })) } : {}),
   };
+}
+
+function listenerTargets(targets: EntryRoute['targets']): ListenerRoute['targets'] {
+  return targets.map((t) => ({ service: `${t.ref.namespace}/${t.ref.service}`, portName: t.ref.portName, weight: t.weight }));
 }
 
 function cmp(a: string, b: string): number {

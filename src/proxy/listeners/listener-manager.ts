@@ -20,7 +20,8 @@ import { EndpointPicker } from '../endpoints/endpoint-picker.ts';
 import { WeightedPicker, type ConnectionPicker } from '../endpoints/weighted-picker.ts';
 import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import { TcpGuard, type TcpRelease } from '../http/tcp-guard.ts';
-import { pipeToBackend } from '../http/tcp-pipe.ts';
+import { peekClientHello } from '../http/hello-peek.ts';
+import { pipeToBackend, type TcpDial, type TcpPipeTarget } from '../http/tcp-pipe.ts';
 import type { HttpEntrypointApi } from '../http/types.ts';
 import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
 import { UdpForwarder } from '../l4/udp-forwarder.ts';
@@ -31,6 +32,7 @@ import type { ListenerSpec } from './listen-plan.ts';
 import { portCounters, type ListenerMetrics, type PortCounters } from './listener-metrics.ts';
 import { ACCEPTS_WITH_NO_DELAY, TcpListener, type ListenerState, type SocketListenerHooks } from './tcp-listener.ts';
 import { UdpListener } from './udp-listener.ts';
+import { SniRoutes } from './sni-routes.ts';
 import type { SharedInFlightCounts } from '../../ingress/runtime/shared-limits.ts';
 
 export interface ListenerManagerOptions {
@@ -88,6 +90,8 @@ interface Bound {
   routeAllow: net.BlockList | undefined;
   /** The entry point's route's inFlightConn, per client IP; undefined: no limit. */
   routeInFlight: TcpGuard | undefined;
+  /** The entry point's HostSNI(`name`) routes; undefined: none (no ClientHello is read). */
+  sni: SniRoutes | undefined;
   lastWarnAt: number;
   suppressedWarnings: number;
 }
@@ -211,6 +215,7 @@ export class ListenerManager {
       allow: sourceAllowList(spec.l4.sourceRanges),
       routeAllow: sourceAllowList(spec.route?.allow),
       routeInFlight: this.#routeGuard(spec),
+      sni: this.#sniRoutes(spec),
       lastWarnAt: -Infinity,
       suppressedWarnings: 0,
     };
@@ -222,7 +227,9 @@ export class ListenerManager {
       const tcp = new TcpListener(
         { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true, pauseOnConnect: entrypoint === undefined },
         // A route may turn TLS on or off while bound: decided per connection.
-        entrypoint === undefined ? (socket) => (b.spec.route?.tls !== undefined ? this.#forwardTls(b, socket) : this.#forwardTcp(b, socket)) : this.#httpHandler(() => b, entrypoint, spec),
+        entrypoint === undefined
+          ? (socket) => (b.sni !== undefined ? this.#forwardByName(b, b.sni, socket) : b.spec.route?.tls !== undefined ? this.#forwardTls(b, socket) : this.#forwardTcp(b, socket))
+          : this.#httpHandler(() => b, entrypoint, spec),
       );
       b = { ...base, tcp, udp: undefined };
       if (entrypoint === undefined) b.forwarder = this.#newTcpForwarder(b);
@@ -277,6 +284,12 @@ export class ListenerManager {
    * their backend and their place under the old inFlightConn; new ones
    * follow the new route.
    */
+  #sniRoutes(spec: ListenerSpec): SniRoutes | undefined {
+    const byName = spec.route?.byName;
+    if (byName === undefined || byName.length === 0 || spec.protocol !== 'TCP') return undefined;
+    return new SniRoutes(byName, this.#o.endpoints, spec.key, this.#o.tcpCounts);
+  }
+
   /** The entry-point route's inFlightConn guard, counting under the listener and its limit: the same name in every worker. */
   #routeGuard(spec: ListenerSpec): TcpGuard | undefined {
     const max = spec.route?.maxConnections;
@@ -291,6 +304,10 @@ export class ListenerManager {
     b.spec = spec;
     b.routeAllow = sourceAllowList(spec.route?.allow);
     if (before?.maxConnections !== spec.route?.maxConnections) b.routeInFlight = this.#routeGuard(spec);
+    // Connections already handed on keep their pickers; new ones follow the new routes.
+    const oldSni = b.sni;
+    b.sni = this.#sniRoutes(spec);
+    oldSni?.release();
     // The new picker first: slots both routes use stay held throughout.
     b.shared = this.#acquirePicker(spec);
     this.#releasePicker(oldShared, oldKey);
@@ -311,6 +328,8 @@ export class ListenerManager {
     for (const f of b.retired) f.closeAll();
     b.retired.clear();
     b.tcp?.destroySockets();
+    b.sni?.release();
+    b.sni = undefined;
     this.#releasePicker(b.shared, pickerKeyOf(b.spec));
   }
 
@@ -391,19 +410,68 @@ export class ListenerManager {
    * route's Services, by weight; the route's guards as without tls.
    */
   #forwardTls(b: Bound, socket: net.Socket): void {
-    const route = b.spec.route!;
+    if (!this.#admitted(b, socket)) return;
+    b.counters.connections.inc();
+    this.#terminateTo(b, socket, b.spec.route!.tls?.secretKey, this.#catchAllTarget(b), b.spec.route!.origin);
+  }
+
+  /** The catch-all route's Services (HostSNI(`*`)) and its inFlightConn, for a pipe. */
+  #catchAllTarget(b: Bound): TcpPipeTarget {
+    const picker = b.shared.picker;
+    return { backend: { name: b.spec.route!.origin, pick: (ip: string) => picker.pick(ip) }, ...(b.routeInFlight !== undefined ? { guard: b.routeInFlight } : {}) };
+  }
+
+  #terminateTo(b: Bound, socket: net.Socket, secretKey: string | undefined, target: TcpPipeTarget, origin: string): void {
     const engine = this.#o.entrypoint?.('https');
     if (engine?.terminateTcpTls === undefined) {
-      this.#log.warn({ listener: b.spec.key, route: route.origin }, 'no HTTPS engine to terminate TLS on this entry point: connection closed');
+      this.#log.warn({ listener: b.spec.key, route: origin }, 'no HTTPS engine to terminate TLS on this entry point: connection closed');
       socket.destroy();
       return;
     }
-    if (!this.#admitted(b, socket)) return;
-    b.counters.connections.inc();
-    const picker = b.shared.picker;
-    const target = { backend: { name: route.origin, pick: (ip: string) => picker.pick(ip) }, ...(b.routeInFlight !== undefined ? { guard: b.routeInFlight } : {}) };
-    const dial = this.#o.dialAddress !== undefined ? this.#dialTcp(this.#o.dialAddress) : undefined;
-    engine.terminateTcpTls(socket, route.tls?.secretKey, (plain) => pipeToBackend(plain, undefined, target, this.#log, route.origin, dial));
+    engine.terminateTcpTls(socket, secretKey, (plain) => pipeToBackend(plain, undefined, target, this.#log, origin, this.#pipeDial()));
+  }
+
+  #pipeDial(): TcpDial | undefined {
+    return this.#o.dialAddress !== undefined ? this.#dialTcp(this.#o.dialAddress) : undefined;
+  }
+
+  /**
+   * An entry point with HostSNI(`name`) routes: the ClientHello's server
+   * name picks the route; TLS is then passed through untouched or
+   * terminated here, as that route says. A connection naming no route (or
+   * not TLS at all) goes to the HostSNI(`*`) route as usual, and is closed
+   * when there is none, as Traefik does. The Service's source ranges are
+   * checked on accept, before any byte is read.
+   */
+  #forwardByName(b: Bound, sni: SniRoutes, socket: net.Socket): void {
+    if (!admits(b.allow, socket.remoteAddress)) {
+      b.counters.sourceDenied.inc();
+      socket.resetAndDestroy();
+      return;
+    }
+    peekClientHello(socket, (hello) => {
+      if (socket.destroyed) return;
+      const named = hello.sni !== undefined ? sni.get(hello.sni) : undefined;
+      if (named !== undefined) {
+        b.counters.connections.inc();
+        const { route, picker, guard } = named;
+        const target: TcpPipeTarget = { backend: { name: route.origin, pick: (ip: string) => picker.pick(ip) }, ...(guard !== undefined ? { guard } : {}) };
+        if (route.tls === 'passthrough') return pipeToBackend(socket, hello.bytes, target, this.#log, route.origin, this.#pipeDial());
+        socket.unshift(hello.bytes);
+        return this.#terminateTo(b, socket, route.tls.secretKey, target, route.origin);
+      }
+      const route = b.spec.route;
+      if (route === undefined || route.targets.length === 0) {
+        this.#log.debug({ listener: b.spec.key, sni: hello.sni ?? null }, 'no route for this server name on the entry point: connection closed');
+        socket.destroy();
+        return;
+      }
+      if (!this.#admitted(b, socket)) return;
+      b.counters.connections.inc();
+      if (route.tls === undefined) return pipeToBackend(socket, hello.bytes, this.#catchAllTarget(b), this.#log, route.origin, this.#pipeDial());
+      socket.unshift(hello.bytes);
+      this.#terminateTo(b, socket, route.tls.secretKey, this.#catchAllTarget(b), route.origin);
+    });
   }
 
   #newTcpForwarder(b: Bound): TcpForwarder {

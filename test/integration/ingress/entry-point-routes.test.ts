@@ -6,8 +6,11 @@
 // refused, held connections keep their place); an ipAllowList closes the
 // entry point to clients outside it; inFlightConn limits each client IP; with tls the TLS is
 // terminated on the entry point with the route's certificate and the
-// plaintext forwarded; a route naming a port the entrypoint Service lacks is
-// not served, with a Warning Event saying what to add.
+// plaintext forwarded; HostSNI(`name`) routes of several objects share the
+// port, each server name to its route (terminated, or passed through to a
+// backend's own TLS), the rest to the catch-all; a route naming a port the
+// entrypoint Service lacks is not served, with a Warning Event saying what
+// to add.
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -16,7 +19,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
-import { portBase, tcpEchoBackend, tcpExchange, tlsSecret, udpEchoBackend, udpExchange, writeSlice, type Closable } from '../proxy/k8s-helpers.ts';
+import { dialAddress, portBase, tcpEchoBackend, tcpExchange, tlsSecret, udpEchoBackend, udpExchange, writeSlice, type Closable } from '../proxy/k8s-helpers.ts';
 import { startApiIngress, type ApiIngress } from './api-ingress.ts';
 
 const cluster = useCluster();
@@ -190,6 +193,65 @@ describe('Traefik TCP and UDP routes on entry points of their own, on a real API
       return x !== undefined && x.fingerprint !== ours ? x : undefined;
     }, 'the default certificate served', 15_000);
     expect(d.reply).toBe('primary:default');
+  });
+
+  test('HostSNI(`name`) routes share the entry point: each server name to its route, terminated with its certificate or passed through to a backend that terminates itself; other names to the catch-all, closed without one', async () => {
+    const { core, kc } = cluster();
+    const ours = createSelfSignedCertificate({ names: ['replica.db.example'] });
+    const backendPair = createSelfSignedCertificate({ names: ['ssl.db.example'] });
+    await core.createNamespacedSecret({ namespace: NS, body: tlsSecret(NS, 'db-tls', ours) });
+    // A backend that terminates TLS itself, with a certificate of its own.
+    const sslBackend = tls.createServer({ key: backendPair.key, cert: backendPair.cert }, (s) => {
+      s.on('data', (d: Buffer) => s.write(`ssl-backend:${d.toString()}`));
+      s.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => sslBackend.listen(BASE + 3, dialAddress('198.18.14.4'), resolve));
+    backends.push({ close: () => new Promise<void>((r) => sslBackend.close(() => r())) });
+    await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'pg-ssl', namespace: NS }, spec: { ports: [{ name: 'pg', port: 5432 }] } } });
+    await writeSlice(kc.makeApiClient(k8s.DiscoveryV1Api), NS, 'pg-ssl', 'pg-ssl-1', [{ name: 'pg', port: BASE + 3 }], [{ ip: '198.18.14.4' }]);
+    await apply('IngressRouteTCP', 'ingressroutetcps', 'by-name', {
+      entryPoints: ['postgres'],
+      tls: { secretName: 'db-tls' },
+      routes: [{ match: 'HostSNI(`replica.db.example`)', services: [{ name: 'pg-replica', port: 5432 }] }],
+    });
+    await apply('IngressRouteTCP', 'ingressroutetcps', 'passed', {
+      entryPoints: ['postgres'],
+      tls: { passthrough: true },
+      routes: [{ match: 'HostSNI(`ssl.db.example`)', services: [{ name: 'pg-ssl', port: 5432 }] }],
+    });
+    /** One TLS exchange naming `servername`: the certificate the client was shown and the answer. */
+    const exchange = (servername: string, text: string) =>
+      new Promise<{ fingerprint: string; reply: string }>((resolve, reject) => {
+        const s = tls.connect({ host: VIP, port: PG, servername, rejectUnauthorized: false }, () => s.write(text));
+        const timer = setTimeout(() => (s.destroy(), reject(new Error('timed out'))), 2000);
+        s.once('data', (d: Buffer) => {
+          clearTimeout(timer);
+          const fingerprint = s.getPeerX509Certificate()?.fingerprint256 ?? '';
+          s.destroy();
+          resolve({ fingerprint, reply: d.toString() });
+        });
+        s.on('error', (e) => (clearTimeout(timer), reject(e)));
+        s.on('close', () => (clearTimeout(timer), reject(new Error('closed'))));
+      });
+    const oursFp = new X509Certificate(ours.cert).fingerprint256;
+    const backendFp = new X509Certificate(backendPair.cert).fingerprint256;
+    await waitFor(async () => (await exchange('ssl.db.example', 'x').catch(() => undefined))?.reply === 'ssl-backend:x' || undefined, 'the named routes served', 15_000);
+    // Passed through: the backend's own certificate, the bytes untouched.
+    expect(await exchange('ssl.db.example', 'through')).toEqual({ fingerprint: backendFp, reply: 'ssl-backend:through' });
+    // Terminated with the route's certificate, the plaintext to its Service.
+    expect(await exchange('replica.db.example', 'named')).toEqual({ fingerprint: oursFp, reply: 'replica:named' });
+    expect(await exchange('REPLICA.db.example', 'case')).toEqual({ fingerprint: oursFp, reply: 'replica:case' });
+    // Any other name: the older object's HostSNI(`*`) route (TLS terminated with the default certificate).
+    const other = await exchange('other.example', 'rest');
+    expect(other.reply).toBe('primary:rest');
+    expect([oursFp, backendFp]).not.toContain(other.fingerprint);
+    // Without the catch-all, a name no route has is closed; the named routes keep serving.
+    await custom.deleteNamespacedCustomObject({ group: 'traefik.io', version: 'v1alpha1', namespace: NS, plural: 'ingressroutetcps', name: 'pg' });
+    await waitFor(async () => (await exchange('other.example', 'gone').then(() => false, () => true)) || undefined, 'the catch-all gone', 15_000);
+    expect(await exchange('replica.db.example', 'still')).toEqual({ fingerprint: oursFp, reply: 'replica:still' });
+    expect(await exchange('ssl.db.example', 'still')).toEqual({ fingerprint: backendFp, reply: 'ssl-backend:still' });
+    // Plain bytes name nothing: closed too.
+    expect(await tcpExchange(VIP, PG, 'plain').then((x) => x, () => 'closed')).not.toContain(':plain');
   });
 
   test('a route naming a port the entrypoint Service lacks: not served, and the Event says what to add', async () => {

@@ -116,13 +116,16 @@ describe('TCP and UDP routes on entry points of their own', () => {
     ['a UDP port', { entryPoints: ['dns'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NoEntryPoint: entryPoints: port dns of the entrypoint Service metalgate-system/metalgate-ingress is UDP, not TCP'],
     ['the HTTP entry point', { entryPoints: ['web'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NoEntryPoint: entryPoints: entry point web serves HTTP; a TCP route needs an entry point of its own'],
     ['the HTTP port under another name', { entryPoints: ['http'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NoEntryPoint: entryPoints: port http (80) of the entrypoint Service metalgate-system/metalgate-ingress serves HTTP; a TCP route needs a port of its own'],
-    ['a host name', { entryPoints: ['postgres'], tls: {}, routes: [{ match: 'HostSNI(`db.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'BadRule: routes[0].match "HostSNI(`db.example.com`)": on an entry point of its own only HostSNI(`*`) is served (routing by server name is served on websecure)'],
+    ['a host name without tls', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`db.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NeedsTls: routes[0].match: HostSNI(`name`) matches the TLS server name: the route needs tls (terminated, or passthrough: true)'],
+    ['a wildcard name', { entryPoints: ['postgres'], tls: {}, routes: [{ match: 'HostSNI(`*.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'BadRule: routes[0].match: wildcard server names are not supported (name each host; HostSNIRegexp is not supported either)'],
+    ['HostSNI(`*`) with names', { entryPoints: ['postgres'], tls: {}, routes: [{ match: 'HostSNI(`*`) || HostSNI(`a.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'BadRule: routes[0].match: HostSNI(`*`) matches every connection: it cannot be combined with names'],
+    ['no routes', { entryPoints: ['postgres'], routes: [] }, 'NoRoutes: spec.routes is empty'],
     ['tls.options', { entryPoints: ['postgres'], tls: { options: { name: 'strict' } }, routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'UnsupportedField: tls.options is not supported on IngressRouteTCP'],
     ['websecure beside it', { entryPoints: ['websecure', 'postgres'], tls: {}, routes: [{ match: 'HostSNI(`a.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] }] }, 'NoEntryPoint: entryPoints ["websecure","postgres"]: websecure (by TLS server name) and entry points of their own cannot share a route here: split it'],
     ['proxyProtocol', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432, proxyProtocol: { version: 2 } }] }] }, 'UnsupportedBackend: routes[0].services[0].proxyProtocol is not supported'],
     ['a bad weight', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432, weight: -1 }] }] }, 'BadField: routes[0].services[0].weight must be a non-negative integer'],
     ['every weight 0', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432, weight: 0 }] }] }, 'BadField: routes[0].services: every weight is 0, so nothing would be served'],
-    ['two routes', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }, { match: 'HostSNI(`*`)', services: [{ name: 'pg-replica', port: 5432 }] }] }, 'NoRoutes: spec.routes: exactly one route is supported on an entry point of its own (got 2): routing by server name is served on websecure'],
+    ['two catch-alls', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }, { match: 'HostSNI(`*`)', services: [{ name: 'pg-replica', port: 5432 }] }] }, 'BadRule: routes[1].match: a second HostSNI(`*`) route: one catch-all per IngressRouteTCP'],
   ])('IngressRouteTCP refused: %s', (_what, spec, message) => {
     const c = compiler();
     c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'pg', spec));
@@ -150,9 +153,65 @@ describe('TCP and UDP routes on entry points of their own', () => {
     c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'older', spec('pg-primary'), '2026-01-01T00:00:00Z'));
     const out = c.compile();
     expect(out.entryRoutes.map((r) => r.origin)).toEqual(['IngressRouteTCP db/older']);
-    expect(out.diagnostics.find((d) => d.reason === 'DuplicateEntryPoint')?.message).toBe('entry point postgres (TCP) ignored here: IngressRouteTCP db/older (older) routes it');
+    expect(out.diagnostics.find((d) => d.reason === 'DuplicateEntryPoint')?.message).toBe('HostSNI(`*`) on entry point postgres ignored here: IngressRouteTCP db/older (older) takes the connections no route names');
     c.deleteTraefik('IngressRouteTCP', 'traefik.io', 'db/older');
     expect(c.compile().entryRoutes.map((r) => r.origin)).toEqual(['IngressRouteTCP db/newer']);
+  });
+
+  test('routes by server name on an entry point of its own: each host to its route, TLS terminated or passed through, the rest to the catch-all', () => {
+    const c = compiler();
+    c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'terminated', {
+      entryPoints: ['postgres'],
+      tls: { secretName: 'db-tls' },
+      routes: [
+        { match: 'HostSNI(`Primary.example.com`)', services: [{ name: 'pg-primary', port: 5432 }] },
+        { match: 'HostSNI(`replica.example.com`, `ro.example.com`)', services: [{ name: 'pg-replica', port: 5432 }] },
+        { match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] },
+      ],
+    }));
+    c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', 'passed', {
+      entryPoints: ['postgres'],
+      tls: { passthrough: true },
+      routes: [{ match: 'HostSNI(`ssl.example.com`)', services: [{ name: 'pg-replica', port: 5432 }] }],
+    }, '2026-02-01T00:00:00Z'));
+    const out = c.compile();
+    expect(errors(c)).toEqual([]);
+    const primary = { ref: { namespace: 'db', service: 'pg-primary', portName: 'pg', port: 5432 }, weight: 1 };
+    const replica = { ref: { namespace: 'db', service: 'pg-replica', portName: 'pg', port: 5432 }, weight: 1 };
+    expect(out.entryRoutes).toEqual([
+      {
+        entryPoint: 'postgres',
+        protocol: 'TCP',
+        targets: [primary],
+        tls: { secretKey: 'db/db-tls' },
+        origin: 'IngressRouteTCP db/terminated',
+        byName: [
+          { hosts: ['primary.example.com'], targets: [primary], tls: { secretKey: 'db/db-tls' }, origin: 'IngressRouteTCP db/terminated' },
+          { hosts: ['replica.example.com', 'ro.example.com'], targets: [replica], tls: { secretKey: 'db/db-tls' }, origin: 'IngressRouteTCP db/terminated' },
+          { hosts: ['ssl.example.com'], targets: [replica], tls: 'passthrough', origin: 'IngressRouteTCP db/passed' },
+        ],
+      },
+    ]);
+    expect(out.certificates.map((x) => x.secretKey)).toContain('db/db-tls');
+    const plan = planListeners(new Set(['198.18.0.200']), [entrypointService()], { ownClassOnly: false, entrypoint: 'metalgate-system/metalgate-ingress', entryRoutes: out.entryRoutes });
+    expect(plan.listeners.find((l) => l.key === 'TCP 198.18.0.200:5432')!.route!.byName).toEqual([
+      { hosts: ['primary.example.com'], targets: [{ service: 'db/pg-primary', portName: 'pg', weight: 1 }], tls: { secretKey: 'db/db-tls' }, origin: 'IngressRouteTCP db/terminated' },
+      { hosts: ['replica.example.com', 'ro.example.com'], targets: [{ service: 'db/pg-replica', portName: 'pg', weight: 1 }], tls: { secretKey: 'db/db-tls' }, origin: 'IngressRouteTCP db/terminated' },
+      { hosts: ['ssl.example.com'], targets: [{ service: 'db/pg-replica', portName: 'pg', weight: 1 }], tls: 'passthrough', origin: 'IngressRouteTCP db/passed' },
+    ]);
+  });
+
+  test('only named routes: no catch-all targets (other connections are closed); a host two objects name goes to the older, the newer is told', () => {
+    const c = compiler();
+    const named = (name: string, host: string, service: string, created: string) =>
+      c.setTraefik('IngressRouteTCP', route('IngressRouteTCP', name, { entryPoints: ['postgres'], tls: { passthrough: true }, routes: [{ match: `HostSNI(\`${host}\`)`, services: [{ name: service, port: 5432 }] }] }, created));
+    named('newer', 'db.example.com', 'pg-replica', '2026-02-01T00:00:00Z');
+    named('older', 'db.example.com', 'pg-primary', '2026-01-01T00:00:00Z');
+    const out = c.compile();
+    expect(out.entryRoutes).toHaveLength(1);
+    expect(out.entryRoutes[0]!.targets).toEqual([]);
+    expect(out.entryRoutes[0]!.byName!.map((r) => `${r.hosts.join(',')} ${r.origin}`)).toEqual(['db.example.com IngressRouteTCP db/older']);
+    expect(out.diagnostics.find((d) => d.reason === 'DuplicateTcpHost')?.message).toBe('db.example.com on entry point postgres ignored here: IngressRouteTCP db/older (older) routes it');
   });
 
   test('a port added to the entrypoint Service opens the entry point: the route is served from then on', () => {
