@@ -26,6 +26,7 @@ import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { buildResponseHead, canPassResponseHead, type ClientFraming } from './response-head-out.ts';
 import { errorResponse, serializeSimpleResponse } from './simple-response.ts';
 import type { Backend, Endpoint, SimpleResponse } from './types.ts';
+import type { ResponseEdit } from './response-edit.ts';
 import { GrpcWebCall } from './grpc-web-call.ts';
 import { grpcWebMode, toGrpcContentType } from './grpc-web-codec.ts';
 import { H2_NOT_FORWARDED, pushField, pushLines } from './h2-fields.ts';
@@ -75,6 +76,8 @@ const CRLF = Buffer.from('\r\n', 'latin1');
 /** How long a closing connection keeps reading (and dropping) what the client still sends (nginx lingering_timeout). */
 const LINGER_MS = 5_000;
 
+const EMPTY_BODY = new Uint8Array(0);
+
 type HeaderRecord = Record<string, string | string[]>;
 
 /** readBody in progress: the wire bytes it took off the socket go back to `held` for forwarding. */
@@ -120,6 +123,8 @@ export class H1Connection extends ProxyRequest implements Timed {
   private pendEnd = 0;
   /** Rebuilt response head waiting to go out with the first body bytes. */
   private pendOut: Buffer | null = null;
+  /** A response head whose last field comes from the first body read (setHeaderFromFirstBody): built then. */
+  private pendLate: { head: ResponseHead; edit: ResponseEdit; framing: ClientFraming; connection: 'close' | 'keep-alive' | undefined } | null = null;
   private waitClientDrain = false;
   private waitUpDrain = false;
   private transform: NodeJS.ReadWriteStream | undefined;
@@ -590,7 +595,7 @@ export class H1Connection extends ProxyRequest implements Timed {
   }
 
   holdsUpstreamBytes(): boolean {
-    return this.socket.writableLength > 0 || this.transform !== undefined || this.pendChunk !== null;
+    return this.socket.writableLength > 0 || this.transform !== undefined || this.pendChunk !== null || this.pendLate !== null;
   }
 
   onUpstreamDrain(): void {
@@ -623,6 +628,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     if (this.mirrors !== null) this.dropMirrors(); // a retry is not mirrored twice
     this.pendChunk = null;
     this.pendOut = null;
+    this.pendLate = null;
     this.waitUpDrain = false;
     const req = this.req!;
     if (this.bodyMode === B_NONE) return;
@@ -804,7 +810,12 @@ export class H1Connection extends ProxyRequest implements Timed {
     let framing: ClientFraming = 'asis';
     let mode = BODY_RAW;
     const budgeted = this.budgetResponse(kind);
+    // A field from the first body read needs payload bytes: chunked bodies are decoded (and re-framed).
+    const late = hasBody && edit?.late !== undefined && edit.transform === undefined ? edit : undefined;
     if (edit?.transform !== undefined && hasBody) {
+      framing = minor === 1 ? 'chunked' : 'close';
+      mode = BODY_DECODED;
+    } else if (late !== undefined && kind === 'chunked') {
       framing = minor === 1 ? 'chunked' : 'close';
       mode = BODY_DECODED;
     } else if (kind === 'close') {
@@ -825,7 +836,9 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.responseStarted = true;
     this.state = C_RESPOND;
     const edits = edit?.edits;
-    if (framing === 'asis' && connection === undefined && edits === undefined && canPassResponseHead(head)) {
+    if (late !== undefined) {
+      this.pendLate = { head, edit: late, framing, connection };
+    } else if (framing === 'asis' && connection === undefined && edits === undefined && canPassResponseHead(head)) {
       if (headStart < 0) {
         this.writeClient(head.headers.buf);
       } else {
@@ -845,6 +858,14 @@ export class H1Connection extends ProxyRequest implements Timed {
   onUpstreamBody(_up: UpstreamConn, chunk: Buffer, start: number, end: number): void {
     if (this.overResponseBudget(end - start)) {
       this.fail('response-too-large');
+      return;
+    }
+    if (this.pendLate !== null) {
+      if (start === end) return;
+      this.socket.cork();
+      this.writeLateHead(chunk.subarray(start, end));
+      this.writeBody(chunk, start, end);
+      this.socket.uncork();
       return;
     }
     const pc = this.pendChunk;
@@ -939,8 +960,16 @@ export class H1Connection extends ProxyRequest implements Timed {
     });
   }
 
+  /** The head waiting for the first body read, its late field set from `first` (empty: left out). */
+  private writeLateHead(first: Uint8Array): void {
+    const p = this.pendLate!;
+    this.pendLate = null;
+    this.writeClient(buildResponseHead(p.head, { framing: p.framing, connection: p.connection, edits: p.edit.settleLate(first) }));
+  }
+
   onUpstreamEnd(up: UpstreamConn): void {
     this.up = null;
+    if (this.pendLate !== null) this.writeLateHead(EMPTY_BODY);
     const pc = this.pendChunk;
     if (pc !== null) {
       this.pendChunk = null;
@@ -1282,6 +1311,7 @@ export class H1Connection extends ProxyRequest implements Timed {
     this.replayBody = null;
     this.pendChunk = null;
     this.pendOut = null;
+    this.pendLate = null;
     this.waitUpDrain = false;
     this.transform = undefined;
     this.outFraming = 'asis';

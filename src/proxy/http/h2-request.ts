@@ -26,6 +26,7 @@ import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { responseFieldsForH2 } from './response-head-out.ts';
 import type { Backend, Endpoint, SimpleResponse } from './types.ts';
+import type { ResponseEdit } from './response-edit.ts';
 import { forwardingFields, type ForwardingIdentity } from './upstream-head.ts';
 import { BODY_DECODED, type UpstreamConn } from './upstream.ts';
 
@@ -534,6 +535,12 @@ export class H2Request extends ProxyRequest {
     this.budgetResponse(kind);
     this.status = head.status;
     this.responseStarted = true;
+    const late = hasBody && edit?.late !== undefined && edit.transform === undefined ? edit : undefined;
+    if (late !== undefined) {
+      // A field from the first body read: the head goes out with it.
+      this.pendLate = { head, edit: late };
+      return BODY_DECODED;
+    }
     const fields = responseFieldsForH2(head, edit?.edits);
     if (edit?.transform !== undefined) {
       delete fields['content-length'];
@@ -553,6 +560,15 @@ export class H2Request extends ProxyRequest {
   }
 
   private transform: NodeJS.ReadWriteStream | undefined;
+  /** A response head whose last field comes from the first body read (setHeaderFromFirstBody). */
+  private pendLate: { head: ResponseHead; edit: ResponseEdit } | null = null;
+
+  /** The head waiting for the first body read, its late field set from `first` (empty: left out). */
+  private writeLateHead(first: Uint8Array): void {
+    const p = this.pendLate!;
+    this.pendLate = null;
+    this.res.writeHead(p.head.status, responseFieldsForH2(p.head, p.edit.settleLate(first)));
+  }
 
   onUpstreamBody(up: UpstreamConn, chunk: Buffer, start: number, end: number): void {
     if (start === end || this.finished) return;
@@ -561,6 +577,7 @@ export class H2Request extends ProxyRequest {
       return;
     }
     const slice = chunk.subarray(start, end);
+    if (this.pendLate !== null) this.writeLateHead(slice);
     this.bytesOut += end - start;
     const t = this.transform;
     if (t !== undefined) {
@@ -578,6 +595,7 @@ export class H2Request extends ProxyRequest {
 
   onUpstreamEnd(up: UpstreamConn): void {
     this.up = null;
+    if (this.pendLate !== null) this.writeLateHead(new Uint8Array(0));
     if (this.reqDone) this.core.pool.release(up);
     else up.destroy();
     if (this.transform !== undefined) {

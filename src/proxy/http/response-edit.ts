@@ -15,6 +15,12 @@ export interface EarlyBody {
   readonly chunked: boolean;
 }
 
+/** A field whose value comes from the body's first bytes. */
+export interface LateField {
+  readonly name: string;
+  readonly derive: (first: Uint8Array) => string | undefined;
+}
+
 /** Reads a received field by lowercase name: its value, or its values when it came more than once. */
 export type FieldLookup = (lower: string) => string | readonly string[] | undefined;
 
@@ -26,6 +32,8 @@ export class ResponseEdit implements ResponseContext {
   readonly hasBody: boolean;
   edits: HeaderEdits | undefined;
   transform: NodeJS.ReadWriteStream | undefined;
+  /** A field to set from the first body read (setHeaderFromFirstBody); the connection writes the head then. */
+  late: LateField | undefined;
   private readonly lookup: FieldLookup;
   private readonly early: EarlyBody | undefined;
 
@@ -71,6 +79,22 @@ export class ResponseEdit implements ResponseContext {
 
   removeHeader(name: string): void {
     (this.edits ??= new HeaderEdits()).remove(name);
+  }
+
+  setHeaderFromFirstBody(name: string, derive: (first: Uint8Array) => string | undefined): void {
+    if (!this.hasBody) return;
+    this.late = { name, derive };
+  }
+
+  /** Applies the late field to the edits from the body's first bytes (empty: left out). */
+  settleLate(first: Uint8Array): HeaderEdits | undefined {
+    const late = this.late;
+    this.late = undefined;
+    // A field a later middleware set meanwhile stays (Traefik: contentType yields to any other setter).
+    if (late === undefined || first.length === 0 || this.header(late.name) !== undefined) return this.edits;
+    const value = late.derive(first);
+    if (value !== undefined) this.setHeader(late.name, value);
+    return this.edits;
   }
 
   setBodyTransform(transform: NodeJS.ReadWriteStream): void {

@@ -280,6 +280,13 @@ export interface ResponseContext {
   readonly hasBody: boolean;
   /** The body bytes that arrived with the head (possibly none; payload only, chunk framing removed). */
   firstBody(): Uint8Array;
+  /**
+   * Sets a field from the body's first bytes when none came with the head:
+   * the head then waits for the first read of the body (payload only), as
+   * Go's server does for Content-Type; a body that ends empty leaves the
+   * field out. Not with a body transform.
+   */
+  setHeaderFromFirstBody(name: string, derive: (first: Uint8Array) => string | undefined): void;
 }
 
 /** How a request ended, for onDone and the access log. */

@@ -75,8 +75,16 @@ beforeAll(async () => {
   h.traefik('IngressRoute', r('retry', 'Host(`retry.example.com`)', ['again'], 'flaky'));
   h.traefik('IngressRoute', r('inflight', 'Host(`inflight.example.com`)', ['one-at-a-time'], 'slow'));
   h.traefik('IngressRoute', r('buffered', 'Host(`buffered.example.com`)', ['small-bodies']));
-  // A backend that labels nothing: an HTML page, plain and chunked.
+  // A backend that labels nothing: an HTML page, plain and chunked; under /late the head goes out
+  // alone and the body 50 ms later (chunked, or with its length), or nothing (/late/empty).
   const unlabelled = http.createServer((req, res) => {
+    if (req.url?.startsWith('/late')) {
+      const page = '<!DOCTYPE html><p>late</p>';
+      if (req.url === '/late/length') res.setHeader('content-length', page.length);
+      res.flushHeaders();
+      setTimeout(() => res.end(req.url === '/late/empty' ? '' : page), 50);
+      return;
+    }
     if (req.url === '/chunked') res.write('<!DOCTYPE html><p>');
     res.end(req.url === '/chunked' ? 'hi' : '<!DOCTYPE html><p>hi</p>');
   });
@@ -276,6 +284,35 @@ describe('Traefik middlewares through the proxy', () => {
     expect((await h.request({ host: 'sniffed.example.com' })).headers['content-type']).toBe('text/html; charset=utf-8');
     expect((await h.request({ host: 'sniffed.example.com', path: '/chunked' })).headers['content-type']).toBe('text/html; charset=utf-8');
     expect((await h.request({ host: 'unsniffed.example.com' })).headers['content-type']).toBeUndefined();
+  });
+
+  test('contentType: a body that comes after the head is sniffed from its first read, as Go sniffs the first write (HTTP/1.1 and HTTP/2); an empty one gets no type', async () => {
+    for (const path of ['/late', '/late/length']) {
+      const r = await h.request({ host: 'sniffed.example.com', path });
+      expect([r.status, r.headers['content-type'], r.body.toString()]).toEqual([200, 'text/html; charset=utf-8', '<!DOCTYPE html><p>late</p>']);
+    }
+    const empty = await h.request({ host: 'sniffed.example.com', path: '/late/empty' });
+    expect([empty.status, empty.headers['content-type'], empty.body.length]).toEqual([200, undefined, 0]);
+    expect((await h.request({ host: 'unsniffed.example.com', path: '/late' })).headers['content-type']).toBeUndefined();
+    const session = http2.connect(`https://127.0.0.1:${h.securePort}`, { servername: 'sniffed.example.com', rejectUnauthorized: false });
+    try {
+      const get = (path: string) =>
+        new Promise<{ type: unknown; body: string }>((resolve, reject) => {
+          const stream = session.request({ ':path': path, ':authority': 'sniffed.example.com' });
+          let type: unknown;
+          let body = '';
+          stream.on('response', (hd) => (type = hd['content-type']));
+          stream.setEncoding('utf8');
+          stream.on('data', (c: string) => (body += c));
+          stream.on('end', () => resolve({ type, body }));
+          stream.on('error', reject);
+        });
+      expect(await get('/late')).toEqual({ type: 'text/html; charset=utf-8', body: '<!DOCTYPE html><p>late</p>' });
+      expect(await get('/late/length')).toEqual({ type: 'text/html; charset=utf-8', body: '<!DOCTYPE html><p>late</p>' });
+      expect(await get('/late/empty')).toEqual({ type: undefined, body: '' });
+    } finally {
+      session.close();
+    }
   });
 
   test('buffering: a request body over maxRequestBodyBytes gets 413, a response over maxResponseBodyBytes 500', async () => {

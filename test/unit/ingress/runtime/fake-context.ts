@@ -89,4 +89,9 @@ export class FakeResponse implements ResponseContext {
   setBodyTransform(t: NodeJS.ReadWriteStream): void {
     this.transform = t;
   }
+  /** What setHeaderFromFirstBody asked for. */
+  late: { name: string; derive: (first: Uint8Array) => string | undefined } | undefined;
+  setHeaderFromFirstBody(name: string, derive: (first: Uint8Array) => string | undefined): void {
+    this.late = { name, derive };
+  }
 }
