@@ -45,7 +45,7 @@ import {
   SPEAKER_LEASE_SELECTOR,
   type AnnounceCapability,
 } from './lease-annotations.ts';
-import { kernelCommands, type KernelCommands } from '../proxy/kernel/kernel-commands.ts';
+import { kernelCommands } from '../proxy/kernel/kernel-commands.ts';
 import { peerMacFor } from './handover-forward.ts';
 import { HandoverForwarder } from './handover-forwarder.ts';
 import { L2Policy } from './l2-policy.ts';
@@ -122,8 +122,6 @@ export interface SpeakerOptions {
    * nft; default true.
    */
   handoverForward?: boolean;
-  /** The nft runner for handover forwarding (tests run it in a namespace). */
-  kernel?: KernelCommands;
 }
 
 export const defaultSpeakerOptions: Omit<SpeakerOptions, 'nodeName'> = {
@@ -399,7 +397,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     await this.#holder.ensure();
     await this.#holder.flush();
     if (o.handoverForward !== false && o.stopLingerMs > 0) {
-      this.#forwarder = new HandoverForwarder(o.kernel ?? kernelCommands(), this.#log);
+      this.#forwarder = new HandoverForwarder(kernelCommands(), this.#log);
       await this.#forwarder.reset();
     }
     this.#announcer = new Announcer(

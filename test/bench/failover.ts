@@ -15,6 +15,9 @@
 // Probe granularity: 20 ms plus, while packets go to a dead MAC, the 150 ms
 // timeout.
 // Root only. Run: node_modules/.bin/node test/bench/failover.ts [--rounds 10]
+//   [--faults clean-stop,kill-9,...] [--speaker-arg --no-handover-forward ...]
+// The last line counts every failed probe of the whole run, the speakers'
+// restarts (which hand the IP back) included.
 
 import * as k8s from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +43,26 @@ interface Round {
   failoverMs: number;
   outageMs: number;
   failed: number;
+}
+
+/** --faults kill-9,link-cut,node-death,clean-stop (default: all, in that order). */
+function argFaults(): Fault[] {
+  const i = process.argv.indexOf('--faults');
+  if (i < 0) return FAULTS;
+  const flag = (f: Fault) => (f === 'kill -9' ? 'kill-9' : f.replace(' ', '-'));
+  const names = (process.argv[i + 1] ?? '').split(',').map((f) => f.trim());
+  const out = FAULTS.filter((f) => names.includes(flag(f)));
+  if (out.length !== names.length) throw new Error(`--faults: a list of ${FAULTS.map(flag).join(', ')}`);
+  return out;
+}
+
+/** Every --speaker-arg value, in order: extra flags for each `metalgate speaker`. */
+function argSpeaker(): string[] {
+  const out: string[] = [];
+  process.argv.forEach((a, i) => {
+    if (a === '--speaker-arg') out.push(process.argv[i + 1]!);
+  });
+  return out;
 }
 
 function argRounds(): number {
@@ -101,6 +124,8 @@ async function main(): Promise<void> {
     return;
   }
   const rounds = argRounds();
+  const faults = argFaults();
+  const speakerArgs = argSpeaker();
   const log = (line: string) => process.stderr.write(`[failover] ${line}\n`);
   const cp = await startControlPlane({ progress: log });
   let lab: Lab | undefined;
@@ -113,7 +138,7 @@ async function main(): Promise<void> {
       await n.spawnNode(ECHO_SERVER_SCRIPT, ['--port', String(PORT), '--name', n.name]).waitForOutput('echo-server listening', 15_000);
     }
     const startSpeaker = async (name: string): Promise<void> => {
-      const p = l.node(name).spawnNode(CLI, ['speaker', '--node-name', name, '--kubeconfig', cp.kubeconfigPath, '--metrics-port', '0', '--log-format', 'json']);
+      const p = l.node(name).spawnNode(CLI, ['speaker', '--node-name', name, '--kubeconfig', cp.kubeconfigPath, '--metrics-port', '0', '--log-format', 'json', ...speakerArgs]);
       speakers.set(name, p);
       await p.waitForOutput('published announce subnets', 30_000);
     };
@@ -134,7 +159,8 @@ async function main(): Promise<void> {
       });
 
     const results: Round[] = [];
-    for (const fault of FAULTS) {
+    const probesFrom = Date.now();
+    for (const fault of faults) {
       for (let r = 0; r < rounds; r++) {
         const old = await settle();
         const t0 = Date.now();
@@ -171,16 +197,16 @@ async function main(): Promise<void> {
         }
       }
     }
-    await probe.stop();
+    const all = (await probe.stop()).filter((x) => x.t >= probesFrom);
 
-    const rows = FAULTS.map((fault) => {
+    const rows = faults.map((fault) => {
       const rs = results.filter((r) => r.fault === fault);
       const f = rs.map((r) => r.failoverMs);
       const o = rs.map((r) => r.outageMs);
       return { fault, n: rs.length, p50: percentile(f, 0.5), p99: percentile(f, 0.99), max: Math.max(...f), outP50: percentile(o, 0.5), outP99: percentile(o, 0.99), failed: rs.reduce((s, r) => s + r.failed, 0) };
     });
     const pad = (v: string | number, w: number) => String(v).padStart(w);
-    process.stdout.write(`speaker failover, defaults (Lease renew 500 ms, duration 2 s), ${rounds} rounds per fault\n`);
+    process.stdout.write(`speaker failover, defaults (Lease renew 500 ms, duration 2 s)${speakerArgs.length > 0 ? ` and ${speakerArgs.join(' ')}` : ''}, ${rounds} rounds per fault\n`);
     process.stdout.write(`${'fault'.padEnd(12)}${pad('n', 4)}${pad('failover p50', 14)}${pad('p99', 8)}${pad('max', 8)}${pad('outage p50', 12)}${pad('p99', 8)}${pad('failed probes', 15)}\n`);
     for (const r of rows) {
       process.stdout.write(
@@ -189,6 +215,10 @@ async function main(): Promise<void> {
     }
     process.stdout.write('failover: fault -> first answer from another node; outage: first failed probe -> next answered probe.\n');
     process.stdout.write('after kill -9 the old node keeps serving (its kernel still has the IP) until the client follows the new owner: no outage.\n');
+    const failedAll = all.filter((x) => !x.ok);
+    const errs = new Map<string, number>();
+    for (const f of failedAll) errs.set(f.err ?? String(f.status), (errs.get(f.err ?? String(f.status)) ?? 0) + 1);
+    process.stdout.write(`whole run, restarts included: ${all.length} probes, ${failedAll.length} failed (${[...errs].map(([k, v]) => `${k} x${v}`).join(', ') || 'none'})\n`);
   } finally {
     await Promise.all([...speakers.values()].map((p) => p.stop('SIGTERM', 5000).catch(() => {})));
     await lab?.destroy().catch((e: Error) => log(e.message));
