@@ -54,6 +54,21 @@ describe('Traefik TCP and UDP routes on entry points of their own, on a real API
     return out;
   };
 
+  /** One TLS exchange on the postgres entry point naming `servername`: the certificate the client was shown and the answer. */
+  const tlsExchangeAs = (servername: string, text: string) =>
+    new Promise<{ fingerprint: string; reply: string }>((resolve, reject) => {
+      const s = tls.connect({ host: VIP, port: PG, servername, rejectUnauthorized: false }, () => s.write(text));
+      const timer = setTimeout(() => (s.destroy(), reject(new Error('timed out'))), 2000);
+      s.once('data', (d: Buffer) => {
+        clearTimeout(timer);
+        const fingerprint = s.getPeerX509Certificate()?.fingerprint256 ?? '';
+        s.destroy();
+        resolve({ fingerprint, reply: d.toString() });
+      });
+      s.on('error', (e) => (clearTimeout(timer), reject(e)));
+      s.on('close', () => (clearTimeout(timer), reject(new Error('closed'))));
+    });
+
   beforeAll(async () => {
     const { kc, core, cp } = cluster();
     await cp.kubectl(['apply', '-f', join(repo, 'manifests/crds/traefik/traefik.io.yaml')]);
@@ -168,19 +183,7 @@ describe('Traefik TCP and UDP routes on entry points of their own, on a real API
     await cluster().core.createNamespacedSecret({ namespace: NS, body: tlsSecret(NS, 'pg-tls', pair) });
     const route = (t: Record<string, unknown>) =>
       apply('IngressRouteTCP', 'ingressroutetcps', 'pg', { entryPoints: ['postgres'], routes: [{ match: 'HostSNI(`*`)', services: [{ name: 'pg-primary', port: 5432 }] }], tls: t });
-    /** One TLS exchange: the server certificate's fingerprint and the answer. */
-    const tlsExchange = (text: string) =>
-      new Promise<{ fingerprint: string; reply: string }>((resolve, reject) => {
-        const s = tls.connect({ host: VIP, port: PG, servername: 'db.example.com', rejectUnauthorized: false }, () => s.write(text));
-        const timer = setTimeout(() => (s.destroy(), reject(new Error('timed out'))), 2000);
-        s.once('data', (d: Buffer) => {
-          clearTimeout(timer);
-          const fingerprint = s.getPeerX509Certificate()?.fingerprint256 ?? '';
-          s.destroy();
-          resolve({ fingerprint, reply: d.toString() });
-        });
-        s.on('error', (e) => (clearTimeout(timer), reject(e)));
-      });
+    const tlsExchange = (text: string) => tlsExchangeAs('db.example.com', text);
     const ours = new X509Certificate(pair.cert).fingerprint256;
     await route({ secretName: 'pg-tls' });
     const r = await waitFor(async () => (await tlsExchange('over tls').catch(() => undefined))?.fingerprint === ours || undefined, 'the route\'s certificate served', 15_000).then(() => tlsExchange('over tls'));
@@ -219,20 +222,7 @@ describe('Traefik TCP and UDP routes on entry points of their own, on a real API
       tls: { passthrough: true },
       routes: [{ match: 'HostSNI(`ssl.db.example`)', services: [{ name: 'pg-ssl', port: 5432 }] }],
     });
-    /** One TLS exchange naming `servername`: the certificate the client was shown and the answer. */
-    const exchange = (servername: string, text: string) =>
-      new Promise<{ fingerprint: string; reply: string }>((resolve, reject) => {
-        const s = tls.connect({ host: VIP, port: PG, servername, rejectUnauthorized: false }, () => s.write(text));
-        const timer = setTimeout(() => (s.destroy(), reject(new Error('timed out'))), 2000);
-        s.once('data', (d: Buffer) => {
-          clearTimeout(timer);
-          const fingerprint = s.getPeerX509Certificate()?.fingerprint256 ?? '';
-          s.destroy();
-          resolve({ fingerprint, reply: d.toString() });
-        });
-        s.on('error', (e) => (clearTimeout(timer), reject(e)));
-        s.on('close', () => (clearTimeout(timer), reject(new Error('closed'))));
-      });
+    const exchange = tlsExchangeAs;
     const oursFp = new X509Certificate(ours.cert).fingerprint256;
     const backendFp = new X509Certificate(backendPair.cert).fingerprint256;
     await waitFor(async () => (await exchange('ssl.db.example', 'x').catch(() => undefined))?.reply === 'ssl-backend:x' || undefined, 'the named routes served', 15_000);
