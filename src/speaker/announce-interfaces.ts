@@ -120,24 +120,34 @@ export function surveyInterfaces(
 export function interfaceForIp(ip: string, survey: InterfaceSurvey, named?: ReadonlySet<string>): AnnounceInterface | undefined {
   const candidates = named === undefined ? survey.interfaces : survey.interfaces.filter((i) => named.has(i.name));
   if (survey.anyIp) return candidates[0];
+  if (isParseError(parseIp(ip))) return undefined;
+  // Interfaces come by ascending index: on a tie the first stays.
+  const best = longestPrefixOwner(ip, candidates, (i) => i.subnets);
+  // A named interface carries the IP whatever its subnets (as MetalLB's does).
+  return best ?? (named === undefined ? undefined : candidates[0]);
+}
+
+/**
+ * Of `items`, the one with a subnet containing `ip` by the longest prefix
+ * (the first on a tie); undefined when none contains it. Pure.
+ */
+export function longestPrefixOwner<T>(ip: string, items: readonly T[], subnetsOf: (item: T) => readonly string[]): T | undefined {
   const addr = parseIp(ip);
   if (isParseError(addr)) return undefined;
-  let best: AnnounceInterface | undefined;
+  let best: T | undefined;
   let bestLength = -1;
-  for (const iface of candidates) {
-    for (const subnet of iface.subnets) {
+  for (const item of items) {
+    for (const subnet of subnetsOf(item)) {
       const cidr = parseCidr(subnet);
       if (isParseError(cidr) || cidr.range.family !== addr.family) continue;
       if (addr.value < cidr.range.first || addr.value > cidr.range.last) continue;
-      // Interfaces come by ascending index: on a tie the first stays.
       if (cidr.prefixLength > bestLength) {
-        best = iface;
+        best = item;
         bestLength = cidr.prefixLength;
       }
     }
   }
-  // A named interface carries the IP whatever its subnets (as MetalLB's does).
-  return best ?? (named === undefined ? undefined : candidates[0]);
+  return best;
 }
 
 /** Two surveys that announce the same way (same interfaces, MACs and subnets). */

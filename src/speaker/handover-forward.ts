@@ -23,7 +23,8 @@
 // peer lets the IP go and its remaining connections end, as MetalLB's do at
 // every failover.
 
-import { isParseError, parseCidr, parseIp } from '../config/ip-range.ts';
+import { isParseError, parseIp } from '../config/ip-range.ts';
+import { longestPrefixOwner } from './announce-interfaces.ts';
 import { isMac } from '../l2/mac.ts';
 import type { PeerInterface } from './lease-annotations.ts';
 
@@ -56,23 +57,9 @@ export interface HandoverForward {
  * none fits: nothing is forwarded then.
  */
 export function peerMacFor(ip: string, peer: readonly PeerInterface[], ownDevice: string): string | undefined {
-  const addr = parseIp(ip);
-  if (isParseError(addr)) return undefined;
-  let best: PeerInterface | undefined;
-  let bestLength = -1;
-  for (const iface of peer) {
-    for (const subnet of iface.subnets) {
-      const cidr = parseCidr(subnet);
-      if (isParseError(cidr) || cidr.range.family !== addr.family) continue;
-      if (addr.value < cidr.range.first || addr.value > cidr.range.last) continue;
-      if (cidr.prefixLength > bestLength) {
-        best = iface;
-        bestLength = cidr.prefixLength;
-      }
-    }
-  }
-  best ??= peer.find((i) => i.name === ownDevice) ?? (peer.length === 1 ? peer[0] : undefined);
-  return best?.mac;
+  if (isParseError(parseIp(ip))) return undefined;
+  const best = longestPrefixOwner(ip, peer, (i) => i.subnets);
+  return (best ?? peer.find((i) => i.name === ownDevice) ?? (peer.length === 1 ? peer[0] : undefined))?.mac;
 }
 
 /** A name nft accepts for the IP's chain and set: "198_18_0_200", "2001_db8__200". */

@@ -105,6 +105,24 @@ export function hostSniNames(match: string): string[] | undefined {
   return names;
 }
 
+/** A route's HostSNI names; undefined when its match is something else (reported). */
+function routeNames(route: Record<string, unknown>, where: string, sink: DiagnosticSink): string[] | undefined {
+  const names = typeof route.match === 'string' ? hostSniNames(route.match) : undefined;
+  if (names === undefined) sink.error('BadRule', `${where}.match ${JSON.stringify(route.match)}: only HostSNI(\`name\`, ...) rules joined by || are supported`);
+  return names;
+}
+
+/** A route's guards (its MiddlewareTCPs) and its Services by weight; undefined when either is in error (reported). */
+function routeBackends(route: Record<string, unknown>, where: string, ns: string, view: ClusterView, sink: DiagnosticSink): { limits: TcpLimits; targets: EntryRouteTarget[] } | undefined {
+  const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
+  if (typeof limits === 'string') {
+    sink.error('BadMiddleware', `${where}.${limits}; the route is not served rather than served without it`);
+    return undefined;
+  }
+  const targets = weightedTargets(route.services, where, ns, 'TCP', view, sink);
+  return targets === undefined ? undefined : { limits, targets };
+}
+
 type TcpTls = NonNullable<NonNullable<IngressRouteTcpObject['spec']>['tls']>;
 
 /** The tls fields metalgate does not act on are errors (they change what clients are offered). */
@@ -146,22 +164,15 @@ export function translateIngressRouteTcp(o: IngressRouteTcpObject, view: Cluster
   const hosts: string[] = [];
   routes.forEach((route, i) => {
     const where = `routes[${i}]`;
-    const names = typeof route.match === 'string' ? hostSniNames(route.match) : undefined;
-    if (names === undefined) {
-      sink.error('BadRule', `${where}.match ${JSON.stringify(route.match)}: only HostSNI(\`name\`, ...) rules joined by || are supported`);
-      return;
-    }
+    const names = routeNames(route, where, sink);
+    if (names === undefined) return;
     if (names.some((n) => n === '*' || n === '' || n.includes('*'))) {
       sink.error('BadRule', `${where}.match: HostSNI(\`*\`) and wildcards need a TCP entry point of their own (a named port of the entrypoint Service); on websecure, name the hosts`);
       return;
     }
-    const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
-    if (typeof limits === 'string') {
-      sink.error('BadMiddleware', `${where}.${limits}; the route is not served rather than served without it`);
-      return;
-    }
-    const targets = weightedTargets(route.services, where, ns, 'TCP', view, sink);
-    if (targets === undefined) return;
+    const served = routeBackends(route, where, ns, view, sink);
+    if (served === undefined) return;
+    const { limits, targets } = served;
     // One Service: its port; several: each connection to one of them by weight.
     const first = targets.find((t) => t.weight > 0)!;
     const weighted = targets.length > 1 ? { weighted: targets } : {};
@@ -218,11 +229,8 @@ function ownEntryPointRoutes(
   const hostsSeen = new Set<string>();
   routes.forEach((route, i) => {
     const where = `routes[${i}]`;
-    const names = typeof route.match === 'string' ? hostSniNames(route.match) : undefined;
-    if (names === undefined) {
-      sink.error('BadRule', `${where}.match ${JSON.stringify(route.match)}: only HostSNI(\`name\`, ...) rules joined by || are supported`);
-      return;
-    }
+    const names = routeNames(route, where, sink);
+    if (names === undefined) return;
     const all = names.includes('*');
     if (all && names.length > 1) {
       sink.error('BadRule', `${where}.match: HostSNI(\`*\`) matches every connection: it cannot be combined with names`);
@@ -240,13 +248,9 @@ function ownEntryPointRoutes(
       sink.error('NeedsTls', `${where}.match: HostSNI(\`name\`) matches the TLS server name: the route needs tls (terminated, or passthrough: true)`);
       return;
     }
-    const limits = Array.isArray(route.middlewares) ? tcpLimits(route.middlewares as unknown[], ns, view) : {};
-    if (typeof limits === 'string') {
-      sink.error('BadMiddleware', `${where}.${limits}; the route is not served rather than served without it`);
-      return;
-    }
-    const targets = weightedTargets(route.services, where, ns, 'TCP', view, sink);
-    if (targets === undefined) return;
+    const served = routeBackends(route, where, ns, view, sink);
+    if (served === undefined) return;
+    const { limits, targets } = served;
     if (all) {
       catchAll = { targets, limits };
       return;
