@@ -280,15 +280,15 @@ describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? `
     await settled(VIP4);
   });
 
-  it('clean stop: a connection open on the old owner is still answered by it after the client has moved to the new owner', async () => {
-    const old = await settled(VIP4);
+  it.each([VIP4, VIP6])('clean stop: a connection open on the old owner (%s) is still answered by it after the client has moved to the new owner', async (vip) => {
+    const old = await settled(vip);
     const goFile = join(lab.runDir, `go-${Date.now()}`);
-    const held = lab.client('client').spawnNode(HELD_REQUEST_SCRIPT, [VIP4, String(ECHO_PORT), goFile, '15000']);
+    const held = lab.client('client').spawnNode(HELD_REQUEST_SCRIPT, [vip, String(ECHO_PORT), goFile, '15000']);
     await held.waitForOutput(/^held \d+/m, 10_000);
     const stopping = speakers.get(old)!.stop('SIGTERM', 5000);
     // The client's neighbour entry follows the new owner's gratuitous ARP.
     const clientMacOf = async (): Promise<string | undefined> => {
-      const out = JSON.parse(await lab.client('client').ip(['-j', 'neigh', 'show', VIP4, 'dev', 'eth0'])) as Array<{ lladdr?: string }>;
+      const out = JSON.parse(await lab.client('client').ip(['-j', 'neigh', 'show', vip, 'dev', 'eth0'])) as Array<{ lladdr?: string }>;
       return out[0]?.lladdr;
     };
     const movedTo = await waitFor(async () => {
@@ -301,10 +301,10 @@ describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? `
     // The request's second half went to the new owner's MAC; the old owner, still lingering, answered it.
     expect(line).toMatch(/^answer /);
     expect((JSON.parse(line.slice('answer '.length)) as { name: string }).name).toBe(old);
-    expect(logLines(speakers.get(newOwner)!).some((l) => l.msg === "forwarding the previous owner's connections to it while it lingers" && l.ip === VIP4)).toBe(true);
+    expect(logLines(speakers.get(newOwner)!).some((l) => l.msg === "forwarding the previous owner's connections to it while it lingers" && l.ip === vip)).toBe(true);
     await stopping;
     await startSpeaker(old);
-    await settled(VIP4);
+    await settled(vip);
   });
 
   it('IPv6 the same way: kill -9 moves the client to the new owner, and only it answers Neighbor Solicitations', async () => {
