@@ -277,13 +277,7 @@ export class ListenerManager {
     await b.tcp?.stopAccepting();
   }
 
-  /**
-   * An entry point's route changed (Services, weights, guards, TLS): the
-   * listener stays bound, so no client is refused meanwhile (a rebind left
-   * the port closed until the old socket was gone). Open connections keep
-   * their backend and their place under the old inFlightConn; new ones
-   * follow the new route.
-   */
+  /** The entry point's HostSNI(`name`) routes made ready to serve; undefined when it has none. */
   #sniRoutes(spec: ListenerSpec): SniRoutes | undefined {
     const byName = spec.route?.byName;
     if (byName === undefined || byName.length === 0 || spec.protocol !== 'TCP') return undefined;
@@ -297,6 +291,13 @@ export class ListenerManager {
     return new TcpGuard({ maxConnections: max }, this.#o.tcpCounts ? { counts: this.#o.tcpCounts, id: `${spec.key}\u0000${max}` } : undefined);
   }
 
+  /**
+   * An entry point's route changed (Services, weights, guards, TLS): the
+   * listener stays bound, so no client is refused meanwhile (a rebind left
+   * the port closed until the old socket was gone). Open connections keep
+   * their backend and their place under the old inFlightConn; new ones
+   * follow the new route.
+   */
   #rerouted(b: Bound, spec: ListenerSpec): void {
     const before = b.spec.route;
     const oldShared = b.shared;
