@@ -42,7 +42,8 @@ import { creationOrder, translateIngress, type CertificateRequirement, type Ingr
 import { translateIngressRouteTcp } from '../translate/ingress-route-tcp.ts';
 import { translateIngressRouteUdp } from '../translate/ingress-route-udp.ts';
 import type { EntrypointService } from '../translate/entry-point-route.ts';
-import type { EntryRoute, NamedEntryRoute } from '../model/entry-route.ts';
+import type { EntryRoute } from '../model/entry-route.ts';
+import { assignEntryPoints } from './entry-point-owners.ts';
 import { translateIngressRoute, type IngressRouteTranslation, type TraefikRouteEntry } from '../translate/ingress-route.ts';
 import { resolveMiddlewareRef } from '../translate/middleware-ref.ts';
 import { resolveTraefikService } from '../translate/traefik-service.ts';
@@ -367,63 +368,7 @@ export class IngressCompiler<T = RouteTarget> {
       }
       candidates.push({ order: creationOrder(o.metadata), ref: t.ref, routes: t.entryRoutes });
     }
-    candidates.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    const entryRoutes: EntryRoute[] = [];
-    const holder = new Map<string, ObjectRef>();
-    // TCP entry points are shared: each server name, and the catch-all, goes to the oldest object naming it.
-    const shared = new Map<string, { catchAll: EntryRoute | undefined; catchAllBy: ObjectRef | undefined; byName: NamedEntryRoute[]; hostBy: Map<string, ObjectRef>; first: EntryRoute }>();
-    for (const c of candidates) {
-      for (const r of c.routes) {
-        const k = `${r.protocol} ${r.entryPoint}`;
-        if (r.protocol === 'TCP') {
-          let m = shared.get(k);
-          if (m === undefined) shared.set(k, (m = { catchAll: undefined, catchAllBy: undefined, byName: [], hostBy: new Map(), first: r }));
-          if (r.targets.length > 0) {
-            if (m.catchAllBy !== undefined) {
-              diagnostics.push(diag(c.ref, 'warning', 'DuplicateEntryPoint', `HostSNI(\`*\`) on entry point ${r.entryPoint} ignored here: ${m.catchAllBy.kind} ${m.catchAllBy.namespace}/${m.catchAllBy.name} (older) takes the connections no route names`));
-            } else {
-              m.catchAll = r;
-              m.catchAllBy = c.ref;
-            }
-          }
-          for (const named of r.byName ?? []) {
-            const hosts: string[] = [];
-            for (const h of named.hosts) {
-              const by = m.hostBy.get(h);
-              if (by === undefined) {
-                m.hostBy.set(h, c.ref);
-                hosts.push(h);
-              } else if (by !== c.ref) {
-                diagnostics.push(diag(c.ref, 'warning', 'DuplicateTcpHost', `${h} on entry point ${r.entryPoint} ignored here: ${by.kind} ${by.namespace}/${by.name} (older) routes it`));
-              }
-            }
-            if (hosts.length > 0) m.byName.push({ ...named, hosts });
-          }
-          continue;
-        }
-        const first = holder.get(k);
-        if (first !== undefined) {
-          diagnostics.push(diag(c.ref, 'warning', 'DuplicateEntryPoint', `entry point ${r.entryPoint} (${r.protocol}) ignored here: ${first.kind} ${first.namespace}/${first.name} (older) routes it`));
-          continue;
-        }
-        holder.set(k, c.ref);
-        entryRoutes.push(r);
-      }
-    }
-    for (const m of shared.values()) {
-      const c = m.catchAll;
-      entryRoutes.push({
-        entryPoint: m.first.entryPoint,
-        protocol: 'TCP',
-        targets: c?.targets ?? [],
-        ...(c?.allow ? { allow: c.allow } : {}),
-        ...(c?.maxConnections ? { maxConnections: c.maxConnections } : {}),
-        ...(c?.tls ? { tls: c.tls } : {}),
-        origin: (c ?? m.first).origin,
-        ...(m.byName.length > 0 ? { byName: m.byName } : {}),
-      });
-    }
-    entryRoutes.sort((a, b) => (a.entryPoint < b.entryPoint ? -1 : a.entryPoint > b.entryPoint ? 1 : a.protocol < b.protocol ? -1 : 1));
+    const entryRoutes = assignEntryPoints(candidates, diagnostics);
     return { terminated, entryRoutes };
   }
 

@@ -10,41 +10,38 @@ import type net from 'node:net';
 import { MAX_HELLO_BYTES, readClientHello } from './client-hello.ts';
 
 /** A client that sends no complete ClientHello in this time is handed over with what it sent (the TLS handshake timeout, or the catch-all route, then applies). */
-export const HELLO_WAIT_MS = 5_000;
+const HELLO_WAIT_MS = 5_000;
 
 export interface PeekedHello {
   /** Every byte read so far. */
   readonly bytes: Buffer;
   /** The ClientHello's server name, lowercased; undefined when it has none or the bytes are not one. */
   readonly sni: string | undefined;
-  /** The bytes are a complete ClientHello. */
-  readonly tls: boolean;
 }
 
 /** Calls `done` once; a socket that fails before is destroyed and `done` is not called. */
-export function peekClientHello(socket: net.Socket, done: (hello: PeekedHello) => void, waitMs = HELLO_WAIT_MS): void {
+export function peekClientHello(socket: net.Socket, done: (hello: PeekedHello) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
-  const finish = (sni: string | undefined, tls: boolean): void => {
+  const finish = (sni: string | undefined): void => {
     clearTimeout(timer);
     socket.removeListener('data', onData);
     socket.removeListener('error', onError);
     socket.pause();
-    done({ bytes: Buffer.concat(chunks, size), sni, tls });
+    done({ bytes: Buffer.concat(chunks, size), sni });
   };
   const onData = (c: Buffer): void => {
     chunks.push(c);
     size += c.length;
     const verdict = readClientHello(size === c.length ? c : Buffer.concat(chunks, size));
     if (verdict.kind === 'more' && size < MAX_HELLO_BYTES) return;
-    if (verdict.kind === 'hello') finish(verdict.sni, true);
-    else finish(undefined, false);
+    finish(verdict.kind === 'hello' ? verdict.sni : undefined);
   };
   const onError = (): void => {
     clearTimeout(timer);
     socket.destroy();
   };
-  const timer = setTimeout(() => finish(undefined, false), waitMs);
+  const timer = setTimeout(() => finish(undefined), HELLO_WAIT_MS);
   socket.on('data', onData);
   socket.on('error', onError);
   socket.resume();
