@@ -134,6 +134,24 @@ export interface RateLimitSpec {
   readonly exempt?: readonly IpNetwork[];
 }
 
+/**
+ * ingress-nginx global-rate-limit: at most `limit` requests per key in a
+ * sliding window of `windowMs` (the previous fixed window's count weighed
+ * by how much of it the sliding window still covers, as
+ * lua-resty-global-throttle estimates it); refused requests are not counted.
+ */
+export interface GlobalRateLimitSpec {
+  readonly type: 'globalRateLimit';
+  readonly limit: number;
+  readonly windowMs: number;
+  /** global-rate-limit-key: nginx variables; an empty value counts under the client address. */
+  readonly key: readonly TemplatePart[];
+  /** global-rate-limit-ignored-cidrs: clients never counted. */
+  readonly exempt?: readonly IpNetwork[];
+  /** ingress-nginx's global-rate-limit-status-code default. */
+  readonly rejectStatus: number;
+}
+
 export interface InFlightReqSpec {
   readonly type: 'inFlightReq';
   readonly amount: number;
@@ -449,6 +467,7 @@ export type MiddlewareSpec =
   | ProxyCookieSpec
   | IpAllowListSpec
   | RateLimitSpec
+  | GlobalRateLimitSpec
   | InFlightReqSpec
   | BasicAuthSpec
   | DigestAuthSpec

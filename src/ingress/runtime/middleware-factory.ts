@@ -26,6 +26,7 @@ import { limitRate } from './middlewares/limit-rate.ts';
 import { proxyRedirect } from './middlewares/proxy-redirect.ts';
 import { mirrorUrl } from './middlewares/mirror-url.ts';
 import { proxyCookie } from './middlewares/proxy-cookie.ts';
+import { globalRateLimit } from './middlewares/global-rate-limit.ts';
 import { inFlightReq } from './middlewares/in-flight.ts';
 import { ipAllowList } from './middlewares/ip-allow-list.ts';
 import { addPrefix, replacePath, replacePathRegex, rewriteTarget, stripPrefix, stripPrefixRegex } from './middlewares/path-rewrite.ts';
@@ -86,6 +87,8 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
       return ipAllowList(m.name, s);
     case 'rateLimit':
       return scope ? rateLimit(m.name, s, undefined, { buckets: scope.limits.rate, id: scope.id }) : rateLimit(m.name, s);
+    case 'globalRateLimit':
+      return scope ? globalRateLimit(m.name, s, { windows: scope.limits.windows, id: scope.id }) : globalRateLimit(m.name, s);
     case 'inFlightReq':
       return scope ? inFlightReq(m.name, s, { counts: scope.limits.inFlight, id: scope.id }) : inFlightReq(m.name, s);
     case 'basicAuth':
@@ -138,7 +141,7 @@ export function specFingerprint(spec: MiddlewareSpec): string {
   });
 }
 
-const STATEFUL = new Set<MiddlewareSpec['type']>(['rateLimit', 'inFlightReq', 'circuitBreaker']);
+const STATEFUL = new Set<MiddlewareSpec['type']>(['rateLimit', 'globalRateLimit', 'inFlightReq', 'circuitBreaker']);
 
 /**
  * Builds middlewares, reusing stateful instances with the same identity

@@ -1,5 +1,6 @@
 // The counters of the rate and in-flight limits (Traefik rateLimit and
-// inFlightReq, ingress-nginx limit-rps/-rpm and limit-connections), kept in
+// inFlightReq, ingress-nginx limit-rps/-rpm, limit-connections and
+// global-rate-limit), kept in
 // shared memory so that a node's proxy worker threads count together, as
 // nginx's workers share a limit_req zone: a client whose connections land on
 // different workers gets the limit once, not once per worker.
@@ -125,6 +126,16 @@ class SlotTable {
     }
     return -1;
   }
+
+  /** `acquire` where any slot may be taken, the least recently used first (the second float holds the last use). */
+  acquireEvicting(hi: number, lo: number): number {
+    return this.acquire(
+      hi,
+      lo,
+      () => true,
+      (s) => this.floats[s * FLOATS + 1]!,
+    );
+  }
 }
 
 export interface TakeResult {
@@ -145,12 +156,7 @@ export class SharedRateBuckets {
     const [hi, lo] = hash64(`${id}\u0000${key}`);
     const t = this.#t;
     // Any bucket may be evicted; the least recently used goes first.
-    const slot = t.acquire(
-      hi,
-      lo,
-      () => true,
-      (s) => t.floats[s * FLOATS + 1]!,
-    );
+    const slot = t.acquireEvicting(hi, lo);
     if (slot < 0) return { ok: true, tokens: burst }; // unreachable with always-free slots
     const f = slot * FLOATS;
     let tokens = t.floats[f]!;
@@ -206,11 +212,68 @@ export class SharedInFlightCounts {
   }
 }
 
+export interface WindowHit {
+  readonly ok: boolean;
+  /** Milliseconds until the current fixed window ends (when refused: until the count starts over). */
+  readonly remainingMs: number;
+}
+
+/**
+ * Sliding-window counts (ingress-nginx global-rate-limit): per key, the
+ * count of the current fixed window and of the one before, in the rate
+ * table's slots (the count in the slot's int, the previous count and the
+ * last use in its two floats: the last use says which window the count
+ * belongs to). A request is refused when the current count has reached the
+ * limit, or when the rate of the sliding window (the previous count over
+ * the part of the previous window it still covers, plus the current count)
+ * carried to the end of this window reaches it; a refused request is not
+ * counted. Windows are aligned on the wall clock, as lua-resty-global-throttle's.
+ */
+export class SharedWindowCounts {
+  readonly #t: SlotTable;
+
+  constructor(memory: SharedLimitsMemory) {
+    this.#t = new SlotTable(memory.rate);
+  }
+
+  hit(id: string, key: string, limit: number, windowMs: number, now = Date.now()): WindowHit {
+    const [hi, lo] = hash64(`${id}\u0000${key}`);
+    const t = this.#t;
+    // As the buckets: the least recently used goes first (that client's counts start over).
+    const slot = t.acquireEvicting(hi, lo);
+    const window = Math.floor(now / windowMs);
+    const remainingMs = windowMs - (now - window * windowMs);
+    if (slot < 0) return { ok: true, remainingMs };
+    const f = slot * FLOATS;
+    const c = slot * INTS + 3;
+    const last = t.floats[f]!;
+    const stored = Number.isNaN(last) ? Number.NaN : Math.floor(t.floats[f + 1]! / windowMs);
+    let count = 0;
+    let previous = 0;
+    if (stored === window) {
+      count = t.ints[c]!;
+      previous = last;
+    } else if (stored === window - 1) {
+      previous = t.ints[c]!;
+    }
+    // The previous window's rate over the part of it the sliding window still covers, carried to the end of this one.
+    const rate = ((previous / windowMs) * remainingMs + count) / windowMs;
+    const ok = count < limit && rate * remainingMs + count < limit;
+    if (ok) count += 1;
+    t.ints[c] = count;
+    t.floats[f] = previous;
+    t.floats[f + 1] = now;
+    t.unlock(slot);
+    return { ok, remainingMs };
+  }
+}
+
 export interface SharedLimits {
   readonly rate: SharedRateBuckets;
   readonly inFlight: SharedInFlightCounts;
+  readonly windows: SharedWindowCounts;
 }
 
 export function sharedLimitsOf(memory: SharedLimitsMemory): SharedLimits {
-  return { rate: new SharedRateBuckets(memory), inFlight: new SharedInFlightCounts(memory) };
+  return { rate: new SharedRateBuckets(memory), inFlight: new SharedInFlightCounts(memory), windows: new SharedWindowCounts(memory) };
 }

@@ -522,6 +522,8 @@ function annotationMiddlewares(config: AnnotationConfig, ref: ObjectRef, cookieP
   if (config.cors) out.push({ name: name('enable-cors'), spec: config.cors });
   if (config.appRoot) out.push({ name: name('app-root'), spec: config.appRoot });
   if (config.redirect) out.push({ name: name('redirect'), spec: config.redirect });
+  // The end of the rewrite phase (ingress-nginx's Lua, after its redirects): the global rate limit.
+  if (config.globalRateLimit) out.push({ name: name('global-rate-limit'), spec: config.globalRateLimit });
   // nginx's preaccess phase (limit_req, limit_conn), then access: deny lines before allow lines.
   const exempt = config.limitExempt ? { exempt: config.limitExempt } : {};
   if (config.limitConnections !== undefined) {

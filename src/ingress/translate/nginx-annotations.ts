@@ -85,10 +85,10 @@ import type { IpNetwork } from '../match/ip-match.ts';
 import { parseIpNetwork } from '../match/ip-match.ts';
 import { compileGoRegexp, type GoRegexp } from '../match/go-regexp.ts';
 import type { DiagnosticSink } from '../model/diagnostic.ts';
-import type { ClientCertSpec, ExternalAuthSpec, NginxCorsSpec, ReturnRedirectSpec, TemplatePart } from '../model/middleware-spec.ts';
+import type { ClientCertSpec, ExternalAuthSpec, GlobalRateLimitSpec, NginxCorsSpec, ReturnRedirectSpec, TemplatePart } from '../model/middleware-spec.ts';
 import { parseNginxTemplate, sampleOf } from './nginx-template.ts';
 import type { StickyCookie } from '../model/service-node.ts';
-import { parseGoBool, parseInteger, parseNginxSize, type Parsed } from './value-parsers.ts';
+import { parseGoBool, parseInteger, parseNginxSize, parseTraefikDuration, type Parsed } from './value-parsers.ts';
 
 export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
 
@@ -121,6 +121,8 @@ export interface NginxConfig {
   readonly limitConnections?: number;
   /** limit-whitelist: clients the limits above never apply to. */
   readonly limitExempt?: readonly IpNetwork[];
+  /** global-rate-limit (+ -window, -key, -ignored-cidrs). */
+  readonly globalRateLimit?: GlobalRateLimitSpec;
   readonly denyRanges?: readonly IpNetwork[];
   /** service-upstream: backends are reached through the Service's cluster IP. */
   readonly serviceUpstream?: boolean;
@@ -288,22 +290,22 @@ const ACCESS_CONTROL_EXACT = new Set([
   'enable-owasp-core-rules',
   'modsecurity-transaction-id',
 ]);
+const GLOBAL_RATE_LIMIT = new Set(['global-rate-limit', 'global-rate-limit-window', 'global-rate-limit-key', 'global-rate-limit-ignored-cidrs']);
 const PROXY_SSL = new Set(['proxy-ssl-secret', 'proxy-ssl-verify', 'proxy-ssl-verify-depth', 'proxy-ssl-name', 'proxy-ssl-server-name', 'proxy-ssl-protocols', 'proxy-ssl-ciphers']);
-const ACCESS_CONTROL_PREFIXES = ['global-rate-limit'];
 const AUTH_TLS = new Set(['auth-tls-secret', 'auth-tls-verify-client', 'auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn']);
 /** Raw nginx configuration: never run, whatever it says (the 2025 "IngressNightmare" CVEs came through them). */
 const SNIPPET = /(^|-)snippet$/;
 
 function accessControlReason(name: string): string | undefined {
   if (SNIPPET.test(name)) return 'is raw nginx configuration, which metalgate never runs; it may hold access rules, so the Ingress is not served rather than served without them';
-  if (ACCESS_CONTROL_EXACT.has(name) || ACCESS_CONTROL_PREFIXES.some((p) => name.startsWith(p))) {
+  if (ACCESS_CONTROL_EXACT.has(name)) {
     return 'limits who reaches the backend and is not implemented by metalgate: the Ingress is not served rather than served with less protection than it asks for';
   }
   return undefined;
 }
 
 /** Every annotation name (without prefix) we honour. */
-export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS, ...AUTH_TLS, ...PROXY_SSL]);
+export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS, ...AUTH_TLS, ...PROXY_SSL, ...GLOBAL_RATE_LIMIT]);
 
 export function parseNginxAnnotations(annotations: Readonly<Record<string, string>> | undefined, sink: DiagnosticSink): NginxConfig {
   const a = new Map<string, string>();
@@ -547,6 +549,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
   const rpm = get('limit-rpm', (t) => parseInteger(t, 1, 60_000_000));
   const connections = get('limit-connections', (t) => parseInteger(t, 1, 1_000_000));
   const multiplier = get('limit-burst-multiplier', (t) => parseInteger(t, 1, 1_000_000)) ?? 5;
+  const globalRateLimit = parseGlobalRateLimit(a, bad, sink);
 
   return {
     sslRedirect: get('ssl-redirect', parseGoBool) ?? true,
@@ -564,6 +567,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
     ...(rpm !== undefined ? { limitRpm: { rpm, burst: rpm * multiplier } } : {}),
     ...(connections !== undefined ? { limitConnections: connections } : {}),
     ...(limitExempt && limitExempt.length > 0 ? { limitExempt } : {}),
+    ...(globalRateLimit ? { globalRateLimit } : {}),
     ...(denyRanges ? { denyRanges } : {}),
     ...(upstreamHost !== undefined ? { upstreamHost } : {}),
     ...(get('ssl-passthrough', parseGoBool) === true ? { sslPassthrough: true } : {}),
@@ -707,6 +711,54 @@ function parseAppRoot(a: Map<string, string>, bad: (name: string, error: string)
 }
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+
+
+/** ingress-nginx's global-rate-limit-status-code default. */
+const GLOBAL_RATE_LIMIT_STATUS = 429;
+
+/**
+ * global-rate-limit, read as ingress-nginx reads it: a limit and a window
+ * (a Go duration, counted in whole seconds); either missing, or 0, turns it
+ * off there, so here too, with a warning. A window that is not a duration
+ * is an error (ingress-nginx denies the location). The key is nginx
+ * variables ($remote_addr by default; an empty value falls back to the
+ * client address); clients in ignored-cidrs are never counted.
+ */
+function parseGlobalRateLimit(a: Map<string, string>, bad: (name: string, error: string) => void, sink: DiagnosticSink): GlobalRateLimitSpec | undefined {
+  if (![...GLOBAL_RATE_LIMIT].some((k) => a.has(k))) return undefined;
+  let limit = 0;
+  const limitText = a.get('global-rate-limit')?.trim() ?? '';
+  if (limitText !== '') {
+    const p = parseInteger(limitText, 0, 1_000_000_000);
+    if (!p.ok) return void bad('global-rate-limit', p.error);
+    limit = p.value;
+  }
+  let seconds = 0;
+  const windowText = a.get('global-rate-limit-window')?.trim() ?? '';
+  if (windowText !== '') {
+    // Go's time.ParseDuration wants a unit on anything but 0.
+    if (/^[0-9.]+$/.test(windowText) && Number(windowText) !== 0) return void bad('global-rate-limit-window', `${JSON.stringify(windowText)} needs a unit (a Go duration such as 30s or 1m)`);
+    const d = parseTraefikDuration(windowText);
+    if (!d.ok) return void bad('global-rate-limit-window', d.error);
+    seconds = Math.trunc(d.value / 1000);
+  }
+  const keyText = a.get('global-rate-limit-key')?.trim() || '$remote_addr';
+  const key = parseNginxTemplate(keyText);
+  if (!key.ok) return void bad('global-rate-limit-key', key.error);
+  const exempt: IpNetwork[] = [];
+  for (const part of (a.get('global-rate-limit-ignored-cidrs') ?? '').split(',')) {
+    const t = part.trim();
+    if (t === '') continue;
+    const net = parseIpNetwork(t);
+    if (net === null) return void bad('global-rate-limit-ignored-cidrs', `${JSON.stringify(t)} is not an IP address or CIDR`);
+    exempt.push(net);
+  }
+  if (limit === 0 || seconds === 0) {
+    sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}global-rate-limit needs a limit above 0 and ${NGINX_PREFIX}global-rate-limit-window of at least a second (ingress-nginx counts whole seconds): without both, ingress-nginx does not limit either`);
+    return undefined;
+  }
+  return { type: 'globalRateLimit', limit, windowMs: seconds * 1000, key: key.parts, ...(exempt.length > 0 ? { exempt } : {}), rejectStatus: GLOBAL_RATE_LIMIT_STATUS };
+}
 
 /** nginx's on/off (ingress-nginx accepts nothing else for these). */
 function parseOnOff(text: string): Parsed<boolean> {

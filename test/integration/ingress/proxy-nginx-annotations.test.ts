@@ -40,6 +40,10 @@ beforeAll(async () => {
   h.ingress(annotated('rpm', 'rpm.example.com', 'app', { 'limit-rpm': '1', 'limit-burst-multiplier': '1' }));
   h.ingress(annotated('rpmexempt', 'rpmexempt.example.com', 'app', { 'limit-rpm': '1', 'limit-burst-multiplier': '1', 'limit-whitelist': '127.0.0.1/32' }));
   h.ingress(annotated('conns', 'conns.example.com', 'slow', { 'limit-connections': '1' }));
+  // global-rate-limit: one count for every path of the Ingress, keyed here by a request header.
+  const globalLimit = { 'global-rate-limit': '4', 'global-rate-limit-window': '1h', 'global-rate-limit-key': '$http_x_api_client' };
+  h.ingress(ing('ns', 'global', [{ host: 'global.example.com', paths: [{ path: '/a', service: 'app' }, { path: '/b', service: 'app' }] }], { annotations: Object.fromEntries(Object.entries(globalLimit).map(([k, v]) => [N + k, v])) }));
+  h.ingress(annotated('globalexempt', 'globalexempt.example.com', 'app', { ...globalLimit, 'global-rate-limit-ignored-cidrs': '127.0.0.0/8' }));
   // service-upstream: the Service's cluster IP and port (here the loopback and the echo's port stand for them).
   const viaCluster = await h.service('ns', 'clustered', 1);
   h.compiler.setService({ metadata: { namespace: 'ns', name: 'clustered', resourceVersion: 'ci' }, spec: { clusterIP: '127.0.0.1', ports: [{ name: 'http', port: viaCluster[0]!.port, protocol: 'TCP' }] } });
@@ -154,6 +158,19 @@ describe('ingress-nginx annotations through the proxy', () => {
   test('limit-connections: a second request in progress from the same client gets 503', async () => {
     const [a, b] = await Promise.all([h.request({ host: 'conns.example.com' }), new Promise((r) => setTimeout(r, 200)).then(() => h.request({ host: 'conns.example.com' }))]);
     expect([a.status, b.status]).toEqual([200, 503]);
+  });
+  test('global-rate-limit: one count per key over every path of the Ingress; over it 429; another key counts apart; ignored CIDRs are never counted', async () => {
+    const get = async (path: string, client: string, host = 'global.example.com') => (await h.request({ host, path, headers: { 'x-api-client': client } })).status;
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push(await get(i % 2 === 0 ? '/a' : '/b', 'alpha'));
+    // lua-resty-global-throttle's estimate carries this window's rate to its end: early in a 1 h
+    // window about half the limit passes; never more than the limit, and once refused, refused.
+    const passed = statuses.filter((x) => x === 200).length;
+    expect(passed).toBeGreaterThanOrEqual(1);
+    expect(passed).toBeLessThanOrEqual(4);
+    expect(statuses).toEqual([...Array<number>(passed).fill(200), ...Array<number>(10 - passed).fill(429)]);
+    expect(await get('/a', 'beta')).toBe(200);
+    for (let i = 0; i < 10; i++) expect(await get('/', 'alpha', 'globalexempt.example.com')).toBe(200);
   });
   test('limit-rps: bursts above rps x multiplier get 503', async () => {
     const statuses: number[] = [];

@@ -15,6 +15,53 @@ function rng(seed: number): () => number {
 }
 
 describe('shared limit tables', () => {
+  test('sliding windows (global-rate-limit): lua-resty-global-throttle\'s estimate, as plain per-key windows would keep it', () => {
+    const limits = sharedLimitsOf(allocateSharedLimits(4096, 1));
+    const r = rng(11);
+    // The reference: per key the count of each fixed window; a request is refused when this
+    // window's count has reached the limit, or when the sliding window's rate, carried to the
+    // end of this window, reaches it; refused requests are not counted.
+    const windows = new Map<string, Map<number, number>>();
+    const W = 10_000;
+    let now = 1_700_000_000_000;
+    let refused = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const key = `198.18.0.${Math.floor(r() * 10)}`;
+      now += Math.floor(r() * 40);
+      const limit = 20;
+      const got = limits.windows.hit('ingress:ns/a', key, limit, W, now);
+      const w = Math.floor(now / W);
+      const remaining = W - (now % W);
+      const perKey = windows.get(key) ?? new Map<number, number>();
+      windows.set(key, perKey);
+      const count = perKey.get(w) ?? 0;
+      const previous = perKey.get(w - 1) ?? 0;
+      const rate = ((previous / W) * remaining + count) / W;
+      const ok = count < limit && rate * remaining + count < limit;
+      if (ok) perKey.set(w, count + 1);
+      else refused++;
+      expect(got.ok, `step ${step}`).toBe(ok);
+      expect(got.remainingMs).toBe(remaining);
+    }
+    expect(refused).toBeGreaterThan(1000);
+  });
+
+  test('sliding windows: early in a window the current rate is carried to its end (5 of 10 pass at its start), the previous window weighs in the next', () => {
+    const windows = sharedLimitsOf(allocateSharedLimits(64, 1)).windows;
+    const start = 1_700_000_040_000; // a multiple of 10 s: a window starts here
+    const passed = (at: number, n: number) => Array.from({ length: n }, () => windows.hit('i', 'c', 10, 10_000, at).ok).filter(Boolean).length;
+    expect(passed(start, 20)).toBe(5);
+    // Near the window's end little is carried: it fills to the limit.
+    expect(passed(start + 9_990, 20)).toBe(5);
+    // The next window starts with the previous one's 10 over the whole window: nothing passes yet.
+    expect(passed(start + 10_000, 5)).toBe(0);
+    // Halfway through, half of the previous window is still in the sliding window.
+    expect(passed(start + 15_000, 20)).toBeGreaterThan(0);
+    // Another key, and another limit's identity, count apart.
+    expect(windows.hit('i', 'other', 10, 10_000, start).ok).toBe(true);
+    expect(windows.hit('j', 'c', 10, 10_000, start + 10_000).ok).toBe(true);
+  });
+
   test('model: token buckets and in-flight counts as plain per-key maps would keep them', () => {
     const limits = sharedLimitsOf(allocateSharedLimits(4096, 4096));
     const r = rng(7);

@@ -79,7 +79,6 @@ describe('ingress-nginx annotation values', () => {
     'modsecurity-transaction-id',
     'enable-owasp-core-rules',
     'enable-modsecurity',
-    'global-rate-limit',
   ])('%s is refused: not implemented and it limits access', (name) => {
     expect(parse({ [name]: 'x' }).diags).toEqual([
       `error:UnsupportedSecurityAnnotation:${N}${name} limits who reaches the backend and is not implemented by metalgate: the Ingress is not served rather than served with less protection than it asks for`,
