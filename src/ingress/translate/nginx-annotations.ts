@@ -25,6 +25,9 @@
 //   503 (limit-req-status-code's default). limit-connections: requests in
 //   progress per client IP; over it: 503. limit-whitelist (or
 //   limit-allowlist): CIDRs these limits never apply to.
+// - global-rate-limit (+ -window, -key, -ignored-cidrs): a sliding-window
+//   limit per key over the whole Ingress, 429 over it; see
+//   runtime/middlewares/global-rate-limit.ts for why no memcached.
 // - denylist-source-range (or blacklist-source-range): those CIDRs get 403,
 //   whatever the allow-list says (nginx's deny lines come first).
 // - auth-url (+ auth-method, auth-signin, auth-signin-redirect-param,
