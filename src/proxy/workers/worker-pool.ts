@@ -60,8 +60,12 @@ export interface ProxyWorkerPoolOptions {
  * Ingress rules); the data path keeps a young generation that fits a burst of
  * requests: with 1 MiB semi-spaces two workers served a fifth fewer requests
  * per second (docs/benchmarks.md, "L7 and L4 with the proxy workers as threads").
+ * 8 MB rather than 24: measured side by side (docs/benchmarks.md, "Memory"),
+ * the same L7 rate and Ingress-change latency, 25 MiB less for the speaker
+ * with 4 workers under load; 6 MB saved 16 MiB more at rest but let an
+ * Ingress change's p99 over 10,000 rules climb from 80-105 to 110-145 ms.
  */
-export const WORKER_YOUNG_GENERATION_MB = 24;
+export const WORKER_YOUNG_GENERATION_MB = 8;
 
 /**
  * V8 reads --max-semi-space-size when an isolate is created, and the flag
