@@ -375,15 +375,7 @@ export function parseNginxAnnotations(annotations: Readonly<Record<string, strin
       bad(name, `and ${NGINX_PREFIX}${older} (its older name) are both set, to different lists`);
     }
     if (text === undefined) return undefined;
-    const out: IpNetwork[] = [];
-    for (const part of text.split(',')) {
-      const t = part.trim();
-      if (t === '') continue;
-      const net = parseIpNetwork(t);
-      if (net === null) bad(which, `${JSON.stringify(t)} is not an IP address or CIDR`);
-      else out.push(net);
-    }
-    return out;
+    return parseCidrList(text, (t) => bad(which, `${JSON.stringify(t)} is not an IP address or CIDR`));
   };
   const allowRanges = ranges('allowlist-source-range', 'whitelist-source-range');
   const denyRanges = ranges('denylist-source-range', 'blacklist-source-range');
@@ -716,6 +708,19 @@ function parseAppRoot(a: Map<string, string>, bad: (name: string, error: string)
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 
+/** A comma-separated list of addresses and CIDRs; each entry that is neither goes to `invalid` and is left out. */
+function parseCidrList(text: string, invalid: (entry: string) => void): IpNetwork[] {
+  const out: IpNetwork[] = [];
+  for (const part of text.split(',')) {
+    const t = part.trim();
+    if (t === '') continue;
+    const net = parseIpNetwork(t);
+    if (net === null) invalid(t);
+    else out.push(net);
+  }
+  return out;
+}
+
 /** ingress-nginx's global-rate-limit-status-code default. */
 const GLOBAL_RATE_LIMIT_STATUS = 429;
 
@@ -748,14 +753,12 @@ function parseGlobalRateLimit(a: Map<string, string>, bad: (name: string, error:
   const keyText = a.get('global-rate-limit-key')?.trim() || '$remote_addr';
   const key = parseNginxTemplate(keyText);
   if (!key.ok) return void bad('global-rate-limit-key', key.error);
-  const exempt: IpNetwork[] = [];
-  for (const part of (a.get('global-rate-limit-ignored-cidrs') ?? '').split(',')) {
-    const t = part.trim();
-    if (t === '') continue;
-    const net = parseIpNetwork(t);
-    if (net === null) return void bad('global-rate-limit-ignored-cidrs', `${JSON.stringify(t)} is not an IP address or CIDR`);
-    exempt.push(net);
-  }
+  let badCidr = false;
+  const exempt = parseCidrList(a.get('global-rate-limit-ignored-cidrs') ?? '', (t) => {
+    badCidr = true;
+    bad('global-rate-limit-ignored-cidrs', `${JSON.stringify(t)} is not an IP address or CIDR`);
+  });
+  if (badCidr) return undefined;
   if (limit === 0 || seconds === 0) {
     sink.warn('IgnoredAnnotation', `${NGINX_PREFIX}global-rate-limit needs a limit above 0 and ${NGINX_PREFIX}global-rate-limit-window of at least a second (ingress-nginx counts whole seconds): without both, ingress-nginx does not limit either`);
     return undefined;
