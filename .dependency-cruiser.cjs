@@ -29,6 +29,7 @@ const IO_MODULES = [
   // netlink/types.ts holds message shapes and constants only.
   '^src/netlink/(?!types\\.ts$)',
   '^native/',
+  '^src/native/',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -2,8 +2,12 @@
 // classic BPF filter, frames delivered to JS from a libuv poll handle.
 // Everything protocol-specific (frame layout, filters) lives in TypeScript.
 
+#include "packet_socket.h"
+
 #include <napi.h>
 #include <uv.h>
+
+#include "system_error.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,34 +25,13 @@
 
 namespace {
 
+using metalgate::SystemError;
+using metalgate::ThrowErrno;
+
 // Frames taken per readiness event before yielding to the loop; the poll is
 // level-triggered, so anything left is picked up on the next iteration.
 constexpr int kMaxFramesPerWakeup = 256;
 constexpr size_t kReceiveBufferSize = 65536;
-
-// Node-style system error: code is the errno name, errno is negative (as in
-// Node's own SystemErrors), syscall names the call that failed.
-Napi::Error SystemError(Napi::Env env, int err, const char* syscall,
-                        const std::string& detail = std::string()) {
-  const char* name = strerrorname_np(err);
-  std::string code = name != nullptr ? name : "EUNKNOWN";
-  std::string message = code + ": " + strerror(err) + ", " + syscall;
-  if (!detail.empty()) message += " " + detail;
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, code));
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("syscall", Napi::String::New(env, syscall));
-  return error;
-}
-
-// Throws for the errno of the call that just failed; errno is read before
-// anything else can allocate (and so touch it).
-[[noreturn]] void ThrowErrno(Napi::Env env, const char* syscall, const char* what = "", const std::string& name = "") {
-  int err = errno;
-  std::string detail = what;
-  if (!name.empty()) detail += (detail.empty() ? "'" : " '") + name + "'";
-  throw SystemError(env, err, syscall, detail);
-}
 
 class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
  public:
@@ -350,11 +333,6 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   std::unique_ptr<Napi::AsyncContext> async_context_;
 };
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("PacketSocket", PacketSocket::Define(env));
-  return exports;
-}
-
 }  // namespace
 
-NODE_API_MODULE(metalgate_native, Init)
+Napi::Function DefinePacketSocket(Napi::Env env) { return PacketSocket::Define(env); }

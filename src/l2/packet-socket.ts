@@ -3,16 +3,11 @@
 // 'frame' events from the libuv loop, errors as 'error' events.
 
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 
 import { arpFilter, ndpFilter } from './bpf.ts';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.ts';
 import { formatMac, type MacString, parseMac } from './mac.ts';
-
-/** Where scripts/build-native.mjs puts the addon (same from src/l2 and dist/l2). */
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../native/build/metalgate_native.node', import.meta.url));
+import { loadNativeAddon, type NativePacketSocket } from '../native/addon.ts';
 
 // sll_pkttype values (linux/if_packet.h), passed with every frame.
 export const PACKET_HOST = 0;
@@ -23,45 +18,6 @@ export const PACKET_OUTGOING = 4;
 
 /** hwType of an Ethernet interface (ARPHRD_ETHER); loopback is 772. */
 export const ARPHRD_ETHER = 1;
-
-interface NativePacketSocket {
-  readonly ifindex: number;
-  readonly hwType: number;
-  readonly mac: Buffer;
-  send(frame: Buffer): number;
-  setFilter(filter: Buffer | null): void;
-  addMulticast(mac: Buffer): void;
-  dropMulticast(mac: Buffer): void;
-  close(): void;
-}
-
-interface NativeAddon {
-  PacketSocket: new (
-    ifname: string,
-    ethertype: number,
-    filter: Buffer | null,
-    onFrame: (frame: Buffer, packetType: number) => void,
-    onError: (error: Error) => void,
-  ) => NativePacketSocket;
-}
-
-let addon: NativeAddon | undefined;
-
-/** Loads the addon once; throws an Error saying how to build it when it is missing. */
-export function loadNativeAddon(): NativeAddon {
-  if (addon !== undefined) return addon;
-  if (!existsSync(NATIVE_ADDON_PATH)) {
-    throw new Error(`metalgate native addon not built: ${NATIVE_ADDON_PATH} is missing (run npm run build:native)`);
-  }
-  try {
-    addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
-  } catch (error) {
-    throw new Error(`cannot load ${NATIVE_ADDON_PATH}: ${(error as Error).message} (rebuild: npm run build:native)`, {
-      cause: error,
-    });
-  }
-  return addon;
-}
 
 export interface PacketSocketOptions {
   /** Interface name, e.g. "eth0". */

@@ -290,9 +290,10 @@ describe('replaying the stages in temp directories', () => {
 
   test('the native addon loads from where dist/ looks for it', async () => {
     const script = [
-      "const m = await import('./dist/l2/packet-socket.js');",
+      "const m = await import('./dist/native/addon.js');",
       'const addon = m.loadNativeAddon();',
       "if (typeof addon.PacketSocket !== 'function') throw new Error('no PacketSocket');",
+      "if (typeof addon.IdlePark !== 'function') throw new Error('no IdlePark');",
       'console.log(m.NATIVE_ADDON_PATH);',
     ].join('\n');
     const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { cwd: imageDir });
