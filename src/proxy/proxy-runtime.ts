@@ -26,6 +26,7 @@ import type { CertificateStoreApi, HttpEntrypointApi, TcpTarget } from './http/t
 import { weightedTcpBackend } from './http/weighted-tcp-backend.ts';
 import { ServiceBackends } from './k8s/service-backends.ts';
 import type { BindBackoff } from './listeners/bind-backoff.ts';
+import { IdlePark } from './listeners/idle-park.ts';
 import { ListenerManager } from './listeners/listener-manager.ts';
 import type { ListenerMetrics } from './listeners/listener-metrics.ts';
 
@@ -53,6 +54,8 @@ export interface ProxyRuntimeOptions {
   readonly flaggerMetrics?: Registry;
   /** The rate and in-flight limits' tables, shared with the node's other worker threads (default: this runtime's own). */
   readonly sharedLimits?: SharedLimitsMemory;
+  /** Park idle HTTP(S) connections in the kernel (listeners/idle-park.ts). Default true; without the native addon nothing is parked. */
+  readonly parkIdle?: boolean;
 }
 
 export class ProxyRuntime {
@@ -65,6 +68,8 @@ export class ProxyRuntime {
   #guards = new Map<string, TcpGuard>();
   readonly #listeners: ListenerManager;
   readonly #tables: RouteTables | undefined;
+  /** This thread's idle connections' park (one runtime per thread). */
+  readonly #park: IdlePark | undefined;
   #stopping = false;
 
   constructor(o: ProxyRuntimeOptions) {
@@ -72,6 +77,9 @@ export class ProxyRuntime {
     const limitsMemory = o.sharedLimits ?? allocateSharedLimits();
     this.#limits = sharedLimitsOf(limitsMemory);
     const http = o.http;
+    this.#park = http !== undefined && o.parkIdle !== false ? IdlePark.open(o.log) : undefined;
+    const park = this.#park;
+    if (park !== undefined) o.metrics.countParkedWith(() => park.size);
     this.#listeners = new ListenerManager({
       log: o.log,
       metrics: o.metrics,
@@ -83,6 +91,7 @@ export class ProxyRuntime {
       ...(o.dialAddress ? { dialAddress: o.dialAddress } : {}),
       reusePort: o.reusePort,
       tcpCounts: this.#limits.inFlight,
+      ...(this.#park ? { idlePark: this.#park } : {}),
     });
     this.backends = new ServiceBackends(this.endpoints, o.dialAddress);
     if (http) {
@@ -231,6 +240,7 @@ export class ProxyRuntime {
     const open = this.#listeners.openConnections();
     const http = this.#o.http;
     const [cut] = await Promise.all([this.#listeners.close(graceMs), http?.web.drain(graceMs), http?.websecure.drain(graceMs)]);
+    this.#park?.close();
     this.#o.log.info({ openAtStart: open, cut, graceMs }, 'proxy drained');
   }
 }

@@ -30,6 +30,7 @@ import type {
   EntrypointStats,
   HostTlsSettings,
   HttpEntrypointApi,
+  SocketParking,
   HttpEntrypointOptions,
   Router,
   TcpTarget,
@@ -38,7 +39,7 @@ import type {
 import { UpstreamPool } from './upstream.ts';
 
 export const CLIENT_LIMIT_DEFAULTS: ClientLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100, maxBodyBytes: 1024 * 1024 };
-export const CLIENT_TIMEOUT_DEFAULTS: ClientTimeouts = { headerMs: 60_000, bodyMs: 60_000, idleMs: 75_000, sendMs: 60_000 };
+export const CLIENT_TIMEOUT_DEFAULTS: ClientTimeouts = { headerMs: 60_000, bodyMs: 60_000, idleMs: 75_000, sendMs: 60_000, parkAfterMs: 1_000 };
 export const UPSTREAM_TIMEOUT_DEFAULTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 60_000, sendMs: 60_000 };
 /** TLS handshakes that take longer are dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -121,13 +122,17 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     return this.core.router;
   }
 
+  get firstByteTimeoutMs(): number {
+    return this.core.timeouts.headerMs;
+  }
+
   handle(socket: net.Socket, info: ConnectionInfo): net.Socket | void {
     if (this.closed || this.core.draining) {
       socket.destroy();
       return;
     }
     const localPort = info.localPort ?? socket.localPort ?? 0;
-    if (!info.tls) return this.serveHttp1(socket, false, localPort, info.noDelay === true);
+    if (!info.tls) return this.serveHttp1(socket, false, localPort, info.noDelay === true, info.park);
     if (socket instanceof tls.TLSSocket && socket.encrypted) {
       this.serveSecure(socket, localPort);
       return;
@@ -175,8 +180,8 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   };
 
   /** Returns the socket the connection reads (plain HTTP: one that adopted `socket`'s connection). */
-  private serveHttp1(socket: net.Socket, secure: boolean, localPort: number, noDelaySet = false): net.Socket {
-    const conn = new H1Connection(this.core, socket, secure, localPort, this.forget, noDelaySet);
+  private serveHttp1(socket: net.Socket, secure: boolean, localPort: number, noDelaySet = false, park?: SocketParking): net.Socket {
+    const conn = new H1Connection(this.core, socket, secure, localPort, this.forget, noDelaySet, park);
     this.connections.add(conn);
     this.core.metrics.openHttp1++;
     return conn.socket;

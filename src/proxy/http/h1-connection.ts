@@ -25,7 +25,7 @@ import { ProxyRequest, type EntrypointCore } from './proxy-request.ts';
 import { needsNormalizing, normalizePath, queryStart } from './request-path.ts';
 import { buildResponseHead, canPassResponseHead, type ClientFraming } from './response-head-out.ts';
 import { errorResponse, serializeSimpleResponse } from './simple-response.ts';
-import type { Backend, Endpoint, SimpleResponse } from './types.ts';
+import type { Backend, Endpoint, SimpleResponse, SocketParking } from './types.ts';
 import type { ResponseEdit } from './response-edit.ts';
 import { GrpcWebCall } from './grpc-web-call.ts';
 import { grpcWebMode, toGrpcContentType } from './grpc-web-codec.ts';
@@ -59,6 +59,7 @@ const K_BODY = 3;
 const K_SEND = 4;
 const K_LINGER = 5;
 const K_TUNNEL = 6;
+const K_PARK = 7; // idle for parkAfterMs: park (SocketParking), or wait out the rest of idleMs
 
 // Request body framing.
 const B_NONE = 0;
@@ -138,6 +139,8 @@ export class H1Connection extends ProxyRequest implements Timed {
   private clientEnded = false;
   /** The socket reads through the process's arena (client-reads.ts), not 'data' events. */
   private readonly ownReads: boolean;
+  /** Where this connection waits between requests once idle for parkAfterMs; undefined: it keeps its socket. */
+  private readonly park: SocketParking | undefined;
   /** Where an own-reads socket's bytes go once it is a tunnel. */
   private tunnelSink: ((chunk: Buffer) => void) | null = null;
   /** A gRPC-Web call bridged to an HTTP/2 backend (grpc-web-call.ts), while it runs. */
@@ -152,12 +155,14 @@ export class H1Connection extends ProxyRequest implements Timed {
   }
 
   /** `noDelaySet`: TCP_NODELAY is on the connection already (ConnectionInfo.noDelay). */
-  constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void, noDelaySet = false) {
+  /** `park`: where the listener parks idle connections (plain HTTP that reads through the arena only: nothing else is held by the socket). */
+  constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void, noDelaySet = false, park?: SocketParking) {
     const ip = plainIp(socket.remoteAddress);
     super(core, ip, tls, localPort);
     // Plain TCP reads through the arena (TLS sockets read through their TLS layer).
     const adopted = tls ? undefined : adoptClientSocket(socket, this.onClientBytes, noDelaySet);
     this.ownReads = adopted !== undefined;
+    this.park = this.ownReads && core.timeouts.parkAfterMs > 0 ? park : undefined;
     socket = adopted ?? socket;
     this.socket = socket;
     this.onGone = onGone;
@@ -246,6 +251,9 @@ export class H1Connection extends ProxyRequest implements Timed {
       case K_LINGER:
       case K_TUNNEL:
         this.destroy();
+        break;
+      case K_PARK:
+        this.parkIdle();
         break;
       case K_HEADER:
         if (this.state !== C_WAIT) break;
@@ -1273,10 +1281,31 @@ export class H1Connection extends ProxyRequest implements Timed {
       return;
     }
     this.state = C_WAIT;
-    this.arm(K_IDLE, this.core.timeouts.idleMs);
+    this.armIdle();
     if (this.held !== null) this.processHeld();
     else if (this.clientEnded) this.endConnection();
     else this.resumeClient();
+  }
+
+  /** Between requests: the keep-alive timeout, or the park first when the listener parks. */
+  private armIdle(): void {
+    const t = this.core.timeouts;
+    if (this.park !== undefined && t.idleMs > t.parkAfterMs) this.arm(K_PARK, t.parkAfterMs);
+    else this.arm(K_IDLE, t.idleMs);
+  }
+
+  /**
+   * Idle for parkAfterMs: the connection leaves its socket for the park,
+   * where it waits out the rest of the keep-alive timeout; its next request
+   * comes back through the listener as a new connection.
+   */
+  private parkIdle(): void {
+    const rest = this.core.timeouts.idleMs - this.core.timeouts.parkAfterMs;
+    if (this.state === C_WAIT && this.idle && !this.paused && !this.clientEnded && this.park!.parkSocket(this.socket, rest)) {
+      this.state = C_CLOSED;
+      return;
+    }
+    this.arm(K_IDLE, rest);
   }
 
   /** Parses held bytes (pipelined requests) without recursing per request. */

@@ -424,6 +424,18 @@ export interface ConnectionInfo {
   readonly localPort?: number;
   /** TCP_NODELAY is set on the socket already (the listener's accept did it): no setsockopt again. */
   readonly noDelay?: boolean;
+  /** Where the listener parks its idle connections (listeners/idle-park.ts); without it they keep their sockets. */
+  readonly park?: SocketParking;
+}
+
+/** A listener's parking for idle connections: a parked connection comes back to the listener as a new socket when it sends. */
+export interface SocketParking {
+  /**
+   * Parks an idle connection (nothing to write, nothing unread) for up to
+   * `timeoutMs` and destroys `socket`, sending nothing to the client; false
+   * (the socket untouched) when it cannot.
+   */
+  parkSocket(socket: Socket, timeoutMs: number): boolean;
 }
 
 export interface ClientLimits {
@@ -444,6 +456,14 @@ export interface ClientTimeouts {
   readonly idleMs: number;
   /** A response the client does not read: cut after no progress for this long. Default 60 s. */
   readonly sendMs: number;
+  /**
+   * A kept-alive HTTP/1 connection idle this long gives up its socket and
+   * waits parked in the kernel for the rest of idleMs, where its listener
+   * parks (ConnectionInfo.park). Default 1 s: a client sending again sooner
+   * keeps its socket, and waking a parked one costs about a socket's
+   * creation. 0: never parked.
+   */
+  readonly parkAfterMs: number;
 }
 
 export interface UpstreamPoolOptions {
@@ -530,6 +550,8 @@ export interface HttpEntrypointApi {
    * buffer): the one to track and to cut.
    */
   handle(socket: Socket, info: ConnectionInfo): Socket | void;
+  /** How long a new connection may wait before its first byte (the header timeout): as long as it may wait parked. */
+  readonly firstByteTimeoutMs: number;
   /**
    * Terminates TLS on a socket of a TCP entry point of its own (IngressRouteTCP
    * with tls) with the certificate held under `secretKey` (the default one

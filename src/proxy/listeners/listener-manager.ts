@@ -22,7 +22,7 @@ import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import { TcpGuard, type TcpRelease } from '../http/tcp-guard.ts';
 import { peekClientHello } from '../http/hello-peek.ts';
 import { pipeToBackend, type TcpDial, type TcpPipeTarget } from '../http/tcp-pipe.ts';
-import type { HttpEntrypointApi } from '../http/types.ts';
+import type { ConnectionInfo, HttpEntrypointApi } from '../http/types.ts';
 import { TcpForwarder, type TcpFlowSummary } from '../l4/tcp-forwarder.ts';
 import { UdpForwarder } from '../l4/udp-forwarder.ts';
 import { sameL4Settings } from '../k8s/l4-annotations.ts';
@@ -33,6 +33,7 @@ import { portCounters, type ListenerMetrics, type PortCounters } from './listene
 import { ACCEPTS_WITH_NO_DELAY, TcpListener, type ListenerState, type SocketListenerHooks } from './tcp-listener.ts';
 import { UdpListener } from './udp-listener.ts';
 import { SniRoutes } from './sni-routes.ts';
+import type { IdlePark } from './idle-park.ts';
 import type { SharedInFlightCounts } from '../../ingress/runtime/shared-limits.ts';
 
 export interface ListenerManagerOptions {
@@ -58,6 +59,8 @@ export interface ListenerManagerOptions {
   readonly reusePort?: boolean;
   /** Where entry-point routes count their clients' open connections (inFlightConn): shared by the node's workers. Default: this manager's own. */
   readonly tcpCounts?: SharedInFlightCounts;
+  /** This thread's park for idle HTTP(S) connections; without it every connection keeps its socket. */
+  readonly idlePark?: IdlePark;
 }
 
 export const DEFAULT_UNBIND_GRACE_MS = 30_000;
@@ -179,6 +182,8 @@ export class ListenerManager {
     this.#bound.clear();
     for (const b of all) this.#closing.add(b);
     await Promise.all(all.map((b) => this.#stopAccepting(b)));
+    // Idle connections close at once on shutdown (the entrypoints' drain closes those holding sockets).
+    for (const b of all) b.tcp?.closeParked();
     const everyone = [...this.#closing];
     const deadline = performance.now() + graceMs;
     await Promise.all(everyone.map((b) => b.tcp?.settled(Math.max(0, deadline - performance.now()))));
@@ -224,13 +229,28 @@ export class ListenerManager {
       b = { ...base, tcp: undefined, udp };
     } else {
       const entrypoint = spec.mode === 'l4' ? undefined : this.#o.entrypoint?.(spec.mode);
+      const park = entrypoint !== undefined && this.#o.idlePark !== undefined ? this.#o.idlePark : undefined;
+      let info: ConnectionInfo = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port, noDelay: ACCEPTS_WITH_NO_DELAY };
       const tcp = new TcpListener(
-        { ip: spec.ip, port: spec.port, key: spec.key, allowHalfOpen: true, backoff, log, hooks, reusePort: this.#o.reusePort === true, pauseOnConnect: entrypoint === undefined },
+        {
+          ip: spec.ip,
+          port: spec.port,
+          key: spec.key,
+          allowHalfOpen: true,
+          backoff,
+          log,
+          hooks,
+          reusePort: this.#o.reusePort === true,
+          pauseOnConnect: entrypoint === undefined,
+          // A client outside the source ranges is reset on accept, not parked first.
+          ...(park !== undefined ? { park: { park, firstByteMs: entrypoint!.firstByteTimeoutMs, atAccept: () => b.allow === undefined && b.routeAllow === undefined } } : {}),
+        },
         // A route may turn TLS on or off while bound: decided per connection.
         entrypoint === undefined
           ? (socket) => (b.sni !== undefined ? this.#forwardByName(b, b.sni, socket) : b.spec.route?.tls !== undefined ? this.#forwardTls(b, socket) : this.#forwardTcp(b, socket))
-          : this.#httpHandler(() => b, entrypoint, spec),
+          : (socket) => (this.#admitted(b, socket) ? entrypoint.handle(socket, info) : undefined),
       );
+      if (tcp.parkPlace !== undefined) info = { ...info, park: tcp.parkPlace };
       b = { ...base, tcp, udp: undefined };
       if (entrypoint === undefined) b.forwarder = this.#newTcpForwarder(b);
       if (entrypoint === undefined && spec.mode !== 'l4') {
@@ -357,13 +377,6 @@ export class ListenerManager {
     const g = this.#o.metrics.listeners;
     if (previous !== 'closed') g.dec({ mode, state: previous });
     if (state !== 'closed') g.inc({ mode, state });
-  }
-
-  // ---- HTTP ----
-
-  #httpHandler(bound: () => Bound, entrypoint: HttpEntrypointApi, spec: ListenerSpec): (socket: net.Socket) => net.Socket | void {
-    const info = { tls: spec.mode === 'https', localAddress: spec.ip, localPort: spec.port, noDelay: ACCEPTS_WITH_NO_DELAY };
-    return (socket) => (this.#admitted(bound(), socket) ? entrypoint.handle(socket, info) : undefined);
   }
 
   /** loadBalancerSourceRanges: a client outside them is reset at once (the kernel rules drop its packets instead). */

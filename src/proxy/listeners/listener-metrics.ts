@@ -60,6 +60,9 @@ export class ListenerMetrics {
   readonly sourceDenied: Counter<'service' | 'port' | 'protocol'>;
   readonly listeners: Gauge<'mode' | 'state'>;
   readonly bindErrors: Counter<'code'>;
+  readonly parkedConnections: Gauge;
+  /** Where the parked connections are counted (the thread's IdlePark); undefined: none are. */
+  #parked: (() => number) | undefined;
   /** Per connection counts waiting for the next collect(). */
   readonly #pending = new Map<string, PendingCount>();
   /** Other counts of connections, read when `connections` is collected (kernel forwarding's counters). */
@@ -124,6 +127,20 @@ export class ListenerMetrics {
       labelNames: ['code'],
       registers,
     });
+    const parked = (): number => this.#parked?.() ?? 0;
+    this.parkedConnections = new Gauge({
+      name: 'metalgate_proxy_parked_connections',
+      help: 'Idle HTTP(S) client connections parked in the kernel until they send (no socket held for them; not in metalgate_http_open_connections).',
+      registers,
+      collect() {
+        this.set(parked());
+      },
+    });
+  }
+
+  /** The parked connections are counted by `read` (the thread's IdlePark). */
+  countParkedWith(read: () => number): void {
+    this.#parked = read;
   }
 
   /** Counts of connections made elsewhere (kernel forwarding), added when `connections` is collected. */

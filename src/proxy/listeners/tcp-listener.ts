@@ -2,12 +2,15 @@
 // works or the listener is closed), hands every accepted socket to the
 // current handler, and keeps the accepted sockets so that closing the
 // listener can stop accepting at once, let the established connections
-// finish, and cut what is left after a grace period.
+// finish, and cut what is left after a grace period. A listener given the
+// thread's IdlePark parks connections that have sent nothing yet at accept,
+// and takes parked ones back when they send (idle-park.ts).
 
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { BindBackoff } from './bind-backoff.ts';
 import { BindRetry } from './bind-retry.ts';
+import type { IdlePark, ParkPlace } from './idle-park.ts';
 
 export type ListenerState = 'waiting' | 'listening' | 'closed';
 
@@ -30,7 +33,16 @@ export interface TcpListenerOptions {
   readonly reusePort?: boolean;
   /** Hand sockets over before anything is read (the L4 forwarder then reads into buffers of its own). */
   readonly pauseOnConnect?: boolean;
+  /**
+   * Park connections that have sent nothing at accept, for up to
+   * `firstByteMs`, and serve them when they send: only where the client
+   * speaks first (HTTP, TLS).
+   */
+  readonly park?: { readonly park: IdlePark; readonly firstByteMs: number; readonly atAccept: () => boolean };
 }
+
+/** A raw accepted handle, as net.Server's onconnection receives it (tcp_wrap's TCP). */
+type OnConnection = (this: unknown, err: number, client?: { readonly fd?: number; close(): void }) => void;
 
 /**
  * Takes an accepted socket. Returns the socket to track if the handler
@@ -50,6 +62,8 @@ export class TcpListener {
   readonly #retry: BindRetry;
   readonly #sockets = new Set<net.Socket>();
   readonly #forget: (this: net.Socket) => void;
+  /** Where this listener's idle connections wait; undefined when it does not park. */
+  readonly #place: ParkPlace | undefined;
 
   constructor(opts: TcpListenerOptions, handler: SocketHandler) {
     this.key = opts.key;
@@ -60,15 +74,26 @@ export class TcpListener {
     this.#forget = function (this: net.Socket) {
       sockets.delete(this);
     };
+    this.#place = opts.park?.park.place(this.#onConnection);
+  }
+
+  /** Where idle connections of this listener are parked (handlers park kept-alive ones there). */
+  get parkPlace(): ParkPlace | undefined {
+    return this.#place;
   }
 
   get state(): ListenerState {
     return this.#state;
   }
 
-  /** Accepted sockets not closed yet. */
+  /** Accepted connections not closed yet, parked ones included. */
   get openSockets(): number {
-    return this.#sockets.size;
+    return this.#sockets.size + (this.#place?.count ?? 0);
+  }
+
+  /** Closes the connections parked idle (shutdown: idle connections close at once). */
+  closeParked(): number {
+    return this.#place?.release() ?? 0;
   }
 
   /** Applies to connections accepted from now on. */
@@ -95,18 +120,19 @@ export class TcpListener {
     }
   }
 
-  /** Destroys every accepted socket still open. */
+  /** Destroys every accepted socket still open, and closes the parked connections. */
   destroySockets(): void {
+    this.#place?.release();
     for (const s of [...this.#sockets]) s.destroy();
   }
 
-  /** Resolves when no accepted socket is open, or after `ms`. */
+  /** Resolves when no accepted connection is open, or after `ms`. */
   async settled(ms: number): Promise<boolean> {
     const deadline = performance.now() + ms;
-    while (this.#sockets.size > 0 && performance.now() < deadline) {
+    while (this.openSockets > 0 && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - performance.now()))));
     }
-    return this.#sockets.size === 0;
+    return this.openSockets === 0;
   }
 
   #bind(): void {
@@ -129,12 +155,30 @@ export class TcpListener {
       }
       // Accept errors (EMFILE and the like) after the bind: the server goes on.
       server.on('error', (err: NodeJS.ErrnoException) => o.log.warn({ listener: this.key, err: err.message, code: err.code }, 'accept error'));
+      if (o.park !== undefined && this.#place !== undefined) this.#parkAtAccept(server, this.#place, o.park);
       this.#retry.succeeded();
       this.#setState('listening');
     };
     server.once('error', onError);
     server.once('listening', onListening);
     server.listen({ host: o.ip, port: o.port, exclusive: true, backlog: 1024, reusePort: o.reusePort === true });
+  }
+
+  /**
+   * Connections with no byte yet are parked from their raw handle, before
+   * net.Server builds a socket for them (which, made and dropped, would
+   * still cost its garbage); the others are accepted as usual. The handle's
+   * onconnection is not public API: without it, nothing is parked at accept.
+   */
+  #parkAtAccept(server: net.Server, place: ParkPlace, o: NonNullable<TcpListenerOptions['park']>): void {
+    const handle = (server as unknown as { _handle?: { onconnection?: OnConnection } | null })._handle;
+    const accept = handle?.onconnection;
+    if (handle == null || typeof accept !== 'function') return;
+    const { firstByteMs, atAccept } = o;
+    handle.onconnection = function (err, client) {
+      if (err === 0 && client !== undefined && atAccept() && place.parkAccepted(client, firstByteMs)) return;
+      accept.call(this, err, client);
+    };
   }
 
   readonly #onConnection = (socket: net.Socket): void => {

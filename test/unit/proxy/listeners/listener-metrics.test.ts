@@ -33,4 +33,15 @@ describe('ListenerMetrics', () => {
     expect(text).toContain('metalgate_proxy_l4_connections_total{service="ns/web",port="80",protocol="TCP"} 3');
     expect(text).toContain('metalgate_proxy_l4_connections_total{service="ns/dns",port="dns",protocol="UDP"} 5');
   });
+
+  test('parked connections are read from their park at each scrape, 0 without one', async () => {
+    const registry = new Registry();
+    const m = new ListenerMetrics(registry);
+    expect(await registry.metrics()).toContain('metalgate_proxy_parked_connections 0');
+    let parked = 12;
+    m.countParkedWith(() => parked);
+    expect(await registry.metrics()).toContain('metalgate_proxy_parked_connections 12');
+    parked = 3;
+    expect(await registry.metrics()).toContain('metalgate_proxy_parked_connections 3');
+  });
 });
