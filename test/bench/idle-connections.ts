@@ -1,10 +1,14 @@
 // Memory per idle client connection: N plain-HTTP client connections opened
 // and left idle, against nginx (one worker, the way ingress-nginx serves a
 // listener) and against metalgate's product path (proxy-product.ts --mode
-// http: ListenerManager -> HTTP entrypoint, one process). Two kinds of idle:
-// "fresh" (connected, no byte sent yet) and "kept-alive" (one request
-// answered, the connection left open). The figure is the server process's
-// RSS growth divided by N (VmRSS, after a settle).
+// http: ListenerManager -> HTTP entrypoint in 2 worker threads, with the
+// image's node flags), with idle connections parked (the product's default)
+// and with --no-park. Three kinds of idle: "fresh" (connected, no byte sent
+// yet), "kept-alive" (one request answered, the connection left open; all
+// N opened at once, 500 at a time), and "kept-alive, arriving" (the same,
+// 500 every 1.5 s: connections that come over half a minute, as they do to
+// a server, rather than in one burst). The figure is the server process's
+// RSS growth divided by N (VmRSS, 2 s after the last one).
 //
 //   node_modules/.bin/node test/bench/idle-connections.ts [n=10000]
 //
@@ -41,10 +45,14 @@ function conf(name: string, body: string): string {
   return file;
 }
 
-async function openIdle(port: number, n: number, request: boolean): Promise<net.Socket[]> {
+type Kind = 'fresh' | 'kept-alive' | 'kept-alive, arriving';
+
+async function openIdle(port: number, n: number, kind: Kind): Promise<net.Socket[]> {
   const out: net.Socket[] = [];
   const batch = 500;
+  const request = kind !== 'fresh';
   for (let i = 0; i < n; i += batch) {
+    if (kind === 'kept-alive, arriving' && i > 0) await sleep(1500);
     const opened = await Promise.all(
       Array.from({ length: Math.min(batch, n - i) }, () =>
         new Promise<net.Socket>((resolve, reject) => {
@@ -63,17 +71,17 @@ async function openIdle(port: number, n: number, request: boolean): Promise<net.
   return out;
 }
 
-async function perConnection(name: string, p: Started, port: number, request: boolean): Promise<{ name: string; kind: string; bytesPerConnection: number; open: number }> {
+async function perConnection(name: string, p: Started, port: number, kind: Kind): Promise<{ name: string; kind: string; bytesPerConnection: number; open: number }> {
   const pid = servingPid(p.pid);
   await sleep(1000);
   const before = rssKiB(pid);
-  const sockets = await openIdle(port, N, request);
+  const sockets = await openIdle(port, N, kind);
   await sleep(2000);
   const after = rssKiB(pid);
   const open = sockets.filter((s) => !s.destroyed).length;
   for (const s of sockets) s.destroy();
   await sleep(1000);
-  return { name, kind: request ? 'kept-alive' : 'fresh', bytesPerConnection: Math.round(((after - before) * 1024) / N), open };
+  return { name, kind, bytesPerConnection: Math.round(((after - before) * 1024) / N), open };
 }
 
 const backendConf = conf('backend', `  server { listen 127.0.0.1:${P_BACKEND} backlog=4096; location / { return 200 "ok"; } }`);
@@ -82,21 +90,26 @@ const nginxConf = conf(
   `  upstream be { server 127.0.0.1:${P_BACKEND}; keepalive 16; }\n  server { listen 127.0.0.1:${P_NGINX} backlog=4096; location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
 );
 const product = fileURLToPath(new URL('./proxy-product.ts', import.meta.url));
+/** As the Dockerfile's ENTRYPOINT runs the speaker (its worker threads get a young generation of their own). */
+const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=20'];
 const rows = [];
 const backend = await start('backend', 'nginx', ['-c', backendConf, '-p', dir], P_BACKEND);
 try {
-  for (const request of [false, true]) {
+  for (const kind of ['fresh', 'kept-alive', 'kept-alive, arriving'] as const) {
     const ng = await start('nginx', 'nginx', ['-c', nginxConf, '-p', dir], P_NGINX);
     try {
-      rows.push(await perConnection('nginx', ng, P_NGINX, request));
+      rows.push(await perConnection('nginx', ng, P_NGINX, kind));
     } finally {
       await stop(ng);
     }
-    const mg = await start('metalgate', process.execPath, [product, '--mode', 'http', '--port', String(P_MG), '--backend-port', String(P_BACKEND)], P_MG, 'ready');
-    try {
-      rows.push(await perConnection('metalgate', mg, P_MG, request));
-    } finally {
-      await stop(mg);
+    for (const park of [true, false]) {
+      const args = [...IMAGE_NODE_FLAGS, product, '--mode', 'http', '--port', String(P_MG), '--backend-port', String(P_BACKEND), '--workers', '2', ...(park ? [] : ['--no-park'])];
+      const mg = await start('metalgate', process.execPath, args, P_MG, 'ready');
+      try {
+        rows.push(await perConnection(park ? 'metalgate' : 'metalgate --no-park', mg, P_MG, kind));
+      } finally {
+        await stop(mg);
+      }
     }
   }
 } finally {

@@ -9,7 +9,11 @@
 // seconds per 100k requests of each proxy's process tree (/proc utime+stime)
 // and the ratios to nginx, with the load average at each run.
 //
-//   node_modules/.bin/node test/bench/proxy-http.ts [--seconds 10] [--conns 50,200] [--only nginx,metalgate]
+//   node_modules/.bin/node test/bench/proxy-http.ts [--seconds 10] [--conns 50,200] [--only nginx,metalgate] [--close]
+//
+// --close: every request on a new connection (wrk sends Connection: close).
+// "metalgate manager x2 --no-park" is the product path with idle
+// connections keeping their sockets (listeners/idle-park.ts).
 //
 // Needs nginx, haproxy and wrk (apt-get install -y nginx-light haproxy wrk).
 // Configs go to a temp dir; every process runs in the foreground and is
@@ -29,6 +33,7 @@ function arg(name: string, dflt: string): string {
 const SECONDS = Number(arg('seconds', '10'));
 const CONNS = arg('conns', '50,200').split(',').map(Number);
 const ONLY = arg('only', '');
+const WRK_EXTRA = process.argv.includes('--close') ? ['-H', 'Connection: close'] : [];
 const WARMUP_S = 2;
 
 const P_BACKEND = 18081;
@@ -139,6 +144,12 @@ const targets: Target[] = [
       start('metalgate manager x2', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG4), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MG4, 'ready'),
   },
   {
+    name: 'metalgate manager x2 --no-park',
+    port: P_MG4 + 2,
+    launch: () =>
+      start('metalgate manager x2 --no-park', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG4 + 2), '--backend-port', String(P_BACKEND), '--workers', '2', '--no-park'], P_MG4 + 2, 'ready'),
+  },
+  {
     name: 'metalgate manager x2 processes',
     port: P_MG4 + 1,
     launch: () =>
@@ -159,12 +170,12 @@ try {
     procs.set(t.name, p);
     if (p !== backend) running.push(p);
   }
-  console.log(`# proxy-http: wrk -t2 -d${SECONDS}s --latency, loopback, load avg at start ${loadAverage()}`);
+  console.log(`# proxy-http: wrk -t2 -d${SECONDS}s --latency${WRK_EXTRA.length ? ' -H "Connection: close"' : ''}, loopback, load avg at start ${loadAverage()}`);
   for (const c of CONNS) {
     for (const t of chosen) {
       const url = `http://127.0.0.1:${t.port}/`;
-      await wrk(url, c, WARMUP_S); // JIT warm-up, pools filled
-      const row = await measure(t.name, url, procs.get(t.name)!.pid, c, SECONDS);
+      await wrk(url, c, WARMUP_S, WRK_EXTRA); // JIT warm-up, pools filled
+      const row = await measure(t.name, url, procs.get(t.name)!.pid, c, SECONDS, WRK_EXTRA);
       rows.push(row);
       console.log(`${t.name.padEnd(21)} c=${c}: ${Math.round(row.r.rps)} req/s p50 ${row.r.p50ms.toFixed(2)} ms p99 ${row.r.p99ms.toFixed(2)} ms cpu ${row.cpuPer100k.toFixed(2)} s/100k load ${row.load}${row.r.errors ? ` errors ${row.r.errors}` : ''}`);
     }

@@ -13,7 +13,10 @@
 // namespace it runs in, so it refuses to run in the machine's own: run
 // proxy-l4.ts with --netns.
 //
-//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N [--processes]]
+//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N [--processes]] [--no-park]
+//
+// --no-park: idle HTTP connections keep their sockets (the product parks
+// them in the kernel, listeners/idle-park.ts, as ProxyRuntime does).
 //
 // Prints "ready" once every worker listens. Started by proxy-l4.ts and proxy-http.ts.
 
@@ -114,6 +117,7 @@ async function serve(reusePort: boolean): Promise<void> {
   const { createHttpEngine } = await import('../../src/proxy/k8s/http-engine.ts');
   const { ServiceBackends } = await import('../../src/proxy/k8s/service-backends.ts');
   const { ingressRouter } = await import('../support/table-router.ts');
+  const { IdlePark } = await import('../../src/proxy/listeners/idle-park.ts');
   const log = pino({ level: 'silent' });
   const registry = new Registry();
   const endpoints = new EndpointIndex('bench-node');
@@ -139,6 +143,7 @@ async function serve(reusePort: boolean): Promise<void> {
     endpoints,
     ...(engine ? { entrypoint: (mode: 'http' | 'https') => (mode === 'http' ? engine.web : engine.websecure) } : {}),
     reusePort,
+    ...(engine && !process.argv.includes('--no-park') ? { idlePark: IdlePark.open(log) } : {}),
   });
   const key = listenerKey('TCP', '127.0.0.1', PORT);
   manager.apply([{ key, ip: '127.0.0.1', port: PORT, protocol: 'TCP', service: 'bench/backend', serviceUid: 'bench-uid', portName: 'http', mode: MODE, l4: DEFAULT_L4_SETTINGS }]);
