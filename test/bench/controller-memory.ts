@@ -1,0 +1,111 @@
+// The controller's memory beside MetalLB's, on the same work: a real API
+// server, one IPAddressPool (metallb.io/v1beta1) and N LoadBalancer Services,
+// each controller alone on a control plane of its own. Resident (RSS) and
+// proportional (PSS) size and the anonymous part (heap and stacks: what is
+// not pages of a file, such as the program's own code) from
+// /proc/<pid>/smaps_rollup: at rest 5 s after start, and 10 s after the last
+// Service got its IP.
+//
+//   node_modules/.bin/node test/bench/controller-memory.ts [n=1000] [--only metalgate|metallb]
+//
+// metalgate: the built CLI (`npm run build:ts` first) as the image runs it
+// (the Dockerfile's node flags, MALLOC_ARENA_MAX=2), with the metallb.io
+// CRDs of manifests/. MetalLB: its controller built from the Go module proxy
+// by scripts/build-metallb.sh (once per machine, a few minutes), with its own
+// CRDs, webhooks off (no certificates to serve here), as its manifests run it
+// otherwise. Loopback only; every process started here is stopped by pid.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { kubeConfigFromString } from '../support/kube-config.ts';
+import { freePort, startControlPlane } from '../support/control-plane.ts';
+
+const N = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 1000);
+const onlyAt = process.argv.indexOf('--only');
+const ONLY = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
+const root = join(import.meta.dirname, '../..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function sizesMiB(pid: number): Promise<{ rss: number; pss: number; anon: number }> {
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+  const mib = (field: string) => Math.round(kib(field) / 102.4) / 10;
+  return { rss: mib('Rss'), pss: mib('Pss'), anon: mib('Anonymous') };
+}
+
+interface Peer {
+  readonly name: string;
+  /** CRD manifests to apply. */
+  readonly crds: string[];
+  start(kubeconfigPath: string, metricsPort: number): ChildProcess;
+}
+
+function metalgate(): Peer {
+  return {
+    name: 'metalgate',
+    crds: [readFileSync(join(root, 'manifests/01-metallb-crds.yaml'), 'utf8')],
+    start: (kubeconfig, port) =>
+      spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=20', join(root, 'dist/cli.js'), 'controller', '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+      }),
+  };
+}
+
+function metallb(): Peer {
+  const built = spawnSync('bash', [join(root, 'scripts/build-metallb.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (built.status !== 0) throw new Error('scripts/build-metallb.sh failed');
+  const dir = built.stdout.trim().split('\n').at(-1)!;
+  const crdDir = join(dir, 'crds');
+  return {
+    name: 'MetalLB v0.15.2',
+    crds: readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(crdDir, f), 'utf8')),
+    start: (kubeconfig, port) =>
+      spawn(join(dir, 'bin/controller'), ['--namespace', 'metallb-system', '--webhook-mode', 'disabled', '--disable-cert-rotation', '--port', String(port), '--log-level', 'warn'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+      }),
+  };
+}
+
+async function measure(peer: Peer): Promise<object> {
+  const cp = await startControlPlane({ progress: (l) => console.error(l) });
+  let proc: ChildProcess | undefined;
+  try {
+    const core = kubeConfigFromString(cp.kubeconfigYaml).makeApiClient(k8s.CoreV1Api);
+    for (const ns of ['metallb-system', 'metalgate-system', 'bench']) await core.createNamespace({ body: { metadata: { name: ns } } });
+    for (const crd of peer.crds) await cp.kubectl(['apply', '--server-side', '-f', '-'], crd);
+    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipaddresspools.metallb.io']);
+    await cp.kubectl(['apply', '-f', '-'], 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench, namespace: metallb-system}\nspec: {addresses: [198.18.64.0/18]}\n');
+    proc = peer.start(cp.kubeconfigPath, await freePort());
+    await sleep(5000);
+    if (proc.exitCode !== null) throw new Error(`${peer.name} exited with ${proc.exitCode}`);
+    const idle = await sizesMiB(proc.pid!);
+    const docs = Array.from({ length: N }, (_, i) => `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: bench}\nspec: {type: LoadBalancer, ports: [{name: http, port: 80, targetPort: 8080}]}\n`);
+    const t0 = performance.now();
+    await cp.kubectl(['apply', '--server-side', '-f', '-'], docs.join('---\n'));
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const list = await core.listNamespacedService({ namespace: 'bench' });
+      if (list.items.filter((s) => (s.status?.loadBalancer?.ingress?.length ?? 0) > 0).length === N) break;
+      if (Date.now() > deadline) throw new Error(`${peer.name}: not every Service got an IP in 300 s`);
+      await sleep(500);
+    }
+    const allocatedMs = Math.round(performance.now() - t0);
+    await sleep(10_000);
+    const loaded = await sizesMiB(proc.pid!);
+    return { controller: peer.name, services: N, allocatedMs, idleMiB: idle, loadedMiB: loaded };
+  } finally {
+    if (proc !== undefined && proc.exitCode === null) {
+      proc.kill('SIGTERM');
+      await sleep(2000);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    await cp.stop();
+  }
+}
+
+const peers = [metalgate, metallb].filter((p) => ONLY === undefined || p.name === ONLY);
+for (const make of peers) console.log(JSON.stringify(await measure(make())));
