@@ -154,8 +154,12 @@ export class H1Connection extends ProxyRequest implements Timed {
     return this.socket instanceof TLSSocket ? this.socket : undefined;
   }
 
-  /** `noDelaySet`: TCP_NODELAY is on the connection already (ConnectionInfo.noDelay). */
-  /** `park`: where the listener parks idle connections (plain HTTP that reads through the arena only: nothing else is held by the socket). */
+  /**
+   * `noDelaySet`: TCP_NODELAY is on the connection already (ConnectionInfo.noDelay).
+   * `park`: where the listener parks idle connections; only a plain-HTTP
+   * connection reading through the arena is parked (nothing else of it
+   * lives in its socket).
+   */
   constructor(core: EntrypointCore, socket: net.Socket, tls: boolean, localPort: number, onGone: (c: H1Connection) => void, noDelaySet = false, park?: SocketParking) {
     const ip = plainIp(socket.remoteAddress);
     super(core, ip, tls, localPort);
