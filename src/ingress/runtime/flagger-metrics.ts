@@ -17,7 +17,7 @@
 // The per-service series of our own (requests by code, duration histogram)
 // are the entrypoint's: metalgate_http_requests_total{backend} etc.
 
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from '../../common/prom-classes.ts';
 import type { Middleware, RequestContext, RequestOutcome } from '../../proxy/http/types.ts';
 import type { BackendLabels } from '../model/service-node.ts';
 

@@ -4,7 +4,7 @@
 // label children hash and validate their labels on every inc(), about ten
 // times per short connection; here each connection adds to a field, and a
 // metric's collect() (run when /metrics is read) moves the sums in.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../../common/prom-classes.ts';
 
 /** What a prom-client label child offers: inc by a delta. */
 interface LabelChild {

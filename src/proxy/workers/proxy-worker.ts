@@ -8,7 +8,7 @@
 // This module is the thread's entry: ProxyWorkerPool starts it with a
 // ProxyWorkerData, and it runs at once when loaded on a worker thread.
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { Registry } from 'prom-client';
+import { Registry } from '../../common/prom-classes.ts';
 import type { FlagValues } from '../../common/flags.ts';
 import { createLogger, flushLog, type LogOptions, type Logger } from '../../common/log.ts';
 import { ingressEngineFlagOptions } from '../../ingress/k8s/ingress-flags.ts';
