@@ -171,8 +171,9 @@ export class ProxyWorkerPool {
       live.map(async (s) => {
         const a = await this.#ask(s, (id) => ({ mg: 'metrics', id }), METRICS_TIMEOUT_MS);
         if (a?.mg !== 'metrics') return undefined;
-        s.lastTotals = totalsOf(a.metrics);
-        answered.add(s.lastTotals);
+        // The message handler kept its totals (s.lastTotals, or retired by now).
+        const totals = totalsByAnswer.get(a);
+        if (totals !== undefined) answered.add(totals);
         return a.metrics;
       }),
     );
@@ -258,6 +259,13 @@ export class ProxyWorkerPool {
         if (m.reason === null && s.ready !== null) this.#o.log.info({ worker: s.index, thread: w.threadId }, 'proxy worker ready');
         s.ready = m.reason;
       } else if (m.mg === 'settled' || m.mg === 'metrics' || m.mg === 'applied') {
+        // Kept now, not when the scrape resumes: a worker that dies right
+        // after answering has its last message delivered in the same turn
+        // as its 'exit', and must be retired with these totals.
+        if (m.mg === 'metrics' && s.worker === w) {
+          s.lastTotals = totalsOf(m.metrics);
+          totalsByAnswer.set(m, s.lastTotals);
+        }
         const done = this.#waiting.get(m.id);
         this.#waiting.delete(m.id);
         done?.(m);
@@ -327,6 +335,9 @@ export class ProxyWorkerPool {
     });
   }
 }
+
+/** The totals kept for each metrics answer, so a scrape counts a dead worker's retired totals once. */
+const totalsByAnswer = new WeakMap<object, MetricsJson>();
 
 /** Counters and histograms only: a dead worker's gauges (open connections, listeners) describe nothing any more. */
 function totalsOf(metrics: MetricsJson): MetricsJson {
