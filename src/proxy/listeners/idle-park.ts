@@ -13,6 +13,7 @@
 // Only for protocols whose client speaks first (HTTP, TLS); an L4 Service
 // may have a server that speaks first, so its listeners never park.
 
+import { closeSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { loadNativeAddon, type NativeIdlePark } from '../../native/addon.ts';
@@ -65,7 +66,14 @@ export class IdlePark {
   }
 
   readonly #ready = (fd: number, tag: number): void => {
-    const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    let socket: net.Socket;
+    try {
+      socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    } catch {
+      // Not a socket Node can wrap any more: the connection is dropped, the thread goes on.
+      closeQuietly(fd);
+      return;
+    }
     const wake = this.#wakes.get(tag);
     if (wake === undefined) {
       socket.destroy();
@@ -136,5 +144,13 @@ export class ParkPlace implements SocketParking {
       // EMFILE and the like: the connection is served as it is.
       return false;
     }
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
   }
 }

@@ -170,6 +170,34 @@ describe.skipIf(!existsSync(NATIVE_ADDON_PATH))('idle connections parked in the 
     expect(listener.openSockets).toBe(0);
   });
 
+  test('a connection with bytes already waiting is not parked: its socket stays as it was', async () => {
+    const park = IdlePark.open(log)!;
+    cleanups.push(() => park.close());
+    const woken: net.Socket[] = [];
+    const place = park.place((s) => woken.push(s));
+    cleanups.push(() => void place.release());
+    const accepted: net.Socket[] = [];
+    const server = net.createServer({ pauseOnConnect: true }, (s) => accepted.push(s));
+    await new Promise<void>((r) => server.listen(0, LOOPBACK, r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const c = net.connect({ host: LOOPBACK, port: (server.address() as net.AddressInfo).port });
+    c.on('error', () => {});
+    cleanups.push(() => void c.destroy());
+    await waitFor(() => accepted.length === 1, 'accepted');
+    const [s] = accepted as [net.Socket];
+    c.write('GET / HTTP/1.1\r\n');
+    // Read nothing; wait until the kernel holds the bytes for this socket.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(place.parkSocket(s, 10_000)).toBe(false);
+    expect(s.destroyed).toBe(false);
+    expect(place.count).toBe(0);
+    s.resume();
+    const got = await new Promise<string>((r) => s.once('data', (d: Buffer) => r(d.toString('latin1'))));
+    expect(got).toBe('GET / HTTP/1.1\r\n');
+    expect(woken).toHaveLength(0);
+    s.destroy();
+  });
+
   test('where the listener must see the client first (source ranges), nothing is parked at accept', async () => {
     const { park, entrypoint, port } = await parkingProxy({}, () => false);
     const c = await connect(port);
