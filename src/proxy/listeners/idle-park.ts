@@ -1,8 +1,9 @@
 // Idle client connections of one thread, parked in the kernel until they
 // send something (the native IdlePark, native/src/idle_park.cc). A parked
 // connection holds no Node socket: an epoll registration and 16 bytes of
-// table instead of about 3 KB of libuv handle, stream state and V8 objects,
-// which is what lets 10,000 idle clients cost what they cost nginx.
+// table instead of about 3 KB of libuv handle, stream state and V8 objects
+// (docs/benchmarks.md: a client that has sent nothing costs less than it
+// does in nginx).
 //
 // Two kinds wait here: a connection accepted with no byte yet (parked from
 // its raw handle, before Node builds a socket for it), and a kept-alive
@@ -23,7 +24,7 @@ import type { SocketParking } from '../http/types.ts';
 export type ParkWake = (socket: net.Socket) => void;
 
 /** A raw accepted handle (tcp_wrap's TCP), as net.Server's onconnection receives it. */
-interface AcceptedHandle {
+export interface AcceptedHandle {
   readonly fd?: number;
   close(): void;
 }

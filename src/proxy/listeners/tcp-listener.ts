@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { BindBackoff } from './bind-backoff.ts';
 import { BindRetry } from './bind-retry.ts';
-import type { IdlePark, ParkPlace } from './idle-park.ts';
+import type { AcceptedHandle, IdlePark, ParkPlace } from './idle-park.ts';
 
 export type ListenerState = 'waiting' | 'listening' | 'closed';
 
@@ -41,8 +41,8 @@ export interface TcpListenerOptions {
   readonly park?: { readonly park: IdlePark; readonly firstByteMs: number; readonly atAccept: () => boolean };
 }
 
-/** A raw accepted handle, as net.Server's onconnection receives it (tcp_wrap's TCP). */
-type OnConnection = (this: unknown, err: number, client?: { readonly fd?: number; close(): void }) => void;
+/** net.Server's handle callback for each accepted connection (not public API). */
+type OnConnection = (this: unknown, err: number, client?: AcceptedHandle) => void;
 
 /**
  * Takes an accepted socket. Returns the socket to track if the handler
