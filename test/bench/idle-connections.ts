@@ -10,7 +10,10 @@
 // a server, rather than in one burst). The figure is the server process's
 // RSS growth divided by N (VmRSS, 2 s after the last one).
 //
-//   node_modules/.bin/node test/bench/idle-connections.ts [n=10000]
+//   node_modules/.bin/node test/bench/idle-connections.ts [n=10000] [--park-after-ms N]
+//
+// --park-after-ms: how long a kept-alive connection stays idle before it
+// parks (proxy-product.ts), instead of the product's default.
 //
 // Needs nginx (apt-get install -y nginx-light). Loopback only; every process
 // started here is stopped by pid at the end.
@@ -21,7 +24,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireTools, start, stop, type Started } from './proxy-common.ts';
 
-const N = Number(process.argv[2] ?? 10_000);
+const N = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 10_000);
+const parkAfterAt = process.argv.indexOf('--park-after-ms');
+const PARK_AFTER = parkAfterAt > 0 ? ['--park-after-ms', process.argv[parkAfterAt + 1]!] : [];
 requireTools(['nginx']);
 const dir = mkdtempSync(join(tmpdir(), 'metalgate-idle-'));
 const P_BACKEND = 18181;
@@ -103,7 +108,7 @@ try {
       await stop(ng);
     }
     for (const park of [true, false]) {
-      const args = [...IMAGE_NODE_FLAGS, product, '--mode', 'http', '--port', String(P_MG), '--backend-port', String(P_BACKEND), '--workers', '2', ...(park ? [] : ['--no-park'])];
+      const args = [...IMAGE_NODE_FLAGS, product, '--mode', 'http', '--port', String(P_MG), '--backend-port', String(P_BACKEND), '--workers', '2', ...(park ? PARK_AFTER : ['--no-park'])];
       const mg = await start('metalgate', process.execPath, args, P_MG, 'ready');
       try {
         rows.push(await perConnection(park ? 'metalgate' : 'metalgate --no-park', mg, P_MG, kind));

@@ -13,10 +13,12 @@
 // namespace it runs in, so it refuses to run in the machine's own: run
 // proxy-l4.ts with --netns.
 //
-//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N [--processes]] [--no-park]
+//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N [--processes]] [--no-park] [--park-after-ms N]
 //
 // --no-park: idle HTTP connections keep their sockets (the product parks
-// them in the kernel, listeners/idle-park.ts, as ProxyRuntime does).
+// them in the kernel, listeners/idle-park.ts, as ProxyRuntime does);
+// --park-after-ms N: a kept-alive connection parks after N ms idle instead
+// of the default (ClientTimeouts.parkAfterMs).
 //
 // Prints "ready" once every worker listens. Started by proxy-l4.ts and proxy-http.ts.
 
@@ -132,7 +134,8 @@ async function serve(reusePort: boolean): Promise<void> {
     endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'bench-node' }],
   });
   // The product's defaults: access log sampled 1 in 100 (to a silent logger here).
-  const engine = MODE === 'http' ? createHttpEngine({ log, registry, accessLogSampleRate: 0.01 }) : undefined;
+  const parkAfter = arg('park-after-ms', '');
+  const engine = MODE === 'http' ? createHttpEngine({ log, registry, accessLogSampleRate: 0.01, ...(parkAfter !== '' ? { timeouts: { parkAfterMs: Number(parkAfter) } } : {}) }) : undefined;
   if (engine) {
     const backends = new ServiceBackends(endpoints);
     engine.web.setRouter(ingressRouter([{ backend: backends.get({ namespace: 'bench', service: 'backend', portName: 'http' }) }]));
