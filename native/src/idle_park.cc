@@ -191,10 +191,12 @@ class IdlePark : public Napi::ObjectWrap<IdlePark> {
     count_ = 0;
   }
 
-  // Closes every parked descriptor and the handles (uv_close frees them).
-  void Shut() {
+  // Closes every parked descriptor, the handles (uv_close frees them) and
+  // the epoll set; `done` (environment teardown) is released once libuv has
+  // closed the handles.
+  void Shut(napi_async_cleanup_hook_handle done = nullptr) {
     CloseAllParked();
-    CloseHandles(nullptr);
+    CloseHandles(done);
     if (epfd_ >= 0) close(epfd_);
     epfd_ = -1;
   }
@@ -216,20 +218,16 @@ class IdlePark : public Napi::ObjectWrap<IdlePark> {
         delete c;
       }
     };
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      poll_->data = closing;
+    // uv_close stops a poll or timer handle first.
+    auto close_one = [&](uv_handle_t* handle) {
+      handle->data = closing;
       closing->left++;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), closed);
-      poll_ = nullptr;
-    }
-    if (timer_ != nullptr) {
-      uv_timer_stop(timer_);
-      timer_->data = closing;
-      closing->left++;
-      uv_close(reinterpret_cast<uv_handle_t*>(timer_), closed);
-      timer_ = nullptr;
-    }
+      uv_close(handle, closed);
+    };
+    if (poll_ != nullptr) close_one(reinterpret_cast<uv_handle_t*>(poll_));
+    if (timer_ != nullptr) close_one(reinterpret_cast<uv_handle_t*>(timer_));
+    poll_ = nullptr;
+    timer_ = nullptr;
     if (closing->left == 0) {
       if (done != nullptr) napi_remove_async_cleanup_hook(done);
       delete closing;
@@ -246,10 +244,7 @@ class IdlePark : public Napi::ObjectWrap<IdlePark> {
   static void OnEnvTeardown(napi_async_cleanup_hook_handle hook, void* data) {
     auto* self = static_cast<IdlePark*>(data);
     self->teardown_hook_ = nullptr;
-    self->CloseAllParked();
-    self->CloseHandles(hook);
-    if (self->epfd_ >= 0) close(self->epfd_);
-    self->epfd_ = -1;
+    self->Shut(hook);
   }
 
   static void OnSweep(uv_timer_t* timer) {
