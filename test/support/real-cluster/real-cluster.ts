@@ -17,7 +17,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -290,7 +290,7 @@ export async function startRealCluster(opts: RealClusterOptions = {}): Promise<R
         child.stdin?.end(o.input ?? '');
       });
 
-    await waitNodesReady(kubectl, names, 120_000);
+    await waitNodesReady(kubectl, names, 120_000, (name) => logTail(join(logDir, `${name}-kubelet.log`), 40));
     progress(`cluster up: ${names.length} node(s) Ready (${((Date.now() - t0) / 1000).toFixed(1)} s); KUBECONFIG=${kubeconfigPath}`);
 
     const externalIp = async (namespace: string, name: string): Promise<string | undefined> => {
@@ -326,19 +326,47 @@ export async function startRealCluster(opts: RealClusterOptions = {}): Promise<R
   }
 }
 
-async function waitNodesReady(kubectl: RealCluster['kubectl'], names: readonly string[], timeoutMs: number): Promise<void> {
+type NodeList = { items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }[] };
+
+/** Waits for every node's Ready condition; on timeout the error says, per node, why not, with the end of its kubelet's log. */
+async function waitNodesReady(
+  kubectl: RealCluster['kubectl'],
+  names: readonly string[],
+  timeoutMs: number,
+  kubeletLogTail: (node: string) => Promise<string>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
+  let notReady = new Map<string, string>(names.map((n) => [n, 'not registered']));
+  let lastError = '';
   while (Date.now() < deadline) {
     try {
-      const list = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] };
-      const ready = new Set(list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
-      last = `ready: ${[...ready].join(', ') || 'none'}`;
-      if (names.every((n) => ready.has(n))) return;
+      const list = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as NodeList;
+      const next = new Map<string, string>(names.map((n) => [n, 'not registered']));
+      for (const n of list.items) {
+        if (!next.has(n.metadata.name)) continue;
+        const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status === 'True') next.delete(n.metadata.name);
+        else next.set(n.metadata.name, ready ? `${ready.status} ${ready.reason ?? ''}: ${ready.message ?? ''}` : 'no Ready condition yet');
+      }
+      notReady = next;
+      lastError = '';
+      if (notReady.size === 0) return;
     } catch (err) {
-      last = (err as Error).message;
+      lastError = (err as Error).message;
     }
     await sleep(1000);
   }
-  throw new Error(`nodes not Ready after ${timeoutMs / 1000} s (${last})`);
+  const why = await Promise.all(
+    [...notReady].map(async ([name, state]) => `${name}: ${state}\n--- end of ${name}'s kubelet log ---\n${await kubeletLogTail(name)}`),
+  );
+  throw new Error(`nodes not Ready after ${timeoutMs / 1000} s${lastError ? ` (last kubectl error: ${lastError})` : ''}\n${why.join('\n')}`);
+}
+
+/** The last `lines` lines of a log file, or why there are none. */
+async function logTail(path: string, lines: number): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n').slice(-lines - 1).join('\n');
+  } catch (err) {
+    return `(no log: ${(err as Error).message})`;
+  }
 }
