@@ -12,6 +12,7 @@ import { ResponseHeadParser, responseBodyKind, type ResponseHead } from '../http
 import type { DeadlineClock, Timed } from './clock.ts';
 import type { BackendSeries } from './metrics.ts';
 import type { Backend, Endpoint, UpstreamPoolOptions } from './types.ts';
+import { SHARED_IDLE_READ_BUFFER, giveReadBuffer, takeReadBuffer } from './upstream-read-buffers.ts';
 import { upstreamTlsKey, upstreamTlsOptions } from './upstream-tls.ts';
 
 /** How body bytes are handed to the owner. */
@@ -62,14 +63,7 @@ export interface UpstreamOwner {
   holdsUpstreamBytes(): boolean;
 }
 
-/**
- * Read size of a plain-HTTP upstream connection. Such a connection reads
- * into a buffer of its own (`onread`) instead of a new Buffer and a stream
- * push per read. Measured through the product path (one process, wrk at 50
- * connections, medians of 8 interleaved rounds): CPU per proxied request
- * 27.8 -> 24.9 us.
- */
-export const UPSTREAM_READ_BYTES = 16 * 1024;
+export { UPSTREAM_READ_BYTES } from './upstream-read-buffers.ts';
 
 const S_CONNECTING = 0;
 const S_IDLE = 1;
@@ -119,9 +113,13 @@ export class UpstreamConn implements Timed {
     this.owner?.onUpstreamBody(this, buf, start, end);
   };
   /**
-   * The buffer the socket reads into, when it reads into its own (see
-   * dialOwnReads()); undefined for a stream-mode socket ('data' events),
-   * which TLS and tunnels (101) need.
+   * The socket reads into buffers of ours (dialOwnReads()) rather than
+   * emitting 'data' events, which TLS and tunnels (101) need.
+   */
+  private readonly ownReads: boolean;
+  /**
+   * The buffer its reads go into while busy (ownReads); undefined while it
+   * waits in the pool, reading into the shared one (upstream-read-buffers.ts).
    */
   private readBuffer: Buffer | undefined;
   /** Something still points into readBuffer: the next read goes into a new one. */
@@ -129,15 +127,15 @@ export class UpstreamConn implements Timed {
 
   /** Dials a plain-HTTP connection that reads into a buffer of its own (`onread`). */
   static dialOwnReads(ep: Endpoint, pool: EndpointPool, series: BackendSeries, clock: DeadlineClock, connectMs: number): UpstreamConn {
-    const first = Buffer.allocUnsafeSlow(UPSTREAM_READ_BYTES);
+    let first: Buffer | undefined = takeReadBuffer();
     let up: UpstreamConn | undefined; // set before the first read: connecting takes a turn of the loop
     const socket = net.connect({
       host: ep.ip,
       port: ep.port,
       noDelay: true,
       onread: {
-        // Asked at once for the first buffer, then after every read.
-        buffer: () => (up === undefined ? first : up.nextReadBuffer()),
+        // Asked at once (inside net.connect) for the first buffer, then after every read.
+        buffer: () => (up === undefined ? first! : up.nextReadBuffer()),
         callback: (n: number, buf: Uint8Array): boolean => {
           up!.onOwnRead(n, buf as Buffer);
           return true;
@@ -145,6 +143,8 @@ export class UpstreamConn implements Timed {
       },
     });
     up = new UpstreamConn(socket, ep, pool, series, clock, connectMs, first);
+    // The closures outlive the buffer's use: an idle connection gives it back (upstream-read-buffers.ts).
+    first = undefined;
     return up;
   }
 
@@ -159,7 +159,8 @@ export class UpstreamConn implements Timed {
     if (connectMs > 0) this.arm(D_CONNECT, connectMs);
     socket.on(pool.tls ? 'secureConnect' : 'connect', this.onConnect);
     this.readBuffer = readBuffer;
-    if (readBuffer === undefined) socket.on('data', this.onData);
+    this.ownReads = readBuffer !== undefined;
+    if (!this.ownReads) socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -235,12 +236,12 @@ export class UpstreamConn implements Timed {
 
   /** Whether the socket can be handed over as a stream (takeSocket): not when it reads into its own buffer. */
   get streamReads(): boolean {
-    return this.readBuffer === undefined;
+    return !this.ownReads;
   }
 
   /** Hands the socket over for a tunnel (101/CONNECT): no more parsing or timers here. Only when streamReads. */
   takeSocket(): net.Socket {
-    if (this.readBuffer !== undefined) throw new Error('an upstream socket reading into its own buffer cannot become a tunnel');
+    if (this.ownReads) throw new Error('an upstream socket reading into its own buffer cannot become a tunnel');
     const s = this.socket;
     s.off('data', this.onData);
     s.off('end', this.onEnd);
@@ -339,22 +340,41 @@ export class UpstreamConn implements Timed {
     }
   }
 
+  /** Where the next read goes: asked after every read. */
   private nextReadBuffer(): Buffer {
-    if (this.readBufferHeld) {
-      // The old one stays with whoever holds it; the collector takes it after.
-      this.readBuffer = Buffer.allocUnsafeSlow(UPSTREAM_READ_BYTES);
+    if (this.state === S_IDLE || this.state === S_DEAD) {
+      // Back in the pool (or gone): the buffer goes back unless something still points into it.
+      if (this.readBuffer !== undefined && !this.readBufferHeld) giveReadBuffer(this.readBuffer);
+      this.readBuffer = undefined;
+      this.readBufferHeld = false;
+      return SHARED_IDLE_READ_BUFFER;
+    }
+    if (this.readBuffer === undefined || this.readBufferHeld) {
+      // A held one stays with whoever holds it; the collector takes it after.
+      this.readBuffer = takeReadBuffer();
       this.readBufferHeld = false;
     }
-    return this.readBuffer!;
+    return this.readBuffer;
   }
 
   private onOwnRead(n: number, buf: Buffer): void {
     const owner = this.owner;
-    this.onData(n === buf.length ? buf : buf.subarray(0, n));
+    let bytes = buf;
+    if (buf === SHARED_IDLE_READ_BUFFER && owner !== null) {
+      // The first read since the pool handed us out: out of the shared
+      // buffer before anything keeps a view of it (an idle connection's
+      // bytes go nowhere: read() ends it).
+      this.readBuffer ??= takeReadBuffer();
+      this.readBufferHeld = false;
+      bytes = this.readBuffer;
+      buf.copy(bytes, 0, 0, n);
+    }
+    this.onData(n === bytes.length ? bytes : bytes.subarray(0, n));
     // A head split over reads keeps views of them in the parser; an owner
     // may have a write pending from them. (The owner as it was before the
-    // read: the exchange may have ended and released us during it.)
-    this.readBufferHeld = this.parser.pendingBytes > 0 || (owner !== null && owner.holdsUpstreamBytes());
+    // read: the exchange may have ended and released us during it.) Bytes
+    // left in the shared buffer belong to nobody.
+    this.readBufferHeld = bytes !== SHARED_IDLE_READ_BUFFER && (this.parser.pendingBytes > 0 || (owner !== null && owner.holdsUpstreamBytes()));
   }
 
   private readonly onData = (chunk: Buffer): void => {

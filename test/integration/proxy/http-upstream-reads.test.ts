@@ -83,6 +83,29 @@ describe('upstream reads into the connection’s own buffer', () => {
     }
   });
 
+  test('pooled connections handed out at once, each with a head split over reads, keep their own bytes', async () => {
+    // Idle connections read into one shared buffer (upstream-read-buffers.ts);
+    // the first read after reuse must leave it before the next connection's
+    // read lands there. Each response's first part names a token that its
+    // body repeats: a first part overwritten by another connection's shows.
+    const port = await scriptedBackend((s) => {
+      const token = randomBytes(16).toString('hex');
+      s.write(`HTTP/1.1 200 OK\r\nX-Early: ${token.repeat(8)}\r\n`);
+      setTimeout(() => s.write(`X-Late: ${'l'.repeat(600)}\r\nContent-Length: ${token.length}\r\n\r\n${token}`), 60);
+    });
+    const p = await proxyTo([port]);
+    cleanups.push(() => p.close());
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    cleanups.push(() => agent.destroy());
+    for (let round = 0; round < 3; round++) {
+      const rs = await Promise.all(Array.from({ length: 4 }, () => get(p.port, '/split', { agent })));
+      for (const r of rs) {
+        expect(r.status).toBe(200);
+        expect(r.headers['x-early']).toBe(r.body.repeat(8));
+      }
+    }
+  });
+
   test('a client slower than the upstream gets the body byte for byte', async () => {
     const body = randomBytes(6 * 1024 * 1024 + 123);
     const p = await proxyTo([await bodyBackend(body)], { limits: { maxBodyBytes: 0 } });
