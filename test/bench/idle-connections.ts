@@ -1,16 +1,18 @@
 // Memory per idle client connection: N plain-HTTP client connections opened
 // and left idle, against nginx (one worker, the way ingress-nginx serves a
-// listener) and against metalgate's product path (proxy-product.ts --mode
-// http: ListenerManager -> HTTP entrypoint in 2 worker threads, with the
-// image's node flags), with idle connections parked (the product's default)
-// and with --no-park. Three kinds of idle: "fresh" (connected, no byte sent
-// yet), "kept-alive" (one request answered, the connection left open; all
-// N opened at once, 500 at a time), and "kept-alive, arriving" (the same,
-// 500 every 1.5 s: connections that come over half a minute, as they do to
-// a server, rather than in one burst). The figure is the server process's
-// RSS growth divided by N (VmRSS, 2 s after the last one).
+// listener, with its 320 idle upstream connections) and against metalgate's
+// product path (proxy-product.ts --mode http: ListenerManager -> HTTP
+// entrypoint in 2 worker threads, with the image's node flags): as the
+// product runs (idle connections parked, worker heaps reclaimed once quiet),
+// with --no-reclaim and with --no-park. Three kinds of idle: "fresh"
+// (connected, no byte sent yet), "kept-alive" (one request answered, the
+// connection left open; all N opened at once, 500 at a time), and
+// "kept-alive, arriving" (the same, 500 every 1.5 s: connections that come
+// over half a minute, as they do to a server, rather than in one burst). The
+// figures are the server process's RSS growth divided by N (VmRSS), 2 s
+// after the last connection and again 30 s after it ("settled").
 //
-//   node_modules/.bin/node test/bench/idle-connections.ts [n=10000] [--park-after-ms N]
+//   node_modules/.bin/node test/bench/idle-connections.ts [n=10000] [--park-after-ms N] [--kinds fresh,kept-alive,arriving]
 //
 // --park-after-ms: how long a kept-alive connection stays idle before it
 // parks (proxy-product.ts), instead of the product's default.
@@ -27,6 +29,15 @@ import { requireTools, start, stop, type Started } from './proxy-common.ts';
 const N = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 10_000);
 const parkAfterAt = process.argv.indexOf('--park-after-ms');
 const PARK_AFTER = parkAfterAt > 0 ? ['--park-after-ms', process.argv[parkAfterAt + 1]!] : [];
+const kindsAt = process.argv.indexOf('--kinds');
+const KIND_NAMES = { fresh: 'fresh', 'kept-alive': 'kept-alive', arriving: 'kept-alive, arriving' } as const;
+const KINDS = (kindsAt > 0 ? process.argv[kindsAt + 1]!.split(',') : Object.keys(KIND_NAMES)).map((k) => {
+  const kind = KIND_NAMES[k as keyof typeof KIND_NAMES];
+  if (kind === undefined) throw new Error(`--kinds: ${k} is not one of ${Object.keys(KIND_NAMES).join(', ')}`);
+  return kind;
+});
+/** When the "settled" figure is taken: after a quiet worker's reclaim (heap-reclaimer.ts samples every 5 s). */
+const SETTLE_MS = 30_000;
 requireTools(['nginx']);
 const dir = mkdtempSync(join(tmpdir(), 'metalgate-idle-'));
 const P_BACKEND = 18181;
@@ -76,23 +87,31 @@ async function openIdle(port: number, n: number, kind: Kind): Promise<net.Socket
   return out;
 }
 
-async function perConnection(name: string, p: Started, port: number, kind: Kind): Promise<{ name: string; kind: string; bytesPerConnection: number; open: number }> {
+async function perConnection(
+  name: string,
+  p: Started,
+  port: number,
+  kind: Kind,
+): Promise<{ name: string; kind: string; bytesPerConnection: number; settledBytesPerConnection: number; open: number }> {
   const pid = servingPid(p.pid);
   await sleep(1000);
   const before = rssKiB(pid);
   const sockets = await openIdle(port, N, kind);
   await sleep(2000);
   const after = rssKiB(pid);
+  await sleep(SETTLE_MS - 2000);
+  const settled = rssKiB(pid);
   const open = sockets.filter((s) => !s.destroyed).length;
   for (const s of sockets) s.destroy();
   await sleep(1000);
-  return { name, kind, bytesPerConnection: Math.round(((after - before) * 1024) / N), open };
+  const perConn = (kib: number): number => Math.round(((kib - before) * 1024) / N);
+  return { name, kind, bytesPerConnection: perConn(after), settledBytesPerConnection: perConn(settled), open };
 }
 
 const backendConf = conf('backend', `  server { listen 127.0.0.1:${P_BACKEND} backlog=4096; location / { return 200 "ok"; } }`);
 const nginxConf = conf(
   'nginx',
-  `  upstream be { server 127.0.0.1:${P_BACKEND}; keepalive 16; }\n  server { listen 127.0.0.1:${P_NGINX} backlog=4096; location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+  `  upstream be { server 127.0.0.1:${P_BACKEND}; keepalive 320; }\n  server { listen 127.0.0.1:${P_NGINX} backlog=4096; location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
 );
 const product = fileURLToPath(new URL('./proxy-product.ts', import.meta.url));
 /** As the Dockerfile's ENTRYPOINT runs the speaker (its worker threads get a young generation of their own). */
@@ -100,18 +119,22 @@ const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=20'
 const rows = [];
 const backend = await start('backend', 'nginx', ['-c', backendConf, '-p', dir], P_BACKEND);
 try {
-  for (const kind of ['fresh', 'kept-alive', 'kept-alive, arriving'] as const) {
+  for (const kind of KINDS) {
     const ng = await start('nginx', 'nginx', ['-c', nginxConf, '-p', dir], P_NGINX);
     try {
       rows.push(await perConnection('nginx', ng, P_NGINX, kind));
     } finally {
       await stop(ng);
     }
-    for (const park of [true, false]) {
-      const args = [...IMAGE_NODE_FLAGS, product, '--mode', 'http', '--port', String(P_MG), '--backend-port', String(P_BACKEND), '--workers', '2', ...(park ? PARK_AFTER : ['--no-park'])];
+    for (const [label, flags] of [
+      ['metalgate', PARK_AFTER],
+      ['metalgate --no-reclaim', [...PARK_AFTER, '--no-reclaim']],
+      ['metalgate --no-park', ['--no-park']],
+    ] as const) {
+      const args = [...IMAGE_NODE_FLAGS, product, '--mode', 'http', '--port', String(P_MG), '--backend-port', String(P_BACKEND), '--workers', '2', ...flags];
       const mg = await start('metalgate', process.execPath, args, P_MG, 'ready');
       try {
-        rows.push(await perConnection(park ? 'metalgate' : 'metalgate --no-park', mg, P_MG, kind));
+        rows.push(await perConnection(label, mg, P_MG, kind));
       } finally {
         await stop(mg);
       }

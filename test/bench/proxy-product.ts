@@ -13,12 +13,14 @@
 // namespace it runs in, so it refuses to run in the machine's own: run
 // proxy-l4.ts with --netns.
 //
-//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N [--processes]] [--no-park] [--park-after-ms N]
+//   node_modules/.bin/node test/bench/proxy-product.ts --mode tcp|http|kernel --port P --backend-port B [--workers N [--processes]] [--no-park] [--park-after-ms N] [--no-reclaim]
 //
 // --no-park: idle HTTP connections keep their sockets (the product parks
 // them in the kernel, listeners/idle-park.ts, as ProxyRuntime does);
 // --park-after-ms N: a kept-alive connection parks after N ms idle instead
-// of the default (ClientTimeouts.parkAfterMs).
+// of the default (ClientTimeouts.parkAfterMs); --no-reclaim: worker threads
+// keep what a burst left on their heaps (the product's threads reclaim it
+// once quiet, workers/heap-reclaimer.ts).
 //
 // Prints "ready" once every worker listens. Started by proxy-l4.ts and proxy-http.ts.
 
@@ -41,6 +43,7 @@ if (WORKERS > 1 && THREADS && isMainThread) {
   // As ProxyWorkerPool starts them (src/proxy/workers/worker-pool.ts).
   const { WORKER_YOUNG_GENERATION_MB } = await import('../../src/proxy/workers/worker-pool.ts');
   (await import('node:v8')).setFlagsFromString('--max-semi-space-size=0');
+  if (!process.argv.includes('--no-reclaim')) (await import('node:v8')).setFlagsFromString('--expose-gc');
   let ready = 0;
   for (let i = 0; i < WORKERS; i++) {
     new Worker(new URL(import.meta.url), { argv: process.argv.slice(2), resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }).on('message', (m: unknown) => {
@@ -120,8 +123,11 @@ async function serve(reusePort: boolean): Promise<void> {
   const { ServiceBackends } = await import('../../src/proxy/k8s/service-backends.ts');
   const { ingressRouter } = await import('../support/table-router.ts');
   const { IdlePark } = await import('../../src/proxy/listeners/idle-park.ts');
+  const { HeapReclaimer } = await import('../../src/proxy/workers/heap-reclaimer.ts');
   const log = pino({ level: 'silent' });
   const registry = new Registry();
+  // As a proxy worker thread does (proxy-worker.ts); only threads get `gc`.
+  if (!isMainThread) HeapReclaimer.start(log, registry);
   const endpoints = new EndpointIndex('bench-node');
   endpoints.upsertService({
     metadata: { namespace: 'bench', name: 'backend', uid: 'bench-uid' },

@@ -17,6 +17,7 @@ import { createHttpEngine } from '../k8s/http-engine.ts';
 import { ListenerMetrics } from '../listeners/listener-metrics.ts';
 import { proxyFlagOptions } from '../proxy-flags.ts';
 import { ProxyRuntime } from '../proxy-runtime.ts';
+import { HeapReclaimer } from './heap-reclaimer.ts';
 import { isToWorker, type FromWorker, type ToWorker } from './messages.ts';
 
 /** What the primary gives a worker thread when it starts it. */
@@ -37,6 +38,7 @@ export function runProxyWorker(data: ProxyWorkerData, port: MessagePort): void {
   const registry = new Registry();
   const o = px.options;
   let runtime: ProxyRuntime | undefined;
+  let reclaimer: HeapReclaimer | undefined;
   const handle = (m: ToWorker): void => {
     if (m.mg === 'init') {
       const wlog = log.child({ worker: m.index });
@@ -54,6 +56,7 @@ export function runProxyWorker(data: ProxyWorkerData, port: MessagePort): void {
         ...(ing.flaggerMetrics ? { flaggerMetrics: registry } : {}),
       });
       runtime.apply(m.config);
+      reclaimer = HeapReclaimer.start(wlog.child({ component: 'heap' }), registry);
       wlog.info({ version: m.config.version }, 'proxy worker serving');
       send({ mg: 'ready', reason: null });
     } else if (m.mg === 'config') {
@@ -68,6 +71,7 @@ export function runProxyWorker(data: ProxyWorkerData, port: MessagePort): void {
       void registry.getMetricsAsJSON().then((metrics) => send({ mg: 'metrics', id: m.id, metrics }));
     } else if (m.mg === 'stop') {
       void (async () => {
+        reclaimer?.stop();
         await runtime?.stop(m.graceMs);
         await flushLog(log);
         send({ mg: 'stopped' });

@@ -77,6 +77,15 @@ function letWorkersSizeTheirYoungGeneration(): void {
   setFlagsFromString('--max-semi-space-size=0');
 }
 
+/**
+ * Gives the threads started from now on the `gc` function, for their
+ * reclaims after a burst (heap-reclaimer.ts). V8 installs it in contexts made
+ * after the flag is set, so the speaker's own thread does not get it.
+ */
+function letWorkersReclaimTheirHeap(): void {
+  setFlagsFromString('--expose-gc');
+}
+
 export const GIVE_UP_DEATHS = 5;
 export const GIVE_UP_WINDOW_MS = 60_000;
 
@@ -144,6 +153,7 @@ export class ProxyWorkerPool {
 
   start(): void {
     letWorkersSizeTheirYoungGeneration();
+    letWorkersReclaimTheirHeap();
     this.#o.config.on('config', this.#forward);
     this.#o.ownership.on('ownership', this.#relay);
     for (const s of this.#slots) this.#fork(s);

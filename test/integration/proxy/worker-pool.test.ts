@@ -3,8 +3,8 @@
 // each worker, readiness, settle and metrics are gathered from all, stop ends
 // them, a dead worker is restarted and its counters stay in the sum, an
 // exception is logged with its stack, workers that keep dying make the pool
-// give up, and the workers' young generation is their own under the image's
-// --max-semi-space-size=1.
+// give up, the workers' young generation is their own under the image's
+// --max-semi-space-size=1, and the workers have `gc` for their heap reclaims.
 
 import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -75,6 +75,8 @@ describe('ProxyWorkerPool', () => {
     const text = await merged(p);
     expect(text).toContain('fake_owned{worker="0"} 2');
     expect(text).toContain('fake_requests_total 20');
+    // Both threads can reclaim their heap after a burst (heap-reclaimer.ts).
+    expect(text).toContain('fake_gc_exposed 2');
     expect(await p.settle(1000)).toBe(2);
     expect(await registry.metrics()).toContain('metalgate_proxy_workers 2');
     await p.stop(1000);
