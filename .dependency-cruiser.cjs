@@ -13,7 +13,7 @@ const PURE_CORES = [
   '^src/proxy/config/',
   '^src/proxy/endpoints/(endpoint-index|endpoint-slots|endpoint-set|service-endpoints|affinity-table)\\.ts$',
   '^src/proxy/listeners/listen-plan\\.ts$',
-  '^src/proxy/workers/heap-reclaim-policy\\.ts$',
+  '^src/common/heap-reclaim-policy\\.ts$',
   '^src/config/(ip-range|pool-config|special-addresses|types|yaml-nodes|metallb-pools|metallb-l2)\\.ts$',
   '^src/kube/label-selector\\.ts$',
   '^src/kube/api/kubeconfig\\.ts$',

@@ -70,7 +70,8 @@ USER 1000:1000
 # generation and an old generation that grows by a fifth at a time (the proxy
 # worker threads, which carry the traffic, get a young generation of their
 # own: WORKER_YOUNG_GENERATION_MB); two malloc arenas instead of one per
-# thread.
+# thread; and `gc` for every thread to give back, once quiet, what its start
+# and its bursts left (src/common/heap-reclaimer.ts).
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=20", "dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=20", "--expose-gc", "dist/cli.js"]
 CMD ["--help"]

@@ -7,6 +7,7 @@ import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { FlagValues } from './flags.ts';
 import { startHealthServer } from './http-server.ts';
 import { errorText } from './error-text.ts';
+import { HeapReclaimer } from './heap-reclaimer.ts';
 
 export interface RunnableComponent {
   readonly name: string;
@@ -25,6 +26,16 @@ export interface RunnableComponent {
 /** Runs until SIGTERM or SIGINT; resolves with the process exit code. */
 export async function runComponent(c: RunnableComponent, f: FlagValues, log: Logger): Promise<number> {
   collectDefaultMetrics({ register: c.registry, prefix: `metalgate_${c.name}_` });
+  // The process's own thread; a speaker's proxy workers run one each (proxy-worker.ts).
+  const reclaimer = HeapReclaimer.start(log.child({ component: 'heap' }), c.registry, `metalgate_${c.name}_heap_reclaims_total`);
+  try {
+    return await run(c, f, log);
+  } finally {
+    reclaimer?.stop();
+  }
+}
+
+async function run(c: RunnableComponent, f: FlagValues, log: Logger): Promise<number> {
   const port = Number(f['metrics-port']);
   const server =
     port > 0

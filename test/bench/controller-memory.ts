@@ -47,7 +47,7 @@ function metalgate(): Peer {
     name: 'metalgate',
     crds: [readFileSync(join(root, 'manifests/01-metallb-crds.yaml'), 'utf8')],
     start: (kubeconfig, port) =>
-      spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=20', join(root, 'dist/cli.js'), 'controller', '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], {
+      spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=20', '--expose-gc', join(root, 'dist/cli.js'), 'controller', '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], {
         stdio: ['ignore', 'ignore', 'inherit'],
         env: { ...process.env, MALLOC_ARENA_MAX: '2' },
       }),

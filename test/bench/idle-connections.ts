@@ -94,7 +94,8 @@ async function perConnection(
   kind: Kind,
 ): Promise<{ name: string; kind: string; bytesPerConnection: number; settledBytesPerConnection: number; open: number }> {
   const pid = servingPid(p.pid);
-  await sleep(1000);
+  // At rest first: metalgate's workers give back what starting left within their first quiet 5 s (heap-reclaimer.ts).
+  await sleep(12_000);
   const before = rssKiB(pid);
   const sockets = await openIdle(port, N, kind);
   await sleep(2000);

@@ -22,7 +22,7 @@ const WORKERS = Number(process.argv[3] ?? 4);
 // sources through Node's type stripping costs each process ~100 MiB more.
 const cli = join(import.meta.dirname, '../../dist/cli.js');
 // The image's ENTRYPOINT flags (Dockerfile); IMAGE_FLAGS=none runs without them, to compare.
-const IMAGE_FLAGS = process.env.IMAGE_FLAGS === 'none' ? [] : ['--max-semi-space-size=1', '--heap-growing-percent=20'];
+const IMAGE_FLAGS = process.env.IMAGE_FLAGS === 'none' ? [] : ['--max-semi-space-size=1', '--heap-growing-percent=20', '--expose-gc'];
 // Extra V8/Node flags for both processes, to compare (NODE_FLAGS='--optimize-for-size').
 const NODE_FLAGS = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,7 +82,8 @@ try {
   // --l4-dataplane proxy: this speaker runs in the machine's own network namespace, whose ruleset it must never write.
   const speaker = await start(['speaker', '--node-name', 'bench-node', '--no-dataplane', '--l4-dataplane', 'proxy', '--proxy-workers', String(WORKERS)]);
   await waitReady(speaker.port, 'speaker');
-  await sleep(5000);
+  // At rest: each proxy worker gives back what starting left at its first quiet 5 s (heap-reclaimer.ts).
+  await sleep(15_000);
   const speakerIdle = await treeRssMiB(speaker.proc.pid!);
   console.error(`speaker idle: ${JSON.stringify(speakerIdle)}`);
 

@@ -20,7 +20,7 @@
 // --park-after-ms N: a kept-alive connection parks after N ms idle instead
 // of the default (ClientTimeouts.parkAfterMs); --no-reclaim: worker threads
 // keep what a burst left on their heaps (the product's threads reclaim it
-// once quiet, workers/heap-reclaimer.ts).
+// once quiet, common/heap-reclaimer.ts).
 //
 // Prints "ready" once every worker listens. Started by proxy-l4.ts and proxy-http.ts.
 
@@ -123,11 +123,11 @@ async function serve(reusePort: boolean): Promise<void> {
   const { ServiceBackends } = await import('../../src/proxy/k8s/service-backends.ts');
   const { ingressRouter } = await import('../support/table-router.ts');
   const { IdlePark } = await import('../../src/proxy/listeners/idle-park.ts');
-  const { HeapReclaimer } = await import('../../src/proxy/workers/heap-reclaimer.ts');
+  const { HeapReclaimer } = await import('../../src/common/heap-reclaimer.ts');
   const log = pino({ level: 'silent' });
   const registry = new Registry();
   // As a proxy worker thread does (proxy-worker.ts); only threads get `gc`.
-  if (!isMainThread) HeapReclaimer.start(log, registry);
+  if (!isMainThread) HeapReclaimer.start(log, registry, 'metalgate_proxy_heap_reclaims_total');
   const endpoints = new EndpointIndex('bench-node');
   endpoints.upsertService({
     metadata: { namespace: 'bench', name: 'backend', uid: 'bench-uid' },

@@ -10,6 +10,7 @@
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Registry } from '../../common/prom-classes.ts';
 import type { FlagValues } from '../../common/flags.ts';
+import { HeapReclaimer } from '../../common/heap-reclaimer.ts';
 import { createLogger, flushLog, type LogOptions, type Logger } from '../../common/log.ts';
 import { ingressEngineFlagOptions } from '../../ingress/k8s/ingress-flags.ts';
 import type { SharedLimitsMemory } from '../../ingress/runtime/shared-limits.ts';
@@ -17,7 +18,6 @@ import { createHttpEngine } from '../k8s/http-engine.ts';
 import { ListenerMetrics } from '../listeners/listener-metrics.ts';
 import { proxyFlagOptions } from '../proxy-flags.ts';
 import { ProxyRuntime } from '../proxy-runtime.ts';
-import { HeapReclaimer } from './heap-reclaimer.ts';
 import { isToWorker, type FromWorker, type ToWorker } from './messages.ts';
 
 /** What the primary gives a worker thread when it starts it. */
@@ -56,7 +56,7 @@ export function runProxyWorker(data: ProxyWorkerData, port: MessagePort): void {
         ...(ing.flaggerMetrics ? { flaggerMetrics: registry } : {}),
       });
       runtime.apply(m.config);
-      reclaimer = HeapReclaimer.start(wlog.child({ component: 'heap' }), registry);
+      reclaimer = HeapReclaimer.start(wlog.child({ component: 'heap' }), registry, 'metalgate_proxy_heap_reclaims_total');
       wlog.info({ version: m.config.version }, 'proxy worker serving');
       send({ mg: 'ready', reason: null });
     } else if (m.mg === 'config') {

@@ -79,7 +79,7 @@ function letWorkersSizeTheirYoungGeneration(): void {
 
 /**
  * Gives the threads started from now on the `gc` function, for their
- * reclaims after a burst (heap-reclaimer.ts). V8 installs it in contexts made
+ * reclaims after a burst (common/heap-reclaimer.ts). V8 installs it in contexts made
  * after the flag is set, so the speaker's own thread does not get it.
  */
 function letWorkersReclaimTheirHeap(): void {

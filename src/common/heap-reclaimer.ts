@@ -1,18 +1,20 @@
-// Gives a proxy worker thread's memory back after a burst, when the thread
-// has gone quiet (heap-reclaim-policy.ts decides when, and says why): one
-// memory-reducing collection, which frees the pages V8 kept and shrinks the
-// young generation.
+// Gives a thread's memory back after its start and after a burst, once the
+// thread has gone quiet (heap-reclaim-policy.ts decides when, and says why):
+// one memory-reducing collection, which frees the pages V8 kept and shrinks
+// the young generation. Each proxy worker thread runs one, and so do the
+// speaker's and the controller's main threads.
 //
 // It needs the `gc` function, which V8 installs in contexts made after
-// --expose-gc is set: the pool sets it before it starts its threads
-// (worker-pool.ts). Without it (a thread started some other way) nothing is
-// reclaimed, and nothing else changes.
+// --expose-gc is set: the image starts node with it, and the worker pool
+// sets it before it starts its threads (worker-pool.ts), so they have it
+// however the process was started. Without it nothing is reclaimed, and
+// nothing else changes.
 
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from '../../common/prom-classes.ts';
-import { afterReclaim, afterSample, initialReclaimState, shouldReclaim, type HeapReclaimState } from './heap-reclaim-policy.ts';
+import { Counter, type Registry } from './prom-classes.ts';
+import { INITIAL_RECLAIM_STATE, afterReclaim, afterSample, shouldReclaim, type HeapReclaimState } from './heap-reclaim-policy.ts';
 
 /** How often the thread looks at itself: a quiet thread gives its memory back within a few of these. */
 export const HEAP_SAMPLE_EVERY_MS = 5_000;
@@ -23,29 +25,30 @@ export class HeapReclaimer {
   readonly #log: Logger;
   readonly #gc: MemoryReducingGc;
   readonly #reclaims: Counter;
-  #state: HeapReclaimState = initialReclaimState(getHeapStatistics().total_physical_size);
+  #state: HeapReclaimState = INITIAL_RECLAIM_STATE;
   #lastElu = performance.eventLoopUtilization();
   readonly #timer: NodeJS.Timeout;
 
-  private constructor(log: Logger, gc: MemoryReducingGc, registry: Registry) {
+  private constructor(log: Logger, gc: MemoryReducingGc, reclaims: Counter) {
     this.#log = log;
     this.#gc = gc;
-    this.#reclaims = new Counter({
-      name: 'metalgate_proxy_heap_reclaims_total',
-      help: 'Memory-reducing collections a proxy worker ran after a burst, once quiet.',
-      registers: [registry],
-    });
+    this.#reclaims = reclaims;
     this.#timer = setInterval(this.#sample, HEAP_SAMPLE_EVERY_MS).unref();
   }
 
-  /** This thread's reclaimer, started once its configuration is applied (the heap then is its first baseline); undefined when `gc` is not exposed here. */
-  static start(log: Logger, registry: Registry): HeapReclaimer | undefined {
+  /**
+   * This thread's reclaimer, counting its reclaims in `counterName` (summed
+   * over threads that share the name); undefined when `gc` is not exposed
+   * here. Start it once the thread has loaded what it needs to serve.
+   */
+  static start(log: Logger, registry: Registry, counterName: string): HeapReclaimer | undefined {
     const gc = (globalThis as { gc?: unknown }).gc;
     if (typeof gc !== 'function') {
-      log.debug('the heap is not reclaimed after bursts: gc is not exposed on this thread');
+      log.debug('the heap is not reclaimed when quiet: gc is not exposed on this thread (node --expose-gc)');
       return undefined;
     }
-    return new HeapReclaimer(log, gc as MemoryReducingGc, registry);
+    const reclaims = new Counter({ name: counterName, help: 'Memory-reducing collections run once quiet, after the start or a burst.', registers: [registry] });
+    return new HeapReclaimer(log, gc as MemoryReducingGc, reclaims);
   }
 
   stop(): void {
@@ -68,6 +71,6 @@ export class HeapReclaimer {
     this.#lastElu = performance.eventLoopUtilization();
     this.#reclaims.inc();
     const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
-    this.#log.info({ heapMiBBefore: mib(sample.heapBytes), heapMiBAfter: mib(after), pauseMs: Math.round(ended - started) }, 'heap reclaimed after a burst');
+    this.#log.info({ heapMiBBefore: mib(sample.heapBytes), heapMiBAfter: mib(after), pauseMs: Math.round(ended - started) }, 'heap reclaimed');
   };
 }
