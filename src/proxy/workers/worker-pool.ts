@@ -78,9 +78,10 @@ function letWorkersSizeTheirYoungGeneration(): void {
 }
 
 /**
- * Gives the threads started from now on the `gc` function, for their
- * reclaims after a burst (common/heap-reclaimer.ts). V8 installs it in contexts made
- * after the flag is set, so the speaker's own thread does not get it.
+ * Gives the threads started from now on the `gc` function, for their heap
+ * reclaims once quiet (common/heap-reclaimer.ts). V8 installs it in contexts
+ * made after the flag is set: the image's `node --expose-gc` gives it to
+ * every thread already, this to the workers of a process started without.
  */
 function letWorkersReclaimTheirHeap(): void {
   setFlagsFromString('--expose-gc');
