@@ -5,8 +5,10 @@
 // threads. Not included: the API server's watch delivery and the
 // controller's 20 ms coalescing delay, which come before.
 //
-//   node_modules/.bin/node --max-semi-space-size=1 --heap-growing-percent=20 test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200]
-// (the image's flags; the workers' young generation is sized as the product's pool sizes it).
+//   node_modules/.bin/node --max-semi-space-size=1 --heap-growing-percent=20 --expose-gc test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200] [--no-reclaim]
+// (the image's flags; the workers' young generation is sized as the product's
+// pool sizes it, and they reclaim their heap once quiet as the product's do;
+// --no-reclaim: they do not).
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +16,9 @@ import { routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../../src
 import { IngressCompiler, type CompiledIngress } from '../../src/ingress/compile/ingress-compiler.ts';
 import type { RouteTarget } from '../../src/ingress/model/route-target.ts';
 import { WORKER_YOUNG_GENERATION_MB } from '../../src/proxy/workers/worker-pool.ts';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { HeapReclaimer } from '../../src/common/heap-reclaimer.ts';
 import { percentile } from './bench-utils.ts';
 
 const RULES = Number(process.argv[2] ?? 10_000);
@@ -45,8 +50,9 @@ const workers: Worker[] = [];
 const waiting = new Map<number, { left: number; done: () => void }>();
 // As ProxyWorkerPool starts them: this thread keeps the image's young generation, the workers get theirs.
 setFlagsFromString('--max-semi-space-size=0');
+if (!process.argv.includes('--no-reclaim')) setFlagsFromString('--expose-gc');
 for (let w = 0; w < WORKERS; w++) {
-  const child = new Worker(new URL('./ingress-change-worker.ts', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+  const child = new Worker(new URL('./ingress-change-worker.ts', import.meta.url), { argv: process.argv.slice(2), resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   child.on('message', (m: { seq: number }) => {
     const entry = waiting.get(m.seq);
     if (entry && --entry.left === 0) {
@@ -62,6 +68,8 @@ const send = (seq: number, routes: RoutesUpdate) =>
     for (const w of workers) w.postMessage({ seq, routes });
   });
 
+// The speaker's own thread reclaims too (run-component.ts), when node runs with --expose-gc as the image does.
+if (!process.argv.includes('--no-reclaim')) HeapReclaimer.start(pino({ level: 'silent' }), new Registry(), 'metalgate_speaker_heap_reclaims_total');
 try {
   await new Promise<void>((r) => (waiting.set(-1, { left: WORKERS, done: r })));
   let t = performance.now();
