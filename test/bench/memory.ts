@@ -82,7 +82,7 @@ try {
   // --l4-dataplane proxy: this speaker runs in the machine's own network namespace, whose ruleset it must never write.
   const speaker = await start(['speaker', '--node-name', 'bench-node', '--no-dataplane', '--l4-dataplane', 'proxy', '--proxy-workers', String(WORKERS)]);
   await waitReady(speaker.port, 'speaker');
-  // At rest: each proxy worker gives back what starting left at its first quiet 5 s (heap-reclaimer.ts).
+  // At rest: every thread gives back what starting left at its first quiet sample (src/common/heap-reclaimer.ts; samples every 5 s).
   await sleep(15_000);
   const speakerIdle = await treeRssMiB(speaker.proc.pid!);
   console.error(`speaker idle: ${JSON.stringify(speakerIdle)}`);
