@@ -63,6 +63,15 @@ const TRAEFIK_KINDS = [
 
 type AnyInformer = ResilientInformer<k8s.KubernetesObject>;
 
+/**
+ * How long a diagnostic lasts before its Event and log line
+ * (diagnostic-reporter.ts): an Ingress applied with its Secret was reported
+ * missing it when the Ingress's watch event came first, which under load it
+ * sometimes did. A second covers that, and is short next to how soon
+ * someone reads the Events of what they just applied.
+ */
+const REPORT_GRACE_MS = 1000;
+
 export class IngressController {
   readonly #log: Logger;
   readonly #opts: IngressControllerOptions;
@@ -104,7 +113,7 @@ export class IngressController {
       ...(opts.httpsPort !== undefined ? { httpsPort: opts.httpsPort } : {}),
       ...(opts.entrypointService ? { entrypoint: { namespace: opts.entrypointService.split('/')[0]!, name: opts.entrypointService.split('/')[1]! } } : {}),
     });
-    this.#reporter = new DiagnosticReporter(opts.events, log);
+    this.#reporter = new DiagnosticReporter(opts.events, log, REPORT_GRACE_MS);
     this.#kube = kc;
   }
 
@@ -139,6 +148,7 @@ export class IngressController {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#reporter.stop();
     clearTimeout(this.#timer);
     for (const t of this.#kindTimers.values()) clearTimeout(t);
     for (const off of this.#unsubscribe.splice(0)) off();

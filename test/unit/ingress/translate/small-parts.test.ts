@@ -88,6 +88,20 @@ describe('diagnostic reporter', () => {
     expect(r.report([d('A'), d('B')])).toBe(1);
     expect(emitted).toEqual(['Warning A m-A', 'Warning B m-B', 'Warning B m-B']);
   });
+
+  test('with a grace period, only what lasts it is reported: a Secret that arrives meanwhile leaves no Event', async () => {
+    const emitted: string[] = [];
+    const r = new DiagnosticReporter({ emit: (_t, type, reason) => emitted.push(`${type} ${reason}`) }, pino({ level: 'silent' }), 50);
+    const d = (reason: string): Diagnostic => ({ ref: { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', namespace: 'ns', name: 'x', uid: 'u1' }, type: 'Warning', reason, message: reason, severity: 'error' });
+    expect(r.report([d('MissingSecret'), d('Stays')])).toBe(0);
+    // The Secret arrives: the next compile no longer has it.
+    expect(r.report([d('Stays')])).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(emitted).toEqual(['Warning Stays']);
+    // Still there at the next compile: not reported twice.
+    expect(r.report([d('Stays')])).toBe(0);
+    r.stop();
+  });
 });
 
 describe('engine flags', async () => {
