@@ -364,7 +364,7 @@ export class UpstreamConn implements Timed {
       // The first read since the pool handed us out: out of the shared
       // buffer before anything keeps a view of it (an idle connection's
       // bytes go nowhere: read() ends it).
-      this.readBuffer ??= takeReadBuffer();
+      if (this.readBuffer === undefined || this.readBufferHeld) this.readBuffer = takeReadBuffer();
       this.readBufferHeld = false;
       bytes = this.readBuffer;
       buf.copy(bytes, 0, 0, n);
