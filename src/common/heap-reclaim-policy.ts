@@ -1,5 +1,6 @@
-// When a proxy worker thread gives the memory of a past burst back: the pure
-// decision, fed with samples by heap-reclaimer.ts.
+// When a thread (a proxy worker, the speaker's or the controller's own)
+// gives back what its start or a past burst left: the pure decision, fed
+// with samples by heap-reclaimer.ts.
 //
 // A burst of connections leaves its garbage behind: sockets that closed or
 // were parked, and a young generation grown to its limit. V8 keeps those
@@ -21,9 +22,10 @@
 // The rule: the thread was quiet over the last sample (its event loop busy
 // less than QUIET_UTILIZATION of the time), its heap holds RECLAIM_GROWTH_BYTES
 // more than after the last reclaim (nothing counts as the baseline before
-// the first), and the last reclaim is at least RECLAIM_INTERVAL_MS old. A quiet thread gets few
-// requests, so few wait through the pause; the growth keeps it from
-// collecting for nothing; the interval bounds the pauses whatever happens.
+// the first), and the last reclaim is at least RECLAIM_INTERVAL_MS old. A
+// quiet thread gets few requests, so few wait through the pause; the growth
+// keeps it from collecting for nothing; the interval bounds the pauses
+// whatever happens.
 
 /** Below this event-loop utilization over a sample, the thread counts as quiet. */
 export const QUIET_UTILIZATION = 0.05;
