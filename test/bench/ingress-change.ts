@@ -8,7 +8,8 @@
 //   node_modules/.bin/node --max-semi-space-size=1 --heap-growing-percent=20 --expose-gc test/bench/ingress-change.ts [rules=10000] [workers=4] [changes=200] [--no-reclaim]
 // (the image's flags; the workers' young generation is sized as the product's
 // pool sizes it, and they reclaim their heap once quiet as the product's do;
-// --no-reclaim: they do not).
+// --no-reclaim: they do not). RECLAIM_LOG=1 prints each worker's reclaim
+// (heap before and after, pause) to stderr.
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
