@@ -8,8 +8,12 @@
 //
 //   node_modules/.bin/node test/bench/controller-memory.ts [n=1000] [--only metalgate|metallb]
 //
-// metalgate: the built CLI (`npm run build:ts` first) as the image runs it
-// (the Dockerfile's node flags, MALLOC_ARENA_MAX=2), with the metallb.io
+// Also the CPU time the allocations took, and a restart: from a new process's
+// start until a Service created then has its IP.
+//
+// metalgate: the built CLI (`npm run build:ts` first) as the manifests run it
+// (the node flags of its container's command, the image's MALLOC_ARENA_MAX=2;
+// NODE_FLAGS adds more, to compare), with the metallb.io
 // CRDs of manifests/. MetalLB: its controller built from the Go module proxy
 // by scripts/build-metallb.sh (once per machine, a few minutes), with its own
 // CRDs, webhooks off (no certificates to serve here), as its manifests run it
@@ -21,6 +25,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { kubeConfigFromString } from '../support/kube-config.ts';
 import { freePort, startControlPlane } from '../support/control-plane.ts';
+import { nodeFlagsOf } from '../support/image-node-flags.ts';
 
 const N = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 1000);
 const onlyAt = process.argv.indexOf('--only');
@@ -35,6 +40,25 @@ async function sizesMiB(pid: number): Promise<{ rss: number; pss: number; anon: 
   return { rss: mib('Rss'), pss: mib('Pss'), anon: mib('Anonymous') };
 }
 
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) the process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** SIGTERM, and SIGKILL when the process has not exited 5 s later. */
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  if ((await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) === false) {
+    proc.kill('SIGKILL');
+    await exited;
+  }
+}
+
 interface Peer {
   readonly name: string;
   /** CRD manifests to apply. */
@@ -47,7 +71,7 @@ function metalgate(): Peer {
     name: 'metalgate',
     crds: [readFileSync(join(root, 'manifests/01-metallb-crds.yaml'), 'utf8')],
     start: (kubeconfig, port) =>
-      spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=20', '--expose-gc', join(root, 'dist/cli.js'), 'controller', '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], {
+      spawn(process.execPath, [...nodeFlagsOf('controller'), ...(process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean), join(root, 'dist/cli.js'), 'controller', '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], {
         stdio: ['ignore', 'ignore', 'inherit'],
         env: { ...process.env, MALLOC_ARENA_MAX: '2' },
       }),
@@ -83,6 +107,7 @@ async function measure(peer: Peer): Promise<object> {
     await sleep(5000);
     if (proc.exitCode !== null) throw new Error(`${peer.name} exited with ${proc.exitCode}`);
     const idle = await sizesMiB(proc.pid!);
+    const cpuAtRest = await cpuSeconds(proc.pid!);
     const docs = Array.from({ length: N }, (_, i) => `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: bench}\nspec: {type: LoadBalancer, ports: [{name: http, port: 80, targetPort: 8080}]}\n`);
     const t0 = performance.now();
     await cp.kubectl(['apply', '--server-side', '-f', '-'], docs.join('---\n'));
@@ -96,13 +121,23 @@ async function measure(peer: Peer): Promise<object> {
     const allocatedMs = Math.round(performance.now() - t0);
     await sleep(10_000);
     const loaded = await sizesMiB(proc.pid!);
-    return { controller: peer.name, services: N, allocatedMs, idleMiB: idle, loadedMiB: loaded };
-  } finally {
-    if (proc !== undefined && proc.exitCode === null) {
-      proc.kill('SIGTERM');
-      await sleep(2000);
-      if (proc.exitCode === null) proc.kill('SIGKILL');
+    const allocationCpuS = Math.round(((await cpuSeconds(proc.pid!)) - cpuAtRest) * 100) / 100;
+    // A restart over the N allocated Services: from the new process's start
+    // until a Service created with it has its IP, which takes reading back
+    // every allocation first.
+    await stop(proc);
+    const t1 = performance.now();
+    proc = peer.start(cp.kubeconfigPath, await freePort());
+    await core.createNamespacedService({ namespace: 'bench', body: { metadata: { name: 'after-restart' }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } });
+    while (((await core.readNamespacedServiceStatus({ namespace: 'bench', name: 'after-restart' })).status?.loadBalancer?.ingress?.length ?? 0) === 0) {
+      if (performance.now() - t1 > 120_000) throw new Error(`${peer.name}: no IP 120 s after a restart`);
+      await sleep(50);
     }
+    const restartMs = Math.round(performance.now() - t1);
+    const restartCpuS = Math.round((await cpuSeconds(proc.pid!)) * 100) / 100;
+    return { controller: peer.name, services: N, allocatedMs, allocationCpuS, restartMs, restartCpuS, idleMiB: idle, loadedMiB: loaded };
+  } finally {
+    if (proc !== undefined) await stop(proc);
     await cp.stop();
   }
 }

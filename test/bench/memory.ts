@@ -4,7 +4,8 @@
 //   - `metalgate speaker --proxy-workers 4` (the speaker's process with its 4
 //     proxy worker threads), idle and with N Services and N Ingress rules.
 // RSS from /proc/<pid>/status (VmRSS), after the work is done and a settle.
-// The processes run the built CLI with the image's V8 flag and environment.
+// The processes run the built CLI with the manifests' node flags and the
+// image's environment.
 // Speaker with --no-dataplane and --l4-dataplane proxy: nothing leaves
 // loopback, no address, route or nftables rule of the machine is touched.
 //
@@ -15,14 +16,16 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { kubeConfigFromString } from '../support/kube-config.ts';
 import { freePort, startControlPlane } from '../support/control-plane.ts';
+import { nodeFlagsOf } from '../support/image-node-flags.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const WORKERS = Number(process.argv[3] ?? 4);
 // The built CLI, as the image runs it (`npm run build:ts` first): running the .ts
 // sources through Node's type stripping costs each process ~100 MiB more.
 const cli = join(import.meta.dirname, '../../dist/cli.js');
-// The image's ENTRYPOINT flags (Dockerfile); IMAGE_FLAGS=none runs without them, to compare.
-const IMAGE_FLAGS = process.env.IMAGE_FLAGS === 'none' ? [] : ['--max-semi-space-size=1', '--heap-growing-percent=20', '--expose-gc'];
+// Each component's node flags as the manifests run it (the image's ENTRYPOINT,
+// the controller's command); IMAGE_FLAGS=none runs without them, to compare.
+const imageFlags = (component: 'controller' | 'speaker') => (process.env.IMAGE_FLAGS === 'none' ? [] : nodeFlagsOf(component));
 // Extra V8/Node flags for both processes, to compare (NODE_FLAGS='--optimize-for-size').
 const NODE_FLAGS = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,8 +76,8 @@ try {
 
   const start = async (args: string[]): Promise<{ proc: ChildProcess; port: number }> => {
     const port = await freePort();
-    // As the image runs it (Dockerfile: ENTRYPOINT flags, MALLOC_ARENA_MAX).
-    const proc = spawn(process.execPath, [...IMAGE_FLAGS, ...NODE_FLAGS, cli, ...args, '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
+    // As the manifests run it (node flags, the image's MALLOC_ARENA_MAX).
+    const proc = spawn(process.execPath, [...imageFlags(args[0] === 'controller' ? 'controller' : 'speaker'), ...NODE_FLAGS, cli, ...args, '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
     procs.push(proc);
     return { proc, port };
   };

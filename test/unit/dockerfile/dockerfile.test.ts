@@ -46,6 +46,15 @@ const buildStage = stages.find((s) => s.name === 'build')!;
 const runtimeStage = stages[stages.length - 1]!;
 const WORKDIR = '/app';
 
+function controllerContainer(): { command?: string[]; args?: string[] } {
+  for (const doc of parseAllDocuments(readFileSync(join(root, 'manifests/30-controller.yaml'), 'utf8'))) {
+    const o = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Array<{ name: string; command?: string[]; args?: string[] }> } } } };
+    const c = o?.kind === 'Deployment' ? o.spec?.template?.spec?.containers?.find((x) => x.name === 'controller') : undefined;
+    if (c) return c;
+  }
+  throw new Error('manifests/30-controller.yaml: no controller container');
+}
+
 function instructions(stage: Stage, keyword: string) {
   return stage.instructions.filter((i) => i.keyword === keyword);
 }
@@ -286,6 +295,17 @@ describe('replaying the stages in temp directories', () => {
     const cmdArgs = parseExecForm(instructions(runtimeStage, 'CMD').at(-1)?.args ?? '[]') ?? [];
     const help = await execFileAsync(process.execPath, [...args, ...cmdArgs], { cwd: imageDir });
     expect(help.stdout).toContain('Usage: metalgate <command>');
+  });
+
+  test("the controller's command is the ENTRYPOINT with the interpreter only, and runs from the image layout", async () => {
+    const entrypoint = parseExecForm(instructions(runtimeStage, 'ENTRYPOINT').at(-1)!.args)!;
+    const command = controllerContainer().command!;
+    expect(command).toEqual([entrypoint[0], '--max-opt=0', ...entrypoint.slice(1)]);
+    const { stdout } = await execFileAsync(process.execPath, [...command.slice(1), '--version'], { cwd: imageDir, env: { ...process.env, METALGATE_LOG_FORMAT: 'json' } });
+    expect(stdout.trim()).toBe(pkg.version);
+    // undici (the Kubernetes client's HTTP) parses HTTP/1.1 with WebAssembly: --jitless would remove it.
+    const wasm = await execFileAsync(process.execPath, [...command.slice(1, -1), '-e', 'new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])); console.log("wasm")']);
+    expect(wasm.stdout.trim()).toBe('wasm');
   });
 
   test('the native addon loads from where dist/ looks for it', async () => {
