@@ -1,7 +1,7 @@
 // Command-line flags with environment fallbacks: every `--foo-bar` may also
 // be given as METALGATE_FOO_BAR (what a Pod spec sets), the flag winning.
 // One table per command drives parsing, defaults and --help.
-import { parseArgs } from 'node:util';
+import { util } from './builtins.ts';
 
 export interface FlagSpec {
   name: string;
@@ -43,10 +43,10 @@ function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
 export function parseFlags(specs: FlagSpec[], argv: string[], env: NodeJS.ProcessEnv = process.env): FlagValues {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const s of specs) options[s.name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
-  let parsed: ReturnType<typeof parseArgs>;
+  let parsed: ReturnType<typeof util.parseArgs>;
   try {
     // allowNegative: a boolean that defaults to true is turned off with --no-<flag>.
-    parsed = parseArgs({ args: argv, options, allowPositionals: false, strict: true, allowNegative: true });
+    parsed = util.parseArgs({ args: argv, options, allowPositionals: false, strict: true, allowNegative: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

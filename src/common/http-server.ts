@@ -1,6 +1,7 @@
 // /metrics, /healthz and /readyz for every component; /config for one that
 // serves a configuration (the speaker's proxy configuration, keys left out).
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { http } from './builtins.ts';
 import { once } from 'node:events';
 import type { Registry } from 'prom-client';
 
@@ -19,7 +20,7 @@ export interface HealthServerOptions {
 }
 
 export async function startHealthServer(opts: HealthServerOptions): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
       (opts.metrics ? opts.metrics() : opts.registry.metrics()).then(

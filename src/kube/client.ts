@@ -1,7 +1,7 @@
 // The API client of the process: --kubeconfig / KUBECONFIG, otherwise the
 // in-cluster ServiceAccount, otherwise ~/.kube/config. Also the helpers that
 // read API errors and object keys.
-import { existsSync, readFileSync } from 'node:fs';
+import { fs } from '../common/builtins.ts';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { KubeClient } from './api/kube-client.ts';
@@ -11,7 +11,7 @@ export { KubeClient };
 
 function fromFile(file: string): AccessResult {
   const base = dirname(file);
-  return accessFromKubeconfig(readFileSync(file, 'utf8'), (p) => readFileSync(isAbsolute(p) ? p : join(base, p), 'utf8'));
+  return accessFromKubeconfig(fs.readFileSync(file, 'utf8'), (p) => fs.readFileSync(isAbsolute(p) ? p : join(base, p), 'utf8'));
 }
 
 function clientOf(r: AccessResult): KubeClient {
@@ -22,13 +22,13 @@ function clientOf(r: AccessResult): KubeClient {
 export function loadKubeClient(path?: string): KubeClient {
   const file = path || process.env.KUBECONFIG;
   if (file) return clientOf(fromFile(file));
-  if (process.env.KUBERNETES_SERVICE_HOST && existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) return clientOf(inClusterAccess(process.env, (p) => readFileSync(p, 'utf8')));
+  if (process.env.KUBERNETES_SERVICE_HOST && fs.existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) return clientOf(inClusterAccess(process.env, (p) => fs.readFileSync(p, 'utf8')));
   return clientOf(fromFile(join(homedir(), '.kube', 'config')));
 }
 
 /** A client from kubeconfig YAML text (tests, the demo); relative file paths are refused. */
 export function kubeClientFromString(yaml: string): KubeClient {
-  return clientOf(accessFromKubeconfig(yaml, (p) => readFileSync(p, 'utf8')));
+  return clientOf(accessFromKubeconfig(yaml, (p) => fs.readFileSync(p, 'utf8')));
 }
 
 /** HTTP status of an API error, if any. */

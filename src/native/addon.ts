@@ -3,7 +3,7 @@
 // src/l2/packet-socket.ts for PacketSocket, src/proxy/listeners/idle-park.ts
 // for IdlePark.
 
-import { existsSync } from 'node:fs';
+import { fs } from '../common/builtins.ts';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -52,7 +52,7 @@ let addon: NativeAddon | undefined;
 /** Loads the addon once; throws an Error saying how to build it when it is missing. */
 export function loadNativeAddon(): NativeAddon {
   if (addon !== undefined) return addon;
-  if (!existsSync(NATIVE_ADDON_PATH)) {
+  if (!fs.existsSync(NATIVE_ADDON_PATH)) {
     throw new Error(`metalgate native addon not built: ${NATIVE_ADDON_PATH} is missing (run npm run build:native)`);
   }
   try {

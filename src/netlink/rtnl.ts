@@ -4,7 +4,7 @@
 // socket was opened. Failures throw Errors whose `code` is the errno name
 // (EEXIST, ENOTSUP, EPERM, ...), as Node's own system errors do.
 
-import { getSystemErrorName } from 'node:util';
+import { util } from '../common/builtins.ts';
 import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from 'netlink';
 
 import { formatIpv4, formatIpv6, writeIpv4, writeIpv6 } from '../l2/ip-bytes.ts';
@@ -55,7 +55,7 @@ export function linkKind(linkinfo: Buffer | undefined): string | undefined {
 
 function errnoName(errno: number): string {
   try {
-    return getSystemErrorName(-errno);
+    return util.getSystemErrorName(-errno);
   } catch {
     return String(errno);
   }

@@ -6,8 +6,8 @@
 // and API class at once and takes a process from 41 to 130 MiB before it
 // holds a single object; the product needs a dozen verbs on eight resource
 // types (docs/dependencies.md).
-import { readFileSync, statSync } from 'node:fs';
-import http from 'node:http';
+import type { Agent, ClientRequest, OutgoingHttpHeaders, RequestOptions as HttpRequestOptions } from 'node:http';
+import { fs, http } from '../../common/builtins.ts';
 import https from 'node:https';
 import type { ClusterAccess } from './kubeconfig.ts';
 
@@ -83,7 +83,7 @@ export class KubeClient {
   readonly server: string;
   readonly #access: ClusterAccess;
   readonly #url: URL;
-  readonly #agent: http.Agent;
+  readonly #agent: Agent;
   readonly #https: boolean;
   #token: { value: string; readAt: number; mtimeMs: number } | undefined;
   readonly #watchIdleMs: number;
@@ -228,18 +228,18 @@ export class KubeClient {
     };
   }
 
-  #send(method: string, path: string, query: Query | undefined, payload: Buffer | undefined, contentType: string | undefined): http.ClientRequest {
+  #send(method: string, path: string, query: Query | undefined, payload: Buffer | undefined, contentType: string | undefined): ClientRequest {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) qs.set(k, String(v));
     const q = qs.toString();
-    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+    const headers: OutgoingHttpHeaders = { accept: 'application/json' };
     if (payload !== undefined) {
       headers['content-type'] = contentType ?? 'application/json';
       headers['content-length'] = payload.length;
     }
     const auth = this.#authorization();
     if (auth) headers.authorization = auth;
-    const options: http.RequestOptions = {
+    const options: HttpRequestOptions = {
       method,
       host: this.#url.hostname.replace(/^\[|\]$/g, ''),
       port: this.#url.port || (this.#https ? 443 : 80),
@@ -256,8 +256,8 @@ export class KubeClient {
       const now = Date.now();
       if (this.#token === undefined || now - this.#token.readAt > TOKEN_REREAD_MS) {
         try {
-          const mtimeMs = statSync(a.tokenFile).mtimeMs;
-          const value = this.#token && this.#token.mtimeMs === mtimeMs ? this.#token.value : readFileSync(a.tokenFile, 'utf8').trim();
+          const mtimeMs = fs.statSync(a.tokenFile).mtimeMs;
+          const value = this.#token && this.#token.mtimeMs === mtimeMs ? this.#token.value : fs.readFileSync(a.tokenFile, 'utf8').trim();
           this.#token = { value, readAt: now, mtimeMs };
         } catch {
           // keep the last token read; the request's 401 will say the rest

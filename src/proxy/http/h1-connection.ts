@@ -30,7 +30,7 @@ import type { ResponseEdit } from './response-edit.ts';
 import { GrpcWebCall } from './grpc-web-call.ts';
 import { grpcWebMode, toGrpcContentType } from './grpc-web-codec.ts';
 import { H2_NOT_FORWARDED, pushField, pushLines } from './h2-fields.ts';
-import { STATUS_CODES } from 'node:http';
+import { http } from '../../common/builtins.ts';
 import {
   canCopyRequestHead,
   copyRequestHead,
@@ -1147,7 +1147,7 @@ export class H1Connection extends ProxyRequest implements Timed {
   private grpcWebHead(status: number, fields: Record<string, string | string[]>, ended: boolean): void {
     const edit = this.mwRan > 0 ? this.responseHooksOver(status, !ended, (lower: string) => fields[lower]) : undefined;
     const edits = edit?.edits;
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     for (const [name, value] of Object.entries(fields)) {
       if (edits !== undefined && edits.isRemoved(name)) continue;
       for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${v}\r\n`;

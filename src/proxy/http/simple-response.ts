@@ -1,7 +1,7 @@
 // Responses the proxy writes itself (errors, redirects, middleware answers),
 // serialized in one buffer (pure, apart from the cached Date).
 
-import { STATUS_CODES } from 'node:http';
+import { http } from '../../common/builtins.ts';
 import { assertValidField } from '../http1/forward-headers.ts';
 import type { SimpleResponse } from './types.ts';
 
@@ -20,7 +20,7 @@ export function httpDate(): string {
 }
 
 export function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? 'Unknown';
+  return http.STATUS_CODES[status] ?? 'Unknown';
 }
 
 export interface SimpleResponseOptions {

@@ -14,7 +14,7 @@
 // Only for protocols whose client speaks first (HTTP, TLS); an L4 Service
 // may have a server that speaks first, so its listeners never park.
 
-import { closeSync } from 'node:fs';
+import { fs } from '../../common/builtins.ts';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { loadNativeAddon, type NativeIdlePark } from '../../native/addon.ts';
@@ -150,7 +150,7 @@ export class ParkPlace implements SocketParking {
 
 function closeQuietly(fd: number): void {
   try {
-    closeSync(fd);
+    fs.closeSync(fd);
   } catch {
     // already closed
   }

@@ -1,9 +1,10 @@
 // The dependency rules (.dependency-cruiser.cjs: no cycles, pure cores
 // without I/O, the proxy and the rule engine independent of the speaker and
 // the controller, the product independent of test support and loading no
-// @kubernetes/client-node), checked with dependency-cruiser over src/. The
-// same rules must catch a deliberate cycle and a run-time import of the
-// generated client.
+// @kubernetes/client-node, node:fs, node:http and node:util by require),
+// checked with dependency-cruiser over src/. The same rules must catch a
+// deliberate cycle, a run-time import of the generated client and an ES
+// import of node:http.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IConfiguration } from 'dependency-cruiser';
@@ -41,5 +42,12 @@ describe('dependency rules', () => {
     const dir = 'test/unit/architecture/fixtures/client-node';
     const found = await violations([dir], 2, [{ ...rule, from: { path: `^${dir}/` } }]);
     expect(found.filter((v) => v.startsWith('product-no-client-node: ')).map((v) => v.split(' -> ')[0])).toEqual([`product-no-client-node: ${dir}/loads-it.ts`]);
+  }, 60_000);
+
+  test('a run-time ES import of node:http is reported, a type-only one and a require are not', async () => {
+    const rule = (config.forbidden ?? []).find((r) => r.name === 'builtins-by-require')!;
+    const dir = 'test/unit/architecture/fixtures/builtins';
+    const found = await violations([dir], 2, [{ ...rule, from: { path: `^${dir}/` } }]);
+    expect(found.filter((v) => v.startsWith('builtins-by-require: ')).map((v) => v.split(' -> ')[0])).toEqual([`builtins-by-require: ${dir}/imports-http.ts`]);
   }, 60_000);
 });

@@ -20,7 +20,8 @@
 // Fail closed: nothing but a 2xx from the auth service lets a request through.
 
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { http } from '../../../common/builtins.ts';
 import type { Middleware, RequestContext, ResponseContext, SimpleResponse } from '../../../proxy/http/types.ts';
 import type { ExternalAuthSpec } from '../../model/middleware-spec.ts';
 import { fillTemplate, type RequestUri } from '../nginx-variables.ts';
@@ -104,7 +105,7 @@ export function externalAuth(name: string, spec: ExternalAuthSpec): Middleware {
 }
 
 /** `setByLocation`: the lowercased names of auth-proxy-set-headers' fields. */
-function authHeaders(ctx: RequestContext, spec: ExternalAuthSpec, url: URL, uri: RequestUri, setByLocation: ReadonlySet<string> | undefined): http.OutgoingHttpHeaders {
+function authHeaders(ctx: RequestContext, spec: ExternalAuthSpec, url: URL, uri: RequestUri, setByLocation: ReadonlySet<string> | undefined): OutgoingHttpHeaders {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(ctx.headers)) {
     if (value === undefined || NOT_FORWARDED.has(name) || setByLocation?.has(name)) continue;
