@@ -5,7 +5,8 @@
 // manager binds owned IP:ports and calls handle()).
 
 import { HeadParserPool } from './head-parser-pool.ts';
-import http2 from 'node:http2';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import { http2 } from '../../common/builtins.ts';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
@@ -54,7 +55,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   readonly name: string;
   private readonly core: EntrypointCore;
   private readonly connections = new Set<H1Connection>();
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sessions = new Set<ServerHttp2Session>();
   private readonly certificates: CertificateStore | undefined;
   private tlsServer: tls.Server | undefined;
   /** Hosts with TLS settings of their own (client certificates, TLSOption). */
@@ -62,7 +63,7 @@ export class HttpEntrypoint implements HttpEntrypointApi {
   /** The TLS servers for those hosts, one per distinct offer (HostTlsTable.serverKey). */
   private readonly hostServers = new Map<string, tls.Server>();
   private tcpHosts: ReadonlyMap<string, TcpTarget> = new Map();
-  private h2Server: http2.Http2SecureServer | undefined;
+  private h2Server: Http2SecureServer | undefined;
   private readonly http2: boolean;
   private readonly passthrough: TlsPassthrough;
   private stopDefaultListener: (() => void) | undefined;
@@ -295,10 +296,10 @@ export class HttpEntrypoint implements HttpEntrypointApi {
     return server;
   }
 
-  private ensureH2(): http2.Http2SecureServer {
+  private ensureH2(): Http2SecureServer {
     if (this.h2Server !== undefined) return this.h2Server;
-    const server = http2.createSecureServer({ allowHTTP1: false });
-    server.on('session', (session: http2.ServerHttp2Session) => {
+    const server = http2().createSecureServer({ allowHTTP1: false });
+    server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
       this.core.metrics.openHttp2++;
       session.on('close', () => {
@@ -309,13 +310,13 @@ export class HttpEntrypoint implements HttpEntrypointApi {
       session.setTimeout(this.core.timeouts.idleMs, () => session.close());
       if (this.core.draining) session.close();
     });
-    server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
       const sock = req.stream.session?.socket as (tls.TLSSocket & { metalgateLocalPort?: number }) | undefined;
       try {
         new H2Request(this.core, req, res, sock?.metalgateLocalPort ?? sock?.localPort ?? 0).start();
       } catch (e) {
         this.core.log.error({ err: e }, 'HTTP/2 request failed');
-        if (!req.stream.destroyed) req.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        if (!req.stream.destroyed) req.stream.close(http2().constants.NGHTTP2_INTERNAL_ERROR);
       }
     });
     this.h2Server = server;

@@ -5,7 +5,8 @@
 // trailers frame). The HTTP/2 client side of H2Request does the same inline;
 // this is the HTTP/1.1 connection's, which has no stream objects of its own.
 
-import { constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader, type OutgoingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader, OutgoingHttpHeaders } from 'node:http2';
+import { http2 } from '../../common/builtins.ts';
 import { Base64Decoder, Base64Encoder, toGrpcWebContentType, trailerFrame, type GrpcWebMode } from './grpc-web-codec.ts';
 
 export interface GrpcWebEvents {
@@ -53,7 +54,7 @@ export class GrpcWebCall {
       const fieldsOut = relayed(h);
       const ct = fieldsOut['content-type'];
       fieldsOut['content-type'] = toGrpcWebContentType(typeof ct === 'string' ? ct : undefined, mode);
-      const ended = (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0;
+      const ended = (flags & http2().constants.NGHTTP2_FLAG_END_STREAM) !== 0;
       if (ended) this.#done = true;
       events.head(h[':status'] ?? 502, fieldsOut, ended);
     });
@@ -101,6 +102,6 @@ export class GrpcWebCall {
   /** Stops the call (the client went away, or the connection gave up): the backend sees a cancel. */
   cancel(): void {
     this.#done = true;
-    if (!this.#stream.closed) this.#stream.close(h2c.NGHTTP2_CANCEL);
+    if (!this.#stream.closed) this.#stream.close(http2().constants.NGHTTP2_CANCEL);
   }
 }

@@ -6,15 +6,8 @@
 // path: it allocates per request and uses the stream API.
 
 import { boundConnect } from './h2-upstream.ts';
-import {
-  constants as h2c,
-  type ClientHttp2Stream,
-  type IncomingHttpHeaders,
-  type IncomingHttpStatusHeader,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type OutgoingHttpHeaders,
-} from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader, Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from 'node:http2';
+import { http2 } from '../../common/builtins.ts';
 import { TLSSocket } from 'node:tls';
 import type { ResponseHead } from '../http1/response-head.ts';
 import { responseBodyKind } from '../http1/response-head.ts';
@@ -331,7 +324,7 @@ export class H2Request extends ProxyRequest {
       else this.cutClient();
       this.cancelH2Up();
     });
-    stream.on('response', (h: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number) => this.onH2Response(h, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0));
+    stream.on('response', (h: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number) => this.onH2Response(h, (flags & http2().constants.NGHTTP2_FLAG_END_STREAM) !== 0));
     stream.on('data', (chunk: Buffer) => {
       if (this.finished) return;
       const out = encoder !== undefined ? Buffer.from(encoder.push(chunk), 'latin1') : chunk;
@@ -640,7 +633,7 @@ export class H2Request extends ProxyRequest {
       up.destroy();
     }
     this.cancelH2Up();
-    if (!this.res.stream.destroyed) this.res.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
+    if (!this.res.stream.destroyed) this.res.stream.close(http2().constants.NGHTTP2_INTERNAL_ERROR);
     this.complete();
   }
 
@@ -648,7 +641,7 @@ export class H2Request extends ProxyRequest {
     const s = this.h2Up;
     if (s === null) return;
     this.h2Up = null;
-    if (!s.closed) s.close(h2c.NGHTTP2_CANCEL);
+    if (!s.closed) s.close(http2().constants.NGHTTP2_CANCEL);
   }
 
   private readonly onStreamClose = (): void => {

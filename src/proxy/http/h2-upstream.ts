@@ -5,12 +5,13 @@
 // the sessions. Not the HTTP/1.1 pool (upstream.ts): no socket reuse
 // rules, no per-request connection.
 
-import http2 from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
+import { http2 } from '../../common/builtins.ts';
 import type { Backend, Endpoint } from './types.ts';
 import { upstreamTlsKey, upstreamTlsOptions } from './upstream-tls.ts';
 
 export class H2UpstreamSessions {
-  readonly #sessions = new Map<string, http2.ClientHttp2Session>();
+  readonly #sessions = new Map<string, ClientHttp2Session>();
   readonly #idleMs: number;
   #closed = false;
 
@@ -19,7 +20,7 @@ export class H2UpstreamSessions {
   }
 
   /** The live session to the endpoint, or a new one (connecting: streams opened now wait for it). */
-  session(ep: Endpoint, backend: Backend): http2.ClientHttp2Session {
+  session(ep: Endpoint, backend: Backend): ClientHttp2Session {
     if (this.#closed) throw new Error('the entrypoint is closed');
     const secure = backend.protocol === 'h2';
     const t = backend.tls;
@@ -27,7 +28,7 @@ export class H2UpstreamSessions {
     const known = this.#sessions.get(key);
     if (known !== undefined && !known.closed && !known.destroyed) return known;
     const host = ep.ip.includes(':') ? `[${ep.ip}]` : ep.ip;
-    const session = http2.connect(
+    const session = http2().connect(
       `${secure ? 'https' : 'http'}://${host}:${ep.port}`,
       secure ? upstreamTlsOptions(t, ['h2']) : {},
     );
@@ -59,7 +60,7 @@ export class H2UpstreamSessions {
 }
 
 /** A session still connecting after `ms` (the caller's connect timeout) is ended: its streams fail with "connect timeout". */
-export function boundConnect(session: http2.ClientHttp2Session, ms: number): void {
+export function boundConnect(session: ClientHttp2Session, ms: number): void {
   if (!session.connecting) return;
   const timer = setTimeout(() => {
     if (session.connecting) session.destroy(new Error('connect timeout'));
