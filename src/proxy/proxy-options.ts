@@ -7,7 +7,7 @@ import type { TlsPolicy } from './http/tls-policy.ts';
 import type { KernelCommands } from './kernel/kernel-commands.ts';
 import type { L4Dataplane } from './k8s/l4-annotations.ts';
 import type { BindBackoff } from './listeners/bind-backoff.ts';
-import { DEFAULT_UNBIND_GRACE_MS } from './listeners/listener-manager.ts';
+import { DEFAULT_UNBIND_GRACE_MS } from './listeners/unbind-grace.ts';
 
 export const DEFAULT_ENTRYPOINT_SERVICE = 'metalgate-system/metalgate-ingress';
 export const DEFAULT_INGRESS_CLASS = 'metalgate';

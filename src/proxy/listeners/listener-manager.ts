@@ -35,6 +35,7 @@ import { UdpListener } from './udp-listener.ts';
 import { SniRoutes } from './sni-routes.ts';
 import type { IdlePark } from './idle-park.ts';
 import type { SharedInFlightCounts } from '../../ingress/runtime/shared-limits.ts';
+import { DEFAULT_UNBIND_GRACE_MS } from './unbind-grace.ts';
 
 export interface ListenerManagerOptions {
   readonly log: Logger;
@@ -63,7 +64,6 @@ export interface ListenerManagerOptions {
   readonly idlePark?: IdlePark;
 }
 
-export const DEFAULT_UNBIND_GRACE_MS = 30_000;
 /** At most one warning per listener this often about failing upstreams (the rest are counted). */
 const UPSTREAM_WARN_INTERVAL_MS = 10_000;
 
