@@ -1,9 +1,10 @@
-// The addon's exports: one class per file, each defined for the environment
-// (main thread or worker thread) that loads the addon.
+// The addon's exports: one class or function per file, each defined for the
+// environment (main thread or worker thread) that loads the addon.
 
 #include <napi.h>
 
 #include "idle_park.h"
+#include "malloc_trim.h"
 #include "packet_socket.h"
 
 namespace {
@@ -11,6 +12,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", DefinePacketSocket(env));
   exports.Set("IdlePark", DefineIdlePark(env));
+  exports.Set("trimMalloc", DefineTrimMalloc(env));
   return exports;
 }
 

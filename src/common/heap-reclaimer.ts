@@ -1,18 +1,22 @@
 // Gives a thread's memory back after its start and after a burst, once the
 // thread has gone quiet (heap-reclaim-policy.ts decides when, and says why):
 // one memory-reducing collection, which frees the pages V8 kept and shrinks
-// the young generation. Each proxy worker thread runs one, and so do the
+// the young generation, then glibc's malloc_trim through the native addon,
+// which returns the C heap's free pages (what the collection freed of
+// sockets and buffers). Each proxy worker thread runs one, and so do the
 // speaker's and the controller's main threads.
 //
 // It needs the `gc` function, which V8 installs in contexts made after
 // --expose-gc is set: the image starts node with it, and the worker pool
 // sets it before it starts its threads (worker-pool.ts), so they have it
 // however the process was started. Without it nothing is reclaimed, and
-// nothing else changes.
+// nothing else changes. Without the addon (not built) the C heap is not
+// trimmed.
 
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
+import { loadNativeAddon } from '../native/addon.ts';
 import { Counter, type Registry } from './prom-classes.ts';
 import { INITIAL_RECLAIM_STATE, afterReclaim, afterSample, shouldReclaim, type HeapReclaimState } from './heap-reclaim-policy.ts';
 
@@ -24,14 +28,16 @@ type MemoryReducingGc = (o: { type: 'major'; execution: 'sync'; flavor: 'last-re
 export class HeapReclaimer {
   readonly #log: Logger;
   readonly #gc: MemoryReducingGc;
+  readonly #trimMalloc: (() => boolean) | undefined;
   readonly #reclaims: Counter;
   #state: HeapReclaimState = INITIAL_RECLAIM_STATE;
   #lastElu = performance.eventLoopUtilization();
   #timer: NodeJS.Timeout;
 
-  private constructor(log: Logger, gc: MemoryReducingGc, reclaims: Counter) {
+  private constructor(log: Logger, gc: MemoryReducingGc, trimMalloc: (() => boolean) | undefined, reclaims: Counter) {
     this.#log = log;
     this.#gc = gc;
+    this.#trimMalloc = trimMalloc;
     this.#reclaims = reclaims;
     // Threads started together sample at different moments, so they do not
     // all pause at once: with 10,000 rules, four workers reclaiming together
@@ -52,8 +58,15 @@ export class HeapReclaimer {
       log.debug('the heap is not reclaimed when quiet: gc is not exposed on this thread (node --expose-gc)');
       return undefined;
     }
+    let trimMalloc: (() => boolean) | undefined;
+    try {
+      const addon = loadNativeAddon();
+      trimMalloc = () => addon.trimMalloc();
+    } catch (error) {
+      log.debug({ err: error }, 'the C heap is not trimmed after a reclaim: no native addon');
+    }
     const reclaims = new Counter({ name: counterName, help: 'Memory-reducing collections run once quiet, after the start or a burst.', registers: [registry] });
-    return new HeapReclaimer(log, gc as MemoryReducingGc, reclaims);
+    return new HeapReclaimer(log, gc as MemoryReducingGc, trimMalloc, reclaims);
   }
 
   stop(): void {
@@ -70,12 +83,14 @@ export class HeapReclaimer {
     }
     const started = performance.now();
     this.#gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    const collected = performance.now();
+    this.#trimMalloc?.();
     const ended = performance.now();
     const after = getHeapStatistics().total_physical_size;
     this.#state = afterReclaim(ended, after);
     this.#lastElu = performance.eventLoopUtilization();
     this.#reclaims.inc();
     const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
-    this.#log.info({ heapMiBBefore: mib(sample.heapBytes), heapMiBAfter: mib(after), pauseMs: Math.round(ended - started) }, 'heap reclaimed');
+    this.#log.info({ heapMiBBefore: mib(sample.heapBytes), heapMiBAfter: mib(after), pauseMs: Math.round(ended - started), trimMs: Math.round(ended - collected) }, 'heap reclaimed');
   };
 }

@@ -1,7 +1,7 @@
 // Loading the native addon (native/src, built by scripts/build-native.mjs)
 // and the raw shapes of its classes. Use the typed wrappers, not these:
 // src/l2/packet-socket.ts for PacketSocket, src/proxy/listeners/idle-park.ts
-// for IdlePark.
+// for IdlePark; src/common/heap-reclaimer.ts calls trimMalloc.
 
 import { fs } from '../common/builtins.ts';
 import { createRequire } from 'node:module';
@@ -45,6 +45,8 @@ export interface NativeAddon {
   ) => NativePacketSocket;
   /** `onReady(fd, tag)`: a parked connection has bytes; the descriptor is the callback's to wrap or close. */
   IdlePark: new (onReady: (fd: number, tag: number) => void) => NativeIdlePark;
+  /** glibc's malloc_trim(0), process-wide: true when memory went back to the kernel; false off glibc. */
+  trimMalloc(): boolean;
 }
 
 let addon: NativeAddon | undefined;

@@ -314,6 +314,7 @@ describe('replaying the stages in temp directories', () => {
       'const addon = m.loadNativeAddon();',
       "if (typeof addon.PacketSocket !== 'function') throw new Error('no PacketSocket');",
       "if (typeof addon.IdlePark !== 'function') throw new Error('no IdlePark');",
+      "if (typeof addon.trimMalloc !== 'function') throw new Error('no trimMalloc');",
       'console.log(m.NATIVE_ADDON_PATH);',
     ].join('\n');
     const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { cwd: imageDir });
