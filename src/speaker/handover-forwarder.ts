@@ -5,6 +5,7 @@
 // netdev tables, handovers work as before (connections of the old owner are
 // reset); this says so once.
 
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { KernelCommands } from '../proxy/kernel/kernel-commands.ts';
 import { closeForwardScript, openForwardScript, resetForwardScript, type HandoverForward } from './handover-forward.ts';
@@ -43,9 +44,11 @@ export class HandoverForwarder {
         this.#log.warn({ ip: f.ip, err: built.error }, 'handover forwarding skipped');
         return false;
       }
+      const started = performance.now();
       const r = await this.#commands.nft(built.script);
+      const nftMs = Math.round(performance.now() - started);
       if (!r.ok) {
-        this.#log.warn({ ip: f.ip, device: f.device, err: r.error }, 'handover forwarding failed: connections of the previous owner will be reset');
+        this.#log.warn({ ip: f.ip, device: f.device, err: r.error, nftMs }, 'handover forwarding failed: connections of the previous owner will be reset');
         return false;
       }
       clearTimeout(this.#open.get(f.ip));
@@ -53,7 +56,7 @@ export class HandoverForwarder {
         f.ip,
         setTimeout(() => void this.close(f.ip), ms),
       );
-      this.#log.info({ ip: f.ip, device: f.device, peerMac: f.peerMac, ms }, 'forwarding the previous owner\'s connections to it while it lingers');
+      this.#log.info({ ip: f.ip, device: f.device, peerMac: f.peerMac, ms, nftMs }, 'forwarding the previous owner\'s connections to it while it lingers');
       return true;
     });
   }

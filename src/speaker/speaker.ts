@@ -67,9 +67,13 @@ const CONFLICT_CONFIRM_MS = 1000;
  * in: past this it is announced anyway and the chain lands a little later.
  * Measured: one forward's `nft -f` took 32 ms at the median and 57 ms at
  * most over 30 runs on a busy 2-core machine; a busy node's nft once took
- * 1.3 s for the kernel-forwarding rules.
+ * 1.3 s for the kernel-forwarding rules, and with 300 ms here a connection
+ * held across a clean stop was reset once in a loaded test run. Waiting
+ * costs little: the previous owner lingers and serves every client whose
+ * ARP/NDP entry still points at it; only a client resolving the IP afresh
+ * waits, as for a lost ARP reply.
  */
-const FORWARD_WAIT_MS = 300;
+const FORWARD_WAIT_MS = 1000;
 
 /** How long an IP must stay without an owner, for the same reason, before it is reported. */
 const NO_OWNER_REPORT_DELAY_MS = 3000;

@@ -299,7 +299,8 @@ describe.skipIf(skipReason !== null)(`speaker on a namespace LAN${skipReason ? `
     await writeFile(goFile, '');
     const line = await held.waitForOutput(/^(answer|error) .*/m, 10_000);
     // The request's second half went to the new owner's MAC; the old owner, still lingering, answered it.
-    expect(line).toMatch(/^answer /);
+    const takeover = logLines(speakers.get(newOwner)!).filter((l) => l.ip === vip && /forwarding|took over/.test(String(l.msg)));
+    expect(line, `the new owner's takeover of ${vip}: ${JSON.stringify(takeover)}`).toMatch(/^answer /);
     expect((JSON.parse(line.slice('answer '.length)) as { name: string }).name).toBe(old);
     expect(logLines(speakers.get(newOwner)!).some((l) => l.msg === "forwarding the previous owner's connections to it while it lingers" && l.ip === vip)).toBe(true);
     await stopping;
