@@ -12,7 +12,7 @@
 // figures are the server process's RSS growth divided by N (VmRSS), 2 s
 // after the last connection and again 30 s after it ("settled").
 //
-//   node_modules/.bin/node test/bench/idle-connections.ts [n=10000] [--park-after-ms N] [--kinds fresh,kept-alive,arriving]
+//   node_modules/.bin/node test/bench/idle-connections.ts [n=10000] [--park-after-ms N] [--kinds fresh,kept-alive,arriving] [--only "nginx,metalgate"]
 //
 // --park-after-ms: how long a kept-alive connection stays idle before it
 // parks (proxy-product.ts), instead of the product's default.
@@ -36,6 +36,10 @@ const KINDS = (kindsAt > 0 ? process.argv[kindsAt + 1]!.split(',') : Object.keys
   if (kind === undefined) throw new Error(`--kinds: ${k} is not one of ${Object.keys(KIND_NAMES).join(', ')}`);
   return kind;
 });
+const onlyAt = process.argv.indexOf('--only');
+/** The rows to run, by label (nginx, metalgate, metalgate --no-reclaim, metalgate --no-park); all by default. */
+const ONLY = onlyAt > 0 ? new Set(process.argv[onlyAt + 1]!.split(',').map((l) => l.trim())) : undefined;
+const runs = (label: string) => ONLY === undefined || ONLY.has(label);
 /** When the "settled" figure is taken: after a quiet worker's reclaim (heap-reclaimer.ts samples every 5 s). */
 const SETTLE_MS = 30_000;
 requireTools(['nginx']);
@@ -92,7 +96,7 @@ async function perConnection(
   p: Started,
   port: number,
   kind: Kind,
-): Promise<{ name: string; kind: string; bytesPerConnection: number; settledBytesPerConnection: number; open: number }> {
+): Promise<{ name: string; kind: string; bytesPerConnection: number; settledBytesPerConnection: number; rssMiB: { before: number; after: number; settled: number }; open: number }> {
   const pid = servingPid(p.pid);
   // At rest first: metalgate's workers give back what starting left within their first quiet 5 s (heap-reclaimer.ts).
   await sleep(12_000);
@@ -106,7 +110,8 @@ async function perConnection(
   for (const s of sockets) s.destroy();
   await sleep(1000);
   const perConn = (kib: number): number => Math.round(((kib - before) * 1024) / N);
-  return { name, kind, bytesPerConnection: perConn(after), settledBytesPerConnection: perConn(settled), open };
+  const mib = (kib: number): number => Math.round(kib / 102.4) / 10;
+  return { name, kind, bytesPerConnection: perConn(after), settledBytesPerConnection: perConn(settled), rssMiB: { before: mib(before), after: mib(after), settled: mib(settled) }, open };
 }
 
 const backendConf = conf('backend', `  server { listen 127.0.0.1:${P_BACKEND} backlog=4096; location / { return 200 "ok"; } }`);
@@ -121,17 +126,20 @@ const rows = [];
 const backend = await start('backend', 'nginx', ['-c', backendConf, '-p', dir], P_BACKEND);
 try {
   for (const kind of KINDS) {
-    const ng = await start('nginx', 'nginx', ['-c', nginxConf, '-p', dir], P_NGINX);
-    try {
-      rows.push(await perConnection('nginx', ng, P_NGINX, kind));
-    } finally {
-      await stop(ng);
+    if (runs('nginx')) {
+      const ng = await start('nginx', 'nginx', ['-c', nginxConf, '-p', dir], P_NGINX);
+      try {
+        rows.push(await perConnection('nginx', ng, P_NGINX, kind));
+      } finally {
+        await stop(ng);
+      }
     }
     for (const [label, flags] of [
       ['metalgate', PARK_AFTER],
       ['metalgate --no-reclaim', [...PARK_AFTER, '--no-reclaim']],
       ['metalgate --no-park', ['--no-park']],
     ] as const) {
+      if (!runs(label)) continue;
       const args = [...IMAGE_NODE_FLAGS, product, '--mode', 'http', '--port', String(P_MG), '--backend-port', String(P_BACKEND), '--workers', '2', ...flags];
       const mg = await start('metalgate', process.execPath, args, P_MG, 'ready');
       try {

@@ -3,7 +3,9 @@
 //   - `metalgate controller` with N LoadBalancer Services allocated;
 //   - `metalgate speaker --proxy-workers 4` (the speaker's process with its 4
 //     proxy worker threads), idle and with N Services and N Ingress rules.
-// RSS from /proc/<pid>/status (VmRSS), after the work is done and a settle.
+// RSS from /proc/<pid>/smaps_rollup: at rest, 10 s after the work is done
+// ("loaded") and 40 s after it ("loaded, settled": every thread has had the
+// chance to give back, once quiet, what the work left).
 // The processes run the built CLI with the manifests' node flags and the
 // image's environment.
 // Speaker with --no-dataplane and --l4-dataplane proxy: nothing leaves
@@ -112,6 +114,10 @@ try {
   await sleep(10_000);
   const controllerLoaded = await treeRssMiB(controller.proc.pid!);
   const speakerLoaded = await treeRssMiB(speaker.proc.pid!);
+  // Settled: 40 s after, once every thread has had its reclaim (at most one per 30 s, when quiet).
+  await sleep(30_000);
+  const controllerSettled = await treeRssMiB(controller.proc.pid!);
+  const speakerSettled = await treeRssMiB(speaker.proc.pid!);
   const config = (await (await fetch(`http://127.0.0.1:${speaker.port}/config`)).json()) as { routes: { web: unknown[] }; endpoints: object };
   console.log(
     JSON.stringify(
@@ -120,11 +126,11 @@ try {
         ingressRules: (N / 10) * 10,
         routesServed: config.routes.web.length,
         workers: WORKERS,
-        controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, heapUsedLoaded: await heapUsedMiB(controller.port) },
+        controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, loadedSettled: controllerSettled.total, heapUsedLoaded: await heapUsedMiB(controller.port) },
         speakerHeapUsedMiB: await heapUsedMiB(speaker.port),
         speakerHeapTotalMiB: await heapUsedMiB(speaker.port, 'heap_size_total_bytes'),
         speakerExternalMiB: await heapUsedMiB(speaker.port, 'external_memory_bytes'),
-        speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts },
+        speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts, loadedSettled: speakerSettled.total },
       },
       null,
       2,
