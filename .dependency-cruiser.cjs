@@ -88,6 +88,13 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/common/builtins\\.ts$' },
       to: { path: '^(node:)?(fs|http|http2|util)$', dependencyTypesNot: ['type-only'] },
     },
+    {
+      name: 'prom-client-by-file',
+      comment: "prom-client's classes come from src/common/prom-classes.ts and its process metrics from process-metrics.ts: its index also loads @opentelemetry/api, the Pushgateway (node:http, node:https) and its default metrics, 3-11 MiB per thread.",
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: 'node_modules/prom-client/index\\.js$', dependencyTypesNot: ['type-only'] },
+    },
   ],
   options: {
     // TypeScript 7's compiler API is not one dependency-cruiser can use; swc parses the sources.

@@ -24,3 +24,5 @@ export const Gauge = load('prom-client/lib/gauge') as typeof Prom.Gauge;
 export type Gauge<T extends string = string> = Prom.Gauge<T>;
 export const Histogram = load('prom-client/lib/histogram') as typeof Prom.Histogram;
 export type Histogram<T extends string = string> = Prom.Histogram<T>;
+/** Merges the worker threads' metrics (worker-pool.ts); its file loads node:cluster, which Node has loaded already. */
+export const AggregatorRegistry = load('prom-client/lib/cluster') as typeof Prom.AggregatorRegistry;

@@ -3,7 +3,8 @@
 // stop in the component's own order, exit code.
 import { once } from 'node:events';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, type Registry } from 'prom-client';
+import type { Registry } from './prom-classes.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 import type { FlagValues } from './flags.ts';
 import { startHealthServer } from './http-server.ts';
 import { errorText } from './error-text.ts';
@@ -25,7 +26,7 @@ export interface RunnableComponent {
 
 /** Runs until SIGTERM or SIGINT; resolves with the process exit code. */
 export async function runComponent(c: RunnableComponent, f: FlagValues, log: Logger): Promise<number> {
-  collectDefaultMetrics({ register: c.registry, prefix: `metalgate_${c.name}_` });
+  registerProcessMetrics(c.registry, `metalgate_${c.name}_`);
   // The process's own thread; a speaker's proxy workers run one each (proxy-worker.ts).
   const reclaimer = HeapReclaimer.start(log.child({ component: 'heap' }), c.registry, `metalgate_${c.name}_heap_reclaims_total`);
   try {

@@ -6,7 +6,7 @@
 // so a restart never moves an IP.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry } from '../common/prom-classes.ts';
 import { Allocator } from '../ipam/allocator.ts';
 import { isOurs, toAllocationRequest } from '../ipam/service-request.ts';
 import { describeError, objectKey, splitKey, type KubeClient } from '../kube/client.ts';

@@ -1,6 +1,6 @@
 // Controller metrics (one Registry per controller instance, so tests can
 // run several in one process).
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../common/prom-classes.ts';
 
 export interface PoolStat {
   pool: string;

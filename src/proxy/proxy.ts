@@ -18,7 +18,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { KubeClient } from '../kube/api/kube-client.ts';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry } from '../common/prom-classes.ts';
 import { EventRecorder } from '../kube/events.ts';
 import type { ResilientInformer } from '../kube/informer.ts';
 import { SharedInformers, subscribe } from '../kube/shared-informers.ts';

@@ -176,7 +176,7 @@ async function startProxy(
 async function startWorkers(speaker: Speaker, proxy: Proxy, log: Logger, px: ProxyFlagOptions, f: FlagValues): Promise<SpeakerProxy> {
   const [{ ProxyWorkerPool }, { AggregatorRegistry }, { allocateSharedLimits }] = await Promise.all([
     import('../proxy/workers/worker-pool.ts'),
-    import('prom-client'),
+    import('../common/prom-classes.ts'),
     import('../ingress/runtime/shared-limits.ts'),
   ]);
   // The worker module next to this one (.ts from the sources, .js when built).

@@ -1,5 +1,5 @@
 // Speaker metrics (one Registry per speaker, so tests run several in one process).
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../common/prom-classes.ts';
 
 export type SentFrame = 'garp_request' | 'garp_reply' | 'arp_reply' | 'unsolicited_na' | 'solicited_na';
 export type ReceivedFrame = 'arp_request' | 'arp_reply' | 'ns' | 'na';

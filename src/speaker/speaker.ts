@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
 import type { KubeClient } from '../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry } from '../common/prom-classes.ts';
 import { METALGATE_CLASS } from '../ipam/service-request.ts';
 import { EventRecorder } from '../kube/events.ts';
 import type { ResilientInformer } from '../kube/informer.ts';

@@ -17,7 +17,7 @@
 // the new rules.
 
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../../common/prom-classes.ts';
 import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
 import type { KernelCommands } from './kernel-commands.ts';

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { AggregatorRegistry, Counter, Gauge, type Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, type Registry } from '../../common/prom-classes.ts';
 import type { ProxyConfigUpdate } from '../config/proxy-config.ts';
 import type { OwnershipEvent, OwnershipSource } from '../listeners/manual-ownership.ts';
 import { isFromWorker, type FromWorker, type MetricsJson, type ToWorker } from './messages.ts';

@@ -1,10 +1,10 @@
 // The dependency rules (.dependency-cruiser.cjs: no cycles, pure cores
 // without I/O, the proxy and the rule engine independent of the speaker and
 // the controller, the product independent of test support and loading no
-// @kubernetes/client-node, node:fs, node:http and node:util by require),
-// checked with dependency-cruiser over src/. The same rules must catch a
-// deliberate cycle, a run-time import of the generated client and an ES
-// import of node:http.
+// @kubernetes/client-node, node:fs, node:http and node:util by require,
+// prom-client's files but not its index), checked with dependency-cruiser
+// over src/. The same rules must catch a deliberate cycle, a run-time import
+// of the generated client, an ES import of node:http and one of prom-client.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IConfiguration } from 'dependency-cruiser';
@@ -49,5 +49,12 @@ describe('dependency rules', () => {
     const dir = 'test/unit/architecture/fixtures/builtins';
     const found = await violations([dir], 2, [{ ...rule, from: { path: `^${dir}/` } }]);
     expect(found.filter((v) => v.startsWith('builtins-by-require: ')).map((v) => v.split(' -> ')[0])).toEqual([`builtins-by-require: ${dir}/imports-http.ts`]);
+  }, 60_000);
+
+  test("a run-time import of prom-client's index is reported, a type-only one is not", async () => {
+    const rule = (config.forbidden ?? []).find((r) => r.name === 'prom-client-by-file')!;
+    const dir = 'test/unit/architecture/fixtures/prom-client';
+    const found = await violations([dir], 2, [{ ...rule, from: { path: `^${dir}/` } }]);
+    expect(found.filter((v) => v.startsWith('prom-client-by-file: ')).map((v) => v.split(' -> ')[0])).toEqual([`prom-client-by-file: ${dir}/loads-index.ts`]);
   }, 60_000);
 });
