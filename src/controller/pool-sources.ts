@@ -13,7 +13,6 @@ import type * as k8s from '@kubernetes/client-node';
 import type { KubeClient } from '../kube/api/kube-client.ts';
 import type { Logger } from 'pino';
 import { DEFAULT_POOL_NAMESPACES, METALLB_GROUP, resolvePools, type IPAddressPoolObject, type PoolVerdict } from '../config/metallb-pools.ts';
-import { parsePoolConfig } from '../config/pool-config.ts';
 import type { AddressPool, ConfigIssue } from '../config/types.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
@@ -35,6 +34,7 @@ export interface PoolSourcesOptions {
 }
 
 export type PoolObject = IPAddressPoolObject & k8s.KubernetesObject;
+type ParsePoolConfig = typeof import('../config/pool-config.ts').parsePoolConfig;
 
 /** pools: the pools in force; verdicts: only what is said about the objects; namespaces: a namespace's labels. */
 export type PoolChange = 'pools' | 'verdicts' | 'namespaces';
@@ -52,6 +52,12 @@ export class PoolSources {
   #started = false;
   #stopped = false;
 
+  /**
+   * The ConfigMap's parser, loaded with the first ConfigMap to read: it
+   * brings the YAML parser (3.8 MiB of a process's RSS), which a cluster
+   * configured with IPAddressPool objects only never needs.
+   */
+  #parse: ParsePoolConfig | undefined;
   /** The ConfigMap's last good pools. */
   #legacy: AddressPool[] = [];
   #lastConfigText: string | undefined;
@@ -101,6 +107,7 @@ export class PoolSources {
   /** Resolves once every source has been read once. */
   async synced(): Promise<void> {
     await Promise.all([this.#configMaps.synced(), this.#namespaces.synced(), this.#poolObjects.settled()]);
+    if (this.#configText() !== undefined) await this.#loadParser();
   }
 
   /** After synced(): computes the pools and starts following changes. */
@@ -108,7 +115,11 @@ export class PoolSources {
     this.#started = true;
     this.#loadConfigMap();
     this.#recompute();
-    const onConfig = () => {
+    const onConfig = (): void => {
+      if (this.#parse === undefined && this.#configText() !== undefined) {
+        this.#loadParser().then(onConfig, (err: unknown) => this.#log.error({ err }, 'could not load the ConfigMap parser'));
+        return;
+      }
       if (this.#loadConfigMap()) this.#recompute();
     };
     for (const verb of ['add', 'update', 'delete'] as const) this.#configMaps.on(verb, onConfig);
@@ -158,11 +169,25 @@ export class PoolSources {
     inf.onResync(onPool);
   }
 
-  /** Reads the ConfigMap; true when its pools in force changed. Invalid text keeps the last good pools. */
+  /** The ConfigMap's text, if it exists and has the key. */
+  #configText(): string | undefined {
+    const { configNamespace, configName, configKey } = this.#opts;
+    return this.#configMaps.get(configName, configNamespace)?.data?.[configKey];
+  }
+
+  async #loadParser(): Promise<void> {
+    this.#parse ??= (await import('../config/pool-config.ts')).parsePoolConfig;
+  }
+
+  /**
+   * Reads the ConfigMap; true when its pools in force changed. Invalid text
+   * keeps the last good pools. With text, only once the parser is loaded.
+   */
   #loadConfigMap(): boolean {
     const { configNamespace, configName, configKey } = this.#opts;
     const cm = this.#configMaps.get(configName, configNamespace);
     const text = cm?.data?.[configKey];
+    if (text !== undefined && this.#parse === undefined) return false;
     const marker = cm ? (text ?? '\u0000missing-key') : '\u0000no-configmap';
     if (marker === this.#lastConfigText) return false;
     this.#lastConfigText = marker;
@@ -180,7 +205,7 @@ export class PoolSources {
     if (text === undefined) {
       issues = [{ severity: 'error', message: `ConfigMap ${where} has no key "${configKey}"` }];
     } else {
-      const parsed = parsePoolConfig(text);
+      const parsed = this.#parse!(text);
       issues = parsed.issues;
       pools = parsed.config?.pools;
     }

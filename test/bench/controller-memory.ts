@@ -17,7 +17,9 @@
 // CRDs of manifests/. MetalLB: its controller built from the Go module proxy
 // by scripts/build-metallb.sh (once per machine, a few minutes), with its own
 // CRDs, webhooks off (no certificates to serve here), as its manifests run it
-// otherwise. Loopback only; every process started here is stopped by pid.
+// otherwise. Both read the API server's kubeconfig in JSON, which metalgate
+// reads without loading a YAML parser, as in a pod, where it reads its
+// ServiceAccount. Loopback only; every process started here is stopped by pid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -26,6 +28,7 @@ import * as k8s from '@kubernetes/client-node';
 import { kubeConfigFromString } from '../support/kube-config.ts';
 import { freePort, startControlPlane } from '../support/control-plane.ts';
 import { nodeFlagsOf } from '../support/image-node-flags.ts';
+import { jsonKubeconfig } from '../support/json-kubeconfig.ts';
 
 const N = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 1000);
 const onlyAt = process.argv.indexOf('--only');
@@ -103,7 +106,7 @@ async function measure(peer: Peer): Promise<object> {
     for (const crd of peer.crds) await cp.kubectl(['apply', '--server-side', '-f', '-'], crd);
     await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipaddresspools.metallb.io']);
     await cp.kubectl(['apply', '-f', '-'], 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench, namespace: metallb-system}\nspec: {addresses: [198.18.64.0/18]}\n');
-    proc = peer.start(cp.kubeconfigPath, await freePort());
+    proc = peer.start(jsonKubeconfig(cp.kubeconfigPath), await freePort());
     await sleep(5000);
     if (proc.exitCode !== null) throw new Error(`${peer.name} exited with ${proc.exitCode}`);
     const idle = await sizesMiB(proc.pid!);
@@ -127,7 +130,7 @@ async function measure(peer: Peer): Promise<object> {
     // every allocation first.
     await stop(proc);
     const t1 = performance.now();
-    proc = peer.start(cp.kubeconfigPath, await freePort());
+    proc = peer.start(jsonKubeconfig(cp.kubeconfigPath), await freePort());
     await core.createNamespacedService({ namespace: 'bench', body: { metadata: { name: 'after-restart' }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } });
     while (((await core.readNamespacedServiceStatus({ namespace: 'bench', name: 'after-restart' })).status?.loadBalancer?.ingress?.length ?? 0) === 0) {
       if (performance.now() - t1 > 120_000) throw new Error(`${peer.name}: no IP 120 s after a restart`);

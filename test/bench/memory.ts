@@ -19,6 +19,7 @@ import * as k8s from '@kubernetes/client-node';
 import { kubeConfigFromString } from '../support/kube-config.ts';
 import { freePort, startControlPlane } from '../support/control-plane.ts';
 import { nodeFlagsOf } from '../support/image-node-flags.ts';
+import { jsonKubeconfig } from '../support/json-kubeconfig.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const WORKERS = Number(process.argv[3] ?? 4);
@@ -68,6 +69,8 @@ const procs: ChildProcess[] = [];
 const cp = await startControlPlane({ progress: (l) => console.error(l) });
 try {
   const kc = kubeConfigFromString(cp.kubeconfigYaml);
+  // JSON: the components load no YAML parser, as in a pod (test/support/json-kubeconfig.ts).
+  const kubeconfig = jsonKubeconfig(cp.kubeconfigPath);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   for (const ns of ['metalgate-system', 'bench']) await core.createNamespace({ body: { metadata: { name: ns } } });
   await core.createNamespacedConfigMap({
@@ -79,7 +82,7 @@ try {
   const start = async (args: string[]): Promise<{ proc: ChildProcess; port: number }> => {
     const port = await freePort();
     // As the manifests run it (node flags, the image's MALLOC_ARENA_MAX).
-    const proc = spawn(process.execPath, [...imageFlags(args[0] === 'controller' ? 'controller' : 'speaker'), ...NODE_FLAGS, cli, ...args, '--kubeconfig', cp.kubeconfigPath, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
+    const proc = spawn(process.execPath, [...imageFlags(args[0] === 'controller' ? 'controller' : 'speaker'), ...NODE_FLAGS, cli, ...args, '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
     procs.push(proc);
     return { proc, port };
   };

@@ -7,7 +7,13 @@
 // exec credential plugins and auth-provider entries (cloud CLIs on a
 // workstation; metalgate runs in the cluster with its ServiceAccount), and
 // proxy-url.
-import { parse } from 'yaml';
+//
+// A kubeconfig in JSON (valid YAML, and accepted by kubectl) is read with
+// JSON.parse; the YAML parser is loaded for a YAML one only. A pod reads its
+// ServiceAccount and never loads it (yaml costs a process 3.8 MiB).
+import { createRequire } from 'node:module';
+
+const loadYaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 export interface ClusterAccess {
   /** https://host:port (no trailing slash). */
@@ -57,7 +63,7 @@ const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 export function accessFromKubeconfig(text: string, read: ReadText, context?: string): AccessResult {
   let doc: unknown;
   try {
-    doc = parse(text, { maxAliasCount: 0 });
+    doc = text.trimStart().startsWith('{') ? JSON.parse(text) : loadYaml().parse(text, { maxAliasCount: 0 });
   } catch (err) {
     return { ok: false, error: `kubeconfig is not YAML: ${(err as Error).message}` };
   }

@@ -110,4 +110,17 @@ address-pools:
     // mode must not strip IPs other instances gave).
     expect(ingressIPs(await core.readNamespacedService({ name: 'a', namespace: ns }))).toEqual(['198.18.110.0']);
   });
+
+  test('a ConfigMap created after the start is read: its parser loads with it', async () => {
+    const { core, kc } = cluster();
+    await controller.stop();
+    // Started without its ConfigMap, the controller has not loaded the YAML parser (pool-sources.ts).
+    controller = startController(kc, { configName: 'late-config' });
+    await waitFor(async () => controller.notReadyReason() === undefined, 'the controller ready without its ConfigMap');
+    await setPoolConfig(core, 'address-pools:\n- name: late\n  protocol: layer2\n  addresses: [198.18.112.0/30]\n', 'metalgate-system', 'late-config');
+    await waitForEvent(core, 'metalgate-system', 'ConfigMap', 'late-config', 'ConfigLoaded');
+    await createService(core, lbService(ns, 'late', {}, { 'metallb.universe.tf/address-pool': 'late' }));
+    // Services of the earlier tests waiting for an IP may take the pool's first addresses.
+    expect((await waitForIPs(core, ns, 'late'))[0]).toMatch(/^198\.18\.112\.[0-3]$/);
+  });
 });

@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import { accessFromKubeconfig, inClusterAccess } from '../../../../src/kube/api/kubeconfig.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -72,6 +76,29 @@ describe('accessFromKubeconfig', () => {
     const bomb = `a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n`;
     const r = accessFromKubeconfig(bomb, read);
     expect(r.ok).toBe(false);
+  });
+
+  test('the same kubeconfig in JSON gives the same access; broken JSON is an error', () => {
+    const yaml = config(`    server: https://198.18.0.1:6443/\n    certificate-authority-data: ${b64('CA')}`, `    token: secret`);
+    const fromYaml = accessFromKubeconfig(yaml, read);
+    expect(fromYaml.ok).toBe(true);
+    expect(accessFromKubeconfig(JSON.stringify(parse(yaml)), read)).toEqual(fromYaml);
+    expect(accessFromKubeconfig('  {"current-context": ', read)).toMatchObject({ ok: false, error: expect.stringMatching(/^kubeconfig is not YAML: /) });
+  });
+
+  test('a JSON kubeconfig loads no YAML parser; a YAML one does', async () => {
+    const module = join(import.meta.dirname, '../../../../src/kube/api/kubeconfig.ts');
+    const script = [
+      "import { createRequire } from 'node:module';",
+      `const { accessFromKubeconfig } = await import(${JSON.stringify(module)});`,
+      "const yamlLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/yaml/'));",
+      'const json = JSON.stringify({ "current-context": "c", contexts: [{ name: "c", context: { cluster: "c", user: "u" } }], clusters: [{ name: "c", cluster: { server: "https://198.18.0.1:6443" } }], users: [{ name: "u", user: { token: "t" } }] });',
+      'const a = accessFromKubeconfig(json, () => "").ok; const afterJson = yamlLoaded();',
+      "const b = accessFromKubeconfig('current-context: c\\n', () => '').ok; const afterYaml = yamlLoaded();",
+      'console.log(JSON.stringify({ a, b, afterJson, afterYaml }));',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual({ a: true, b: false, afterJson: false, afterYaml: true });
   });
 });
 
