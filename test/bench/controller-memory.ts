@@ -3,8 +3,8 @@
 // each controller alone on a control plane of its own. Resident (RSS) and
 // proportional (PSS) size and the anonymous part (heap and stacks: what is
 // not pages of a file, such as the program's own code) from
-// /proc/<pid>/smaps_rollup: at rest 5 s after start, and 10 s after the last
-// Service got its IP.
+// /proc/<pid>/smaps_rollup: at rest 5 s after start, and 10 s and 40 s
+// ("settled") after the last Service got its IP.
 //
 //   node_modules/.bin/node test/bench/controller-memory.ts [n=1000] [--only metalgate|metallb]
 //
@@ -124,6 +124,10 @@ async function measure(peer: Peer): Promise<object> {
     const allocatedMs = Math.round(performance.now() - t0);
     await sleep(10_000);
     const loaded = await sizesMiB(proc.pid!);
+    // Settled: 40 s after, once a quiet metalgate has had its reclaim (at
+    // most one per 30 s) and Go's scavenger a while to return pages.
+    await sleep(30_000);
+    const settled = await sizesMiB(proc.pid!);
     const allocationCpuS = Math.round(((await cpuSeconds(proc.pid!)) - cpuAtRest) * 100) / 100;
     // A restart over the N allocated Services: from the new process's start
     // until a Service created with it has its IP, which takes reading back
@@ -138,7 +142,7 @@ async function measure(peer: Peer): Promise<object> {
     }
     const restartMs = Math.round(performance.now() - t1);
     const restartCpuS = Math.round((await cpuSeconds(proc.pid!)) * 100) / 100;
-    return { controller: peer.name, services: N, allocatedMs, allocationCpuS, restartMs, restartCpuS, idleMiB: idle, loadedMiB: loaded };
+    return { controller: peer.name, services: N, allocatedMs, allocationCpuS, restartMs, restartCpuS, idleMiB: idle, loadedMiB: loaded, settledMiB: settled };
   } finally {
     if (proc !== undefined) await stop(proc);
     await cp.stop();
