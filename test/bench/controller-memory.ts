@@ -124,11 +124,11 @@ async function measure(peer: Peer): Promise<object> {
     const allocatedMs = Math.round(performance.now() - t0);
     await sleep(10_000);
     const loaded = await sizesMiB(proc.pid!);
+    const allocationCpuS = Math.round(((await cpuSeconds(proc.pid!)) - cpuAtRest) * 100) / 100;
     // Settled: 40 s after, once a quiet metalgate has had its reclaim (at
     // most one per 30 s) and Go's scavenger a while to return pages.
     await sleep(30_000);
     const settled = await sizesMiB(proc.pid!);
-    const allocationCpuS = Math.round(((await cpuSeconds(proc.pid!)) - cpuAtRest) * 100) / 100;
     // A restart over the N allocated Services: from the new process's start
     // until a Service created with it has its IP, which takes reading back
     // every allocation first.
