@@ -80,15 +80,23 @@ try {
   await send(0, routesUpdate(undefined, prev)!);
   const firstMs = performance.now() - t;
   const lat: number[] = [];
+  // Each change's parts: the compiler, the update's wire form, the workers (post, apply, route).
+  const parts = { compile: [] as number[], update: [] as number[], workers: [] as number[] };
   for (let k = 1; k <= CHANGES; k++) {
     const t0 = performance.now();
     c.setIngress(ingress(k % ingressCount, `/v${k}`));
     const out = c.compile();
+    const t1 = performance.now();
     const next = published(out);
     const update = routesUpdate(prev, next, out.changes)!;
     prev = next;
+    const t2 = performance.now();
     await send(k, update);
-    lat.push(performance.now() - t0);
+    const t3 = performance.now();
+    lat.push(t3 - t0);
+    parts.compile.push(t1 - t0);
+    parts.update.push(t2 - t1);
+    parts.workers.push(t3 - t2);
   }
   const ms = (x: number) => Math.round(x * 100) / 100;
   console.log(
@@ -99,6 +107,7 @@ try {
       firstCompileMs: ms(compiledMs),
       firstConfigAllWorkersMs: ms(firstMs),
       changeUntilAllWorkersServeMs: { p50: ms(percentile(lat, 0.5)), p99: ms(percentile(lat, 0.99)), max: ms(Math.max(...lat)) },
+      partsP50P99Ms: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, [ms(percentile(v, 0.5)), ms(percentile(v, 0.99))]])),
     }),
   );
 } finally {
