@@ -54,7 +54,7 @@ export class PoolSources {
 
   /**
    * The ConfigMap's parser, loaded with the first ConfigMap to read: it
-   * brings the YAML parser (3.8 MiB of a process's RSS), which a cluster
+   * brings the YAML parser (3.7 MiB of a process's RSS), which a cluster
    * configured with IPAddressPool objects only never needs.
    */
   #parse: ParsePoolConfig | undefined;

@@ -10,7 +10,7 @@
 //
 // A kubeconfig in JSON (valid YAML, and accepted by kubectl) is read with
 // JSON.parse; the YAML parser is loaded for a YAML one only. A pod reads its
-// ServiceAccount and never loads it (yaml costs a process 3.8 MiB).
+// ServiceAccount and never loads it (yaml costs a process 3.7 MiB).
 import { createRequire } from 'node:module';
 
 const loadYaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
