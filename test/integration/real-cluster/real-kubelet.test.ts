@@ -219,6 +219,25 @@ spec:
       return nodes.items.every((n) => n.status.conditions.some((x) => x.type === 'Ready' && x.status === 'True'));
     }, 'both nodes Ready again', 120_000, 250);
     await kubectl('-n', NS, 'wait', '--for=condition=Ready', 'pods', '--all', '--timeout=120s');
+    // Back on the LAN, the cut node must not keep announcing what the other took: every IP ends on one node.
+    const ips = ['198.18.0.200', '198.18.0.201', ip];
+    const holdersOf = async (x: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (const n of c.nodes) if ((await c.lab.node(n.name).ip(['-o', 'addr', 'show', 'dev', 'metalgate0']).catch(() => '')).includes(` ${x}/`)) out.push(n.name);
+      return out;
+    };
+    const split = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for (const x of ips) {
+        const h = await holdersOf(x);
+        if (h.length !== 1) out.push(`${x}: ${h.join(',') || 'none'}`);
+      }
+      return out;
+    };
+    let last: string[] = [];
+    const settledAt = await waitFor(async () => ((last = await split()).length === 0 ? Date.now() : undefined), 'one holder per IP', 20_000, 250).catch(() => undefined);
+    if (settledAt === undefined) log(`after the link came back: ${last.join('; ')}\n${await kubectl('-n', NS, 'logs', '-l', 'app.kubernetes.io/component=speaker', '--prefix', '--timestamps', '--tail=-1').catch((e) => String(e))}`);
+    expect(last, 'one holder per IP after the link came back').toEqual([]);
   }, 300_000);
 
   it('the controller leader\'s pod deleted: a new Service still gets an IP', async () => {
