@@ -106,7 +106,8 @@ async function measure(peer: Peer): Promise<object> {
     for (const crd of peer.crds) await cp.kubectl(['apply', '--server-side', '-f', '-'], crd);
     await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipaddresspools.metallb.io']);
     await cp.kubectl(['apply', '-f', '-'], 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench, namespace: metallb-system}\nspec: {addresses: [198.18.64.0/18]}\n');
-    proc = peer.start(jsonKubeconfig(cp.kubeconfigPath), await freePort());
+    const kubeconfig = jsonKubeconfig(cp.kubeconfigPath);
+    proc = peer.start(kubeconfig, await freePort());
     await sleep(5000);
     if (proc.exitCode !== null) throw new Error(`${peer.name} exited with ${proc.exitCode}`);
     const idle = await sizesMiB(proc.pid!);
@@ -134,7 +135,7 @@ async function measure(peer: Peer): Promise<object> {
     // every allocation first.
     await stop(proc);
     const t1 = performance.now();
-    proc = peer.start(jsonKubeconfig(cp.kubeconfigPath), await freePort());
+    proc = peer.start(kubeconfig, await freePort());
     await core.createNamespacedService({ namespace: 'bench', body: { metadata: { name: 'after-restart' }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } });
     while (((await core.readNamespacedServiceStatus({ namespace: 'bench', name: 'after-restart' })).status?.loadBalancer?.ingress?.length ?? 0) === 0) {
       if (performance.now() - t1 > 120_000) throw new Error(`${peer.name}: no IP 120 s after a restart`);
