@@ -4,9 +4,11 @@
 // and certificates from what compile() returns.
 //
 // Incremental by construction: per-object translations are cached
-// (object-cache.ts), route specs are cached per translated path, and the
-// tables are patched with RouteTable.update() for what changed, so one
-// changed Ingress among thousands costs the size of its host buckets.
+// (object-cache.ts), Ingress paths are regrouped only for the Ingresses that
+// changed (ingress-path-groups.ts), route specs are cached per translated
+// path, the published specs are versions of one layered map, and the tables
+// are patched with RouteTable.update() for what changed, so one changed
+// Ingress among thousands costs its own paths and its host buckets.
 //
 // Decisions across objects:
 // - Ingress class: ingress-class.ts. Not ours = never read further.
@@ -29,6 +31,7 @@ import type { V1ConfigMap, V1Ingress, V1IngressClass, V1Secret, V1Service } from
 
 /** Paths never redirected to HTTPS: ACME HTTP-01 challenges are fetched over HTTP by design (RFC 8555 section 8.3). */
 const ACME_CHALLENGE = '/.well-known/acme-challenge';
+import { LayeredMap, type ReadonlyStringMap } from '../match/layered-map.ts';
 import { compileRouteTable, type DialectOrder, type RouteSpec, type RouteTable } from '../match/route-table.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
 import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
@@ -49,6 +52,7 @@ import { resolveMiddlewareRef } from '../translate/middleware-ref.ts';
 import { resolveTraefikService } from '../translate/traefik-service.ts';
 import { parseNginxTemplate } from '../translate/nginx-template.ts';
 import { leaf } from '../translate/service-port.ts';
+import { IngressPathGroups } from './ingress-path-groups.ts';
 import { ObjectCache } from './object-cache.ts';
 import type { HostTls, PassthroughHost } from './route-wire.ts';
 
@@ -89,7 +93,7 @@ export interface CompiledIngress<T> {
    */
   readonly ownIngresses: readonly ObjectRef[];
   /** The routes of each table by id: a route's spec object stays the same while it is unchanged. */
-  readonly specs: { readonly web: ReadonlyMap<string, RouteSpec<T>>; readonly websecure: ReadonlyMap<string, RouteSpec<T>> };
+  readonly specs: { readonly web: ReadonlyStringMap<RouteSpec<T>>; readonly websecure: ReadonlyStringMap<RouteSpec<T>> };
   /** What answers a request no route matches (the oldest Ingress defaultBackend). */
   readonly defaultTarget: T | undefined;
   /**
@@ -233,8 +237,20 @@ export class IngressCompiler<T = RouteTarget> {
 
   #web: RouteTable<T> | undefined;
   #websecure: RouteTable<T> | undefined;
-  #webSpecs = new Map<string, RouteSpec<T>>();
-  #secureSpecs = new Map<string, RouteSpec<T>>();
+  /** The published specs: one version per compile that changed them. */
+  #webSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>());
+  #secureSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>());
+  readonly #paths = new IngressPathGroups();
+  /** The specs of each path group's winner, by group key. */
+  readonly #pathPublished = new Map<string, PathSpecs<T> & { readonly id: string }>();
+  /** The same by route id (what a server-alias copies). */
+  readonly #pathWeb = new Map<string, RouteSpec<T>>();
+  readonly #pathSecure = new Map<string, RouteSpec<T>>();
+  /** Last compile's from-to-www and server-alias specs, and Traefik's: small, diffed whole. */
+  #extraWeb = new Map<string, RouteSpec<T>>();
+  #extraSecure = new Map<string, RouteSpec<T>>();
+  #traefikWeb = new Map<string, RouteSpec<T>>();
+  #traefikSecure = new Map<string, RouteSpec<T>>();
   #default: T | undefined;
   #version = 0;
   /** Set by every input change; a compile without one returns the last result. */
@@ -422,8 +438,9 @@ export class IngressCompiler<T = RouteTarget> {
     this.#dirty = false;
     const diagnostics: Diagnostic[] = [];
     const certificates: CertificateRequirement[] = [];
-    const webSpecs = new Map<string, RouteSpec<T>>();
-    const secureSpecs = new Map<string, RouteSpec<T>>();
+    // What this compile changes in each table: id -> new spec, or undefined for a removed route.
+    const webDelta = new Map<string, RouteSpec<T> | undefined>();
+    const secureDelta = new Map<string, RouteSpec<T> | undefined>();
 
     // Ingress ---------------------------------------------------------------
     const classes = classView(this.#classes.values(), this.#opts.classes);
@@ -448,7 +465,15 @@ export class IngressCompiler<T = RouteTarget> {
     }
     this.#ingressCache.retain(liveIngress);
     served.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    this.#ingressSpecs(served, diagnostics, webSpecs, secureSpecs);
+    this.#ingressSpecs(served, diagnostics, webDelta, secureDelta);
+    const extraWeb = new Map<string, RouteSpec<T>>();
+    const extraSecure = new Map<string, RouteSpec<T>>();
+    this.#wwwRedirects(served, diagnostics, extraWeb, extraSecure);
+    this.#serverAliases(served, diagnostics, extraWeb, extraSecure);
+    diffInto(this.#extraWeb, extraWeb, webDelta);
+    diffInto(this.#extraSecure, extraSecure, secureDelta);
+    this.#extraWeb = extraWeb;
+    this.#extraSecure = extraSecure;
     const passthrough: PassthroughHost[] = [];
     const passedBy = new Map<string, ObjectRef>();
     for (const tr of served) {
@@ -524,6 +549,8 @@ export class IngressCompiler<T = RouteTarget> {
     }
     this.#serviceCheck.retain(liveTs);
     const liveIr = new Set<string>();
+    const traefikWeb = new Map<string, RouteSpec<T>>();
+    const traefikSecure = new Map<string, RouteSpec<T>>();
     for (const key of this.#ingressRoutes.keys()) {
       liveIr.add(key);
       const ir = this.#ingressRoutes.effective(key)!;
@@ -546,11 +573,15 @@ export class IngressCompiler<T = RouteTarget> {
           s = { ...(entry.entryPoints.has('web') ? { web: spec } : {}), ...(entry.entryPoints.has('websecure') ? { websecure: spec } : {}) };
           this.#traefikSpecs.set(entry, s);
         }
-        if (s.web) webSpecs.set(entry.id, s.web);
-        if (s.websecure) secureSpecs.set(entry.id, s.websecure);
+        if (s.web) traefikWeb.set(entry.id, s.web);
+        if (s.websecure) traefikSecure.set(entry.id, s.websecure);
       }
     }
     this.#routeCache.retain(liveIr);
+    diffInto(this.#traefikWeb, traefikWeb, webDelta);
+    diffInto(this.#traefikSecure, traefikSecure, secureDelta);
+    this.#traefikWeb = traefikWeb;
+    this.#traefikSecure = traefikSecure;
     const defaultCertificate = this.#tlsStore(diagnostics, certificates);
     const { terminated: tcpHosts, entryRoutes } = this.#tcpRoutesInto(diagnostics, certificates, passthrough, passedBy);
 
@@ -559,11 +590,13 @@ export class IngressCompiler<T = RouteTarget> {
     let changed = 0;
     const rebuildAll = this.#web === undefined || defaultTarget !== this.#default;
     const deltas: Array<RouteTableDelta<T> | undefined> = [];
-    const next = (prevTable: RouteTable<T> | undefined, prev: Map<string, RouteSpec<T>>, now: Map<string, RouteSpec<T>>): RouteTable<T> => {
+    const next = (prevTable: RouteTable<T> | undefined, now: ReadonlyStringMap<RouteSpec<T>>, delta: ReadonlyMap<string, RouteSpec<T> | undefined>): RouteTable<T> => {
       const upsert: RouteSpec<T>[] = [];
       const remove: string[] = [];
-      for (const [id, spec] of now) if (prev.get(id) !== spec) upsert.push(spec);
-      for (const id of prev.keys()) if (!now.has(id)) remove.push(id);
+      for (const [id, spec] of delta) {
+        if (spec === undefined) remove.push(id);
+        else upsert.push(spec);
+      }
       changed += upsert.length + remove.length;
       deltas.push(prevTable === undefined ? undefined : { upsert, remove });
       if (rebuildAll || prevTable === undefined || upsert.length + remove.length > now.size / 4) {
@@ -572,10 +605,11 @@ export class IngressCompiler<T = RouteTarget> {
       if (upsert.length === 0 && remove.length === 0) return prevTable;
       return prevTable.update({ upsert, remove });
     };
-    this.#web = next(this.#web, this.#webSpecs, webSpecs);
-    this.#websecure = next(this.#websecure, this.#secureSpecs, secureSpecs);
-    this.#webSpecs = webSpecs;
-    this.#secureSpecs = secureSpecs;
+    // The same version while nothing changed: the publisher compares them by identity.
+    if (webDelta.size > 0) this.#webSpecs = this.#webSpecs.with(webDelta);
+    if (secureDelta.size > 0) this.#secureSpecs = this.#secureSpecs.with(secureDelta);
+    this.#web = next(this.#web, this.#webSpecs, webDelta);
+    this.#websecure = next(this.#websecure, this.#secureSpecs, secureDelta);
     this.#default = defaultTarget;
     for (const issue of [...this.#web.issues, ...this.#websecure.issues]) {
       // The translators validate what the table checks; this is a safety net.
@@ -594,7 +628,7 @@ export class IngressCompiler<T = RouteTarget> {
       ...(defaultCertificate !== undefined ? { defaultCertificate } : {}),
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,
-      specs: { web: webSpecs, websecure: secureSpecs },
+      specs: { web: this.#webSpecs, websecure: this.#secureSpecs },
       changes: { web: deltas[0], websecure: deltas[1] },
       defaultTarget,
       version: ++this.#version,
@@ -610,83 +644,70 @@ export class IngressCompiler<T = RouteTarget> {
     return { kind: 'IngressRoute', apiVersion: `${m[1]}/v1alpha1`, namespace: m[2]!, name: m[3]! };
   }
 
-  /** Ingress paths -> specs: duplicates, canary attachment, ssl-redirect. */
-  #ingressSpecs(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, RouteSpec<T>>, secureSpecs: Map<string, RouteSpec<T>>): void {
-    const exactTls = new Set<string>();
-    const wildcardTls = new Set<string>();
-    for (const tr of served) {
-      for (const h of tr.tlsHosts) {
-        if (h.startsWith('*.')) wildcardTls.add(h.slice(2));
-        else exactTls.add(h);
-      }
-    }
-    const hostHasTls = (host: string): boolean => {
-      if (host === '') return false;
-      if (host.startsWith('*.')) return wildcardTls.has(host.slice(2));
-      if (exactTls.has(host)) return true;
-      const dot = host.indexOf('.');
-      return dot > 0 && wildcardTls.has(host.slice(dot + 1));
-    };
-
-    // `served` is sorted oldest first, so the first main of a key wins.
-    const mains = new Map<string, { entry: IngressPathEntry; tr: IngressTranslation }>();
-    const canaries = new Map<string, { entry: IngressPathEntry; tr: IngressTranslation }>();
-    for (const tr of served) {
-      for (const entry of tr.paths) {
-        const table = tr.isCanary ? canaries : mains;
-        const first = table.get(entry.groupKey);
-        if (first === undefined) {
-          table.set(entry.groupKey, { entry, tr });
-          continue;
-        }
-        if (first.tr === tr) continue; // the same path twice in one Ingress: the first one
-        const what = tr.isCanary ? 'canary for' : 'path';
-        diagnostics.push(
-          diag(tr.ref, 'warning', tr.isCanary ? 'DuplicateCanary' : 'DuplicatePath', `${what} ${describePath(entry)} ignored: Ingress ${first.tr.ref.namespace}/${first.tr.ref.name} (older) already ${tr.isCanary ? 'is its canary' : 'serves it'}`),
-        );
-      }
-    }
-    for (const [key, c] of canaries) {
-      if (!mains.has(key)) {
-        diagnostics.push(diag(c.tr.ref, 'warning', 'CanaryWithoutMain', `canary path ${describePath(c.entry)} has no main Ingress with the same host, path and pathType: it serves nothing`));
-      }
-    }
-
-    for (const [key, { entry, tr }] of mains) {
-      const c = canaries.get(key);
-      const redirect = (tr.config.forceSslRedirect || (tr.config.sslRedirect && hostHasTls(entry.host))) && !entry.path.startsWith(ACME_CHALLENGE);
-      const policy = c?.tr.config.canary;
-      let s = this.#pathSpecs.get(entry);
-      if (s === undefined || s.canary !== c?.entry || s.canaryPolicy !== policy || s.redirect !== redirect) {
-        let service: ServiceNode = entry.leaf;
-        if (c && policy) {
-          // The canary inherits the main path's backend settings (ingress-nginx).
-          const canary: CanaryNode = {
-            kind: 'canary',
-            main: entry.leaf,
-            canary: leaf(c.entry.leaf.ref, withoutServiceUpstream(entry.leaf.options), c.entry.leaf.labels),
-            policy,
-            canaryIngress: `${c.tr.ref.namespace}/${c.tr.ref.name}`,
+  /**
+   * Ingress paths -> specs (duplicates, canary attachment, ssl-redirect),
+   * for the path groups the changed Ingresses touched; the others keep
+   * their specs.
+   */
+  #ingressSpecs(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webDelta: Map<string, RouteSpec<T> | undefined>, secureDelta: Map<string, RouteSpec<T> | undefined>): void {
+    const settled: Array<{ key: string; was: (PathSpecs<T> & { readonly id: string }) | undefined; now: (PathSpecs<T> & { readonly id: string }) | undefined }> = [];
+    for (const key of this.#paths.update(served)) {
+      const was = this.#pathPublished.get(key);
+      const { main, canary: c } = this.#paths.winners(key);
+      let s: PathSpecs<T> | undefined;
+      if (main !== undefined) {
+        const { entry, tr } = main;
+        const redirect = (tr.config.forceSslRedirect || (tr.config.sslRedirect && this.#paths.hostHasTls(entry.host))) && !entry.path.startsWith(ACME_CHALLENGE);
+        const policy = c?.tr.config.canary;
+        s = this.#pathSpecs.get(entry);
+        if (s === undefined || s.canary !== c?.entry || s.canaryPolicy !== policy || s.redirect !== redirect) {
+          let service: ServiceNode = entry.leaf;
+          if (c && policy) {
+            // The canary inherits the main path's backend settings (ingress-nginx).
+            const canary: CanaryNode = {
+              kind: 'canary',
+              main: entry.leaf,
+              canary: leaf(c.entry.leaf.ref, withoutServiceUpstream(entry.leaf.options), c.entry.leaf.labels),
+              policy,
+              canaryIngress: `${c.tr.ref.namespace}/${c.tr.ref.name}`,
+            };
+            service = canary;
+          }
+          const routeName = entry.id;
+          const secureTarget = this.#materialize({ routeName, origin: tr.ref, middlewares: entry.middlewares, service });
+          const webTarget = redirect ? this.#materialize(this.#redirectTarget(routeName, tr.ref)) : secureTarget;
+          s = {
+            canary: c?.entry,
+            canaryPolicy: policy,
+            redirect,
+            websecure: this.#pathSpec(entry, secureTarget),
+            web: redirect ? this.#pathSpec(entry, webTarget) : this.#pathSpec(entry, secureTarget),
           };
-          service = canary;
+          this.#pathSpecs.set(entry, s);
         }
-        const routeName = entry.id;
-        const secureTarget = this.#materialize({ routeName, origin: tr.ref, middlewares: entry.middlewares, service });
-        const webTarget = redirect ? this.#materialize(this.#redirectTarget(routeName, tr.ref)) : secureTarget;
-        s = {
-          canary: c?.entry,
-          canaryPolicy: policy,
-          redirect,
-          websecure: this.#pathSpec(entry, secureTarget),
-          web: redirect ? this.#pathSpec(entry, webTarget) : this.#pathSpec(entry, secureTarget),
-        };
-        this.#pathSpecs.set(entry, s);
       }
-      webSpecs.set(entry.id, s.web);
-      secureSpecs.set(entry.id, s.websecure);
+      const id = main?.entry.id;
+      if (was !== undefined && was.id !== id) {
+        webDelta.set(was.id, undefined);
+        secureDelta.set(was.id, undefined);
+        this.#pathWeb.delete(was.id);
+        this.#pathSecure.delete(was.id);
+      }
+      settled.push({ key, was, now: s !== undefined && id !== undefined ? { ...s, id } : undefined });
     }
-    this.#wwwRedirects(served, mains, diagnostics, webSpecs, secureSpecs);
-    this.#serverAliases(served, mains, diagnostics, webSpecs, secureSpecs);
+    // Removals first: a changed Ingress's path id may leave one group and win another.
+    for (const { key, was, now } of settled) {
+      if (now === undefined) {
+        this.#pathPublished.delete(key);
+        continue;
+      }
+      if (was?.id !== now.id || was.web !== now.web) webDelta.set(now.id, now.web);
+      if (was?.id !== now.id || was.websecure !== now.websecure) secureDelta.set(now.id, now.websecure);
+      this.#pathWeb.set(now.id, now.web);
+      this.#pathSecure.set(now.id, now.websecure);
+      this.#pathPublished.set(key, now);
+    }
+    diagnostics.push(...this.#paths.diagnostics());
   }
 
   /**
@@ -695,29 +716,25 @@ export class IngressCompiler<T = RouteTarget> {
    * an Ingress serves that name itself, or an older Ingress has it as an
    * alias already.
    */
-  #serverAliases(
-    served: readonly IngressTranslation[],
-    mains: ReadonlyMap<string, { entry: IngressPathEntry; tr: IngressTranslation }>,
-    diagnostics: Diagnostic[],
-    webSpecs: Map<string, RouteSpec<T>>,
-    secureSpecs: Map<string, RouteSpec<T>>,
-  ): void {
-    const servedHosts = new Set([...mains.values()].map((m) => m.entry.host));
+  #serverAliases(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, RouteSpec<T>>, secureSpecs: Map<string, RouteSpec<T>>): void {
     const owner = new Map<string, string>();
     for (const tr of served) {
       if (tr.isCanary || tr.aliasPaths.length === 0) continue;
       const key = `${tr.ref.namespace}/${tr.ref.name}`;
       const told = new Set<string>();
       for (const a of tr.aliasPaths) {
-        const skip = servedHosts.has(a.host) ? `${a.host} is served by an Ingress` : owner.has(a.host) && owner.get(a.host) !== key ? `${a.host} is already an alias of Ingress ${owner.get(a.host)}` : undefined;
+        const skip = this.#paths.servesHost(a.host) ? `${a.host} is served by an Ingress` : owner.has(a.host) && owner.get(a.host) !== key ? `${a.host} is already an alias of Ingress ${owner.get(a.host)}` : undefined;
         if (skip !== undefined) {
           if (!told.has(a.host)) diagnostics.push(diag(tr.ref, 'warning', 'ServerAliasSkipped', `server-alias: ${skip}, so it is not an alias here`));
           told.add(a.host);
           continue;
         }
         owner.set(a.host, key);
-        for (const [specs, cache] of [[webSpecs, this.#aliasWeb], [secureSpecs, this.#aliasSecure]] as const) {
-          const base = specs.get(a.aliasOf);
+        for (const [specs, paths, cache] of [
+          [webSpecs, this.#pathWeb, this.#aliasWeb],
+          [secureSpecs, this.#pathSecure, this.#aliasSecure],
+        ] as const) {
+          const base = paths.get(a.aliasOf);
           if (base === undefined) continue; // the path lost to an older Ingress's
           let byId = cache.get(base);
           if (byId === undefined) cache.set(base, (byId = new Map()));
@@ -738,22 +755,15 @@ export class IngressCompiler<T = RouteTarget> {
    * (or, for a www. host, the name without it) get a 308 to the Ingress's
    * host, same path and query, unless some Ingress serves that other name.
    */
-  #wwwRedirects(
-    served: readonly IngressTranslation[],
-    mains: ReadonlyMap<string, { entry: IngressPathEntry; tr: IngressTranslation }>,
-    diagnostics: Diagnostic[],
-    webSpecs: Map<string, RouteSpec<T>>,
-    secureSpecs: Map<string, RouteSpec<T>>,
-  ): void {
-    const servedHosts = new Set([...mains.values()].map((m) => m.entry.host));
+  #wwwRedirects(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, RouteSpec<T>>, secureSpecs: Map<string, RouteSpec<T>>): void {
     const done = new Set<string>();
-    for (const key of [...this.#wwwSpecs.keys()]) if (!served.some((tr) => key.startsWith(`ingress:${tr.ref.namespace}/${tr.ref.name}#`))) this.#wwwSpecs.delete(key);
+    const kept = new Set<string>();
     for (const tr of served) {
       if (!tr.config.fromToWww || tr.isCanary) continue;
       for (const host of new Set(tr.paths.map((p) => p.host))) {
         if (host === '' || host.startsWith('*.')) continue;
         const other = host.startsWith('www.') ? host.slice(4) : `www.${host}`;
-        if (servedHosts.has(other)) {
+        if (this.#paths.servesHost(other)) {
           diagnostics.push(diag(tr.ref, 'info', 'WwwRedirectSkipped', `from-to-www-redirect: ${other} is served by an Ingress, so it is not redirected to ${host}`));
           continue;
         }
@@ -774,10 +784,12 @@ export class IngressCompiler<T = RouteTarget> {
           cached = { tr, spec: { kind: 'ingress', id: routeName, source: 'ingress', host: other, path: '/', pathType: 'Prefix', target } };
           this.#wwwSpecs.set(routeName, cached);
         }
+        kept.add(routeName);
         webSpecs.set(routeName, cached.spec);
         secureSpecs.set(routeName, cached.spec);
       }
     }
+    for (const key of this.#wwwSpecs.keys()) if (!kept.has(key)) this.#wwwSpecs.delete(key);
   }
 
   #pathSpec(entry: IngressPathEntry, target: T): RouteSpec<T> {
@@ -803,10 +815,6 @@ function withoutServiceUpstream(o: BackendOptions): BackendOptions {
 
 function kindOf(o: { kind?: string }): 'IngressRoute' | 'Middleware' | 'TraefikService' {
   return o.kind === 'Middleware' ? 'Middleware' : o.kind === 'TraefikService' ? 'TraefikService' : 'IngressRoute';
-}
-
-function describePath(e: IngressPathEntry): string {
-  return `${e.host || '*'}${e.path} (${e.pathType})`;
 }
 
 function traefikRef(o: MiddlewareObject | TraefikServiceObject, kind: 'Middleware' | 'TraefikService'): ObjectRef {
@@ -840,6 +848,12 @@ function dedupeCertificates(list: CertificateRequirement[]): CertificateRequirem
   return [...by]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([secretKey, e]) => ({ secretKey, hosts: [...e.hosts].sort(), origin: e.origins[0]!, origins: e.origins }));
+}
+
+/** Into `delta`: what changed from `prev` to `now` (a removed id maps to undefined). */
+function diffInto<V>(prev: ReadonlyMap<string, V>, now: ReadonlyMap<string, V>, delta: Map<string, V | undefined>): void {
+  for (const [id, v] of now) if (prev.get(id) !== v) delta.set(id, v);
+  for (const id of prev.keys()) if (!now.has(id)) delta.set(id, undefined);
 }
 
 function dedupeDiagnostics(list: Diagnostic[]): Diagnostic[] {

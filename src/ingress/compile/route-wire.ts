@@ -8,6 +8,7 @@
 // and the cluster IPC channel unchanged.
 
 import { compileGoRegexp, GoRegexp } from '../match/go-regexp.ts';
+import type { ReadonlyStringMap } from '../match/layered-map.ts';
 import type { IngressRouteSpec, RouteSpec, TraefikRouteSpec } from '../match/route-table.ts';
 import { compileTraefikRule, type CompiledTraefikRule } from '../match/traefik-rule-compiler.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
@@ -174,7 +175,7 @@ export interface RoutesUpdate {
  * keeps a spec object while its route is unchanged); a reset when `prev` is
  * undefined or most routes changed.
  */
-export function diffRouteSpecs(prev: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, next: ReadonlyMap<string, RouteSpec<RouteTarget>>): RouteTableChanges {
+export function diffRouteSpecs(prev: ReadonlyStringMap<RouteSpec<RouteTarget>> | undefined, next: ReadonlyStringMap<RouteSpec<RouteTarget>>): RouteTableChanges {
   if (prev === undefined) return { reset: [...next.values()].map(toWire) };
   const upsert: WireRouteSpec[] = [];
   const remove: string[] = [];
@@ -186,8 +187,8 @@ export function diffRouteSpecs(prev: ReadonlyMap<string, RouteSpec<RouteTarget>>
 
 /** What one compile published: both tables' specs by id and the default backend's target. */
 export interface PublishedRoutes {
-  readonly web: ReadonlyMap<string, RouteSpec<RouteTarget>>;
-  readonly websecure: ReadonlyMap<string, RouteSpec<RouteTarget>>;
+  readonly web: ReadonlyStringMap<RouteSpec<RouteTarget>>;
+  readonly websecure: ReadonlyStringMap<RouteSpec<RouteTarget>>;
   readonly defaultTarget: RouteTarget | undefined;
   readonly passthrough: readonly PassthroughHost[];
   readonly tcpHosts: readonly PassthroughHost[];
@@ -213,7 +214,7 @@ export function routesUpdate(
   const hostTlsChanged = prev === undefined || JSON.stringify(prev.hostTls) !== JSON.stringify(next.hostTls);
   const entryChanged = prev === undefined || JSON.stringify(prev.entryRoutes) !== JSON.stringify(next.entryRoutes);
   if (prev !== undefined && !defaultChanged && !passthroughChanged && !tcpChanged && !hostTlsChanged && !entryChanged && prev.web === next.web && prev.websecure === next.websecure) return undefined;
-  const changes = (p: ReadonlyMap<string, RouteSpec<RouteTarget>> | undefined, n: ReadonlyMap<string, RouteSpec<RouteTarget>>, d: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined): RouteTableChanges => {
+  const changes = (p: ReadonlyStringMap<RouteSpec<RouteTarget>> | undefined, n: ReadonlyStringMap<RouteSpec<RouteTarget>>, d: { readonly upsert: readonly RouteSpec<RouteTarget>[]; readonly remove: readonly string[] } | undefined): RouteTableChanges => {
     if (p === undefined || d === undefined || d.upsert.length + d.remove.length > n.size / 2) return diffRouteSpecs(p, n);
     return { ...(d.upsert.length > 0 ? { upsert: d.upsert.map(toWire) } : {}), ...(d.remove.length > 0 ? { remove: [...d.remove] } : {}) };
   };

@@ -10,10 +10,19 @@
 // (docs/benchmarks.md, "Ingress change"). It is not a general persistent map:
 // values are never undefined, and iteration order is not insertion order.
 
+/** Lookups and iteration: what a LayeredMap offers, and a Map too. */
+export interface ReadonlyStringMap<V> extends Iterable<[string, V]> {
+  readonly size: number;
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  keys(): Iterable<string>;
+  values(): Iterable<V>;
+}
+
 const REMOVED: unique symbol = Symbol('removed');
 const MIN_OVERLAY = 32;
 
-export class LayeredMap<V> {
+export class LayeredMap<V> implements ReadonlyStringMap<V> {
   readonly #base: ReadonlyMap<string, V>;
   readonly #overlay: ReadonlyMap<string, V | typeof REMOVED>;
   readonly size: number;
@@ -69,6 +78,12 @@ export class LayeredMap<V> {
   *entries(): IterableIterator<[string, V]> {
     for (const [key, value] of this.#overlay) if (value !== REMOVED) yield [key, value];
     for (const entry of this.#base) if (!this.#overlay.has(entry[0])) yield entry;
+  }
+
+  keys(): IterableIterator<string> {
+    return (function* (entries) {
+      for (const [key] of entries) yield key;
+    })(this.entries());
   }
 
   values(): IterableIterator<V> {
