@@ -562,8 +562,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       }
     }
     this.#heartbeat.setReady(!view.frozen);
-    for (const name of this.#lastLive) {
-      if (!view.live.has(name) && this.#leases!.get(name, this.#opts.namespace)) this.#rejoining.add(name);
+    if (view.live !== this.#lastLive) {
+      const left = [...this.#lastLive].filter((n) => !view.live.has(n));
+      const joined = [...view.live].filter((n) => !this.#lastLive.has(n));
+      // Who the election counts is what moves IPs: every change is worth a line.
+      this.#log.info({ live: [...view.live].sort(), joined, left, frozen: view.frozen }, 'speaker membership changed');
+      for (const name of left) if (this.#leases!.get(name, this.#opts.namespace)) this.#rejoining.add(name);
     }
     this.#lastLive = view.live;
     if (!view.frozen && this.#withheld.size > 0) {
@@ -700,8 +704,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       const annotations = lease.metadata?.annotations ?? {};
       let excluded = node ? nodeExclusionReason(node) : `no Node object named ${name}`;
       if (this.#rejoining.has(name)) {
-        if (annotations[SPEAKER_READY_ANNOTATION] !== 'false') this.#rejoining.delete(name);
-        else excluded ??= 'rejoining after its Lease expired: its view of the cluster is not fresh yet';
+        if (annotations[SPEAKER_READY_ANNOTATION] !== 'false') {
+          this.#rejoining.delete(name);
+          this.#log.info({ node: name }, 'speaker rejoined: its view of the cluster is fresh, it may own IPs again');
+        } else excluded ??= 'rejoining after its Lease expired: its view of the cluster is not fresh yet';
       }
       out.push({ name, excluded, ...capabilityFields(annotations) });
     }
