@@ -194,13 +194,23 @@ export function startInformer<T extends KubernetesObject>(
   };
 }
 
+/** `kubectl apply`'s copy of the whole object as last applied, kept in an annotation. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 /**
- * Server-side apply's field ownership: nothing here reads it, and it is
- * often the largest part of an object (an entry per manager that ever wrote
- * it, each with a tree of the fields it owns). The cache keeps objects
- * without it, as client-go's informers are commonly told to.
+ * What the cache keeps of an object: not server-side apply's field
+ * ownership (an entry per manager that ever wrote it, each with a tree of
+ * the fields it owns) nor `kubectl apply`'s last-applied copy of the object
+ * (as large as the object again). Nothing here reads either, each is often
+ * the largest part of an object, and client-go's informers are commonly
+ * told to drop them the same way. Nothing writes a cached object back
+ * whole: status goes through the status subresource, other changes as
+ * merge patches.
  */
 function dropManagedFields<T extends KubernetesObject>(obj: T): T {
-  if (obj?.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  const meta = obj?.metadata;
+  if (meta === undefined) return obj;
+  if (meta.managedFields !== undefined) delete meta.managedFields;
+  if (meta.annotations !== undefined && Object.hasOwn(meta.annotations, LAST_APPLIED)) delete meta.annotations[LAST_APPLIED];
   return obj;
 }

@@ -1,6 +1,7 @@
 // The shared informers' cache against a real API server: objects are held
-// without metadata.managedFields (server-side apply's field ownership, which
-// nothing in metalgate reads), whether they arrived in the first list or
+// without metadata.managedFields (server-side apply's field ownership) and
+// without kubectl apply's last-applied-configuration annotation, which
+// nothing in metalgate reads, whether they arrived in the first list or
 // through the watch, while the API server keeps them.
 import pino from 'pino';
 import { afterAll, expect, test } from 'vitest';
@@ -37,4 +38,13 @@ test('cached objects carry no managedFields; the API server still has them', asy
   await core.patchNamespacedService({ name: 'watched', namespace: ns, body: { metadata: { labels: { changed: 'yes' } } } }, mergePatch);
   await waitFor(() => services.get('watched', ns)?.metadata?.labels?.changed === 'yes', 'the label change in the cache');
   expect(services.get('watched', ns)?.metadata?.managedFields).toBeUndefined();
+
+  // As kubectl apply leaves it: the annotation goes, the others stay.
+  const applied = JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'watched', namespace: ns } });
+  const annotations = { 'kubectl.kubernetes.io/last-applied-configuration': applied, 'example.com/kept': 'yes' };
+  await core.patchNamespacedService({ name: 'watched', namespace: ns, body: { metadata: { annotations } } }, mergePatch);
+  await waitFor(() => services.get('watched', ns)?.metadata?.annotations?.['example.com/kept'] === 'yes', 'the annotation change in the cache');
+  expect(services.get('watched', ns)?.metadata?.annotations).toEqual({ 'example.com/kept': 'yes' });
+  const patched = await core.readNamespacedService({ name: 'watched', namespace: ns });
+  expect(patched.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBe(applied);
 });
