@@ -238,8 +238,8 @@ export class IngressCompiler<T = RouteTarget> {
   #web: RouteTable<T> | undefined;
   #websecure: RouteTable<T> | undefined;
   /** The published specs: one version per compile that changed them. */
-  #webSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>());
-  #secureSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>());
+  #webSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>(), 'cold');
+  #secureSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>(), 'cold');
   readonly #paths = new IngressPathGroups();
   /** The specs of each path group's winner, by group key. */
   readonly #pathPublished = new Map<string, PathSpecs<T> & { readonly id: string }>();

@@ -9,6 +9,14 @@
 // 10,000 routes touches a few buckets instead of copying 10,000-entry maps
 // (docs/benchmarks.md, "Ingress change"). It is not a general persistent map:
 // values are never undefined, and iteration order is not insertion order.
+//
+// A map read only when the next version is made (a table's routes by id, the
+// compiler's published specs) folds later, once its overlay holds a quarter
+// of its keys ('cold'): each version then copies a larger overlay (2,500
+// entries at most for 10,000 keys, a fraction of a millisecond), and the
+// fold - a copy of the whole map, 5-25 ms for 10,000 entries with the
+// collections it brings - comes every few hundred changed routes instead of
+// every hundred, which was the tail of an Ingress change.
 
 /** Lookups and iteration: what a LayeredMap offers, and a Map too. */
 export interface ReadonlyStringMap<V> extends Iterable<[string, V]> {
@@ -22,21 +30,26 @@ export interface ReadonlyStringMap<V> extends Iterable<[string, V]> {
 const REMOVED: unique symbol = Symbol('removed');
 const MIN_OVERLAY = 32;
 
+/** 'hot': looked up per request, folds at √size; 'cold': read only to make the next version, folds at size / 4. */
+export type FoldPolicy = 'hot' | 'cold';
+
 export class LayeredMap<V> implements ReadonlyStringMap<V> {
   readonly #base: ReadonlyMap<string, V>;
   readonly #overlay: ReadonlyMap<string, V | typeof REMOVED>;
+  readonly #policy: FoldPolicy;
   readonly size: number;
 
-  private constructor(base: ReadonlyMap<string, V>, overlay: ReadonlyMap<string, V | typeof REMOVED>, size: number) {
+  private constructor(base: ReadonlyMap<string, V>, overlay: ReadonlyMap<string, V | typeof REMOVED>, size: number, policy: FoldPolicy) {
     this.#base = base;
     this.#overlay = overlay;
     this.size = size;
+    this.#policy = policy;
     Object.freeze(this);
   }
 
   /** Takes ownership of `base`: the caller must not change it afterwards. */
-  static of<V>(base: Map<string, V>): LayeredMap<V> {
-    return new LayeredMap(base, new Map(), base.size);
+  static of<V>(base: Map<string, V>, policy: FoldPolicy = 'hot'): LayeredMap<V> {
+    return new LayeredMap(base, new Map(), base.size, policy);
   }
 
   get(key: string): V | undefined {
@@ -66,13 +79,14 @@ export class LayeredMap<V> implements ReadonlyStringMap<V> {
         overlay.set(key, value);
       }
     }
-    if (overlay.size <= Math.max(MIN_OVERLAY, Math.sqrt(size))) return new LayeredMap(this.#base, overlay, size);
+    const foldAt = this.#policy === 'hot' ? Math.sqrt(size) : size / 4;
+    if (overlay.size <= Math.max(MIN_OVERLAY, foldAt)) return new LayeredMap(this.#base, overlay, size, this.#policy);
     const base = new Map(this.#base);
     for (const [key, value] of overlay) {
       if (value === REMOVED) base.delete(key);
       else base.set(key, value);
     }
-    return new LayeredMap(base, new Map(), size);
+    return new LayeredMap(base, new Map(), size, this.#policy);
   }
 
   *entries(): IterableIterator<[string, V]> {

@@ -373,7 +373,7 @@ function buildIndex<T>(routes: readonly RouteSpec<T>[], compare: (a: RouteEntry<
   const wildcard = new Map<string, Bucket<T>>();
   for (const [k, list] of b.wildcard) wildcard.set(k, sortedBucket(list, compare));
   return {
-    byId: LayeredMap.of(byId),
+    byId: LayeredMap.of(byId, 'cold'),
     exact: LayeredMap.of(exact),
     wildcard: LayeredMap.of(wildcard),
     wildcardLookup: new SuffixMap(wildcard),

@@ -22,13 +22,13 @@ function same(m: LayeredMap<number>, want: Map<string, number>): boolean {
 }
 
 describe('LayeredMap', () => {
-  test('a model test against Map: every version reads as the Map it stands for, and older versions do not change', () => {
+  test.each(['hot', 'cold'] as const)('a model test against Map (%s): every version reads as the Map it stands for, and older versions do not change', (policy) => {
     for (const seed of [1, 2, 3, 42, 1234]) {
       const rand = prng(seed);
       const start = new Map<string, number>();
       for (let i = 0; i < 500; i++) start.set(`k${Math.floor(rand() * 800)}`, i);
       let model = new Map(start);
-      let map = LayeredMap.of(new Map(start));
+      let map = LayeredMap.of(new Map(start), policy);
       const history: Array<[LayeredMap<number>, Map<string, number>]> = [];
       for (let step = 0; step < 300; step++) {
         const changes: Array<[string, number | undefined]> = [];
