@@ -12,8 +12,8 @@
 // - Hands every foreign claim of an owned IP to the conflict detector.
 //
 // One info log line per announcement (ip, interface, mac, services, reason:
-// takeover | refresh | reply); replies are rate-limited per IP, the first
-// one always logged.
+// takeover | refresh | peer-left | defend | reply); replies are rate-limited
+// per IP, the first one always logged.
 
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +29,7 @@ import { decodeNdp, encodeSolicitedNa, encodeUnsolicitedNa, ipv6MulticastMac, NA
 import { openArpSocket, openNdpSocket, PACKET_OUTGOING } from '../l2/packet-socket.ts';
 import {
   dueAnnouncements,
+  nextAnnouncement,
   resolveAnnounceSchedule,
   type AnnounceScheduleOptions,
   type AnnounceState,
@@ -202,6 +203,26 @@ export class Announcer {
     this.#tick();
   }
 
+  /**
+   * Announces each of `ips` this node holds once now, outside the schedule,
+   * saying why in the log: a peer stopped, or another MAC claims an IP that
+   * is ours. An IP still in its takeover burst is left to the burst; the
+   * refresh clock of the others starts again from now.
+   */
+  announceNow(ips: Iterable<string>, reason: 'peer-left' | 'defend'): void {
+    if (this.#closed) return;
+    const now = this.#now();
+    for (const ip of ips) {
+      const held = this.#held.get(ip);
+      if (!held || held.port === undefined) continue;
+      const port = this.#ports.get(held.port);
+      if (!port || nextAnnouncement(held.state, this.#schedule).reason !== 'refresh') continue;
+      this.#announce(held, port, reason, -1);
+      held.state.lastSentMs = now;
+    }
+    this.#tick();
+  }
+
   /** Stops announcing and answering for `ip`. */
   release(ip: string): void {
     const held = this.#held.get(ip);
@@ -355,7 +376,7 @@ export class Announcer {
     for (const held of this.#held.values()) if (held.port !== undefined) yield held.state;
   }
 
-  #announce(held: Held, port: Port, reason: 'takeover' | 'refresh', step: number): void {
+  #announce(held: Held, port: Port, reason: 'takeover' | 'refresh' | 'peer-left' | 'defend', step: number): void {
     const mac = port.iface.mac;
     const ifname = port.iface.name;
     let ok: boolean;

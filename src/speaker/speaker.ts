@@ -14,6 +14,10 @@
 // our IPs, the others have evidently moved on without us: we give that IP up
 // until we see the API again (the kube-vip failure - dropping a VIP because a
 // renewal timed out - cannot happen, and a cut-off node does not fight).
+// With a fresh view it does defend: a foreign claim still standing a second
+// later gets one announcement, and when a speaker leaves the membership this
+// node announces what it holds once more (the one that left may have been
+// answering for some of it).
 //
 // Speaker and proxy share one process: the proxy listens on the
 // owned IPs, which live on the holder device, and follows the 'ownership'
@@ -568,6 +572,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       // Who the election counts is what moves IPs: every change is worth a line.
       this.#log.info({ live: [...view.live].sort(), joined, left, frozen: view.frozen }, 'speaker membership changed');
       for (const name of left) if (this.#leases!.get(name, this.#opts.namespace)) this.#rejoining.add(name);
+      // A speaker that left may have been announcing some of our IPs too (a
+      // split nobody saw through the API): neighbours that followed it learn
+      // our MAC now, not at the next refresh (up to 10 s of lost requests).
+      if (left.length > 0 && !view.frozen) this.#announcer?.announceNow(this.#held.keys(), 'peer-left');
     }
     this.#lastLive = view.live;
     if (!view.frozen && this.#withheld.size > 0) {
@@ -920,8 +928,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     setTimeout(() => {
       if (this.#stopping) return;
-      if (this.#held.has(event.ip)) this.#reportConflict(event, key);
-      else this.#log.debug({ ip: event.ip, mac: event.mac }, 'claim seen while handing the IP over: not a conflict');
+      if (!this.#held.has(event.ip)) {
+        this.#log.debug({ ip: event.ip, mac: event.mac }, 'claim seen while handing the IP over: not a conflict');
+        return;
+      }
+      this.#reportConflict(event, key);
+      // Still ours with a fresh view: defend it once (RFC 5227, 2.4 (b)), so
+      // neighbours that followed the other claim come back at once. The
+      // detector reports a pair at most once a minute, so two nodes that
+      // both believe they own an IP do not flap it faster than that.
+      if (!this.#membership.view(performance.now()).frozen) this.#announcer?.announceNow([event.ip], 'defend');
     }, CONFLICT_CONFIRM_MS).unref();
   }
 

@@ -119,6 +119,27 @@ describe('takeover and refresh', () => {
     expect(announced().at(-1)).toMatchObject({ reason: 'refresh' });
   });
 
+  test('announceNow: one announcement outside the schedule, logged with its reason; an IP in its burst is left to the burst; the refresh clock starts again', () => {
+    announcer.own('198.18.0.10', ['default/web']);
+    announcer.own('198.18.0.11', ['default/api']);
+    vi.advanceTimersByTime(3200); // both bursts over
+    announcer.own('198.18.0.12', ['default/new']); // in its burst
+    const announced = () => lines.filter((l) => String(l.msg).startsWith('announced IP'));
+    const before = announced().length;
+    announcer.announceNow(['198.18.0.10', '198.18.0.12', '198.18.0.99'], 'peer-left');
+    const now = announced().slice(before);
+    expect(now).toEqual([expect.objectContaining({ ip: '198.18.0.10', reason: 'peer-left' })]);
+    expect(now[0]).not.toHaveProperty('step');
+    // .10's next refresh comes a period after this one, .11's on its own clock.
+    const at = announced().length;
+    vi.advanceTimersByTime(8_000);
+    expect(announced().slice(at).filter((l) => l.ip === '198.18.0.10')).toEqual([]);
+    vi.advanceTimersByTime(2_500);
+    expect(announced().slice(at).filter((l) => l.ip === '198.18.0.10').map((l) => l.reason)).toEqual(['refresh']);
+    announcer.announceNow(['198.18.0.11'], 'defend');
+    expect(announced().at(-1)).toMatchObject({ ip: '198.18.0.11', reason: 'defend' });
+  });
+
   test('IPv6: an unsolicited NA with Override to all nodes, and the solicited-node group joined', () => {
     announcer.own('2001:db8::10', ['default/web']);
     const na = decodeNdp(ndp().sent[0]!);
