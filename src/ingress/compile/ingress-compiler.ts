@@ -707,7 +707,7 @@ export class IngressCompiler<T = RouteTarget> {
       this.#pathSecure.set(now.id, now.websecure);
       this.#pathPublished.set(key, now);
     }
-    diagnostics.push(...this.#paths.diagnostics());
+    for (const d of this.#paths.diagnostics()) diagnostics.push(d); // many, in a big cluster: not as spread arguments
   }
 
   /**
