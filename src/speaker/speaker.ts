@@ -14,10 +14,10 @@
 // our IPs, the others have evidently moved on without us: we give that IP up
 // until we see the API again (the kube-vip failure - dropping a VIP because a
 // renewal timed out - cannot happen, and a cut-off node does not fight).
-// With a fresh view it does defend: a foreign claim still standing a second
-// later gets one announcement, and when a speaker leaves the membership this
-// node announces what it holds once more (the one that left may have been
-// answering for some of it).
+// With a fresh view it does defend against a host that is not a speaker: a
+// foreign claim still standing a second later gets one announcement. And
+// when a speaker leaves the membership this node announces what it holds
+// once more (the one that left may have been answering for some of it).
 //
 // Speaker and proxy share one process: the proxy listens on the
 // owned IPs, which live on the holder device, and follows the 'ownership'
@@ -934,11 +934,27 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       }
       this.#reportConflict(event, key);
       // Still ours with a fresh view: defend it once (RFC 5227, 2.4 (b)), so
-      // neighbours that followed the other claim come back at once. The
-      // detector reports a pair at most once a minute, so two nodes that
-      // both believe they own an IP do not flap it faster than that.
-      if (!this.#membership.view(performance.now()).frozen) this.#announcer?.announceNow([event.ip], 'defend');
+      // neighbours that followed the other claim come back at once; the
+      // detector reports a pair at most once a minute. Not against another
+      // speaker: its claim is a handover our view has not caught up with
+      // yet, and our defence would pull its clients back to us just before
+      // we let the IP go; the election settles it.
+      if (this.#membership.view(performance.now()).frozen) return;
+      const peer = this.#speakerWithMac(event.mac);
+      if (peer === undefined) this.#announcer?.announceNow([event.ip], 'defend');
+      else this.#log.debug({ ip: event.ip, mac: event.mac, peer }, 'claim by another speaker: left to the election, not defended');
     }, CONFLICT_CONFIRM_MS).unref();
+  }
+
+  /** The live speaker that announces from `mac` (from its Lease), if any. */
+  #speakerWithMac(mac: string): string | undefined {
+    const wanted = mac.toLowerCase();
+    for (const name of this.#lastLive) {
+      if (name === this.#opts.nodeName) continue;
+      const annotations = this.#leases?.get(name, this.#opts.namespace)?.metadata?.annotations;
+      if (decodeAnnounceMacs(annotations?.[ANNOUNCE_MACS_ANNOTATION]).some((i) => i.mac.toLowerCase() === wanted)) return name;
+    }
+    return undefined;
   }
 
   /** Cut off from the API server while another node claims `ip`: the others have moved on, so this node lets it go. */
