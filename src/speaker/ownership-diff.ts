@@ -24,7 +24,7 @@ export interface OwnershipDiff {
  * @param held the IPs this node holds now
  * @param result the new election
  * @param previous the previous election (undefined on the first one: every owned IP counts as moved)
- * @param withheld IPs this node must not hold even when elected (given up after a conflict while cut off)
+ * @param withheld IPs this node must not hold even when elected (given up while cut off: a foreign claim, or an interface back after a long absence)
  */
 export function diffOwnership(
   self: string,

@@ -14,6 +14,9 @@
 // our IPs, the others have evidently moved on without us: we give that IP up
 // until we see the API again (the kube-vip failure - dropping a VIP because a
 // renewal timed out - cannot happen, and a cut-off node does not fight).
+// Nor does a node whose cable comes back, after longer than a Lease lasts,
+// while it still cannot reach the API server: it gives up the IPs of that
+// interface rather than announce them from a view it knows is stale.
 // With a fresh view it does defend against a host that is not a speaker: a
 // foreign claim still standing a second later gets one announcement. And
 // when a speaker leaves the membership this node announces what it holds
@@ -205,6 +208,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #linkTimer: NodeJS.Timeout | undefined;
   #linkRefresh: Promise<void> | undefined;
   #linkAgain = false;
+  /** Announce interfaces that left the survey (no carrier, down, gone), and when. */
+  readonly #interfaceGoneAt = new Map<string, number>();
 
   /** The latest election. */
   #result: Map<string, Ownership> | undefined;
@@ -455,6 +460,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     const survey = surveyInterfaces(links, addresses, { holderDevice: this.#opts.holderDevice, pinned: this.#opts.interface });
     if (this.#survey && sameAnnouncePlan(this.#survey, survey)) return;
+    this.#withholdAfterLongAbsence(this.#survey, survey);
     this.#survey = survey;
     this.#log.info(
       {
@@ -471,6 +477,36 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         survey.interfaces.map((i) => ({ name: i.name, mac: i.mac, subnets: i.subnets })),
       ),
     );
+  }
+
+  /**
+   * An interface back after longer than a Lease lasts, while this node is
+   * cut off from the API server: the others saw this node's Lease expire and
+   * took its IPs meanwhile, and this node cannot know better until it hears
+   * from the API again. Its IPs on that interface are given up now, before
+   * the announcer re-places them (which would start a takeover burst and pull
+   * the neighbours back to a node whose view is stale); the election gives
+   * them back once the view is fresh.
+   */
+  #withholdAfterLongAbsence(before: InterfaceSurvey | undefined, after: InterfaceSurvey): void {
+    const now = performance.now();
+    const had = new Set(before?.interfaces.map((i) => i.name));
+    const has = new Set(after.interfaces.map((i) => i.name));
+    for (const name of had) if (!has.has(name)) this.#interfaceGoneAt.set(name, now);
+    const longGone = new Set<string>();
+    for (const name of has) {
+      const goneAt = this.#interfaceGoneAt.get(name);
+      if (goneAt === undefined) continue;
+      this.#interfaceGoneAt.delete(name);
+      if (now - goneAt >= this.#opts.leaseDurationSeconds * 1000) longGone.add(name);
+    }
+    if (longGone.size === 0 || !this.#membership.view(now).frozen) return;
+    for (const ip of this.#held.keys()) {
+      const iface = interfaceForIp(ip, after, this.#namedByIp.get(ip));
+      if (iface === undefined || !longGone.has(iface.name)) continue;
+      this.#announcer?.release(ip);
+      this.#giveUp(ip, undefined, `interface ${iface.name} is back after longer than a Lease lasts, while this node is cut off from the API server: the others have taken this IP, giving it up until the API answers`);
+    }
   }
 
   // ---- Kubernetes side ----
@@ -776,7 +812,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       for (const ip of [...this.#held.keys()]) {
         if (this.#stopping) return;
         if (desired.has(ip)) continue;
-        if (this.#withheld.has(ip)) await this.#release(ip, 'given up after a conflict');
+        if (this.#withheld.has(ip)) await this.#release(ip, 'given up while cut off from the API server');
         else await this.#handOver(ip);
       }
       for (const ip of desired) {
@@ -957,10 +993,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return undefined;
   }
 
-  /** Cut off from the API server while another node claims `ip`: the others have moved on, so this node lets it go. */
-  #giveUp(ip: string, mac: string | undefined): void {
+  /** Cut off from the API server while another node claims `ip` (or must have taken it): the others have moved on, so this node lets it go. */
+  #giveUp(ip: string, mac: string | undefined, why = 'cut off from the API server and another node claims this IP: the others have moved on, giving it up'): void {
     if (!this.#held.has(ip) || this.#withheld.has(ip)) return;
-    this.#log.warn({ ip, ...(mac !== undefined ? { mac } : {}) }, 'cut off from the API server and another node claims this IP: the others have moved on, giving it up');
+    this.#log.warn({ ip, ...(mac !== undefined ? { mac } : {}) }, why);
     this.#withheld.add(ip);
     this.#desired.delete(ip);
     this.#kickApply();
