@@ -13,9 +13,9 @@ import { heapMb, median, seededRandom, timeMs } from './bench-utils.ts';
 import type { V1Ingress, V1Service } from '@kubernetes/client-node';
 import { IngressCompiler } from '../../src/ingress/compile/ingress-compiler.ts';
 import type { HttpRequestInfo } from '../../src/ingress/match/request-view.ts';
-import { IngressRouter } from '../../src/ingress/runtime/router.ts';
 import { RuntimeFactory, type RuntimeTarget } from '../../src/ingress/runtime/runtime-target.ts';
 import type { Backend, RouteView } from '../../src/proxy/http/types.ts';
+import { routerOf, tableOf } from '../support/compiled-tables.ts';
 
 const SECONDS = Number(process.argv[2] ?? 2);
 const EXACT_HOSTS = 1600;
@@ -117,7 +117,7 @@ function main(): void {
   for (let c = 0; c < CANARIES; c++) fresh.setIngress(canary(c * 13, 10));
   const firstBuild = timeMs(() => fresh.compile());
 
-  const routes = out.websecure.size;
+  const routes = out.specs.websecure.size;
   const errors = out.diagnostics.filter((d) => d.severity === 'error').length;
 
   const edit: number[] = [];
@@ -138,7 +138,7 @@ function main(): void {
     noop.push(timeMs(() => (out = compiler.compile())));
   }
 
-  const router = new IngressRouter(out.web, out.websecure);
+  const router = routerOf(out);
   const reqs = requests();
   const mask = REQUESTS - 1;
   const run = (label: string, fn: (r: RouteView) => unknown): number => {
@@ -165,7 +165,7 @@ function main(): void {
   console.log(`  compile with nothing changed           median ${median(noop).toFixed(2)} ms`);
   console.log(`  heap retained (objects, caches, tables) ${(heapBuilt - heap0).toFixed(1)} MB`);
   console.log('lookups on one core:');
-  run('table.lookup (websecure)', (r: HttpRequestInfo) => out.websecure.lookup(r));
+  run('table.lookup (websecure)', (r: HttpRequestInfo) => tableOf(out, 'websecure').lookup(r));
   run('IngressRouter.route (all TLS)', (r) => router.route(r));
   // Half plain, half TLS: both tables' buckets compete for the caches.
   for (let i = 0; i < reqs.length; i += 2) reqs[i] = { ...reqs[i]!, tls: false };

@@ -1,14 +1,18 @@
-// All three dialects -> one pair of immutable route tables (entry points
-// `web` and `websecure`), rebuilt on every change and swapped whole by the
-// caller. Pure: the adapter feeds objects in and writes out Events, status
-// and certificates from what compile() returns.
+// All three dialects -> the route specs of the two entry points (`web` and
+// `websecure`), as data, with what each compile changed in them. Pure: the
+// adapter feeds objects in and writes out Events, status and certificates
+// from what compile() returns. It builds no route table: the proxy workers
+// build theirs from the specs (runtime/route-tables.ts); a table here would
+// be one more copy of every matcher in the speaker's thread (6 MiB for
+// 10,000 routes) that nothing reads. A spec a table would refuse is still
+// reported here (BadRoute), checked spec by spec as it changes.
 //
 // Incremental by construction: per-object translations are cached
 // (object-cache.ts), Ingress paths are regrouped only for the Ingresses that
 // changed (ingress-path-groups.ts), route specs are cached per translated
-// path, the published specs are versions of one layered map, and the tables
-// are patched with RouteTable.update() for what changed, so one changed
-// Ingress among thousands costs its own paths and its host buckets.
+// path, and the published specs are versions of one layered map with this
+// compile's changes as their delta, so one changed Ingress among thousands
+// costs its own paths.
 //
 // Decisions across objects:
 // - Ingress class: ingress-class.ts. Not ours = never read further.
@@ -32,7 +36,7 @@ import type { V1ConfigMap, V1Ingress, V1IngressClass, V1Secret, V1Service } from
 /** Paths never redirected to HTTPS: ACME HTTP-01 challenges are fetched over HTTP by design (RFC 8555 section 8.3). */
 const ACME_CHALLENGE = '/.well-known/acme-challenge';
 import { LayeredMap, type ReadonlyStringMap } from '../match/layered-map.ts';
-import { compileRouteTable, type DialectOrder, type RouteSpec, type RouteTable } from '../match/route-table.ts';
+import { routeSpecProblem, type RouteSpec } from '../match/route-table.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
 import { refKey, type Diagnostic, type ObjectRef } from '../model/diagnostic.ts';
 import type { NamedMiddleware } from '../model/middleware-spec.ts';
@@ -63,16 +67,13 @@ export interface IngressCompilerOptions<T> {
   readonly defaultSyntax?: RuleSyntax;
   /** Port written in ssl-redirect Locations (omitted when 443). */
   readonly httpsPort?: number;
-  readonly dialectOrder?: DialectOrder;
-  /** Turns a target into what the tables hold (the runtime's live objects); identity by default. */
+  /** Turns a target into what the specs hold; identity by default. */
   readonly materialize?: (target: RouteTarget) => T;
   /** The entrypoint Service: its named ports are the entry points of TCP and UDP routes of their own. */
   readonly entrypoint?: EntrypointService;
 }
 
 export interface CompiledIngress<T> {
-  readonly web: RouteTable<T>;
-  readonly websecure: RouteTable<T>;
   /** TLS Secrets to load into the CertificateStore, by Secret key. */
   readonly certificates: readonly CertificateRequirement[];
   /** ssl-passthrough hosts and the Service port that gets their TLS connections (the oldest Ingress wins a host). */
@@ -97,8 +98,8 @@ export interface CompiledIngress<T> {
   /** What answers a request no route matches (the oldest Ingress defaultBackend). */
   readonly defaultTarget: T | undefined;
   /**
-   * What this compile changed in each table, as the tables were patched
-   * (undefined: a table rebuilt whole, or a compile with nothing new).
+   * What this compile changed in each table's specs (undefined on the first
+   * compile: everything is new).
    */
   readonly changes?: { readonly web: RouteTableDelta<T> | undefined; readonly websecure: RouteTableDelta<T> | undefined };
   /** Incremented on every compile. */
@@ -235,8 +236,6 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #traefikSpecs = new WeakMap<TraefikRouteEntry, TraefikSpecs<T>>();
   readonly #defaultTargets = new WeakMap<IngressTranslation, T>();
 
-  #web: RouteTable<T> | undefined;
-  #websecure: RouteTable<T> | undefined;
   /** The published specs: one version per compile that changed them. */
   #webSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>(), 'cold');
   #secureSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>(), 'cold');
@@ -251,7 +250,8 @@ export class IngressCompiler<T = RouteTarget> {
   #extraSecure = new Map<string, RouteSpec<T>>();
   #traefikWeb = new Map<string, RouteSpec<T>>();
   #traefikSecure = new Map<string, RouteSpec<T>>();
-  #default: T | undefined;
+  /** Specs a route table would refuse, by table and id: what is wrong with each. */
+  readonly #specProblems = new Map<string, { id: string; message: string }>();
   #version = 0;
   /** Set by every input change; a compile without one returns the last result. */
   #dirty = true;
@@ -585,41 +585,38 @@ export class IngressCompiler<T = RouteTarget> {
     const defaultCertificate = this.#tlsStore(diagnostics, certificates);
     const { terminated: tcpHosts, entryRoutes } = this.#tcpRoutesInto(diagnostics, certificates, passthrough, passedBy);
 
-    // Tables ----------------------------------------------------------------
-    const order = this.#opts.dialectOrder ?? 'traefik-first';
+    // Changes ---------------------------------------------------------------
     let changed = 0;
-    const rebuildAll = this.#web === undefined || defaultTarget !== this.#default;
-    const deltas: Array<RouteTableDelta<T> | undefined> = [];
-    const next = (prevTable: RouteTable<T> | undefined, now: ReadonlyStringMap<RouteSpec<T>>, delta: ReadonlyMap<string, RouteSpec<T> | undefined>): RouteTable<T> => {
+    const first = this.#lastResult === undefined;
+    const deltaOf = (table: 'web' | 'websecure', delta: ReadonlyMap<string, RouteSpec<T> | undefined>): RouteTableDelta<T> | undefined => {
       const upsert: RouteSpec<T>[] = [];
       const remove: string[] = [];
       for (const [id, spec] of delta) {
-        if (spec === undefined) remove.push(id);
-        else upsert.push(spec);
+        const key = `${table} ${id}`;
+        if (spec === undefined) {
+          remove.push(id);
+          this.#specProblems.delete(key);
+          continue;
+        }
+        upsert.push(spec);
+        // The translators validate what a table checks; this is a safety net.
+        const problem = routeSpecProblem(spec);
+        if (problem === undefined) this.#specProblems.delete(key);
+        else this.#specProblems.set(key, { id, message: problem });
       }
       changed += upsert.length + remove.length;
-      deltas.push(prevTable === undefined ? undefined : { upsert, remove });
-      if (rebuildAll || prevTable === undefined || upsert.length + remove.length > now.size / 4) {
-        return compileRouteTable([...now.values()], { ...(defaultTarget !== undefined ? { defaultTarget } : {}), dialectOrder: order });
-      }
-      if (upsert.length === 0 && remove.length === 0) return prevTable;
-      return prevTable.update({ upsert, remove });
+      return first ? undefined : { upsert, remove };
     };
     // The same version while nothing changed: the publisher compares them by identity.
     if (webDelta.size > 0) this.#webSpecs = this.#webSpecs.with(webDelta);
     if (secureDelta.size > 0) this.#secureSpecs = this.#secureSpecs.with(secureDelta);
-    this.#web = next(this.#web, this.#webSpecs, webDelta);
-    this.#websecure = next(this.#websecure, this.#secureSpecs, secureDelta);
-    this.#default = defaultTarget;
-    for (const issue of [...this.#web.issues, ...this.#websecure.issues]) {
-      // The translators validate what the table checks; this is a safety net.
-      const ref = this.#refOfRoute(issue.id);
-      if (ref) diagnostics.push(diag(ref, 'error', 'BadRoute', `route ${issue.id}: ${issue.message}`));
+    const changes = { web: deltaOf('web', webDelta), websecure: deltaOf('websecure', secureDelta) };
+    for (const { id, message } of this.#specProblems.values()) {
+      const ref = this.#refOfRoute(id);
+      if (ref) diagnostics.push(diag(ref, 'error', 'BadRoute', `route ${id}: ${message}`));
     }
 
     this.#lastResult = {
-      web: this.#web,
-      websecure: this.#websecure,
       certificates: dedupeCertificates(certificates),
       passthrough,
       hostTls,
@@ -629,7 +626,7 @@ export class IngressCompiler<T = RouteTarget> {
       diagnostics: dedupeDiagnostics(diagnostics),
       ownIngresses: own,
       specs: { web: this.#webSpecs, websecure: this.#secureSpecs },
-      changes: { web: deltas[0], websecure: deltas[1] },
+      changes,
       defaultTarget,
       version: ++this.#version,
       changed,

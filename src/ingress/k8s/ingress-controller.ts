@@ -229,7 +229,7 @@ export class IngressController {
     const routes = this.#routeChanges(out);
     const certificates = this.#certificateChanges(out);
     if (routes !== undefined || certificates !== undefined) this.#opts.publish(routes, certificates);
-    this.#log.debug({ version: out.version, changed: out.changed, routes: out.websecure.size, ms: Math.round((performance.now() - started) * 100) / 100 }, 'route tables compiled');
+    this.#log.debug({ version: out.version, changed: out.changed, routes: out.specs.websecure.size, ms: Math.round((performance.now() - started) * 100) / 100 }, 'route tables compiled');
     this.#reporter.report(out.diagnostics);
     void this.#writeStatus(out);
     return out;

@@ -179,6 +179,12 @@ class RouteEntry<T> implements RouteMatch<T> {
 
 type Bucket<T> = readonly RouteEntry<T>[];
 
+/** Why `spec` cannot be a route (what a table reports as its issue), or undefined: checked without building a table. */
+export function routeSpecProblem<T>(spec: RouteSpec<T>): string | undefined {
+  const entry = makeEntry(spec);
+  return typeof entry === 'string' ? entry : undefined;
+}
+
 function makeEntry<T>(spec: RouteSpec<T>): RouteEntry<T> | string {
   if (typeof spec.id !== 'string' || spec.id === '') return 'route id must be a non-empty string';
   if (spec.kind === 'ingress') {

@@ -17,13 +17,13 @@ import { IngressCompiler, type CompiledIngress, type IngressCompilerOptions } fr
 import type { IngressRouteObject, MiddlewareObject, IngressRouteTcpObject, MiddlewareTcpObject, ServersTransportObject, TlsOptionObject, TlsStoreObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
 import type { ServicePortRef } from '../../../src/ingress/model/service-node.ts';
 import { FlaggerMetrics } from '../../../src/ingress/runtime/flagger-metrics.ts';
-import { IngressRouter } from '../../../src/ingress/runtime/router.ts';
 import { RuntimeFactory, type RuntimeTarget } from '../../../src/ingress/runtime/runtime-target.ts';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
 import { CertificateStore } from '../../../src/proxy/http/certificates.ts';
 import { HttpEntrypoint } from '../../../src/proxy/http/entrypoint.ts';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
 import type { CertificatePair, Endpoint } from '../../../src/proxy/http/types.ts';
+import { routerOf } from '../../support/compiled-tables.ts';
 
 export interface EchoReply {
   name: string;
@@ -208,7 +208,7 @@ export class Harness {
     }
     const def = out.defaultCertificate !== undefined ? this.pairs.get(out.defaultCertificate.secretKey) : undefined;
     if (def) this.certificates.setDefault(def);
-    this.entrypoint.setRouter(new IngressRouter(out.web, out.websecure));
+    this.entrypoint.setRouter(routerOf(out));
     const target = (p: PassthroughHost): TcpTarget => ({
       // As the proxy's runtime builds it (proxy-runtime.ts).
       backend: p.weighted ? weightedTcpBackend(p.weighted.map((t) => this.#backend(t.ref)), p.weighted.map((t) => t.weight)) : this.#backend(p.ref),

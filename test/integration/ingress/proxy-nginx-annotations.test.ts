@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
 import { Harness, ing } from './harness.ts';
+import { tableOf } from '../../support/compiled-tables.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 const h = new Harness();
@@ -131,7 +132,7 @@ describe('ingress-nginx annotations through the proxy', () => {
     expect(a.status).toBe(504);
   });
   test('proxy-connect/send-timeout reach the backend settings', async () => {
-    const route = h.compiled!.websecure.lookup({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1' })!;
+    const route = tableOf(h.compiled!, 'websecure').lookup({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1' })!;
     const result = route.choose({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1', tls: true, localPort: 443 });
     expect(result?.backend?.timeouts).toEqual({ connectMs: 2000, sendMs: 2000 });
     expect((await h.request({ host: 'connect.example.com' })).status).toBe(200);

@@ -12,6 +12,7 @@ import type { CompiledIngress } from '../../../src/ingress/compile/ingress-compi
 import type { RouteSpec } from '../../../src/ingress/match/route-table.ts';
 import type { RouteTarget } from '../../../src/ingress/model/route-target.ts';
 import { compilerWith, ingress, lookupService, NGINX, request, service, tlsSecret } from './translate/fixtures.ts';
+import { tableOf } from '../../support/compiled-tables.ts';
 
 const HOSTS = ['a.example', 'b.example', 'www.a.example', 'x.a.example', '*.a.example', ''];
 const PATHS = ['/', '/api', '/.well-known/acme-challenge'];
@@ -68,7 +69,7 @@ function routing(out: CompiledIngress<RouteTarget>): string[] {
     for (const path of REQUEST_PATHS) {
       for (const ep of ['web', 'websecure'] as const) {
         const req = request(host, path);
-        lines.push(`${ep} ${host}${path} -> ${out[ep].lookup(req)?.routeName ?? '404'} ${lookupService(out, req, ep)}`);
+        lines.push(`${ep} ${host}${path} -> ${tableOf(out, ep).lookup(req)?.routeName ?? '404'} ${lookupService(out, req, ep)}`);
       }
     }
   }

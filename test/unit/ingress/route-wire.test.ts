@@ -12,6 +12,7 @@ import { RouteTables } from '../../../src/ingress/runtime/route-tables.ts';
 import { RuntimeFactory } from '../../../src/ingress/runtime/runtime-target.ts';
 import type { Backend } from '../../../src/proxy/http/types.ts';
 import { compilerWith, ingress, NGINX, request, service } from './translate/fixtures.ts';
+import { tableOf } from '../../support/compiled-tables.ts';
 
 const backends = {
   backend: (ref: { namespace: string; service: string; portName: string }): Backend => ({ name: `${ref.namespace}/${ref.service}`, protocol: 'http', pick: () => undefined }),
@@ -64,7 +65,7 @@ describe('routes over the wire', () => {
     for (const tls of [false, true]) {
       for (const req of REQUESTS) {
         const view = { ...req, tls, localPort: tls ? 443 : 80 } as Parameters<typeof router.route>[0];
-        const expected = (tls ? first.websecure : first.web).lookup(view)?.routeName ?? 'none';
+        const expected = tableOf(first, tls ? 'websecure' : 'web').lookup(view)?.routeName ?? 'none';
         expect(outcome(router.route(view))).toBe(outcome(direct.route(view)));
         expect(router.route(view)?.routeName ?? 'none').toBe(expected);
       }

@@ -6,6 +6,7 @@ import type { ServiceNode } from '../../../../src/ingress/model/service-node.ts'
 import { EMPTY_REQUEST, type HttpRequestInfo } from '../../../../src/ingress/match/request-view.ts';
 import { DiagnosticSink } from '../../../../src/ingress/model/diagnostic.ts';
 import { parseNginxAnnotations } from '../../../../src/ingress/translate/nginx-annotations.ts';
+import { tableOf } from '../../../support/compiled-tables.ts';
 
 let clock = 0;
 
@@ -89,7 +90,7 @@ export function serviceOf(node: ServiceNode | undefined): string {
 }
 
 export function lookupService(c: CompiledIngress<RouteTarget>, req: HttpRequestInfo, ep: 'web' | 'websecure' = 'websecure'): string {
-  const t = c[ep].lookup(req);
+  const t = tableOf(c, ep).lookup(req);
   if (t === undefined) return '404';
   if (t.response) return `response:${t.middlewares.map((m) => m.spec.type).join(',')}`;
   return serviceOf(t.service);

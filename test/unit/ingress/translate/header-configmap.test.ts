@@ -5,6 +5,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import type { ExternalAuthSpec, ResponseFieldsSpec } from '../../../../src/ingress/model/middleware-spec.ts';
 import { compilerWith, ingress, NGINX, reasons, request, service } from './fixtures.ts';
+import { tableOf } from '../../../support/compiled-tables.ts';
 
 let rv = 0;
 const configMap = (ns: string, name: string, data: Record<string, string>): V1ConfigMap => ({ metadata: { namespace: ns, name, resourceVersion: String(++rv) }, data });
@@ -17,7 +18,7 @@ function withHeaders(annotations: Record<string, string>) {
 
 function middlewares(c: ReturnType<typeof compilerWith>) {
   const out = c.compile();
-  return { out, mws: out.websecure.lookup(request('web.example', '/'))?.middlewares ?? [] };
+  return { out, mws: tableOf(out, 'websecure').lookup(request('web.example', '/'))?.middlewares ?? [] };
 }
 
 describe('custom-headers', () => {
@@ -44,14 +45,14 @@ describe('custom-headers', () => {
     expect(out.diagnostics.map((d) => `${d.reason}: ${d.message}`)).toContain(
       "BadAnnotation: nginx.ingress.kubernetes.io/custom-headers: ConfigMap kube-system/security is in another namespace; a ConfigMap of the Ingress's own namespace (ns) is required",
     );
-    expect(out.websecure.lookup(request('web.example', '/'))).toBeUndefined();
+    expect(tableOf(out, 'websecure').lookup(request('web.example', '/'))).toBeUndefined();
   });
 
   test('a missing ConfigMap withholds the Ingress; created, it serves; changed, the fields follow; bad, the last good fields stay', () => {
     const c = withHeaders({ 'custom-headers': 'h' });
     let { out, mws } = middlewares(c);
     expect(reasons(out)).toEqual(['MissingConfigMap', 'NotServed']);
-    expect(out.websecure.lookup(request('web.example', '/'))).toBeUndefined();
+    expect(tableOf(out, 'websecure').lookup(request('web.example', '/'))).toBeUndefined();
 
     c.setConfigMap(configMap('ns', 'h', { 'X-Version': 'one' }));
     ({ out, mws } = middlewares(c));
@@ -90,7 +91,7 @@ describe('custom-headers', () => {
     const out = c.compile();
     expect(out.diagnostics[0]!.reason).toBe('BadConfigMap');
     expect(out.diagnostics[0]!.message).toContain(message);
-    expect(out.websecure.lookup(request('web.example', '/'))).toBeUndefined();
+    expect(tableOf(out, 'websecure').lookup(request('web.example', '/'))).toBeUndefined();
   });
 
   test('on a canary Ingress it is ignored with a warning: the main Ingress settings apply', () => {
@@ -117,7 +118,7 @@ describe('auth-proxy-set-headers', () => {
     const c = withHeaders({ 'auth-url': 'http://auth.ns.svc/verify', 'auth-proxy-set-headers': 'absent' });
     const out = c.compile();
     expect(reasons(out)).toEqual(['MissingConfigMap', 'NotServed']);
-    expect(out.websecure.lookup(request('web.example', '/'))).toBeUndefined();
+    expect(tableOf(out, 'websecure').lookup(request('web.example', '/'))).toBeUndefined();
   });
 
   test('a value on two lines is refused', () => {

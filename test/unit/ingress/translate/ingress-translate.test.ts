@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { compilerWith, ingress, ingressClass, lookupService, reasons, request, service, tlsSecret } from './fixtures.ts';
 import type { IngressPathType } from '../../../../src/ingress/match/ingress-path.ts';
+import { tableOf } from '../../../support/compiled-tables.ts';
 
 /**
  * The Kubernetes Ingress documentation's path-matching examples, this time
@@ -109,8 +110,8 @@ describe('backends and errors', () => {
     const c = compilerWith([service('ns', 'multi', [{ name: 'http', port: 80 }, { name: 'admin', port: 9000 }])]);
     c.setIngress(ingress('ns', 'p', [{ host: 'a.example.com', paths: [{ path: '/admin', service: 'multi', port: 'admin' }, { service: 'multi', port: 80 }] }]));
     const out = c.compile();
-    const admin = out.websecure.lookup(request('a.example.com', '/admin'))!;
-    const root = out.websecure.lookup(request('a.example.com', '/'))!;
+    const admin = tableOf(out, 'websecure').lookup(request('a.example.com', '/admin'))!;
+    const root = tableOf(out, 'websecure').lookup(request('a.example.com', '/'))!;
     expect(admin.service).toMatchObject({ kind: 'leaf', ref: { service: 'multi', portName: 'admin', port: 9000 } });
     expect(root.service).toMatchObject({ kind: 'leaf', ref: { service: 'multi', portName: 'http', port: 80 } });
     expect(admin.service?.kind === 'leaf' && admin.service.labels.traefikService).toBe('ns-multi-admin@kubernetes');
@@ -127,13 +128,13 @@ describe('backends and errors', () => {
     expect(out.ownIngresses.map((r) => r.name)).toEqual(['mixed']);
     // The missing backends are routed to a port no EndpointSlice carries: no endpoint, so the proxy answers 503.
     for (const path of ['/gone', '/port']) {
-      const t = out.websecure.lookup(request('m.example.com', path))!;
+      const t = tableOf(out, 'websecure').lookup(request('m.example.com', path))!;
       expect(t.service).toMatchObject({ kind: 'leaf', ref: { portName: '(missing)' } });
     }
     // The Service appearing serves the path.
     c.setService(service('ns', 'nope'));
     const later = c.compile();
-    expect(later.websecure.lookup(request('m.example.com', '/gone'))!.service).toMatchObject({ kind: 'leaf', ref: { service: 'nope', portName: 'http' } });
+    expect(tableOf(later, 'websecure').lookup(request('m.example.com', '/gone'))!.service).toMatchObject({ kind: 'leaf', ref: { service: 'nope', portName: 'http' } });
   });
 
   test('fail closed: an Ingress asking for auth metalgate does not implement is not served, nor shown as served; its last good version stays', () => {

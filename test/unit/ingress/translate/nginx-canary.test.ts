@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { compilerWith, ingress, lookupService, reasons, request, service, NGINX, parseNginx } from './fixtures.ts';
 import { GoRegexp } from '../../../../src/ingress/match/go-regexp.ts';
 import type { CanaryNode } from '../../../../src/ingress/model/service-node.ts';
+import { tableOf } from '../../../support/compiled-tables.ts';
 
 const N = NGINX;
 
@@ -146,7 +147,7 @@ describe('canary attachment', () => {
     const out = c.compile();
     expect(reasons(out)).toEqual([]);
     expect(lookupService(out, request('app.example.com', '/x'))).toBe('canary(v1,v2)');
-    const node = out.websecure.lookup(request('app.example.com', '/'))!.service as CanaryNode;
+    const node = tableOf(out, 'websecure').lookup(request('app.example.com', '/'))!.service as CanaryNode;
     expect(node.policy).toMatchObject({ header: 'x-canary', weight: 20, weightTotal: 100 });
     expect(node.canaryIngress).toBe('ns/c');
   });
@@ -177,7 +178,7 @@ describe('canary attachment', () => {
     c.setIngress(canary('c', { 'canary-weight': '40' }));
     const out = c.compile();
     expect(out.changed).toBe(2); // the main path's route, in both tables
-    expect((out.websecure.lookup(request('app.example.com', '/'))!.service as CanaryNode).policy.weight).toBe(40);
+    expect((tableOf(out, 'websecure').lookup(request('app.example.com', '/'))!.service as CanaryNode).policy.weight).toBe(40);
   });
 });
 
@@ -195,7 +196,7 @@ describe('regex paths (use-regex / rewrite-target)', () => {
     expect(lookupService(out, request('r.example.com', '/SOMETHING/x'))).toBe('a');
     expect(lookupService(out, request('r.example.com', '/somethingelse'))).toBe('b');
     expect(lookupService(out, request('r.example.com', '/x/something'))).toBe('b');
-    const t = out.websecure.lookup(request('r.example.com', '/something/x'))!;
+    const t = tableOf(out, 'websecure').lookup(request('r.example.com', '/something/x'))!;
     expect(t.middlewares.map((m) => m.spec.type)).toEqual(['rewriteTarget']);
   });
   test('an invalid regex path is an error on the Ingress', () => {

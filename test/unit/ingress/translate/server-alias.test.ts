@@ -3,6 +3,7 @@
 // older Ingress has it as an alias; regex paths get the alias as their host.
 import { describe, expect, test } from 'vitest';
 import { compilerWith, ingress, lookupService, NGINX, reasons, request, service } from './fixtures.ts';
+import { tableOf } from '../../../support/compiled-tables.ts';
 
 const withAlias = (name: string, host: string, svc: string, alias: string, more: Record<string, string> = {}, paths = [{ path: '/', service: svc }], created?: string) =>
   ingress('ns', name, [{ host, paths }], { annotations: { [`${NGINX}server-alias`]: alias, ...Object.fromEntries(Object.entries(more).map(([k, v]) => [NGINX + k, v])) }, ...(created ? { created } : {}) });
@@ -42,7 +43,7 @@ describe('server-alias', () => {
     expect(reasons(out)).toEqual([]);
     expect(lookupService(out, request('alias.example.com', '/v2/items'))).toBe('app');
     expect(lookupService(out, request('alias.example.com', '/other'))).toBe('404');
-    const t = out.websecure.lookup(request('older.example.com', '/'))!;
+    const t = tableOf(out, 'websecure').lookup(request('older.example.com', '/'))!;
     expect(t.middlewares.map((m) => m.spec.type)).toContain('returnRedirect');
   });
 

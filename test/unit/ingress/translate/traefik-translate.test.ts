@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
 import { compilerWith, lookupService, reasons, request, service, tlsSecret } from './fixtures.ts';
 import type { IngressRouteObject, MiddlewareObject, TraefikServiceObject } from '../../../../src/ingress/model/traefik-crd.ts';
+import { tableOf } from '../../../support/compiled-tables.ts';
 
 let rv = 0;
 function route(name: string, routes: Record<string, unknown>[], extra: { ns?: string; group?: string; entryPoints?: string[]; tls?: Record<string, unknown> } = {}): IngressRouteObject {
@@ -107,6 +108,17 @@ describe('IngressRoute match expressions', () => {
     });
   }
 
+  test('a rule whose Host matchers exclude each other is reported (BadRoute) while the route is there, and the report goes with it', () => {
+    const c = compilerWith([service('ns', 'a')]);
+    c.setTraefik('IngressRoute', route('never', [{ match: 'Host(`a.example.com`) && Host(`b.example.com`)', services: [svc('a')] }]));
+    const out = c.compile();
+    const bad = out.diagnostics.filter((d) => d.ref.name === 'never' && d.reason === 'BadRoute');
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad[0]!.message).toContain('can never match');
+    c.setTraefik('IngressRoute', route('never', [{ match: 'Host(`a.example.com`)', services: [svc('a')] }]));
+    expect(reasons(c.compile(), 'never')).not.toContain('BadRoute');
+  });
+
   test('an unknown syntax is reported', () => {
     const c = compilerWith([service('ns', 'a')]);
     c.setTraefik('IngressRoute', route('r', [{ match: 'Host(`a`)', syntax: 'v4', services: [svc('a')] }]));
@@ -202,7 +214,7 @@ describe('middlewares', () => {
     );
     const out = c.compile();
     expect(reasons(out)).toEqual([]);
-    const t = out.websecure.lookup(request('a.example.com', '/'))!;
+    const t = tableOf(out, 'websecure').lookup(request('a.example.com', '/'))!;
     expect(t.middlewares.map((m) => `${m.name}:${m.spec.type}`)).toEqual([
       'ns-auth@kubernetescrd:basicAuth',
       'shared-mw-strip@kubernetescrd:stripPrefix',
@@ -236,7 +248,7 @@ describe('middlewares', () => {
     c.setTraefik('Middleware', middleware('errs-bad', { errors: { status: ['599-500'], service: { name: 'pages', port: 80 } } }));
     c.setTraefik('IngressRoute', route('r', [{ match: 'Host(`a.example.com`)', services: [svc('a')], middlewares: [{ name: 'buf' }, { name: 'errs' }] }]));
     const out = c.compile();
-    const t = out.websecure.lookup(request('a.example.com', '/'))!;
+    const t = tableOf(out, 'websecure').lookup(request('a.example.com', '/'))!;
     expect(t.middlewares.map((m) => m.spec)).toMatchObject([
       { type: 'buffering', requestBytes: 10, responseBytes: 0 },
       { type: 'retry', attempts: 3 },
@@ -270,7 +282,7 @@ describe('middlewares', () => {
     c.setTraefik('IngressRoute', route('r', [{ match: 'Host(`a.example.com`)', services: [svc('a')], middlewares: [...Object.keys(specs).map((t) => ({ name: `m-${t.toLowerCase()}` })), { name: 'chain' }] }]));
     const out = c.compile();
     expect(reasons(out)).toEqual([]);
-    const t = out.websecure.lookup(request('a.example.com', '/'))!;
+    const t = tableOf(out, 'websecure').lookup(request('a.example.com', '/'))!;
     expect(t.middlewares.map((m) => m.spec.type)).toEqual([
       'rateLimit',
       'basicAuth',
@@ -303,7 +315,7 @@ describe('middlewares', () => {
     c.setTraefik('IngressRoute', route('r', [{ match: 'Host(`a.example.com`)', services: [svc('a')], middlewares: [{ name: 'fa' }] }]));
     const out = c.compile();
     expect(reasons(out)).toEqual([]);
-    const spec = out.websecure.lookup(request('a.example.com', '/'))!.middlewares[0]!.spec;
+    const spec = tableOf(out, 'websecure').lookup(request('a.example.com', '/'))!.middlewares[0]!.spec;
     expect(spec).toMatchObject(expected);
     if (!('forwardBodyMaxBytes' in expected)) expect(spec).not.toHaveProperty('forwardBodyMaxBytes');
   });
