@@ -163,7 +163,7 @@ function main(): void {
   console.log(`  rebuild after one canary weight change median ${median(weight).toFixed(2)} ms, max ${Math.max(...weight).toFixed(2)} ms`);
   console.log(`  rebuild after one Service edit         median ${median(svcEdit).toFixed(2)} ms, max ${Math.max(...svcEdit).toFixed(2)} ms`);
   console.log(`  compile with nothing changed           median ${median(noop).toFixed(2)} ms`);
-  console.log(`  heap retained (objects, caches, tables) ${(heapBuilt - heap0).toFixed(1)} MB`);
+  console.log(`  heap retained (objects, caches, specs) ${(heapBuilt - heap0).toFixed(1)} MB`);
   console.log('lookups on one core:');
   run('table.lookup (websecure)', (r: HttpRequestInfo) => tableOf(out, 'websecure').lookup(r));
   run('IngressRouter.route (all TLS)', (r) => router.route(r));
