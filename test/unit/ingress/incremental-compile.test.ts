@@ -13,6 +13,7 @@ import type { RouteSpec } from '../../../src/ingress/match/route-table.ts';
 import type { RouteTarget } from '../../../src/ingress/model/route-target.ts';
 import { compilerWith, ingress, lookupService, NGINX, request, service, tlsSecret } from './translate/fixtures.ts';
 import { tableOf } from '../../support/compiled-tables.ts';
+import { prng } from '../../support/prng.ts';
 
 const HOSTS = ['a.example', 'b.example', 'www.a.example', 'x.a.example', '*.a.example', ''];
 const PATHS = ['/', '/api', '/.well-known/acme-challenge'];
@@ -20,17 +21,6 @@ const NAMES = ['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i6'];
 const SERVICES = ['s0', 's1', 's2'];
 const REQUEST_HOSTS = ['a.example', 'b.example', 'www.a.example', 'x.a.example', 'y.a.example', 'www.b.example', 'alias.example', 'other.example'];
 const REQUEST_PATHS = ['/', '/api', '/api/v1', '/.well-known/acme-challenge/t', '/z'];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomIngress(r: () => number, name: string): V1Ingress {
   const pick = <X,>(xs: readonly X[]): X => xs[Math.floor(r() * xs.length)]!;
@@ -85,7 +75,7 @@ const fresh = () => compilerWith(SERVICES.map((s) => service('ns', s)));
 describe('the incremental Ingress pass publishes what a full pass does', () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     test(`seed ${seed}: 60 random changes`, () => {
-      const r = rng(seed);
+      const r = prng(seed);
       const c = fresh();
       c.setSecret(tlsSecret('ns', 'tls'));
       const objects = new Map<string, V1Ingress>();

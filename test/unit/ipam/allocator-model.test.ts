@@ -6,17 +6,7 @@ import type { AllocationRequest } from '../../../src/ipam/allocation-request.ts'
 import { Allocator } from '../../../src/ipam/allocator.ts';
 import { sharingConflict } from '../../../src/ipam/sharing.ts';
 import { pool, req } from './helpers.ts';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../support/prng.ts';
 
 const configs = [
   [pool('a', ['198.18.0.250-198.18.1.3'], { avoidBuggyIps: true }), pool('b', ['198.18.2.0/29', '2001:db8::/125'])],

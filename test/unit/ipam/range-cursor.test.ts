@@ -3,18 +3,7 @@ import { BigintMinHeap } from '../../../src/ipam/bigint-min-heap.ts';
 import { RangeCursor } from '../../../src/ipam/range-cursor.ts';
 import { isBuggyIpv4, usableCount } from '../../../src/ipam/usable-addresses.ts';
 import { range } from './helpers.ts';
-
-/** Small deterministic PRNG (mulberry32) so failures replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../support/prng.ts';
 
 describe('BigintMinHeap', () => {
   test('pops in ascending order with duplicates', () => {
