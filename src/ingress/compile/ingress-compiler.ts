@@ -193,6 +193,14 @@ interface PathSpecs<T> {
   readonly websecure: RouteSpec<T>;
 }
 
+/** Where server-alias specs go, and where the specs of the paths they copy are found. */
+interface AliasTable<T> {
+  readonly specs: Map<string, RouteSpec<T>>;
+  /** This compile's changes to the table, not yet published. */
+  readonly delta: ReadonlyMap<string, RouteSpec<T> | undefined>;
+  readonly published: ReadonlyStringMap<RouteSpec<T>>;
+}
+
 interface TraefikSpecs<T> {
   readonly web?: RouteSpec<T>;
   readonly websecure?: RouteSpec<T>;
@@ -242,9 +250,6 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #paths = new IngressPathGroups();
   /** The specs of each path group's winner, by group key. */
   readonly #pathPublished = new Map<string, PathSpecs<T> & { readonly id: string }>();
-  /** The same by route id (what a server-alias copies). */
-  readonly #pathWeb = new Map<string, RouteSpec<T>>();
-  readonly #pathSecure = new Map<string, RouteSpec<T>>();
   /** Last compile's from-to-www and server-alias specs, and Traefik's: small, diffed whole. */
   #extraWeb = new Map<string, RouteSpec<T>>();
   #extraSecure = new Map<string, RouteSpec<T>>();
@@ -469,7 +474,7 @@ export class IngressCompiler<T = RouteTarget> {
     const extraWeb = new Map<string, RouteSpec<T>>();
     const extraSecure = new Map<string, RouteSpec<T>>();
     this.#wwwRedirects(served, diagnostics, extraWeb, extraSecure);
-    this.#serverAliases(served, diagnostics, extraWeb, extraSecure);
+    this.#serverAliases(served, diagnostics, { specs: extraWeb, delta: webDelta, published: this.#webSpecs }, { specs: extraSecure, delta: secureDelta, published: this.#secureSpecs });
     diffInto(this.#extraWeb, extraWeb, webDelta);
     diffInto(this.#extraSecure, extraSecure, secureDelta);
     this.#extraWeb = extraWeb;
@@ -687,8 +692,6 @@ export class IngressCompiler<T = RouteTarget> {
       if (was !== undefined && was.id !== id) {
         webDelta.set(was.id, undefined);
         secureDelta.set(was.id, undefined);
-        this.#pathWeb.delete(was.id);
-        this.#pathSecure.delete(was.id);
       }
       settled.push({ key, was, now: s !== undefined && id !== undefined ? { ...s, id } : undefined });
     }
@@ -700,8 +703,6 @@ export class IngressCompiler<T = RouteTarget> {
       }
       if (was?.id !== now.id || was.web !== now.web) webDelta.set(now.id, now.web);
       if (was?.id !== now.id || was.websecure !== now.websecure) secureDelta.set(now.id, now.websecure);
-      this.#pathWeb.set(now.id, now.web);
-      this.#pathSecure.set(now.id, now.websecure);
       this.#pathPublished.set(key, now);
     }
     for (const d of this.#paths.diagnostics()) diagnostics.push(d); // many, in a big cluster: not as spread arguments
@@ -713,7 +714,7 @@ export class IngressCompiler<T = RouteTarget> {
    * an Ingress serves that name itself, or an older Ingress has it as an
    * alias already.
    */
-  #serverAliases(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, RouteSpec<T>>, secureSpecs: Map<string, RouteSpec<T>>): void {
+  #serverAliases(served: readonly IngressTranslation[], diagnostics: Diagnostic[], web: AliasTable<T>, websecure: AliasTable<T>): void {
     const owner = new Map<string, string>();
     for (const tr of served) {
       if (tr.isCanary || tr.aliasPaths.length === 0) continue;
@@ -727,11 +728,12 @@ export class IngressCompiler<T = RouteTarget> {
           continue;
         }
         owner.set(a.host, key);
-        for (const [specs, paths, cache] of [
-          [webSpecs, this.#pathWeb, this.#aliasWeb],
-          [secureSpecs, this.#pathSecure, this.#aliasSecure],
+        for (const [{ specs, delta, published }, cache] of [
+          [web, this.#aliasWeb],
+          [websecure, this.#aliasSecure],
         ] as const) {
-          const base = paths.get(a.aliasOf);
+          // The path's spec as of this compile: changed now, or as published.
+          const base = delta.has(a.aliasOf) ? delta.get(a.aliasOf) : published.get(a.aliasOf);
           if (base === undefined) continue; // the path lost to an older Ingress's
           let byId = cache.get(base);
           if (byId === undefined) cache.set(base, (byId = new Map()));

@@ -36,6 +36,9 @@ describe('externalAuth middleware: fail closed', () => {
     silent = http.createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     port = (silent.address() as net.AddressInfo).port;
+    // The middleware loads undici at its first request; the timing below is of the timeout (about 1 s for
+    // 200 ms: undici's timers tick every half second), not of that load, which took over a second on a busy machine.
+    await import('undici');
   });
   afterAll(() => {
     silent.closeAllConnections();
