@@ -201,7 +201,7 @@ function insertInOrder(list: Candidate[], c: Candidate): void {
   list.splice(i, 0, c);
 }
 
-export function describePath(e: IngressPathEntry): string {
+function describePath(e: IngressPathEntry): string {
   return `${e.host || '*'}${e.path} (${e.pathType})`;
 }
 
