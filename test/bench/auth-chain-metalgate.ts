@@ -13,10 +13,10 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { IngressCompiler } from '../../src/ingress/compile/ingress-compiler.ts';
 import { FlaggerMetrics } from '../../src/ingress/runtime/flagger-metrics.ts';
-import { RuntimeFactory, type RuntimeTarget } from '../../src/ingress/runtime/runtime-target.ts';
+import { RuntimeFactory } from '../../src/ingress/runtime/runtime-target.ts';
 import { EndpointSetBackend } from '../../src/proxy/http/backend.ts';
 import { HttpEntrypoint } from '../../src/proxy/http/entrypoint.ts';
-import { routerOf } from '../support/compiled-tables.ts';
+import { wireRouter } from '../support/compiled-tables.ts';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,7 +47,7 @@ if (workers > 1 && !isChild) {
 } else {
   const backend = new EndpointSetBackend({ name: 'bench/app:http', endpoints: [{ ip: bhost, port: Number(bport), ready: true, serving: true, terminating: false }] });
   const runtime = new RuntimeFactory({ backend: () => backend }, { flaggerMetrics: new FlaggerMetrics(new Registry()) });
-  const compiler = new IngressCompiler<RuntimeTarget>({ materialize: runtime.materialize });
+  const compiler = new IngressCompiler();
   compiler.setIngressClass({ metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } });
   compiler.setService({ metadata: { namespace: 'bench', name: 'app' }, spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
   const N = 'nginx.ingress.kubernetes.io/';
@@ -63,7 +63,7 @@ if (workers > 1 && !isChild) {
   const out = compiler.compile();
   const errors = out.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) throw new Error(`the benchmark's Ingress is refused: ${errors.map((d) => d.message).join('; ')}`);
-  const ep = new HttpEntrypoint({ router: routerOf(out), accessLogger: pino({ level: 'silent' }), accessLogSampleRate: 0.01 });
+  const ep = new HttpEntrypoint({ router: wireRouter(out, runtime.materialize), accessLogger: pino({ level: 'silent' }), accessLogSampleRate: 0.01 });
   const server = net.createServer({ allowHalfOpen: true }, (s) => ep.handle(s, { tls: false }));
   server.listen({ port, host: '127.0.0.1', backlog: 4096, reusePort: workers > 1 || isChild }, () => console.log('ready'));
   process.on('SIGTERM', () => process.exit(0));

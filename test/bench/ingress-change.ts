@@ -27,7 +27,7 @@ const WORKERS = Number(process.argv[3] ?? 4);
 const CHANGES = Number(process.argv[4] ?? 200);
 const PER_INGRESS = 10;
 
-const c = new IngressCompiler<RouteTarget>();
+const c = new IngressCompiler();
 c.setIngressClass({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } });
 const ingressCount = RULES / PER_INGRESS;
 for (let i = 0; i < ingressCount; i++) c.setService({ metadata: { namespace: 'bench', name: `s${i}` }, spec: { ports: [{ name: 'http', port: 80 }] } });
@@ -46,7 +46,7 @@ const ingress = (i: number, extraPath?: string) => ({
 });
 for (let i = 0; i < ingressCount; i++) c.setIngress(ingress(i));
 
-const published = (o: CompiledIngress<RouteTarget>): PublishedRoutes => ({ web: o.specs.web, websecure: o.specs.websecure, defaultTarget: o.defaultTarget, passthrough: o.passthrough, tcpHosts: o.tcpHosts, hostTls: o.hostTls, entryRoutes: o.entryRoutes });
+const published = (o: CompiledIngress): PublishedRoutes => ({ web: o.specs.web, websecure: o.specs.websecure, defaultTarget: o.defaultTarget, passthrough: o.passthrough, tcpHosts: o.tcpHosts, hostTls: o.hostTls, entryRoutes: o.entryRoutes });
 const workers: Worker[] = [];
 const waiting = new Map<number, { left: number; done: () => void }>();
 // As ProxyWorkerPool starts them: this thread keeps the image's young generation, the workers get theirs.

@@ -13,9 +13,9 @@ import { heapMb, median, seededRandom, timeMs } from './bench-utils.ts';
 import type { V1Ingress, V1Service } from '@kubernetes/client-node';
 import { IngressCompiler } from '../../src/ingress/compile/ingress-compiler.ts';
 import type { HttpRequestInfo } from '../../src/ingress/match/request-view.ts';
-import { RuntimeFactory, type RuntimeTarget } from '../../src/ingress/runtime/runtime-target.ts';
+import { RuntimeFactory } from '../../src/ingress/runtime/runtime-target.ts';
 import type { Backend, RouteView } from '../../src/proxy/http/types.ts';
-import { routerOf, tableOf } from '../support/compiled-tables.ts';
+import { tableOf, wireRouter } from '../support/compiled-tables.ts';
 
 const SECONDS = Number(process.argv[2] ?? 2);
 const EXACT_HOSTS = 1600;
@@ -100,7 +100,7 @@ const backend: Backend = { name: 'b', protocol: 'http', pick: () => ({ ip: '127.
 function main(): void {
   const heap0 = heapMb();
   const runtime = new RuntimeFactory({ backend: () => backend });
-  const compiler = new IngressCompiler<RuntimeTarget>({ materialize: runtime.materialize });
+  const compiler = new IngressCompiler();
   compiler.setIngressClass({ metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } });
   for (let i = 0; i < SERVICES; i++) compiler.setService(service(i));
   const hosts = EXACT_HOSTS + WILDCARD_HOSTS;
@@ -110,7 +110,7 @@ function main(): void {
   let out = compiler.compile();
   const heapBuilt = heapMb();
   // First build on a fresh compiler (what a restart costs).
-  const fresh = new IngressCompiler<RuntimeTarget>({ materialize: new RuntimeFactory({ backend: () => backend }).materialize });
+  const fresh = new IngressCompiler();
   fresh.setIngressClass({ metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } });
   for (let i = 0; i < SERVICES; i++) fresh.setService(service(i));
   for (let h = 0; h < hosts; h++) fresh.setIngress(ingress(h));
@@ -138,7 +138,7 @@ function main(): void {
     noop.push(timeMs(() => (out = compiler.compile())));
   }
 
-  const router = routerOf(out);
+  const router = wireRouter(out, runtime.materialize);
   const reqs = requests();
   const mask = REQUESTS - 1;
   const run = (label: string, fn: (r: RouteView) => unknown): number => {

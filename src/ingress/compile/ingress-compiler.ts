@@ -58,22 +58,20 @@ import { parseNginxTemplate } from '../translate/nginx-template.ts';
 import { leaf } from '../translate/service-port.ts';
 import { IngressPathGroups } from './ingress-path-groups.ts';
 import { ObjectCache } from './object-cache.ts';
-import type { HostTls, PassthroughHost } from './route-wire.ts';
+import type { HostTls, PassthroughHost, PublishedRoutes } from './route-wire.ts';
 
-export interface IngressCompilerOptions<T> {
+export interface IngressCompilerOptions {
   readonly classes?: IngressClassOptions;
   /** Traefik's allowCrossNamespace (default false, as in Traefik). */
   readonly allowCrossNamespace?: boolean;
   readonly defaultSyntax?: RuleSyntax;
   /** Port written in ssl-redirect Locations (omitted when 443). */
   readonly httpsPort?: number;
-  /** Turns a target into what the specs hold; identity by default. */
-  readonly materialize?: (target: RouteTarget) => T;
   /** The entrypoint Service: its named ports are the entry points of TCP and UDP routes of their own. */
   readonly entrypoint?: EntrypointService;
 }
 
-export interface CompiledIngress<T> {
+export interface CompiledIngress {
   /** TLS Secrets to load into the CertificateStore, by Secret key. */
   readonly certificates: readonly CertificateRequirement[];
   /** ssl-passthrough hosts and the Service port that gets their TLS connections (the oldest Ingress wins a host). */
@@ -94,23 +92,28 @@ export interface CompiledIngress<T> {
    */
   readonly ownIngresses: readonly ObjectRef[];
   /** The routes of each table by id: a route's spec object stays the same while it is unchanged. */
-  readonly specs: { readonly web: ReadonlyStringMap<RouteSpec<T>>; readonly websecure: ReadonlyStringMap<RouteSpec<T>> };
+  readonly specs: { readonly web: ReadonlyStringMap<RouteSpec<RouteTarget>>; readonly websecure: ReadonlyStringMap<RouteSpec<RouteTarget>> };
   /** What answers a request no route matches (the oldest Ingress defaultBackend). */
-  readonly defaultTarget: T | undefined;
+  readonly defaultTarget: RouteTarget | undefined;
   /**
    * What this compile changed in each table's specs (undefined on the first
    * compile: everything is new).
    */
-  readonly changes?: { readonly web: RouteTableDelta<T> | undefined; readonly websecure: RouteTableDelta<T> | undefined };
+  readonly changes?: { readonly web: RouteTableDelta | undefined; readonly websecure: RouteTableDelta | undefined };
   /** Incremented on every compile. */
   readonly version: number;
   /** Routes changed by this compile (upserted + removed ids, both tables). */
   readonly changed: number;
 }
 
+/** What a compile publishes to the proxy: both tables' specs, the default backend and the TLS and TCP settings. */
+export function publishedRoutes(out: CompiledIngress): PublishedRoutes {
+  return { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, tcpHosts: out.tcpHosts, hostTls: out.hostTls, entryRoutes: out.entryRoutes };
+}
+
 /** Routes upserted and removed by id in one table. */
-export interface RouteTableDelta<T> {
-  readonly upsert: readonly RouteSpec<T>[];
+export interface RouteTableDelta {
+  readonly upsert: readonly RouteSpec<RouteTarget>[];
   readonly remove: readonly string[];
 }
 
@@ -185,25 +188,25 @@ class CompilerView implements ClusterView {
   }
 }
 
-interface PathSpecs<T> {
+interface PathSpecs {
   readonly canary: IngressPathEntry | undefined;
   readonly canaryPolicy: unknown;
   readonly redirect: boolean;
-  readonly web: RouteSpec<T>;
-  readonly websecure: RouteSpec<T>;
+  readonly web: RouteSpec<RouteTarget>;
+  readonly websecure: RouteSpec<RouteTarget>;
 }
 
 /** Where server-alias specs go, and where the specs of the paths they copy are found. */
-interface AliasTable<T> {
-  readonly specs: Map<string, RouteSpec<T>>;
+interface AliasTable {
+  readonly specs: Map<string, RouteSpec<RouteTarget>>;
   /** This compile's changes to the table, not yet published. */
-  readonly delta: ReadonlyMap<string, RouteSpec<T> | undefined>;
-  readonly published: ReadonlyStringMap<RouteSpec<T>>;
+  readonly delta: ReadonlyMap<string, RouteSpec<RouteTarget> | undefined>;
+  readonly published: ReadonlyStringMap<RouteSpec<RouteTarget>>;
 }
 
-interface TraefikSpecs<T> {
-  readonly web?: RouteSpec<T>;
-  readonly websecure?: RouteSpec<T>;
+interface TraefikSpecs {
+  readonly web?: RouteSpec<RouteTarget>;
+  readonly websecure?: RouteSpec<RouteTarget>;
 }
 
 function versionOf(o: { metadata?: { resourceVersion?: string; generation?: number } }): string {
@@ -214,9 +217,8 @@ function diag(ref: ObjectRef, severity: Diagnostic['severity'], reason: string, 
   return { ref, type: severity === 'info' ? 'Normal' : 'Warning', reason, message, severity };
 }
 
-export class IngressCompiler<T = RouteTarget> {
-  readonly #opts: IngressCompilerOptions<T>;
-  readonly #materialize: (t: RouteTarget) => T;
+export class IngressCompiler {
+  readonly #opts: IngressCompilerOptions;
   readonly #ingresses = new Map<string, V1Ingress>();
   readonly #classes = new Map<string, V1IngressClass>();
   readonly #cluster = new MapClusterView();
@@ -235,36 +237,35 @@ export class IngressCompiler<T = RouteTarget> {
   readonly #routeCache: ObjectCache<IngressRouteObject, IngressRouteTranslation>;
   readonly #middlewareCheck: ObjectCache<MiddlewareObject, { ok: boolean; diagnostics: Diagnostic[] }>;
   readonly #serviceCheck: ObjectCache<TraefikServiceObject, { ok: boolean; diagnostics: Diagnostic[] }>;
-  readonly #pathSpecs = new WeakMap<IngressPathEntry, PathSpecs<T>>();
+  readonly #pathSpecs = new WeakMap<IngressPathEntry, PathSpecs>();
   /** from-to-www-redirect routes by id, with the translation they came from. */
-  readonly #wwwSpecs = new Map<string, { tr: IngressTranslation; spec: RouteSpec<T> }>();
+  readonly #wwwSpecs = new Map<string, { tr: IngressTranslation; spec: RouteSpec<RouteTarget> }>();
   /** server-alias specs by the spec they copy, then by alias route id. */
-  readonly #aliasWeb = new WeakMap<RouteSpec<T>, Map<string, RouteSpec<T>>>();
-  readonly #aliasSecure = new WeakMap<RouteSpec<T>, Map<string, RouteSpec<T>>>();
-  readonly #traefikSpecs = new WeakMap<TraefikRouteEntry, TraefikSpecs<T>>();
-  readonly #defaultTargets = new WeakMap<IngressTranslation, T>();
+  readonly #aliasWeb = new WeakMap<RouteSpec<RouteTarget>, Map<string, RouteSpec<RouteTarget>>>();
+  readonly #aliasSecure = new WeakMap<RouteSpec<RouteTarget>, Map<string, RouteSpec<RouteTarget>>>();
+  readonly #traefikSpecs = new WeakMap<TraefikRouteEntry, TraefikSpecs>();
+  readonly #defaultTargets = new WeakMap<IngressTranslation, RouteTarget>();
 
   /** The published specs: one version per compile that changed them. */
-  #webSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>(), 'cold');
-  #secureSpecs = LayeredMap.of(new Map<string, RouteSpec<T>>(), 'cold');
+  #webSpecs = LayeredMap.of(new Map<string, RouteSpec<RouteTarget>>(), 'cold');
+  #secureSpecs = LayeredMap.of(new Map<string, RouteSpec<RouteTarget>>(), 'cold');
   readonly #paths = new IngressPathGroups();
   /** The specs of each path group's winner, by group key. */
-  readonly #pathPublished = new Map<string, PathSpecs<T> & { readonly id: string }>();
+  readonly #pathPublished = new Map<string, PathSpecs & { readonly id: string }>();
   /** Last compile's from-to-www and server-alias specs, and Traefik's: small, diffed whole. */
-  #extraWeb = new Map<string, RouteSpec<T>>();
-  #extraSecure = new Map<string, RouteSpec<T>>();
-  #traefikWeb = new Map<string, RouteSpec<T>>();
-  #traefikSecure = new Map<string, RouteSpec<T>>();
+  #extraWeb = new Map<string, RouteSpec<RouteTarget>>();
+  #extraSecure = new Map<string, RouteSpec<RouteTarget>>();
+  #traefikWeb = new Map<string, RouteSpec<RouteTarget>>();
+  #traefikSecure = new Map<string, RouteSpec<RouteTarget>>();
   /** Specs a route table would refuse, by table and id: what is wrong with each. */
   readonly #specProblems = new Map<string, { id: string; message: string }>();
   #version = 0;
   /** Set by every input change; a compile without one returns the last result. */
   #dirty = true;
-  #lastResult: CompiledIngress<T> | undefined;
+  #lastResult: CompiledIngress | undefined;
 
-  constructor(opts: IngressCompilerOptions<T> = {}) {
+  constructor(opts: IngressCompilerOptions = {}) {
     this.#opts = opts;
-    this.#materialize = opts.materialize ?? ((t) => t as unknown as T);
     const traefikOpts = { allowCrossNamespace: opts.allowCrossNamespace ?? false, ...(opts.defaultSyntax ? { defaultSyntax: opts.defaultSyntax } : {}) };
     this.#ingressCache = new ObjectCache((o, v) => translateIngress(o, v), versionOf);
     this.#routeCache = new ObjectCache((o, v) => translateIngressRoute(o, v, traefikOpts), versionOf);
@@ -438,14 +439,14 @@ export class IngressCompiler<T = RouteTarget> {
 
   // ---- compile --------------------------------------------------------------
 
-  compile(): CompiledIngress<T> {
+  compile(): CompiledIngress {
     if (!this.#dirty && this.#lastResult !== undefined) return { ...this.#lastResult, changed: 0, changes: { web: { upsert: [], remove: [] }, websecure: { upsert: [], remove: [] } } };
     this.#dirty = false;
     const diagnostics: Diagnostic[] = [];
     const certificates: CertificateRequirement[] = [];
     // What this compile changes in each table: id -> new spec, or undefined for a removed route.
-    const webDelta = new Map<string, RouteSpec<T> | undefined>();
-    const secureDelta = new Map<string, RouteSpec<T> | undefined>();
+    const webDelta = new Map<string, RouteSpec<RouteTarget> | undefined>();
+    const secureDelta = new Map<string, RouteSpec<RouteTarget> | undefined>();
 
     // Ingress ---------------------------------------------------------------
     const classes = classView(this.#classes.values(), this.#opts.classes);
@@ -471,8 +472,8 @@ export class IngressCompiler<T = RouteTarget> {
     this.#ingressCache.retain(liveIngress);
     served.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     this.#ingressSpecs(served, diagnostics, webDelta, secureDelta);
-    const extraWeb = new Map<string, RouteSpec<T>>();
-    const extraSecure = new Map<string, RouteSpec<T>>();
+    const extraWeb = new Map<string, RouteSpec<RouteTarget>>();
+    const extraSecure = new Map<string, RouteSpec<RouteTarget>>();
     this.#wwwRedirects(served, diagnostics, extraWeb, extraSecure);
     this.#serverAliases(served, diagnostics, { specs: extraWeb, delta: webDelta, published: this.#webSpecs }, { specs: extraSecure, delta: secureDelta, published: this.#secureSpecs });
     diffInto(this.#extraWeb, extraWeb, webDelta);
@@ -508,7 +509,7 @@ export class IngressCompiler<T = RouteTarget> {
     };
     for (const tr of served) addHostTls(tr.ref, tr.hostTls);
 
-    let defaultTarget: T | undefined;
+    let defaultTarget: RouteTarget | undefined;
     let defaultOwner: IngressTranslation | undefined;
     for (const tr of served) {
       if (!tr.defaultBackend) continue;
@@ -519,7 +520,7 @@ export class IngressCompiler<T = RouteTarget> {
       defaultOwner = tr;
       let t = this.#defaultTargets.get(tr);
       if (t === undefined) {
-        t = this.#materialize({ routeName: `ingress:${tr.ref.namespace}/${tr.ref.name}#default`, origin: tr.ref, middlewares: tr.defaultBackend.middlewares, service: tr.defaultBackend.leaf });
+        t = ({ routeName: `ingress:${tr.ref.namespace}/${tr.ref.name}#default`, origin: tr.ref, middlewares: tr.defaultBackend.middlewares, service: tr.defaultBackend.leaf });
         this.#defaultTargets.set(tr, t);
       }
       defaultTarget = t;
@@ -554,8 +555,8 @@ export class IngressCompiler<T = RouteTarget> {
     }
     this.#serviceCheck.retain(liveTs);
     const liveIr = new Set<string>();
-    const traefikWeb = new Map<string, RouteSpec<T>>();
-    const traefikSecure = new Map<string, RouteSpec<T>>();
+    const traefikWeb = new Map<string, RouteSpec<RouteTarget>>();
+    const traefikSecure = new Map<string, RouteSpec<RouteTarget>>();
     for (const key of this.#ingressRoutes.keys()) {
       liveIr.add(key);
       const ir = this.#ingressRoutes.effective(key)!;
@@ -573,8 +574,8 @@ export class IngressCompiler<T = RouteTarget> {
       for (const entry of a.serve.routes) {
         let s = this.#traefikSpecs.get(entry);
         if (s === undefined) {
-          const target = this.#materialize({ routeName: entry.routeName, origin: a.serve.ref, middlewares: entry.middlewares, service: entry.service });
-          const spec: RouteSpec<T> = { kind: 'traefik', id: entry.id, source: a.serve.ref.apiVersion, rule: entry.rule, priority: entry.priority, target };
+          const target = ({ routeName: entry.routeName, origin: a.serve.ref, middlewares: entry.middlewares, service: entry.service });
+          const spec: RouteSpec<RouteTarget> = { kind: 'traefik', id: entry.id, source: a.serve.ref.apiVersion, rule: entry.rule, priority: entry.priority, target };
           s = { ...(entry.entryPoints.has('web') ? { web: spec } : {}), ...(entry.entryPoints.has('websecure') ? { websecure: spec } : {}) };
           this.#traefikSpecs.set(entry, s);
         }
@@ -593,8 +594,8 @@ export class IngressCompiler<T = RouteTarget> {
     // Changes ---------------------------------------------------------------
     let changed = 0;
     const first = this.#lastResult === undefined;
-    const deltaOf = (table: 'web' | 'websecure', delta: ReadonlyMap<string, RouteSpec<T> | undefined>): RouteTableDelta<T> | undefined => {
-      const upsert: RouteSpec<T>[] = [];
+    const deltaOf = (table: 'web' | 'websecure', delta: ReadonlyMap<string, RouteSpec<RouteTarget> | undefined>): RouteTableDelta | undefined => {
+      const upsert: RouteSpec<RouteTarget>[] = [];
       const remove: string[] = [];
       for (const [id, spec] of delta) {
         const key = `${table} ${id}`;
@@ -651,12 +652,12 @@ export class IngressCompiler<T = RouteTarget> {
    * for the path groups the changed Ingresses touched; the others keep
    * their specs.
    */
-  #ingressSpecs(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webDelta: Map<string, RouteSpec<T> | undefined>, secureDelta: Map<string, RouteSpec<T> | undefined>): void {
-    const settled: Array<{ key: string; was: (PathSpecs<T> & { readonly id: string }) | undefined; now: (PathSpecs<T> & { readonly id: string }) | undefined }> = [];
+  #ingressSpecs(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webDelta: Map<string, RouteSpec<RouteTarget> | undefined>, secureDelta: Map<string, RouteSpec<RouteTarget> | undefined>): void {
+    const settled: Array<{ key: string; was: (PathSpecs & { readonly id: string }) | undefined; now: (PathSpecs & { readonly id: string }) | undefined }> = [];
     for (const key of this.#paths.update(served)) {
       const was = this.#pathPublished.get(key);
       const { main, canary: c } = this.#paths.winners(key);
-      let s: PathSpecs<T> | undefined;
+      let s: PathSpecs | undefined;
       if (main !== undefined) {
         const { entry, tr } = main;
         const redirect = (tr.config.forceSslRedirect || (tr.config.sslRedirect && this.#paths.hostHasTls(entry.host))) && !entry.path.startsWith(ACME_CHALLENGE);
@@ -676,8 +677,8 @@ export class IngressCompiler<T = RouteTarget> {
             service = canary;
           }
           const routeName = entry.id;
-          const secureTarget = this.#materialize({ routeName, origin: tr.ref, middlewares: entry.middlewares, service });
-          const webTarget = redirect ? this.#materialize(this.#redirectTarget(routeName, tr.ref)) : secureTarget;
+          const secureTarget = ({ routeName, origin: tr.ref, middlewares: entry.middlewares, service });
+          const webTarget = redirect ? (this.#redirectTarget(routeName, tr.ref)) : secureTarget;
           s = {
             canary: c?.entry,
             canaryPolicy: policy,
@@ -714,7 +715,7 @@ export class IngressCompiler<T = RouteTarget> {
    * an Ingress serves that name itself, or an older Ingress has it as an
    * alias already.
    */
-  #serverAliases(served: readonly IngressTranslation[], diagnostics: Diagnostic[], web: AliasTable<T>, websecure: AliasTable<T>): void {
+  #serverAliases(served: readonly IngressTranslation[], diagnostics: Diagnostic[], web: AliasTable, websecure: AliasTable): void {
     const owner = new Map<string, string>();
     for (const tr of served) {
       if (tr.isCanary || tr.aliasPaths.length === 0) continue;
@@ -754,7 +755,7 @@ export class IngressCompiler<T = RouteTarget> {
    * (or, for a www. host, the name without it) get a 308 to the Ingress's
    * host, same path and query, unless some Ingress serves that other name.
    */
-  #wwwRedirects(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, RouteSpec<T>>, secureSpecs: Map<string, RouteSpec<T>>): void {
+  #wwwRedirects(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, RouteSpec<RouteTarget>>, secureSpecs: Map<string, RouteSpec<RouteTarget>>): void {
     const done = new Set<string>();
     const kept = new Set<string>();
     for (const tr of served) {
@@ -774,12 +775,12 @@ export class IngressCompiler<T = RouteTarget> {
         if (cached === undefined || cached.tr !== tr) {
           const location = parseNginxTemplate(`$scheme://${host}$request_uri`);
           if (!location.ok) continue;
-          const target = this.#materialize({
+          const target: RouteTarget = {
             routeName,
             origin: tr.ref,
             middlewares: [{ name: `${routeName}:redirect`, spec: { type: 'returnRedirect', status: 308, location: location.parts } }],
             response: { status: 404 },
-          });
+          };
           cached = { tr, spec: { kind: 'ingress', id: routeName, source: 'ingress', host: other, path: '/', pathType: 'Prefix', target } };
           this.#wwwSpecs.set(routeName, cached);
         }
@@ -791,7 +792,7 @@ export class IngressCompiler<T = RouteTarget> {
     for (const key of this.#wwwSpecs.keys()) if (!kept.has(key)) this.#wwwSpecs.delete(key);
   }
 
-  #pathSpec(entry: IngressPathEntry, target: T): RouteSpec<T> {
+  #pathSpec(entry: IngressPathEntry, target: RouteTarget): RouteSpec<RouteTarget> {
     if (entry.regexRule) return { kind: 'traefik', id: entry.id, source: 'ingress-regex', rule: entry.regexRule, target };
     return { kind: 'ingress', id: entry.id, source: 'ingress', host: entry.host, path: entry.path, pathType: entry.pathType, target };
   }

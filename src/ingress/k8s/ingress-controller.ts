@@ -19,7 +19,7 @@ import type { ResilientInformer } from '../../kube/informer.ts';
 import { SharedInformers, subscribe } from '../../kube/shared-informers.ts';
 import type { CertificatesUpdate, TlsPem } from '../../proxy/config/proxy-config.ts';
 import { checkCertificatePair } from '../../proxy/http/certificates.ts';
-import { IngressCompiler, type CompiledIngress } from '../compile/ingress-compiler.ts';
+import { IngressCompiler, publishedRoutes, type CompiledIngress } from '../compile/ingress-compiler.ts';
 import { routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../compile/route-wire.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
 import type { RouteTarget } from '../model/route-target.ts';
@@ -75,7 +75,7 @@ const REPORT_GRACE_MS = 1000;
 export class IngressController {
   readonly #log: Logger;
   readonly #opts: IngressControllerOptions;
-  readonly #compiler: IngressCompiler<RouteTarget>;
+  readonly #compiler: IngressCompiler;
   readonly #view: SharedInformers;
   readonly #ownView: boolean;
   readonly #unsubscribe: Array<() => void> = [];
@@ -95,7 +95,7 @@ export class IngressController {
   #published: PublishedRoutes | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  #last: CompiledIngress<RouteTarget> | undefined;
+  #last: CompiledIngress | undefined;
   #ingresses: ResilientInformer<k8s.V1Ingress> | undefined;
   #services: ResilientInformer<k8s.V1Service> | undefined;
   #secrets: ResilientInformer<k8s.V1Secret> | undefined;
@@ -106,7 +106,7 @@ export class IngressController {
     this.#opts = opts;
     this.#view = opts.view ?? new SharedInformers(kc, log);
     this.#ownView = opts.view === undefined;
-    this.#compiler = new IngressCompiler<RouteTarget>({
+    this.#compiler = new IngressCompiler({
       ...(opts.classes ? { classes: opts.classes } : {}),
       allowCrossNamespace: opts.allowCrossNamespace ?? false,
       ...(opts.defaultSyntax ? { defaultSyntax: opts.defaultSyntax } : {}),
@@ -117,7 +117,7 @@ export class IngressController {
     this.#kube = kc;
   }
 
-  get compiled(): CompiledIngress<RouteTarget> | undefined {
+  get compiled(): CompiledIngress | undefined {
     return this.#last;
   }
 
@@ -221,7 +221,7 @@ export class IngressController {
   }
 
   /** Compiles and publishes now (the informer path calls it after coalescing). */
-  compileNow(): CompiledIngress<RouteTarget> {
+  compileNow(): CompiledIngress {
     const started = performance.now();
     const out = this.#compiler.compile();
     this.#last = out;
@@ -236,15 +236,15 @@ export class IngressController {
   }
 
   /** What changed since the last publish, as data; undefined when nothing did. */
-  #routeChanges(out: CompiledIngress<RouteTarget>): RoutesUpdate | undefined {
-    const next: PublishedRoutes = { web: out.specs.web, websecure: out.specs.websecure, defaultTarget: out.defaultTarget, passthrough: out.passthrough, tcpHosts: out.tcpHosts, hostTls: out.hostTls, entryRoutes: out.entryRoutes };
+  #routeChanges(out: CompiledIngress): RoutesUpdate | undefined {
+    const next = publishedRoutes(out);
     const update = routesUpdate(this.#published, next, out.changes);
     this.#published = next;
     return update;
   }
 
   /** The TLS pairs routes name, checked, as changes since the last publish. */
-  #certificateChanges(out: CompiledIngress<RouteTarget>): CertificatesUpdate | undefined {
+  #certificateChanges(out: CompiledIngress): CertificatesUpdate | undefined {
     if (this.#opts.certificates === false || this.#secrets === undefined) return undefined;
     const wanted = new Set<string>();
     const set: Record<string, TlsPem> = {};
@@ -285,7 +285,7 @@ export class IngressController {
   }
 
   /** The TLSStore's default certificate as a change: a pair, null (back to the engine's own), or undefined (unchanged). */
-  #defaultChange(out: CompiledIngress<RouteTarget>): TlsPem | null | undefined {
+  #defaultChange(out: CompiledIngress): TlsPem | null | undefined {
     const d = out.defaultCertificate;
     if (d !== undefined && this.#opts.tlsStoreDefault === false) {
       if (this.#defaultLoaded !== 'flag') {
@@ -331,7 +331,7 @@ export class IngressController {
    * deleted and re-created Ingress is a new object here, so it gets its
    * address again.
    */
-  async #writeStatus(out: CompiledIngress<RouteTarget>): Promise<void> {
+  async #writeStatus(out: CompiledIngress): Promise<void> {
     const svcKey = this.#opts.entrypointService;
     if (!svcKey || this.#services === undefined || this.#ingresses === undefined) return;
     const [ns, name] = svcKey.split('/') as [string, string];

@@ -17,13 +17,15 @@ import { IngressCompiler, type CompiledIngress, type IngressCompilerOptions } fr
 import type { IngressRouteObject, MiddlewareObject, IngressRouteTcpObject, MiddlewareTcpObject, ServersTransportObject, TlsOptionObject, TlsStoreObject, TraefikServiceObject } from '../../../src/ingress/model/traefik-crd.ts';
 import type { ServicePortRef } from '../../../src/ingress/model/service-node.ts';
 import { FlaggerMetrics } from '../../../src/ingress/runtime/flagger-metrics.ts';
-import { RuntimeFactory, type RuntimeTarget } from '../../../src/ingress/runtime/runtime-target.ts';
+import { RuntimeFactory } from '../../../src/ingress/runtime/runtime-target.ts';
 import { EndpointSetBackend } from '../../../src/proxy/http/backend.ts';
 import { CertificateStore } from '../../../src/proxy/http/certificates.ts';
 import { HttpEntrypoint } from '../../../src/proxy/http/entrypoint.ts';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
 import type { CertificatePair, Endpoint } from '../../../src/proxy/http/types.ts';
-import { routerOf } from '../../support/compiled-tables.ts';
+import { WireRoutes } from '../../support/compiled-tables.ts';
+import type { RouteTarget } from '../../../src/ingress/model/route-target.ts';
+import type { IngressRouter } from '../../../src/ingress/runtime/router.ts';
 
 export interface EchoReply {
   name: string;
@@ -112,7 +114,7 @@ export interface RequestOptions {
 }
 
 export class Harness {
-  readonly compiler: IngressCompiler<RuntimeTarget>;
+  readonly compiler: IngressCompiler;
   readonly entrypoint: HttpEntrypoint;
   readonly certificates = new CertificateStore();
   readonly registry = new Registry();
@@ -121,17 +123,21 @@ export class Harness {
   readonly echoes: Echo[] = [];
   webPort = 0;
   securePort = 0;
-  compiled: CompiledIngress<RuntimeTarget> | undefined;
+  compiled: CompiledIngress | undefined;
+  /** The router the entrypoint serves with, built as a proxy worker builds it (over the wire). */
+  router: IngressRouter | undefined;
+  readonly #routes: WireRoutes;
   readonly #servers: net.Server[] = [];
   readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   readonly #tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
 
-  constructor(opts: Omit<IngressCompilerOptions<RuntimeTarget>, 'materialize'> & { random?: () => number } = {}) {
+  constructor(opts: Omit<IngressCompilerOptions, 'materialize'> & { random?: () => number } = {}) {
     const runtime = new RuntimeFactory(
       { backend: (ref: ServicePortRef) => this.#backend(ref) },
       { flaggerMetrics: new FlaggerMetrics(this.registry), ...(opts.random ? { random: opts.random } : {}) },
     );
-    this.compiler = new IngressCompiler<RuntimeTarget>({ ...opts, materialize: runtime.materialize });
+    this.compiler = new IngressCompiler(opts);
+    this.#routes = new WireRoutes(runtime.materialize);
     this.compiler.setIngressClass({ metadata: { name: 'metalgate' }, spec: { controller: 'metalgate.io/ingress-controller' } });
     this.entrypoint = new HttpEntrypoint({ name: 'test', certificates: this.certificates, registry: this.registry, accessLogSampleRate: 0, timerResolutionMs: 50 });
   }
@@ -199,7 +205,7 @@ export class Harness {
     return pair;
   }
 
-  apply(): CompiledIngress<RuntimeTarget> {
+  apply(): CompiledIngress {
     const out = this.compiler.compile();
     this.compiled = out;
     for (const c of out.certificates) {
@@ -208,7 +214,8 @@ export class Harness {
     }
     const def = out.defaultCertificate !== undefined ? this.pairs.get(out.defaultCertificate.secretKey) : undefined;
     if (def) this.certificates.setDefault(def);
-    this.entrypoint.setRouter(routerOf(out));
+    this.router = this.#routes.apply(out);
+    this.entrypoint.setRouter(this.router);
     const target = (p: PassthroughHost): TcpTarget => ({
       // As the proxy's runtime builds it (proxy-runtime.ts).
       backend: p.weighted ? weightedTcpBackend(p.weighted.map((t) => this.#backend(t.ref)), p.weighted.map((t) => t.weight)) : this.#backend(p.ref),

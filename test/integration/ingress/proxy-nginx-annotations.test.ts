@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSelfSignedCertificate } from '../../../src/proxy/http/self-signed.ts';
 import { Harness, ing } from './harness.ts';
-import { tableOf } from '../../support/compiled-tables.ts';
+import type { IngressRouter } from '../../../src/ingress/runtime/router.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 const h = new Harness();
@@ -132,8 +132,7 @@ describe('ingress-nginx annotations through the proxy', () => {
     expect(a.status).toBe(504);
   });
   test('proxy-connect/send-timeout reach the backend settings', async () => {
-    const route = tableOf(h.compiled!, 'websecure').lookup({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1' })!;
-    const result = route.choose({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1', tls: true, localPort: 443 });
+    const result = h.router!.route({ host: 'connect.example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1', tls: true, localPort: 443 } as Parameters<IngressRouter['route']>[0]);
     expect(result?.backend?.timeouts).toEqual({ connectMs: 2000, sendMs: 2000 });
     expect((await h.request({ host: 'connect.example.com' })).status).toBe(200);
   });

@@ -53,7 +53,7 @@ function specsAsData(specs: Iterable<[string, RouteSpec<RouteTarget>]>): Record<
   return Object.fromEntries(wire.map((s) => [s.id, JSON.parse(JSON.stringify(s))]).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-function routing(out: CompiledIngress<RouteTarget>): string[] {
+function routing(out: CompiledIngress): string[] {
   const lines: string[] = [];
   for (const host of REQUEST_HOSTS) {
     for (const path of REQUEST_PATHS) {
@@ -66,7 +66,7 @@ function routing(out: CompiledIngress<RouteTarget>): string[] {
   return lines;
 }
 
-function diagnostics(out: CompiledIngress<RouteTarget>): string[] {
+function diagnostics(out: CompiledIngress): string[] {
   return out.diagnostics.map((d) => `${d.ref.kind} ${d.ref.name} ${d.reason}: ${d.message}`).sort();
 }
 

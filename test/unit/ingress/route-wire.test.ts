@@ -18,7 +18,7 @@ const backends = {
   backend: (ref: { namespace: string; service: string; portName: string }): Backend => ({ name: `${ref.namespace}/${ref.service}`, protocol: 'http', pick: () => undefined }),
 };
 
-function published(c: CompiledIngress<RouteTarget>): PublishedRoutes {
+function published(c: CompiledIngress): PublishedRoutes {
   return { web: c.specs.web, websecure: c.specs.websecure, defaultTarget: c.defaultTarget, passthrough: c.passthrough, tcpHosts: c.tcpHosts, hostTls: c.hostTls, entryRoutes: c.entryRoutes };
 }
 

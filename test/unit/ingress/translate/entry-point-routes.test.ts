@@ -36,7 +36,7 @@ function compiler() {
   c.setService(svc('db', 'coredns', [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53 }]));
   return c;
 }
-const errors = (c: IngressCompiler<unknown>) => c.compile().diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.ref.name}:${d.reason}: ${d.message}`);
+const errors = (c: IngressCompiler) => c.compile().diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.ref.name}:${d.reason}: ${d.message}`);
 
 describe('TCP and UDP routes on entry points of their own', () => {
   test('HostSNI(`*`) on a named TCP port: its Services by weight; a UDP route on a named UDP port', () => {

@@ -67,8 +67,8 @@ export function request(host: string, path: string, more: Partial<HttpRequestInf
 }
 
 /** A compiler with our IngressClass and the given Services. */
-export function compilerWith(services: V1Service[] = [], opts: ConstructorParameters<typeof IngressCompiler<RouteTarget>>[0] = {}): IngressCompiler<RouteTarget> {
-  const c = new IngressCompiler<RouteTarget>(opts);
+export function compilerWith(services: V1Service[] = [], opts: ConstructorParameters<typeof IngressCompiler>[0] = {}): IngressCompiler {
+  const c = new IngressCompiler(opts);
   c.setIngressClass(ingressClass('metalgate'));
   for (const s of services) c.setService(s);
   return c;
@@ -89,14 +89,14 @@ export function serviceOf(node: ServiceNode | undefined): string {
   }
 }
 
-export function lookupService(c: CompiledIngress<RouteTarget>, req: HttpRequestInfo, ep: 'web' | 'websecure' = 'websecure'): string {
+export function lookupService(c: CompiledIngress, req: HttpRequestInfo, ep: 'web' | 'websecure' = 'websecure'): string {
   const t = tableOf(c, ep).lookup(req);
   if (t === undefined) return '404';
   if (t.response) return `response:${t.middlewares.map((m) => m.spec.type).join(',')}`;
   return serviceOf(t.service);
 }
 
-export function reasons(c: CompiledIngress<RouteTarget>, name?: string): string[] {
+export function reasons(c: CompiledIngress, name?: string): string[] {
   return c.diagnostics.filter((d) => name === undefined || d.ref.name === name).map((d) => d.reason);
 }
 
