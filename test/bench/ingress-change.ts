@@ -13,9 +13,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../../src/ingress/compile/route-wire.ts';
-import { IngressCompiler, type CompiledIngress } from '../../src/ingress/compile/ingress-compiler.ts';
-import type { RouteTarget } from '../../src/ingress/model/route-target.ts';
+import { routesUpdate, type RoutesUpdate } from '../../src/ingress/compile/route-wire.ts';
+import { IngressCompiler, publishedRoutes } from '../../src/ingress/compile/ingress-compiler.ts';
 import { WORKER_YOUNG_GENERATION_MB } from '../../src/proxy/workers/worker-pool.ts';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -46,7 +45,7 @@ const ingress = (i: number, extraPath?: string) => ({
 });
 for (let i = 0; i < ingressCount; i++) c.setIngress(ingress(i));
 
-const published = (o: CompiledIngress): PublishedRoutes => ({ web: o.specs.web, websecure: o.specs.websecure, defaultTarget: o.defaultTarget, passthrough: o.passthrough, tcpHosts: o.tcpHosts, hostTls: o.hostTls, entryRoutes: o.entryRoutes });
+const published = publishedRoutes;
 const workers: Worker[] = [];
 const waiting = new Map<number, { left: number; done: () => void }>();
 // As ProxyWorkerPool starts them: this thread keeps the image's young generation, the workers get theirs.

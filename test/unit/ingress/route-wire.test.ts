@@ -5,9 +5,8 @@
 // rewrite-target regexps, allow-lists (IP networks) and the default backend
 // included - and only changed routes travel.
 import { describe, expect, test } from 'vitest';
-import { decodeTarget, encodeTarget, routesUpdate, type PublishedRoutes, type RoutesUpdate } from '../../../src/ingress/compile/route-wire.ts';
-import type { CompiledIngress } from '../../../src/ingress/compile/ingress-compiler.ts';
-import type { RouteTarget } from '../../../src/ingress/model/route-target.ts';
+import { decodeTarget, encodeTarget, routesUpdate, type RoutesUpdate } from '../../../src/ingress/compile/route-wire.ts';
+import { publishedRoutes } from '../../../src/ingress/compile/ingress-compiler.ts';
 import { RouteTables } from '../../../src/ingress/runtime/route-tables.ts';
 import { RuntimeFactory } from '../../../src/ingress/runtime/runtime-target.ts';
 import type { Backend } from '../../../src/proxy/http/types.ts';
@@ -18,9 +17,7 @@ const backends = {
   backend: (ref: { namespace: string; service: string; portName: string }): Backend => ({ name: `${ref.namespace}/${ref.service}`, protocol: 'http', pick: () => undefined }),
 };
 
-function published(c: CompiledIngress): PublishedRoutes {
-  return { web: c.specs.web, websecure: c.specs.websecure, defaultTarget: c.defaultTarget, passthrough: c.passthrough, tcpHosts: c.tcpHosts, hostTls: c.hostTls, entryRoutes: c.entryRoutes };
-}
+const published = publishedRoutes;
 
 /** Over the wire: JSON both ways, as the IPC channel carries it. */
 const overWire = (u: RoutesUpdate): RoutesUpdate => JSON.parse(JSON.stringify(u)) as RoutesUpdate;
