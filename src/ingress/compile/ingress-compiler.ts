@@ -32,9 +32,6 @@
 //   kind, namespace and name; the shadowed one is told.
 
 import type { V1ConfigMap, V1Ingress, V1IngressClass, V1Secret, V1Service } from '@kubernetes/client-node';
-
-/** Paths never redirected to HTTPS: ACME HTTP-01 challenges are fetched over HTTP by design (RFC 8555 section 8.3). */
-const ACME_CHALLENGE = '/.well-known/acme-challenge';
 import { LayeredMap, type ReadonlyStringMap } from '../match/layered-map.ts';
 import { routeSpecProblem, type RouteSpec } from '../match/route-table.ts';
 import type { RuleSyntax } from '../match/traefik-rule-matchers.ts';
@@ -59,6 +56,12 @@ import { leaf } from '../translate/service-port.ts';
 import { IngressPathGroups } from './ingress-path-groups.ts';
 import { ObjectCache } from './object-cache.ts';
 import type { HostTls, PassthroughHost, PublishedRoutes } from './route-wire.ts';
+
+/** A route spec as the compiler publishes it: its target is plain data. */
+type Spec = RouteSpec<RouteTarget>;
+
+/** Paths never redirected to HTTPS: ACME HTTP-01 challenges are fetched over HTTP by design (RFC 8555 section 8.3). */
+const ACME_CHALLENGE = '/.well-known/acme-challenge';
 
 export interface IngressCompilerOptions {
   readonly classes?: IngressClassOptions;
@@ -92,7 +95,7 @@ export interface CompiledIngress {
    */
   readonly ownIngresses: readonly ObjectRef[];
   /** The routes of each table by id: a route's spec object stays the same while it is unchanged. */
-  readonly specs: { readonly web: ReadonlyStringMap<RouteSpec<RouteTarget>>; readonly websecure: ReadonlyStringMap<RouteSpec<RouteTarget>> };
+  readonly specs: { readonly web: ReadonlyStringMap<Spec>; readonly websecure: ReadonlyStringMap<Spec> };
   /** What answers a request no route matches (the oldest Ingress defaultBackend). */
   readonly defaultTarget: RouteTarget | undefined;
   /**
@@ -113,7 +116,7 @@ export function publishedRoutes(out: CompiledIngress): PublishedRoutes {
 
 /** Routes upserted and removed by id in one table. */
 export interface RouteTableDelta {
-  readonly upsert: readonly RouteSpec<RouteTarget>[];
+  readonly upsert: readonly Spec[];
   readonly remove: readonly string[];
 }
 
@@ -192,21 +195,21 @@ interface PathSpecs {
   readonly canary: IngressPathEntry | undefined;
   readonly canaryPolicy: unknown;
   readonly redirect: boolean;
-  readonly web: RouteSpec<RouteTarget>;
-  readonly websecure: RouteSpec<RouteTarget>;
+  readonly web: Spec;
+  readonly websecure: Spec;
 }
 
 /** Where server-alias specs go, and where the specs of the paths they copy are found. */
 interface AliasTable {
-  readonly specs: Map<string, RouteSpec<RouteTarget>>;
+  readonly specs: Map<string, Spec>;
   /** This compile's changes to the table, not yet published. */
-  readonly delta: ReadonlyMap<string, RouteSpec<RouteTarget> | undefined>;
-  readonly published: ReadonlyStringMap<RouteSpec<RouteTarget>>;
+  readonly delta: ReadonlyMap<string, Spec | undefined>;
+  readonly published: ReadonlyStringMap<Spec>;
 }
 
 interface TraefikSpecs {
-  readonly web?: RouteSpec<RouteTarget>;
-  readonly websecure?: RouteSpec<RouteTarget>;
+  readonly web?: Spec;
+  readonly websecure?: Spec;
 }
 
 function versionOf(o: { metadata?: { resourceVersion?: string; generation?: number } }): string {
@@ -239,24 +242,24 @@ export class IngressCompiler {
   readonly #serviceCheck: ObjectCache<TraefikServiceObject, { ok: boolean; diagnostics: Diagnostic[] }>;
   readonly #pathSpecs = new WeakMap<IngressPathEntry, PathSpecs>();
   /** from-to-www-redirect routes by id, with the translation they came from. */
-  readonly #wwwSpecs = new Map<string, { tr: IngressTranslation; spec: RouteSpec<RouteTarget> }>();
+  readonly #wwwSpecs = new Map<string, { tr: IngressTranslation; spec: Spec }>();
   /** server-alias specs by the spec they copy, then by alias route id. */
-  readonly #aliasWeb = new WeakMap<RouteSpec<RouteTarget>, Map<string, RouteSpec<RouteTarget>>>();
-  readonly #aliasSecure = new WeakMap<RouteSpec<RouteTarget>, Map<string, RouteSpec<RouteTarget>>>();
+  readonly #aliasWeb = new WeakMap<Spec, Map<string, Spec>>();
+  readonly #aliasSecure = new WeakMap<Spec, Map<string, Spec>>();
   readonly #traefikSpecs = new WeakMap<TraefikRouteEntry, TraefikSpecs>();
   readonly #defaultTargets = new WeakMap<IngressTranslation, RouteTarget>();
 
   /** The published specs: one version per compile that changed them. */
-  #webSpecs = LayeredMap.of(new Map<string, RouteSpec<RouteTarget>>(), 'cold');
-  #secureSpecs = LayeredMap.of(new Map<string, RouteSpec<RouteTarget>>(), 'cold');
+  #webSpecs = LayeredMap.of(new Map<string, Spec>(), 'cold');
+  #secureSpecs = LayeredMap.of(new Map<string, Spec>(), 'cold');
   readonly #paths = new IngressPathGroups();
   /** The specs of each path group's winner, by group key. */
   readonly #pathPublished = new Map<string, PathSpecs & { readonly id: string }>();
   /** Last compile's from-to-www and server-alias specs, and Traefik's: small, diffed whole. */
-  #extraWeb = new Map<string, RouteSpec<RouteTarget>>();
-  #extraSecure = new Map<string, RouteSpec<RouteTarget>>();
-  #traefikWeb = new Map<string, RouteSpec<RouteTarget>>();
-  #traefikSecure = new Map<string, RouteSpec<RouteTarget>>();
+  #extraWeb = new Map<string, Spec>();
+  #extraSecure = new Map<string, Spec>();
+  #traefikWeb = new Map<string, Spec>();
+  #traefikSecure = new Map<string, Spec>();
   /** Specs a route table would refuse, by table and id: what is wrong with each. */
   readonly #specProblems = new Map<string, { id: string; message: string }>();
   #version = 0;
@@ -445,8 +448,8 @@ export class IngressCompiler {
     const diagnostics: Diagnostic[] = [];
     const certificates: CertificateRequirement[] = [];
     // What this compile changes in each table: id -> new spec, or undefined for a removed route.
-    const webDelta = new Map<string, RouteSpec<RouteTarget> | undefined>();
-    const secureDelta = new Map<string, RouteSpec<RouteTarget> | undefined>();
+    const webDelta = new Map<string, Spec | undefined>();
+    const secureDelta = new Map<string, Spec | undefined>();
 
     // Ingress ---------------------------------------------------------------
     const classes = classView(this.#classes.values(), this.#opts.classes);
@@ -472,8 +475,8 @@ export class IngressCompiler {
     this.#ingressCache.retain(liveIngress);
     served.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     this.#ingressSpecs(served, diagnostics, webDelta, secureDelta);
-    const extraWeb = new Map<string, RouteSpec<RouteTarget>>();
-    const extraSecure = new Map<string, RouteSpec<RouteTarget>>();
+    const extraWeb = new Map<string, Spec>();
+    const extraSecure = new Map<string, Spec>();
     this.#wwwRedirects(served, diagnostics, extraWeb, extraSecure);
     this.#serverAliases(served, diagnostics, { specs: extraWeb, delta: webDelta, published: this.#webSpecs }, { specs: extraSecure, delta: secureDelta, published: this.#secureSpecs });
     diffInto(this.#extraWeb, extraWeb, webDelta);
@@ -520,7 +523,7 @@ export class IngressCompiler {
       defaultOwner = tr;
       let t = this.#defaultTargets.get(tr);
       if (t === undefined) {
-        t = ({ routeName: `ingress:${tr.ref.namespace}/${tr.ref.name}#default`, origin: tr.ref, middlewares: tr.defaultBackend.middlewares, service: tr.defaultBackend.leaf });
+        t = { routeName: `ingress:${tr.ref.namespace}/${tr.ref.name}#default`, origin: tr.ref, middlewares: tr.defaultBackend.middlewares, service: tr.defaultBackend.leaf };
         this.#defaultTargets.set(tr, t);
       }
       defaultTarget = t;
@@ -555,8 +558,8 @@ export class IngressCompiler {
     }
     this.#serviceCheck.retain(liveTs);
     const liveIr = new Set<string>();
-    const traefikWeb = new Map<string, RouteSpec<RouteTarget>>();
-    const traefikSecure = new Map<string, RouteSpec<RouteTarget>>();
+    const traefikWeb = new Map<string, Spec>();
+    const traefikSecure = new Map<string, Spec>();
     for (const key of this.#ingressRoutes.keys()) {
       liveIr.add(key);
       const ir = this.#ingressRoutes.effective(key)!;
@@ -574,8 +577,8 @@ export class IngressCompiler {
       for (const entry of a.serve.routes) {
         let s = this.#traefikSpecs.get(entry);
         if (s === undefined) {
-          const target = ({ routeName: entry.routeName, origin: a.serve.ref, middlewares: entry.middlewares, service: entry.service });
-          const spec: RouteSpec<RouteTarget> = { kind: 'traefik', id: entry.id, source: a.serve.ref.apiVersion, rule: entry.rule, priority: entry.priority, target };
+          const target: RouteTarget = { routeName: entry.routeName, origin: a.serve.ref, middlewares: entry.middlewares, service: entry.service };
+          const spec: Spec = { kind: 'traefik', id: entry.id, source: a.serve.ref.apiVersion, rule: entry.rule, priority: entry.priority, target };
           s = { ...(entry.entryPoints.has('web') ? { web: spec } : {}), ...(entry.entryPoints.has('websecure') ? { websecure: spec } : {}) };
           this.#traefikSpecs.set(entry, s);
         }
@@ -594,8 +597,8 @@ export class IngressCompiler {
     // Changes ---------------------------------------------------------------
     let changed = 0;
     const first = this.#lastResult === undefined;
-    const deltaOf = (table: 'web' | 'websecure', delta: ReadonlyMap<string, RouteSpec<RouteTarget> | undefined>): RouteTableDelta | undefined => {
-      const upsert: RouteSpec<RouteTarget>[] = [];
+    const deltaOf = (table: 'web' | 'websecure', delta: ReadonlyMap<string, Spec | undefined>): RouteTableDelta | undefined => {
+      const upsert: Spec[] = [];
       const remove: string[] = [];
       for (const [id, spec] of delta) {
         const key = `${table} ${id}`;
@@ -652,7 +655,7 @@ export class IngressCompiler {
    * for the path groups the changed Ingresses touched; the others keep
    * their specs.
    */
-  #ingressSpecs(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webDelta: Map<string, RouteSpec<RouteTarget> | undefined>, secureDelta: Map<string, RouteSpec<RouteTarget> | undefined>): void {
+  #ingressSpecs(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webDelta: Map<string, Spec | undefined>, secureDelta: Map<string, Spec | undefined>): void {
     const settled: Array<{ key: string; was: (PathSpecs & { readonly id: string }) | undefined; now: (PathSpecs & { readonly id: string }) | undefined }> = [];
     for (const key of this.#paths.update(served)) {
       const was = this.#pathPublished.get(key);
@@ -677,8 +680,8 @@ export class IngressCompiler {
             service = canary;
           }
           const routeName = entry.id;
-          const secureTarget = ({ routeName, origin: tr.ref, middlewares: entry.middlewares, service });
-          const webTarget = redirect ? (this.#redirectTarget(routeName, tr.ref)) : secureTarget;
+          const secureTarget: RouteTarget = { routeName, origin: tr.ref, middlewares: entry.middlewares, service };
+          const webTarget = redirect ? this.#redirectTarget(routeName, tr.ref) : secureTarget;
           s = {
             canary: c?.entry,
             canaryPolicy: policy,
@@ -755,7 +758,7 @@ export class IngressCompiler {
    * (or, for a www. host, the name without it) get a 308 to the Ingress's
    * host, same path and query, unless some Ingress serves that other name.
    */
-  #wwwRedirects(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, RouteSpec<RouteTarget>>, secureSpecs: Map<string, RouteSpec<RouteTarget>>): void {
+  #wwwRedirects(served: readonly IngressTranslation[], diagnostics: Diagnostic[], webSpecs: Map<string, Spec>, secureSpecs: Map<string, Spec>): void {
     const done = new Set<string>();
     const kept = new Set<string>();
     for (const tr of served) {
@@ -792,7 +795,7 @@ export class IngressCompiler {
     for (const key of this.#wwwSpecs.keys()) if (!kept.has(key)) this.#wwwSpecs.delete(key);
   }
 
-  #pathSpec(entry: IngressPathEntry, target: RouteTarget): RouteSpec<RouteTarget> {
+  #pathSpec(entry: IngressPathEntry, target: RouteTarget): Spec {
     if (entry.regexRule) return { kind: 'traefik', id: entry.id, source: 'ingress-regex', rule: entry.regexRule, target };
     return { kind: 'ingress', id: entry.id, source: 'ingress', host: entry.host, path: entry.path, pathType: entry.pathType, target };
   }
