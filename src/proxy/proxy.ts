@@ -382,12 +382,15 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     // are in (onApplied): new connections are then DNATed before reaching
     // it, open ones finish on it. UDP waits for its rules instead (whenServing):
     // a datagram the proxy took would keep its conntrack flow local after the
-    // rules land.
+    // rules land. A port without endpoints gets no rule, and no listener
+    // either: the kernel refuses its connections as the proxy would (standing
+    // in for such ports kept 4,000 sockets open for 1,000 Services without
+    // endpoints on a 4-worker node, for as long as they had none).
     const kernel = this.#kernel;
     const inKernel = plan.listeners.filter(forwardedByKernel);
     const fallback = kernel !== undefined && !kernel.usable();
     const inForce = new Set(kernel?.forwarding());
-    const bridged = (l: ListenerSpec): boolean => kernel !== undefined && l.protocol === 'TCP' && !inForce.has(l.key);
+    const bridged = (l: ListenerSpec): boolean => kernel !== undefined && l.protocol === 'TCP' && !inForce.has(l.key) && kernel.wouldForward(l);
     const served = fallback ? plan.listeners : plan.listeners.filter((l) => !forwardedByKernel(l) || bridged(l));
     this.#publish({ listeners: served });
     kernel?.apply(inKernel);

@@ -21,7 +21,7 @@ import { Counter, Gauge, type Registry } from '../../common/prom-classes.ts';
 import type { EndpointSource } from '../endpoints/endpoint-slots.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
 import type { KernelCommands } from './kernel-commands.ts';
-import { buildNftScript, NFT_TABLE, nftDeleteScript, type KernelPort, type NftCounter, type NftState } from './nft-script.ts';
+import { buildNftScript, forwardsPort, NFT_TABLE, nftDeleteScript, type KernelPort, type NftCounter, type NftState } from './nft-script.ts';
 import { conntrackFilter, staleUdpFlows, type UdpPortFlows } from './stale-udp-flows.ts';
 
 export interface KernelForwardingOptions {
@@ -131,6 +131,15 @@ export class KernelForwarding {
    */
   usable(): boolean {
     return !this.#neverWorked;
+  }
+
+  /**
+   * Whether the rules would forward this port with the endpoints known now
+   * (one at least): a port without gets no rule and is refused by the
+   * kernel, so the proxy need not listen for it while rules are on their way.
+   */
+  wouldForward(spec: ListenerSpec): boolean {
+    return forwardsPort(this.#port(spec).rules);
   }
 
   /** Listener keys forwarded by the rules in the kernel now. */

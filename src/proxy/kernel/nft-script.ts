@@ -120,15 +120,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
     const v6 = net.isIPv6(p.ip);
     const family = v6 ? 'ip6' : 'ip';
     const proto = p.protocol === 'UDP' ? 'udp' : 'tcp';
-    const endpoints = p.endpoints.filter((e) => {
-      if (net.isIP(e.ip) === 0 || !validPort(e.port)) {
-        skipped.push({ key: p.key, endpoint: endpointKey(e.ip, e.port), why: 'not an IP address and port' });
-        return false;
-      }
-      if (net.isIPv6(e.ip) === v6) return true;
-      skipped.push({ key: p.key, endpoint: endpointKey(e.ip, e.port), why: `not an ${v6 ? 'IPv6' : 'IPv4'} address like the Service IP` });
-      return false;
-    });
+    const endpoints = usableEndpoints(p, skipped);
     if (!validPort(p.port) || net.isIP(p.ip) === 0) continue;
     if (p.sourceRanges !== undefined) {
       // Only the ranges of the Service IP's family can admit anyone; none of it: nobody.
@@ -218,6 +210,30 @@ function comment(s: string): string {
   return `"${s.replace(/[^A-Za-z0-9 ._:/[\]-]/g, '_').slice(0, 120)}"`;
 }
 
+
+/**
+ * Whether a script would forward this port: a valid IP and port with at
+ * least one endpoint it can DNAT to. A port that gets no rule is refused by
+ * the kernel (nothing listens on its IP), so nothing stands in for it while
+ * its rules are on their way either.
+ */
+export function forwardsPort(p: KernelPort): boolean {
+  return validPort(p.port) && net.isIP(p.ip) !== 0 && usableEndpoints(p).length > 0;
+}
+
+/** The endpoints a rule may DNAT to: an address of the Service IP's family and a valid port; the others go to `skipped`. */
+function usableEndpoints(p: KernelPort, skipped: NftSkipped[] = []): KernelPort['endpoints'] {
+  const v6 = net.isIPv6(p.ip);
+  return p.endpoints.filter((e) => {
+    if (net.isIP(e.ip) === 0 || !validPort(e.port)) {
+      skipped.push({ key: p.key, endpoint: endpointKey(e.ip, e.port), why: 'not an IP address and port' });
+      return false;
+    }
+    if (net.isIPv6(e.ip) === v6) return true;
+    skipped.push({ key: p.key, endpoint: endpointKey(e.ip, e.port), why: `not an ${v6 ? 'IPv6' : 'IPv4'} address like the Service IP` });
+    return false;
+  });
+}
 
 function validPort(p: number): boolean {
   return Number.isInteger(p) && p > 0 && p < 65536;

@@ -333,6 +333,40 @@ describe('proxy L4 on a real API server', () => {
     }
   }, 30_000);
 
+  it('a TCP kernel port without endpoints gets neither rules nor a listener (the kernel refuses it); once it has an endpoint the rules take it', async () => {
+    const scripts: string[] = [];
+    const commands = standInKernel(async (script) => {
+      scripts.push(script);
+      return { ok: true };
+    });
+    const vip = '127.77.0.13';
+    const port = BASE + 75;
+    const target = BASE + 76;
+    await createLbService(cluster().core, NS, 'no-endpoints', [{ name: 'tcp', port }], vip, { annotations: { 'metalgate.io/l4-dataplane': 'kernel' } });
+    const fifth = await startProxy(cluster().kc, { kernelCommands: commands, nodeName: 'node-e' });
+    try {
+      fifth.ownership.own(vip);
+      // Its IP needs no listener to be announced, and none comes.
+      const t0 = performance.now();
+      await fifth.proxy.whenServing(vip);
+      expect(performance.now() - t0).toBeLessThan(100);
+      await waitFor(() => scripts.length > 0 || undefined, 'the first apply', 5_000, 20);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(fifth.proxy.listening()).not.toContain(`TCP ${vip}:${port}`);
+      expect(fifth.proxy.kernelForwarded()).toEqual([]);
+      await expect(tcpExchange(vip, port, 'x')).rejects.toThrow(/ECONNREFUSED/);
+
+      backends.push(await tcpEchoBackend('198.18.1.75', target, 'k3'));
+      await writeSlice(discovery, NS, 'no-endpoints', 'no-endpoints-1', [{ name: 'tcp', port: target }], [{ ip: '198.18.1.75' }]);
+      await waitFor(() => fifth.proxy.kernelForwarded().includes(`TCP ${vip}:${port}`) || undefined, 'the port in the rules', 5_000, 20);
+      expect(scripts.at(-1)).toContain('198.18.1.75');
+      expect(fifth.proxy.listening()).not.toContain(`TCP ${vip}:${port}`);
+    } finally {
+      fifth.ownership.release(vip);
+      await fifth.proxy.stop(1000);
+    }
+  }, 30_000);
+
   it('--l4-dataplane kernel: Services that do not say are left to the kernel rules (no listener); one annotated proxy is served by a listener', async () => {
     const vip = '127.77.0.9';
     const [plain, kept] = [BASE + 51, BASE + 52];

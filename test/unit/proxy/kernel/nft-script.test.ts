@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { buildNftScript, nftDeleteScript, type KernelPort } from '../../../../src/proxy/kernel/nft-script.ts';
+import { buildNftScript, forwardsPort, nftDeleteScript, type KernelPort } from '../../../../src/proxy/kernel/nft-script.ts';
 
 const web = (over: Partial<KernelPort> = {}): KernelPort => ({
   key: 'TCP 198.18.0.200:80',
@@ -126,6 +126,18 @@ describe('buildNftScript', () => {
       ['not-an-ip:80', 'not an IP address and port'],
       ['198.18.1.7:0', 'not an IP address and port'],
     ]);
+  });
+
+  test('forwardsPort says which ports a script forwards: one usable endpoint at least, on a valid IP and port', () => {
+    const ports = [
+      web(),
+      web({ key: 'TCP 198.18.0.201:80', ip: '198.18.0.201', endpoints: [] }),
+      web({ key: 'TCP 198.18.0.202:80', ip: '198.18.0.202', endpoints: [{ ip: '2001:db8::9', port: 80 }, { ip: '198.18.1.7', port: 0 }] }),
+      web({ key: 'TCP 198.18.0.203:0', ip: '198.18.0.203', port: 0 }),
+      dns,
+    ];
+    expect(ports.filter(forwardsPort).map((p) => p.key)).toEqual(buildNftScript(ports, undefined).forwarded);
+    expect(ports.filter(forwardsPort).map((p) => p.key)).toEqual(['TCP 198.18.0.200:80', 'UDP [2001:db8::200]:53']);
   });
 
   test('ClientIP affinity: one timed set per endpoint, looked up before the random pick and refreshed on the way to the endpoint', () => {
