@@ -29,7 +29,7 @@ import { sameL4Settings } from '../k8s/l4-annotations.ts';
 import { admits, sourceAllowList } from '../k8s/source-ranges.ts';
 import { DEFAULT_BIND_BACKOFF, type BindBackoff } from './bind-backoff.ts';
 import type { ListenerSpec } from './listen-plan.ts';
-import { portCounters, type ListenerMetrics, type PortCounters } from './listener-metrics.ts';
+import { type ListenerMetrics, type PortCounters } from './listener-metrics.ts';
 import { ACCEPTS_WITH_NO_DELAY, TcpListener, type ListenerState, type SocketListenerHooks } from './tcp-listener.ts';
 import { UdpListener } from './udp-listener.ts';
 import { SniRoutes } from './sni-routes.ts';
@@ -200,7 +200,7 @@ export class ListenerManager {
   #bind(spec: ListenerSpec): void {
     const shared = this.#acquirePicker(spec);
     const m = this.#o.metrics;
-    const portLabel = spec.portName || String(spec.port);
+    const portLabel = metricsPortOf(spec);
     const hooks: SocketListenerHooks = {
       onStateChange: (state, previous) => this.#countState(spec.mode, state, previous),
       onBindError: (code) => m.bindErrors.inc({ code }),
@@ -212,7 +212,7 @@ export class ListenerManager {
     const base = {
       spec,
       shared,
-      counters: portCounters(m, spec.service, portLabel, spec.protocol),
+      counters: m.acquirePort(spec.service, portLabel, spec.protocol),
       hint: undefined,
       forwarder: undefined,
       retired: new Set<TcpForwarder>(),
@@ -352,6 +352,7 @@ export class ListenerManager {
     b.sni?.release();
     b.sni = undefined;
     this.#releasePicker(b.shared, pickerKeyOf(b.spec));
+    this.#o.metrics.releasePort(b.spec.service, metricsPortOf(b.spec), b.spec.protocol);
   }
 
   /**
@@ -619,4 +620,9 @@ export class ListenerManager {
 /** Listeners of one Service port share a picker; a routed entrypoint port has its own, per set of targets. */
 function pickerKeyOf(spec: ListenerSpec): string {
   return spec.route ? `route\u0000${spec.key}\u0000${JSON.stringify(spec.route.targets)}` : `${spec.service}\u0000${spec.portName}`;
+}
+
+/** A Service port as the L4 metrics name it: its name, or its number when unnamed. */
+function metricsPortOf(spec: ListenerSpec): string {
+  return spec.portName || String(spec.port);
 }
