@@ -2,16 +2,27 @@
 // they run in the cluster (the CLI, as the manifests start it):
 //   - `metalgate controller` with N LoadBalancer Services allocated;
 //   - `metalgate speaker --proxy-workers 4` (the speaker's process with its 4
-//     proxy worker threads), idle and with N Services and N Ingress rules.
+//     proxy worker threads), idle and with N Services (one endpoint each)
+//     and N Ingress rules.
 // RSS from /proc/<pid>/smaps_rollup: at rest, 10 s after the work is done
 // ("loaded") and 40 s after it ("loaded, settled": every thread has had the
 // chance to give back, once quiet, what the work left).
 // The processes run the built CLI with the manifests' node flags and the
 // image's environment.
-// Speaker with --no-dataplane and --l4-dataplane proxy: nothing leaves
-// loopback, no address, route or nftables rule of the machine is touched.
 //
-//   node_modules/.bin/node test/bench/memory.ts [n=1000] [workers=4]
+// Where the speaker runs:
+//   - by default, with --no-dataplane and --l4-dataplane proxy in the
+//     machine's own network namespace: nothing leaves loopback, no address,
+//     route or nftables rule of the machine is touched; its node has no Node
+//     object, so it owns no IP and its workers listen on nothing (they hold
+//     the routes and the Services' endpoints);
+//   - with --lab, as the manifests run it (addresses, announcements, kernel
+//     forwarding of the Services' ports, the ingress entrypoint Service
+//     serving the Ingress rules) on a node of a namespace LAN
+//     (test/support/lab.ts, root only); --lab --l4-dataplane proxy puts the
+//     Services' ports on the workers' listeners there too.
+//
+//   node_modules/.bin/node test/bench/memory.ts [n=1000] [workers=4] [--lab [--l4-dataplane kernel|proxy]]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,9 +31,17 @@ import { kubeConfigFromString } from '../support/kube-config.ts';
 import { freePort, startControlPlane } from '../support/control-plane.ts';
 import { nodeFlagsOf } from '../support/image-node-flags.ts';
 import { jsonKubeconfig } from '../support/json-kubeconfig.ts';
+import { Lab, type LabNode } from '../support/lab.ts';
+import { labSkipReason, nodeBinary } from '../support/netns-exec.ts';
 
-const N = Number(process.argv[2] ?? 1000);
-const WORKERS = Number(process.argv[3] ?? 4);
+const flagArgs = process.argv.slice(2);
+const positional = flagArgs.filter((a, i) => !a.startsWith('--') && !flagArgs[i - 1]?.startsWith('--l4'));
+const N = Number(positional[0] ?? 1000);
+const WORKERS = Number(positional[1] ?? 4);
+const IN_LAB = flagArgs.includes('--lab');
+const LAB_L4 = flagArgs.includes('--l4-dataplane') ? flagArgs[flagArgs.indexOf('--l4-dataplane') + 1] : 'kernel';
+if (LAB_L4 !== 'kernel' && LAB_L4 !== 'proxy') throw new Error('--l4-dataplane must be kernel or proxy');
+if (IN_LAB && labSkipReason() !== null) throw new Error(`--lab: ${labSkipReason()}`);
 // The built CLI, as the image runs it (`npm run build:ts` first): running the .ts
 // sources through Node's type stripping costs each process ~100 MiB more.
 const cli = join(import.meta.dirname, '../../dist/cli.js');
@@ -49,23 +68,52 @@ async function treeRssMiB(pid: number): Promise<{ total: number; parts: number[]
   return { total: Math.round(parts.reduce((a, b) => a + b, 0) * 10) / 10, parts };
 }
 
+/** A process's metrics port: reached from here, or from inside the lab node it runs in. */
+interface MetricsPort {
+  port: number;
+  node?: LabNode;
+}
+
+/** The body of GET path on the metrics port, or undefined when it does not answer 200. */
+async function getText(at: MetricsPort, path: string): Promise<string | undefined> {
+  const url = `http://127.0.0.1:${at.port}${path}`;
+  if (at.node === undefined) {
+    const r = await fetch(url).catch(() => undefined);
+    return r?.status === 200 ? r.text() : undefined;
+  }
+  return (await at.node.exec('curl', ['-sf', '-m', '5', url], { timeoutMs: 10_000 }).catch(() => undefined))?.stdout;
+}
+
 /** V8's used heap (MiB) as the process's /metrics reports it (the primary's own, for the speaker). */
-async function heapUsedMiB(port: number, what = 'heap_size_used_bytes'): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+async function heapUsedMiB(at: MetricsPort, what = 'heap_size_used_bytes'): Promise<number> {
+  const text = (await getText(at, '/metrics')) ?? '';
   const own = text.split('\n').filter((l) => new RegExp(`^metalgate_\\w+_nodejs_${what}`).test(l));
   return Math.round(Number(own[0]?.split(' ')[1] ?? 0) / 104857.6) / 10;
 }
 
-async function waitReady(port: number, what: string): Promise<void> {
+async function waitReady(at: MetricsPort, what: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    if ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200) return;
+    if ((await getText(at, '/readyz')) !== undefined) return;
     await sleep(200);
   }
   throw new Error(`${what} not ready`);
 }
 
+// In the lab, the node's LAN carries the pool's subnet too (a second address
+// on its interface): a speaker announces only IPs of a subnet it is on.
+const POOL = '198.18.64.16-198.18.127.250';
+const LAN_ADDRESS_IN_POOL_SUBNET = '198.18.64.1/18';
+
+interface Started {
+  pid: number;
+  at: MetricsPort;
+  /** What it printed, when known (a lab process's log). */
+  output?: () => string;
+}
+
 const procs: ChildProcess[] = [];
+let lab: Lab | undefined;
 const cp = await startControlPlane({ progress: (l) => console.error(l) });
 try {
   const kc = kubeConfigFromString(cp.kubeconfigYaml);
@@ -75,33 +123,81 @@ try {
   for (const ns of ['metalgate-system', 'bench']) await core.createNamespace({ body: { metadata: { name: ns } } });
   await core.createNamespacedConfigMap({
     namespace: 'metalgate-system',
-    body: { metadata: { name: 'config' }, data: { config: 'address-pools:\n- name: bench\n  protocol: layer2\n  addresses: [198.18.64.0/18]\n' } },
+    body: { metadata: { name: 'config' }, data: { config: `address-pools:\n- name: bench\n  protocol: layer2\n  addresses: [${POOL}]\n` } },
   });
   await cp.kubectl(['apply', '-f', '-'], 'apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: metalgate}\nspec: {controller: metalgate.io/ingress-controller}\n');
 
-  const start = async (args: string[]): Promise<{ proc: ChildProcess; port: number }> => {
+  const nodeArgs = (component: 'controller' | 'speaker', args: string[], port: number): string[] => [
+    ...imageFlags(component),
+    ...NODE_FLAGS,
+    cli,
+    ...args,
+    '--kubeconfig',
+    kubeconfig,
+    '--metrics-address',
+    '127.0.0.1',
+    '--metrics-port',
+    String(port),
+    '--log-level',
+    'warn',
+  ];
+  // As the manifests run it (node flags, the image's MALLOC_ARENA_MAX).
+  const start = async (component: 'controller' | 'speaker', args: string[]): Promise<Started> => {
     const port = await freePort();
-    // As the manifests run it (node flags, the image's MALLOC_ARENA_MAX).
-    const proc = spawn(process.execPath, [...imageFlags(args[0] === 'controller' ? 'controller' : 'speaker'), ...NODE_FLAGS, cli, ...args, '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1', '--metrics-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
+    const proc = spawn(process.execPath, nodeArgs(component, args, port), { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
     procs.push(proc);
-    return { proc, port };
+    return { pid: proc.pid!, at: { port } };
+  };
+  // The speaker as its DaemonSet runs it, on a node of a namespace LAN: the
+  // API server through the lab's relay, its Node object, the ingress
+  // entrypoint Service the manifests create (ports 80 and 443, which serve
+  // the Ingress rules).
+  const startInLab = async (): Promise<Started> => {
+    lab = await Lab.create({ nodes: ['node1'], ipv6: false, apiServer: cp, progress: (l) => console.error(l) });
+    const node = lab.node('node1');
+    await node.ip(['addr', 'add', LAN_ADDRESS_IN_POOL_SUBNET, 'dev', node.iface]);
+    // A Kubernetes node forwards (kube-proxy and the CNI need it), and kernel forwarding does too; the namespace's own sysctl.
+    await node.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    await core.createNode({ body: { metadata: { name: node.name } } });
+    await core.createNamespacedService({
+      namespace: 'metalgate-system',
+      body: {
+        metadata: { name: 'metalgate-ingress', namespace: 'metalgate-system' },
+        spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 80 }, { name: 'https', port: 443, targetPort: 443 }] },
+      },
+    });
+    const port = await freePort();
+    const proc = lab.spawnInNs(node.ns, nodeBinary(), nodeArgs('speaker', ['speaker', '--node-name', node.name, '--l4-dataplane', LAB_L4, '--proxy-workers', String(WORKERS)], port), { env: { MALLOC_ARENA_MAX: '2' } });
+    return { pid: proc.pid, at: { port, node }, output: () => proc.output() };
   };
 
-  // --l4-dataplane proxy: this speaker runs in the machine's own network namespace, whose ruleset it must never write.
-  const speaker = await start(['speaker', '--node-name', 'bench-node', '--no-dataplane', '--l4-dataplane', 'proxy', '--proxy-workers', String(WORKERS)]);
-  await waitReady(speaker.port, 'speaker');
+  const speaker = IN_LAB
+    ? await startInLab()
+    : // --l4-dataplane proxy: this speaker runs in the machine's own network namespace, whose ruleset it must never write.
+      await start('speaker', ['speaker', '--node-name', 'bench-node', '--no-dataplane', '--l4-dataplane', 'proxy', '--proxy-workers', String(WORKERS)]);
+  await waitReady(speaker.at, 'speaker').catch((error: unknown) => {
+    console.error(speaker.output?.() ?? '');
+    throw error;
+  });
   // At rest: every thread gives back what starting left at its first quiet sample (src/common/heap-reclaimer.ts; samples every 5 s).
   await sleep(15_000);
-  const speakerIdle = await treeRssMiB(speaker.proc.pid!);
+  const speakerIdle = await treeRssMiB(speaker.pid);
   console.error(`speaker idle: ${JSON.stringify(speakerIdle)}`);
 
-  const controller = await start(['controller']);
-  await waitReady(controller.port, 'controller');
-  const controllerIdle = await treeRssMiB(controller.proc.pid!);
+  const controller = await start('controller', ['controller']);
+  await waitReady(controller.at, 'controller');
+  const controllerIdle = await treeRssMiB(controller.pid);
 
-  // N Services, and N Ingress rules (one host each, over N/10 Ingresses).
+  // N Services with one ready endpoint each (no pod behind it: nothing is
+  // sent there), and N Ingress rules (one host each, over N/10 Ingresses).
   const docs: string[] = [];
-  for (let i = 0; i < N; i++) docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: bench}\nspec: {type: LoadBalancer, ports: [{name: http, port: 80, targetPort: 8080}]}\n`);
+  for (let i = 0; i < N; i++) {
+    docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: bench}\nspec: {type: LoadBalancer, ports: [{name: http, port: 80, targetPort: 8080}]}\n`);
+    docs.push(
+      `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s${i}-1, namespace: bench, labels: {kubernetes.io/service-name: s${i}}}\naddressType: IPv4\n` +
+        `ports: [{name: http, port: 8080, protocol: TCP}]\nendpoints: [{addresses: [198.18.${128 + Math.floor(i / 250)}.${2 + (i % 250)}], conditions: {ready: true}}]\n`,
+    );
+  }
   for (let i = 0; i < N / 10; i++) {
     const rules = Array.from({ length: 10 }, (_, j) => `  - host: h${i * 10 + j}.bench.example\n    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s${i * 10 + j}, port: {number: 80}}}}]}\n`).join('');
     docs.push(`apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i${i}, namespace: bench}\nspec:\n  ingressClassName: metalgate\n  rules:\n${rules}`);
@@ -114,25 +210,39 @@ try {
     await sleep(500);
   }
   console.error(`${N} Services allocated in ${Math.round(performance.now() - t0)} ms`);
+  // On a lab node, the work is done once the speaker holds every IP (it lags the controller under this burst).
+  const held = async (): Promise<number | undefined> =>
+    speaker.at.node
+      ? (JSON.parse(await speaker.at.node.ip(['-j', 'addr', 'show', 'dev', 'metalgate0'])) as Array<{ addr_info: unknown[] }>)[0]?.addr_info.length
+      : undefined;
+  if (speaker.at.node !== undefined) {
+    const deadline = Date.now() + 300_000;
+    while (((await held()) ?? 0) < N && Date.now() < deadline) await sleep(500);
+    console.error(`${(await held()) ?? 0} IPs held by the speaker ${Math.round(performance.now() - t0)} ms after the apply`);
+  }
   await sleep(10_000);
-  const controllerLoaded = await treeRssMiB(controller.proc.pid!);
-  const speakerLoaded = await treeRssMiB(speaker.proc.pid!);
+  const controllerLoaded = await treeRssMiB(controller.pid);
+  const speakerLoaded = await treeRssMiB(speaker.pid);
   // Settled: 40 s after, once every thread has had its reclaim (at most one per 30 s, when quiet).
   await sleep(30_000);
-  const controllerSettled = await treeRssMiB(controller.proc.pid!);
-  const speakerSettled = await treeRssMiB(speaker.proc.pid!);
-  const config = (await (await fetch(`http://127.0.0.1:${speaker.port}/config`)).json()) as { routes: { web: unknown[] }; endpoints: object };
+  const controllerSettled = await treeRssMiB(controller.pid);
+  const speakerSettled = await treeRssMiB(speaker.pid);
+  // On a lab node: how many IPs its holder device carries (the speaker owns them all: it is the only node).
+  const ipsHeld = await held();
+  const config = JSON.parse((await getText(speaker.at, '/config')) ?? '{}') as { routes: { web: unknown[] }; endpoints: object };
   console.log(
     JSON.stringify(
       {
+        speakerAs: IN_LAB ? `on a lab node, --l4-dataplane ${LAB_L4}` : 'loopback, --no-dataplane --l4-dataplane proxy',
         services: N,
         ingressRules: (N / 10) * 10,
         routesServed: config.routes.web.length,
+        ...(ipsHeld === undefined ? {} : { ipsHeld }),
         workers: WORKERS,
-        controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, loadedSettled: controllerSettled.total, heapUsedLoaded: await heapUsedMiB(controller.port) },
-        speakerHeapUsedMiB: await heapUsedMiB(speaker.port),
-        speakerHeapTotalMiB: await heapUsedMiB(speaker.port, 'heap_size_total_bytes'),
-        speakerExternalMiB: await heapUsedMiB(speaker.port, 'external_memory_bytes'),
+        controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, loadedSettled: controllerSettled.total, heapUsedLoaded: await heapUsedMiB(controller.at) },
+        speakerHeapUsedMiB: await heapUsedMiB(speaker.at),
+        speakerHeapTotalMiB: await heapUsedMiB(speaker.at, 'heap_size_total_bytes'),
+        speakerExternalMiB: await heapUsedMiB(speaker.at, 'external_memory_bytes'),
         speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts, loadedSettled: speakerSettled.total },
       },
       null,
@@ -143,5 +253,6 @@ try {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
   await sleep(3000);
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  await lab?.destroy();
   await cp.stop();
 }
