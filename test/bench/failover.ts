@@ -14,8 +14,12 @@
 // first failed probe to the next answered one; 0 when none failed).
 // Probe granularity: 20 ms plus, while packets go to a dead MAC, the 150 ms
 // timeout.
+// With --extra-ips N, N more Services (one IP each, 198.18.0.100 up) share
+// the nodes with the probed one: the nodes own about a third each, and the
+// new owner of the probed IP takes the failed node's other IPs too.
 // Root only. Run: node_modules/.bin/node test/bench/failover.ts [--rounds 10]
 //   [--faults clean-stop,kill-9,...] [--speaker-arg --no-handover-forward ...]
+//   [--extra-ips 99]
 // The last line counts every failed probe of the whole run, the speakers'
 // restarts (which hand the IP back) included.
 
@@ -65,6 +69,16 @@ function argSpeaker(): string[] {
   return out;
 }
 
+/** --extra-ips N: more Services with an IP each, 198.18.0.100-199 and 201-254 (at most 154). */
+function argExtraIps(): string[] {
+  const i = process.argv.indexOf('--extra-ips');
+  const n = i >= 0 ? Number(process.argv[i + 1]) : 0;
+  if (!Number.isInteger(n) || n < 0 || n > 154) throw new Error('--extra-ips needs an integer from 0 to 154');
+  return Array.from({ length: 155 }, (_, k) => `198.18.0.${100 + k}`)
+    .filter((ip) => ip !== VIP)
+    .slice(0, n);
+}
+
 function argRounds(): number {
   const i = process.argv.indexOf('--rounds');
   const n = i >= 0 ? Number(process.argv[i + 1]) : 10;
@@ -96,7 +110,7 @@ async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | u
   }
 }
 
-async function setupCluster(cp: ControlPlane, nodes: readonly LabNode[]): Promise<void> {
+async function setupCluster(cp: ControlPlane, nodes: readonly LabNode[], extraIps: readonly string[]): Promise<void> {
   const kc = new k8s.KubeConfig();
   kc.loadFromString(cp.kubeconfigYaml);
   const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -105,16 +119,16 @@ async function setupCluster(cp: ControlPlane, nodes: readonly LabNode[]): Promis
   };
   for (const ns of ['metalgate-system', 'bench']) await core.createNamespace({ body: { metadata: { name: ns } } }).catch(ignoreExists);
   for (const n of nodes) await core.createNode({ body: { metadata: { name: n.name } } }).catch(ignoreExists);
-  await core.createNamespacedService({
-    namespace: 'bench',
-    body: { metadata: { name: 'web', namespace: 'bench' }, spec: { type: 'LoadBalancer', ports: [{ port: PORT, targetPort: PORT, protocol: 'TCP' }] } },
-  });
-  const svc = await core.readNamespacedService({ name: 'web', namespace: 'bench' });
-  await core.replaceNamespacedServiceStatus({
-    name: 'web',
-    namespace: 'bench',
-    body: { ...svc, status: { loadBalancer: { ingress: [{ ip: VIP, ipMode: 'Proxy' }] } } },
-  });
+  const withIp = async (name: string, ip: string): Promise<void> => {
+    await core.createNamespacedService({
+      namespace: 'bench',
+      body: { metadata: { name, namespace: 'bench' }, spec: { type: 'LoadBalancer', ports: [{ port: PORT, targetPort: PORT, protocol: 'TCP' }] } },
+    });
+    const svc = await core.readNamespacedService({ name, namespace: 'bench' });
+    await core.replaceNamespacedServiceStatus({ name, namespace: 'bench', body: { ...svc, status: { loadBalancer: { ingress: [{ ip, ipMode: 'Proxy' }] } } } });
+  };
+  await withIp('web', VIP);
+  for (const [i, ip] of extraIps.entries()) await withIp(`extra-${i}`, ip);
 }
 
 async function main(): Promise<void> {
@@ -126,6 +140,7 @@ async function main(): Promise<void> {
   const rounds = argRounds();
   const faults = argFaults();
   const speakerArgs = argSpeaker();
+  const extraIps = argExtraIps();
   const log = (line: string) => process.stderr.write(`[failover] ${line}\n`);
   const cp = await startControlPlane({ progress: log });
   let lab: Lab | undefined;
@@ -133,7 +148,7 @@ async function main(): Promise<void> {
   try {
     lab = await Lab.create({ nodes: ['node1', 'node2', 'node3'], clients: ['client'], ipv6: false, apiServer: cp, progress: log });
     const l = lab;
-    await setupCluster(cp, l.nodes);
+    await setupCluster(cp, l.nodes, extraIps);
     for (const n of l.nodes) {
       await n.spawnNode(ECHO_SERVER_SCRIPT, ['--port', String(PORT), '--name', n.name]).waitForOutput('echo-server listening', 15_000);
     }
@@ -206,7 +221,9 @@ async function main(): Promise<void> {
       return { fault, n: rs.length, p50: percentile(f, 0.5), p99: percentile(f, 0.99), max: Math.max(...f), outP50: percentile(o, 0.5), outP99: percentile(o, 0.99), failed: rs.reduce((s, r) => s + r.failed, 0) };
     });
     const pad = (v: string | number, w: number) => String(v).padStart(w);
-    process.stdout.write(`speaker failover, defaults (Lease renew 500 ms, duration 2 s)${speakerArgs.length > 0 ? ` and ${speakerArgs.join(' ')}` : ''}, ${rounds} rounds per fault\n`);
+    process.stdout.write(
+      `speaker failover, defaults (Lease renew 500 ms, duration 2 s)${speakerArgs.length > 0 ? ` and ${speakerArgs.join(' ')}` : ''}, ${rounds} rounds per fault${extraIps.length > 0 ? `, ${extraIps.length} more IPs on the nodes` : ''}\n`,
+    );
     process.stdout.write(`${'fault'.padEnd(12)}${pad('n', 4)}${pad('failover p50', 14)}${pad('p99', 8)}${pad('max', 8)}${pad('outage p50', 12)}${pad('p99', 8)}${pad('failed probes', 15)}\n`);
     for (const r of rows) {
       process.stdout.write(
