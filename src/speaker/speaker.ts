@@ -815,10 +815,18 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         if (this.#withheld.has(ip)) await this.#release(ip, 'given up while cut off from the API server');
         else await this.#handOver(ip);
       }
+      // All at once, not one after another: each take waits for the proxy
+      // workers (and after a clean stop for its forwarding chain) before it
+      // announces, so a node taking over 33 IPs in turn announced the last
+      // of them about half a second after the first (test/bench/failover.ts
+      // --extra-ips 99).
+      const taking: Array<Promise<void>> = [];
       for (const ip of desired) {
-        if (this.#stopping) return;
-        if (!this.#held.has(ip)) await this.#take(ip);
+        if (this.#stopping) break;
+        if (!this.#held.has(ip)) taking.push(this.#take(ip));
       }
+      await Promise.all(taking);
+      if (this.#stopping) return;
     } while (this.#applyAgain && !this.#stopping);
     if (!this.#stopping) this.#publishL2Status();
   }

@@ -12,10 +12,14 @@ import { decodeArp } from '../../../src/l2/arp.ts';
 import { Lab, type Capture, type LabProcess } from '../../support/lab.ts';
 import { hasProgram, labSkipReason } from '../../support/netns-exec.ts';
 import { useCluster } from '../helpers/cluster.ts';
-import { logLines, setupCluster, VIP4 } from './lab-helpers.ts';
+import { createService, lbService } from '../helpers/cluster.ts';
+import { setServiceIps } from './helpers.ts';
+import { ECHO_PORT, logLines, setupCluster, VIP4 } from './lab-helpers.ts';
 
 const CHILD = fileURLToPath(new URL('./gated-speaker-child.ts', import.meta.url));
 const GATE_MS = 2500;
+/** A second Service's IP, taken in the same election. */
+const OTHER_VIP4 = '198.18.0.201';
 const skipReason = labSkipReason() ?? (hasProgram('tcpdump') ? null : 'needs tcpdump');
 const cluster = useCluster();
 
@@ -29,6 +33,8 @@ describe.skipIf(skipReason !== null)(`the announcement gate on a namespace LAN${
     lab = await Lab.create({ nodes: ['node1'], clients: ['client'], apiServer: cp });
     arp = await lab.capture(lab.client('client'), 'eth0', 'arp');
     await setupCluster(core, lab.nodes, 'gate', 'web', [VIP4]);
+    await createService(core, lbService('gate', 'web2', { ports: [{ name: 'http', port: ECHO_PORT, protocol: 'TCP', targetPort: ECHO_PORT }] }));
+    await setServiceIps(core, 'gate', 'web2', [OTHER_VIP4]);
   });
 
   afterAll(async () => {
@@ -61,4 +67,14 @@ describe.skipIf(skipReason !== null)(`the announcement gate on a namespace LAN${
     expect(claims.length).toBeGreaterThan(0);
     expect(Math.min(...claims)).toBeGreaterThanOrEqual(opened!);
   }, 60_000);
+
+  it('IPs taken together wait at their gates together: one closed gate does not hold back another IP', async () => {
+    // Taken one after the other, the second gate would open one GATE_MS after the first: 3 of them is room enough.
+    await speaker!.waitForOutput(new RegExp(`"ip":"${OTHER_VIP4.replaceAll('.', '\\.')}".*"msg":"gate opened"`), 3 * GATE_MS);
+    const lines = logLines(speaker!);
+    const at = (msg: string, ip: string) => lines.find((l) => l.msg === msg && l.ip === ip)?.time as number | undefined;
+    const lastClosed = Math.max(at('gate closed', VIP4)!, at('gate closed', OTHER_VIP4)!);
+    const firstOpened = Math.min(at('gate opened', VIP4)!, at('gate opened', OTHER_VIP4)!);
+    expect(lastClosed).toBeLessThan(firstOpened);
+  }, 30_000);
 });
