@@ -63,4 +63,19 @@ describe('HandoverForwarder', () => {
     expect(await fw.open({ ...f, device: 'eth0"; flush ruleset' }, 50)).toBe(false);
     expect(scripts).toHaveLength(1);
   });
+
+  test('opens asked while nft runs go in together, in one call; when that fails, each goes on its own and only the bad one fails', async () => {
+    const ips = ['198.18.0.201', '198.18.0.202', '198.18.0.203'];
+    const { scripts, commands } = recorder((s) => (s.includes('fwd_198_18_0_202') ? 'Error: No such device' : undefined));
+    const fw = new HandoverForwarder(commands, log);
+    const first = fw.open(f, 10_000);
+    await new Promise((r) => setTimeout(r, 1)); // its nft is running now
+    const rest = ips.map((ip) => fw.open({ ...f, ip }, 10_000));
+    expect(await first).toBe(true);
+    expect(await Promise.all(rest)).toEqual([true, false, true]);
+    // The first alone; the three waiting behind it in one transaction, which fails; then each of them.
+    expect(scripts.map((s) => (s.match(/add chain/g) ?? []).length)).toEqual([1, 3, 1, 1, 1]);
+    expect(fw.openIps()).toEqual(['198.18.0.200', '198.18.0.201', '198.18.0.203']);
+    await fw.closeAll();
+  });
 });
