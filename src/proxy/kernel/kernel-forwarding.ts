@@ -24,6 +24,9 @@ import type { KernelCommands } from './kernel-commands.ts';
 import { buildNftScript, forwardsPort, NFT_TABLE, nftDeleteScript, type KernelPort, type NftCounter, type NftState } from './nft-script.ts';
 import { conntrackFilter, staleUdpFlows, type UdpPortFlows } from './stale-udp-flows.ts';
 
+/** How many of the ports a failed apply names in its log line (the count names them all). */
+const LOGGED_PORTS = 10;
+
 export interface KernelForwardingOptions {
   readonly log: Logger;
   readonly endpoints: EndpointSource;
@@ -262,7 +265,12 @@ export class KernelForwarding {
     this.#state = undefined;
     this.#applied = undefined;
     if (!this.#everApplied && this.#specs.length > 0) this.#setNeverWorked(true);
-    this.#o.log.error({ err: r.error, listeners: this.#specs.map((s) => s.key) }, 'kernel forwarding rules not applied: the previous rules stay in force');
+    // A few of the ports, and how many: with 1,000 Services the whole list made each line (one per retry) 25 KB.
+    const keys = this.#specs.map((s) => s.key);
+    this.#o.log.error(
+      { err: r.error, ports: keys.length, listeners: keys.slice(0, LOGGED_PORTS) },
+      'kernel forwarding rules not applied: the previous rules stay in force',
+    );
     if (r.error !== this.#lastError) {
       this.#lastError = r.error;
       const seen = new Set<string>();
