@@ -39,6 +39,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { endpointKey } from '../endpoints/endpoint-set.ts';
+import { metricsPortOf } from '../listeners/listen-plan.ts';
 
 export const NFT_TABLE = 'metalgate';
 const T = `inet ${NFT_TABLE}`;
@@ -132,7 +133,7 @@ export function buildNftScript(ports: readonly KernelPort[], previous: NftState 
     forwarded.push(p.key);
     const svcChain = `svc-${hash(p.key)}`;
     chains.push(svcChain);
-    const portLabel = p.portName || String(p.port);
+    const portLabel = metricsPortOf(p);
     const counter = `cnt-${hash(`${p.service}\u0000${portLabel}\u0000${p.protocol}`)}`;
     counters.set(counter, { name: counter, service: p.service, port: portLabel, protocol: p.protocol });
     dispatch.push(`add rule ${T} services ${family} daddr ${p.ip} ${proto} dport ${p.port} counter name ${counter} goto ${svcChain} comment ${comment(`${p.service}:${portLabel} ${p.key}`)}`);

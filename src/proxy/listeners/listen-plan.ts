@@ -20,6 +20,15 @@ import type { EntryRoute } from '../../ingress/model/entry-route.ts';
 export type ListenerMode = 'l4' | 'http' | 'https';
 export type ListenerProtocol = 'TCP' | 'UDP';
 
+/**
+ * A Service port as the L4 metrics label it: its name, or its number when
+ * unnamed. The proxy's counts and kernel forwarding's counters feed the same
+ * series, so both name the port this way.
+ */
+export function metricsPortOf(p: { readonly portName: string; readonly port: number }): string {
+  return p.portName || String(p.port);
+}
+
 export interface ListenerSpec {
   /** "TCP 198.18.0.200:80" / "UDP [2001:db8::200]:53": identity across plans. */
   readonly key: string;

@@ -28,7 +28,7 @@ import { UdpForwarder } from '../l4/udp-forwarder.ts';
 import { sameL4Settings } from '../k8s/l4-annotations.ts';
 import { admits, sourceAllowList } from '../k8s/source-ranges.ts';
 import { DEFAULT_BIND_BACKOFF, type BindBackoff } from './bind-backoff.ts';
-import type { ListenerSpec } from './listen-plan.ts';
+import { metricsPortOf, type ListenerSpec } from './listen-plan.ts';
 import { type ListenerMetrics, type PortCounters } from './listener-metrics.ts';
 import { ACCEPTS_WITH_NO_DELAY, TcpListener, type ListenerState, type SocketListenerHooks } from './tcp-listener.ts';
 import { UdpListener } from './udp-listener.ts';
@@ -620,9 +620,4 @@ export class ListenerManager {
 /** Listeners of one Service port share a picker; a routed entrypoint port has its own, per set of targets. */
 function pickerKeyOf(spec: ListenerSpec): string {
   return spec.route ? `route\u0000${spec.key}\u0000${JSON.stringify(spec.route.targets)}` : `${spec.service}\u0000${spec.portName}`;
-}
-
-/** A Service port as the L4 metrics name it: its name, or its number when unnamed. */
-function metricsPortOf(spec: ListenerSpec): string {
-  return spec.portName || String(spec.port);
 }
