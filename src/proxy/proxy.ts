@@ -85,6 +85,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   #slices: ResilientInformer<k8s.V1EndpointSlice> | undefined;
   #secrets: ResilientInformer<k8s.V1Secret> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The plan that takes in the ownership changes of this turn (see #onOwnership). */
+  #ownershipPlan: { immediate: NodeJS.Immediate; done: PromiseWithResolvers<void> } | undefined;
   #dirty = { plan: false, certs: false };
   /** Problems already reported as Events: "uid or key\0message". */
   #reportedServices = new Set<string>();
@@ -170,9 +172,11 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * asynchronously), or after KERNEL_GATE_MS. The speaker announces the IP
    * only then, so a client is not refused by a node that owns the IP before
    * its rules exist. The proxy's own listeners (TCP kernel ports included,
-   * until their rules are in) bind in the same turn as the ownership change.
+   * until their rules are in) bind with the plan that follows the ownership
+   * change (planned()).
    */
   async whenServing(ip: string): Promise<void> {
+    await this.planned();
     const kernel = this.#kernel;
     if (kernel === undefined || !kernel.usable() || !this.#kernelUdpIps.has(ip)) return;
     let timer: NodeJS.Timeout | undefined;
@@ -293,6 +297,11 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     if (this.#stopping) return;
     this.#stopping = true;
     clearTimeout(this.#timer);
+    if (this.#ownershipPlan !== undefined) {
+      clearImmediate(this.#ownershipPlan.immediate);
+      this.#ownershipPlan.done.resolve();
+      this.#ownershipPlan = undefined;
+    }
     this.#ownership?.off('ownership', this.#onOwnership);
     await this.runtime?.stop(graceMs);
     await this.#kernel?.close();
@@ -319,9 +328,32 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     if (this.#stopping) return;
     if (change.owned) this.#owned.add(change.ip);
     else this.#owned.delete(change.ip);
-    // At once: a gained IP is up on the holder now, a lost one is about to go.
-    this.#applyPlan();
+    // In this turn (a gained IP is up on the holder now, a lost one is about
+    // to go), but once for all the changes that come in it: an election that
+    // hands a node 1,000 IPs raises one event per IP as its address goes up,
+    // and a plan per event sent 3,790 whole listener lists to every worker
+    // (test/bench/memory.ts 1000 4 --lab).
+    if (this.#ownershipPlan !== undefined) return;
+    const done = Promise.withResolvers<void>();
+    const immediate = setImmediate(() => {
+      this.#ownershipPlan = undefined;
+      try {
+        this.#applyPlan();
+      } catch (err) {
+        this.#log.error({ err: (err as Error).stack }, 'proxy update failed');
+      }
+      done.resolve();
+    });
+    this.#ownershipPlan = { immediate, done };
   };
+
+  /**
+   * Resolves once the ownership changes seen so far are in the published
+   * configuration (the listeners of a gained IP sent to the workers).
+   */
+  planned(): Promise<void> {
+    return this.#ownershipPlan?.done.promise ?? Promise.resolve();
+  }
 
   /** Endpoint sets are published as they change: connections use them at once. */
   #endpointsMoved(): void {

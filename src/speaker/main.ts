@@ -189,8 +189,6 @@ async function startWorkers(speaker: Speaker, proxy: Proxy, log: Logger, px: Pro
     entry,
     workerData: data,
     log: log.child({ component: 'proxy-workers' }),
-    // After the proxy subscribed: a gained IP's listeners are sent before the pool asks the workers to confirm them.
-    ownership: speaker,
     config: proxy,
     registry: speaker.registry,
     // Announcing IPs nobody here can serve would blackhole them: hand them over (the SIGTERM path) and let the pod restart.
@@ -200,8 +198,11 @@ async function startWorkers(speaker: Speaker, proxy: Proxy, log: Logger, px: Pro
     },
   });
   pool.start();
+  // A gained IP's listeners go out with the plan that follows its ownership
+  // event; once the workers have applied that, they listen on it.
   speaker.gateAnnouncements(async (ip) => {
-    await Promise.all([pool.whenApplied(ip), proxy.whenServing(ip)]);
+    await proxy.planned();
+    await Promise.all([pool.applied(), proxy.whenServing(ip)]);
   });
   return {
     notReadyReason: () => pool.notReadyReason(),

@@ -17,7 +17,6 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, type Registry } from '../../common/prom-classes.ts';
 import type { ProxyConfigUpdate } from '../config/proxy-config.ts';
-import type { OwnershipEvent, OwnershipSource } from '../listeners/manual-ownership.ts';
 import { isFromWorker, type FromWorker, type MetricsJson, type ToWorker } from './messages.ts';
 
 /** Where the configuration comes from (the Proxy). */
@@ -33,12 +32,6 @@ export interface ProxyWorkerPoolOptions {
   readonly entry: URL;
   readonly workerData: unknown;
   readonly log: Logger;
-  /**
-   * The speaker: a gained IP is announced once every worker has applied
-   * the configuration that listens on it. Subscribe the pool after the
-   * configuration's builder, so that configuration is sent first.
-   */
-  readonly ownership: OwnershipSource;
   /** The configuration to serve: the whole of it now, and its updates. */
   readonly config: ConfigFeed;
   /** The primary's registry: the pool's own series go here. */
@@ -121,8 +114,8 @@ export class ProxyWorkerPool {
   readonly #o: ProxyWorkerPoolOptions;
   readonly #slots: Slot[];
   readonly #waiting = new Map<number, (m: FromWorker) => void>();
-  /** Gained IPs whose relay to the workers is not yet acknowledged by all. */
-  readonly #applying = new Map<string, Promise<void>>();
+  /** The workers' acknowledgement of the configuration sent so far, once asked for. */
+  #acknowledged: Promise<void> | undefined;
   #nextId = 1;
   #stopping = false;
   /** When workers died recently (performance.now()), for the give-up rule. */
@@ -156,7 +149,6 @@ export class ProxyWorkerPool {
     letWorkersSizeTheirYoungGeneration();
     letWorkersReclaimTheirHeap();
     this.#o.config.on('config', this.#forward);
-    this.#o.ownership.on('ownership', this.#relay);
     for (const s of this.#slots) this.#fork(s);
     this.#o.log.info({ workers: this.#o.count }, 'proxy workers starting');
   }
@@ -201,7 +193,6 @@ export class ProxyWorkerPool {
   /** Drains and ends every worker: graceMs for work in flight, then a kill for any that did not exit. */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
-    this.#o.ownership.off('ownership', this.#relay);
     this.#o.config.off('config', this.#forward);
     const exits: Promise<void>[] = [];
     for (const s of this.#slots) {
@@ -227,28 +218,24 @@ export class ProxyWorkerPool {
   }
 
   readonly #forward = (update: ProxyConfigUpdate): void => {
+    this.#acknowledged = undefined;
     for (const s of this.#slots) if (s.worker !== undefined) this.#send(s.worker, { mg: 'config', update });
   };
 
-  /** A gained IP: its listeners went out with the configuration just before; wait until every worker has them. */
-  readonly #relay = (change: OwnershipEvent): void => {
-    if (!change.owned) {
-      this.#applying.delete(change.ip);
-      return;
-    }
-    const live = this.#slots.filter((s) => s.worker !== undefined);
-    const answers = live.map((s) => this.#ask(s, (id) => ({ mg: 'sync', id }), APPLY_TIMEOUT_MS));
-    this.#applying.set(change.ip, Promise.all(answers).then(() => {}));
-  };
-
   /**
-   * Resolves once every live worker listens on a gained IP (or after
-   * APPLY_TIMEOUT_MS, or at once when nothing is pending): the speaker
-   * announces the IP only then, so no client is refused by a node that owns
-   * the IP but does not listen on it yet.
+   * Resolves once every live worker has applied the configuration sent so
+   * far (or after APPLY_TIMEOUT_MS): the speaker announces a gained IP only
+   * then, so no client is refused by a node that owns the IP but does not
+   * listen on it yet. One question per worker serves every caller until the
+   * configuration changes again: the IPs of one election share it.
    */
-  whenApplied(ip: string): Promise<void> {
-    return this.#applying.get(ip) ?? Promise.resolve();
+  applied(): Promise<void> {
+    if (this.#acknowledged !== undefined) return this.#acknowledged;
+    const live = this.#slots.filter((s) => s.worker !== undefined);
+    // A sync is answered after the updates queued before it on the same port.
+    const answers = live.map((s) => this.#ask(s, (id) => ({ mg: 'sync', id }), APPLY_TIMEOUT_MS));
+    this.#acknowledged = Promise.all(answers).then(() => {});
+    return this.#acknowledged;
   }
 
   #fork(s: Slot): void {
@@ -259,6 +246,8 @@ export class ProxyWorkerPool {
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     s.worker = w;
+    // Not covered by a question asked before it started.
+    this.#acknowledged = undefined;
     s.exited = false;
     s.ready = 'starting';
     s.startedAt = performance.now();

@@ -4,7 +4,7 @@
 // for why EndpointSlices carry 198.18.x and backends listen on 127.18.x).
 //
 // L4 TCP (round robin, unbinding when ownership moves, bind retried while the
-// address is missing), UDP, PROXY protocol v1/v2 showing the client address,
+// address is missing, one plan for the ownership changes of one turn), UDP, PROXY protocol v1/v2 showing the client address,
 // session affinity, externalTrafficPolicy Local, and annotations reported on
 // the Service when bad.
 
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProxyHeader } from '../../../src/proxy/l4/proxy-protocol.ts';
 import type { ManualOwnership } from '../../../src/proxy/listeners/manual-ownership.ts';
 import type { KernelCommands } from '../../../src/proxy/kernel/kernel-commands.ts';
+import type { ProxyConfigUpdate } from '../../../src/proxy/config/proxy-config.ts';
 import type { Proxy } from '../../../src/proxy/proxy.ts';
 import { useCluster, waitFor, waitForEvent } from '../helpers/cluster.ts';
 import {
@@ -194,8 +195,20 @@ describe('proxy L4 on a real API server', () => {
     await createLbService(cluster().core, NS, 'local', [{ name: 'tcp', port: BASE + 33 }], '127.77.0.7', { spec: { externalTrafficPolicy: 'Local' } });
     await writeSlice(discovery, NS, 'local', 'local-1', [{ name: 'tcp', port: target }], eps);
     await waitFor(() => proxy.endpoints.endpoints(`${NS}/local`, 'tcp').active.length === 2, 'local endpoints');
+    // Ownership changes of one turn make one plan: both IPs' listeners arrive in the same update.
+    const keys = [`TCP 127.77.0.6:${BASE + 32}`, `TCP 127.77.0.7:${BASE + 33}`];
+    const firstWith: string[][] = [];
+    const seen = (u: ProxyConfigUpdate): void => {
+      const has = keys.filter((k) => u.listeners?.some((l) => l.key === k));
+      if (has.length > 0 && firstWith.length === 0) firstWith.push(has);
+    };
+    proxy.on('config', seen);
     ownership.own('127.77.0.6');
     ownership.own('127.77.0.7');
+    expect(proxy.snapshot().listeners?.map((l) => l.key)).not.toContain(keys[0]);
+    await proxy.planned();
+    proxy.off('config', seen);
+    expect(firstWith).toEqual([keys]);
     await waitListening(proxy, `TCP 127.77.0.6:${BASE + 32}`);
     await waitListening(proxy, `TCP 127.77.0.7:${BASE + 33}`);
 
