@@ -229,7 +229,7 @@ try {
   const speakerSettled = await treeRssMiB(speaker.pid);
   // On a lab node: how many IPs its holder device carries (the speaker owns them all: it is the only node).
   const ipsHeld = await held();
-  const config = JSON.parse((await getText(speaker.at, '/config')) ?? '{}') as { routes: { web: unknown[] }; endpoints: object };
+  const config = JSON.parse((await getText(speaker.at, '/config')) ?? '{}') as { version: number; routes: { web: unknown[] }; endpoints: object };
   console.log(
     JSON.stringify(
       {
@@ -237,6 +237,8 @@ try {
         services: N,
         ingressRules: (N / 10) * 10,
         routesServed: config.routes.web.length,
+        // Updates the speaker sent each worker since it started (listeners, endpoints, routes, certificates).
+        configVersion: config.version,
         ...(ipsHeld === undefined ? {} : { ipsHeld }),
         workers: WORKERS,
         controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, loadedSettled: controllerSettled.total, heapUsedLoaded: await heapUsedMiB(controller.at) },

@@ -49,6 +49,8 @@ const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-'));
 const nodeBin = process.execPath;
 const mgScript = fileURLToPath(new URL('./proxy-metalgate.ts', import.meta.url));
 const productScript = fileURLToPath(new URL('./proxy-product.ts', import.meta.url));
+// V8/Node flags for the product path's process, to compare (NODE_FLAGS='--no-short-builtin-calls').
+const NODE_FLAGS = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 const nginxConf = (name: string, workers: string, body: string): string => writeNginxConf(dir, name, workers, body);
 
@@ -135,25 +137,25 @@ const targets: Target[] = [
   {
     name: 'metalgate manager',
     port: P_MG3,
-    launch: () => start('metalgate manager', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG3), '--backend-port', String(P_BACKEND)], P_MG3, 'ready'),
+    launch: () => start('metalgate manager', nodeBin, [...NODE_FLAGS, productScript, '--mode', 'http', '--port', String(P_MG3), '--backend-port', String(P_BACKEND)], P_MG3, 'ready'),
   },
   {
     name: 'metalgate manager x2',
     port: P_MG4,
     launch: () =>
-      start('metalgate manager x2', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG4), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MG4, 'ready'),
+      start('metalgate manager x2', nodeBin, [...NODE_FLAGS, productScript, '--mode', 'http', '--port', String(P_MG4), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MG4, 'ready'),
   },
   {
     name: 'metalgate manager x2 --no-park',
     port: P_MG4 + 2,
     launch: () =>
-      start('metalgate manager x2 --no-park', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG4 + 2), '--backend-port', String(P_BACKEND), '--workers', '2', '--no-park'], P_MG4 + 2, 'ready'),
+      start('metalgate manager x2 --no-park', nodeBin, [...NODE_FLAGS, productScript, '--mode', 'http', '--port', String(P_MG4 + 2), '--backend-port', String(P_BACKEND), '--workers', '2', '--no-park'], P_MG4 + 2, 'ready'),
   },
   {
     name: 'metalgate manager x2 processes',
     port: P_MG4 + 1,
     launch: () =>
-      start('metalgate manager x2 processes', nodeBin, [productScript, '--mode', 'http', '--port', String(P_MG4 + 1), '--backend-port', String(P_BACKEND), '--workers', '2', '--processes'], P_MG4 + 1, 'ready'),
+      start('metalgate manager x2 processes', nodeBin, [...NODE_FLAGS, productScript, '--mode', 'http', '--port', String(P_MG4 + 1), '--backend-port', String(P_BACKEND), '--workers', '2', '--processes'], P_MG4 + 1, 'ready'),
   },
 ];
 
