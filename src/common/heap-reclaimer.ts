@@ -21,7 +21,7 @@ import { Counter, type Registry } from './prom-classes.ts';
 import { INITIAL_RECLAIM_STATE, afterReclaim, afterSample, shouldReclaim, type HeapReclaimState } from './heap-reclaim-policy.ts';
 
 /** How often the thread looks at itself: a quiet thread gives its memory back within a few of these. */
-export const HEAP_SAMPLE_EVERY_MS = 5_000;
+const HEAP_SAMPLE_EVERY_MS = 5_000;
 
 type MemoryReducingGc = (o: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 

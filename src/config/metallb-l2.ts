@@ -78,7 +78,7 @@ export function l2AdvertisementOf(obj: L2AdvertisementObject): { ok: true; value
 }
 
 /** Whether an advertisement covers a pool (by name or by the pool object's labels). */
-export function advertises(ad: L2Advertisement, pool: string, poolLabels: Labels | undefined): boolean {
+function advertises(ad: L2Advertisement, pool: string, poolLabels: Labels | undefined): boolean {
   if (ad.pools === undefined && ad.poolSelectors.length === 0) return true;
   return (ad.pools?.has(pool) ?? false) || ad.poolSelectors.some((m) => m(poolLabels));
 }

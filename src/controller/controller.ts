@@ -19,7 +19,7 @@ import { PoolSources, type PoolChange } from './pool-sources.ts';
 import { PoolStatusWriter } from './pool-status.ts';
 import { WorkQueue } from './work-queue.ts';
 
-export const DEFAULT_CLASS = 'metalgate.io/metalgate';
+const DEFAULT_CLASS = 'metalgate.io/metalgate';
 
 
 export interface ControllerOptions {

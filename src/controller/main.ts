@@ -6,7 +6,7 @@ import { runComponent } from '../common/run-component.ts';
 import { loadKubeClient } from '../kube/client.ts';
 import { Controller, defaultControllerOptions, type ControllerOptions } from './controller.ts';
 
-export function controllerOptions(f: FlagValues): ControllerOptions {
+function controllerOptions(f: FlagValues): ControllerOptions {
   const ipMode = String(f['ip-mode']);
   if (ipMode !== 'Proxy' && ipMode !== 'VIP') throw new UsageError(`--ip-mode must be Proxy or VIP, got "${ipMode}"`);
   return {

@@ -20,7 +20,7 @@ export const ARP_OP_REPLY = 2;
 export type ArpOp = typeof ARP_OP_REQUEST | typeof ARP_OP_REPLY;
 
 /** Ethernet header plus the 28-byte ARP body, before padding. */
-export const ARP_PACKET_LENGTH = ETHERNET_HEADER_LENGTH + 28;
+const ARP_PACKET_LENGTH = ETHERNET_HEADER_LENGTH + 28;
 /** Length of every frame the encoders build. */
 export const ARP_FRAME_LENGTH = ETHERNET_MIN_FRAME_LENGTH;
 

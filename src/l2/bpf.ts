@@ -29,11 +29,11 @@ const BPF_K = 0x00;
 /** Ancillary load of skb->pkt_type (SKF_AD_OFF + SKF_AD_PKTTYPE). */
 const SKF_AD_PKTTYPE = (-0x1000 + 4) >>> 0;
 /** sll_pkttype of a unicast frame for another host (promiscuous mode, or a VLAN this host does not have). */
-export const PACKET_OTHERHOST = 3;
+const PACKET_OTHERHOST = 3;
 /** Bytes of an accepted frame to keep: all of it. */
 const ACCEPT_LENGTH = 0x40000;
 
-export const BPF_INSTRUCTION_SIZE = 8;
+const BPF_INSTRUCTION_SIZE = 8;
 
 /** Packs instructions as an array of `struct sock_filter` in host byte order. */
 export function assembleBpf(program: readonly BpfInstruction[]): Buffer {

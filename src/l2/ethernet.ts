@@ -2,7 +2,7 @@
 // No 802.1Q tag: the kernel strips VLAN tags before a packet socket bound
 // to one ethertype sees the frame.
 
-import { formatMac, type MacString, writeMac } from './mac.ts';
+import { formatMac, type MacString } from './mac.ts';
 
 export const ETHERNET_HEADER_LENGTH = 14;
 /** Shortest frame on the wire without FCS; shorter frames are zero-padded. */
@@ -16,12 +16,6 @@ export interface EthernetHeader {
   dst: MacString;
   src: MacString;
   ethertype: number;
-}
-
-export function writeEthernetHeader(header: EthernetHeader, frame: Buffer): void {
-  writeMac(header.dst, frame, 0);
-  writeMac(header.src, frame, 6);
-  frame.writeUInt16BE(header.ethertype, 12);
 }
 
 /** Null when the frame is too short to hold a header. */

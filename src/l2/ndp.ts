@@ -10,11 +10,11 @@ import { ETHERNET_HEADER_LENGTH, ETHERTYPE_IPV6, frameBuffer } from './ethernet.
 import { formatIpv6, isIpv6Multicast, isIpv6Unspecified, parseIpv6, writeIpv6 } from './ip-bytes.ts';
 import { formatMac, type MacString, writeMac } from './mac.ts';
 
-export const ICMPV6_NEIGHBOR_SOLICITATION = 135;
-export const ICMPV6_NEIGHBOR_ADVERTISEMENT = 136;
-export const NEXT_HEADER_ICMPV6 = 58;
+const ICMPV6_NEIGHBOR_SOLICITATION = 135;
+const ICMPV6_NEIGHBOR_ADVERTISEMENT = 136;
+const NEXT_HEADER_ICMPV6 = 58;
 /** Every NDP message is sent with, and must arrive with, hop limit 255. */
-export const NDP_HOP_LIMIT = 255;
+const NDP_HOP_LIMIT = 255;
 
 export const ALL_NODES_IPV6 = 'ff02::1';
 export const ALL_NODES_MAC: MacString = '33:33:00:00:00:01';

@@ -4,7 +4,7 @@
 // little-endian (x86-64, arm64).
 
 /** Set on the type of an attribute whose payload is itself a list of attributes. */
-export const NLA_F_NESTED = 0x8000;
+const NLA_F_NESTED = 0x8000;
 /** The bits of nla_type that are the type (the top two are flags). */
 const NLA_TYPE_MASK = 0x3fff;
 const NLA_HDRLEN = 4;

@@ -12,10 +12,10 @@
 
 import { attribute, findAttribute, nested, stringAttribute, u32Attribute } from './attribute.ts';
 
-export const AF_INET = 2;
+const AF_INET = 2;
 // linux/rtnetlink.h
 export const RTM_NEWLINK = 16;
-export const RTM_GETLINK = 18;
+const RTM_GETLINK = 18;
 export const RTM_SETLINK = 19;
 // linux/if_link.h
 const IFLA_IFNAME = 3;

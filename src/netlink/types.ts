@@ -35,5 +35,3 @@ export interface AddressInfo {
 }
 
 export const RT_SCOPE_UNIVERSE = 0;
-export const RT_SCOPE_LINK = 253;
-export const RT_SCOPE_HOST = 254;

@@ -8,8 +8,6 @@ import { checkTlsPolicy, DEFAULT_TLS_CIPHERS, DEFAULT_TLS_PROTOCOLS, DEFAULT_TLS
 import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, type ProxyOptions } from './proxy-options.ts';
 import { AUTO_WORKER_CAP, proxyWorkerCount } from './workers/worker-count.ts';
 
-export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS };
-
 export const proxyFlags: FlagSpec[] = [
   { name: 'speaker-only', type: 'boolean', default: false, help: 'announce only: no proxy listening on the owned IPs in this process' },
   { name: 'ingress-service', type: 'string', default: DEFAULT_ENTRYPOINT_SERVICE, help: 'namespace/name of the Service whose ports 80 and 443 are the HTTP(S) ingress entrypoint' },

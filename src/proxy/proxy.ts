@@ -36,7 +36,7 @@ import { tlsPairFromSecret } from './k8s/tls-secret.ts';
 import { forwardedByKernel, planListeners, type ListenerSpec, type PlanProblem } from './listeners/listen-plan.ts';
 import { ListenerMetrics } from './listeners/listener-metrics.ts';
 import type { OwnershipEvent, OwnershipSource } from './listeners/manual-ownership.ts';
-import { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, defaultProxyOptions, type ProxyOptions } from './proxy-options.ts';
+import { defaultProxyOptions, type ProxyOptions } from './proxy-options.ts';
 import { ProxyRuntime, type ProxyHttpEngine } from './proxy-runtime.ts';
 
 export type { ProxyHttpEngine };
@@ -47,7 +47,7 @@ export type { ProxyHttpEngine };
  */
 const KERNEL_GATE_MS = 500;
 
-export { DEFAULT_ENTRYPOINT_SERVICE, DEFAULT_INGRESS_CLASS, defaultProxyOptions, type ProxyOptions };
+export { defaultProxyOptions, type ProxyOptions };
 
 /** What `metalgate speaker` runs: the proxy, with the HTTP engine for the ingress entrypoint when `http`. */
 export function createProxy(kc: KubeClient, log: Logger, opts: ProxyOptions, registry: Registry, http: boolean, view?: SharedInformers): Proxy {

@@ -53,7 +53,7 @@ export interface FrameTransport {
 
 export type TransportFactory = (ifname: string, kind: 'arp' | 'ndp') => FrameTransport;
 
-export const openPacketTransport: TransportFactory = (ifname, kind) =>
+const openPacketTransport: TransportFactory = (ifname, kind) =>
   kind === 'arp' ? openArpSocket(ifname) : openNdpSocket(ifname);
 
 export interface AnnouncerOptions {

@@ -40,7 +40,7 @@ export interface ConflictOptions {
   maxEventsPerInterval: number;
 }
 
-export const DEFAULT_CONFLICT_OPTIONS: Readonly<ConflictOptions> = Object.freeze({
+const DEFAULT_CONFLICT_OPTIONS: Readonly<ConflictOptions> = Object.freeze({
   reportIntervalMs: 60_000,
   resolveAfterMs: 120_000,
   maxTracked: 1024,

@@ -38,7 +38,7 @@ import { hash } from 'node:crypto';
 import { mix32 } from '../common/hash32.ts';
 import { formatAddress, isParseError, parseCidr, parseIp, type IpAddress } from '../config/ip-range.ts';
 
-export const ELECTION_HASH_VERSION = 1;
+const ELECTION_HASH_VERSION = 1;
 
 export const EXCLUDE_FROM_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 

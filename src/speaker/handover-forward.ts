@@ -28,7 +28,7 @@ import { longestPrefixOwner } from './announce-interfaces.ts';
 import { isMac } from '../l2/mac.ts';
 import type { PeerInterface } from './lease-annotations.ts';
 
-export const HANDOVER_TABLE = 'metalgate-handover';
+const HANDOVER_TABLE = 'metalgate-handover';
 /**
  * Entries of flows begun here outlive the chain they serve (it is removed
  * after the linger); the bound only keeps a flood of SYNs from growing the

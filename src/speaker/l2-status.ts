@@ -15,9 +15,9 @@ import { METALLB_GROUP } from '../config/metallb-pools.ts';
 import { apiStatus, describeError } from '../kube/client.ts';
 import type { KubeClient } from '../kube/api/kube-client.ts';
 
-export const L2_STATUS_NODE_LABEL = 'metallb.io/node';
-export const L2_STATUS_SERVICE_NAME_LABEL = 'metallb.io/service-name';
-export const L2_STATUS_SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
+const L2_STATUS_NODE_LABEL = 'metallb.io/node';
+const L2_STATUS_SERVICE_NAME_LABEL = 'metallb.io/service-name';
+const L2_STATUS_SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
 const VERSION = 'v1beta1';
 const PLURAL = 'servicel2statuses';
 

@@ -53,7 +53,7 @@ export function encodeAnnounceSubnets(capability: AnnounceCapability): string {
   return capability.anyIp ? '*' : capability.subnets.join(',');
 }
 
-export function encodeAnnounceInterfaces(capability: AnnounceCapability): string {
+function encodeAnnounceInterfaces(capability: AnnounceCapability): string {
   return (capability.interfaces ?? []).join(',');
 }
 
@@ -64,7 +64,7 @@ export interface PeerInterface {
   subnets: readonly string[];
 }
 
-export function encodeAnnounceMacs(interfaces: readonly PeerInterface[]): string {
+function encodeAnnounceMacs(interfaces: readonly PeerInterface[]): string {
   return interfaces.map((i) => [i.name, i.mac, ...i.subnets].join(' ')).join(';');
 }
 

@@ -13,7 +13,7 @@ import type { Proxy } from '../proxy/proxy.ts';
 import type { ProxyWorkerData } from '../proxy/workers/proxy-worker.ts';
 import { defaultSpeakerOptions, Speaker, type SpeakerOptions } from './speaker.ts';
 
-export function speakerOptions(f: FlagValues): SpeakerOptions {
+function speakerOptions(f: FlagValues): SpeakerOptions {
   const nodeName = typeof f['node-name'] === 'string' ? f['node-name'].trim() : '';
   if (!nodeName) throw new UsageError('--node-name (or NODE_NAME) is required: the speaker announces for its node');
   const renewIntervalMs = Number(f['lease-renew-interval']) * 1000;

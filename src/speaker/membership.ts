@@ -58,7 +58,7 @@ export interface MembershipOptions {
   recoveryGraceMs: number;
 }
 
-export const DEFAULT_MEMBERSHIP_OPTIONS: Readonly<MembershipOptions> = Object.freeze({
+const DEFAULT_MEMBERSHIP_OPTIONS: Readonly<MembershipOptions> = Object.freeze({
   defaultLeaseDurationMs: 3000,
   staleAfterMs: 1500,
   recoveryGraceMs: 6000,
@@ -172,7 +172,7 @@ export function leaseObservationFromV1(lease: V1Lease): LeaseObservation | undef
   };
 }
 
-export function sameMembers(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+function sameMembers(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
   for (const x of a) if (!b.has(x)) return false;
   return true;

@@ -2,7 +2,7 @@
 import { Counter, Gauge, type Registry } from '../common/prom-classes.ts';
 
 export type SentFrame = 'garp_request' | 'garp_reply' | 'arp_reply' | 'unsolicited_na' | 'solicited_na';
-export type ReceivedFrame = 'arp_request' | 'arp_reply' | 'ns' | 'na';
+type ReceivedFrame = 'arp_request' | 'arp_reply' | 'ns' | 'na';
 
 export class SpeakerMetrics {
   readonly announcedIps: Gauge<'family'>;

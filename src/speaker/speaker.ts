@@ -165,7 +165,7 @@ export interface SpeakerEvents {
 }
 
 /** Membership timings that fit the heartbeat (see membership.ts for their meaning). */
-export function membershipTimings(renewIntervalMs: number, leaseDurationSeconds: number): MembershipOptions {
+function membershipTimings(renewIntervalMs: number, leaseDurationSeconds: number): MembershipOptions {
   const durationMs = Math.max(1, leaseDurationSeconds) * 1000;
   return {
     defaultLeaseDurationMs: durationMs,

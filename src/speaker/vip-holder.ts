@@ -18,7 +18,7 @@ export const DEFAULT_HOLDER_DEVICE = 'metalgate0';
 /** Link kinds tried in order when the holder device is missing. */
 const HOLDER_KINDS = ['dummy', 'ifb'] as const;
 
-export function hostPrefixLength(ip: string): 32 | 128 {
+function hostPrefixLength(ip: string): 32 | 128 {
   return ip.includes(':') ? 128 : 32;
 }
 

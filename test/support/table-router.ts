@@ -2,7 +2,7 @@
 // Ingress-style rules (host + path) straight to live Backends, no compiler,
 // no API objects. The product builds its tables with src/ingress.
 
-import { compileRouteTable, type RouteTable, type RouteSpec } from '../../src/ingress/match/index.ts';
+import { compileRouteTable, type RouteTable, type RouteSpec } from '../../src/ingress/match/route-table.ts';
 import type { Backend, Middleware, RouteResult, RouteView, Router, SimpleResponse } from '../../src/proxy/http/types.ts';
 
 export class TableRouter implements Router {

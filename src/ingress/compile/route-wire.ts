@@ -39,7 +39,7 @@ function ruleOf(r: CompiledTraefikRule | WireRule): WireRule {
 }
 
 /** The spec as data (targets shared between specs are encoded once). */
-export function toWire(spec: RouteSpec<RouteTarget>): WireRouteSpec {
+function toWire(spec: RouteSpec<RouteTarget>): WireRouteSpec {
   const target = encodeTarget(spec.target);
   if (spec.kind === 'traefik') return { kind: 'traefik', id: spec.id, source: spec.source, rule: ruleOf(spec.rule), ...(spec.priority != null ? { priority: spec.priority } : {}), target };
   return {

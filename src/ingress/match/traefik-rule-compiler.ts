@@ -65,7 +65,7 @@ function compileNode(node: RuleNode, syntax: RuleSyntax): RequestTest {
   }
 }
 
-export function utf8Length(s: string): number {
+function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

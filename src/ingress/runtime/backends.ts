@@ -103,7 +103,7 @@ interface EndpointSet {
 }
 
 /** A weighted split seen as one Backend (mirror targets): each pick chooses a child first. */
-export class WeightedBackend implements Backend {
+class WeightedBackend implements Backend {
   readonly name: string;
   readonly protocol: BackendProtocol;
   readonly #wrr: SmoothWeighted<Backend>;

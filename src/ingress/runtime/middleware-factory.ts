@@ -133,7 +133,7 @@ export function createMiddleware(m: NamedMiddleware, backendOf?: (leaf: LeafNode
 }
 
 /** A stable text for a spec (regexps and typed arrays included), to recognise an unchanged middleware. */
-export function specFingerprint(spec: MiddlewareSpec): string {
+function specFingerprint(spec: MiddlewareSpec): string {
   return JSON.stringify(spec, (_k, v: unknown) => {
     if (v instanceof GoRegexp) return `re2:${v.source}`;
     if (ArrayBuffer.isView(v)) return Array.from(v as Uint32Array);

@@ -12,7 +12,7 @@ export interface RequestUri {
   readonly requestUri: string;
 }
 
-export function nginxVariable(name: string, ctx: RequestContext, uri: RequestUri): string {
+function nginxVariable(name: string, ctx: RequestContext, uri: RequestUri): string {
   switch (name) {
     case 'host':
       return hostWithoutPort(ctx.host).toLowerCase();

@@ -21,7 +21,7 @@ export interface EntrypointService {
 }
 
 /** The HTTP entry points: served by the HTTP engine, never by a TCP or UDP route. */
-export const HTTP_ENTRY_POINTS: ReadonlySet<string> = new Set(['web', 'websecure']);
+const HTTP_ENTRY_POINTS: ReadonlySet<string> = new Set(['web', 'websecure']);
 /** The entrypoint Service's TCP ports the proxy serves at HTTP level, whatever their names (listen-plan.ts). */
 const HTTP_PORTS: ReadonlySet<number> = new Set([80, 443]);
 

@@ -17,9 +17,9 @@
 
 import type { V1Ingress, V1IngressClass } from '@kubernetes/client-node';
 
-export const CONTROLLER_NAME = 'metalgate.io/ingress-controller';
-export const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
-export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+const CONTROLLER_NAME = 'metalgate.io/ingress-controller';
+const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
+const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 
 export interface IngressClassOptions {
   /** spec.controller value that marks our IngressClasses. */

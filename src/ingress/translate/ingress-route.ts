@@ -56,7 +56,7 @@ export interface IngressRouteTranslation {
   readonly ok: boolean;
 }
 
-export function ingressRouteRef(ir: IngressRouteObject): ObjectRef {
+function ingressRouteRef(ir: IngressRouteObject): ObjectRef {
   const m = ir.metadata ?? {};
   return {
     kind: 'IngressRoute',

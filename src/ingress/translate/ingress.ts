@@ -79,7 +79,7 @@ export interface IngressTranslation {
   readonly ok: boolean;
 }
 
-export function ingressRef(ing: V1Ingress): ObjectRef {
+function ingressRef(ing: V1Ingress): ObjectRef {
   const m = ing.metadata ?? {};
   return {
     kind: 'Ingress',

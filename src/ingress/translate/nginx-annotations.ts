@@ -93,7 +93,7 @@ import { parseNginxTemplate, sampleOf } from './nginx-template.ts';
 import type { StickyCookie } from '../model/service-node.ts';
 import { parseGoBool, parseInteger, parseNginxSize, parseTraefikDuration, type Parsed } from './value-parsers.ts';
 
-export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
+const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
 
 export interface NginxCanaryConfig {
   readonly header?: string;
@@ -308,7 +308,7 @@ function accessControlReason(name: string): string | undefined {
 }
 
 /** Every annotation name (without prefix) we honour. */
-export const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS, ...AUTH_TLS, ...PROXY_SSL, ...GLOBAL_RATE_LIMIT]);
+const SUPPORTED_NGINX_ANNOTATIONS: ReadonlySet<string> = new Set([...CANARY, ...AFFINITY, ...OTHERS, ...EXTERNAL_AUTH, ...BASIC_AUTH, ...CORS, ...REDIRECTS, ...AUTH_TLS, ...PROXY_SSL, ...GLOBAL_RATE_LIMIT]);
 
 export function parseNginxAnnotations(annotations: Readonly<Record<string, string>> | undefined, sink: DiagnosticSink): NginxConfig {
   const a = new Map<string, string>();

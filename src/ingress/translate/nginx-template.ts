@@ -11,7 +11,7 @@
 import type { TemplatePart } from '../model/middleware-spec.ts';
 
 /** Variables filled from the request (see runtime/nginx-variables.ts). */
-export const NGINX_VARIABLES: ReadonlySet<string> = new Set([
+const NGINX_VARIABLES: ReadonlySet<string> = new Set([
   'host',
   'http_host',
   'best_http_host',
@@ -36,7 +36,7 @@ const ARG_VARIABLE = /^arg_[A-Za-z0-9_]+$/;
 /** `$cookie_<name>`: a request cookie. */
 const COOKIE_VARIABLE = /^cookie_[A-Za-z0-9_]+$/;
 
-export function isKnownNginxVariable(name: string): boolean {
+function isKnownNginxVariable(name: string): boolean {
   return NGINX_VARIABLES.has(name) || HEADER_VARIABLE.test(name) || ARG_VARIABLE.test(name) || COOKIE_VARIABLE.test(name);
 }
 

@@ -46,9 +46,9 @@ export interface WatchHandle {
 }
 
 /** A call that the API server does not answer within this long fails (a half-open connection must not stall a caller for minutes). */
-export const REQUEST_TIMEOUT_MS = 60_000;
+const REQUEST_TIMEOUT_MS = 60_000;
 /** A list of a whole resource type can be large (every Secret of a big cluster): it gets longer. */
-export const LIST_TIMEOUT_MS = 300_000;
+const LIST_TIMEOUT_MS = 300_000;
 /** A token file is read again after this long: the kubelet rotates bound ServiceAccount tokens well before they expire (client-go rereads every minute). */
 const TOKEN_REREAD_MS = 60_000;
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -61,7 +61,7 @@ const MERGE_PATCH = 'application/merge-patch+json';
  * keepalive would take some 11 minutes to notice. client-go pings its HTTP/2
  * connections for the same reason.
  */
-export const WATCH_IDLE_MS = 150_000;
+const WATCH_IDLE_MS = 150_000;
 
 export interface KubeClientOptions {
   /** See WATCH_IDLE_MS. */

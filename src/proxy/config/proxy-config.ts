@@ -15,7 +15,7 @@ import type { EntryRoute } from '../../ingress/model/entry-route.ts';
 import type { EndpointSet } from '../endpoints/endpoint-set.ts';
 import type { ListenerSpec } from '../listeners/listen-plan.ts';
 
-export type { RouteTableChanges, RoutesUpdate, WireRouteSpec };
+export type { RoutesUpdate, WireRouteSpec };
 
 /** A certificate and its private key, PEM. */
 export interface TlsPem {

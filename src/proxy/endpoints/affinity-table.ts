@@ -4,7 +4,7 @@
 // Bounded: beyond maxEntries the least recently used client is forgotten
 // (Map insertion order, refreshed on use), so a scan cannot grow it.
 
-export const DEFAULT_AFFINITY_MAX_ENTRIES = 65_536;
+const DEFAULT_AFFINITY_MAX_ENTRIES = 65_536;
 
 interface Entry {
   endpointKey: string;

@@ -98,7 +98,7 @@ export class EndpointSlots implements EndpointSource {
   }
 }
 
-export function sameEndpointSet(a: EndpointSet, b: EndpointSet): boolean {
+function sameEndpointSet(a: EndpointSet, b: EndpointSet): boolean {
   return (
     a.protocol === b.protocol &&
     a.fallback === b.fallback &&

@@ -21,7 +21,7 @@ import { SERVICE_NAME_LABEL, serviceKeyOf } from '../../kube/object-names.ts';
 import { endpointKey, type BackendEndpoint, type EndpointSet } from './endpoint-set.ts';
 
 /** Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
-export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
+const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
 
 export interface ServiceEndpointOptions {
   /** This node, for externalTrafficPolicy: Local. */
@@ -36,7 +36,7 @@ export function sliceServiceKey(slice: V1EndpointSlice): string | undefined {
 }
 
 /** The affinity timeout of a Service in ms, or undefined without ClientIP affinity. */
-export function affinityTimeoutMs(svc: V1Service): number | undefined {
+function affinityTimeoutMs(svc: V1Service): number | undefined {
   if (svc.spec?.sessionAffinity !== 'ClientIP') return undefined;
   const s = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
   const seconds = typeof s === 'number' && Number.isFinite(s) && s > 0 ? s : DEFAULT_AFFINITY_TIMEOUT_SECONDS;

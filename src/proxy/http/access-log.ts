@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import type { AccessLogRecord } from './types.ts';
 
 /** A JSON logger on stdout with an asynchronous, buffered destination (lines may be lost on a crash). */
-export function createAccessLogger(level = 'info'): Logger {
+function createAccessLogger(level = 'info'): Logger {
   return pino(
     { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ dest: 1, sync: false, minLength: 4096 }),

@@ -15,7 +15,7 @@ import type net from 'node:net';
 import { adoptWithUserBuffer } from '../l4/user-buffer.ts';
 
 /** Read size per syscall, as Node's own. */
-export const CLIENT_READ_BYTES = 64 * 1024;
+const CLIENT_READ_BYTES = 64 * 1024;
 
 let arena: Buffer | undefined;
 

@@ -39,9 +39,9 @@ import type {
 } from './types.ts';
 import { UpstreamPool } from './upstream.ts';
 
-export const CLIENT_LIMIT_DEFAULTS: ClientLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100, maxBodyBytes: 1024 * 1024 };
-export const CLIENT_TIMEOUT_DEFAULTS: ClientTimeouts = { headerMs: 60_000, bodyMs: 60_000, idleMs: 75_000, sendMs: 60_000, parkAfterMs: 1_000 };
-export const UPSTREAM_TIMEOUT_DEFAULTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 60_000, sendMs: 60_000 };
+const CLIENT_LIMIT_DEFAULTS: ClientLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100, maxBodyBytes: 1024 * 1024 };
+const CLIENT_TIMEOUT_DEFAULTS: ClientTimeouts = { headerMs: 60_000, bodyMs: 60_000, idleMs: 75_000, sendMs: 60_000, parkAfterMs: 1_000 };
+const UPSTREAM_TIMEOUT_DEFAULTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 60_000, sendMs: 60_000 };
 /** TLS handshakes that take longer are dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** An HTTP/2 session to a gRPC backend closes after this long without a stream (nginx's grpc keepalive_timeout is 60 s). */

@@ -74,7 +74,7 @@ const STALE_RETRIES = 3;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** The status and text for a failure before any response byte went out. */
-export function failureAnswer(failure: UpstreamFailure, t: UpstreamTimeouts): [number, string] {
+function failureAnswer(failure: UpstreamFailure, t: UpstreamTimeouts): [number, string] {
   switch (failure) {
     case 'connect-refused':
       return [502, 'bad gateway: the upstream refused the connection'];

@@ -9,7 +9,7 @@ let dateSecond = 0;
 let dateValue = '';
 
 /** IMF-fixdate of now, recomputed at most once per second. */
-export function httpDate(): string {
+function httpDate(): string {
   const now = Date.now();
   const s = Math.floor(now / 1000);
   if (s !== dateSecond) {
@@ -19,7 +19,7 @@ export function httpDate(): string {
   return dateValue;
 }
 
-export function reasonPhrase(status: number): string {
+function reasonPhrase(status: number): string {
   return http.STATUS_CODES[status] ?? 'Unknown';
 }
 

@@ -519,7 +519,7 @@ export class EndpointPool {
 // ingress-nginx keeps 320 idle upstream connections (upstream-keepalive-connections) and
 // retires one after 10000 requests; fewer idle slots than concurrent requests means a new
 // connection per request beyond them.
-export const POOL_DEFAULTS: UpstreamPoolOptions = { maxIdlePerEndpoint: 320, idleMs: 60_000, maxRequestsPerSocket: 10_000 };
+const POOL_DEFAULTS: UpstreamPoolOptions = { maxIdlePerEndpoint: 320, idleMs: 60_000, maxRequestsPerSocket: 10_000 };
 
 export class UpstreamPool {
   private readonly opts: UpstreamPoolOptions;

@@ -8,7 +8,7 @@ export interface ChunkedLimits {
   readonly maxTrailerBytes: number;
 }
 
-export const DEFAULT_CHUNKED_LIMITS: ChunkedLimits = { maxExtensionBytes: 16 * 1024, maxTrailerBytes: 16 * 1024 };
+const DEFAULT_CHUNKED_LIMITS: ChunkedLimits = { maxExtensionBytes: 16 * 1024, maxTrailerBytes: 16 * 1024 };
 
 /** Receives payload bytes buf[start, end) as they are decoded (views, not copies). */
 export type ChunkDataSink = (buf: Buffer, start: number, end: number) => void;

@@ -11,7 +11,7 @@ export interface RequestLimits {
   readonly maxHeaders: number;
 }
 
-export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100 };
+const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100 };
 
 /** RFC 9112 §3.2. */
 export type TargetForm = 'origin' | 'absolute' | 'authority' | 'asterisk';

@@ -10,7 +10,7 @@ export interface ResponseLimits {
   readonly maxHeaders: number;
 }
 
-export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100 };
+const DEFAULT_RESPONSE_LIMITS: ResponseLimits = { maxHeadBytes: 16 * 1024, maxHeaders: 100 };
 
 export interface ResponseHead {
   /** 100-599. */

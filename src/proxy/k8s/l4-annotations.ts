@@ -19,13 +19,13 @@ import { TCP_FORWARDER_DEFAULTS } from '../l4/tcp-forwarder.ts';
 import { UDP_FORWARDER_DEFAULTS } from '../l4/udp-forwarder.ts';
 import { parseDuration } from './duration.ts';
 
-export const ANNOTATION_PREFIX = 'metalgate.io/';
-export const PROXY_PROTOCOL_ANNOTATION = `${ANNOTATION_PREFIX}proxy-protocol`;
-export const CONNECT_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}connect-timeout`;
-export const CONNECT_ATTEMPTS_ANNOTATION = `${ANNOTATION_PREFIX}connect-attempts`;
-export const IDLE_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}idle-timeout`;
-export const UDP_IDLE_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}udp-idle-timeout`;
-export const L4_DATAPLANE_ANNOTATION = `${ANNOTATION_PREFIX}l4-dataplane`;
+const ANNOTATION_PREFIX = 'metalgate.io/';
+const PROXY_PROTOCOL_ANNOTATION = `${ANNOTATION_PREFIX}proxy-protocol`;
+const CONNECT_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}connect-timeout`;
+const CONNECT_ATTEMPTS_ANNOTATION = `${ANNOTATION_PREFIX}connect-attempts`;
+const IDLE_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}idle-timeout`;
+const UDP_IDLE_TIMEOUT_ANNOTATION = `${ANNOTATION_PREFIX}udp-idle-timeout`;
+const L4_DATAPLANE_ANNOTATION = `${ANNOTATION_PREFIX}l4-dataplane`;
 
 /** Who forwards a Service's L4 ports: the proxy process, or kernel DNAT rules. */
 export type L4Dataplane = 'proxy' | 'kernel';

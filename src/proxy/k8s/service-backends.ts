@@ -24,7 +24,7 @@ export interface ServicePortTarget {
   readonly portName: string;
 }
 
-export function backendName(t: ServicePortTarget): string {
+function backendName(t: ServicePortTarget): string {
   return `${t.namespace}/${t.service}:${t.portName}`;
 }
 

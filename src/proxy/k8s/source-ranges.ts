@@ -13,7 +13,7 @@
 import net from 'node:net';
 import { formatIp, isParseError, parseCidr } from '../../config/ip-range.ts';
 
-export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
 
 export interface SourceRanges {
   /** Normalized CIDRs ("198.18.0.0/15", "2001:db8::/32"); undefined: every client is admitted. */

@@ -5,7 +5,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { CertificatePair } from '../http/types.ts';
 
-export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
+const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 
 export type TlsSecretReading = { readonly pair: CertificatePair } | { readonly reason: 'TLSSecretNotFound' | 'TLSSecretInvalid'; readonly message: string };
 

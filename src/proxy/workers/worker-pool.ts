@@ -81,7 +81,7 @@ function letWorkersReclaimTheirHeap(): void {
 }
 
 export const GIVE_UP_DEATHS = 5;
-export const GIVE_UP_WINDOW_MS = 60_000;
+const GIVE_UP_WINDOW_MS = 60_000;
 
 /** A worker that ran this long before dying restarts after the initial delay again. */
 const STABLE_AFTER_MS = 60_000;

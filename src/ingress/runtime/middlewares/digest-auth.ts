@@ -21,7 +21,7 @@ const MAX_NONCES = 10_000;
 const md5 = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
 
 /** The parameters of a `Digest` credentials field (RFC 7616 section 3.4), or undefined when it is not one. */
-export function parseDigestCredentials(field: string): Map<string, string> | undefined {
+function parseDigestCredentials(field: string): Map<string, string> | undefined {
   if (!/^digest\s/i.test(field)) return undefined;
   const out = new Map<string, string>();
   const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))\s*(?:,|$)/gy;

@@ -58,7 +58,7 @@ function same(a: string, b: string): boolean {
 
 export type HashKind = 'sha1' | 'apr1' | 'md5crypt' | 'bcrypt' | 'plain';
 
-export function hashKind(hash: string): HashKind {
+function hashKind(hash: string): HashKind {
   if (hash.startsWith('{SHA}')) return 'sha1';
   if (hash.startsWith('$apr1$')) return 'apr1';
   if (hash.startsWith('$1$')) return 'md5crypt';
