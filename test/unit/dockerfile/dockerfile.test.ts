@@ -220,7 +220,7 @@ describe('the Dockerfile', () => {
     );
     const user = instructions(runtimeStage, 'USER').at(-1)!.args;
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/); // numeric, so runAsNonRoot can verify it
-    expect(parseExecForm(instructions(runtimeStage, 'ENTRYPOINT').at(-1)!.args)).toEqual(['node', '--max-semi-space-size=1', '--heap-growing-percent=20', '--expose-gc', '--no-short-builtin-calls', `${tsconfigBuild.compilerOptions.outDir}/cli.js`]);
+    expect(parseExecForm(instructions(runtimeStage, 'ENTRYPOINT').at(-1)!.args)).toEqual(['node', '--max-semi-space-size=1', '--heap-growing-percent=20', '--expose-gc', '--no-short-builtin-calls', '--no-sparkplug', `${tsconfigBuild.compilerOptions.outDir}/cli.js`]);
     expect(instructions(runtimeStage, 'WORKDIR').at(-1)!.args).toBe(WORKDIR);
     // Pretty logs on a terminal need pino-pretty: without it in the image, the image must log JSON.
     if (!pkg.dependencies['pino-pretty']) {
