@@ -86,6 +86,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'metalgate-bench-l4-'));
   const mgScript = fileURLToPath(new URL('./proxy-metalgate.ts', import.meta.url));
   const productScript = fileURLToPath(new URL('./proxy-product.ts', import.meta.url));
+  // V8/Node flags for the product path's process, to compare (NODE_FLAGS='--no-sparkplug').
+  const nodeFlags = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
   function conf(name: string, text: string): string {
     const file = join(dir, name);
@@ -173,20 +175,20 @@ backend be
     {
       name: 'metalgate manager',
       port: P_MGLM,
-      launch: () => start('metalgate manager', process.execPath, [productScript, '--mode', 'tcp', '--port', String(P_MGLM), '--backend-port', String(P_BACKEND)], P_MGLM, 'ready'),
+      launch: () => start('metalgate manager', process.execPath, [...nodeFlags, productScript, '--mode', 'tcp', '--port', String(P_MGLM), '--backend-port', String(P_BACKEND)], P_MGLM, 'ready'),
     },
     {
       name: 'metalgate manager x2',
       port: P_MGLM2,
       launch: () =>
-        start('metalgate manager x2', process.execPath, [productScript, '--mode', 'tcp', '--port', String(P_MGLM2), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MGLM2, 'ready'),
+        start('metalgate manager x2', process.execPath, [...nodeFlags, productScript, '--mode', 'tcp', '--port', String(P_MGLM2), '--backend-port', String(P_BACKEND), '--workers', '2'], P_MGLM2, 'ready'),
     },
     {
       // The same as two worker processes, as the proxy workers ran before (for comparison).
       name: 'metalgate manager x2 processes',
       port: P_MGLM2P,
       launch: () =>
-        start('metalgate manager x2 processes', process.execPath, [productScript, '--mode', 'tcp', '--port', String(P_MGLM2P), '--backend-port', String(P_BACKEND), '--workers', '2', '--processes'], P_MGLM2P, 'ready'),
+        start('metalgate manager x2 processes', process.execPath, [...nodeFlags, productScript, '--mode', 'tcp', '--port', String(P_MGLM2P), '--backend-port', String(P_BACKEND), '--workers', '2', '--processes'], P_MGLM2P, 'ready'),
     },
   ];
   if (inOwnNetns()) {
@@ -194,7 +196,7 @@ backend be
       name: 'metalgate kernel',
       port: P_MGK,
       scoped: true,
-      launch: () => start('metalgate kernel', process.execPath, [productScript, '--mode', 'kernel', '--port', String(P_MGK), '--backend-port', String(P_BACKEND)], P_MGK, 'ready'),
+      launch: () => start('metalgate kernel', process.execPath, [...nodeFlags, productScript, '--mode', 'kernel', '--port', String(P_MGK), '--backend-port', String(P_BACKEND)], P_MGK, 'ready'),
     });
   }
   if (ONLY !== '') {
