@@ -50,6 +50,8 @@ const cli = join(import.meta.dirname, '../../dist/cli.js');
 const imageFlags = (component: 'controller' | 'speaker') => (process.env.IMAGE_FLAGS === 'none' ? [] : nodeFlagsOf(component));
 // Extra V8/Node flags for both processes, to compare (NODE_FLAGS='--optimize-for-size').
 const NODE_FLAGS = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
+// glibc's malloc arenas as the image sets them (Dockerfile: MALLOC_ARENA_MAX=2); ARENAS=1 to compare.
+const ARENAS = process.env.ARENAS ?? '2';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // MEMORY=pss counts each shared page (the node binary's text, shared libraries)
@@ -141,10 +143,10 @@ try {
     '--log-level',
     'warn',
   ];
-  // As the manifests run it (node flags, the image's MALLOC_ARENA_MAX).
+  // As the manifests run it (node flags, the image's MALLOC_ARENA_MAX; ARENAS=N to compare).
   const start = async (component: 'controller' | 'speaker', args: string[]): Promise<Started> => {
     const port = await freePort();
-    const proc = spawn(process.execPath, nodeArgs(component, args, port), { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
+    const proc = spawn(process.execPath, nodeArgs(component, args, port), { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: ARENAS } });
     procs.push(proc);
     return { pid: proc.pid!, at: { port } };
   };
@@ -167,7 +169,7 @@ try {
       },
     });
     const port = await freePort();
-    const proc = lab.spawnInNs(node.ns, nodeBinary(), nodeArgs('speaker', ['speaker', '--node-name', node.name, '--l4-dataplane', LAB_L4, '--proxy-workers', String(WORKERS)], port), { env: { MALLOC_ARENA_MAX: '2' } });
+    const proc = lab.spawnInNs(node.ns, nodeBinary(), nodeArgs('speaker', ['speaker', '--node-name', node.name, '--l4-dataplane', LAB_L4, '--proxy-workers', String(WORKERS)], port), { env: { MALLOC_ARENA_MAX: ARENAS } });
     return { pid: proc.pid, at: { port, node }, output: () => proc.output() };
   };
 
