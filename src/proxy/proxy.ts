@@ -331,8 +331,9 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     // In this turn (a gained IP is up on the holder now, a lost one is about
     // to go), but once for all the changes that come in it: an election that
     // hands a node 1,000 IPs raises one event per IP as its address goes up,
-    // and a plan per event sent 3,790 whole listener lists to every worker
-    // (test/bench/memory.ts 1000 4 --lab).
+    // and a plan per event sent every worker the whole listener list again
+    // for each (test/bench/memory.ts 1000 4 --lab: 3,520-3,553 updates per
+    // worker in all, 2,957-3,172 with one plan per turn).
     if (this.#ownershipPlan !== undefined) return;
     const done = Promise.withResolvers<void>();
     const immediate = setImmediate(() => {

@@ -20,7 +20,9 @@
 //     forwarding of the Services' ports, the ingress entrypoint Service
 //     serving the Ingress rules) on a node of a namespace LAN
 //     (test/support/lab.ts, root only); --lab --l4-dataplane proxy puts the
-//     Services' ports on the workers' listeners there too.
+//     Services' ports on the workers' listeners there too. There the
+//     speaker is then restarted, to time one election that hands it every
+//     IP at once (until ready, until its holder device carries them all).
 //
 //   node_modules/.bin/node test/bench/memory.ts [n=1000] [workers=4] [--lab [--l4-dataplane kernel|proxy]]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -61,6 +63,12 @@ const MEASURE = process.env.MEMORY === 'pss' ? 'Pss' : 'Rss';
 async function rssKiB(pid: number): Promise<number> {
   const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
   return Number(new RegExp(`^${MEASURE}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+}
+
+/** The highest RSS the process has had (VmHWM: the burst's peak, which the samples may miss), MiB. */
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Math.round(Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 102.4) / 10;
 }
 
 /** The process and its child processes, if any, by /proc/<pid>/task/<pid>/children. */
@@ -112,6 +120,8 @@ interface Started {
   at: MetricsPort;
   /** What it printed, when known (a lab process's log). */
   output?: () => string;
+  /** Ends it (lab processes: SIGTERM, then SIGKILL after 30 s). */
+  stop?: () => Promise<void>;
 }
 
 const procs: ChildProcess[] = [];
@@ -168,9 +178,12 @@ try {
         spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 80 }, { name: 'https', port: 443, targetPort: 443 }] },
       },
     });
+    return spawnLabSpeaker(node);
+  };
+  const spawnLabSpeaker = async (node: LabNode): Promise<Started> => {
     const port = await freePort();
-    const proc = lab.spawnInNs(node.ns, nodeBinary(), nodeArgs('speaker', ['speaker', '--node-name', node.name, '--l4-dataplane', LAB_L4, '--proxy-workers', String(WORKERS)], port), { env: { MALLOC_ARENA_MAX: ARENAS } });
-    return { pid: proc.pid, at: { port, node }, output: () => proc.output() };
+    const proc = lab!.spawnInNs(node.ns, nodeBinary(), nodeArgs('speaker', ['speaker', '--node-name', node.name, '--l4-dataplane', LAB_L4, '--proxy-workers', String(WORKERS)], port), { env: { MALLOC_ARENA_MAX: ARENAS } });
+    return { pid: proc.pid, at: { port, node }, output: () => proc.output(), stop: () => lab!.kill(proc, 'SIGTERM', 30_000).then(() => {}) };
   };
 
   const speaker = IN_LAB
@@ -232,6 +245,31 @@ try {
   // On a lab node: how many IPs its holder device carries (the speaker owns them all: it is the only node).
   const ipsHeld = await held();
   const config = JSON.parse((await getText(speaker.at, '/config')) ?? '{}') as { version: number; routes: { web: unknown[] }; endpoints: object };
+  // Read before the restart below ends this speaker.
+  const speakerHeap = {
+    speakerHeapUsedMiB: await heapUsedMiB(speaker.at),
+    speakerHeapTotalMiB: await heapUsedMiB(speaker.at, 'heap_size_total_bytes'),
+    speakerExternalMiB: await heapUsedMiB(speaker.at, 'external_memory_bytes'),
+  };
+  const speakerPeak = await peakRssMiB(speaker.pid);
+  // On a lab node: the speaker restarted, so that one election hands it all
+  // N IPs at once (its clean stop gave them up; it is the only node), timed
+  // from its start until it is ready and until its holder device carries
+  // them all.
+  let retake: { readyMs: number; allHeldMs: number } | undefined;
+  const labNode = speaker.at.node;
+  if (labNode !== undefined && speaker.stop !== undefined) {
+    await speaker.stop();
+    await labNode.ip(['addr', 'flush', 'dev', 'metalgate0']).catch(() => '');
+    const t1 = performance.now();
+    const again = await spawnLabSpeaker(labNode);
+    await waitReady(again.at, 'restarted speaker');
+    const readyMs = Math.round(performance.now() - t1);
+    const deadline = Date.now() + 300_000;
+    while (((await held()) ?? 0) < N && Date.now() < deadline) await sleep(100);
+    retake = { readyMs, allHeldMs: Math.round(performance.now() - t1) };
+    console.error(`restarted speaker: ready after ${retake.readyMs} ms, ${(await held()) ?? 0} IPs held after ${retake.allHeldMs} ms`);
+  }
   console.log(
     JSON.stringify(
       {
@@ -241,13 +279,12 @@ try {
         routesServed: config.routes.web.length,
         // Updates the speaker sent each worker since it started (listeners, endpoints, routes, certificates).
         configVersion: config.version,
+        ...(retake === undefined ? {} : { speakerRestartedMs: retake }),
         ...(ipsHeld === undefined ? {} : { ipsHeld }),
         workers: WORKERS,
-        controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, loadedSettled: controllerSettled.total, heapUsedLoaded: await heapUsedMiB(controller.at) },
-        speakerHeapUsedMiB: await heapUsedMiB(speaker.at),
-        speakerHeapTotalMiB: await heapUsedMiB(speaker.at, 'heap_size_total_bytes'),
-        speakerExternalMiB: await heapUsedMiB(speaker.at, 'external_memory_bytes'),
-        speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts, loadedSettled: speakerSettled.total },
+        controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, loadedSettled: controllerSettled.total, peak: await peakRssMiB(controller.pid), heapUsedLoaded: await heapUsedMiB(controller.at) },
+        ...speakerHeap,
+        speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts, loadedSettled: speakerSettled.total, peak: speakerPeak },
       },
       null,
       2,
