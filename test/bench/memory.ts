@@ -230,10 +230,19 @@ try {
     speaker.at.node
       ? (JSON.parse(await speaker.at.node.ip(['-j', 'addr', 'show', 'dev', 'metalgate0'])) as Array<{ addr_info: unknown[] }>)[0]?.addr_info.length
       : undefined;
-  if (speaker.at.node !== undefined) {
+  /** Polls until the holder device carries N IPs (bounded at 300 s); what it carries then. */
+  const untilAllHeld = async (pollMs: number): Promise<number> => {
     const deadline = Date.now() + 300_000;
-    while (((await held()) ?? 0) < N && Date.now() < deadline) await sleep(500);
-    console.error(`${(await held()) ?? 0} IPs held by the speaker ${Math.round(performance.now() - t0)} ms after the apply`);
+    for (;;) {
+      const count = (await held()) ?? 0;
+      if (count >= N || Date.now() >= deadline) return count;
+      await sleep(pollMs);
+    }
+  };
+  if (speaker.at.node !== undefined) {
+    // Polled as often as the allocations above: the lag it shows is within 500 ms.
+    const count = await untilAllHeld(500);
+    console.error(`${count} IPs held by the speaker ${Math.round(performance.now() - t0)} ms after the apply`);
   }
   await sleep(10_000);
   const controllerLoaded = await treeRssMiB(controller.pid);
@@ -263,12 +272,14 @@ try {
     await labNode.ip(['addr', 'flush', 'dev', 'metalgate0']).catch(() => '');
     const t1 = performance.now();
     const again = await spawnLabSpeaker(labNode);
-    await waitReady(again.at, 'restarted speaker');
+    await waitReady(again.at, 'restarted speaker').catch((error: unknown) => {
+      console.error(again.output?.() ?? '');
+      throw error;
+    });
     const readyMs = Math.round(performance.now() - t1);
-    const deadline = Date.now() + 300_000;
-    while (((await held()) ?? 0) < N && Date.now() < deadline) await sleep(100);
+    const count = await untilAllHeld(100);
     retake = { readyMs, allHeldMs: Math.round(performance.now() - t1) };
-    console.error(`restarted speaker: ready after ${retake.readyMs} ms, ${(await held()) ?? 0} IPs held after ${retake.allHeldMs} ms`);
+    console.error(`restarted speaker: ready after ${retake.readyMs} ms, ${count} IPs held after ${retake.allHeldMs} ms`);
   }
   console.log(
     JSON.stringify(
