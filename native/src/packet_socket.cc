@@ -1,12 +1,14 @@
 // AF_PACKET socket for the speaker: one interface, one ethertype, optional
-// classic BPF filter, frames delivered to JS from a libuv poll handle.
-// Everything protocol-specific (frame layout, filters) lives in TypeScript.
+// classic BPF filter, frames delivered to JS from a libuv poll handle
+// (polled_socket.h). Everything protocol-specific (frame layout, filters)
+// lives in TypeScript.
 
 #include "packet_socket.h"
 
 #include <napi.h>
 #include <uv.h>
 
+#include "polled_socket.h"
 #include "system_error.h"
 
 #include <arpa/inet.h>
@@ -25,6 +27,7 @@
 
 namespace {
 
+using metalgate::PolledSocket;
 using metalgate::SystemError;
 using metalgate::ThrowErrno;
 
@@ -33,7 +36,7 @@ using metalgate::ThrowErrno;
 constexpr int kMaxFramesPerWakeup = 256;
 constexpr size_t kReceiveBufferSize = 65536;
 
-class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+class PacketSocket : public PolledSocket<PacketSocket> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(
@@ -49,7 +52,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
   // new PacketSocket(ifname, ethertype, filter | null, onFrame, onError)
   explicit PacketSocket(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<PacketSocket>(info), buffer_(kReceiveBufferSize) {
+      : PolledSocket<PacketSocket>(info), buffer_(kReceiveBufferSize) {
     Napi::Env env = info.Env();
     if (info.Length() < 5 || !info[0].IsString() || !info[1].IsNumber() ||
         !info[3].IsFunction() || !info[4].IsFunction()) {
@@ -68,36 +71,24 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     try {
       Open(env, ifname, static_cast<uint16_t>(ethertype), info[2]);
     } catch (...) {
-      StopPoll();
-      CloseFd();
+      Abandon();
       throw;
     }
 
     Napi::Object self = info.This().As<Napi::Object>();
     on_frame_ = Napi::Persistent(info[3].As<Napi::Function>());
     on_error_ = Napi::Persistent(info[4].As<Napi::Function>());
-    async_context_ = std::make_unique<Napi::AsyncContext>(env, "MetalgatePacketSocket", self);
     self.DefineProperties({
         Napi::PropertyDescriptor::Value("ifindex", Napi::Number::New(env, ifindex_), napi_enumerable),
         Napi::PropertyDescriptor::Value("hwType", Napi::Number::New(env, hw_type_), napi_enumerable),
         Napi::PropertyDescriptor::Value("mac", Napi::Buffer<uint8_t>::Copy(env, mac_, sizeof mac_), napi_enumerable),
     });
-    // An open socket stays alive (and keeps delivering) even when JS drops it.
-    Ref();
-    // A worker that ends with the socket open must still close the poll
-    // handle before its loop goes away.
-    if (napi_add_async_cleanup_hook(env, OnEnvTeardown, this, &teardown_hook_) != napi_ok) {
-      teardown_hook_ = nullptr;
-    }
-  }
-
-  ~PacketSocket() override {
-    RemoveTeardownHook();
-    StopPoll();
-    CloseFd();
+    Opened(env, self, "MetalgatePacketSocket");
   }
 
  private:
+  friend class PolledSocket<PacketSocket>;
+
   // Socket, interface lookups, filter, bind and poll; the caller cleans up
   // if any step throws.
   void Open(Napi::Env env, const std::string& ifname, uint16_t ethertype, const Napi::Value& filter) {
@@ -124,20 +115,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     addr.sll_ifindex = ifindex_;
     if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) ThrowErrno(env, "bind", "", ifname);
 
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      throw Napi::Error::New(env, "no libuv loop for this environment");
-    }
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init(loop, poll_, fd_);
-    if (rc != 0) {
-      delete poll_;  // never initialised, so not closable
-      poll_ = nullptr;
-      throw Napi::Error::New(env, std::string("uv_poll_init: ") + uv_strerror(rc));
-    }
-    poll_->data = this;
-    rc = uv_poll_start(poll_, UV_READABLE, OnReadable);
-    if (rc != 0) throw Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(rc));
+    StartPoll(env);
   }
 
   void AttachFilter(Napi::Env env, const Napi::Value& value) {
@@ -207,13 +185,9 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (fd_ >= 0) {
-      RemoveTeardownHook();
-      StopPoll();
-      CloseFd();
+    if (CloseOnce()) {
       on_frame_.Reset();
       on_error_.Reset();
-      Unref();
     }
     return info.Env().Undefined();
   }
@@ -222,62 +196,19 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     if (fd_ < 0) throw SystemError(env, EBADF, "packet socket", "(closed)");
   }
 
-  void StopPoll() {
-    if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
-    poll_ = nullptr;
-  }
-
-  void RemoveTeardownHook() {
-    if (teardown_hook_ == nullptr) return;
-    napi_remove_async_cleanup_hook(teardown_hook_);
-    teardown_hook_ = nullptr;
-  }
-
-  // Environment teardown (worker exit) with the socket still open: no JS any
-  // more; stop and close the handle, and let teardown finish once libuv has.
-  static void OnEnvTeardown(napi_async_cleanup_hook_handle hook, void* data) {
-    auto* self = static_cast<PacketSocket*>(data);
-    self->teardown_hook_ = nullptr;
-    uv_poll_t* poll = self->poll_;
-    self->poll_ = nullptr;
-    if (poll != nullptr) {
-      uv_poll_stop(poll);
-      poll->data = hook;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* handle) {
-        auto done = static_cast<napi_async_cleanup_hook_handle>(handle->data);
-        delete reinterpret_cast<uv_poll_t*>(handle);
-        napi_remove_async_cleanup_hook(done);
-      });
-    } else {
-      napi_remove_async_cleanup_hook(hook);
-    }
-    self->CloseFd();
-  }
-
-  void CloseFd() {
-    if (fd_ < 0) return;
-    close(fd_);
-    fd_ = -1;
-  }
-
-  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
-    auto* self = static_cast<PacketSocket*>(handle->data);
-    if (self == nullptr || self->poll_ != handle) return;
+  void OnReadable(int status) {
     if (status < 0) {
       // The poll cannot continue; report once and stop. The socket stays
       // open until close(), so the owner decides whether to reopen.
-      Napi::Env env = self->Env();
+      StopPoll();
+      Napi::Env env = Env();
       Napi::HandleScope scope(env);
       Napi::Error error = Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(status));
       error.Set("code", Napi::String::New(env, uv_err_name(status)));
-      self->StopPoll();
-      self->Invoke(self->on_error_, {error.Value()});
+      Invoke(on_error_, {error.Value()});
       return;
     }
-    self->Drain();
+    Drain();
   }
 
   void Drain() {
@@ -309,28 +240,12 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     }
   }
 
-  // Calls back into JS with async context; a throwing listener becomes an
-  // uncaught exception, as it would for any other event source.
-  void Invoke(Napi::FunctionReference& callback, const std::initializer_list<napi_value>& args) {
-    if (callback.IsEmpty()) return;
-    Napi::Env env = Env();
-    try {
-      callback.MakeCallback(Value(), args, *async_context_);
-    } catch (const Napi::Error& error) {
-      napi_fatal_exception(env, error.Value());
-    }
-  }
-
-  int fd_ = -1;
   int ifindex_ = 0;
   uint16_t hw_type_ = 0;
   uint8_t mac_[6] = {0, 0, 0, 0, 0, 0};
-  uv_poll_t* poll_ = nullptr;
-  napi_async_cleanup_hook_handle teardown_hook_ = nullptr;
   std::vector<uint8_t> buffer_;
   Napi::FunctionReference on_frame_;
   Napi::FunctionReference on_error_;
-  std::unique_ptr<Napi::AsyncContext> async_context_;
 };
 
 }  // namespace
