@@ -5,6 +5,7 @@
 
 #include "idle_park.h"
 #include "malloc_trim.h"
+#include "netlink_monitor.h"
 #include "packet_socket.h"
 
 namespace {
@@ -12,6 +13,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", DefinePacketSocket(env));
   exports.Set("IdlePark", DefineIdlePark(env));
+  exports.Set("NetlinkMonitor", DefineNetlinkMonitor(env));
   exports.Set("trimMalloc", DefineTrimMalloc(env));
   return exports;
 }

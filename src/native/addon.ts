@@ -1,7 +1,8 @@
 // Loading the native addon (native/src, built by scripts/build-native.mjs)
 // and the raw shapes of its classes. Use the typed wrappers, not these:
 // src/l2/packet-socket.ts for PacketSocket, src/proxy/listeners/idle-park.ts
-// for IdlePark; src/common/heap-reclaimer.ts calls trimMalloc.
+// for IdlePark, src/netlink/link-watch.ts for NetlinkMonitor;
+// src/common/heap-reclaimer.ts calls trimMalloc.
 
 import { fs } from '../common/builtins.ts';
 import { createRequire } from 'node:module';
@@ -35,6 +36,10 @@ export interface NativeIdlePark {
   close(): void;
 }
 
+export interface NativeNetlinkMonitor {
+  close(): void;
+}
+
 export interface NativeAddon {
   PacketSocket: new (
     ifname: string,
@@ -45,6 +50,8 @@ export interface NativeAddon {
   ) => NativePacketSocket;
   /** `onReady(fd, tag)`: a parked connection has bytes; the descriptor is the callback's to wrap or close. */
   IdlePark: new (onReady: (fd: number, tag: number) => void) => NativeIdlePark;
+  /** `onChange(datagrams)`: that many route netlink notifications of the groups (RTNLGRP_*) arrived since the last call. */
+  NetlinkMonitor: new (groups: readonly number[], onChange: (datagrams: number) => void, onError: (error: Error) => void) => NativeNetlinkMonitor;
   /** glibc's malloc_trim(0), process-wide: true when memory went back to the kernel; false off glibc. */
   trimMalloc(): boolean;
 }
