@@ -72,6 +72,23 @@ async function peakRssMiB(pid: number): Promise<number> {
   return Math.round(Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 102.4) / 10;
 }
 
+/** CPU seconds (user + system) of a process (`/proc/<pid>/stat`) or of one of its threads (`/proc/<pid>/task/<tid>/stat`). */
+async function cpuSeconds(statPath: string): Promise<number> {
+  const stat = await readFile(statPath, 'utf8').catch(() => '');
+  // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ: 100 on Linux
+}
+
+/** The share of one core the speaker's process and its main thread use over `ms` (at rest: what its timers and watches cost). */
+async function idleCpu(pid: number, ms: number): Promise<{ processPercent: number; mainThreadPercent: number }> {
+  const [p0, t0] = [await cpuSeconds(`/proc/${pid}/stat`), await cpuSeconds(`/proc/${pid}/task/${pid}/stat`)];
+  await sleep(ms);
+  const [p1, t1] = [await cpuSeconds(`/proc/${pid}/stat`), await cpuSeconds(`/proc/${pid}/task/${pid}/stat`)];
+  const pct = (d: number) => Math.round((d / (ms / 1000)) * 1000) / 10;
+  return { processPercent: pct(p1 - p0), mainThreadPercent: pct(t1 - t0) };
+}
+
 /** The process and its child processes, if any, by /proc/<pid>/task/<pid>/children. */
 async function treeRssMiB(pid: number): Promise<{ total: number; parts: number[] }> {
   const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
@@ -262,6 +279,8 @@ try {
   await sleep(30_000);
   const controllerSettled = await treeRssMiB(controller.pid);
   const speakerSettled = await treeRssMiB(speaker.pid);
+  // What keeping 1,000 Services costs the speaker once settled, in CPU.
+  const speakerSettledCpu = await idleCpu(speaker.pid, 10_000);
   // On a lab node: how many IPs its holder device carries (the speaker owns them all: it is the only node).
   const ipsHeld = await held();
   const config = JSON.parse((await getText(speaker.at, '/config')) ?? '{}') as { version: number; routes: { web: unknown[] }; endpoints: object };
@@ -308,6 +327,7 @@ try {
         workers: WORKERS,
         controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, loadedSettled: controllerSettled.total, peak: await peakRssMiB(controller.pid), heapUsedLoaded: await heapUsedMiB(controller.at) },
         ...speakerHeap,
+        speakerSettledCpu,
         speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts, loadedSettled: speakerSettled.total, peak: speakerPeak },
       },
       null,
