@@ -6,6 +6,7 @@ type ReceivedFrame = 'arp_request' | 'arp_reply' | 'ns' | 'na';
 
 export class SpeakerMetrics {
   readonly announcedIps: Gauge<'family'>;
+  readonly elections: Counter<'outcome'>;
   readonly framesSent: Counter<'type' | 'interface'>;
   readonly sendErrors: Counter<'interface'>;
   readonly framesReceived: Counter<'type' | 'interface'>;
@@ -57,6 +58,12 @@ export class SpeakerMetrics {
       name: 'metalgate_speaker_ownership_changes_total',
       help: 'IPs this node took over (gained) or gave up (lost).',
       labelNames: ['change'],
+      registers,
+    });
+    this.elections = new Counter({
+      name: 'metalgate_speaker_elections_total',
+      help: 'Elections asked for (every Lease renewal seen, every second, every change): computed, or unchanged (same inputs as the last one, nothing to do).',
+      labelNames: ['outcome'],
       registers,
     });
     this.liveSpeakers = new Gauge({ name: 'metalgate_speaker_live_speakers', help: 'Speakers this node sees alive.', registers });

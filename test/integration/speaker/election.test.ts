@@ -161,6 +161,31 @@ describe('election', () => {
     await coordination.deleteNamespacedLease({ name: owner.nodeName, namespace: 'metalgate-system' }).catch(() => {});
   });
 
+  test('an election whose inputs did not change is not computed again (Lease renewals, the ticker); a Service change is', async () => {
+    const { core } = cluster();
+    const a = await speaker('node-a');
+    await createService(core, lbService(ns, 'quiet'));
+    await setServiceIps(core, ns, 'quiet', ['198.18.10.11']);
+    await waitFor(() => a.ownedIps().includes('198.18.10.11'), 'node-a owns the IP');
+    const elections = async (outcome: 'computed' | 'unchanged'): Promise<number> =>
+      (await a.registry.getSingleMetric('metalgate_speaker_elections_total')!.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+    // Two seconds without a computed election, while its Lease is renewed twice a second and the ticker asks every second.
+    await waitFor(
+      async () => {
+        const [computed, unchanged] = [await elections('computed'), await elections('unchanged')];
+        await new Promise((r) => setTimeout(r, 2000));
+        return (await elections('computed')) === computed && (await elections('unchanged')) >= unchanged + 3;
+      },
+      'two seconds of elections asked for and not computed',
+      20_000,
+    );
+    const computed = await elections('computed');
+    await setServiceIps(core, ns, 'quiet', ['198.18.10.11', '198.18.10.12']);
+    await waitFor(() => a.ownedIps().includes('198.18.10.12'), 'node-a owns the new IP');
+    expect(await elections('computed')).toBeGreaterThan(computed);
+    await core.deleteNamespacedService({ name: 'quiet', namespace: ns });
+  });
+
   test('excluded nodes, nodes without a matching subnet and Local policy without endpoints are not elected', async () => {
     const { core, kc } = cluster();
     const discovery = kc.makeApiClient((await import('@kubernetes/client-node')).DiscoveryV1Api);
