@@ -285,6 +285,10 @@ try {
   const ipsHeld = await held();
   const config = JSON.parse((await getText(speaker.at, '/config')) ?? '{}') as { version: number; routes: { web: unknown[] }; endpoints: object };
   // Read before the restart below ends this speaker.
+  const metricsText = (await getText(speaker.at, '/metrics')) ?? '';
+  const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metricsText)?.[1] ?? 0);
+  // Memory-reducing collections once quiet (src/common/heap-reclaimer.ts): the speaker's thread's, and its workers' summed.
+  const speakerReclaims = { speakerThread: counter('metalgate_speaker_heap_reclaims_total'), workers: counter('metalgate_proxy_heap_reclaims_total') };
   const speakerHeap = {
     speakerHeapUsedMiB: await heapUsedMiB(speaker.at),
     speakerHeapTotalMiB: await heapUsedMiB(speaker.at, 'heap_size_total_bytes'),
@@ -328,6 +332,7 @@ try {
         controllerMiB: { idle: controllerIdle.total, loaded: controllerLoaded.total, loadedSettled: controllerSettled.total, peak: await peakRssMiB(controller.pid), heapUsedLoaded: await heapUsedMiB(controller.at) },
         ...speakerHeap,
         speakerSettledCpu,
+        speakerReclaims,
         speakerMiB: { idle: speakerIdle.total, idleParts: speakerIdle.parts, loaded: speakerLoaded.total, loadedParts: speakerLoaded.parts, loadedSettled: speakerSettled.total, peak: speakerPeak },
       },
       null,
