@@ -658,7 +658,6 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.metrics.elections.inc({ outcome: 'unchanged' });
       return;
     }
-    this.#lastInputs = inputs;
     this.metrics.elections.inc({ outcome: 'computed' });
 
     const self = this.#opts.nodeName;
@@ -703,6 +702,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (diff.gained.length > 0 || diff.lost.length > 0) this.#kickApply();
     this.#statusLive = reporter ? view.live : undefined;
     this.#publishL2Status();
+    // Only once it went through: an election that threw is computed again at the next request.
+    this.#lastInputs = inputs;
   }
 
   /**
