@@ -92,14 +92,7 @@ class NetlinkMonitor : public PolledSocket<NetlinkMonitor> {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     [[maybe_unused]] Napi::Object keep_alive = Value();  // a callback may close and drop the last reference
-    if (status < 0) {
-      // The poll cannot continue; report once and stop (the owner reopens).
-      StopPoll();
-      Napi::Error error = Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(status));
-      error.Set("code", Napi::String::New(env, uv_err_name(status)));
-      Invoke(on_error_, {error.Value()});
-      return;
-    }
+    if (status < 0) return ReportPollFailure(on_error_, status);  // the owner reopens
     int datagrams = 0;
     char discard[1];
     while (datagrams < kMaxDatagramsPerWakeup && fd_ >= 0) {

@@ -197,17 +197,7 @@ class PacketSocket : public PolledSocket<PacketSocket> {
   }
 
   void OnReadable(int status) {
-    if (status < 0) {
-      // The poll cannot continue; report once and stop. The socket stays
-      // open until close(), so the owner decides whether to reopen.
-      StopPoll();
-      Napi::Env env = Env();
-      Napi::HandleScope scope(env);
-      Napi::Error error = Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(status));
-      error.Set("code", Napi::String::New(env, uv_err_name(status)));
-      Invoke(on_error_, {error.Value()});
-      return;
-    }
+    if (status < 0) return ReportPollFailure(on_error_, status);
     Drain();
   }
 

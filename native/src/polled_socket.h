@@ -86,6 +86,18 @@ class PolledSocket : public Napi::ObjectWrap<T> {
     poll_ = nullptr;
   }
 
+  // The poll failed (status < 0) and cannot continue: stops it and tells
+  // `on_error` once. The socket stays open until close(), so its owner
+  // decides whether to reopen.
+  void ReportPollFailure(Napi::FunctionReference& on_error, int status) {
+    StopPoll();
+    Napi::Env env = this->Env();
+    Napi::HandleScope scope(env);
+    Napi::Error error = Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(status));
+    error.Set("code", Napi::String::New(env, uv_err_name(status)));
+    Invoke(on_error, {error.Value()});
+  }
+
   // Calls back into JS with async context; a throwing listener becomes an
   // uncaught exception, as it would for any other event source. Nothing
   // here may throw past the caller: it runs in a libuv callback, where a
