@@ -34,11 +34,12 @@ RUN --mount=type=secret,id=extra_ca \
  && npm ci --ignore-scripts
 
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build-native.mjs scripts/
+COPY scripts/build-native.mjs scripts/bundle.mjs scripts/
 COPY native/src native/src
 COPY src src
 # `npm run build` = build:native (native/build/metalgate_native.node) and
-# build:ts (tsc -p tsconfig.build.json -> dist/).
+# build:ts (tsc -p tsconfig.build.json -> dist/, then scripts/bundle.mjs ->
+# dist/app/: the product in a few files per thread).
 RUN npm rebuild netlink \
  && npm run build \
  && npm prune --omit=dev

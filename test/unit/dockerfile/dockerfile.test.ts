@@ -321,6 +321,35 @@ describe('replaying the stages in temp directories', () => {
     expect(stdout.trim()).toBe(join(imageDir, 'native/build/metalgate_native.node'));
   });
 
+  test('the CLI and the workers start from the bundle (scripts/bundle.mjs), which finds the addon and a worker entry', async () => {
+    const entries = { 'cli.js': './app/cli.js', 'proxy/workers/proxy-worker.js': '../../app/proxy-worker.js', 'ingress/runtime/middlewares/bcrypt-worker.js': '../../../app/bcrypt-worker.js' };
+    for (const [file, target] of Object.entries(entries)) {
+      expect(readFileSync(join(imageDir, 'dist', file), 'utf8'), file).toContain(`export * from '${target}';`);
+    }
+    // A few files per thread kind, not one per module.
+    const bundled = readdirSync(join(imageDir, 'dist/app')).filter((f) => f.endsWith('.js'));
+    expect(bundled.length).toBeLessThan(60);
+    // The addon's path is computed from its module's own URL under dist/, as unbundled.
+    const addonChunk = bundled.find((f) => readFileSync(join(imageDir, 'dist/app', f), 'utf8').includes('metalgate_native.node'))!;
+    const script = [
+      `const m = await import('./dist/app/${addonChunk}');`,
+      "const load = Object.values(m).find((v) => typeof v === 'function' && v.name === 'loadNativeAddon');",
+      "if (typeof load().PacketSocket !== 'function') throw new Error('no PacketSocket');",
+      "console.log('addon');",
+    ].join('\n');
+    expect((await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { cwd: imageDir })).stdout.trim()).toBe('addon');
+    // A worker started from its entry under dist/ runs the bundled code (bcrypt's worker: one comparison).
+    const worker = [
+      "import { Worker } from 'node:worker_threads';",
+      "const w = new Worker(new URL('./dist/ingress/runtime/middlewares/bcrypt-worker.js', `file://${process.cwd()}/`), { execArgv: [] });",
+      "w.on('message', (m) => { console.log(JSON.stringify(m)); w.terminate(); });",
+      // bcrypt of "x" with cost 4.
+      "w.postMessage({ id: 7, password: 'x', hash: '$2b$04$nBf3.lPtXW85paHO6vnFyeNzdHKjmjp/ZIQm/ZIf.qd8CPuYGoA7u' });",
+    ].join('\n');
+    const out = (await execFileAsync(process.execPath, ['--input-type=module', '-e', worker], { cwd: imageDir, timeout: 20_000 })).stdout.trim();
+    expect(JSON.parse(out)).toEqual({ id: 7, ok: true });
+  });
+
   test('dist/ imports only Node built-ins and production dependencies', () => {
     const builtins = new Set(builtinModules);
     const production = new Set(Object.keys(pkg.dependencies));
