@@ -1,7 +1,8 @@
 // The speakers' announcement lines, read back from their JSON logs and told
 // in a few lines: the announcer logs one info line per gratuitous ARP / NA
-// sent (reason takeover with its burst step, or refresh) and per ARP/NS
-// answered (reason reply, rate-limited). Also the ownership lines ("took
+// of a takeover (reason takeover with its burst step), one per refresh round
+// listing its IPs (reason refresh, `ips`), and one per ARP/NS answered
+// (reason reply, rate-limited). Also the ownership lines ("took
 // over IP" / "gave up IP"). Pure: log text in, records and lines out.
 
 export type AnnounceReason = 'takeover' | 'refresh' | 'reply';
@@ -49,20 +50,24 @@ const REASONS = new Set<string>(['takeover', 'refresh', 'reply']);
 export function parseAnnouncements(node: string, logText: string): Announcement[] {
   const out: Announcement[] = [];
   for (const l of jsonLines(logText)) {
-    if (typeof l.reason !== 'string' || !REASONS.has(l.reason) || typeof l.ip !== 'string' || typeof l.mac !== 'string') continue;
+    if (typeof l.reason !== 'string' || !REASONS.has(l.reason) || typeof l.mac !== 'string') continue;
+    // A round over many IPs (refresh) is one line listing them.
+    const ips = typeof l.ip === 'string' ? [l.ip] : Array.isArray(l.ips) ? l.ips.filter((ip): ip is string => typeof ip === 'string') : [];
     const to = l.to as { mac?: unknown; ip?: unknown } | undefined;
-    out.push({
-      node,
-      time: String(l.time ?? ''),
-      ip: l.ip,
-      reason: l.reason as AnnounceReason,
-      interface: String(l.interface ?? ''),
-      mac: l.mac,
-      services: Array.isArray(l.services) ? l.services.map(String) : [],
-      ...(typeof l.step === 'number' ? { step: l.step } : {}),
-      ...(to && typeof to.mac === 'string' && typeof to.ip === 'string' ? { to: { mac: to.mac, ip: to.ip } } : {}),
-      msg: String(l.msg ?? ''),
-    });
+    for (const ip of ips) {
+      out.push({
+        node,
+        time: String(l.time ?? ''),
+        ip,
+        reason: l.reason as AnnounceReason,
+        interface: String(l.interface ?? ''),
+        mac: l.mac,
+        services: Array.isArray(l.services) ? l.services.map(String) : [],
+        ...(typeof l.step === 'number' ? { step: l.step } : {}),
+        ...(to && typeof to.mac === 'string' && typeof to.ip === 'string' ? { to: { mac: to.mac, ip: to.ip } } : {}),
+        msg: String(l.msg ?? ''),
+      });
+    }
   }
   return out;
 }

@@ -11,9 +11,11 @@
 //   schedule (announce-schedule.ts): a burst on takeover, then a refresh.
 // - Hands every foreign claim of an owned IP to the conflict detector.
 //
-// One info log line per announcement (ip, interface, mac, services, reason:
-// takeover | refresh | peer-left | defend | reply); replies are rate-limited
-// per IP, the first one always logged.
+// Every announcement is logged at info: one line per IP for a takeover's
+// burst step and a defence (ip, interface, mac, services, reason), one line
+// per interface listing the IPs for a round over many (reason refresh or
+// peer-left: announce-log.ts); replies are rate-limited per IP, the first
+// one always logged.
 
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +37,7 @@ import {
   type AnnounceState,
 } from './announce-schedule.ts';
 import { interfaceForIp, type AnnounceInterface, type InterfaceSurvey } from './announce-interfaces.ts';
+import { announcedMessage, roundLines, type RoundAnnouncement, type RoundReason } from './announce-log.ts';
 import { applyArpSysctls } from './arp-sysctls.ts';
 import { ConflictDetector, type ConflictEvent, type ConflictOptions } from './conflicts.ts';
 import type { SentFrame, SpeakerMetrics } from './metrics.ts';
@@ -101,6 +104,8 @@ interface Held {
   /** Link-layer group of the IP's solicited-node address (IPv6). */
   group: string | undefined;
 }
+
+const roundAnnouncement = (held: Held, port: Port): RoundAnnouncement => ({ ip: held.ip, v6: held.v6, interface: port.iface.name, mac: port.iface.mac });
 
 export class Announcer {
   readonly #log: Logger;
@@ -212,14 +217,19 @@ export class Announcer {
   announceNow(ips: Iterable<string>, reason: 'peer-left' | 'defend'): void {
     if (this.#closed) return;
     const now = this.#now();
+    const sent: RoundAnnouncement[] = [];
     for (const ip of ips) {
       const held = this.#held.get(ip);
       if (!held || held.port === undefined) continue;
       const port = this.#ports.get(held.port);
       if (!port || nextAnnouncement(held.state, this.#schedule).reason !== 'refresh') continue;
-      this.#announce(held, port, reason, -1);
+      if (this.#announce(held, port)) {
+        if (reason === 'defend') this.#logOne(held, port, reason);
+        else sent.push(roundAnnouncement(held, port));
+      }
       held.state.lastSentMs = now;
     }
+    this.#logRound('peer-left', sent);
     this.#tick();
   }
 
@@ -359,14 +369,19 @@ export class Announcer {
     if (this.#closed) return;
     const now = this.#now();
     const round = dueAnnouncements(this.#placedStates(), now, this.#schedule);
+    const refreshed: RoundAnnouncement[] = [];
     for (const due of round.due) {
       const held = this.#held.get(due.ip);
       if (!held || held.port === undefined) continue;
       const port = this.#ports.get(held.port);
       if (!port) continue;
-      this.#announce(held, port, due.reason, due.step);
+      if (this.#announce(held, port)) {
+        if (due.reason === 'refresh') refreshed.push(roundAnnouncement(held, port));
+        else this.#logOne(held, port, 'takeover', due.step);
+      }
       held.state.lastSentMs = now;
     }
+    this.#logRound('refresh', refreshed);
     if (round.nextWakeMs !== undefined) {
       this.#timer = setTimeout(() => this.#tick(), Math.max(0, round.nextWakeMs - this.#now()));
     }
@@ -376,22 +391,27 @@ export class Announcer {
     for (const held of this.#held.values()) if (held.port !== undefined) yield held.state;
   }
 
-  #announce(held: Held, port: Port, reason: 'takeover' | 'refresh' | 'peer-left' | 'defend', step: number): void {
+  /** Sends the IP's gratuitous ARP (both forms) or unsolicited NA; whether a frame went out. */
+  #announce(held: Held, port: Port): boolean {
     const mac = port.iface.mac;
     const ifname = port.iface.name;
-    let ok: boolean;
-    if (held.v6) {
-      ok = this.#send(port.ndp, encodeUnsolicitedNa({ mac, ip: held.ip }, this.#frame), 'unsolicited_na', ifname);
-    } else {
-      const request = this.#send(port.arp, encodeGratuitousArpRequest({ mac, ip: held.ip }, this.#frame), 'garp_request', ifname);
-      const reply = this.#send(port.arp, encodeGratuitousArpReply({ mac, ip: held.ip }, this.#frame), 'garp_reply', ifname);
-      ok = request || reply;
-    }
-    if (!ok) return;
+    if (held.v6) return this.#send(port.ndp, encodeUnsolicitedNa({ mac, ip: held.ip }, this.#frame), 'unsolicited_na', ifname);
+    const request = this.#send(port.arp, encodeGratuitousArpRequest({ mac, ip: held.ip }, this.#frame), 'garp_request', ifname);
+    const reply = this.#send(port.arp, encodeGratuitousArpReply({ mac, ip: held.ip }, this.#frame), 'garp_reply', ifname);
+    return request || reply;
+  }
+
+  /** One line for one IP's announcement: a takeover's step (with its Services) or a defence. */
+  #logOne(held: Held, port: Port, reason: 'takeover' | 'defend', step?: number): void {
     this.#log.info(
-      { ip: held.ip, interface: ifname, mac, services: held.services, reason, ...(reason === 'takeover' ? { step } : {}) },
-      held.v6 ? 'announced IP (unsolicited NA)' : 'announced IP (gratuitous ARP, request and reply)',
+      { ip: held.ip, interface: port.iface.name, mac: port.iface.mac, services: held.services, reason, ...(step !== undefined ? { step } : {}) },
+      announcedMessage(held.v6, false),
     );
+  }
+
+  /** A round over many IPs (refresh, peer-left): a line per interface and family (announce-log.ts). */
+  #logRound(reason: RoundReason, sent: readonly RoundAnnouncement[]): void {
+    for (const line of roundLines(reason, sent)) this.#log.info(line.fields, line.msg);
   }
 
   #send(transport: FrameTransport | undefined, frame: Buffer, type: SentFrame, ifname: string): boolean {

@@ -14,7 +14,7 @@ import { hasProgram, labSkipReason } from '../../support/netns-exec.ts';
 import { useCluster } from '../helpers/cluster.ts';
 import { createService, lbService } from '../helpers/cluster.ts';
 import { setServiceIps } from './helpers.ts';
-import { ECHO_PORT, logLines, setupCluster, VIP4 } from './lab-helpers.ts';
+import { announcedIps, ECHO_PORT, logLines, setupCluster, VIP4 } from './lab-helpers.ts';
 
 const CHILD = fileURLToPath(new URL('./gated-speaker-child.ts', import.meta.url));
 const GATE_MS = 2500;
@@ -54,7 +54,7 @@ describe.skipIf(skipReason !== null)(`the announcement gate on a namespace LAN${
     expect(closed).toBeDefined();
     expect(opened! - closed!).toBeGreaterThanOrEqual(GATE_MS - 50);
     // The election ran again while the gate was closed (the ticker fires every second).
-    const announced = lines.filter((l) => l.ip === VIP4 && String(l.msg).startsWith('announced IP'));
+    const announced = lines.filter((l) => announcedIps(l).includes(VIP4));
     expect(announced.length).toBeGreaterThan(0);
     expect(announced.filter((l) => (l.time as number) < opened!), JSON.stringify(announced)).toEqual([]);
     // On the wire: the client hears the IP claimed, and only after the gate opened.

@@ -48,6 +48,13 @@ export async function holdersOf(nodes: readonly LabNode[], ip: string): Promise<
   return out;
 }
 
+/** The IPs an announcement line is about: its `ip`, or the `ips` of a round over many (refresh, peer-left). */
+export function announcedIps(line: Record<string, unknown>): string[] {
+  if (!String(line.msg).startsWith('announced IP')) return [];
+  if (typeof line.ip === 'string') return [line.ip];
+  return Array.isArray(line.ips) ? line.ips.map(String) : [];
+}
+
 export async function setupCluster(core: k8s.CoreV1Api, nodes: readonly LabNode[], ns: string, name: string, ips: string[]): Promise<void> {
   await ensureNamespace(core, ns);
   for (const n of nodes) await createNode(core, n.name);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabProcess } from '../../support/lab.ts';
 import { labSkipReason, repoRoot } from '../../support/netns-exec.ts';
 import { useCluster, waitFor } from '../helpers/cluster.ts';
-import { holdersOf, logLines, setupCluster, startSpeakerIn } from './lab-helpers.ts';
+import { announcedIps, holdersOf, logLines, setupCluster, startSpeakerIn } from './lab-helpers.ts';
 
 const skipReason = labSkipReason();
 const cluster = useCluster();
@@ -38,7 +38,8 @@ describe.skipIf(skipReason !== null)(`announcements outside the schedule${skipRe
     await lab?.destroy();
   });
 
-  const announcements = (p: LabProcess, reason: string) => logLines(p).filter((l) => String(l.msg).startsWith('announced IP') && l.reason === reason);
+  /** The IPs announced with this reason, one entry per IP and announcement. */
+  const announcements = (p: LabProcess, reason: string) => logLines(p).filter((l) => l.reason === reason).flatMap(announcedIps);
   const neighbourMac = async (ip: string): Promise<string | undefined> => {
     const out = JSON.parse(await lab.client('observer').ip(['-j', 'neigh', 'show', ip])) as Array<{ lladdr?: string }>;
     return out[0]?.lladdr;
@@ -68,7 +69,7 @@ describe.skipIf(skipReason !== null)(`announcements outside the schedule${skipRe
     const rogueMac = (JSON.parse(rogue.output().split('\n').find((l) => l.includes('claimed'))!) as { claimed: string }).claimed;
     await waitFor(async () => ((await neighbourMac(ip)) === rogueMac ? true : undefined), "the observer's entry following the claim", 5000);
 
-    await waitFor(() => (announcements(owner, 'defend').some((l) => l.ip === ip) ? true : undefined), 'the owner defending the IP', 5000);
+    await waitFor(() => (announcements(owner, 'defend').includes(ip) ? true : undefined), 'the owner defending the IP', 5000);
     expect(logLines(owner).some((l) => l.ip === ip && l.mac === rogueMac && String(l.msg).includes('two hosts answer for one IP'))).toBe(true);
     await waitFor(async () => ((await neighbourMac(ip)) === ownerMac ? true : undefined), "the observer's entry back on the owner", 5000);
   }, 60_000);
@@ -94,7 +95,7 @@ describe.skipIf(skipReason !== null)(`announcements outside the schedule${skipRe
     await rogue.waitForOutput('claimed', 10_000);
     await waitFor(() => (logLines(owner).some((l) => l.ip === ip && l.mac === otherMac && String(l.msg).includes('two hosts answer for one IP')) ? true : undefined), 'the conflict reported', 5000);
     await new Promise((r) => setTimeout(r, 500));
-    expect(announcements(owner, 'defend').filter((l) => l.ip === ip)).toEqual([]);
+    expect(announcements(owner, 'defend').filter((a) => a === ip)).toEqual([]);
   }, 60_000);
 
   it('a speaker stops: the other re-announces the IPs it already held, and takes the stopped one\'s', async () => {
@@ -110,7 +111,7 @@ describe.skipIf(skipReason !== null)(`announcements outside the schedule${skipRe
     await speakers.get('node2')!.stop('SIGTERM', 10_000);
     speakers.delete('node2');
     await waitFor(() => (announcements(stays, 'peer-left').length - before >= held.get('node1')!.length ? true : undefined), 'node1 re-announcing its IPs', 10_000);
-    expect(new Set(announcements(stays, 'peer-left').slice(before).map((l) => l.ip))).toEqual(new Set(held.get('node1')));
+    expect(new Set(announcements(stays, 'peer-left').slice(before))).toEqual(new Set(held.get('node1')));
     for (const ip of held.get('node2')!) await waitFor(async () => ((await holdersOf(lab.nodes, ip)).join() === 'node1' ? true : undefined), `node1 taking ${ip}`, 10_000);
   }, 60_000);
 });

@@ -27,6 +27,14 @@ describe('announcements', () => {
     expect(a[0]).toMatchObject({ node: 'node1', ip: '198.18.0.101', interface: 'eth0', mac: '02:6d:67:00:00:0b', services: ['demo/hello'] });
   });
 
+  it('reads a refresh round (one line listing its IPs) as an announcement per IP', () => {
+    const round = line({ time: '2026-01-01T10:00:12.000Z', ips: ['198.18.0.101', '198.18.0.102'], interface: 'eth0', mac: 'm1', reason: 'refresh', msg: 'announced IPs (gratuitous ARP, request and reply)' });
+    expect(parseAnnouncements('node1', round).map((a) => [a.ip, a.reason, a.interface, a.mac])).toEqual([
+      ['198.18.0.101', 'refresh', 'eth0', 'm1'],
+      ['198.18.0.102', 'refresh', 'eth0', 'm1'],
+    ]);
+  });
+
   it('reads ownership changes', () => {
     expect(parseOwnership('node1', log).map((o) => [o.ip, o.owned, o.why])).toEqual([
       ['198.18.0.101', true, undefined],
@@ -35,7 +43,7 @@ describe('announcements', () => {
   });
 
   it('tells them in a few lines: the first of each kind per node and IP, and how many followed', () => {
-    const other = parseAnnouncements('node2', line({ time: '2026-01-01T10:00:01.500Z', ip: '198.18.0.100', interface: 'eth0', mac: 'm2', services: [], reason: 'refresh', msg: 'announced' }));
+    const other = parseAnnouncements('node2', line({ time: '2026-01-01T10:00:01.500Z', ips: ['198.18.0.100'], interface: 'eth0', mac: 'm2', reason: 'refresh', msg: 'announced' }));
     const lines = summarizeAnnouncements([...parseAnnouncements('node1', log), ...other]);
     expect(lines).toEqual([
       '10:00:01.500 node2: 198.18.0.100 on eth0 m2 reason=refresh (refresh) - announced',

@@ -128,16 +128,35 @@ describe('takeover and refresh', () => {
     const before = announced().length;
     announcer.announceNow(['198.18.0.10', '198.18.0.12', '198.18.0.99'], 'peer-left');
     const now = announced().slice(before);
-    expect(now).toEqual([expect.objectContaining({ ip: '198.18.0.10', reason: 'peer-left' })]);
+    // A round over several IPs: one line listing them.
+    expect(now).toEqual([expect.objectContaining({ ips: ['198.18.0.10'], reason: 'peer-left', interface: 'eth0', mac: MAC })]);
     expect(now[0]).not.toHaveProperty('step');
     // .10's next refresh comes a period after this one, .11's on its own clock.
     const at = announced().length;
+    const of10 = () => announced().slice(at).filter((l) => (l.ips as string[] | undefined)?.includes('198.18.0.10'));
     vi.advanceTimersByTime(8_000);
-    expect(announced().slice(at).filter((l) => l.ip === '198.18.0.10')).toEqual([]);
+    expect(of10()).toEqual([]);
     vi.advanceTimersByTime(2_500);
-    expect(announced().slice(at).filter((l) => l.ip === '198.18.0.10').map((l) => l.reason)).toEqual(['refresh']);
+    expect(of10().map((l) => l.reason)).toEqual(['refresh']);
     announcer.announceNow(['198.18.0.11'], 'defend');
     expect(announced().at(-1)).toMatchObject({ ip: '198.18.0.11', reason: 'defend' });
+  });
+
+  test('a refresh round over many IPs is a line per interface and family listing them, not a line per IP', () => {
+    const v4 = Array.from({ length: 250 }, (_, i) => `198.18.0.${i + 1}`);
+    for (const ip of [...v4, '2001:db8::10', '2001:db8::11']) announcer.own(ip, ['default/many']);
+    vi.advanceTimersByTime(3200); // the bursts: a line per IP and step
+    expect(lines.filter((l) => l.reason === 'takeover')).toHaveLength(252 * 6);
+    const at = lines.length;
+    vi.advanceTimersByTime(10_000); // every IP refreshed once (jittered over rounds at most 500 ms apart)
+    const refresh = lines.slice(at).filter((l) => l.reason === 'refresh');
+    const refreshed = refresh.flatMap((l) => l.ips as string[]);
+    expect(refreshed.sort()).toEqual([...v4, '2001:db8::10', '2001:db8::11'].sort());
+    expect(refresh.every((l) => l.ip === undefined && l.interface === 'eth0' && l.mac === MAC)).toBe(true);
+    for (const l of refresh) expect(l.msg).toBe((l.ips as string[])[0]!.includes(':') ? 'announced IPs (unsolicited NA)' : 'announced IPs (gratuitous ARP, request and reply)');
+    // At most one line per round and family here (200 IPs a line): 20 rounds of 500 ms.
+    expect(refresh.length).toBeLessThanOrEqual(2 * 21);
+    expect(refresh.length).toBeLessThan(refreshed.length / 4);
   });
 
   test('IPv6: an unsolicited NA with Override to all nodes, and the solicited-node group joined', () => {
