@@ -62,7 +62,6 @@ await build({
   output: {
     dir: out,
     format: 'esm',
-    sourcemap: true,
     entryFileNames: '[name].js',
     chunkFileNames: '[name]-[hash].js',
   },
