@@ -250,7 +250,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #applying: Promise<void> | undefined;
   #applyAgain = false;
   #announceGate: ((ip: string) => Promise<void>) | undefined;
-  /** Held, and waiting at the gate: not announced yet, whatever else happens meanwhile. */
+  /** Held, and waiting for its workers' listeners or its forwarding to the previous owner: not announced yet, whatever else happens meanwhile. */
   readonly #gated = new Set<string>();
   #forwarder?: HandoverForwarder;
   /** Speakers whose Lease was deleted (a clean stop: they linger), with their last annotations. */
@@ -692,7 +692,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const [ip, before] of this.#held) {
       if (!desired.has(ip)) continue;
       const services = this.#servicesByIp.get(ip) ?? [];
-      // An IP still at the gate is announced when it opens (#take), not by a recompute meanwhile.
+      // An IP #take has not announced yet is announced by #take, not by a recompute meanwhile.
       if (!this.#gated.has(ip)) this.#announcer?.own(ip, services.map(serviceKeyOf), this.#namedByIp.get(ip));
       if (sameServices(before, services)) continue;
       this.#held.set(ip, services);
@@ -897,18 +897,24 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     // at once must find the listeners bound (proxy workers bind a few
     // milliseconds after this event; the gate waits for them).
     this.emit('ownership', { ip, owned: true, services });
-    if (this.#announceGate) {
-      this.#gated.add(ip);
-      try {
-        await this.#announceGate(ip);
-      } catch (err) {
-        // The gates are bounded in time; one that fails must not keep a held IP silent for good.
-        this.#log.warn({ ip, err: (err as Error).message }, 'announcement gate failed: announcing anyway');
-      } finally {
-        this.#gated.delete(ip);
+    // Until the announcement below, an election in between must not announce
+    // the IP either (#elect): not before the workers listen, nor before the
+    // previous owner's connections are forwarded (announced before, the
+    // client's next packet of a connection begun there met a reset here).
+    this.#gated.add(ip);
+    try {
+      if (this.#announceGate) {
+        try {
+          await this.#announceGate(ip);
+        } catch (err) {
+          // The gates are bounded in time; one that fails must not keep a held IP silent for good.
+          this.#log.warn({ ip, err: (err as Error).message }, 'announcement gate failed: announcing anyway');
+        }
       }
+      if (forwarding) await Promise.race([forwarding, sleep(FORWARD_WAIT_MS)]);
+    } finally {
+      this.#gated.delete(ip);
     }
-    if (forwarding) await Promise.race([forwarding, sleep(FORWARD_WAIT_MS)]);
     const now = this.#held.get(ip);
     if (this.#stopping || now === undefined) return;
     // The services may have changed while the gate was closed.
