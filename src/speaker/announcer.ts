@@ -125,6 +125,10 @@ export class Announcer {
   #survey: InterfaceSurvey = { interfaces: [], subnets: [], anyIp: false, skipped: [], ownMacs: [] };
   #ownMacs = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  /** When #timer fires. */
+  #timerAtMs: number | undefined;
+  /** IPv4 and IPv6 IPs placed on an interface (announced): the gauge, kept as they move. */
+  readonly #placed: [number, number] = [0, 0];
   #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** One reusable buffer per frame kind: sends copy synchronously. */
@@ -203,9 +207,9 @@ export class Announcer {
       group: undefined,
     };
     this.#held.set(ip, held);
-    this.#detector.setOwnedIps(this.#held.keys());
+    this.#detector.ownIp(ip);
     this.#place(held);
-    this.#tick();
+    this.#tickOne(held);
   }
 
   /**
@@ -240,7 +244,7 @@ export class Announcer {
     this.#detach(held);
     this.#held.delete(ip);
     this.#replies.forget(ip);
-    this.#detector.setOwnedIps(this.#held.keys());
+    this.#detector.disownIp(ip);
     this.#updateGauge();
   }
 
@@ -269,6 +273,7 @@ export class Announcer {
     if (!port) return;
     this.#portWarned.delete(held.ip);
     held.port = iface.name;
+    this.#placed[held.v6 ? 1 : 0]++;
     port.ips.add(held.ip);
     if (held.v6) {
       held.group = ipv6MulticastMac(solicitedNodeAddress(held.ip));
@@ -286,6 +291,7 @@ export class Announcer {
     const name = held.port;
     held.port = undefined;
     if (name === undefined) return;
+    this.#placed[held.v6 ? 1 : 0]--;
     const port = this.#ports.get(name);
     if (!port) return;
     port.ips.delete(held.ip);
@@ -366,6 +372,7 @@ export class Announcer {
   #tick(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerAtMs = undefined;
     if (this.#closed) return;
     const now = this.#now();
     const round = dueAnnouncements(this.#placedStates(), now, this.#schedule);
@@ -377,14 +384,40 @@ export class Announcer {
       if (!port) continue;
       if (this.#announce(held, port)) {
         if (due.reason === 'refresh') refreshed.push(roundAnnouncement(held, port));
-        else this.#logOne(held, port, 'takeover', due.step);
+        else this.#logOne(held, port, due.reason, due.step);
       }
       held.state.lastSentMs = now;
     }
     this.#logRound('refresh', refreshed);
-    if (round.nextWakeMs !== undefined) {
-      this.#timer = setTimeout(() => this.#tick(), Math.max(0, round.nextWakeMs - this.#now()));
+    if (round.nextWakeMs !== undefined) this.#wakeBy(round.nextWakeMs);
+  }
+
+  /**
+   * #tick for one IP just taken: sends its first step at once and wakes the
+   * timer by its next. A pass over one IP, not all: a node taking 1,000 IPs
+   * at once ran #tick, and its pass over every IP, for each of them.
+   */
+  #tickOne(held: Held): void {
+    const port = held.port === undefined ? undefined : this.#ports.get(held.port);
+    if (port === undefined) return;
+    const now = this.#now();
+    const due = nextAnnouncement(held.state, this.#schedule);
+    if (due.atMs <= now) {
+      if (this.#announce(held, port)) {
+        if (due.reason === 'refresh') this.#logRound('refresh', [roundAnnouncement(held, port)]);
+        else this.#logOne(held, port, due.reason, due.step);
+      }
+      held.state.lastSentMs = now;
     }
+    this.#wakeBy(nextAnnouncement(held.state, this.#schedule).atMs);
+  }
+
+  /** Makes #tick run at `atMs` at the latest. */
+  #wakeBy(atMs: number): void {
+    if (this.#timer !== undefined && this.#timerAtMs !== undefined && this.#timerAtMs <= atMs) return;
+    clearTimeout(this.#timer);
+    this.#timerAtMs = atMs;
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, atMs - this.#now()));
   }
 
   *#placedStates(): Iterable<AnnounceState> {
@@ -506,13 +539,7 @@ export class Announcer {
   }
 
   #updateGauge(): void {
-    let v4 = 0;
-    let v6 = 0;
-    for (const held of this.#held.values()) {
-      if (held.port === undefined) continue;
-      if (held.v6) v6++;
-      else v4++;
-    }
+    const [v4, v6] = this.#placed;
     this.#metrics.announcedIps.set({ family: 'ipv4' }, v4);
     this.#metrics.announcedIps.set({ family: 'ipv6' }, v6);
   }

@@ -159,6 +159,24 @@ describe('takeover and refresh', () => {
     expect(refresh.length).toBeLessThan(refreshed.length / 4);
   });
 
+  test('many IPs taken at once: each sends its first step at once and its burst on time; the announced gauge follows them as they go and move', async () => {
+    const gauge = async () => Object.fromEntries((await metrics.announcedIps.get()).values.map((v) => [v.labels.family, v.value]));
+    const v4 = Array.from({ length: 200 }, (_, i) => `198.18.0.${i + 1}`);
+    for (const ip of [...v4, '2001:db8::10']) announcer.own(ip, ['default/many']);
+    expect(arp().sent).toHaveLength(400); // both forms, each IP
+    expect(ndp().sent).toHaveLength(1);
+    expect(await gauge()).toEqual({ ipv4: 200, ipv6: 1 });
+    vi.advanceTimersByTime(3100);
+    expect(arp().sent).toHaveLength(400 * 6);
+    for (const ip of v4.slice(0, 50)) announcer.release(ip);
+    expect(await gauge()).toEqual({ ipv4: 150, ipv6: 1 });
+    // The subnet goes from the interface: nothing is announced, nothing counted.
+    announcer.setSurvey(survey({ interfaces: [{ name: 'eth0', index: 2, mac: MAC, subnets: ['2001:db8::/64'] }], subnets: ['2001:db8::/64'] }));
+    expect(await gauge()).toEqual({ ipv4: 0, ipv6: 1 });
+    announcer.setSurvey(survey());
+    expect(await gauge()).toEqual({ ipv4: 150, ipv6: 1 });
+  });
+
   test('IPv6: an unsolicited NA with Override to all nodes, and the solicited-node group joined', () => {
     announcer.own('2001:db8::10', ['default/web']);
     const na = decodeNdp(ndp().sent[0]!);

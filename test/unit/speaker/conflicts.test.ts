@@ -7,7 +7,8 @@ const IP = '198.18.0.10';
 
 function detector(options = {}): ConflictDetector {
   const d = new ConflictDetector(options);
-  d.setOwnedIps([IP, '2001:DB8::0:10']);
+  d.ownIp(IP);
+  d.ownIp('2001:DB8::0:10');
   d.setOwnMacs([OURS.toUpperCase(), '02-00-00-00-00-02']);
   return d;
 }
@@ -136,10 +137,14 @@ describe('conflict detection', () => {
   test('losing ownership forgets the IP without events', () => {
     const d = detector();
     d.observe(arp(IP, THEIRS), 0);
-    d.setOwnedIps(['2001:db8::10']);
+    d.disownIp(IP);
     expect(d.active()).toEqual([]);
     expect(d.observe(arp(IP, THEIRS), 1)).toBeUndefined();
     expect(d.sweep(1_000_000)).toEqual([]);
+    // The other IP is still ours, in whatever form it is written.
+    expect(d.observe({ ...arp(IP, THEIRS), ip: '2001:db8::10' }, 2)?.claims).toBe(1);
+    d.disownIp('2001:DB8:0::10');
+    expect(d.active()).toEqual([]);
   });
 
   test('rejects nonsensical options', () => {
