@@ -29,7 +29,8 @@ export class EventRecorder {
   private readonly log: Logger;
 
   constructor(kube: KubeClient, log: Logger, component: string, host = '') {
-    this.kube = kube;
+    // Events may wait: a burst of them shares a few connections (KubeClient.queued).
+    this.kube = kube.queued();
     this.log = log;
     this.component = component;
     this.host = host;

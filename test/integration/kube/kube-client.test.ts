@@ -1,8 +1,10 @@
 // The product's API client (src/kube/api) against a real API server: the
 // verbs with their content types, errors as ApiError with the server's own
 // Status message, a watch stream in order and its end, a watch that brings
-// nothing ended as a dead connection; and the informer over it: the first
-// list, a change, a new object, a deletion.
+// nothing ended as a dead connection, queued() requests sharing a few
+// connections; and the informer over it: the first list, a change, a new
+// object, a deletion.
+import net from 'node:net';
 import pino from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { V1ConfigMap } from '@kubernetes/client-node';
@@ -62,6 +64,39 @@ describe('KubeClient', () => {
     ]);
     await waitFor(() => ended !== 'running', 'the server ending the watch after timeoutSeconds', 8000);
     expect(ended).toBeNull();
+  });
+});
+
+describe('queued()', () => {
+  test('a burst of requests shares at most 4 connections, and every request is answered', async () => {
+    const { cp } = cluster();
+    // A TCP relay in front of the API server counts the connections the client opens.
+    const upstream = new URL(cp.server);
+    let connections = 0;
+    const relay = net.createServer((c) => {
+      connections++;
+      const u = net.connect(Number(upstream.port), upstream.hostname);
+      c.pipe(u).pipe(c);
+      c.on('error', () => u.destroy());
+      u.on('error', () => c.destroy());
+    });
+    await new Promise<void>((res) => relay.listen(0, '127.0.0.1', res));
+    stops.push(() => new Promise((res) => relay.close(res)));
+    const port = (relay.address() as net.AddressInfo).port;
+    const r = accessFromKubeconfig(cp.kubeconfigYaml.replace(cp.server, `https://127.0.0.1:${port}`), () => '');
+    if (!r.ok) throw new Error(r.error);
+    const client = new KubeClient(r.access);
+    const queued = client.queued();
+    expect(client.queued()).toBe(queued);
+    const made = await Promise.all(Array.from({ length: 40 }, (_, i) => queued.create<V1ConfigMap>(cms, { metadata: { name: `queued-${i}` } })));
+    expect(made.map((m) => m.metadata?.name)).toEqual(Array.from({ length: 40 }, (_, i) => `queued-${i}`));
+    expect(connections).toBeGreaterThan(0);
+    expect(connections).toBeLessThanOrEqual(4);
+    // The client's own requests are not limited: a burst opens connections of its own.
+    const before = connections;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => client.get(`${cms}/queued-${i}`)));
+    expect(connections - before).toBeGreaterThan(4);
+    client.close();
   });
 });
 
