@@ -401,12 +401,10 @@ export class Announcer {
     const port = held.port === undefined ? undefined : this.#ports.get(held.port);
     if (port === undefined) return;
     const now = this.#now();
-    const due = nextAnnouncement(held.state, this.#schedule);
-    if (due.atMs <= now) {
-      if (this.#announce(held, port)) {
-        if (due.reason === 'refresh') this.#logRound('refresh', [roundAnnouncement(held, port)]);
-        else this.#logOne(held, port, due.reason, due.step);
-      }
+    // A state just made (#place): its burst's first step is due now.
+    const first = nextAnnouncement(held.state, this.#schedule);
+    if (first.atMs <= now) {
+      if (this.#announce(held, port)) this.#logOne(held, port, 'takeover', first.step);
       held.state.lastSentMs = now;
     }
     this.#wakeBy(nextAnnouncement(held.state, this.#schedule).atMs);

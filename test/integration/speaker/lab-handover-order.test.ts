@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabProcess } from '../../support/lab.ts';
 import { hasProgram, labSkipReason } from '../../support/netns-exec.ts';
 import { useCluster, waitFor } from '../helpers/cluster.ts';
-import { CLI, holdersOf, logLines, setupCluster, VIP4 } from './lab-helpers.ts';
+import { holdersOf, logLines, setupCluster, startSpeakerIn, VIP4 } from './lab-helpers.ts';
 
 const skipReason = labSkipReason() ?? (hasProgram('nft') ? null : 'needs nft');
 const cluster = useCluster();
@@ -38,9 +38,7 @@ describe.skipIf(skipReason !== null)(`handover order${skipReason ? ` (skipped: $
     lab = await Lab.create({ nodes: ['node1', 'node2'], clients: ['client'], apiServer: cp });
     await setupCluster(core, lab.nodes, 'order', 'web', [VIP4]);
     for (const n of lab.nodes) {
-      const p = n.spawnNode(CLI, ['speaker', '--node-name', n.name, '--kubeconfig', cp.kubeconfigPath, '--metrics-port', '0', '--log-format', 'json'], {
-        env: { METALGATE_LOG_FORMAT: 'json', PATH: `${wrapperDir}:${process.env.PATH ?? ''}` },
-      });
+      const p = startSpeakerIn(lab, n, cp, [], { PATH: `${wrapperDir}:${process.env.PATH ?? ''}` });
       speakers.set(n.name, p);
       await p.waitForOutput('published announce subnets', 30_000);
     }

@@ -17,11 +17,11 @@ export const VIP4 = '198.18.0.200';
 export const VIP6 = '2001:db8::200';
 export const ECHO_PORT = 8080;
 
-export function startSpeakerIn(lab: Lab, node: LabNode, cp: ControlPlane, extra: string[] = []): LabProcess {
+export function startSpeakerIn(lab: Lab, node: LabNode, cp: ControlPlane, extra: string[] = [], env: Record<string, string> = {}): LabProcess {
   return node.spawnNode(
     CLI,
     ['speaker', '--node-name', node.name, '--kubeconfig', cp.kubeconfigPath, '--metrics-port', '0', '--log-format', 'json', ...extra],
-    { env: { METALGATE_LOG_FORMAT: 'json' } },
+    { env: { METALGATE_LOG_FORMAT: 'json', ...env } },
   );
 }
 
