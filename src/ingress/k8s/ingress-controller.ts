@@ -4,9 +4,10 @@
 // (coalesced over a few milliseconds) compiles, and the controller
 // publishes what changed as plain data - route specs (route-wire.ts) and
 // the TLS pairs the routes name - for the processes that serve to
-// materialize. It also writes new diagnostics as Events and sets
-// status.loadBalancer.ingress on our Ingresses to the entrypoint Service's
-// addresses (never on an Ingress of another class).
+// materialize. It also writes new diagnostics as Events and has
+// status.loadBalancer.ingress of our Ingresses set to the entrypoint
+// Service's addresses (ingress-status-writer.ts; never on an Ingress of
+// another class).
 //
 // A Traefik CRD that is not installed turns that kind of that group off:
 // said once in the log, probed again every `crdRetryMs` until it appears.
@@ -26,6 +27,7 @@ import type { RouteTarget } from '../model/route-target.ts';
 import { TRAEFIK_GROUPS, type TraefikGroup } from '../model/traefik-crd.ts';
 import type { IngressClassOptions } from '../translate/ingress-class.ts';
 import { DiagnosticReporter, type EventSink } from './diagnostic-reporter.ts';
+import { addressesOf, IngressStatusWriter, type IngressStatusInputs } from './ingress-status-writer.ts';
 
 export interface IngressControllerOptions {
   /** The node's shared informers; without it the controller keeps its own. */
@@ -80,6 +82,7 @@ export class IngressController {
   readonly #ownView: boolean;
   readonly #unsubscribe: Array<() => void> = [];
   readonly #reporter: DiagnosticReporter;
+  readonly #status: IngressStatusWriter;
   readonly #kube: KubeClient;
   readonly #informers: AnyInformer[] = [];
   readonly #groupsOn = new Set<TraefikGroup>();
@@ -115,6 +118,7 @@ export class IngressController {
     });
     this.#reporter = new DiagnosticReporter(opts.events, log, REPORT_GRACE_MS);
     this.#kube = kc;
+    this.#status = new IngressStatusWriter(kc, log, () => this.#statusInputs());
   }
 
   get compiled(): CompiledIngress | undefined {
@@ -148,6 +152,7 @@ export class IngressController {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#status.stop();
     this.#reporter.stop();
     clearTimeout(this.#timer);
     for (const t of this.#kindTimers.values()) clearTimeout(t);
@@ -231,7 +236,7 @@ export class IngressController {
     if (routes !== undefined || certificates !== undefined) this.#opts.publish(routes, certificates);
     this.#log.debug({ version: out.version, changed: out.changed, routes: out.specs.websecure.size, ms: Math.round((performance.now() - started) * 100) / 100 }, 'route tables compiled');
     this.#reporter.report(out.diagnostics);
-    void this.#writeStatus(out);
+    this.#status.request();
     return out;
   }
 
@@ -323,43 +328,18 @@ export class IngressController {
     }
   }
 
-  /**
-   * Level-based, from the Ingresses as the informer holds them now: a served
-   * Ingress shows the entrypoint's address; one that is not served (withheld
-   * for errors, moved to another class) loses the address if it shows ours,
-   * and is left alone otherwise (another controller may own its status). A
-   * deleted and re-created Ingress is a new object here, so it gets its
-   * address again.
-   */
-  async #writeStatus(out: CompiledIngress): Promise<void> {
+  /** What a status pass reads; undefined until the informers it needs are up. */
+  #statusInputs(): IngressStatusInputs | undefined {
     const svcKey = this.#opts.entrypointService;
-    if (!svcKey || this.#services === undefined || this.#ingresses === undefined) return;
+    const out = this.#last;
+    if (!svcKey || out === undefined || this.#services === undefined || this.#ingresses === undefined) return undefined;
     const [ns, name] = svcKey.split('/') as [string, string];
-    const ours = addressesOf(this.#services.get(name, ns)?.status?.loadBalancer?.ingress);
-    if (ours.length === 0) return; // no address yet: leave status alone
-    const oursText = JSON.stringify(ours);
-    const served = new Set(out.ownIngresses.map((r) => `${r.namespace}/${r.name}`));
-    for (const ing of this.#ingresses.list()) {
-      const key = objectKey(ing);
-      const shown = JSON.stringify(addressesOf(ing.status?.loadBalancer?.ingress));
-      const want = served.has(key) ? ours : shown === oursText ? [] : undefined;
-      if (want === undefined || JSON.stringify(want) === shown) continue;
-      try {
-        await this.#kube.mergePatch(`/apis/networking.k8s.io/v1/namespaces/${ing.metadata?.namespace ?? ''}/ingresses/${ing.metadata?.name ?? ''}/status`, {
-          status: { loadBalancer: { ingress: want.length > 0 ? want : null } },
-        });
-      } catch (err) {
-        if (apiStatus(err) !== 404) this.#log.warn({ ingress: key, err: describeError(err) }, 'could not write Ingress status');
-      }
-    }
+    return {
+      ingresses: this.#ingresses.list(),
+      served: new Set(out.ownIngresses.map((r) => `${r.namespace}/${r.name}`)),
+      ours: addressesOf(this.#services.get(name, ns)?.status?.loadBalancer?.ingress),
+    };
   }
-}
-
-type LoadBalancerAddress = { ip: string } | { hostname: string };
-
-/** The addresses of a status.loadBalancer.ingress list, in a form that compares as text. */
-function addressesOf(list: ReadonlyArray<{ ip?: string; hostname?: string }> | undefined): LoadBalancerAddress[] {
-  return (list ?? []).map((i) => (i.ip ? { ip: i.ip } : i.hostname ? { hostname: i.hostname } : undefined)).filter((x): x is LoadBalancerAddress => x !== undefined);
 }
 
 /** Informer objects may lack apiVersion/kind in lists; the compiler needs both. */

@@ -74,6 +74,16 @@ beforeAll(async () => {
   await controller.synced();
 });
 
+/** PATCHes of Ingress status the API server has answered, from its own /metrics. */
+async function statusPatches(): Promise<number> {
+  const text = await cluster().cp.kubectl(['get', '--raw', '/metrics']);
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('apiserver_request_total{') && line.includes('resource="ingresses"') && line.includes('subresource="status"') && line.includes('verb="PATCH"')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
 afterAll(async () => {
   await controller?.stop();
 });
@@ -97,6 +107,20 @@ describe('ingress controller on a real API server', () => {
     const theirs = await networking.readNamespacedIngress({ name: 'theirs', namespace: ns });
     expect(theirs.status?.loadBalancer?.ingress ?? []).toEqual([]);
     expect(await eventsFor(core, ns, 'Ingress', 'theirs')).toEqual([]);
+  });
+
+  test('a burst of Ingresses has each status written once', async () => {
+    // A pass per compile, each beside the ones still running, wrote an
+    // Ingress again from every pass begun before its watch event came back.
+    const before = await statusPatches();
+    const names = Array.from({ length: 40 }, (_, i) => `burst${i}`);
+    await Promise.all(names.map((n) => networking.createNamespacedIngress({ namespace: ns, body: ingress(n, `${n}.example.com`, 'web') })));
+    await waitFor(
+      async () => (await networking.listNamespacedIngress({ namespace: ns })).items.filter((i) => names.includes(i.metadata!.name!) && i.status?.loadBalancer?.ingress?.[0]?.ip === '198.18.50.1').length === names.length,
+      'every status written',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await statusPatches()) - before).toBe(names.length);
   });
 
   test('a bad update keeps the last good version and says so', async () => {
