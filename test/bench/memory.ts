@@ -55,6 +55,10 @@ const imageFlags = (component: 'controller' | 'speaker') => (process.env.IMAGE_F
 const NODE_FLAGS = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
 // glibc's malloc arenas as the image sets them (Dockerfile: MALLOC_ARENA_MAX=2); ARENAS=1 to compare.
 const ARENAS = process.env.ARENAS ?? '2';
+// A command the lab speaker runs under, to see where its C heap goes
+// (SPEAKER_WRAP="heaptrack -o /tmp/speaker"; kill the speaker at "speaker
+// settled:" and `heaptrack_print --print-leaks 1` lists what was live then).
+const SPEAKER_WRAP = (process.env.SPEAKER_WRAP ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // MEMORY=pss counts each shared page (the node binary's text, shared libraries)
@@ -200,7 +204,10 @@ try {
   };
   const spawnLabSpeaker = async (node: LabNode): Promise<Started> => {
     const port = await freePort();
-    const proc = lab!.spawnInNs(node.ns, nodeBinary(), nodeArgs('speaker', ['speaker', '--node-name', node.name, '--l4-dataplane', LAB_L4, '--proxy-workers', String(WORKERS)], port), { env: { MALLOC_ARENA_MAX: ARENAS } });
+    const args = [nodeBinary(), ...nodeArgs('speaker', ['speaker', '--node-name', node.name, '--l4-dataplane', LAB_L4, '--proxy-workers', String(WORKERS)], port)];
+    // SPEAKER_WRAP: the first speaker only, under a tool (its figures then include the tool's).
+    const command = [...SPEAKER_WRAP.splice(0), ...args];
+    const proc = lab!.spawnInNs(node.ns, command[0]!, command.slice(1), { env: { MALLOC_ARENA_MAX: ARENAS } });
     return { pid: proc.pid, at: { port, node }, output: () => proc.output(), stop: () => lab!.kill(proc, 'SIGTERM', 30_000).then(() => {}) };
   };
 
@@ -279,6 +286,8 @@ try {
   await sleep(30_000);
   const controllerSettled = await treeRssMiB(controller.pid);
   const speakerSettled = await treeRssMiB(speaker.pid);
+  // Printed as sampled: the moment to look at the process with other tools (smaps, an inspector).
+  console.error(`speaker settled: ${JSON.stringify(speakerSettled)}`);
   // What keeping 1,000 Services costs the speaker once settled, in CPU.
   const speakerSettledCpu = await idleCpu(speaker.pid, 10_000);
   // On a lab node: how many IPs its holder device carries (the speaker owns them all: it is the only node).
