@@ -25,6 +25,8 @@ describe('EndpointSetBackend', () => {
     b.setEndpoints([ep(1), ep(2, false), ep(3)]);
     expect(b.pick('c', key)?.ip).not.toBe('198.18.78.2');
     expect(b.pick('c', 'unknown')).toBeDefined();
+    b.setEndpoints([ep(1), ep(2), ep(3)]);
+    expect(b.pick('c', key)?.ip).toBe('198.18.78.2');
   });
 
   test('ClientIP affinity: a client stays on its endpoint, moves when it goes, forgets after the timeout', () => {
