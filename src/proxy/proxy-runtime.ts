@@ -18,7 +18,6 @@ import { RouteTables } from '../ingress/runtime/route-tables.ts';
 import { RuntimeFactory } from '../ingress/runtime/runtime-target.ts';
 import { allocateSharedLimits, sharedLimitsOf, type SharedLimits, type SharedLimitsMemory } from '../ingress/runtime/shared-limits.ts';
 import type { ProxyConfigUpdate } from './config/proxy-config.ts';
-import type { EndpointSet } from './endpoints/endpoint-set.ts';
 import { EndpointSlots } from './endpoints/endpoint-slots.ts';
 import type { PassthroughHost } from '../ingress/compile/route-wire.ts';
 import { TcpGuard } from './http/tcp-guard.ts';
@@ -134,7 +133,7 @@ export class ProxyRuntime {
     const named = u.endpoints ?? {};
     if (u.reset) for (const key of [...this.endpoints.serviceKeys()]) if (!(key in named)) this.endpoints.setService(key, undefined);
     for (const [key, sets] of Object.entries(named)) {
-      this.endpoints.setService(key, sets === null ? undefined : new Map<string, EndpointSet>(Object.entries(sets)));
+      this.endpoints.setService(key, sets === null ? undefined : sets);
     }
     this.backends.refresh();
   }

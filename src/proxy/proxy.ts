@@ -24,7 +24,6 @@ import type { ResilientInformer } from '../kube/informer.ts';
 import { SharedInformers, subscribe } from '../kube/shared-informers.ts';
 import { ProxyConfigState, type CertificatesUpdate, type EndpointsUpdate, type ProxyConfigUpdate, type RoutesUpdate } from './config/proxy-config.ts';
 import { EndpointIndex } from './endpoints/endpoint-index.ts';
-import type { EndpointSet } from './endpoints/endpoint-set.ts';
 import type { ServiceEndpointSets } from './endpoints/endpoint-slots.ts';
 import type { CertificateStoreApi } from './http/types.ts';
 import { createHttpEngine } from './k8s/http-engine.ts';
@@ -469,7 +468,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
 }
 
 function endpointsUpdate(changes: ReadonlyMap<string, ServiceEndpointSets | undefined>): EndpointsUpdate {
-  const out: Record<string, Record<string, EndpointSet> | null> = {};
-  for (const [key, sets] of changes) out[key] = sets === undefined ? null : Object.fromEntries(sets);
+  const out: Record<string, ServiceEndpointSets | null> = {};
+  for (const [key, sets] of changes) out[key] = sets ?? null;
   return out;
 }

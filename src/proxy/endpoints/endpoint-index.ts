@@ -5,7 +5,7 @@
 
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { EndpointSet, EndpointSlot } from './endpoint-set.ts';
-import { EndpointSlots, sameServiceSets, type EndpointSource, type ServiceEndpointSets } from './endpoint-slots.ts';
+import { EndpointSlots, isEmpty, sameServiceSets, type EndpointSource, type ServiceEndpointSets } from './endpoint-slots.ts';
 import { serviceKeyOf } from '../../kube/object-names.ts';
 import { serviceEndpointSets, sliceServiceKey } from './service-endpoints.ts';
 
@@ -46,7 +46,7 @@ export class EndpointIndex implements EndpointSource {
     const out = new Map<string, ServiceEndpointSets | undefined>();
     for (const key of this.#changed) {
       const sets = this.#slots.sets(key);
-      out.set(key, sets.size > 0 ? sets : undefined);
+      out.set(key, isEmpty(sets) ? undefined : sets);
     }
     this.#changed.clear();
     return out;
@@ -114,7 +114,7 @@ export class EndpointIndex implements EndpointSource {
 
   #refresh(key: string): boolean {
     const svc = this.#services.get(key);
-    const sets = svc === undefined ? new Map<string, EndpointSet>() : serviceEndpointSets(svc, [...(this.#slices.get(key)?.values() ?? [])], { nodeName: this.#nodeName });
+    const sets = svc === undefined ? {} : serviceEndpointSets(svc, [...(this.#slices.get(key)?.values() ?? [])], { nodeName: this.#nodeName });
     if (sameServiceSets(this.#slots.sets(key), sets)) return false;
     this.#changed.add(key);
     this.#slots.setService(key, sets);

@@ -18,10 +18,20 @@ export interface EndpointSource {
   endpoints(serviceKey: string, portName: string): EndpointSet;
 }
 
-/** One Service's sets by port name. */
-export type ServiceEndpointSets = ReadonlyMap<string, EndpointSet>;
+/**
+ * One Service's sets by port name ("" for an unnamed port), read through
+ * portSet (a port may be named `constructor`). A plain object, not a Map:
+ * the configuration carries it to the workers as it is, and a Map per
+ * Service cost every thread about 300 B more.
+ */
+export type ServiceEndpointSets = Readonly<Record<string, EndpointSet>>;
 
-const NONE: ServiceEndpointSets = new Map();
+const NONE: ServiceEndpointSets = Object.freeze({});
+
+/** The set of one port, if the Service has that port. */
+function portSet(sets: ServiceEndpointSets, portName: string): EndpointSet | undefined {
+  return Object.hasOwn(sets, portName) ? sets[portName] : undefined;
+}
 
 export class EndpointSlots implements EndpointSource {
   readonly #sets = new Map<string, ServiceEndpointSets>();
@@ -68,7 +78,7 @@ export class EndpointSlots implements EndpointSource {
 
   /** The current set, without keeping a slot. */
   endpoints(serviceKey: string, portName: string): EndpointSet {
-    return this.#sets.get(serviceKey)?.get(portName) ?? emptyEndpointSet(serviceKey, portName);
+    return portSet(this.#sets.get(serviceKey) ?? NONE, portName) ?? emptyEndpointSet(serviceKey, portName);
   }
 
   /** The Service's sets now (empty when unknown). */
@@ -82,13 +92,13 @@ export class EndpointSlots implements EndpointSource {
 
   /** Replaces one Service's sets (undefined: the Service is gone). Returns true when a slot changed. */
   setService(serviceKey: string, sets: ServiceEndpointSets | undefined): boolean {
-    if (sets === undefined || sets.size === 0) this.#sets.delete(serviceKey);
+    if (sets === undefined || isEmpty(sets)) this.#sets.delete(serviceKey);
     else this.#sets.set(serviceKey, sets);
     const ports = this.#slots.get(serviceKey);
     if (ports === undefined) return false;
     let changed = false;
     for (const [portName, slot] of ports) {
-      const next = sets?.get(portName) ?? emptyEndpointSet(serviceKey, portName, slot.current.protocol);
+      const next = portSet(sets ?? NONE, portName) ?? emptyEndpointSet(serviceKey, portName, slot.current.protocol);
       if (sameEndpointSet(slot.current, next)) continue;
       slot.current = next;
       slot.version++;
@@ -110,11 +120,17 @@ function sameEndpointSet(a: EndpointSet, b: EndpointSet): boolean {
 }
 
 export function sameServiceSets(a: ServiceEndpointSets, b: ServiceEndpointSets): boolean {
-  if (a.size !== b.size) return false;
-  for (const [port, set] of a) {
-    const other = b.get(port);
-    if (other === undefined || !sameEndpointSet(set, other)) return false;
+  const ports = Object.keys(a);
+  if (ports.length !== Object.keys(b).length) return false;
+  for (const port of ports) {
+    const other = portSet(b, port);
+    if (other === undefined || !sameEndpointSet(a[port]!, other)) return false;
   }
+  return true;
+}
+
+export function isEmpty(sets: ServiceEndpointSets): boolean {
+  for (const _ in sets) return false;
   return true;
 }
 

@@ -47,14 +47,14 @@ function affinityTimeoutMs(svc: V1Service): number | undefined {
  * One EndpointSet per Service port, keyed by port name ("" for an unnamed
  * port). `slices` may hold slices of other Services; they are skipped.
  */
-export function serviceEndpointSets(svc: V1Service, slices: readonly V1EndpointSlice[], opts: ServiceEndpointOptions): Map<string, EndpointSet> {
+export function serviceEndpointSets(svc: V1Service, slices: readonly V1EndpointSlice[], opts: ServiceEndpointOptions): Record<string, EndpointSet> {
   const key = serviceKeyOf(svc);
   const localOnly = svc.spec?.externalTrafficPolicy === 'Local';
   const affinity = affinityTimeoutMs(svc);
   const own = slices
     .filter((s) => sliceServiceKey(s) === key && (s.addressType === 'IPv4' || s.addressType === 'IPv6'))
     .sort((a, b) => compare(a.metadata?.name ?? '', b.metadata?.name ?? ''));
-  const out = new Map<string, EndpointSet>();
+  const out: Record<string, EndpointSet> = {};
   for (const sp of svc.spec?.ports ?? []) {
     const portName = sp.name ?? '';
     const protocol = sp.protocol ?? 'TCP';
@@ -92,7 +92,7 @@ export function serviceEndpointSets(svc: V1Service, slices: readonly V1EndpointS
     ready.sort(byKey);
     draining.sort(byKey);
     const fallback = ready.length === 0 && draining.length > 0;
-    out.set(portName, {
+    out[portName] = {
       service: key,
       portName,
       protocol,
@@ -101,7 +101,7 @@ export function serviceEndpointSets(svc: V1Service, slices: readonly V1EndpointS
       fallback,
       localOnly,
       affinityTimeoutMs: affinity,
-    });
+    };
   }
   return out;
 }

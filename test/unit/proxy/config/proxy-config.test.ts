@@ -73,14 +73,27 @@ describe('EndpointSlots', () => {
     const slots = new EndpointSlots();
     const slot = slots.slot('ns/a', 'http');
     expect(slot.current.active).toEqual([]);
-    expect(slots.setService('ns/a', new Map([['http', set('ns/a', '198.18.101.1')]]))).toBe(true);
+    expect(slots.setService('ns/a', { http: set('ns/a', '198.18.101.1') })).toBe(true);
     expect(slot.current.active.map((e) => e.ip)).toEqual(['198.18.101.1']);
     const v = slot.version;
-    expect(slots.setService('ns/a', new Map([['http', set('ns/a', '198.18.101.1')]]))).toBe(false);
+    expect(slots.setService('ns/a', { http: set('ns/a', '198.18.101.1') })).toBe(false);
     expect(slot.version).toBe(v);
     expect(slots.setService('ns/a', undefined)).toBe(true);
     expect(slot.current.active).toEqual([]);
     slots.releaseSlot('ns/a', 'http');
     expect(slots.slotCount).toBe(0);
+  });
+
+  test('a port named after an Object property is a port like any other', () => {
+    // Port names are DNS labels: `constructor` is one.
+    const slots = new EndpointSlots();
+    const named = slots.slot('ns/a', 'constructor');
+    const absent = slots.slot('ns/b', 'constructor');
+    expect(slots.setService('ns/a', { constructor: set('ns/a', '198.18.101.1') })).toBe(true);
+    expect(slots.setService('ns/b', { http: set('ns/b', '198.18.101.2') })).toBe(false);
+    expect(named.current.active.map((e) => e.ip)).toEqual(['198.18.101.1']);
+    expect(absent.current.active).toEqual([]);
+    expect(slots.endpoints('ns/b', 'constructor').active).toEqual([]);
+    expect(slots.endpoints('ns/b', 'hasOwnProperty').active).toEqual([]);
   });
 });

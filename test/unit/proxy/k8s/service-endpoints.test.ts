@@ -154,7 +154,7 @@ describe('serviceEndpointSets', () => {
   for (const c of cases) {
     test(c.name, () => {
       const sets = serviceEndpointSets(c.svc, c.slices, { nodeName: 'n1' });
-      const set = sets.get(c.port ?? 'http');
+      const set = sets[c.port ?? 'http'];
       expect(set).toBeDefined();
       expect(keys(set!.active)).toEqual(c.active);
       expect(keys(set!.draining)).toEqual(c.draining);
@@ -166,12 +166,12 @@ describe('serviceEndpointSets', () => {
     const sets = serviceEndpointSets(svc({ sessionAffinity: 'ClientIP', externalTrafficPolicy: 'Local' }), [slice('a', [{ ip: '198.18.77.1', node: 'n1' }])], {
       nodeName: 'n1',
     });
-    const set = sets.get('http')!;
+    const set = sets['http']!;
     expect(set).toMatchObject({ service: 'app/web', portName: 'http', protocol: 'TCP', localOnly: true, affinityTimeoutMs: 10_800_000 });
     expect(set.active[0]).toEqual({ ip: '198.18.77.1', port: 8080, key: '198.18.77.1:8080', nodeName: 'n1', podName: 'pod-198.18.77.1', ready: true, serving: true, terminating: false });
     const custom = serviceEndpointSets(svc({ sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }), [], { nodeName: 'n1' });
-    expect(custom.get('http')!.affinityTimeoutMs).toBe(60_000);
-    expect(serviceEndpointSets(svc(), [], { nodeName: 'n1' }).get('http')!.affinityTimeoutMs).toBeUndefined();
+    expect(custom['http']!.affinityTimeoutMs).toBe(60_000);
+    expect(serviceEndpointSets(svc(), [], { nodeName: 'n1' })['http']!.affinityTimeoutMs).toBeUndefined();
   });
 });
 
