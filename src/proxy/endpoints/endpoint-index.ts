@@ -5,7 +5,7 @@
 
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { EndpointSet, EndpointSlot } from './endpoint-set.ts';
-import { EndpointSlots, isEmpty, sameServiceSets, type EndpointSource, type ServiceEndpointSets } from './endpoint-slots.ts';
+import { EndpointSlots, hasNoPorts, sameServiceSets, type EndpointSource, type ServiceEndpointSets } from './endpoint-slots.ts';
 import { serviceKeyOf } from '../../kube/object-names.ts';
 import { serviceEndpointSets, sliceServiceKey } from './service-endpoints.ts';
 
@@ -46,7 +46,7 @@ export class EndpointIndex implements EndpointSource {
     const out = new Map<string, ServiceEndpointSets | undefined>();
     for (const key of this.#changed) {
       const sets = this.#slots.sets(key);
-      out.set(key, isEmpty(sets) ? undefined : sets);
+      out.set(key, hasNoPorts(sets) ? undefined : sets);
     }
     this.#changed.clear();
     return out;

@@ -92,7 +92,7 @@ export class EndpointSlots implements EndpointSource {
 
   /** Replaces one Service's sets (undefined: the Service is gone). Returns true when a slot changed. */
   setService(serviceKey: string, sets: ServiceEndpointSets | undefined): boolean {
-    if (sets === undefined || isEmpty(sets)) this.#sets.delete(serviceKey);
+    if (sets === undefined || hasNoPorts(sets)) this.#sets.delete(serviceKey);
     else this.#sets.set(serviceKey, sets);
     const ports = this.#slots.get(serviceKey);
     if (ports === undefined) return false;
@@ -129,7 +129,7 @@ export function sameServiceSets(a: ServiceEndpointSets, b: ServiceEndpointSets):
   return true;
 }
 
-export function isEmpty(sets: ServiceEndpointSets): boolean {
+export function hasNoPorts(sets: ServiceEndpointSets): boolean {
   for (const _ in sets) return false;
   return true;
 }
