@@ -33,47 +33,50 @@ function portSet(sets: ServiceEndpointSets, portName: string): EndpointSet | und
   return Object.hasOwn(sets, portName) ? sets[portName] : undefined;
 }
 
+/** A slot some holders keep: its port, and how many keep it. */
+interface HeldSlot {
+  readonly port: string;
+  readonly slot: EndpointSlot;
+  holders: number;
+}
+
 export class EndpointSlots implements EndpointSource {
   readonly #sets = new Map<string, ServiceEndpointSets>();
-  /** Service key -> port name -> slot. */
-  readonly #slots = new Map<string, Map<string, EndpointSlot>>();
-  /** Holders of each slot (acquire/release pairs). */
-  readonly #refs = new Map<EndpointSlot, number>();
+  /** Service key -> its held slots: an array, as a Service has few ports (a Map per Service cost every thread about 300 B). */
+  readonly #slots = new Map<string, HeldSlot[]>();
+  #held = 0;
 
   /**
    * The slot of one Service port, for a holder that will call releaseSlot
    * when done; created empty when unknown (filled once the sets arrive).
    */
   slot(serviceKey: string, portName: string): EndpointSlot {
-    let ports = this.#slots.get(serviceKey);
-    if (ports === undefined) this.#slots.set(serviceKey, (ports = new Map()));
-    let slot = ports.get(portName);
-    if (slot === undefined) {
-      slot = { current: this.endpoints(serviceKey, portName), version: 0 };
-      ports.set(portName, slot);
+    let held = this.#slots.get(serviceKey);
+    if (held === undefined) this.#slots.set(serviceKey, (held = []));
+    let h = held.find((x) => x.port === portName);
+    if (h === undefined) {
+      h = { port: portName, slot: { current: this.endpoints(serviceKey, portName), version: 0 }, holders: 0 };
+      held.push(h);
+      this.#held++;
     }
-    this.#refs.set(slot, (this.#refs.get(slot) ?? 0) + 1);
-    return slot;
+    h.holders++;
+    return h.slot;
   }
 
   /** One holder is done with the slot; the last one drops it. */
   releaseSlot(serviceKey: string, portName: string): void {
-    const ports = this.#slots.get(serviceKey);
-    const slot = ports?.get(portName);
-    if (ports === undefined || slot === undefined) return;
-    const n = (this.#refs.get(slot) ?? 1) - 1;
-    if (n > 0) {
-      this.#refs.set(slot, n);
-      return;
-    }
-    this.#refs.delete(slot);
-    ports.delete(portName);
-    if (ports.size === 0) this.#slots.delete(serviceKey);
+    const held = this.#slots.get(serviceKey);
+    const i = held?.findIndex((x) => x.port === portName) ?? -1;
+    if (held === undefined || i < 0) return;
+    if (--held[i]!.holders > 0) return;
+    held.splice(i, 1);
+    this.#held--;
+    if (held.length === 0) this.#slots.delete(serviceKey);
   }
 
   /** Slots held now (tests: nothing leaks). */
   get slotCount(): number {
-    return this.#refs.size;
+    return this.#held;
   }
 
   /** The current set, without keeping a slot. */
@@ -94,11 +97,11 @@ export class EndpointSlots implements EndpointSource {
   setService(serviceKey: string, sets: ServiceEndpointSets | undefined): boolean {
     if (sets === undefined || hasNoPorts(sets)) this.#sets.delete(serviceKey);
     else this.#sets.set(serviceKey, sets);
-    const ports = this.#slots.get(serviceKey);
-    if (ports === undefined) return false;
+    const held = this.#slots.get(serviceKey);
+    if (held === undefined) return false;
     let changed = false;
-    for (const [portName, slot] of ports) {
-      const next = portSet(sets ?? NONE, portName) ?? emptyEndpointSet(serviceKey, portName, slot.current.protocol);
+    for (const { port, slot } of held) {
+      const next = portSet(sets ?? NONE, port) ?? emptyEndpointSet(serviceKey, port, slot.current.protocol);
       if (sameEndpointSet(slot.current, next)) continue;
       slot.current = next;
       slot.version++;
