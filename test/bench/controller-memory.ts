@@ -6,10 +6,13 @@
 // /proc/<pid>/smaps_rollup: at rest 5 s after start, and 10 s and 40 s
 // ("settled") after the last Service got its IP.
 //
-//   node_modules/.bin/node test/bench/controller-memory.ts [n=1000] [--only metalgate|metallb]
+//   node_modules/.bin/node test/bench/controller-memory.ts [n=1000] [--only metalgate|metallb] [--hold seconds]
 //
 // Also the CPU time the allocations took, and a restart: from a new process's
-// start until a Service created then has its IP.
+// start until a Service created then has its IP. --hold keeps the settled
+// controller running that long and prints the range its RSS (and, where its
+// metrics say it, V8's committed heap) moves in, sampled every 10 s: whether
+// what the settled sample shows is growth or a point in a steady range.
 //
 // metalgate: the built CLI (`npm run build:ts` first) as the manifests run it
 // (the node flags of its container's command, the image's MALLOC_ARENA_MAX=2;
@@ -33,6 +36,8 @@ import { jsonKubeconfig } from '../support/json-kubeconfig.ts';
 const N = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 1000);
 const onlyAt = process.argv.indexOf('--only');
 const ONLY = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
+const holdAt = process.argv.indexOf('--hold');
+const HOLD_S = holdAt > 0 ? Number(process.argv[holdAt + 1]) : 0;
 const root = join(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,6 +65,27 @@ async function stop(proc: ChildProcess): Promise<void> {
     proc.kill('SIGKILL');
     await exited;
   }
+}
+
+/** V8's committed heap (MiB) as the process's /metrics says it, if it does. */
+async function heapTotalMiB(metricsPort: number): Promise<number | undefined> {
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
+  const m = /^\w*nodejs_heap_size_total_bytes (\S+)/m.exec(text);
+  return m ? Math.round(Number(m[1]) / 104857.6) / 10 : undefined;
+}
+
+/** RSS (and committed heap) range over `seconds`, sampled every 10 s. */
+async function hold(pid: number, metricsPort: number, seconds: number): Promise<{ seconds: number; rss: [number, number]; heapTotal?: [number, number] }> {
+  const rss: number[] = [];
+  const heap: number[] = [];
+  for (let t = 0; t < seconds; t += 10) {
+    await sleep(10_000);
+    rss.push((await sizesMiB(pid)).rss);
+    const h = await heapTotalMiB(metricsPort);
+    if (h !== undefined) heap.push(h);
+  }
+  const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+  return { seconds, rss: range(rss), ...(heap.length > 0 ? { heapTotal: range(heap) } : {}) };
 }
 
 interface Peer {
@@ -107,7 +133,8 @@ async function measure(peer: Peer): Promise<object> {
     await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipaddresspools.metallb.io']);
     await cp.kubectl(['apply', '-f', '-'], 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench, namespace: metallb-system}\nspec: {addresses: [198.18.64.0/18]}\n');
     const kubeconfig = jsonKubeconfig(cp.kubeconfigPath);
-    proc = peer.start(kubeconfig, await freePort());
+    const metricsPort = await freePort();
+    proc = peer.start(kubeconfig, metricsPort);
     await sleep(5000);
     if (proc.exitCode !== null) throw new Error(`${peer.name} exited with ${proc.exitCode}`);
     const idle = await sizesMiB(proc.pid!);
@@ -130,6 +157,7 @@ async function measure(peer: Peer): Promise<object> {
     // most one per 30 s) and Go's scavenger a while to return pages.
     await sleep(30_000);
     const settled = await sizesMiB(proc.pid!);
+    const held = HOLD_S > 0 ? await hold(proc.pid!, metricsPort, HOLD_S) : undefined;
     // A restart over the N allocated Services: from the new process's start
     // until a Service created with it has its IP, which takes reading back
     // every allocation first.
@@ -143,7 +171,7 @@ async function measure(peer: Peer): Promise<object> {
     }
     const restartMs = Math.round(performance.now() - t1);
     const restartCpuS = Math.round((await cpuSeconds(proc.pid!)) * 100) / 100;
-    return { controller: peer.name, services: N, allocatedMs, allocationCpuS, restartMs, restartCpuS, idleMiB: idle, loadedMiB: loaded, settledMiB: settled };
+    return { controller: peer.name, services: N, allocatedMs, allocationCpuS, restartMs, restartCpuS, idleMiB: idle, loadedMiB: loaded, settledMiB: settled, ...(held ? { heldMiB: held } : {}) };
   } finally {
     if (proc !== undefined) await stop(proc);
     await cp.stop();
